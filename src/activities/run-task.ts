@@ -1,0 +1,115 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { Catalog } from '../catalog/index.js';
+import { MaestroError, TaskError, isMaestroError } from '../errors/index.js';
+import type { RunTaskInput, RunTaskResult, TaskFailureDetails } from '../ir/index.js';
+import { selectRunner, type Runners } from '../runners/index.js';
+import {
+  validateTaskInput,
+  type BuiltinTaskDefinition,
+  type ExecutableTaskDefinition,
+  type TaskContext,
+  type TaskDefinition,
+  type TaskLogger,
+} from '../sdk/index.js';
+import { offloadLargeFields, resolveArtifactRefs, type ArtifactStore } from '../store/index.js';
+
+/** What the activities need from the worker. */
+export interface ActivityDeps {
+  catalog: Catalog;
+  artifacts: ArtifactStore;
+  runners: Runners;
+  /** Outputs whose JSON is larger go to the artifact store. @default 262144 */
+  largeOutputBytes?: number;
+  /** Resolves a secret by name; values never enter workflow history. */
+  secrets: (name: string) => Promise<string>;
+  /** How often a running activity heartbeats. @default 1000 */
+  heartbeatIntervalMs?: number;
+}
+
+/**
+ * Builds the `runTask` activity: one attempt of one catalog task, through its runner. Task
+ * failures are raised as non-retryable `ApplicationFailure`s whose type is the error code and whose
+ * details say whether the interpreter may retry; Temporal itself only retries infrastructure loss.
+ */
+export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Promise<RunTaskResult> {
+  const { catalog, artifacts, runners, secrets, largeOutputBytes = 256 * 1024, heartbeatIntervalMs = 1000 } = deps;
+  const initialised = new Map<ExecutableTaskDefinition, Promise<void>>();
+
+  return async function runTask(input: RunTaskInput): Promise<RunTaskResult> {
+    const activity = Context.current();
+    const timeout = input.timeoutMs === undefined ? undefined : AbortSignal.timeout(input.timeoutMs);
+    const signal = timeout ? AbortSignal.any([activity.cancellationSignal, timeout]) : activity.cancellationSignal;
+    const beat = activity.info.isLocal ? undefined : setInterval(() => activity.heartbeat(), heartbeatIntervalMs);
+    try {
+      const definition = executable(catalog, input.uses);
+      const taskInput = (await resolveArtifactRefs(input.input, artifacts)) as Record<string, unknown>;
+      validateTaskInput(definition, taskInput);
+      definition.validate?.(taskInput);
+      if (definition.init) {
+        const init = initialised.get(definition) ?? definition.init();
+        initialised.set(definition, init);
+        await init;
+      }
+      const ctx = taskContext(input, activity, signal, secrets);
+      const outputs = await selectRunner(runners, input.runsOn).run(definition, taskInput, ctx);
+      return { outputs: await offloadLargeFields(outputs ?? null, artifacts, largeOutputBytes) };
+    } catch (error) {
+      if (activity.cancellationSignal.aborted) throw new CancelledFailure('the run was cancelled', [], asError(error));
+      if (timeout?.aborted) throw toFailure(new TaskError(`timed out after ${input.timeoutMs} ms`, { code: 'TASK_TIMEOUT', cause: error }));
+      throw toFailure(error);
+    } finally {
+      if (beat) clearInterval(beat);
+    }
+  };
+}
+
+function executable(catalog: Catalog, uses: string): ExecutableTaskDefinition {
+  const resolved = catalog.resolve(uses);
+  if (!resolved.ok) throw new MaestroError('TASK_NOT_FOUND', resolved.message, { retryable: false });
+  const { definition } = resolved;
+  if (isBuiltin(definition)) throw new MaestroError('INTERNAL', `${uses} is carried out by the interpreter, not by an activity`);
+  return definition;
+}
+
+function isBuiltin(definition: TaskDefinition): definition is BuiltinTaskDefinition {
+  return definition.execution === 'timer' || definition.execution === 'approval';
+}
+
+function taskContext(input: RunTaskInput, activity: Context, signal: AbortSignal, secrets: ActivityDeps['secrets']): TaskContext {
+  const fields = { runId: input.runId, taskId: input.taskId, attempt: input.attempt };
+  const logger: TaskLogger = {
+    debug: (message, extra) => activity.log.debug(message, { ...fields, ...extra }),
+    info: (message, extra) => activity.log.info(message, { ...fields, ...extra }),
+    warn: (message, extra) => activity.log.warn(message, { ...fields, ...extra }),
+    error: (message, extra) => activity.log.error(message, { ...fields, ...extra }),
+  };
+  return {
+    runId: input.runId,
+    taskId: input.taskId,
+    attempt: input.attempt,
+    namespace: input.namespace,
+    signal,
+    logger,
+    heartbeat: (details) => activity.heartbeat(details),
+    secrets,
+    emit: (event) => logger.info(`event ${event.type}`, { event }),
+  };
+}
+
+/** The one place a task error becomes a Temporal failure: type = code, details = retryability. */
+function toFailure(error: unknown): ApplicationFailure {
+  const maestro = isMaestroError(error) ? error : new TaskError(asError(error).message, { cause: error });
+  const details: TaskFailureDetails = { retryable: maestro.retryable };
+  return ApplicationFailure.create({
+    message: maestro.message,
+    type: maestro.code,
+    nonRetryable: true,
+    details: [details],
+    ...(maestro.cause instanceof Error ? { cause: maestro.cause } : {}),
+  });
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { builtinCatalog, builtinTasks } from './index.js';
+
+describe('builtinCatalog', () => {
+  it.each(['tasks/wait.sleep', 'ops/approval.gate', 'tasks/transform.map', 'tasks/schema.validate', 'tasks/http.request'])(
+    'resolves %s@0.1.0 and ^0.1.0',
+    (name) => {
+      for (const uses of [`${name}@0.1.0`, `${name}@^0.1.0`]) {
+        const resolved = builtinCatalog.resolve(uses);
+        expect(resolved.ok && `${resolved.definition.name}@${resolved.definition.version}`).toBe(`${name}@0.1.0`);
+      }
+    },
+  );
+
+  it('lists every built-in task once', () => {
+    expect(builtinCatalog.list()).toHaveLength(builtinTasks.length);
+  });
+
+  it('leaves timers and approvals to the interpreter and runs the pure tasks as local activities', () => {
+    const executions = Object.fromEntries(builtinTasks.map((task) => [task.name, task.execution ?? 'activity']));
+    expect(executions).toEqual({
+      'tasks/wait.sleep': 'timer',
+      'ops/approval.gate': 'approval',
+      'tasks/transform.map': 'local-activity',
+      'tasks/schema.validate': 'local-activity',
+      'tasks/http.request': 'activity',
+    });
+  });
+});

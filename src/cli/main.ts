@@ -1,0 +1,133 @@
+/**
+ * The `maestro` command. Exit codes: 0 success, 1 a run that did not succeed (or an invalid
+ * manifest for `validate`), 2 bad input (usage, unreadable file, invalid manifest or params).
+ */
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { builtinCatalog } from '../catalog/index.js';
+import { compileWorkflow } from '../compiler/index.js';
+import { loadConfig } from '../config/index.js';
+import { runDev } from '../devserver/index.js';
+import { ManifestError, ParamsError, formatIssue, isMaestroError, type ManifestIssue } from '../errors/index.js';
+import type { CompiledWorkflow, ParameterSpec } from '../ir/index.js';
+import { checkParams, loadManifestFile, parseParamText } from '../manifest/index.js';
+import { runWorkflow } from './run.js';
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('maestro')
+    .description('Maestro: declarative, policy-checked, durable workflows on Temporal')
+    .exitOverride()
+    .showHelpAfterError();
+
+  program
+    .command('validate')
+    .description('check manifests; prints file:line:col: path: message for each problem')
+    .argument('<files...>', 'manifest files (YAML or JSON)')
+    .option('--json', 'print a JSON report')
+    .action(async (files: string[], options: { json?: boolean }) => {
+      const report = await Promise.all(files.map(validateFile));
+      if (options.json) console.log(JSON.stringify(report, null, 2));
+      else for (const entry of report) console.log(entry.valid ? `${entry.file}: valid` : entry.errors.map(formatIssue).join('\n'));
+      exitCode = report.every((entry) => entry.valid) ? 0 : 1;
+    });
+
+  program
+    .command('compile')
+    .description('compile a workflow manifest; prints {digest, ir} as JSON')
+    .argument('<file>')
+    .action(async (file: string) => {
+      console.log(JSON.stringify(await compileFile(file), null, 2));
+    });
+
+  program
+    .command('run')
+    .description('run a workflow on Temporal (TEMPORAL_ADDRESS, default localhost:7233) and show its progress')
+    .argument('<file>')
+    .option('-p, --param <name=value>', 'a parameter (repeatable)', collect, [])
+    .option('--no-wait', 'print the run id and return at once')
+    .option('--json', 'print {runId, status, tasks} as JSON')
+    .action(async (file: string, options: { param: string[]; wait: boolean; json?: boolean }) => {
+      const compiled = await compileFile(file);
+      const params = checkParams(compiled.ir.parameters, parseParams(compiled.ir.parameters, options.param));
+      exitCode = await runWorkflow({ compiled, params, config: loadConfig(), noWait: !options.wait, json: options.json ?? false });
+    });
+
+  program
+    .command('dev')
+    .description('start Maestro locally: Temporal dev server (SQLite under .maestro/, Web UI) and the worker')
+    .action(async () => {
+      const { runWorker } = await import('../../workers/worker.js');
+      await runDev({ config: loadConfig(), startWorker: runWorker });
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    return report(error);
+  }
+}
+
+async function validateFile(file: string): Promise<{ file: string; valid: boolean; errors: ManifestIssue[] }> {
+  try {
+    await loadManifestFile(file, { catalog: builtinCatalog });
+    return { file, valid: true, errors: [] };
+  } catch (error) {
+    if (error instanceof ManifestError) return { file, valid: false, errors: error.issues };
+    throw error;
+  }
+}
+
+async function compileFile(file: string): Promise<CompiledWorkflow> {
+  const manifest = await loadManifestFile(file, { catalog: builtinCatalog });
+  if (manifest.kind !== 'Workflow') {
+    throw new ManifestError([
+      { file, line: 1, column: 1, path: 'kind', message: `a ${manifest.kind} is triggered through the API, not compiled or run directly; run its workflow` },
+    ]);
+  }
+  return compileWorkflow(manifest, { catalog: builtinCatalog });
+}
+
+function parseParams(specs: ParameterSpec[], pairs: string[]): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new ParamsError([{ name: pair, message: 'expected name=value' }]);
+    const name = pair.slice(0, eq);
+    const spec = specs.find((candidate) => candidate.name === name);
+    values[name] = spec ? parseParamText(spec, pair.slice(eq + 1)) : pair.slice(eq + 1);
+  }
+  return values;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function report(error: unknown): number {
+  if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+  if (error instanceof ManifestError) {
+    console.error(error.issues.map(formatIssue).join('\n'));
+    return error.exitCode;
+  }
+  if (isMaestroError(error)) {
+    console.error(`maestro: ${error.message}`);
+    return error.exitCode;
+  }
+  if (isNodeError(error) && error.code === 'ENOENT') {
+    console.error(`maestro: ${error.message}`);
+    return 2;
+  }
+  console.error(error);
+  return 1;
+}
+
+function isNodeError(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && 'code' in error;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,119 @@
+/**
+ * Runs as Temporal executions: start, observe, approve, cancel. The CLI, the API and the tests all
+ * go through these functions; Temporal is the system of record.
+ */
+import { randomUUID } from 'node:crypto';
+import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure, TypedSearchAttributes } from '@temporalio/common';
+import { MaestroError, NotFoundError, isErrorCode } from '../errors/index.js';
+import {
+  INTERPRETER_WORKFLOW,
+  MAESTRO_DIGEST,
+  MAESTRO_NAMESPACE,
+  MAESTRO_STATUS,
+  MAESTRO_VERSION,
+  MAESTRO_WORKFLOW,
+  approveUpdate,
+  stateQuery,
+  type ApprovalRequest,
+  type CompiledWorkflow,
+  type InterpreterInput,
+  type RunState,
+  type TaskState,
+} from '../ir/index.js';
+
+/** Options of {@link startRun}. */
+export interface StartRunOptions {
+  compiled: CompiledWorkflow;
+  /** Checked parameters (see `checkParams`). */
+  params: Record<string, unknown>;
+  /** @default 'maestro' */
+  taskQueue?: string;
+  /** Run id, used as the Temporal workflow id. @default `run-<uuid>` */
+  runId?: string;
+  /** Maestro namespace. @default 'default' */
+  namespace?: string;
+  startedBy?: string;
+  /** See {@link InterpreterInput.historyEventLimit}. */
+  historyEventLimit?: number;
+}
+
+/** Starts the interpreter on a compiled workflow; returns the run id. */
+export async function startRun(client: Client, options: StartRunOptions): Promise<string> {
+  const { compiled, params, taskQueue = 'maestro', namespace = 'default' } = options;
+  const runId = options.runId ?? `run-${randomUUID()}`;
+  const input: InterpreterInput = {
+    ir: compiled.ir,
+    digest: compiled.digest,
+    params,
+    namespace,
+    ...(options.startedBy === undefined ? {} : { startedBy: options.startedBy }),
+    ...(options.historyEventLimit === undefined ? {} : { historyEventLimit: options.historyEventLimit }),
+  };
+  await client.workflow.start(INTERPRETER_WORKFLOW, {
+    workflowId: runId,
+    taskQueue,
+    args: [input],
+    typedSearchAttributes: new TypedSearchAttributes([
+      { key: MAESTRO_WORKFLOW, value: compiled.ir.name },
+      { key: MAESTRO_VERSION, value: compiled.ir.version },
+      { key: MAESTRO_DIGEST, value: compiled.digest },
+      { key: MAESTRO_NAMESPACE, value: namespace },
+      { key: MAESTRO_STATUS, value: 'RUNNING' },
+    ]),
+  });
+  return runId;
+}
+
+function handle(client: Client, runId: string): WorkflowHandle {
+  return client.workflow.getHandle(runId);
+}
+
+/**
+ * Live state of a run (status per task, attempts, outputs), from the interpreter's query; works on
+ * finished runs too.
+ *
+ * @throws NotFoundError when no run has this id.
+ */
+export async function getRunState(client: Client, runId: string): Promise<RunState> {
+  try {
+    return await handle(client, runId).query(stateQuery);
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) throw new NotFoundError(`run "${runId}" not found`, { cause: error });
+    throw error;
+  }
+}
+
+/**
+ * Waits for a run to end and returns its final state, whatever the outcome (SUCCEEDED, FAILED,
+ * CANCELLED).
+ */
+export async function waitForRun(client: Client, runId: string): Promise<RunState> {
+  try {
+    return (await handle(client, runId).result()) as RunState;
+  } catch (error) {
+    if (!(error instanceof WorkflowFailedError)) throw error;
+    if (error.cause instanceof ApplicationFailure && error.cause.type === 'RUN_FAILED') {
+      return error.cause.details?.[0] as RunState;
+    }
+    if (error.cause instanceof CancelledFailure) return getRunState(client, runId);
+    throw error;
+  }
+}
+
+/** Sends an approval decision; rejected (with the validator's reason) when it does not apply. */
+export async function approveTask(client: Client, runId: string, request: ApprovalRequest): Promise<TaskState> {
+  try {
+    return await handle(client, runId).executeUpdate(approveUpdate, { args: [request] });
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) throw new NotFoundError(`run "${runId}" not found`, { cause: error });
+    const cause = error instanceof WorkflowUpdateFailedError ? error.cause : undefined;
+    if (cause instanceof ApplicationFailure && isErrorCode(cause.type)) throw new MaestroError(cause.type, cause.message, { cause: error });
+    throw error;
+  }
+}
+
+/** Requests cancellation: in-flight tasks are cancelled, unfinished tasks end CANCELLED. */
+export async function cancelRun(client: Client, runId: string): Promise<void> {
+  await handle(client, runId).cancel();
+}

@@ -1,0 +1,197 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import type { Catalog } from '../catalog/catalog.js';
+import { MaestroError } from '../errors/index.js';
+import {
+  IR_VERSION,
+  parseDuration,
+  type CompiledWorkflow,
+  type ParameterSpec,
+  type RetryPolicy,
+  type TaskNode,
+  type WorkflowIR,
+} from '../ir/index.js';
+import type { RetryManifest, TaskManifest, WorkflowManifest } from '../manifest/types.js';
+
+/** Options of {@link compileWorkflow}. */
+export interface CompileOptions {
+  /** Resolves each task's `uses`. */
+  catalog: Catalog;
+}
+
+/** Defaults applied where a manifest is silent; part of the IR so the digest covers them. */
+export const DEFAULTS = {
+  maxParallel: 32,
+  failurePolicy: 'failFast',
+  retry: { maxAttempts: 1, initialIntervalMs: 1000, backoffCoefficient: 2, maxIntervalMs: 60_000, jitter: 0.2 },
+} as const;
+
+/**
+ * Compiles a validated workflow manifest (see `parseManifest`) into the IR and its digest.
+ * Pure: the same manifest gives the same IR and digest on every machine.
+ *
+ * @throws MaestroError `COMPILE_FAILED` if the manifest was not validated first (unknown task,
+ *   cycle): validation reports those with positions; reaching them here is a programming error.
+ */
+export function compileWorkflow(manifest: WorkflowManifest, { catalog }: CompileOptions): CompiledWorkflow {
+  const { metadata, spec } = manifest;
+  const tasks = topologicalOrder(spec.tasks).map((task) => compileTask(task, manifest, catalog));
+  const ir: WorkflowIR = {
+    irVersion: IR_VERSION,
+    name: metadata.name,
+    version: metadata.version,
+    ...(metadata.description === undefined ? {} : { description: metadata.description }),
+    ...(metadata.owner === undefined ? {} : { owner: metadata.owner }),
+    parameters: (spec.parameters ?? []).map(
+      (p): ParameterSpec => ({
+        name: p.name,
+        type: p.type,
+        required: p.required ?? false,
+        ...(p.default === undefined ? {} : { default: p.default }),
+        ...(p.enum === undefined ? {} : { enum: p.enum }),
+        secret: p.secret ?? false,
+        ...(p.description === undefined ? {} : { description: p.description }),
+      }),
+    ),
+    policy: { purpose: spec.policy.purpose, authority: spec.policy.authority, license: spec.policy.license },
+    ...(spec.timeout === undefined ? {} : { timeoutMs: duration(spec.timeout, 'spec.timeout') }),
+    maxParallel: spec.maxParallel ?? DEFAULTS.maxParallel,
+    failurePolicy: spec.failurePolicy ?? DEFAULTS.failurePolicy,
+    ...(spec.circuitBreaker === undefined ? {} : { circuitBreaker: { maxFailures: spec.circuitBreaker.maxFailures } }),
+    tasks,
+  };
+  return { ir, digest: digestOf(ir) };
+}
+
+/** `sha256:<hex>` of the RFC 8785 canonical JSON of a value. */
+export function digestOf(value: unknown): string {
+  const canonical = canonicalize(value);
+  if (canonical === undefined) throw new MaestroError('INTERNAL', 'cannot canonicalise an undefined value');
+  return `sha256:${createHash('sha256').update(canonical).digest('hex')}`;
+}
+
+function compileTask(task: TaskManifest, manifest: WorkflowManifest, catalog: Catalog): TaskNode {
+  const resolved = catalog.resolve(task.uses);
+  if (!resolved.ok) throw new MaestroError('COMPILE_FAILED', `task "${task.id}": ${resolved.message}`);
+  const { definition } = resolved;
+  return {
+    id: task.id,
+    uses: `${definition.name}@${definition.version}`,
+    usesSpec: task.uses,
+    execution: definition.execution ?? 'activity',
+    needs: task.needs ?? [],
+    with: task.with ?? {},
+    ...(task.when === undefined ? {} : { when: unwrapExpression(task.when) }),
+    ...(task.forEach === undefined
+      ? {}
+      : {
+          forEach: {
+            items: unwrapExpression(task.forEach.items),
+            ...(task.forEach.maxParallel === undefined ? {} : { maxParallel: task.forEach.maxParallel }),
+          },
+        }),
+    retry: compileRetry(task.retry, task.id),
+    ...(task.timeout === undefined ? {} : { timeoutMs: duration(task.timeout, `task "${task.id}" timeout`) }),
+    continueOnError: task.continueOnError ?? false,
+    ...(task.cache === undefined && !definition.deterministic
+      ? {}
+      : {
+          cache: {
+            enabled: task.cache?.enabled ?? definition.deterministic ?? false,
+            ...(task.cache?.ttl === undefined ? {} : { ttlMs: duration(task.cache.ttl, `task "${task.id}" cache.ttl`) }),
+          },
+        }),
+    runsOn: task.runsOn ?? manifest.spec.runsOn ?? 'local',
+  };
+}
+
+function compileRetry(retry: RetryManifest | undefined, taskId: string): RetryPolicy {
+  const d = DEFAULTS.retry;
+  return {
+    maxAttempts: retry?.maxAttempts ?? d.maxAttempts,
+    initialIntervalMs:
+      retry?.initialInterval === undefined ? d.initialIntervalMs : duration(retry.initialInterval, `task "${taskId}" retry`),
+    backoffCoefficient: retry?.backoffCoefficient ?? d.backoffCoefficient,
+    maxIntervalMs: retry?.maxInterval === undefined ? d.maxIntervalMs : duration(retry.maxInterval, `task "${taskId}" retry`),
+    jitter: retry?.jitter ?? d.jitter,
+  };
+}
+
+function duration(text: string, where: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new MaestroError('COMPILE_FAILED', `${where}: "${text}" is not a duration`);
+  return ms;
+}
+
+/** `${expr}` → `expr`: `when` and `forEach.items` hold exactly one expression. */
+function unwrapExpression(text: string): string {
+  const trimmed = text.trim();
+  return trimmed.startsWith('${') && trimmed.endsWith('}') ? trimmed.slice(2, -1).trim() : trimmed;
+}
+
+/**
+ * Kahn's algorithm, always taking the ready task declared first, so the order is a pure function
+ * of the manifest.
+ */
+export function topologicalOrder<T extends { id: string; needs?: string[] }>(tasks: T[]): T[] {
+  const index = new Map(tasks.map((task, i) => [task.id, i]));
+  const remaining = new Map(tasks.map((task) => [task.id, new Set(task.needs ?? [])]));
+  const dependents = new Map<string, string[]>();
+  for (const task of tasks) {
+    for (const need of task.needs ?? []) dependents.set(need, [...(dependents.get(need) ?? []), task.id]);
+  }
+  const ready = new MinHeap();
+  tasks.forEach((task, i) => (task.needs ?? []).length === 0 && ready.push(i));
+  const order: T[] = [];
+  for (let next = ready.pop(); next !== undefined; next = ready.pop()) {
+    const task = tasks[next] as T;
+    order.push(task);
+    for (const dependent of dependents.get(task.id) ?? []) {
+      const pending = remaining.get(dependent) as Set<string>;
+      pending.delete(task.id);
+      if (pending.size === 0) ready.push(index.get(dependent) as number);
+    }
+  }
+  if (order.length !== tasks.length) {
+    const placed = new Set(order);
+    const stuck = tasks.filter((task) => !placed.has(task)).map((task) => task.id);
+    throw new MaestroError('COMPILE_FAILED', `dependency cycle among tasks ${stuck.join(', ')}`);
+  }
+  return order;
+}
+
+/** Binary min-heap of declaration indexes. */
+class MinHeap {
+  private readonly items: number[] = [];
+
+  push(value: number): void {
+    const items = this.items;
+    items.push(value);
+    for (let i = items.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if ((items[parent] as number) <= value) break;
+      items[i] = items[parent] as number;
+      items[parent] = value;
+      i = parent;
+    }
+  }
+
+  pop(): number | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length === 0 || last === undefined) return top;
+    items[0] = last;
+    for (let i = 0; ; ) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let smallest = i;
+      if (left < items.length && (items[left] as number) < (items[smallest] as number)) smallest = left;
+      if (right < items.length && (items[right] as number) < (items[smallest] as number)) smallest = right;
+      if (smallest === i) break;
+      [items[i], items[smallest]] = [items[smallest] as number, items[i] as number];
+      i = smallest;
+    }
+    return top;
+  }
+}

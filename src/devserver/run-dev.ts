@@ -1,0 +1,129 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { extendConfig, loadConfig, type Config } from '../config/index.js';
+import { startDevServer, type DevServer } from './dev-server.js';
+import { resolveTemporalBin } from './temporal-bin.js';
+
+/** A started worker, as `runWorker` in workers/worker.ts returns it. */
+export interface RunningWorker {
+  /** Stops polling, lets in-flight tasks finish or cancel, and resolves when the worker is down. */
+  shutdown(): Promise<void>;
+}
+
+/** Starts the Maestro worker against `config.temporalAddress`; `runWorker` from workers/worker.ts. */
+export type StartWorker = (config: Config) => Promise<RunningWorker>;
+
+/** Options of {@link runDev}. */
+export interface RunDevOptions {
+  /** Starts the worker; passed in so this module does not depend on the worker's code. */
+  startWorker: StartWorker;
+  /**
+   * Maestro's settings.
+   * @default loadConfig()
+   */
+  config?: Config;
+}
+
+/** What {@link runDev} started. */
+export interface DevSession {
+  /** The settings the worker got: `temporalAddress` is the server in use. */
+  readonly config: Config;
+  /** The dev server, or undefined when `TEMPORAL_ADDRESS` named a server to use. */
+  readonly server: DevServer | undefined;
+  /** Shuts down the worker, then the dev server; removes the signal handlers. Safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+function banner(config: Config, server: DevServer | undefined, dbFile: string): string {
+  const rows: [string, string][] = [
+    ['Temporal', server ? `${server.address} (dev server, state in ${dbFile})` : `${config.temporalAddress} (TEMPORAL_ADDRESS)`],
+    ['Web UI', server?.uiUrl ?? "your Temporal cluster's UI"],
+    ['Namespace', config.temporalNamespace],
+    ['Task queue', config.taskQueue],
+    ['Data dir', config.dataDir],
+  ];
+  return ['Maestro is running. Press Ctrl-C to stop.', ...rows.map(([name, value]) => `  ${name.padEnd(11)} ${value}`)].join('\n');
+}
+
+/**
+ * What `maestro dev` (and so `npm start`) runs. Unless `config.temporalAddress` is set, starts a
+ * Temporal dev server with its state in `<dataDir>/temporal.db` (kept across restarts), the Web UI
+ * on `config.uiPort`, and Maestro's search attributes; then starts the worker against it and prints
+ * a short banner. SIGINT, SIGTERM or SIGHUP shut down the worker, then the server, and exit 0; a
+ * second signal exits at once. If the dev server dies, the worker is stopped and the process exits 1.
+ *
+ * @throws {ConfigError} when the Temporal CLI is missing or the dev server's port is taken
+ *   (for example by a second `npm start`).
+ * @example
+ * import { runWorker } from '../../workers/worker.js';
+ * await runDev({ startWorker: runWorker });
+ */
+export async function runDev(options: RunDevOptions): Promise<DevSession> {
+  const baseConfig = options.config ?? loadConfig();
+  const dbFile = join(baseConfig.dataDir, 'temporal.db');
+  let server: DevServer | undefined;
+  let worker: RunningWorker | undefined;
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      for (const signal of SHUTDOWN_SIGNALS) process.off(signal, onSignal);
+      server?.process.off('exit', onServerExit);
+      try {
+        await worker?.shutdown();
+      } finally {
+        await server?.stop();
+      }
+    })();
+    return stopping;
+  };
+  const stopAndExit = (code: number): void => {
+    stop().then(
+      () => process.exit(code),
+      (error: unknown) => {
+        console.error('maestro: shutdown failed:', error);
+        process.exit(1);
+      },
+    );
+  };
+  let signals = 0;
+  function onSignal(signal: NodeJS.Signals): void {
+    signals += 1;
+    if (signals > 1) {
+      console.error(`maestro: ${signal} again, exiting without waiting.`);
+      process.exit(1);
+    }
+    console.error(`maestro: ${signal}, shutting down...`);
+    stopAndExit(0);
+  }
+  function onServerExit(code: number | null, signal: NodeJS.Signals | null): void {
+    console.error(
+      `maestro: the Temporal dev server stopped unexpectedly (${signal ?? `exit code ${code}`}). Last output:\n${server?.lastOutput() ?? ''}`,
+    );
+    stopAndExit(1);
+  }
+  // Handlers first: a Ctrl-C during start-up must still stop whatever has started.
+  for (const signal of SHUTDOWN_SIGNALS) process.on(signal, onSignal);
+
+  try {
+    if (baseConfig.temporalAddress === undefined) {
+      mkdirSync(baseConfig.dataDir, { recursive: true });
+      server = await startDevServer({
+        bin: resolveTemporalBin(baseConfig.temporalBin),
+        dbFile,
+        uiPort: baseConfig.uiPort,
+        namespace: baseConfig.temporalNamespace,
+      });
+      server.process.once('exit', onServerExit);
+    }
+    const config = server ? extendConfig(baseConfig, { temporalAddress: server.address }) : baseConfig;
+    worker = await options.startWorker(config);
+    console.log(banner(config, server, dbFile));
+    return { config, server, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

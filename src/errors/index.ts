@@ -1,0 +1,135 @@
+/**
+ * Maestro's one error hierarchy. Every error has a stable `code`; {@link ERROR_CODES} maps each
+ * code, in one place, to its HTTP status, CLI exit code and Temporal retryability.
+ */
+
+/** How each error code surfaces: HTTP status, CLI exit code, and whether Temporal may retry it. */
+export const ERROR_CODES = {
+  MANIFEST_INVALID: { http: 400, exit: 2, retryable: false },
+  COMPILE_FAILED: { http: 400, exit: 2, retryable: false },
+  PARAMS_INVALID: { http: 400, exit: 2, retryable: false },
+  BAD_REQUEST: { http: 400, exit: 2, retryable: false },
+  UNAUTHENTICATED: { http: 401, exit: 2, retryable: false },
+  FORBIDDEN: { http: 403, exit: 2, retryable: false },
+  POLICY_DENIED: { http: 403, exit: 1, retryable: false },
+  RUNBOOK_NOT_ALLOWED: { http: 403, exit: 2, retryable: false },
+  NOT_FOUND: { http: 404, exit: 2, retryable: false },
+  TASK_NOT_FOUND: { http: 404, exit: 2, retryable: false },
+  CONFLICT: { http: 409, exit: 1, retryable: false },
+  TASK_INPUT_INVALID: { http: 400, exit: 1, retryable: false },
+  TASK_FAILED: { http: 500, exit: 1, retryable: true },
+  TASK_TIMEOUT: { http: 504, exit: 1, retryable: true },
+  RUNNER_FAILED: { http: 502, exit: 1, retryable: true },
+  PEER_UNAVAILABLE: { http: 503, exit: 1, retryable: true },
+  EXPRESSION_FAILED: { http: 400, exit: 1, retryable: false },
+  CONFIG_INVALID: { http: 500, exit: 2, retryable: false },
+  TOOL_MISSING: { http: 500, exit: 2, retryable: false },
+  UNAVAILABLE: { http: 503, exit: 1, retryable: true },
+  INTERNAL: { http: 500, exit: 1, retryable: false },
+} as const satisfies Record<string, { http: number; exit: number; retryable: boolean }>;
+
+/** A stable Maestro error code. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Options of {@link MaestroError}. */
+export interface MaestroErrorOptions {
+  /** The underlying error. */
+  cause?: unknown;
+  /** Overrides the code's default retryability (see {@link ERROR_CODES}). */
+  retryable?: boolean;
+  /** Extra structured detail, safe to show the user (never secrets). */
+  details?: Record<string, unknown>;
+}
+
+/** Base of every error Maestro raises on purpose. */
+export class MaestroError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: MaestroErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = options.retryable ?? ERROR_CODES[code].retryable;
+    if (options.details) this.details = options.details;
+  }
+
+  /** HTTP status for this error. */
+  get httpStatus(): number {
+    return ERROR_CODES[this.code].http;
+  }
+
+  /** CLI exit code for this error. */
+  get exitCode(): number {
+    return ERROR_CODES[this.code].exit;
+  }
+}
+
+/** One problem in a manifest, located by file, line, column and JSON path. */
+export interface ManifestIssue {
+  file: string;
+  /** 1-based. */
+  line: number;
+  /** 1-based. */
+  column: number;
+  /** JSON path such as `spec.tasks[2].needs[0]`; empty for the document itself. */
+  path: string;
+  message: string;
+}
+
+/** Formats an issue as `file:line:col: path: message`, the CLI's and the editor's format. */
+export function formatIssue(issue: ManifestIssue): string {
+  return `${issue.file}:${issue.line}:${issue.column}: ${issue.path || '(root)'}: ${issue.message}`;
+}
+
+/** A manifest that failed parsing, schema validation or semantic checks; carries every issue found. */
+export class ManifestError extends MaestroError {
+  constructor(
+    readonly issues: ManifestIssue[],
+    options: MaestroErrorOptions = {},
+  ) {
+    super('MANIFEST_INVALID', issues.map(formatIssue).join('\n'), options);
+  }
+}
+
+/** Run parameters that are missing, unknown or of the wrong type. */
+export class ParamsError extends MaestroError {
+  constructor(
+    readonly problems: { name: string; message: string }[],
+    options: MaestroErrorOptions = {},
+  ) {
+    super('PARAMS_INVALID', problems.map((p) => `param "${p.name}": ${p.message}`).join('; '), options);
+  }
+}
+
+/** Something the user named (workflow, run, task) does not exist. */
+export class NotFoundError extends MaestroError {
+  constructor(message: string, options: MaestroErrorOptions = {}) {
+    super('NOT_FOUND', message, options);
+  }
+}
+
+/** A task's own failure, raised by task code through the SDK. */
+export class TaskError extends MaestroError {
+  constructor(message: string, options: MaestroErrorOptions & { code?: ErrorCode } = {}) {
+    super(options.code ?? 'TASK_FAILED', message, options);
+  }
+}
+
+/** Bad configuration or a missing tool; start-up stops with this message. */
+export class ConfigError extends MaestroError {
+  constructor(message: string, options: MaestroErrorOptions & { code?: 'CONFIG_INVALID' | 'TOOL_MISSING' } = {}) {
+    super(options.code ?? 'CONFIG_INVALID', message, options);
+  }
+}
+
+/** True when `code` is one of Maestro's error codes (e.g. a Temporal failure type). */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
+}
+
+/** Narrows an unknown to a MaestroError. */
+export function isMaestroError(error: unknown): error is MaestroError {
+  return error instanceof MaestroError;
+}

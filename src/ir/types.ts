@@ -1,0 +1,230 @@
+/**
+ * The IR: what a manifest compiles to and what the interpreter runs. Pure data, JSON-serialisable,
+ * described by `contracts/ir.schema.json`. Every change to its shape bumps {@link IR_VERSION}.
+ *
+ * This file is workflow-safe: no Node imports, no I/O.
+ */
+
+/** Version of the IR shape. The interpreter refuses an IR whose version it does not know. */
+export const IR_VERSION = 1 as const;
+
+/** Parameter types a manifest may declare. */
+export type ParameterType = 'string' | 'number' | 'integer' | 'boolean' | 'datetime' | 'object' | 'array';
+
+/** A declared workflow parameter. */
+export interface ParameterSpec {
+  name: string;
+  type: ParameterType;
+  /** @default false */
+  required: boolean;
+  default?: unknown;
+  enum?: unknown[];
+  /** A secret parameter's value is redacted wherever Maestro shows params. @default false */
+  secret: boolean;
+  description?: string;
+}
+
+/** The policy context every workflow declares (purpose, authority, license). */
+export interface PolicyContext {
+  purpose: string;
+  authority: string;
+  license: string;
+}
+
+/** Per-task retry policy, with every duration already in milliseconds. */
+export interface RetryPolicy {
+  /** Total attempts including the first. @default 1 */
+  maxAttempts: number;
+  /** @default 1000 */
+  initialIntervalMs: number;
+  /** @default 2 */
+  backoffCoefficient: number;
+  /** @default 60000 */
+  maxIntervalMs: number;
+  /** Fraction (0..1) of each backoff interval randomised, deterministically, by the workflow. @default 0.2 */
+  jitter: number;
+}
+
+/**
+ * How the interpreter executes a task:
+ * - `activity`: a Temporal activity (`runTask`), for anything doing I/O;
+ * - `local-activity`: a Temporal local activity, for short pure tasks (no extra round trip);
+ * - `timer`: a durable workflow timer (`tasks/wait.sleep`);
+ * - `approval`: a human gate (`ops/approval.gate`) answered through the `approve` update.
+ */
+export type TaskExecution = 'activity' | 'local-activity' | 'timer' | 'approval';
+
+/** Where a task's activity runs. */
+export type RunsOn = 'local' | 'container' | 'k8s' | 'serverless';
+
+/** One node of the DAG. */
+export interface TaskNode {
+  id: string;
+  /** Resolved catalog reference, exact version: `tasks/http.request@0.1.0`. */
+  uses: string;
+  /** The `uses` as written in the manifest (may be a semver range). */
+  usesSpec: string;
+  execution: TaskExecution;
+  /** Ids of the tasks this one waits for, in manifest order. */
+  needs: string[];
+  /** Task input: JSON with `${...}` CEL templates inside strings, resolved at run time. */
+  with: Record<string, unknown>;
+  /** CEL source (without `${}`) that must be true for the task to run. */
+  when?: string;
+  /** Dynamic fan-out: one execution per element of the list `items` (CEL source) evaluates to. */
+  forEach?: { items: string; maxParallel?: number };
+  retry: RetryPolicy;
+  /** Per-attempt timeout. */
+  timeoutMs?: number;
+  /** A failure of this task does not fail the run; downstream tasks still run. @default false */
+  continueOnError: boolean;
+  cache?: { enabled: boolean; ttlMs?: number };
+  /** @default 'local' */
+  runsOn: RunsOn;
+}
+
+/** A compiled workflow. */
+export interface WorkflowIR {
+  irVersion: typeof IR_VERSION;
+  name: string;
+  version: string;
+  description?: string;
+  owner?: string;
+  parameters: ParameterSpec[];
+  policy: PolicyContext;
+  /** Whole-run timeout. */
+  timeoutMs?: number;
+  /** Ready tasks (and forEach items) running at once, at most. @default 32 */
+  maxParallel: number;
+  /** `failFast`: the first failure stops scheduling and cancels running tasks. @default 'failFast' */
+  failurePolicy: 'failFast' | 'continue';
+  /** Stop scheduling new tasks once this many task failures have happened. */
+  circuitBreaker?: { maxFailures: number };
+  /** Tasks in a deterministic topological order (ties broken by declaration order). */
+  tasks: TaskNode[];
+}
+
+/** The IR plus its digest, `sha256:<hex>` of the RFC 8785 canonical JSON of the IR. */
+export interface CompiledWorkflow {
+  ir: WorkflowIR;
+  digest: string;
+}
+
+/** Status of a task as the user sees it. */
+export type TaskStatus =
+  | 'PENDING'
+  | 'RUNNING'
+  | 'WAITING'
+  | 'SUCCEEDED'
+  | 'FAILED'
+  | 'SKIPPED'
+  | 'CANCELLED';
+
+/** Status of a run as the user sees it. */
+export type RunStatus = 'RUNNING' | 'WAITING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+
+/** A task's failure as recorded in the run. */
+export interface TaskErrorInfo {
+  /** Stable error code, e.g. `TASK_FAILED`, `TASK_TIMEOUT`, `APPROVAL_REJECTED`. */
+  code: string;
+  message: string;
+}
+
+/** A recorded approval decision. */
+export interface ApprovalRecord {
+  approver: string;
+  decision: 'approve' | 'reject';
+  comment?: string;
+  at: string;
+}
+
+/** Live state of one task (or one forEach item, id `task[index]`). */
+export interface TaskState {
+  id: string;
+  status: TaskStatus;
+  attempts: number;
+  startedAt?: string;
+  endedAt?: string;
+  error?: TaskErrorInfo;
+  outputs?: unknown;
+  /** forEach tasks: the state of each item. */
+  items?: TaskState[];
+  approvals?: ApprovalRecord[];
+}
+
+/** Live state of a run, returned by the interpreter's `state` query and as its result. */
+export interface RunState {
+  runId: string;
+  workflow: string;
+  version: string;
+  digest: string;
+  status: RunStatus;
+  startedAt: string;
+  endedAt?: string;
+  error?: TaskErrorInfo;
+  tasks: TaskState[];
+}
+
+/** A value that stands for output data kept in the artifact store instead of workflow history. */
+export interface ArtifactRef {
+  $artifact: { uri: string; sha256: string; size: number };
+}
+
+/** Input of the interpreter workflow. */
+export interface InterpreterInput {
+  ir: WorkflowIR;
+  digest: string;
+  params: Record<string, unknown>;
+  /** Maestro namespace of the run. @default 'default' */
+  namespace?: string;
+  /** Who started the run. */
+  startedBy?: string;
+  /**
+   * Continue-as-new once the history has this many events (or when Temporal suggests it).
+   * @default 10000
+   */
+  historyEventLimit?: number;
+  /** State carried over by continue-as-new: tasks already finished, by id. */
+  carried?: TaskState[];
+  /** Start time carried over by continue-as-new. */
+  startedAt?: string;
+}
+
+/** Argument of the `approve` update. */
+export interface ApprovalRequest {
+  taskId: string;
+  decision: 'approve' | 'reject';
+  /** The authenticated principal deciding. */
+  approver: string;
+  /** Roles the approver holds; one must be in the gate's `approvers`. */
+  roles: string[];
+  comment?: string;
+}
+
+/** Input of the `runTask` activity: one attempt of one task (or one forEach item). */
+export interface RunTaskInput {
+  runId: string;
+  /** Task id, or `task[index]` for a forEach item. */
+  taskId: string;
+  /** Exact catalog reference, `tasks/http.request@0.1.0`. */
+  uses: string;
+  /** Resolved input (templates evaluated); may hold artifact references. */
+  input: Record<string, unknown>;
+  /** 1-based attempt number, counted by the interpreter. */
+  attempt: number;
+  /** Maestro namespace of the run. */
+  namespace: string;
+  /** Per-attempt time limit enforced inside the activity. */
+  timeoutMs?: number;
+  runsOn: RunsOn;
+}
+
+/** Result of the `runTask` activity: outputs, with large fields replaced by {@link ArtifactRef}s. */
+export interface RunTaskResult {
+  outputs: unknown;
+}
+
+/** Details attached to a task failure raised by `runTask` (the failure's `type` is the code). */
+export interface TaskFailureDetails {
+  retryable: boolean;
+}

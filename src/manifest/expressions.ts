@@ -1,0 +1,146 @@
+/**
+ * Checks of the `${...}` CEL expressions in a task: `when`, `forEach.items` and every string in
+ * `with`. Each expression is parsed (syntax errors), type-checked (undeclared references,
+ * incompatible operands) and must only read tasks upstream of its own.
+ */
+import { parse } from '@bufbuild/cel';
+import { parseTemplate, TemplateSyntaxError, type TemplatePart } from '../ir/index.js';
+import { checkCel, type CelEnvironment } from './cel-check.js';
+import { mayBe, typeName, type CelType } from './cel-types.js';
+import type { TaskGraph } from './graph.js';
+import type { Reporter } from './issues.js';
+import { isRecord, type Path } from './path.js';
+import { didYouMean } from './suggest.js';
+import type { TaskManifest } from './types.js';
+
+/** What the expressions of a task may refer to. */
+export interface ExpressionScope {
+  /** Declared parameters and their types. */
+  params: ReadonlyMap<string, CelType>;
+  graph: TaskGraph;
+}
+
+type Expression = Extract<TemplatePart, { expr: string }>;
+
+/** Checks every expression of a (schema-valid) task located at `path`. */
+export function checkTaskExpressions(task: TaskManifest, path: Path, scope: ExpressionScope, reporter: Reporter): void {
+  const inLoop = environment(task, scope, undefined);
+  if (task.when !== undefined) {
+    const whenEnv = environment(task, scope, 'in "when", which decides once whether the whole task runs');
+    const type = checkSoleExpression(task.when, [...path, 'when'], whenEnv, reporter);
+    if (type && !mayBe(type, 'bool')) reporter.report([...path, 'when'], `"when" must be a bool expression, got ${typeName(type)}`);
+  }
+  if (task.forEach) {
+    const itemsPath = [...path, 'forEach', 'items'];
+    const itemsEnv = environment(task, scope, 'in forEach.items, which computes the list it comes from');
+    const type = checkSoleExpression(task.forEach.items, itemsPath, itemsEnv, reporter);
+    if (type && !mayBe(type, 'list')) reporter.report(itemsPath, `forEach.items must be a list, got ${typeName(type)}`);
+  }
+  if (task.with) checkValue(task.with, [...path, 'with'], inLoop, reporter);
+}
+
+/**
+ * The environment of a task's expressions; `item` and `index` exist only inside its forEach, and
+ * not where `outsideLoop` says they are read outside the per-item input.
+ */
+function environment(task: TaskManifest, { params, graph }: ExpressionScope, outsideLoop: string | undefined): CelEnvironment {
+  return {
+    params,
+    taskProblem(id) {
+      if (!graph.ids.has(id)) return `unknown task "${id}"${hyphenHint(id, graph.ids) ?? didYouMean(id, graph.ids)}`;
+      if (id === task.id) return `task "${task.id}" cannot read its own outputs`;
+      if (!graph.isUpstream(task.id, id)) return `task "${id}" is not upstream of "${task.id}": add it to "needs" to read its outputs`;
+      return undefined;
+    },
+    loopProblem(name) {
+      if (!task.forEach) return `"${name}" is only defined in a task with forEach`;
+      return outsideLoop === undefined ? undefined : `"${name}" is not defined ${outsideLoop}`;
+    },
+  };
+}
+
+/** Advice for `tasks.create-ns`, which CEL reads as `tasks.create - ns`. */
+function hyphenHint(id: string, ids: ReadonlySet<string>): string | undefined {
+  const hyphenated = [...ids].find((candidate) => candidate.startsWith(`${id}-`));
+  return hyphenated === undefined ? undefined : ` (a task id with "-" is written tasks['${hyphenated}'])`;
+}
+
+/** Checks each expression in a JSON value's strings. */
+function checkValue(value: unknown, path: Path, env: CelEnvironment, reporter: Reporter): void {
+  if (typeof value === 'string') {
+    for (const expression of expressionsIn(value, path, reporter)) checkExpression(value, expression, path, env, reporter);
+  } else if (Array.isArray(value)) {
+    value.forEach((item: unknown, index) => checkValue(item, [...path, index], env, reporter));
+  } else if (isRecord(value)) {
+    for (const [key, item] of Object.entries(value)) checkValue(item, [...path, key], env, reporter);
+  }
+}
+
+/**
+ * Checks a string that must be exactly one `${...}` (`when`, `forEach.items`) and returns its
+ * type, or `undefined` when it has problems.
+ */
+function checkSoleExpression(text: string, path: Path, env: CelEnvironment, reporter: Reporter): CelType | undefined {
+  const parts = templateParts(text, path, reporter);
+  if (!parts) return undefined;
+  const expressions = parts.filter(isExpression);
+  const [expression] = expressions;
+  if (!expression || expressions.length > 1 || parts.some((part) => 'text' in part && part.text.trim() !== '')) {
+    reporter.report(path, `must be exactly one expression "\${...}" with nothing around it, e.g. "\${params.env == 'prod'}"`);
+    return undefined;
+  }
+  return checkExpression(text, expression, path, env, reporter);
+}
+
+function isExpression(part: TemplatePart): part is Expression {
+  return 'expr' in part;
+}
+
+function templateParts(text: string, path: Path, reporter: Reporter): TemplatePart[] | undefined {
+  try {
+    return parseTemplate(text);
+  } catch (error) {
+    if (!(error instanceof TemplateSyntaxError)) throw error;
+    reporter.report(path, error.message, reporter.source.atChar(path, error.offset));
+    return undefined;
+  }
+}
+
+function expressionsIn(text: string, path: Path, reporter: Reporter): Expression[] {
+  return templateParts(text, path, reporter)?.filter(isExpression) ?? [];
+}
+
+/** Parses and type-checks one expression; returns its type, or `undefined` when it has problems. */
+function checkExpression(text: string, expression: Expression, path: Path, env: CelEnvironment, reporter: Reporter): CelType | undefined {
+  const inner = text.slice(expression.offset);
+  const start = expression.offset + inner.length - inner.trimStart().length;
+  const at = (offset: number) => reporter.source.atChar(path, start + offset);
+  if (expression.expr === '') {
+    reporter.report(path, 'empty expression "${}"', at(0));
+    return undefined;
+  }
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(expression.expr);
+  } catch (error) {
+    const syntax = syntaxError(error);
+    reporter.report(path, `CEL syntax error in "${expression.expr}": ${syntax.message}`, at(syntax.offset));
+    return undefined;
+  }
+  const { type, problems } = checkCel(parsed, env);
+  for (const problem of problems) reporter.report(path, problem.message, at(problem.offset));
+  return problems.length === 0 ? type : undefined;
+}
+
+/**
+ * The message and offset of a CEL parse error. @bufbuild/cel throws an error carrying
+ * `rawMessage` and `location.start.offset`; anything else is not a syntax error and propagates.
+ */
+function syntaxError(error: unknown): { message: string; offset: number } {
+  if (error instanceof Error && 'rawMessage' in error && typeof error.rawMessage === 'string') {
+    const location = 'location' in error && isRecord(error.location) ? error.location : undefined;
+    const start = location && isRecord(location.start) ? location.start.offset : undefined;
+    return { message: error.rawMessage, offset: typeof start === 'number' ? start : 0 };
+  }
+  throw error;
+}

@@ -1,0 +1,68 @@
+/**
+ * Parsing a manifest: YAML with positions, schema validation, semantic checks; every issue of
+ * the file reported at once.
+ */
+import type { Catalog } from '../catalog/index.js';
+import { ManifestError } from '../errors/index.js';
+import { createIssueCollector, type Reporter } from './issues.js';
+import { isRecord } from './path.js';
+import { checkRunbook } from './runbook.js';
+import { reportSchemaErrors } from './schema-issues.js';
+import { getValidators } from './schemas.js';
+import { readSource } from './source.js';
+import { didYouMean } from './suggest.js';
+import type { Manifest } from './types.js';
+import { checkWorkflow } from './workflow.js';
+
+/** Options of {@link parseManifest} and `loadManifestFile`. */
+export interface ParseManifestOptions {
+  /** Resolves each task's `uses` (`group/name@version-or-range`). */
+  catalog: Catalog;
+}
+
+const KINDS = ['Workflow', 'Runbook'];
+
+/**
+ * Parses and validates a Workflow or Runbook manifest (YAML, or JSON).
+ *
+ * @param source the file's text.
+ * @param file the name issues are reported under.
+ * @throws ManifestError with every issue of the file — YAML syntax, schema, semantic — each with
+ *   file, line, column, JSON path and message.
+ * @example
+ * const manifest = parseManifest(text, 'hello.yaml', { catalog: builtinCatalog });
+ * if (manifest.kind === 'Workflow') compileWorkflow(manifest, { catalog: builtinCatalog });
+ */
+export function parseManifest(source: string, file: string, { catalog }: ParseManifestOptions): Manifest {
+  const document = readSource(source, file);
+  if (document.syntaxIssues.length > 0) throw new ManifestError(document.syntaxIssues);
+  const reporter = createIssueCollector(document);
+  const manifest = validate(document.data, catalog, reporter);
+  const issues = reporter.issues();
+  if (manifest && issues.length === 0) return manifest;
+  throw new ManifestError(issues);
+}
+
+/** Validates the data against the schema of its kind and runs that kind's semantic checks. */
+function validate(data: unknown, catalog: Catalog, reporter: Reporter): Manifest | undefined {
+  if (data === undefined || data === null) {
+    reporter.report([], 'the file is empty: a manifest has apiVersion, kind, metadata and spec');
+    return undefined;
+  }
+  const kind = isRecord(data) ? data.kind : undefined;
+  if (typeof kind === 'string' && !KINDS.includes(kind)) {
+    reporter.report(['kind'], `unknown kind "${kind}": must be "Workflow" or "Runbook"${didYouMean(kind, KINDS)}`);
+    return undefined;
+  }
+  const validators = getValidators();
+  if (kind === 'Runbook') {
+    checkRunbook(data, reporter);
+    if (validators.runbook(data)) return data;
+    reportSchemaErrors(validators.runbook.errors ?? [], data, reporter);
+    return undefined;
+  }
+  checkWorkflow(data, catalog, reporter);
+  if (validators.workflow(data)) return data;
+  reportSchemaErrors(validators.workflow.errors ?? [], data, reporter);
+  return undefined;
+}

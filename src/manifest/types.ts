@@ -1,0 +1,87 @@
+/**
+ * Manifest shapes after schema validation. `contracts/workflow.schema.json` and
+ * `contracts/runbook.schema.json` are the source of truth; these types mirror them.
+ */
+import type { ParameterType, RunsOn } from '../ir/index.js';
+
+/** `metadata` of a manifest. */
+export interface ManifestMetadata {
+  name: string;
+  version: string;
+  owner?: string;
+  description?: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+}
+
+/** A declared parameter (`spec.parameters[]`). */
+export interface ParameterManifest {
+  name: string;
+  type: ParameterType;
+  required?: boolean;
+  default?: unknown;
+  enum?: unknown[];
+  secret?: boolean;
+  description?: string;
+}
+
+/** `retry` of a task; durations as manifest strings (`500ms`, `30s`). */
+export interface RetryManifest {
+  maxAttempts?: number;
+  initialInterval?: string;
+  backoffCoefficient?: number;
+  maxInterval?: string;
+  jitter?: number;
+}
+
+/** One task (`spec.tasks[]`). */
+export interface TaskManifest {
+  id: string;
+  uses: string;
+  needs?: string[];
+  with?: Record<string, unknown>;
+  when?: string;
+  forEach?: { items: string; maxParallel?: number };
+  retry?: RetryManifest;
+  timeout?: string;
+  continueOnError?: boolean;
+  cache?: { enabled?: boolean; ttl?: string };
+  runsOn?: RunsOn;
+  policy?: { purpose?: string; authority?: string; license?: string };
+  labels?: Record<string, string>;
+}
+
+/** A `kind: Workflow` manifest. */
+export interface WorkflowManifest {
+  apiVersion: 'maestro/v1';
+  kind: 'Workflow';
+  metadata: ManifestMetadata;
+  spec: {
+    parameters?: ParameterManifest[];
+    policy: { purpose: string; authority: string; license: string };
+    timeout?: string;
+    maxParallel?: number;
+    failurePolicy?: 'failFast' | 'continue';
+    circuitBreaker?: { maxFailures: number };
+    runsOn?: RunsOn;
+    tasks: TaskManifest[];
+  };
+}
+
+/** A `kind: Runbook` manifest: an allow-listed, approvable trigger of a workflow. */
+export interface RunbookManifest {
+  apiVersion: 'maestro/v1';
+  kind: 'Runbook';
+  metadata: ManifestMetadata & {
+    approvals?: { required: boolean; approvers: string[]; minApprovals?: number };
+    allowList?: { roles: string[] };
+  };
+  spec: {
+    inputs: ParameterManifest[];
+    workflowRef: string;
+    dryRun?: boolean;
+  };
+}
+
+/** Either kind of manifest. */
+export type Manifest = WorkflowManifest | RunbookManifest;

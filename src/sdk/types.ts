@@ -1,0 +1,82 @@
+/**
+ * The public task ABI: what a task author writes (`defineTask`) and what a task sees at run time
+ * (`TaskContext`).
+ */
+import type { TaskExecution } from '../ir/types.js';
+
+/**
+ * A JSON Schema object describing a task's input or output: 2020-12 unless its `$schema` names
+ * draft-07 or 2019-09.
+ */
+export type JsonSchema = Record<string, unknown>;
+
+/** Structured logger whose lines land in the run's task log. */
+export interface TaskLogger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** A progress or artifact event a task emits while it runs. */
+export interface TaskEvent {
+  type: string;
+  [field: string]: unknown;
+}
+
+/** What a running task can use. Created per attempt by the `runTask` activity. */
+export interface TaskContext {
+  runId: string;
+  taskId: string;
+  /** 1-based attempt number. */
+  attempt: number;
+  /** Maestro namespace of the run. */
+  namespace: string;
+  /**
+   * Aborted when the run is cancelled or the attempt times out; pass it to every I/O call. Once it
+   * has aborted, a task stops and throws `signal.reason` (`signal.throwIfAborted()` does), so the
+   * activity layer sees the cancellation it asked for rather than a task failure.
+   */
+  signal: AbortSignal;
+  logger: TaskLogger;
+  /** Records liveness (and optional progress) with Temporal; long tasks call it regularly. */
+  heartbeat(details?: unknown): void;
+  /** Resolves a secret by name inside the activity; the value never enters workflow history or logs. */
+  secrets(name: string): Promise<string>;
+  emit(event: TaskEvent): void;
+}
+
+/** Fields every task definition has. */
+interface TaskDefinitionBase {
+  /** Catalog name, `group/name`, e.g. `tasks/http.request`. */
+  name: string;
+  /** Exact semver version. */
+  version: string;
+  description: string;
+  input: JsonSchema;
+  output: JsonSchema;
+  /**
+   * Same inputs always give the same outputs (the cache may reuse them; replay expects equality).
+   * @default false
+   */
+  deterministic?: boolean;
+}
+
+/** A task the worker executes: a Temporal activity (or local activity for short pure tasks). */
+export interface ExecutableTaskDefinition<In = Record<string, unknown>, Out = unknown> extends TaskDefinitionBase {
+  /** @default 'activity' */
+  execution?: 'activity' | 'local-activity';
+  /** Runs once per worker process before the first execution. */
+  init?(): Promise<void>;
+  /** Checks input beyond its JSON Schema; throws a TaskError with code TASK_INPUT_INVALID. */
+  validate?(input: In): void;
+  execute(input: In, ctx: TaskContext): Promise<Out>;
+}
+
+/** A task the interpreter itself carries out (durable timer, approval gate): no code to run. */
+export interface BuiltinTaskDefinition extends TaskDefinitionBase {
+  execution: Extract<TaskExecution, 'timer' | 'approval'>;
+}
+
+/** Any catalog entry. */
+export type TaskDefinition = ExecutableTaskDefinition<any, any> | BuiltinTaskDefinition;

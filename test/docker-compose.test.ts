@@ -1,0 +1,106 @@
+/**
+ * docker-compose.temporal.yml cannot run here (no container engine), so its structure is checked:
+ * the services exist, references between them resolve, images are pinned, ports are well-formed,
+ * and Maestro's search attributes are the ones registered.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { SEARCH_ATTRIBUTES } from '../src/ir/index.js';
+
+interface Service {
+  image?: string;
+  build?: { context: string; dockerfile: string };
+  command?: string[];
+  environment?: Record<string, string>;
+  depends_on?: Record<string, { condition: string }>;
+  ports?: string[];
+  healthcheck?: { test: string[] };
+  volumes?: string[];
+}
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const file = `${repoRoot}docker-compose.temporal.yml`;
+// `merge: true` resolves the `<<: *anchor` keys as Docker Compose does.
+const compose: unknown = parse(readFileSync(file, 'utf8'), { merge: true });
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function servicesOf(document: unknown): Record<string, Service> {
+  if (!isRecord(document) || !isRecord(document.services)) throw new Error(`${file} has no services mapping`);
+  return document.services as Record<string, Service>;
+}
+
+const services = servicesOf(compose);
+const entries = Object.entries(services);
+
+describe('docker-compose.temporal.yml', () => {
+  it('has PostgreSQL, Temporal, its set-up jobs, the UI, and the Maestro worker and API', () => {
+    expect(Object.keys(services).sort()).toEqual(
+      ['maestro-api', 'maestro-worker', 'postgresql', 'temporal', 'temporal-schema', 'temporal-setup', 'temporal-ui'].sort(),
+    );
+    expect(services.postgresql?.image).toMatch(/^postgres:16(\.|$)/);
+    expect(services.temporal?.environment?.DB).toBe('postgres12');
+  });
+
+  it('depends only on services that exist, and waits for health or completion', () => {
+    for (const [name, service] of entries) {
+      for (const [target, { condition }] of Object.entries(service.depends_on ?? {})) {
+        expect(services, `${name} depends on ${target}`).toHaveProperty([target]);
+        expect(['service_healthy', 'service_completed_successfully']).toContain(condition);
+        if (condition === 'service_healthy') expect(services[target]?.healthcheck, `${target} healthcheck`).toBeDefined();
+      }
+    }
+  });
+
+  it('pins every image to a tag, and builds Maestro from a Dockerfile in the repo', () => {
+    for (const [name, service] of entries) {
+      expect(service.image, `${name} image`).toMatch(/^[a-z0-9./-]+:[A-Za-z0-9._-]+$/);
+      expect(service.image, `${name} image`).not.toMatch(/:latest$/);
+      if (service.build) expect(existsSync(`${repoRoot}${service.build.dockerfile}`), `${name} Dockerfile`).toBe(true);
+    }
+    expect(services['maestro-worker']?.build).toBeDefined();
+    expect(services['maestro-api']?.build).toBeDefined();
+  });
+
+  it('publishes Temporal on 7233, the Web UI on 8233 and the API on 8080, each host port once', () => {
+    const published = entries.flatMap(([, service]) => service.ports ?? []);
+    for (const port of published) expect(port).toMatch(/^\d{1,5}:\d{1,5}$/);
+    const hostPorts = published.map((port) => port.split(':')[0]);
+    expect(new Set(hostPorts).size).toBe(hostPorts.length);
+    expect(services.temporal?.ports).toContain('7233:7233');
+    expect(services['temporal-ui']?.ports).toContain('8233:8080');
+    expect(services['maestro-api']?.ports).toContain(`${services['maestro-api']?.environment?.MAESTRO_PORT}:8080`);
+  });
+
+  it('points every address and seed variable at a service that exists', () => {
+    let references = 0;
+    for (const [name, service] of entries) {
+      for (const [key, value] of Object.entries(service.environment ?? {})) {
+        if (!/(_ADDRESS|_SEEDS)$/.test(key)) continue;
+        references += 1;
+        const host = String(value).split(':')[0] ?? '';
+        expect(services, `${name}: ${key}=${value}`).toHaveProperty([host]);
+      }
+    }
+    expect(references).toBeGreaterThanOrEqual(5);
+    expect(services['maestro-worker']?.environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
+    expect(services['maestro-api']?.environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
+  });
+
+  it('runs the worker and the API commands from the repo', () => {
+    expect(services['maestro-worker']?.command).toEqual(['npx', 'tsx', 'workers/worker.ts']);
+    expect(services['maestro-api']?.command).toEqual(['npx', 'tsx', 'src/cli/main.ts', 'api']);
+  });
+
+  it("registers exactly Maestro's custom search attributes, as Keyword", () => {
+    const script = services['temporal-setup']?.command?.join('\n') ?? '';
+    const registered = [...script.matchAll(/--name (\w+)/g)].map((match) => match[1]);
+    expect(registered.sort()).toEqual(SEARCH_ATTRIBUTES.map((key) => key.name).sort());
+    expect(SEARCH_ATTRIBUTES.every((key) => key.type === 'KEYWORD')).toBe(true);
+    expect(script).toContain('--type Keyword');
+  });
+});

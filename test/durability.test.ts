@@ -1,0 +1,61 @@
+/**
+ * A run survives its worker: the worker process is killed mid-run (SIGKILL) and a new one started;
+ * the run completes and tasks that had completed are not executed again.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startEngine, task, waitForState, workflow, type Engine } from './helpers/engine.js';
+import { startHttpPeer, type HttpPeer } from './helpers/http-peer.js';
+
+let engine: Engine;
+let peer: HttpPeer;
+let dataDir: string;
+const workers: ChildProcess[] = [];
+
+beforeAll(async () => {
+  [engine, peer, dataDir] = await Promise.all([startEngine({ worker: false }), startHttpPeer(), mkdtemp(join(tmpdir(), 'maestro-durability-'))]);
+});
+
+afterAll(async () => {
+  for (const worker of workers) worker.kill('SIGKILL');
+  await engine?.close();
+  await peer?.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+/** Starts `workers/worker.ts` as its own process on the engine's task queue. */
+function startWorkerProcess(): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/worker.ts'], {
+    env: { ...process.env, TEMPORAL_ADDRESS: engine.address, MAESTRO_TASK_QUEUE: engine.taskQueue, MAESTRO_DATA_DIR: dataDir, MAESTRO_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  workers.push(child);
+  return child;
+}
+
+it('completes a run whose worker was killed mid-task, without re-running completed tasks', async () => {
+  const get = (id: string, path: string, needs: string[] = []): string =>
+    `    - id: ${id}\n      uses: tasks/http.request@0.1.0\n${needs.length ? `      needs: [${needs.join(', ')}]\n` : ''}      with: { url: "${peer.url}${path}" }`;
+  const runId = await engine.start(workflow([get('first', '/ok/first'), get('slow', '/slow/middle?ms=4000', ['first']), get('last', '/ok/last', ['slow'])].join('\n')));
+
+  const firstWorker = startWorkerProcess();
+  await waitForState(engine, runId, (state) => task(state, 'slow').status === 'RUNNING', 60_000);
+  await expect.poll(() => peer.hits.get('/slow/middle') ?? 0, { timeout: 10_000 }).toBe(1);
+  firstWorker.kill('SIGKILL');
+  await new Promise((resolve) => firstWorker.once('exit', resolve));
+
+  startWorkerProcess();
+  const state = await engine.wait(runId);
+  expect(state.status).toBe('SUCCEEDED');
+  expect(state.tasks.map((t) => [t.id, t.status, t.attempts])).toEqual([
+    ['first', 'SUCCEEDED', 1],
+    ['slow', 'SUCCEEDED', 1],
+    ['last', 'SUCCEEDED', 1],
+  ]);
+  expect(peer.hits.get('/ok/first')).toBe(1);
+  expect(peer.hits.get('/slow/middle')).toBe(2);
+  expect(peer.hits.get('/ok/last')).toBe(1);
+}, 120_000);

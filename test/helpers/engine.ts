@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { inject } from 'vitest';
+import { builtinCatalog } from '../../src/catalog/index.js';
+import { startRun, waitForRun, getRunState } from '../../src/client/index.js';
+import { compileWorkflow } from '../../src/compiler/index.js';
+import type { CompiledWorkflow, RunState } from '../../src/ir/index.js';
+import { checkParams, parseManifest, type Manifest, type WorkflowManifest } from '../../src/manifest/index.js';
+import { bundleInterpreter, createWorker } from '../../workers/worker.js';
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+let runtimeInstalled = false;
+
+/** A worker on its own task queue, on the test run's Temporal dev server, plus a client. */
+export interface Engine {
+  address: string;
+  client: Client;
+  taskQueue: string;
+  artifactDir: string;
+  /** Parses and compiles an inline manifest (see {@link workflow}). */
+  compile(yaml: string): CompiledWorkflow;
+  /** Starts a run of an inline manifest; returns its id. */
+  start(yaml: string, params?: Record<string, unknown>, options?: { historyEventLimit?: number }): Promise<string>;
+  /** Starts a run and waits for its final state. */
+  run(yaml: string, params?: Record<string, unknown>): Promise<RunState>;
+  wait(runId: string): Promise<RunState>;
+  state(runId: string): Promise<RunState>;
+  /** Stops the worker (runs stay on the server). */
+  stopWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Options of {@link startEngine}. */
+export interface EngineOptions {
+  /** Start no worker in this process (a test runs its own, e.g. in a child process). @default true */
+  worker?: boolean;
+  /** @default 262144 */
+  largeOutputBytes?: number;
+}
+
+/** Starts an {@link Engine}; call `close()` in `afterAll`. */
+export async function startEngine({ worker: withWorker = true, largeOutputBytes }: EngineOptions = {}): Promise<Engine> {
+  const address = inject('temporalAddress');
+  const taskQueue = `test-${randomUUID()}`;
+  const artifactDir = await mkdtemp(join(tmpdir(), 'maestro-artifacts-'));
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection });
+  let stopWorker = async (): Promise<void> => undefined;
+  if (withWorker) {
+    if (!runtimeInstalled) {
+      // Task failures are what these tests provoke; the worker's warnings about them are noise here.
+      Runtime.install({ logger: new DefaultLogger('ERROR') });
+      runtimeInstalled = true;
+    }
+    bundle ??= bundleInterpreter();
+    const nativeConnection = await NativeConnection.connect({ address });
+    const worker = await createWorker({
+      connection: nativeConnection,
+      taskQueue,
+      artifactDir,
+      workflowBundle: await bundle,
+      ...(largeOutputBytes === undefined ? {} : { largeOutputBytes }),
+    });
+    const running = worker.run();
+    let stopped = false;
+    stopWorker = async () => {
+      if (stopped) return;
+      stopped = true;
+      worker.shutdown();
+      await running;
+      await nativeConnection.close();
+    };
+  }
+  const compile = (yaml: string): CompiledWorkflow =>
+    compileWorkflow(asWorkflow(parseManifest(yaml, 'inline.yaml', { catalog: builtinCatalog })), { catalog: builtinCatalog });
+  const start: Engine['start'] = (yaml, params = {}, options = {}) => {
+    const compiled = compile(yaml);
+    return startRun(client, { compiled, params: checkParams(compiled.ir.parameters, params), taskQueue, ...options });
+  };
+  return {
+    address,
+    client,
+    taskQueue,
+    artifactDir,
+    compile,
+    start,
+    run: async (yaml, params) => waitForRun(client, await start(yaml, params)),
+    wait: (runId) => waitForRun(client, runId),
+    state: (runId) => getRunState(client, runId),
+    stopWorker: () => stopWorker(),
+    close: async () => {
+      await stopWorker();
+      await connection.close();
+      await rm(artifactDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * An inline workflow manifest: `tasks` (YAML list items, indented by 4) under a standard header.
+ * `spec` adds spec-level YAML lines (indented by 2), e.g. `failurePolicy: continue`.
+ */
+export function workflow(tasks: string, { name = 'test', spec = '', parameters = '' } = {}): string {
+  return [
+    'apiVersion: maestro/v1',
+    'kind: Workflow',
+    'metadata:',
+    `  name: ${name}`,
+    '  version: 1.0.0',
+    'spec:',
+    '  policy: { purpose: testing, authority: tests, license: internal }',
+    ...(parameters ? ['  parameters:', parameters] : []),
+    ...(spec ? [spec] : []),
+    '  tasks:',
+    tasks,
+  ].join('\n');
+}
+
+function asWorkflow(manifest: Manifest): WorkflowManifest {
+  if (manifest.kind !== 'Workflow') throw new Error(`expected a Workflow manifest, got ${manifest.kind}`);
+  return manifest;
+}
+
+/** Polls until `predicate(state)` holds (or fails after `timeoutMs`). */
+export async function waitForState(engine: Engine, runId: string, predicate: (state: RunState) => boolean, timeoutMs = 30_000): Promise<RunState> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = await engine.state(runId);
+    if (predicate(state)) return state;
+    if (Date.now() > deadline) throw new Error(`timed out waiting; last state: ${JSON.stringify(state)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The state of one task of a run. */
+export function task(state: RunState, id: string) {
+  const found = state.tasks.find((t) => t.id === id);
+  if (!found) throw new Error(`no task ${id} in ${state.tasks.map((t) => t.id).join(', ')}`);
+  return found;
+}
