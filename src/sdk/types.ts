@@ -79,4 +79,7 @@ export interface BuiltinTaskDefinition extends TaskDefinitionBase {
 }
 
 /** Any catalog entry. */
+// The catalog holds tasks of every input and output type; `runTask` checks each input against its
+// task's JSON Schema before `execute` sees it, so the erased types are restored at run time.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type TaskDefinition = ExecutableTaskDefinition<any, any> | BuiltinTaskDefinition;

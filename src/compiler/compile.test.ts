@@ -1,0 +1,117 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { builtinCatalog } from '../catalog/index.js';
+import type { WorkflowManifest } from '../manifest/index.js';
+import { loadManifestFile, parseManifest } from '../manifest/index.js';
+import { compileWorkflow, digestOf, topologicalOrder } from './index.js';
+
+const catalog = builtinCatalog;
+
+/** A workflow whose task i needs the tasks listed in `needs[i]`. */
+function manifest(ids: string[], needs: string[][]): WorkflowManifest {
+  return {
+    apiVersion: 'maestro/v1',
+    kind: 'Workflow',
+    metadata: { name: 'prop', version: '1.0.0' },
+    spec: {
+      policy: { purpose: 'p', authority: 'a', license: 'l' },
+      tasks: ids.map((id, i) => ({ id, uses: 'tasks/transform.map@0.1.0', needs: needs[i] ?? [], with: { rows: [], expression: '$' } })),
+    },
+  };
+}
+
+/** Random DAGs: edges only point to tasks earlier in a hidden order, then declarations are shuffled. */
+const dags = fc
+  .integer({ min: 1, max: 40 })
+  .chain((n) =>
+    fc.record({
+      edges: fc.array(fc.array(fc.nat({ max: n - 1 }), { maxLength: 4 }), { minLength: n, maxLength: n }),
+      order: fc.shuffledSubarray(Array.from({ length: n }, (_, i) => i), { minLength: n, maxLength: n }),
+    }),
+  )
+  .map(({ edges, order }) => {
+    const ids = edges.map((_, i) => `t${i}`);
+    const needs = edges.map((targets, i) => [...new Set(targets.filter((t) => t < i).map((t) => `t${t}`))]);
+    return manifest(order.map((i) => ids[i] as string), order.map((i) => needs[i] ?? []));
+  });
+
+describe('compileWorkflow', () => {
+  it('orders every random DAG so each task comes after everything it needs', () => {
+    fc.assert(
+      fc.property(dags, (m) => {
+        const { ir } = compileWorkflow(m, { catalog });
+        const position = new Map(ir.tasks.map((task, i) => [task.id, i]));
+        expect(ir.tasks).toHaveLength(m.spec.tasks.length);
+        for (const task of ir.tasks) for (const need of task.needs) expect(position.get(need)).toBeLessThan(position.get(task.id) as number);
+      }),
+    );
+  });
+
+  it('gives the same digest when compiling the same manifest again', () => {
+    fc.assert(
+      fc.property(dags, (m) => {
+        expect(compileWorkflow(structuredClone(m), { catalog }).digest).toBe(compileWorkflow(m, { catalog }).digest);
+      }),
+    );
+  });
+
+  it('breaks ties by declaration order', () => {
+    const { ir } = compileWorkflow(manifest(['c', 'a', 'b', 'z'], [[], [], ['c'], []]), { catalog });
+    expect(ir.tasks.map((task) => task.id)).toEqual(['c', 'a', 'b', 'z']);
+  });
+
+  it('changes the digest when anything that runs changes', () => {
+    const base = manifest(['a'], [[]]);
+    const changed = manifest(['a'], [[]]);
+    (changed.spec.tasks[0] as { with: Record<string, unknown> }).with = { rows: [1], expression: '$' };
+    expect(compileWorkflow(changed, { catalog }).digest).not.toBe(compileWorkflow(base, { catalog }).digest);
+  });
+
+  it('resolves semver ranges to the exact version and applies defaults', () => {
+    const m = parseManifest(
+      [
+        'apiVersion: maestro/v1',
+        'kind: Workflow',
+        'metadata: { name: ranges, version: 1.0.0 }',
+        'spec:',
+        '  policy: { purpose: p, authority: a, license: l }',
+        '  tasks:',
+        '    - { id: a, uses: "tasks/transform.map@^0.1", with: { rows: [], expression: "$" }, retry: { maxAttempts: 3, initialInterval: 2s } }',
+      ].join('\n'),
+      'ranges.yaml',
+      { catalog },
+    );
+    if (m.kind !== 'Workflow') throw new Error('expected a workflow');
+    const { ir } = compileWorkflow(m, { catalog });
+    expect(ir).toMatchObject({ irVersion: 1, maxParallel: 32, failurePolicy: 'failFast' });
+    expect(ir.tasks[0]).toMatchObject({
+      uses: 'tasks/transform.map@0.1.0',
+      usesSpec: 'tasks/transform.map@^0.1',
+      execution: 'local-activity',
+      retry: { maxAttempts: 3, initialIntervalMs: 2000, backoffCoefficient: 2, maxIntervalMs: 60000, jitter: 0.2 },
+      runsOn: 'local',
+    });
+  });
+
+  it('gives the hello example the same digest on every machine', async () => {
+    const hello = await loadManifestFile('examples/workflows/hello.yaml', { catalog });
+    if (hello.kind !== 'Workflow') throw new Error('expected a workflow');
+    // Golden value: changes only when the IR shape, the defaults or the example change on purpose.
+    expect(compileWorkflow(hello, { catalog }).digest).toBe(GOLDEN_HELLO_DIGEST);
+  });
+});
+
+describe('digestOf', () => {
+  it('hashes the RFC 8785 canonical form: key order and number spelling do not matter', () => {
+    expect(digestOf({ b: 1, a: [1e0, 'x'] })).toBe(digestOf(JSON.parse('{"a":[1.0,"x"],"b":1}')));
+    expect(digestOf({ a: 1 })).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+});
+
+describe('topologicalOrder', () => {
+  it('reports the tasks left in a cycle', () => {
+    expect(() => topologicalOrder([{ id: 'a', needs: ['b'] }, { id: 'b', needs: ['a'] }, { id: 'c' }])).toThrow(/a, b/);
+  });
+});
+
+const GOLDEN_HELLO_DIGEST = 'sha256:daff0285f860084905c7343ccd165a849d6184555065270c81714702d78aed5e';
