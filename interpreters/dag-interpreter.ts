@@ -421,7 +421,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
     await CancellationScope.nonCancellable(async () => {
       stopAll({ code: 'RUN_CANCELLED', message: 'the run was cancelled' });
       await condition(() => unitScopes.size === 0);
-      for (const task of run.tasks) {
+      for (const task of run.tasks.flatMap((t) => [...(t.items ?? []), t])) {
         if (!TERMINAL.has(task.status)) finish(task, 'CANCELLED', { code: 'RUN_CANCELLED', message: 'the run was cancelled' });
       }
       run.endedAt = new Date().toISOString();

@@ -248,6 +248,21 @@ describe('cancellation', () => {
   });
 });
 
+describe('cancellation of fan-outs', () => {
+  it('cancels running forEach items and those still queued', async () => {
+    const runId = await engine.start(
+      workflow(
+        `    - id: each\n      uses: tasks/http.request@0.1.0\n      forEach: { items: "\${[1, 2, 3]}", maxParallel: 1 }\n      with: { url: "${peer.url}/slow/each?ms=60000" }`,
+      ),
+    );
+    await waitForState(engine, runId, (s) => task(s, 'each').items?.[0]?.status === 'RUNNING');
+    await cancelRun(engine.client, runId);
+    const state = await engine.wait(runId);
+    expect(state.status).toBe('CANCELLED');
+    expect(task(state, 'each').items?.map((item) => item.status)).toEqual(['CANCELLED', 'CANCELLED', 'CANCELLED']);
+  });
+});
+
 describe('large DAGs and outputs', () => {
   it('keeps outputs over the limit in the artifact store and hands them to downstream tasks', async () => {
     const rows = JSON.stringify(Array.from({ length: 2000 }, (_, i) => i));
