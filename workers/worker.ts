@@ -26,7 +26,7 @@ export interface WorkerOptions {
   largeOutputBytes?: number;
   /** @default builtinCatalog */
   catalog?: Catalog;
-  /** A prebuilt interpreter bundle (see {@link bundleInterpreter}); built on the fly when absent. */
+  /** A prebuilt interpreter bundle (see {@link bundleInterpreter}); bundled here when absent. */
   workflowBundle?: WorkflowBundleWithSourceMap;
 }
 
@@ -50,7 +50,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     namespace,
     taskQueue,
     activities,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: INTERPRETER_PATH }),
+    workflowBundle: options.workflowBundle ?? (await bundleInterpreter()),
     // Many small tasks per run: let one worker keep many activities and workflow tasks in flight.
     maxConcurrentActivityTaskExecutions: 200,
     maxConcurrentLocalActivityExecutions: 200,
