@@ -8,7 +8,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, t
 import { createActivities, envSecrets } from '../src/activities/index.js';
 import { builtinCatalog, type Catalog } from '../src/catalog/index.js';
 import { loadConfig, type Config } from '../src/config/index.js';
-import { localRunner } from '../src/runners/index.js';
+import { localRunner, type Runners } from '../src/runners/index.js';
 import { FsArtifactStore } from '../src/store/index.js';
 
 const INTERPRETER_PATH = fileURLToPath(new URL('../interpreters/dag-interpreter.ts', import.meta.url));
@@ -26,6 +26,8 @@ export interface WorkerOptions {
   largeOutputBytes?: number;
   /** @default builtinCatalog */
   catalog?: Catalog;
+  /** Runners by `runsOn`. @default { local: localRunner } */
+  runners?: Runners;
   /** A prebuilt interpreter bundle (see {@link bundleInterpreter}); bundled here when absent. */
   workflowBundle?: WorkflowBundleWithSourceMap;
 }
@@ -37,11 +39,19 @@ export function bundleInterpreter(): Promise<WorkflowBundleWithSourceMap> {
 
 /** Creates (does not start) a worker serving the interpreter and the catalog's tasks. */
 export async function createWorker(options: WorkerOptions): Promise<Worker> {
-  const { connection, namespace = 'default', taskQueue = 'maestro', artifactDir, largeOutputBytes, catalog = builtinCatalog } = options;
+  const {
+    connection,
+    namespace = 'default',
+    taskQueue = 'maestro',
+    artifactDir,
+    largeOutputBytes,
+    catalog = builtinCatalog,
+    runners = { local: localRunner },
+  } = options;
   const activities = createActivities({
     catalog,
     artifacts: new FsArtifactStore({ root: artifactDir }),
-    runners: { local: localRunner },
+    runners,
     secrets: envSecrets(),
     ...(largeOutputBytes === undefined ? {} : { largeOutputBytes }),
   });
