@@ -102,6 +102,8 @@ function compileTask(task: TaskManifest, manifest: WorkflowManifest, catalog: Ca
           },
         }),
     runsOn: task.runsOn ?? manifest.spec.runsOn ?? 'local',
+    ...(task.policy === undefined ? {} : { policy: { ...task.policy } }),
+    ...(task.labels === undefined ? {} : { labels: { ...task.labels } }),
   };
 }
 

@@ -81,6 +81,10 @@ export interface TaskNode {
   cache?: { enabled: boolean; ttlMs?: number };
   /** @default 'local' */
   runsOn: RunsOn;
+  /** Task-level overrides of the workflow's policy context. */
+  policy?: Partial<PolicyContext>;
+  /** Labels such as a data classification, seen by the policy. */
+  labels?: Record<string, string>;
 }
 
 /** A compiled workflow. */
