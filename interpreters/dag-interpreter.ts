@@ -42,7 +42,9 @@ import {
   type InterpreterInput,
   type RunState,
   type RunStatus,
+  type Principal,
   type RunTaskInput,
+  type TaskPolicyContext,
   type TaskErrorInfo,
   type TaskNode,
   type TaskState,
@@ -94,6 +96,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
     throw ApplicationFailure.nonRetryable(`unsupported irVersion ${String(ir.irVersion)}`, 'IR_UNSUPPORTED');
   }
   const namespace = input.namespace ?? 'default';
+  const { principal, traceId } = input;
   const integerParams = new Set(ir.parameters.filter((p) => p.type === 'integer').map((p) => p.name));
   const nodes = new Map(ir.tasks.map((task) => [task.id, task]));
   const carried = new Map((input.carried ?? []).map((task) => [task.id, task]));
@@ -248,6 +251,18 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
       namespace,
       runsOn: node.runsOn,
       ...(node.timeoutMs === undefined ? {} : { timeoutMs: node.timeoutMs }),
+      ...(principal === undefined ? {} : { policy: policyContext(node, principal) }),
+    };
+  }
+
+  function policyContext(node: TaskNode, acting: Principal): TaskPolicyContext {
+    return {
+      principal: acting,
+      workflow: { name: ir.name, version: ir.version, digest: input.digest },
+      context: ir.policy,
+      ...(node.policy === undefined ? {} : { overrides: node.policy }),
+      ...(node.labels === undefined ? {} : { labels: node.labels }),
+      ...(traceId === undefined ? {} : { traceId }),
     };
   }
 

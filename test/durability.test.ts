@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startEngine, task, waitForState, workflow, type Engine } from './helpers/engine.js';
+import { TEST_HTTP_ALLOW, startEngine, task, waitForState, workflow, type Engine } from './helpers/engine.js';
 import { startHttpPeer, type HttpPeer } from './helpers/http-peer.js';
 
 let engine: Engine;
@@ -29,7 +29,9 @@ afterAll(async () => {
 /** Starts `workers/worker.ts` as its own process on the engine's task queue. */
 function startWorkerProcess(): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'workers/worker.ts'], {
-    env: { ...process.env, TEMPORAL_ADDRESS: engine.address, MAESTRO_TASK_QUEUE: engine.taskQueue, MAESTRO_DATA_DIR: dataDir, MAESTRO_LOG_LEVEL: 'warn' },
+    env: { ...process.env, TEMPORAL_ADDRESS: engine.address, MAESTRO_TASK_QUEUE: engine.taskQueue, MAESTRO_DATA_DIR: dataDir, MAESTRO_LOG_LEVEL: 'warn',
+      MAESTRO_HTTP_ALLOW: JSON.stringify(TEST_HTTP_ALLOW),
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   workers.push(child);

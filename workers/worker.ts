@@ -5,11 +5,12 @@
  */
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { createActivities, envSecrets } from '../src/activities/index.js';
-import { builtinCatalog, type Catalog } from '../src/catalog/index.js';
-import { loadConfig, type Config } from '../src/config/index.js';
-import { localRunner, type Runners } from '../src/runners/index.js';
-import { FsArtifactStore } from '../src/store/index.js';
+import { createActivities, envSecrets, type ActivityDeps } from '../src/activities/index.js';
+import { builtinCatalog, createBuiltinCatalog, type Catalog } from '../src/catalog/index.js';
+import { DEFAULT_TEMPORAL_ADDRESS, loadConfig, type Config } from '../src/config/index.js';
+import { createPdp, createPolicyGate, type PolicyGate } from '../src/policy/index.js';
+import { createRunners, localRunner, type Runners } from '../src/runners/index.js';
+import { FsArtifactStore, openAuditLog } from '../src/store/index.js';
 
 const INTERPRETER_PATH = fileURLToPath(new URL('../interpreters/dag-interpreter.ts', import.meta.url));
 
@@ -28,6 +29,10 @@ export interface WorkerOptions {
   catalog?: Catalog;
   /** Runners by `runsOn`. @default { local: localRunner } */
   runners?: Runners;
+  /** Decides every task attempt before it runs; without it, every task may run. */
+  policy?: PolicyGate;
+  /** Resolves task secrets. @default envSecrets() — `MAESTRO_SECRET_<NAME>` variables */
+  secrets?: ActivityDeps['secrets'];
   /** A prebuilt interpreter bundle (see {@link bundleInterpreter}); bundled here when absent. */
   workflowBundle?: WorkflowBundleWithSourceMap;
 }
@@ -47,12 +52,15 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     largeOutputBytes,
     catalog = builtinCatalog,
     runners = { local: localRunner },
+    policy,
+    secrets = envSecrets(),
   } = options;
   const activities = createActivities({
     catalog,
     artifacts: new FsArtifactStore({ root: artifactDir }),
     runners,
-    secrets: envSecrets(),
+    secrets,
+    ...(policy === undefined ? {} : { policy }),
     ...(largeOutputBytes === undefined ? {} : { largeOutputBytes }),
   });
   return Worker.create({
@@ -65,6 +73,9 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     maxConcurrentActivityTaskExecutions: 200,
     maxConcurrentLocalActivityExecutions: 200,
     maxConcurrentWorkflowTaskExecutions: 40,
+    // Heartbeats carry cancellation to running tasks: send them often enough that a cancelled run
+    // stops its containers and jobs within about a second, not at the 80% mark of the timeout.
+    maxHeartbeatThrottleInterval: '1s',
   });
 }
 
@@ -74,13 +85,19 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
  */
 export async function runWorker(config: Config): Promise<{ shutdown(): Promise<void> }> {
   Runtime.install({ logger: new DefaultLogger(LOG_LEVELS[config.logLevel]) });
-  const connection = await NativeConnection.connect({ address: config.temporalAddress ?? 'localhost:7233' });
+  const pdp = await createPdp(config);
+  const auditLog = await openAuditLog({ ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }), dataDir: config.dataDir });
+  const artifacts = new FsArtifactStore({ root: config.artifactDir });
+  const connection = await NativeConnection.connect({ address: config.temporalAddress ?? DEFAULT_TEMPORAL_ADDRESS });
   const worker = await createWorker({
     connection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     artifactDir: config.artifactDir,
     largeOutputBytes: config.largeOutputBytes,
+    catalog: createBuiltinCatalog({ httpAllow: config.httpAllow, fileRoots: config.fileRoots }),
+    runners: createRunners(config, { artifacts }),
+    policy: createPolicyGate({ pdp, log: auditLog }),
   });
   const running = worker.run();
   return {
@@ -88,6 +105,8 @@ export async function runWorker(config: Config): Promise<{ shutdown(): Promise<v
       worker.shutdown();
       await running;
       await connection.close();
+      await pdp.close();
+      await auditLog.close();
     },
   };
 }

@@ -3,6 +3,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Catalog } from '../catalog/index.js';
 import { MaestroError, TaskError, isMaestroError } from '../errors/index.js';
 import type { RunTaskInput, RunTaskResult, TaskFailureDetails } from '../ir/index.js';
+import { taskPolicyInput, type PolicyGate } from '../policy/index.js';
 import { selectRunner, type Runners } from '../runners/index.js';
 import {
   validateTaskInput,
@@ -25,6 +26,8 @@ export interface ActivityDeps {
   secrets: (name: string) => Promise<string>;
   /** How often a running activity heartbeats. @default 1000 */
   heartbeatIntervalMs?: number;
+  /** Decides each attempt before the task's code runs; without it, every task may run. */
+  policy?: PolicyGate;
 }
 
 /**
@@ -33,7 +36,7 @@ export interface ActivityDeps {
  * details say whether the interpreter may retry; Temporal itself only retries infrastructure loss.
  */
 export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Promise<RunTaskResult> {
-  const { catalog, artifacts, runners, secrets, largeOutputBytes = 256 * 1024, heartbeatIntervalMs = 1000 } = deps;
+  const { catalog, artifacts, runners, secrets, policy, largeOutputBytes = 256 * 1024, heartbeatIntervalMs = 1000 } = deps;
   const initialised = new Map<ExecutableTaskDefinition, Promise<void>>();
 
   return async function runTask(input: RunTaskInput): Promise<RunTaskResult> {
@@ -42,6 +45,11 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
     const signal = timeout ? AbortSignal.any([activity.cancellationSignal, timeout]) : activity.cancellationSignal;
     const beat = activity.info.isLocal ? undefined : setInterval(() => activity.heartbeat(), heartbeatIntervalMs);
     try {
+      if (policy) {
+        // Before anything else: a denied task has no side effect, not even reading its inputs.
+        const decision = await policy.enforce(taskPolicyInput(input));
+        activity.log.info('policy allowed the task', { runId: input.runId, taskId: input.taskId, decisionId: decision.decisionId, ...input.policy?.context });
+      }
       const definition = executable(catalog, input.uses);
       const taskInput = (await resolveArtifactRefs(input.input, artifacts)) as Record<string, unknown>;
       validateTaskInput(definition, taskInput);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { builtinCatalog, builtinTasks } from './index.js';
+import { builtinCatalog, builtinTasks, createBuiltinCatalog } from './index.js';
 
 describe('builtinCatalog', () => {
   it.each(['tasks/wait.sleep', 'ops/approval.gate', 'tasks/transform.map', 'tasks/schema.validate', 'tasks/http.request'])(
@@ -24,6 +24,24 @@ describe('builtinCatalog', () => {
       'tasks/transform.map': 'local-activity',
       'tasks/schema.validate': 'local-activity',
       'tasks/http.request': 'activity',
+      'tasks/container.run': 'activity',
+      'tasks/function.invoke': 'activity',
+      'tasks/grpc.call': 'activity',
+      'connectors/kafka.publish': 'activity',
+      'connectors/nats.publish': 'activity',
+      'connectors/s3.get': 'activity',
+      'connectors/s3.put': 'activity',
+      'connectors/db.query': 'activity',
+      'tasks/notify.slack': 'activity',
+      'connectors/sig.ingest': 'activity',
+      'ops/disclosure.package': 'activity',
     });
+  });
+});
+
+describe('createBuiltinCatalog', () => {
+  it('serves the same tasks as builtinCatalog, configured', () => {
+    const catalog = createBuiltinCatalog({ httpAllow: { default: ['127.0.0.0/8'] }, fileRoots: ['/tmp'] });
+    expect(catalog.list().map((task) => `${task.name}@${task.version}`)).toEqual(builtinCatalog.list().map((task) => `${task.name}@${task.version}`));
   });
 });

@@ -5,7 +5,20 @@
 import type { TaskDefinition } from '../sdk/index.js';
 import { Catalog } from './catalog.js';
 import { approvalGate } from './tasks/approval-gate.js';
-import { httpRequest } from './tasks/http-request.js';
+import { containerRun } from './tasks/container-run.js';
+import { functionInvoke } from './tasks/function-invoke.js';
+import { createDisclosurePackageTask, disclosurePackage, type FileTaskOptions } from './tasks/disclosure-package.js';
+import { dbQuery } from './tasks/db-query.js';
+import { grpcCall } from './tasks/grpc-call.js';
+import { EgressPolicy, type HttpAllowList } from './tasks/http/egress-policy.js';
+import { HttpClient } from './tasks/http/send.js';
+import { createHttpRequestTask, httpRequest } from './tasks/http-request.js';
+import { kafkaPublish } from './tasks/kafka-publish.js';
+import { natsPublish } from './tasks/nats-publish.js';
+import { createNotifySlackTask, notifySlack } from './tasks/notify-slack.js';
+import { s3Get } from './tasks/s3-get.js';
+import { s3Put } from './tasks/s3-put.js';
+import { createSigIngestTask, sigIngest } from './tasks/sig-ingest.js';
 import { schemaValidate } from './tasks/schema-validate.js';
 import { transformMap } from './tasks/transform-map.js';
 import { waitSleep } from './tasks/wait-sleep.js';
@@ -13,12 +26,80 @@ import { waitSleep } from './tasks/wait-sleep.js';
 export { Catalog, USES_PATTERN, type ResolveResult } from './catalog.js';
 export type { TaskDefinition } from '../sdk/index.js';
 export { approvalGate, httpRequest, schemaValidate, transformMap, waitSleep };
+export { containerRun, functionInvoke };
+export { dbQuery, disclosurePackage, grpcCall, kafkaPublish, natsPublish, notifySlack, s3Get, s3Put, sigIngest };
+export { createDisclosurePackageTask, createHttpRequestTask, createNotifySlackTask, createSigIngestTask };
+export { EgressDeniedError, EgressPolicy, type EgressDecision, type HttpAllowList } from './tasks/http/egress-policy.js';
+export { HttpClient } from './tasks/http/send.js';
+export type { FileTaskOptions } from './tasks/disclosure-package.js';
+export type { HttpTaskOptions } from './tasks/http-request.js';
+export type { DbQueryInput, DbQueryOutput } from './tasks/db-query.js';
+export type { DisclosurePackageInput, DisclosurePackageOutput } from './tasks/disclosure-package.js';
+export type { GrpcCallInput, GrpcCallOutput } from './tasks/grpc-call.js';
+export type { KafkaPublishInput, KafkaPublishOutput } from './tasks/kafka-publish.js';
+export type { NatsPublishInput, NatsPublishOutput } from './tasks/nats-publish.js';
+export type { NotifySlackInput, NotifySlackOutput } from './tasks/notify-slack.js';
+export type { S3GetInput, S3GetOutput } from './tasks/s3-get.js';
+export type { S3PutInput, S3PutOutput } from './tasks/s3-put.js';
+export type { SigIngestInput, SigIngestOutput } from './tasks/sig-ingest.js';
+export type { ContainerRunInput, ContainerRunOutput } from './tasks/container-run.js';
+export type { FunctionInvokeInput, FunctionInvokeOutput } from './tasks/function-invoke.js';
 export type { HttpRequestInput, HttpRequestOutput } from './tasks/http-request.js';
 export type { SchemaValidateInput, SchemaValidateOutput } from './tasks/schema-validate.js';
 export type { TransformMapInput, TransformMapOutput } from './tasks/transform-map.js';
 
-/** Every task Maestro ships, each at its current version. */
-export const builtinTasks: TaskDefinition[] = [waitSleep, approvalGate, transformMap, schemaValidate, httpRequest];
+/** Every task Maestro ships, each at its current version (the HTTP tasks reach public addresses only; no file roots). */
+export const builtinTasks: TaskDefinition[] = [
+  waitSleep,
+  approvalGate,
+  transformMap,
+  schemaValidate,
+  httpRequest,
+  containerRun,
+  functionInvoke,
+  grpcCall,
+  kafkaPublish,
+  natsPublish,
+  s3Get,
+  s3Put,
+  dbQuery,
+  notifySlack,
+  sigIngest,
+  disclosurePackage,
+];
+
+/** What the worker's config decides about the built-in tasks. */
+export interface CatalogOptions extends FileTaskOptions {
+  /**
+   * Non-public ranges each namespace's HTTP tasks (`tasks/http.request`, `tasks/notify.slack`,
+   * `connectors/sig.ingest`) may reach: config `httpAllow` (`MAESTRO_HTTP_ALLOW`).
+   * @default {} — public addresses only
+   */
+  httpAllow?: HttpAllowList;
+}
+
+/**
+ * The built-in tasks configured for one worker: its egress allow-lists and file roots.
+ *
+ * @example
+ * const catalog = new Catalog(createBuiltinTasks({ httpAllow: config.httpAllow, fileRoots: config.fileRoots }));
+ */
+export function createBuiltinTasks({ httpAllow = {}, fileRoots = [] }: CatalogOptions = {}): TaskDefinition[] {
+  const http = new HttpClient(new EgressPolicy(httpAllow));
+  const configured: TaskDefinition[] = [
+    createHttpRequestTask({ http }),
+    createNotifySlackTask({ http }),
+    createSigIngestTask({ http }),
+    createDisclosurePackageTask({ fileRoots }),
+  ];
+  const names = new Set(configured.map((task) => task.name));
+  return [...builtinTasks.filter((task) => !names.has(task.name)), ...configured];
+}
+
+/** A {@link Catalog} of {@link createBuiltinTasks}: what a worker serves, configured from its config. */
+export function createBuiltinCatalog(options: CatalogOptions = {}): Catalog {
+  return new Catalog(createBuiltinTasks(options));
+}
 
 /** A catalog of {@link builtinTasks}: what a worker serves when it adds no tasks of its own. */
 export const builtinCatalog: Catalog = new Catalog(builtinTasks);

@@ -11,6 +11,10 @@ import { runDev } from '../devserver/index.js';
 import { ManifestError, ParamsError, formatIssue, isMaestroError, type ManifestIssue } from '../errors/index.js';
 import type { CompiledWorkflow, ParameterSpec } from '../ir/index.js';
 import { checkParams, loadManifestFile, parseParamText } from '../manifest/index.js';
+import { registerAuditCommands } from './audit.js';
+import { registerRunnerCommands } from './runners.js';
+import { registerProvenanceCommands } from './provenance.js';
+import { addApiCommands } from './api-commands.js';
 import { runWorkflow } from './run.js';
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
@@ -56,11 +60,18 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('dev')
-    .description('start Maestro locally: Temporal dev server (SQLite under .maestro/, Web UI) and the worker')
+    .description('start Maestro locally: Temporal dev server (SQLite under .maestro/, Web UI), the worker and the HTTP API')
     .action(async () => {
       const { runWorker } = await import('../../workers/worker.js');
-      await runDev({ config: loadConfig(), startWorker: runWorker });
+      const { startLocalApi, PRIORITY_DYNAMIC_CONFIG } = await import('../api/index.js');
+      await runDev({ config: loadConfig(), startWorker: runWorker, startApi: (config) => startLocalApi(config), dynamicConfig: PRIORITY_DYNAMIC_CONFIG });
     });
+
+  addApiCommands(program);
+
+  registerAuditCommands(program, (code) => (exitCode = code));
+  registerRunnerCommands(program, (code) => (exitCode = code));
+  registerProvenanceCommands(program, (code) => (exitCode = code));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -1,8 +1,9 @@
+import { userInfo } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { getRunState, startRun, waitForRun } from '../client/index.js';
 import type { Config } from '../config/index.js';
 import { MaestroError } from '../errors/index.js';
-import type { RunState, TaskState, CompiledWorkflow } from '../ir/index.js';
+import type { CompiledWorkflow, Principal, RunState, TaskState } from '../ir/index.js';
 
 /** Options of {@link runWorkflow}. */
 export interface RunCommandOptions {
@@ -31,7 +32,8 @@ export async function runWorkflow(options: RunCommandOptions): Promise<number> {
   });
   try {
     const client = new Client({ connection, namespace: config.temporalNamespace });
-    const runId = await startRun(client, { compiled, params, taskQueue: config.taskQueue });
+    const principal = localPrincipal();
+    const runId = await startRun(client, { compiled, params, taskQueue: config.taskQueue, principal, startedBy: principal.subject });
     if (noWait) {
       out.write(json ? `${JSON.stringify({ runId, status: 'RUNNING' })}\n` : `${runId}\n`);
       return 0;
@@ -63,6 +65,14 @@ export async function runWorkflow(options: RunCommandOptions): Promise<number> {
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * `maestro run` talks to Temporal directly, so whoever can reach it acts as an administrator: the
+ * principal is the local user with the admin role in every namespace.
+ */
+function localPrincipal(): Principal {
+  return { subject: `local:${userInfo().username}`, roles: ['admin'], namespaces: ['*'] };
 }
 
 function flatten(tasks: TaskState[]): TaskState[] {

@@ -18,6 +18,7 @@ import {
   type ApprovalRequest,
   type CompiledWorkflow,
   type InterpreterInput,
+  type Principal,
   type RunState,
   type TaskState,
 } from '../ir/index.js';
@@ -34,8 +35,23 @@ export interface StartRunOptions {
   /** Maestro namespace. @default 'default' */
   namespace?: string;
   startedBy?: string;
+  /** The principal the run acts for; the policy decides each task for it. */
+  principal?: Principal;
+  /** Trace id correlating the run with its caller. */
+  traceId?: string;
   /** See {@link InterpreterInput.historyEventLimit}. */
   historyEventLimit?: number;
+  /**
+   * Temporal task-queue priority, 1 (highest) to 5 (lowest).
+   * @default undefined — Temporal's default, 3
+   */
+  priority?: number;
+  /**
+   * Finished tasks carried into the run, with their outputs (retry from the failed step); see
+   * {@link InterpreterInput.carried}.
+   * @default undefined — every task runs
+   */
+  carried?: TaskState[];
 }
 
 /** Starts the interpreter on a compiled workflow; returns the run id. */
@@ -48,10 +64,17 @@ export async function startRun(client: Client, options: StartRunOptions): Promis
     params,
     namespace,
     ...(options.startedBy === undefined ? {} : { startedBy: options.startedBy }),
+    ...(options.principal === undefined ? {} : { principal: options.principal }),
+    ...(options.traceId === undefined ? {} : { traceId: options.traceId }),
     ...(options.historyEventLimit === undefined ? {} : { historyEventLimit: options.historyEventLimit }),
+    ...(options.carried === undefined ? {} : { carried: options.carried }),
   };
   await client.workflow.start(INTERPRETER_WORKFLOW, {
     workflowId: runId,
+    // A run id names one run: starting it again fails with WorkflowExecutionAlreadyStartedError,
+    // even once it has finished, which is what makes API starts idempotent.
+    workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    ...(options.priority === undefined ? {} : { priority: { priorityKey: options.priority } }),
     taskQueue,
     args: [input],
     typedSearchAttributes: new TypedSearchAttributes([

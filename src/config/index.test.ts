@@ -32,6 +32,8 @@ describe('loadConfig', () => {
       uiPort: 8233,
       largeOutputBytes: 262_144,
       logLevel: 'info',
+      httpAllow: {},
+      fileRoots: [],
     });
   });
 

@@ -5,9 +5,11 @@
  * `MAESTRO_*` variables.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { isIP } from 'node:net';
+import { delimiter, dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors/index.js';
+import { parseDuration } from '../ir/index.js';
 
 /** Log levels, most verbose first. */
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -71,7 +73,221 @@ export interface Config {
    * @default 'info'
    */
   readonly logLevel: LogLevel;
+  /**
+   * YAML file of API tokens (`MAESTRO_AUTH_FILE`): `tokens: [{name, token | sha256, roles, namespaces}]`.
+   * @default undefined
+   */
+  readonly authFile?: string;
+  /**
+   * An admin token for local use (`MAESTRO_DEV_TOKEN`); never shown.
+   * @default undefined
+   */
+  readonly devToken?: string;
+  /**
+   * JWKS URL to verify JWT bearer tokens against, for OIDC deployments (`MAESTRO_JWKS_URL`).
+   * @default undefined — JWTs are not accepted
+   */
+  readonly jwksUrl?: string;
+  /**
+   * Required `iss` of JWTs (`MAESTRO_JWT_ISSUER`).
+   * @default undefined — not checked
+   */
+  readonly jwtIssuer?: string;
+  /**
+   * Required `aud` of JWTs (`MAESTRO_JWT_AUDIENCE`).
+   * @default undefined — not checked
+   */
+  readonly jwtAudience?: string;
+  /**
+   * PostgreSQL URL of the control plane's store (`MAESTRO_DATABASE_URL`, `postgres://…`); never shown.
+   * @default undefined — SQLite in `<dataDir>/registry.db`
+   */
+  readonly databaseUrl?: string;
+  /**
+   * Most concurrent runs per Maestro namespace; runs beyond it are queued, not refused
+   * (`MAESTRO_NAMESPACE_RUN_LIMITS`, e.g. `team-a=5,team-b=2`; in the file, a mapping).
+   * @default undefined — no limit in any namespace
+   */
+  readonly namespaceRunLimits?: Readonly<Record<string, number>>;
+  /**
+   * Serve `GET /metrics` without a token (`MAESTRO_METRICS_PUBLIC`: true | false).
+   * @default undefined — false: a token is required
+   */
+  readonly metricsPublic?: boolean;
+  /**
+   * Base URL of the Maestro API the CLI talks to (`MAESTRO_URL`).
+   * @default undefined — `http://localhost:<port>`
+   */
+  readonly apiUrl?: string;
+  /**
+   * Bearer token the CLI sends (`MAESTRO_TOKEN`); never shown.
+   * @default undefined — the dev token in `<dataDir>/dev-token`, if any
+   */
+  readonly apiToken?: string;
+  /**
+   * The container engine's Docker API (`DOCKER_HOST`): `unix:///path.sock` (Docker, or Podman's
+   * `podman system service`), `tcp://host:port`.
+   * @default undefined — unix:///var/run/docker.sock
+   */
+  readonly dockerHost?: string;
+  /**
+   * Resource classes of container, Kubernetes and serverless attempts, added to or replacing the
+   * built-in `small` (0.5 CPU, 512Mi, 15m), `medium` (1, 2Gi, 1h) and `large` (2, 8Gi, 4h)
+   * (`MAESTRO_RESOURCE_CLASSES`: `name=cpu:memory:timeout,…`, e.g. `gpu=4:16Gi:2h`; in the file, a
+   * mapping of name to `{cpu, memory, timeout}`).
+   * @default undefined — the built-in classes only
+   */
+  readonly resourceClasses?: Readonly<Record<string, ResourceClassSetting>>;
+  /**
+   * Kubeconfig file(s) of the Kubernetes runner (`KUBECONFIG`). Unset: in-cluster credentials when
+   * the worker runs in a pod, else `~/.kube/config`.
+   * @default undefined
+   */
+  readonly kubeconfig?: string;
+  /**
+   * Kubernetes namespace of each Maestro namespace's Jobs (`MAESTRO_K8S_NAMESPACES`, e.g.
+   * `default=maestro,team-a=team-a-jobs`; in the file, a mapping).
+   * @default undefined — `maestro-<namespace>` for every Maestro namespace
+   */
+  readonly k8sNamespaces?: Readonly<Record<string, string>>;
+  /**
+   * Functions the serverless runner may invoke, by name (`MAESTRO_FUNCTIONS`, e.g.
+   * `resize=http://gateway:8080/function/resize,bill=lambda:arn:aws:lambda:eu-west-1:1:function:bill`;
+   * in the file, a mapping): an HTTP URL (Knative, OpenFaaS) or `lambda:<name or ARN>`.
+   * @default undefined — no functions
+   */
+  readonly functions?: Readonly<Record<string, string>>;
+  /**
+   * AWS Lambda API endpoint (`MAESTRO_LAMBDA_ENDPOINT`), e.g. a local emulator.
+   * @default undefined — the region's AWS endpoint
+   */
+  readonly lambdaEndpoint?: string;
+  /**
+   * AWS region of Lambda functions (`MAESTRO_LAMBDA_REGION`).
+   * @default undefined — the AWS SDK's (AWS_REGION, profile)
+   */
+  readonly lambdaRegion?: string;
+  /**
+   * Start only containers whose image signature the configured verifier accepts
+   * (`MAESTRO_REQUIRE_SIGNED_IMAGES`: true | false). Without a verifier, containers fail closed.
+   * @default undefined — false
+   */
+  readonly requireSignedImages?: boolean;
+  /**
+   * Non-public address ranges each namespace's HTTP tasks may reach (`MAESTRO_HTTP_ALLOW`): JSON
+   * (in the file, a mapping) of namespace → CIDR list, `"*"` for every namespace, e.g.
+   * `{"default":["127.0.0.0/8","::1/128"],"payments":["10.20.0.0/16"]}`. Loopback, private,
+   * link-local, CGNAT and metadata addresses are refused to every namespace not listed.
+   * @default {} — public addresses only
+   */
+  readonly httpAllow: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Folders the file tasks (`ops/disclosure.package`) may read from and write to
+   * (`MAESTRO_FILE_ROOTS`, separated by `:`; in the file, a list). Relative paths are relative to
+   * the working directory.
+   * @default [] — file tasks refuse every path
+   */
+  readonly fileRoots: readonly string[];
+  /**
+   * Policy decision point (`MAESTRO_POLICY_MODE`): `embedded` evaluates the policy compiled to
+   * WebAssembly in-process; `remote` asks an OPA server at {@link Config.opaUrl}.
+   * @default undefined — embedded
+   */
+  readonly policyMode?: PolicyMode;
+  /**
+   * The `opa build -t wasm` bundle the embedded PDP loads (`MAESTRO_POLICY_BUNDLE`).
+   * @default undefined — `<repo>/dist/policy/bundle.wasm.tar.gz`, built from policies/ by `npm start` / `npm test`
+   */
+  readonly policyBundle?: string;
+  /**
+   * Base URL of the OPA server of the remote PDP (`MAESTRO_OPA_URL`); Maestro posts to
+   * `<url>/v1/data/maestro/decision`.
+   * @default undefined — http://127.0.0.1:8181
+   */
+  readonly opaUrl?: string;
+  /**
+   * Milliseconds the remote PDP waits for OPA before the decision falls back to
+   * {@link Config.policyOnUnavailable} (`MAESTRO_POLICY_TIMEOUT_MS`).
+   * @default undefined — 500
+   */
+  readonly policyTimeoutMs?: number;
+  /**
+   * Per namespace, what a decision is when the PDP cannot answer (`MAESTRO_POLICY_ON_UNAVAILABLE`:
+   * `namespace=open|closed,…`; in the file, a mapping). `open` lets work run (and logs it); keep it
+   * for namespaces that must not stop when OPA does.
+   * @default undefined — closed in every namespace
+   */
+  readonly policyOnUnavailable?: Readonly<Record<string, string>>;
+  /**
+   * OPA binary for the policy scripts and tests (`MAESTRO_OPA_BIN`). Unset: `opa` on PATH, then
+   * `.tools/bin/opa`.
+   * @default undefined
+   */
+  readonly opaBin?: string;
+  /**
+   * PKCS#8 PEM private key (ECDSA P-256 or Ed25519) that signs run receipts, disclosure bundles and
+   * release attestations (`MAESTRO_SIGNING_KEY`). Set: it must exist. Unset: the dev key, created
+   * on first use with mode 0600 (its public key beside it as `.pub`).
+   * @default undefined — `<dataDir>/keys/receipt-signing.key`
+   */
+  readonly signingKey?: string;
+  /**
+   * Folder of trusted public keys (`*.pub` / `*.pem`, SPKI PEM) that receipts and bundles are
+   * verified against, besides the signing key's own (`MAESTRO_TRUSTED_KEYS_DIR`).
+   * @default undefined — only the signing key's public key is trusted
+   */
+  readonly trustedKeysDir?: string;
+  /**
+   * Fulcio URL for keyless signing (`MAESTRO_FULCIO_URL`); with {@link Config.rekorUrl} set too,
+   * receipts are signed keylessly (needs the network and an OIDC token) instead of with the local key.
+   * @default undefined — local key
+   */
+  readonly fulcioUrl?: string;
+  /**
+   * Rekor URL for keyless signing (`MAESTRO_REKOR_URL`); see {@link Config.fulcioUrl}.
+   * @default undefined — local key
+   */
+  readonly rekorUrl?: string;
+  /**
+   * `builder.id` recorded in run receipts (`MAESTRO_BUILDER_ID`): a URI naming this Maestro installation.
+   * @default undefined — `urn:maestro:builder:<temporalNamespace>/<taskQueue>`
+   */
+  readonly builderId?: string;
+  /**
+   * Where the task cache and the receipts are kept (`MAESTRO_PROVENANCE_STORE`): `fs` under
+   * `<dataDir>` (`task-cache/`, `receipts/`), or `s3` in {@link Config.provenanceS3Bucket}.
+   * @default undefined — fs
+   */
+  readonly provenanceStore?: ProvenanceStoreKind;
+  /**
+   * Bucket of the `s3` provenance store (`MAESTRO_PROVENANCE_S3_BUCKET`); credentials and region
+   * come from the AWS default chain (`AWS_ACCESS_KEY_ID`, `AWS_REGION`, …).
+   * @default undefined
+   */
+  readonly provenanceS3Bucket?: string;
+  /**
+   * Key prefix in that bucket (`MAESTRO_PROVENANCE_S3_PREFIX`), e.g. `maestro/`.
+   * @default undefined — ''
+   */
+  readonly provenanceS3Prefix?: string;
+  /**
+   * Endpoint of an S3-compatible server (`MAESTRO_PROVENANCE_S3_ENDPOINT`); path-style addressing is used.
+   * @default undefined — AWS S3
+   */
+  readonly provenanceS3Endpoint?: string;
+  /**
+   * Whether tasks whose cache is on (deterministic catalog tasks, or `cache.enabled`) reuse
+   * earlier outputs (`MAESTRO_TASK_CACHE`: true | false).
+   * @default undefined — true
+   */
+  readonly taskCache?: boolean;
 }
+
+/** Where the task cache and receipts are kept (`MAESTRO_PROVENANCE_STORE`). */
+export type ProvenanceStoreKind = 'fs' | 's3';
+
+/** The policy decision point Maestro asks (`MAESTRO_POLICY_MODE`). */
+export type PolicyMode = 'embedded' | 'remote';
 
 /** The settings a config file or {@link extendConfig} may give, before defaults are applied. */
 export type ConfigInput = { -readonly [K in keyof Config]?: Config[K] };
@@ -81,12 +297,18 @@ interface FieldSpec {
   /** The environment variable. */
   env: string;
   /** Checks a raw value (a string from the environment, any YAML value from the file); returns it typed. */
-  parse: (raw: unknown) => string | number;
+  parse: (raw: unknown) => FieldValue;
   /** A path, made absolute when loaded. */
   path?: boolean;
   /** Never shown by `JSON.stringify(config)`. */
   secret?: boolean;
 }
+
+/** A checked setting's value. */
+type FieldValue =
+  | string | number | boolean | readonly string[] | Readonly<Record<string, number>> | Readonly<Record<string, readonly string[]>>
+  | Readonly<Record<string, string>>
+  | Readonly<Record<string, ResourceClassSetting>>;
 
 /** Thrown by a field parser; {@link loadConfig} adds where the value came from. */
 class FieldError extends Error {}
@@ -113,11 +335,183 @@ function hostPort(raw: unknown): string {
   return value;
 }
 
+function flag(raw: unknown): boolean {
+  const value = typeof raw === 'string' ? raw.trim().toLowerCase() : raw;
+  if (value === true || value === 'true' || value === '1') return true;
+  if (value === false || value === 'false' || value === '0') return false;
+  throw new FieldError('must be true or false');
+}
+
+function url(raw: unknown): string {
+  const value = text(raw);
+  if (!URL.canParse(value)) throw new FieldError('must be a URL');
+  return value;
+}
+
+/** `name=count,name=count` (environment) or a mapping of name to count (file). */
+/** A CIDR (`10.0.0.0/8`, `::1/128`) or a bare IP address. */
+function isCidr(text: string): boolean {
+  const [address = '', prefix, ...rest] = text.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128));
+}
+
+function httpAllowList(raw: unknown): Readonly<Record<string, readonly string[]>> {
+  let value: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw) as unknown;
+    } catch (error) {
+      // JSON.parse signals malformed text only by throwing a SyntaxError.
+      if (!(error instanceof SyntaxError)) throw error;
+      throw new FieldError(`must be JSON: ${error.message}`);
+    }
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new FieldError('must map namespaces to CIDR lists, e.g. {"default":["127.0.0.0/8"]}');
+  }
+  const allow: Record<string, readonly string[]> = {};
+  for (const [namespace, cidrs] of Object.entries(value)) {
+    if (namespace !== '*' && !/^[a-z0-9][a-z0-9-]*$/.test(namespace)) throw new FieldError(`has an invalid namespace name "${namespace}"`);
+    if (!Array.isArray(cidrs) || !cidrs.every((cidr): cidr is string => typeof cidr === 'string' && isCidr(cidr.trim()))) {
+      throw new FieldError(`"${namespace}" must be a list of CIDR ranges such as "10.0.0.0/8" or "::1/128"`);
+    }
+    allow[namespace] = Object.freeze(cidrs.map((cidr) => cidr.trim()));
+  }
+  return Object.freeze(allow);
+}
+
+function pathList(raw: unknown): readonly string[] {
+  const items = typeof raw === 'string' ? raw.split(delimiter) : raw;
+  if (!Array.isArray(items) || !items.every((item): item is string => typeof item === 'string')) throw new FieldError('must be a list of folders');
+  const folders = items.map((item) => item.trim()).filter((item) => item !== '');
+  if (folders.length === 0) throw new FieldError('must name at least one folder');
+  return Object.freeze(folders.map((folder) => resolve(folder)));
+}
+
+function runLimits(raw: unknown): Readonly<Record<string, number>> {
+  const entries: [string, unknown][] =
+    typeof raw === 'string'
+      ? raw.split(',').filter((part) => part.trim() !== '').map((part) => {
+          const [name = '', count = ''] = part.split('=');
+          return [name.trim(), count.trim()];
+        })
+      : raw !== null && typeof raw === 'object' && !Array.isArray(raw)
+        ? Object.entries(raw)
+        : [];
+  if (entries.length === 0) throw new FieldError('must list namespace=limit pairs, e.g. team-a=5,team-b=2');
+  const positive = integer(1, 1_000_000);
+  const limits: Record<string, number> = {};
+  for (const [name, count] of entries) {
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new FieldError(`has an invalid namespace name "${name}"`);
+    limits[name] = positive(count);
+  }
+  return Object.freeze(limits);
+}
+
 function logLevel(raw: unknown): LogLevel {
   const value = typeof raw === 'string' ? raw.trim().toLowerCase() : raw;
   const level = LOG_LEVELS.find((candidate) => candidate === value);
   if (!level) throw new FieldError(`must be one of ${LOG_LEVELS.join(', ')}`);
   return level;
+}
+
+/** What a resource class grants one attempt (see the runners module). */
+export interface ResourceClassSetting {
+  /** CPU cores; fractions allowed. */
+  readonly cpu: number;
+  readonly memoryBytes: number;
+  readonly timeoutMs: number;
+}
+
+const MEMORY_UNITS: Record<string, number> = { '': 1, k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+
+/** A Kubernetes-style memory quantity (`512Mi`, `2Gi`, `1G`, bytes) in bytes. */
+function memoryBytes(raw: unknown): number {
+  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|K|M|G|T)?$/.exec(typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : '');
+  const bytes = match ? Math.round(Number(match[1]) * (MEMORY_UNITS[match[2] ?? ''] ?? Number.NaN)) : Number.NaN;
+  if (!Number.isFinite(bytes) || bytes < 4 * 2 ** 20) throw new FieldError(`has a memory "${String(raw)}" that is not a quantity of at least 4Mi (e.g. 512Mi, 2Gi)`);
+  return bytes;
+}
+
+function resourceClass(name: string, cpuRaw: unknown, memoryRaw: unknown, timeoutRaw: unknown): ResourceClassSetting {
+  if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new FieldError(`has an invalid resource class name "${name}"`);
+  const cpu = typeof cpuRaw === 'string' ? Number(cpuRaw.trim()) : cpuRaw;
+  if (typeof cpu !== 'number' || !Number.isFinite(cpu) || cpu < 0.01 || cpu > 1024) throw new FieldError(`class "${name}": cpu must be a number of cores from 0.01`);
+  const timeoutMs = typeof timeoutRaw === 'string' ? parseDuration(timeoutRaw) : undefined;
+  if (timeoutMs === undefined || timeoutMs <= 0) throw new FieldError(`class "${name}": timeout must be a duration such as 10m`);
+  return Object.freeze({ cpu, memoryBytes: memoryBytes(memoryRaw), timeoutMs });
+}
+
+/** `name=cpu:memory:timeout,…` (environment) or a mapping of name to `{cpu, memory, timeout}` (file). */
+function resourceClasses(raw: unknown): Readonly<Record<string, ResourceClassSetting>> {
+  const classes: Record<string, ResourceClassSetting> = {};
+  if (typeof raw === 'string') {
+    for (const part of raw.split(',').filter((entry) => entry.trim() !== '')) {
+      const [name = '', spec = ''] = part.split('=').map((piece) => piece.trim());
+      const [cpu, memory, timeout] = spec.split(':');
+      classes[name] = resourceClass(name, cpu, memory, timeout);
+    }
+  } else if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+    for (const [name, spec] of Object.entries(raw)) {
+      if (spec === null || typeof spec !== 'object') throw new FieldError(`class "${name}" must be a mapping {cpu, memory, timeout}`);
+      const { cpu, memory, timeout } = spec as Record<string, unknown>;
+      classes[name] = resourceClass(name, cpu, memory, timeout);
+    }
+  }
+  if (Object.keys(classes).length === 0) throw new FieldError('must list resource classes, e.g. gpu=4:16Gi:2h');
+  return Object.freeze(classes);
+}
+
+/** `key=value,…` (environment) or a mapping of strings (file), each value checked by `check`. */
+function stringMap(what: string, check: (value: string) => boolean, hint: string) {
+  return (raw: unknown): Readonly<Record<string, string>> => {
+    const entries: [string, unknown][] =
+      typeof raw === 'string'
+        ? raw.split(',').filter((part) => part.trim() !== '').map((part) => {
+            const at = part.indexOf('=');
+            return at < 0 ? [part.trim(), ''] : [part.slice(0, at).trim(), part.slice(at + 1).trim()];
+          })
+        : raw !== null && typeof raw === 'object' && !Array.isArray(raw)
+          ? Object.entries(raw)
+          : [];
+    if (entries.length === 0) throw new FieldError(`must list ${what}, e.g. ${hint}`);
+    const map: Record<string, string> = {};
+    for (const [key, value] of entries) {
+      if (!/^[a-z0-9][a-z0-9.-]*$/.test(key)) throw new FieldError(`has an invalid name "${key}"`);
+      if (typeof value !== 'string' || !check(value)) throw new FieldError(`"${key}": ${JSON.stringify(value)} is not valid (e.g. ${hint})`);
+      map[key] = value;
+    }
+    return Object.freeze(map);
+  };
+}
+
+const k8sNamespaceMap = stringMap('namespace=k8s-namespace pairs', (value) => /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value), 'default=maestro');
+const functionMap = stringMap(
+  'name=target pairs',
+  (value) => /^lambda:[A-Za-z0-9:_-]+$/.test(value) || (/^https?:\/\//.test(value) && URL.canParse(value)),
+  'resize=http://gateway:8080/function/resize or bill=lambda:bill',
+);
+
+function provenanceStore(raw: unknown): ProvenanceStoreKind {
+  const value = typeof raw === 'string' ? raw.trim().toLowerCase() : raw;
+  if (value === 'fs' || value === 's3') return value;
+  throw new FieldError('must be fs or s3');
+}
+
+function policyMode(raw: unknown): PolicyMode {
+  const value = typeof raw === 'string' ? raw.trim().toLowerCase() : raw;
+  if (value === 'embedded' || value === 'remote') return value;
+  throw new FieldError('must be embedded or remote');
+}
+
+const policyFallbackMap = stringMap('namespace=open|closed pairs', (value) => value === 'open' || value === 'closed', 'sandbox=open,default=closed');
+
+function dockerHost(raw: unknown): string {
+  const value = text(raw);
+  if (!/^(unix|tcp|http|https):\/\/./.test(value)) throw new FieldError('must be unix:///path.sock, tcp://host:port or https://host:port');
+  return value;
 }
 
 /**
@@ -135,6 +529,42 @@ export const CONFIG_SCHEMA = {
   uiPort: { env: 'MAESTRO_TEMPORAL_UI_PORT', parse: integer(0, 65535) },
   largeOutputBytes: { env: 'MAESTRO_LARGE_OUTPUT_BYTES', parse: integer(1, 2 ** 31 - 1) },
   logLevel: { env: 'MAESTRO_LOG_LEVEL', parse: logLevel },
+  authFile: { env: 'MAESTRO_AUTH_FILE', parse: text, path: true },
+  devToken: { env: 'MAESTRO_DEV_TOKEN', parse: text, secret: true },
+  jwksUrl: { env: 'MAESTRO_JWKS_URL', parse: url },
+  jwtIssuer: { env: 'MAESTRO_JWT_ISSUER', parse: text },
+  jwtAudience: { env: 'MAESTRO_JWT_AUDIENCE', parse: text },
+  databaseUrl: { env: 'MAESTRO_DATABASE_URL', parse: url, secret: true },
+  namespaceRunLimits: { env: 'MAESTRO_NAMESPACE_RUN_LIMITS', parse: runLimits },
+  metricsPublic: { env: 'MAESTRO_METRICS_PUBLIC', parse: flag },
+  apiUrl: { env: 'MAESTRO_URL', parse: url },
+  apiToken: { env: 'MAESTRO_TOKEN', parse: text, secret: true },
+  dockerHost: { env: 'DOCKER_HOST', parse: dockerHost },
+  resourceClasses: { env: 'MAESTRO_RESOURCE_CLASSES', parse: resourceClasses },
+  kubeconfig: { env: 'KUBECONFIG', parse: text },
+  k8sNamespaces: { env: 'MAESTRO_K8S_NAMESPACES', parse: k8sNamespaceMap },
+  functions: { env: 'MAESTRO_FUNCTIONS', parse: functionMap },
+  lambdaEndpoint: { env: 'MAESTRO_LAMBDA_ENDPOINT', parse: url },
+  lambdaRegion: { env: 'MAESTRO_LAMBDA_REGION', parse: text },
+  requireSignedImages: { env: 'MAESTRO_REQUIRE_SIGNED_IMAGES', parse: flag },
+  httpAllow: { env: 'MAESTRO_HTTP_ALLOW', parse: httpAllowList },
+  fileRoots: { env: 'MAESTRO_FILE_ROOTS', parse: pathList },
+  policyMode: { env: 'MAESTRO_POLICY_MODE', parse: policyMode },
+  policyBundle: { env: 'MAESTRO_POLICY_BUNDLE', parse: text, path: true },
+  opaUrl: { env: 'MAESTRO_OPA_URL', parse: url },
+  policyTimeoutMs: { env: 'MAESTRO_POLICY_TIMEOUT_MS', parse: integer(1, 60_000) },
+  policyOnUnavailable: { env: 'MAESTRO_POLICY_ON_UNAVAILABLE', parse: policyFallbackMap },
+  opaBin: { env: 'MAESTRO_OPA_BIN', parse: text, path: true },
+  signingKey: { env: 'MAESTRO_SIGNING_KEY', parse: text, path: true },
+  trustedKeysDir: { env: 'MAESTRO_TRUSTED_KEYS_DIR', parse: text, path: true },
+  fulcioUrl: { env: 'MAESTRO_FULCIO_URL', parse: url },
+  rekorUrl: { env: 'MAESTRO_REKOR_URL', parse: url },
+  builderId: { env: 'MAESTRO_BUILDER_ID', parse: text },
+  provenanceStore: { env: 'MAESTRO_PROVENANCE_STORE', parse: provenanceStore },
+  provenanceS3Bucket: { env: 'MAESTRO_PROVENANCE_S3_BUCKET', parse: text },
+  provenanceS3Prefix: { env: 'MAESTRO_PROVENANCE_S3_PREFIX', parse: text },
+  provenanceS3Endpoint: { env: 'MAESTRO_PROVENANCE_S3_ENDPOINT', parse: url },
+  taskCache: { env: 'MAESTRO_TASK_CACHE', parse: flag },
 } as const satisfies { [K in keyof Config]-?: FieldSpec };
 
 type FieldName = keyof typeof CONFIG_SCHEMA;
@@ -145,14 +575,15 @@ function isFieldName(key: string): key is FieldName {
 }
 
 /** Checks one value, naming its source (`MAESTRO_PORT`, `maestro.yaml: port`) in the error. */
-function parseField(name: FieldName, raw: unknown, source: string, baseDir: string): string | number {
+function parseField(name: FieldName, raw: unknown, source: string, baseDir: string): FieldValue {
   const spec: FieldSpec = CONFIG_SCHEMA[name];
   try {
     const value = spec.parse(raw);
     return spec.path && typeof value === 'string' ? resolve(baseDir, value) : value;
   } catch (error) {
     if (!(error instanceof FieldError)) throw error;
-    throw new ConfigError(`${source} ${error.message} (got ${JSON.stringify(raw)})`, { details: { setting: source } });
+    const got = spec.secret ? '' : ` (got ${JSON.stringify(raw)})`;
+    throw new ConfigError(`${source} ${error.message}${got}`, { details: { setting: source } });
   }
 }
 
@@ -162,13 +593,13 @@ function readConfigFile(file: string): ConfigInput {
   try {
     document = parseYaml(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new ConfigError(`MAESTRO_CONFIG=${file} cannot be read: ${(error as Error).message}`, { cause: error });
+    throw new ConfigError(`MAESTRO_CONFIG=${file} cannot be read: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   if (document === null || document === undefined) return {};
   if (typeof document !== 'object' || Array.isArray(document)) {
     throw new ConfigError(`MAESTRO_CONFIG=${file} must be a YAML mapping of settings`);
   }
-  const input: Record<string, string | number> = {};
+  const input: Record<string, FieldValue> = {};
   for (const [key, raw] of Object.entries(document)) {
     if (!isFieldName(key)) {
       throw new ConfigError(`MAESTRO_CONFIG=${file}: unknown setting "${key}" (known: ${FIELD_NAMES.join(', ')})`);
@@ -188,6 +619,11 @@ function redacted(config: Config): Record<string, unknown> {
   );
 }
 
+/** The given keys of `input` that are set, for settings without a default. */
+function optional<K extends keyof ConfigInput>(input: ConfigInput, keys: readonly K[]): Pick<ConfigInput, K> {
+  return Object.fromEntries(keys.filter((key) => input[key] !== undefined).map((key) => [key, input[key]])) as Pick<ConfigInput, K>;
+}
+
 /** Applies defaults, freezes, and attaches a non-enumerable `toJSON` that redacts secrets. */
 function finish(input: ConfigInput, cwd: string): Config {
   const dataDir = input.dataDir ?? resolve(cwd, '.maestro');
@@ -202,6 +638,13 @@ function finish(input: ConfigInput, cwd: string): Config {
     uiPort: input.uiPort ?? 8233,
     largeOutputBytes: input.largeOutputBytes ?? 262_144,
     logLevel: input.logLevel ?? 'info',
+    httpAllow: input.httpAllow ?? {},
+    fileRoots: input.fileRoots ?? [],
+    ...optional(input, ['authFile', 'devToken', 'jwksUrl', 'jwtIssuer', 'jwtAudience', 'databaseUrl', 'namespaceRunLimits', 'metricsPublic', 'apiUrl', 'apiToken']),
+    ...optional(input, ['dockerHost', 'resourceClasses', 'kubeconfig', 'k8sNamespaces', 'functions', 'lambdaEndpoint', 'lambdaRegion', 'requireSignedImages']),
+    ...optional(input, ['policyMode', 'policyBundle', 'opaUrl', 'policyTimeoutMs', 'policyOnUnavailable', 'opaBin']),
+    ...optional(input, ['signingKey', 'trustedKeysDir', 'fulcioUrl', 'rekorUrl', 'builderId', 'provenanceStore']),
+    ...optional(input, ['provenanceS3Bucket', 'provenanceS3Prefix', 'provenanceS3Endpoint', 'taskCache']),
   };
   Object.defineProperty(config, 'toJSON', { value: () => redacted(config), enumerable: false });
   return Object.freeze(config);
@@ -221,7 +664,7 @@ function finish(input: ConfigInput, cwd: string): Config {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const cwd = process.cwd();
   const file = env.MAESTRO_CONFIG?.trim();
-  const input: Record<string, string | number> = file ? { ...readConfigFile(resolve(cwd, file)) } : {};
+  const input: Record<string, FieldValue> = file ? { ...readConfigFile(resolve(cwd, file)) } : {};
   for (const name of FIELD_NAMES) {
     const raw = env[CONFIG_SCHEMA[name].env];
     if (raw !== undefined && raw.trim() !== '') input[name] = parseField(name, raw, CONFIG_SCHEMA[name].env, cwd);
@@ -237,7 +680,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
  * @throws {ConfigError} `CONFIG_INVALID` if a change is not a valid value.
  */
 export function extendConfig(config: Config, changes: ConfigInput): Config {
-  const input: Record<string, string | number> = Object.fromEntries(
+  const input: Record<string, FieldValue> = Object.fromEntries(
     Object.entries(config).filter(([key]) => !(key === 'artifactDir' && config.artifactDir === resolve(config.dataDir, 'artifacts'))),
   );
   for (const [key, raw] of Object.entries(changes)) {

@@ -233,8 +233,9 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     });
   }
   const lastOutput = () => output.join('\n');
+  // 'close' rather than 'exit': it comes after the output pipes are drained, so lastOutput() is complete.
   const ended = new Promise<string>((resolve) => {
-    child.once('exit', (code, signal) => resolve(signal ? `was killed by ${signal}` : `exited with code ${code}`));
+    child.once('close', (code, signal) => resolve(signal ? `was killed by ${signal}` : `exited with code ${code}`));
     child.once('error', (error) => resolve(`could not be started: ${error.message}`));
   });
   const killOnExit = () => child.kill('SIGKILL');

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { extendConfig, loadConfig, type Config } from '../config/index.js';
 import { startDevServer, type DevServer } from './dev-server.js';
@@ -13,10 +12,37 @@ export interface RunningWorker {
 /** Starts the Maestro worker against `config.temporalAddress`; `runWorker` from workers/worker.ts. */
 export type StartWorker = (config: Config) => Promise<RunningWorker>;
 
+/** A started API, as `startLocalApi` in src/api returns it. */
+export interface RunningApiServer {
+  /** `http://host:port`. */
+  readonly url: string;
+  /** Stops accepting requests, drains in-flight ones, then closes its connections. */
+  stop(): Promise<void>;
+}
+
+/** Starts the HTTP API against `config.temporalAddress`; `startLocalApi` from src/api. */
+export type StartApiServer = (config: Config) => Promise<RunningApiServer>;
+
+/**
+ * Dynamic config the dev server gets, e.g. to honour task-queue priorities; from src/api's
+ * `PRIORITY_DYNAMIC_CONFIG` when the API is started.
+ */
+export type DevDynamicConfig = Readonly<Record<string, unknown>>;
+
 /** Options of {@link runDev}. */
 export interface RunDevOptions {
   /** Starts the worker; passed in so this module does not depend on the worker's code. */
   startWorker: StartWorker;
+  /**
+   * Starts the HTTP API after the worker; SIGTERM drains it first.
+   * @default undefined — no API
+   */
+  startApi?: StartApiServer;
+  /**
+   * Dynamic config values for the dev server (ignored with `TEMPORAL_ADDRESS`).
+   * @default {}
+   */
+  dynamicConfig?: DevDynamicConfig;
   /**
    * Maestro's settings.
    * @default loadConfig()
@@ -36,8 +62,9 @@ export interface DevSession {
 
 const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
-function banner(config: Config, server: DevServer | undefined, dbFile: string): string {
+function banner(config: Config, server: DevServer | undefined, dbFile: string, api: RunningApiServer | undefined): string {
   const rows: [string, string][] = [
+    ...(api ? ([['API', `${api.url} (contracts/openapi.yaml)`]] as [string, string][]) : []),
     ['Temporal', server ? `${server.address} (dev server, state in ${dbFile})` : `${config.temporalAddress} (TEMPORAL_ADDRESS)`],
     ['Web UI', server?.uiUrl ?? "your Temporal cluster's UI"],
     ['Namespace', config.temporalNamespace],
@@ -65,14 +92,17 @@ export async function runDev(options: RunDevOptions): Promise<DevSession> {
   const dbFile = join(baseConfig.dataDir, 'temporal.db');
   let server: DevServer | undefined;
   let worker: RunningWorker | undefined;
+  let api: RunningApiServer | undefined;
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       for (const signal of SHUTDOWN_SIGNALS) process.off(signal, onSignal);
-      server?.process.off('exit', onServerExit);
+      server?.process.off('close', onServerExit);
       try {
-        await worker?.shutdown();
+        // The API drains its in-flight requests while the worker drains its tasks; both are asked in
+        // this same tick, before the Temporal SDK's own signal handler starts shutting the worker down.
+        await Promise.all([api?.stop(), worker?.shutdown()]);
       } finally {
         await server?.stop();
       }
@@ -109,18 +139,19 @@ export async function runDev(options: RunDevOptions): Promise<DevSession> {
 
   try {
     if (baseConfig.temporalAddress === undefined) {
-      mkdirSync(baseConfig.dataDir, { recursive: true });
       server = await startDevServer({
         bin: resolveTemporalBin(baseConfig.temporalBin),
         dbFile,
         uiPort: baseConfig.uiPort,
         namespace: baseConfig.temporalNamespace,
+        ...(options.dynamicConfig === undefined ? {} : { dynamicConfig: options.dynamicConfig }),
       });
-      server.process.once('exit', onServerExit);
+      server.process.once('close', onServerExit);
     }
     const config = server ? extendConfig(baseConfig, { temporalAddress: server.address }) : baseConfig;
     worker = await options.startWorker(config);
-    console.log(banner(config, server, dbFile));
+    api = await options.startApi?.(config);
+    console.log(banner(config, server, dbFile, api));
     return { config, server, stop };
   } catch (error) {
     await stop();

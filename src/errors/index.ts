@@ -12,10 +12,13 @@ export const ERROR_CODES = {
   UNAUTHENTICATED: { http: 401, exit: 2, retryable: false },
   FORBIDDEN: { http: 403, exit: 2, retryable: false },
   POLICY_DENIED: { http: 403, exit: 1, retryable: false },
+  POLICY_UNAVAILABLE: { http: 503, exit: 1, retryable: true },
   RUNBOOK_NOT_ALLOWED: { http: 403, exit: 2, retryable: false },
   NOT_FOUND: { http: 404, exit: 2, retryable: false },
   TASK_NOT_FOUND: { http: 404, exit: 2, retryable: false },
   CONFLICT: { http: 409, exit: 1, retryable: false },
+  PAYLOAD_TOO_LARGE: { http: 413, exit: 2, retryable: false },
+  UNSUPPORTED_MEDIA_TYPE: { http: 415, exit: 2, retryable: false },
   TASK_INPUT_INVALID: { http: 400, exit: 1, retryable: false },
   TASK_FAILED: { http: 500, exit: 1, retryable: true },
   TASK_TIMEOUT: { http: 504, exit: 1, retryable: true },
@@ -114,6 +117,25 @@ export class NotFoundError extends MaestroError {
 export class TaskError extends MaestroError {
   constructor(message: string, options: MaestroErrorOptions & { code?: ErrorCode } = {}) {
     super(options.code ?? 'TASK_FAILED', message, options);
+  }
+}
+
+/**
+ * The policy decision point said no (`POLICY_DENIED`), or could not answer and the namespace fails
+ * closed (`POLICY_UNAVAILABLE`, retryable). The message is the policy's reasons; `details` carries
+ * `{decisionId, reasons, bundleRevision}` so the denial can be found in the decision log.
+ */
+export class PolicyDeniedError extends MaestroError {
+  constructor(
+    readonly reasons: readonly string[],
+    readonly decisionId: string,
+    options: MaestroErrorOptions & { code?: 'POLICY_DENIED' | 'POLICY_UNAVAILABLE'; bundleRevision?: string } = {},
+  ) {
+    const { code = 'POLICY_DENIED', bundleRevision, ...rest } = options;
+    super(code, `denied by policy: ${reasons.join('; ') || 'no reason given'}`, {
+      ...rest,
+      details: { decisionId, reasons: [...reasons], ...(bundleRevision === undefined ? {} : { bundleRevision }), ...rest.details },
+    });
   }
 }
 

@@ -174,6 +174,26 @@ export interface ArtifactRef {
   $artifact: { uri: string; sha256: string; size: number };
 }
 
+/** Who acts: an authenticated principal with its roles and Maestro namespaces (`*` = all). */
+export interface Principal {
+  subject: string;
+  roles: string[];
+  namespaces: string[];
+}
+
+/** What the policy sees of a task attempt, carried in {@link RunTaskInput.policy}. */
+export interface TaskPolicyContext {
+  principal: Principal;
+  workflow: { name: string; version: string; digest: string };
+  /** The workflow's policy context (`ir.policy`). */
+  context: PolicyContext;
+  /** The task's overrides (`TaskNode.policy`). */
+  overrides?: Partial<PolicyContext>;
+  /** The task's labels (`TaskNode.labels`). */
+  labels?: Record<string, string>;
+  traceId?: string;
+}
+
 /** Input of the interpreter workflow. */
 export interface InterpreterInput {
   ir: WorkflowIR;
@@ -183,6 +203,10 @@ export interface InterpreterInput {
   namespace?: string;
   /** Who started the run. */
   startedBy?: string;
+  /** The principal the run acts for; the policy decides each task for it. */
+  principal?: Principal;
+  /** Trace id correlating the run with its caller (decision log, telemetry). */
+  traceId?: string;
   /**
    * Continue-as-new once the history has this many events (or when Temporal suggests it).
    * @default 10000
@@ -221,6 +245,8 @@ export interface RunTaskInput {
   /** Per-attempt time limit enforced inside the activity. */
   timeoutMs?: number;
   runsOn: RunsOn;
+  /** What the policy decides this attempt on. */
+  policy?: TaskPolicyContext;
 }
 
 /** Result of the `runTask` activity: outputs, with large fields replaced by {@link ArtifactRef}s. */

@@ -1,31 +1,41 @@
 /**
- * Runners: where a task's code executes. `local` runs it in the worker process; container,
- * Kubernetes and serverless runners arrive with their issue and plug in here.
+ * Runners: where a task's attempt executes. `local` runs `execute` in the worker process;
+ * `container` runs the task's container workload through the Docker API (Docker or Podman);
+ * `k8s` runs it as a Kubernetes Job; `serverless` invokes a function (HTTP or AWS Lambda) with an
+ * idempotency key. {@link createRunners} builds all four from config; {@link checkRunners} says
+ * which can be reached and why not.
+ *
+ * The engine clients (dockerode, @kubernetes/client-node, @aws-sdk/client-lambda) load on first use.
  */
-import type { RunsOn } from '../ir/index.js';
-import { MaestroError } from '../errors/index.js';
-import type { ExecutableTaskDefinition, TaskContext } from '../sdk/types.js';
-
-/** Executes one attempt of a task. */
-export interface Runner {
-  run(definition: ExecutableTaskDefinition, input: Record<string, unknown>, ctx: TaskContext): Promise<unknown>;
-}
-
-/** Runs the task's `execute` in the worker process. */
-export const localRunner: Runner = {
-  run: (definition, input, ctx) => definition.execute(input, ctx),
-};
-
-/** The runners a worker offers, by `runsOn`. */
-export type Runners = Partial<Record<RunsOn, Runner>>;
-
-/** Picks the runner for `runsOn`, or fails with a clear, non-retryable error. */
-export function selectRunner(runners: Runners, runsOn: RunsOn): Runner {
-  const runner = runners[runsOn];
-  if (!runner) {
-    throw new MaestroError('RUNNER_FAILED', `runsOn "${runsOn}" is not available on this worker (available: ${Object.keys(runners).join(', ')})`, {
-      retryable: false,
-    });
-  }
-  return runner;
-}
+export { localRunner, selectRunner, type RunnableTask, type Runner, type Runners } from './runner.js';
+export { RunnerError } from './runner-error.js';
+export {
+  DEFAULT_RESOURCE_CLASS,
+  DEFAULT_RESOURCE_CLASSES,
+  cpuQuantity,
+  memoryQuantity,
+  resolveResourceClass,
+  resourceClassesFrom,
+  type ResourceClass,
+} from './resources.js';
+export {
+  containerWorkloadOf,
+  defineRemoteTask,
+  functionInvocationOf,
+  type CollectedArtifact,
+  type ContainerResult,
+  type ContainerWorkload,
+  type FunctionInvocation,
+  type FunctionResult,
+  type RemoteTaskDefinition,
+  type SecretMount,
+} from './workload.js';
+export { LogLines, type LogLinesOptions } from './log-lines.js';
+export { createContainerRunner, type ContainerRunner, type ContainerRunnerOptions } from './container/container-runner.js';
+export { DEFAULT_DOCKER_SOCKET, dockerOptions } from './container/docker-host.js';
+export type { ImagePolicy, ImageVerdict, ImageVerificationRequest, ImageVerifier } from './container/image-policy.js';
+export { createK8sRunner, type K8sRunner, type K8sRunnerOptions } from './k8s/k8s-runner.js';
+export { buildJob, jobName, k8sNamespaceFor, type JobSpecInput } from './k8s/job.js';
+export { createServerlessRunner, idempotencyKey, type ServerlessRunner, type ServerlessRunnerOptions } from './serverless/serverless-runner.js';
+export { createRunners, type CreateRunnersOptions } from './from-config.js';
+export { checkRunners, type CheckRunnersOptions, type RunnerCheck } from './check.js';

@@ -1,5 +1,6 @@
 /**
- * Storage: the artifact store that keeps large outputs out of workflow history.
+ * Storage: the artifact store that keeps large outputs out of workflow history, and the control
+ * plane's store (registry, idempotency keys, admission queue) on SQLite or PostgreSQL.
  */
 export {
   FsArtifactStore,
@@ -9,3 +10,20 @@ export {
   type ArtifactStore,
   type FsArtifactStoreOptions,
 } from './artifact-store.js';
+export { openStore, type OpenStoreOptions } from './open-store.js';
+export { MIGRATIONS, migrate, type Migration } from './sql/migrations.js';
+export type { SqlDriver } from './sql/driver.js';
+export type * from './types.js';
+export {
+  GENESIS_HASH,
+  auditRecordHash,
+  createAuditLog,
+  openAuditLog,
+  type AuditEntry,
+  type AuditLog,
+  type AuditQuery,
+  type AuditRecord,
+  type ChainReport,
+  type OpenAuditLogOptions,
+} from './audit-log.js';
+export { AUDIT_LOG_MIGRATION_BASE, auditLogMigrations } from './migrations/policy-audit-log.js';

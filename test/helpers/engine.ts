@@ -5,14 +5,17 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { inject } from 'vitest';
-import { builtinCatalog } from '../../src/catalog/index.js';
+import { builtinCatalog, createBuiltinCatalog, type Catalog } from '../../src/catalog/index.js';
 import { startRun, waitForRun, getRunState } from '../../src/client/index.js';
 import { compileWorkflow } from '../../src/compiler/index.js';
-import type { CompiledWorkflow, RunState } from '../../src/ir/index.js';
+import type { CompiledWorkflow, Principal, RunState } from '../../src/ir/index.js';
 import { checkParams, parseManifest, type Manifest, type WorkflowManifest } from '../../src/manifest/index.js';
 import { bundleInterpreter, createWorker } from '../../workers/worker.js';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** The principal test runs act for: a tester in every namespace (tests' manifests use authority `tests`). */
+export const TEST_PRINCIPAL: Principal = { subject: 'test:engine', roles: ['tester'], namespaces: ['*'] };
 let runtimeInstalled = false;
 
 /** A worker on its own task queue, on the test run's Temporal dev server, plus a client. */
@@ -40,10 +43,21 @@ export interface EngineOptions {
   worker?: boolean;
   /** @default 262144 */
   largeOutputBytes?: number;
+  /**
+   * The worker's catalog.
+   * @default the built-in tasks with loopback allow-listed for the tests' namespace (the peers run on 127.0.0.1)
+   */
+  catalog?: Catalog;
 }
 
+/**
+ * The allow-list the tests' worker runs with: their peers listen on loopback, which HTTP tasks may
+ * only reach where a namespace allow-lists it (`MAESTRO_HTTP_ALLOW`).
+ */
+export const TEST_HTTP_ALLOW = { default: ['127.0.0.0/8', '::1/128'] } as const;
+
 /** Starts an {@link Engine}; call `close()` in `afterAll`. */
-export async function startEngine({ worker: withWorker = true, largeOutputBytes }: EngineOptions = {}): Promise<Engine> {
+export async function startEngine({ worker: withWorker = true, largeOutputBytes, catalog }: EngineOptions = {}): Promise<Engine> {
   const address = inject('temporalAddress');
   const taskQueue = `test-${randomUUID()}`;
   const artifactDir = await mkdtemp(join(tmpdir(), 'maestro-artifacts-'));
@@ -63,6 +77,7 @@ export async function startEngine({ worker: withWorker = true, largeOutputBytes 
       taskQueue,
       artifactDir,
       workflowBundle: await bundle,
+      catalog: catalog ?? createBuiltinCatalog({ httpAllow: TEST_HTTP_ALLOW }),
       ...(largeOutputBytes === undefined ? {} : { largeOutputBytes }),
     });
     const running = worker.run();
@@ -79,7 +94,7 @@ export async function startEngine({ worker: withWorker = true, largeOutputBytes 
     compileWorkflow(asWorkflow(parseManifest(yaml, 'inline.yaml', { catalog: builtinCatalog })), { catalog: builtinCatalog });
   const start: Engine['start'] = (yaml, params = {}, options = {}) => {
     const compiled = compile(yaml);
-    return startRun(client, { compiled, params: checkParams(compiled.ir.parameters, params), taskQueue, ...options });
+    return startRun(client, { compiled, params: checkParams(compiled.ir.parameters, params), taskQueue, principal: TEST_PRINCIPAL, ...options });
   };
   return {
     address,
@@ -128,10 +143,12 @@ function asWorkflow(manifest: Manifest): WorkflowManifest {
 /** Polls until `predicate(state)` holds (or fails after `timeoutMs`). */
 export async function waitForState(engine: Engine, runId: string, predicate: (state: RunState) => boolean, timeoutMs = 30_000): Promise<RunState> {
   const deadline = Date.now() + timeoutMs;
+  let last: unknown;
   for (;;) {
-    const state = await engine.state(runId);
-    if (predicate(state)) return state;
-    if (Date.now() > deadline) throw new Error(`timed out waiting; last state: ${JSON.stringify(state)}`);
+    // Queries need a polling worker; one still starting (or restarting) answers later.
+    last = await engine.state(runId).catch((error: unknown) => error);
+    if (!(last instanceof Error) && predicate(last as RunState)) return last as RunState;
+    if (Date.now() > deadline) throw new Error(`timed out waiting; last state: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

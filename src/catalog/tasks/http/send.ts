@@ -1,8 +1,44 @@
+import type { Dispatcher } from 'undici';
+import { createEgressAgent } from './egress-agent.js';
+import { EgressPolicy } from './egress-policy.js';
+
 /**
- * Sends one HTTP request and resolves with the response head; the body streams afterwards. This is
- * the one place the catalog's HTTP tasks open connections, so the SSRF guard (a check of the
- * resolved address at connect time, applied again on every redirect) plugs in here.
+ * The one place the catalog's HTTP tasks open connections. How the catalog's HTTP tasks (`tasks/http.request`, `tasks/notify.slack`,
+ * `connectors/sig.ingest`) reach the network: `fetch` through one egress-checked dispatcher per
+ * namespace. Build one per worker from config and pass it to the catalog.
  */
-export function sendHttpRequest(request: Request, signal: AbortSignal): Promise<Response> {
-  return fetch(request, { signal, redirect: 'follow' });
+export class HttpClient {
+  private readonly agents = new Map<string, Dispatcher>();
+
+  /** @param policy which addresses each namespace may reach. @default a policy that allow-lists nothing */
+  constructor(readonly policy: EgressPolicy = new EgressPolicy()) {}
+
+  /**
+   * Sends one request and resolves with the response head; the body streams afterwards. Redirects
+   * are followed (at most 20, fetch's own limit), each new connection checked again.
+   *
+   * @throws TypeError from `fetch` on network failure; its `cause` is an `EgressDeniedError` when the
+   * policy refused the address.
+   */
+  send(request: Request, { signal, namespace }: { signal: AbortSignal; namespace: string }): Promise<Response> {
+    // Node's fetch takes an undici dispatcher; the option is not in lib.dom's RequestInit.
+    const init: RequestInit & { dispatcher: Dispatcher } = { signal, redirect: 'follow', dispatcher: this.agent(namespace) };
+    return fetch(request, init);
+  }
+
+  /** Closes every pooled connection. */
+  async close(): Promise<void> {
+    const agents = [...this.agents.values()];
+    this.agents.clear();
+    await Promise.all(agents.map((agent) => agent.close()));
+  }
+
+  private agent(namespace: string): Dispatcher {
+    let agent = this.agents.get(namespace);
+    if (!agent) {
+      agent = createEgressAgent({ policy: this.policy, namespace });
+      this.agents.set(namespace, agent);
+    }
+    return agent;
+  }
 }

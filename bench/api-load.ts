@@ -1,0 +1,263 @@
+/**
+ * API load benchmark: an open-loop load of `POST /runs` (a 3-task workflow) at a fixed rate, then
+ * the same rate of raw Temporal starts (`startRun`: one `client.workflow.start`) as the baseline, on
+ * a dev server of its own (the benchmark's tuned settings, bench/engine.ts), with the Maestro worker
+ * and the API each in its own process as in production (`tsx workers/worker.ts`, `maestro api`),
+ * so the load generator's clock is not delayed by their work. Reports p50/p95/p99 of the
+ * start call's latency and of the scheduling decision — request sent → the run's first task
+ * scheduled (its TimerStarted event in history) — and the API's overhead over the raw start.
+ *
+ * Run alone: `tsx bench/api-load.ts` (env `BENCH_API_RATE`, default 100/s; `BENCH_API_SECONDS`,
+ * default 60), or call {@link runApiLoadBenchmark} from bench/run.ts.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import proto from '@temporalio/proto';
+import { PRIORITY_DYNAMIC_CONFIG } from '../src/api/index.js';
+import { builtinCatalog } from '../src/catalog/index.js';
+import { startRun } from '../src/client/index.js';
+import { compileWorkflow } from '../src/compiler/index.js';
+import { loadConfig } from '../src/config/index.js';
+import { resolveTemporalBin, startDevServer } from '../src/devserver/index.js';
+import { parseManifest, type WorkflowManifest } from '../src/manifest/index.js';
+import { TUNED_DYNAMIC_CONFIG } from './engine.js';
+import { quantile, summarize, type Summary } from './stats.js';
+
+/** The 3-task workflow: a durable timer first (its TimerStarted event marks "first task scheduled"). */
+export const LOAD_MANIFEST = `apiVersion: maestro/v1
+kind: Workflow
+metadata: { name: api-load, version: 1.0.0 }
+spec:
+  policy: { purpose: benchmark, authority: maestro-bench, license: internal }
+  tasks:
+    - { id: first, uses: tasks/wait.sleep@0.1.0, with: { duration: 1ms } }
+    - { id: second, uses: tasks/transform.map@0.1.0, needs: [first], with: { rows: [1, 2, 3], expression: "$ * 2" } }
+    - { id: third, uses: tasks/wait.sleep@0.1.0, needs: [second], with: { duration: 1ms } }
+`;
+
+/** Options of {@link runApiLoadBenchmark}. */
+export interface ApiLoadOptions {
+  /** Starts per second. @default 100 */
+  rate?: number;
+  /** Seconds of load per phase. @default 60 */
+  seconds?: number;
+}
+
+/** Latency summary with p99. */
+export interface LatencySummary extends Summary {
+  p99: number;
+}
+
+/** One phase's figures. */
+export interface PhaseResult {
+  sent: number;
+  errors: number;
+  /** First error messages, for the report. */
+  errorSamples: string[];
+  /** Latency of the start call (HTTP POST /runs, or the gRPC start), ms. */
+  start: LatencySummary;
+  /** Start call sent → first task scheduled (from history), ms. */
+  decision: LatencySummary;
+}
+
+/** The benchmark's result. */
+export interface ApiLoadResult {
+  rate: number;
+  seconds: number;
+  api: PhaseResult;
+  raw: PhaseResult;
+  /** API p95 over raw p95. */
+  overhead: { start: number; decision: number };
+  targets: { name: string; value: number; limit: number; pass: boolean }[];
+}
+
+const TOKEN = 'bench-api-load-token-0123456789';
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const TASK_QUEUE = 'bench-api-load';
+
+/** Starts `tsx <script> args` with `env`; resolves once its output contains `ready`. */
+async function child(script: string, args: string[], env: Record<string, string>, ready: string): Promise<{ process: ChildProcess; output(): string }> {
+  const process_ = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const onData = (chunk: Buffer): void => void (output += chunk.toString('utf8'));
+  process_.stdout?.on('data', onData);
+  process_.stderr?.on('data', onData);
+  const deadline = Date.now() + 120_000;
+  while (!output.includes(ready)) {
+    if (process_.exitCode !== null || Date.now() > deadline) {
+      process_.kill('SIGKILL');
+      throw new Error(`${script} did not start:\n${output.slice(-2000)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { process: process_, output: () => output };
+}
+
+async function stopChild(process_: ChildProcess): Promise<void> {
+  if (process_.exitCode !== null) return;
+  process_.kill('SIGTERM');
+  await once(process_, 'exit');
+}
+
+function latency(samples: readonly number[]): LatencySummary {
+  return { ...summarize(samples), p99: quantile([...samples].sort((a, b) => a - b), 0.99) };
+}
+
+/** Fires `send` open-loop: at fixed intervals, whether or not earlier calls have returned. */
+async function openLoop(rate: number, seconds: number, send: () => Promise<{ runId: string }>): Promise<{ sentAt: number; took: number; runId?: string; error?: string }[]> {
+  const total = rate * seconds;
+  const interval = 1000 / rate;
+  const begin = performance.now();
+  const calls: Promise<{ sentAt: number; took: number; runId?: string; error?: string }>[] = [];
+  for (let i = 0; i < total; i += 1) {
+    const wait = begin + i * interval - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const sentAt = Date.now();
+    const t0 = performance.now();
+    calls.push(
+      send().then(
+        ({ runId }) => ({ sentAt, took: performance.now() - t0, runId }),
+        (error: unknown) => ({ sentAt, took: performance.now() - t0, error: error instanceof Error ? error.message : String(error) }),
+      ),
+    );
+  }
+  return Promise.all(calls);
+}
+
+/** Epoch ms of the run's first TimerStarted event, from its history. */
+async function firstTaskScheduled(client: Client, runId: string): Promise<number | undefined> {
+  const { EventType } = proto.temporal.api.enums.v1;
+  for (let tries = 0; tries < 100; tries += 1) {
+    const { history } = await client.workflowService.getWorkflowExecutionHistory({ namespace: client.options.namespace, execution: { workflowId: runId }, maximumPageSize: 20 });
+    const event = history?.events?.find((e) => e.eventType === EventType.EVENT_TYPE_TIMER_STARTED);
+    if (event?.eventTime?.seconds) return Number(event.eventTime.seconds) * 1000 + Math.floor((event.eventTime.nanos ?? 0) / 1e6);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return undefined;
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await work(items[index] as T);
+      }
+    }),
+  );
+  return results;
+}
+
+async function phase(client: Client, rate: number, seconds: number, send: () => Promise<{ runId: string }>): Promise<PhaseResult> {
+  const calls = await openLoop(rate, seconds, send);
+  const ok = calls.filter((c) => c.runId !== undefined);
+  const decisions = await mapLimit(ok, 16, async (call) => {
+    const scheduled = await firstTaskScheduled(client, call.runId as string);
+    return scheduled === undefined ? undefined : scheduled - call.sentAt;
+  });
+  const errors = calls.filter((c) => c.error !== undefined);
+  return {
+    sent: calls.length,
+    errors: errors.length + decisions.filter((d) => d === undefined).length,
+    errorSamples: [...new Set(errors.map((c) => c.error as string))].slice(0, 5),
+    start: latency(ok.map((c) => c.took)),
+    decision: latency(decisions.filter((d): d is number => d !== undefined)),
+  };
+}
+
+/**
+ * Runs both phases (API, then raw starts) and checks the targets: no errors, `POST /runs` p95 < 50
+ * ms, decision p95 < 150 ms, API decision p95 ≤ 1.2 × the raw start's.
+ */
+export async function runApiLoadBenchmark(options: ApiLoadOptions = {}): Promise<ApiLoadResult> {
+  const { rate = 100, seconds = 60 } = options;
+  const dir = await mkdtemp(join(tmpdir(), 'maestro-api-load-'));
+  const server = await startDevServer({
+    bin: resolveTemporalBin(loadConfig().temporalBin),
+    port: 0,
+    ui: false,
+    dbFile: join(dir, 'temporal.db'),
+    dynamicConfig: { ...TUNED_DYNAMIC_CONFIG, ...PRIORITY_DYNAMIC_CONFIG },
+    logLevel: 'error',
+  });
+  const env = { TEMPORAL_ADDRESS: server.address, MAESTRO_TASK_QUEUE: TASK_QUEUE, MAESTRO_DATA_DIR: dir, MAESTRO_LOG_LEVEL: 'error', MAESTRO_DEV_TOKEN: TOKEN, MAESTRO_PORT: '0' };
+  const children: ChildProcess[] = [];
+  const connection = await Connection.connect({ address: server.address });
+  try {
+    // The worker logs its state changes at info level: that line says it polls.
+    children.push((await child('workers/worker.ts', [], { ...env, MAESTRO_LOG_LEVEL: 'info' }, "state: 'RUNNING'")).process);
+    const api = await child('src/cli/main.ts', ['api'], env, 'Maestro API on ');
+    children.push(api.process);
+    const url = /Maestro API on (http:\/\/\S+)/.exec(api.output())?.[1];
+    if (!url) throw new Error(`maestro api printed no URL:\n${api.output()}`);
+    const client = new Client({ connection });
+    const compiled = compileWorkflow(parseManifest(LOAD_MANIFEST, 'api-load.yaml', { catalog: builtinCatalog }) as WorkflowManifest, { catalog: builtinCatalog });
+    const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+    const registered = await fetch(`${url}/workflows`, { method: 'POST', headers: { ...headers, 'content-type': 'application/yaml' }, body: LOAD_MANIFEST });
+    if (!registered.ok) throw new Error(`registering the workflow failed: ${registered.status} ${await registered.text()}`);
+    const body = JSON.stringify({ workflowRef: 'api-load@1.0.0', params: {} });
+    const viaApi = async (): Promise<{ runId: string }> => {
+      const res = await fetch(`${url}/runs`, { method: 'POST', headers, body });
+      const json = (await res.json()) as { runId: string; detail?: string };
+      if (res.status !== 201) throw new Error(`HTTP ${res.status}: ${json.detail ?? ''}`);
+      return json;
+    };
+    // Warm both paths (connections, JIT, the worker's workflow cache) outside the measurement.
+    await phase(client, 20, 1, viaApi);
+    await phase(client, 20, 1, async () => ({ runId: await startRun(client, { compiled, params: {}, taskQueue: TASK_QUEUE }) }));
+    const apiResult = await phase(client, rate, seconds, viaApi);
+    const rawResult = await phase(client, rate, seconds, async () => ({ runId: await startRun(client, { compiled, params: {}, taskQueue: TASK_QUEUE }) }));
+    const overhead = { start: apiResult.start.p95 / rawResult.start.p95, decision: apiResult.decision.p95 / rawResult.decision.p95 };
+    const targets = [
+      { name: 'errors (API + raw)', value: apiResult.errors + rawResult.errors, limit: 0, pass: apiResult.errors + rawResult.errors === 0 },
+      { name: 'POST /runs p95 (ms)', value: apiResult.start.p95, limit: 50, pass: apiResult.start.p95 < 50 },
+      { name: 'scheduling decision p95 via API (ms)', value: apiResult.decision.p95, limit: 150, pass: apiResult.decision.p95 < 150 },
+      { name: 'API overhead: decision p95 API / raw', value: overhead.decision, limit: 1.2, pass: overhead.decision <= 1.2 },
+    ];
+    return { rate, seconds, api: apiResult, raw: rawResult, overhead, targets };
+  } finally {
+    for (const process_ of children.reverse()) await stopChild(process_);
+    await connection.close();
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A markdown report of a result. */
+export function apiLoadReport(result: ApiLoadResult): string {
+  const f = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
+  const row = (name: string, s: LatencySummary) => `| ${name} | ${s.n} | ${f(s.median)} | ${f(s.p95)} | ${f(s.p99)} | ${f(s.max)} |`;
+  return [
+    `## API load: ${result.rate} starts/s for ${result.seconds} s per phase (open loop)`,
+    '',
+    '| measure | n | p50 ms | p95 ms | p99 ms | max ms |',
+    '| --- | --- | --- | --- | --- | --- |',
+    row('POST /runs latency', result.api.start),
+    row('raw start latency (client.workflow.start)', result.raw.start),
+    row('decision via API (sent → first task scheduled)', result.api.decision),
+    row('decision via raw start', result.raw.decision),
+    '',
+    `errors: API ${result.api.errors}/${result.api.sent}${result.api.errorSamples.length ? ` (${result.api.errorSamples.join('; ')})` : ''}, raw ${result.raw.errors}/${result.raw.sent}${result.raw.errorSamples.length ? ` (${result.raw.errorSamples.join('; ')})` : ''}`,
+    `overhead (p95 API / raw): start ${result.overhead.start.toFixed(2)}×, decision ${result.overhead.decision.toFixed(2)}×`,
+    '',
+    ...result.targets.map((t) => `- ${t.pass ? 'PASS' : 'FAIL'} ${t.name}: ${Number.isInteger(t.value) ? t.value : t.value.toFixed(2)} (limit ${t.limit})`),
+  ].join('\n');
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const number = (name: string, fallback: number): number => {
+    const value = Number(process.env[name] ?? fallback);
+    if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
+    return value;
+  };
+  const result = await runApiLoadBenchmark({ rate: number('BENCH_API_RATE', 100), seconds: number('BENCH_API_SECONDS', 60) });
+  console.log(apiLoadReport(result));
+  console.log(`\n${JSON.stringify(result)}`);
+}

@@ -1,0 +1,70 @@
+/**
+ * Hand-written Temporal workflows, the way people write them without Maestro: the same shapes as the
+ * benchmark manifests, calling the same `runTask` activity with the same inputs (see ./shapes.ts).
+ *
+ * - `sequential` / `fanOutIn`: regular activities through `proxyActivities` (variant b);
+ * - `sequentialLocal` / `fanOutInLocal`: local activities through `proxyLocalActivities` (variant c),
+ *   like for like with Maestro, which runs `tasks/transform.map` as a local activity.
+ *
+ * Workflow code: imports values only from `@temporalio/workflow` and the type-free ./shapes.ts.
+ */
+import { proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../src/activities/index.js';
+import type { RunTaskResult } from '../src/ir/index.js';
+import {
+  BRANCH_EXPRESSION,
+  JOIN_EXPRESSION,
+  JOIN_ID,
+  SEQ_EXPRESSION,
+  SEQ_FIRST_ROWS,
+  benchTaskInput,
+  branchId,
+  stepId,
+  type BaselineArgs,
+} from './shapes.js';
+
+const TIMEOUTS = { startToCloseTimeout: '1 minute' } as const;
+const remote = proxyActivities<Activities>(TIMEOUTS);
+const local = proxyLocalActivities<Activities>(TIMEOUTS);
+
+type RunTask = Activities['runTask'];
+
+async function chain(runTask: RunTask, args: BaselineArgs): Promise<unknown> {
+  const runId = workflowInfo().workflowId;
+  let rows: unknown[] = SEQ_FIRST_ROWS;
+  for (let i = 0; i < args.n; i += 1) {
+    const { outputs } = await runTask(benchTaskInput(runId, stepId(i), args, { rows, expression: SEQ_EXPRESSION }));
+    rows = (outputs as { rows: unknown[] }).rows;
+  }
+  return { rows };
+}
+
+async function fan(runTask: RunTask, args: BaselineArgs): Promise<unknown> {
+  const runId = workflowInfo().workflowId;
+  const branches: RunTaskResult[] = await Promise.all(
+    Array.from({ length: args.n }, (_, i) => runTask(benchTaskInput(runId, branchId(i), args, { rows: [i], expression: BRANCH_EXPRESSION }))),
+  );
+  const gathered = branches.map(({ outputs }) => (outputs as { rows: unknown[] }).rows[0]);
+  const { outputs } = await runTask(benchTaskInput(runId, JOIN_ID, args, { rows: gathered, expression: JOIN_EXPRESSION }));
+  return outputs;
+}
+
+/** `n` tasks one after the other, each fed the previous one's rows; regular activities. */
+export function sequential(args: BaselineArgs): Promise<unknown> {
+  return chain(remote.runTask, args);
+}
+
+/** `n` tasks at once, then a join over their first rows; regular activities. */
+export function fanOutIn(args: BaselineArgs): Promise<unknown> {
+  return fan(remote.runTask, args);
+}
+
+/** {@link sequential} with local activities. */
+export function sequentialLocal(args: BaselineArgs): Promise<unknown> {
+  return chain(local.runTask, args);
+}
+
+/** {@link fanOutIn} with local activities. */
+export function fanOutInLocal(args: BaselineArgs): Promise<unknown> {
+  return fan(local.runTask, args);
+}

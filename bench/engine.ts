@@ -1,0 +1,137 @@
+/**
+ * The benchmark's own Temporal: a dev server on free ports with a SQLite file in a temp folder (no
+ * Web UI), and two in-process workers on separate task queues — Maestro's (the interpreter, built by
+ * `createWorker` exactly as production does) and the baseline's (bench/baseline-workflows.ts) —
+ * both serving the `runTask` activity built by `createActivities` from the same dependencies.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { createActivities, envSecrets } from '../src/activities/index.js';
+import { builtinCatalog } from '../src/catalog/index.js';
+import { loadConfig } from '../src/config/index.js';
+import { DEFAULT_SQLITE_PRAGMAS, resolveTemporalBin, startDevServer, type DevServer } from '../src/devserver/index.js';
+import { localRunner } from '../src/runners/index.js';
+import { FsArtifactStore } from '../src/store/index.js';
+import { bundleInterpreter, createWorker } from '../workers/worker.js';
+
+const BASELINE_WORKFLOWS = fileURLToPath(new URL('./baseline-workflows.ts', import.meta.url));
+
+/** Task queues of the two workers. */
+export const MAESTRO_QUEUE = 'bench-maestro';
+export const BASELINE_QUEUE = 'bench-baseline';
+
+/** A running benchmark engine; `close()` stops workers, server and removes the temp folder. */
+export interface BenchEngine {
+  client: Client;
+  server: DevServer;
+  /** The `temporal` command line the server runs with. */
+  serverCommand: string[];
+  dbFile: string;
+  sqlitePragmas: Readonly<Record<string, string>>;
+  close(): Promise<void>;
+}
+
+const quietBundler = {
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+  log: () => undefined,
+};
+
+/**
+ * Dev server dynamic config of the `tuned` server profile. The history service reads new transfer
+ * tasks (the ones that hand a workflow or activity task to matching) at most
+ * `history.transferProcessorMaxPollRPS` times a second, 20 by default: once a short burst is spent,
+ * every hand-off waits for the next 50 ms slot, so each regular activity costs ~100 ms (its dispatch
+ * plus the workflow task that follows), measured with 10 sequential activities. Raising the limit
+ * removes that dev-server artefact, which penalises the regular-activity baseline (one hand-off per
+ * activity and per workflow task) far more than local activities (two hand-offs per run).
+ */
+export const TUNED_DYNAMIC_CONFIG: Readonly<Record<string, unknown>> = Object.freeze({
+  'history.transferProcessorMaxPollRPS': 1000,
+});
+
+/** Options of {@link startBenchEngine}. */
+export interface BenchEngineOptions {
+  /** Extra dev server dynamic config (`--dynamic-config-value`). @default {} */
+  dynamicConfig?: Readonly<Record<string, unknown>>;
+}
+
+/** Starts the dev server, both workers and a client. */
+export async function startBenchEngine({ dynamicConfig = {} }: BenchEngineOptions = {}): Promise<BenchEngine> {
+  const dir = await mkdtemp(join(tmpdir(), 'maestro-bench-'));
+  const dbFile = join(dir, 'temporal.db');
+  const artifactDir = join(dir, 'artifacts');
+  // Workers' own warnings (e.g. slow polls at shutdown) are noise in a report.
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const server = await startDevServer({
+    bin: resolveTemporalBin(loadConfig().temporalBin),
+    port: 0,
+    ui: false,
+    dbFile,
+    dynamicConfig,
+    logLevel: 'error',
+  });
+  const cleanups: (() => Promise<void>)[] = [async () => server.stop(), () => rm(dir, { recursive: true, force: true })];
+  const close = async (): Promise<void> => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  };
+  try {
+    const [maestroBundle, baselineBundle] = await Promise.all([
+      bundleInterpreter(),
+      bundleWorkflowCode({ workflowsPath: BASELINE_WORKFLOWS, logger: quietBundler }),
+    ]);
+    const nativeConnection = await NativeConnection.connect({ address: server.address });
+    cleanups.push(() => nativeConnection.close());
+
+    const maestro = await createWorker({
+      connection: nativeConnection,
+      taskQueue: MAESTRO_QUEUE,
+      artifactDir,
+      workflowBundle: maestroBundle,
+    });
+    const baseline = await Worker.create({
+      connection: nativeConnection,
+      taskQueue: BASELINE_QUEUE,
+      workflowBundle: baselineBundle,
+      // The same dependencies createWorker gives Maestro's runTask.
+      activities: createActivities({
+        catalog: builtinCatalog,
+        artifacts: new FsArtifactStore({ root: artifactDir }),
+        runners: { local: localRunner },
+        secrets: envSecrets(),
+      }),
+      // The same concurrency limits as createWorker, so neither side is throttled differently.
+      maxConcurrentActivityTaskExecutions: 200,
+      maxConcurrentLocalActivityExecutions: 200,
+      maxConcurrentWorkflowTaskExecutions: 40,
+    });
+    for (const worker of [maestro, baseline]) {
+      const running = worker.run();
+      cleanups.push(async () => {
+        worker.shutdown();
+        await running;
+      });
+    }
+
+    const connection = await Connection.connect({ address: server.address });
+    cleanups.push(() => connection.close());
+    return {
+      client: new Client({ connection }),
+      server,
+      serverCommand: [...server.process.spawnargs],
+      dbFile,
+      sqlitePragmas: DEFAULT_SQLITE_PRAGMAS,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Receipt cost per run: build the in-toto/SLSA statement (inputs recomputed through CEL, every
+ * output hashed as canonical JSON), sign it (ECDSA P-256, DSSE in a Sigstore bundle) and store it
+ * (filesystem, fsync'd) — for a 10-task and a 1,000-task chain, in process. Run alone with
+ * `tsx bench/receipt.ts`; `bench/run.ts` may call {@link benchReceipt}.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { builtinCatalog } from '../src/catalog/index.js';
+import { compileWorkflow } from '../src/compiler/index.js';
+import type { CompiledWorkflow, RunState } from '../src/ir/index.js';
+import { parseManifest } from '../src/manifest/index.js';
+import {
+  FsBlobStore,
+  ReceiptStore,
+  buildReceipt,
+  createReceiptWriter,
+  generateSigningKey,
+  localBundleSigner,
+  signStatement,
+} from '../src/provenance/index.js';
+import { chainManifest } from './compiler-bench.js';
+import { summarize, type Summary } from './stats.js';
+
+/** Result for one run size. */
+export interface ReceiptBenchResult {
+  tasks: number;
+  /** buildReceipt, ms. */
+  build: Summary;
+  /** signStatement (canonical JSON + ECDSA + bundle), ms. */
+  sign: Summary;
+  /** The whole `writeReceipt` activity body: build + sign + fsync'd write, ms. */
+  write: Summary;
+  /** Size of the stored bundle, bytes. */
+  bundleBytes: number;
+}
+
+/** Options of {@link benchReceipt}. */
+export interface ReceiptBenchOptions {
+  /** @default [10, 1000] */
+  sizes?: readonly number[];
+  /** @default 50 */
+  iterations?: number;
+  /** @default 5 */
+  warmup?: number;
+}
+
+/** A finished run of a `tasks`-long chain: every task succeeded with a small output. */
+function fixture(tasks: number): { compiled: CompiledWorkflow; state: RunState } {
+  const manifest = parseManifest(chainManifest(tasks), 'bench-receipt.yaml', { catalog: builtinCatalog });
+  if (manifest.kind !== 'Workflow') throw new Error('not a workflow');
+  const compiled = compileWorkflow(manifest, { catalog: builtinCatalog });
+  const start = Date.UTC(2026, 0, 1);
+  const state: RunState = {
+    runId: `run-bench-${tasks}`,
+    workflow: compiled.ir.name,
+    version: compiled.ir.version,
+    digest: compiled.digest,
+    status: 'SUCCEEDED',
+    startedAt: new Date(start).toISOString(),
+    endedAt: new Date(start + tasks * 10).toISOString(),
+    tasks: compiled.ir.tasks.map((task, i) => ({
+      id: task.id,
+      status: 'SUCCEEDED',
+      attempts: 1,
+      startedAt: new Date(start + i * 10).toISOString(),
+      endedAt: new Date(start + i * 10 + 5).toISOString(),
+      outputs: { rows: [i + 2] },
+    })),
+  };
+  return { compiled, state };
+}
+
+async function timed(iterations: number, warmup: number, work: () => unknown): Promise<Summary> {
+  const samples: number[] = [];
+  for (let i = 0; i < warmup + iterations; i += 1) {
+    const t0 = performance.now();
+    await work();
+    if (i >= warmup) samples.push(performance.now() - t0);
+  }
+  return summarize(samples);
+}
+
+/** Times receipt build, sign and write for each run size. */
+export async function benchReceipt(options: ReceiptBenchOptions = {}): Promise<ReceiptBenchResult[]> {
+  const { sizes = [10, 1000], iterations = 50, warmup = 5 } = options;
+  const key = generateSigningKey();
+  const signer = localBundleSigner(key);
+  const dir = await mkdtemp(join(tmpdir(), 'maestro-bench-receipt-'));
+  try {
+    const receipts = new ReceiptStore(new FsBlobStore(dir));
+    const taskCodeDigests = { 'tasks/transform.map@0.1.0': `sha256:${'11'.repeat(32)}` };
+    const write = createReceiptWriter({ receipts, signer, builderId: 'urn:maestro:builder:bench', workerBuildId: 'bench', taskCodeDigests });
+    const results: ReceiptBenchResult[] = [];
+    for (const tasks of sizes) {
+      const { compiled, state } = fixture(tasks);
+      const input = { ir: compiled.ir, digest: compiled.digest, params: {}, run: state, workerBuildId: 'bench', builderId: 'urn:maestro:builder:bench', taskCodeDigests };
+      const statement = buildReceipt(input);
+      const build = await timed(iterations, warmup, () => buildReceipt(input));
+      const sign = await timed(iterations, warmup, () => signStatement(statement, signer));
+      let runs = 0;
+      // A new run id each time: the writer keeps an identical existing receipt, which would skip the signing.
+      const writeSummary = await timed(iterations, warmup, () =>
+        write({ runId: `${state.runId}-${(runs += 1)}`, ir: compiled.ir, digest: compiled.digest, params: {}, state: { ...state, runId: `${state.runId}-${runs}` } }),
+      );
+      const stored = await receipts.read(`${state.runId}-${runs}`);
+      results.push({ tasks, build, sign, write: writeSummary, bundleBytes: stored.bytes.byteLength });
+    }
+    return results;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const results = await benchReceipt();
+  const ms = (s: Summary): string => `${s.median.toFixed(2)} ms (p95 ${s.p95.toFixed(2)})`;
+  for (const r of results) {
+    console.log(`${r.tasks} tasks: build ${ms(r.build)}, sign ${ms(r.sign)}, build+sign+write ${ms(r.write)}, bundle ${r.bundleBytes} bytes`);
+  }
+}

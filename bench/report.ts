@@ -1,0 +1,136 @@
+/** The benchmark's report: markdown tables, PASS/FAIL against the issue's targets, and the JSON shape. */
+import type { CompilerResult } from './compiler-bench.js';
+import type { HistoryProfile } from './history.js';
+import type { Shape } from './shapes.js';
+import { ms, ratio, type Summary } from './stats.js';
+import { VARIANTS, type VariantId } from './variants.js';
+
+/** Measurements of one shape. */
+export interface ShapeResult {
+  shape: Shape;
+  tasks: number;
+  /** End-to-end latency (client start → result) per variant. */
+  latency: Record<VariantId, Summary>;
+  /** Client start → start acknowledged, per variant. */
+  startLatency: Record<VariantId, Summary>;
+  /** Median ratios. */
+  ratios: { aOverB: number; aOverC: number; cOverB: number };
+  /** p95 ratios. */
+  p95Ratios: { aOverB: number; aOverC: number };
+  /** History of one measured run per variant. */
+  history: Record<VariantId, HistoryProfile>;
+  samples: Record<VariantId, number[]>;
+}
+
+/** One target of the issue, checked. */
+export interface TargetCheck {
+  target: string;
+  actual: string;
+  pass: boolean;
+}
+
+/** The issue's targets: a/b ≤ 1.10 per shape; the 3-step median < 100 ms; Maestro (local activities) under the baseline. */
+export function checkTargets(shapes: readonly ShapeResult[]): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  for (const result of shapes) {
+    checks.push({ target: `${result.shape.name}: a/b ≤ 1.10 (median)`, actual: ratio(result.ratios.aOverB), pass: result.ratios.aOverB <= 1.1 });
+  }
+  const seq3 = shapes.find((result) => result.shape.kind === 'sequential' && result.shape.n === 3);
+  if (seq3) {
+    const median = seq3.latency.maestro.median;
+    checks.push({ target: `${seq3.shape.name}: Maestro median < 100 ms`, actual: `${ms(median)} ms`, pass: median < 100 });
+  }
+  for (const result of shapes) {
+    checks.push({
+      target: `${result.shape.name}: Maestro (local activities) under the hand-written baseline, a/b < 1.00 (median)`,
+      actual: ratio(result.ratios.aOverB),
+      pass: result.ratios.aOverB < 1,
+    });
+  }
+  return checks;
+}
+
+function table(head: string[], rows: string[][]): string {
+  const align = head.map((_, i) => (i === 0 ? ':--' : '--:'));
+  return [head, align, ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
+/** The report as markdown. */
+export function markdownReport(input: {
+  shapes: readonly ShapeResult[];
+  checks: readonly TargetCheck[];
+  compiler: readonly CompilerResult[];
+  iterations: number;
+  warmup: number;
+  serverCommand: readonly string[];
+  serverProfile: string;
+  environment: string;
+}): string {
+  const { shapes, checks, compiler } = input;
+  const latencyRows = shapes.map((r) => [
+    r.shape.name,
+    String(r.tasks),
+    ...VARIANTS.flatMap((v) => [ms(r.latency[v.id].median), ms(r.latency[v.id].p95)]),
+    ratio(r.ratios.aOverB),
+    ratio(r.ratios.aOverC),
+  ]);
+  const historyRows = shapes.flatMap((r) =>
+    VARIANTS.map((v) => {
+      const h = r.history[v.id];
+      return [
+        `${r.shape.name} ${v.letter}`,
+        String(h.workflowTasks),
+        String(h.activityTasks),
+        String(h.localActivityMarkers),
+        String(h.searchAttributeUpserts),
+        String(h.events),
+        String(h.inputBytes),
+        String(h.resultBytes),
+        ms(h.workflowTaskMs),
+        String(h.workflowTaskRetries),
+        ms(r.startLatency[v.id].median),
+      ];
+    }),
+  );
+  return [
+    `## Run latency (client start → result), ms — ${input.iterations} iterations after ${input.warmup} warm-up, round-robin`,
+    '',
+    ...VARIANTS.map((v) => `- ${v.letter}: ${v.label}`),
+    '',
+    table(
+      ['shape', 'tasks', 'a median', 'a p95', 'b median', 'b p95', 'c median', 'c p95', 'a/b', 'a/c'],
+      latencyRows,
+    ),
+    '',
+    '## Targets',
+    '',
+    table(['target', 'actual', 'result'], checks.map((c) => [c.target, c.actual, c.pass ? 'PASS' : 'FAIL'])),
+    '',
+    '## Per run, from the histories of the measured runs (medians)',
+    '',
+    table(
+      ['shape variant', 'workflow tasks', 'activity tasks', 'LA markers', 'SA upserts', 'events', 'input B', 'result B', 'WFT ms', 'WFT retries (sum)', 'start ms'],
+      historyRows,
+    ),
+    '',
+    'WFT ms: sum of WorkflowTaskStarted → Completed, i.e. the worker holding workflow tasks (local activities run inside them).',
+    'WFT retries: WorkflowTaskFailed/TimedOut events over all measured runs (0 when healthy).',
+    'start ms: client start call → acknowledged (Maestro also writes its 5 search attributes).',
+    '',
+    '## Compiler: parse + validate + compile (digest included)',
+    '',
+    table(
+      ['manifest', 'tasks', 'YAML bytes', 'median ms', 'p95 ms', 'runs'],
+      compiler.map((c) => [c.manifest, String(c.tasks), String(c.yamlBytes), ms(c.summary.median), ms(c.summary.p95), String(c.summary.n)]),
+    ),
+    '',
+    `Dev server (${input.serverProfile}): \`${input.serverCommand.join(' ')}\``,
+    '',
+    `Environment: ${input.environment}`,
+  ].join('\n');
+}
+
+/** Rounds every number in a JSON value to 0.001, for readable result files. */
+export function rounded(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v)));
+}

@@ -1,0 +1,99 @@
+/**
+ * The DAG shapes the benchmark runs, each in two forms that do the same work: a Maestro manifest
+ * (YAML, compiled to the IR) and the arguments of the hand-written baseline workflows. Every task is
+ * `tasks/transform.map@0.1.0` with the same input in both forms, so `runTask` sees identical calls.
+ */
+import type { RunTaskInput } from '../src/ir/index.js';
+
+/** The catalog task every benchmark task runs: short and pure, a local activity in Maestro. */
+export const BENCH_TASK = 'tasks/transform.map@0.1.0';
+
+/** How the tasks of a shape depend on each other. */
+export type ShapeKind = 'sequential' | 'fanOutIn';
+
+/** One benchmark shape. */
+export interface Shape {
+  /** Short label used in tables and JSON, e.g. `seq-3`. */
+  name: string;
+  kind: ShapeKind;
+  /** Chain length (`sequential`) or number of parallel branches before the join (`fanOutIn`). */
+  n: number;
+}
+
+/** The shapes of the issue's benchmark: 3 and 10 sequential tasks, 100 in parallel then a join. */
+export const SHAPES: readonly Shape[] = [
+  { name: 'seq-3', kind: 'sequential', n: 3 },
+  { name: 'seq-10', kind: 'sequential', n: 10 },
+  { name: 'fan-100', kind: 'fanOutIn', n: 100 },
+];
+
+/** Tasks a shape runs in total. */
+export function taskCount(shape: Shape): number {
+  return shape.kind === 'sequential' ? shape.n : shape.n + 1;
+}
+
+/** Arguments of the baseline workflows (`sequential`, `fanOutIn` and their local-activity twins). */
+export interface BaselineArgs {
+  n: number;
+  uses: string;
+  namespace: string;
+}
+
+// The task inputs, shared by the manifest and the baseline so both send `runTask` the same thing.
+/** First step of a chain: a constant row list. */
+export const SEQ_FIRST_ROWS = [1, 2, 3];
+/** Every step of a chain adds one to each row of the previous step's output. */
+export const SEQ_EXPRESSION = '$ + 1';
+/** Branch i maps the single row `[i]`. */
+export const BRANCH_EXPRESSION = '$ * 2';
+/** The join maps the first row of every branch's output, in branch order. */
+export const JOIN_EXPRESSION = '$ + 1';
+
+export const stepId = (index: number): string => `step${index + 1}`;
+export const branchId = (index: number): string => `branch${index}`;
+export const JOIN_ID = 'join';
+
+/** The Maestro manifest of a shape. `maxParallel` is the branch count, so no branch waits for a slot. */
+export function manifestYaml(shape: Shape): string {
+  const tasks: string[] = [];
+  if (shape.kind === 'sequential') {
+    for (let i = 0; i < shape.n; i += 1) {
+      const rows = i === 0 ? JSON.stringify(SEQ_FIRST_ROWS) : `"\${tasks.${stepId(i - 1)}.outputs.rows}"`;
+      tasks.push(
+        `    - id: ${stepId(i)}`,
+        `      uses: ${BENCH_TASK}`,
+        ...(i === 0 ? [] : [`      needs: [${stepId(i - 1)}]`]),
+        `      with: { rows: ${rows}, expression: "${SEQ_EXPRESSION}" }`,
+      );
+    }
+  } else {
+    const branches = Array.from({ length: shape.n }, (_, i) => branchId(i));
+    for (const [i, id] of branches.entries()) {
+      tasks.push(`    - id: ${id}`, `      uses: ${BENCH_TASK}`, `      with: { rows: [${i}], expression: "${BRANCH_EXPRESSION}" }`);
+    }
+    const gathered = branches.map((id) => `tasks.${id}.outputs.rows[0]`).join(', ');
+    tasks.push(
+      `    - id: ${JOIN_ID}`,
+      `      uses: ${BENCH_TASK}`,
+      `      needs: [${branches.join(', ')}]`,
+      `      with: { rows: "\${[${gathered}]}", expression: "${JOIN_EXPRESSION}" }`,
+    );
+  }
+  return [
+    'apiVersion: maestro/v1',
+    'kind: Workflow',
+    'metadata:',
+    `  name: bench-${shape.name}`,
+    '  version: 1.0.0',
+    'spec:',
+    '  policy: { purpose: benchmark, authority: maestro-bench, license: internal }',
+    `  maxParallel: ${Math.max(shape.n, 1)}`,
+    '  tasks:',
+    ...tasks,
+  ].join('\n');
+}
+
+/** What `runTask` receives for one benchmark task; the baseline builds exactly this. */
+export function benchTaskInput(runId: string, taskId: string, args: BaselineArgs, input: Record<string, unknown>): RunTaskInput {
+  return { runId, taskId, uses: args.uses, input, attempt: 1, namespace: args.namespace, runsOn: 'local' };
+}

@@ -1,0 +1,79 @@
+/**
+ * The three ways the benchmark runs a shape, each measured from the client's start call to the
+ * run's result:
+ * - `maestro` (a): the compiled manifest, interpreted by `dagInterpreter` (transform.map → local activities);
+ * - `baseline` (b): hand-written workflow, regular activities;
+ * - `baselineLocal` (c): hand-written workflow, local activities.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { builtinCatalog } from '../src/catalog/index.js';
+import { startRun, waitForRun } from '../src/client/index.js';
+import { compileWorkflow } from '../src/compiler/index.js';
+import type { CompiledWorkflow } from '../src/ir/index.js';
+import { parseManifest } from '../src/manifest/index.js';
+import { BASELINE_QUEUE, MAESTRO_QUEUE } from './engine.js';
+import { BENCH_TASK, manifestYaml, type BaselineArgs, type Shape } from './shapes.js';
+
+export type VariantId = 'maestro' | 'baseline' | 'baselineLocal';
+
+/** Variant ids in table order, with their letters from the issue. */
+export const VARIANTS: readonly { id: VariantId; letter: string; label: string }[] = [
+  { id: 'maestro', letter: 'a', label: 'Maestro (dagInterpreter, local activities)' },
+  { id: 'baseline', letter: 'b', label: 'hand-written, proxyActivities' },
+  { id: 'baselineLocal', letter: 'c', label: 'hand-written, proxyLocalActivities' },
+];
+
+/** One measured run. */
+export interface Sample {
+  workflowId: string;
+  /** Client start call → result, ms. */
+  totalMs: number;
+  /** Client start call → start acknowledged by the server, ms. */
+  startMs: number;
+}
+
+/** Runs one shape in one variant and times it. */
+export type RunOnce = (shape: Shape) => Promise<Sample>;
+
+/** Parses and compiles a shape's manifest, as `maestro run` would (once per shape, outside the timing). */
+export function compileShape(shape: Shape): CompiledWorkflow {
+  const manifest = parseManifest(manifestYaml(shape), `${shape.name}.yaml`, { catalog: builtinCatalog });
+  if (manifest.kind !== 'Workflow') throw new Error(`bench manifest ${shape.name} is not a Workflow`);
+  return compileWorkflow(manifest, { catalog: builtinCatalog });
+}
+
+/** The run functions of every variant, over one client. */
+export function variantRunners(client: Client, shapes: readonly Shape[]): Record<VariantId, RunOnce> {
+  const compiled = new Map(shapes.map((shape) => [shape.name, compileShape(shape)]));
+  const baselineArgs = (shape: Shape): BaselineArgs => ({ n: shape.n, uses: BENCH_TASK, namespace: 'default' });
+
+  const maestro: RunOnce = async (shape) => {
+    const workflowId = `bench-a-${shape.name}-${randomUUID()}`;
+    const t0 = performance.now();
+    await startRun(client, { compiled: compiled.get(shape.name) as CompiledWorkflow, params: {}, taskQueue: MAESTRO_QUEUE, runId: workflowId });
+    const t1 = performance.now();
+    const state = await waitForRun(client, workflowId);
+    const t2 = performance.now();
+    if (state.status !== 'SUCCEEDED') throw new Error(`Maestro run ${workflowId} ended ${state.status}: ${JSON.stringify(state.error)}`);
+    return { workflowId, totalMs: t2 - t0, startMs: t1 - t0 };
+  };
+
+  const handWritten =
+    (letter: string, workflows: Record<Shape['kind'], string>): RunOnce =>
+    async (shape) => {
+      const workflowId = `bench-${letter}-${shape.name}-${randomUUID()}`;
+      const t0 = performance.now();
+      const handle = await client.workflow.start(workflows[shape.kind], { workflowId, taskQueue: BASELINE_QUEUE, args: [baselineArgs(shape)] });
+      const t1 = performance.now();
+      await handle.result();
+      const t2 = performance.now();
+      return { workflowId, totalMs: t2 - t0, startMs: t1 - t0 };
+    };
+
+  return {
+    maestro,
+    baseline: handWritten('b', { sequential: 'sequential', fanOutIn: 'fanOutIn' }),
+    baselineLocal: handWritten('c', { sequential: 'sequentialLocal', fanOutIn: 'fanOutInLocal' }),
+  };
+}

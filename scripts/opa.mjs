@@ -1,0 +1,178 @@
+#!/usr/bin/env node
+/**
+ * Open Policy Agent for Maestro: installs the `opa` binary, tests the Rego under policies/, and
+ * builds the two bundles Maestro's policy decision points load. Idempotent, and fast when nothing
+ * changed.
+ *
+ *   node scripts/opa.mjs install   ensure the binary
+ *   node scripts/opa.mjs test      install, then `opa test policies/`            (npm test)
+ *   node scripts/opa.mjs build     install, then build the bundles if stale      (npm start)
+ *   node scripts/opa.mjs           install, test, build
+ *
+ * Binary lookup — the same as `resolveOpaBin()` in src/policy/opa-bin.ts (keep the two in step):
+ *   1. `MAESTRO_OPA_BIN`, if set (the file must exist);
+ *   2. `opa` on PATH, if it is OPA 1.x;
+ *   3. `<repo>/.tools/bin/opa`, if it reports the pinned version.
+ * Otherwise `go install github.com/open-policy-agent/opa@v<OPA_VERSION>` into `<repo>/.tools/bin`
+ * (git-ignored). v1.22.2's go.mod has no replace directive, so `go install pkg@version` works.
+ *
+ * Bundles (git-ignored, never committed), both stamped with the same revision — `sha256:` of the
+ * policy sources and data — so a decision names the exact policy that made it:
+ *   dist/policy/bundle.wasm.tar.gz  `opa build -t wasm -e maestro/decision -e maestro/allow`: the
+ *                                   embedded PDP (@open-policy-agent/opa-wasm) loads it;
+ *   dist/policy/bundle.tar.gz       the same policy as Rego, for `opa run --server --bundle`.
+ * Writes nothing outside `<repo>/.tools/` and `<repo>/dist/policy/`.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { delimiter, dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const OPA_VERSION = '1.22.2';
+const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const TOOLS_DIR = join(REPO_ROOT, '.tools');
+const TOOLS_BIN = join(TOOLS_DIR, 'bin', 'opa');
+const POLICY_DIR = join(REPO_ROOT, 'policies');
+const OUT_DIR = join(REPO_ROOT, 'dist', 'policy');
+const ENTRYPOINTS = ['maestro/decision', 'maestro/allow'];
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  const output = `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? String(result.error) : ''}`;
+  return { ok: result.status === 0, output: output.trim() };
+}
+
+function isExecutable(file) {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    // Not there or not executable: the caller looks elsewhere.
+    return false;
+  }
+}
+
+function lastLines(text, count = 8) {
+  return text.split('\n').slice(-count).join('\n');
+}
+
+/** The `Version:` line of `opa version`, or undefined when the binary does not run. */
+function opaVersion(bin) {
+  const result = run(bin, ['version']);
+  if (!result.ok) return undefined;
+  return /^Version:\s*(\S+)/m.exec(result.output)?.[1];
+}
+
+function fail(message) {
+  console.error(`maestro opa: ${message}`);
+  process.exit(1);
+}
+
+/** Builds OPA with `go install` into a temporary folder, then renames it into place. */
+function installWithGo() {
+  if (!run('go', ['version']).ok) {
+    fail(`OPA ${OPA_VERSION} is missing and cannot be built: install Go >= 1.26 (https://go.dev/dl), or put opa 1.x on PATH, or set MAESTRO_OPA_BIN.`);
+  }
+  mkdirSync(dirname(TOOLS_BIN), { recursive: true });
+  const dir = mkdtempSync(join(TOOLS_DIR, 'install-opa-'));
+  try {
+    console.log(`maestro opa: building OPA ${OPA_VERSION} with go install (a few minutes, once)…`);
+    const result = run('go', ['install', `github.com/open-policy-agent/opa@v${OPA_VERSION}`], {
+      env: { ...process.env, GOBIN: dir, CGO_ENABLED: '0' },
+    });
+    if (!result.ok) fail(`go install github.com/open-policy-agent/opa@v${OPA_VERSION} failed:\n${lastLines(result.output)}`);
+    const built = join(dir, 'opa');
+    const version = opaVersion(built);
+    if (version !== OPA_VERSION) fail(`the OPA built by go install reports version ${version ?? '(none)'}, not ${OPA_VERSION}`);
+    renameSync(built, TOOLS_BIN);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Finds or installs `opa`; returns its path. */
+export function ensureOpa() {
+  const configured = process.env.MAESTRO_OPA_BIN;
+  if (configured) {
+    if (!isExecutable(configured)) fail(`MAESTRO_OPA_BIN=${configured} is not an executable file.`);
+    return configured;
+  }
+  const fromPath = (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'opa')).find(isExecutable);
+  if (fromPath && opaVersion(fromPath)?.startsWith('1.')) return fromPath;
+  if (existsSync(TOOLS_BIN)) {
+    if (opaVersion(TOOLS_BIN) === OPA_VERSION) return TOOLS_BIN;
+    console.error(`maestro opa: ${TOOLS_BIN} is not OPA ${OPA_VERSION}; reinstalling.`);
+  }
+  installWithGo();
+  return TOOLS_BIN;
+}
+
+/** Policy sources and data (tests and docs excluded), sorted by path. */
+function policyFiles(dir = POLICY_DIR) {
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((entry) => {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) return policyFiles(path);
+      const source = entry.name.endsWith('.rego') && !entry.name.endsWith('_test.rego');
+      const data = ['data.json', 'data.yaml', 'data.yml'].includes(entry.name);
+      return source || data ? [path] : [];
+    })
+    .sort();
+}
+
+/** `sha256:` over each file's path and content: changes whenever the policy or its data does. */
+export function policyRevision() {
+  const hash = createHash('sha256');
+  for (const file of policyFiles()) {
+    hash.update(relative(POLICY_DIR, file).split('\\').join('/'));
+    hash.update('\0');
+    hash.update(readFileSync(file));
+    hash.update('\0');
+  }
+  return `sha256:${hash.digest('hex')}`;
+}
+
+function test(opa) {
+  const result = spawnSync(opa, ['test', 'policies'], { stdio: 'inherit', cwd: REPO_ROOT });
+  if (result.status !== 0) fail('opa test policies/ failed (see above).');
+}
+
+/** Rebuilds both bundles unless `dist/policy/revision` already names the current revision. */
+function build(opa) {
+  const revision = policyRevision();
+  const stamp = join(OUT_DIR, 'revision');
+  const wasm = join(OUT_DIR, 'bundle.wasm.tar.gz');
+  const rego = join(OUT_DIR, 'bundle.tar.gz');
+  if (existsSync(wasm) && existsSync(rego) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === revision) {
+    console.log(`maestro opa: policy bundles up to date (${revision.slice(0, 19)}…)`);
+    return;
+  }
+  mkdirSync(OUT_DIR, { recursive: true });
+  const tmp = mkdtempSync(join(OUT_DIR, 'build-'));
+  try {
+    const common = [...ENTRYPOINTS.flatMap((entrypoint) => ['-e', entrypoint]), '--revision', revision, '--ignore', '*_test.rego', '--ignore', '*.md'];
+    for (const [target, out] of [['wasm', wasm], ['rego', rego]]) {
+      const file = join(tmp, `${target}.tar.gz`);
+      // Relative paths, so the bundle names its files `policies/…` on every machine.
+      const result = run(opa, ['build', '-t', target, ...common, '-o', file, 'policies'], { cwd: REPO_ROOT });
+      if (!result.ok) fail(`opa build -t ${target} failed:\n${lastLines(result.output, 20)}`);
+      renameSync(file, out);
+    }
+    writeFileSync(stamp, `${revision}\n`);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  console.log(`maestro opa: built dist/policy/bundle.wasm.tar.gz and bundle.tar.gz (${revision.slice(0, 19)}…)`);
+}
+
+function main() {
+  const command = process.argv[2] ?? 'all';
+  if (!['install', 'test', 'build', 'all'].includes(command)) fail(`unknown command "${command}" (install | test | build)`);
+  const opa = ensureOpa();
+  console.log(`maestro opa: opa = ${opa} (${opaVersion(opa)})`);
+  if (command === 'test' || command === 'all') test(opa);
+  if (command === 'test' || command === 'build' || command === 'all') build(opa);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main();

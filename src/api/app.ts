@@ -1,0 +1,97 @@
+/**
+ * The Express application: one route per operation of `contracts/openapi.yaml`, each
+ * authenticated, authorised by its `x-maestro-roles`, validated against its schemas, and
+ * answered by the handler of its `operationId`; errors go through the one problem middleware.
+ */
+import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { MaestroError, NotFoundError } from '../errors/index.js';
+import { hasRole } from './auth/index.js';
+import type { ApiDeps, ResolvedDeps, RouteHandler } from './context.js';
+import { createApiMetrics } from './metrics.js';
+import { createRequestValidators, operations, type Operation } from './openapi/index.js';
+import { problemMiddleware } from './problem.js';
+import { ROUTE_HANDLERS } from './routes/index.js';
+
+/** Media types accepted as YAML, all read as `application/yaml`. */
+const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
+const BODY_LIMIT = '1mb';
+
+function mediaType(req: Request): string | undefined {
+  const header = req.headers['content-type'];
+  if (header === undefined || (req.headers['content-length'] === '0' && !req.headers['transfer-encoding'])) return undefined;
+  const type = header.split(';')[0]?.trim().toLowerCase() ?? '';
+  return YAML_TYPES.includes(type) ? 'application/yaml' : type;
+}
+
+/** Body parsing for one operation: manifests keep their text (for positions), JSON is parsed. */
+function bodyParser(operation: Operation): RequestHandler {
+  const types = Object.keys(operation.body?.content ?? {});
+  if (types.includes('application/yaml')) return express.text({ type: [...YAML_TYPES, 'application/json'], limit: BODY_LIMIT });
+  return express.json({ limit: BODY_LIMIT });
+}
+
+function parseJsonText(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new MaestroError('BAD_REQUEST', `the body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
+function route(operation: Operation, handler: RouteHandler, deps: ResolvedDeps): RequestHandler {
+  const validator = createRequestValidators([operation]).get(operation.operationId);
+  if (!validator) throw new MaestroError('INTERNAL', `no validator for ${operation.operationId}`);
+  const open = operation.open || (operation.publicWhen === 'metricsPublic' && deps.config.metricsPublic === true);
+  return async (req: Request, res: Response) => {
+    const principal = open ? undefined : await deps.authenticator.authenticate(req.headers.authorization);
+    if (principal && operation.roles.length > 0 && !operation.roles.some((role) => hasRole(principal, role))) {
+      throw new MaestroError('FORBIDDEN', `${operation.operationId} needs one of the roles ${operation.roles.join(', ')}; ${principal.name} holds ${principal.roles.join(', ') || 'none'}`);
+    }
+    const { path, query } = validator.params(req.params as Record<string, string>, req.query as Record<string, unknown>);
+    const type = operation.body ? mediaType(req) : undefined;
+    const rawBody = typeof req.body === 'string' ? req.body : undefined;
+    const parsed = type === 'application/json' && rawBody !== undefined ? parseJsonText(rawBody) : req.body;
+    const body = validator.body(type, parsed);
+    const result = await handler({ deps, principal, path, query, body, ...(rawBody === undefined ? {} : { rawBody }), req, res });
+    if (result) res.status(result.status).json(result.body);
+  };
+}
+
+/** Records each request's latency under its route template once the response is sent. */
+function timing(deps: ResolvedDeps, template: string): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const start = process.hrtime.bigint();
+    res.once('finish', () => deps.metrics.request(req.method, template, res.statusCode, Number(process.hrtime.bigint() - start) / 1e9));
+    next();
+  };
+}
+
+/**
+ * Builds the API. Fails at once if an operation of the document has no handler or a handler has
+ * no operation, so the document and the code cannot drift apart.
+ *
+ * @example
+ * const app = createApp({ config, client, store, authenticator: authenticatorFromConfig(config) });
+ * app.listen(config.port);
+ */
+export function createApp(deps: ApiDeps): Express {
+  const resolved: ResolvedDeps = { clock: () => new Date(), metrics: createApiMetrics(), ...deps };
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  const documented = operations();
+  const missing = documented.filter((op) => !(op.operationId in ROUTE_HANDLERS)).map((op) => op.operationId);
+  const extra = Object.keys(ROUTE_HANDLERS).filter((id) => !documented.some((op) => op.operationId === id));
+  if (missing.length > 0 || extra.length > 0) {
+    throw new MaestroError('INTERNAL', `openapi.yaml and the handlers disagree: no handler for [${missing.join(', ')}], undocumented [${extra.join(', ')}]`);
+  }
+  for (const operation of documented) {
+    const handler = ROUTE_HANDLERS[operation.operationId as keyof typeof ROUTE_HANDLERS];
+    app[operation.method](operation.routePath, timing(resolved, operation.path), bodyParser(operation), route(operation, handler, resolved));
+  }
+  app.use((req: Request) => {
+    throw new NotFoundError(`no route ${req.method} ${req.path}`);
+  });
+  app.use(problemMiddleware());
+  return app;
+}

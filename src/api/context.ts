@@ -1,0 +1,76 @@
+/**
+ * What every route handler gets: the API's dependencies, the caller, and the validated request.
+ */
+import type { Client } from '@temporalio/client';
+import type { Request, Response } from 'express';
+import type { Config } from '../config/index.js';
+import { MaestroError } from '../errors/index.js';
+import type { Store } from '../store/index.js';
+import type { Authenticator, Principal } from './auth/index.js';
+import type { ApiMetrics } from './metrics.js';
+import type { AdmissionLoop } from './runs/admission.js';
+
+/** The dependencies of {@link createApp}. */
+export interface ApiDeps {
+  /** Settings: task queue, namespace run limits, whether /metrics is open. */
+  config: Config;
+  /** Temporal client on `config.temporalNamespace`. */
+  client: Client;
+  store: Store;
+  authenticator: Authenticator;
+  /**
+   * The time registrations are stamped with.
+   * @default () => new Date()
+   */
+  clock?: () => Date;
+  /**
+   * Where request and run metrics go.
+   * @default a private {@link ApiMetrics} (served by GET /metrics)
+   */
+  metrics?: ApiMetrics;
+  /**
+   * The admission loop, nudged when a run may have freed a slot.
+   * @default undefined — queued runs wait for the loop's next pass
+   */
+  admission?: AdmissionLoop;
+}
+
+/** {@link ApiDeps} with defaults applied. */
+export type ResolvedDeps = Required<Omit<ApiDeps, 'admission'>> & Pick<ApiDeps, 'admission'>;
+
+/** A validated request, as a route handler sees it. */
+export interface RouteContext {
+  deps: ResolvedDeps;
+  /** Undefined only on open routes (health, readiness, public metrics). */
+  principal: Principal | undefined;
+  path: Record<string, unknown>;
+  query: Record<string, unknown>;
+  /** The body: the parsed JSON, or the text of a YAML body. */
+  body: unknown;
+  /** The body as sent, for operations that take manifests (positions in error messages). */
+  rawBody?: string;
+  req: Request;
+  res: Response;
+}
+
+/** A response for the router to send as JSON; a handler that streams sends its own and returns nothing. */
+export interface RouteResult {
+  status: number;
+  body: unknown;
+}
+
+/** A route handler, keyed by its OpenAPI `operationId`. */
+export type RouteHandler = (context: RouteContext) => Promise<RouteResult | undefined>;
+
+/** The authenticated caller of a non-open route. */
+export function caller(context: RouteContext): Principal {
+  if (!context.principal) throw new MaestroError('UNAUTHENTICATED', 'this operation needs a bearer token');
+  return context.principal;
+}
+
+/** A string path or query value the OpenAPI validation guarantees. */
+export function stringParam(values: Record<string, unknown>, name: string): string {
+  const value = values[name];
+  if (typeof value !== 'string') throw new MaestroError('BAD_REQUEST', `${name} is required`);
+  return value;
+}

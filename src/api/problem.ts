@@ -1,0 +1,110 @@
+/**
+ * The one error middleware: every error becomes RFC 9457 `application/problem+json` with the
+ * stable Maestro `code`, its HTTP status taken from `ERROR_CODES`.
+ */
+import type { ErrorRequestHandler } from 'express';
+import { ERROR_CODES, MaestroError, ManifestError, ParamsError, type ErrorCode } from '../errors/index.js';
+
+/** An RFC 9457 problem document as Maestro sends it. */
+export interface Problem {
+  /** `urn:maestro:error:<CODE>`. */
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  /** The request path. */
+  instance: string;
+  /** Located problems: manifest issues (line, column, path) or request and param problems (path). */
+  errors?: { path: string; message: string; line?: number; column?: number }[];
+}
+
+const TITLES: Partial<Record<ErrorCode, string>> = {
+  MANIFEST_INVALID: 'The manifest is invalid',
+  PARAMS_INVALID: 'The parameters are invalid',
+  BAD_REQUEST: 'The request is invalid',
+  UNAUTHENTICATED: 'Authentication required',
+  FORBIDDEN: 'Not allowed',
+  RUNBOOK_NOT_ALLOWED: 'The runbook is not allowed for this caller',
+  NOT_FOUND: 'Not found',
+  TASK_NOT_FOUND: 'Task not found',
+  CONFLICT: 'Conflict',
+  PAYLOAD_TOO_LARGE: 'The request body is too large',
+  UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type',
+  UNAVAILABLE: 'A dependency is unavailable',
+  INTERNAL: 'Internal error',
+};
+
+/**
+ * body-parser's errors carry a `type` and a `status`; this is the one adapter turning them into
+ * Maestro errors (a malformed JSON body is the client's fault, not a 500).
+ */
+function fromBodyParser(error: unknown): MaestroError | undefined {
+  if (error === null || typeof error !== 'object' || !('type' in error) || typeof error.type !== 'string') return undefined;
+  const message = error instanceof Error ? error.message : 'invalid request body';
+  switch (error.type) {
+    case 'entity.parse.failed':
+      return new MaestroError('BAD_REQUEST', `the body is not valid JSON: ${message}`, { cause: error });
+    case 'entity.too.large':
+      return new MaestroError('PAYLOAD_TOO_LARGE', message, { cause: error });
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new MaestroError('UNSUPPORTED_MEDIA_TYPE', message, { cause: error });
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return new MaestroError('BAD_REQUEST', message, { cause: error });
+    default:
+      return undefined;
+  }
+}
+
+function locatedErrors(error: MaestroError): Problem['errors'] {
+  if (error instanceof ManifestError) {
+    return error.issues.map(({ line, column, path, message }) => ({ line, column, path, message }));
+  }
+  if (error instanceof ParamsError) return error.problems.map(({ name, message }) => ({ path: `params.${name}`, message }));
+  const errors = error.details?.errors;
+  return Array.isArray(errors) ? (errors as Problem['errors']) : undefined;
+}
+
+/** The problem document for an error; unexpected errors become `INTERNAL` without their message. */
+export function toProblem(error: unknown, instance: string): Problem {
+  const maestro = error instanceof MaestroError ? error : fromBodyParser(error);
+  if (!maestro) {
+    return { type: 'urn:maestro:error:INTERNAL', title: 'Internal error', status: 500, detail: 'an unexpected error occurred; see the server log', code: 'INTERNAL', instance };
+  }
+  const errors = locatedErrors(maestro);
+  return {
+    type: `urn:maestro:error:${maestro.code}`,
+    title: TITLES[maestro.code] ?? maestro.code,
+    status: ERROR_CODES[maestro.code].http,
+    detail: maestro.message,
+    code: maestro.code,
+    instance,
+    ...(errors ? { errors } : {}),
+  };
+}
+
+/** Options of {@link problemMiddleware}. */
+export interface ProblemMiddlewareOptions {
+  /**
+   * Where unexpected errors (500) are reported.
+   * @default console.error
+   */
+  log?: (message: string, error: unknown) => void;
+}
+
+/** Express error middleware sending {@link toProblem}'s document. */
+export function problemMiddleware({ log = console.error }: ProblemMiddlewareOptions = {}): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    const problem = toProblem(error, req.originalUrl.split('?')[0] ?? req.originalUrl);
+    if (problem.status >= 500) log(`maestro api: ${req.method} ${req.originalUrl} failed:`, error);
+    if (problem.code === 'UNAUTHENTICATED') res.setHeader('WWW-Authenticate', 'Bearer realm="maestro"');
+    res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+  };
+}

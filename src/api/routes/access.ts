@@ -1,0 +1,28 @@
+/**
+ * Namespace access and the launch context, shared by the run and runbook routes.
+ */
+import { MaestroError } from '../../errors/index.js';
+import { inNamespace, type Principal } from '../auth/index.js';
+import type { ResolvedDeps } from '../context.js';
+import type { LaunchContext } from '../runs/launch.js';
+
+/** The namespace runs go to when a request names none. */
+export const DEFAULT_NAMESPACE = 'default';
+
+/** @throws MaestroError `FORBIDDEN` unless the principal may touch runs of `namespace`. */
+export function assertNamespace(principal: Principal, namespace: string): void {
+  if (!inNamespace(principal, namespace)) {
+    throw new MaestroError('FORBIDDEN', `${principal.name} has no access to namespace "${namespace}" (has: ${principal.namespaces.join(', ') || 'none'})`);
+  }
+}
+
+/** The {@link LaunchContext} of the API's dependencies. */
+export function launchContext(deps: ResolvedDeps): LaunchContext {
+  return {
+    client: deps.client,
+    store: deps.store,
+    taskQueue: deps.config.taskQueue,
+    runLimits: deps.config.namespaceRunLimits ?? {},
+    onStarted: (request) => deps.metrics.runStarted(request.compiled.ir.name),
+  };
+}

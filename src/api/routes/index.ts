@@ -1,0 +1,28 @@
+/**
+ * The handler of every operation of `contracts/openapi.yaml`, by `operationId`.
+ */
+import { streamRunEvents } from './events.js';
+import { health, metrics, readiness } from './operations.js';
+import { listRunbooks, registerRunbook, triggerRunbook } from './runbooks.js';
+import { approveRunTask, cancelRun, getRun, listRuns, retryRun, startRun } from './runs.js';
+import { getWorkflow, listWorkflows, registerWorkflow } from './workflows.js';
+
+/** Handlers by operationId; `createApp` checks the set equals the document's operations. */
+export const ROUTE_HANDLERS = {
+  registerWorkflow,
+  listWorkflows,
+  getWorkflow,
+  startRun,
+  listRuns,
+  getRun,
+  streamRunEvents,
+  cancelRun,
+  retryRun,
+  approveRunTask,
+  registerRunbook,
+  listRunbooks,
+  triggerRunbook,
+  health,
+  readiness,
+  metrics,
+};

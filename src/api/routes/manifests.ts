@@ -1,0 +1,37 @@
+/**
+ * Manifests in request bodies: parsed and validated with positions, and checked to be of the kind
+ * the route registers.
+ */
+import { builtinCatalog } from '../../catalog/index.js';
+import { ManifestError, MaestroError } from '../../errors/index.js';
+import { parseManifest, type Manifest, type RunbookManifest, type WorkflowManifest } from '../../manifest/index.js';
+import type { RouteContext } from '../context.js';
+
+/** Name issues are reported under (the API has no file). */
+const SOURCE_NAME = 'request body';
+
+function parseBody(context: RouteContext): { manifest: Manifest; text: string } {
+  const text = context.rawBody;
+  if (text === undefined) throw new MaestroError('BAD_REQUEST', 'the manifest must be sent as application/yaml or application/json text');
+  return { manifest: parseManifest(text, SOURCE_NAME, { catalog: builtinCatalog }), text };
+}
+
+function wrongKind(manifest: Manifest, expected: string): ManifestError {
+  return new ManifestError([
+    { file: SOURCE_NAME, line: 1, column: 1, path: 'kind', message: `this route registers ${expected} manifests, not ${manifest.kind}` },
+  ]);
+}
+
+/** The request's workflow manifest and its text. @throws ManifestError (400) listing every issue. */
+export function workflowFromBody(context: RouteContext): { manifest: WorkflowManifest; text: string } {
+  const { manifest, text } = parseBody(context);
+  if (manifest.kind !== 'Workflow') throw wrongKind(manifest, 'Workflow');
+  return { manifest, text };
+}
+
+/** The request's runbook manifest and its text. @throws ManifestError (400) listing every issue. */
+export function runbookFromBody(context: RouteContext): { manifest: RunbookManifest; text: string } {
+  const { manifest, text } = parseBody(context);
+  if (manifest.kind !== 'Runbook') throw wrongKind(manifest, 'Runbook');
+  return { manifest, text };
+}

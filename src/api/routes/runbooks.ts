@@ -1,0 +1,88 @@
+/**
+ * `/runbooks`: register and list runbooks; trigger an allow-listed one.
+ */
+import { digestOf } from '../../compiler/index.js';
+import { MaestroError, NotFoundError } from '../../errors/index.js';
+import { checkParams } from '../../manifest/index.js';
+import { caller, type RouteHandler } from '../context.js';
+import { redactParams } from '../runs/detail.js';
+import { launchRun } from '../runs/launch.js';
+import { assertNamespace, DEFAULT_NAMESPACE, launchContext } from './access.js';
+import { runbookFromBody } from './manifests.js';
+import { inputSpecs, runbookWorkflow } from './runbook-plan.js';
+
+/** `POST /runbooks`: 201 when new, 200 when identical, 409 when `name@version` differs. */
+export const registerRunbook: RouteHandler = async (context) => {
+  const principal = caller(context);
+  const { manifest, text } = runbookFromBody(context);
+  const digest = digestOf(manifest);
+  const { name, version } = manifest.metadata;
+  const outcome = await context.deps.store.putRunbook({
+    name,
+    version,
+    digest,
+    workflowRef: manifest.spec.workflowRef,
+    document: manifest,
+    manifest: text,
+    createdAt: context.deps.clock().toISOString(),
+    createdBy: principal.name,
+  });
+  return { status: outcome === 'created' ? 201 : 200, body: { name, version, digest } };
+};
+
+/** `GET /runbooks`. */
+export const listRunbooks: RouteHandler = async (context) => ({ status: 200, body: { items: await context.deps.store.listRunbooks() } });
+
+interface TriggerBody {
+  runbook: string;
+  inputs: Record<string, unknown>;
+  namespace?: string;
+  priority?: number;
+  dryRun?: boolean;
+  idempotencyKey?: string;
+}
+
+/**
+ * `POST /runbooks/trigger`: 403 `RUNBOOK_NOT_ALLOWED` unless the caller holds an allow-listed
+ * role; inputs checked; a dry run returns the plan (200); otherwise 201 with the run.
+ */
+export const triggerRunbook: RouteHandler = async (context) => {
+  const principal = caller(context);
+  const body = context.body as TriggerBody;
+  const [name = '', version] = body.runbook.split('@');
+  const entry = await context.deps.store.getRunbook(name, version);
+  if (!entry) throw new NotFoundError(`runbook ${body.runbook} is not registered`);
+  const runbook = entry.document;
+  const allowed = runbook.metadata.allowList?.roles ?? [];
+  if (!principal.roles.some((role) => allowed.includes(role))) {
+    throw new MaestroError('RUNBOOK_NOT_ALLOWED', `runbook ${entry.name}@${entry.version} may be triggered by the roles ${allowed.join(', ') || '(none)'}; ${principal.name} holds ${principal.roles.join(', ') || 'none'}`);
+  }
+  const namespace = body.namespace ?? runbook.metadata.namespace ?? DEFAULT_NAMESPACE;
+  assertNamespace(principal, namespace);
+  const inputs = checkParams(inputSpecs(runbook.spec.inputs), body.inputs);
+  const [workflowName = '', workflowVersion = ''] = runbook.spec.workflowRef.split('@');
+  const workflow = await context.deps.store.getWorkflow(workflowName, workflowVersion);
+  if (!workflow) throw new NotFoundError(`workflow ${runbook.spec.workflowRef}, which runbook ${entry.name}@${entry.version} runs, is not registered`);
+  const params = checkParams(workflow.ir.parameters, inputs);
+  const compiled = runbookWorkflow(runbook, workflow);
+  if (body.dryRun ?? runbook.spec.dryRun ?? false) {
+    return {
+      status: 200,
+      body: {
+        dryRun: true,
+        runbook: `${entry.name}@${entry.version}`,
+        workflowRef: runbook.spec.workflowRef,
+        namespace,
+        digest: compiled.digest,
+        params: redactParams(compiled.ir.parameters, params),
+        tasks: compiled.ir.tasks.map((task) => ({ id: task.id, uses: task.uses, needs: task.needs })),
+      },
+    };
+  }
+  const result = await launchRun(
+    launchContext(context.deps),
+    { compiled, params, namespace, startedBy: principal.name, ...(body.priority === undefined ? {} : { priority: body.priority }) },
+    body.idempotencyKey,
+  );
+  return { status: result.created ? 201 : 200, body: { runId: result.runId, status: result.status, workflowRef: runbook.spec.workflowRef, namespace } };
+};

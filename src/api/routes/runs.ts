@@ -1,0 +1,164 @@
+/**
+ * `/runs`: start, list, read, cancel, retry, approve.
+ */
+import { approveTask, cancelRun as cancelOnTemporal } from '../../client/index.js';
+import { MaestroError, NotFoundError } from '../../errors/index.js';
+import type { ApprovalRequest } from '../../ir/index.js';
+import { checkParams } from '../../manifest/index.js';
+import type { AdmissionEntry } from '../../store/index.js';
+import { caller, stringParam, type RouteContext, type RouteHandler } from '../context.js';
+import { locateRun, namespaceOf, runDetail, type RunLocation } from '../runs/detail.js';
+import { launchRun, type LaunchRequest } from '../runs/launch.js';
+import { listRuns as listFromTemporal, type RunFilter, type RunSummary } from '../runs/list.js';
+import { runInput, runState, type ApiRunStatus } from '../runs/temporal.js';
+import { assertNamespace, DEFAULT_NAMESPACE, launchContext } from './access.js';
+
+interface StartRunBody {
+  workflowRef: string;
+  params: Record<string, unknown>;
+  namespace?: string;
+  priority?: number;
+  idempotencyKey?: string;
+}
+
+/** `POST /runs`: 201 with the new run, 200 with the run an idempotency key already started. */
+export const startRun: RouteHandler = async (context) => {
+  const principal = caller(context);
+  const body = context.body as StartRunBody;
+  const namespace = body.namespace ?? DEFAULT_NAMESPACE;
+  assertNamespace(principal, namespace);
+  const [name = '', version = ''] = body.workflowRef.split('@');
+  const entry = await context.deps.store.getWorkflow(name, version);
+  if (!entry) throw new NotFoundError(`workflow ${body.workflowRef} is not registered`);
+  const params = checkParams(entry.ir.parameters, body.params);
+  const result = await launchRun(
+    launchContext(context.deps),
+    {
+      compiled: { ir: entry.ir, digest: entry.digest },
+      params,
+      namespace,
+      startedBy: principal.name,
+      ...(body.priority === undefined ? {} : { priority: body.priority }),
+    },
+    body.idempotencyKey,
+  );
+  return {
+    status: result.created ? 201 : 200,
+    body: { runId: result.runId, status: result.status, workflowRef: body.workflowRef, namespace },
+  };
+};
+
+function queuedSummary(entry: AdmissionEntry): RunSummary {
+  const request = entry.request as LaunchRequest;
+  return {
+    runId: entry.runId,
+    workflowRef: `${request.compiled.ir.name}@${request.compiled.ir.version}`,
+    digest: request.compiled.digest,
+    namespace: entry.namespace,
+    status: 'QUEUED',
+    startedAt: entry.enqueuedAt,
+  };
+}
+
+/** Queued runs matching the filter (the admission queue is short: filtered here). */
+async function queuedRuns(context: RouteContext, filter: RunFilter): Promise<RunSummary[]> {
+  const entries = await context.deps.store.listAdmissions({ state: 'queued' });
+  return entries
+    .map(queuedSummary)
+    .filter((run) => filter.namespaces === undefined || filter.namespaces.includes(run.namespace))
+    .filter((run) => filter.workflowRef === undefined || run.workflowRef === filter.workflowRef || run.workflowRef.startsWith(`${filter.workflowRef}@`))
+    .filter((run) => filter.since === undefined || run.startedAt >= new Date(filter.since).toISOString())
+    .filter((run) => filter.until === undefined || run.startedAt < new Date(filter.until).toISOString())
+    .reverse();
+}
+
+/**
+ * `GET /runs`: one page from Temporal visibility, newest first; queued runs (not on Temporal yet)
+ * come first on the first page, or alone with `status=QUEUED`.
+ */
+export const listRuns: RouteHandler = async (context) => {
+  const principal = caller(context);
+  const query = context.query as { status?: ApiRunStatus; workflowRef?: string; namespace?: string; since?: string; until?: string; limit: number; pageToken?: string };
+  if (query.namespace !== undefined) assertNamespace(principal, query.namespace);
+  const namespaces = query.namespace !== undefined ? [query.namespace] : principal.namespaces.includes('*') ? undefined : principal.namespaces;
+  const filter: RunFilter = {
+    ...(query.status === undefined ? {} : { status: query.status }),
+    ...(query.workflowRef === undefined ? {} : { workflowRef: query.workflowRef }),
+    ...(namespaces === undefined ? {} : { namespaces }),
+    ...(query.since === undefined ? {} : { since: query.since }),
+    ...(query.until === undefined ? {} : { until: query.until }),
+  };
+  const queued = query.pageToken === undefined && (query.status === undefined || query.status === 'QUEUED') ? await queuedRuns(context, filter) : [];
+  if (query.status === 'QUEUED') return { status: 200, body: { items: queued.slice(0, query.limit) } };
+  const page = await listFromTemporal(context.deps.client, filter, { limit: query.limit, ...(query.pageToken === undefined ? {} : { pageToken: query.pageToken }) });
+  return { status: 200, body: { ...page, items: [...queued, ...page.items] } };
+};
+
+/** Finds the run of the request's `runId` and checks the caller may touch its namespace. */
+async function ownRun(context: RouteContext): Promise<RunLocation> {
+  const location = await locateRun(context.deps.client, context.deps.store, stringParam(context.path, 'runId'));
+  assertNamespace(caller(context), namespaceOf(location));
+  return location;
+}
+
+/** `GET /runs/{runId}`. */
+export const getRun: RouteHandler = async (context) => ({ status: 200, body: await runDetail(context.deps.client, await ownRun(context)) });
+
+/** `POST /runs/{runId}/cancel`: 202; a finished run is a 409. A queued run leaves the queue. */
+export const cancelRun: RouteHandler = async (context) => {
+  const location = await ownRun(context);
+  if (location.kind === 'queued') {
+    await context.deps.store.releaseRun(location.request.runId);
+    return { status: 202, body: { runId: location.request.runId } };
+  }
+  const { execution } = location;
+  if (execution.closed) throw new MaestroError('CONFLICT', `run ${execution.runId} has already finished (${execution.status})`);
+  await cancelOnTemporal(context.deps.client, execution.runId);
+  return { status: 202, body: { runId: execution.runId } };
+};
+
+/** `POST /runs/{runId}/retry {from}`: 201 with the new run. */
+export const retryRun: RouteHandler = async (context) => {
+  const principal = caller(context);
+  const { from } = context.body as { from: 'start' | 'failed' };
+  const location = await ownRun(context);
+  if (location.kind === 'queued' || !location.execution.closed) {
+    throw new MaestroError('CONFLICT', `run ${stringParam(context.path, 'runId')} has not finished; cancel it or wait before retrying`);
+  }
+  const { execution } = location;
+  const [input, state] = await Promise.all([runInput(context.deps.client, execution.runId), runState(context.deps.client, execution)]);
+  if (from === 'failed' && state.status === 'SUCCEEDED') {
+    throw new MaestroError('CONFLICT', `run ${execution.runId} succeeded: nothing failed to retry (use from: start to run it again)`);
+  }
+  const carried = from === 'failed' ? state.tasks.filter((task) => task.status === 'SUCCEEDED') : undefined;
+  const result = await launchRun(launchContext(context.deps), {
+    compiled: { ir: input.ir, digest: input.digest },
+    params: input.params,
+    namespace: execution.namespace,
+    startedBy: principal.name,
+    ...(execution.priority === undefined ? {} : { priority: execution.priority }),
+    ...(carried === undefined ? {} : { carried }),
+  });
+  return {
+    status: 201,
+    body: { runId: result.runId, status: result.status, workflowRef: `${input.ir.name}@${input.ir.version}`, namespace: execution.namespace, retryOf: execution.runId },
+  };
+};
+
+/** `POST /runs/{runId}/approvals`: the decision of the authenticated principal. */
+export const approveRunTask: RouteHandler = async (context) => {
+  const principal = caller(context);
+  const body = context.body as { taskId: string; decision: 'approve' | 'reject'; comment?: string };
+  const location = await ownRun(context);
+  if (location.kind === 'queued') throw new MaestroError('CONFLICT', `run ${location.request.runId} is queued; nothing waits for approval yet`);
+  if (location.execution.closed) throw new MaestroError('CONFLICT', `run ${location.execution.runId} has finished (${location.execution.status}); nothing waits for approval`);
+  const request: ApprovalRequest = {
+    taskId: body.taskId,
+    decision: body.decision,
+    approver: principal.name,
+    roles: [...principal.roles],
+    ...(body.comment === undefined ? {} : { comment: body.comment }),
+  };
+  const task = await approveTask(context.deps.client, location.execution.runId, request);
+  return { status: 200, body: { runId: location.execution.runId, task } };
+};

@@ -1,0 +1,99 @@
+/**
+ * `GET /runs/{runId}`: one run as the user sees it — status, params (secrets redacted), timings,
+ * and every task — from Temporal, or from the admission queue while the run waits there.
+ */
+import type { Client } from '@temporalio/client';
+import { NotFoundError } from '../../errors/index.js';
+import type { ParameterSpec, RunState, TaskErrorInfo, TaskState, WorkflowIR } from '../../ir/index.js';
+import type { Store } from '../../store/index.js';
+import type { LaunchRequest } from './launch.js';
+import { describeRun, runInput, runState, type ApiRunStatus, type RunExecution } from './temporal.js';
+
+/** The detail of a run. */
+export interface RunDetail {
+  runId: string;
+  workflowRef: string;
+  digest: string;
+  namespace: string;
+  status: ApiRunStatus;
+  params: Record<string, unknown>;
+  priority?: number;
+  startedBy?: string;
+  startedAt?: string;
+  endedAt?: string;
+  error?: TaskErrorInfo;
+  tasks: TaskState[];
+}
+
+/** Shown instead of a secret parameter's value. */
+export const REDACTED = '[redacted]';
+
+/** Params with the values of secret parameters replaced by {@link REDACTED}. */
+export function redactParams(specs: readonly ParameterSpec[], params: Record<string, unknown>): Record<string, unknown> {
+  const secret = new Set(specs.filter((spec) => spec.secret).map((spec) => spec.name));
+  return Object.fromEntries(Object.entries(params).map(([name, value]) => [name, secret.has(name) ? REDACTED : value]));
+}
+
+function pending(ir: WorkflowIR): TaskState[] {
+  return ir.tasks.map((task) => ({ id: task.id, status: 'PENDING', attempts: 0 }));
+}
+
+/** Where a run is: on Temporal (with its execution), or waiting in the admission queue. */
+export type RunLocation = { kind: 'temporal'; execution: RunExecution } | { kind: 'queued'; request: LaunchRequest };
+
+/**
+ * Finds a run on Temporal or in the admission queue.
+ * @throws NotFoundError when it is in neither.
+ */
+export async function locateRun(client: Client, store: Store, runId: string): Promise<RunLocation> {
+  const execution = await describeRun(client, runId);
+  if (execution) return { kind: 'temporal', execution };
+  const queued = await store.getAdmission(runId);
+  if (queued) return { kind: 'queued', request: queued.request as LaunchRequest };
+  throw new NotFoundError(`run "${runId}" not found`);
+}
+
+/** The namespace a located run belongs to. */
+export function namespaceOf(location: RunLocation): string {
+  return location.kind === 'temporal' ? location.execution.namespace : location.request.namespace;
+}
+
+/** The detail of a located run. */
+export async function runDetail(client: Client, location: RunLocation): Promise<RunDetail> {
+  if (location.kind === 'queued') {
+    const { request } = location;
+    const { ir, digest } = request.compiled;
+    return {
+      runId: request.runId,
+      workflowRef: `${ir.name}@${ir.version}`,
+      digest,
+      namespace: request.namespace,
+      status: 'QUEUED',
+      params: redactParams(ir.parameters, request.params),
+      ...(request.priority === undefined ? {} : { priority: request.priority }),
+      startedBy: request.startedBy,
+      tasks: pending(ir),
+    };
+  }
+  const { execution } = location;
+  const [input, state] = await Promise.all([runInput(client, execution.runId), runState(client, execution)]);
+  return detailOf(execution, input.ir, input.params, state, input.startedBy);
+}
+
+function detailOf(execution: RunExecution, ir: WorkflowIR, params: Record<string, unknown>, state: RunState, startedBy: string | undefined): RunDetail {
+  return {
+    runId: execution.runId,
+    workflowRef: `${ir.name}@${ir.version}`,
+    digest: execution.digest,
+    namespace: execution.namespace,
+    // The execution's status wins over the state's when Temporal ended the run itself (terminated).
+    status: execution.closed ? execution.status : state.status,
+    params: redactParams(ir.parameters, params),
+    ...(execution.priority === undefined ? {} : { priority: execution.priority }),
+    ...(startedBy === undefined ? {} : { startedBy }),
+    startedAt: state.startedAt,
+    ...(state.endedAt ?? execution.endedAt ? { endedAt: state.endedAt ?? execution.endedAt } : {}),
+    ...(state.error ? { error: state.error } : {}),
+    tasks: state.tasks,
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * Watches Temporal visibility for runs that finish and feeds the run and task metrics: runs
+ * finished by workflow and status, and the duration of each of their tasks (from the run's final
+ * state, read from its close event). Counts runs that finish after the watcher starts.
+ */
+import type { Client } from '@temporalio/client';
+import { waitForRun } from '../../client/index.js';
+import type { RunState } from '../../ir/index.js';
+import type { ApiMetrics } from '../metrics.js';
+import { listRuns, visibilityQuery, type RunSummary } from './list.js';
+
+/** Options of {@link watchFinishedRuns}. */
+export interface FinishedRunsOptions {
+  /**
+   * Pause between passes.
+   * @default 2000
+   */
+  intervalMs?: number;
+  /**
+   * Where a failed pass is reported (the watcher goes on).
+   * @default console.error
+   */
+  log?: (message: string, error: unknown) => void;
+}
+
+const PAGE_SIZE = 500;
+/** Visibility may show a run a little after it closed: each pass looks this far behind its cursor. */
+const LOOKBACK_MS = 60_000;
+
+function recordTasks(metrics: ApiMetrics, state: RunState): void {
+  for (const task of state.tasks) {
+    if (task.startedAt === undefined || task.endedAt === undefined) continue;
+    metrics.taskFinished(state.workflow, task.id, task.status, (Date.parse(task.endedAt) - Date.parse(task.startedAt)) / 1000);
+  }
+}
+
+/** Starts watching; `stop()` ends it after the current pass. */
+export function watchFinishedRuns(client: Client, metrics: ApiMetrics, { intervalMs = 2_000, log = console.error }: FinishedRunsOptions = {}): { stop(): Promise<void> } {
+  const since = Date.now();
+  const seen = new Map<string, number>();
+  let stopped = false;
+
+  async function record(run: RunSummary): Promise<void> {
+    metrics.runFinished(run.workflowRef.split('@')[0] ?? '', run.status);
+    // A cancelled run's final state needs a query (a worker); its task durations are not worth that.
+    if (run.status === 'SUCCEEDED' || run.status === 'FAILED') recordTasks(metrics, await waitForRun(client, run.runId));
+  }
+
+  async function pass(): Promise<void> {
+    const from = new Date(Math.max(since, Date.now() - LOOKBACK_MS)).toISOString();
+    const query = `${visibilityQuery({})} AND ExecutionStatus != 'Running' AND CloseTime >= '${from}'`;
+    let pageToken: string | undefined;
+    do {
+      const page = await listRuns(client, {}, { limit: PAGE_SIZE, ...(pageToken === undefined ? {} : { pageToken }) }, query);
+      for (const run of page.items) {
+        if (seen.has(run.runId) || run.endedAt === undefined || Date.parse(run.endedAt) < since) continue;
+        seen.set(run.runId, Date.parse(run.endedAt));
+        await record(run);
+      }
+      pageToken = page.nextPageToken;
+    } while (pageToken !== undefined && !stopped);
+    const horizon = Date.now() - 2 * LOOKBACK_MS;
+    for (const [runId, endedAt] of seen) if (endedAt < horizon) seen.delete(runId);
+  }
+
+  let current: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = (): void => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      current = pass().catch((error: unknown) => log('maestro api: watching finished runs failed (retrying):', error));
+      void current.then(schedule);
+    }, intervalMs);
+  };
+  schedule();
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await current;
+    },
+  };
+}

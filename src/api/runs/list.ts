@@ -1,0 +1,141 @@
+/**
+ * `GET /runs`: a Temporal visibility query over Maestro's search attributes, one page at a time
+ * (the raw `ListWorkflowExecutions` call, for its page token). Nothing is scanned in Node.
+ */
+import { createHash } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
+import { MaestroError } from '../../errors/index.js';
+import { INTERPRETER_WORKFLOW, MAESTRO_DIGEST, MAESTRO_NAMESPACE, MAESTRO_STATUS, MAESTRO_VERSION, MAESTRO_WORKFLOW } from '../../ir/index.js';
+import { executionStatusName, runStatusOf, type ApiRunStatus } from './temporal.js';
+
+/** Filters of a run listing (already validated against the OpenAPI schema). */
+export interface RunFilter {
+  status?: ApiRunStatus;
+  /** `name` or `name@version`. */
+  workflowRef?: string;
+  /** Only these namespaces; undefined: every namespace. */
+  namespaces?: readonly string[];
+  /** ISO date-time: started at or after. */
+  since?: string;
+  /** ISO date-time: started before. */
+  until?: string;
+}
+
+/** One row of a listing. */
+export interface RunSummary {
+  runId: string;
+  workflowRef: string;
+  digest: string;
+  namespace: string;
+  status: ApiRunStatus;
+  startedAt: string;
+  endedAt?: string;
+}
+
+/** A page of runs and the token of the next one. */
+export interface RunPage {
+  items: RunSummary[];
+  nextPageToken?: string;
+}
+
+/** A visibility query string literal; values are schema-checked already, quotes are escaped anyway. */
+function literal(value: string): string {
+  return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+}
+
+/** The visibility query for a filter. */
+export function visibilityQuery(filter: RunFilter): string {
+  const clauses = [`WorkflowType = ${literal(INTERPRETER_WORKFLOW)}`, `ExecutionStatus != 'ContinuedAsNew'`];
+  if (filter.namespaces !== undefined) clauses.push(`${MAESTRO_NAMESPACE.name} IN (${filter.namespaces.map(literal).join(', ')})`);
+  if (filter.status !== undefined) clauses.push(`${MAESTRO_STATUS.name} = ${literal(filter.status)}`);
+  if (filter.workflowRef !== undefined) {
+    const [name = '', version] = filter.workflowRef.split('@');
+    clauses.push(`${MAESTRO_WORKFLOW.name} = ${literal(name)}`);
+    if (version !== undefined) clauses.push(`${MAESTRO_VERSION.name} = ${literal(version)}`);
+  }
+  if (filter.since !== undefined) clauses.push(`StartTime >= ${literal(new Date(filter.since).toISOString())}`);
+  if (filter.until !== undefined) clauses.push(`StartTime < ${literal(new Date(filter.until).toISOString())}`);
+  return clauses.join(' AND ');
+}
+
+function keyword(fields: Record<string, Payload> | null | undefined, name: string): string | undefined {
+  const payload = fields?.[name];
+  if (!payload) return undefined;
+  const value = defaultPayloadConverter.fromPayload<unknown>(payload);
+  return typeof value === 'string' ? value : undefined;
+}
+
+function isoOf(timestamp: temporal.api.workflow.v1.IWorkflowExecutionInfo['startTime']): string | undefined {
+  if (!timestamp?.seconds) return undefined;
+  return new Date(Number(timestamp.seconds) * 1000 + Math.floor((timestamp.nanos ?? 0) / 1e6)).toISOString();
+}
+
+function summaryOf(info: temporal.api.workflow.v1.IWorkflowExecutionInfo): RunSummary {
+  const fields = info.searchAttributes?.indexedFields as Record<string, Payload> | null | undefined;
+  const workflow = keyword(fields, MAESTRO_WORKFLOW.name) ?? '';
+  const version = keyword(fields, MAESTRO_VERSION.name) ?? '';
+  const endedAt = isoOf(info.closeTime);
+  return {
+    runId: info.execution?.workflowId ?? '',
+    workflowRef: `${workflow}@${version}`,
+    digest: keyword(fields, MAESTRO_DIGEST.name) ?? '',
+    namespace: keyword(fields, MAESTRO_NAMESPACE.name) ?? 'default',
+    status: runStatusOf(executionStatusName(info.status), keyword(fields, MAESTRO_STATUS.name)),
+    startedAt: isoOf(info.startTime) ?? '',
+    ...(endedAt ? { endedAt } : {}),
+  };
+}
+
+/** Which query a page token belongs to: a token is only valid with the filters it came from. */
+function fingerprint(query: string): string {
+  return createHash('sha256').update(query).digest('hex').slice(0, 16);
+}
+
+/** Wraps Temporal's page token with the fingerprint of its query. */
+function encodeToken(query: string, raw: Uint8Array): string {
+  return Buffer.from(JSON.stringify({ q: fingerprint(query), t: Buffer.from(raw).toString('base64url') })).toString('base64url');
+}
+
+/**
+ * Temporal's page token inside one of ours.
+ * @throws MaestroError `BAD_REQUEST` for a token that is not ours or belongs to other filters.
+ */
+function decodeToken(query: string, token: string): Buffer {
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch (error) {
+    throw new MaestroError('BAD_REQUEST', 'pageToken is not a token this API issued', { cause: error, details: { errors: [{ path: 'query.pageToken', message: 'is not a token this API issued' }] } });
+  }
+  const { q, t } = (envelope ?? {}) as { q?: unknown; t?: unknown };
+  if (q !== fingerprint(query) || typeof t !== 'string') {
+    throw new MaestroError('BAD_REQUEST', 'pageToken belongs to other filters; repeat the query that returned it', {
+      details: { errors: [{ path: 'query.pageToken', message: 'belongs to other filters' }] },
+    });
+  }
+  return Buffer.from(t, 'base64url');
+}
+
+/** How long one visibility call may take (Temporal's client retries transient failures within it). */
+const LIST_DEADLINE_MS = 10_000;
+
+/**
+ * One page of runs matching `filter`, newest first.
+ * @param query a complete visibility query to use instead of the filter's.
+ * @throws MaestroError `BAD_REQUEST` for a page token that is not from this query.
+ */
+export async function listRuns(client: Client, filter: RunFilter, page: { limit: number; pageToken?: string }, query = visibilityQuery(filter)): Promise<RunPage> {
+  const nextPageToken = page.pageToken === undefined ? undefined : decodeToken(query, page.pageToken);
+  const response = await client.connection.withDeadline(Date.now() + LIST_DEADLINE_MS, () =>
+    client.workflowService.listWorkflowExecutions({
+      namespace: client.options.namespace,
+      pageSize: page.limit,
+      query,
+      ...(nextPageToken === undefined ? {} : { nextPageToken }),
+    }),
+  );
+  const next = response.nextPageToken && response.nextPageToken.length > 0 ? encodeToken(query, response.nextPageToken) : undefined;
+  return { items: (response.executions ?? []).map(summaryOf), ...(next ? { nextPageToken: next } : {}) };
+}

@@ -1,0 +1,147 @@
+/**
+ * Reading runs from Temporal: a run's execution (describe), its start input (first history
+ * event), and its final state. Temporal is the system of record; nothing here is cached.
+ */
+import { isGrpcCancelledError, isGrpcDeadlineError, ServiceError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Payload } from '@temporalio/common';
+import proto from '@temporalio/proto';
+import { getRunState, waitForRun } from '../../client/index.js';
+import { MaestroError } from '../../errors/index.js';
+import {
+  MAESTRO_DIGEST,
+  MAESTRO_NAMESPACE,
+  MAESTRO_STATUS,
+  MAESTRO_VERSION,
+  MAESTRO_WORKFLOW,
+  type InterpreterInput,
+  type RunState,
+  type RunStatus,
+} from '../../ir/index.js';
+
+/** A run's status as the API shows it: Maestro's, plus QUEUED for runs the admission queue holds. */
+export type ApiRunStatus = RunStatus | 'QUEUED';
+
+/** What describe tells about a run. */
+export interface RunExecution {
+  runId: string;
+  workflow: string;
+  version: string;
+  digest: string;
+  namespace: string;
+  status: RunStatus;
+  /** The Temporal execution has closed. */
+  closed: boolean;
+  startedAt: string;
+  endedAt?: string;
+  priority?: number;
+}
+
+/** Temporal execution status names as describe reports them. */
+type ExecutionStatusName = 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'TERMINATED' | 'CONTINUED_AS_NEW' | 'TIMED_OUT' | 'PAUSED' | 'UNKNOWN' | 'UNSPECIFIED';
+
+/**
+ * The run status from the interpreter's `MaestroStatus` search attribute, corrected where the
+ * interpreter could not set it (terminated or timed out by Temporal).
+ */
+export function runStatusOf(execution: ExecutionStatusName, maestroStatus: string | undefined): RunStatus {
+  switch (execution) {
+    case 'COMPLETED':
+      return 'SUCCEEDED';
+    case 'FAILED':
+    case 'TERMINATED':
+    case 'TIMED_OUT':
+      return 'FAILED';
+    case 'CANCELLED':
+      return 'CANCELLED';
+    default:
+      return maestroStatus === 'WAITING' ? 'WAITING' : 'RUNNING';
+  }
+}
+
+/** Describes a run; undefined when Temporal has no run with this id. */
+export async function describeRun(client: Client, runId: string): Promise<RunExecution | undefined> {
+  let description;
+  try {
+    description = await client.workflow.getHandle(runId).describe();
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return undefined;
+    throw error;
+  }
+  const attributes = description.typedSearchAttributes;
+  const name = description.status.name as ExecutionStatusName;
+  return {
+    runId,
+    workflow: attributes.get(MAESTRO_WORKFLOW) ?? description.type,
+    version: attributes.get(MAESTRO_VERSION) ?? '',
+    digest: attributes.get(MAESTRO_DIGEST) ?? '',
+    namespace: attributes.get(MAESTRO_NAMESPACE) ?? 'default',
+    status: runStatusOf(name, attributes.get(MAESTRO_STATUS)),
+    closed: name !== 'RUNNING' && name !== 'PAUSED',
+    startedAt: description.startTime.toISOString(),
+    ...(description.closeTime ? { endedAt: description.closeTime.toISOString() } : {}),
+    ...(description.priority?.priorityKey ? { priority: description.priority.priorityKey } : {}),
+  };
+}
+
+/**
+ * The interpreter's input of the run's current execution (after continue-as-new, the newest one;
+ * the IR and params never change), read from its first history event.
+ */
+export async function runInput(client: Client, runId: string): Promise<InterpreterInput> {
+  const response = await client.workflowService.getWorkflowExecutionHistory({
+    namespace: client.options.namespace,
+    execution: { workflowId: runId },
+    maximumPageSize: 1,
+  });
+  const started = response.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
+  const payload = started?.input?.payloads?.[0];
+  if (!payload) throw new MaestroError('INTERNAL', `run ${runId} has no start input in its history`);
+  return client.options.loadedDataConverter.payloadConverter.fromPayload<InterpreterInput>(payload as Payload);
+}
+
+/** How long the live-state query may wait for a worker to answer. */
+const QUERY_DEADLINE_MS = 5_000;
+
+/**
+ * The run's task states: live (the interpreter's query, answered by a worker) while it runs, from
+ * its close event once it has finished.
+ *
+ * @throws MaestroError `UNAVAILABLE` when no worker answers the query in time (none is running).
+ */
+export async function runState(client: Client, execution: RunExecution): Promise<RunState> {
+  if (execution.closed) return waitForRun(client, execution.runId);
+  const deadline = Date.now() + QUERY_DEADLINE_MS;
+  try {
+    return await client.connection.withDeadline(deadline, () => getRunState(client, execution.runId));
+  } catch (error) {
+    // The call ends as DEADLINE_EXCEEDED or CANCELLED depending on where the deadline struck; either
+    // way, no worker answered in time.
+    if (Date.now() >= deadline && (error instanceof ServiceError || isGrpcDeadlineError(error) || isGrpcCancelledError(error))) {
+      throw new MaestroError('UNAVAILABLE', `no worker answered for run ${execution.runId} within ${QUERY_DEADLINE_MS} ms; is a worker polling the run's task queue?`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/** Temporal's numeric execution status (visibility rows) → the name describe uses. */
+export function executionStatusName(status: proto.temporal.api.enums.v1.WorkflowExecutionStatus | null | undefined): ExecutionStatusName {
+  const { WorkflowExecutionStatus: S } = proto.temporal.api.enums.v1;
+  switch (status) {
+    case S.WORKFLOW_EXECUTION_STATUS_RUNNING:
+      return 'RUNNING';
+    case S.WORKFLOW_EXECUTION_STATUS_COMPLETED:
+      return 'COMPLETED';
+    case S.WORKFLOW_EXECUTION_STATUS_FAILED:
+      return 'FAILED';
+    case S.WORKFLOW_EXECUTION_STATUS_CANCELED:
+      return 'CANCELLED';
+    case S.WORKFLOW_EXECUTION_STATUS_TERMINATED:
+      return 'TERMINATED';
+    case S.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW:
+      return 'CONTINUED_AS_NEW';
+    case S.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+      return 'TIMED_OUT';
+    default:
+      return 'UNKNOWN';
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * `startApi`: the API as a process component — Temporal connection, store, authenticator,
+ * metrics, admission loop and HTTP server — and its graceful stop.
+ */
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client, Connection } from '@temporalio/client';
+import { DEFAULT_TEMPORAL_ADDRESS, type Config } from '../config/index.js';
+import { MaestroError } from '../errors/index.js';
+import { openStore, type Store } from '../store/index.js';
+import { createApp } from './app.js';
+import { authenticatorFromConfig, type Authenticator } from './auth/index.js';
+import { createApiMetrics } from './metrics.js';
+import { startAdmissionLoop } from './runs/admission.js';
+import { launchContext } from './routes/access.js';
+import { watchFinishedRuns } from './runs/finished.js';
+
+/** Options of {@link startApi}. */
+export interface StartApiOptions {
+  /**
+   * Port to listen on; 0 picks a free one.
+   * @default config.port
+   */
+  port?: number;
+  /**
+   * Address to bind.
+   * @default '127.0.0.1' — set '0.0.0.0' to serve other hosts
+   */
+  host?: string;
+  /**
+   * How long `stop()` lets in-flight requests finish before closing their connections.
+   * @default 10_000
+   */
+  drainMs?: number;
+  /**
+   * The authenticator.
+   * @default authenticatorFromConfig(config)
+   */
+  authenticator?: Authenticator;
+  /**
+   * An open store to use (it is not closed by `stop()`).
+   * @default openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
+   */
+  store?: Store;
+  /**
+   * Pause between passes of the admission loop and of the finished-runs watcher.
+   * @default 500
+   */
+  pollMs?: number;
+}
+
+/** A running API. */
+export interface RunningApi {
+  /** `http://host:port`. */
+  readonly url: string;
+  readonly port: number;
+  readonly server: Server;
+  /** Stops accepting connections, drains in-flight requests, then stops the loops and closes connections. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the API against `config.temporalAddress` (or the default address).
+ *
+ * @throws MaestroError `UNAVAILABLE` when Temporal cannot be reached; `ConfigError` for bad settings.
+ * @example
+ * const api = await startApi(loadConfig());
+ * console.log(`API on ${api.url}`);
+ */
+export async function startApi(config: Config, options: StartApiOptions = {}): Promise<RunningApi> {
+  const { port = config.port, host = '127.0.0.1', drainMs = 10_000, pollMs = 500 } = options;
+  const authenticator = options.authenticator ?? authenticatorFromConfig(config);
+  const address = config.temporalAddress ?? DEFAULT_TEMPORAL_ADDRESS;
+  const connection = await Connection.connect({ address, connectTimeout: '5s' }).catch((error: unknown) => {
+    throw new MaestroError('UNAVAILABLE', `cannot reach Temporal at ${address}`, { cause: error });
+  });
+  const ownStore = options.store === undefined;
+  let store: Store;
+  try {
+    store = options.store ?? (await openStore({ dataDir: config.dataDir, ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }) }));
+  } catch (error) {
+    await connection.close();
+    throw error;
+  }
+  const client = new Client({ connection, namespace: config.temporalNamespace });
+  const metrics = createApiMetrics();
+  const deps = { config, client, store, authenticator, metrics, clock: () => new Date() };
+  const admission = startAdmissionLoop(launchContext(deps), { intervalMs: pollMs });
+  const watcher = watchFinishedRuns(client, metrics, { intervalMs: pollMs * 4 });
+  const app = createApp({ ...deps, admission });
+  const server = createServer(app);
+  server.listen(port, host);
+  await once(server, 'listening');
+  const bound = (server.address() as AddressInfo).port;
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), drainMs);
+      await closed;
+      clearTimeout(timer);
+      await Promise.all([admission.stop(), watcher.stop()]);
+      await metrics.shutdown();
+      if (ownStore) await store.close();
+      await connection.close();
+    })();
+    return stopping;
+  };
+  return { url: `http://${host}:${bound}`, port: bound, server, stop };
+}

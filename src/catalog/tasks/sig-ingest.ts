@@ -1,0 +1,219 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseDuration } from '../../ir/index.js';
+import { defineTask, TaskError, type TaskContext } from '../../sdk/index.js';
+import { postJson, retryableStatus } from './http/post-json.js';
+import { HttpClient } from './http/send.js';
+import type { HttpTaskOptions } from './http-request.js';
+import { durationSchema } from './schemas.js';
+import { invalidInput } from './shared/failures.js';
+import { secretNameSchema } from './shared/schemas.js';
+import { checkBatchResponse, type SigItem, type SigReceipt } from './sig/receipts.js';
+
+/** Input of `connectors/sig.ingest`. */
+export interface SigIngestInput {
+  items: SigItem[];
+  /** `batch`: one request (at most 500 items); `stream`: bounded batches with back-pressure. @default 'batch' */
+  mode?: 'batch' | 'stream';
+  /** SIG's base URL. @default the value of the secret `endpointSecret` */
+  endpoint?: string;
+  /** @default 'SIG_INGEST_URL' */
+  endpointSecret?: string;
+  /** Name of the secret holding a bearer token. */
+  tokenSecret?: string;
+  /** Items per request in stream mode. @default 100 */
+  batchSize?: number;
+  /** Requests in flight at once in stream mode. @default 2 */
+  maxInFlight?: number;
+  /** Times one batch is re-sent after a busy answer (429/503). @default 5 */
+  maxBusyRetries?: number;
+  /** Check each receipt hash against the payload sent. @default true */
+  verifyReceipts?: boolean;
+  /** Limit on each request. @default '30s' */
+  timeout?: string;
+}
+
+/** Output of `connectors/sig.ingest`. */
+export interface SigIngestOutput {
+  /** One job per batch, in order. */
+  jobIds: string[];
+  receipts: SigReceipt[];
+  batches: number;
+  items: number;
+}
+
+/** The contract's `IngestBatchRequest.items.maxItems`. */
+const MAX_BATCH = 500;
+/** Longest wait honoured from a `Retry-After`; a longer one is clamped to it. */
+const MAX_RETRY_AFTER_MS = 30_000;
+const API_VERSION = '1';
+
+/**
+ * `connectors/sig.ingest`: the SIG batch client of `contracts/sig.openapi.yaml` (v1). `batch` mode
+ * sends all items in one `POST /ingest/batch`; `stream` mode splits them into batches of
+ * `batchSize`, keeps at most `maxInFlight` requests in flight (a slow SIG slows the sender: that is
+ * the back-pressure) and, when SIG answers 429/503, waits `Retry-After` and re-sends the same batch
+ * (ingestion is idempotent per item id). Every receipt is checked against the canonical hash of the
+ * payload sent. Progress is heartbeated after each batch.
+ *
+ * @example
+ * - id: handoff
+ *   uses: connectors/sig.ingest@0.1.0
+ *   with: { mode: stream, batchSize: 200, items: "${tasks.map.outputs.rows}", tokenSecret: SIG_TOKEN }
+ */
+export function createSigIngestTask({ http = new HttpClient() }: HttpTaskOptions = {}) {
+  return defineTask<SigIngestInput, SigIngestOutput>({
+    name: 'connectors/sig.ingest',
+    version: '0.1.0',
+    description: 'Sends items to SIG (POST /ingest/batch) in one batch or as a bounded stream, and verifies the receipts.',
+    execution: 'activity',
+    input: {
+      type: 'object',
+      properties: {
+        items: {
+          type: 'array',
+          minItems: 1,
+          maxItems: 100_000,
+          description: 'Items to ingest: an id and any JSON payload.',
+          items: {
+            type: 'object',
+            properties: {
+              id: { type: 'string', minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9._:/-]+$' },
+              payload: { description: 'Any JSON value.' },
+            },
+            required: ['id', 'payload'],
+            additionalProperties: false,
+          },
+        },
+        mode: { enum: ['batch', 'stream'], default: 'batch', description: 'One request, or bounded batches with back-pressure.' },
+        endpoint: { type: 'string', pattern: '^https?://', description: 'SIG base URL; from the secret endpointSecret when absent.' },
+        endpointSecret: secretNameSchema('Name of the secret holding the SIG base URL. Default SIG_INGEST_URL.'),
+        tokenSecret: secretNameSchema('Name of the secret holding a bearer token.'),
+        batchSize: { type: 'integer', minimum: 1, maximum: MAX_BATCH, default: 100, description: 'Items per request in stream mode.' },
+        maxInFlight: { type: 'integer', minimum: 1, maximum: 16, default: 2, description: 'Requests in flight at once in stream mode.' },
+        maxBusyRetries: { type: 'integer', minimum: 0, maximum: 50, default: 5, description: 'Re-sends of one batch after 429/503.' },
+        verifyReceipts: { type: 'boolean', default: true, description: 'Check each receipt hash against the payload sent.' },
+        timeout: durationSchema('Limit on each request. Default 30s.'),
+      },
+      required: ['items'],
+      additionalProperties: false,
+    },
+    output: {
+      type: 'object',
+      properties: {
+        jobIds: { type: 'array', items: { type: 'string' } },
+        receipts: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: { id: { type: 'string' }, hash: { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' } },
+            required: ['id', 'hash'],
+            additionalProperties: false,
+          },
+        },
+        batches: { type: 'integer', minimum: 1 },
+        items: { type: 'integer', minimum: 1 },
+      },
+      required: ['jobIds', 'receipts', 'batches', 'items'],
+      additionalProperties: false,
+    },
+    validate({ items, mode = 'batch', timeout }) {
+      if (mode === 'batch' && items.length > MAX_BATCH) {
+        throw invalidInput('items', `batch mode sends at most ${MAX_BATCH} items in one request (got ${items.length}); use mode: stream`);
+      }
+      const seen = new Set<string>();
+      for (const { id } of items) {
+        if (seen.has(id)) throw invalidInput('items', `item id "${id}" appears twice`);
+        seen.add(id);
+      }
+      if (timeout !== undefined && parseDuration(timeout) === undefined) throw invalidInput('timeout', `"${timeout}" is not a duration`);
+    },
+    async execute(input, ctx) {
+      const { items, mode = 'batch', batchSize = 100, maxInFlight = 2 } = input;
+      const base = input.endpoint ?? (await ctx.secrets(input.endpointSecret ?? 'SIG_INGEST_URL'));
+      const token = input.tokenSecret === undefined ? undefined : await ctx.secrets(input.tokenSecret);
+      const send = batchSender({ ...input, base, token, http }, ctx);
+      const batches = mode === 'batch' ? [items] : chunk(items, batchSize);
+      const results = new Array<{ jobId: string; receipts: SigReceipt[] }>(batches.length);
+      let next = 0;
+      let sent = 0;
+      let failed = false;
+      // `maxInFlight` workers take batches in order: a slow SIG holds them, and nothing more is read.
+      // After one batch fails, the others finish what they sent but take no new batch.
+      const worker = async (): Promise<void> => {
+        while (next < batches.length && !failed) {
+          const index = next++;
+          const batch = batches[index] as SigItem[];
+          results[index] = await send(batch, index).catch((error: unknown) => {
+            failed = true;
+            throw error;
+          });
+          sent += batch.length;
+          ctx.heartbeat({ sent, total: items.length });
+          ctx.emit({ type: 'progress', sent, total: items.length });
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(mode === 'batch' ? 1 : maxInFlight, batches.length) }, worker));
+      ctx.logger.info('items ingested', { items: items.length, batches: batches.length });
+      return { jobIds: results.map((r) => r.jobId), receipts: results.flatMap((r) => r.receipts), batches: batches.length, items: items.length };
+    },
+  });
+}
+
+/** `connectors/sig.ingest` with the default egress policy (public addresses only). */
+export const sigIngest = createSigIngestTask();
+
+function chunk<T>(items: T[], size: number): T[][] {
+  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+}
+
+interface SenderOptions extends SigIngestInput {
+  base: string;
+  token: string | undefined;
+  http: HttpClient;
+}
+
+/** Sends one batch, waiting out busy answers; resolves with its checked receipts. */
+function batchSender(options: SenderOptions, ctx: TaskContext) {
+  const { base, token, http, maxBusyRetries = 5, verifyReceipts = true } = options;
+  const timeoutMs = parseDuration(options.timeout ?? '30s') ?? 30_000;
+  if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) throw invalidInput('endpoint', 'must be an http(s) URL');
+  const url = new URL('ingest/batch', base.endsWith('/') ? base : `${base}/`).toString();
+  const headers: Record<string, string> = { 'sig-api-version': API_VERSION, ...(token ? { authorization: `Bearer ${token}` } : {}) };
+  return async (items: SigItem[], index: number): Promise<{ jobId: string; receipts: SigReceipt[] }> => {
+    const exchange = `POST ${url} (batch ${index}, ${items.length} items)`;
+    for (let busy = 0; ; busy++) {
+      const response = await postJson({ http, url, body: { items }, headers, timeoutMs, exchange }, ctx);
+      if (response.status === 200) return checkBatchResponse(parseJson(response.text, exchange), items, verifyReceipts);
+      const isBusy = response.status === 429 || response.status === 503;
+      if (isBusy && busy < maxBusyRetries) {
+        const waitMs = retryAfterMs(response.headers.get('retry-after'), busy);
+        ctx.logger.info('SIG is busy; waiting before re-sending the batch', { batch: index, waitMs, status: response.status });
+        await sleep(waitMs, undefined, { signal: ctx.signal }).catch((error: unknown) => {
+          throw ctx.signal.aborted ? ctx.signal.reason : error;
+        });
+        continue;
+      }
+      throw new TaskError(`${exchange} answered ${response.status}${isBusy ? ` after ${busy} re-sends` : ''}: ${response.text.slice(0, 300)}`, {
+        code: isBusy ? 'PEER_UNAVAILABLE' : 'TASK_FAILED',
+        retryable: retryableStatus(response.status),
+        details: { status: response.status, batch: index },
+      });
+    }
+  };
+}
+
+/** `Retry-After` in seconds (clamped), or an exponential default when absent. */
+function retryAfterMs(header: string | null, attempt: number): number {
+  const seconds = header !== null && /^\d+$/.test(header.trim()) ? Number(header) : undefined;
+  return Math.min(seconds === undefined ? 100 * 2 ** attempt : seconds * 1000, MAX_RETRY_AFTER_MS);
+}
+
+function parseJson(text: string, exchange: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    // JSON.parse reports malformed text only by throwing a SyntaxError.
+    if (!(error instanceof SyntaxError)) throw error;
+    throw new TaskError(`${exchange}: the response is not JSON`, { code: 'TASK_FAILED', retryable: false, cause: error });
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * CLI commands that drive a running Maestro through its HTTP API: `runs list|get|cancel|retry`,
+ * `approve RUN TASK`, `runbooks trigger NAME -i key=value`, and `api` (the API alone).
+ */
+import type { Command } from 'commander';
+import { loadConfig } from '../config/index.js';
+import { ParamsError } from '../errors/index.js';
+import { createApiClient } from './api-client.js';
+
+interface RunRow {
+  runId: string;
+  workflowRef: string;
+  namespace: string;
+  status: string;
+  startedAt: string;
+  endedAt?: string;
+}
+
+function print(value: unknown, json: boolean, text: () => string): void {
+  console.log(json ? JSON.stringify(value, null, 2) : text());
+}
+
+/** `key=value` pairs into an object; values that parse as JSON (numbers, booleans, lists) keep that type. */
+function pairs(values: readonly string[]): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (const pair of values) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new ParamsError([{ name: pair, message: 'expected key=value' }]);
+    const raw = pair.slice(eq + 1);
+    let value: unknown = raw;
+    if (/^(-?\d+(\.\d+)?|true|false|null|\[.*\]|\{.*\})$/s.test(raw.trim())) value = JSON.parse(raw) as unknown;
+    result[pair.slice(0, eq)] = value;
+  }
+  return result;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Adds the API commands to `program`. */
+export function addApiCommands(program: Command): void {
+  const api = () => createApiClient(loadConfig());
+  const runs = program.command('runs').description('list, inspect, cancel and retry runs through the API (MAESTRO_URL, MAESTRO_TOKEN)');
+
+  runs
+    .command('list')
+    .description('runs, newest first')
+    .option('--status <status>', 'QUEUED | RUNNING | WAITING | SUCCEEDED | FAILED | CANCELLED')
+    .option('--workflow <ref>', 'name or name@version')
+    .option('--namespace <namespace>')
+    .option('--since <datetime>')
+    .option('--until <datetime>')
+    .option('--limit <n>', 'page size', '50')
+    .option('--page-token <token>')
+    .option('--json', 'print JSON')
+    .action(async (options: { status?: string; workflow?: string; namespace?: string; since?: string; until?: string; limit: string; pageToken?: string; json?: boolean }) => {
+      const query = new URLSearchParams({ limit: options.limit });
+      for (const [key, value] of [['status', options.status], ['workflowRef', options.workflow], ['namespace', options.namespace], ['since', options.since], ['until', options.until], ['pageToken', options.pageToken]] as const) {
+        if (value !== undefined) query.set(key, value);
+      }
+      const page = await api().request<{ items: RunRow[]; nextPageToken?: string }>('GET', `/runs?${query}`);
+      print(page, options.json ?? false, () =>
+        [...page.items.map((r) => `${r.runId}  ${r.status.padEnd(9)} ${r.workflowRef}  ${r.namespace}  ${r.startedAt}`), ...(page.nextPageToken ? [`next page: --page-token ${page.nextPageToken}`] : [])].join('\n'),
+      );
+    });
+
+  runs
+    .command('get')
+    .description("a run's status, params, timings and tasks")
+    .argument('<runId>')
+    .option('--json', 'print JSON')
+    .action(async (runId: string, options: { json?: boolean }) => {
+      const run = await api().request<RunRow & { tasks: { id: string; status: string; attempts: number; error?: { code: string; message: string } }[] }>('GET', `/runs/${encodeURIComponent(runId)}`);
+      print(run, options.json ?? false, () =>
+        [`${run.runId} ${run.status} (${run.workflowRef}, namespace ${run.namespace})`, ...run.tasks.map((t) => `  ${t.id} ${t.status}${t.attempts > 1 ? ` (attempt ${t.attempts})` : ''}${t.error ? `: ${t.error.code}: ${t.error.message}` : ''}`)].join('\n'),
+      );
+    });
+
+  runs
+    .command('cancel')
+    .argument('<runId>')
+    .action(async (runId: string) => {
+      await api().request('POST', `/runs/${encodeURIComponent(runId)}/cancel`);
+      console.log(`cancellation of ${runId} requested`);
+    });
+
+  runs
+    .command('retry')
+    .argument('<runId>')
+    .option('--from <from>', 'start | failed (re-use the outputs of tasks that succeeded)', 'failed')
+    .action(async (runId: string, options: { from: string }) => {
+      const run = await api().request<{ runId: string }>('POST', `/runs/${encodeURIComponent(runId)}/retry`, { from: options.from });
+      console.log(run.runId);
+    });
+
+  program
+    .command('approve')
+    .description('approve (or --reject) an approval task as the token\'s principal')
+    .argument('<runId>')
+    .argument('<taskId>')
+    .option('--reject', 'reject instead of approving')
+    .option('-m, --comment <text>')
+    .action(async (runId: string, taskId: string, options: { reject?: boolean; comment?: string }) => {
+      const decision = options.reject ? 'reject' : 'approve';
+      await api().request('POST', `/runs/${encodeURIComponent(runId)}/approvals`, { taskId, decision, ...(options.comment === undefined ? {} : { comment: options.comment }) });
+      console.log(`${decision}d ${taskId} of ${runId}`);
+    });
+
+  program
+    .command('runbooks')
+    .description('runbooks through the API')
+    .command('trigger')
+    .description('trigger an allow-listed runbook; prints the run id (or the plan of a dry run)')
+    .argument('<name>', 'name or name@version')
+    .option('-i, --input <key=value>', 'an input (repeatable)', collect, [])
+    .option('--namespace <namespace>')
+    .option('--dry-run', 'compile and check only; print the plan')
+    .option('--json', 'print JSON')
+    .action(async (name: string, options: { input: string[]; namespace?: string; dryRun?: boolean; json?: boolean }) => {
+      const result = await api().request<{ runId?: string; dryRun?: boolean }>('POST', '/runbooks/trigger', {
+        runbook: name,
+        inputs: pairs(options.input),
+        ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+        ...(options.dryRun ? { dryRun: true } : {}),
+      });
+      print(result, options.json ?? result.dryRun === true, () => result.runId ?? '');
+    });
+
+  program
+    .command('api')
+    .description('start the HTTP API alone, against TEMPORAL_ADDRESS (default localhost:7233)')
+    .action(async () => {
+      const { serveApi } = await import('../api/serve.js');
+      await serveApi(loadConfig());
+    });
+}

@@ -1,0 +1,140 @@
+/**
+ * The audit side of the decision log: events people cause (approvals, cancellations, retries),
+ * the auditor's read access (`GET /audit?runId=`), and chain verification (`maestro audit verify`).
+ */
+import { randomUUID } from 'node:crypto';
+import { MaestroError } from '../errors/index.js';
+import type { AuditLog, AuditRecord, ChainReport } from '../store/index.js';
+
+/** Something a person did to a run, kept in the same chain as the policy decisions. */
+export interface AuditEvent {
+  kind: 'approval' | 'cancellation' | 'retry';
+  runId: string;
+  namespace: string;
+  /** The task concerned (approvals). */
+  taskId?: string;
+  /** Who: the authenticated principal's name. */
+  actor: string;
+  /** What: `approve` | `reject`, `cancel`, `retry-from-start` | `retry-from-failed`. */
+  action: string;
+  /** Why: the person's comment, if any. */
+  reason?: string;
+  /** @default new Date() */
+  time?: Date;
+  traceId?: string;
+  /** E.g. `{ newRunId }` for a retry. */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * Appends an approval, cancellation or retry to the audit log.
+ *
+ * @example
+ * await appendAuditEvent(log, { kind: 'approval', runId, namespace, taskId: 'gate', actor: principal.name, action: 'approve', reason: comment });
+ */
+export function appendAuditEvent(log: AuditLog, event: AuditEvent): Promise<AuditRecord> {
+  return log.append({
+    kind: event.kind,
+    id: randomUUID(),
+    time: (event.time ?? new Date()).toISOString(),
+    namespace: event.namespace,
+    runId: event.runId,
+    ...(event.taskId === undefined ? {} : { taskId: event.taskId }),
+    ...(event.traceId === undefined ? {} : { traceId: event.traceId }),
+    actor: event.actor,
+    result: event.action,
+    reasons: event.reason === undefined || event.reason === '' ? [] : [event.reason],
+    ...(event.details === undefined ? {} : { details: event.details }),
+  });
+}
+
+/** The role that may read the audit log (`admin` holds it too). */
+export const AUDITOR_ROLE = 'auditor';
+
+/** Who is reading: the API's `Principal` fits. */
+export interface AuditReader {
+  name: string;
+  roles: readonly string[];
+  /** `*` for all. */
+  namespaces: readonly string[];
+}
+
+/** Query of {@link listAuditRecords} (the query string of `GET /audit`). */
+export interface AuditListQuery {
+  runId?: string;
+  /** `decision`, `approval`, `cancellation`, `retry`. */
+  kind?: string;
+  /** Records after this `seq` (the previous page's `next`). @default 0 */
+  after?: number;
+  /** @default 100, at most 1000 */
+  limit?: number;
+}
+
+/**
+ * `GET /audit?runId=&kind=&after=&limit=`: the records an auditor may see (their namespaces only),
+ * in chain order, with `next` to page on.
+ *
+ * @throws MaestroError `FORBIDDEN` unless the reader holds `auditor` or `admin`.
+ */
+export async function listAuditRecords(log: AuditLog, reader: AuditReader, query: AuditListQuery = {}): Promise<{ items: AuditRecord[]; next?: number }> {
+  if (!reader.roles.includes(AUDITOR_ROLE) && !reader.roles.includes('admin')) {
+    throw new MaestroError('FORBIDDEN', `reading the audit log needs the ${AUDITOR_ROLE} role; ${reader.name} holds ${reader.roles.join(', ') || 'none'}`);
+  }
+  const limit = Math.min(Math.max(1, query.limit ?? 100), 1000);
+  const items = await log.list({
+    ...(query.runId === undefined ? {} : { runId: query.runId }),
+    ...(query.kind === undefined ? {} : { kind: query.kind }),
+    namespaces: reader.namespaces,
+    after: query.after ?? 0,
+    limit,
+  });
+  const last = items.at(-1);
+  return { items, ...(items.length === limit && last ? { next: last.seq } : {}) };
+}
+
+/** One line for people: `audit log intact: …` or `audit log BROKEN at record #n …`. */
+export function describeChainReport(report: ChainReport): string {
+  if (report.ok) return `audit log intact: ${report.records} record(s), head ${report.head}`;
+  const broken = report.firstBroken;
+  return `audit log BROKEN at record #${broken?.seq} (id ${broken?.id}): ${broken?.problem}; the ${report.records} record(s) before it are intact`;
+}
+
+/** The part of an API route context {@link auditRoutes} reads (the API's `RouteContext` fits). */
+export interface AuditRouteContext {
+  /** The authenticated caller; undefined on open routes. */
+  principal: AuditReader | undefined;
+  /** The validated query string. */
+  query: Record<string, unknown>;
+}
+
+/**
+ * The audit log's API operations, by OpenAPI `operationId`: `listAudit` serves
+ * `GET /audit?runId=&kind=&after=&limit=` (auditor role) as `200 {items, next?}`.
+ *
+ * @example
+ * const { listAudit } = auditRoutes({ log });
+ * // ROUTE_HANDLERS.listAudit = (context) => listAudit(context)
+ */
+export function auditRoutes({ log }: { log: AuditLog }): { listAudit(context: AuditRouteContext): Promise<{ status: number; body: unknown }> } {
+  const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+  const count = (value: unknown): number | undefined => {
+    const number = typeof value === 'string' ? Number(value) : value;
+    return typeof number === 'number' && Number.isInteger(number) && number >= 0 ? number : undefined;
+  };
+  return {
+    async listAudit({ principal, query }) {
+      if (!principal) throw new MaestroError('UNAUTHENTICATED', 'reading the audit log needs a bearer token');
+      const runId = text(query.runId);
+      const kind = text(query.kind);
+      const after = count(query.after);
+      const limit = count(query.limit);
+      const page = await listAuditRecords(log, principal, {
+        ...(runId === undefined ? {} : { runId }),
+        ...(kind === undefined ? {} : { kind }),
+        ...(after === undefined ? {} : { after }),
+        ...(limit === undefined ? {} : { limit }),
+      });
+      return { status: 200, body: page };
+    },
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * The policy gate: ask the PDP, record the decision in the audit log, and stop on a denial. The
+ * one call the API's run start and the `runTask` activity make.
+ */
+import { MaestroError, PolicyDeniedError } from '../errors/index.js';
+import type { AuditLog } from '../store/index.js';
+import type { PolicyDecision, PolicyDecisionPoint, PolicyInput } from './types.js';
+
+/** Options of {@link createPolicyGate}. */
+export interface PolicyGateOptions {
+  pdp: PolicyDecisionPoint;
+  /** Where every decision is appended (see `openAuditLog`). */
+  log: AuditLog;
+  /** @default () => new Date() */
+  now?: () => Date;
+}
+
+/** Decides and records. */
+export interface PolicyGate {
+  /**
+   * Decides, appends the decision to the log, and returns it — allow or deny — without throwing
+   * for a denial (for `dryRun` plans). Throws only when the decision cannot be recorded.
+   */
+  check(input: PolicyInput): Promise<PolicyDecision>;
+  /**
+   * {@link PolicyGate.check}, then throws {@link PolicyDeniedError} on a denial: `POLICY_DENIED`
+   * with the policy's reasons, or `POLICY_UNAVAILABLE` (retryable) when the PDP could not answer
+   * and the namespace fails closed. Call it before any side effect.
+   */
+  enforce(input: PolicyInput): Promise<PolicyDecision>;
+}
+
+/** The decision as an audit entry: who asked what, the answer, and the input it was made on. */
+function decisionEntry(input: PolicyInput, decision: PolicyDecision, time: Date): Parameters<AuditLog['append']>[0] {
+  return {
+    kind: 'decision',
+    id: decision.decisionId,
+    time: time.toISOString(),
+    namespace: input.run.namespace,
+    runId: input.run.runId,
+    ...(input.task ? { taskId: input.task.id } : {}),
+    ...(input.run.traceId === undefined ? {} : { traceId: input.run.traceId }),
+    actor: input.principal.subject,
+    result: decision.allow ? 'allow' : 'deny',
+    reasons: decision.reasons,
+    inputDigest: decision.inputDigest,
+    bundleRevision: decision.bundleRevision,
+    details: { stage: input.stage, input, ...(decision.fallback ? { fallback: decision.fallback } : {}) },
+  };
+}
+
+/**
+ * A gate over a PDP and an audit log. A decision that cannot be recorded is not acted on: the
+ * call fails with `UNAVAILABLE` (retryable) and nothing runs.
+ *
+ * @example
+ * const gate = createPolicyGate({ pdp: await createPdp(config), log: await openAuditLog(config) });
+ * await gate.enforce(taskPolicyInput(input)); // throws PolicyDeniedError on deny
+ */
+export function createPolicyGate({ pdp, log, now = () => new Date() }: PolicyGateOptions): PolicyGate {
+  async function check(input: PolicyInput): Promise<PolicyDecision> {
+    const decision = await pdp.decide(input);
+    try {
+      await log.append(decisionEntry(input, decision, now()));
+    } catch (error) {
+      throw new MaestroError('UNAVAILABLE', `policy decision ${decision.decisionId} could not be recorded in the audit log, so it is not acted on: ${(error as Error).message}`, { cause: error, retryable: true });
+    }
+    return decision;
+  }
+  return {
+    check,
+    async enforce(input: PolicyInput): Promise<PolicyDecision> {
+      const decision = await check(input);
+      if (!decision.allow) {
+        throw new PolicyDeniedError(decision.reasons, decision.decisionId, {
+          code: decision.fallback === 'closed' ? 'POLICY_UNAVAILABLE' : 'POLICY_DENIED',
+          bundleRevision: decision.bundleRevision,
+        });
+      }
+      return decision;
+    },
+  };
+}

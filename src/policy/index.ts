@@ -1,0 +1,26 @@
+/**
+ * Policy: Maestro asks a policy decision point before a run starts and before each task executes,
+ * and records every decision in the hash-chained audit log. Two interchangeable PDPs: embedded
+ * (the Rego in policies/ compiled to WebAssembly) and remote (an OPA server), chosen by config.
+ */
+export type { PolicyDecision, PolicyDecisionPoint, PolicyInput, PolicyPrincipal, PolicyStage } from './types.js';
+export { buildPolicyInput, canonicalInput, inputDigest, taskPolicyInput, type PolicyInputSource } from './input.js';
+export type { TaskPolicyContext } from '../ir/index.js';
+export { createEmbeddedPdp, type EmbeddedPdpOptions } from './embedded-pdp.js';
+export { createRemotePdp, type RemotePdpOptions } from './remote-pdp.js';
+export { createPdp, type PdpConfig } from './create-pdp.js';
+export { DECISION_ENTRYPOINT } from './decision.js';
+export { readWasmBundle, type WasmBundle } from './bundle.js';
+export { defaultBundlePath, defaultServerBundlePath, resolveOpaBin } from './paths.js';
+export { createPolicyGate, type PolicyGate, type PolicyGateOptions } from './gate.js';
+export {
+  AUDITOR_ROLE,
+  appendAuditEvent,
+  auditRoutes,
+  describeChainReport,
+  listAuditRecords,
+  type AuditEvent,
+  type AuditListQuery,
+  type AuditReader,
+  type AuditRouteContext,
+} from './audit.js';

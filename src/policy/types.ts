@@ -1,0 +1,58 @@
+/**
+ * The policy decision point's contract: what Maestro asks (`PolicyInput`, documented for policy
+ * authors in policies/README.md) and what it gets back (`PolicyDecision`).
+ */
+import type { PolicyContext, Principal, RunsOn } from '../ir/index.js';
+
+/** When the question is asked: before a run starts, or before one task executes. */
+export type PolicyStage = 'run' | 'task';
+
+/** The principal a decision is made for (the IR's {@link Principal}). */
+export type PolicyPrincipal = Principal;
+
+/** The input document the policy decides on. */
+export interface PolicyInput {
+  stage: PolicyStage;
+  principal: PolicyPrincipal;
+  workflow: { name: string; version: string; digest: string };
+  /** The task about to execute; absent for a run-start decision. */
+  task?: {
+    /** Task id, or `task[index]` for a forEach item. */
+    id: string;
+    /** Exact catalog reference, `tasks/http.request@0.1.0`. */
+    uses: string;
+    runsOn: RunsOn;
+    /** The task's labels; `classification` is the data classification the license must permit. */
+    labels: Record<string, string>;
+  };
+  /** The workflow's purpose, authority and license with the task's overrides applied. */
+  policy: PolicyContext;
+  run: { runId: string; namespace: string; traceId?: string };
+}
+
+/** The answer to one {@link PolicyInput}. */
+export interface PolicyDecision {
+  allow: boolean;
+  /** Why not (empty when allowed, unless the PDP could not answer and the namespace fails open). */
+  reasons: string[];
+  /** Unique id of this decision; the decision log's key. */
+  decisionId: string;
+  /** Revision of the policy bundle that decided (`sha256:` of policies/ for the built-in bundles). */
+  bundleRevision: string;
+  /** `sha256:` of the RFC 8785 canonical JSON of the input. */
+  inputDigest: string;
+  /**
+   * Set when the PDP could not answer and the namespace's fallback decided instead:
+   * `closed` (denied) or `open` (allowed).
+   */
+  fallback?: 'open' | 'closed';
+}
+
+/** A policy decision point: embedded (wasm, in-process) or remote (an OPA server). */
+export interface PolicyDecisionPoint {
+  readonly mode: 'embedded' | 'remote';
+  /** Decides; never throws for a denial or an unreachable OPA (those are decisions too). */
+  decide(input: PolicyInput): Promise<PolicyDecision>;
+  /** Releases connections or memory. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,159 @@
+/**
+ * Small keyed blob storage for provenance data (task cache entries, receipts): the local
+ * filesystem by default, S3 (or any S3-compatible server) when configured.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DeleteObjectCommand, GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { MaestroError } from '../errors/index.js';
+
+/** Keyed bytes. Keys are `/`-separated names whose parts start with a letter or digit. */
+export interface BlobStore {
+  /** The bytes under `key`, or undefined when there are none. */
+  get(key: string): Promise<Uint8Array | undefined>;
+  /** Stores `data` under `key` (a string as UTF-8), replacing what was there; readers never see a partial write. */
+  put(key: string, data: Uint8Array | string): Promise<void>;
+  /** Removes `key`; removing a missing key is not an error. */
+  delete(key: string): Promise<void>;
+  /** Where `key` lives, for messages and references: `file:///…` or `s3://bucket/…`. */
+  uriOf(key: string): string;
+}
+
+const KEY = /^[A-Za-z0-9][A-Za-z0-9._:-]*(?:\/[A-Za-z0-9][A-Za-z0-9._:-]*)*$/;
+
+/**
+ * Checks a blob key: no empty, `.`-leading (hence no `..`) or absolute parts, at most 1024 bytes.
+ * @throws MaestroError `BAD_REQUEST`.
+ */
+export function checkBlobKey(key: string): string {
+  if (!KEY.test(key) || Buffer.byteLength(key) > 1024) throw new MaestroError('BAD_REQUEST', `"${key}" is not a valid storage key`);
+  return key;
+}
+
+/** A {@link BlobStore} in a folder: key `a/b` is the file `<root>/a/b`. */
+export class FsBlobStore implements BlobStore {
+  private readonly root: string;
+
+  /** @param root folder holding the blobs, created on first write. */
+  constructor(root: string) {
+    this.root = resolve(root);
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    try {
+      return await readFile(this.pathOf(key));
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  async put(key: string, data: Uint8Array | string): Promise<void> {
+    const path = this.pathOf(key);
+    await mkdir(dirname(path), { recursive: true });
+    const temporary = `${path}.${randomUUID()}.tmp`;
+    try {
+      const file = await open(temporary, 'wx', 0o644);
+      try {
+        await file.writeFile(data);
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rename(temporary, path);
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw error;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.pathOf(key), { force: true });
+  }
+
+  uriOf(key: string): string {
+    return pathToFileURL(this.pathOf(key)).href;
+  }
+
+  private pathOf(key: string): string {
+    return join(this.root, ...checkBlobKey(key).split('/'));
+  }
+}
+
+/** Options of {@link S3BlobStore}. */
+export interface S3BlobStoreOptions {
+  bucket: string;
+  /** Key prefix inside the bucket, e.g. `maestro/`. @default '' */
+  prefix?: string;
+  /** A configured client; when absent one is built from the fields below and the AWS default credential chain. */
+  client?: S3Client;
+  /** S3-compatible endpoint (MinIO, versitygw…). @default undefined — AWS */
+  endpoint?: string;
+  /** @default process.env.AWS_REGION ?? 'us-east-1' */
+  region?: string;
+  /** Path-style addressing, needed by most S3-compatible servers. @default true when `endpoint` is set */
+  forcePathStyle?: boolean;
+  /** @default undefined — the AWS default credential chain */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+/** A {@link BlobStore} in an S3 bucket: key `a/b` is the object `<prefix>a/b`. */
+export class S3BlobStore implements BlobStore {
+  private readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly prefix: string;
+
+  constructor(options: S3BlobStoreOptions) {
+    const { bucket, prefix = '', endpoint, region = process.env.AWS_REGION ?? 'us-east-1', credentials } = options;
+    this.bucket = bucket;
+    this.prefix = prefix;
+    this.client =
+      options.client ??
+      new S3Client({
+        region,
+        ...(endpoint === undefined ? {} : { endpoint }),
+        forcePathStyle: options.forcePathStyle ?? endpoint !== undefined,
+        ...(credentials === undefined ? {} : { credentials }),
+      });
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    try {
+      const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+      return object.Body ? await object.Body.transformToByteArray() : new Uint8Array();
+    } catch (error) {
+      if (error instanceof NoSuchKey) return undefined;
+      throw new MaestroError('PEER_UNAVAILABLE', `cannot read ${this.uriOf(key)}`, { cause: error });
+    }
+  }
+
+  async put(key: string, data: Uint8Array | string): Promise<void> {
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), Body: data }));
+    } catch (error) {
+      throw new MaestroError('PEER_UNAVAILABLE', `cannot write ${this.uriOf(key)}`, { cause: error });
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+    } catch (error) {
+      throw new MaestroError('PEER_UNAVAILABLE', `cannot delete ${this.uriOf(key)}`, { cause: error });
+    }
+  }
+
+  uriOf(key: string): string {
+    return `s3://${this.bucket}/${this.objectKey(key)}`;
+  }
+
+  private objectKey(key: string): string {
+    return `${this.prefix}${checkBlobKey(key)}`;
+  }
+}
+
+function errorCode(error: unknown): unknown {
+  return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+}

@@ -1,0 +1,146 @@
+/**
+ * Writing and reading run receipts: the `writeReceipt` activity the interpreter calls at the end
+ * of every run, and the reader behind `GET /runs/{runId}/receipt` and `maestro receipt`.
+ */
+import type { RunState, WorkflowIR } from '../ir/index.js';
+import { MaestroError, NotFoundError } from '../errors/index.js';
+import type { BlobStore } from './blob-store.js';
+import { sha256Hex } from './digest.js';
+import { buildReceipt, type PolicyDecisionIds } from './receipt.js';
+import { statementPayload, type BundleSigner, type SerializedBundle } from './signing.js';
+import { IN_TOTO_PAYLOAD_TYPE } from './statement.js';
+
+/** A stored receipt, exactly as written. */
+export interface StoredReceipt {
+  runId: string;
+  /** The Sigstore bundle JSON, byte for byte as stored (serve these bytes for download). */
+  bytes: Uint8Array;
+  bundle: SerializedBundle;
+  /** `sha256:<hex>` of {@link bytes}. */
+  digest: string;
+  /** Where it is stored: `file:///…/receipts/<runId>.sigstore.json` or `s3://…`. */
+  uri: string;
+}
+
+/** Run ids that name a receipt: Temporal workflow ids without path separators. */
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,254}$/;
+
+/** Receipts by run id, in a {@link BlobStore} under `receipts/<runId>.sigstore.json`. */
+export class ReceiptStore {
+  constructor(
+    private readonly store: BlobStore,
+    private readonly prefix = 'receipts',
+  ) {}
+
+  /** Stores a bundle as the receipt of `runId`, replacing any earlier one. */
+  async write(runId: string, bundle: SerializedBundle): Promise<StoredReceipt> {
+    const key = this.key(runId);
+    const bytes = Buffer.from(`${JSON.stringify(bundle, null, 2)}\n`, 'utf8');
+    await this.store.put(key, bytes);
+    return { runId, bytes, bundle, digest: `sha256:${sha256Hex(bytes)}`, uri: this.store.uriOf(key) };
+  }
+
+  /** The receipt of `runId`, or undefined when there is none yet. */
+  async find(runId: string): Promise<StoredReceipt | undefined> {
+    const key = this.key(runId);
+    const bytes = await this.store.get(key);
+    if (!bytes) return undefined;
+    let bundle: SerializedBundle;
+    try {
+      bundle = JSON.parse(Buffer.from(bytes).toString('utf8')) as SerializedBundle;
+    } catch (error) {
+      throw new MaestroError('INTERNAL', `the stored receipt of run "${runId}" is not JSON (${this.store.uriOf(key)})`, { cause: error });
+    }
+    return { runId, bytes, bundle, digest: `sha256:${sha256Hex(bytes)}`, uri: this.store.uriOf(key) };
+  }
+
+  /**
+   * The receipt of `runId`, for `GET /runs/{runId}/receipt`: serve `bytes` as
+   * `application/json` (a download), with `digest` as the ETag.
+   *
+   * @throws NotFoundError (`NOT_FOUND`) when the run has no receipt (unknown, or still running).
+   * @throws MaestroError `BAD_REQUEST` for a run id that cannot name a receipt.
+   */
+  async read(runId: string): Promise<StoredReceipt> {
+    const receipt = await this.find(runId);
+    if (!receipt) throw new NotFoundError(`run "${runId}" has no receipt (unknown, or not finished)`);
+    return receipt;
+  }
+
+  private key(runId: string): string {
+    if (!RUN_ID.test(runId)) throw new MaestroError('BAD_REQUEST', `"${runId}" is not a run id`);
+    return `${this.prefix}/${runId}.sigstore.json`;
+  }
+}
+
+/** What the receipt writer needs from the worker. */
+export interface ReceiptWriterDeps {
+  receipts: ReceiptStore;
+  signer: BundleSigner;
+  /** See {@link BuildReceiptInput.builderId}. */
+  builderId: string;
+  /** See {@link BuildReceiptInput.workerBuildId}. */
+  workerBuildId: string;
+  /** Code digest by exact `uses`, computed at worker start (`catalogCodeDigests`). */
+  taskCodeDigests: Readonly<Record<string, string>>;
+  /**
+   * The policy decision ids of a run, from the decision log.
+   * @default undefined — none recorded
+   */
+  policyDecisions?: (runId: string) => Promise<PolicyDecisionIds>;
+}
+
+/** Input of the `writeReceipt` activity. */
+export interface WriteReceiptInput {
+  runId: string;
+  ir: WorkflowIR;
+  /** The IR digest. */
+  digest: string;
+  params: Record<string, unknown>;
+  /** The run's final state (status and `endedAt` set). */
+  state: RunState;
+  /** Maestro namespace. @default undefined — not recorded */
+  namespace?: string;
+}
+
+/** Result of the `writeReceipt` activity. */
+export interface WriteReceiptResult {
+  /** Where the signed bundle is stored. */
+  receiptUri: string;
+  /** `sha256:<hex>` of the stored bundle's bytes (what `GET /runs/{runId}/receipt` serves). */
+  digest: string;
+  /** `sha256:<hex>` of the signed statement's canonical JSON (the DSSE payload). */
+  statementDigest: string;
+}
+
+/**
+ * Builds the `writeReceipt` activity: builds the run's receipt, signs it, stores it. Idempotent:
+ * when the stored receipt already carries the same statement (an activity retry), it is kept and
+ * returned rather than signed again.
+ */
+export function createReceiptWriter(deps: ReceiptWriterDeps): (input: WriteReceiptInput) => Promise<WriteReceiptResult> {
+  const { receipts, signer, builderId, workerBuildId, taskCodeDigests, policyDecisions } = deps;
+  return async function writeReceipt(input: WriteReceiptInput): Promise<WriteReceiptResult> {
+    const policyDecisionIds = policyDecisions ? await policyDecisions(input.runId) : undefined;
+    const statement = buildReceipt({
+      ir: input.ir,
+      digest: input.digest,
+      params: input.params,
+      run: input.state,
+      workerBuildId,
+      builderId,
+      taskCodeDigests,
+      ...(policyDecisionIds === undefined ? {} : { policyDecisionIds }),
+      ...(input.namespace === undefined ? {} : { namespace: input.namespace }),
+    });
+    // The payload is the statement's canonical JSON: its sha256 is the statement digest.
+    const payload = statementPayload(statement);
+    const statementDigest = `sha256:${sha256Hex(payload)}`;
+    const existing = await receipts.find(input.runId);
+    if (existing && existing.bundle.dsseEnvelope?.payload === payload.toString('base64')) {
+      return { receiptUri: existing.uri, digest: existing.digest, statementDigest };
+    }
+    const stored = await receipts.write(input.runId, await signer.sign(payload, IN_TOTO_PAYLOAD_TYPE));
+    return { receiptUri: stored.uri, digest: stored.digest, statementDigest };
+  };
+}

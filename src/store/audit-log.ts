@@ -1,0 +1,311 @@
+/**
+ * The policy decision and audit log (SM-143): every policy decision, approval, cancellation and
+ * retry, appended to one table whose records are chained by hash — each record's `hash` covers its
+ * content and the previous record's hash — on SQLite or PostgreSQL. The database refuses UPDATE
+ * and DELETE (triggers, see migrations/policy-audit-log.ts); {@link AuditLog.verify} finds a record
+ * changed behind the triggers' back and names the first one.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import canonicalize from 'canonicalize';
+import { ConfigError, MaestroError } from '../errors/index.js';
+import { auditLogMigrations } from './migrations/policy-audit-log.js';
+import type { SqlDriver, SqlRow, SqlValue } from './sql/driver.js';
+import { migrate } from './sql/migrations.js';
+import { openPostgres } from './sql/postgres.js';
+import { openSqlite } from './sql/sqlite.js';
+
+/** `prevHash` of the first record. */
+export const GENESIS_HASH = `sha256:${'0'.repeat(64)}`;
+
+/** What is appended: a policy decision, or an event a person caused (approval, cancellation, retry). */
+export interface AuditEntry {
+  /** `decision`, `approval`, `cancellation`, `retry`, … */
+  kind: string;
+  /** Unique id: the decision id for decisions, a fresh UUID for events. */
+  id: string;
+  /** ISO 8601 time the decision was made or the event happened. */
+  time: string;
+  /** Maestro namespace of the run. */
+  namespace?: string;
+  runId?: string;
+  /** Task id (`task[index]` for a forEach item); absent for run-level entries. */
+  taskId?: string;
+  traceId?: string;
+  /** Who: the principal asking, approving, cancelling or retrying. */
+  actor?: string;
+  /** `allow` | `deny` for decisions; `approve` | `reject`, `cancel`, `retry` … for events. */
+  result: string;
+  /** Why: the policy's reasons, or the person's comment. */
+  reasons: string[];
+  /** `sha256:` of the RFC 8785 canonical policy input. */
+  inputDigest?: string;
+  /** Revision of the policy bundle that decided. */
+  bundleRevision?: string;
+  /** Anything else worth keeping (JSON), e.g. the policy input itself. */
+  details?: Record<string, unknown>;
+}
+
+/** A stored entry, with its place in the chain. */
+export interface AuditRecord extends AuditEntry {
+  /** 1, 2, 3 … in append order. */
+  seq: number;
+  /** `hash` of the record before ({@link GENESIS_HASH} for the first). */
+  prevHash: string;
+  /** `sha256:` of the RFC 8785 canonical JSON of every other field, `prevHash` included. */
+  hash: string;
+}
+
+/** Filter of {@link AuditLog.list}. */
+export interface AuditQuery {
+  runId?: string;
+  kind?: string;
+  /** Only these namespaces (a principal's); `*` or undefined for all. */
+  namespaces?: readonly string[];
+  /** Records with `seq` greater than this (paging). @default 0 */
+  after?: number;
+  /** @default 100, at most 1000 */
+  limit?: number;
+}
+
+/** Outcome of {@link AuditLog.verify}. */
+export interface ChainReport {
+  ok: boolean;
+  /** Records checked. */
+  records: number;
+  /** Hash of the last record: write it down elsewhere to detect a rewrite of the whole tail. */
+  head: string;
+  /** The first record that does not fit the chain. */
+  firstBroken?: { seq: number; id: string; problem: string };
+}
+
+/** The append-only, hash-chained log. */
+export interface AuditLog {
+  /** Appends an entry at the end of the chain and returns it as stored. */
+  append(entry: AuditEntry): Promise<AuditRecord>;
+  /** Records in append order. */
+  list(query?: AuditQuery): Promise<AuditRecord[]>;
+  /** Walks the whole chain, recomputing every hash. */
+  verify(): Promise<ChainReport>;
+  close(): Promise<void>;
+}
+
+/** The fields a record's hash covers, absent ones as null, in a fixed shape. */
+function hashedContent(record: Omit<AuditRecord, 'hash'>): Record<string, unknown> {
+  return {
+    seq: record.seq,
+    id: record.id,
+    kind: record.kind,
+    time: record.time,
+    namespace: record.namespace ?? null,
+    runId: record.runId ?? null,
+    taskId: record.taskId ?? null,
+    traceId: record.traceId ?? null,
+    actor: record.actor ?? null,
+    result: record.result,
+    reasons: record.reasons,
+    inputDigest: record.inputDigest ?? null,
+    bundleRevision: record.bundleRevision ?? null,
+    details: record.details ?? null,
+    prevHash: record.prevHash,
+  };
+}
+
+/** `sha256:` of the canonical JSON of a record without its hash. */
+export function auditRecordHash(record: Omit<AuditRecord, 'hash'>): string {
+  const canonical = canonicalize(hashedContent(record));
+  if (canonical === undefined) throw new MaestroError('INTERNAL', 'audit record cannot be canonicalised');
+  return `sha256:${createHash('sha256').update(canonical).digest('hex')}`;
+}
+
+function optionalText(row: SqlRow, column: string): string | undefined {
+  const value = row[column];
+  return value === null || value === undefined ? undefined : String(value);
+}
+
+function requiredText(row: SqlRow, column: string): string {
+  const value = optionalText(row, column);
+  if (value === undefined) throw new MaestroError('INTERNAL', `audit_log: column ${column} is empty`);
+  return value;
+}
+
+/** A row back into a record; JSON columns that no longer parse keep their text, so verify can flag them. */
+function fromRow(row: SqlRow): AuditRecord {
+  const json = (column: string): unknown => {
+    const text = optionalText(row, column);
+    if (text === undefined) return undefined;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (error) {
+      // A hand-edited column: keep the raw text so the hash check reports the record.
+      if (!(error instanceof SyntaxError)) throw error;
+      return text;
+    }
+  };
+  const reasons = json('reasons');
+  const details = json('details');
+  const record: AuditRecord = {
+    seq: Number(row.seq),
+    id: requiredText(row, 'id'),
+    kind: requiredText(row, 'kind'),
+    time: requiredText(row, 'time'),
+    result: requiredText(row, 'result'),
+    reasons: Array.isArray(reasons) ? reasons.map(String) : [String(reasons)],
+    prevHash: requiredText(row, 'prev_hash'),
+    hash: requiredText(row, 'hash'),
+  };
+  const optional = { namespace: 'namespace', runId: 'run_id', taskId: 'task_id', traceId: 'trace_id', actor: 'actor', inputDigest: 'input_digest', bundleRevision: 'bundle_revision' } as const;
+  for (const [field, column] of Object.entries(optional) as [keyof typeof optional, string][]) {
+    const value = optionalText(row, column);
+    if (value !== undefined) record[field] = value;
+  }
+  if (details !== undefined) record.details = (details !== null && typeof details === 'object' ? details : { raw: details }) as Record<string, unknown>;
+  return record;
+}
+
+const COLUMNS = 'seq, id, kind, time, namespace, run_id, task_id, trace_id, actor, result, reasons, input_digest, bundle_revision, details, prev_hash, hash';
+
+function toRow(record: AuditRecord): SqlValue[] {
+  return [
+    record.seq,
+    record.id,
+    record.kind,
+    record.time,
+    record.namespace ?? null,
+    record.runId ?? null,
+    record.taskId ?? null,
+    record.traceId ?? null,
+    record.actor ?? null,
+    record.result,
+    JSON.stringify(record.reasons),
+    record.inputDigest ?? null,
+    record.bundleRevision ?? null,
+    record.details === undefined ? null : JSON.stringify(record.details),
+    record.prevHash,
+    record.hash,
+  ];
+}
+
+/** Checks an entry before it becomes permanent: a bad record can never be taken back. */
+function checkEntry(entry: AuditEntry): void {
+  if (!entry.kind || !entry.id || !entry.result) throw new MaestroError('INTERNAL', 'an audit entry needs kind, id and result');
+  if (Number.isNaN(Date.parse(entry.time))) throw new MaestroError('INTERNAL', `audit entry ${entry.id}: time "${entry.time}" is not ISO 8601`);
+  if (!Array.isArray(entry.reasons) || !entry.reasons.every((reason) => typeof reason === 'string')) {
+    throw new MaestroError('INTERNAL', `audit entry ${entry.id}: reasons must be strings`);
+  }
+}
+
+/**
+ * The audit log on an open database: applies its migrations, then appends and reads.
+ *
+ * @param ownsDb close `db` when the log is closed. @default false
+ */
+export async function createAuditLog(db: SqlDriver, { ownsDb = false }: { ownsDb?: boolean } = {}): Promise<AuditLog> {
+  await migrate(db, auditLogMigrations(db.dialect));
+  const PAGE = 1000;
+  return {
+    append(entry: AuditEntry): Promise<AuditRecord> {
+      checkEntry(entry);
+      return db.transaction(async (tx) => {
+        // One writer at a time extends the chain; `prev_hash UNIQUE` would refuse a fork anyway.
+        await tx.lock('maestro_audit_log');
+        const [last] = await tx.all('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
+        const unhashed: Omit<AuditRecord, 'hash'> = {
+          // Stored as JSON text, so hash what JSON keeps (undefined members dropped).
+          ...(JSON.parse(JSON.stringify(entry)) as AuditEntry),
+          seq: last ? Number(last.seq) + 1 : 1,
+          prevHash: last ? requiredText(last, 'hash') : GENESIS_HASH,
+        };
+        const record: AuditRecord = { ...unhashed, hash: auditRecordHash(unhashed) };
+        await tx.run(`INSERT INTO audit_log (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`, toRow(record));
+        return record;
+      });
+    },
+
+    async list(query: AuditQuery = {}): Promise<AuditRecord[]> {
+      const { runId, kind, namespaces, after = 0, limit = 100 } = query;
+      const where = ['seq > $1'];
+      const params: SqlValue[] = [after];
+      if (runId !== undefined) where.push(`run_id = $${params.push(runId)}`);
+      if (kind !== undefined) where.push(`kind = $${params.push(kind)}`);
+      if (namespaces !== undefined && !namespaces.includes('*')) {
+        if (namespaces.length === 0) return [];
+        where.push(`namespace IN (${namespaces.map((namespace) => `$${params.push(namespace)}`).join(', ')})`);
+      }
+      const rows = await db.all(`SELECT ${COLUMNS} FROM audit_log WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ${Math.min(Math.max(1, Math.trunc(limit)), PAGE)}`, params);
+      return rows.map(fromRow);
+    },
+
+    async verify(): Promise<ChainReport> {
+      let expectedSeq = 1;
+      let prevHash = GENESIS_HASH;
+      for (;;) {
+        const rows = await db.all(`SELECT ${COLUMNS} FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT ${PAGE}`, [expectedSeq]);
+        for (const row of rows) {
+          const record = fromRow(row);
+          const broken = (problem: string): ChainReport => ({
+            ok: false,
+            records: expectedSeq - 1,
+            head: prevHash,
+            firstBroken: { seq: record.seq, id: record.id, problem },
+          });
+          if (record.seq !== expectedSeq) {
+            const problem = `record #${expectedSeq} is missing (the next one is #${record.seq})`;
+            return { ok: false, records: expectedSeq - 1, head: prevHash, firstBroken: { seq: expectedSeq, id: '(missing)', problem } };
+          }
+          if (record.prevHash !== prevHash) return broken(`its prevHash ${record.prevHash} is not the hash of record #${record.seq - 1} (${prevHash}): a record before it was replaced`);
+          const { hash, ...unhashed } = record;
+          const recomputed = auditRecordHash(unhashed);
+          if (recomputed !== hash) return broken(`its content does not match its hash (stored ${hash}, computed ${recomputed}): the record was changed after it was written`);
+          prevHash = hash;
+          expectedSeq += 1;
+        }
+        if (rows.length < PAGE) return { ok: true, records: expectedSeq - 1, head: prevHash };
+      }
+    },
+
+    close: () => (ownsDb ? db.close() : Promise.resolve()),
+  };
+}
+
+/** Options of {@link openAuditLog}: the same database as the registry's `openStore`. */
+export interface OpenAuditLogOptions {
+  /**
+   * `postgres://…` for PostgreSQL; unset for SQLite.
+   * @default undefined
+   */
+  databaseUrl?: string;
+  /**
+   * Folder of the SQLite file `registry.db` (ignored with `databaseUrl`).
+   * @default '.maestro'
+   */
+  dataDir?: string;
+  /**
+   * The SQLite file itself; wins over `dataDir`.
+   * @default '<dataDir>/registry.db'
+   */
+  sqliteFile?: string;
+}
+
+/**
+ * Opens the audit log in the registry's database (its own connection), applying its migrations.
+ *
+ * @example
+ * const log = await openAuditLog({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+ */
+export async function openAuditLog(options: OpenAuditLogOptions = {}): Promise<AuditLog> {
+  const { databaseUrl, dataDir = '.maestro' } = options;
+  let db: SqlDriver;
+  if (databaseUrl !== undefined) {
+    if (!/^postgres(ql)?:\/\//.test(databaseUrl)) throw new ConfigError('MAESTRO_DATABASE_URL must be a postgres:// URL (unset it for SQLite)');
+    db = openPostgres({ url: databaseUrl });
+  } else {
+    db = openSqlite(options.sqliteFile ?? join(dataDir, 'registry.db'));
+  }
+  try {
+    return await createAuditLog(db, { ownsDb: true });
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}

@@ -1,0 +1,53 @@
+import { join } from 'node:path';
+import { ConfigError } from '../errors/index.js';
+import type { SqlDriver } from './sql/driver.js';
+import { migrate } from './sql/migrations.js';
+import { openPostgres } from './sql/postgres.js';
+import { openSqlite } from './sql/sqlite.js';
+import { createSqlStore } from './sql-store.js';
+import type { Store } from './types.js';
+
+/** Options of {@link openStore}. */
+export interface OpenStoreOptions {
+  /**
+   * `postgres://…` or `postgresql://…` for PostgreSQL; unset for SQLite.
+   * @default undefined
+   */
+  databaseUrl?: string;
+  /**
+   * Folder of the SQLite file `registry.db` (ignored with `databaseUrl`).
+   * @default '.maestro'
+   */
+  dataDir?: string;
+  /**
+   * The SQLite file itself, `:memory:` for a private in-memory database; wins over `dataDir`.
+   * @default '<dataDir>/registry.db'
+   */
+  sqliteFile?: string;
+}
+
+/**
+ * Opens the control plane's store and applies pending migrations: PostgreSQL when `databaseUrl` is
+ * a `postgres://` URL, else SQLite in `<dataDir>/registry.db`.
+ *
+ * @throws {ConfigError} for a database URL of another scheme.
+ * @example
+ * const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+ */
+export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
+  const { databaseUrl, dataDir = '.maestro' } = options;
+  let db: SqlDriver;
+  if (databaseUrl !== undefined) {
+    if (!/^postgres(ql)?:\/\//.test(databaseUrl)) throw new ConfigError('MAESTRO_DATABASE_URL must be a postgres:// URL (unset it for SQLite)');
+    db = openPostgres({ url: databaseUrl });
+  } else {
+    db = openSqlite(options.sqliteFile ?? join(dataDir, 'registry.db'));
+  }
+  try {
+    await migrate(db);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  return createSqlStore(db);
+}

@@ -1,0 +1,226 @@
+/**
+ * The {@link Store} over a {@link SqlDriver}: the same statements on SQLite and PostgreSQL.
+ */
+import { createHash } from 'node:crypto';
+import semver from 'semver';
+import { MaestroError } from '../errors/index.js';
+import type { WorkflowIR } from '../ir/index.js';
+import type { RunbookManifest } from '../manifest/index.js';
+import type { SqlDriver, SqlExecutor, SqlRow } from './sql/driver.js';
+import type { AdmissionEntry, PutOutcome, RunbookEntry, RunbookRecord, Store, WorkflowEntry, WorkflowRecord } from './types.js';
+
+function sha256(text: string): string {
+  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+}
+
+function text(row: SqlRow, column: string): string {
+  const value = row[column];
+  if (typeof value !== 'string') throw new MaestroError('INTERNAL', `store: column ${column} is ${typeof value}, not text`);
+  return value;
+}
+
+function workflowRecord(row: SqlRow): WorkflowRecord {
+  return {
+    name: text(row, 'name'),
+    version: text(row, 'version'),
+    digest: text(row, 'digest'),
+    createdAt: text(row, 'created_at'),
+    createdBy: text(row, 'created_by'),
+  };
+}
+
+function runbookRecord(row: SqlRow): RunbookRecord {
+  const document = JSON.parse(text(row, 'document')) as RunbookManifest;
+  return {
+    name: text(row, 'name'),
+    version: text(row, 'version'),
+    digest: text(row, 'digest'),
+    workflowRef: document.spec.workflowRef,
+    createdAt: text(row, 'created_at'),
+    createdBy: text(row, 'created_by'),
+  };
+}
+
+function admission(row: SqlRow): AdmissionEntry {
+  const state = text(row, 'state');
+  if (state !== 'queued' && state !== 'admitted') throw new MaestroError('INTERNAL', `store: unknown admission state ${state}`);
+  return {
+    runId: text(row, 'run_id'),
+    namespace: text(row, 'namespace'),
+    state,
+    enqueuedAt: text(row, 'enqueued_at'),
+    request: JSON.parse(text(row, 'request')) as unknown,
+  };
+}
+
+async function putContent(tx: SqlExecutor, table: 'manifests' | 'irs', digest: string, column: 'source' | 'ir', content: string): Promise<void> {
+  await tx.run(`INSERT INTO ${table} (digest, ${column}) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING`, [digest, content]);
+}
+
+/**
+ * A {@link Store} on an open, migrated database (see `openStore`, which also migrates).
+ */
+export function createSqlStore(db: SqlDriver): Store {
+  return {
+    backend: db.dialect,
+
+    putWorkflow(entry: WorkflowEntry): Promise<PutOutcome> {
+      return db.transaction(async (tx) => {
+        await tx.lock(`workflow:${entry.name}@${entry.version}`);
+        const existing = await tx.all('SELECT digest FROM workflows WHERE name = $1 AND version = $2', [entry.name, entry.version]);
+        const found = existing[0];
+        if (found) {
+          if (text(found, 'digest') === entry.digest) return 'unchanged';
+          throw new MaestroError('CONFLICT', `workflow ${entry.name}@${entry.version} is already registered with another content (${text(found, 'digest')}); publish a new version`, {
+            details: { digest: text(found, 'digest') },
+          });
+        }
+        const manifestDigest = sha256(entry.manifest);
+        await putContent(tx, 'manifests', manifestDigest, 'source', entry.manifest);
+        await putContent(tx, 'irs', entry.digest, 'ir', JSON.stringify(entry.ir));
+        await tx.run(
+          'INSERT INTO workflows (name, version, digest, manifest_digest, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6)',
+          [entry.name, entry.version, entry.digest, manifestDigest, entry.createdAt, entry.createdBy],
+        );
+        return 'created';
+      });
+    },
+
+    async getWorkflow(name, version) {
+      const rows = await db.all(
+        `SELECT w.name, w.version, w.digest, w.created_at, w.created_by, m.source, i.ir
+           FROM workflows w JOIN manifests m ON m.digest = w.manifest_digest JOIN irs i ON i.digest = w.digest
+          WHERE w.name = $1 AND w.version = $2`,
+        [name, version],
+      );
+      const row = rows[0];
+      if (!row) return undefined;
+      return { ...workflowRecord(row), manifest: text(row, 'source'), ir: JSON.parse(text(row, 'ir')) as WorkflowIR };
+    },
+
+    async listWorkflows() {
+      const rows = await db.all('SELECT name, version, digest, created_at, created_by FROM workflows ORDER BY name, created_at, version');
+      return rows.map(workflowRecord);
+    },
+
+    putRunbook(entry: RunbookEntry): Promise<PutOutcome> {
+      return db.transaction(async (tx) => {
+        await tx.lock(`runbook:${entry.name}@${entry.version}`);
+        const existing = await tx.all('SELECT digest FROM runbooks WHERE name = $1 AND version = $2', [entry.name, entry.version]);
+        const found = existing[0];
+        if (found) {
+          if (text(found, 'digest') === entry.digest) return 'unchanged';
+          throw new MaestroError('CONFLICT', `runbook ${entry.name}@${entry.version} is already registered with another content; publish a new version`, {
+            details: { digest: text(found, 'digest') },
+          });
+        }
+        const manifestDigest = sha256(entry.manifest);
+        await putContent(tx, 'manifests', manifestDigest, 'source', entry.manifest);
+        await tx.run(
+          'INSERT INTO runbooks (name, version, digest, manifest_digest, document, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+          [entry.name, entry.version, entry.digest, manifestDigest, JSON.stringify(entry.document), entry.createdAt, entry.createdBy],
+        );
+        return 'created';
+      });
+    },
+
+    async getRunbook(name, version) {
+      const rows = await db.all(
+        `SELECT r.name, r.version, r.digest, r.document, r.created_at, r.created_by, m.source
+           FROM runbooks r JOIN manifests m ON m.digest = r.manifest_digest
+          WHERE r.name = $1 ${version === undefined ? '' : 'AND r.version = $2'}`,
+        version === undefined ? [name] : [name, version],
+      );
+      const row = rows.sort((a, b) => semver.rcompare(text(a, 'version'), text(b, 'version')))[0];
+      if (!row) return undefined;
+      return { ...runbookRecord(row), manifest: text(row, 'source'), document: JSON.parse(text(row, 'document')) as RunbookManifest };
+    },
+
+    async listRunbooks() {
+      const rows = await db.all('SELECT name, version, digest, document, created_at, created_by FROM runbooks ORDER BY name, created_at, version');
+      return rows.map(runbookRecord);
+    },
+
+    claimIdempotencyKey(namespace, key, runId) {
+      return db.transaction(async (tx) => {
+        await tx.run('INSERT INTO idempotency_keys (namespace, key, run_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (namespace, key) DO NOTHING', [
+          namespace,
+          key,
+          runId,
+          new Date().toISOString(),
+        ]);
+        const rows = await tx.all('SELECT run_id FROM idempotency_keys WHERE namespace = $1 AND key = $2', [namespace, key]);
+        const row = rows[0];
+        if (!row) throw new MaestroError('INTERNAL', `store: idempotency key ${key} vanished`);
+        return text(row, 'run_id');
+      });
+    },
+
+    enqueueRun(entry, limit) {
+      return db.transaction(async (tx) => {
+        await tx.lock(`admission:${entry.namespace}`);
+        const existing = await tx.all('SELECT * FROM admissions WHERE run_id = $1', [entry.runId]);
+        if (existing[0]) return admission(existing[0]).state;
+        const counts = await tx.all(
+          `SELECT COUNT(CASE WHEN state = 'admitted' THEN 1 END) AS admitted, COUNT(CASE WHEN state = 'queued' THEN 1 END) AS queued,
+                  COALESCE(MAX(seq), 0) AS seq
+             FROM admissions WHERE namespace = $1`,
+          [entry.namespace],
+        );
+        const row = counts[0] ?? {};
+        const state = Number(row.admitted) < limit && Number(row.queued) === 0 ? 'admitted' : 'queued';
+        await tx.run('INSERT INTO admissions (run_id, namespace, state, seq, enqueued_at, request) VALUES ($1, $2, $3, $4, $5, $6)', [
+          entry.runId,
+          entry.namespace,
+          state,
+          Number(row.seq) + 1,
+          entry.enqueuedAt,
+          JSON.stringify(entry.request),
+        ]);
+        return state;
+      });
+    },
+
+    admitQueuedRuns(namespace, limit) {
+      return db.transaction(async (tx) => {
+        await tx.lock(`admission:${namespace}`);
+        const held = await tx.all(`SELECT COUNT(*) AS n FROM admissions WHERE namespace = $1 AND state = 'admitted'`, [namespace]);
+        const free = limit - Number(held[0]?.n ?? 0);
+        if (free <= 0) return [];
+        const rows = await tx.all(`SELECT * FROM admissions WHERE namespace = $1 AND state = 'queued' ORDER BY seq LIMIT $2`, [namespace, free]);
+        for (const row of rows) await tx.run(`UPDATE admissions SET state = 'admitted' WHERE run_id = $1`, [text(row, 'run_id')]);
+        return rows.map((row) => ({ ...admission(row), state: 'admitted' as const }));
+      });
+    },
+
+    async releaseRun(runId) {
+      return (await db.run('DELETE FROM admissions WHERE run_id = $1', [runId])) > 0;
+    },
+
+    async getAdmission(runId) {
+      const rows = await db.all('SELECT * FROM admissions WHERE run_id = $1', [runId]);
+      return rows[0] ? admission(rows[0]) : undefined;
+    },
+
+    async listAdmissions(filter = {}) {
+      const clauses: string[] = [];
+      const params: string[] = [];
+      if (filter.namespace !== undefined) {
+        params.push(filter.namespace);
+        clauses.push(`namespace = $${params.length}`);
+      }
+      if (filter.state !== undefined) {
+        params.push(filter.state);
+        clauses.push(`state = $${params.length}`);
+      }
+      const where = clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '';
+      return (await db.all(`SELECT * FROM admissions ${where} ORDER BY namespace, seq`, params)).map(admission);
+    },
+
+    async ping() {
+      await db.all('SELECT 1 AS ok');
+    },
+
+    close: () => db.close(),
+  };
+}

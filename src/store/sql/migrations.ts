@@ -1,0 +1,77 @@
+/**
+ * Versioned schema migrations, applied in order, each once, in a transaction that also records it
+ * in `maestro_migrations`. Append new migrations; never edit one that has shipped.
+ */
+import type { SqlDriver } from './driver.js';
+
+/** One schema change. */
+export interface Migration {
+  /** 1, 2, 3 … in order, no gaps. */
+  version: number;
+  name: string;
+  /** Statements, run one by one; the SQL must suit both SQLite and PostgreSQL. */
+  statements: readonly string[];
+}
+
+/** Every migration, oldest first. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'registry, idempotency keys and admission queue',
+    statements: [
+      // Manifest sources and IRs are content-addressed: the same content is stored once.
+      `CREATE TABLE manifests (digest TEXT PRIMARY KEY, source TEXT NOT NULL)`,
+      `CREATE TABLE irs (digest TEXT PRIMARY KEY, ir TEXT NOT NULL)`,
+      `CREATE TABLE workflows (
+         name TEXT NOT NULL, version TEXT NOT NULL,
+         digest TEXT NOT NULL REFERENCES irs (digest),
+         manifest_digest TEXT NOT NULL REFERENCES manifests (digest),
+         created_at TEXT NOT NULL, created_by TEXT NOT NULL,
+         PRIMARY KEY (name, version))`,
+      `CREATE TABLE runbooks (
+         name TEXT NOT NULL, version TEXT NOT NULL,
+         digest TEXT NOT NULL,
+         manifest_digest TEXT NOT NULL REFERENCES manifests (digest),
+         document TEXT NOT NULL,
+         created_at TEXT NOT NULL, created_by TEXT NOT NULL,
+         PRIMARY KEY (name, version))`,
+      `CREATE TABLE idempotency_keys (
+         namespace TEXT NOT NULL, key TEXT NOT NULL, run_id TEXT NOT NULL, created_at TEXT NOT NULL,
+         PRIMARY KEY (namespace, key))`,
+      `CREATE TABLE admissions (
+         run_id TEXT PRIMARY KEY, namespace TEXT NOT NULL, state TEXT NOT NULL,
+         seq INTEGER NOT NULL, enqueued_at TEXT NOT NULL, request TEXT NOT NULL)`,
+      `CREATE INDEX admissions_by_namespace ON admissions (namespace, state, seq)`,
+    ],
+  },
+];
+
+/**
+ * Brings the database up to the newest migration. Safe to run from several processes at once:
+ * the first takes the migration lock and applies, the others then find nothing left to do.
+ *
+ * @returns the versions applied now (empty when the schema was current).
+ */
+export async function migrate(db: SqlDriver, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  await db.transaction(async (tx) => {
+    await tx.lock('maestro_migrations');
+    await tx.run(`CREATE TABLE IF NOT EXISTS maestro_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
+  });
+  const applied: number[] = [];
+  for (const migration of migrations) {
+    const done = await db.transaction(async (tx) => {
+      await tx.lock('maestro_migrations');
+      const rows = await tx.all('SELECT version FROM maestro_migrations WHERE version = $1', [migration.version]);
+      if (rows.length > 0) return false;
+      for (const statement of migration.statements) await tx.run(statement);
+      await tx.run('INSERT INTO maestro_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
+        migration.version,
+        migration.name,
+        new Date().toISOString(),
+      ]);
+      return true;
+    });
+    if (done) applied.push(migration.version);
+  }
+  return applied;
+}

@@ -1,0 +1,237 @@
+/**
+ * Test harness of the API: the real Temporal dev server of the test run, a real worker on a
+ * unique task queue (restartable), a SQLite store in a temp dir, and the API on an ephemeral
+ * port. Every response is checked against `contracts/openapi.yaml`.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { expect, inject } from 'vitest';
+import { createAuthenticator, operations, responseValidator, startApi, tokenEntriesVerifier, type RunningApi, type TokenEntry } from '../../src/api/index.js';
+import { extendConfig, loadConfig, type Config, type ConfigInput } from '../../src/config/index.js';
+import { openStore, type Store } from '../../src/store/index.js';
+import { bundleInterpreter, createWorker } from '../../workers/worker.js';
+
+/** Tokens every harness knows, by name. */
+export const TOKENS = {
+  admin: 'admin-token-0123456789',
+  operator: 'operator-token-0123456789',
+  viewer: 'viewer-token-0123456789',
+  sre: 'sre-token-0123456789',
+  lead: 'lead-token-0123456789',
+  outsider: 'outsider-token-0123456789',
+} as const;
+
+/** A response, its body parsed by media type. */
+export interface ApiResponse {
+  status: number;
+  type: string;
+  headers: Headers;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- tests read fields freely
+  text: string;
+}
+
+/** Options of {@link startHarness}. */
+export interface HarnessOptions {
+  /** Extra settings (e.g. namespaceRunLimits), given the harness's namespace. */
+  config?: ConfigInput | ((namespace: string) => ConfigInput);
+  /** Temporal frontend to use. @default inject('temporalAddress') — the test run's dev server */
+  address?: string;
+  /** Start a worker on the task queue. @default true */
+  worker?: boolean;
+}
+
+/** A running API with its worker and helpers. */
+export interface Harness {
+  /** A Maestro namespace unique to this harness (isolates list queries between test files). */
+  namespace: string;
+  config: Config;
+  client: Client;
+  store: Store;
+  api: RunningApi;
+  /** Sends a request as `token` (a key of TOKENS, or undefined for none). */
+  call(method: string, path: string, options?: { token?: keyof typeof TOKENS | null; json?: unknown; yaml?: string; headers?: Record<string, string> }): Promise<ApiResponse>;
+  /** Registers a workflow manifest (YAML) as admin; asserts 201 or 200. */
+  register(yaml: string): Promise<{ name: string; version: string; digest: string }>;
+  /** Polls GET /runs/{runId} until `predicate` holds. */
+  waitRun(runId: string, predicate: (run: any) => boolean, timeoutMs?: number): Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  restartApi(): Promise<void>;
+  stopWorker(): Promise<void>;
+  startWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+let runtimeInstalled = false;
+
+function tokenEntries(namespace: string): TokenEntry[] {
+  return [
+    { name: 'admin', token: TOKENS.admin, roles: ['admin'], namespaces: ['*'] },
+    { name: 'operator', token: TOKENS.operator, roles: ['operator'], namespaces: [namespace, `${namespace}-limited`] },
+    { name: 'viewer', token: TOKENS.viewer, roles: ['viewer'], namespaces: [namespace] },
+    { name: 'sre', token: TOKENS.sre, roles: ['sre', 'sre-oncall'], namespaces: [namespace] },
+    { name: 'lead', token: TOKENS.lead, roles: ['data-lead'], namespaces: [namespace] },
+    { name: 'outsider', token: TOKENS.outsider, roles: ['operator', 'sre'], namespaces: ['elsewhere'] },
+  ];
+}
+
+const OPERATIONS = operations();
+
+/** The operation a request path matches (for response contract checks). */
+function operationOf(method: string, path: string) {
+  const pathname = path.split('?')[0] ?? path;
+  return OPERATIONS.find((op) => {
+    if (op.method !== method.toLowerCase()) return false;
+    const pattern = new RegExp(`^${op.path.replace(/\{[^}]+\}/g, '[^/]+')}$`);
+    return pattern.test(pathname);
+  });
+}
+
+/** Asserts the response is one the document describes, with a body matching its schema. */
+function checkContract(method: string, path: string, response: ApiResponse): void {
+  const operation = operationOf(method, path);
+  if (!operation) return; // unknown routes answer 404 problems, checked by their own test
+  const validate = responseValidator(operation, response.status, response.type);
+  expect(validate, `${method} ${path} → ${response.status} ${response.type} is not in openapi.yaml`).toBeDefined();
+  if (validate && response.type !== 'text/event-stream' && response.type !== 'text/plain') {
+    expect(validate(response.body), `${method} ${path} → ${response.status}: ${JSON.stringify(validate.errors)}`).toBe(true);
+  }
+}
+
+/** Installs the Temporal runtime once per test process, logging errors only (workers log per state change otherwise). */
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  runtimeInstalled = true;
+}
+
+async function startTestWorker(address: string, taskQueue: string, artifactDir: string): Promise<{ stop(): Promise<void> }> {
+  quietRuntime();
+  bundle ??= bundleInterpreter();
+  const connection = await NativeConnection.connect({ address });
+  const worker: Worker = await createWorker({ connection, taskQueue, artifactDir, workflowBundle: await bundle });
+  const running = worker.run();
+  return {
+    async stop() {
+      worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+/** Starts a harness; call `close()` in `afterAll`. */
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  quietRuntime();
+  const address = options.address ?? inject('temporalAddress');
+  const namespace = `t-${randomUUID().slice(0, 8)}`;
+  const extra = typeof options.config === 'function' ? options.config(namespace) : options.config;
+  const dir = await mkdtemp(join(tmpdir(), 'maestro-api-'));
+  const config = extendConfig(loadConfig({}), {
+    temporalAddress: address,
+    taskQueue: `api-${randomUUID()}`,
+    dataDir: dir,
+    ...extra,
+  });
+  let store = await openStore({ dataDir: dir });
+  const authenticator = createAuthenticator([tokenEntriesVerifier(tokenEntries(namespace))]);
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection });
+  let worker = options.worker === false ? undefined : await startTestWorker(address, config.taskQueue, join(dir, 'artifacts'));
+  const start = () => startApi(config, { port: 0, authenticator, store, pollMs: 200, drainMs: 2_000 });
+  let api = await start();
+
+  const call: Harness['call'] = async (method, path, { token = 'admin', json, yaml, headers = {} } = {}) => {
+    const init: RequestInit = {
+      method,
+      headers: {
+        ...(token ? { authorization: `Bearer ${TOKENS[token]}` } : {}),
+        ...(json !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(yaml !== undefined ? { 'content-type': 'application/yaml' } : {}),
+        ...headers,
+      },
+      ...(json !== undefined ? { body: JSON.stringify(json) } : yaml !== undefined ? { body: yaml } : {}),
+    };
+    const res = await fetch(`${api.url}${path}`, init);
+    const text = await res.text();
+    const type = (res.headers.get('content-type') ?? '').split(';')[0] ?? '';
+    const body: unknown = type.endsWith('json') ? JSON.parse(text) : text;
+    const response: ApiResponse = { status: res.status, type, headers: res.headers, body, text };
+    checkContract(method, path, response);
+    return response;
+  };
+
+  const harness: Harness = {
+    namespace,
+    config,
+    client,
+    get store() {
+      return store;
+    },
+    get api() {
+      return api;
+    },
+    call,
+    async register(yaml) {
+      const res = await call('POST', '/workflows', { yaml });
+      expect([200, 201], JSON.stringify(res.body)).toContain(res.status);
+      return res.body as { name: string; version: string; digest: string };
+    },
+    async waitRun(runId, predicate, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const res = await call('GET', `/runs/${runId}`);
+        if (res.status === 200 && predicate(res.body)) return res.body;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for run ${runId}; last: ${res.text}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+    async restartApi() {
+      await api.stop();
+      await store.close();
+      store = await openStore({ dataDir: dir });
+      api = await start();
+    },
+    async stopWorker() {
+      await worker?.stop();
+      worker = undefined;
+    },
+    async startWorker() {
+      worker ??= await startTestWorker(address, config.taskQueue, join(dir, 'artifacts'));
+    },
+    async close() {
+      await api.stop();
+      await worker?.stop();
+      await store.close();
+      await connection.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
+
+/** A workflow manifest with a unique name (so tests never collide in the shared registry). */
+export function manifest(tasks: string, { name = `wf-${randomUUID().slice(0, 8)}`, version = '1.0.0', parameters = '' } = {}): string {
+  return [
+    'apiVersion: maestro/v1',
+    'kind: Workflow',
+    'metadata:',
+    `  name: ${name}`,
+    `  version: ${version}`,
+    'spec:',
+    '  policy: { purpose: testing, authority: tests, license: internal }',
+    ...(parameters ? ['  parameters:', parameters] : []),
+    '  tasks:',
+    tasks,
+  ].join('\n');
+}
+
+/** Three quick sequential tasks. */
+export const THREE_TASKS = [
+  '    - { id: a, uses: tasks/transform.map@0.1.0, with: { rows: [1, 2], expression: "$ * 2" } }',
+  '    - { id: b, uses: tasks/wait.sleep@0.1.0, needs: [a], with: { duration: 10ms } }',
+  '    - { id: c, uses: tasks/transform.map@0.1.0, needs: [b], with: { rows: "${tasks.a.outputs.rows}", expression: "$ + 1" } }',
+].join('\n');

@@ -1,0 +1,124 @@
+/**
+ * `/healthz`, `/readyz`, `/metrics`, and JWT bearer tokens verified against a local JWKS.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuthenticator, jwtVerifier, startApi } from '../../src/api/index.js';
+import { extendConfig } from '../../src/config/index.js';
+import { manifest, startHarness, THREE_TASKS, type Harness } from './harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(() => h.close());
+
+describe('GET /healthz and /readyz', () => {
+  it('healthz is open and answers 200', async () => {
+    const res = await h.call('GET', '/healthz', { token: null });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'ok' });
+  });
+
+  it('readyz is 200 with Temporal, the namespace, the store and a polling worker', async () => {
+    const res = await h.call('GET', '/readyz', { token: null });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'ready', missing: [] });
+    expect(Object.keys(res.body.checks).sort()).toEqual(['namespace', 'store', 'temporal', 'worker']);
+  });
+
+  it('readyz is 503 naming the worker when nobody polls the task queue, and the namespace when it is absent', async () => {
+    const config = extendConfig(h.config, { taskQueue: `nobody-polls-${h.namespace}`, temporalNamespace: 'no-such-namespace' });
+    const api = await startApi(config, { port: 0, store: h.store, authenticator: createAuthenticator([]) });
+    try {
+      const res = await fetch(`${api.url}/readyz`);
+      expect(res.status).toBe(503);
+      const body = (await res.json()) as { status: string; missing: string[]; checks: Record<string, { ok: boolean; detail: string }> };
+      expect(body.status).toBe('not-ready');
+      expect(body.missing).toEqual(['namespace', 'worker']);
+      expect(body.checks.temporal?.ok).toBe(true);
+      expect(body.checks.store?.ok).toBe(true);
+    } finally {
+      await api.stop();
+    }
+  });
+});
+
+describe('GET /metrics', () => {
+  it('needs a token unless configured public, and exposes request latency and runs by workflow in Prometheus text', async () => {
+    expect((await h.call('GET', '/metrics', { token: null })).status).toBe(401);
+    const { name } = await h.register(manifest(THREE_TASKS, { name: 'metered' }));
+    const started = await h.call('POST', '/runs', { json: { workflowRef: `${name}@1.0.0`, namespace: h.namespace } });
+    await h.waitRun(started.body.runId, (r) => r.status === 'SUCCEEDED');
+    let text = '';
+    for (let tries = 0; tries < 50 && !text.includes('maestro_task_duration_seconds_bucket'); tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      text = (await h.call('GET', '/metrics', { token: 'viewer' })).text;
+    }
+    expect(text).toContain('# TYPE maestro_http_request_duration_seconds histogram');
+    expect(text).toMatch(/maestro_http_request_duration_seconds_count\{method="POST",route="\/runs",status="201"[^}]*\} \d+/);
+    expect(text).toMatch(/maestro_runs_started_total\{workflow="metered"[^}]*\} 1/);
+    expect(text).toMatch(/maestro_runs_finished_total\{workflow="metered",status="SUCCEEDED"[^}]*\} 1/);
+    expect(text).toMatch(/maestro_task_duration_seconds_count\{workflow="metered",task="b",status="SUCCEEDED"[^}]*\} 1/);
+
+    const open = await startApi(extendConfig(h.config, { metricsPublic: true }), { port: 0, store: h.store, authenticator: createAuthenticator([]) });
+    try {
+      const res = await fetch(`${open.url}/metrics`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toContain('text/plain');
+      expect((await fetch(`${open.url}/workflows`)).status).toBe(401);
+    } finally {
+      await open.stop();
+    }
+  });
+});
+
+describe('JWT bearer tokens', () => {
+  let jwks: Server;
+  let jwksUrl: string;
+  let privateKey: CryptoKey;
+  let otherKey: CryptoKey;
+
+  beforeAll(async () => {
+    ({ privateKey } = await generateKeyPair('ES256'));
+    const pair = await generateKeyPair('ES256');
+    otherKey = pair.privateKey;
+    const { publicKey } = await generateKeyPair('ES256').then(async () => {
+      const keys = await generateKeyPair('ES256');
+      privateKey = keys.privateKey;
+      return keys;
+    });
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
+    jwks = createServer((_, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ keys: [jwk] }));
+    });
+    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+    jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
+  });
+  afterAll(() => new Promise<void>((resolve) => jwks.close(() => resolve())));
+
+  const sign = (claims: Record<string, unknown>, key: CryptoKey, { expiresIn = '5m', audience = 'maestro' } = {}) =>
+    new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setSubject('ada').setIssuer('https://idp.test').setAudience(audience).setIssuedAt().setExpirationTime(expiresIn).sign(key);
+
+  it('accepts a JWT signed by a JWKS key, with roles and namespaces from its claims; refuses forged, expired or foreign ones', async () => {
+    const authenticator = createAuthenticator([jwtVerifier({ jwksUrl, issuer: 'https://idp.test', audience: 'maestro' })]);
+    const api = await startApi(h.config, { port: 0, store: h.store, authenticator });
+    const get = async (path: string, token: string) => fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    try {
+      const good = await sign({ roles: ['viewer'], namespaces: [h.namespace] }, privateKey);
+      expect((await get('/workflows', good)).status).toBe(200);
+      expect((await get(`/runs?namespace=${h.namespace}`, good)).status).toBe(200);
+      expect((await get('/runs?namespace=elsewhere', good)).status).toBe(403);
+      const writer = await fetch(`${api.url}/workflows`, { method: 'POST', headers: { authorization: `Bearer ${good}`, 'content-type': 'application/yaml' }, body: manifest(THREE_TASKS) });
+      expect(writer.status).toBe(403);
+      expect((await get('/workflows', await sign({ roles: ['viewer'] }, otherKey))).status).toBe(401);
+      expect((await get('/workflows', await sign({ roles: ['viewer'] }, privateKey, { expiresIn: '-1m' }))).status).toBe(401);
+      expect((await get('/workflows', await sign({ roles: ['viewer'] }, privateKey, { audience: 'someone-else' }))).status).toBe(401);
+    } finally {
+      await api.stop();
+    }
+  });
+});

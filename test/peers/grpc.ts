@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+
+/** The gRPC peer: `maestro.test.Greeter` from `fixtures/greeter.proto`. */
+export interface GrpcPeer {
+  /** `127.0.0.1:<port>`. */
+  address: string;
+  protoFile: string;
+  /** The proto file's text, for `protoSource`. */
+  protoSource: string;
+  /** Calls received, by method name. */
+  calls: Map<string, number>;
+  /** Calls whose client went away before the answer (cancelled). */
+  cancelled(): number;
+  stop(): Promise<void>;
+}
+
+/** The fixture proto of the gRPC peer. */
+export const GREETER_PROTO = join(import.meta.dirname, 'fixtures', 'greeter.proto');
+
+/** Starts a real gRPC server (@grpc/grpc-js) on a free loopback port, plaintext. */
+export async function startGrpcPeer(): Promise<GrpcPeer> {
+  const definition = loadSync(GREETER_PROTO, { keepCase: true });
+  const service = definition['maestro.test.Greeter'];
+  if (!service || 'format' in service) throw new Error(`${GREETER_PROTO} defines no maestro.test.Greeter service`);
+  const calls = new Map<string, number>();
+  let cancelled = 0;
+  const count = (method: string): void => void calls.set(method, (calls.get(method) ?? 0) + 1);
+  const implementation: UntypedServiceImplementation = {
+    SayHello(call: ServerUnaryCall<{ name: string }, unknown>, callback: sendUnaryData<unknown>) {
+      count('SayHello');
+      callback(null, { message: `Hello, ${call.request.name}!`, served_at: Date.now() });
+    },
+    SlowHello(call: ServerUnaryCall<{ name: string; delay_ms: number }, unknown>, callback: sendUnaryData<unknown>) {
+      count('SlowHello');
+      const timer = setTimeout(() => callback(null, { message: `Hello, ${call.request.name}!`, served_at: Date.now() }), call.request.delay_ms);
+      call.on('cancelled', () => {
+        cancelled++;
+        clearTimeout(timer);
+      });
+    },
+    Fail(call: ServerUnaryCall<{ code: number; message: string }, unknown>, callback: sendUnaryData<unknown>) {
+      count('Fail');
+      callback({ code: call.request.code as status, details: call.request.message }, null);
+    },
+  };
+  const server = new Server();
+  server.addService(service as Parameters<Server['addService']>[0], implementation);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+  );
+  return {
+    address: `127.0.0.1:${port}`,
+    protoFile: GREETER_PROTO,
+    protoSource: readFileSync(GREETER_PROTO, 'utf8'),
+    calls,
+    cancelled: () => cancelled,
+    stop: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+  };
+}

@@ -1,0 +1,199 @@
+/**
+ * The decision and audit log on SQLite and on PostgreSQL (a real throwaway cluster): an intact
+ * chain, the database refusing UPDATE / DELETE / TRUNCATE, and tampering behind the triggers'
+ * back — a record edited by hand, a record removed — named by `verify()` and by
+ * `maestro audit verify`.
+ */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendAuditEvent, auditRoutes, describeChainReport, listAuditRecords } from '../../src/policy/index.js';
+import { GENESIS_HASH, openAuditLog, type AuditEntry, type AuditLog } from '../../src/store/index.js';
+import { REPO_ROOT } from '../peers/install.js';
+import { startPostgres, type PostgresPeer } from '../peers/postgres.js';
+
+const run = promisify(execFile);
+
+/** A decision entry as the gate writes one. */
+function decision(runId: string, change: Partial<AuditEntry> = {}): AuditEntry {
+  return {
+    kind: 'decision',
+    id: randomUUID(),
+    time: new Date().toISOString(),
+    namespace: 'default',
+    runId,
+    taskId: 'greet',
+    traceId: 'trace-1',
+    actor: 'alice',
+    result: 'allow',
+    reasons: [],
+    inputDigest: `sha256:${'1'.repeat(64)}`,
+    bundleRevision: `sha256:${'2'.repeat(64)}`,
+    details: { stage: 'task' },
+    ...change,
+  };
+}
+
+interface Backend {
+  name: 'sqlite' | 'postgres';
+  open(): Promise<AuditLog>;
+  /** Runs SQL as the database owner, with the append-only triggers switched off for it. */
+  tamper(sql: string): Promise<void>;
+  /** The environment `maestro audit verify` needs to find this database. */
+  env(): Record<string, string>;
+  cleanup(): Promise<void>;
+}
+
+function sqlite(): Backend {
+  let dir = '';
+  return {
+    name: 'sqlite',
+    async open() {
+      dir ||= await mkdtemp(join(tmpdir(), 'maestro-audit-'));
+      return openAuditLog({ dataDir: dir });
+    },
+    async tamper(sql) {
+      // By hand, as an attacker with the file would: drop the trigger, edit, put the trigger back.
+      const db = new Database(join(dir, 'registry.db'));
+      const triggers = db.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'`).all() as { name: string; sql: string }[];
+      for (const trigger of triggers) db.exec(`DROP TRIGGER ${trigger.name}`);
+      db.exec(sql);
+      for (const trigger of triggers) db.exec(trigger.sql);
+      db.close();
+    },
+    env: () => ({ MAESTRO_DATA_DIR: dir }),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+function postgres(): Backend {
+  let peer: PostgresPeer | undefined;
+  return {
+    name: 'postgres',
+    async open() {
+      peer ??= await startPostgres();
+      return openAuditLog({ databaseUrl: peer.url });
+    },
+    async tamper(sql) {
+      const client = new pg.Client({ connectionString: peer!.url });
+      await client.connect();
+      await client.query('ALTER TABLE audit_log DISABLE TRIGGER USER');
+      await client.query(sql);
+      await client.query('ALTER TABLE audit_log ENABLE TRIGGER USER');
+      await client.end();
+    },
+    env: () => ({ MAESTRO_DATABASE_URL: peer!.url }),
+    cleanup: async () => peer?.stop(),
+  };
+}
+
+describe.each([sqlite(), postgres()])('audit log on $name', (backend) => {
+  let log: AuditLog;
+  beforeAll(async () => {
+    log = await backend.open();
+  });
+  afterAll(async () => {
+    await log?.close();
+    await backend.cleanup();
+  });
+
+  it('chains records by hash from the genesis hash', async () => {
+    const first = await log.append(decision('run-a'));
+    const second = await log.append(decision('run-a', { result: 'deny', reasons: ['purpose "x" is not allowed'] }));
+    expect(first).toMatchObject({ seq: 1, prevHash: GENESIS_HASH });
+    expect(second).toMatchObject({ seq: 2, prevHash: first.hash });
+    expect(second.hash).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(await log.verify()).toEqual({ ok: true, records: 2, head: second.hash });
+  });
+
+  it('keeps the chain whole under concurrent appends', async () => {
+    await Promise.all(Array.from({ length: 40 }, (_, i) => log.append(decision(`run-c${i % 4}`))));
+    const report = await log.verify();
+    expect(report).toMatchObject({ ok: true, records: 42 });
+  });
+
+  it('keeps approvals, cancellations and retries in the same chain', async () => {
+    await appendAuditEvent(log, { kind: 'approval', runId: 'run-a', namespace: 'default', taskId: 'gate', actor: 'bob', action: 'approve', reason: 'looks good' });
+    await appendAuditEvent(log, { kind: 'cancellation', runId: 'run-a', namespace: 'default', actor: 'carol', action: 'cancel', reason: 'wrong env' });
+    await appendAuditEvent(log, { kind: 'retry', runId: 'run-a', namespace: 'default', actor: 'carol', action: 'retry-from-failed', details: { newRunId: 'run-b' } });
+    const records = await log.list({ runId: 'run-a' });
+    expect(records.map((r) => [r.kind, r.actor, r.result, r.reasons])).toEqual([
+      ['decision', 'alice', 'allow', []],
+      ['decision', 'alice', 'deny', ['purpose "x" is not allowed']],
+      ['approval', 'bob', 'approve', ['looks good']],
+      ['cancellation', 'carol', 'cancel', ['wrong env']],
+      ['retry', 'carol', 'retry-from-failed', []],
+    ]);
+    expect(records.at(-1)?.details).toEqual({ newRunId: 'run-b' });
+    expect((await log.verify()).ok).toBe(true);
+  });
+
+  it('serves auditors only, and only their namespaces', async () => {
+    await log.append(decision('run-other', { namespace: 'ops' }));
+    const auditor = { name: 'audrey', roles: ['auditor'], namespaces: ['ops'] };
+    const page = await listAuditRecords(log, auditor, {});
+    expect(page.items.map((r) => r.runId)).toEqual(['run-other']);
+    expect((await listAuditRecords(log, { ...auditor, namespaces: ['*'] }, { runId: 'run-a', limit: 2 })).next).toBe(2);
+    await expect(listAuditRecords(log, { name: 'eve', roles: ['operator'], namespaces: ['*'] })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    const { listAudit } = auditRoutes({ log });
+    const response = await listAudit({ principal: auditor, query: { runId: 'run-other', limit: '10' } });
+    expect(response).toMatchObject({ status: 200, body: { items: [expect.objectContaining({ runId: 'run-other', namespace: 'ops' })] } });
+    await expect(listAudit({ principal: undefined, query: {} })).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+  });
+
+  it('refuses UPDATE and DELETE in the database itself', async () => {
+    const db = backend.name === 'sqlite' ? new Database(join(backend.env().MAESTRO_DATA_DIR!, 'registry.db')) : undefined;
+    const client = backend.name === 'postgres' ? new pg.Client({ connectionString: backend.env().MAESTRO_DATABASE_URL }) : undefined;
+    await client?.connect();
+    const exec = async (sql: string): Promise<void> => {
+      if (db) db.exec(sql);
+      else await client!.query(sql);
+    };
+    try {
+      await expect(exec(`UPDATE audit_log SET result = 'allow' WHERE seq = 2`)).rejects.toThrow(/append-only: UPDATE refused/);
+      await expect(exec(`DELETE FROM audit_log WHERE seq = 1`)).rejects.toThrow(/append-only: DELETE refused/);
+      if (client) await expect(exec('TRUNCATE audit_log')).rejects.toThrow(/append-only: TRUNCATE refused/);
+    } finally {
+      db?.close();
+      await client?.end();
+    }
+    expect((await log.verify()).ok).toBe(true);
+  });
+
+  it('names the record changed by hand behind the triggers, in verify() and in `maestro audit verify`', async () => {
+    // The attack worth hiding: turn a denial into an allow.
+    const [target] = await log.list({ after: 1, limit: 1 });
+    expect(target).toMatchObject({ seq: 2, result: 'deny' });
+    await backend.tamper(`UPDATE audit_log SET result = 'allow', reasons = '[]' WHERE seq = 2`);
+    const report = await log.verify();
+    expect(report).toMatchObject({ ok: false, records: 1, firstBroken: { seq: 2, id: target!.id } });
+    expect(report.firstBroken?.problem).toContain('its content does not match its hash');
+
+    const cli = await run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'audit', 'verify'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...backend.env() },
+    }).then(
+      () => ({ code: 0, stdout: '' }),
+      (error: { code: number; stdout: string }) => error,
+    );
+    expect(cli.code).toBe(1);
+    expect(cli.stdout.trim()).toBe(describeChainReport(report));
+    expect(cli.stdout).toContain(`audit log BROKEN at record #2 (id ${target!.id})`);
+  });
+
+  it('names a removed record', async () => {
+    // Put record 2 back as it was, so only the removal is seen.
+    await backend.tamper(`UPDATE audit_log SET result = 'deny', reasons = '["purpose \\"x\\" is not allowed"]' WHERE seq = 2`);
+    expect((await log.verify()).ok).toBe(true);
+    await backend.tamper(`DELETE FROM audit_log WHERE seq = 3`);
+    const report = await log.verify();
+    expect(report).toMatchObject({ ok: false, records: 2, firstBroken: { seq: 3, id: '(missing)' } });
+    expect(report.firstBroken?.problem).toBe('record #3 is missing (the next one is #4)');
+  });
+});

@@ -1,0 +1,160 @@
+/**
+ * One store suite, run on SQLite and on PostgreSQL (a real throwaway cluster from Debian's
+ * packages, started here; a missing PostgreSQL fails the suite with the installer's message).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtinCatalog } from '../../src/catalog/index.js';
+import { compileWorkflow, digestOf } from '../../src/compiler/index.js';
+import { MaestroError } from '../../src/errors/index.js';
+import { parseManifest, type RunbookManifest, type WorkflowManifest } from '../../src/manifest/index.js';
+import { MIGRATIONS, openStore, type Store, type WorkflowEntry } from '../../src/store/index.js';
+import { startPostgres, type PostgresPeer } from '../peers/postgres.js';
+
+const WORKFLOW = (version: string, sleep = '1ms') => `apiVersion: maestro/v1
+kind: Workflow
+metadata: { name: stored, version: ${version} }
+spec:
+  policy: { purpose: testing, authority: tests, license: internal }
+  tasks:
+    - { id: nap, uses: tasks/wait.sleep@0.1.0, with: { duration: ${sleep} } }
+`;
+
+function workflowEntry(source: string): WorkflowEntry {
+  const manifest = parseManifest(source, 'stored.yaml', { catalog: builtinCatalog }) as WorkflowManifest;
+  const { ir, digest } = compileWorkflow(manifest, { catalog: builtinCatalog });
+  return { name: ir.name, version: ir.version, digest, ir, manifest: source, createdAt: new Date().toISOString(), createdBy: 'tester' };
+}
+
+function runbookDocument(version: string, roles = ['sre']): RunbookManifest {
+  return {
+    apiVersion: 'maestro/v1',
+    kind: 'Runbook',
+    metadata: { name: 'rb', version, allowList: { roles } },
+    spec: { inputs: [], workflowRef: 'stored@1.0.0' },
+  };
+}
+
+type Backend = { name: string; open(): Promise<Store>; cleanup(): Promise<void> };
+
+function sqliteBackend(): Backend {
+  let dir: string | undefined;
+  return {
+    name: 'sqlite',
+    async open() {
+      dir ??= await mkdtemp(join(tmpdir(), 'maestro-store-'));
+      return openStore({ dataDir: dir });
+    },
+    cleanup: async () => {
+      if (dir) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function postgresBackend(): Backend {
+  let peer: PostgresPeer | undefined;
+  return {
+    name: 'postgres',
+    async open() {
+      peer ??= await startPostgres();
+      return openStore({ databaseUrl: peer.url });
+    },
+    cleanup: async () => peer?.stop(),
+  };
+}
+
+describe.each([sqliteBackend(), postgresBackend()])('store on $name', (backend) => {
+  let store: Store;
+  beforeAll(async () => {
+    store = await backend.open();
+  });
+  afterAll(async () => {
+    await store.close();
+    await backend.cleanup();
+  });
+
+  it('reports its backend and answers ping', async () => {
+    expect(store.backend).toBe(backend.name);
+    await expect(store.ping()).resolves.toBeUndefined();
+  });
+
+  it('re-opening an up-to-date database applies no migration and keeps the data', async () => {
+    await store.putWorkflow(workflowEntry(WORKFLOW('0.0.1')));
+    const again = await backend.open();
+    try {
+      expect((await again.getWorkflow('stored', '0.0.1'))?.name).toBe('stored');
+    } finally {
+      await again.close();
+    }
+    expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, index) => index + 1));
+  });
+
+  it('stores a workflow content-addressed: same content → unchanged; other content → CONFLICT', async () => {
+    const entry = workflowEntry(WORKFLOW('1.0.0'));
+    expect(await store.putWorkflow(entry)).toBe('created');
+    expect(await store.putWorkflow({ ...entry, manifest: `# a comment\n${entry.manifest}` })).toBe('unchanged');
+    const other = workflowEntry(WORKFLOW('1.0.0', '2ms'));
+    const error = await store.putWorkflow(other).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MaestroError);
+    expect((error as MaestroError).code).toBe('CONFLICT');
+    const stored = await store.getWorkflow('stored', '1.0.0');
+    expect(stored).toMatchObject({ name: 'stored', version: '1.0.0', digest: entry.digest, manifest: entry.manifest, createdBy: 'tester' });
+    expect(stored?.ir).toEqual(entry.ir);
+    expect(digestOf(stored?.ir)).toBe(entry.digest);
+    expect(await store.getWorkflow('stored', '9.9.9')).toBeUndefined();
+    expect((await store.listWorkflows()).map((w) => `${w.name}@${w.version}`)).toEqual(expect.arrayContaining(['stored@1.0.0', 'stored@0.0.1']));
+  });
+
+  it('keeps runbook versions and returns the newest by semver when no version is asked', async () => {
+    for (const version of ['1.2.0', '1.10.0', '1.9.0']) {
+      const document = runbookDocument(version);
+      expect(await store.putRunbook({
+        name: 'rb', version, digest: digestOf(document), workflowRef: 'stored@1.0.0', document,
+        manifest: JSON.stringify(document), createdAt: new Date().toISOString(), createdBy: 'tester',
+      })).toBe('created');
+    }
+    expect((await store.getRunbook('rb'))?.version).toBe('1.10.0');
+    expect((await store.getRunbook('rb', '1.2.0'))?.document.metadata.allowList?.roles).toEqual(['sre']);
+    const changed = runbookDocument('1.2.0', ['admin']);
+    await expect(store.putRunbook({
+      name: 'rb', version: '1.2.0', digest: digestOf(changed), workflowRef: 'stored@1.0.0', document: changed,
+      manifest: JSON.stringify(changed), createdAt: new Date().toISOString(), createdBy: 'tester',
+    })).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect((await store.listRunbooks()).filter((r) => r.name === 'rb')).toHaveLength(3);
+    expect(await store.getRunbook('absent')).toBeUndefined();
+  });
+
+  it('binds an idempotency key to the first run id, per namespace, even under concurrent claims', async () => {
+    const claims = await Promise.all(['run-a', 'run-b', 'run-c'].map((runId) => store.claimIdempotencyKey('ns1', 'key-1', runId)));
+    expect(new Set(claims).size).toBe(1);
+    expect(await store.claimIdempotencyKey('ns1', 'key-1', 'run-z')).toBe(claims[0]);
+    expect(await store.claimIdempotencyKey('ns2', 'key-1', 'run-z')).toBe('run-z');
+  });
+
+  it('admits runs up to the limit, queues the rest in order, and admits the next when a slot frees', async () => {
+    const enqueue = (runId: string) =>
+      store.enqueueRun({ runId, namespace: 'limited', enqueuedAt: new Date().toISOString(), request: { runId } }, 2);
+    expect(await enqueue('q1')).toBe('admitted');
+    expect(await enqueue('q2')).toBe('admitted');
+    expect(await enqueue('q3')).toBe('queued');
+    expect(await enqueue('q4')).toBe('queued');
+    expect(await enqueue('q3')).toBe('queued');
+    expect(await store.admitQueuedRuns('limited', 2)).toEqual([]);
+    expect(await store.releaseRun('q1')).toBe(true);
+    expect(await store.releaseRun('q1')).toBe(false);
+    const admitted = await store.admitQueuedRuns('limited', 2);
+    expect(admitted.map((a) => [a.runId, a.state, a.request])).toEqual([['q3', 'admitted', { runId: 'q3' }]]);
+    expect((await store.getAdmission('q4'))?.state).toBe('queued');
+    expect((await store.listAdmissions({ namespace: 'limited', state: 'admitted' })).map((a) => a.runId)).toEqual(['q2', 'q3']);
+    expect(await store.getAdmission('nope')).toBeUndefined();
+  });
+
+  it('never admits more than the limit when many runs arrive at once', async () => {
+    const states = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => store.enqueueRun({ runId: `burst-${i}`, namespace: 'burst', enqueuedAt: new Date().toISOString(), request: {} }, 3)),
+    );
+    expect(states.filter((s) => s === 'admitted')).toHaveLength(3);
+  });
+});
