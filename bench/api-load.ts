@@ -46,6 +46,12 @@ export interface ApiLoadOptions {
   rate?: number;
   /** Seconds of load per phase. @default 60 */
   seconds?: number;
+  /**
+   * The phases alternate in this many blocks each (API, raw, API, raw …), so drift in the machine's
+   * load hits both alike.
+   * @default 6
+   */
+  blocks?: number;
 }
 
 /** Latency summary with p99. */
@@ -155,29 +161,47 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T
   return results;
 }
 
-async function phase(client: Client, rate: number, seconds: number, send: () => Promise<{ runId: string }>): Promise<PhaseResult> {
+/** Raw samples of one or more blocks of a phase. */
+interface PhaseSamples {
+  sent: number;
+  errors: string[];
+  missing: number;
+  start: number[];
+  decision: number[];
+}
+
+async function block(client: Client, rate: number, seconds: number, send: () => Promise<{ runId: string }>, into: PhaseSamples): Promise<void> {
   const calls = await openLoop(rate, seconds, send);
   const ok = calls.filter((c) => c.runId !== undefined);
   const decisions = await mapLimit(ok, 16, async (call) => {
     const scheduled = await firstTaskScheduled(client, call.runId as string);
     return scheduled === undefined ? undefined : scheduled - call.sentAt;
   });
-  const errors = calls.filter((c) => c.error !== undefined);
+  into.sent += calls.length;
+  into.errors.push(...calls.filter((c) => c.error !== undefined).map((c) => c.error as string));
+  into.missing += decisions.filter((d) => d === undefined).length;
+  into.start.push(...ok.map((c) => c.took));
+  into.decision.push(...decisions.filter((d): d is number => d !== undefined));
+}
+
+function phaseResult(samples: PhaseSamples): PhaseResult {
   return {
-    sent: calls.length,
-    errors: errors.length + decisions.filter((d) => d === undefined).length,
-    errorSamples: [...new Set(errors.map((c) => c.error as string))].slice(0, 5),
-    start: latency(ok.map((c) => c.took)),
-    decision: latency(decisions.filter((d): d is number => d !== undefined)),
+    sent: samples.sent,
+    errors: samples.errors.length + samples.missing,
+    errorSamples: [...new Set(samples.errors)].slice(0, 5),
+    start: latency(samples.start),
+    decision: latency(samples.decision),
   };
 }
+
+const emptySamples = (): PhaseSamples => ({ sent: 0, errors: [], missing: 0, start: [], decision: [] });
 
 /**
  * Runs both phases (API, then raw starts) and checks the targets: no errors, `POST /runs` p95 < 50
  * ms, decision p95 < 150 ms, API decision p95 ≤ 1.2 × the raw start's.
  */
 export async function runApiLoadBenchmark(options: ApiLoadOptions = {}): Promise<ApiLoadResult> {
-  const { rate = 100, seconds = 60 } = options;
+  const { rate = 100, seconds = 60, blocks = 6 } = options;
   const dir = await mkdtemp(join(tmpdir(), 'maestro-api-load-'));
   const server = await startDevServer({
     bin: resolveTemporalBin(loadConfig().temporalBin),
@@ -209,11 +233,18 @@ export async function runApiLoadBenchmark(options: ApiLoadOptions = {}): Promise
       if (res.status !== 201) throw new Error(`HTTP ${res.status}: ${json.detail ?? ''}`);
       return json;
     };
+    const viaRaw = async (): Promise<{ runId: string }> => ({ runId: await startRun(client, { compiled, params: {}, taskQueue: TASK_QUEUE }) });
     // Warm both paths (connections, JIT, the worker's workflow cache) outside the measurement.
-    await phase(client, 20, 1, viaApi);
-    await phase(client, 20, 1, async () => ({ runId: await startRun(client, { compiled, params: {}, taskQueue: TASK_QUEUE }) }));
-    const apiResult = await phase(client, rate, seconds, viaApi);
-    const rawResult = await phase(client, rate, seconds, async () => ({ runId: await startRun(client, { compiled, params: {}, taskQueue: TASK_QUEUE }) }));
+    await block(client, 20, 1, viaApi, emptySamples());
+    await block(client, 20, 1, viaRaw, emptySamples());
+    const apiSamples = emptySamples();
+    const rawSamples = emptySamples();
+    for (let i = 0; i < blocks; i += 1) {
+      await block(client, rate, seconds / blocks, viaApi, apiSamples);
+      await block(client, rate, seconds / blocks, viaRaw, rawSamples);
+    }
+    const apiResult = phaseResult(apiSamples);
+    const rawResult = phaseResult(rawSamples);
     const overhead = { start: apiResult.start.p95 / rawResult.start.p95, decision: apiResult.decision.p95 / rawResult.decision.p95 };
     const targets = [
       { name: 'errors (API + raw)', value: apiResult.errors + rawResult.errors, limit: 0, pass: apiResult.errors + rawResult.errors === 0 },

@@ -14,6 +14,7 @@ import { createActivities, envSecrets } from '../src/activities/index.js';
 import { builtinCatalog } from '../src/catalog/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { DEFAULT_SQLITE_PRAGMAS, resolveTemporalBin, startDevServer, type DevServer } from '../src/devserver/index.js';
+import { createWorkerProvenance } from '../src/provenance/index.js';
 import { localRunner } from '../src/runners/index.js';
 import { FsArtifactStore } from '../src/store/index.js';
 import { bundleInterpreter, createWorker } from '../workers/worker.js';
@@ -90,11 +91,13 @@ export async function startBenchEngine({ dynamicConfig = {} }: BenchEngineOption
     const nativeConnection = await NativeConnection.connect({ address: server.address });
     cleanups.push(() => nativeConnection.close());
 
+    const provenance = await createWorkerProvenance({ config: loadConfig({ MAESTRO_DATA_DIR: artifactDir }), catalog: builtinCatalog });
     const maestro = await createWorker({
       connection: nativeConnection,
       taskQueue: MAESTRO_QUEUE,
       artifactDir,
       workflowBundle: maestroBundle,
+      provenance,
     });
     const baseline = await Worker.create({
       connection: nativeConnection,
@@ -106,6 +109,7 @@ export async function startBenchEngine({ dynamicConfig = {} }: BenchEngineOption
         artifacts: new FsArtifactStore({ root: artifactDir }),
         runners: { local: localRunner },
         secrets: envSecrets(),
+        writeReceipt: provenance.writeReceipt,
       }),
       // The same concurrency limits as createWorker, so neither side is throttled differently.
       maxConcurrentActivityTaskExecutions: 200,

@@ -19,6 +19,7 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -44,6 +45,7 @@ import {
   type RunStatus,
   type Principal,
   type RunTaskInput,
+  type RunTaskResult,
   type TaskPolicyContext,
   type TaskErrorInfo,
   type TaskNode,
@@ -74,6 +76,9 @@ type StopReason =
   | { code: 'FAIL_FAST'; message: string }
   | { code: 'CIRCUIT_OPEN'; message: string };
 
+/** Runs recorded before receipts existed end without the receipt activity; `patched` keeps them replaying. */
+const RECEIPT_PATCH = 'maestro-receipt-v1';
+
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'SKIPPED', 'CANCELLED']);
 /** Liveness of an activity; a lost worker is noticed after this long and the attempt re-dispatched. */
 const HEARTBEAT_TIMEOUT_MS = 10_000;
@@ -96,7 +101,8 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
     throw ApplicationFailure.nonRetryable(`unsupported irVersion ${String(ir.irVersion)}`, 'IR_UNSUPPORTED');
   }
   const namespace = input.namespace ?? 'default';
-  const { principal, traceId } = input;
+  // Read once here: helpers below name their task input `input` too.
+  const { principal, traceId, cache: cacheMode } = input;
   const integerParams = new Set(ir.parameters.filter((p) => p.type === 'integer').map((p) => p.name));
   const nodes = new Map(ir.tasks.map((task) => [task.id, task]));
   const carried = new Map((input.carried ?? []).map((task) => [task.id, task]));
@@ -227,7 +233,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
           startToCloseTimeout: timeoutMs + TIMEOUT_GRACE_MS,
           retry: INFRA_RETRY,
         });
-        return (await runTask(taskInput(node, state, input, attempt))).outputs;
+        return settle(state, await runTask(taskInput(node, state, input, attempt)));
       }
       case 'activity': {
         const { runTask } = proxyActivities<Activities>({
@@ -236,9 +242,15 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
           retry: INFRA_RETRY,
           cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         });
-        return (await runTask(taskInput(node, state, input, attempt))).outputs;
+        return settle(state, await runTask(taskInput(node, state, input, attempt)));
       }
     }
+  }
+
+  /** The outputs of a `runTask` result; marks the state when they came from the cache. */
+  function settle(state: TaskState, result: RunTaskResult): unknown {
+    if (result.cached) state.cached = true;
+    return result.outputs;
   }
 
   function taskInput(node: TaskNode, state: TaskState, input: Record<string, unknown>, attempt: number): RunTaskInput {
@@ -252,6 +264,8 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
       runsOn: node.runsOn,
       ...(node.timeoutMs === undefined ? {} : { timeoutMs: node.timeoutMs }),
       ...(principal === undefined ? {} : { policy: policyContext(node, principal) }),
+      ...(node.cache === undefined ? {} : { cache: node.cache }),
+      ...(cacheMode === undefined ? {} : { cacheMode }),
     };
   }
 
@@ -403,6 +417,21 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
     }
   }
 
+  /**
+   * Writes the run's signed provenance receipt (a local activity: its large input stays out of
+   * history). A receipt that cannot be written is logged, never a reason to change the outcome.
+   */
+  async function writeReceipt(): Promise<void> {
+    if (!patched(RECEIPT_PATCH)) return;
+    const { writeReceipt: write } = proxyLocalActivities<Activities>({ startToCloseTimeout: '60s', retry: INFRA_RETRY });
+    try {
+      await write({ runId: run.runId, ir, digest: input.digest, params, state: run, namespace });
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      log.error('the run receipt could not be written', { runId: run.runId, error: String(error) });
+    }
+  }
+
   const done = (): boolean => run.tasks.every((task) => TERMINAL.has(task.status)) && inFlight === 0 && unitScopes.size === 0;
   const historyLimit = input.historyEventLimit ?? 10_000;
   const tooLong = (): boolean => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= historyLimit;
@@ -441,6 +470,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
       }
       run.endedAt = new Date().toISOString();
       setStatus('CANCELLED');
+      await writeReceipt();
     });
     throw error;
   }
@@ -453,9 +483,11 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
       ? { code: stoppedBy.code, message: stoppedBy.message }
       : { code: failed?.error?.code ?? 'TASK_FAILED', message: `task "${failed?.id}" failed: ${failed?.error?.message ?? ''}` };
     setStatus('FAILED');
+    await writeReceipt();
     throw ApplicationFailure.create({ message: run.error.message, type: 'RUN_FAILED', nonRetryable: true, details: [run] });
   }
   setStatus('SUCCEEDED');
+  await writeReceipt();
   return run;
 }
 

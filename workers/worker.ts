@@ -9,6 +9,7 @@ import { createActivities, envSecrets, type ActivityDeps } from '../src/activiti
 import { builtinCatalog, createBuiltinCatalog, type Catalog } from '../src/catalog/index.js';
 import { DEFAULT_TEMPORAL_ADDRESS, loadConfig, type Config } from '../src/config/index.js';
 import { createPdp, createPolicyGate, type PolicyGate } from '../src/policy/index.js';
+import { auditDecisionLog, createWorkerProvenance, type WorkerProvenance } from '../src/provenance/index.js';
 import { createRunners, localRunner, type Runners } from '../src/runners/index.js';
 import { FsArtifactStore, openAuditLog } from '../src/store/index.js';
 
@@ -33,6 +34,11 @@ export interface WorkerOptions {
   policy?: PolicyGate;
   /** Resolves task secrets. @default envSecrets() — `MAESTRO_SECRET_<NAME>` variables */
   secrets?: ActivityDeps['secrets'];
+  /**
+   * Receipts, task cache and code digests.
+   * @default built with default settings beside the artifacts: signing key, receipts and cache under `artifactDir`
+   */
+  provenance?: WorkerProvenance;
   /** A prebuilt interpreter bundle (see {@link bundleInterpreter}); bundled here when absent. */
   workflowBundle?: WorkflowBundleWithSourceMap;
 }
@@ -55,12 +61,16 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     policy,
     secrets = envSecrets(),
   } = options;
+  const provenance = options.provenance ?? (await createWorkerProvenance({ config: loadConfig({ MAESTRO_DATA_DIR: artifactDir }), catalog }));
   const activities = createActivities({
     catalog,
     artifacts: new FsArtifactStore({ root: artifactDir }),
     runners,
     secrets,
     ...(policy === undefined ? {} : { policy }),
+    writeReceipt: provenance.writeReceipt,
+    taskCodeDigests: provenance.taskCodeDigests,
+    ...(provenance.taskCache === undefined ? {} : { taskCache: provenance.taskCache }),
     ...(largeOutputBytes === undefined ? {} : { largeOutputBytes }),
   });
   return Worker.create({
@@ -88,6 +98,7 @@ export async function runWorker(config: Config): Promise<{ shutdown(): Promise<v
   const pdp = await createPdp(config);
   const auditLog = await openAuditLog({ ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }), dataDir: config.dataDir });
   const artifacts = new FsArtifactStore({ root: config.artifactDir });
+  const catalog = createBuiltinCatalog({ httpAllow: config.httpAllow, fileRoots: config.fileRoots });
   const connection = await NativeConnection.connect({ address: config.temporalAddress ?? DEFAULT_TEMPORAL_ADDRESS });
   const worker = await createWorker({
     connection,
@@ -95,8 +106,9 @@ export async function runWorker(config: Config): Promise<{ shutdown(): Promise<v
     taskQueue: config.taskQueue,
     artifactDir: config.artifactDir,
     largeOutputBytes: config.largeOutputBytes,
-    catalog: createBuiltinCatalog({ httpAllow: config.httpAllow, fileRoots: config.fileRoots }),
+    catalog,
     runners: createRunners(config, { artifacts }),
+    provenance: await createWorkerProvenance({ config, catalog, policyDecisions: auditDecisionLog(auditLog).decisionIds }),
     policy: createPolicyGate({ pdp, log: auditLog }),
   });
   const running = worker.run();

@@ -9,7 +9,7 @@ export type { ActivityDeps } from './run-task.js';
 
 /** Builds every activity Maestro registers. */
 export function createActivities(deps: ActivityDeps) {
-  return { runTask: createRunTask(deps) };
+  return { runTask: createRunTask(deps), writeReceipt: deps.writeReceipt };
 }
 
 /** The activities' types, for `proxyActivities<Activities>()` in the interpreter. */

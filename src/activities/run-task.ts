@@ -4,6 +4,7 @@ import type { Catalog } from '../catalog/index.js';
 import { MaestroError, TaskError, isMaestroError } from '../errors/index.js';
 import type { RunTaskInput, RunTaskResult, TaskFailureDetails } from '../ir/index.js';
 import { taskPolicyInput, type PolicyGate } from '../policy/index.js';
+import { runCached, type TaskCache, type WriteReceiptInput, type WriteReceiptResult } from '../provenance/index.js';
 import { selectRunner, type Runners } from '../runners/index.js';
 import {
   validateTaskInput,
@@ -28,6 +29,12 @@ export interface ActivityDeps {
   heartbeatIntervalMs?: number;
   /** Decides each attempt before the task's code runs; without it, every task may run. */
   policy?: PolicyGate;
+  /** Outputs of deterministic tasks by cache key; without it, every task runs. */
+  taskCache?: TaskCache;
+  /** Code digest of each task by exact `uses`, part of its cache key. */
+  taskCodeDigests?: Readonly<Record<string, string>>;
+  /** The `writeReceipt` activity: signs and stores a run's provenance receipt. */
+  writeReceipt: (input: WriteReceiptInput) => Promise<WriteReceiptResult>;
 }
 
 /**
@@ -36,7 +43,7 @@ export interface ActivityDeps {
  * details say whether the interpreter may retry; Temporal itself only retries infrastructure loss.
  */
 export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Promise<RunTaskResult> {
-  const { catalog, artifacts, runners, secrets, policy, largeOutputBytes = 256 * 1024, heartbeatIntervalMs = 1000 } = deps;
+  const { catalog, artifacts, runners, secrets, policy, taskCache, taskCodeDigests = {}, largeOutputBytes = 256 * 1024, heartbeatIntervalMs = 1000 } = deps;
   const initialised = new Map<ExecutableTaskDefinition, Promise<void>>();
 
   return async function runTask(input: RunTaskInput): Promise<RunTaskResult> {
@@ -60,8 +67,21 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
         await init;
       }
       const ctx = taskContext(input, activity, signal, secrets);
-      const outputs = await selectRunner(runners, input.runsOn).run(definition, taskInput, ctx);
-      return { outputs: await offloadLargeFields(outputs ?? null, artifacts, largeOutputBytes) };
+      const codeDigest = taskCodeDigests[input.uses];
+      // A task whose code cannot be digested is never cached: its key could not tell versions apart.
+      const { outputs, cached } = await runCached(
+        codeDigest === undefined ? undefined : taskCache,
+        {
+          uses: input.uses,
+          codeDigest: codeDigest ?? '',
+          input: input.input,
+          cache: input.cache,
+          mode: input.cacheMode ?? 'use',
+          onCacheError: (error, operation) => ctx.logger.warn(`task cache ${operation} failed; running the task`, { error: String(error) }),
+        },
+        async () => offloadLargeFields((await selectRunner(runners, input.runsOn).run(definition, taskInput, ctx)) ?? null, artifacts, largeOutputBytes),
+      );
+      return { outputs, ...(cached ? { cached: true } : {}) };
     } catch (error) {
       if (activity.cancellationSignal.aborted) throw new CancelledFailure('the run was cancelled', [], asError(error));
       if (timeout?.aborted) throw toFailure(new TaskError(`timed out after ${input.timeoutMs} ms`, { code: 'TASK_TIMEOUT', cause: error }));

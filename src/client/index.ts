@@ -17,6 +17,7 @@ import {
   stateQuery,
   type ApprovalRequest,
   type CompiledWorkflow,
+  type CacheMode,
   type InterpreterInput,
   type Principal,
   type RunState,
@@ -39,6 +40,8 @@ export interface StartRunOptions {
   principal?: Principal;
   /** Trace id correlating the run with its caller. */
   traceId?: string;
+  /** `bypass` runs every task afresh and leaves the cache alone (replay). @default 'use' */
+  cache?: CacheMode;
   /** See {@link InterpreterInput.historyEventLimit}. */
   historyEventLimit?: number;
   /**
@@ -66,6 +69,7 @@ export async function startRun(client: Client, options: StartRunOptions): Promis
     ...(options.startedBy === undefined ? {} : { startedBy: options.startedBy }),
     ...(options.principal === undefined ? {} : { principal: options.principal }),
     ...(options.traceId === undefined ? {} : { traceId: options.traceId }),
+    ...(options.cache === undefined ? {} : { cache: options.cache }),
     ...(options.historyEventLimit === undefined ? {} : { historyEventLimit: options.historyEventLimit }),
     ...(options.carried === undefined ? {} : { carried: options.carried }),
   };

@@ -153,6 +153,8 @@ export interface TaskState {
   outputs?: unknown;
   /** forEach tasks: the state of each item. */
   items?: TaskState[];
+  /** The outputs came from the task cache; the task's code did not run. */
+  cached?: boolean;
   approvals?: ApprovalRecord[];
 }
 
@@ -207,6 +209,8 @@ export interface InterpreterInput {
   principal?: Principal;
   /** Trace id correlating the run with its caller (decision log, telemetry). */
   traceId?: string;
+  /** @default 'use' */
+  cache?: CacheMode;
   /**
    * Continue-as-new once the history has this many events (or when Temporal suggests it).
    * @default 10000
@@ -247,11 +251,20 @@ export interface RunTaskInput {
   runsOn: RunsOn;
   /** What the policy decides this attempt on. */
   policy?: TaskPolicyContext;
+  /** The task's cache settings (`TaskNode.cache`). */
+  cache?: { enabled: boolean; ttlMs?: number };
+  /** `bypass` runs the task and leaves the cache alone (replay). @default 'use' */
+  cacheMode?: CacheMode;
 }
+
+/** Whether a run reads and fills the task cache (`use`) or bypasses it (`bypass`, for replay). */
+export type CacheMode = 'use' | 'bypass';
 
 /** Result of the `runTask` activity: outputs, with large fields replaced by {@link ArtifactRef}s. */
 export interface RunTaskResult {
   outputs: unknown;
+  /** The outputs came from the task cache. */
+  cached?: boolean;
 }
 
 /** Details attached to a task failure raised by `runTask` (the failure's `type` is the code). */

@@ -30,6 +30,8 @@ import {
   type PolicyPrincipal,
   type TaskPolicyContext,
 } from '../../src/policy/index.js';
+import { loadConfig } from '../../src/config/index.js';
+import { createWorkerProvenance } from '../../src/provenance/index.js';
 import { localRunner } from '../../src/runners/index.js';
 import { FsArtifactStore, openAuditLog, type AuditLog } from '../../src/store/index.js';
 import { bundleInterpreter } from '../../workers/worker.js';
@@ -93,6 +95,7 @@ beforeAll(async () => {
     artifacts: new FsArtifactStore({ root: join(dir, 'artifacts') }),
     runners: { local: localRunner },
     secrets: envSecrets(),
+    writeReceipt: (await createWorkerProvenance({ config: loadConfig({ MAESTRO_DATA_DIR: dir }), catalog: builtinCatalog })).writeReceipt,
   });
   worker = await Worker.create({
     connection: nativeConnection,
