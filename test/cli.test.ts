@@ -65,6 +65,27 @@ describe('maestro validate', () => {
   });
 });
 
+describe('maestro tasks', () => {
+  it('lists the catalog with how each task runs', async () => {
+    const result = await maestro('tasks', 'list');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^tasks\/wait\.sleep@0\.1\.0\s+timer\s+/m);
+    expect(result.stdout).toMatch(/^tasks\/transform\.map@0\.1\.0\s+local-activity\s+/m);
+  });
+
+  it('describes one task with its input and output schemas', async () => {
+    const result = await maestro('tasks', 'describe', 'tasks/http.request', '--json');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ uses: 'tasks/http.request@0.1.0', execution: 'activity', input: { type: 'object' } });
+  });
+
+  it('exits 2 naming the known tasks for an unknown one', async () => {
+    const result = await maestro('tasks', 'describe', 'tasks/nope');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/unknown task "tasks\/nope"; known tasks: .*tasks\/http\.request/);
+  });
+});
+
 describe('maestro compile', () => {
   it('prints the IR and its digest', async () => {
     const result = await maestro('compile', 'examples/workflows/hello.yaml');

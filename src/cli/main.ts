@@ -14,6 +14,7 @@ import { checkParams, loadManifestFile, parseParamText } from '../manifest/index
 import { registerAuditCommands } from './audit.js';
 import { registerRunnerCommands } from './runners.js';
 import { registerProvenanceCommands } from './provenance.js';
+import { registerTaskCommands } from './tasks.js';
 import { addApiCommands } from './api-commands.js';
 import { runWorkflow } from './run.js';
 
@@ -72,6 +73,7 @@ export async function main(argv: string[]): Promise<number> {
   registerAuditCommands(program, (code) => (exitCode = code));
   registerRunnerCommands(program, (code) => (exitCode = code));
   registerProvenanceCommands(program, (code) => (exitCode = code));
+  registerTaskCommands(program);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
