@@ -26,12 +26,18 @@ export class ExpressionError extends Error {
 
 const env = celEnv();
 type Program = ReturnType<typeof plan>;
+/**
+ * Planned programs by expression text, shared by every run in the worker (a pure function of the
+ * text, so sharing cannot change an outcome). Bounded: cleared when full.
+ */
 const programs = new Map<string, Program>();
+const MAX_PROGRAMS = 10_000;
 
 function program(expression: string): Program {
   let compiled = programs.get(expression);
   if (!compiled) {
     compiled = plan(env, parse(expression));
+    if (programs.size >= MAX_PROGRAMS) programs.clear();
     programs.set(expression, compiled);
   }
   return compiled;
