@@ -135,16 +135,31 @@ async function openLoop(rate: number, seconds: number, send: () => Promise<{ run
   return Promise.all(calls);
 }
 
-/** Epoch ms of the run's first TimerStarted event, from its history. */
+/** Epoch ms of the run's first TimerStarted event, from its history; undefined while there is none. */
 async function firstTaskScheduled(client: Client, runId: string): Promise<number | undefined> {
   const { EventType } = proto.temporal.api.enums.v1;
-  for (let tries = 0; tries < 100; tries += 1) {
-    const { history } = await client.workflowService.getWorkflowExecutionHistory({ namespace: client.options.namespace, execution: { workflowId: runId }, maximumPageSize: 20 });
-    const event = history?.events?.find((e) => e.eventType === EventType.EVENT_TYPE_TIMER_STARTED);
-    if (event?.eventTime?.seconds) return Number(event.eventTime.seconds) * 1000 + Math.floor((event.eventTime.nanos ?? 0) / 1e6);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  const { history } = await client.workflowService.getWorkflowExecutionHistory({ namespace: client.options.namespace, execution: { workflowId: runId }, maximumPageSize: 20 });
+  const event = history?.events?.find((e) => e.eventType === EventType.EVENT_TYPE_TIMER_STARTED);
+  return event?.eventTime?.seconds ? Number(event.eventTime.seconds) * 1000 + Math.floor((event.eventTime.nanos ?? 0) / 1e6) : undefined;
+}
+
+/** How long a block waits for its runs' first tasks to be scheduled (a backlog drains) before counting the rest as errors. */
+const DRAIN_MS = 300_000;
+
+/** First-task times of `runIds` (from server timestamps), polling in rounds until all have one or {@link DRAIN_MS} passes. */
+async function scheduledTimes(client: Client, runIds: readonly string[]): Promise<Map<string, number>> {
+  const found = new Map<string, number>();
+  const deadline = Date.now() + DRAIN_MS;
+  for (;;) {
+    const pending = runIds.filter((id) => !found.has(id));
+    const times = await mapLimit(pending, 16, (id) => firstTaskScheduled(client, id));
+    pending.forEach((id, i) => {
+      const time = times[i];
+      if (time !== undefined) found.set(id, time);
+    });
+    if (found.size === runIds.length || Date.now() > deadline) return found;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
   }
-  return undefined;
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
@@ -173,8 +188,9 @@ interface PhaseSamples {
 async function block(client: Client, rate: number, seconds: number, send: () => Promise<{ runId: string }>, into: PhaseSamples): Promise<void> {
   const calls = await openLoop(rate, seconds, send);
   const ok = calls.filter((c) => c.runId !== undefined);
-  const decisions = await mapLimit(ok, 16, async (call) => {
-    const scheduled = await firstTaskScheduled(client, call.runId as string);
+  const times = await scheduledTimes(client, ok.map((c) => c.runId as string));
+  const decisions = ok.map((call) => {
+    const scheduled = times.get(call.runId as string);
     return scheduled === undefined ? undefined : scheduled - call.sentAt;
   });
   into.sent += calls.length;

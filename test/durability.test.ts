@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { cancelRun } from '../src/client/index.js';
 import { TEST_HTTP_ALLOW, startEngine, task, waitForState, workflow, type Engine } from './helpers/engine.js';
 import { startHttpPeer, type HttpPeer } from './helpers/http-peer.js';
 
@@ -61,3 +62,25 @@ it('completes a run whose worker was killed mid-task, without re-running complet
   expect(peer.hits.get('/slow/middle')).toBe(2);
   expect(peer.hits.get('/ok/last')).toBe(1);
 }, 120_000);
+
+it('answers state queries on finished runs from a freshly started worker', async () => {
+  const succeeded = await engine.start(workflow('    - id: only\n      uses: tasks/transform.map@0.1.0\n      with: { rows: [1], expression: "$" }'));
+  const cancelled = await engine.start(workflow('    - id: nap\n      uses: tasks/wait.sleep@0.1.0\n      with: { duration: 1h }'));
+  for (const worker of workers) worker.kill('SIGKILL');
+  const first = startWorkerProcess();
+  expect((await engine.wait(succeeded)).status).toBe('SUCCEEDED');
+  await waitForState(engine, cancelled, (state) => task(state, 'nap').status === 'RUNNING', 60_000);
+  await cancelRun(engine.client, cancelled);
+  expect((await engine.wait(cancelled)).status).toBe('CANCELLED');
+  first.kill('SIGKILL');
+  await new Promise((resolve) => first.once('exit', resolve));
+
+  startWorkerProcess();
+  const [done, stopped] = await Promise.all([
+    waitForState(engine, succeeded, () => true, 60_000),
+    waitForState(engine, cancelled, () => true, 60_000),
+  ]);
+  expect(done.status).toBe('SUCCEEDED');
+  expect(stopped.status).toBe('CANCELLED');
+  expect(task(stopped, 'nap').status).toBe('CANCELLED');
+}, 180_000);

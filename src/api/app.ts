@@ -75,7 +75,7 @@ function timing(deps: ResolvedDeps, template: string): RequestHandler {
  * app.listen(config.port);
  */
 export function createApp(deps: ApiDeps): Express {
-  const resolved: ResolvedDeps = { clock: () => new Date(), metrics: createApiMetrics(), ...deps };
+  const resolved: ResolvedDeps = { clock: () => new Date(), metrics: createApiMetrics(), shutdown: new AbortController().signal, ...deps };
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');

@@ -8,7 +8,6 @@ import { MaestroError } from '../errors/index.js';
 import type { Store } from '../store/index.js';
 import type { Authenticator, Principal } from './auth/index.js';
 import type { ApiMetrics } from './metrics.js';
-import type { AdmissionLoop } from './runs/admission.js';
 
 /** The dependencies of {@link createApp}. */
 export interface ApiDeps {
@@ -29,14 +28,14 @@ export interface ApiDeps {
    */
   metrics?: ApiMetrics;
   /**
-   * The admission loop, nudged when a run may have freed a slot.
-   * @default undefined — queued runs wait for the loop's next pass
+   * Aborted when the API shuts down: long-lived responses (event streams) end at once.
+   * @default a signal that is never aborted
    */
-  admission?: AdmissionLoop;
+  shutdown?: AbortSignal;
 }
 
 /** {@link ApiDeps} with defaults applied. */
-export type ResolvedDeps = Required<Omit<ApiDeps, 'admission'>> & Pick<ApiDeps, 'admission'>;
+export type ResolvedDeps = Required<ApiDeps>;
 
 /** A validated request, as a route handler sees it. */
 export interface RouteContext {

@@ -85,10 +85,11 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
   }
   const client = new Client({ connection, namespace: config.temporalNamespace });
   const metrics = createApiMetrics();
-  const deps = { config, client, store, authenticator, metrics, clock: () => new Date() };
+  const shutdown = new AbortController();
+  const deps = { config, client, store, authenticator, metrics, clock: () => new Date(), shutdown: shutdown.signal };
   const admission = startAdmissionLoop(launchContext(deps), { intervalMs: pollMs });
   const watcher = watchFinishedRuns(client, metrics, { intervalMs: pollMs * 4 });
-  const app = createApp({ ...deps, admission });
+  const app = createApp(deps);
   const server = createServer(app);
   server.listen(port, host);
   await once(server, 'listening');
@@ -97,6 +98,7 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      shutdown.abort();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), drainMs);

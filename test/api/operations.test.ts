@@ -53,7 +53,7 @@ describe('GET /metrics', () => {
     const started = await h.call('POST', '/runs', { json: { workflowRef: `${name}@1.0.0`, namespace: h.namespace } });
     await h.waitRun(started.body.runId, (r) => r.status === 'SUCCEEDED');
     let text = '';
-    for (let tries = 0; tries < 50 && !text.includes('maestro_task_duration_seconds_bucket'); tries += 1) {
+    for (let tries = 0; tries < 150 && !text.includes('maestro_task_duration_seconds_bucket'); tries += 1) {
       await new Promise((resolve) => setTimeout(resolve, 200));
       text = (await h.call('GET', '/metrics', { token: 'viewer' })).text;
     }
@@ -82,14 +82,10 @@ describe('JWT bearer tokens', () => {
   let otherKey: CryptoKey;
 
   beforeAll(async () => {
-    ({ privateKey } = await generateKeyPair('ES256'));
-    const pair = await generateKeyPair('ES256');
-    otherKey = pair.privateKey;
-    const { publicKey } = await generateKeyPair('ES256').then(async () => {
-      const keys = await generateKeyPair('ES256');
-      privateKey = keys.privateKey;
-      return keys;
-    });
+    const signing = await generateKeyPair('ES256');
+    privateKey = signing.privateKey;
+    otherKey = (await generateKeyPair('ES256')).privateKey;
+    const publicKey = signing.publicKey;
     const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
     jwks = createServer((_, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });

@@ -80,7 +80,7 @@ describe.each([sqliteBackend(), postgresBackend()])('store on $name', (backend) 
     await expect(store.ping()).resolves.toBeUndefined();
   });
 
-  it('re-opening an up-to-date database applies no migration and keeps the data', async () => {
+  it('re-opening the database keeps the data, and migrations are numbered 1..n without gaps', async () => {
     await store.putWorkflow(workflowEntry(WORKFLOW('0.0.1')));
     const again = await backend.open();
     try {

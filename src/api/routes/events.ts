@@ -46,8 +46,10 @@ export const streamRunEvents: RouteHandler = async (context) => {
   let detail = await runDetail(deps.client, first);
   res.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
   res.flushHeaders();
-  let closed = false;
-  req.once('close', () => (closed = true));
+  let closed = deps.shutdown.aborted;
+  const close = (): void => void (closed = true);
+  req.once('close', close);
+  deps.shutdown.addEventListener('abort', close, { once: true });
   const keepalive = setInterval(() => res.write(': keep-alive\n\n'), KEEPALIVE_MS);
   const seen = new Map<string, string>();
   try {
@@ -65,6 +67,7 @@ export const streamRunEvents: RouteHandler = async (context) => {
     console.error(`maestro api: event stream of ${runId} failed:`, error);
   } finally {
     clearInterval(keepalive);
+    deps.shutdown.removeEventListener('abort', close);
     res.end();
   }
   return undefined;

@@ -55,7 +55,7 @@ export function watchFinishedRuns(client: Client, metrics: ApiMetrics, { interva
       for (const run of page.items) {
         if (seen.has(run.runId) || run.endedAt === undefined || Date.parse(run.endedAt) < since) continue;
         seen.set(run.runId, Date.parse(run.endedAt));
-        await record(run);
+        await record(run).catch((error: unknown) => log(`maestro api: recording the metrics of run ${run.runId} failed:`, error));
       }
       pageToken = page.nextPageToken;
     } while (pageToken !== undefined && !stopped);

@@ -2,7 +2,7 @@
  * Reading runs from Temporal: a run's execution (describe), its start input (first history
  * event), and its final state. Temporal is the system of record; nothing here is cached.
  */
-import { isGrpcCancelledError, isGrpcDeadlineError, ServiceError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { isGrpcCancelledError, isGrpcDeadlineError, ServiceError, WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { getRunState, waitForRun } from '../../client/index.js';
@@ -104,16 +104,26 @@ const QUERY_DEADLINE_MS = 5_000;
 
 /**
  * The run's task states: live (the interpreter's query, answered by a worker) while it runs, from
- * its close event once it has finished.
+ * its close event once it has finished (by the query again when Temporal ended it: terminated,
+ * timed out).
  *
  * @throws MaestroError `UNAVAILABLE` when no worker answers the query in time (none is running).
  */
 export async function runState(client: Client, execution: RunExecution): Promise<RunState> {
-  if (execution.closed) return waitForRun(client, execution.runId);
+  if (execution.closed) {
+    try {
+      return await waitForRun(client, execution.runId);
+    } catch (error) {
+      // Terminated or timed out by Temporal: no result carries the state; the query (replayed by a worker) still does.
+      if (!(error instanceof WorkflowFailedError)) throw error;
+    }
+  }
   const deadline = Date.now() + QUERY_DEADLINE_MS;
   try {
     return await client.connection.withDeadline(deadline, () => getRunState(client, execution.runId));
   } catch (error) {
+    // The run may have finished between describe and query: its close event has the state.
+    if (!execution.closed && (await describeRun(client, execution.runId))?.closed) return runState(client, { ...execution, closed: true });
     // The call ends as DEADLINE_EXCEEDED or CANCELLED depending on where the deadline struck; either
     // way, no worker answered in time.
     if (Date.now() >= deadline && (error instanceof ServiceError || isGrpcDeadlineError(error) || isGrpcCancelledError(error))) {
