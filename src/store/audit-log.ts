@@ -6,14 +6,12 @@
  * changed behind the triggers' back and names the first one.
  */
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import canonicalize from 'canonicalize';
-import { ConfigError, MaestroError } from '../errors/index.js';
+import { MaestroError } from '../errors/index.js';
 import { auditLogMigrations } from './migrations/policy-audit-log.js';
 import type { SqlDriver, SqlRow, SqlValue } from './sql/driver.js';
 import { migrate } from './sql/migrations.js';
-import { openPostgres } from './sql/postgres.js';
-import { openSqlite } from './sql/sqlite.js';
+import { openDatabase, type OpenStoreOptions } from './open-store.js';
 
 /** `prevHash` of the first record. */
 export const GENESIS_HASH = `sha256:${'0'.repeat(64)}`;
@@ -269,23 +267,7 @@ export async function createAuditLog(db: SqlDriver, { ownsDb = false }: { ownsDb
 }
 
 /** Options of {@link openAuditLog}: the same database as the registry's `openStore`. */
-export interface OpenAuditLogOptions {
-  /**
-   * `postgres://…` for PostgreSQL; unset for SQLite.
-   * @default undefined
-   */
-  databaseUrl?: string;
-  /**
-   * Folder of the SQLite file `registry.db` (ignored with `databaseUrl`).
-   * @default '.maestro'
-   */
-  dataDir?: string;
-  /**
-   * The SQLite file itself; wins over `dataDir`.
-   * @default '<dataDir>/registry.db'
-   */
-  sqliteFile?: string;
-}
+export type OpenAuditLogOptions = OpenStoreOptions;
 
 /**
  * Opens the audit log in the registry's database (its own connection), applying its migrations.
@@ -294,14 +276,7 @@ export interface OpenAuditLogOptions {
  * const log = await openAuditLog({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
  */
 export async function openAuditLog(options: OpenAuditLogOptions = {}): Promise<AuditLog> {
-  const { databaseUrl, dataDir = '.maestro' } = options;
-  let db: SqlDriver;
-  if (databaseUrl !== undefined) {
-    if (!/^postgres(ql)?:\/\//.test(databaseUrl)) throw new ConfigError('MAESTRO_DATABASE_URL must be a postgres:// URL (unset it for SQLite)');
-    db = openPostgres({ url: databaseUrl });
-  } else {
-    db = openSqlite(options.sqliteFile ?? join(dataDir, 'registry.db'));
-  }
+  const db = openDatabase(options);
   try {
     return await createAuditLog(db, { ownsDb: true });
   } catch (error) {

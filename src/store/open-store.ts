@@ -27,6 +27,19 @@ export interface OpenStoreOptions {
 }
 
 /**
+ * Opens the database the options name, without touching its schema: PostgreSQL when `databaseUrl`
+ * is a `postgres://` URL, else SQLite in `<dataDir>/registry.db` (or `sqliteFile`).
+ *
+ * @throws {ConfigError} for a database URL of another scheme.
+ */
+export function openDatabase(options: OpenStoreOptions = {}): SqlDriver {
+  const { databaseUrl, dataDir = '.maestro' } = options;
+  if (databaseUrl === undefined) return openSqlite(options.sqliteFile ?? join(dataDir, 'registry.db'));
+  if (!/^postgres(ql)?:\/\//.test(databaseUrl)) throw new ConfigError('MAESTRO_DATABASE_URL must be a postgres:// URL (unset it for SQLite)');
+  return openPostgres({ url: databaseUrl });
+}
+
+/**
  * Opens the control plane's store and applies pending migrations: PostgreSQL when `databaseUrl` is
  * a `postgres://` URL, else SQLite in `<dataDir>/registry.db`.
  *
@@ -35,14 +48,7 @@ export interface OpenStoreOptions {
  * const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
  */
 export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
-  const { databaseUrl, dataDir = '.maestro' } = options;
-  let db: SqlDriver;
-  if (databaseUrl !== undefined) {
-    if (!/^postgres(ql)?:\/\//.test(databaseUrl)) throw new ConfigError('MAESTRO_DATABASE_URL must be a postgres:// URL (unset it for SQLite)');
-    db = openPostgres({ url: databaseUrl });
-  } else {
-    db = openSqlite(options.sqliteFile ?? join(dataDir, 'registry.db'));
-  }
+  const db = openDatabase(options);
   try {
     await migrate(db);
   } catch (error) {
