@@ -25,37 +25,16 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { delimiter, dirname, join, relative } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { REPO_ROOT, TOOLS_DIR, isExecutable, lastLines, onPath, run } from './lib/tools.mjs';
 
 export const OPA_VERSION = '1.22.2';
-const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const TOOLS_DIR = join(REPO_ROOT, '.tools');
 const TOOLS_BIN = join(TOOLS_DIR, 'bin', 'opa');
 const POLICY_DIR = join(REPO_ROOT, 'policies');
 const OUT_DIR = join(REPO_ROOT, 'dist', 'policy');
 const ENTRYPOINTS = ['maestro/decision', 'maestro/allow'];
-
-function run(command, args, options = {}) {
-  const result = spawnSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...options });
-  const output = `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? String(result.error) : ''}`;
-  return { ok: result.status === 0, output: output.trim() };
-}
-
-function isExecutable(file) {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    // Not there or not executable: the caller looks elsewhere.
-    return false;
-  }
-}
-
-function lastLines(text, count = 8) {
-  return text.split('\n').slice(-count).join('\n');
-}
 
 /** The `Version:` line of `opa version`, or undefined when the binary does not run. */
 function opaVersion(bin) {
@@ -98,7 +77,7 @@ export function ensureOpa() {
     if (!isExecutable(configured)) fail(`MAESTRO_OPA_BIN=${configured} is not an executable file.`);
     return configured;
   }
-  const fromPath = (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'opa')).find(isExecutable);
+  const fromPath = onPath('opa');
   if (fromPath && opaVersion(fromPath)?.startsWith('1.')) return fromPath;
   if (existsSync(TOOLS_BIN)) {
     if (opaVersion(TOOLS_BIN) === OPA_VERSION) return TOOLS_BIN;

