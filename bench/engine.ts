@@ -1,8 +1,10 @@
 /**
  * The benchmark's own Temporal: a dev server on free ports with a SQLite file in a temp folder (no
- * Web UI), and two in-process workers on separate task queues — Maestro's (the interpreter, built by
- * `createWorker` exactly as production does) and the baseline's (bench/baseline-workflows.ts) —
- * both serving the `runTask` activity built by `createActivities` from the same dependencies.
+ * Web UI), and three in-process workers on separate task queues — Maestro's (the interpreter, built
+ * by `createWorker` exactly as production does), the same with the policy gate on (the embedded PDP
+ * and the SQLite decision log, as `runWorker` wires them), and the baseline's
+ * (bench/baseline-workflows.ts) — all serving the `runTask` activity built by `createActivities`
+ * from the same dependencies.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,15 +16,17 @@ import { createActivities, envSecrets } from '../src/activities/index.js';
 import { builtinCatalog } from '../src/catalog/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { DEFAULT_SQLITE_PRAGMAS, resolveTemporalBin, startDevServer, type DevServer } from '../src/devserver/index.js';
-import { createWorkerProvenance } from '../src/provenance/index.js';
+import { createPdp, createPolicyGate } from '../src/policy/index.js';
+import { auditDecisionLog, createWorkerProvenance } from '../src/provenance/index.js';
 import { localRunner } from '../src/runners/index.js';
-import { FsArtifactStore } from '../src/store/index.js';
+import { FsArtifactStore, openAuditLog } from '../src/store/index.js';
 import { bundleInterpreter, createWorker } from '../workers/worker.js';
 
 const BASELINE_WORKFLOWS = fileURLToPath(new URL('./baseline-workflows.ts', import.meta.url));
 
 /** Task queues of the two workers. */
 export const MAESTRO_QUEUE = 'bench-maestro';
+export const MAESTRO_POLICY_QUEUE = 'bench-maestro-policy';
 export const BASELINE_QUEUE = 'bench-baseline';
 
 /** A running benchmark engine; `close()` stops workers, server and removes the temp folder. */
@@ -91,13 +95,26 @@ export async function startBenchEngine({ dynamicConfig = {} }: BenchEngineOption
     const nativeConnection = await NativeConnection.connect({ address: server.address });
     cleanups.push(() => nativeConnection.close());
 
-    const provenance = await createWorkerProvenance({ config: loadConfig({ MAESTRO_DATA_DIR: artifactDir }), catalog: builtinCatalog });
+    const config = loadConfig({ MAESTRO_DATA_DIR: artifactDir });
+    const provenance = await createWorkerProvenance({ config, catalog: builtinCatalog });
     const maestro = await createWorker({
       connection: nativeConnection,
       taskQueue: MAESTRO_QUEUE,
       artifactDir,
       workflowBundle: maestroBundle,
       provenance,
+    });
+    const pdp = await createPdp({ policyMode: 'embedded' });
+    cleanups.push(() => pdp.close());
+    const auditLog = await openAuditLog({ dataDir: join(dir, 'audit') });
+    cleanups.push(() => auditLog.close());
+    const maestroPolicy = await createWorker({
+      connection: nativeConnection,
+      taskQueue: MAESTRO_POLICY_QUEUE,
+      artifactDir,
+      workflowBundle: maestroBundle,
+      provenance: await createWorkerProvenance({ config, catalog: builtinCatalog, policyDecisions: auditDecisionLog(auditLog).decisionIds }),
+      policy: createPolicyGate({ pdp, log: auditLog }),
     });
     const baseline = await Worker.create({
       connection: nativeConnection,
@@ -116,7 +133,7 @@ export async function startBenchEngine({ dynamicConfig = {} }: BenchEngineOption
       maxConcurrentLocalActivityExecutions: 200,
       maxConcurrentWorkflowTaskExecutions: 40,
     });
-    for (const worker of [maestro, baseline]) {
+    for (const worker of [maestro, maestroPolicy, baseline]) {
       const running = worker.run();
       cleanups.push(async () => {
         worker.shutdown();

@@ -13,8 +13,8 @@ export interface ShapeResult {
   latency: Record<VariantId, Summary>;
   /** Client start → start acknowledged, per variant. */
   startLatency: Record<VariantId, Summary>;
-  /** Median ratios. */
-  ratios: { aOverB: number; aOverC: number; cOverB: number };
+  /** Median ratios; `dOverA` is the policy gate's cost (Maestro with the gate over without). */
+  ratios: { aOverB: number; aOverC: number; cOverB: number; dOverA: number };
   /** p95 ratios. */
   p95Ratios: { aOverB: number; aOverC: number };
   /** History of one measured run per variant. */
@@ -29,7 +29,13 @@ export interface TargetCheck {
   pass: boolean;
 }
 
-/** The issue's targets: a/b ≤ 1.10 per shape; the 3-step median < 100 ms; Maestro (local activities) under the baseline. */
+/** Most the policy gate may add to the 10-step run (issue 5): d/a < 1.05. */
+export const POLICY_GATE_TARGET = 1.05;
+
+/**
+ * The issues' targets: a/b ≤ 1.10 per shape; the 3-step median < 100 ms; Maestro (local
+ * activities) under the baseline; the policy gate adding < 5% to the 10-step run.
+ */
 export function checkTargets(shapes: readonly ShapeResult[]): TargetCheck[] {
   const checks: TargetCheck[] = [];
   for (const result of shapes) {
@@ -45,6 +51,14 @@ export function checkTargets(shapes: readonly ShapeResult[]): TargetCheck[] {
       target: `${result.shape.name}: Maestro (local activities) under the hand-written baseline, a/b < 1.00 (median)`,
       actual: ratio(result.ratios.aOverB),
       pass: result.ratios.aOverB < 1,
+    });
+  }
+  const seq10 = shapes.find((result) => result.shape.kind === 'sequential' && result.shape.n === 10);
+  if (seq10) {
+    checks.push({
+      target: `${seq10.shape.name}: the policy gate adds < 5%, d/a < ${POLICY_GATE_TARGET.toFixed(2)} (median)`,
+      actual: ratio(seq10.ratios.dOverA),
+      pass: seq10.ratios.dOverA < POLICY_GATE_TARGET,
     });
   }
   return checks;
@@ -73,6 +87,7 @@ export function markdownReport(input: {
     ...VARIANTS.flatMap((v) => [ms(r.latency[v.id].median), ms(r.latency[v.id].p95)]),
     ratio(r.ratios.aOverB),
     ratio(r.ratios.aOverC),
+    ratio(r.ratios.dOverA),
   ]);
   const historyRows = shapes.flatMap((r) =>
     VARIANTS.map((v) => {
@@ -98,7 +113,7 @@ export function markdownReport(input: {
     ...VARIANTS.map((v) => `- ${v.letter}: ${v.label}`),
     '',
     table(
-      ['shape', 'tasks', 'a median', 'a p95', 'b median', 'b p95', 'c median', 'c p95', 'a/b', 'a/c'],
+      ['shape', 'tasks', ...VARIANTS.flatMap((v) => [`${v.letter} median`, `${v.letter} p95`]), 'a/b', 'a/c', 'd/a'],
       latencyRows,
     ),
     '',

@@ -1,8 +1,16 @@
 /**
- * `npm run bench`: Maestro's interpreter against hand-written Temporal workflows, on a dev server of
- * its own, in one process, round-robin across variants so drift hits them all alike.
+ * `npm run bench`: every benchmark suite in turn, each against a baseline measured in the same run.
+ * - `engine`: Maestro's interpreter (with and without the policy gate) against hand-written Temporal
+ *   workflows, on a dev server of its own, in one process, round-robin across variants so drift
+ *   hits them all alike;
+ * - `policy`: decision latency, embedded wasm vs an OPA server (bench/policy.ts);
+ * - `receipt`: receipt build + sign + write for 10 and 1,000 tasks, and its share of the 10-step
+ *   run measured by `engine` (bench/receipt.ts);
+ * - `api`: open-loop `POST /runs` load against raw `client.workflow.start` (bench/api-load.ts);
+ * - `container`: a no-op container through the container runner against `podman run` (bench/container.ts).
  *
  * Environment:
+ * - `BENCH_SUITES` comma-separated suites to run (default all, in the order above);
  * - `BENCH_ITERATIONS` measured iterations per shape and variant, at most (default 60: about 1.5 minutes on
  *   2 idle cores);
  * - `BENCH_TIME_BUDGET` seconds since start after which no new iteration begins, once at least
@@ -19,17 +27,23 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { apiLoadReport, runApiLoadBenchmark } from './api-load.js';
 import { benchCompile, chainManifest, layeredManifest, type CompilerResult } from './compiler-bench.js';
+import { benchContainer, containerBenchReport } from './container.js';
 import { TUNED_DYNAMIC_CONFIG, startBenchEngine } from './engine.js';
 import { medianProfile, profileHistories, type HistoryProfile } from './history.js';
+import { benchPolicy, policyMarkdown } from './policy.js';
+import { benchReceipt, type ReceiptBenchResult } from './receipt.js';
 import { checkTargets, markdownReport, rounded, type ShapeResult } from './report.js';
 import { SHAPES, taskCount, type Shape } from './shapes.js';
-import { summarize, type Summary } from './stats.js';
+import { ms, summarize, type Summary } from './stats.js';
 import { VARIANTS, variantRunners, type Sample, type VariantId } from './variants.js';
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 /** The time budget never cuts the measurement shorter than this. */
 const MIN_ITERATIONS = 10;
+/** Most the receipt may add to the 10-task run (issue 6): 2%. */
+const RECEIPT_SHARE_TARGET = 0.02;
 
 function positiveInt(name: string, fallback: number, minimum = 1): number {
   const raw = process.env[name];
@@ -63,7 +77,18 @@ function rotate<T>(items: readonly T[], by: number): T[] {
 const perVariant = <T>(make: (id: VariantId) => T): Record<VariantId, T> =>
   Object.fromEntries(VARIANTS.map((v) => [v.id, make(v.id)])) as Record<VariantId, T>;
 
-async function main(): Promise<void> {
+/** What a suite hands back: its markdown section and its JSON. */
+interface SuiteResult {
+  markdown: string;
+  json: unknown;
+}
+
+/** The engine suite's result, plus the 10-step run's median latency that later suites compare with. */
+interface EngineSuiteResult extends SuiteResult {
+  seq10MedianMs?: number;
+}
+
+async function engineSuite(): Promise<EngineSuiteResult> {
   const iterations = positiveInt('BENCH_ITERATIONS', 60);
   const warmup = positiveInt('BENCH_WARMUP', 5, 0);
   const budgetMs = positiveInt('BENCH_TIME_BUDGET', 210, 0) * 1000;
@@ -125,6 +150,7 @@ async function main(): Promise<void> {
           aOverB: latency.maestro.median / latency.baseline.median,
           aOverC: latency.maestro.median / latency.baselineLocal.median,
           cOverB: latency.baselineLocal.median / latency.baseline.median,
+          dOverA: latency.maestroPolicy.median / latency.maestro.median,
         },
         p95Ratios: {
           aOverB: latency.maestro.p95 / latency.baseline.p95,
@@ -138,13 +164,8 @@ async function main(): Promise<void> {
     // Other work on the machine shows up as noise: say how busy it was.
     const environment = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${platform()} ${release()}, Node ${process.version}; load average ${loadAtStart} at start, ${load()} at end`;
     const checks = checkTargets(results);
-    console.log(
-      markdownReport({ shapes: results, checks, compiler, iterations: measured, warmup, serverCommand: engine.serverCommand, serverProfile: server, environment }),
-    );
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    const file = `${RESULTS_DIR}bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+    const markdown = markdownReport({ shapes: results, checks, compiler, iterations: measured, warmup, serverCommand: engine.serverCommand, serverProfile: server, environment });
     const json = {
-      at: new Date().toISOString(),
       environment,
       iterations: measured,
       iterationsRequested: iterations,
@@ -156,16 +177,86 @@ async function main(): Promise<void> {
       targets: checks,
       compiler,
     };
-    writeFileSync(file, `${JSON.stringify(rounded(json), null, 2)}\n`);
-    console.log(`\nJSON: ${file}`);
+    const seq10 = results.find((r) => r.shape.kind === 'sequential' && r.shape.n === 10);
+    return { markdown, json, ...(seq10 ? { seq10MedianMs: seq10.latency.maestro.median } : {}) };
   } finally {
     await engine.close();
   }
 }
 
-try {
-  await main();
-} catch (error) {
-  console.error('bench failed:', error);
-  process.exitCode = 1;
+async function receiptSuite(seq10MedianMs: number | undefined): Promise<SuiteResult> {
+  const results = await benchReceipt();
+  const ten = results.find((r) => r.tasks === 10);
+  const share = ten && seq10MedianMs !== undefined ? ten.write.median / seq10MedianMs : undefined;
+  const row = (r: ReceiptBenchResult): string =>
+    `| ${r.tasks} | ${ms(r.build.median)} | ${ms(r.sign.median)} | ${ms(r.write.median)} | ${ms(r.write.p95)} | ${r.bundleBytes} |`;
+  const verdict =
+    share === undefined
+      ? 'Share of the 10-step run: not measured (the engine suite did not run seq-10).'
+      : `Share of the 10-step run (${ms(seq10MedianMs ?? Number.NaN)} ms median, engine suite): ${(share * 100).toFixed(2)}% (target < ${RECEIPT_SHARE_TARGET * 100}%): **${share < RECEIPT_SHARE_TARGET ? 'PASS' : 'FAIL'}**`;
+  return {
+    markdown: [
+      '## Receipts: build, sign (DSSE, local key) and write, ms (median)',
+      '',
+      '| tasks | build | sign | build+sign+write | write p95 | bundle bytes |',
+      '| --: | --: | --: | --: | --: | --: |',
+      ...results.map(row),
+      '',
+      verdict,
+    ].join('\n'),
+    json: { results, shareOfSeq10: share },
+  };
 }
+
+/** The suites in the order they run; each gets the engine's 10-step median when the engine ran. */
+const SUITES: Readonly<Record<string, (seq10MedianMs: number | undefined) => Promise<SuiteResult>>> = {
+  engine: () => engineSuite(),
+  policy: async () => {
+    const result = await benchPolicy();
+    return { markdown: `## Policy decisions\n\n${policyMarkdown(result)}`, json: result };
+  },
+  receipt: receiptSuite,
+  api: async () => {
+    const result = await runApiLoadBenchmark();
+    return { markdown: apiLoadReport(result), json: result };
+  },
+  container: async () => {
+    const result = await benchContainer();
+    return { markdown: containerBenchReport(result), json: result };
+  },
+};
+
+function selectedSuites(): string[] {
+  const raw = process.env.BENCH_SUITES;
+  if (!raw) return Object.keys(SUITES);
+  const names = raw.split(',').map((name) => name.trim());
+  const unknown = names.filter((name) => !(name in SUITES));
+  if (unknown.length > 0) throw new Error(`BENCH_SUITES: unknown suite(s) ${unknown.join(', ')}; known: ${Object.keys(SUITES).join(', ')}`);
+  return Object.keys(SUITES).filter((name) => names.includes(name));
+}
+
+async function main(): Promise<void> {
+  const suites = selectedSuites();
+  const json: Record<string, unknown> = { at: new Date().toISOString() };
+  let seq10MedianMs: number | undefined;
+  for (const name of suites) {
+    console.error(`— suite ${name}`);
+    try {
+      const result = await (SUITES[name] as (typeof SUITES)[string])(seq10MedianMs);
+      if (name === 'engine') seq10MedianMs = (result as EngineSuiteResult).seq10MedianMs;
+      console.log(`${result.markdown}\n`);
+      json[name] = result.json;
+    } catch (error) {
+      // One broken suite does not hide the others' figures; the exit code still says it failed.
+      console.error(`suite ${name} failed:`, error);
+      json[name] = { error: error instanceof Error ? error.message : String(error) };
+      process.exitCode = 1;
+    }
+  }
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = `${RESULTS_DIR}bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+  writeFileSync(file, `${JSON.stringify(rounded(json), null, 2)}\n`);
+  console.log(`JSON: ${file}`);
+}
+
+await main();

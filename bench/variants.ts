@@ -2,6 +2,8 @@
  * The three ways the benchmark runs a shape, each measured from the client's start call to the
  * run's result:
  * - `maestro` (a): the compiled manifest, interpreted by `dagInterpreter` (transform.map → local activities);
+ * - `maestroPolicy` (d): the same with the policy gate on: every task decided by the embedded PDP
+ *   and its decision appended to the hash-chained SQLite log before it runs;
  * - `baseline` (b): hand-written workflow, regular activities;
  * - `baselineLocal` (c): hand-written workflow, local activities.
  */
@@ -10,19 +12,23 @@ import type { Client } from '@temporalio/client';
 import { builtinCatalog } from '../src/catalog/index.js';
 import { startRun, waitForRun } from '../src/client/index.js';
 import { compileWorkflow } from '../src/compiler/index.js';
-import type { CompiledWorkflow } from '../src/ir/index.js';
+import type { CompiledWorkflow, Principal } from '../src/ir/index.js';
 import { parseManifest } from '../src/manifest/index.js';
-import { BASELINE_QUEUE, MAESTRO_QUEUE } from './engine.js';
+import { BASELINE_QUEUE, MAESTRO_POLICY_QUEUE, MAESTRO_QUEUE } from './engine.js';
 import { BENCH_TASK, manifestYaml, type BaselineArgs, type Shape } from './shapes.js';
 
-export type VariantId = 'maestro' | 'baseline' | 'baselineLocal';
+export type VariantId = 'maestro' | 'maestroPolicy' | 'baseline' | 'baselineLocal';
 
 /** Variant ids in table order, with their letters from the issue. */
 export const VARIANTS: readonly { id: VariantId; letter: string; label: string }[] = [
   { id: 'maestro', letter: 'a', label: 'Maestro (dagInterpreter, local activities)' },
   { id: 'baseline', letter: 'b', label: 'hand-written, proxyActivities' },
   { id: 'baselineLocal', letter: 'c', label: 'hand-written, proxyLocalActivities' },
+  { id: 'maestroPolicy', letter: 'd', label: 'Maestro with the policy gate (embedded PDP + decision log)' },
 ];
+
+/** Who the benchmark's runs act for: an operator, which the default policy lets act for `maestro-bench`. */
+const BENCH_PRINCIPAL: Principal = { subject: 'bench', roles: ['operator'], namespaces: ['default'] };
 
 /** One measured run. */
 export interface Sample {
@@ -48,16 +54,18 @@ export function variantRunners(client: Client, shapes: readonly Shape[]): Record
   const compiled = new Map(shapes.map((shape) => [shape.name, compileShape(shape)]));
   const baselineArgs = (shape: Shape): BaselineArgs => ({ n: shape.n, uses: BENCH_TASK, namespace: 'default' });
 
-  const maestro: RunOnce = async (shape) => {
-    const workflowId = `bench-a-${shape.name}-${randomUUID()}`;
-    const t0 = performance.now();
-    await startRun(client, { compiled: compiled.get(shape.name) as CompiledWorkflow, params: {}, taskQueue: MAESTRO_QUEUE, runId: workflowId });
-    const t1 = performance.now();
-    const state = await waitForRun(client, workflowId);
-    const t2 = performance.now();
-    if (state.status !== 'SUCCEEDED') throw new Error(`Maestro run ${workflowId} ended ${state.status}: ${JSON.stringify(state.error)}`);
-    return { workflowId, totalMs: t2 - t0, startMs: t1 - t0 };
-  };
+  const interpreted =
+    (letter: string, taskQueue: string): RunOnce =>
+    async (shape) => {
+      const workflowId = `bench-${letter}-${shape.name}-${randomUUID()}`;
+      const t0 = performance.now();
+      await startRun(client, { compiled: compiled.get(shape.name) as CompiledWorkflow, params: {}, taskQueue, runId: workflowId, principal: BENCH_PRINCIPAL });
+      const t1 = performance.now();
+      const state = await waitForRun(client, workflowId);
+      const t2 = performance.now();
+      if (state.status !== 'SUCCEEDED') throw new Error(`Maestro run ${workflowId} ended ${state.status}: ${JSON.stringify(state.error)}`);
+      return { workflowId, totalMs: t2 - t0, startMs: t1 - t0 };
+    };
 
   const handWritten =
     (letter: string, workflows: Record<Shape['kind'], string>): RunOnce =>
@@ -72,7 +80,8 @@ export function variantRunners(client: Client, shapes: readonly Shape[]): Record
     };
 
   return {
-    maestro,
+    maestro: interpreted('a', MAESTRO_QUEUE),
+    maestroPolicy: interpreted('d', MAESTRO_POLICY_QUEUE),
     baseline: handWritten('b', { sequential: 'sequential', fanOutIn: 'fanOutIn' }),
     baselineLocal: handWritten('c', { sequential: 'sequentialLocal', fanOutIn: 'fanOutInLocal' }),
   };
