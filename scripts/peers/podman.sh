@@ -127,6 +127,9 @@ case "${1:-setup}" in
     setup
     mkdir -p "$(dirname "$SOCKET")"
     rm -f "$SOCKET"
+    # conmon writes an `oom` marker into its working directory when a container is OOM-killed.
+    cd "$(dirname "$SOCKET")"
+    SOCKET="$PWD/$(basename "$SOCKET")"
     exec podman system service --time=0 "unix://$SOCKET"
     ;;
   podman)

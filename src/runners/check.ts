@@ -60,7 +60,8 @@ async function checkContainer(config: Config): Promise<RunnerCheck> {
     await docker.ping();
     const version = await docker.version();
     const engine = version.Components?.find((component) => /engine/i.test(component.Name))?.Name ?? 'engine';
-    const signed = config.requireSignedImages ? '; signed images required (a verifier must be configured)' : '';
+    const scope = config.requireSignedImages ? 'every namespace' : config.signedImageNamespaces?.join(', ');
+    const signed = scope ? `; signed images required in ${scope} (${config.imageKeys?.length ?? 0} trusted key files in MAESTRO_IMAGE_KEYS)` : '';
     return { runner: 'container', reachable: true, detail: `${engine} ${version.Version} (Docker API ${version.ApiVersion}) at ${where}${signed}` };
   } catch (error) {
     return { runner: 'container', reachable: false, detail: `the Docker API at ${where} did not answer: ${error instanceof Error ? error.message : String(error)}` };

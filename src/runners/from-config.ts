@@ -1,7 +1,13 @@
-import type { Config } from '../config/index.js';
+import { join } from 'node:path';
+import { Connection, WorkflowClient } from '@temporalio/client';
+import { DEFAULT_TEMPORAL_ADDRESS, type Config } from '../config/index.js';
+import { readPublicKeys } from '../provenance/index.js';
 import type { ArtifactStore } from '../store/index.js';
 import { createContainerRunner } from './container/container-runner.js';
-import type { ImageVerifier } from './container/image-policy.js';
+import type { ImagePolicy, ImageVerifier } from './container/image-policy.js';
+import { createImageSignatureVerifier } from './container/image-signatures.js';
+import { dockerOptions, dockerSocketPresent } from './container/docker-host.js';
+import { startOrphanSweep, temporalRunLiveness, type OrphanSweepOptions, type OrphanSweeper, type RunLiveness } from './container/orphans.js';
 import { createK8sRunner } from './k8s/k8s-runner.js';
 import { resourceClassesFrom } from './resources.js';
 import { localRunner, type Runners } from './runner.js';
@@ -11,7 +17,7 @@ import { createServerlessRunner } from './serverless/serverless-runner.js';
 export interface CreateRunnersOptions {
   /** Where the container runner stores collected artifacts. @default none (hashed and listed only) */
   artifacts?: ArtifactStore;
-  /** Checks image signatures when `requireSignedImages` is set. @default none: signed images required → containers refused */
+  /** Checks image signatures where they are required. @default {@link imageVerifierFrom}(config) */
   imageVerifier?: ImageVerifier;
 }
 
@@ -34,13 +40,76 @@ export function createRunners(config: Config, options: CreateRunnersOptions = {}
       dockerHost: config.dockerHost,
       resourceClasses,
       artifacts: options.artifacts,
-      imagePolicy: { requireSignature: config.requireSignedImages ?? false, verifier: options.imageVerifier },
+      temporalNamespace: config.temporalNamespace,
+      imagePolicy: imagePolicyFrom(config, options.imageVerifier ?? imageVerifierFrom(config)),
     }),
-    k8s: createK8sRunner({ kubeconfig: config.kubeconfig, namespaces: config.k8sNamespaces, resourceClasses }),
+    k8s: createK8sRunner({ kubeconfig: config.kubeconfig, namespaces: config.k8sNamespaces, resourceClasses, artifacts: options.artifacts }),
     serverless: createServerlessRunner({
       functions: config.functions,
       lambda: { endpoint: config.lambdaEndpoint, region: config.lambdaRegion },
       resourceClasses,
     }),
   };
+}
+
+/** The folder of image signatures: `imageSignaturesDir`, else `<dataDir>/image-signatures`. */
+export function imageSignaturesDirOf(config: Pick<Config, 'imageSignaturesDir' | 'dataDir'>): string {
+  return config.imageSignaturesDir ?? join(config.dataDir, 'image-signatures');
+}
+
+/**
+ * The configured image verifier: bundles from {@link imageSignaturesDirOf}, trusted keys from
+ * `MAESTRO_IMAGE_KEYS` (read at every verification; none configured refuses every image).
+ */
+export function imageVerifierFrom(config: Pick<Config, 'imageSignaturesDir' | 'dataDir' | 'imageKeys'>): ImageVerifier {
+  return createImageSignatureVerifier({ signaturesDir: imageSignaturesDirOf(config), trustedKeys: () => readPublicKeys(config.imageKeys ?? []) });
+}
+
+/**
+ * Where signatures are required: every namespace with `requireSignedImages`, else the namespaces
+ * of `signedImageNamespaces` (a task's `requireSignedImage` adds to both).
+ */
+export function imagePolicyFrom(config: Pick<Config, 'requireSignedImages' | 'signedImageNamespaces'>, verifier: ImageVerifier): ImagePolicy {
+  const namespaces = new Set(config.signedImageNamespaces ?? []);
+  return {
+    requireSignature: config.requireSignedImages === true ? true : (request) => namespaces.has(request.namespace),
+    verifier,
+  };
+}
+
+/**
+ * Starts the orphan sweep of the container engine at `DOCKER_HOST` for this worker's Temporal
+ * namespace: at once, then every `intervalMs`; run liveness comes from Temporal at
+ * `TEMPORAL_ADDRESS` (connected on first need, closed by `stop()`). Without a local engine socket
+ * there is nothing to sweep.
+ *
+ * @example
+ * const sweeper = startContainerSweep(config);
+ * // at shutdown
+ * await sweeper.stop();
+ */
+export function startContainerSweep(config: Config, options: Pick<OrphanSweepOptions, 'intervalMs' | 'logger'> = {}): OrphanSweeper {
+  if (!dockerSocketPresent(config.dockerHost)) return { first: Promise.resolve({ removed: [], kept: 0 }), stop: async () => undefined };
+  let connection: Connection | undefined;
+  let liveness: Promise<RunLiveness> | undefined;
+  const connect = async (): Promise<RunLiveness> => {
+    connection = await Connection.connect({ address: config.temporalAddress ?? DEFAULT_TEMPORAL_ADDRESS, connectTimeout: '5s' });
+    return temporalRunLiveness(new WorkflowClient({ connection, namespace: config.temporalNamespace }));
+  };
+  const docker = import('dockerode').then(({ default: Docker }) => new Docker(dockerOptions(config.dockerHost)));
+  return startOrphanSweep(docker, {
+    ...options,
+    temporalNamespace: config.temporalNamespace,
+    runLiveness: async (run) => {
+      // A failed connection is tried again at the next sweep, not remembered.
+      liveness ??= connect().catch((error: unknown) => {
+        liveness = undefined;
+        throw error;
+      });
+      return (await liveness)(run);
+    },
+    onStop: async () => {
+      await connection?.close();
+    },
+  });
 }

@@ -34,8 +34,33 @@ export { LogLines, type LogLinesOptions } from './log-lines.js';
 export { createContainerRunner, type ContainerRunner, type ContainerRunnerOptions } from './container/container-runner.js';
 export { DEFAULT_DOCKER_SOCKET, dockerOptions } from './container/docker-host.js';
 export type { ImagePolicy, ImageVerdict, ImageVerificationRequest, ImageVerifier } from './container/image-policy.js';
+export {
+  IMAGE_SIGNATURE_PREDICATE,
+  createImageSignatureVerifier,
+  imageSignatureFile,
+  imageStatement,
+  signImage,
+  type ImageSignaturePredicate,
+  type ImageSignatureVerifierOptions,
+  type ImageVerificationFailureCode,
+  type SignableImage,
+  type SignedImage,
+} from './container/image-signatures.js';
 export { createK8sRunner, type K8sRunner, type K8sRunnerOptions } from './k8s/k8s-runner.js';
 export { buildJob, jobName, k8sNamespaceFor, type JobSpecInput } from './k8s/job.js';
 export { createServerlessRunner, idempotencyKey, type ServerlessRunner, type ServerlessRunnerOptions } from './serverless/serverless-runner.js';
-export { createRunners, type CreateRunnersOptions } from './from-config.js';
+export { createRunners, imagePolicyFrom, imageSignaturesDirOf, imageVerifierFrom, startContainerSweep, type CreateRunnersOptions } from './from-config.js';
+export {
+  TEMPORAL_NAMESPACE_LABEL,
+  startOrphanSweep,
+  sweepOrphans,
+  temporalRunLiveness,
+  workerLabels,
+  type OrphanSweepOptions,
+  type OrphanSweeper,
+  type RunLiveness,
+  type SweepOptions,
+  type SweepResult,
+  type SweptContainer,
+} from './container/orphans.js';
 export { checkRunners, type CheckRunnersOptions, type RunnerCheck } from './check.js';

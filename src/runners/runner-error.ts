@@ -9,7 +9,7 @@ export class RunnerError extends MaestroError {
   constructor(
     readonly runner: string,
     message: string,
-    options: MaestroErrorOptions & { code?: Extract<ErrorCode, 'RUNNER_FAILED' | 'POLICY_DENIED' | 'TASK_INPUT_INVALID' | 'CONFIG_INVALID'> } = {},
+    options: MaestroErrorOptions & { code?: Extract<ErrorCode, 'RUNNER_FAILED' | 'POLICY_DENIED' | 'IMAGE_NOT_VERIFIED' | 'TASK_INPUT_INVALID' | 'CONFIG_INVALID'> } = {},
   ) {
     super(options.code ?? 'RUNNER_FAILED', `${runner} runner: ${message}`, options);
   }

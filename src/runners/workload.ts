@@ -41,6 +41,11 @@ export interface ContainerWorkload {
   workingDir?: string;
   /** Mount the image read-only (a tmpfs `/tmp` stays writable). @default true */
   readOnlyRootFilesystem?: boolean;
+  /**
+   * Start only if the image carries a trusted signature, even where the worker's config does not
+   * require one (it can only add the requirement). @default false
+   */
+  requireSignedImage?: boolean;
 }
 
 /** One artifact a container left in its artifacts directory. */

@@ -10,14 +10,20 @@
  * - `ownerReferences` garbage collection on delete (background propagation);
  * - a minimal Job controller: a created Job gets one Pending pod from its template.
  *
- * Nothing runs: the test drives pods and Jobs with {@link K8sApiServer.runPod} and friends.
+ * Nothing runs: the test drives pods and Jobs with {@link K8sApiServer.runPod} and friends. One
+ * exception: a pod whose task is its init container (a workload with artifacts) has its regular
+ * container, the artifacts collector, really run as the kubelet would once the task exited 0 — its
+ * command from the Job, on this host, with its volume mount mapped to a folder holding the files
+ * the test said the task left ({@link PodScript.artifacts}) — and its output becomes its log.
  */
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** Any API object. */
 export interface KubeObject {
@@ -69,6 +75,8 @@ export interface PodScript {
   lineDelayMs?: number;
   /** Stay running after the logs, until {@link K8sApiServer.finishPod}. @default false */
   hold?: boolean;
+  /** Files the task leaves in its artifacts directory (relative path → content), for the collector. @default {} */
+  artifacts?: Record<string, string | Buffer>;
 }
 
 /** A running fake API server. */
@@ -105,6 +113,8 @@ export async function startK8sApiServer({ namespaces = ['maestro-default'] }: { 
   const watchers = new Set<Watcher>();
   const logFollowers = new Map<string, Set<ServerResponse>>();
   const podLogs = new Map<string, string>();
+  const podArtifacts = new Map<string, Record<string, string | Buffer>>();
+  const collectorLogs = new Map<string, string>();
   const requests: string[] = [];
   let resourceVersion = 1000;
   let compactedBelow = 0;
@@ -220,9 +230,51 @@ export async function startK8sApiServer({ namespaces = ['maestro-default'] }: { 
         ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: job.metadata.name, uid: job.metadata.uid, controller: true }],
       },
       spec: structuredClone(template.spec ?? {}),
-      status: { phase: 'Pending', containerStatuses: [{ name: 'task', ready: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } }] },
+      status: { phase: 'Pending' },
     };
+    setTaskState(pod, { waiting: { reason: 'ContainerCreating' } });
     put('pods', pod, 'ADDED');
+  }
+
+  /** The pod's collector container, when its task runs as the init container. */
+  function collectorOf(pod: KubeObject): { command: string[]; volumeMounts: { mountPath: string }[] } | undefined {
+    if (!Array.isArray(pod.spec?.['initContainers'])) return undefined;
+    return (pod.spec?.['containers'] as { name: string; command: string[]; volumeMounts: { mountPath: string }[] }[] | undefined)?.[0];
+  }
+
+  /** Sets the task container's state, among init containers when the pod has them. */
+  function setTaskState(pod: KubeObject, state: Record<string, unknown>, message?: string): void {
+    const status = [{ name: 'task', ready: state['running'] !== undefined, restartCount: 0, state }];
+    if (message !== undefined) (status[0]?.state['terminated'] as Record<string, unknown>)['message'] = message;
+    const phase = pod.status?.['phase'];
+    if (collectorOf(pod)) {
+      pod.status = { phase, initContainerStatuses: status, containerStatuses: [{ name: 'collect', ready: false, restartCount: 0, state: { waiting: { reason: 'PodInitializing' } } }] };
+    } else {
+      pod.status = { phase, containerStatuses: status };
+    }
+  }
+
+  /** Runs the collector's command as the kubelet would, over the files the task left; returns its exit code. */
+  function runCollector(pod: KubeObject): number {
+    const collector = collectorOf(pod);
+    if (!collector) return 0;
+    const volume = mkdtempSync(join(tmpdir(), 'maestro-k8s-emptydir-'));
+    try {
+      for (const [path, content] of Object.entries(podArtifacts.get(`${pod.metadata.namespace}/${pod.metadata.name}`) ?? {})) {
+        mkdirSync(dirname(join(volume, path)), { recursive: true });
+        writeFileSync(join(volume, path), content);
+      }
+      const mountPath = collector.volumeMounts[0]?.mountPath;
+      const [command = 'false', ...args] = collector.command.map((arg) => (arg === mountPath ? volume : arg));
+      const run = spawnSync(command, args, { encoding: 'utf8' });
+      collectorLogs.set(`${pod.metadata.namespace}/${pod.metadata.name}`, `${run.stdout}${run.stderr}`);
+      const exitCode = run.status ?? 1;
+      const statuses = pod.status?.['containerStatuses'] as { state: Record<string, unknown> }[];
+      if (statuses[0]) statuses[0].state = { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', finishedAt: new Date().toISOString() } };
+      return exitCode;
+    } finally {
+      rmSync(volume, { recursive: true, force: true });
+    }
   }
 
   function podOf(namespace: string, jobName: string): KubeObject {
@@ -247,23 +299,17 @@ export async function startK8sApiServer({ namespaces = ['maestro-default'] }: { 
     const job = objects.get(key('jobs', namespace, jobName));
     const pod = listOf('pods', namespace, (object) => object.metadata.labels?.['job-name'] === jobName)[0];
     const now = new Date().toISOString();
+    let collectorExit = 0;
     if (pod) {
-      pod.status = {
-        phase: exitCode === 0 ? 'Succeeded' : 'Failed',
-        containerStatuses: [
-          {
-            name: 'task',
-            ready: false,
-            restartCount: 0,
-            state: { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', finishedAt: now, ...(message === undefined ? {} : { message }) } },
-          },
-        ],
-      };
+      pod.status = { phase: exitCode === 0 ? 'Succeeded' : 'Failed' };
+      setTaskState(pod, { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', finishedAt: now } }, message);
+      if (exitCode === 0 && reason === undefined) collectorExit = runCollector(pod);
+      if (collectorExit !== 0) pod.status['phase'] = 'Failed';
       put('pods', pod, 'MODIFIED');
       endLogs(namespace, pod.metadata.name);
     }
     if (job) {
-      const failed = exitCode !== 0 || reason !== undefined;
+      const failed = exitCode !== 0 || collectorExit !== 0 || reason !== undefined;
       job.status = {
         ...job.status,
         active: 0,
@@ -306,9 +352,16 @@ export async function startK8sApiServer({ namespaces = ['maestro-default'] }: { 
   function podLog(namespace: string, name: string, query: URLSearchParams, res: ServerResponse): void {
     const pod = objects.get(key('pods', namespace, name));
     if (!pod) return notFound(res, 'pods', name);
-    const state = ((pod.status?.['containerStatuses'] as { state?: Record<string, unknown> }[] | undefined)?.[0]?.state ?? {}) as Record<string, unknown>;
+    const container = query.get('container') ?? 'task';
+    const statuses = [...((pod.status?.['initContainerStatuses'] ?? []) as { name: string; state?: Record<string, unknown> }[]), ...((pod.status?.['containerStatuses'] ?? []) as { name: string; state?: Record<string, unknown> }[])];
+    const state = statuses.find((status) => status.name === container)?.state ?? {};
     if (state['waiting']) {
-      return json(res, 400, statusObject(400, 'BadRequest', `container "task" in pod "${name}" is waiting to start: ContainerCreating`));
+      return json(res, 400, statusObject(400, 'BadRequest', `container "${container}" in pod "${name}" is waiting to start: ContainerCreating`));
+    }
+    if (container === 'collect') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(collectorLogs.get(`${namespace}/${name}`) ?? '');
+      return;
     }
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.write(podLogs.get(`${namespace}/${name}`) ?? '');
@@ -393,9 +446,11 @@ export async function startK8sApiServer({ namespaces = ['maestro-default'] }: { 
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     },
-    async runPod(namespace, jobName, { logs = [], exitCode = 0, message, lineDelayMs = 20, hold = false } = {}) {
+    async runPod(namespace, jobName, { logs = [], exitCode = 0, message, lineDelayMs = 20, hold = false, artifacts = {} } = {}) {
       const pod = podOf(namespace, jobName);
-      pod.status = { phase: 'Running', containerStatuses: [{ name: 'task', ready: true, restartCount: 0, state: { running: { startedAt: new Date().toISOString() } } }] };
+      podArtifacts.set(`${namespace}/${pod.metadata.name}`, artifacts);
+      pod.status = { phase: collectorOf(pod) ? 'Pending' : 'Running' };
+      setTaskState(pod, { running: { startedAt: new Date().toISOString() } });
       put('pods', pod, 'MODIFIED');
       for (const line of logs) {
         await new Promise((resolve) => setTimeout(resolve, lineDelayMs));

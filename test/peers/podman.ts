@@ -74,6 +74,8 @@ export async function startPodman(): Promise<PodmanPeer> {
     name: 'podman system service',
     command: 'podman',
     args: ['system', 'service', '--time=0', `unix://${socketPath}`],
+    // conmon writes an `oom` marker into its working directory when a container is OOM-killed.
+    cwd: dir,
     env,
     ready: () => ping(socketPath),
     startTimeoutMs: 30_000,

@@ -242,14 +242,14 @@ describe('container runner on podman', () => {
     });
     const ctx = context();
     const error = await failure(strict.run(containerRun, { image: podman.image, command: ['true'] }, ctx));
-    expect(error.code).toBe('POLICY_DENIED');
+    expect(error.code).toBe('IMAGE_NOT_VERIFIED');
     expect(error.retryable).toBe(false);
     expect(error.message).toContain('no signature from the release key');
     expect(asked).toEqual([expect.objectContaining({ image: podman.image, imageId: expect.stringMatching(/^[0-9a-f]{64}$|^sha256:/) })]);
     expect(await containersOf(ctx.runId)).toEqual([]);
 
     const failClosed = createContainerRunner({ dockerHost: podman.dockerHost, imagePolicy: { requireSignature: true } });
-    expect((await failure(failClosed.run(containerRun, { image: podman.image, command: ['true'] }, context()))).code).toBe('POLICY_DENIED');
+    expect((await failure(failClosed.run(containerRun, { image: podman.image, command: ['true'] }, context()))).code).toBe('IMAGE_NOT_VERIFIED');
 
     const trusting = createContainerRunner({
       dockerHost: podman.dockerHost,

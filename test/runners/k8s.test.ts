@@ -3,10 +3,15 @@
  * follows the API conventions; the tests play the kubelet and the Job controller. The last suite
  * runs against a real cluster when KUBECONFIG is set.
  */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containerRun } from '../../src/catalog/index.js';
 import { createK8sRunner, jobName, type ContainerWorkload, type K8sRunner } from '../../src/runners/index.js';
 import { createTestContext, type TestTaskContext } from '../../src/sdk/index.js';
+import { FsArtifactStore } from '../../src/store/index.js';
 import { startK8sApiServer, type K8sApiServer, type KubeObject } from '../peers/k8s-api.js';
 
 const MIB = 1024 * 1024;
@@ -195,9 +200,52 @@ describe('Kubernetes Jobs runner (in-process API server)', () => {
     expect(again.logs.map((record) => record.message)).toContain('adopting the Job of an earlier execution of this attempt');
   });
 
-  it('refuses artifacts (the container runner collects them) before creating anything', async () => {
-    const error = await failure(start({ artifacts: '/out' }, context()));
-    expect(error.code).toBe('TASK_INPUT_INVALID');
+  it('collects the artifacts directory through a collector container and its log: hashed, stored, byte for byte', async () => {
+    const storeDir = await mkdtemp(join(tmpdir(), 'maestro-k8s-artifacts-'));
+    const store = new FsArtifactStore({ root: storeDir });
+    const collecting = createK8sRunner({ kubeconfig: api.kubeconfigPath, artifacts: store, podPollMs: 20, collectorImage: 'registry.example/busybox:1.36' });
+    const ctx = context();
+    const attempt = collecting.run(containerRun, { image: 'registry.example/builder:2', args: ['make'], artifacts: '/work/dist' }, ctx);
+    const job = await jobOf(ctx);
+    const binary = randomBytes(100_000);
+    await api.runPod(NS, job.metadata.name, {
+      logs: ['compiling'],
+      message: '{"version":"2.0.0"}',
+      artifacts: { 'a.txt': 'hello', 'sub/b.txt': 'world', 'name with spaces.bin': binary },
+    });
+    const result = await attempt;
+    await rm(storeDir, { recursive: true, force: true }).catch(() => undefined);
+
+    const sha = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
+    expect(result).toMatchObject({ exitCode: 0, logs: 'compiling', outputs: { version: '2.0.0' } });
+    expect(result.artifacts).toEqual([
+      { path: 'a.txt', size: 5, sha256: sha('hello'), uri: `artifact://sha256/${sha('hello')}` },
+      { path: 'name with spaces.bin', size: 100_000, sha256: sha(binary), uri: `artifact://sha256/${sha(binary)}` },
+      { path: 'sub/b.txt', size: 5, sha256: sha('world'), uri: `artifact://sha256/${sha('world')}` },
+    ]);
+    // The task is the init container with the emptyDir at its artifacts path; the collector reads it read-only.
+    const spec = job.spec as { template: { spec: { initContainers: Record<string, unknown>[]; containers: Record<string, unknown>[]; volumes: Record<string, unknown>[] } } };
+    expect(spec.template.spec.initContainers).toEqual([expect.objectContaining({ name: 'task', volumeMounts: expect.arrayContaining([{ name: 'artifacts', mountPath: '/work/dist' }]) })]);
+    expect(spec.template.spec.containers).toEqual([
+      expect.objectContaining({ name: 'collect', image: 'registry.example/busybox:1.36', volumeMounts: [{ name: 'artifacts', mountPath: '/artifacts', readOnly: true }] }),
+    ]);
+    expect(spec.template.spec.volumes).toContainEqual({ name: 'artifacts', emptyDir: {} });
+    expect(api.requests.some((request) => request.includes(`/pods/`) && request.includes('/log?container=collect'))).toBe(true);
+  });
+
+  it('fails an attempt whose artifacts exceed the limit, and reports an empty artifacts directory as no artifacts', async () => {
+    const small = createK8sRunner({ kubeconfig: api.kubeconfigPath, podPollMs: 20, maxArtifactBytes: 1000 });
+    const ctx = context();
+    const attempt = small.run(containerRun, { image: 'registry.example/builder:2', artifacts: '/out' }, ctx);
+    await api.runPod(NS, (await jobOf(ctx)).metadata.name, { artifacts: { 'big.bin': randomBytes(2000) } });
+    const error = await failure(attempt);
+    expect(error.code).toBe('TASK_FAILED');
+    expect(error.retryable).toBe(false);
+
+    const empty = context();
+    const none = small.run(containerRun, { image: 'registry.example/builder:2', artifacts: '/out' }, empty);
+    await api.runPod(NS, (await jobOf(empty)).metadata.name);
+    await expect(none).resolves.toMatchObject({ exitCode: 0, artifacts: [] });
   });
 });
 
@@ -218,5 +266,14 @@ describe.skipIf(!kubeconfig)('Kubernetes Jobs runner (real cluster from KUBECONF
     );
     expect(result).toMatchObject({ exitCode: 0, outputs: { ok: true } });
     expect(result.logs).toContain('hello from k8s');
+  });
+
+  it('collects an artifacts directory through the busybox collector', { timeout: 300_000 }, async () => {
+    const namespace = process.env.MAESTRO_K8S_TEST_NAMESPACE ?? 'default';
+    const image = process.env.MAESTRO_K8S_TEST_IMAGE ?? 'busybox:1.36';
+    const real = createK8sRunner({ ...(kubeconfig ? { kubeconfig } : {}), namespaces: { default: namespace }, ttlSecondsAfterFinished: 120, collectorImage: image });
+    const ctx = createTestContext({ runId: `real-artifacts-${Date.now()}`, taskId: 'build' });
+    const result = await real.run(containerRun, { image, command: ['sh', '-c', 'mkdir -p /out/sub && printf hello > /out/sub/a.txt'], artifacts: '/out' }, ctx);
+    expect(result.artifacts).toEqual([{ path: 'sub/a.txt', size: 5, sha256: '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824' }]);
   });
 });

@@ -58,6 +58,11 @@ export const containerRun = defineRemoteTask<ContainerRunInput, ContainerRunOutp
       resources: { type: 'string', pattern: '^[a-z][a-z0-9-]*$', description: 'Resource class: small (default), medium, large or a custom one.' },
       workingDir: { type: 'string', pattern: '^/' },
       readOnlyRootFilesystem: { type: 'boolean', default: true, description: 'Mount the image read-only (a tmpfs /tmp stays writable).' },
+      requireSignedImage: {
+        type: 'boolean',
+        default: false,
+        description: "Start only if the image carries a trusted signature, even where the worker's config does not require one.",
+      },
     },
     required: ['image'],
     additionalProperties: false,

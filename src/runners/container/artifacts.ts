@@ -18,15 +18,22 @@ export async function collectArtifacts(dir: string, store: ArtifactStore | undef
   for (const file of files.sort()) {
     const data = await readFile(file);
     total += data.byteLength;
-    if (total > maxBytes) {
-      throw new TaskError(`artifacts exceed ${maxBytes} bytes`, { code: 'TASK_FAILED', retryable: false, details: { maxBytes } });
-    }
-    const sha256 = createHash('sha256').update(data).digest('hex');
-    const entry: CollectedArtifact = { path: relative(dir, file).split(sep).join('/'), sha256, size: data.byteLength };
-    if (store) entry.uri = (await store.put(data)).$artifact.uri;
-    collected.push(entry);
+    checkArtifactsSize(total, maxBytes);
+    collected.push(await artifactEntry(relative(dir, file).split(sep).join('/'), data, store));
   }
   return collected;
+}
+
+/** Hashes one artifact and, with a store, stores it. */
+export async function artifactEntry(path: string, data: Uint8Array, store: ArtifactStore | undefined): Promise<CollectedArtifact> {
+  const entry: CollectedArtifact = { path, sha256: createHash('sha256').update(data).digest('hex'), size: data.byteLength };
+  if (store) entry.uri = (await store.put(data)).$artifact.uri;
+  return entry;
+}
+
+/** @throws TaskError `TASK_FAILED` (not retryable) when `total` bytes exceed `maxBytes`. */
+export function checkArtifactsSize(total: number, maxBytes: number): void {
+  if (total > maxBytes) throw new TaskError(`artifacts exceed ${maxBytes} bytes`, { code: 'TASK_FAILED', retryable: false, details: { maxBytes } });
 }
 
 async function regularFiles(dir: string): Promise<string[]> {

@@ -24,7 +24,8 @@ import {
 } from '../workload.js';
 import { collectArtifacts } from './artifacts.js';
 import { describeDockerHost, dockerOptions } from './docker-host.js';
-import type { ImagePolicy, ImageVerificationRequest } from './image-policy.js';
+import type { ImagePolicy, ImageVerdict, ImageVerificationRequest } from './image-policy.js';
+import { workerLabels } from './orphans.js';
 
 /** Options of {@link createContainerRunner}. */
 export interface ContainerRunnerOptions {
@@ -56,6 +57,8 @@ export interface ContainerRunnerOptions {
   pidsLimit?: number;
   /** Size of the writable `/tmp` when the root is read-only. @default '64m' */
   tmpSize?: string;
+  /** Temporal namespace of the runs, labelled on every container for the orphan sweep. @default 'default' */
+  temporalNamespace?: string;
 }
 
 /** A {@link Runner} that also says where its engine is. */
@@ -87,7 +90,8 @@ const OUTPUTS_FILE = `${MAESTRO_DIR}/outputs.json`;
  * - cancellation or timeout kills and removes the container; it is removed after every attempt.
  *
  * One attempt has one container, named after it: if Temporal re-runs an attempt whose worker was
- * lost, the stale container is removed first.
+ * lost, the stale container is removed first. Containers are labelled with their attempt and the
+ * worker process that started them, for the orphan sweep (`orphans.ts`).
  */
 export function createContainerRunner(options: ContainerRunnerOptions = {}): ContainerRunner {
   const {
@@ -104,6 +108,7 @@ export function createContainerRunner(options: ContainerRunnerOptions = {}): Con
     heartbeatIntervalMs = 5000,
     pidsLimit = 1024,
     tmpSize = '64m',
+    temporalNamespace = 'default',
   } = options;
   let client: Promise<Dockerode> | undefined = options.docker ? Promise.resolve(options.docker) : undefined;
   const docker = (): Promise<Dockerode> =>
@@ -123,7 +128,7 @@ export function createContainerRunner(options: ContainerRunnerOptions = {}): Con
     try {
       const imageId = await resolveImage(api, workload.image, ctx);
       throwIfStopped(signal, deadline, resources);
-      const spec = await containerSpec({ workload, ctx, resources, imageId, dirs, secretValues, networkMode, pidsLimit, tmpSize });
+      const spec = await containerSpec({ workload, ctx, resources, imageId, dirs, secretValues, networkMode, pidsLimit, tmpSize, temporalNamespace });
       container = await createContainer(api, spec);
       ctx.heartbeat({ runner: RUNNER, container: container.id, state: 'created' });
       throwIfStopped(signal, deadline, resources);
@@ -164,13 +169,19 @@ export function createContainerRunner(options: ContainerRunnerOptions = {}): Con
         runId: context.runId,
         taskId: context.taskId,
       };
-      const required = typeof imagePolicy.requireSignature === 'function' ? imagePolicy.requireSignature(request) : imagePolicy.requireSignature;
+      const required =
+        workload.requireSignedImage === true ||
+        (typeof imagePolicy.requireSignature === 'function' ? imagePolicy.requireSignature(request) : imagePolicy.requireSignature === true);
       if (required) {
-        const verdict = imagePolicy.verifier
+        const verdict: ImageVerdict = imagePolicy.verifier
           ? await imagePolicy.verifier(request)
-          : { verified: false as const, reason: 'a signature is required but no image verifier is configured' };
+          : { verified: false, reason: 'a signature is required but no image verifier is configured', code: 'NO_VERIFIER' };
         if (!verdict.verified) {
-          throw new RunnerError(RUNNER, `image ${image} (${info.Id}) was not verified: ${verdict.reason}`, { code: 'POLICY_DENIED', retryable: false });
+          throw new RunnerError(RUNNER, `image ${image} (${info.Id}) was not verified: ${verdict.reason}`, {
+            code: 'IMAGE_NOT_VERIFIED',
+            retryable: false,
+            details: { image, imageId: info.Id, ...(verdict.code === undefined ? {} : { reason: verdict.code }) },
+          });
         }
         context.logger.info('image verified', { runner: RUNNER, image, imageId: info.Id, signer: verdict.signer });
       }
@@ -221,10 +232,11 @@ interface SpecInput {
   networkMode: string;
   pidsLimit: number;
   tmpSize: string;
+  temporalNamespace: string;
 }
 
 async function containerSpec(input: SpecInput): Promise<ContainerCreateOptions> {
-  const { workload, ctx, resources, imageId, dirs, secretValues, networkMode, pidsLimit, tmpSize } = input;
+  const { workload, ctx, resources, imageId, dirs, secretValues, networkMode, pidsLimit, tmpSize, temporalNamespace } = input;
   const env: Record<string, string> = {
     ...workload.env,
     MAESTRO_RUN_ID: ctx.runId,
@@ -252,7 +264,7 @@ async function containerSpec(input: SpecInput): Promise<ContainerCreateOptions> 
     ...(workload.args ? { Cmd: workload.args } : {}),
     ...(workload.workingDir ? { WorkingDir: workload.workingDir } : {}),
     Env: Object.entries(env).map(([name, value]) => `${name}=${value}`),
-    Labels: { ...attemptLabels(ctx), 'dev.maestro.resource-class': resources.name },
+    Labels: { ...attemptLabels(ctx), ...workerLabels(temporalNamespace), 'dev.maestro.resource-class': resources.name },
     Tty: false,
     AttachStdin: false,
     AttachStdout: true,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildJob, buildSecret, jobLabels, jobName, k8sNamespaceFor } from './job.js';
+import { buildJob, buildSecret, jobLabels, jobName, k8sNamespaceFor, parseCollectorLog } from './job.js';
 
 const attempt = { runId: 'run-1', taskId: 'deploy', attempt: 2, namespace: 'default' };
 const small = { name: 'small', cpu: 0.5, memoryBytes: 512 * 1024 * 1024, timeoutMs: 90_500 };
@@ -57,5 +57,23 @@ describe('buildJob', () => {
   it('encodes secret values only in the Secret', () => {
     const secret = buildSecret('s', 'ns', attempt, ['a', 'b']);
     expect(secret.data).toEqual({ s0: 'YQ==', s1: 'Yg==' });
+  });
+});
+
+describe('parseCollectorLog', () => {
+  it('reads files back from the listing, base64 wrapped over lines', () => {
+    const long = Buffer.alloc(200, 7);
+    const wrapped = long.toString('base64').match(/.{1,76}/g) ?? [];
+    const files = parseCollectorLog(['=== 5 a.txt', 'aGVsbG8=', `=== 200 dir/with space.bin`, ...wrapped, '=== 0 empty', '=== end', ''].join('\n'));
+    expect(files.map((file) => [file.path, file.data.toString('base64')])).toEqual([
+      ['a.txt', 'aGVsbG8='],
+      ['dir/with space.bin', long.toString('base64')],
+      ['empty', ''],
+    ]);
+  });
+
+  it('refuses a listing cut short, or a file whose bytes do not match its size (TASK_FAILED, not retryable)', () => {
+    expect(() => parseCollectorLog('=== 5 a.txt\naGVsbG8=\n')).toThrow(expect.objectContaining({ code: 'TASK_FAILED', retryable: false }));
+    expect(() => parseCollectorLog('=== 6 a.txt\naGVsbG8=\n=== end\n')).toThrow(/has 5 of its 6 bytes/);
   });
 });

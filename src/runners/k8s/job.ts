@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { V1EnvVar, V1Job, V1Secret, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1Container, V1EnvVar, V1Job, V1Secret, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import { TaskError } from '../../errors/index.js';
 import { cpuQuantity, memoryQuantity, type ResourceClass } from '../resources.js';
 import { secretEnvName, secretFilePath, type ContainerWorkload } from '../workload.js';
 
@@ -11,6 +12,68 @@ export const JOB_LABEL = `${LABEL_PREFIX}/job`;
 export const CONTAINER_NAME = 'task';
 /** Where a Job's workload writes its outputs JSON: Kubernetes returns it as the termination message. */
 export const K8S_OUTPUTS_PATH = '/dev/termination-log';
+/** The container that prints the artifacts directory into its log, after the task succeeded. */
+export const COLLECTOR_NAME = 'collect';
+/** Where the collector sees the artifacts volume (read-only). */
+export const COLLECTOR_MOUNT = '/artifacts';
+/** The collector's default image: it needs only `sh`, `find`, `sort`, `wc` and `base64`. */
+export const DEFAULT_COLLECTOR_IMAGE = 'busybox:1.36';
+/**
+ * The collector's script (`sh -c SCRIPT collect DIR`): every regular file under DIR, sorted, as a
+ * header line `=== <size> <relative path>` followed by its bytes in base64, then `=== end`, the
+ * mark that the listing is whole. Symbolic links are skipped, as the container runner does.
+ */
+export const COLLECT_SCRIPT = [
+  'set -e',
+  'cd "$1"',
+  'find . -type f | sort | while IFS= read -r f; do',
+  '  echo "=== $(wc -c < "$f" | tr -d " ") ${f#./}"',
+  '  base64 "$f"',
+  'done',
+  'echo "=== end"',
+].join('\n');
+
+/** One file the collector printed. */
+export interface CollectedFile {
+  /** Relative to the artifacts directory, `/`-separated. */
+  path: string;
+  data: Buffer;
+}
+
+/**
+ * Reads the collector's log back into files (see {@link COLLECT_SCRIPT}).
+ * @throws TaskError `TASK_FAILED` (not retryable) when the listing lacks its end mark (the log was
+ * cut short, e.g. by the kubelet's log rotation) or a file's bytes do not match its size.
+ */
+export function parseCollectorLog(log: string): CollectedFile[] {
+  const files: CollectedFile[] = [];
+  let current: { path: string; size: number; base64: string[] } | undefined;
+  const finish = (): void => {
+    if (!current) return;
+    const data = Buffer.from(current.base64.join(''), 'base64');
+    if (data.byteLength !== current.size) throw collectorFailure(`artifact "${current.path}" has ${data.byteLength} of its ${current.size} bytes`);
+    files.push({ path: current.path, data });
+    current = undefined;
+  };
+  for (const line of log.split('\n')) {
+    if (line === '=== end') {
+      finish();
+      return files;
+    }
+    const header = /^=== (\d+) (.+)$/.exec(line);
+    if (header) {
+      finish();
+      current = { size: Number(header[1]), path: header[2] as string, base64: [] };
+    } else if (current) {
+      current.base64.push(line.trim());
+    }
+  }
+  throw collectorFailure('the artifact listing in the collector\'s log is incomplete (cut short by log rotation? keep artifacts small on Kubernetes)');
+}
+
+function collectorFailure(message: string): TaskError {
+  return new TaskError(message, { code: 'TASK_FAILED', retryable: false });
+}
 
 /** The attempt a Job belongs to. */
 export interface AttemptRef {
@@ -33,6 +96,8 @@ export interface JobSpecInput {
   secretName?: string;
   /** Pod service account. @default the namespace's default, with no token mounted */
   serviceAccountName?: string;
+  /** Image of the artifacts collector (a workload with `artifacts` only). @default {@link DEFAULT_COLLECTOR_IMAGE} */
+  collectorImage?: string;
 }
 
 /**
@@ -100,9 +165,14 @@ export function buildSecret(name: string, k8sNamespace: string, attempt: Attempt
  * Pods are labelled `maestro.dev/network: none` unless the workload asks for a network: a
  * NetworkPolicy denying all traffic to those pods (one per namespace, set up by the cluster's
  * admin) is what keeps them offline.
+ *
+ * A workload with `artifacts` gets an emptyDir there, and runs as the pod's init container; the
+ * pod's one regular container, the collector, starts only after the task exited 0 and prints the
+ * directory into its log ({@link COLLECT_SCRIPT}), which the runner reads back through `pods/log`
+ * — the same API (and RBAC) as the task's log, no `pods/exec`, no credentials in the pod.
  */
 export function buildJob(input: JobSpecInput): V1Job {
-  const { workload, resources, attempt, k8sNamespace, ttlSecondsAfterFinished, secretName, serviceAccountName } = input;
+  const { workload, resources, attempt, k8sNamespace, ttlSecondsAfterFinished, secretName, serviceAccountName, collectorImage = DEFAULT_COLLECTOR_IMAGE } = input;
   const name = jobName(attempt);
   const labels = jobLabels(attempt);
   const env: V1EnvVar[] = [
@@ -129,7 +199,33 @@ export function buildJob(input: JobSpecInput): V1Job {
     volumes.push({ name: 'secrets', secret: { secretName: secretName ?? name, defaultMode: 0o444, items: fileSecrets.map(({ key }) => ({ key, path: key })) } });
     for (const { key, path } of fileSecrets) mounts.push({ name: 'secrets', mountPath: path, subPath: key, readOnly: true });
   }
+  if (workload.artifacts !== undefined) {
+    volumes.push({ name: 'artifacts', emptyDir: {} });
+    mounts.push({ name: 'artifacts', mountPath: workload.artifacts });
+  }
   const quantity = { cpu: cpuQuantity(resources.cpu), memory: memoryQuantity(resources.memoryBytes) };
+  const securityContext = { privileged: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: readOnly, capabilities: { drop: ['ALL'] } };
+  const task: V1Container = {
+    name: CONTAINER_NAME,
+    image: workload.image,
+    ...(workload.command ? { command: workload.command } : {}),
+    ...(workload.args ? { args: workload.args } : {}),
+    ...(workload.workingDir ? { workingDir: workload.workingDir } : {}),
+    env,
+    resources: { requests: quantity, limits: quantity },
+    securityContext,
+    terminationMessagePath: K8S_OUTPUTS_PATH,
+    terminationMessagePolicy: 'File',
+    ...(mounts.length > 0 ? { volumeMounts: mounts } : {}),
+  };
+  const collector: V1Container = {
+    name: COLLECTOR_NAME,
+    image: collectorImage,
+    command: ['sh', '-c', COLLECT_SCRIPT, COLLECTOR_NAME, COLLECTOR_MOUNT],
+    resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '100m', memory: '64Mi' } },
+    securityContext: { ...securityContext, readOnlyRootFilesystem: true },
+    volumeMounts: [{ name: 'artifacts', mountPath: COLLECTOR_MOUNT, readOnly: true }],
+  };
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -155,26 +251,7 @@ export function buildJob(input: JobSpecInput): V1Job {
           enableServiceLinks: false,
           ...(serviceAccountName ? { serviceAccountName } : {}),
           securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
-          containers: [
-            {
-              name: CONTAINER_NAME,
-              image: workload.image,
-              ...(workload.command ? { command: workload.command } : {}),
-              ...(workload.args ? { args: workload.args } : {}),
-              ...(workload.workingDir ? { workingDir: workload.workingDir } : {}),
-              env,
-              resources: { requests: quantity, limits: quantity },
-              securityContext: {
-                privileged: false,
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: readOnly,
-                capabilities: { drop: ['ALL'] },
-              },
-              terminationMessagePath: K8S_OUTPUTS_PATH,
-              terminationMessagePolicy: 'File',
-              ...(mounts.length > 0 ? { volumeMounts: mounts } : {}),
-            },
-          ],
+          ...(workload.artifacts === undefined ? { containers: [task] } : { initContainers: [task], containers: [collector] }),
           ...(volumes.length > 0 ? { volumes } : {}),
         },
       },

@@ -2,16 +2,18 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { BatchV1Api, CoreV1Api, KubeConfig, V1Job, V1Pod } from '@kubernetes/client-node';
+import type { BatchV1Api, CoreV1Api, KubeConfig, V1ContainerStatus, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { ResourceClassSetting } from '../../config/index.js';
 import { TaskError, isMaestroError } from '../../errors/index.js';
 import type { TaskContext } from '../../sdk/types.js';
+import type { ArtifactStore } from '../../store/index.js';
 import { LogLines } from '../log-lines.js';
 import { DEFAULT_RESOURCE_CLASSES, resolveResourceClass, type ResourceClass } from '../resources.js';
 import { RunnerError, classTimeout } from '../runner-error.js';
 import type { RunnableTask, Runner } from '../runner.js';
-import { containerWorkloadOf, type ContainerResult } from '../workload.js';
-import { CONTAINER_NAME, JOB_LABEL, buildJob, buildSecret, jobName, k8sNamespaceFor } from './job.js';
+import { containerWorkloadOf, type CollectedArtifact, type ContainerResult } from '../workload.js';
+import { artifactEntry, checkArtifactsSize } from '../container/artifacts.js';
+import { COLLECTOR_NAME, CONTAINER_NAME, JOB_LABEL, buildJob, buildSecret, jobName, k8sNamespaceFor, parseCollectorLog } from './job.js';
 
 /** Options of {@link createK8sRunner}. */
 export interface K8sRunnerOptions {
@@ -38,6 +40,15 @@ export interface K8sRunnerOptions {
   tailLines?: number;
   /** @default 5000 */
   heartbeatIntervalMs?: number;
+  /** Where collected artifacts are stored. @default none: artifacts are hashed and listed only */
+  artifacts?: ArtifactStore;
+  /**
+   * Largest total size of an attempt's artifacts. They travel base64-encoded through the
+   * collector's log, which the kubelet rotates at 10 MiB by default. @default 5242880 (5 MiB)
+   */
+  maxArtifactBytes?: number;
+  /** Image of the artifacts collector (`sh`, `find`, `sort`, `wc`, `base64`). @default {@link DEFAULT_COLLECTOR_IMAGE} */
+  collectorImage?: string;
 }
 
 /** The Kubernetes runner. */
@@ -68,7 +79,9 @@ type JobOutcome = { done: false } | { done: true; succeeded: boolean; reason?: s
  *   with its exit code and last log lines, a deadline with `TASK_TIMEOUT`;
  * - cancellation deletes the Job with background propagation (its pod and Secret go with it).
  *
- * Artifacts are collected by the container runner only (a Job's files are gone with its pod).
+ * - a workload's `artifacts` directory is an emptyDir that a collector container prints into its
+ *   log once the task (then the pod's init container) exited 0; the runner reads that log back
+ *   through `pods/log`, checks every file against its size, hashes and stores it (see `buildJob`).
  */
 export function createK8sRunner(options: K8sRunnerOptions = {}): K8sRunner {
   const {
@@ -80,6 +93,9 @@ export function createK8sRunner(options: K8sRunnerOptions = {}): K8sRunner {
     watchTimeoutSeconds = 60,
     tailLines = 50,
     heartbeatIntervalMs = 5000,
+    artifacts,
+    maxArtifactBytes = 5 * 1024 * 1024,
+    collectorImage,
   } = options;
   let loaded: Promise<{ k8s: K8s; kc: KubeConfig; batch: BatchV1Api; core: CoreV1Api }> | undefined;
   const client = () =>
@@ -90,12 +106,6 @@ export function createK8sRunner(options: K8sRunnerOptions = {}): K8sRunner {
 
   async function run(definition: RunnableTask, input: Record<string, unknown>, ctx: TaskContext): Promise<ContainerResult> {
     const workload = containerWorkloadOf(definition, input, RUNNER);
-    if (workload.artifacts !== undefined) {
-      throw new RunnerError(RUNNER, 'artifacts are collected by the container runner only; upload them from the Job instead', {
-        code: 'TASK_INPUT_INVALID',
-        retryable: false,
-      });
-    }
     const resources = resolveResourceClass(resourceClasses, workload.resources, RUNNER);
     const deadline = AbortSignal.timeout(resources.timeoutMs);
     const signal = AbortSignal.any([ctx.signal, deadline]);
@@ -120,6 +130,7 @@ export function createK8sRunner(options: K8sRunnerOptions = {}): K8sRunner {
         ttlSecondsAfterFinished,
         ...(secretValues.length > 0 ? { secretName: name } : {}),
         ...(serviceAccountName ? { serviceAccountName } : {}),
+        ...(collectorImage ? { collectorImage } : {}),
       });
       const live = await createOrAdopt(api.batch, namespace, job, ctx);
       created = true;
@@ -133,13 +144,16 @@ export function createK8sRunner(options: K8sRunnerOptions = {}): K8sRunner {
       stopLogs.abort();
       log.flush();
       const pod = await jobPod(api.core, namespace, name);
-      const terminated = pod?.status?.containerStatuses?.find((status) => status.name === CONTAINER_NAME)?.state?.terminated;
+      const terminated = containerStatus(pod, CONTAINER_NAME)?.state?.terminated;
       const exitCode = terminated?.exitCode ?? (outcome.succeeded ? 0 : -1);
-      if (!outcome.succeeded) throw jobFailure(outcome, exitCode, log, resources);
+      if (!outcome.succeeded) throw jobFailure(outcome, exitCode, log, resources, containerStatus(pod, COLLECTOR_NAME)?.state?.terminated?.exitCode);
       const result: ContainerResult = { exitCode, logs: log.tail(), artifacts: [] };
       const message = terminated?.message?.trim();
       if (message) result.outputs = parseOutputs(log.scrub(message));
-      ctx.logger.info('job completed', { runner: RUNNER, job: name, namespace, exitCode });
+      if (workload.artifacts !== undefined && pod?.metadata?.name) {
+        result.artifacts = await readArtifacts(api.core, namespace, pod.metadata.name, artifacts, maxArtifactBytes);
+      }
+      ctx.logger.info('job completed', { runner: RUNNER, job: name, namespace, exitCode, artifacts: result.artifacts.length });
       return result;
     } catch (error) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
@@ -297,7 +311,7 @@ async function streamPodLogs(k8s: K8s, kc: KubeConfig, core: CoreV1Api, namespac
   let pod: V1Pod | undefined;
   while (!signal.aborted) {
     pod = await jobPod(core, namespace, name).catch(() => undefined);
-    const state = pod?.status?.containerStatuses?.find((status) => status.name === CONTAINER_NAME)?.state;
+    const state = containerStatus(pod, CONTAINER_NAME)?.state;
     if (state?.running || state?.terminated) break;
     await new Promise((resolve) => setTimeout(resolve, pollMs).unref());
   }
@@ -326,6 +340,20 @@ async function streamPodLogs(k8s: K8s, kc: KubeConfig, core: CoreV1Api, namespac
   });
 }
 
+/** A container's status, among the pod's init containers (the task, when it has artifacts) and regular ones. */
+function containerStatus(pod: V1Pod | undefined, container: string): V1ContainerStatus | undefined {
+  return [...(pod?.status?.initContainerStatuses ?? []), ...(pod?.status?.containerStatuses ?? [])].find((status) => status.name === container);
+}
+
+/** The artifacts the collector printed, hashed and (with a store) stored, like the container runner's. */
+async function readArtifacts(core: CoreV1Api, namespace: string, podName: string, store: ArtifactStore | undefined, maxBytes: number): Promise<CollectedArtifact[]> {
+  const files = parseCollectorLog(await core.readNamespacedPodLog({ name: podName, namespace, container: COLLECTOR_NAME }));
+  checkArtifactsSize(files.reduce((total, file) => total + file.data.byteLength, 0), maxBytes);
+  const collected: CollectedArtifact[] = [];
+  for (const file of files) collected.push(await artifactEntry(file.path, file.data, store));
+  return collected;
+}
+
 async function deleteJob(batch: BatchV1Api, namespace: string, name: string, ctx: TaskContext): Promise<void> {
   try {
     await batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Background', gracePeriodSeconds: 0 });
@@ -335,8 +363,15 @@ async function deleteJob(batch: BatchV1Api, namespace: string, name: string, ctx
   }
 }
 
-function jobFailure(outcome: Extract<JobOutcome, { done: true }>, exitCode: number, log: LogLines, resources: ResourceClass): Error {
+function jobFailure(outcome: Extract<JobOutcome, { done: true }>, exitCode: number, log: LogLines, resources: ResourceClass, collectorExit: number | undefined): Error {
   if (outcome.reason === 'DeadlineExceeded') return classTimeout(RUNNER, resources.name, resources.timeoutMs);
+  if (exitCode === 0 && collectorExit !== undefined && collectorExit !== 0) {
+    return new TaskError(`job: the task succeeded but its artifacts collector exited with code ${collectorExit} (does the collector image have sh, find and base64?)`, {
+      code: 'TASK_FAILED',
+      retryable: true,
+      details: { exitCode, collectorExitCode: collectorExit },
+    });
+  }
   const tail = log.tail();
   const why = exitCode >= 0 ? `exited with code ${exitCode}` : `failed (${outcome.reason ?? 'unknown reason'}${outcome.message ? `: ${outcome.message}` : ''})`;
   return new TaskError(`job ${why}${tail ? `; last log lines:\n${tail}` : ''}`, {
