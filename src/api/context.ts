@@ -3,9 +3,11 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Request, Response } from 'express';
+import type { Catalog } from '../catalog/index.js';
 import type { Config } from '../config/index.js';
 import { MaestroError } from '../errors/index.js';
-import type { Store } from '../store/index.js';
+import type { PolicyGate } from '../policy/index.js';
+import type { AuditLog, Store } from '../store/index.js';
 import type { Authenticator, Principal } from './auth/index.js';
 import type { ApiMetrics } from './metrics.js';
 
@@ -17,6 +19,20 @@ export interface ApiDeps {
   client: Client;
   store: Store;
   authenticator: Authenticator;
+  /** The hash-chained audit log: run-start decisions, approvals, cancellations, retries; `GET /audit`. */
+  auditLog: AuditLog;
+  /**
+   * Decides every run start (`POST /runs`, runbook triggers, retries) before anything starts, and
+   * answers dry runs with the decisions a trigger would get.
+   * @default undefined — runs start unchecked (the workers' task gate still decides every task)
+   */
+  policy?: PolicyGate;
+  /**
+   * The tasks manifests are checked and compiled against: the built-in ones and those of
+   * `MAESTRO_TASK_MODULES`, as the workers serve them.
+   * @default builtinCatalog
+   */
+  catalog?: Catalog;
   /**
    * The time registrations are stamped with.
    * @default () => new Date()
@@ -34,8 +50,8 @@ export interface ApiDeps {
   shutdown?: AbortSignal;
 }
 
-/** {@link ApiDeps} with defaults applied. */
-export type ResolvedDeps = Required<ApiDeps>;
+/** {@link ApiDeps} with defaults applied (`policy` has none). */
+export type ResolvedDeps = Required<Omit<ApiDeps, 'policy'>> & Pick<ApiDeps, 'policy'>;
 
 /** A validated request, as a route handler sees it. */
 export interface RouteContext {

@@ -3,7 +3,7 @@
  * stable Maestro `code`, its HTTP status taken from `ERROR_CODES`.
  */
 import type { ErrorRequestHandler } from 'express';
-import { ERROR_CODES, MaestroError, ManifestError, ParamsError, type ErrorCode } from '../errors/index.js';
+import { ERROR_CODES, MaestroError, ManifestError, ParamsError, PolicyDeniedError, type ErrorCode } from '../errors/index.js';
 
 /** An RFC 9457 problem document as Maestro sends it. */
 export interface Problem {
@@ -17,6 +17,12 @@ export interface Problem {
   instance: string;
   /** Located problems: manifest issues (line, column, path) or request and param problems (path). */
   errors?: { path: string; message: string; line?: number; column?: number }[];
+  /** A policy denial's reasons (`POLICY_DENIED`, `POLICY_UNAVAILABLE`). */
+  reasons?: string[];
+  /** A policy denial's decision id: the key of its record in the audit log. */
+  decisionId?: string;
+  /** A denied run start's denials, one per decision (`taskId` absent for the run's own). */
+  decisions?: { taskId?: string; decisionId: string; reasons: string[] }[];
 }
 
 const TITLES: Partial<Record<ErrorCode, string>> = {
@@ -31,6 +37,8 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
   CONFLICT: 'Conflict',
   PAYLOAD_TOO_LARGE: 'The request body is too large',
   UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type',
+  POLICY_DENIED: 'Denied by policy',
+  POLICY_UNAVAILABLE: 'The policy decision point could not decide',
   UNAVAILABLE: 'A dependency is unavailable',
   INTERNAL: 'Internal error',
 };
@@ -68,6 +76,13 @@ function locatedErrors(error: MaestroError): Problem['errors'] {
   return Array.isArray(errors) ? (errors as Problem['errors']) : undefined;
 }
 
+/** The reasons and decision ids of a policy denial, for the client to act on and the auditor to find. */
+function policyFields(error: MaestroError): Pick<Problem, 'reasons' | 'decisionId' | 'decisions'> {
+  if (!(error instanceof PolicyDeniedError)) return {};
+  const decisions = error.details?.decisions;
+  return { reasons: [...error.reasons], decisionId: error.decisionId, ...(Array.isArray(decisions) ? { decisions: decisions as Problem['decisions'] } : {}) };
+}
+
 /** The problem document for an error; unexpected errors become `INTERNAL` without their message. */
 export function toProblem(error: unknown, instance: string): Problem {
   const maestro = error instanceof MaestroError ? error : fromBodyParser(error);
@@ -83,6 +98,7 @@ export function toProblem(error: unknown, instance: string): Problem {
     code: maestro.code,
     instance,
     ...(errors ? { errors } : {}),
+    ...policyFields(maestro),
   };
 }
 

@@ -6,9 +6,11 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
+import { loadCatalog, type Catalog } from '../catalog/index.js';
 import { DEFAULT_TEMPORAL_ADDRESS, type Config } from '../config/index.js';
 import { MaestroError } from '../errors/index.js';
-import { openStore, type Store } from '../store/index.js';
+import { createPdp, createPolicyGate, type PolicyDecisionPoint } from '../policy/index.js';
+import { openAuditLog, openStore, type AuditLog, type Store } from '../store/index.js';
 import { createApp } from './app.js';
 import { authenticatorFromConfig, type Authenticator } from './auth/index.js';
 import { createApiMetrics } from './metrics.js';
@@ -44,6 +46,17 @@ export interface StartApiOptions {
    */
   store?: Store;
   /**
+   * An open audit log to use (it is not closed by `stop()`).
+   * @default openAuditLog({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
+   */
+  auditLog?: AuditLog;
+  /**
+   * The policy decision point every run start is checked with; `false` starts runs unchecked (the
+   * workers' task gate still decides every task). A PDP passed in is not closed by `stop()`.
+   * @default createPdp(config) — embedded, or the OPA server with MAESTRO_POLICY_MODE=remote
+   */
+  pdp?: PolicyDecisionPoint | false;
+  /**
    * Pause between passes of the admission loop and of the finished-runs watcher.
    * @default 500
    */
@@ -58,6 +71,17 @@ export interface RunningApi {
   readonly server: Server;
   /** Stops accepting connections, drains in-flight requests, then stops the loops and closes connections. Idempotent. */
   stop(): Promise<void>;
+}
+
+/** Notes a resource this API opened, to close on stop. */
+function own<T extends { close(): Promise<void> }>(owned: { close(): Promise<void> }[], resource: T): T {
+  owned.push(resource);
+  return resource;
+}
+
+/** Closes resources in reverse order of opening. */
+async function closeAll(owned: readonly { close(): Promise<void> }[]): Promise<void> {
+  for (const resource of [...owned].reverse()) await resource.close();
 }
 
 /**
@@ -75,18 +99,37 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
   const connection = await Connection.connect({ address, connectTimeout: '5s' }).catch((error: unknown) => {
     throw new MaestroError('UNAVAILABLE', `cannot reach Temporal at ${address}`, { cause: error });
   });
-  const ownStore = options.store === undefined;
+  const database = { dataDir: config.dataDir, ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }) };
+  const owned: { close(): Promise<void> }[] = [];
   let store: Store;
+  let auditLog: AuditLog;
+  let pdp: PolicyDecisionPoint | undefined;
+  let catalog: Catalog;
   try {
-    store = options.store ?? (await openStore({ dataDir: config.dataDir, ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }) }));
+    catalog = await loadCatalog(config);
+    store = options.store ?? own(owned, await openStore(database));
+    auditLog = options.auditLog ?? own(owned, await openAuditLog(database));
+    pdp = options.pdp === false ? undefined : (options.pdp ?? own(owned, await createPdp(config)));
   } catch (error) {
+    await closeAll(owned);
     await connection.close();
     throw error;
   }
   const client = new Client({ connection, namespace: config.temporalNamespace });
   const metrics = createApiMetrics();
   const shutdown = new AbortController();
-  const deps = { config, client, store, authenticator, metrics, clock: () => new Date(), shutdown: shutdown.signal };
+  const deps = {
+    config,
+    catalog,
+    client,
+    store,
+    auditLog,
+    ...(pdp === undefined ? {} : { policy: createPolicyGate({ pdp, log: auditLog }) }),
+    authenticator,
+    metrics,
+    clock: () => new Date(),
+    shutdown: shutdown.signal,
+  };
   const admission = startAdmissionLoop(launchContext(deps), { intervalMs: pollMs });
   const watcher = watchFinishedRuns(client, metrics, { intervalMs: pollMs * 4 });
   const app = createApp(deps);
@@ -106,7 +149,7 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
       clearTimeout(timer);
       await Promise.all([admission.stop(), watcher.stop()]);
       await metrics.shutdown();
-      if (ownStore) await store.close();
+      await closeAll(owned);
       await connection.close();
     })();
     return stopping;

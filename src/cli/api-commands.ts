@@ -34,6 +34,11 @@ function pairs(values: readonly string[]): Record<string, unknown> {
   return result;
 }
 
+/** The body field `reason`, when one was given. */
+function reasonOf(options: { reason?: string }): { reason?: string } {
+  return options.reason === undefined ? {} : { reason: options.reason };
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -80,8 +85,9 @@ export function addApiCommands(program: Command): void {
   runs
     .command('cancel')
     .argument('<runId>')
-    .action(async (runId: string) => {
-      await api().request('POST', `/runs/${encodeURIComponent(runId)}/cancel`);
+    .option('--reason <text>', 'why (kept in the audit log)')
+    .action(async (runId: string, options: { reason?: string }) => {
+      await api().request('POST', `/runs/${encodeURIComponent(runId)}/cancel`, reasonOf(options));
       console.log(`cancellation of ${runId} requested`);
     });
 
@@ -89,8 +95,9 @@ export function addApiCommands(program: Command): void {
     .command('retry')
     .argument('<runId>')
     .option('--from <from>', 'start | failed (re-use the outputs of tasks that succeeded)', 'failed')
-    .action(async (runId: string, options: { from: string }) => {
-      const run = await api().request<{ runId: string }>('POST', `/runs/${encodeURIComponent(runId)}/retry`, { from: options.from });
+    .option('--reason <text>', 'why (kept in the audit log)')
+    .action(async (runId: string, options: { from: string; reason?: string }) => {
+      const run = await api().request<{ runId: string }>('POST', `/runs/${encodeURIComponent(runId)}/retry`, { from: options.from, ...reasonOf(options) });
       console.log(run.runId);
     });
 

@@ -13,6 +13,7 @@ export { DECISION_ENTRYPOINT } from './decision.js';
 export { readWasmBundle, type WasmBundle } from './bundle.js';
 export { defaultBundlePath, defaultServerBundlePath, resolveOpaBin } from './paths.js';
 export { createPolicyGate, type PolicyGate, type PolicyGateOptions } from './gate.js';
+export { checkRunStart, runStartDenial, runStartInputs, type RunStartDecision, type RunStartSource, type TaskStartDecision } from './run-start.js';
 export {
   AUDITOR_ROLE,
   appendAuditEvent,
@@ -24,3 +25,4 @@ export {
   type AuditReader,
   type AuditRouteContext,
 } from './audit.js';
+export { AUDIT_CHECKPOINT_PREDICATE, anchorAuditLog, checkAuditAnchor, describeAnchorCheck, type AnchorCheck, type AuditCheckpoint } from './audit-anchor.js';

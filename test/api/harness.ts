@@ -11,8 +11,11 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { expect, inject } from 'vitest';
 import { createAuthenticator, operations, responseValidator, startApi, tokenEntriesVerifier, type RunningApi, type TokenEntry } from '../../src/api/index.js';
+import { createBuiltinCatalog } from '../../src/catalog/index.js';
 import { extendConfig, loadConfig, type Config, type ConfigInput } from '../../src/config/index.js';
-import { openStore, type Store } from '../../src/store/index.js';
+import { createPdp, createPolicyGate, type PolicyDecisionPoint, type PolicyGate } from '../../src/policy/index.js';
+import { createWorkerProvenance } from '../../src/provenance/index.js';
+import { openAuditLog, openStore, type AuditLog, type Store } from '../../src/store/index.js';
 import { bundleInterpreter, createWorker } from '../../workers/worker.js';
 
 /** Tokens every harness knows, by name. */
@@ -23,6 +26,7 @@ export const TOKENS = {
   sre: 'sre-token-0123456789',
   lead: 'lead-token-0123456789',
   outsider: 'outsider-token-0123456789',
+  auditor: 'auditor-token-0123456789',
 } as const;
 
 /** A response, its body parsed by media type. */
@@ -42,6 +46,14 @@ export interface HarnessOptions {
   address?: string;
   /** Start a worker on the task queue. @default true */
   worker?: boolean;
+  /**
+   * Check runs with the policy: the API decides every run start and the worker every task, with
+   * the PDP the config chooses (embedded, or `policyMode: 'remote'` with `opaUrl`).
+   * @default false — runs start unchecked and every task may run
+   */
+  policy?: boolean;
+  /** Tokens besides {@link TOKENS}' (send them with `call(..., { bearer })`). @default [] */
+  tokens?: TokenEntry[];
 }
 
 /** A running API with its worker and helpers. */
@@ -51,9 +63,15 @@ export interface Harness {
   config: Config;
   client: Client;
   store: Store;
+  /** The audit log the API (and, with `policy`, the worker) appends to. */
+  auditLog: AuditLog;
   api: RunningApi;
-  /** Sends a request as `token` (a key of TOKENS, or undefined for none). */
-  call(method: string, path: string, options?: { token?: keyof typeof TOKENS | null; json?: unknown; yaml?: string; headers?: Record<string, string> }): Promise<ApiResponse>;
+  /** Sends a request as `token` (a key of TOKENS, or null for none), or with the raw `bearer` token. */
+  call(
+    method: string,
+    path: string,
+    options?: { token?: keyof typeof TOKENS | null; bearer?: string; json?: unknown; yaml?: string; headers?: Record<string, string> },
+  ): Promise<ApiResponse>;
   /** Registers a workflow manifest (YAML) as admin; asserts 201 or 200. */
   register(yaml: string): Promise<{ name: string; version: string; digest: string }>;
   /** Polls GET /runs/{runId} until `predicate` holds. */
@@ -75,6 +93,7 @@ function tokenEntries(namespace: string): TokenEntry[] {
     { name: 'sre', token: TOKENS.sre, roles: ['sre', 'sre-oncall'], namespaces: [namespace] },
     { name: 'lead', token: TOKENS.lead, roles: ['data-lead'], namespaces: [namespace] },
     { name: 'outsider', token: TOKENS.outsider, roles: ['operator', 'sre'], namespaces: ['elsewhere'] },
+    { name: 'auditor', token: TOKENS.auditor, roles: ['auditor'], namespaces: [namespace] },
   ];
 }
 
@@ -108,11 +127,21 @@ function quietRuntime(): void {
   runtimeInstalled = true;
 }
 
-async function startTestWorker(address: string, taskQueue: string, artifactDir: string): Promise<{ stop(): Promise<void> }> {
+/** A worker for the harness's task queue, keeping artifacts and provenance where the API's config says, as `maestro dev` does. */
+async function startTestWorker(address: string, config: Config, policy: PolicyGate | undefined): Promise<{ stop(): Promise<void> }> {
   quietRuntime();
   bundle ??= bundleInterpreter();
   const connection = await NativeConnection.connect({ address });
-  const worker: Worker = await createWorker({ connection, taskQueue, artifactDir, workflowBundle: await bundle });
+  const catalog = createBuiltinCatalog({ httpAllow: config.httpAllow, fileRoots: config.fileRoots });
+  const worker: Worker = await createWorker({
+    connection,
+    taskQueue: config.taskQueue,
+    artifactDir: config.artifactDir,
+    catalog,
+    provenance: await createWorkerProvenance({ config, catalog }),
+    ...(policy === undefined ? {} : { policy }),
+    workflowBundle: await bundle,
+  });
   const running = worker.run();
   return {
     async stop() {
@@ -137,18 +166,22 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...extra,
   });
   let store = await openStore({ dataDir: dir });
-  const authenticator = createAuthenticator([tokenEntriesVerifier(tokenEntries(namespace))]);
+  const auditLog = await openAuditLog({ dataDir: dir });
+  const pdp: PolicyDecisionPoint | undefined = options.policy ? await createPdp(config) : undefined;
+  const gate = pdp === undefined ? undefined : createPolicyGate({ pdp, log: auditLog });
+  const authenticator = createAuthenticator([tokenEntriesVerifier([...tokenEntries(namespace), ...(options.tokens ?? [])])]);
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
-  let worker = options.worker === false ? undefined : await startTestWorker(address, config.taskQueue, join(dir, 'artifacts'));
-  const start = () => startApi(config, { port: 0, authenticator, store, pollMs: 200, drainMs: 2_000 });
+  let worker = options.worker === false ? undefined : await startTestWorker(address, config, gate);
+  const start = () => startApi(config, { port: 0, authenticator, store, auditLog, pdp: pdp ?? false, pollMs: 200, drainMs: 2_000 });
   let api = await start();
 
-  const call: Harness['call'] = async (method, path, { token = 'admin', json, yaml, headers = {} } = {}) => {
+  const call: Harness['call'] = async (method, path, { token = 'admin', bearer, json, yaml, headers = {} } = {}) => {
+    const secret = bearer ?? (token ? TOKENS[token] : undefined);
     const init: RequestInit = {
       method,
       headers: {
-        ...(token ? { authorization: `Bearer ${TOKENS[token]}` } : {}),
+        ...(secret ? { authorization: `Bearer ${secret}` } : {}),
         ...(json !== undefined ? { 'content-type': 'application/json' } : {}),
         ...(yaml !== undefined ? { 'content-type': 'application/yaml' } : {}),
         ...headers,
@@ -171,6 +204,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     get store() {
       return store;
     },
+    auditLog,
     get api() {
       return api;
     },
@@ -200,12 +234,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       worker = undefined;
     },
     async startWorker() {
-      worker ??= await startTestWorker(address, config.taskQueue, join(dir, 'artifacts'));
+      worker ??= await startTestWorker(address, config, gate);
     },
     async close() {
       await api.stop();
       await worker?.stop();
       await store.close();
+      await pdp?.close();
+      await auditLog.close();
       await connection.close();
       await rm(dir, { recursive: true, force: true });
     },

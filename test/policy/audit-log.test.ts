@@ -4,21 +4,17 @@
  * back — a record edited by hand, a record removed — named by `verify()` and by
  * `maestro audit verify`.
  */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAuditEvent, auditRoutes, describeChainReport, listAuditRecords } from '../../src/policy/index.js';
 import { GENESIS_HASH, openAuditLog, type AuditEntry, type AuditLog } from '../../src/store/index.js';
-import { REPO_ROOT } from '../peers/install.js';
 import { startPostgres, type PostgresPeer } from '../peers/postgres.js';
-
-const run = promisify(execFile);
+import { maestroAudit, tamperSqlite } from './audit-helpers.js';
 
 /** A decision entry as the gate writes one. */
 function decision(runId: string, change: Partial<AuditEntry> = {}): AuditEntry {
@@ -58,14 +54,10 @@ function sqlite(): Backend {
       dir ||= await mkdtemp(join(tmpdir(), 'maestro-audit-'));
       return openAuditLog({ dataDir: dir });
     },
-    async tamper(sql) {
+    tamper(sql) {
       // By hand, as an attacker with the file would: drop the trigger, edit, put the trigger back.
-      const db = new Database(join(dir, 'registry.db'));
-      const triggers = db.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'`).all() as { name: string; sql: string }[];
-      for (const trigger of triggers) db.exec(`DROP TRIGGER ${trigger.name}`);
-      db.exec(sql);
-      for (const trigger of triggers) db.exec(trigger.sql);
-      db.close();
+      tamperSqlite(dir, sql);
+      return Promise.resolve();
     },
     env: () => ({ MAESTRO_DATA_DIR: dir }),
     cleanup: () => rm(dir, { recursive: true, force: true }),
@@ -175,13 +167,7 @@ describe.each([sqlite(), postgres()])('audit log on $name', (backend) => {
     expect(report).toMatchObject({ ok: false, records: 1, firstBroken: { seq: 2, id: target!.id } });
     expect(report.firstBroken?.problem).toContain('its content does not match its hash');
 
-    const cli = await run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/main.ts'), 'audit', 'verify'], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...backend.env() },
-    }).then(
-      () => ({ code: 0, stdout: '' }),
-      (error: { code: number; stdout: string }) => error,
-    );
+    const cli = await maestroAudit(['verify'], backend.env());
     expect(cli.code).toBe(1);
     expect(cli.stdout.trim()).toBe(describeChainReport(report));
     expect(cli.stdout).toContain(`audit log BROKEN at record #2 (id ${target!.id})`);

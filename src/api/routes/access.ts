@@ -5,6 +5,7 @@ import { MaestroError } from '../../errors/index.js';
 import { inNamespace, type Principal } from '../auth/index.js';
 import type { ResolvedDeps } from '../context.js';
 import type { LaunchContext } from '../runs/launch.js';
+import { runStartAuthorizer } from '../runs/policy.js';
 
 /** The namespace runs go to when a request names none. */
 export const DEFAULT_NAMESPACE = 'default';
@@ -16,7 +17,7 @@ export function assertNamespace(principal: Principal, namespace: string): void {
   }
 }
 
-/** The {@link LaunchContext} of the API's dependencies. */
+/** The {@link LaunchContext} of the API's dependencies: with a policy gate, every launch is checked first. */
 export function launchContext(deps: ResolvedDeps): LaunchContext {
   return {
     client: deps.client,
@@ -24,5 +25,6 @@ export function launchContext(deps: ResolvedDeps): LaunchContext {
     taskQueue: deps.config.taskQueue,
     runLimits: deps.config.namespaceRunLimits ?? {},
     onStarted: (request) => deps.metrics.runStarted(request.compiled.ir.name),
+    ...(deps.policy === undefined ? {} : { authorize: runStartAuthorizer(deps.policy) }),
   };
 }

@@ -2,7 +2,6 @@
  * Manifests in request bodies: parsed and validated with positions, and checked to be of the kind
  * the route registers.
  */
-import { builtinCatalog } from '../../catalog/index.js';
 import { ManifestError, MaestroError } from '../../errors/index.js';
 import { parseManifest, type Manifest, type RunbookManifest, type WorkflowManifest } from '../../manifest/index.js';
 import type { RouteContext } from '../context.js';
@@ -13,7 +12,7 @@ const SOURCE_NAME = 'request body';
 function parseBody(context: RouteContext): { manifest: Manifest; text: string } {
   const text = context.rawBody;
   if (text === undefined) throw new MaestroError('BAD_REQUEST', 'the manifest must be sent as application/yaml or application/json text');
-  return { manifest: parseManifest(text, SOURCE_NAME, { catalog: builtinCatalog }), text };
+  return { manifest: parseManifest(text, SOURCE_NAME, { catalog: context.deps.catalog }), text };
 }
 
 function wrongKind(manifest: Manifest, expected: string): ManifestError {

@@ -5,10 +5,12 @@ import { approveTask, cancelRun as cancelOnTemporal } from '../../client/index.j
 import { MaestroError, NotFoundError } from '../../errors/index.js';
 import type { ApprovalRequest } from '../../ir/index.js';
 import { checkParams } from '../../manifest/index.js';
+import { appendAuditEvent, type AuditEvent } from '../../policy/index.js';
 import type { AdmissionEntry } from '../../store/index.js';
 import { caller, stringParam, type RouteContext, type RouteHandler } from '../context.js';
 import { locateRun, namespaceOf, runDetail, type RunLocation } from '../runs/detail.js';
 import { launchRun, type LaunchRequest } from '../runs/launch.js';
+import { runPrincipal } from '../runs/policy.js';
 import { listRuns as listFromTemporal, type RunFilter, type RunSummary } from '../runs/list.js';
 import { runInput, runState, type ApiRunStatus } from '../runs/temporal.js';
 import { assertNamespace, DEFAULT_NAMESPACE, launchContext } from './access.js';
@@ -38,6 +40,7 @@ export const startRun: RouteHandler = async (context) => {
       params,
       namespace,
       startedBy: principal.name,
+      principal: runPrincipal(principal),
       ...(body.priority === undefined ? {} : { priority: body.priority }),
     },
     body.idempotencyKey,
@@ -95,7 +98,7 @@ export const listRuns: RouteHandler = async (context) => {
 };
 
 /** Finds the run of the request's `runId` and checks the caller may touch its namespace. */
-async function ownRun(context: RouteContext): Promise<RunLocation> {
+export async function ownRun(context: RouteContext): Promise<RunLocation> {
   const location = await locateRun(context.deps.client, context.deps.store, stringParam(context.path, 'runId'));
   assertNamespace(caller(context), namespaceOf(location));
   return location;
@@ -104,23 +107,38 @@ async function ownRun(context: RouteContext): Promise<RunLocation> {
 /** `GET /runs/{runId}`. */
 export const getRun: RouteHandler = async (context) => ({ status: 200, body: await runDetail(context.deps.client, await ownRun(context)) });
 
-/** `POST /runs/{runId}/cancel`: 202; a finished run is a 409. A queued run leaves the queue. */
+/** Appends what the caller did to a run to the audit log, once it is done. */
+function audit(context: RouteContext, event: Omit<AuditEvent, 'actor' | 'time'>): Promise<unknown> {
+  return appendAuditEvent(context.deps.auditLog, { ...event, actor: caller(context).name, time: context.deps.clock() });
+}
+
+/** The caller's optional reason, from a body the OpenAPI document allows to be absent. */
+function reasonOf(body: unknown): string | undefined {
+  return (body as { reason?: string } | undefined)?.reason;
+}
+
+/** `POST /runs/{runId}/cancel {reason?}`: 202; a finished run is a 409. A queued run leaves the queue. */
 export const cancelRun: RouteHandler = async (context) => {
   const location = await ownRun(context);
+  const reason = reasonOf(context.body);
+  const cancelled = (runId: string, queued: boolean) =>
+    audit(context, { kind: 'cancellation', runId, namespace: namespaceOf(location), action: 'cancel', ...(reason === undefined ? {} : { reason }), details: { queued } });
   if (location.kind === 'queued') {
     await context.deps.store.releaseRun(location.request.runId);
+    await cancelled(location.request.runId, true);
     return { status: 202, body: { runId: location.request.runId } };
   }
   const { execution } = location;
   if (execution.closed) throw new MaestroError('CONFLICT', `run ${execution.runId} has already finished (${execution.status})`);
   await cancelOnTemporal(context.deps.client, execution.runId);
+  await cancelled(execution.runId, false);
   return { status: 202, body: { runId: execution.runId } };
 };
 
-/** `POST /runs/{runId}/retry {from}`: 201 with the new run. */
+/** `POST /runs/{runId}/retry {from, reason?}`: 201 with the new run, which the policy checks like any start. */
 export const retryRun: RouteHandler = async (context) => {
   const principal = caller(context);
-  const { from } = context.body as { from: 'start' | 'failed' };
+  const { from, reason } = context.body as { from: 'start' | 'failed'; reason?: string };
   const location = await ownRun(context);
   if (location.kind === 'queued' || !location.execution.closed) {
     throw new MaestroError('CONFLICT', `run ${stringParam(context.path, 'runId')} has not finished; cancel it or wait before retrying`);
@@ -136,8 +154,17 @@ export const retryRun: RouteHandler = async (context) => {
     params: input.params,
     namespace: execution.namespace,
     startedBy: principal.name,
+    principal: runPrincipal(principal),
     ...(execution.priority === undefined ? {} : { priority: execution.priority }),
     ...(carried === undefined ? {} : { carried }),
+  });
+  await audit(context, {
+    kind: 'retry',
+    runId: execution.runId,
+    namespace: execution.namespace,
+    action: `retry-from-${from}`,
+    ...(reason === undefined ? {} : { reason }),
+    details: { newRunId: result.runId },
   });
   return {
     status: 201,
@@ -160,5 +187,13 @@ export const approveRunTask: RouteHandler = async (context) => {
     ...(body.comment === undefined ? {} : { comment: body.comment }),
   };
   const task = await approveTask(context.deps.client, location.execution.runId, request);
+  await audit(context, {
+    kind: 'approval',
+    runId: location.execution.runId,
+    namespace: location.execution.namespace,
+    taskId: body.taskId,
+    action: body.decision,
+    ...(body.comment === undefined ? {} : { reason: body.comment }),
+  });
   return { status: 200, body: { runId: location.execution.runId, task } };
 };

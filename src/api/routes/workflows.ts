@@ -1,7 +1,6 @@
 /**
  * `/workflows`: register (validate, compile, store content-addressed), list, and read back.
  */
-import { builtinCatalog } from '../../catalog/index.js';
 import { compileWorkflow } from '../../compiler/index.js';
 import { NotFoundError } from '../../errors/index.js';
 import { caller, stringParam, type RouteHandler } from '../context.js';
@@ -11,7 +10,7 @@ import { workflowFromBody } from './manifests.js';
 export const registerWorkflow: RouteHandler = async (context) => {
   const principal = caller(context);
   const { manifest, text } = workflowFromBody(context);
-  const { ir, digest } = compileWorkflow(manifest, { catalog: builtinCatalog });
+  const { ir, digest } = compileWorkflow(manifest, { catalog: context.deps.catalog });
   const outcome = await context.deps.store.putWorkflow({
     name: ir.name,
     version: ir.version,

@@ -4,9 +4,10 @@
  */
 import type { Client } from '@temporalio/client';
 import { NotFoundError } from '../../errors/index.js';
-import type { ParameterSpec, RunState, TaskErrorInfo, TaskState, WorkflowIR } from '../../ir/index.js';
+import type { InterpreterInput, ParameterSpec, RunState, TaskErrorInfo, TaskState, WorkflowIR } from '../../ir/index.js';
 import type { Store } from '../../store/index.js';
 import type { LaunchRequest } from './launch.js';
+import { runPolicyView, type RunPolicyView } from './policy.js';
 import { describeRun, runInput, runState, type ApiRunStatus, type RunExecution } from './temporal.js';
 
 /** The detail of a run. */
@@ -22,6 +23,8 @@ export interface RunDetail {
   startedAt?: string;
   endedAt?: string;
   error?: TaskErrorInfo;
+  /** Purpose, authority and license, the principal the run acts for, per-task overrides and labels. */
+  policy: RunPolicyView;
   tasks: TaskState[];
 }
 
@@ -72,15 +75,16 @@ export async function runDetail(client: Client, location: RunLocation): Promise<
       params: redactParams(ir.parameters, request.params),
       ...(request.priority === undefined ? {} : { priority: request.priority }),
       startedBy: request.startedBy,
+      policy: runPolicyView(ir, request.principal),
       tasks: pending(ir),
     };
   }
   const { execution } = location;
   const [input, state] = await Promise.all([runInput(client, execution.runId), runState(client, execution)]);
-  return detailOf(execution, input.ir, input.params, state, input.startedBy);
+  return detailOf(execution, input, state);
 }
 
-function detailOf(execution: RunExecution, ir: WorkflowIR, params: Record<string, unknown>, state: RunState, startedBy: string | undefined): RunDetail {
+function detailOf(execution: RunExecution, { ir, params, startedBy, principal }: InterpreterInput, state: RunState): RunDetail {
   return {
     runId: execution.runId,
     workflowRef: `${ir.name}@${ir.version}`,
@@ -94,6 +98,7 @@ function detailOf(execution: RunExecution, ir: WorkflowIR, params: Record<string
     startedAt: state.startedAt,
     ...(state.endedAt ?? execution.endedAt ? { endedAt: state.endedAt ?? execution.endedAt } : {}),
     ...(state.error ? { error: state.error } : {}),
+    policy: runPolicyView(ir, principal),
     tasks: state.tasks,
   };
 }

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { startRun } from '../../client/index.js';
-import type { CompiledWorkflow, TaskState } from '../../ir/index.js';
+import type { CompiledWorkflow, Principal, TaskState } from '../../ir/index.js';
 import type { Store } from '../../store/index.js';
 import { describeRun, type ApiRunStatus } from './temporal.js';
 
@@ -18,8 +18,10 @@ export interface LaunchRequest {
   namespace: string;
   /** 1 (highest) to 5; undefined: Temporal's default. */
   priority?: number;
-  /** The principal starting the run. */
+  /** The name of the principal starting the run. */
   startedBy: string;
+  /** The principal the run acts for: the worker's policy gate decides each task for it. */
+  principal: Principal;
   /** Tasks carried from an earlier run (retry from the failed step). */
   carried?: TaskState[];
 }
@@ -41,6 +43,12 @@ export interface LaunchContext {
   runLimits: Readonly<Record<string, number>>;
   /** Called with each run started on Temporal (metrics). */
   onStarted?: (request: LaunchRequest) => void;
+  /**
+   * Called once the run id is known and before the run is queued or started (the policy's
+   * run-start check); throwing refuses the run and nothing starts.
+   * @default undefined — every run may start
+   */
+  authorize?: (request: LaunchRequest) => Promise<void>;
 }
 
 /** A fresh run id. */
@@ -61,6 +69,7 @@ export async function startOnTemporal(context: LaunchContext, request: LaunchReq
       namespace: request.namespace,
       taskQueue: context.taskQueue,
       startedBy: request.startedBy,
+      principal: request.principal,
       ...(request.priority === undefined ? {} : { priority: request.priority }),
       ...(request.carried === undefined ? {} : { carried: request.carried }),
     });
@@ -76,6 +85,8 @@ export async function startOnTemporal(context: LaunchContext, request: LaunchReq
  * Starts (or queues) a run. With an idempotency key, the first request binds the key to its run id
  * and every later one gets that run back (`created: false`); a request that died between binding
  * the key and starting is completed by the next one, because the start is idempotent by run id.
+ * `context.authorize` decides every request, a repeated one too: an idempotency key bound by a
+ * refused request starts its run once a later request with that key is allowed.
  * In a namespace with a run limit, the run takes a slot or waits in the store's admission queue,
  * which the admission loop drains as runs finish.
  */
@@ -83,6 +94,7 @@ export async function launchRun(context: LaunchContext, request: Omit<LaunchRequ
   const fresh = newRunId();
   const runId = idempotencyKey === undefined ? fresh : await context.store.claimIdempotencyKey(request.namespace, idempotencyKey, fresh);
   const full: LaunchRequest = { ...request, runId };
+  await context.authorize?.(full);
   const limit = context.runLimits[request.namespace];
   if (limit !== undefined) {
     const state = await context.store.enqueueRun({ runId, namespace: request.namespace, enqueuedAt: new Date().toISOString(), request: full }, limit);
