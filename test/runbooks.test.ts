@@ -12,8 +12,10 @@ import kafkajs from 'kafkajs';
 import { connect, StringCodec, type NatsConnection, type Subscription } from 'nats';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuthenticator, startApi, tokenEntriesVerifier } from '../src/api/index.js';
 import { createBuiltinCatalog } from '../src/catalog/index.js';
 import { approveTask } from '../src/client/index.js';
+import { extendConfig, loadConfig } from '../src/config/index.js';
 import type { RunState } from '../src/ir/index.js';
 import { startEngine, task, TEST_HTTP_ALLOW, waitForState, type Engine } from './helpers/engine.js';
 import {
@@ -125,6 +127,39 @@ async function approveAndFinish(runId: string, gate: string, role: string): Prom
   return engine.wait(runId);
 }
 
+const API_TOKENS = { admin: 'admin-token-0123456789', sre: 'sre-token-0123456789', lead: 'lead-token-0123456789' } as const;
+
+/**
+ * The HTTP API on the engine's task queue (its worker runs what the API starts), with an admin,
+ * an on-call SRE and a data lead, all in the namespace the worker allow-lists loopback for.
+ */
+async function startRunbookApi(): Promise<{
+  call(token: keyof typeof API_TOKENS, method: string, path: string, body: { json?: unknown; yaml?: string }): Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any -- tests read fields freely
+  stop(): Promise<void>;
+}> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'maestro-runbook-api-'));
+  const config = extendConfig(loadConfig({}), { temporalAddress: engine.address, taskQueue: engine.taskQueue, dataDir });
+  const entry = (name: string, token: string, roles: string[]) => ({ name, token, roles, namespaces: ['default'] });
+  const authenticator = createAuthenticator([
+    tokenEntriesVerifier([entry('admin', API_TOKENS.admin, ['admin']), entry('sre', API_TOKENS.sre, ['sre', 'sre-oncall']), entry('lead', API_TOKENS.lead, ['data-lead'])]),
+  ]);
+  const running = await startApi(config, { port: 0, authenticator, pdp: false });
+  return {
+    async call(token, method, path, { json, yaml }) {
+      const res = await fetch(`${running.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${API_TOKENS[token]}`, 'content-type': yaml === undefined ? 'application/json' : 'application/yaml' },
+        body: yaml ?? JSON.stringify(json),
+      });
+      return { status: res.status, body: await res.json() };
+    },
+    async stop() {
+      await running.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
 describe('reference runbooks', () => {
   it('dev-bootstrap creates the tables, the bucket marker, and announces the namespace', async () => {
     const ready = await listen('maestro.namespaces.ready');
@@ -169,19 +204,48 @@ describe('reference runbooks', () => {
     expect(task(state, 'handoff').outputs).toMatchObject({ items: 2 });
   });
 
-  it('backfill-entity-resolver is a dry run by default, and its inputs run the pipeline on the backfill object', async () => {
-    const { runbook } = loadRunbook('backfill-entity-resolver');
-    expect(runbook.spec.dryRun).toBe(true);
+  it('backfill-entity-resolver, triggered through the API with since/until, resolves only the records updated in the window', async () => {
+    const { runbook, workflowYaml } = loadRunbook('backfill-entity-resolver');
     expect(runbook.metadata.approvals).toMatchObject({ minApprovals: 2 });
-    await bucketClient.send(new PutObjectCommand({ Bucket: 'raw-records', Key: 'backfill.json', Body: JSON.stringify([{ id: 'b-1', name: 'Katherine Johnson' }]) }));
-    succeeded(
-      await engine.wait(
-        await triggerRunbook(engine, 'backfill-entity-resolver', { since: '2025-01-01T00:00:00Z', source_bucket: 'raw-records', s3Endpoint: s3.endpoint, brokers: kafka.brokers }),
-      ),
-    );
-    const rows = await sql.query("SELECT payload->>'normalized' AS normalized FROM entities WHERE id = 'b-1'");
-    expect(rows.rows).toEqual([{ normalized: 'katherine johnson' }]);
-    expect(sig.items.has('b-1')).toBe(true);
+    const backfill = [
+      { id: 'b-0', name: 'Before Window', updated: '2024-12-31T23:59:59Z' },
+      { id: 'b-1', name: ' Katherine Johnson', updated: '2025-01-01T00:00:00Z' },
+      { id: 'b-2', name: 'Dorothy Vaughan', updated: '2025-01-15T12:00:00Z' },
+      { id: 'b-3', name: 'At Until', updated: '2025-02-01T00:00:00Z' },
+    ];
+    await bucketClient.send(new PutObjectCommand({ Bucket: 'raw-records', Key: 'backfill.json', Body: JSON.stringify(backfill) }));
+    const api = await startRunbookApi();
+    try {
+      expect((await api.call('admin', 'POST', '/workflows', { yaml: workflowYaml })).status).toBe(201);
+      expect((await api.call('admin', 'POST', '/runbooks', { yaml: await readFile(join(import.meta.dirname, '..', 'runbooks', 'backfill-entity-resolver.yaml'), 'utf8') })).status).toBe(201);
+      const inputs = { since: '2025-01-01T00:00:00Z', until: '2025-02-01T00:00:00Z', source_bucket: 'raw-records', s3Endpoint: s3.endpoint, brokers: kafka.brokers };
+      const trigger = (dryRun?: boolean) => api.call('sre', 'POST', '/runbooks/trigger', { json: { runbook: 'backfill-entity-resolver@1.0.0', inputs, ...(dryRun === undefined ? {} : { dryRun }) } });
+
+      const plan = await trigger();
+      expect(plan.status, JSON.stringify(plan.body)).toBe(200);
+      expect(plan.body).toMatchObject({ dryRun: true, workflowRef: 'backfill-entity-resolver@1.0.0' });
+      expect(plan.body.params).toEqual({ since: inputs.since, until: inputs.until, bucket: 'raw-records', key: 'backfill.json', s3Endpoint: s3.endpoint, brokers: kafka.brokers });
+
+      const started = await trigger(false);
+      expect(started.status, JSON.stringify(started.body)).toBe(201);
+      const runId = started.body.runId as string;
+      await waitForState(engine, runId, (state) => task(state, 'runbook-approval').status === 'WAITING');
+      for (const approver of ['sre', 'lead'] as const) {
+        const approved = await api.call(approver, 'POST', `/runs/${runId}/approvals`, { json: { taskId: 'runbook-approval', decision: 'approve' } });
+        expect(approved.status, JSON.stringify(approved.body)).toBe(200);
+      }
+      const state = succeeded(await engine.wait(runId));
+      expect((task(state, 'window').outputs as { rows: { id: string }[] }).rows.map((row) => row.id)).toEqual(['b-1', 'b-2']);
+    } finally {
+      await api.stop();
+    }
+    const rows = await sql.query("SELECT id, namespace, payload->>'normalized' AS normalized FROM entities WHERE id LIKE 'b-%' ORDER BY id");
+    expect(rows.rows).toEqual([
+      { id: 'b-1', namespace: 'backfill', normalized: 'katherine johnson' },
+      { id: 'b-2', namespace: 'backfill', normalized: 'dorothy vaughan' },
+    ]);
+    expect(['b-0', 'b-1', 'b-2', 'b-3'].filter((id) => sig.items.has(id))).toEqual(['b-1', 'b-2']);
+    expect(JSON.parse(await object('raw-records', 'curated/backfill/backfill.json')).map((row: { id: string }) => row.id)).toEqual(['b-1', 'b-2']);
   });
 
   it('chaos-drill waits for the on-call, injects the fault, sees recovery and records the drill', async () => {

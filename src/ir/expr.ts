@@ -5,12 +5,17 @@
 import { celEnv, isCelList, isCelMap, isCelUint, parse, plan, type CelInput } from '@bufbuild/cel';
 import { parseTemplate } from './template.js';
 
-/** What an expression can see: `params`, `tasks.<id>.outputs`, and inside forEach `item` and `index`. */
+/**
+ * What an expression can see: `params`, `tasks.<id>.outputs`, inside forEach `item` and `index`,
+ * and in a runbook's `params` mapping `inputs`.
+ */
 export interface ExpressionBindings {
   params: Record<string, unknown>;
   tasks: Record<string, { outputs?: unknown; status: string }>;
   item?: unknown;
   index?: number;
+  /** A runbook trigger's inputs. @default undefined — not bound */
+  inputs?: Record<string, unknown>;
 }
 
 /** An expression that failed to evaluate (missing field, no matching overload, ...). */
@@ -45,16 +50,13 @@ function program(expression: string): Program {
 
 /**
  * Evaluates one CEL expression and returns plain JSON: CEL ints become numbers, lists arrays,
- * maps objects.
+ * maps objects. `integerParams` names the integer params (and inputs), which CEL sees as ints.
  *
  * @throws ExpressionError when evaluation fails.
  */
 export function evaluate(expression: string, bindings: ExpressionBindings, integerParams: ReadonlySet<string> = new Set()): unknown {
-  const params: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(bindings.params)) {
-    params[name] = integerParams.has(name) && typeof value === 'number' && Number.isInteger(value) ? BigInt(value) : value;
-  }
-  const input: Record<string, unknown> = { params, tasks: bindings.tasks };
+  const input: Record<string, unknown> = { params: withIntegers(bindings.params, integerParams), tasks: bindings.tasks };
+  if (bindings.inputs !== undefined) input.inputs = withIntegers(bindings.inputs, integerParams);
   if ('item' in bindings) input.item = bindings.item ?? null;
   if (bindings.index !== undefined) input.index = BigInt(bindings.index);
   let result: unknown;
@@ -65,6 +67,15 @@ export function evaluate(expression: string, bindings: ExpressionBindings, integ
   }
   if (result instanceof Error) throw new ExpressionError(`\${${expression}}: ${result.message}`, expression);
   return toJson(result);
+}
+
+/** The values with those named in `integers` as CEL ints (JSON numbers are CEL doubles otherwise). */
+function withIntegers(values: Record<string, unknown>, integers: ReadonlySet<string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(values)) {
+    out[name] = integers.has(name) && typeof value === 'number' && Number.isInteger(value) ? BigInt(value) : value;
+  }
+  return out;
 }
 
 /** Converts a CEL value to JSON. */

@@ -1,7 +1,8 @@
 /**
  * A small CEL type checker over @bufbuild/cel's parsed AST (@bufbuild/cel does not export its
  * own checker). It knows what a Maestro expression can see — `params`, `tasks.<id>.outputs`,
- * `tasks.<id>.status`, and in forEach tasks `item` and `index` — and reports undeclared
+ * `tasks.<id>.status`, and in forEach tasks `item` and `index`; in a runbook's `params` mapping,
+ * `inputs` alone — and reports undeclared
  * references and operators applied to incompatible known types. `dyn` is compatible with
  * everything, so values known only at run time (task outputs, items) are never rejected.
  */
@@ -16,8 +17,14 @@ type Kind<C extends string> = Extract<Expr['exprKind'], { case: C }>['value'];
 
 /** What an expression may refer to, decided by where it is written. */
 export interface CelEnvironment {
-  /** Declared parameters and their types. */
+  /** Declared parameters (or runbook inputs) and their types. */
   params: ReadonlyMap<string, CelType>;
+  /**
+   * What an expression calls the declared values: a workflow's `params` (beside `tasks`), or the
+   * `inputs` of a runbook's `params` mapping (where no task exists).
+   * @default 'params'
+   */
+  valuesName?: 'params' | 'inputs';
   /** Why `tasks.<id>` may not be read here (unknown, not upstream), or `undefined` when it may. */
   taskProblem(id: string): string | undefined;
   /** Why `item` / `index` may not be used here, or `undefined` when they may. */
@@ -126,14 +133,17 @@ class Checker {
   private ident(expr: Expr, name: string, scope: Scope): Typed {
     const local = scope.get(name);
     if (local) return local;
-    if (name === 'params' || name === 'tasks') return { kind: name };
+    const values = this.env.valuesName ?? 'params';
+    if (name === values) return { kind: 'params' };
+    if (name === 'tasks' && values === 'params') return { kind: 'tasks' };
     if (name === 'item' || name === 'index') {
       const problem = this.env.loopProblem(name);
       if (problem) return this.problem(expr, problem);
       return name === 'item' ? T.dyn : T.int;
     }
     if (TYPE_NAMES.has(name)) return T.type;
-    return this.problem(expr, `undeclared reference "${name}"${didYouMean(name, ['params', 'tasks', 'item', 'index'])}`);
+    const known = values === 'params' ? ['params', 'tasks', 'item', 'index'] : [values];
+    return this.problem(expr, `undeclared reference "${name}"${didYouMean(name, known)}`);
   }
 
   /** `operand.field`, and `operand['field']` with a constant key. */
@@ -141,7 +151,8 @@ class Checker {
     switch (operand.kind) {
       case 'params': {
         const type = this.env.params.get(field);
-        return type ?? this.problem(expr, `undeclared parameter "${field}"${didYouMean(field, this.env.params.keys())}`, this.start(expr));
+        const noun = this.env.valuesName === 'inputs' ? 'input' : 'parameter';
+        return type ?? this.problem(expr, `undeclared ${noun} "${field}"${didYouMean(field, this.env.params.keys())}`, this.start(expr));
       }
       case 'tasks': {
         const problem = this.env.taskProblem(field);

@@ -36,7 +36,7 @@ export function checkTaskExpressions(task: TaskManifest, path: Path, scope: Expr
     const type = checkSoleExpression(task.forEach.items, itemsPath, itemsEnv, reporter);
     if (type && !mayBe(type, 'list')) reporter.report(itemsPath, `forEach.items must be a list, got ${typeName(type)}`);
   }
-  if (task.with) checkValue(task.with, [...path, 'with'], inLoop, reporter);
+  if (task.with) checkTemplates(task.with, [...path, 'with'], inLoop, reporter);
 }
 
 /**
@@ -65,14 +65,17 @@ function hyphenHint(id: string, ids: ReadonlySet<string>): string | undefined {
   return hyphenated === undefined ? undefined : ` (a task id with "-" is written tasks['${hyphenated}'])`;
 }
 
-/** Checks each expression in a JSON value's strings. */
-function checkValue(value: unknown, path: Path, env: CelEnvironment, reporter: Reporter): void {
+/**
+ * Checks each `${...}` expression in a JSON value's strings (a task's `with`, a runbook's
+ * `params`): syntax and types in `env`, each problem reported at its position under `path`.
+ */
+export function checkTemplates(value: unknown, path: Path, env: CelEnvironment, reporter: Reporter): void {
   if (typeof value === 'string') {
     for (const expression of expressionsIn(value, path, reporter)) checkExpression(value, expression, path, env, reporter);
   } else if (Array.isArray(value)) {
-    value.forEach((item: unknown, index) => checkValue(item, [...path, index], env, reporter));
+    value.forEach((item: unknown, index) => checkTemplates(item, [...path, index], env, reporter));
   } else if (isRecord(value)) {
-    for (const [key, item] of Object.entries(value)) checkValue(item, [...path, key], env, reporter);
+    for (const [key, item] of Object.entries(value)) checkTemplates(item, [...path, key], env, reporter);
   }
 }
 

@@ -109,8 +109,9 @@ function describe(error: ErrorObject, path: PathSegment[]): { path: PathSegment[
 
 /**
  * Reports ajv errors, one message per mistake: on a value of the wrong type only the type error
- * is kept, and a missing property that an unknown field is a misspelling of (`task:` for
- * `tasks:`) is reported once, as the unknown field.
+ * is kept, a missing property that an unknown field is a misspelling of (`task:` for `tasks:`)
+ * is reported once, as the unknown field, and a key breaking `propertyNames` is reported at the
+ * key, by what it should be.
  */
 export function reportSchemaErrors(errors: readonly ErrorObject[], data: unknown, reporter: Reporter): void {
   const typeErrorAt = new Set(errors.filter((e) => e.keyword === 'type').map((e) => e.instancePath));
@@ -122,7 +123,11 @@ export function reportSchemaErrors(errors: readonly ErrorObject[], data: unknown
   for (const error of errors) {
     if (error.keyword !== 'type' && typeErrorAt.has(error.instancePath)) continue;
     if (error.keyword === 'required' && misspelt.has(`${error.instancePath}/${stringParam(error, 'missingProperty')}`)) continue;
-    const { path, message, part } = describe(error, pointerToPath(error.instancePath, data));
-    reporter.report(path, message, reporter.source.at(path, part));
+    // ajv follows the key's own error (which names the key) with a generic "propertyNames" one.
+    if (error.keyword === 'propertyNames') continue;
+    const at = pointerToPath(error.instancePath, data);
+    const described = describe(error, error.propertyName === undefined ? at : [...at, error.propertyName]);
+    const part = error.propertyName === undefined ? described.part : 'key';
+    reporter.report(described.path, described.message, reporter.source.at(described.path, part));
   }
 }

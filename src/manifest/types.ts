@@ -78,6 +78,8 @@ export interface RunbookManifest {
   };
   spec: {
     inputs: ParameterManifest[];
+    /** The workflow's params as `${...}` templates over `inputs`; absent: inputs pass through by name. */
+    params?: Record<string, unknown>;
     workflowRef: string;
     dryRun?: boolean;
   };

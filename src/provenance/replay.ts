@@ -9,7 +9,7 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { startRun, waitForRun, type StartRunOptions } from '../client/index.js';
 import { MaestroError, NotFoundError } from '../errors/index.js';
-import type { InterpreterInput, RunState, RunStatus } from '../ir/index.js';
+import type { InterpreterInput, Principal, RunState, RunStatus } from '../ir/index.js';
 import { taskOutputDigests } from './receipt.js';
 import type { ReceiptStore } from './receipts.js';
 import { isRecord, type ProvenanceStatement } from './statement.js';
@@ -25,6 +25,10 @@ export interface ReplayOptions {
   replayRunId?: string;
   /** Task queue of the replay. @default the original run's */
   taskQueue?: string;
+  /** The principal the replay acts for (the policy decides each task for it). @default the original run's */
+  principal?: Principal;
+  /** Who asked for the replay. @default the original run's `startedBy` */
+  startedBy?: string;
 }
 
 /** How one task (or forEach item) compares. */
@@ -71,7 +75,8 @@ export async function replayRun(client: Client, runId: string, options: ReplayOp
  * The IR, digest, params and namespace come from the run's start event in Temporal, the system of
  * record. Approval tasks are carried over with their original decisions (a human decision is an
  * input, not a computation), so the replay does not wait for people again. The replay starts with
- * `cache: 'bypass'`, so every task really executes.
+ * `cache: 'bypass'`, so every task really executes, and acts for the original run's principal
+ * unless `options.principal` says otherwise (with the policy on, a run without one may do nothing).
  *
  * @throws NotFoundError when the run or its receipt does not exist; MaestroError `BAD_REQUEST`
  * when the receipt does not verify.
@@ -83,15 +88,17 @@ export async function startReplay(client: Client, runId: string, options: Replay
   const approvalIds = new Set(original.input.ir.tasks.filter((node) => node.execution === 'approval').map((node) => node.id));
   const approvals = originalState.tasks.filter((task) => approvalIds.has(task.id));
   const replayRunId = options.replayRunId ?? `${runId}-replay-${randomUUID().slice(0, 8)}`;
-  const start: StartRunOptions & { cache: 'bypass' } = {
+  const principal = options.principal ?? original.input.principal;
+  const startedBy = options.startedBy ?? original.input.startedBy;
+  const start: StartRunOptions = {
     compiled: { ir: original.input.ir, digest: original.input.digest },
     params: original.input.params,
     runId: replayRunId,
     taskQueue: options.taskQueue ?? original.taskQueue,
     ...(original.input.namespace === undefined ? {} : { namespace: original.input.namespace }),
+    ...(principal === undefined ? {} : { principal }),
+    ...(startedBy === undefined ? {} : { startedBy }),
     ...(approvals.length === 0 ? {} : { carried: approvals }),
-    // TODO: StartRunOptions/InterpreterInput gain `cache: 'bypass'` when the engine wires the task
-    // cache; until then no run reads the cache, so a replay re-executes every task anyway.
     cache: 'bypass',
   };
   await startRun(client, start);

@@ -1,8 +1,10 @@
 /**
  * The handler of every operation of `contracts/openapi.yaml`, by `operationId`.
  */
+import { listAudit } from './audit.js';
 import { streamRunEvents } from './events.js';
 import { health, metrics, readiness } from './operations.js';
+import { getRunReceipt, getRunReplay, startRunReplay } from './provenance.js';
 import { listRunbooks, registerRunbook, triggerRunbook } from './runbooks.js';
 import { approveRunTask, cancelRun, getRun, listRuns, retryRun, startRun } from './runs.js';
 import { getWorkflow, listWorkflows, registerWorkflow } from './workflows.js';
@@ -19,9 +21,13 @@ export const ROUTE_HANDLERS = {
   cancelRun,
   retryRun,
   approveRunTask,
+  getRunReceipt,
+  startRunReplay,
+  getRunReplay,
   registerRunbook,
   listRunbooks,
   triggerRunbook,
+  listAudit,
   health,
   readiness,
   metrics,

@@ -4,12 +4,14 @@
 import { digestOf } from '../../compiler/index.js';
 import { MaestroError, NotFoundError } from '../../errors/index.js';
 import { checkParams } from '../../manifest/index.js';
+import { checkRunStart } from '../../policy/index.js';
 import { caller, type RouteHandler } from '../context.js';
 import { redactParams } from '../runs/detail.js';
-import { launchRun } from '../runs/launch.js';
+import { launchRun, newRunId } from '../runs/launch.js';
+import { planDecisions, runPrincipal } from '../runs/policy.js';
 import { assertNamespace, DEFAULT_NAMESPACE, launchContext } from './access.js';
 import { runbookFromBody } from './manifests.js';
-import { inputSpecs, runbookWorkflow } from './runbook-plan.js';
+import { inputSpecs, runbookParams, runbookWorkflow } from './runbook-plan.js';
 
 /** `POST /runbooks`: 201 when new, 200 when identical, 409 when `name@version` differs. */
 export const registerRunbook: RouteHandler = async (context) => {
@@ -44,7 +46,8 @@ interface TriggerBody {
 
 /**
  * `POST /runbooks/trigger`: 403 `RUNBOOK_NOT_ALLOWED` unless the caller holds an allow-listed
- * role; inputs checked; a dry run returns the plan (200); otherwise 201 with the run.
+ * role; inputs checked; a dry run returns the plan (200) with the policy decisions the trigger
+ * would get; otherwise the policy decides the start, then 201 with the run.
  */
 export const triggerRunbook: RouteHandler = async (context) => {
   const principal = caller(context);
@@ -63,9 +66,14 @@ export const triggerRunbook: RouteHandler = async (context) => {
   const [workflowName = '', workflowVersion = ''] = runbook.spec.workflowRef.split('@');
   const workflow = await context.deps.store.getWorkflow(workflowName, workflowVersion);
   if (!workflow) throw new NotFoundError(`workflow ${runbook.spec.workflowRef}, which runbook ${entry.name}@${entry.version} runs, is not registered`);
-  const params = checkParams(workflow.ir.parameters, inputs);
-  const compiled = runbookWorkflow(runbook, workflow);
+  const params = checkParams(workflow.ir.parameters, runbookParams(runbook, inputs));
+  const compiled = runbookWorkflow(runbook, workflow, context.deps.catalog);
   if (body.dryRun ?? runbook.spec.dryRun ?? false) {
+    // The decisions are recorded under an id no run will ever have, so the audit log keeps the
+    // question apart from real runs.
+    const runId = `dry-${newRunId()}`;
+    const policy = context.deps.policy;
+    const decisions = policy === undefined ? undefined : planDecisions(await checkRunStart(policy, { principal: runPrincipal(principal), compiled, run: { runId, namespace } }));
     return {
       status: 200,
       body: {
@@ -75,13 +83,24 @@ export const triggerRunbook: RouteHandler = async (context) => {
         namespace,
         digest: compiled.digest,
         params: redactParams(compiled.ir.parameters, params),
-        tasks: compiled.ir.tasks.map((task) => ({ id: task.id, uses: task.uses, needs: task.needs })),
+        tasks: compiled.ir.tasks.map((task) => {
+          const decision = decisions?.tasks.get(task.id);
+          return { id: task.id, uses: task.uses, needs: task.needs, ...(decision === undefined ? {} : { decision }) };
+        }),
+        ...(decisions === undefined ? {} : { policy: { runId, allow: decisions.allow, decision: decisions.run } }),
       },
     };
   }
   const result = await launchRun(
     launchContext(context.deps),
-    { compiled, params, namespace, startedBy: principal.name, ...(body.priority === undefined ? {} : { priority: body.priority }) },
+    {
+      compiled,
+      params,
+      namespace,
+      startedBy: principal.name,
+      principal: runPrincipal(principal),
+      ...(body.priority === undefined ? {} : { priority: body.priority }),
+    },
     body.idempotencyKey,
   );
   return { status: result.created ? 201 : 200, body: { runId: result.runId, status: result.status, workflowRef: runbook.spec.workflowRef, namespace } };

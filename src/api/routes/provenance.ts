@@ -1,0 +1,80 @@
+/**
+ * Provenance of runs over the API: `GET /runs/{runId}/receipt` (the signed receipt, as a
+ * download), `POST /runs/{runId}/replay` (re-execute with the cache bypassed) and
+ * `GET /runs/{runId}/replays/{replayRunId}` (the per-task comparison once the replay finished).
+ */
+import { MaestroError, NotFoundError } from '../../errors/index.js';
+import { receiptStoreFromConfig, replayReport, startReplay, trustedKeysFromConfig, type ReplayOptions } from '../../provenance/index.js';
+import { caller, stringParam, type RouteContext, type RouteHandler } from '../context.js';
+import { runPrincipal } from '../runs/policy.js';
+import { describeRun, type RunExecution } from '../runs/temporal.js';
+import { ownRun } from './runs.js';
+
+/** The configured receipt store and the keys a receipt must verify against before a comparison. */
+async function receiptsAndKeys(context: RouteContext): Promise<Pick<ReplayOptions, 'receipts' | 'publicKeys'>> {
+  const { config } = context.deps;
+  return { receipts: receiptStoreFromConfig(config), publicKeys: await trustedKeysFromConfig(config) };
+}
+
+/** The request's run, which must have finished (a receipt is written when a run ends). */
+async function finishedRun(context: RouteContext, doing: string): Promise<RunExecution> {
+  const location = await ownRun(context);
+  if (location.kind === 'queued') throw new MaestroError('CONFLICT', `run ${location.request.runId} is queued; ${doing} once it has finished`);
+  if (!location.execution.closed) throw new MaestroError('CONFLICT', `run ${location.execution.runId} is ${location.execution.status}; ${doing} once it has finished`);
+  return location.execution;
+}
+
+/**
+ * `GET /runs/{runId}/receipt`: the Sigstore bundle exactly as stored, as an `application/json`
+ * attachment named `<runId>.sigstore.json`, with its sha256 as the ETag; 404 while the run has none.
+ */
+export const getRunReceipt: RouteHandler = async (context) => {
+  const location = await ownRun(context);
+  const runId = location.kind === 'temporal' ? location.execution.runId : location.request.runId;
+  const receipt = await receiptStoreFromConfig(context.deps.config).find(runId);
+  if (!receipt) throw new NotFoundError(`run "${runId}" has no receipt yet: it is written when the run ends`);
+  context.res
+    .status(200)
+    .type('application/json')
+    .set('Content-Disposition', `attachment; filename="${runId}.sigstore.json"`)
+    .set('ETag', `"${receipt.digest}"`)
+    .send(Buffer.from(receipt.bytes));
+  return undefined;
+};
+
+/**
+ * `POST /runs/{runId}/replay`: 202 with the replay's run id. The original receipt must verify;
+ * the replay acts for the caller, bypasses the task cache and carries approvals over.
+ */
+export const startRunReplay: RouteHandler = async (context) => {
+  const principal = caller(context);
+  const execution = await finishedRun(context, 'replay it');
+  const { replayRunId } = await startReplay(context.deps.client, execution.runId, {
+    ...(await receiptsAndKeys(context)),
+    principal: runPrincipal(principal),
+    startedBy: principal.name,
+  });
+  context.res.location(replayLocation(execution.runId, replayRunId));
+  return { status: 202, body: { runId: execution.runId, replayRunId, status: 'RUNNING' } };
+};
+
+/**
+ * `GET /runs/{runId}/replays/{replayRunId}`: 202 with the replay's status while it runs, then 200
+ * with the comparison of every task's output hash against the original receipt.
+ */
+export const getRunReplay: RouteHandler = async (context) => {
+  const execution = await finishedRun(context, 'ask for its replays');
+  const replayRunId = stringParam(context.path, 'replayRunId');
+  // startReplay names every replay `<runId>-replay-<hex>`, and API run ids never look like that.
+  const replay = replayRunId.startsWith(`${execution.runId}-replay-`) ? await describeRun(context.deps.client, replayRunId) : undefined;
+  if (!replay) throw new NotFoundError(`run ${execution.runId} has no replay "${replayRunId}"`);
+  if (!replay.closed) {
+    context.res.set('Retry-After', '1');
+    return { status: 202, body: { runId: execution.runId, replayRunId, status: replay.status } };
+  }
+  return { status: 200, body: await replayReport(context.deps.client, execution.runId, replayRunId, await receiptsAndKeys(context)) };
+};
+
+function replayLocation(runId: string, replayRunId: string): string {
+  return `/runs/${encodeURIComponent(runId)}/replays/${encodeURIComponent(replayRunId)}`;
+}
