@@ -6,11 +6,11 @@
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities, envSecrets, type ActivityDeps } from '../src/activities/index.js';
-import { builtinCatalog, createBuiltinCatalog, type Catalog } from '../src/catalog/index.js';
+import { builtinCatalog, loadCatalog, type Catalog } from '../src/catalog/index.js';
 import { DEFAULT_TEMPORAL_ADDRESS, loadConfig, type Config } from '../src/config/index.js';
 import { createPdp, createPolicyGate, type PolicyGate } from '../src/policy/index.js';
 import { auditDecisionLog, createWorkerProvenance, type WorkerProvenance } from '../src/provenance/index.js';
-import { createRunners, localRunner, type Runners } from '../src/runners/index.js';
+import { createRunners, localRunner, startContainerSweep, type Runners } from '../src/runners/index.js';
 import { FsArtifactStore, openAuditLog } from '../src/store/index.js';
 
 const INTERPRETER_PATH = fileURLToPath(new URL('../interpreters/dag-interpreter.ts', import.meta.url));
@@ -64,7 +64,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     policy,
     secrets = envSecrets(),
   } = options;
-  const provenance = options.provenance ?? (await createWorkerProvenance({ config: loadConfig({ MAESTRO_DATA_DIR: artifactDir }), catalog }));
+  const provenance = options.provenance ?? (await createWorkerProvenance({ config: loadConfig({ MAESTRO_DATA_DIR: artifactDir }), catalog, taskModules: catalog.modules }));
   const activities = createActivities({
     catalog,
     artifacts: new FsArtifactStore({ root: artifactDir }),
@@ -101,7 +101,7 @@ export async function runWorker(config: Config): Promise<{ shutdown(): Promise<v
   const pdp = await createPdp(config);
   const auditLog = await openAuditLog({ ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }), dataDir: config.dataDir });
   const artifacts = new FsArtifactStore({ root: config.artifactDir });
-  const catalog = createBuiltinCatalog({ httpAllow: config.httpAllow, fileRoots: config.fileRoots });
+  const catalog = await loadCatalog(config);
   const connection = await NativeConnection.connect({ address: config.temporalAddress ?? DEFAULT_TEMPORAL_ADDRESS });
   const worker = await createWorker({
     connection,
@@ -111,14 +111,16 @@ export async function runWorker(config: Config): Promise<{ shutdown(): Promise<v
     largeOutputBytes: config.largeOutputBytes,
     catalog,
     runners: createRunners(config, { artifacts }),
-    provenance: await createWorkerProvenance({ config, catalog, policyDecisions: auditDecisionLog(auditLog).decisionIds }),
+    provenance: await createWorkerProvenance({ config, catalog, taskModules: catalog.modules, policyDecisions: auditDecisionLog(auditLog).decisionIds }),
     policy: createPolicyGate({ pdp, log: auditLog }),
   });
+  const sweeper = startContainerSweep(config);
   const running = worker.run();
   return {
     async shutdown() {
       worker.shutdown();
       await running;
+      await sweeper.stop();
       await connection.close();
       await pdp.close();
       await auditLog.close();

@@ -14,7 +14,16 @@ export const USES_PATTERN = /^([a-z][a-z0-9-]*\/[a-z][a-z0-9.-]*)@(.+)$/;
 export class Catalog {
   private readonly byName = new Map<string, TaskDefinition[]>();
 
-  constructor(definitions: Iterable<TaskDefinition>) {
+  /**
+   * @param definitions the tasks.
+   * @param modules module file of each task defined outside Maestro's `src/catalog/tasks`, by task
+   * name (your own task modules), for code digests; see {@link Catalog.modules}. @default {}
+   */
+  constructor(
+    definitions: Iterable<TaskDefinition>,
+    /** Module file of each task defined outside Maestro's `src/catalog/tasks`, by task name. */
+    readonly modules: Readonly<Record<string, string>> = {},
+  ) {
     for (const definition of definitions) {
       const versions = this.byName.get(definition.name) ?? [];
       versions.push(definition);

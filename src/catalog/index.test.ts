@@ -34,6 +34,7 @@ describe('builtinCatalog', () => {
       'connectors/db.query': 'activity',
       'tasks/notify.slack': 'activity',
       'connectors/sig.ingest': 'activity',
+      'connectors/sig.claims': 'activity',
       'ops/disclosure.package': 'activity',
     });
   });

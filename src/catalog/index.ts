@@ -18,20 +18,23 @@ import { natsPublish } from './tasks/nats-publish.js';
 import { createNotifySlackTask, notifySlack } from './tasks/notify-slack.js';
 import { s3Get } from './tasks/s3-get.js';
 import { s3Put } from './tasks/s3-put.js';
+import { createSigClaimsTask, sigClaims } from './tasks/sig-claims.js';
 import { createSigIngestTask, sigIngest } from './tasks/sig-ingest.js';
 import { schemaValidate } from './tasks/schema-validate.js';
 import { transformMap } from './tasks/transform-map.js';
 import { waitSleep } from './tasks/wait-sleep.js';
+import { addTasks, loadTaskModules } from './task-modules.js';
 
 export { Catalog, USES_PATTERN, type ResolveResult } from './catalog.js';
+export { loadTaskModules, type TaskModules } from './task-modules.js';
 export type { TaskDefinition } from '../sdk/index.js';
 export { approvalGate, httpRequest, schemaValidate, transformMap, waitSleep };
 export { containerRun, functionInvoke };
-export { dbQuery, disclosurePackage, grpcCall, kafkaPublish, natsPublish, notifySlack, s3Get, s3Put, sigIngest };
-export { createDisclosurePackageTask, createHttpRequestTask, createNotifySlackTask, createSigIngestTask };
+export { dbQuery, disclosurePackage, grpcCall, kafkaPublish, natsPublish, notifySlack, s3Get, s3Put, sigClaims, sigIngest };
+export { createDisclosurePackageTask, createHttpRequestTask, createNotifySlackTask, createSigClaimsTask, createSigIngestTask };
 export { EgressDeniedError, EgressPolicy, type EgressDecision, type HttpAllowList } from './tasks/http/egress-policy.js';
 export { HttpClient } from './tasks/http/send.js';
-export type { FileTaskOptions } from './tasks/disclosure-package.js';
+export type { DisclosureProvenance, FileTaskOptions } from './tasks/disclosure-package.js';
 export type { HttpTaskOptions } from './tasks/http-request.js';
 export type { DbQueryInput, DbQueryOutput } from './tasks/db-query.js';
 export type { DisclosurePackageInput, DisclosurePackageOutput } from './tasks/disclosure-package.js';
@@ -41,6 +44,7 @@ export type { NatsPublishInput, NatsPublishOutput } from './tasks/nats-publish.j
 export type { NotifySlackInput, NotifySlackOutput } from './tasks/notify-slack.js';
 export type { S3GetInput, S3GetOutput } from './tasks/s3-get.js';
 export type { S3PutInput, S3PutOutput } from './tasks/s3-put.js';
+export type { SigClaimInput, SigClaimRecord, SigClaimsInput, SigClaimsOutput, SigReceiptLink } from './tasks/sig-claims.js';
 export type { SigIngestInput, SigIngestOutput } from './tasks/sig-ingest.js';
 export type { ContainerRunInput, ContainerRunOutput } from './tasks/container-run.js';
 export type { FunctionInvokeInput, FunctionInvokeOutput } from './tasks/function-invoke.js';
@@ -65,32 +69,34 @@ export const builtinTasks: TaskDefinition[] = [
   dbQuery,
   notifySlack,
   sigIngest,
+  sigClaims,
   disclosurePackage,
 ];
 
-/** What the worker's config decides about the built-in tasks. */
+/** What the worker's config decides about the built-in tasks (and, for disclosure bundles, its provenance). */
 export interface CatalogOptions extends FileTaskOptions {
   /**
    * Non-public ranges each namespace's HTTP tasks (`tasks/http.request`, `tasks/notify.slack`,
-   * `connectors/sig.ingest`) may reach: config `httpAllow` (`MAESTRO_HTTP_ALLOW`).
+   * `connectors/sig.ingest`, `connectors/sig.claims`) may reach: config `httpAllow` (`MAESTRO_HTTP_ALLOW`).
    * @default {} — public addresses only
    */
   httpAllow?: HttpAllowList;
 }
 
 /**
- * The built-in tasks configured for one worker: its egress allow-lists and file roots.
+ * The built-in tasks configured for one worker: its egress allow-lists, file roots and provenance.
  *
  * @example
  * const catalog = new Catalog(createBuiltinTasks({ httpAllow: config.httpAllow, fileRoots: config.fileRoots }));
  */
-export function createBuiltinTasks({ httpAllow = {}, fileRoots = [] }: CatalogOptions = {}): TaskDefinition[] {
+export function createBuiltinTasks({ httpAllow = {}, fileRoots = [], provenance }: CatalogOptions = {}): TaskDefinition[] {
   const http = new HttpClient(new EgressPolicy(httpAllow));
   const configured: TaskDefinition[] = [
     createHttpRequestTask({ http }),
     createNotifySlackTask({ http }),
     createSigIngestTask({ http }),
-    createDisclosurePackageTask({ fileRoots }),
+    createSigClaimsTask({ http }),
+    createDisclosurePackageTask({ fileRoots, ...(provenance === undefined ? {} : { provenance }) }),
   ];
   const names = new Set(configured.map((task) => task.name));
   return [...builtinTasks.filter((task) => !names.has(task.name)), ...configured];
@@ -99,6 +105,31 @@ export function createBuiltinTasks({ httpAllow = {}, fileRoots = [] }: CatalogOp
 /** A {@link Catalog} of {@link createBuiltinTasks}: what a worker serves, configured from its config. */
 export function createBuiltinCatalog(options: CatalogOptions = {}): Catalog {
   return new Catalog(createBuiltinTasks(options));
+}
+
+/** What a worker's config decides about its catalog: the built-in tasks' settings and your own tasks. */
+export interface LoadCatalogOptions extends CatalogOptions {
+  /**
+   * Modules of your own tasks, added beside the built-in ones: config `taskModules`
+   * (`MAESTRO_TASK_MODULES`); see {@link loadTaskModules}.
+   * @default [] — the built-in tasks only
+   */
+  taskModules?: readonly string[];
+}
+
+/**
+ * The catalog a worker serves: {@link createBuiltinTasks} plus the tasks of `taskModules`, whose
+ * files it keeps in {@link Catalog.modules}.
+ *
+ * @throws `ConfigError` (`CONFIG_INVALID`) when a module cannot be loaded, exports no task, or redefines a
+ * task's `name@version`.
+ *
+ * @example
+ * const catalog = await loadCatalog({ httpAllow: config.httpAllow, fileRoots: config.fileRoots, taskModules: config.taskModules });
+ */
+export async function loadCatalog({ taskModules = [], ...options }: LoadCatalogOptions = {}): Promise<Catalog> {
+  const { tasks, modules } = await loadTaskModules(taskModules);
+  return new Catalog(addTasks(createBuiltinTasks(options), tasks), modules);
 }
 
 /** A catalog of {@link builtinTasks}: what a worker serves when it adds no tasks of its own. */

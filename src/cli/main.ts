@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { builtinCatalog } from '../catalog/index.js';
+import { loadCatalog, type Catalog } from '../catalog/index.js';
 import { compileWorkflow } from '../compiler/index.js';
 import { loadConfig } from '../config/index.js';
 import { runDev } from '../devserver/index.js';
@@ -12,6 +12,7 @@ import { ManifestError, ParamsError, formatIssue, isMaestroError, type ManifestI
 import type { CompiledWorkflow, ParameterSpec } from '../ir/index.js';
 import { checkParams, loadManifestFile, parseParamText } from '../manifest/index.js';
 import { registerAuditCommands } from './audit.js';
+import { registerImageCommands } from './images.js';
 import { registerRunnerCommands } from './runners.js';
 import { registerProvenanceCommands } from './provenance.js';
 import { registerTaskCommands } from './tasks.js';
@@ -32,7 +33,8 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<files...>', 'manifest files (YAML or JSON)')
     .option('--json', 'print a JSON report')
     .action(async (files: string[], options: { json?: boolean }) => {
-      const report = await Promise.all(files.map(validateFile));
+      const catalog = await configuredCatalog();
+      const report = await Promise.all(files.map((file) => validateFile(file, catalog)));
       if (options.json) console.log(JSON.stringify(report, null, 2));
       else for (const entry of report) console.log(entry.valid ? `${entry.file}: valid` : entry.errors.map(formatIssue).join('\n'));
       exitCode = report.every((entry) => entry.valid) ? 0 : 1;
@@ -72,8 +74,9 @@ export async function main(argv: string[]): Promise<number> {
 
   registerAuditCommands(program, (code) => (exitCode = code));
   registerRunnerCommands(program, (code) => (exitCode = code));
+  registerImageCommands(program, (code) => (exitCode = code));
   registerProvenanceCommands(program, (code) => (exitCode = code));
-  registerTaskCommands(program);
+  registerTaskCommands(program, configuredCatalog);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -83,9 +86,14 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function validateFile(file: string): Promise<{ file: string; valid: boolean; errors: ManifestIssue[] }> {
+/** The catalog manifests are checked against: the built-in tasks and those of `MAESTRO_TASK_MODULES`. */
+function configuredCatalog(): Promise<Catalog> {
+  return loadCatalog(loadConfig());
+}
+
+async function validateFile(file: string, catalog: Catalog): Promise<{ file: string; valid: boolean; errors: ManifestIssue[] }> {
   try {
-    await loadManifestFile(file, { catalog: builtinCatalog });
+    await loadManifestFile(file, { catalog });
     return { file, valid: true, errors: [] };
   } catch (error) {
     if (error instanceof ManifestError) return { file, valid: false, errors: error.issues };
@@ -94,13 +102,14 @@ async function validateFile(file: string): Promise<{ file: string; valid: boolea
 }
 
 async function compileFile(file: string): Promise<CompiledWorkflow> {
-  const manifest = await loadManifestFile(file, { catalog: builtinCatalog });
+  const catalog = await configuredCatalog();
+  const manifest = await loadManifestFile(file, { catalog });
   if (manifest.kind !== 'Workflow') {
     throw new ManifestError([
       { file, line: 1, column: 1, path: 'kind', message: `a ${manifest.kind} is triggered through the API, not compiled or run directly; run its workflow` },
     ]);
   }
-  return compileWorkflow(manifest, { catalog: builtinCatalog });
+  return compileWorkflow(manifest, { catalog });
 }
 
 function parseParams(specs: ParameterSpec[], pairs: string[]): Record<string, unknown> {

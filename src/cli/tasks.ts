@@ -2,19 +2,22 @@
  * `maestro tasks list` and `maestro tasks describe NAME`: the task catalog with its schemas.
  */
 import type { Command } from 'commander';
-import { builtinCatalog } from '../catalog/index.js';
+import type { Catalog } from '../catalog/index.js';
 import { NotFoundError } from '../errors/index.js';
 import type { TaskDefinition } from '../sdk/index.js';
 
-/** Adds `tasks list [--json]` and `tasks describe NAME[@range] [--json]`. */
-export function registerTaskCommands(program: Command): void {
+/**
+ * Adds `tasks list [--json]` and `tasks describe NAME[@range] [--json]` over the catalog `catalog`
+ * loads (the built-in tasks and the configured task modules).
+ */
+export function registerTaskCommands(program: Command, catalog: () => Promise<Catalog>): void {
   const tasks = program.command('tasks').description('the task catalog: what `uses:` can name');
   tasks
     .command('list')
     .description('every task: name@version, how it runs, what it does')
     .option('--json', 'print the catalog as JSON, schemas included')
-    .action((options: { json?: boolean }) => {
-      const definitions = builtinCatalog.list();
+    .action(async (options: { json?: boolean }) => {
+      const definitions = (await catalog()).list();
       if (options.json) {
         console.log(JSON.stringify(definitions.map(describe), null, 2));
         return;
@@ -27,8 +30,8 @@ export function registerTaskCommands(program: Command): void {
     .description('one task with its input and output JSON Schemas')
     .argument('<name>', 'a task name, optionally with a version or range: tasks/http.request or tasks/http.request@^0.1')
     .option('--json', 'print the description as JSON')
-    .action((name: string, options: { json?: boolean }) => {
-      const resolved = builtinCatalog.resolve(name.includes('@') ? name : `${name}@*`);
+    .action(async (name: string, options: { json?: boolean }) => {
+      const resolved = (await catalog()).resolve(name.includes('@') ? name : `${name}@*`);
       if (!resolved.ok) throw new NotFoundError(resolved.message);
       const description = describe(resolved.definition);
       if (options.json) {

@@ -174,6 +174,26 @@ export interface Config {
    */
   readonly requireSignedImages?: boolean;
   /**
+   * Maestro namespaces whose containers must run signed images, as if
+   * {@link Config.requireSignedImages} were set for them alone (`MAESTRO_SIGNED_IMAGE_NAMESPACES`,
+   * e.g. `prod,payments`; in the file, a list).
+   * @default undefined — only where `requireSignedImages` or the task asks
+   */
+  readonly signedImageNamespaces?: readonly string[];
+  /**
+   * Public keys (SPKI PEM files) whose image signatures are trusted (`MAESTRO_IMAGE_KEYS`, separated
+   * by `:`; in the file, a list). Separate from the receipt keys: who may vouch for an image is not
+   * who may sign a run's receipt.
+   * @default undefined — no key: a required image signature always fails (closed)
+   */
+  readonly imageKeys?: readonly string[];
+  /**
+   * Folder of image signatures, one Sigstore bundle per image digest, `sha256-<hex>.sigstore.json`
+   * (`MAESTRO_IMAGE_SIGNATURES_DIR`); written by `maestro images sign`.
+   * @default undefined — `<dataDir>/image-signatures`
+   */
+  readonly imageSignaturesDir?: string;
+  /**
    * Non-public address ranges each namespace's HTTP tasks may reach (`MAESTRO_HTTP_ALLOW`): JSON
    * (in the file, a mapping) of namespace → CIDR list, `"*"` for every namespace, e.g.
    * `{"default":["127.0.0.0/8","::1/128"],"payments":["10.20.0.0/16"]}`. Loopback, private,
@@ -188,6 +208,13 @@ export interface Config {
    * @default [] — file tasks refuse every path
    */
   readonly fileRoots: readonly string[];
+  /**
+   * Modules of your own tasks the worker adds to the catalog at start (`MAESTRO_TASK_MODULES`,
+   * separated by `:`; in the file, a list): each exports `defineTask` results (default or named).
+   * Relative paths are relative to the working directory.
+   * @default undefined — the built-in tasks only
+   */
+  readonly taskModules?: readonly string[];
   /**
    * Policy decision point (`MAESTRO_POLICY_MODE`): `embedded` evaluates the policy compiled to
    * WebAssembly in-process; `remote` asks an OPA server at {@link Config.opaUrl}.
@@ -382,12 +409,23 @@ function httpAllowList(raw: unknown): Readonly<Record<string, readonly string[]>
   return Object.freeze(allow);
 }
 
-function pathList(raw: unknown): readonly string[] {
+function pathList(raw: unknown, what = 'folder'): readonly string[] {
   const items = typeof raw === 'string' ? raw.split(delimiter) : raw;
-  if (!Array.isArray(items) || !items.every((item): item is string => typeof item === 'string')) throw new FieldError('must be a list of folders');
+  if (!Array.isArray(items) || !items.every((item): item is string => typeof item === 'string')) throw new FieldError(`must be a list of ${what}s`);
   const folders = items.map((item) => item.trim()).filter((item) => item !== '');
-  if (folders.length === 0) throw new FieldError('must name at least one folder');
+  if (folders.length === 0) throw new FieldError(`must name at least one ${what}`);
   return Object.freeze(folders.map((folder) => resolve(folder)));
+}
+
+/** `a,b` (environment) or a list (file) of Maestro namespace names. */
+function namespaceList(raw: unknown): readonly string[] {
+  const items = typeof raw === 'string' ? raw.split(',') : raw;
+  if (!Array.isArray(items) || !items.every((item): item is string => typeof item === 'string')) throw new FieldError('must be a list of namespaces');
+  const names = items.map((item) => item.trim()).filter((item) => item !== '');
+  const bad = names.find((name) => !/^[a-z0-9][a-z0-9-]*$/.test(name));
+  if (bad !== undefined) throw new FieldError(`has an invalid namespace name "${bad}"`);
+  if (names.length === 0) throw new FieldError('must name at least one namespace');
+  return Object.freeze(names);
 }
 
 function runLimits(raw: unknown): Readonly<Record<string, number>> {
@@ -547,8 +585,12 @@ export const CONFIG_SCHEMA = {
   lambdaEndpoint: { env: 'MAESTRO_LAMBDA_ENDPOINT', parse: url },
   lambdaRegion: { env: 'MAESTRO_LAMBDA_REGION', parse: text },
   requireSignedImages: { env: 'MAESTRO_REQUIRE_SIGNED_IMAGES', parse: flag },
+  signedImageNamespaces: { env: 'MAESTRO_SIGNED_IMAGE_NAMESPACES', parse: namespaceList },
+  imageKeys: { env: 'MAESTRO_IMAGE_KEYS', parse: (raw: unknown) => pathList(raw, 'key file') },
+  imageSignaturesDir: { env: 'MAESTRO_IMAGE_SIGNATURES_DIR', parse: text, path: true },
   httpAllow: { env: 'MAESTRO_HTTP_ALLOW', parse: httpAllowList },
   fileRoots: { env: 'MAESTRO_FILE_ROOTS', parse: pathList },
+  taskModules: { env: 'MAESTRO_TASK_MODULES', parse: (raw: unknown) => pathList(raw, 'module') },
   policyMode: { env: 'MAESTRO_POLICY_MODE', parse: policyMode },
   policyBundle: { env: 'MAESTRO_POLICY_BUNDLE', parse: text, path: true },
   opaUrl: { env: 'MAESTRO_OPA_URL', parse: url },
@@ -642,6 +684,8 @@ function finish(input: ConfigInput, cwd: string): Config {
     fileRoots: input.fileRoots ?? [],
     ...optional(input, ['authFile', 'devToken', 'jwksUrl', 'jwtIssuer', 'jwtAudience', 'databaseUrl', 'namespaceRunLimits', 'metricsPublic', 'apiUrl', 'apiToken']),
     ...optional(input, ['dockerHost', 'resourceClasses', 'kubeconfig', 'k8sNamespaces', 'functions', 'lambdaEndpoint', 'lambdaRegion', 'requireSignedImages']),
+    ...optional(input, ['signedImageNamespaces', 'imageKeys', 'imageSignaturesDir']),
+    ...optional(input, ['taskModules']),
     ...optional(input, ['policyMode', 'policyBundle', 'opaUrl', 'policyTimeoutMs', 'policyOnUnavailable', 'opaBin']),
     ...optional(input, ['signingKey', 'trustedKeysDir', 'fulcioUrl', 'rekorUrl', 'builderId', 'provenanceStore']),
     ...optional(input, ['provenanceS3Bucket', 'provenanceS3Prefix', 'provenanceS3Endpoint', 'taskCache']),

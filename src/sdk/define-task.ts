@@ -6,6 +6,12 @@ import type { BuiltinTaskDefinition, ExecutableTaskDefinition, JsonSchema, TaskD
 /** A catalog task name, `group/name`: lower case, e.g. `tasks/http.request`, `connectors/s3.put`. */
 export const TASK_NAME_PATTERN = /^[a-z][a-z0-9-]*\/[a-z][a-z0-9.-]*$/;
 
+/**
+ * Marks what {@link defineTask} returned. A registered symbol, so a definition made through another
+ * copy of the SDK (a task package with its own install) is still recognised.
+ */
+const DEFINED_TASK = Symbol.for('@summit/maestro/sdk.task-definition');
+
 const BUILTIN_EXECUTIONS: ReadonlySet<string> = new Set(['timer', 'approval']);
 const EXECUTABLE_EXECUTIONS: ReadonlySet<string> = new Set(['activity', 'local-activity']);
 
@@ -54,7 +60,19 @@ export function defineTask(definition: TaskDefinition): TaskDefinition {
   if (problems.length > 0) throw new TaskDefinitionError(label, problems);
   deepFreeze(definition.input);
   deepFreeze(definition.output);
+  Object.defineProperty(definition, DEFINED_TASK, { value: true });
   return Object.freeze(definition);
+}
+
+/**
+ * Whether `value` is a task definition returned by {@link defineTask} (checked and frozen), as
+ * opposed to any object of the same shape.
+ *
+ * @example
+ * const tasks = Object.values(await import(file)).filter(isTaskDefinition);
+ */
+export function isTaskDefinition(value: unknown): value is TaskDefinition {
+  return typeof value === 'object' && value !== null && (value as { [DEFINED_TASK]?: unknown })[DEFINED_TASK] === true;
 }
 
 function definitionProblems(definition: TaskDefinition): string[] {

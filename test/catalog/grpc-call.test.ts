@@ -31,11 +31,44 @@ describe('tasks/grpc.call', () => {
     expect(output.response).toMatchObject({ message: 'Hello, Grace!' });
   });
 
+  it('makes the call described by the server itself through reflection when no proto is given', async () => {
+    const output = await runTask(grpcCall, { address: grpc.address, service: 'maestro.test.Greeter', method: 'SayHello', request: { name: 'Linus' } });
+    expect(output.response).toMatchObject({ message: 'Hello, Linus!' });
+    expect(typeof output.response['served_at']).toBe('string');
+  });
+
+  it.each([
+    ['a service the server does not know', { service: 'maestro.test.Nope', method: 'SayHello' }, 'the server knows no service "maestro.test.Nope"'],
+    ['a method the service does not have', { method: 'SayGoodbye' }, 'has no method "SayGoodbye"; methods: SayHello, SlowHello, Fail'],
+  ])('refuses %s, learnt through reflection, without calling it', async (_, change, message) => {
+    const before = grpc.calls.get('SayHello') ?? 0;
+    const error = await taskFailure(runTask(grpcCall, { address: grpc.address, service: 'maestro.test.Greeter', ...change }));
+    expect(error).toMatchObject({ code: 'TASK_INPUT_INVALID', retryable: false });
+    expect(error.message).toContain(message);
+    expect(grpc.calls.get('SayHello') ?? 0).toBe(before);
+  });
+
+  it('says to give a proto when the server serves no reflection', async () => {
+    const bare = await startGrpcPeer({ reflection: false });
+    try {
+      const error = await taskFailure(runTask(grpcCall, { address: bare.address, service: 'maestro.test.Greeter', method: 'SayHello' }));
+      expect(error).toMatchObject({ code: 'TASK_FAILED', retryable: false, details: { status: 'UNIMPLEMENTED' } });
+      expect(error.message).toContain('does not serve gRPC reflection; give protoFile or protoSource');
+      expect(bare.calls.size).toBe(0);
+    } finally {
+      await bare.stop();
+    }
+  });
+
+  it('stops with the cancellation reason while a server without a proto does not answer', async () => {
+    await expectCancelled((ctx) => runTask(grpcCall, { address: hole.address, service: 'maestro.test.Greeter', method: 'SayHello' }, ctx));
+  });
+
   it.each([
     ['an unknown service', { service: 'maestro.test.Nope', method: 'SayHello' }, 'no service "maestro.test.Nope"'],
     ['an unknown method', { method: 'SayGoodbye' }, 'has no method "SayGoodbye"; methods: SayHello, SlowHello, Fail'],
     ['an address without port', { address: 'localhost', method: 'SayHello' }, 'address: must match pattern'],
-    ['both proto forms', { method: 'SayHello', protoSource: 'syntax = "proto3";' }, 'must match exactly one schema in oneOf'],
+    ['both proto forms', { method: 'SayHello', protoSource: 'syntax = "proto3";' }, 'must NOT be valid'],
     ['a proto that does not parse', { method: 'SayHello', protoFile: undefined, protoSource: 'service {' }, 'protoSource'],
   ])('refuses %s before calling', async (_, change, message) => {
     const before = grpc.calls.get('SayHello') ?? 0;

@@ -37,6 +37,7 @@ const CASES: [string, () => string][] = [
   ['tasks/grpc.call', () => `{ address: "127.0.0.1:${port}", protoFile: "${GREETER_PROTO}", service: maestro.test.Greeter, method: SayHello }`],
   ['tasks/notify.slack', () => `{ text: hi, webhookSecret: DOWN_WEBHOOK }`],
   ['connectors/sig.ingest', () => `{ endpoint: "http://127.0.0.1:${port}", items: [{ id: a, payload: 1 }] }`],
+  ['connectors/sig.claims', () => `{ endpoint: "http://127.0.0.1:${port}", claims: [{ itemId: a, statement: s }] }`],
 ];
 
 describe('a connector whose peer is down', () => {

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
 
-/** The gRPC peer: `maestro.test.Greeter` from `fixtures/greeter.proto`. */
+/** The gRPC peer: `maestro.test.Greeter` from `fixtures/greeter.proto`, with server reflection (v1 and v1alpha). */
 export interface GrpcPeer {
   /** `127.0.0.1:<port>`. */
   address: string;
@@ -20,8 +21,17 @@ export interface GrpcPeer {
 /** The fixture proto of the gRPC peer. */
 export const GREETER_PROTO = join(import.meta.dirname, 'fixtures', 'greeter.proto');
 
-/** Starts a real gRPC server (@grpc/grpc-js) on a free loopback port, plaintext. */
-export async function startGrpcPeer(): Promise<GrpcPeer> {
+/** Options of {@link startGrpcPeer}. */
+export interface GrpcPeerOptions {
+  /** Serve the reflection service (v1 and v1alpha) describing the Greeter. @default true */
+  reflection?: boolean;
+}
+
+/**
+ * Starts a real gRPC server (@grpc/grpc-js) on a free loopback port, plaintext, serving the Greeter
+ * and, unless told otherwise, the reflection service (`@grpc/reflection`) describing it.
+ */
+export async function startGrpcPeer({ reflection = true }: GrpcPeerOptions = {}): Promise<GrpcPeer> {
   const definition = loadSync(GREETER_PROTO, { keepCase: true });
   const service = definition['maestro.test.Greeter'];
   if (!service || 'format' in service) throw new Error(`${GREETER_PROTO} defines no maestro.test.Greeter service`);
@@ -48,6 +58,7 @@ export async function startGrpcPeer(): Promise<GrpcPeer> {
   };
   const server = new Server();
   server.addService(service as Parameters<Server['addService']>[0], implementation);
+  if (reflection) new ReflectionService(definition).addToServer(server);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
   );

@@ -17,22 +17,33 @@ export interface SigBatch {
   authorization?: string;
 }
 
-/** The SIG stub: `contracts/sig.openapi.yaml` v1, in process. */
+/** One claim the stub registered (`Claim` of the contract, its id assigned when the client sent none). */
+export interface SigClaim {
+  id: string;
+  itemId: string;
+  statement: string;
+  evidence?: string[];
+  receipt?: { runId: string; digest: string; uri?: string };
+}
+
+/** The SIG stub: `contracts/sig.openapi.yaml` 1.1 (`Sig-Api-Version: 1`), in process. */
 export interface SigPeer {
   url: string;
   /** Accepted batches, in arrival order. */
   batches: SigBatch[];
   /** Every accepted item's payload, by id (re-sent items overwrite: ingestion is idempotent). */
   items: Map<string, unknown>;
-  /** Claims accepted by `POST /claims`. */
-  claims: unknown[];
+  /** Claims registered by `POST /claims`, by claim id. */
+  claims: Map<string, SigClaim>;
   /** Requests received on /ingest/batch, accepted or not. */
   requests(): number;
+  /** Requests received on /claims, accepted or not. */
+  claimRequests(): number;
   /** The most /ingest/batch requests that were being handled at once. */
   maxConcurrent(): number;
-  /** Answer the next `count` ingest requests 429 with `Retry-After: retryAfter` seconds. */
+  /** Answer the next `count` requests (ingest or claims) 429 with `Retry-After: retryAfter` seconds. */
   busyNext(count: number, retryAfter?: number): void;
-  /** Hold each ingest request this long before answering. */
+  /** Hold each request (ingest or claims) this long before answering. */
   setDelay(ms: number): void;
   /** Return a wrong hash for item ids from now on (to test receipt checking). */
   corruptReceipts(on: boolean): void;
@@ -61,15 +72,16 @@ function hashOf(payload: unknown): string {
 /**
  * Starts the SIG stub on 127.0.0.1: validates every request against the contract (400
  * problem+json when it does not conform, or without `Sig-Api-Version: 1`), answers receipts with
- * the canonical payload hashes, and can be made busy (429 + Retry-After) or slow for back-pressure
- * tests.
+ * the canonical payload hashes, registers claims idempotently per claim id, and can be made busy
+ * (429 + Retry-After) or slow for back-pressure and cancellation tests.
  */
 export async function startSigStub(): Promise<SigPeer> {
   const validators = contractValidators();
   const batches: SigBatch[] = [];
   const items = new Map<string, unknown>();
-  const claims: unknown[] = [];
+  const claims = new Map<string, SigClaim>();
   let requests = 0;
+  let claimRequests = 0;
   let inFlight = 0;
   let maxConcurrent = 0;
   let busy = { count: 0, retryAfter: 0 };
@@ -81,16 +93,21 @@ export async function startSigStub(): Promise<SigPeer> {
     res.end(JSON.stringify({ title, status, ...(detail ? { detail } : {}) }));
   };
 
+  /** The delay, then a busy answer if one is due: true when the request was answered busy. */
+  const delayOrBusy = async (res: ServerResponse): Promise<boolean> => {
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    if (busy.count === 0) return false;
+    busy = { ...busy, count: busy.count - 1 };
+    problem(res, 429, 'busy', 'try again later', { 'retry-after': String(busy.retryAfter) });
+    return true;
+  };
+
   const ingest = async (req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> => {
     requests++;
     inFlight++;
     maxConcurrent = Math.max(maxConcurrent, inFlight);
     try {
-      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
-      if (busy.count > 0) {
-        busy = { ...busy, count: busy.count - 1 };
-        return problem(res, 429, 'busy', 'try again later', { 'retry-after': String(busy.retryAfter) });
-      }
+      if (await delayOrBusy(res)) return;
       if (!validators.batch(body)) return problem(res, 400, 'request does not match IngestBatchRequest', JSON.stringify(validators.batch.errors));
       const batch = body as { items: SigBatch['items'] };
       const jobId = `job-${randomUUID()}`;
@@ -102,6 +119,23 @@ export async function startSigStub(): Promise<SigPeer> {
     } finally {
       inFlight--;
     }
+  };
+
+  /** Registers every claim or none: idempotent per claim id, 409 when an id names a different claim. */
+  const registerClaims = async (res: ServerResponse, body: unknown): Promise<void> => {
+    claimRequests++;
+    if (await delayOrBusy(res)) return;
+    if (!validators.claims(body)) return problem(res, 400, 'request does not match ClaimsRequest', JSON.stringify(validators.claims.errors));
+    const sent = (body as { claims: (Omit<SigClaim, 'id'> & { id?: string })[] }).claims.map((claim) => ({ ...claim, id: claim.id ?? `claim-${randomUUID()}` }));
+    const conflict = sent.find((claim) => claims.has(claim.id) && canonicalize(claims.get(claim.id)) !== canonicalize(claim));
+    if (conflict) return problem(res, 409, 'claim id already registered for a different claim', conflict.id);
+    const records = sent.map((claim) => {
+      const status = claims.has(claim.id) ? 'unchanged' : 'created';
+      claims.set(claim.id, claim);
+      return { id: claim.id, itemId: claim.itemId, status, ...(claim.receipt ? { receiptDigest: claim.receipt.digest } : {}) };
+    });
+    res.writeHead(202, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ accepted: records.length, claims: records }));
   };
 
   const server = createServer((req, res) => {
@@ -118,13 +152,7 @@ export async function startSigStub(): Promise<SigPeer> {
         return problem(res, 400, 'body is not JSON', error.message);
       }
       if (req.url === '/ingest/batch') return void ingest(req, res, body);
-      if (req.url === '/claims') {
-        if (!validators.claims(body)) return problem(res, 400, 'request does not match ClaimsRequest', JSON.stringify(validators.claims.errors));
-        const accepted = (body as { claims: unknown[] }).claims;
-        claims.push(...accepted);
-        res.writeHead(202, { 'content-type': 'application/json' });
-        return res.end(JSON.stringify({ accepted: accepted.length }));
-      }
+      if (req.url === '/claims') return void registerClaims(res, body);
       return problem(res, 404, 'no such route');
     });
   });
@@ -137,6 +165,7 @@ export async function startSigStub(): Promise<SigPeer> {
     items,
     claims,
     requests: () => requests,
+    claimRequests: () => claimRequests,
     maxConcurrent: () => maxConcurrent,
     busyNext: (count, retryAfter = 0) => (busy = { count, retryAfter }),
     setDelay: (ms) => (delayMs = ms),

@@ -3,6 +3,7 @@ import { credentials, Client, Metadata, status, type ServiceError } from '@grpc/
 import { parseDuration } from '../../ir/index.js';
 import { defineTask, TaskError } from '../../sdk/index.js';
 import { packageDefinition, unaryMethod } from './grpc/definitions.js';
+import { reflectedDefinition } from './grpc/reflection.js';
 import { durationSchema } from './schemas.js';
 import { invalidInput } from './shared/failures.js';
 import { stringMapSchema } from './shared/schemas.js';
@@ -11,9 +12,9 @@ import { stringMapSchema } from './shared/schemas.js';
 export interface GrpcCallInput {
   /** `host:port`. */
   address: string;
-  /** The service's `.proto` source, inline. */
+  /** The service's `.proto` source, inline. @default none — server reflection, unless `protoFile` */
   protoSource?: string;
-  /** Path of the service's `.proto` file on the worker. */
+  /** Path of the service's `.proto` file on the worker. @default none — server reflection, unless `protoSource` */
   protoFile?: string;
   /** Fully qualified service name, e.g. `helloworld.Greeter`. */
   service: string;
@@ -38,8 +39,9 @@ const RETRYABLE: ReadonlySet<status> = new Set([status.UNAVAILABLE, status.DEADL
 
 /**
  * `tasks/grpc.call`: one unary gRPC call (@grpc/grpc-js), the service described by an inline
- * `.proto` source or a `.proto` file. The call's deadline is `timeout`; cancelling the run cancels
- * the call. Failures carry the gRPC status: UNAVAILABLE is `PEER_UNAVAILABLE`, DEADLINE_EXCEEDED is
+ * `.proto` source, a `.proto` file, or, with neither, the server's reflection service
+ * (`grpc.reflection.v1`, else `v1alpha`; asked on the same channel before each call). The
+ * deadline `timeout` covers reflection and call; cancelling the run cancels both. Failures carry the gRPC status: UNAVAILABLE is `PEER_UNAVAILABLE`, DEADLINE_EXCEEDED is
  * `TASK_TIMEOUT` (both retryable); INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED, UNIMPLEMENTED …
  * are not retried.
  *
@@ -51,7 +53,7 @@ const RETRYABLE: ReadonlySet<status> = new Set([status.UNAVAILABLE, status.DEADL
 export const grpcCall = defineTask<GrpcCallInput, GrpcCallOutput>({
   name: 'tasks/grpc.call',
   version: '0.1.0',
-  description: 'Makes one unary gRPC call, the service described by a .proto source or file.',
+  description: 'Makes one unary gRPC call, the service described by a .proto source or file, or by server reflection.',
   execution: 'activity',
   input: {
     type: 'object',
@@ -67,7 +69,8 @@ export const grpcCall = defineTask<GrpcCallInput, GrpcCallOutput>({
       timeout: durationSchema('The call deadline. Default 30s.'),
     },
     required: ['address', 'service', 'method'],
-    oneOf: [{ required: ['protoSource'] }, { required: ['protoFile'] }],
+    // At most one description; with none, the server describes the service itself (reflection).
+    not: { required: ['protoSource', 'protoFile'] },
     additionalProperties: false,
   },
   output: {
@@ -78,18 +81,23 @@ export const grpcCall = defineTask<GrpcCallInput, GrpcCallOutput>({
   },
   validate(input) {
     if (input.timeout !== undefined && parseDuration(input.timeout) === undefined) throw invalidInput('timeout', `"${input.timeout}" is not a duration`);
-    unaryMethod(packageDefinition(sourceOf(input)), input.service, input.method);
+    const source = sourceOf(input);
+    // Without a proto the service is known only once the server has been asked, in execute.
+    if (source) unaryMethod(packageDefinition(source), input.service, input.method);
   },
   async execute(input, ctx) {
     const { address, service, method, request = {}, tls = false } = input;
-    const definition = unaryMethod(packageDefinition(sourceOf(input)), service, method);
+    const source = sourceOf(input);
     const timeoutMs = parseDuration(input.timeout ?? '30s') ?? 30_000;
+    const deadline = Date.now() + timeoutMs;
     const metadata = new Metadata();
     for (const [name, value] of Object.entries(input.metadata ?? {})) metadata.set(name, value);
     ctx.signal.throwIfAborted();
     const client = new Client(address, tls ? credentials.createSsl() : credentials.createInsecure());
     const exchange = `${service}/${method} at ${address}`;
     try {
+      const described = source ? packageDefinition(source) : await reflectedDefinition(service, { client, metadata, deadline, signal: ctx.signal });
+      const definition = unaryMethod(described, service, method);
       const response = await new Promise<object>((resolveCall, reject) => {
         const call = client.makeUnaryRequest(
           definition.path,
@@ -97,7 +105,7 @@ export const grpcCall = defineTask<GrpcCallInput, GrpcCallOutput>({
           definition.responseDeserialize,
           request,
           metadata,
-          { deadline: Date.now() + timeoutMs },
+          { deadline },
           (error: ServiceError | null, value?: object) => (error ? reject(error) : resolveCall(value ?? {})),
         );
         ctx.signal.addEventListener('abort', () => call.cancel(), { once: true });
@@ -112,8 +120,9 @@ export const grpcCall = defineTask<GrpcCallInput, GrpcCallOutput>({
   },
 });
 
-function sourceOf(input: GrpcCallInput): { protoSource?: string; protoFile?: string } {
-  return input.protoSource !== undefined ? { protoSource: input.protoSource } : { protoFile: resolve(input.protoFile ?? '') };
+function sourceOf(input: GrpcCallInput): { protoSource?: string; protoFile?: string } | undefined {
+  if (input.protoSource !== undefined) return { protoSource: input.protoSource };
+  return input.protoFile === undefined ? undefined : { protoFile: resolve(input.protoFile) };
 }
 
 function isServiceError(error: unknown): error is ServiceError {

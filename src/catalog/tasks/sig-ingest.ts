@@ -1,12 +1,11 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDuration } from '../../ir/index.js';
-import { defineTask, TaskError, type TaskContext } from '../../sdk/index.js';
-import { postJson, retryableStatus } from './http/post-json.js';
+import { defineTask, type TaskContext } from '../../sdk/index.js';
 import { HttpClient } from './http/send.js';
 import type { HttpTaskOptions } from './http-request.js';
 import { durationSchema } from './schemas.js';
 import { invalidInput } from './shared/failures.js';
 import { secretNameSchema } from './shared/schemas.js';
+import { sigPost, sigUrl } from './sig/client.js';
 import { checkBatchResponse, type SigItem, type SigReceipt } from './sig/receipts.js';
 
 /** Input of `connectors/sig.ingest`. */
@@ -43,9 +42,6 @@ export interface SigIngestOutput {
 
 /** The contract's `IngestBatchRequest.items.maxItems`. */
 const MAX_BATCH = 500;
-/** Longest wait honoured from a `Retry-After`; a longer one is clamped to it. */
-const MAX_RETRY_AFTER_MS = 30_000;
-const API_VERSION = '1';
 
 /**
  * `connectors/sig.ingest`: the SIG batch client of `contracts/sig.openapi.yaml` (v1). `batch` mode
@@ -176,44 +172,13 @@ interface SenderOptions extends SigIngestInput {
 function batchSender(options: SenderOptions, ctx: TaskContext) {
   const { base, token, http, maxBusyRetries = 5, verifyReceipts = true } = options;
   const timeoutMs = parseDuration(options.timeout ?? '30s') ?? 30_000;
-  if (!URL.canParse(base) || !/^https?:$/.test(new URL(base).protocol)) throw invalidInput('endpoint', 'must be an http(s) URL');
-  const url = new URL('ingest/batch', base.endsWith('/') ? base : `${base}/`).toString();
-  const headers: Record<string, string> = { 'sig-api-version': API_VERSION, ...(token ? { authorization: `Bearer ${token}` } : {}) };
+  // Checked once, before the first batch: a bad endpoint sends nothing.
+  sigUrl(base, 'ingest/batch');
   return async (items: SigItem[], index: number): Promise<{ jobId: string; receipts: SigReceipt[] }> => {
-    const exchange = `POST ${url} (batch ${index}, ${items.length} items)`;
-    for (let busy = 0; ; busy++) {
-      const response = await postJson({ http, url, body: { items }, headers, timeoutMs, exchange }, ctx);
-      if (response.status === 200) return checkBatchResponse(parseJson(response.text, exchange), items, verifyReceipts);
-      const isBusy = response.status === 429 || response.status === 503;
-      if (isBusy && busy < maxBusyRetries) {
-        const waitMs = retryAfterMs(response.headers.get('retry-after'), busy);
-        ctx.logger.info('SIG is busy; waiting before re-sending the batch', { batch: index, waitMs, status: response.status });
-        await sleep(waitMs, undefined, { signal: ctx.signal }).catch((error: unknown) => {
-          throw ctx.signal.aborted ? ctx.signal.reason : error;
-        });
-        continue;
-      }
-      throw new TaskError(`${exchange} answered ${response.status}${isBusy ? ` after ${busy} re-sends` : ''}: ${response.text.slice(0, 300)}`, {
-        code: isBusy ? 'PEER_UNAVAILABLE' : 'TASK_FAILED',
-        retryable: retryableStatus(response.status),
-        details: { status: response.status, batch: index },
-      });
-    }
+    const body = await sigPost(
+      { http, base, path: 'ingest/batch', body: { items }, success: 200, timeoutMs, maxBusyRetries, what: `batch ${index}, ${items.length} items`, ...(token ? { token } : {}) },
+      ctx,
+    );
+    return checkBatchResponse(body, items, verifyReceipts);
   };
-}
-
-/** `Retry-After` in seconds (clamped), or an exponential default when absent. */
-function retryAfterMs(header: string | null, attempt: number): number {
-  const seconds = header !== null && /^\d+$/.test(header.trim()) ? Number(header) : undefined;
-  return Math.min(seconds === undefined ? 100 * 2 ** attempt : seconds * 1000, MAX_RETRY_AFTER_MS);
-}
-
-function parseJson(text: string, exchange: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    // JSON.parse reports malformed text only by throwing a SyntaxError.
-    if (!(error instanceof SyntaxError)) throw error;
-    throw new TaskError(`${exchange}: the response is not JSON`, { code: 'TASK_FAILED', retryable: false, cause: error });
-  }
 }

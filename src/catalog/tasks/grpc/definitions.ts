@@ -4,7 +4,7 @@ import protobuf from 'protobufjs';
 import { invalidInput } from '../shared/failures.js';
 
 /** How messages map to JSON: field names as written, 64-bit integers and enums as strings, defaults filled in. */
-const LOADER_OPTIONS: Options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
+export const LOADER_OPTIONS: Options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
 
 /** Parsed definitions by source hash or file path: parsing is the expensive part of a call. */
 const cache = new Map<string, PackageDefinition>();
