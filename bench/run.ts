@@ -7,7 +7,11 @@
  * - `receipt`: receipt build + sign + write for 10 and 1,000 tasks, and its share of the 10-step
  *   run measured by `engine` (bench/receipt.ts);
  * - `api`: open-loop `POST /runs` load against raw `client.workflow.start` (bench/api-load.ts);
- * - `container`: a no-op container through the container runner against `podman run` (bench/container.ts).
+ * - `container`: a no-op container through the container runner against `podman run` (bench/container.ts);
+ * - `sdk`: what the task SDK and runner path add per call over the client library alone, for
+ *   `tasks/http.request` and `connectors/nats.publish` (bench/sdk.ts);
+ * - `console`: the operator console in headless Chromium, the runs list with 1,000 runs and a
+ *   1,000-node DAG (bench/console.ts).
  *
  * Environment:
  * - `BENCH_SUITES` comma-separated suites to run (default all, in the order above);
@@ -29,11 +33,13 @@ import { cpus, loadavg, platform, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { apiLoadReport, runApiLoadBenchmark } from './api-load.js';
 import { benchCompile, chainManifest, layeredManifest, type CompilerResult } from './compiler-bench.js';
+import { benchConsole, consoleReport } from './console.js';
 import { benchContainer, containerBenchReport } from './container.js';
 import { TUNED_DYNAMIC_CONFIG, startBenchEngine } from './engine.js';
 import { medianProfile, profileHistories, type HistoryProfile } from './history.js';
 import { benchPolicy, policyMarkdown } from './policy.js';
 import { benchReceipt, type ReceiptBenchResult } from './receipt.js';
+import { benchSdk, sdkMarkdown } from './sdk.js';
 import { checkTargets, markdownReport, rounded, type ShapeResult } from './report.js';
 import { SHAPES, taskCount, type Shape } from './shapes.js';
 import { ms, summarize, type Summary } from './stats.js';
@@ -223,6 +229,14 @@ const SUITES: Readonly<Record<string, (seq10MedianMs: number | undefined) => Pro
   container: async () => {
     const result = await benchContainer();
     return { markdown: containerBenchReport(result), json: result };
+  },
+  sdk: async () => {
+    const result = await benchSdk();
+    return { markdown: `## Task SDK overhead\n\n${sdkMarkdown(result)}`, json: result };
+  },
+  console: async () => {
+    const result = await benchConsole();
+    return { markdown: consoleReport(result), json: result };
   },
 };
 

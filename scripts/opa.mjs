@@ -24,11 +24,10 @@
  * Writes nothing outside `<repo>/.tools/` and `<repo>/dist/policy/`.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { REPO_ROOT, TOOLS_DIR, isExecutable, lastLines, onPath, run } from './lib/tools.mjs';
+import { REPO_ROOT, TOOLS_DIR, filesRevision, isExecutable, lastLines, onPath, run } from './lib/tools.mjs';
 
 export const OPA_VERSION = '1.22.2';
 const TOOLS_BIN = join(TOOLS_DIR, 'bin', 'opa');
@@ -102,14 +101,7 @@ function policyFiles(dir = POLICY_DIR) {
 
 /** `sha256:` over each file's path and content: changes whenever the policy or its data does. */
 export function policyRevision() {
-  const hash = createHash('sha256');
-  for (const file of policyFiles()) {
-    hash.update(relative(POLICY_DIR, file).split('\\').join('/'));
-    hash.update('\0');
-    hash.update(readFileSync(file));
-    hash.update('\0');
-  }
-  return `sha256:${hash.digest('hex')}`;
+  return filesRevision(policyFiles(), POLICY_DIR);
 }
 
 function test(opa) {

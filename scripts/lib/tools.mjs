@@ -1,10 +1,12 @@
 /**
- * Helpers shared by the project's install scripts (tools.mjs for the Temporal CLI, opa.mjs for OPA).
+ * Helpers shared by the project's install and build scripts (tools.mjs for the Temporal CLI, opa.mjs
+ * for OPA, console.mjs for the console).
  * Plain Node, no dependencies: they run before `npm ci` has anything to offer beyond Node itself.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root. */
@@ -42,4 +44,20 @@ export function onPath(name) {
 /** The last `count` lines of a command's output, for error messages. */
 export function lastLines(text, count = 8) {
   return text.split('\n').slice(-count).join('\n');
+}
+
+/**
+ * `sha256:` over each file's path (relative to `base`, `/`-separated) and content, then each of
+ * `extras` (e.g. `name@version` of the packages a build uses): the revision a build output is
+ * stamped with, so a rebuild is skipped only when nothing it is made of changed.
+ */
+export function filesRevision(files, base, extras = []) {
+  const hash = createHash('sha256');
+  for (const file of files) {
+    hash.update(`${relative(base, file).split('\\').join('/')}\0`);
+    hash.update(readFileSync(file));
+    hash.update('\0');
+  }
+  for (const extra of extras) hash.update(`${extra}\0`);
+  return `sha256:${hash.digest('hex')}`;
 }

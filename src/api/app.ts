@@ -4,8 +4,10 @@
  * answered by the handler of its `operationId`; errors go through the one problem middleware.
  */
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { builtinCatalog } from '../catalog/index.js';
 import { MaestroError, NotFoundError } from '../errors/index.js';
 import { hasRole } from './auth/index.js';
+import { consoleRouter } from './console.js';
 import type { ApiDeps, ResolvedDeps, RouteHandler } from './context.js';
 import { createApiMetrics } from './metrics.js';
 import { createRequestValidators, operations, type Operation } from './openapi/index.js';
@@ -75,7 +77,7 @@ function timing(deps: ResolvedDeps, template: string): RequestHandler {
  * app.listen(config.port);
  */
 export function createApp(deps: ApiDeps): Express {
-  const resolved: ResolvedDeps = { clock: () => new Date(), metrics: createApiMetrics(), shutdown: new AbortController().signal, ...deps };
+  const resolved: ResolvedDeps = { catalog: builtinCatalog, clock: () => new Date(), metrics: createApiMetrics(), shutdown: new AbortController().signal, ...deps };
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -89,6 +91,7 @@ export function createApp(deps: ApiDeps): Express {
     const handler = ROUTE_HANDLERS[operation.operationId as keyof typeof ROUTE_HANDLERS];
     app[operation.method](operation.routePath, timing(resolved, operation.path), bodyParser(operation), route(operation, handler, resolved));
   }
+  app.use('/console', consoleRouter(resolved));
   app.use((req: Request) => {
     throw new NotFoundError(`no route ${req.method} ${req.path}`);
   });

@@ -1,0 +1,115 @@
+/**
+ * The console's shell: the header with navigation and settings, the sign-in gate, and the page
+ * the address names.
+ */
+import { useEffect, useId, useRef, useState, useSyncExternalStore } from 'react';
+import { getToken, setToken, TOKEN_EVENT } from './api/index.js';
+import { useConsoleConfig } from './hooks.js';
+import { RunDetail } from './pages/RunDetail.js';
+import { RunsList } from './pages/RunsList.js';
+import { SignIn } from './pages/SignIn.js';
+import { WorkflowList, WorkflowVersion } from './pages/Workflows.js';
+import { Link, match, useLocation } from './router.js';
+
+function subscribeToken(onChange: () => void): () => void {
+  window.addEventListener(TOKEN_EVENT, onChange);
+  return () => window.removeEventListener(TOKEN_EVENT, onChange);
+}
+
+/** The page for the current address. */
+function Page() {
+  const { path, query } = useLocation();
+  const run = match('/runs/:runId', path);
+  if (run?.runId) return <RunDetail key={run.runId} runId={run.runId} selectedTask={query.get('task') ?? undefined} />;
+  const version = match('/workflows/:name/versions/:version', path);
+  if (version?.name && version.version) return <WorkflowVersion key={path} name={version.name} version={version.version} selectedTask={query.get('task') ?? undefined} />;
+  if (match('/workflows', path)) return <WorkflowList />;
+  if (path === '/' || path === '') return <RunsList query={query} />;
+  return (
+    <section>
+      <h1>Not found</h1>
+      <p>
+        No console page at <code>{path}</code>. <Link to="/">Go to the runs.</Link>
+      </p>
+    </section>
+  );
+}
+
+/** The settings dialog: the Temporal Web UI address (kept in this browser). */
+function Settings({ onClose }: { onClose: () => void }) {
+  const config = useConsoleConfig();
+  const [url, setUrl] = useState(config.temporalUiUrl ?? '');
+  const ref = useRef<HTMLDialogElement>(null);
+  const id = useId();
+  useEffect(() => ref.current?.showModal(), []);
+  return (
+    <dialog ref={ref} className="dialog" aria-labelledby={`${id}-title`} onCancel={onClose}>
+      <form
+        onSubmit={(event) => {
+          event.preventDefault();
+          config.saveTemporalUiUrl(url.trim());
+          onClose();
+        }}
+      >
+        <h2 id={`${id}-title`}>Settings</h2>
+        <label htmlFor={id}>Temporal Web UI address</label>
+        <input id={id} type="url" placeholder="http://localhost:8233" value={url} onChange={(event) => setUrl(event.target.value)} />
+        <p className="hint">Empty uses the address the API reports{config.temporalUiUrl ? '' : ' (none)'}.</p>
+        <div className="dialog-actions">
+          <button type="button" onClick={onClose}>
+            Close
+          </button>
+          <button type="submit" className="primary">
+            Save
+          </button>
+        </div>
+      </form>
+    </dialog>
+  );
+}
+
+/** The whole console. */
+export function App() {
+  const token = useSyncExternalStore(subscribeToken, getToken);
+  const [signedIn, setSignedIn] = useState(token !== undefined);
+  const [settings, setSettings] = useState(false);
+  useEffect(() => {
+    if (token !== undefined) setSignedIn(true);
+  }, [token]);
+  return (
+    <>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="app-header">
+        <Link to="/" className="brand">
+          Maestro
+        </Link>
+        <nav aria-label="Main">
+          <Link to="/">Runs</Link>
+          <Link to="/workflows">Workflows</Link>
+        </nav>
+        <div className="header-tools">
+          <button type="button" onClick={() => setSettings(true)}>
+            Settings
+          </button>
+          {token ? (
+            <button
+              type="button"
+              onClick={() => {
+                setSignedIn(false);
+                setToken(undefined);
+              }}
+            >
+              Sign out
+            </button>
+          ) : null}
+        </div>
+      </header>
+      <main id="main" tabIndex={-1}>
+        {token ? <Page /> : <SignIn rejected={signedIn} />}
+      </main>
+      {settings ? <Settings onClose={() => setSettings(false)} /> : null}
+    </>
+  );
+}

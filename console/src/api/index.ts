@@ -1,0 +1,7 @@
+/**
+ * The console's door to the Maestro HTTP API: authenticated requests, problems, event streams
+ * and the response types.
+ */
+export { ApiError, getToken, request, requestJson, setToken, TOKEN_EVENT, withQuery } from './client.js';
+export { parseEvents, readEvents, type StreamEvent } from './events.js';
+export * from './types.js';

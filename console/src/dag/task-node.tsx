@@ -1,0 +1,49 @@
+/**
+ * The node drawn for a task: its id, its status as icon, word and colour, and how long it took;
+ * the critical path is marked by a thick outline and the word "critical".
+ */
+import { Handle, Position, type NodeProps } from '@xyflow/react';
+import { memo } from 'react';
+import { durationMs, formatDuration } from '../format.js';
+import type { TaskNode } from './layout.js';
+import { STATUS_LOOKS } from './status.js';
+
+function TaskNodeView({ data }: NodeProps<TaskNode>) {
+  const { task, status, critical } = data;
+  const look = STATUS_LOOKS[status];
+  // Only for ended tasks: a running task's node is not redrawn every second.
+  const took = task.endedAt ? durationMs(task.startedAt, task.endedAt) : undefined;
+  return (
+    <div
+      className={critical ? 'dag-node dag-node--critical' : 'dag-node'}
+      style={{ borderLeftColor: look.colour, background: look.tint }}
+      title={task.uses ? `${task.id} (${task.uses})` : task.id}
+    >
+      <Handle type="target" position={Position.Left} isConnectable={false} />
+      <span className="dag-node__head">
+        <span className="dag-node__id">{task.id}</span>
+        {critical ? <span className="dag-node__critical">critical</span> : null}
+      </span>
+      <span className="dag-node__status" style={{ color: look.colour }}>
+        <span aria-hidden="true">{look.icon}</span> {look.label}
+        {took === undefined ? null : ` · ${formatDuration(took)}`}
+      </span>
+      <Handle type="source" position={Position.Right} isConnectable={false} />
+    </div>
+  );
+}
+
+/**
+ * The `task` node type. Memoised on what it draws: a status update re-renders only the nodes whose
+ * status, timings or critical flag changed.
+ */
+export const TaskNodeComponent = memo(
+  TaskNodeView,
+  (before, after) =>
+    before.data.status === after.data.status &&
+    before.data.critical === after.data.critical &&
+    before.data.task.id === after.data.task.id &&
+    before.data.task.uses === after.data.task.uses &&
+    before.data.task.startedAt === after.data.task.startedAt &&
+    before.data.task.endedAt === after.data.task.endedAt,
+);

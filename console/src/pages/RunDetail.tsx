@@ -1,0 +1,287 @@
+/**
+ * One run: its header (workflow, digest, params, who started it, timings), the actions an operator
+ * may take (cancel, retry, approve or reject), the DAG and the tasks, kept live by the run's event
+ * stream.
+ */
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { FINAL_STATUSES, request, requestJson, type RunCreated, type RunDetail as Run, type RunEvent, type TaskNode, type TaskState, type WorkflowDetail } from '../api/index.js';
+import { ConfirmDialog } from '../components/ConfirmDialog.js';
+import { Dag } from '../components/Dag.js';
+import { ProblemNotice } from '../components/ProblemNotice.js';
+import { StatusBadge } from '../components/StatusBadge.js';
+import { TaskRows } from '../components/TaskRows.js';
+import { dagTasks } from '../dag-tasks.js';
+import { durationMs, formatDuration, formatTime, formatValue } from '../format.js';
+import { useConsoleConfig, useResource, useRunEvents } from '../hooks.js';
+import { Link, navigate } from '../router.js';
+
+/** An action waiting for the user's confirmation. */
+type Pending = { kind: 'cancel' } | { kind: 'retry'; from: 'start' | 'failed' } | { kind: 'approval'; taskId: string; decision: 'approve' | 'reject' };
+
+/** What the last action did, for the status line. */
+interface Outcome {
+  message: string;
+  /** A new run to open (retries). */
+  runId?: string;
+}
+
+/** The current time, ticking every second while `active` (durations of running tasks grow). */
+function useNow(active: boolean): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    if (!active) return undefined;
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [active]);
+  return now;
+}
+
+/** The run page for `runId`; `selectedTask` comes from the address (`?task=`). */
+export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask: string | undefined }) {
+  const run = useResource<Run>(`/runs/${encodeURIComponent(runId)}`);
+  const [name, version] = run.data?.workflowRef.split('@') ?? [];
+  const workflow = useResource<WorkflowDetail>(name && version ? `/workflows/${name}/versions/${version}` : undefined);
+  const config = useConsoleConfig();
+  const [pending, setPending] = useState<Pending>();
+  const [outcome, setOutcome] = useState<Outcome>();
+  const [actionError, setActionError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const [receiptError, setReceiptError] = useState<unknown>();
+  const finished = run.data !== undefined && FINAL_STATUSES.includes(run.data.status);
+  const now = useNow(run.data !== undefined && !finished);
+
+  const { setData, reload } = run;
+  const onEvent = useCallback(
+    (event: string, data: unknown) => {
+      if (event === 'run') setData((current) => current && { ...current, ...(data as RunEvent) });
+      else if (event === 'task') {
+        const task = data as TaskState;
+        setData((current) => current && { ...current, tasks: current.tasks.some((t) => t.id === task.id) ? current.tasks.map((t) => (t.id === task.id ? task : t)) : [...current.tasks, task] });
+      } else if (event === 'end') reload();
+    },
+    [setData, reload],
+  );
+  useRunEvents(run.data && !finished ? runId : undefined, onEvent);
+
+  // Memoised: the page re-renders every second while the run is live, the DAG only when tasks change.
+  const graph = useMemo(() => (workflow.data ? dagTasks(workflow.data.ir.tasks, run.data?.tasks) : undefined), [workflow.data, run.data?.tasks]);
+  const select = useCallback((taskId: string) => navigate(`/runs/${encodeURIComponent(runId)}?task=${encodeURIComponent(taskId)}`, { replace: true }), [runId]);
+  useEffect(() => {
+    if (selectedTask) document.getElementById(`task-${selectedTask}`)?.scrollIntoView({ block: 'nearest' });
+  }, [selectedTask]);
+
+  const perform = async (action: Pending, comment: string): Promise<void> => {
+    setPending(undefined);
+    setBusy(true);
+    setActionError(undefined);
+    setOutcome(undefined);
+    const base = `/runs/${encodeURIComponent(runId)}`;
+    try {
+      if (action.kind === 'cancel') {
+        await request('POST', `${base}/cancel`, { json: comment ? { reason: comment } : {} });
+        setOutcome({ message: 'Cancellation requested: running tasks are being cancelled.' });
+      } else if (action.kind === 'retry') {
+        const created = await requestJson<RunCreated>('POST', `${base}/retry`, { json: { from: action.from, ...(comment ? { reason: comment } : {}) } });
+        setOutcome({ message: `Retry from ${action.from} started as run ${created.runId} (${created.status}).`, runId: created.runId });
+      } else {
+        const answer = await requestJson<{ task: TaskState }>('POST', `${base}/approvals`, { json: { taskId: action.taskId, decision: action.decision, ...(comment ? { comment } : {}) } });
+        const decided = answer.task.approvals?.filter((approval) => approval.decision === 'approve').length ?? 0;
+        setOutcome({ message: `${action.decision === 'approve' ? 'Approved' : 'Rejected'} ${action.taskId} (${decided} approval${decided === 1 ? '' : 's'} recorded).` });
+        onEvent('task', answer.task);
+      }
+      reload();
+    } catch (error) {
+      setActionError(error);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const downloadReceipt = async (): Promise<void> => {
+    setReceiptError(undefined);
+    try {
+      const res = await request('GET', `/runs/${encodeURIComponent(runId)}/receipt`);
+      const url = URL.createObjectURL(await res.blob());
+      const anchor = Object.assign(document.createElement('a'), { href: url, download: `receipt-${runId}.json` });
+      anchor.click();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (error) {
+      setReceiptError(error);
+    }
+  };
+
+  if (!run.data) {
+    return (
+      <section>
+        <h1>Run {runId}</h1>
+        {run.error ? <ProblemNotice error={run.error} /> : <p aria-live="polite">Loading…</p>}
+      </section>
+    );
+  }
+  const detail = run.data;
+  const nodes = new Map<string, TaskNode>((workflow.data?.ir.tasks ?? []).map((task) => [task.id, task]));
+  const states = new Map(detail.tasks.map((task) => [task.id, task]));
+  const order = workflow.data ? workflow.data.ir.tasks.map((task) => task.id) : detail.tasks.map((task) => task.id);
+  const uiUrl = config.temporalUiUrl ? `${config.temporalUiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(config.temporalNamespace)}/workflows/${encodeURIComponent(runId)}` : undefined;
+  const canRetryFailed = detail.status === 'FAILED' || detail.status === 'CANCELLED';
+
+  return (
+    <section aria-labelledby="run-title" data-testid="run-detail" data-status={detail.status}>
+      <header className="run-header">
+        <h1 id="run-title">
+          Run <span className="mono">{detail.runId}</span> <StatusBadge status={detail.status} />
+        </h1>
+        <dl className="facts">
+          <dt>Workflow</dt>
+          <dd>{name && version ? <Link to={`/workflows/${name}/versions/${version}`}>{detail.workflowRef}</Link> : detail.workflowRef}</dd>
+          <dt>Digest</dt>
+          <dd className="mono digest" title={detail.digest}>
+            {detail.digest}
+          </dd>
+          <dt>Namespace</dt>
+          <dd>{detail.namespace}</dd>
+          <dt>Started by</dt>
+          <dd>{detail.startedBy ?? detail.policy?.principal?.subject ?? '–'}</dd>
+          <dt>Started</dt>
+          <dd>{formatTime(detail.startedAt)}</dd>
+          <dt>Ended</dt>
+          <dd>{formatTime(detail.endedAt)}</dd>
+          <dt>Duration</dt>
+          <dd>{formatDuration(durationMs(detail.startedAt, detail.endedAt, now))}</dd>
+          {detail.priority !== undefined ? (
+            <>
+              <dt>Priority</dt>
+              <dd>{detail.priority}</dd>
+            </>
+          ) : null}
+          {detail.policy ? (
+            <>
+              <dt>Policy</dt>
+              <dd>
+                purpose {detail.policy.purpose}, authority {detail.policy.authority}, license {detail.policy.license}
+              </dd>
+            </>
+          ) : null}
+        </dl>
+        {detail.error ? (
+          <p className="notice notice-error" role="status">
+            <code className="code">{detail.error.code}</code> {detail.error.message}
+          </p>
+        ) : null}
+        <p className="links">
+          {uiUrl ? (
+            <a href={uiUrl} target="_blank" rel="noreferrer">
+              Open in Temporal Web UI
+            </a>
+          ) : (
+            <span>Temporal Web UI: set its address in Settings</span>
+          )}
+          <button type="button" className="link-button" onClick={() => void downloadReceipt()} disabled={!finished} title={finished ? undefined : 'A receipt is written when the run ends'}>
+            Download receipt
+          </button>
+        </p>
+        <ProblemNotice error={receiptError} onDismiss={() => setReceiptError(undefined)} />
+      </header>
+
+      <div className="actions" role="group" aria-label="Run actions">
+        <button type="button" className="danger" disabled={finished || busy} onClick={() => setPending({ kind: 'cancel' })}>
+          Cancel run
+        </button>
+        <button type="button" disabled={!finished || busy} onClick={() => setPending({ kind: 'retry', from: 'start' })}>
+          Retry from start
+        </button>
+        <button type="button" disabled={!canRetryFailed || busy} onClick={() => setPending({ kind: 'retry', from: 'failed' })}>
+          Retry failed tasks
+        </button>
+      </div>
+      <div aria-live="polite" data-testid="action-result">
+        {outcome ? (
+          <p className="notice notice-ok">
+            {outcome.message} {outcome.runId ? <Link to={`/runs/${encodeURIComponent(outcome.runId)}`}>Open run {outcome.runId}</Link> : null}
+          </p>
+        ) : null}
+      </div>
+      <ProblemNotice error={actionError} onDismiss={() => setActionError(undefined)} />
+
+      <h2>Parameters</h2>
+      {Object.keys(detail.params).length === 0 ? (
+        <p>None.</p>
+      ) : (
+        <dl className="facts params">
+          {Object.entries(detail.params).map(([key, value]) => (
+            <div key={key}>
+              <dt className="mono">{key}</dt>
+              <dd className="mono">{formatValue(value)}</dd>
+            </div>
+          ))}
+        </dl>
+      )}
+
+      <h2>DAG</h2>
+      <ProblemNotice error={workflow.error} />
+      {graph ? <Dag tasks={graph} onSelectTask={select} height={420} /> : null}
+
+      <h2>Tasks</h2>
+      <table className="table tasks" data-testid="tasks-table">
+        <thead>
+          <tr>
+            <th scope="col">Task</th>
+            <th scope="col">Uses</th>
+            <th scope="col">Status</th>
+            <th scope="col">Attempts</th>
+            <th scope="col">Started</th>
+            <th scope="col">Duration</th>
+            <th scope="col">Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {order.map((id) => {
+            const state = states.get(id) ?? { id, status: 'PENDING' as const, attempts: 0 };
+            const node = nodes.get(id);
+            const isGate = node ? node.execution === 'approval' : state.status === 'WAITING';
+            return (
+              <TaskRows
+                key={id}
+                state={state}
+                uses={node?.uses}
+                now={now}
+                selected={selectedTask === id}
+                onSelect={() => select(id)}
+                approvable={isGate && state.status === 'WAITING' && !busy}
+                onDecide={(decision) => setPending({ kind: 'approval', taskId: id, decision })}
+              />
+            );
+          })}
+        </tbody>
+      </table>
+      <p className="hint">Task logs are not available: the API exposes no log stream yet.</p>
+
+      {pending ? (
+        <ConfirmDialog
+          title={
+            pending.kind === 'cancel'
+              ? `Cancel run ${runId}?`
+              : pending.kind === 'retry'
+                ? `Retry run ${runId} ${pending.from === 'start' ? 'from the start' : 'from its failed tasks'}?`
+                : `${pending.decision === 'approve' ? 'Approve' : 'Reject'} ${pending.taskId}?`
+          }
+          confirmLabel={pending.kind === 'cancel' ? 'Cancel run' : pending.kind === 'retry' ? 'Start retry' : pending.decision === 'approve' ? 'Approve' : 'Reject'}
+          commentLabel={pending.kind === 'approval' ? 'Comment' : 'Reason (optional)'}
+          danger={pending.kind === 'cancel' || (pending.kind === 'approval' && pending.decision === 'reject')}
+          onConfirm={(comment) => void perform(pending, comment)}
+          onCancel={() => setPending(undefined)}
+        >
+          <p>
+            {pending.kind === 'cancel'
+              ? 'Running tasks are cancelled and the run ends CANCELLED.'
+              : pending.kind === 'retry'
+                ? pending.from === 'start'
+                  ? 'A new run executes every task again with the same workflow and parameters.'
+                  : 'A new run keeps the outputs of the tasks that succeeded and runs the rest.'
+                : 'Your decision is recorded in the run and the audit log with your name.'}
+          </p>
+        </ConfirmDialog>
+      ) : null}
+    </section>
+  );
+}

@@ -1,0 +1,120 @@
+/**
+ * Registered workflows: the list of versions, and one version's DAG, tasks and manifest (no run).
+ */
+import { useEffect, useMemo } from 'react';
+import type { WorkflowDetail, WorkflowSummary } from '../api/index.js';
+import { Dag } from '../components/Dag.js';
+import { ProblemNotice } from '../components/ProblemNotice.js';
+import { dagTasks } from '../dag-tasks.js';
+import { formatTime } from '../format.js';
+import { useResource } from '../hooks.js';
+import { Link, navigate } from '../router.js';
+
+/** Every registered workflow version (`GET /workflows`). */
+export function WorkflowList() {
+  const workflows = useResource<{ items: WorkflowSummary[] }>('/workflows');
+  return (
+    <section aria-labelledby="workflows-title">
+      <h1 id="workflows-title">Workflows</h1>
+      <ProblemNotice error={workflows.error} />
+      <table className="table">
+        <thead>
+          <tr>
+            <th scope="col">Workflow</th>
+            <th scope="col">Digest</th>
+            <th scope="col">Registered</th>
+            <th scope="col">By</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(workflows.data?.items ?? []).map((item) => (
+            <tr key={`${item.name}@${item.version}`}>
+              <td>
+                <Link to={`/workflows/${item.name}/versions/${item.version}`}>
+                  {item.name}@{item.version}
+                </Link>
+              </td>
+              <td className="mono digest" title={item.digest}>
+                {item.digest}
+              </td>
+              <td>{formatTime(item.createdAt)}</td>
+              <td>{item.createdBy}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+/** One workflow version: its compiled DAG, tasks and manifest; a link to its runs. `selectedTask` comes from `?task=`. */
+export function WorkflowVersion({ name, version, selectedTask }: { name: string; version: string; selectedTask: string | undefined }) {
+  const workflow = useResource<WorkflowDetail>(`/workflows/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}`);
+  const detail = workflow.data;
+  const graph = useMemo(() => (detail ? dagTasks(detail.ir.tasks) : undefined), [detail]);
+  useEffect(() => {
+    if (selectedTask) document.getElementById(`task-${selectedTask}`)?.scrollIntoView({ block: 'nearest' });
+  }, [selectedTask, detail]);
+  return (
+    <section aria-labelledby="workflow-title" data-testid="workflow-version">
+      <h1 id="workflow-title">
+        {name}@{version}
+      </h1>
+      <ProblemNotice error={workflow.error} />
+      {detail ? (
+        <>
+          <dl className="facts">
+            <dt>Digest</dt>
+            <dd className="mono digest">{detail.digest}</dd>
+            <dt>Registered</dt>
+            <dd>
+              {formatTime(detail.createdAt)} by {detail.createdBy}
+            </dd>
+            {detail.ir.description ? (
+              <>
+                <dt>Description</dt>
+                <dd>{detail.ir.description}</dd>
+              </>
+            ) : null}
+            <dt>Tasks</dt>
+            <dd>{detail.ir.tasks.length}</dd>
+          </dl>
+          <p className="links">
+            <Link to={`/?workflowRef=${encodeURIComponent(`${name}@${version}`)}`}>Runs of this version</Link>
+          </p>
+          <h2>DAG</h2>
+          <Dag tasks={graph ?? []} height={520} onSelectTask={(id) => navigate(`/workflows/${name}/versions/${version}?task=${encodeURIComponent(id)}`, { replace: true })} />
+          <h2>Tasks</h2>
+          <table className="table" data-testid="workflow-tasks">
+            <thead>
+              <tr>
+                <th scope="col">Task</th>
+                <th scope="col">Uses</th>
+                <th scope="col">Needs</th>
+                <th scope="col">Runs as</th>
+              </tr>
+            </thead>
+            <tbody>
+              {detail.ir.tasks.map((task) => (
+                <tr key={task.id} id={`task-${task.id}`} data-task-id={task.id} className={task.id === selectedTask ? 'selected' : undefined} aria-current={task.id === selectedTask ? 'true' : undefined}>
+                  <th scope="row" className="mono">
+                    {task.id}
+                  </th>
+                  <td className="mono">{task.uses}</td>
+                  <td className="mono">{task.needs.join(', ') || '–'}</td>
+                  <td>{task.execution === 'approval' ? 'approval gate' : task.execution === 'timer' ? 'durable timer' : `${task.runsOn} activity`}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <details>
+            <summary>Manifest</summary>
+            <pre className="json">{detail.manifest}</pre>
+          </details>
+        </>
+      ) : workflow.loading ? (
+        <p aria-live="polite">Loading…</p>
+      ) : null}
+    </section>
+  );
+}

@@ -1,0 +1,98 @@
+/**
+ * The operator console (`console/`, a single-page app) served at `/console/`: the built files of
+ * `console/dist` with cache headers fit for them, `index.html` for every other path under
+ * `/console/` (the app routes in the browser), and `config.json`, what the app needs to know about
+ * its surroundings. The console authenticates its API calls itself (bearer token), so its files
+ * are served without authentication; they hold no data.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { Router, type Request, type Response } from 'express';
+import { MaestroError, NotFoundError } from '../errors/index.js';
+import type { ResolvedDeps } from './context.js';
+
+/** Where `node scripts/console.mjs` builds the console. */
+export const CONSOLE_DIST = fileURLToPath(new URL('../../console/dist', import.meta.url));
+
+/** The command that builds the console, named when the build is missing. */
+export const CONSOLE_BUILD_COMMAND = 'node scripts/console.mjs';
+
+/** `GET /console/config.json`. */
+export interface ConsoleConfig {
+  /**
+   * Base URL of the Temporal Web UI, on the host the browser reached the API by: set when the API
+   * talks to a local dev server (`maestro dev` serves the UI on `uiPort`); otherwise absent and the
+   * user sets it in the console's settings.
+   */
+  temporalUiUrl?: string;
+  /** The Temporal namespace runs live in (the Web UI's URLs name it). */
+  temporalNamespace: string;
+}
+
+/** Options of {@link consoleRouter}. */
+export interface ConsoleRouterOptions {
+  /**
+   * The built console.
+   * @default {@link CONSOLE_DIST}
+   */
+  dist?: string;
+}
+
+/** Hashed asset names never change content: cache them for a year. */
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+/** index.html and unhashed files: revalidate every time, so a new build is picked up at once. */
+const REVALIDATE = 'no-cache';
+
+function isLocal(address: string | undefined): boolean {
+  if (address === undefined) return true;
+  const host = address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+function consoleConfig(deps: Pick<ResolvedDeps, 'config'>, req: Request): ConsoleConfig {
+  const { temporalAddress, temporalNamespace, uiPort } = deps.config;
+  const temporalUiUrl = uiPort > 0 && isLocal(temporalAddress) ? `${req.protocol}://${req.hostname}:${uiPort}` : undefined;
+  return { ...(temporalUiUrl ? { temporalUiUrl } : {}), temporalNamespace };
+}
+
+/**
+ * The router to mount at `/console`.
+ * A missing build answers `503 UNAVAILABLE` naming {@link CONSOLE_BUILD_COMMAND}; it is checked
+ * per request, so a build made while the API runs is served at once.
+ *
+ * @example
+ * app.use('/console', consoleRouter(deps));
+ */
+export function consoleRouter(deps: Pick<ResolvedDeps, 'config'>, { dist = CONSOLE_DIST }: ConsoleRouterOptions = {}): Router {
+  const index = join(dist, 'index.html');
+  const router = Router({ strict: true });
+  router.get('/config.json', (req: Request, res: Response) => {
+    res.set('Cache-Control', 'no-store').json(consoleConfig(deps, req));
+  });
+  router.use((req, res, next) => {
+    if (existsSync(index)) {
+      next();
+      return;
+    }
+    throw new MaestroError('UNAVAILABLE', `the console is not built: run \`${CONSOLE_BUILD_COMMAND}\` (npm start and npm test build it)`);
+  });
+  router.get('/', (req, res, next) => {
+    // `/console` → `/console/`: the app's routes and asset URLs are under the slash.
+    if (req.originalUrl.split('?')[0] === req.baseUrl) res.redirect(301, `${req.baseUrl}/${req.originalUrl.slice(req.baseUrl.length)}`);
+    else next();
+  });
+  router.use(
+    express.static(dist, {
+      index: false,
+      redirect: false,
+      setHeaders: (res, path) => res.setHeader('Cache-Control', path.startsWith(join(dist, 'assets')) ? IMMUTABLE : REVALIDATE),
+    }),
+  );
+  router.get(/.*/, (req: Request, res: Response) => {
+    // A missing asset is a 404, not the app: a stale index.html would otherwise load HTML as script.
+    if (req.path.startsWith('/assets/')) throw new NotFoundError(`no console asset ${req.path}`);
+    res.set('Cache-Control', REVALIDATE).sendFile(index);
+  });
+  return router;
+}
