@@ -21,9 +21,9 @@ export const CONSOLE_BUILD_COMMAND = 'node scripts/console.mjs';
 /** `GET /console/config.json`. */
 export interface ConsoleConfig {
   /**
-   * Base URL of the Temporal Web UI, on the host the browser reached the API by: set when the API
-   * talks to a local dev server (`maestro dev` serves the UI on `uiPort`); otherwise absent and the
-   * user sets it in the console's settings.
+   * Base URL of the Temporal Web UI: `MAESTRO_TEMPORAL_UI_URL` when set, else — when the API talks
+   * to a local dev server (`maestro dev` serves the UI on `uiPort`) — that UI on the host the
+   * browser reached the API by; otherwise absent and the user sets it in the console's settings.
    */
   temporalUiUrl?: string;
   /** The Temporal namespace runs live in (the Web UI's URLs name it). */
@@ -52,7 +52,8 @@ function isLocal(address: string | undefined): boolean {
 
 function consoleConfig(deps: Pick<ResolvedDeps, 'config'>, req: Request): ConsoleConfig {
   const { temporalAddress, temporalNamespace, uiPort } = deps.config;
-  const temporalUiUrl = uiPort > 0 && isLocal(temporalAddress) ? `${req.protocol}://${req.hostname}:${uiPort}` : undefined;
+  const local = uiPort > 0 && isLocal(temporalAddress) ? `${req.protocol}://${req.hostname}:${uiPort}` : undefined;
+  const temporalUiUrl = deps.config.temporalUiUrl?.replace(/\/+$/, '') ?? local;
   return { ...(temporalUiUrl ? { temporalUiUrl } : {}), temporalNamespace };
 }
 

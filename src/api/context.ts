@@ -2,6 +2,7 @@
  * What every route handler gets: the API's dependencies, the caller, and the validated request.
  */
 import type { Client } from '@temporalio/client';
+import { randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Catalog } from '../catalog/index.js';
 import type { Config } from '../config/index.js';
@@ -88,4 +89,17 @@ export function stringParam(values: Record<string, unknown>, name: string): stri
   const value = values[name];
   if (typeof value !== 'string') throw new MaestroError('BAD_REQUEST', `${name} is required`);
   return value;
+}
+
+/** W3C Trace Context `traceparent`: version, trace id, parent id, flags. */
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/**
+ * The trace id a run started by this request carries into its policy decisions and task
+ * attempts: the trace id of the caller's `traceparent` header when it is valid (not all zeros),
+ * else a new random one, so every run's records correlate either way.
+ */
+export function requestTraceId(context: Pick<RouteContext, 'req'>): string {
+  const traceId = TRACEPARENT.exec(context.req.get('traceparent')?.trim() ?? '')?.[1];
+  return traceId !== undefined && !/^0+$/.test(traceId) ? traceId : randomBytes(16).toString('hex');
 }

@@ -27,7 +27,7 @@ export interface StartApiOptions {
   port?: number;
   /**
    * Address to bind.
-   * @default '127.0.0.1' — set '0.0.0.0' to serve other hosts
+   * @default config.host
    */
   host?: string;
   /**
@@ -93,7 +93,7 @@ async function closeAll(owned: readonly { close(): Promise<void> }[]): Promise<v
  * console.log(`API on ${api.url}`);
  */
 export async function startApi(config: Config, options: StartApiOptions = {}): Promise<RunningApi> {
-  const { port = config.port, host = '127.0.0.1', drainMs = 10_000, pollMs = 500 } = options;
+  const { port = config.port, host = config.host, drainMs = 10_000, pollMs = 500 } = options;
   const authenticator = options.authenticator ?? authenticatorFromConfig(config);
   const address = config.temporalAddress ?? DEFAULT_TEMPORAL_ADDRESS;
   const connection = await Connection.connect({ address, connectTimeout: '5s' }).catch((error: unknown) => {

@@ -29,6 +29,7 @@ describe('loadConfig', () => {
       dataDir: resolve('.maestro'),
       artifactDir: resolve('.maestro', 'artifacts'),
       port: 8080,
+      host: '127.0.0.1',
       uiPort: 8233,
       largeOutputBytes: 262_144,
       logLevel: 'info',
@@ -45,7 +46,9 @@ describe('loadConfig', () => {
       MAESTRO_DATA_DIR: '/var/maestro',
       MAESTRO_TEMPORAL_BIN: '/opt/temporal',
       MAESTRO_PORT: '9000',
+      MAESTRO_HOST: '0.0.0.0',
       MAESTRO_TEMPORAL_UI_PORT: '0',
+      MAESTRO_TEMPORAL_UI_URL: 'https://temporal-ui.example',
       MAESTRO_LARGE_OUTPUT_BYTES: '1024',
       MAESTRO_LOG_LEVEL: 'DEBUG',
     });
@@ -57,7 +60,9 @@ describe('loadConfig', () => {
       artifactDir: '/var/maestro/artifacts',
       temporalBin: '/opt/temporal',
       port: 9000,
+      host: '0.0.0.0',
       uiPort: 0,
+      temporalUiUrl: 'https://temporal-ui.example',
       largeOutputBytes: 1024,
       logLevel: 'debug',
     });
@@ -72,6 +77,7 @@ describe('loadConfig', () => {
     ['MAESTRO_PORT', '70000'],
     ['MAESTRO_LARGE_OUTPUT_BYTES', '0'],
     ['MAESTRO_LOG_LEVEL', 'loud'],
+    ['MAESTRO_TEMPORAL_UI_URL', 'not a url'],
     ['TEMPORAL_ADDRESS', 'localhost'],
   ])('rejects %s=%s, naming the variable', (variable, value) => {
     const error = errorOf(() => loadConfig({ [variable]: value }));

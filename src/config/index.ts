@@ -58,10 +58,22 @@ export interface Config {
    */
   readonly port: number;
   /**
+   * Address the HTTP API binds (`MAESTRO_HOST`): `0.0.0.0` (or `::`) serves other hosts, as a
+   * container must.
+   * @default '127.0.0.1' — this host only
+   */
+  readonly host: string;
+  /**
    * Port of the dev server's Temporal Web UI (`MAESTRO_TEMPORAL_UI_PORT`).
    * @default 8233
    */
   readonly uiPort: number;
+  /**
+   * Base URL of the Temporal Web UI the console links each run to (`MAESTRO_TEMPORAL_UI_URL`), for a
+   * UI that is not the local dev server's (a cluster's, or one behind a proxy).
+   * @default undefined — the dev server's UI on `uiPort`, when Temporal is local
+   */
+  readonly temporalUiUrl?: string;
   /**
    * Task outputs larger than this many bytes go to the artifact store and travel by reference
    * (`MAESTRO_LARGE_OUTPUT_BYTES`).
@@ -564,7 +576,9 @@ export const CONFIG_SCHEMA = {
   artifactDir: { env: 'MAESTRO_ARTIFACT_DIR', parse: text, path: true },
   temporalBin: { env: 'MAESTRO_TEMPORAL_BIN', parse: text, path: true },
   port: { env: 'MAESTRO_PORT', parse: integer(0, 65535) },
+  host: { env: 'MAESTRO_HOST', parse: text },
   uiPort: { env: 'MAESTRO_TEMPORAL_UI_PORT', parse: integer(0, 65535) },
+  temporalUiUrl: { env: 'MAESTRO_TEMPORAL_UI_URL', parse: url },
   largeOutputBytes: { env: 'MAESTRO_LARGE_OUTPUT_BYTES', parse: integer(1, 2 ** 31 - 1) },
   logLevel: { env: 'MAESTRO_LOG_LEVEL', parse: logLevel },
   authFile: { env: 'MAESTRO_AUTH_FILE', parse: text, path: true },
@@ -677,6 +691,7 @@ function finish(input: ConfigInput, cwd: string): Config {
     artifactDir: input.artifactDir ?? resolve(dataDir, 'artifacts'),
     ...(input.temporalBin === undefined ? {} : { temporalBin: input.temporalBin }),
     port: input.port ?? 8080,
+    host: input.host ?? '127.0.0.1',
     uiPort: input.uiPort ?? 8233,
     largeOutputBytes: input.largeOutputBytes ?? 262_144,
     logLevel: input.logLevel ?? 'info',
@@ -685,7 +700,7 @@ function finish(input: ConfigInput, cwd: string): Config {
     ...optional(input, ['authFile', 'devToken', 'jwksUrl', 'jwtIssuer', 'jwtAudience', 'databaseUrl', 'namespaceRunLimits', 'metricsPublic', 'apiUrl', 'apiToken']),
     ...optional(input, ['dockerHost', 'resourceClasses', 'kubeconfig', 'k8sNamespaces', 'functions', 'lambdaEndpoint', 'lambdaRegion', 'requireSignedImages']),
     ...optional(input, ['signedImageNamespaces', 'imageKeys', 'imageSignaturesDir']),
-    ...optional(input, ['taskModules']),
+    ...optional(input, ['taskModules', 'temporalUiUrl']),
     ...optional(input, ['policyMode', 'policyBundle', 'opaUrl', 'policyTimeoutMs', 'policyOnUnavailable', 'opaBin']),
     ...optional(input, ['signingKey', 'trustedKeysDir', 'fulcioUrl', 'rekorUrl', 'builderId', 'provenanceStore']),
     ...optional(input, ['provenanceS3Bucket', 'provenanceS3Prefix', 'provenanceS3Endpoint', 'taskCache']),

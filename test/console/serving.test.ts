@@ -80,10 +80,14 @@ describe('GET /console', () => {
     expect(problem.detail).toContain(CONSOLE_BUILD_COMMAND);
   });
 
-  it('tells the console the Temporal Web UI address of a local dev server, and none for a remote cluster', async () => {
+  it('tells the console the Temporal Web UI address: the configured one, a local dev server\'s, or none for a remote cluster', async () => {
     const local = await (await fetch(`${await serve(join(dir, 'dist'), { uiPort: 8233 })}/console/config.json`)).json();
     expect(local).toEqual({ temporalUiUrl: 'http://127.0.0.1:8233', temporalNamespace: 'default' });
     const remote = await (await fetch(`${await serve(join(dir, 'dist'), { temporalAddress: 'temporal.example.com:7233', temporalNamespace: 'prod' })}/console/config.json`)).json();
     expect(remote).toEqual({ temporalNamespace: 'prod' });
+    const configured = await (
+      await fetch(`${await serve(join(dir, 'dist'), { temporalAddress: 'temporal.example.com:7233', temporalUiUrl: 'https://temporal-ui.example.com/' })}/console/config.json`)
+    ).json();
+    expect(configured).toEqual({ temporalUiUrl: 'https://temporal-ui.example.com', temporalNamespace: 'default' });
   });
 });

@@ -193,23 +193,42 @@ describe.each([
     expect(peer.hits.get(path)).toBeUndefined();
   });
 
-  it('records the start decisions and the task gate decisions under the run, readable by an auditor', async () => {
+  /** Starts a one-task run as alice, waits for it, and returns its audit rows as the auditor reads them. */
+  async function auditedRun(headers: Record<string, string> = {}): Promise<{ kind: string; runId: string; taskId?: string; result: string; actor: string; traceId?: string; details: { stage: string } }[]> {
     const { name, version } = await h.register(workflow(TESTING, [PREP]));
-    const res = await h.call('POST', '/runs', { ...as('alice'), json: { workflowRef: `${name}@${version}`, namespace: 'default' } });
+    const res = await h.call('POST', '/runs', { ...as('alice'), headers, json: { workflowRef: `${name}@${version}`, namespace: 'default' } });
     expect(res.status, res.text).toBe(201);
     const runId = res.body.runId as string;
     await h.waitRun(runId, (r) => r.status === 'SUCCEEDED');
     const page = await h.call('GET', `/audit?runId=${runId}`, as('audrey'));
     expect(page.status, page.text).toBe(200);
-    const rows = (page.body.items as { kind: string; taskId?: string; result: string; actor: string; details: { stage: string } }[]).map((r) => [r.details.stage, r.taskId ?? '-', r.result, r.actor]);
-    expect(rows).toEqual([
+    return page.body.items as Awaited<ReturnType<typeof auditedRun>>;
+  }
+
+  it('records the start decisions and the task gate decisions under the run, readable by an auditor', async () => {
+    const records = await auditedRun();
+    expect(records.map((r) => [r.details.stage, r.taskId ?? '-', r.result, r.actor])).toEqual([
       ['run', '-', 'allow', 'alice'], // the API, before the start
       ['task', 'prep', 'allow', 'alice'],
       ['task', 'prep', 'allow', 'alice'], // the worker, before the attempt
     ]);
+    // No traceparent: the API gives the run a trace id of its own, the same in every record.
+    expect(records[0]?.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(new Set(records.map((r) => r.traceId)).size).toBe(1);
+    const runId = records[0]?.runId;
     expect((await h.call('GET', `/audit?runId=${runId}`, as('root'))).status).toBe(200);
     expect((await h.call('GET', `/audit?runId=${runId}`, as('alice'))).status).toBe(403);
     expect((await h.call('GET', `/audit?runId=${runId}`, { token: null })).status).toBe(401);
+  });
+
+  it("correlates every decision of a run with the caller's W3C traceparent", async () => {
+    const traceId = randomUUID().replaceAll('-', '');
+    const records = await auditedRun({ traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
+    expect(records.map((r) => [r.details.stage, r.traceId])).toEqual([
+      ['run', traceId],
+      ['task', traceId],
+      ['task', traceId], // the worker's, carried through the run's input
+    ]);
   });
 
   it('dry-run triggers return the decisions each task would get, and start nothing', async () => {

@@ -5,7 +5,7 @@ import { digestOf } from '../../compiler/index.js';
 import { MaestroError, NotFoundError } from '../../errors/index.js';
 import { checkParams } from '../../manifest/index.js';
 import { checkRunStart } from '../../policy/index.js';
-import { caller, type RouteHandler } from '../context.js';
+import { caller, requestTraceId, type RouteHandler } from '../context.js';
 import { redactParams } from '../runs/detail.js';
 import { launchRun, newRunId } from '../runs/launch.js';
 import { planDecisions, runPrincipal } from '../runs/policy.js';
@@ -99,6 +99,7 @@ export const triggerRunbook: RouteHandler = async (context) => {
       namespace,
       startedBy: principal.name,
       principal: runPrincipal(principal),
+      traceId: requestTraceId(context),
       ...(body.priority === undefined ? {} : { priority: body.priority }),
     },
     body.idempotencyKey,

@@ -7,7 +7,7 @@ import type { ApprovalRequest } from '../../ir/index.js';
 import { checkParams } from '../../manifest/index.js';
 import { appendAuditEvent, type AuditEvent } from '../../policy/index.js';
 import type { AdmissionEntry } from '../../store/index.js';
-import { caller, stringParam, type RouteContext, type RouteHandler } from '../context.js';
+import { caller, requestTraceId, stringParam, type RouteContext, type RouteHandler } from '../context.js';
 import { locateRun, namespaceOf, runDetail, type RunLocation } from '../runs/detail.js';
 import { launchRun, type LaunchRequest } from '../runs/launch.js';
 import { runPrincipal } from '../runs/policy.js';
@@ -41,6 +41,7 @@ export const startRun: RouteHandler = async (context) => {
       namespace,
       startedBy: principal.name,
       principal: runPrincipal(principal),
+      traceId: requestTraceId(context),
       ...(body.priority === undefined ? {} : { priority: body.priority }),
     },
     body.idempotencyKey,
@@ -155,6 +156,7 @@ export const retryRun: RouteHandler = async (context) => {
     namespace: execution.namespace,
     startedBy: principal.name,
     principal: runPrincipal(principal),
+    traceId: requestTraceId(context),
     ...(execution.priority === undefined ? {} : { priority: execution.priority }),
     ...(carried === undefined ? {} : { carried }),
   });

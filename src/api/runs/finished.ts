@@ -3,7 +3,7 @@
  * finished by workflow and status, and the duration of each of their tasks (from the run's final
  * state, read from its close event). Counts runs that finish after the watcher starts.
  */
-import type { Client } from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { waitForRun } from '../../client/index.js';
 import type { RunState } from '../../ir/index.js';
 import type { ApiMetrics } from '../metrics.js';
@@ -43,7 +43,13 @@ export function watchFinishedRuns(client: Client, metrics: ApiMetrics, { interva
   async function record(run: RunSummary): Promise<void> {
     metrics.runFinished(run.workflowRef.split('@')[0] ?? '', run.status);
     // A cancelled run's final state needs a query (a worker); its task durations are not worth that.
-    if (run.status === 'SUCCEEDED' || run.status === 'FAILED') recordTasks(metrics, await waitForRun(client, run.runId));
+    if (run.status !== 'SUCCEEDED' && run.status !== 'FAILED') return;
+    const state = await waitForRun(client, run.runId).catch((error: unknown) => {
+      // Terminated or timed out by Temporal: no result carries the task states; the run is counted, its tasks are not.
+      if (error instanceof WorkflowFailedError) return undefined;
+      throw error;
+    });
+    if (state !== undefined) recordTasks(metrics, state);
   }
 
   async function pass(): Promise<void> {

@@ -24,6 +24,8 @@ export interface LaunchRequest {
   principal: Principal;
   /** Tasks carried from an earlier run (retry from the failed step). */
   carried?: TaskState[];
+  /** Correlates the run's policy decisions and task attempts with the request that started it. */
+  traceId?: string;
 }
 
 /** What the caller learns about the run. */
@@ -72,6 +74,7 @@ export async function startOnTemporal(context: LaunchContext, request: LaunchReq
       principal: request.principal,
       ...(request.priority === undefined ? {} : { priority: request.priority }),
       ...(request.carried === undefined ? {} : { carried: request.carried }),
+      ...(request.traceId === undefined ? {} : { traceId: request.traceId }),
     });
   } catch (error) {
     if (error instanceof WorkflowExecutionAlreadyStartedError) return false;

@@ -18,7 +18,7 @@ export function runStartAuthorizer(gate: PolicyGate): (request: LaunchRequest) =
     const result = await checkRunStart(gate, {
       principal: request.principal,
       compiled: request.compiled,
-      run: { runId: request.runId, namespace: request.namespace },
+      run: { runId: request.runId, namespace: request.namespace, ...(request.traceId === undefined ? {} : { traceId: request.traceId }) },
       ...(request.carried === undefined ? {} : { skip: request.carried.map((task) => task.id) }),
     });
     if (!result.allow) throw runStartDenial(result);
