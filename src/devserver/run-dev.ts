@@ -64,7 +64,12 @@ const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 function banner(config: Config, server: DevServer | undefined, dbFile: string, api: RunningApiServer | undefined): string {
   const rows: [string, string][] = [
-    ...(api ? ([['API', `${api.url} (contracts/openapi.yaml)`]] as [string, string][]) : []),
+    ...(api
+      ? ([
+          ['API', `${api.url} (contracts/openapi.yaml)`],
+          ['Console', `${api.url}/console/`],
+        ] as [string, string][])
+      : []),
     ['Temporal', server ? `${server.address} (dev server, state in ${dbFile})` : `${config.temporalAddress} (TEMPORAL_ADDRESS)`],
     ['Web UI', server?.uiUrl ?? "your Temporal cluster's UI"],
     ['Namespace', config.temporalNamespace],
