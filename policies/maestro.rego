@@ -32,7 +32,7 @@ allow if {
 	count(deny) == 0
 }
 
-decision := {"allow": allow, "reasons": reasons}
+decision := {"allow": allow, "reasons": reasons, "obligations": obligations}
 
 # Every deny is explained; this default only shows if a check failed in a way no rule describes.
 default reasons := ["denied: the input document is malformed (see policies/README.md)"]
@@ -276,4 +276,20 @@ deny contains msg if {
 		", which sends data outside Maestro's trust boundary, and namespace ", quote(namespace),
 		" has no egress allowance for it (add it to data.maestro_config.namespaces[", quote(namespace), "].egress)",
 	])
+}
+
+# ---------------------------------------------------------------------------------------------
+# Obligations: what an allowed task must do to run. `requireSignedImage`: a task that runs in a
+# container (`runsOn: container`), in a namespace whose data sets `require_signed_images`, starts
+# only from an image with a trusted signature (the container runner verifies it before the start;
+# IMAGE_NOT_VERIFIED otherwise). A Kubernetes cluster pulls its images itself: enforce signatures
+# there with an admission controller.
+# ---------------------------------------------------------------------------------------------
+
+default obligations := {}
+
+obligations := {"requireSignedImage": true} if {
+	stage == "task"
+	input.task.runsOn == "container"
+	namespace_settings.require_signed_images == true
 }

@@ -27,12 +27,12 @@ denied_with(decision, reason) if {
 # --- the baseline ----------------------------------------------------------------------------
 
 test_task_allowed_when_every_check_holds if {
-	maestro.decision == {"allow": true, "reasons": []} with input as task_input
+	maestro.decision == {"allow": true, "reasons": [], "obligations": {}} with input as task_input
 	maestro.allow with input as task_input
 }
 
 test_run_start_allowed_when_every_check_holds if {
-	maestro.decision == {"allow": true, "reasons": []} with input as run_input
+	maestro.decision == {"allow": true, "reasons": [], "obligations": {}} with input as run_input
 }
 
 # --- check 0: input shape ---------------------------------------------------------------------
@@ -201,4 +201,25 @@ test_all_reasons_reported_sorted if {
 	d := maestro.decision with input as i
 	count(d.reasons) == 2
 	d.reasons == sort(d.reasons)
+}
+
+# --- obligations: signed images where the namespace requires them -------------------------------
+
+ops_task(runs_on) := json.patch(task_input, [
+	{"op": "replace", "path": "/run/namespace", "value": "ops"},
+	{"op": "replace", "path": "/principal/namespaces", "value": ["ops"]},
+	{"op": "replace", "path": "/policy/purpose", "value": "release"},
+	{"op": "replace", "path": "/task/uses", "value": "tasks/container.run@0.1.0"},
+	{"op": "replace", "path": "/task/runsOn", "value": runs_on},
+])
+
+test_container_task_in_signed_namespace_must_use_a_signed_image if {
+	maestro.decision == {"allow": true, "reasons": [], "obligations": {"requireSignedImage": true}} with input as ops_task("container")
+}
+
+test_no_signed_image_obligation_elsewhere if {
+	maestro.decision.obligations == {} with input as ops_task("local")
+	maestro.decision.obligations == {} with input as ops_task("k8s")
+	maestro.decision.obligations == {} with input as with_field(["task", "runsOn"], "container")
+	maestro.decision.obligations == {} with input as object.union(run_input, {"run": {"runId": "run-1", "namespace": "ops"}, "principal": {"subject": "alice", "roles": ["operator"], "namespaces": ["ops"]}, "policy": {"purpose": "release", "authority": "maestro-examples", "license": "internal"}})
 }

@@ -52,10 +52,10 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
     const signal = timeout ? AbortSignal.any([activity.cancellationSignal, timeout]) : activity.cancellationSignal;
     const beat = activity.info.isLocal ? undefined : setInterval(() => activity.heartbeat(), heartbeatIntervalMs);
     try {
-      if (policy) {
-        // Before anything else: a denied task has no side effect, not even reading its inputs.
-        const decision = await policy.enforce(taskPolicyInput(input));
-        activity.log.info('policy allowed the task', { runId: input.runId, taskId: input.taskId, decisionId: decision.decisionId, ...input.policy?.context });
+      // Before anything else: a denied task has no side effect, not even reading its inputs.
+      const decision = policy ? await policy.enforce(taskPolicyInput(input)) : undefined;
+      if (decision) {
+        activity.log.info('policy allowed the task', { runId: input.runId, taskId: input.taskId, decisionId: decision.decisionId, ...input.policy?.context, ...decision.obligations });
       }
       const definition = executable(catalog, input.uses);
       const taskInput = (await resolveArtifactRefs(input.input, artifacts)) as Record<string, unknown>;
@@ -79,7 +79,7 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
           mode: input.cacheMode ?? 'use',
           onCacheError: (error, operation) => ctx.logger.warn(`task cache ${operation} failed; running the task`, { error: String(error) }),
         },
-        async () => offloadLargeFields((await selectRunner(runners, input.runsOn).run(definition, taskInput, ctx)) ?? null, artifacts, largeOutputBytes),
+        async () => offloadLargeFields((await selectRunner(runners, input.runsOn).run(definition, taskInput, ctx, { ...decision?.obligations })) ?? null, artifacts, largeOutputBytes),
       );
       return { outputs, ...(cached ? { cached: true } : {}) };
     } catch (error) {

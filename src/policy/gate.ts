@@ -45,7 +45,7 @@ function decisionEntry(input: PolicyInput, decision: PolicyDecision, time: Date)
     reasons: decision.reasons,
     inputDigest: decision.inputDigest,
     bundleRevision: decision.bundleRevision,
-    details: { stage: input.stage, input, ...(decision.fallback ? { fallback: decision.fallback } : {}) },
+    details: { stage: input.stage, input, ...(decision.obligations ? { obligations: decision.obligations } : {}), ...(decision.fallback ? { fallback: decision.fallback } : {}) },
   };
 }
 

@@ -42,10 +42,22 @@ export interface PolicyDecision {
   /** `sha256:` of the RFC 8785 canonical JSON of the input. */
   inputDigest: string;
   /**
+   * What an allowed task must do to run: `requireSignedImage` — its container image must carry a
+   * trusted signature (the container runner checks it before the start).
+   * @default undefined — no obligation
+   */
+  obligations?: PolicyObligations;
+  /**
    * Set when the PDP could not answer and the namespace's fallback decided instead:
    * `closed` (denied) or `open` (allowed).
    */
   fallback?: 'open' | 'closed';
+}
+
+/** Conditions an allowing decision attaches to the task it allows. */
+export interface PolicyObligations {
+  /** The task's container image must be verified against the trusted keys before it starts. */
+  requireSignedImage?: boolean;
 }
 
 /** A policy decision point: embedded (wasm, in-process) or remote (an OPA server). */

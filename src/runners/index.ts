@@ -7,7 +7,7 @@
  *
  * The engine clients (dockerode, @kubernetes/client-node, @aws-sdk/client-lambda) load on first use.
  */
-export { localRunner, selectRunner, type RunnableTask, type Runner, type Runners } from './runner.js';
+export { localRunner, selectRunner, type RunnableTask, type RunOptions, type Runner, type Runners } from './runner.js';
 export { RunnerError } from './runner-error.js';
 export {
   DEFAULT_RESOURCE_CLASS,

@@ -2,13 +2,25 @@ import { MaestroError } from '../errors/index.js';
 import type { RunsOn } from '../ir/index.js';
 import type { ExecutableTaskDefinition, TaskContext } from '../sdk/types.js';
 
+/** What the policy obliges one attempt to do, beyond the task's own input. */
+export interface RunOptions {
+  /**
+   * Start the work only from a container image with a trusted signature (a policy obligation).
+   * The container runner verifies it before the start; the policy asks it only of
+   * `runsOn: container` tasks (a Kubernetes cluster pulls its own images: enforce signatures there
+   * with an admission controller).
+   * @default false
+   */
+  requireSignedImage?: boolean;
+}
+
 /**
  * Executes one attempt of a task. The runner streams what the work prints into `ctx.logger`,
  * heartbeats through `ctx.heartbeat`, stops the work when `ctx.signal` aborts (and then throws
  * `ctx.signal.reason`), and maps the work's end to outputs or a `MaestroError`.
  */
 export interface Runner {
-  run(definition: RunnableTask, input: Record<string, unknown>, ctx: TaskContext): Promise<unknown>;
+  run(definition: RunnableTask, input: Record<string, unknown>, ctx: TaskContext, options?: RunOptions): Promise<unknown>;
 }
 
 /**

@@ -5,11 +5,16 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { containerRun } from '../../src/catalog/index.js';
+import { createActivities } from '../../src/activities/index.js';
+import { builtinCatalog, containerRun } from '../../src/catalog/index.js';
 import { main } from '../../src/cli/main.js';
 import { generateSigningKey, type SigningKey } from '../../src/provenance/index.js';
 import { loadConfig } from '../../src/config/index.js';
+import type { RunTaskInput } from '../../src/ir/index.js';
+import { createPdp, createPolicyGate } from '../../src/policy/index.js';
 import {
   createContainerRunner,
   createImageSignatureVerifier,
@@ -22,6 +27,7 @@ import {
   type SignableImage,
 } from '../../src/runners/index.js';
 import { createTestContext, type TestTaskContext } from '../../src/sdk/index.js';
+import { FsArtifactStore, openAuditLog } from '../../src/store/index.js';
 import { startPodman, type PodmanPeer } from '../peers/podman.js';
 
 let podman: PodmanPeer;
@@ -152,6 +158,50 @@ describe('image signatures from config', () => {
     const refusing = createRunners(unsignedConfig).container as ContainerRunner;
     expect((await refusal(refusing, context('payments'))).details).toMatchObject({ reason: 'NO_SIGNATURE' });
     expect(() => loadConfig({ MAESTRO_SIGNED_IMAGE_NAMESPACES: 'Prod!' })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+  });
+});
+
+describe('image signatures as a policy obligation', () => {
+  it("verifies the image where the policy's decision obliges it (namespace ops), and not elsewhere", async () => {
+    const config = loadConfig({ MAESTRO_DATA_DIR: dir });
+    const pdp = await createPdp(config);
+    const auditLog = await openAuditLog({ dataDir: join(dir, 'obligations') });
+    try {
+      // A runner whose own policy requires nothing: only the decision's obligation can ask for a signature.
+      const verifier = createImageSignatureVerifier({ signaturesDir: join(dir, 'empty'), trustedKeys: async () => [release.publicKey] });
+      const { runTask } = createActivities({
+        catalog: builtinCatalog,
+        artifacts: new FsArtifactStore({ root: join(dir, 'obligation-artifacts') }),
+        runners: { container: createContainerRunner({ dockerHost: podman.dockerHost, imagePolicy: { verifier } }) },
+        secrets: () => Promise.reject(new Error('no secrets here')),
+        writeReceipt: () => Promise.reject(new Error('no receipts here')),
+        policy: createPolicyGate({ pdp, log: auditLog }),
+      });
+      const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('WARN') });
+      const attempt = (namespace: string): RunTaskInput => ({
+        runId: `obligation-${namespace}-${process.pid}`,
+        taskId: 'deploy',
+        uses: 'tasks/container.run@0.1.0',
+        input: { image: podman.image, command: ['true'] },
+        attempt: 1,
+        namespace,
+        runsOn: 'container',
+        policy: {
+          principal: { subject: 'rita', roles: ['operator'], namespaces: [namespace] },
+          workflow: { name: 'deploy', version: '1.0.0', digest: 'sha256:00' },
+          context: { purpose: 'release', authority: 'maestro-examples', license: 'internal' },
+        },
+      });
+      const refused = await env.run(runTask, attempt('ops')).catch((failure: unknown) => failure);
+      expect(refused).toMatchObject({ type: 'IMAGE_NOT_VERIFIED' });
+      expect(await containersOf(attempt('ops').runId)).toEqual([]);
+      const [decision] = await auditLog.list({ runId: attempt('ops').runId });
+      expect(decision).toMatchObject({ result: 'allow', details: { obligations: { requireSignedImage: true } } });
+      await expect(env.run(runTask, attempt('default'))).resolves.toMatchObject({ outputs: { exitCode: 0 } });
+    } finally {
+      await auditLog.close();
+      await pdp.close();
+    }
   });
 });
 

@@ -13,7 +13,7 @@ import type { ArtifactStore } from '../../store/index.js';
 import { LogLines } from '../log-lines.js';
 import { DEFAULT_RESOURCE_CLASSES, resolveResourceClass, type ResourceClass } from '../resources.js';
 import { RunnerError, classTimeout } from '../runner-error.js';
-import type { RunnableTask, Runner } from '../runner.js';
+import type { RunnableTask, RunOptions, Runner } from '../runner.js';
 import {
   attemptLabels,
   containerWorkloadOf,
@@ -63,7 +63,7 @@ export interface ContainerRunnerOptions {
 
 /** A {@link Runner} that also says where its engine is. */
 export interface ContainerRunner extends Runner {
-  run(definition: RunnableTask, input: Record<string, unknown>, ctx: TaskContext): Promise<ContainerResult>;
+  run(definition: RunnableTask, input: Record<string, unknown>, ctx: TaskContext, options?: RunOptions): Promise<ContainerResult>;
   /** The engine's address, for messages. */
   readonly dockerHost: string;
   /** The client (tests inspect containers with it). */
@@ -114,8 +114,9 @@ export function createContainerRunner(options: ContainerRunnerOptions = {}): Con
   const docker = (): Promise<Dockerode> =>
     (client ??= import('dockerode').then(({ default: Docker }) => new Docker(dockerOptions(dockerHost))));
 
-  async function run(definition: RunnableTask, input: Record<string, unknown>, ctx: TaskContext): Promise<ContainerResult> {
+  async function run(definition: RunnableTask, input: Record<string, unknown>, ctx: TaskContext, options: RunOptions = {}): Promise<ContainerResult> {
     const workload = containerWorkloadOf(definition, input, RUNNER);
+    const signedImageRequired = workload.requireSignedImage === true || options.requireSignedImage === true;
     const resources = resolveResourceClass(resourceClasses, workload.resources, RUNNER);
     const deadline = AbortSignal.timeout(resources.timeoutMs);
     const signal = AbortSignal.any([ctx.signal, deadline]);
@@ -170,7 +171,7 @@ export function createContainerRunner(options: ContainerRunnerOptions = {}): Con
         taskId: context.taskId,
       };
       const required =
-        workload.requireSignedImage === true ||
+        signedImageRequired ||
         (typeof imagePolicy.requireSignature === 'function' ? imagePolicy.requireSignature(request) : imagePolicy.requireSignature === true);
       if (required) {
         const verdict: ImageVerdict = imagePolicy.verifier
