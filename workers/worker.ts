@@ -11,7 +11,7 @@ import { DEFAULT_TEMPORAL_ADDRESS, loadConfig, type Config } from '../src/config
 import { createPdp, createPolicyGate, type PolicyGate } from '../src/policy/index.js';
 import { auditDecisionLog, createWorkerProvenance, type WorkerProvenance } from '../src/provenance/index.js';
 import { createRunners, localRunner, startContainerSweep, type Runners } from '../src/runners/index.js';
-import { FsArtifactStore, openAuditLog } from '../src/store/index.js';
+import { FsArtifactStore, openAuditLog, openTaskLog, type TaskLog } from '../src/store/index.js';
 
 const INTERPRETER_PATH = fileURLToPath(new URL('../interpreters/dag-interpreter.ts', import.meta.url));
 const IR_PATH = fileURLToPath(new URL('../src/ir/index.ts', import.meta.url));
@@ -33,6 +33,11 @@ export interface WorkerOptions {
   runners?: Runners;
   /** Decides every task attempt before it runs; without it, every task may run. */
   policy?: PolicyGate;
+  /**
+   * Where task attempts' log lines go besides the process log (`GET /runs/{runId}/logs` reads them).
+   * @default undefined — the process log only
+   */
+  taskLog?: TaskLog;
   /** Resolves task secrets. @default envSecrets() — `MAESTRO_SECRET_<NAME>` variables */
   secrets?: ActivityDeps['secrets'];
   /**
@@ -62,6 +67,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     catalog = builtinCatalog,
     runners = { local: localRunner },
     policy,
+    taskLog,
     secrets = envSecrets(),
   } = options;
   const provenance = options.provenance ?? (await createWorkerProvenance({ config: loadConfig({ MAESTRO_DATA_DIR: artifactDir }), catalog, taskModules: catalog.modules }));
@@ -71,6 +77,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     runners,
     secrets,
     ...(policy === undefined ? {} : { policy }),
+    ...(taskLog === undefined ? {} : { taskLog }),
     writeReceipt: provenance.writeReceipt,
     taskCodeDigests: provenance.taskCodeDigests,
     ...(provenance.taskCache === undefined ? {} : { taskCache: provenance.taskCache }),
@@ -99,7 +106,10 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
 export async function runWorker(config: Config): Promise<{ shutdown(): Promise<void> }> {
   Runtime.install({ logger: new DefaultLogger(LOG_LEVELS[config.logLevel]) });
   const pdp = await createPdp(config);
-  const auditLog = await openAuditLog({ ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }), dataDir: config.dataDir });
+  // The API's database: `maestro dev` and a shared volume or PostgreSQL let the API read what tasks log.
+  const database = { ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }), dataDir: config.dataDir };
+  const auditLog = await openAuditLog(database);
+  const taskLog = await openTaskLog(database);
   const artifacts = new FsArtifactStore({ root: config.artifactDir });
   const catalog = await loadCatalog(config);
   const connection = await NativeConnection.connect({ address: config.temporalAddress ?? DEFAULT_TEMPORAL_ADDRESS });
@@ -113,6 +123,7 @@ export async function runWorker(config: Config): Promise<{ shutdown(): Promise<v
     runners: createRunners(config, { artifacts }),
     provenance: await createWorkerProvenance({ config, catalog, taskModules: catalog.modules, policyDecisions: auditDecisionLog(auditLog).decisionIds }),
     policy: createPolicyGate({ pdp, log: auditLog }),
+    taskLog,
   });
   const sweeper = startContainerSweep(config);
   const running = worker.run();
@@ -124,6 +135,7 @@ export async function runWorker(config: Config): Promise<{ shutdown(): Promise<v
       await connection.close();
       await pdp.close();
       await auditLog.close();
+      await taskLog.close();
     },
   };
 }

@@ -1,8 +1,8 @@
 /**
- * Data hooks: a GET of the API kept in component state, the run event stream, and the console's
- * settings.
+ * Data hooks: a GET of the API kept in component state, event streams (a run's progress, a task's
+ * logs), and the console's settings.
  */
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError, readEvents, requestJson, type ConsoleConfig, type StreamEvent } from './api/index.js';
 
 /** The state of one GET. */
@@ -58,12 +58,13 @@ export function useResource<T>(path: string | undefined): Resource<T> {
 }
 
 /**
- * Follows `GET /runs/{runId}/events` while `runId` is set, parsing each event's JSON for `onEvent`.
- * A dropped stream is reopened after a pause until the run ends (the `end` event).
+ * Follows the event stream at `path()` while `path` is set, parsing each event's JSON for
+ * `onEvent`. A dropped stream is reopened after a pause until it sends `end`; `path` is asked again
+ * for each connection, so it can carry where to resume.
  */
-export function useRunEvents(runId: string | undefined, onEvent: (event: string, data: unknown) => void): void {
+export function useEventStream(path: (() => string) | undefined, onEvent: (event: string, data: unknown) => void): void {
   useEffect(() => {
-    if (runId === undefined) return undefined;
+    if (path === undefined) return undefined;
     const abort = new AbortController();
     let ended = false;
     const handle = ({ event, data }: StreamEvent): void => {
@@ -73,16 +74,22 @@ export function useRunEvents(runId: string | undefined, onEvent: (event: string,
     void (async () => {
       while (!ended && !abort.signal.aborted) {
         try {
-          await readEvents(`/runs/${encodeURIComponent(runId)}/events`, handle, abort.signal);
+          await readEvents(path(), handle, abort.signal);
         } catch (error) {
           if (abort.signal.aborted) return;
           onEvent('error', { message: error instanceof Error ? error.message : String(error) });
         }
-        if (!ended) await new Promise((resolve) => setTimeout(resolve, 2000));
+        if (!ended) await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
       }
     })();
     return () => abort.abort();
-  }, [runId, onEvent]);
+  }, [path, onEvent]);
+}
+
+/** Follows `GET /runs/{runId}/events` while `runId` is set (see {@link useEventStream}). */
+export function useRunEvents(runId: string | undefined, onEvent: (event: string, data: unknown) => void): void {
+  const path = useMemo(() => (runId === undefined ? undefined : () => `/runs/${encodeURIComponent(runId)}/events`), [runId]);
+  useEventStream(path, onEvent);
 }
 
 const UI_URL_KEY = 'maestro.temporalUiUrl';

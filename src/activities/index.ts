@@ -6,6 +6,7 @@ import { TaskError } from '../errors/index.js';
 import { createRunTask, type ActivityDeps } from './run-task.js';
 
 export type { ActivityDeps } from './run-task.js';
+export { createAttemptLog, type AttemptLog, type AttemptLogOptions, type AttemptLogTarget } from './attempt-log.js';
 
 /** Builds every activity Maestro registers. */
 export function createActivities(deps: ActivityDeps) {

@@ -12,9 +12,9 @@ import {
   type ExecutableTaskDefinition,
   type TaskContext,
   type TaskDefinition,
-  type TaskLogger,
 } from '../sdk/index.js';
-import { offloadLargeFields, resolveArtifactRefs, type ArtifactStore } from '../store/index.js';
+import { offloadLargeFields, resolveArtifactRefs, type ArtifactStore, type TaskLog } from '../store/index.js';
+import { createAttemptLog, type AttemptLog, type AttemptLogOptions } from './attempt-log.js';
 
 /** What the activities need from the worker. */
 export interface ActivityDeps {
@@ -33,6 +33,13 @@ export interface ActivityDeps {
   taskCache?: TaskCache;
   /** Code digest of each task by exact `uses`, part of its cache key. */
   taskCodeDigests?: Readonly<Record<string, string>>;
+  /**
+   * Where the lines of `ctx.logger` (and `ctx.emit`) go besides the process log, for
+   * `GET /runs/{runId}/logs`; without it, to the process log only.
+   */
+  taskLog?: TaskLog;
+  /** Buffering of the task log and the bound on what one attempt writes to it. @default see {@link AttemptLogOptions} */
+  taskLogOptions?: AttemptLogOptions;
   /** The `writeReceipt` activity: signs and stores a run's provenance receipt. */
   writeReceipt: (input: WriteReceiptInput) => Promise<WriteReceiptResult>;
 }
@@ -43,7 +50,7 @@ export interface ActivityDeps {
  * details say whether the interpreter may retry; Temporal itself only retries infrastructure loss.
  */
 export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Promise<RunTaskResult> {
-  const { catalog, artifacts, runners, secrets, policy, taskCache, taskCodeDigests = {}, largeOutputBytes = 256 * 1024, heartbeatIntervalMs = 1000 } = deps;
+  const { catalog, artifacts, runners, secrets, policy, taskCache, taskLog, taskLogOptions, taskCodeDigests = {}, largeOutputBytes = 256 * 1024, heartbeatIntervalMs = 1000 } = deps;
   const initialised = new Map<ExecutableTaskDefinition, Promise<void>>();
 
   return async function runTask(input: RunTaskInput): Promise<RunTaskResult> {
@@ -51,11 +58,17 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
     const timeout = input.timeoutMs === undefined ? undefined : AbortSignal.timeout(input.timeoutMs);
     const signal = timeout ? AbortSignal.any([activity.cancellationSignal, timeout]) : activity.cancellationSignal;
     const beat = activity.info.isLocal ? undefined : setInterval(() => activity.heartbeat(), heartbeatIntervalMs);
+    const log = createAttemptLog({ runId: input.runId, taskId: input.taskId, attempt: input.attempt, processLog: activity.log, secrets, ...(taskLog === undefined ? {} : { taskLog }) }, taskLogOptions);
     try {
       // Before anything else: a denied task has no side effect, not even reading its inputs.
       const decision = policy ? await policy.enforce(taskPolicyInput(input)) : undefined;
       if (decision) {
-        activity.log.info('policy allowed the task', { runId: input.runId, taskId: input.taskId, decisionId: decision.decisionId, ...input.policy?.context, ...decision.obligations });
+        const { purpose = '', authority = '', license = '' } = { ...input.policy?.context, ...input.policy?.overrides };
+        const obliged = decision.obligations?.requireSignedImage ? ', signed image required' : '';
+        log.logger.info(`policy allowed (purpose ${purpose}, authority ${authority}, license ${license}${obliged}) decision ${decision.decisionId}`, {
+          decisionId: decision.decisionId,
+          ...decision.obligations,
+        });
       }
       const definition = executable(catalog, input.uses);
       const taskInput = (await resolveArtifactRefs(input.input, artifacts)) as Record<string, unknown>;
@@ -66,7 +79,7 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
         initialised.set(definition, init);
         await init;
       }
-      const ctx = taskContext(input, activity, signal, secrets);
+      const ctx = taskContext(input, activity, signal, log);
       const codeDigest = taskCodeDigests[input.uses];
       // A task whose code cannot be digested is never cached: its key could not tell versions apart.
       const { outputs, cached } = await runCached(
@@ -88,6 +101,7 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
       throw toFailure(error);
     } finally {
       if (beat) clearInterval(beat);
+      await log.close();
     }
   };
 }
@@ -104,14 +118,7 @@ function isBuiltin(definition: TaskDefinition): definition is BuiltinTaskDefinit
   return definition.execution === 'timer' || definition.execution === 'approval';
 }
 
-function taskContext(input: RunTaskInput, activity: Context, signal: AbortSignal, secrets: ActivityDeps['secrets']): TaskContext {
-  const fields = { runId: input.runId, taskId: input.taskId, attempt: input.attempt };
-  const logger: TaskLogger = {
-    debug: (message, extra) => activity.log.debug(message, { ...fields, ...extra }),
-    info: (message, extra) => activity.log.info(message, { ...fields, ...extra }),
-    warn: (message, extra) => activity.log.warn(message, { ...fields, ...extra }),
-    error: (message, extra) => activity.log.error(message, { ...fields, ...extra }),
-  };
+function taskContext(input: RunTaskInput, activity: Context, signal: AbortSignal, { logger, secrets }: AttemptLog): TaskContext {
   return {
     runId: input.runId,
     taskId: input.taskId,

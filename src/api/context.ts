@@ -8,7 +8,7 @@ import type { Catalog } from '../catalog/index.js';
 import type { Config } from '../config/index.js';
 import { MaestroError } from '../errors/index.js';
 import type { PolicyGate } from '../policy/index.js';
-import type { AuditLog, Store } from '../store/index.js';
+import type { AuditLog, Store, TaskLog } from '../store/index.js';
 import type { Authenticator, Principal } from './auth/index.js';
 import type { ApiMetrics } from './metrics.js';
 
@@ -22,6 +22,8 @@ export interface ApiDeps {
   authenticator: Authenticator;
   /** The hash-chained audit log: run-start decisions, approvals, cancellations, retries; `GET /audit`. */
   auditLog: AuditLog;
+  /** What tasks logged, as the workers append it: `GET /runs/{runId}/logs`. */
+  taskLog: TaskLog;
   /**
    * Decides every run start (`POST /runs`, runbook triggers, retries) before anything starts, and
    * answers dry runs with the decisions a trigger would get.

@@ -1,6 +1,6 @@
 /**
- * `startApi`: the API as a process component — Temporal connection, store, authenticator,
- * metrics, admission loop and HTTP server — and its graceful stop.
+ * `startApi`: the API as a process component — Temporal connection, store, audit and task logs,
+ * authenticator, metrics, admission loop and HTTP server — and its graceful stop.
  */
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
@@ -10,7 +10,7 @@ import { loadCatalog, type Catalog } from '../catalog/index.js';
 import { DEFAULT_TEMPORAL_ADDRESS, type Config } from '../config/index.js';
 import { MaestroError } from '../errors/index.js';
 import { createPdp, createPolicyGate, type PolicyDecisionPoint } from '../policy/index.js';
-import { openAuditLog, openStore, type AuditLog, type Store } from '../store/index.js';
+import { openAuditLog, openStore, openTaskLog, type AuditLog, type Store, type TaskLog } from '../store/index.js';
 import { createApp } from './app.js';
 import { authenticatorFromConfig, type Authenticator } from './auth/index.js';
 import { createApiMetrics } from './metrics.js';
@@ -50,6 +50,11 @@ export interface StartApiOptions {
    * @default openAuditLog({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
    */
   auditLog?: AuditLog;
+  /**
+   * An open task log to use (it is not closed by `stop()`).
+   * @default openTaskLog({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
+   */
+  taskLog?: TaskLog;
   /**
    * The policy decision point every run start is checked with; `false` starts runs unchecked (the
    * workers' task gate still decides every task). A PDP passed in is not closed by `stop()`.
@@ -103,12 +108,14 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
   const owned: { close(): Promise<void> }[] = [];
   let store: Store;
   let auditLog: AuditLog;
+  let taskLog: TaskLog;
   let pdp: PolicyDecisionPoint | undefined;
   let catalog: Catalog;
   try {
     catalog = await loadCatalog(config);
     store = options.store ?? own(owned, await openStore(database));
     auditLog = options.auditLog ?? own(owned, await openAuditLog(database));
+    taskLog = options.taskLog ?? own(owned, await openTaskLog(database));
     pdp = options.pdp === false ? undefined : (options.pdp ?? own(owned, await createPdp(config)));
   } catch (error) {
     await closeAll(owned);
@@ -124,6 +131,7 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
     client,
     store,
     auditLog,
+    taskLog,
     ...(pdp === undefined ? {} : { policy: createPolicyGate({ pdp, log: auditLog }) }),
     authenticator,
     metrics,

@@ -1,5 +1,5 @@
 /**
- * CLI commands that drive a running Maestro through its HTTP API: `runs list|get|cancel|retry`,
+ * CLI commands that drive a running Maestro through its HTTP API: `runs list|get|logs|cancel|retry`,
  * `approve RUN TASK`, `runbooks trigger NAME -i key=value`, and `api` (the API alone).
  */
 import type { Command } from 'commander';
@@ -14,6 +14,24 @@ interface RunRow {
   status: string;
   startedAt: string;
   endedAt?: string;
+}
+
+interface LogLine {
+  seq: number;
+  taskId: string;
+  attempt: number;
+  time: string;
+  level: string;
+  message: string;
+  fields?: Record<string, unknown>;
+}
+
+const FINAL_STATUSES: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+/** How often `runs logs --follow` asks for new lines. */
+const FOLLOW_MS = 1000;
+
+function logLineText(line: LogLine): string {
+  return `${line.time} ${line.taskId}#${line.attempt} ${line.level.toUpperCase().padEnd(5)} ${line.message}${line.fields ? ` ${JSON.stringify(line.fields)}` : ''}`;
 }
 
 function print(value: unknown, json: boolean, text: () => string): void {
@@ -80,6 +98,36 @@ export function addApiCommands(program: Command): void {
       print(run, options.json ?? false, () =>
         [`${run.runId} ${run.status} (${run.workflowRef}, namespace ${run.namespace})`, ...run.tasks.map((t) => `  ${t.id} ${t.status}${t.attempts > 1 ? ` (attempt ${t.attempts})` : ''}${t.error ? `: ${t.error.code}: ${t.error.message}` : ''}`)].join('\n'),
       );
+    });
+
+  runs
+    .command('logs')
+    .description("what a run's tasks logged, oldest first; --follow waits for new lines until the run ends")
+    .argument('<runId>')
+    .option('--task <taskId>', "only this task's lines (a forEach task's include its items')")
+    .option('-f, --follow', 'keep printing new lines until the run has ended')
+    .option('--json', 'print one JSON object per line')
+    .action(async (runId: string, options: { task?: string; follow?: boolean; json?: boolean }) => {
+      const client = api();
+      const path = `/runs/${encodeURIComponent(runId)}`;
+      let after = 0;
+      const drain = async (): Promise<void> => {
+        for (;;) {
+          const query = new URLSearchParams({ after: String(after), limit: '1000', ...(options.task === undefined ? {} : { taskId: options.task }) });
+          const page = await client.request<{ items: LogLine[]; next?: number }>('GET', `${path}/logs?${query}`);
+          for (const line of page.items) console.log(options.json ? JSON.stringify(line) : logLineText(line));
+          after = page.items.at(-1)?.seq ?? after;
+          if (page.next === undefined) return;
+        }
+      };
+      if (!options.follow) return drain();
+      for (;;) {
+        // The status first: workers write every line before a task ends, so what follows an ended run is the rest.
+        const { status } = await client.request<{ status: string }>('GET', path);
+        await drain();
+        if (FINAL_STATUSES.has(status)) return;
+        await new Promise((resolve) => setTimeout(resolve, FOLLOW_MS));
+      }
     });
 
   runs

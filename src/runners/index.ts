@@ -30,7 +30,7 @@ export {
   type RemoteTaskDefinition,
   type SecretMount,
 } from './workload.js';
-export { LogLines, type LogLinesOptions } from './log-lines.js';
+export { LogLines, secretRedactor, type LogLinesOptions } from './log-lines.js';
 export { createContainerRunner, type ContainerRunner, type ContainerRunnerOptions } from './container/container-runner.js';
 export { DEFAULT_DOCKER_SOCKET, dockerOptions } from './container/docker-host.js';
 export type { ImagePolicy, ImageVerdict, ImageVerificationRequest, ImageVerifier } from './container/image-policy.js';

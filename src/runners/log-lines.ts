@@ -17,6 +17,24 @@ export interface LogLinesOptions {
 const REDACTED = '[redacted]';
 
 /**
+ * A function that replaces every one of `secrets` wherever it appears in a text by `[redacted]`;
+ * empty values are ignored, and a secret containing another is replaced whole.
+ *
+ * @example
+ * const scrub = secretRedactor([token]);
+ * logger.info(scrub(line));
+ */
+export function secretRedactor(secrets: readonly string[]): (text: string) => string {
+  // Longest first, so a secret containing another is replaced whole.
+  const values = secrets.filter((value) => value.length > 0).sort((a, b) => b.length - a.length);
+  return (text) => {
+    let out = text;
+    for (const value of values) out = out.split(value).join(REDACTED);
+    return out;
+  };
+}
+
+/**
  * Turns a workload's output stream into task log lines: splits chunks on newlines, replaces secret
  * values, logs each line through the task's logger (so it lands in the run's task log) and keeps
  * the last lines for the task's outputs and error messages.
@@ -24,7 +42,7 @@ const REDACTED = '[redacted]';
 export class LogLines {
   private readonly logger: TaskLogger;
   private readonly fields: Record<string, unknown>;
-  private readonly redact: string[];
+  private readonly redact: (text: string) => string;
   private readonly tailLines: number;
   private readonly maxLineChars: number;
   private readonly pending = new Map<string, string>();
@@ -36,8 +54,7 @@ export class LogLines {
   constructor({ logger, fields = {}, redact = [], tailLines = 50, maxLineChars = 16_384 }: LogLinesOptions) {
     this.logger = logger;
     this.fields = fields;
-    // Longest first, so a secret containing another is replaced whole.
-    this.redact = redact.filter((value) => value.length > 0).sort((a, b) => b.length - a.length);
+    this.redact = secretRedactor(redact);
     this.tailLines = tailLines;
     this.maxLineChars = maxLineChars;
   }
@@ -68,9 +85,7 @@ export class LogLines {
 
   /** Replaces every secret value in `text`. */
   scrub(text: string): string {
-    let out = text;
-    for (const value of this.redact) out = out.split(value).join(REDACTED);
-    return out;
+    return this.redact(text);
   }
 
   private line(stream: string, raw: string): void {

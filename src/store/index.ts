@@ -1,6 +1,7 @@
 /**
  * Storage: the artifact store that keeps large outputs out of workflow history, and the control
- * plane's store (registry, idempotency keys, admission queue) on SQLite or PostgreSQL.
+ * plane's store (registry, idempotency keys, admission queue), audit log and task log on SQLite or
+ * PostgreSQL.
  */
 export {
   FsArtifactStore,
@@ -27,3 +28,14 @@ export {
   type OpenAuditLogOptions,
 } from './audit-log.js';
 export { AUDIT_LOG_MIGRATION_BASE, auditLogMigrations } from './migrations/policy-audit-log.js';
+export {
+  TASK_LOG_PAGE,
+  createTaskLog,
+  openTaskLog,
+  type OpenTaskLogOptions,
+  type TaskLog,
+  type TaskLogEntry,
+  type TaskLogLevel,
+  type TaskLogLine,
+  type TaskLogQuery,
+} from './task-log.js';

@@ -5,11 +5,10 @@
 import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withDevAuth } from '../../src/api/index.js';
-import { main } from '../../src/cli/main.js';
 import { loadConfig } from '../../src/config/index.js';
-import { manifest, startHarness, TOKENS, type Harness } from './harness.js';
+import { manifest, startHarness, type Harness } from './harness.js';
 
 let h: Harness;
 let workflowRef: string;
@@ -20,22 +19,8 @@ beforeAll(async () => {
     manifest(['    - { id: gate, uses: ops/approval.gate@0.1.0, with: { approvers: [sre-oncall] } }', '    - { id: after, uses: tasks/wait.sleep@0.1.0, needs: [gate], with: { duration: 1ms } }'].join('\n'), { name: 'cli' }),
   );
   workflowRef = `${name}@1.0.0`;
-  process.env.MAESTRO_URL = h.api.url;
 });
 afterAll(() => h.close());
-afterEach(() => vi.restoreAllMocks());
-
-/** Runs the CLI as `token`; returns its exit code and what it printed. */
-async function cli(token: keyof typeof TOKENS, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  process.env.MAESTRO_TOKEN = TOKENS[token];
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void out.push(args.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void err.push(args.join(' ')));
-  const code = await main(argv);
-  vi.restoreAllMocks();
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 describe('maestro CLI through the API', () => {
   it('lists, shows, approves, retries and cancels runs', async () => {
@@ -43,31 +28,31 @@ describe('maestro CLI through the API', () => {
     const runId = started.body.runId as string;
     await h.waitRun(runId, (r) => r.status === 'WAITING');
 
-    const get = await cli('viewer', 'runs', 'get', runId, '--json');
+    const get = await h.cli('viewer', 'runs', 'get', runId, '--json');
     expect(get.code).toBe(0);
     expect(JSON.parse(get.out)).toMatchObject({ runId, status: 'WAITING' });
-    expect((await cli('viewer', 'runs', 'get', runId)).out).toContain('gate WAITING');
+    expect((await h.cli('viewer', 'runs', 'get', runId)).out).toContain('gate WAITING');
 
-    const list = await cli('viewer', 'runs', 'list', '--namespace', h.namespace, '--workflow', workflowRef, '--json');
+    const list = await h.cli('viewer', 'runs', 'list', '--namespace', h.namespace, '--workflow', workflowRef, '--json');
     expect(JSON.parse(list.out).items.map((r: { runId: string }) => r.runId)).toContain(runId);
 
-    const denied = await cli('viewer', 'approve', runId, 'gate');
+    const denied = await h.cli('viewer', 'approve', runId, 'gate');
     expect(denied.code).toBe(2);
     expect(denied.err).toContain('sre-oncall');
-    expect((await cli('sre', 'approve', runId, 'gate', '-m', 'ok')).code).toBe(0);
+    expect((await h.cli('sre', 'approve', runId, 'gate', '-m', 'ok')).code).toBe(0);
     await h.waitRun(runId, (r) => r.status === 'SUCCEEDED');
 
-    const retry = await cli('operator', 'runs', 'retry', runId, '--from', 'start');
+    const retry = await h.cli('operator', 'runs', 'retry', runId, '--from', 'start');
     expect(retry.code).toBe(0);
     const retried = retry.out.trim();
     expect(retried).toMatch(/^run-/);
     await h.waitRun(retried, (r) => r.status === 'WAITING');
-    expect((await cli('operator', 'runs', 'cancel', retried)).code).toBe(0);
+    expect((await h.cli('operator', 'runs', 'cancel', retried)).code).toBe(0);
     await h.waitRun(retried, (r) => r.status === 'CANCELLED');
-    const again = await cli('operator', 'runs', 'cancel', retried);
+    const again = await h.cli('operator', 'runs', 'cancel', retried);
     expect(again.code).toBe(1);
     expect(again.err).toContain('already finished');
-    expect((await cli('viewer', 'runs', 'get', 'run-nope')).code).toBe(2);
+    expect((await h.cli('viewer', 'runs', 'get', 'run-nope')).code).toBe(2);
   });
 
   it('triggers a runbook with -i key=value (403 for a caller not allow-listed)', async () => {
@@ -79,16 +64,16 @@ spec:
   workflowRef: ${workflowRef}
 `;
     expect((await h.call('POST', '/runbooks', { yaml: runbook })).status).toBe(201);
-    const denied = await cli('viewer', 'runbooks', 'trigger', `cli-rb-${h.namespace}`, '--namespace', h.namespace);
+    const denied = await h.cli('viewer', 'runbooks', 'trigger', `cli-rb-${h.namespace}`, '--namespace', h.namespace);
     expect(denied.code).toBe(2);
     expect(denied.err).toContain('may be triggered by the roles sre');
-    const plan = await cli('sre', 'runbooks', 'trigger', `cli-rb-${h.namespace}`, '--namespace', h.namespace, '--dry-run');
+    const plan = await h.cli('sre', 'runbooks', 'trigger', `cli-rb-${h.namespace}`, '--namespace', h.namespace, '--dry-run');
     expect(plan.code).toBe(0);
     expect(JSON.parse(plan.out)).toMatchObject({ dryRun: true, tasks: [{ id: 'gate' }, { id: 'after' }] });
-    const bad = await cli('sre', 'runbooks', 'trigger', `cli-rb-${h.namespace}`, '-i', 'x=1', '--namespace', h.namespace);
+    const bad = await h.cli('sre', 'runbooks', 'trigger', `cli-rb-${h.namespace}`, '-i', 'x=1', '--namespace', h.namespace);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('params.x');
-    const run = await cli('sre', 'runbooks', 'trigger', `cli-rb-${h.namespace}`, '--namespace', h.namespace);
+    const run = await h.cli('sre', 'runbooks', 'trigger', `cli-rb-${h.namespace}`, '--namespace', h.namespace);
     expect(run.code).toBe(0);
     await h.waitRun(run.out.trim(), (r) => r.status === 'WAITING');
     await h.call('POST', `/runs/${run.out.trim()}/cancel`);

@@ -1,21 +1,23 @@
 /**
  * Test harness of the API: the real Temporal dev server of the test run, a real worker on a
- * unique task queue (restartable), a SQLite store in a temp dir, and the API on an ephemeral
- * port. Every response is checked against `contracts/openapi.yaml`.
+ * unique task queue (restartable), a SQLite store, audit log and task log in a temp dir, and the
+ * API on an ephemeral port; the worker serves the built-in tasks and those of `config.taskModules`. Every response is checked against `contracts/openapi.yaml`.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { expect, inject } from 'vitest';
+import { expect, inject, vi } from 'vitest';
 import { createAuthenticator, operations, responseValidator, startApi, tokenEntriesVerifier, type RunningApi, type TokenEntry } from '../../src/api/index.js';
-import { createBuiltinCatalog } from '../../src/catalog/index.js';
+import { loadCatalog } from '../../src/catalog/index.js';
+import { main } from '../../src/cli/main.js';
 import { extendConfig, loadConfig, type Config, type ConfigInput } from '../../src/config/index.js';
 import { createPdp, createPolicyGate, type PolicyDecisionPoint, type PolicyGate } from '../../src/policy/index.js';
 import { createWorkerProvenance } from '../../src/provenance/index.js';
-import { openAuditLog, openStore, type AuditLog, type Store } from '../../src/store/index.js';
+import { openAuditLog, openStore, openTaskLog, type AuditLog, type Store, type TaskLog } from '../../src/store/index.js';
 import { bundleInterpreter, createWorker } from '../../workers/worker.js';
 
 /** Tokens every harness knows, by name. */
@@ -65,6 +67,8 @@ export interface Harness {
   store: Store;
   /** The audit log the API (and, with `policy`, the worker) appends to. */
   auditLog: AuditLog;
+  /** The task log the worker appends to and the API reads. */
+  taskLog: TaskLog;
   api: RunningApi;
   /** Sends a request as `token` (a key of TOKENS, or null for none), or with the raw `bearer` token. */
   call(
@@ -72,6 +76,8 @@ export interface Harness {
     path: string,
     options?: { token?: keyof typeof TOKENS | null; bearer?: string; json?: unknown; yaml?: string; headers?: Record<string, string> },
   ): Promise<ApiResponse>;
+  /** Runs the `maestro` CLI against this API as `as` (a key of TOKENS, or a raw bearer token); returns its exit code and what it printed. */
+  cli(as: keyof typeof TOKENS | { bearer: string }, ...argv: string[]): Promise<{ code: number; out: string; err: string }>;
   /** Registers a workflow manifest (YAML) as admin; asserts 201 or 200. */
   register(yaml: string): Promise<{ name: string; version: string; digest: string }>;
   /** Polls GET /runs/{runId} until `predicate` holds. */
@@ -128,18 +134,19 @@ function quietRuntime(): void {
 }
 
 /** A worker for the harness's task queue, keeping artifacts and provenance where the API's config says, as `maestro dev` does. */
-async function startTestWorker(address: string, config: Config, policy: PolicyGate | undefined): Promise<{ stop(): Promise<void> }> {
+async function startTestWorker(address: string, config: Config, policy: PolicyGate | undefined, taskLog: TaskLog): Promise<{ stop(): Promise<void> }> {
   quietRuntime();
   bundle ??= bundleInterpreter();
   const connection = await NativeConnection.connect({ address });
-  const catalog = createBuiltinCatalog({ httpAllow: config.httpAllow, fileRoots: config.fileRoots });
+  const catalog = await loadCatalog(config);
   const worker: Worker = await createWorker({
     connection,
     taskQueue: config.taskQueue,
     artifactDir: config.artifactDir,
     catalog,
-    provenance: await createWorkerProvenance({ config, catalog }),
+    provenance: await createWorkerProvenance({ config, catalog, taskModules: catalog.modules }),
     ...(policy === undefined ? {} : { policy }),
+    taskLog,
     workflowBundle: await bundle,
   });
   const running = worker.run();
@@ -167,13 +174,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   });
   let store = await openStore({ dataDir: dir });
   const auditLog = await openAuditLog({ dataDir: dir });
+  const taskLog = await openTaskLog({ dataDir: dir });
   const pdp: PolicyDecisionPoint | undefined = options.policy ? await createPdp(config) : undefined;
   const gate = pdp === undefined ? undefined : createPolicyGate({ pdp, log: auditLog });
   const authenticator = createAuthenticator([tokenEntriesVerifier([...tokenEntries(namespace), ...(options.tokens ?? [])])]);
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
-  let worker = options.worker === false ? undefined : await startTestWorker(address, config, gate);
-  const start = () => startApi(config, { port: 0, authenticator, store, auditLog, pdp: pdp ?? false, pollMs: 200, drainMs: 2_000 });
+  let worker = options.worker === false ? undefined : await startTestWorker(address, config, gate, taskLog);
+  const start = () => startApi(config, { port: 0, authenticator, store, auditLog, taskLog, pdp: pdp ?? false, pollMs: 200, drainMs: 2_000 });
   let api = await start();
 
   const call: Harness['call'] = async (method, path, { token = 'admin', bearer, json, yaml, headers = {} } = {}) => {
@@ -205,10 +213,25 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return store;
     },
     auditLog,
+    taskLog,
     get api() {
       return api;
     },
     call,
+    async cli(as, ...argv) {
+      process.env.MAESTRO_URL = api.url;
+      process.env.MAESTRO_TOKEN = typeof as === 'string' ? TOKENS[as] : as.bearer;
+      const out: string[] = [];
+      const err: string[] = [];
+      const log = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void out.push(args.join(' ')));
+      const error = vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void err.push(args.join(' ')));
+      try {
+        return { code: await main(argv), out: out.join('\n'), err: err.join('\n') };
+      } finally {
+        log.mockRestore();
+        error.mockRestore();
+      }
+    },
     async register(yaml) {
       const res = await call('POST', '/workflows', { yaml });
       expect([200, 201], JSON.stringify(res.body)).toContain(res.status);
@@ -234,7 +257,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       worker = undefined;
     },
     async startWorker() {
-      worker ??= await startTestWorker(address, config, gate);
+      worker ??= await startTestWorker(address, config, gate, taskLog);
     },
     async close() {
       await api.stop();
@@ -242,6 +265,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await store.close();
       await pdp?.close();
       await auditLog.close();
+      await taskLog.close();
       await connection.close();
       await rm(dir, { recursive: true, force: true });
     },
@@ -264,6 +288,9 @@ export function manifest(tasks: string, { name = `wf-${randomUUID().slice(0, 8)}
     tasks,
   ].join('\n');
 }
+
+/** Module of `tests/chatty@0.1.0`, a task that logs numbered lines (slowly if asked): pass it in `config.taskModules`. */
+export const CHATTY_TASK_MODULE = fileURLToPath(new URL('../fixtures/tasks/chatty.ts', import.meta.url));
 
 /** Three quick sequential tasks. */
 export const THREE_TASKS = [

@@ -2,7 +2,8 @@
  * The operator console end to end, in headless Chromium (Debian's, driven by playwright-core)
  * against the real API, worker and Temporal dev server: an operator watches a run progress in the
  * list, opens it, approves its gate, sees the critical path; cancels a run (and a viewer is refused
- * visibly); retries a failed one; and a 1,000-node DAG renders and pans without freezing.
+ * visibly); retries a failed one; reads a task's logs as they stream; and a 1,000-node DAG renders
+ * and pans without freezing.
  * Screenshots go to test-results/console/.
  */
 import { mkdir } from 'node:fs/promises';
@@ -11,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { layeredDag } from '../../console/src/dag/test-graphs.js';
 import { dagWorkflowManifest, LAPTOP_VIEWPORT, launchChromium, measurePan, measurePaint, prepareConsoleBrowser } from './browser.js';
-import { manifest, startHarness, TOKENS, type Harness } from '../api/harness.js';
+import { CHATTY_TASK_MODULE, manifest, startHarness, TOKENS, type Harness } from '../api/harness.js';
 
 const SCREENSHOTS = join('test-results', 'console');
 /** How long the UI may take to reflect a change (live updates poll every 0.5-3 s). */
@@ -19,12 +20,12 @@ const UI_TIMEOUT = 20_000;
 
 let h: Harness;
 let browser: Browser;
-const refs = { gated: '', slow: '', failing: '', large: '' };
+const refs = { gated: '', slow: '', failing: '', large: '', chatty: '' };
 
 beforeAll(async () => {
   await mkdir(SCREENSHOTS, { recursive: true });
   await prepareConsoleBrowser();
-  h = await startHarness();
+  h = await startHarness({ config: { taskModules: [CHATTY_TASK_MODULE] } });
   const ref = async (yaml: string) => {
     const { name, version } = await h.register(yaml);
     return `${name}@${version}`;
@@ -51,6 +52,7 @@ beforeAll(async () => {
       { name: 'console-failing' },
     ),
   );
+  refs.chatty = await ref(manifest('    - { id: talk, uses: tests/chatty@0.1.0, with: { lines: 8, delayMs: 600 } }', { name: 'console-chatty' }));
   refs.large = await ref(dagWorkflowManifest(`console-large-${h.namespace}`, layeredDag(50, 20)));
   browser = await launchChromium();
 }, 600_000);
@@ -133,6 +135,19 @@ describe('the operator console', () => {
     await page.goBack();
     await expect.poll(() => row.getAttribute('data-status'), { timeout: UI_TIMEOUT }).toBe('SUCCEEDED');
     await watcher.context().close();
+    await page.context().close();
+  });
+
+  it("streams a task's logs into its panel while it runs, and keeps them once the run has ended", async () => {
+    const runId = await startRun(refs.chatty);
+    await h.waitRun(runId, (run) => run.tasks[0]?.status === 'RUNNING');
+    const page = await openConsole(`/runs/${runId}?task=talk`);
+    const panel = page.getByRole('region', { name: 'Logs of talk' });
+    await expect.poll(() => panel.textContent(), { timeout: UI_TIMEOUT }).toContain('line 1 of 8');
+    expect(await page.getByTestId('run-detail').getAttribute('data-status')).toBe('RUNNING');
+    await expect.poll(() => panel.getAttribute('data-ended'), { timeout: UI_TIMEOUT }).toBe('true');
+    expect(await panel.getByRole('list', { name: 'Log lines of talk' }).locator('li').allTextContents()).toEqual([...Array.from({ length: 8 }, (_, i) => expect.stringContaining(`line ${i + 1} of 8`)), expect.stringContaining('event done')]);
+    await page.screenshot({ path: join(SCREENSHOTS, 'task-logs.png'), fullPage: true });
     await page.context().close();
   });
 

@@ -46,16 +46,17 @@ async function problemOf(res: Response): Promise<Problem> {
 
 /**
  * Sends a request with the bearer token. A 401 forgets the token, so the console asks for a new one.
+ * `accept` is the media type asked for (`text/event-stream` for a stream). @default 'application/json'
  * @throws ApiError when the response is not 2xx, or the API cannot be reached (status 0).
  */
-export async function request(method: string, path: string, { json, signal }: { json?: unknown; signal?: AbortSignal } = {}): Promise<Response> {
+export async function request(method: string, path: string, { json, signal, accept = 'application/json' }: { json?: unknown; signal?: AbortSignal; accept?: string } = {}): Promise<Response> {
   const token = getToken();
   let res: Response;
   try {
     res = await fetch(path, {
       method,
       headers: {
-        accept: 'application/json',
+        accept,
         ...(token ? { authorization: `Bearer ${token}` } : {}),
         ...(json === undefined ? {} : { 'content-type': 'application/json' }),
       },

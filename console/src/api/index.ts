@@ -3,5 +3,6 @@
  * and the response types.
  */
 export { ApiError, getToken, request, requestJson, setToken, TOKEN_EVENT, withQuery } from './client.js';
-export { parseEvents, readEvents, type StreamEvent } from './events.js';
+export { parseEvents, type StreamEvent } from './event-parser.js';
+export { readEvents } from './events.js';
 export * from './types.js';

@@ -32,6 +32,18 @@ export interface RunList {
   nextPageToken?: string;
 }
 
+/** One line of `GET /runs/{runId}/logs` (the `data` of its `log` events). */
+export interface TaskLogLine {
+  /** 1, 2, 3 … per run. */
+  seq: number;
+  taskId: string;
+  attempt: number;
+  time: string;
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  fields?: Record<string, unknown>;
+}
+
 /** The policy context a run is decided on (`RunDetail.policy`). */
 export interface RunPolicy {
   purpose: string;

@@ -1,13 +1,15 @@
 /**
  * One task in a run's task table: its row (status, attempts, timings, approve / reject on a
- * waiting gate) and, when selected, its error, approvals, items and outputs.
+ * waiting gate) and, when selected, its error, approvals, items, outputs and logs.
  */
 import type { TaskState } from '../api/index.js';
 import { durationMs, formatDuration, formatTime, formatValue } from '../format.js';
 import { StatusBadge } from './StatusBadge.js';
+import { TaskLogs } from './TaskLogs.js';
 
 /** Props of {@link TaskRows}. */
 export interface TaskRowsProps {
+  runId: string;
   state: TaskState;
   uses: string | undefined;
   now: number;
@@ -17,8 +19,8 @@ export interface TaskRowsProps {
   onDecide: (decision: 'approve' | 'reject') => void;
 }
 
-/** A task's row, and below it, when selected, its error, outputs, approvals and items. */
-export function TaskRows({ state, uses, now, selected, onSelect, approvable, onDecide }: TaskRowsProps) {
+/** A task's row, and below it, when selected, its error, outputs, approvals, items and logs. */
+export function TaskRows({ runId, state, uses, now, selected, onSelect, approvable, onDecide }: TaskRowsProps) {
   return (
     <>
       <tr id={`task-${state.id}`} data-task-id={state.id} data-status={state.status} className={selected ? 'selected' : undefined}>
@@ -79,6 +81,7 @@ export function TaskRows({ state, uses, now, selected, onSelect, approvable, onD
             ) : (
               <p>No outputs.</p>
             )}
+            {state.status === 'PENDING' ? null : <TaskLogs key={`${runId}/${state.id}`} runId={runId} taskId={state.id} />}
           </td>
         </tr>
       ) : null}

@@ -1,7 +1,7 @@
 /**
  * One run: its header (workflow, digest, params, who started it, timings), the actions an operator
- * may take (cancel, retry, approve or reject), the DAG and the tasks, kept live by the run's event
- * stream.
+ * may take (cancel, retry, approve or reject), the DAG and the tasks (each with its logs), kept
+ * live by the run's event stream.
  */
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { FINAL_STATUSES, request, requestJson, type RunCreated, type RunDetail as Run, type RunEvent, type TaskNode, type TaskState, type WorkflowDetail } from '../api/index.js';
@@ -242,6 +242,7 @@ export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask
             return (
               <TaskRows
                 key={id}
+                runId={runId}
                 state={state}
                 uses={node?.uses}
                 now={now}
@@ -254,7 +255,6 @@ export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask
           })}
         </tbody>
       </table>
-      <p className="hint">Task logs are not available: the API exposes no log stream yet.</p>
 
       {pending ? (
         <ConfirmDialog

@@ -3,6 +3,7 @@
  */
 import { listAudit } from './audit.js';
 import { streamRunEvents } from './events.js';
+import { getRunLogs } from './logs.js';
 import { health, metrics, readiness } from './operations.js';
 import { getRunReceipt, getRunReplay, startRunReplay } from './provenance.js';
 import { listRunbooks, registerRunbook, triggerRunbook } from './runbooks.js';
@@ -18,6 +19,7 @@ export const ROUTE_HANDLERS = {
   listRuns,
   getRun,
   streamRunEvents,
+  getRunLogs,
   cancelRun,
   retryRun,
   approveRunTask,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseEvents } from './events.js';
+import { parseEvents } from './event-parser.js';
 
 describe('parseEvents', () => {
   it('reads named events with JSON data, skipping keep-alive comments', () => {
