@@ -1,8 +1,8 @@
 /**
  * Receipt cost per run: build the in-toto/SLSA statement (inputs recomputed through CEL, every
  * output hashed as canonical JSON), sign it (ECDSA P-256, DSSE in a Sigstore bundle) and store it
- * (filesystem, fsync'd) — for a 10-task and a 1,000-task chain, in process. Run alone with
- * `tsx bench/receipt.ts`; `bench/run.ts` may call {@link benchReceipt}.
+ * (filesystem, written and renamed into place) — for a 10-task and a 1,000-task chain, in
+ * process. Run alone with `tsx bench/receipt.ts`; `bench/run.ts` may call {@link benchReceipt}.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -31,7 +31,7 @@ export interface ReceiptBenchResult {
   build: Summary;
   /** signStatement (canonical JSON + ECDSA + bundle), ms. */
   sign: Summary;
-  /** The whole `writeReceipt` activity body: build + sign + fsync'd write, ms. */
+  /** The whole `writeReceipt` activity body: build + sign + write, ms. */
   write: Summary;
   /** Size of the stored bundle, bytes. */
   bundleBytes: number;

@@ -134,7 +134,9 @@ export function DagView({ tasks, onSelectTask, height = 600 }: DagViewProps) {
             <FirstView minZoom={FIRST_VIEW_MIN_ZOOM} anchor={critical[0]} />
             <Background />
             <Controls showInteractive={false} />
-            <MiniMap<TaskNode> nodeColor={minimapColour} pannable zoomable ariaLabel="Overview of the task graph" />
+            {/* Drawn once the final layout is there: an overview of the provisional one would only
+                delay the first paint of a large DAG and then be drawn again. */}
+            {final ? <MiniMap<TaskNode> nodeColor={minimapColour} pannable zoomable ariaLabel="Overview of the task graph" /> : null}
           </ReactFlow>
         ) : (
           <p className="dag-view__message" role="status">

@@ -1,14 +1,16 @@
 /**
  * Registered workflows: the list of versions, and one version's DAG, tasks and manifest (no run).
  */
-import { useEffect, useMemo } from 'react';
-import type { WorkflowDetail, WorkflowSummary } from '../api/index.js';
+import { useDeferredValue, useEffect, useMemo } from 'react';
+import type { TaskNode, WorkflowDetail, WorkflowSummary } from '../api/index.js';
 import { Dag } from '../components/Dag.js';
 import { ProblemNotice } from '../components/ProblemNotice.js';
 import { dagTasks } from '../dag-tasks.js';
 import { formatTime } from '../format.js';
 import { useResource } from '../hooks.js';
 import { Link, navigate } from '../router.js';
+
+const NO_TASKS: readonly TaskNode[] = [];
 
 /** Every registered workflow version (`GET /workflows`). */
 export function WorkflowList() {
@@ -52,6 +54,9 @@ export function WorkflowVersion({ name, version, selectedTask }: { name: string;
   const workflow = useResource<WorkflowDetail>(`/workflows/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}`);
   const detail = workflow.data;
   const graph = useMemo(() => (detail ? dagTasks(detail.ir.tasks) : undefined), [detail]);
+  // The table fills in a render of its own, after the DAG has been drawn: with 1,000 tasks the
+  // rows would otherwise hold back the graph's first paint.
+  const rows = useDeferredValue(detail?.ir.tasks ?? NO_TASKS, NO_TASKS);
   useEffect(() => {
     if (selectedTask) document.getElementById(`task-${selectedTask}`)?.scrollIntoView({ block: 'nearest' });
   }, [selectedTask, detail]);
@@ -95,7 +100,7 @@ export function WorkflowVersion({ name, version, selectedTask }: { name: string;
               </tr>
             </thead>
             <tbody>
-              {detail.ir.tasks.map((task) => (
+              {rows.map((task) => (
                 <tr key={task.id} id={`task-${task.id}`} data-task-id={task.id} className={task.id === selectedTask ? 'selected' : undefined} aria-current={task.id === selectedTask ? 'true' : undefined}>
                   <th scope="row" className="mono">
                     {task.id}

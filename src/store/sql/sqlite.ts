@@ -8,6 +8,9 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { SqlDriver, SqlRow, SqlTransaction, SqlValue } from './driver.js';
 
+/** How many compiled statements one connection keeps. */
+const STATEMENT_CACHE_SIZE = 256;
+
 /** Rewrites `$1 … $n` to `?` and orders the values to match (a `$n` may appear more than once). */
 function positional(sql: string, params: readonly SqlValue[]): { sql: string; values: SqlValue[] } {
   const values: SqlValue[] = [];
@@ -31,14 +34,28 @@ export function openSqlite(file: string): SqlDriver {
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
 
+  // Compiled once per SQL text: the stores use a small set of statements, and compiling one (tens
+  // of microseconds) would otherwise cost as much as running it. Texts that vary (a LIMIT, an IN
+  // list) could grow the cache without end, so it starts over past STATEMENT_CACHE_SIZE.
+  const statements = new Map<string, Database.Statement>();
+  const prepared = (sql: string): Database.Statement => {
+    let statement = statements.get(sql);
+    if (statement === undefined) {
+      if (statements.size >= STATEMENT_CACHE_SIZE) statements.clear();
+      statement = db.prepare(sql);
+      statements.set(sql, statement);
+    }
+    return statement;
+  };
+
   const direct: SqlTransaction = {
     all<T extends SqlRow>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
       const { sql: text, values } = positional(sql, params);
-      return Promise.resolve(db.prepare(text).all(...values) as T[]);
+      return Promise.resolve(prepared(text).all(...values) as T[]);
     },
     run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
       const { sql: text, values } = positional(sql, params);
-      return Promise.resolve(db.prepare(text).run(...values).changes);
+      return Promise.resolve(prepared(text).run(...values).changes);
     },
     lock: () => Promise.resolve(),
   };
