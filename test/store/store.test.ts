@@ -2,16 +2,13 @@
  * One store suite, run on SQLite and on PostgreSQL (a real throwaway cluster from Debian's
  * packages, started here; a missing PostgreSQL fails the suite with the installer's message).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinCatalog } from '../../src/catalog/index.js';
 import { compileWorkflow, digestOf } from '../../src/compiler/index.js';
 import { MaestroError } from '../../src/errors/index.js';
 import { parseManifest, type RunbookManifest, type WorkflowManifest } from '../../src/manifest/index.js';
 import { MIGRATIONS, openStore, type Store, type WorkflowEntry } from '../../src/store/index.js';
-import { startPostgres, type PostgresPeer } from '../peers/postgres.js';
+import { postgresDatabase, sqliteDatabase } from './databases.js';
 
 const WORKFLOW = (version: string, sleep = '1ms') => `apiVersion: maestro/v1
 kind: Workflow
@@ -37,38 +34,10 @@ function runbookDocument(version: string, roles = ['sre']): RunbookManifest {
   };
 }
 
-type Backend = { name: string; open(): Promise<Store>; cleanup(): Promise<void> };
-
-function sqliteBackend(): Backend {
-  let dir: string | undefined;
-  return {
-    name: 'sqlite',
-    async open() {
-      dir ??= await mkdtemp(join(tmpdir(), 'maestro-store-'));
-      return openStore({ dataDir: dir });
-    },
-    cleanup: async () => {
-      if (dir) await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-function postgresBackend(): Backend {
-  let peer: PostgresPeer | undefined;
-  return {
-    name: 'postgres',
-    async open() {
-      peer ??= await startPostgres();
-      return openStore({ databaseUrl: peer.url });
-    },
-    cleanup: async () => peer?.stop(),
-  };
-}
-
-describe.each([sqliteBackend(), postgresBackend()])('store on $name', (backend) => {
+describe.each([sqliteDatabase('maestro-store-'), postgresDatabase()])('store on $name', (backend) => {
   let store: Store;
   beforeAll(async () => {
-    store = await backend.open();
+    store = await openStore(await backend.options());
   });
   afterAll(async () => {
     await store.close();
@@ -82,7 +51,7 @@ describe.each([sqliteBackend(), postgresBackend()])('store on $name', (backend) 
 
   it('re-opening the database keeps the data, and migrations are numbered 1..n without gaps', async () => {
     await store.putWorkflow(workflowEntry(WORKFLOW('0.0.1')));
-    const again = await backend.open();
+    const again = await openStore(await backend.options());
     try {
       expect((await again.getWorkflow('stored', '0.0.1'))?.name).toBe('stored');
     } finally {

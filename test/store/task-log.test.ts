@@ -4,49 +4,18 @@
  * share or skip a number, and the table lives beside the registry and the audit log. A database
  * that hangs does not hold a task attempt past its close timeout.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DefaultLogger, type LogEntry } from '@temporalio/worker';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAttemptLog } from '../../src/activities/index.js';
-import { openAuditLog, openStore, openTaskLog, type OpenStoreOptions, type TaskLog, type TaskLogEntry } from '../../src/store/index.js';
-import { startPostgres, type PostgresPeer } from '../peers/postgres.js';
-
-type Backend = { name: string; options(): Promise<OpenStoreOptions>; cleanup(): Promise<void> };
-
-function sqliteBackend(): Backend {
-  let dir: string | undefined;
-  return {
-    name: 'sqlite',
-    async options() {
-      dir ??= await mkdtemp(join(tmpdir(), 'maestro-task-log-'));
-      return { dataDir: dir };
-    },
-    cleanup: async () => {
-      if (dir) await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-function postgresBackend(): Backend {
-  let peer: PostgresPeer | undefined;
-  return {
-    name: 'postgres',
-    async options() {
-      peer ??= await startPostgres();
-      return { databaseUrl: peer.url };
-    },
-    cleanup: async () => peer?.stop(),
-  };
-}
+import { openAuditLog, openStore, openTaskLog, type TaskLog, type TaskLogEntry } from '../../src/store/index.js';
+import { postgresDatabase, sqliteDatabase } from './databases.js';
 
 function lines(taskId: string, count: number, attempt = 1): TaskLogEntry[] {
   return Array.from({ length: count }, (_, index) => ({ taskId, attempt, time: new Date().toISOString(), level: 'info', message: `${taskId} line ${index}` }));
 }
 
-describe.each([sqliteBackend(), postgresBackend()])('task log on $name', (backend) => {
+describe.each([sqliteDatabase('maestro-task-log-'), postgresDatabase()])('task log on $name', (backend) => {
   let log: TaskLog;
   beforeAll(async () => {
     log = await openTaskLog(await backend.options());
