@@ -11,7 +11,7 @@ import { MaestroError } from '../errors/index.js';
 import { auditLogMigrations } from './migrations/policy-audit-log.js';
 import type { SqlDriver, SqlRow, SqlValue } from './sql/driver.js';
 import { migrate } from './sql/migrations.js';
-import { openDatabase, type OpenStoreOptions } from './open-store.js';
+import { onOwnDatabase, type OpenStoreOptions } from './open-store.js';
 
 /** `prevHash` of the first record. */
 export const GENESIS_HASH = `sha256:${'0'.repeat(64)}`;
@@ -275,12 +275,6 @@ export type OpenAuditLogOptions = OpenStoreOptions;
  * @example
  * const log = await openAuditLog({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
  */
-export async function openAuditLog(options: OpenAuditLogOptions = {}): Promise<AuditLog> {
-  const db = openDatabase(options);
-  try {
-    return await createAuditLog(db, { ownsDb: true });
-  } catch (error) {
-    await db.close();
-    throw error;
-  }
+export function openAuditLog(options: OpenAuditLogOptions = {}): Promise<AuditLog> {
+  return onOwnDatabase(options, (db) => createAuditLog(db, { ownsDb: true }));
 }

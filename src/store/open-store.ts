@@ -47,13 +47,24 @@ export function openDatabase(options: OpenStoreOptions = {}): SqlDriver {
  * @example
  * const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
  */
-export async function openStore(options: OpenStoreOptions = {}): Promise<Store> {
+export function openStore(options: OpenStoreOptions = {}): Promise<Store> {
+  return onOwnDatabase(options, async (db) => {
+    await migrate(db);
+    return createSqlStore(db);
+  });
+}
+
+/**
+ * Opens the database `options` name on a connection of its own and builds on it (migrations, a
+ * store over it); the connection is closed when building fails, and otherwise belongs to what
+ * was built.
+ */
+export async function onOwnDatabase<T>(options: OpenStoreOptions, build: (db: SqlDriver) => Promise<T>): Promise<T> {
   const db = openDatabase(options);
   try {
-    await migrate(db);
+    return await build(db);
   } catch (error) {
     await db.close();
     throw error;
   }
-  return createSqlStore(db);
 }

@@ -12,7 +12,7 @@ import { MaestroError } from '../errors/index.js';
 import { TASK_LOG_MIGRATIONS } from './migrations/task-log.js';
 import type { SqlDriver, SqlRow, SqlValue } from './sql/driver.js';
 import { migrate } from './sql/migrations.js';
-import { openDatabase, type OpenStoreOptions } from './open-store.js';
+import { onOwnDatabase, type OpenStoreOptions } from './open-store.js';
 
 /** Level of a task log line, as the task's logger names it. */
 export type TaskLogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -142,12 +142,6 @@ export type OpenTaskLogOptions = OpenStoreOptions;
  * const taskLog = await openTaskLog({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
  * await taskLog.append(runId, [{ taskId: 'fetch', attempt: 1, time: new Date().toISOString(), level: 'info', message: 'started' }]);
  */
-export async function openTaskLog(options: OpenTaskLogOptions = {}): Promise<TaskLog> {
-  const db = openDatabase(options);
-  try {
-    return await createTaskLog(db, { ownsDb: true });
-  } catch (error) {
-    await db.close();
-    throw error;
-  }
+export function openTaskLog(options: OpenTaskLogOptions = {}): Promise<TaskLog> {
+  return onOwnDatabase(options, (db) => createTaskLog(db, { ownsDb: true }));
 }

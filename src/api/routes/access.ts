@@ -3,9 +3,9 @@
  */
 import { MaestroError } from '../../errors/index.js';
 import { inNamespace, type Principal } from '../auth/index.js';
-import type { ResolvedDeps } from '../context.js';
-import type { LaunchContext } from '../runs/launch.js';
-import { runStartAuthorizer } from '../runs/policy.js';
+import { requestTraceId, type ResolvedDeps, type RouteContext } from '../context.js';
+import type { LaunchContext, LaunchRequest } from '../runs/launch.js';
+import { runPrincipal, runStartAuthorizer } from '../runs/policy.js';
 
 /** The namespace runs go to when a request names none. */
 export const DEFAULT_NAMESPACE = 'default';
@@ -27,4 +27,9 @@ export function launchContext(deps: ResolvedDeps): LaunchContext {
     onStarted: (request) => deps.metrics.runStarted(request.compiled.ir.name),
     ...(deps.policy === undefined ? {} : { authorize: runStartAuthorizer(deps.policy) }),
   };
+}
+
+/** Who a run this request starts acts for: the caller (name and principal), with the request's trace id. */
+export function startedByCaller(context: Pick<RouteContext, 'req'>, principal: Principal): Pick<LaunchRequest, 'startedBy' | 'principal' | 'traceId'> {
+  return { startedBy: principal.name, principal: runPrincipal(principal), traceId: requestTraceId(context) };
 }

@@ -5,11 +5,11 @@ import { digestOf } from '../../compiler/index.js';
 import { MaestroError, NotFoundError } from '../../errors/index.js';
 import { checkParams } from '../../manifest/index.js';
 import { checkRunStart } from '../../policy/index.js';
-import { caller, requestTraceId, type RouteHandler } from '../context.js';
+import { caller, type RouteHandler } from '../context.js';
 import { redactParams } from '../runs/detail.js';
 import { launchRun, newRunId } from '../runs/launch.js';
 import { planDecisions, runPrincipal } from '../runs/policy.js';
-import { assertNamespace, DEFAULT_NAMESPACE, launchContext } from './access.js';
+import { assertNamespace, DEFAULT_NAMESPACE, launchContext, startedByCaller } from './access.js';
 import { runbookFromBody } from './manifests.js';
 import { inputSpecs, runbookParams, runbookWorkflow } from './runbook-plan.js';
 
@@ -97,9 +97,7 @@ export const triggerRunbook: RouteHandler = async (context) => {
       compiled,
       params,
       namespace,
-      startedBy: principal.name,
-      principal: runPrincipal(principal),
-      traceId: requestTraceId(context),
+      ...startedByCaller(context, principal),
       ...(body.priority === undefined ? {} : { priority: body.priority }),
     },
     body.idempotencyKey,

@@ -7,13 +7,12 @@ import type { ApprovalRequest } from '../../ir/index.js';
 import { checkParams } from '../../manifest/index.js';
 import { appendAuditEvent, type AuditEvent } from '../../policy/index.js';
 import type { AdmissionEntry } from '../../store/index.js';
-import { caller, requestTraceId, stringParam, type RouteContext, type RouteHandler } from '../context.js';
+import { caller, stringParam, type RouteContext, type RouteHandler } from '../context.js';
 import { locateRun, namespaceOf, runDetail, type RunLocation } from '../runs/detail.js';
 import { launchRun, type LaunchRequest } from '../runs/launch.js';
-import { runPrincipal } from '../runs/policy.js';
 import { listRuns as listFromTemporal, type RunFilter, type RunSummary } from '../runs/list.js';
 import { runInput, runState, type ApiRunStatus } from '../runs/temporal.js';
-import { assertNamespace, DEFAULT_NAMESPACE, launchContext } from './access.js';
+import { assertNamespace, DEFAULT_NAMESPACE, launchContext, startedByCaller } from './access.js';
 
 interface StartRunBody {
   workflowRef: string;
@@ -39,9 +38,7 @@ export const startRun: RouteHandler = async (context) => {
       compiled: { ir: entry.ir, digest: entry.digest },
       params,
       namespace,
-      startedBy: principal.name,
-      principal: runPrincipal(principal),
-      traceId: requestTraceId(context),
+      ...startedByCaller(context, principal),
       ...(body.priority === undefined ? {} : { priority: body.priority }),
     },
     body.idempotencyKey,
@@ -154,9 +151,7 @@ export const retryRun: RouteHandler = async (context) => {
     compiled: { ir: input.ir, digest: input.digest },
     params: input.params,
     namespace: execution.namespace,
-    startedBy: principal.name,
-    principal: runPrincipal(principal),
-    traceId: requestTraceId(context),
+    ...startedByCaller(context, principal),
     ...(execution.priority === undefined ? {} : { priority: execution.priority }),
     ...(carried === undefined ? {} : { carried }),
   });
