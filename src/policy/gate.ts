@@ -23,6 +23,12 @@ export interface PolicyGate {
    */
   check(input: PolicyInput): Promise<PolicyDecision>;
   /**
+   * {@link PolicyGate.check} for several inputs, in order, recorded in one write: the decisions
+   * come back in the inputs' order, up to and including the first the PDP could not answer (a
+   * `fallback` one) — asking again for the rest would only wait out the same outage.
+   */
+  checkAll(inputs: readonly PolicyInput[]): Promise<PolicyDecision[]>;
+  /**
    * {@link PolicyGate.check}, then throws {@link PolicyDeniedError} on a denial: `POLICY_DENIED`
    * with the policy's reasons, or `POLICY_UNAVAILABLE` (retryable) when the PDP could not answer
    * and the namespace fails closed. Call it before any side effect.
@@ -58,17 +64,30 @@ function decisionEntry(input: PolicyInput, decision: PolicyDecision, time: Date)
  * await gate.enforce(taskPolicyInput(input)); // throws PolicyDeniedError on deny
  */
 export function createPolicyGate({ pdp, log, now = () => new Date() }: PolicyGateOptions): PolicyGate {
-  async function check(input: PolicyInput): Promise<PolicyDecision> {
-    const decision = await pdp.decide(input);
-    try {
-      await log.append(decisionEntry(input, decision, now()));
-    } catch (error) {
-      throw new MaestroError('UNAVAILABLE', `policy decision ${decision.decisionId} could not be recorded in the audit log, so it is not acted on: ${(error as Error).message}`, { cause: error, retryable: true });
+  async function checkAll(inputs: readonly PolicyInput[]): Promise<PolicyDecision[]> {
+    const decided: { input: PolicyInput; decision: PolicyDecision }[] = [];
+    for (const input of inputs) {
+      const decision = await pdp.decide(input);
+      decided.push({ input, decision });
+      if (decision.fallback !== undefined) break;
     }
+    const time = now();
+    try {
+      await log.appendAll(decided.map(({ input, decision }) => decisionEntry(input, decision, time)));
+    } catch (error) {
+      const ids = decided.map(({ decision }) => decision.decisionId).join(', ');
+      throw new MaestroError('UNAVAILABLE', `policy decision ${ids} could not be recorded in the audit log, so it is not acted on: ${(error as Error).message}`, { cause: error, retryable: true });
+    }
+    return decided.map(({ decision }) => decision);
+  }
+  async function check(input: PolicyInput): Promise<PolicyDecision> {
+    const [decision] = await checkAll([input]);
+    if (!decision) throw new MaestroError('INTERNAL', 'the policy gate decided nothing');
     return decision;
   }
   return {
     check,
+    checkAll,
     async enforce(input: PolicyInput): Promise<PolicyDecision> {
       const decision = await check(input);
       if (!decision.allow) {

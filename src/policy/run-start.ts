@@ -4,7 +4,7 @@
  * (`stage: "task"`, the same input the gate builds), so a run that would be stopped by its policy
  * is refused up front, with every reason, before anything of it runs.
  */
-import { PolicyDeniedError } from '../errors/index.js';
+import { MaestroError, PolicyDeniedError } from '../errors/index.js';
 import type { CompiledWorkflow, TaskExecution, TaskNode } from '../ir/index.js';
 import type { PolicyGate } from './gate.js';
 import { buildPolicyInput, type PolicyInputSource } from './input.js';
@@ -56,8 +56,8 @@ export interface RunStartDecision {
 }
 
 /**
- * Asks the gate about the run and each of its gated tasks (each decision is recorded in the audit
- * log). Stops asking once the PDP could not answer (its fallback decided): every further question
+ * Asks the gate about the run and each of its gated tasks (the decisions are recorded in the audit
+ * log in one write). Stops asking once the PDP could not answer (its fallback decided): every further question
  * would wait out the same timeout.
  *
  * @example
@@ -66,15 +66,9 @@ export interface RunStartDecision {
  */
 export async function checkRunStart(gate: PolicyGate, source: RunStartSource): Promise<RunStartDecision> {
   const inputs = runStartInputs(source);
-  const run = await gate.check(inputs.run);
-  const tasks: TaskStartDecision[] = [];
-  if (run.fallback === undefined) {
-    for (const input of inputs.tasks) {
-      const decision = await gate.check(input);
-      tasks.push({ taskId: input.task?.id ?? '', decision });
-      if (decision.fallback !== undefined) break;
-    }
-  }
+  const [run, ...decided] = await gate.checkAll([inputs.run, ...inputs.tasks]);
+  if (!run) throw new MaestroError('INTERNAL', 'the policy gate decided nothing for the run start');
+  const tasks: TaskStartDecision[] = decided.map((decision, index) => ({ taskId: inputs.tasks[index]?.task?.id ?? '', decision }));
   const allow = run.allow && tasks.every((task) => task.decision.allow);
   return { allow, run, tasks };
 }

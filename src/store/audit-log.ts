@@ -81,6 +81,11 @@ export interface ChainReport {
 export interface AuditLog {
   /** Appends an entry at the end of the chain and returns it as stored. */
   append(entry: AuditEntry): Promise<AuditRecord>;
+  /**
+   * Appends entries at the end of the chain, in their order and in one transaction — all or none —
+   * and returns them as stored: what a run start decides for its tasks is recorded in one write.
+   */
+  appendAll(entries: readonly AuditEntry[]): Promise<AuditRecord[]>;
   /** Records in append order. */
   list(query?: AuditQuery): Promise<AuditRecord[]>;
   /** Walks the whole chain, recomputing every hash. */
@@ -109,12 +114,39 @@ function hashedContent(record: Omit<AuditRecord, 'hash'>): Record<string, unknow
   };
 }
 
-/** `sha256:` of the canonical JSON of a record without its hash. */
-export function auditRecordHash(record: Omit<AuditRecord, 'hash'>): string {
-  const canonical = canonicalize(hashedContent(record));
-  if (canonical === undefined) throw new MaestroError('INTERNAL', 'audit record cannot be canonicalised');
-  return `sha256:${createHash('sha256').update(canonical).digest('hex')}`;
+/** RFC 8785 canonical JSON of a JSON value. */
+function canonical(value: unknown): string {
+  const text = canonicalize(value);
+  if (text === undefined) throw new MaestroError('INTERNAL', 'audit record cannot be canonicalised');
+  return text;
 }
+
+/**
+ * `sha256:` of the canonical JSON of a record without its hash. `detailsJson`, the canonical JSON
+ * of `record.details` when the caller has it already, is spliced in rather than serialised again:
+ * the hash is the same, and the details (which hold a decision's whole policy input) are the
+ * record's largest part.
+ */
+export function auditRecordHash(record: Omit<AuditRecord, 'hash'>, detailsJson?: string): string {
+  const content = hashedContent(record);
+  // RFC 8785 orders an object's members by their names' UTF-16 code units, as sort() does.
+  const members = Object.keys(content)
+    .sort()
+    .map((name) => `${JSON.stringify(name)}:${name === 'details' && detailsJson !== undefined ? detailsJson : canonical(content[name])}`);
+  return `sha256:${createHash('sha256').update(`{${members.join(',')}}`).digest('hex')}`;
+}
+
+/** The optional text members of a record and their columns. */
+const OPTIONAL_COLUMNS = {
+  namespace: 'namespace',
+  runId: 'run_id',
+  taskId: 'task_id',
+  traceId: 'trace_id',
+  actor: 'actor',
+  inputDigest: 'input_digest',
+  bundleRevision: 'bundle_revision',
+} as const;
+type OptionalField = keyof typeof OPTIONAL_COLUMNS;
 
 function optionalText(row: SqlRow, column: string): string | undefined {
   const value = row[column];
@@ -152,8 +184,7 @@ function fromRow(row: SqlRow): AuditRecord {
     prevHash: requiredText(row, 'prev_hash'),
     hash: requiredText(row, 'hash'),
   };
-  const optional = { namespace: 'namespace', runId: 'run_id', taskId: 'task_id', traceId: 'trace_id', actor: 'actor', inputDigest: 'input_digest', bundleRevision: 'bundle_revision' } as const;
-  for (const [field, column] of Object.entries(optional) as [keyof typeof optional, string][]) {
+  for (const [field, column] of Object.entries(OPTIONAL_COLUMNS) as [OptionalField, string][]) {
     const value = optionalText(row, column);
     if (value !== undefined) record[field] = value;
   }
@@ -163,7 +194,8 @@ function fromRow(row: SqlRow): AuditRecord {
 
 const COLUMNS = 'seq, id, kind, time, namespace, run_id, task_id, trace_id, actor, result, reasons, input_digest, bundle_revision, details, prev_hash, hash';
 
-function toRow(record: AuditRecord): SqlValue[] {
+/** A record as the row's values; `json` holds its reasons and details as canonical JSON text. */
+function toRow(record: AuditRecord, json: { reasons: string; details: string | null }): SqlValue[] {
   return [
     record.seq,
     record.id,
@@ -175,10 +207,10 @@ function toRow(record: AuditRecord): SqlValue[] {
     record.traceId ?? null,
     record.actor ?? null,
     record.result,
-    JSON.stringify(record.reasons),
+    json.reasons,
     record.inputDigest ?? null,
     record.bundleRevision ?? null,
-    record.details === undefined ? null : JSON.stringify(record.details),
+    json.details,
     record.prevHash,
     record.hash,
   ];
@@ -193,6 +225,17 @@ function checkEntry(entry: AuditEntry): void {
   }
 }
 
+/** An entry as it is stored and read back: absent members dropped, details as their JSON. */
+function stored(entry: AuditEntry, json: { details: string | null }, seq: number, prevHash: string): Omit<AuditRecord, 'hash'> {
+  const record: Omit<AuditRecord, 'hash'> = { seq, id: entry.id, kind: entry.kind, time: entry.time, result: entry.result, reasons: [...entry.reasons], prevHash };
+  for (const field of Object.keys(OPTIONAL_COLUMNS) as OptionalField[]) {
+    const value = entry[field];
+    if (value !== undefined) record[field] = value;
+  }
+  if (json.details !== null) record.details = JSON.parse(json.details) as Record<string, unknown>;
+  return record;
+}
+
 /**
  * The audit log on an open database: applies its migrations, then appends and reads.
  *
@@ -201,24 +244,43 @@ function checkEntry(entry: AuditEntry): void {
 export async function createAuditLog(db: SqlDriver, { ownsDb = false }: { ownsDb?: boolean } = {}): Promise<AuditLog> {
   await migrate(db, auditLogMigrations(db.dialect));
   const PAGE = 1000;
+
+  function appendAll(entries: readonly AuditEntry[]): Promise<AuditRecord[]> {
+    entries.forEach(checkEntry);
+    // Serialised once, outside the lock: the canonical text is both what the hash covers and what
+    // the row stores, and it keeps what JSON keeps (undefined members dropped, dates as strings).
+    const prepared = entries.map((entry) => {
+      const details = entry.details === undefined ? null : canonical(entry.details);
+      return { entry, json: { reasons: canonical(entry.reasons), details } };
+    });
+    if (prepared.length === 0) return Promise.resolve([]);
+    return db.transaction(async (tx) => {
+      // One writer at a time extends the chain; `seq PRIMARY KEY` would refuse a fork anyway.
+      await tx.lock('maestro_audit_log');
+      const [last] = await tx.all('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
+      let seq = last ? Number(last.seq) : 0;
+      let prevHash = last ? requiredText(last, 'hash') : GENESIS_HASH;
+      const records: AuditRecord[] = [];
+      for (const { entry, json } of prepared) {
+        seq += 1;
+        const unhashed = stored(entry, json, seq, prevHash);
+        const record: AuditRecord = { ...unhashed, hash: auditRecordHash(unhashed, json.details ?? undefined) };
+        await tx.run(`INSERT INTO audit_log (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`, toRow(record, json));
+        records.push(record);
+        prevHash = record.hash;
+      }
+      return records;
+    });
+  }
+
   return {
-    append(entry: AuditEntry): Promise<AuditRecord> {
-      checkEntry(entry);
-      return db.transaction(async (tx) => {
-        // One writer at a time extends the chain; `prev_hash UNIQUE` would refuse a fork anyway.
-        await tx.lock('maestro_audit_log');
-        const [last] = await tx.all('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
-        const unhashed: Omit<AuditRecord, 'hash'> = {
-          // Stored as JSON text, so hash what JSON keeps (undefined members dropped).
-          ...(JSON.parse(JSON.stringify(entry)) as AuditEntry),
-          seq: last ? Number(last.seq) + 1 : 1,
-          prevHash: last ? requiredText(last, 'hash') : GENESIS_HASH,
-        };
-        const record: AuditRecord = { ...unhashed, hash: auditRecordHash(unhashed) };
-        await tx.run(`INSERT INTO audit_log (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`, toRow(record));
-        return record;
-      });
+    async append(entry: AuditEntry): Promise<AuditRecord> {
+      const [record] = await appendAll([entry]);
+      if (!record) throw new MaestroError('INTERNAL', `audit entry ${entry.id} was not appended`);
+      return record;
     },
+
+    appendAll,
 
     async list(query: AuditQuery = {}): Promise<AuditRecord[]> {
       const { runId, kind, namespaces, after = 0, limit = 100 } = query;

@@ -11,7 +11,7 @@ export {
   type ArtifactStore,
   type FsArtifactStoreOptions,
 } from './artifact-store.js';
-export { openStore, type OpenStoreOptions } from './open-store.js';
+export { openDatabase, openStore, type OpenStoreOptions } from './open-store.js';
 export { MIGRATIONS, migrate, type Migration } from './sql/migrations.js';
 export type { SqlDriver } from './sql/driver.js';
 export type * from './types.js';

@@ -12,8 +12,20 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAuditEvent, auditRoutes, describeChainReport, listAuditRecords } from '../../src/policy/index.js';
-import { GENESIS_HASH, openAuditLog, type AuditEntry, type AuditLog } from '../../src/store/index.js';
+import {
+  GENESIS_HASH,
+  auditLogMigrations,
+  auditRecordHash,
+  createAuditLog,
+  migrate,
+  openAuditLog,
+  openDatabase,
+  type AuditEntry,
+  type AuditLog,
+  type AuditRecord,
+} from '../../src/store/index.js';
 import { startPostgres, type PostgresPeer } from '../peers/postgres.js';
+import { postgresDatabase, sqliteDatabase } from '../store/databases.js';
 import { maestroAudit, tamperSqlite } from './audit-helpers.js';
 
 /** A decision entry as the gate writes one. */
@@ -110,6 +122,21 @@ describe.each([sqlite(), postgres()])('audit log on $name', (backend) => {
     expect(report).toMatchObject({ ok: true, records: 42 });
   });
 
+  it('appends several entries in one write, all or none', async () => {
+    const [head] = (await log.list({ after: 0, limit: 1000 })).slice(-1);
+    const batch = await log.appendAll([decision('run-batch'), decision('run-batch', { taskId: 'second', details: { stage: 'task', at: new Date(0), gone: undefined } })]);
+    expect(batch.map((record) => record.seq)).toEqual([head!.seq + 1, head!.seq + 2]);
+    expect(batch[1]?.prevHash).toBe(batch[0]?.hash);
+    // Returned as stored: what JSON keeps.
+    expect(batch[1]?.details).toEqual({ stage: 'task', at: '1970-01-01T00:00:00.000Z' });
+    expect(await log.list({ runId: 'run-batch' })).toEqual(batch);
+
+    // The second entry's id is taken: neither is appended.
+    await expect(log.appendAll([decision('run-batch'), decision('run-batch', { id: batch[0]!.id })])).rejects.toThrow();
+    expect(await log.list({ runId: 'run-batch' })).toHaveLength(2);
+    expect(await log.verify()).toMatchObject({ ok: true, records: head!.seq + 2 });
+  });
+
   it('keeps approvals, cancellations and retries in the same chain', async () => {
     await appendAuditEvent(log, { kind: 'approval', runId: 'run-a', namespace: 'default', taskId: 'gate', actor: 'bob', action: 'approve', reason: 'looks good' });
     await appendAuditEvent(log, { kind: 'cancellation', runId: 'run-a', namespace: 'default', actor: 'carol', action: 'cancel', reason: 'wrong env' });
@@ -181,5 +208,43 @@ describe.each([sqlite(), postgres()])('audit log on $name', (backend) => {
     const report = await log.verify();
     expect(report).toMatchObject({ ok: false, records: 2, firstBroken: { seq: 3, id: '(missing)' } });
     expect(report.firstBroken?.problem).toBe('record #3 is missing (the next one is #4)');
+  });
+});
+
+describe.each([sqliteDatabase('maestro-audit-v1-'), postgresDatabase()])('an audit log written before version 2 of its schema, on $name', (backend) => {
+  afterAll(() => backend.cleanup());
+
+  it('keeps its records, its chain and its triggers', async () => {
+    // The log as version 1 of the schema holds it: UNIQUE prev_hash and hash, rows written then.
+    const db = openDatabase(await backend.options());
+    await migrate(db, auditLogMigrations(db.dialect).slice(0, 1));
+    let prevHash = GENESIS_HASH;
+    const written: AuditRecord[] = [];
+    for (const [index, entry] of [decision('run-old'), decision('run-old', { result: 'deny', reasons: ['no'] })].entries()) {
+      const unhashed = { ...entry, seq: index + 1, prevHash };
+      const record: AuditRecord = { ...unhashed, hash: auditRecordHash(unhashed) };
+      await db.run(
+        'INSERT INTO audit_log (seq, id, kind, time, namespace, run_id, task_id, trace_id, actor, result, reasons, input_digest, bundle_revision, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)',
+        [record.seq, record.id, record.kind, record.time, record.namespace!, record.runId!, record.taskId!, record.traceId!, record.actor!, record.result, JSON.stringify(record.reasons), record.inputDigest!, record.bundleRevision!, JSON.stringify(record.details), record.prevHash, record.hash],
+      );
+      written.push(record);
+      prevHash = record.hash;
+    }
+
+    const log = await createAuditLog(db, { ownsDb: true });
+    try {
+      expect(await log.list({ runId: 'run-old' })).toEqual(written);
+      const next = await log.append(decision('run-new'));
+      expect(next).toMatchObject({ seq: 3, prevHash: written[1]!.hash });
+      expect(await log.verify()).toEqual({ ok: true, records: 3, head: next.hash });
+      // Still append-only, and a second record in a place already taken is refused.
+      await expect(db.run(`UPDATE audit_log SET result = 'allow' WHERE seq = 2`)).rejects.toThrow(/append-only: UPDATE refused/);
+      await expect(db.run(`DELETE FROM audit_log WHERE seq = 1`)).rejects.toThrow(/append-only: DELETE refused/);
+      await expect(
+        db.run('INSERT INTO audit_log (seq, id, kind, time, result, reasons, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [3, randomUUID(), 'decision', next.time, 'allow', '[]', written[1]!.hash, 'sha256:forged']),
+      ).rejects.toThrow();
+    } finally {
+      await log.close();
+    }
   });
 });

@@ -14,7 +14,11 @@ import type { Migration } from '../sql/migrations.js';
 /** First version number of the audit log's migrations. */
 export const AUDIT_LOG_MIGRATION_BASE = 1001;
 
-const TABLE = (seqType: string) => `CREATE TABLE audit_log (
+/** The table's columns, in order. */
+const TABLE_COLUMNS = 'seq, id, kind, time, namespace, run_id, task_id, trace_id, actor, result, reasons, input_digest, bundle_revision, details, prev_hash, hash';
+
+/** The table; the first version had UNIQUE `prev_hash` and `hash` (`chainUnique`), see V2 below. */
+const TABLE = (seqType: string, name = 'audit_log', { chainUnique = true } = {}) => `CREATE TABLE ${name} (
   seq ${seqType} PRIMARY KEY,
   id TEXT NOT NULL UNIQUE,
   kind TEXT NOT NULL,
@@ -29,19 +33,19 @@ const TABLE = (seqType: string) => `CREATE TABLE audit_log (
   input_digest TEXT,
   bundle_revision TEXT,
   details TEXT,
-  prev_hash TEXT NOT NULL UNIQUE,
-  hash TEXT NOT NULL UNIQUE)`;
+  prev_hash TEXT NOT NULL${chainUnique ? ' UNIQUE' : ''},
+  hash TEXT NOT NULL${chainUnique ? ' UNIQUE' : ''})`;
 
 const INDEXES = [`CREATE INDEX audit_log_by_run ON audit_log (run_id, seq)`, `CREATE INDEX audit_log_by_namespace ON audit_log (namespace, seq)`];
 
-const SQLITE: readonly string[] = [
-  TABLE('INTEGER'),
-  ...INDEXES,
+const SQLITE_TRIGGERS: readonly string[] = [
   `CREATE TRIGGER audit_log_refuses_update BEFORE UPDATE ON audit_log
    BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: UPDATE refused'); END`,
   `CREATE TRIGGER audit_log_refuses_delete BEFORE DELETE ON audit_log
    BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: DELETE refused'); END`,
 ];
+
+const SQLITE: readonly string[] = [TABLE('INTEGER'), ...INDEXES, ...SQLITE_TRIGGERS];
 
 const POSTGRES: readonly string[] = [
   TABLE('BIGINT'),
@@ -57,6 +61,25 @@ const POSTGRES: readonly string[] = [
    FOR EACH STATEMENT EXECUTE FUNCTION maestro_audit_log_refuse()`,
 ];
 
+/**
+ * Version 2 drops the UNIQUE indexes on `prev_hash` and `hash`. They guarded against a fork of the
+ * chain, which `seq PRIMARY KEY` already refuses (two records cannot take the same place, and each
+ * place's `prevHash` is checked by `verify()`), and each cost a random-key B-tree page written on
+ * every append — a third of an append's time. SQLite cannot drop a column constraint, so the
+ * table is rebuilt (DROP TABLE removes the triggers before its implicit delete, so they do not
+ * refuse it) and its indexes and triggers are made again.
+ */
+const V2_SQLITE: readonly string[] = [
+  TABLE('INTEGER', 'audit_log_v2', { chainUnique: false }),
+  `INSERT INTO audit_log_v2 SELECT ${TABLE_COLUMNS} FROM audit_log`,
+  'DROP TABLE audit_log',
+  'ALTER TABLE audit_log_v2 RENAME TO audit_log',
+  ...INDEXES,
+  ...SQLITE_TRIGGERS,
+];
+
+const V2_POSTGRES: readonly string[] = ['ALTER TABLE audit_log DROP CONSTRAINT IF EXISTS audit_log_prev_hash_key, DROP CONSTRAINT IF EXISTS audit_log_hash_key'];
+
 /** The audit log's migrations for one database engine, oldest first. Append; never edit one that shipped. */
 export function auditLogMigrations(dialect: SqlDriver['dialect']): Migration[] {
   return [
@@ -64,6 +87,11 @@ export function auditLogMigrations(dialect: SqlDriver['dialect']): Migration[] {
       version: AUDIT_LOG_MIGRATION_BASE,
       name: 'policy decision and audit log (append-only, hash-chained)',
       statements: dialect === 'sqlite' ? SQLITE : POSTGRES,
+    },
+    {
+      version: AUDIT_LOG_MIGRATION_BASE + 1,
+      name: 'audit log without UNIQUE prev_hash and hash (seq orders the chain)',
+      statements: dialect === 'sqlite' ? V2_SQLITE : V2_POSTGRES,
     },
   ];
 }
