@@ -53,6 +53,9 @@ function admission(row: SqlRow): AdmissionEntry {
   };
 }
 
+/** How many registered workflows a store keeps in memory (each with its manifest and IR). */
+const WORKFLOW_CACHE_SIZE = 64;
+
 async function putContent(tx: SqlExecutor, table: 'manifests' | 'irs', digest: string, column: 'source' | 'ir', content: string): Promise<void> {
   await tx.run(`INSERT INTO ${table} (digest, ${column}) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING`, [digest, content]);
 }
@@ -61,6 +64,8 @@ async function putContent(tx: SqlExecutor, table: 'manifests' | 'irs', digest: s
  * A {@link Store} on an open, migrated database (see `openStore`, which also migrates).
  */
 export function createSqlStore(db: SqlDriver): Store {
+  /** Registered workflows read so far, least recently used first: a registration never changes. */
+  const workflows = new Map<string, WorkflowEntry>();
   return {
     backend: db.dialect,
 
@@ -87,6 +92,14 @@ export function createSqlStore(db: SqlDriver): Store {
     },
 
     async getWorkflow(name, version) {
+      const key = `${name}@${version}`;
+      const cached = workflows.get(key);
+      if (cached !== undefined) {
+        // Most recently used last.
+        workflows.delete(key);
+        workflows.set(key, cached);
+        return cached;
+      }
       const rows = await db.all(
         `SELECT w.name, w.version, w.digest, w.created_at, w.created_by, m.source, i.ir
            FROM workflows w JOIN manifests m ON m.digest = w.manifest_digest JOIN irs i ON i.digest = w.digest
@@ -95,7 +108,10 @@ export function createSqlStore(db: SqlDriver): Store {
       );
       const row = rows[0];
       if (!row) return undefined;
-      return { ...workflowRecord(row), manifest: text(row, 'source'), ir: JSON.parse(text(row, 'ir')) as WorkflowIR };
+      const entry: WorkflowEntry = { ...workflowRecord(row), manifest: text(row, 'source'), ir: JSON.parse(text(row, 'ir')) as WorkflowIR };
+      if (workflows.size >= WORKFLOW_CACHE_SIZE) workflows.delete(workflows.keys().next().value as string);
+      workflows.set(key, entry);
+      return entry;
     },
 
     async listWorkflows() {

@@ -65,6 +65,10 @@ export interface Store {
    * @throws MaestroError `CONFLICT` when `name@version` is registered with another IR digest.
    */
   putWorkflow(entry: WorkflowEntry): Promise<PutOutcome>;
+  /**
+   * The registered `name@version`. A registration never changes, so entries are kept in memory
+   * once read (the 64 used last): treat the entry as read-only.
+   */
   getWorkflow(name: string, version: string): Promise<WorkflowEntry | undefined>;
   /** Every registered workflow version, by name then registration time. */
   listWorkflows(): Promise<WorkflowRecord[]>;

@@ -76,6 +76,17 @@ describe.each([sqliteDatabase('maestro-store-'), postgresDatabase()])('store on 
     expect((await store.listWorkflows()).map((w) => `${w.name}@${w.version}`)).toEqual(expect.arrayContaining(['stored@1.0.0', 'stored@0.0.1']));
   });
 
+  it('finds a workflow that another process registered after this one looked for it', async () => {
+    expect(await store.getWorkflow('stored', '3.0.0')).toBeUndefined();
+    const other = await openStore(await backend.options());
+    try {
+      await other.putWorkflow(workflowEntry(WORKFLOW('3.0.0')));
+    } finally {
+      await other.close();
+    }
+    expect((await store.getWorkflow('stored', '3.0.0'))?.version).toBe('3.0.0');
+  });
+
   it('keeps runbook versions and returns the newest by semver when no version is asked', async () => {
     for (const version of ['1.2.0', '1.10.0', '1.9.0']) {
       const document = runbookDocument(version);
