@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { FINAL_STATUSES, request, requestJson, type RunCreated, type RunDetail as Run, type RunEvent, type TaskNode, type TaskState, type WorkflowDetail } from '../api/index.js';
 import { ConfirmDialog } from '../components/ConfirmDialog.js';
-import { Dag } from '../components/Dag.js';
+import { Dag, preloadDag } from '../components/Dag.js';
 import { ProblemNotice } from '../components/ProblemNotice.js';
 import { StatusBadge } from '../components/StatusBadge.js';
 import { TaskRows } from '../components/TaskRows.js';
@@ -41,6 +41,7 @@ export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask
   const run = useResource<Run>(`/runs/${encodeURIComponent(runId)}`);
   const [name, version] = run.data?.workflowRef.split('@') ?? [];
   const workflow = useResource<WorkflowDetail>(name && version ? `/workflows/${name}/versions/${version}` : undefined);
+  useEffect(preloadDag, []);
   const config = useConsoleConfig();
   const [pending, setPending] = useState<Pending>();
   const [outcome, setOutcome] = useState<Outcome>();
