@@ -49,9 +49,14 @@ export function WorkflowList() {
   );
 }
 
+/** The API path of a registered workflow version. */
+export function workflowPath(name: string, version: string): string {
+  return `/workflows/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}`;
+}
+
 /** One workflow version: its compiled DAG, tasks and manifest; a link to its runs. `selectedTask` comes from `?task=`. */
 export function WorkflowVersion({ name, version, selectedTask }: { name: string; version: string; selectedTask: string | undefined }) {
-  const workflow = useResource<WorkflowDetail>(`/workflows/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}`);
+  const workflow = useResource<WorkflowDetail>(workflowPath(name, version));
   const detail = workflow.data;
   const graph = useMemo(() => (detail ? dagTasks(detail.ir.tasks) : undefined), [detail]);
   // The table fills in a render of its own once the DAG's code is there, after the DAG has been
