@@ -4,27 +4,55 @@
  */
 import { useEffect, useId, useRef, useState, useSyncExternalStore } from 'react';
 import { getToken, setToken, TOKEN_EVENT } from './api/index.js';
-import { useConsoleConfig } from './hooks.js';
-import { RunDetail } from './pages/RunDetail.js';
-import { RunsList } from './pages/RunsList.js';
+import { preloadDag } from './components/Dag.js';
+import { prefetch, useConsoleConfig } from './hooks.js';
+import { RunDetail, runPath } from './pages/RunDetail.js';
+import { RunsList, runsPath } from './pages/RunsList.js';
 import { SignIn } from './pages/SignIn.js';
-import { WorkflowList, WorkflowVersion } from './pages/Workflows.js';
-import { Link, match, useLocation } from './router.js';
+import { WorkflowList, WorkflowVersion, workflowPath } from './pages/Workflows.js';
+import { currentLocation, Link, match, useLocation } from './router.js';
 
 function subscribeToken(onChange: () => void): () => void {
   window.addEventListener(TOKEN_EVENT, onChange);
   return () => window.removeEventListener(TOKEN_EVENT, onChange);
 }
 
+/** The page a console path shows, with its parameters. */
+type Route = { page: 'run'; runId: string } | { page: 'version'; name: string; version: string } | { page: 'workflows' } | { page: 'runs' } | { page: 'not-found' };
+
+function routeOf(path: string): Route {
+  const run = match('/runs/:runId', path);
+  if (run?.runId) return { page: 'run', runId: run.runId };
+  const version = match('/workflows/:name/versions/:version', path);
+  if (version?.name && version.version) return { page: 'version', name: version.name, version: version.version };
+  if (match('/workflows', path)) return { page: 'workflows' };
+  if (path === '/' || path === '') return { page: 'runs' };
+  return { page: 'not-found' };
+}
+
+/**
+ * Starts what the page at the current address needs first, before React has loaded and rendered
+ * it: its first GET of the API (see `prefetch`) and, for a page with a DAG, the DAG view's code.
+ * Nothing without a token: the sign-in page comes first.
+ */
+export function prefetchPage(): void {
+  if (getToken() === undefined) return;
+  const { path, query } = currentLocation();
+  const route = routeOf(path);
+  if (route.page === 'runs') prefetch(runsPath(query));
+  else if (route.page === 'version') prefetch(workflowPath(route.name, route.version));
+  else if (route.page === 'run') prefetch(runPath(route.runId));
+  if (route.page === 'version' || route.page === 'run') preloadDag();
+}
+
 /** The page for the current address. */
 function Page() {
   const { path, query } = useLocation();
-  const run = match('/runs/:runId', path);
-  if (run?.runId) return <RunDetail key={run.runId} runId={run.runId} selectedTask={query.get('task') ?? undefined} />;
-  const version = match('/workflows/:name/versions/:version', path);
-  if (version?.name && version.version) return <WorkflowVersion key={path} name={version.name} version={version.version} selectedTask={query.get('task') ?? undefined} />;
-  if (match('/workflows', path)) return <WorkflowList />;
-  if (path === '/' || path === '') return <RunsList query={query} />;
+  const route = routeOf(path);
+  if (route.page === 'run') return <RunDetail key={route.runId} runId={route.runId} selectedTask={query.get('task') ?? undefined} />;
+  if (route.page === 'version') return <WorkflowVersion key={path} name={route.name} version={route.version} selectedTask={query.get('task') ?? undefined} />;
+  if (route.page === 'workflows') return <WorkflowList />;
+  if (route.page === 'runs') return <RunsList query={query} />;
   return (
     <section>
       <h1>Not found</h1>

@@ -21,9 +21,25 @@ const TRANSIENT: ReadonlySet<number> = new Set([0, 502, 503, 504]);
 /** Pause before asking again after a transient failure. */
 const RETRY_MS = 2000;
 
+/** GETs started by {@link prefetch}, each waiting for the first {@link useResource} of its path. */
+const prefetched = new Map<string, Promise<unknown>>();
+
+/**
+ * Starts `GET path` now, for the first {@link useResource} of `path` to take instead of asking
+ * again. The console calls it as it boots, so the API's answer comes while React loads and renders.
+ */
+export function prefetch(path: string): void {
+  if (prefetched.has(path)) return;
+  const pending = requestJson<unknown>('GET', path);
+  // Marked as handled only: the useResource that takes it shows the failure.
+  pending.catch(() => undefined);
+  prefetched.set(path, pending);
+}
+
 /**
  * GETs `path` (nothing while undefined) and again whenever it changes or `reload` is called; a
  * transient failure (API unreachable, 502-504) is shown and retried every {@link RETRY_MS} ms.
+ * The first GET of a path is the {@link prefetch}ed one when there is one.
  */
 export function useResource<T>(path: string | undefined): Resource<T> {
   const [data, setData] = useState<T>();
@@ -35,8 +51,11 @@ export function useResource<T>(path: string | undefined): Resource<T> {
     const abort = new AbortController();
     let retry: ReturnType<typeof setTimeout> | undefined;
     setLoading(true);
-    requestJson<T>('GET', path, { signal: abort.signal }).then(
+    const pending = prefetched.get(path) as Promise<T> | undefined;
+    prefetched.delete(path);
+    (pending ?? requestJson<T>('GET', path, { signal: abort.signal })).then(
       (body) => {
+        if (abort.signal.aborted) return;
         setData(body);
         setError(undefined);
         setLoading(false);

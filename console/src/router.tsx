@@ -20,12 +20,26 @@ function subscribe(onChange: () => void): () => void {
 
 const snapshot = (): string => window.location.pathname + window.location.search;
 
-/** The console path (without {@link BASE}) and query of the current address; re-renders on navigation. */
-export function useLocation(): { path: string; query: URLSearchParams } {
-  const current = useSyncExternalStore(subscribe, snapshot);
+/** A console path (without {@link BASE}) and query. */
+export interface ConsoleLocation {
+  path: string;
+  query: URLSearchParams;
+}
+
+function locationOf(current: string): ConsoleLocation {
   const url = new URL(current, window.location.origin);
   const path = url.pathname.startsWith(BASE) ? url.pathname.slice(BASE.length) || '/' : url.pathname;
   return { path, query: url.searchParams };
+}
+
+/** The console path and query of the current address, read once (outside React). */
+export function currentLocation(): ConsoleLocation {
+  return locationOf(snapshot());
+}
+
+/** The console path and query of the current address; re-renders on navigation. */
+export function useLocation(): ConsoleLocation {
+  return locationOf(useSyncExternalStore(subscribe, snapshot));
 }
 
 /** The full address of a console path (`/runs/x` → `/console/runs/x`). */

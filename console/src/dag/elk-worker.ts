@@ -3,12 +3,13 @@
  * the main thread, so the browser runs it in ELK's worker bundle, one worker for the page. Recent
  * layouts are kept, so that the runs of one workflow, which share its DAG, are laid out once.
  */
-import ELK, { type ElkNode } from 'elkjs/lib/elk-api.js';
+import ElkConstructor, { type ELK, type ElkNode } from 'elkjs/lib/elk-api.js';
 import elkWorkerUrl from 'elkjs/lib/elk-worker.min.js?url';
 
-// Started when the view's module loads, not on its first layout: loading ELK's 1.6 MB bundle in
-// the worker then overlaps with fetching the run, instead of delaying the first paint of the DAG.
-const engine = new ELK({ workerUrl: elkWorkerUrl });
+// Started on the first layout, not when the view's module loads: pages load the module while they
+// fetch their data, and ELK's 1.6 MB bundle compiling in the worker then took one of a 2-core
+// machine's cores from the page drawing the DAG (about 0.3 s of a 1,000-task DAG's first drawing).
+let engine: ELK | undefined;
 
 /** How many laid-out DAGs are kept, the least recently used going first. */
 const KEPT_LAYOUTS = 16;
@@ -33,6 +34,7 @@ export function layoutInWorker(key: string, graph: ElkNode): Promise<ElkNode> {
   let entry = kept.get(key);
   if (entry) kept.delete(key);
   else {
+    engine ??= new ElkConstructor({ workerUrl: elkWorkerUrl });
     const layout = engine.layout(graph);
     const added: Kept = { layout };
     layout.then(

@@ -109,7 +109,18 @@ describe('fromElkLayout', () => {
     const x = new Map(nodes.map((node) => [node.id, node.position.x]));
     expect(nodes.map((node) => node.id).sort()).toEqual(['build', 'deploy', 'fetch', 'lint']);
     for (const edge of edges) expect(x.get(edge.target)).toBeGreaterThan(x.get(edge.source) ?? Infinity);
-    for (const node of nodes) expect([node.width, node.height]).toEqual([NODE_WIDTH, NODE_HEIGHT]);
+  });
+
+  it('gives each node its size and the handles its edges end at, so xyflow draws it unmeasured', async () => {
+    const { nodes } = await laidOut(DIAMOND);
+    for (const node of nodes) {
+      expect([node.width, node.height]).toEqual([NODE_WIDTH, NODE_HEIGHT]);
+      const centres = node.handles?.map(({ type, position, x, y, width = 0, height = 0 }) => [type, position, x + width / 2, y + height / 2]);
+      expect(centres).toEqual([
+        ['target', 'left', 0, NODE_HEIGHT / 2],
+        ['source', 'right', NODE_WIDTH, NODE_HEIGHT / 2],
+      ]);
+    }
   });
 
   it('puts each task in the column after its deepest need', async () => {

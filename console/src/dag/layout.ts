@@ -2,7 +2,7 @@
  * The layout adapter: a DAG to an ELK graph (laid out left to right by ELK's layered algorithm),
  * and ELK's result to @xyflow/react nodes and edges with statuses and the critical path.
  */
-import { MarkerType, type Edge, type Node } from '@xyflow/react';
+import { MarkerType, Position, type Edge, type Node, type NodeHandle } from '@xyflow/react';
 import type { ElkNode, LayoutOptions } from 'elkjs/lib/elk-api.js';
 import { depths, topologicalOrder } from './graph.js';
 import { displayStatus, STATUS_LOOKS, taskStatus, type DisplayStatus } from './status.js';
@@ -12,6 +12,20 @@ import type { DagTask } from './types.js';
 export const NODE_WIDTH = 200;
 /** Height of a task node, in flow units. */
 export const NODE_HEIGHT = 56;
+/** Side of a node's handle box, in flow units (@xyflow/react's default style: 6 px, border included). */
+const HANDLE_SIZE = 6;
+
+/**
+ * Where a task node's edges end: its handles (task-node.tsx) as @xyflow/react measures them,
+ * centred on the left and right borders. Given with each node, so that xyflow draws the nodes in
+ * view and their edges at once; without them it first renders every node of the DAG to measure its
+ * handles, then removes those out of view — seconds for a thousand tasks.
+ */
+const TASK_HANDLES: readonly NodeHandle[] = [
+  { type: 'target', position: Position.Left, x: -HANDLE_SIZE / 2, y: (NODE_HEIGHT - HANDLE_SIZE) / 2, width: HANDLE_SIZE, height: HANDLE_SIZE },
+  { type: 'source', position: Position.Right, x: NODE_WIDTH - HANDLE_SIZE / 2, y: (NODE_HEIGHT - HANDLE_SIZE) / 2, width: HANDLE_SIZE, height: HANDLE_SIZE },
+];
+
 /** Space between columns, in flow units. */
 const COLUMN_GAP = 64;
 /** Space between the tasks of a column, in flow units. */
@@ -154,6 +168,7 @@ export function fromElkLayout(layout: ElkNode, tasks: readonly DagTask[], critic
       position: positions.get(task.id) ?? { x: 0, y: 0 },
       width: NODE_WIDTH,
       height: NODE_HEIGHT,
+      handles: [...TASK_HANDLES],
       draggable: false,
       connectable: false,
       data: { task, status, critical: isCritical },

@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { FINAL_STATUSES, request, requestJson, type RunCreated, type RunDetail as Run, type RunEvent, type TaskNode, type TaskState, type WorkflowDetail } from '../api/index.js';
 import { ConfirmDialog } from '../components/ConfirmDialog.js';
-import { Dag } from '../components/Dag.js';
+import { Dag, preloadDag } from '../components/Dag.js';
 import { ProblemNotice } from '../components/ProblemNotice.js';
 import { StatusBadge } from '../components/StatusBadge.js';
 import { TaskRows } from '../components/TaskRows.js';
@@ -14,6 +14,7 @@ import { dagTasks } from '../dag-tasks.js';
 import { durationMs, formatDuration, formatTime, formatValue } from '../format.js';
 import { useConsoleConfig, useResource, useRunEvents } from '../hooks.js';
 import { Link, navigate } from '../router.js';
+import { workflowPath } from './Workflows.js';
 
 /** An action waiting for the user's confirmation. */
 type Pending = { kind: 'cancel' } | { kind: 'retry'; from: 'start' | 'failed' } | { kind: 'approval'; taskId: string; decision: 'approve' | 'reject' };
@@ -36,11 +37,17 @@ function useNow(active: boolean): number {
   return now;
 }
 
+/** The API path of a run. */
+export function runPath(runId: string): string {
+  return `/runs/${encodeURIComponent(runId)}`;
+}
+
 /** The run page for `runId`; `selectedTask` comes from the address (`?task=`). */
 export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask: string | undefined }) {
-  const run = useResource<Run>(`/runs/${encodeURIComponent(runId)}`);
+  const run = useResource<Run>(runPath(runId));
   const [name, version] = run.data?.workflowRef.split('@') ?? [];
-  const workflow = useResource<WorkflowDetail>(name && version ? `/workflows/${name}/versions/${version}` : undefined);
+  const workflow = useResource<WorkflowDetail>(name && version ? workflowPath(name, version) : undefined);
+  useEffect(preloadDag, []);
   const config = useConsoleConfig();
   const [pending, setPending] = useState<Pending>();
   const [outcome, setOutcome] = useState<Outcome>();
@@ -75,7 +82,7 @@ export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask
     setBusy(true);
     setActionError(undefined);
     setOutcome(undefined);
-    const base = `/runs/${encodeURIComponent(runId)}`;
+    const base = runPath(runId);
     try {
       if (action.kind === 'cancel') {
         await request('POST', `${base}/cancel`, { json: comment ? { reason: comment } : {} });

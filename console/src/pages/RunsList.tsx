@@ -118,14 +118,23 @@ function FiltersForm({ initial, workflows, onApply, live, onLive }: FiltersFormP
   );
 }
 
+function filtersOf(query: URLSearchParams): Record<Filter, string> {
+  return Object.fromEntries(FILTERS.map((key) => [key, query.get(key) ?? ''])) as Record<Filter, string>;
+}
+
+/** The API path of the runs the list shows for the address's query string `query`. */
+export function runsPath(query: URLSearchParams): string {
+  const filters = filtersOf(query);
+  return withQuery('/runs', { ...filters, limit: filters.limit || 50, pageToken: query.get('pageToken') ?? undefined });
+}
+
 /** The runs list page; `query` is the address's query string. */
 export function RunsList({ query }: { query: URLSearchParams }) {
-  const filters = Object.fromEntries(FILTERS.map((key) => [key, query.get(key) ?? ''])) as Record<Filter, string>;
+  const filters = filtersOf(query);
   const pageToken = query.get('pageToken') ?? undefined;
   const sort = (query.get('sort') ?? 'started') as SortKey;
   const order = query.get('order') === 'asc' ? 'asc' : 'desc';
-  const path = withQuery('/runs', { ...filters, limit: filters.limit || 50, pageToken });
-  const runs = useResource<RunList>(path);
+  const runs = useResource<RunList>(runsPath(query));
   const workflows = useResource<{ items: WorkflowSummary[] }>('/workflows');
   const [live, setLive] = useState(true);
   const [previous, setPrevious] = useState<(string | undefined)[]>([]);
