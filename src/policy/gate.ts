@@ -3,7 +3,9 @@
  * one call the API's run start and the `runTask` activity make.
  */
 import { MaestroError, PolicyDeniedError } from '../errors/index.js';
-import type { AuditLog } from '../store/index.js';
+import { canonicalJson } from '../provenance/index.js';
+import { canonicalMembers, type AuditLog } from '../store/index.js';
+import { canonicalInput } from './input.js';
 import type { PolicyDecision, PolicyDecisionPoint, PolicyInput } from './types.js';
 
 /** Options of {@link createPolicyGate}. */
@@ -51,7 +53,13 @@ function decisionEntry(input: PolicyInput, decision: PolicyDecision, time: Date)
     reasons: decision.reasons,
     inputDigest: decision.inputDigest,
     bundleRevision: decision.bundleRevision,
-    details: { stage: input.stage, input, ...(decision.obligations ? { obligations: decision.obligations } : {}), ...(decision.fallback ? { fallback: decision.fallback } : {}) },
+    // { stage, input, obligations?, fallback? }, with the input's canonical JSON as the PDP made it.
+    detailsJson: canonicalMembers({
+      stage: JSON.stringify(input.stage),
+      input: canonicalInput(input).json,
+      ...(decision.obligations ? { obligations: canonicalJson(decision.obligations) } : {}),
+      ...(decision.fallback ? { fallback: JSON.stringify(decision.fallback) } : {}),
+    }),
   };
 }
 

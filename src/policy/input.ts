@@ -82,9 +82,20 @@ export function inputDigest(input: PolicyInput): string {
   return canonicalInput(input).digest;
 }
 
-/** The RFC 8785 canonical JSON of a policy input and its `sha256:` digest (computed once, used twice). */
+/** Canonical forms computed so far, by input object: the PDP and the audit record need the same. */
+const canonicalForms = new WeakMap<PolicyInput, { json: string; digest: string }>();
+
+/**
+ * The RFC 8785 canonical JSON of a policy input and its `sha256:` digest: computed once per input
+ * object (the PDP evaluates and hashes it, the gate's audit record keeps it). Policy inputs are
+ * built by {@link buildPolicyInput} and never changed afterwards.
+ */
 export function canonicalInput(input: PolicyInput): { json: string; digest: string } {
+  const known = canonicalForms.get(input);
+  if (known !== undefined) return known;
   const json = canonicalize(input);
   if (json === undefined) throw new MaestroError('INTERNAL', 'the policy input cannot be canonicalised');
-  return { json, digest: `sha256:${createHash('sha256').update(json).digest('hex')}` };
+  const form = { json, digest: `sha256:${createHash('sha256').update(json).digest('hex')}` };
+  canonicalForms.set(input, form);
+  return form;
 }

@@ -42,6 +42,11 @@ export interface AuditEntry {
   bundleRevision?: string;
   /** Anything else worth keeping (JSON), e.g. the policy input itself. */
   details?: Record<string, unknown>;
+  /**
+   * `details` as RFC 8785 canonical JSON text, instead of `details`, when the caller has it (the
+   * gate has its input's canonical form from the PDP): it is stored and hashed as is.
+   */
+  detailsJson?: string;
 }
 
 /** A stored entry, with its place in the chain. */
@@ -122,6 +127,18 @@ function canonical(value: unknown): string {
 }
 
 /**
+ * The RFC 8785 canonical JSON of an object whose members' canonical JSON is known: RFC 8785
+ * orders members by their names' UTF-16 code units, as sort() does.
+ *
+ * @example
+ * canonicalMembers({ stage: '"task"', input: inputJson }) // '{"input":…,"stage":"task"}'
+ */
+export function canonicalMembers(members: Readonly<Record<string, string>>): string {
+  const names = Object.keys(members).sort();
+  return `{${names.map((name) => `${JSON.stringify(name)}:${members[name]}`).join(',')}}`;
+}
+
+/**
  * `sha256:` of the canonical JSON of a record without its hash. `detailsJson`, the canonical JSON
  * of `record.details` when the caller has it already, is spliced in rather than serialised again:
  * the hash is the same, and the details (which hold a decision's whole policy input) are the
@@ -129,11 +146,8 @@ function canonical(value: unknown): string {
  */
 export function auditRecordHash(record: Omit<AuditRecord, 'hash'>, detailsJson?: string): string {
   const content = hashedContent(record);
-  // RFC 8785 orders an object's members by their names' UTF-16 code units, as sort() does.
-  const members = Object.keys(content)
-    .sort()
-    .map((name) => `${JSON.stringify(name)}:${name === 'details' && detailsJson !== undefined ? detailsJson : canonical(content[name])}`);
-  return `sha256:${createHash('sha256').update(`{${members.join(',')}}`).digest('hex')}`;
+  const members = Object.fromEntries(Object.entries(content).map(([name, value]) => [name, name === 'details' && detailsJson !== undefined ? detailsJson : canonical(value)]));
+  return `sha256:${createHash('sha256').update(canonicalMembers(members)).digest('hex')}`;
 }
 
 /** The optional text members of a record and their columns. */
@@ -223,6 +237,7 @@ function checkEntry(entry: AuditEntry): void {
   if (!Array.isArray(entry.reasons) || !entry.reasons.every((reason) => typeof reason === 'string')) {
     throw new MaestroError('INTERNAL', `audit entry ${entry.id}: reasons must be strings`);
   }
+  if (entry.details !== undefined && entry.detailsJson !== undefined) throw new MaestroError('INTERNAL', `audit entry ${entry.id}: details and detailsJson are exclusive`);
 }
 
 /** An entry as it is stored and read back: absent members dropped, details as their JSON. */
@@ -250,7 +265,7 @@ export async function createAuditLog(db: SqlDriver, { ownsDb = false }: { ownsDb
     // Serialised once, outside the lock: the canonical text is both what the hash covers and what
     // the row stores, and it keeps what JSON keeps (undefined members dropped, dates as strings).
     const prepared = entries.map((entry) => {
-      const details = entry.details === undefined ? null : canonical(entry.details);
+      const details = entry.detailsJson ?? (entry.details === undefined ? null : canonical(entry.details));
       return { entry, json: { reasons: canonical(entry.reasons), details } };
     });
     if (prepared.length === 0) return Promise.resolve([]);

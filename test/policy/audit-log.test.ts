@@ -16,6 +16,7 @@ import {
   GENESIS_HASH,
   auditLogMigrations,
   auditRecordHash,
+  canonicalMembers,
   createAuditLog,
   migrate,
   openAuditLog,
@@ -135,6 +136,17 @@ describe.each([sqlite(), postgres()])('audit log on $name', (backend) => {
     await expect(log.appendAll([decision('run-batch'), decision('run-batch', { id: batch[0]!.id })])).rejects.toThrow();
     expect(await log.list({ runId: 'run-batch' })).toHaveLength(2);
     expect(await log.verify()).toMatchObject({ ok: true, records: head!.seq + 2 });
+  });
+
+  it('stores and hashes details given as canonical JSON text as it would the object', async () => {
+    const details = { stage: 'task', input: { b: [1, 'two'], a: { z: null, y: true } } };
+    const detailsJson = canonicalMembers({ stage: '"task"', input: '{"a":{"y":true,"z":null},"b":[1,"two"]}' });
+    const record = await log.append({ ...decision('run-json'), details: undefined, detailsJson });
+    expect(record.details).toEqual(details);
+    expect(record.hash).toBe(auditRecordHash({ ...record, details }));
+    expect(await log.list({ runId: 'run-json' })).toEqual([record]);
+    await expect(log.append({ ...decision('run-json'), details, detailsJson })).rejects.toThrow(/exclusive/);
+    expect((await log.verify()).ok).toBe(true);
   });
 
   it('keeps approvals, cancellations and retries in the same chain', async () => {

@@ -11,14 +11,21 @@ import type { SqlDriver, SqlRow, SqlTransaction, SqlValue } from './driver.js';
 /** How many compiled statements one connection keeps. */
 const STATEMENT_CACHE_SIZE = 256;
 
-/** Rewrites `$1 … $n` to `?` and orders the values to match (a `$n` may appear more than once). */
-function positional(sql: string, params: readonly SqlValue[]): { sql: string; values: SqlValue[] } {
-  const values: SqlValue[] = [];
+/** A statement's SQL with `$1 … $n` rewritten to `?`, and which parameter each `?` takes. */
+interface PositionalSql {
+  text: string;
+  /** 0-based parameter index of each `?`, in order (a `$n` may appear more than once). */
+  order: number[];
+}
+
+/** Rewrites `$1 … $n` to `?` (see {@link PositionalSql}). */
+function positional(sql: string): PositionalSql {
+  const order: number[] = [];
   const text = sql.replace(/\$(\d+)/g, (_, index: string) => {
-    values.push(params[Number(index) - 1] ?? null);
+    order.push(Number(index) - 1);
     return '?';
   });
-  return { sql: text, values };
+  return { text, order };
 }
 
 /**
@@ -34,28 +41,34 @@ export function openSqlite(file: string): SqlDriver {
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
 
-  // Compiled once per SQL text: the stores use a small set of statements, and compiling one (tens
-  // of microseconds) would otherwise cost as much as running it. Texts that vary (a LIMIT, an IN
-  // list) could grow the cache without end, so it starts over past STATEMENT_CACHE_SIZE.
-  const statements = new Map<string, Database.Statement>();
-  const prepared = (sql: string): Database.Statement => {
-    let statement = statements.get(sql);
-    if (statement === undefined) {
+  // Compiled (and their `$n` rewritten) once per SQL text: the stores use a small set of statements,
+  // and compiling one (tens of microseconds) would otherwise cost as much as running it. Texts that
+  // vary (a LIMIT, an IN list) could grow the cache without end, so it starts over past
+  // STATEMENT_CACHE_SIZE.
+  const statements = new Map<string, { statement: Database.Statement; order: number[] }>();
+  /** The compiled statement of `sql` (as the stores write it, with `$n`) and its values in `?` order. */
+  const bound = (sql: string, params: readonly SqlValue[]): { statement: Database.Statement; values: SqlValue[] } => {
+    let entry = statements.get(sql);
+    if (entry === undefined) {
       if (statements.size >= STATEMENT_CACHE_SIZE) statements.clear();
-      statement = db.prepare(sql);
-      statements.set(sql, statement);
+      const { text, order } = positional(sql);
+      entry = { statement: db.prepare(text), order };
+      statements.set(sql, entry);
     }
-    return statement;
+    return { statement: entry.statement, values: entry.order.map((index) => params[index] ?? null) };
   };
+  const begin = db.prepare('BEGIN IMMEDIATE');
+  const commit = db.prepare('COMMIT');
+  const rollback = db.prepare('ROLLBACK');
 
   const direct: SqlTransaction = {
     all<T extends SqlRow>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
-      const { sql: text, values } = positional(sql, params);
-      return Promise.resolve(prepared(text).all(...values) as T[]);
+      const { statement, values } = bound(sql, params);
+      return Promise.resolve(statement.all(...values) as T[]);
     },
     run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
-      const { sql: text, values } = positional(sql, params);
-      return Promise.resolve(prepared(text).run(...values).changes);
+      const { statement, values } = bound(sql, params);
+      return Promise.resolve(statement.run(...values).changes);
     },
     lock: () => Promise.resolve(),
   };
@@ -77,13 +90,13 @@ export function openSqlite(file: string): SqlDriver {
     run: (sql, params) => enqueue(() => direct.run(sql, params)),
     transaction: (work) =>
       enqueue(async () => {
-        db.exec('BEGIN IMMEDIATE');
+        begin.run();
         try {
           const result = await work(direct);
-          db.exec('COMMIT');
+          commit.run();
           return result;
         } catch (error) {
-          db.exec('ROLLBACK');
+          rollback.run();
           throw error;
         }
       }),
