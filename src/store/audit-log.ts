@@ -44,7 +44,8 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
   /**
    * `details` as RFC 8785 canonical JSON text, instead of `details`, when the caller has it (the
-   * gate has its input's canonical form from the PDP): it is stored and hashed as is.
+   * gate has its input's canonical form from the PDP): it is stored and hashed as is, so it must be
+   * canonical — `verify()` recomputes the hash from the parsed details.
    */
   detailsJson?: string;
 }
