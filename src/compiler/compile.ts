@@ -65,9 +65,14 @@ export function compileWorkflow(manifest: WorkflowManifest, { catalog }: Compile
 
 /** `sha256:<hex>` of the RFC 8785 canonical JSON of a value. */
 export function digestOf(value: unknown): string {
+  return `sha256:${createHash('sha256').update(canonicalJson(value)).digest('hex')}`;
+}
+
+/** The RFC 8785 canonical JSON of a JSON value (what {@link digestOf} hashes). */
+export function canonicalJson(value: unknown): string {
   const canonical = canonicalize(value);
   if (canonical === undefined) throw new MaestroError('INTERNAL', 'cannot canonicalise an undefined value');
-  return `sha256:${createHash('sha256').update(canonical).digest('hex')}`;
+  return canonical;
 }
 
 function compileTask(task: TaskManifest, manifest: WorkflowManifest, catalog: Catalog): TaskNode {

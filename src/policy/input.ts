@@ -2,7 +2,7 @@
  * Building the policy input: pure functions, no I/O, safe anywhere.
  */
 import { createHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
+import { canonicalJson } from '../compiler/index.js';
 import { MaestroError } from '../errors/index.js';
 import type { PolicyContext, RunTaskInput, RunsOn } from '../ir/index.js';
 import type { PolicyInput, PolicyPrincipal } from './types.js';
@@ -93,8 +93,7 @@ const canonicalForms = new WeakMap<PolicyInput, { json: string; digest: string }
 export function canonicalInput(input: PolicyInput): { json: string; digest: string } {
   const known = canonicalForms.get(input);
   if (known !== undefined) return known;
-  const json = canonicalize(input);
-  if (json === undefined) throw new MaestroError('INTERNAL', 'the policy input cannot be canonicalised');
+  const json = canonicalJson(input);
   const form = { json, digest: `sha256:${createHash('sha256').update(json).digest('hex')}` };
   canonicalForms.set(input, form);
   return form;

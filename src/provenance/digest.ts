@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
-import { digestOf } from '../compiler/index.js';
+import { canonicalJson, digestOf } from '../compiler/index.js';
 import { MaestroError } from '../errors/index.js';
 
 /** Lower-case hex sha256 of bytes (a string is hashed as UTF-8). */
@@ -23,11 +22,4 @@ export function hexOf(digest: string): string {
   return match[1];
 }
 
-/** The RFC 8785 canonical JSON text of a value (what {@link digestOf} hashes). */
-export function canonicalJson(value: unknown): string {
-  const text = canonicalize(value);
-  if (text === undefined) throw new MaestroError('INTERNAL', 'cannot canonicalise an undefined value');
-  return text;
-}
-
-export { digestOf };
+export { canonicalJson, digestOf };

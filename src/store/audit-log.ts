@@ -6,7 +6,7 @@
  * changed behind the triggers' back and names the first one.
  */
 import { createHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
+import { canonicalJson } from '../compiler/index.js';
 import { MaestroError } from '../errors/index.js';
 import { auditLogMigrations } from './migrations/policy-audit-log.js';
 import type { SqlDriver, SqlRow, SqlValue } from './sql/driver.js';
@@ -120,13 +120,6 @@ function hashedContent(record: Omit<AuditRecord, 'hash'>): Record<string, unknow
   };
 }
 
-/** RFC 8785 canonical JSON of a JSON value. */
-function canonical(value: unknown): string {
-  const text = canonicalize(value);
-  if (text === undefined) throw new MaestroError('INTERNAL', 'audit record cannot be canonicalised');
-  return text;
-}
-
 /**
  * The RFC 8785 canonical JSON of an object whose members' canonical JSON is known: RFC 8785
  * orders members by their names' UTF-16 code units, as sort() does.
@@ -147,7 +140,7 @@ export function canonicalMembers(members: Readonly<Record<string, string>>): str
  */
 export function auditRecordHash(record: Omit<AuditRecord, 'hash'>, detailsJson?: string): string {
   const content = hashedContent(record);
-  const members = Object.fromEntries(Object.entries(content).map(([name, value]) => [name, name === 'details' && detailsJson !== undefined ? detailsJson : canonical(value)]));
+  const members = Object.fromEntries(Object.entries(content).map(([name, value]) => [name, name === 'details' && detailsJson !== undefined ? detailsJson : canonicalJson(value)]));
   return `sha256:${createHash('sha256').update(canonicalMembers(members)).digest('hex')}`;
 }
 
@@ -266,8 +259,8 @@ export async function createAuditLog(db: SqlDriver, { ownsDb = false }: { ownsDb
     // Serialised once, outside the lock: the canonical text is both what the hash covers and what
     // the row stores, and it keeps what JSON keeps (undefined members dropped, dates as strings).
     const prepared = entries.map((entry) => {
-      const details = entry.detailsJson ?? (entry.details === undefined ? null : canonical(entry.details));
-      return { entry, json: { reasons: canonical(entry.reasons), details } };
+      const details = entry.detailsJson ?? (entry.details === undefined ? null : canonicalJson(entry.details));
+      return { entry, json: { reasons: canonicalJson(entry.reasons), details } };
     });
     if (prepared.length === 0) return Promise.resolve([]);
     return db.transaction(async (tx) => {
