@@ -57,8 +57,8 @@ export interface RunStartDecision {
 
 /**
  * Asks the gate about the run and each of its gated tasks (the decisions are recorded in the audit
- * log in one write). Stops asking once the PDP could not answer (its fallback decided): every further question
- * would wait out the same timeout.
+ * log in one write). Stops asking once the PDP could not answer (its fallback decided): every
+ * further question would wait out the same timeout.
  *
  * @example
  * const decision = await checkRunStart(gate, { principal, compiled, run: { runId, namespace } });

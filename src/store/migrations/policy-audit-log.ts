@@ -14,9 +14,6 @@ import type { Migration } from '../sql/migrations.js';
 /** First version number of the audit log's migrations. */
 export const AUDIT_LOG_MIGRATION_BASE = 1001;
 
-/** The table's columns, in order. */
-const TABLE_COLUMNS = 'seq, id, kind, time, namespace, run_id, task_id, trace_id, actor, result, reasons, input_digest, bundle_revision, details, prev_hash, hash';
-
 /** The table; the first version had UNIQUE `prev_hash` and `hash` (`chainUnique`), see V2 below. */
 const TABLE = (seqType: string, name = 'audit_log', { chainUnique = true } = {}) => `CREATE TABLE ${name} (
   seq ${seqType} PRIMARY KEY,
@@ -71,7 +68,8 @@ const POSTGRES: readonly string[] = [
  */
 const V2_SQLITE: readonly string[] = [
   TABLE('INTEGER', 'audit_log_v2', { chainUnique: false }),
-  `INSERT INTO audit_log_v2 SELECT ${TABLE_COLUMNS} FROM audit_log`,
+  // Both tables come from TABLE: the same columns in the same order.
+  'INSERT INTO audit_log_v2 SELECT * FROM audit_log',
   'DROP TABLE audit_log',
   'ALTER TABLE audit_log_v2 RENAME TO audit_log',
   ...INDEXES,
