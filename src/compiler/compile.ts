@@ -70,6 +70,12 @@ export function digestOf(value: unknown): string {
 
 /** The RFC 8785 canonical JSON of a JSON value (what {@link digestOf} hashes). */
 export function canonicalJson(value: unknown): string {
+  // A string on its own (most of an audit record's members) is written as JSON.stringify writes it,
+  // as RFC 8785 says; lone surrogates are refused, as for strings inside objects.
+  if (typeof value === 'string') {
+    if (!value.isWellFormed()) throw new MaestroError('INTERNAL', 'cannot canonicalise a string with a lone surrogate');
+    return JSON.stringify(value);
+  }
   const canonical = canonicalize(value);
   if (canonical === undefined) throw new MaestroError('INTERNAL', 'cannot canonicalise an undefined value');
   return canonical;

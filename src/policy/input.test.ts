@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildPolicyInput, inputDigest, taskPolicyInput, type PolicyInputSource } from './index.js';
+import { canonicalJson } from '../compiler/index.js';
+import { buildPolicyInput, canonicalInput, inputDigest, taskPolicyInput, type PolicyInputSource } from './index.js';
 
 const SOURCE: PolicyInputSource = {
   principal: { name: 'alice', roles: ['operator'], namespaces: ['default'] },
@@ -38,6 +39,35 @@ describe('buildPolicyInput', () => {
     expect(inputDigest(a)).toBe(inputDigest(b));
     expect(inputDigest(a)).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(inputDigest({ ...a, policy: { ...a.policy, purpose: 'other' } })).not.toBe(inputDigest(a));
+  });
+
+  it('writes the RFC 8785 canonical JSON of every input it builds, whatever the labels and values', () => {
+    const task = { id: 'fetch', uses: 'tasks/http.request@0.1.0', runsOn: 'local' as const };
+    const sources: PolicyInputSource[] = [
+      SOURCE,
+      { ...SOURCE, run: { ...SOURCE.run, traceId: 'trace-é' }, task: { ...task, labels: { zeta: '1', alpha: '2', Émile: '3', _x: '4', 'a b': '"quoted"\n' } } },
+      // Integer-like names come first in V8's own order, so JSON.stringify alone would misplace them.
+      { ...SOURCE, task: { ...task, labels: { '10': 'ten', '9': 'nine', b: 'bee' } } },
+      { ...SOURCE, principal: { subject: '😀', roles: ['z', 'a'], namespaces: [] }, task: { ...task, labels: {} } },
+      // Mistyped at run time (a role that is a number): still canonical, the slow way.
+      { ...SOURCE, principal: { subject: 'bob', roles: [7 as unknown as string], namespaces: ['*'] } },
+    ];
+    for (const source of sources) {
+      const input = buildPolicyInput(source);
+      expect(canonicalInput(input).json).toBe(canonicalJson(input));
+    }
+  });
+
+  it('refuses an input with a lone surrogate, as canonical JSON must', () => {
+    expect(() => canonicalInput(buildPolicyInput({ ...SOURCE, principal: { subject: 'bad\ud800', roles: [], namespaces: [] } }))).toThrow(/lone surrogate/i);
+  });
+
+  it('freezes what it builds, so its canonical form cannot go stale', () => {
+    const input = buildPolicyInput({ ...SOURCE, task: { id: 't', uses: 'tasks/transform.map@0.1.0', runsOn: 'local', labels: { a: 'b' } } });
+    expect(() => {
+      (input.task as { labels: Record<string, string> }).labels.a = 'changed';
+    }).toThrow(TypeError);
+    expect(Object.isFrozen(input.principal.roles)).toBe(true);
   });
 });
 

@@ -24,7 +24,7 @@ export interface PolicyInputSource {
 /**
  * The policy input for a run start (no `task`) or a task: the workflow's policy context with the
  * task's overrides applied, the task's labels, and copies of everything (the result shares no
- * object with the source).
+ * object with the source, and is frozen: its canonical form is computed once and kept).
  *
  * @example
  * const input = buildPolicyInput({
@@ -35,19 +35,49 @@ export function buildPolicyInput(source: PolicyInputSource): PolicyInput {
   const { principal, workflow, task, run } = source;
   const subject = principal.subject ?? principal.name;
   if (subject === undefined) throw new MaestroError('INTERNAL', 'a policy principal needs a subject (or name)');
-  const policy: PolicyContext = {
-    purpose: task?.policy?.purpose ?? workflow.policy.purpose,
-    authority: task?.policy?.authority ?? workflow.policy.authority,
-    license: task?.policy?.license ?? workflow.policy.license,
-  };
-  return {
+  // Every object is built with its members in RFC 8785 order (labels sorted), so that when every
+  // leaf is a string JSON.stringify writes the canonical JSON (see canonicalInput).
+  const labels: Record<string, string> = {};
+  for (const name of Object.keys(task?.labels ?? {}).sort()) labels[name] = (task?.labels ?? {})[name] as string;
+  const input: PolicyInput = {
+    policy: {
+      authority: task?.policy?.authority ?? workflow.policy.authority,
+      license: task?.policy?.license ?? workflow.policy.license,
+      purpose: task?.policy?.purpose ?? workflow.policy.purpose,
+    },
+    principal: { namespaces: [...principal.namespaces], roles: [...principal.roles], subject },
+    run: { namespace: run.namespace, runId: run.runId, ...(run.traceId === undefined ? {} : { traceId: run.traceId }) },
     stage: task ? 'task' : 'run',
-    principal: { subject, roles: [...principal.roles], namespaces: [...principal.namespaces] },
-    workflow: { name: workflow.name, version: workflow.version, digest: workflow.digest },
-    ...(task ? { task: { id: task.id, uses: task.uses, runsOn: task.runsOn, labels: { ...task.labels } } } : {}),
-    policy,
-    run: { runId: run.runId, namespace: run.namespace, ...(run.traceId === undefined ? {} : { traceId: run.traceId }) },
+    ...(task ? { task: { id: task.id, labels, runsOn: task.runsOn, uses: task.uses } } : {}),
+    workflow: { digest: workflow.digest, name: workflow.name, version: workflow.version },
   };
+  if (stringLeavesInOrder(input)) inCanonicalOrder.add(input);
+  return deepFreeze(input);
+}
+
+/**
+ * Whether JSON.stringify writes `input`'s canonical JSON: every leaf a well-formed string (numbers,
+ * nested objects or non-string array items would need canonicalisation, and a lone surrogate must
+ * be refused, not escaped) and no label name V8 enumerates before the others (integer-like names
+ * come first whatever their insertion order).
+ */
+function stringLeavesInOrder(input: PolicyInput): boolean {
+  const strings = (values: readonly unknown[]): boolean => values.every((value) => typeof value === 'string' && value.isWellFormed());
+  const { policy, principal, run, task, workflow } = input;
+  return (
+    strings([policy.authority, policy.license, policy.purpose, principal.subject, run.namespace, run.runId, run.traceId ?? '', workflow.digest, workflow.name, workflow.version]) &&
+    strings(principal.namespaces) &&
+    strings(principal.roles) &&
+    (task === undefined || (strings([task.id, task.runsOn, task.uses]) && strings(Object.values(task.labels)) && !Object.keys(task.labels).some((name) => /^\d+$/.test(name) || !name.isWellFormed())))
+  );
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const member of Object.values(value)) deepFreeze(member);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 /** The principal assumed when a run carries none: nobody, with no role — every check fails. */
@@ -85,15 +115,19 @@ export function inputDigest(input: PolicyInput): string {
 /** Canonical forms computed so far, by input object: the PDP and the audit record need the same. */
 const canonicalForms = new WeakMap<PolicyInput, { json: string; digest: string }>();
 
+/** Inputs {@link buildPolicyInput} built in canonical member order with string leaves only. */
+const inCanonicalOrder = new WeakSet<PolicyInput>();
+
 /**
  * The RFC 8785 canonical JSON of a policy input and its `sha256:` digest: computed once per input
- * object (the PDP evaluates and hashes it, the gate's audit record keeps it). Policy inputs are
- * built by {@link buildPolicyInput} and never changed afterwards.
+ * object (the PDP evaluates and hashes it, the gate's audit record keeps it). An input built by
+ * {@link buildPolicyInput} is frozen and, when its leaves are strings, already in canonical order:
+ * JSON.stringify (native, a fifth of the time) writes the same text.
  */
 export function canonicalInput(input: PolicyInput): { json: string; digest: string } {
   const known = canonicalForms.get(input);
   if (known !== undefined) return known;
-  const json = canonicalJson(input);
+  const json = inCanonicalOrder.has(input) ? JSON.stringify(input) : canonicalJson(input);
   const form = { json, digest: `sha256:${createHash('sha256').update(json).digest('hex')}` };
   canonicalForms.set(input, form);
   return form;

@@ -20,7 +20,7 @@ export interface AuditDecisionLog extends DecisionLog {
  * Reads a run's records from the audit log (every kind: decisions, approvals, cancellations,
  * retries — each with its chain hash, so an excerpt can be checked against the log's head).
  */
-export function auditDecisionLog(log: Pick<AuditLog, 'list'>): AuditDecisionLog {
+export function auditDecisionLog(log: Pick<AuditLog, 'list' | 'decisionRefs'>): AuditDecisionLog {
   const records = async (runId: string): Promise<AuditRecord[]> => {
     const all: AuditRecord[] = [];
     for (let after = 0; ; ) {
@@ -35,10 +35,9 @@ export function auditDecisionLog(log: Pick<AuditLog, 'list'>): AuditDecisionLog 
     excerpt: async (runId) => (await records(runId)).map((record): DecisionRecord => ({ ...record })),
     decisionIds: async (runId) => {
       const ids: Required<PolicyDecisionIds> = { run: [], tasks: {} };
-      for (const record of await records(runId)) {
-        if (record.kind !== 'decision') continue;
-        if (record.taskId === undefined) ids.run.push(record.id);
-        else (ids.tasks[record.taskId] ??= []).push(record.id);
+      for (const { id, taskId } of await log.decisionRefs(runId)) {
+        if (taskId === undefined) ids.run.push(id);
+        else (ids.tasks[taskId] ??= []).push(id);
       }
       return ids;
     },

@@ -94,6 +94,11 @@ export interface AuditLog {
   appendAll(entries: readonly AuditEntry[]): Promise<AuditRecord[]>;
   /** Records in append order. */
   list(query?: AuditQuery): Promise<AuditRecord[]>;
+  /**
+   * The ids of a run's `decision` records (and the task each was for), in append order: what the
+   * run's receipt lists, read without the records' bodies.
+   */
+  decisionRefs(runId: string): Promise<{ id: string; taskId?: string }[]>;
   /** Walks the whole chain, recomputing every hash. */
   verify(): Promise<ChainReport>;
   close(): Promise<void>;
@@ -140,9 +145,17 @@ export function canonicalMembers(members: Readonly<Record<string, string>>): str
  */
 export function auditRecordHash(record: Omit<AuditRecord, 'hash'>, detailsJson?: string): string {
   const content = hashedContent(record);
-  const members = Object.fromEntries(Object.entries(content).map(([name, value]) => [name, name === 'details' && detailsJson !== undefined ? detailsJson : canonicalJson(value)]));
-  return `sha256:${createHash('sha256').update(canonicalMembers(members)).digest('hex')}`;
+  const text = HASHED_MEMBERS.map(({ name, prefix }) => prefix + (name === 'details' && detailsJson !== undefined ? detailsJson : canonicalJson(content[name]))).join(',');
+  return `sha256:${createHash('sha256').update(`{${text}}`).digest('hex')}`;
 }
+
+/**
+ * The members {@link hashedContent} always has, in RFC 8785 order, each with its `"name":` written
+ * once: a record's canonical JSON is then one pass over them, as {@link canonicalMembers} would write it.
+ */
+const HASHED_MEMBERS = Object.keys(hashedContent({} as Omit<AuditRecord, 'hash'>))
+  .sort()
+  .map((name) => ({ name, prefix: `${JSON.stringify(name)}:` }));
 
 /** The optional text members of a record and their columns. */
 const OPTIONAL_COLUMNS = {
@@ -303,6 +316,14 @@ export async function createAuditLog(db: SqlDriver, { ownsDb = false }: { ownsDb
       }
       const rows = await db.all(`SELECT ${COLUMNS} FROM audit_log WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ${Math.min(Math.max(1, Math.trunc(limit)), PAGE)}`, params);
       return rows.map(fromRow);
+    },
+
+    async decisionRefs(runId: string): Promise<{ id: string; taskId?: string }[]> {
+      const rows = await db.all(`SELECT id, task_id FROM audit_log WHERE run_id = $1 AND kind = 'decision' ORDER BY seq`, [runId]);
+      return rows.map((row) => {
+        const taskId = optionalText(row, 'task_id');
+        return { id: requiredText(row, 'id'), ...(taskId === undefined ? {} : { taskId }) };
+      });
     },
 
     async verify(): Promise<ChainReport> {

@@ -165,6 +165,15 @@ describe.each([sqlite(), postgres()])('audit log on $name', (backend) => {
     expect((await log.verify()).ok).toBe(true);
   });
 
+  it("lists a run's decision ids, in order and by task, without the other kinds", async () => {
+    const runStart = await log.append(decision('run-refs', { taskId: undefined }));
+    const first = await log.append(decision('run-refs'));
+    await appendAuditEvent(log, { kind: 'approval', runId: 'run-refs', namespace: 'default', taskId: 'greet', actor: 'bob', action: 'approve', reason: 'ok' });
+    const second = await log.append(decision('run-refs', { taskId: 'other' }));
+    expect(await log.decisionRefs('run-refs')).toEqual([{ id: runStart.id }, { id: first.id, taskId: 'greet' }, { id: second.id, taskId: 'other' }]);
+    expect(await log.decisionRefs('run-none')).toEqual([]);
+  });
+
   it('serves auditors only, and only their namespaces', async () => {
     await log.append(decision('run-other', { namespace: 'ops' }));
     const auditor = { name: 'audrey', roles: ['auditor'], namespaces: ['ops'] };
