@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from '../compiler/index.js';
 import { MaestroError } from '../errors/index.js';
 import { auditLogMigrations } from './migrations/policy-audit-log.js';
-import type { SqlDriver, SqlRow, SqlValue } from './sql/driver.js';
+import type { SqlDriver, SqlRow, SqlTransaction, SqlValue } from './sql/driver.js';
 import { migrate } from './sql/migrations.js';
 import { onOwnDatabase, type OpenStoreOptions } from './open-store.js';
 
@@ -247,6 +247,12 @@ function checkEntry(entry: AuditEntry): void {
   if (entry.details !== undefined && entry.detailsJson !== undefined) throw new MaestroError('INTERNAL', `audit entry ${entry.id}: details and detailsJson are exclusive`);
 }
 
+/** An entry with its reasons and details as the canonical JSON the row stores and the hash covers. */
+interface Prepared {
+  entry: AuditEntry;
+  json: { reasons: string; details: string | null };
+}
+
 /** An entry as it is stored and read back: absent members dropped, details as their JSON. */
 function stored(entry: AuditEntry, json: { details: string | null }, seq: number, prevHash: string): Omit<AuditRecord, 'hash'> {
   const record: Omit<AuditRecord, 'hash'> = { seq, id: entry.id, kind: entry.kind, time: entry.time, result: entry.result, reasons: [...entry.reasons], prevHash };
@@ -267,6 +273,61 @@ export async function createAuditLog(db: SqlDriver, { ownsDb = false }: { ownsDb
   await migrate(db, auditLogMigrations(db.dialect));
   const PAGE = 1000;
 
+  /** One appendAll call's entries, serialised, and where its records go. */
+  interface Waiting {
+    prepared: Prepared[];
+    resolve(records: AuditRecord[]): void;
+    reject(error: unknown): void;
+  }
+  /** Calls waiting for the next write (see appendAll). */
+  let waiting: Waiting[] = [];
+
+  /** Extends the chain with `prepared`, in order, inside `tx`. */
+  async function extend(tx: SqlTransaction, prepared: readonly Prepared[]): Promise<AuditRecord[]> {
+    // One writer at a time extends the chain; `seq PRIMARY KEY` would refuse a fork anyway.
+    await tx.lock('maestro_audit_log');
+    const [last] = await tx.all('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
+    let seq = last ? Number(last.seq) : 0;
+    let prevHash = last ? requiredText(last, 'hash') : GENESIS_HASH;
+    const records: AuditRecord[] = [];
+    for (const { entry, json } of prepared) {
+      seq += 1;
+      const unhashed = stored(entry, json, seq, prevHash);
+      const record: AuditRecord = { ...unhashed, hash: auditRecordHash(unhashed, json.details ?? undefined) };
+      await tx.run(`INSERT INTO audit_log (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`, toRow(record, json));
+      records.push(record);
+      prevHash = record.hash;
+    }
+    return records;
+  }
+
+  /**
+   * Writes every call waiting when its transaction starts, in one transaction. Should that fail,
+   * each call is written again on its own, so one bad entry fails only the call that brought it.
+   */
+  async function writeWaiting(): Promise<void> {
+    let batch: Waiting[] = [];
+    try {
+      const written = await db.transaction(async (tx) => {
+        batch = waiting;
+        waiting = [];
+        const records = await extend(tx, batch.flatMap((call) => call.prepared));
+        return batch.map((call) => records.splice(0, call.prepared.length));
+      });
+      batch.forEach((call, i) => call.resolve(written[i] ?? []));
+    } catch (error) {
+      // The transaction did not even start: the calls it was to take are still waiting.
+      if (batch.length === 0) [batch, waiting] = [waiting, []];
+      if (batch.length <= 1) {
+        batch.forEach((call) => call.reject(error));
+        return;
+      }
+      for (const call of batch) {
+        await db.transaction((tx) => extend(tx, call.prepared)).then(call.resolve, call.reject);
+      }
+    }
+  }
+
   function appendAll(entries: readonly AuditEntry[]): Promise<AuditRecord[]> {
     entries.forEach(checkEntry);
     // Serialised once, outside the lock: the canonical text is both what the hash covers and what
@@ -276,22 +337,11 @@ export async function createAuditLog(db: SqlDriver, { ownsDb = false }: { ownsDb
       return { entry, json: { reasons: canonicalJson(entry.reasons), details } };
     });
     if (prepared.length === 0) return Promise.resolve([]);
-    return db.transaction(async (tx) => {
-      // One writer at a time extends the chain; `seq PRIMARY KEY` would refuse a fork anyway.
-      await tx.lock('maestro_audit_log');
-      const [last] = await tx.all('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
-      let seq = last ? Number(last.seq) : 0;
-      let prevHash = last ? requiredText(last, 'hash') : GENESIS_HASH;
-      const records: AuditRecord[] = [];
-      for (const { entry, json } of prepared) {
-        seq += 1;
-        const unhashed = stored(entry, json, seq, prevHash);
-        const record: AuditRecord = { ...unhashed, hash: auditRecordHash(unhashed, json.details ?? undefined) };
-        await tx.run(`INSERT INTO audit_log (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`, toRow(record, json));
-        records.push(record);
-        prevHash = record.hash;
-      }
-      return records;
+    // Group commit: calls made while a write is under way wait together for the next one, so a
+    // burst (a fan-out's tasks, concurrent run starts) costs one transaction, not one per call.
+    return new Promise((resolve, reject) => {
+      waiting.push({ prepared, resolve, reject });
+      if (waiting.length === 1) void writeWaiting();
     });
   }
 

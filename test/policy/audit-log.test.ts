@@ -138,6 +138,24 @@ describe.each([sqlite(), postgres()])('audit log on $name', (backend) => {
     expect(await log.verify()).toMatchObject({ ok: true, records: head!.seq + 2 });
   });
 
+  it('fails only the call with a bad entry when calls made together are written together', async () => {
+    const [taken] = await log.list({ after: 0, limit: 1 });
+    const calls = [
+      log.appendAll([decision('run-group'), decision('run-group')]),
+      log.appendAll([decision('run-group', { id: taken!.id })]),
+      log.append(decision('run-group')),
+    ];
+    const [first, second, third] = await Promise.allSettled(calls);
+    expect(second?.status).toBe('rejected');
+    expect(first?.status).toBe('fulfilled');
+    expect(third?.status).toBe('fulfilled');
+    const written = [...(first as PromiseFulfilledResult<AuditRecord[]>).value, (third as PromiseFulfilledResult<AuditRecord>).value];
+    // A call's entries stay together and in order.
+    expect(written[1]!.seq).toBe(written[0]!.seq + 1);
+    expect(await log.list({ runId: 'run-group' })).toEqual(written);
+    expect((await log.verify()).ok).toBe(true);
+  });
+
   it('stores and hashes details given as canonical JSON text as it would the object', async () => {
     const details = { stage: 'task', input: { b: [1, 'two'], a: { z: null, y: true } } };
     const detailsJson = canonicalMembers({ stage: '"task"', input: '{"a":{"y":true,"z":null},"b":[1,"two"]}' });
