@@ -15,6 +15,8 @@ export interface ShapeResult {
   startLatency: Record<VariantId, Summary>;
   /** Median ratios; `dOverA` is the policy gate's cost (Maestro with the gate over without). */
   ratios: { aOverB: number; aOverC: number; cOverB: number; dOverA: number };
+  /** 95% bootstrap interval of `dOverA` (see `bootstrapMedianRatio`). */
+  dOverAInterval: [number, number];
   /** p95 ratios. */
   p95Ratios: { aOverB: number; aOverC: number };
   /** History of one measured run per variant. */
@@ -55,9 +57,10 @@ export function checkTargets(shapes: readonly ShapeResult[]): TargetCheck[] {
   }
   const seq10 = shapes.find((result) => result.shape.kind === 'sequential' && result.shape.n === 10);
   if (seq10) {
+    const [low, high] = seq10.dOverAInterval;
     checks.push({
       target: `${seq10.shape.name}: the policy gate adds < 5%, d/a < ${POLICY_GATE_TARGET.toFixed(2)} (median)`,
-      actual: ratio(seq10.ratios.dOverA),
+      actual: `${ratio(seq10.ratios.dOverA)} (95% interval ${ratio(low)}–${ratio(high)})`,
       pass: seq10.ratios.dOverA < POLICY_GATE_TARGET,
     });
   }

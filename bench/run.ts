@@ -43,7 +43,7 @@ import { benchReceipt, type ReceiptBenchResult } from './receipt.js';
 import { benchSdk, sdkMarkdown } from './sdk.js';
 import { checkTargets, markdownReport, rounded, type ShapeResult } from './report.js';
 import { SHAPES, taskCount, type Shape } from './shapes.js';
-import { ms, summarize, type Summary } from './stats.js';
+import { bootstrapMedianRatio, ms, summarize, type Summary } from './stats.js';
 import { VARIANTS, variantRunners, type Sample, type VariantId } from './variants.js';
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
@@ -159,6 +159,10 @@ async function engineSuite(): Promise<EngineSuiteResult> {
           cOverB: latency.baselineLocal.median / latency.baseline.median,
           dOverA: latency.maestroPolicy.median / latency.maestro.median,
         },
+        dOverAInterval: bootstrapMedianRatio(
+          byVariant.maestroPolicy.map((s) => s.totalMs),
+          byVariant.maestro.map((s) => s.totalMs),
+        ),
         p95Ratios: {
           aOverB: latency.maestro.p95 / latency.baseline.p95,
           aOverC: latency.maestro.p95 / latency.baselineLocal.p95,

@@ -31,6 +31,28 @@ export function summarize(samples: readonly number[]): Summary {
   };
 }
 
+/**
+ * A 95% bootstrap interval of `median(numerator) / median(denominator)`: both sample sets are
+ * resampled with replacement `resamples` times (a seeded generator, so a report can be reproduced
+ * from its samples) and the 2.5th and 97.5th percentiles of the resampled ratios are returned. It
+ * says how far the ratio could move on another run of the same length on the same machine.
+ */
+export function bootstrapMedianRatio(numerator: readonly number[], denominator: readonly number[], resamples = 2000, seed = 1): [number, number] {
+  if (numerator.length === 0 || denominator.length === 0) return [Number.NaN, Number.NaN];
+  // mulberry32: small, fast and good enough to pick resample indices.
+  let state = seed >>> 0;
+  const random = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const resampledMedian = (samples: readonly number[]): number => summarize(Array.from(samples, () => samples[Math.floor(random() * samples.length)] as number)).median;
+  const ratios = Array.from({ length: resamples }, () => resampledMedian(numerator) / resampledMedian(denominator)).sort((a, b) => a - b);
+  return [quantile(ratios, 0.025), quantile(ratios, 0.975)];
+}
+
 /** Milliseconds with one decimal. */
 export const ms = (value: number): string => (Number.isFinite(value) ? value.toFixed(1) : '–');
 
