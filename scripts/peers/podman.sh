@@ -15,11 +15,11 @@
 #                    no default ulimits (the sandbox refuses raising them), events to a file
 #   storage.conf     overlay storage in <home>/storage, run state in <home>/run
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 HOME_DIR="${MAESTRO_PODMAN_HOME:-$REPO_ROOT/.tools/podman}"
 IMAGE="${MAESTRO_PODMAN_TEST_IMAGE:-localhost/maestro-busybox:test}"
-PACKAGES=(podman runc busybox-static)
 
 export CONTAINERS_CONF="$HOME_DIR/containers.conf"
 export CONTAINERS_STORAGE_CONF="$HOME_DIR/storage.conf"
@@ -32,21 +32,8 @@ install_packages() {
   command -v runc >/dev/null 2>&1 || missing+=(runc)
   dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
   [ "${#missing[@]}" -eq 0 ] && return 0
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "podman.sh: ${missing[*]} missing and installing needs root: run 'apt-get install -y ${PACKAGES[*]}'" >&2
-    exit 1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  # The package lists may be missing or stale on a fresh machine; refresh them once if a package is unknown.
-  local package
-  for package in "${missing[@]}"; do
-    if ! apt-cache show "$package" >/dev/null 2>&1; then
-      apt-get update -qq
-      break
-    fi
-  done
   log "installing ${missing[*]}"
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt_install "${missing[@]}"
 }
 
 write_if_changed() {
