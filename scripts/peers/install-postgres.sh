@@ -5,8 +5,12 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 
+# The newest /usr/lib/postgresql/<version>/bin, or nothing (not a failure: pipefail would make ls's
+# "no such file" one on a machine without any PostgreSQL).
 find_bindir() {
-  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+  local dirs=(/usr/lib/postgresql/*/bin)
+  [ -d "${dirs[0]}" ] || return 0
+  printf '%s\n' "${dirs[@]}" | sort -V | tail -n 1
 }
 
 BINDIR="$(find_bindir)"
