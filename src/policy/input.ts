@@ -37,8 +37,9 @@ export function buildPolicyInput(source: PolicyInputSource): PolicyInput {
   if (subject === undefined) throw new MaestroError('INTERNAL', 'a policy principal needs a subject (or name)');
   // Every object is built with its members in RFC 8785 order (labels sorted), so that when every
   // leaf is a string JSON.stringify writes the canonical JSON (see canonicalInput).
+  const given = task?.labels ?? {};
   const labels: Record<string, string> = {};
-  for (const name of Object.keys(task?.labels ?? {}).sort()) labels[name] = (task?.labels ?? {})[name] as string;
+  for (const name of Object.keys(given).sort()) labels[name] = given[name] as string;
   const input: PolicyInput = {
     policy: {
       authority: task?.policy?.authority ?? workflow.policy.authority,
