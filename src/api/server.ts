@@ -18,6 +18,9 @@ import { startAdmissionLoop } from './runs/admission.js';
 import { launchContext } from './routes/access.js';
 import { watchFinishedRuns } from './runs/finished.js';
 
+/** How long an idle keep-alive connection stays open: longer than the 60 s many proxies keep theirs. */
+const KEEP_ALIVE_MS = 65_000;
+
 /** Options of {@link startApi}. */
 export interface StartApiOptions {
   /**
@@ -142,6 +145,11 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
   const watcher = watchFinishedRuns(client, metrics, { intervalMs: pollMs * 4 });
   const app = createApp(deps);
   const server = createServer(app);
+  // An idle keep-alive connection stays open longer than clients and proxies keep theirs (Node's
+  // default closes it after 5 s; load balancers commonly keep theirs 60 s): a connection the server
+  // closes just as a client reuses it fails that request ("socket hang up", or a proxy's 502).
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  server.headersTimeout = KEEP_ALIVE_MS + 1000;
   server.listen(port, host);
   await once(server, 'listening');
   const bound = (server.address() as AddressInfo).port;

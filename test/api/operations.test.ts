@@ -1,7 +1,7 @@
 /**
  * `/healthz`, `/readyz`, `/metrics`, and JWT bearer tokens verified against a local JWKS.
  */
-import { createServer, type Server } from 'node:http';
+import { Agent, createServer, get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +42,28 @@ describe('GET /healthz and /readyz', () => {
       expect(body.checks.store?.ok).toBe(true);
     } finally {
       await api.stop();
+    }
+  });
+});
+
+describe('keep-alive connections', () => {
+  it('stay open while a client is idle for longer than Node’s default 5 s, so reusing one does not fail', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const healthz = (): Promise<{ status: number; port: number }> =>
+      new Promise((resolve, reject) => {
+        get(`${h.api.url}/healthz`, { agent }, (res) => {
+          const port = res.socket.localPort ?? 0; // the socket goes back to the agent at the end
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, port }));
+        }).on('error', reject);
+      });
+    try {
+      const first = await healthz();
+      await new Promise((resolve) => setTimeout(resolve, 6000));
+      const second = await healthz();
+      expect(second).toEqual({ status: 200, port: first.port });
+    } finally {
+      agent.destroy();
     }
   });
 });
