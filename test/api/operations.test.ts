@@ -75,7 +75,8 @@ describe('GET /metrics', () => {
     const started = await h.call('POST', '/runs', { json: { workflowRef: `${name}@1.0.0`, namespace: h.namespace } });
     await h.waitRun(started.body.runId, (r) => r.status === 'SUCCEEDED');
     let text = '';
-    for (let tries = 0; tries < 150 && !text.includes('maestro_task_duration_seconds_bucket'); tries += 1) {
+    // The watcher sees every run that finishes on the dev server, other test files' too: wait for this one's tasks.
+    for (let tries = 0; tries < 150 && !text.includes('maestro_task_duration_seconds_count{workflow="metered"'); tries += 1) {
       await new Promise((resolve) => setTimeout(resolve, 200));
       text = (await h.call('GET', '/metrics', { token: 'viewer' })).text;
     }
