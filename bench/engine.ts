@@ -84,8 +84,19 @@ export async function startBenchEngine({ dynamicConfig = {} }: BenchEngineOption
     logLevel: 'error',
   });
   const cleanups: (() => Promise<void>)[] = [async () => server.stop(), () => rm(dir, { recursive: true, force: true })];
+  // Every cleanup runs even when one fails: a server or worker left behind keeps the process alive.
   const close = async (): Promise<void> => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    const failures: unknown[] = [];
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error: unknown) => failures.push(error));
+    if (failures.length > 0) throw new AggregateError(failures, `bench engine: ${failures.length} cleanup(s) failed`);
+  };
+  /** Runs a worker at once, so that a failure later in the start-up shuts it down before its connection closes. */
+  const run = (worker: Worker): void => {
+    const running = worker.run();
+    cleanups.push(async () => {
+      worker.shutdown();
+      await running;
+    });
   };
   try {
     const [maestroBundle, baselineBundle] = await Promise.all([
@@ -104,6 +115,7 @@ export async function startBenchEngine({ dynamicConfig = {} }: BenchEngineOption
       workflowBundle: maestroBundle,
       provenance,
     });
+    run(maestro);
     const pdp = await createPdp({ policyMode: 'embedded' });
     cleanups.push(() => pdp.close());
     const auditLog = await openAuditLog({ dataDir: join(dir, 'audit') });
@@ -116,6 +128,7 @@ export async function startBenchEngine({ dynamicConfig = {} }: BenchEngineOption
       provenance: await createWorkerProvenance({ config, catalog: builtinCatalog, policyDecisions: auditDecisionLog(auditLog).decisionIds }),
       policy: createPolicyGate({ pdp, log: auditLog }),
     });
+    run(maestroPolicy);
     const baseline = await Worker.create({
       connection: nativeConnection,
       taskQueue: BASELINE_QUEUE,
@@ -133,13 +146,7 @@ export async function startBenchEngine({ dynamicConfig = {} }: BenchEngineOption
       maxConcurrentLocalActivityExecutions: 200,
       maxConcurrentWorkflowTaskExecutions: 40,
     });
-    for (const worker of [maestro, maestroPolicy, baseline]) {
-      const running = worker.run();
-      cleanups.push(async () => {
-        worker.shutdown();
-        await running;
-      });
-    }
+    run(baseline);
 
     const connection = await Connection.connect({ address: server.address });
     cleanups.push(() => connection.close());
@@ -152,7 +159,7 @@ export async function startBenchEngine({ dynamicConfig = {} }: BenchEngineOption
       close,
     };
   } catch (error) {
-    await close();
+    await close().catch((failure: unknown) => console.error(failure));
     throw error;
   }
 }
