@@ -2,9 +2,8 @@
  * The audit side of the decision log: events people cause (approvals, cancellations, retries),
  * the auditor's read access (`GET /audit?runId=`), and chain verification (`maestro audit verify`).
  */
-import { randomUUID } from 'node:crypto';
 import { MaestroError } from '../errors/index.js';
-import type { AuditLog, AuditRecord, ChainReport } from '../store/index.js';
+import { auditRecordId, type AuditLog, type AuditRecord, type ChainReport } from '../store/index.js';
 
 /** Something a person did to a run, kept in the same chain as the policy decisions. */
 export interface AuditEvent {
@@ -35,7 +34,7 @@ export interface AuditEvent {
 export function appendAuditEvent(log: AuditLog, event: AuditEvent): Promise<AuditRecord> {
   return log.append({
     kind: event.kind,
-    id: randomUUID(),
+    id: auditRecordId(),
     time: (event.time ?? new Date()).toISOString(),
     namespace: event.namespace,
     runId: event.runId,

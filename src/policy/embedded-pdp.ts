@@ -2,9 +2,9 @@
  * The embedded PDP: the project's Rego compiled to WebAssembly (`opa build -t wasm`), evaluated
  * in-process with `@open-policy-agent/opa-wasm`. No network, tens of microseconds per decision.
  */
-import { randomUUID } from 'node:crypto';
 import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import { ConfigError } from '../errors/index.js';
+import { auditRecordId } from '../store/index.js';
 import { readWasmBundle } from './bundle.js';
 import { DECISION_ENTRYPOINT, readDecision } from './decision.js';
 import { canonicalInput } from './input.js';
@@ -44,7 +44,7 @@ export async function createEmbeddedPdp({ bundle }: EmbeddedPdpOptions): Promise
     mode: 'embedded',
     decide(input: PolicyInput): Promise<PolicyDecision> {
       const { json, digest } = canonicalInput(input);
-      const base = { decisionId: randomUUID(), bundleRevision, inputDigest: digest };
+      const base = { decisionId: auditRecordId(), bundleRevision, inputDigest: digest };
       let answer: ReturnType<typeof readDecision>;
       try {
         // The canonical JSON doubles as the wasm input: serialised once, hashed and evaluated.

@@ -3,9 +3,9 @@
  * deadline. When OPA cannot answer (down, slow, erroring), the namespace's fallback decides:
  * closed (deny, the default) or open (allow), and the decision says so.
  */
-import { randomUUID } from 'node:crypto';
 import { Pool } from 'undici';
 import { ConfigError } from '../errors/index.js';
+import { auditRecordId } from '../store/index.js';
 import { DECISION_ENTRYPOINT, readDecision } from './decision.js';
 import { canonicalInput } from './input.js';
 import type { PolicyDecision, PolicyDecisionPoint, PolicyInput } from './types.js';
@@ -76,7 +76,7 @@ export function createRemotePdp(options: RemotePdpOptions): PolicyDecisionPoint 
   return {
     mode: 'remote',
     async decide(input: PolicyInput): Promise<PolicyDecision> {
-      const decisionId = randomUUID();
+      const decisionId = auditRecordId();
       const { json, digest } = canonicalInput(input);
       let response: OpaResponse;
       try {

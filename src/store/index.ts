@@ -18,6 +18,7 @@ export type * from './types.js';
 export {
   GENESIS_HASH,
   auditRecordHash,
+  auditRecordId,
   canonicalMembers,
   createAuditLog,
   openAuditLog,

@@ -16,6 +16,7 @@ import {
   GENESIS_HASH,
   auditLogMigrations,
   auditRecordHash,
+  auditRecordId,
   canonicalMembers,
   createAuditLog,
   migrate,
@@ -247,6 +248,17 @@ describe.each([sqlite(), postgres()])('audit log on $name', (backend) => {
     const report = await log.verify();
     expect(report).toMatchObject({ ok: false, records: 2, firstBroken: { seq: 3, id: '(missing)' } });
     expect(report.firstBroken?.problem).toBe('record #3 is missing (the next one is #4)');
+  });
+});
+
+describe('audit record ids', () => {
+  it('are UUIDv7s that sort in the order they were made, so the id index grows at its end', () => {
+    const t = Date.UTC(2026, 0, 1);
+    const ids = [auditRecordId(t), auditRecordId(t + 1), auditRecordId(t + 60_000), auditRecordId()];
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect([...ids].sort()).toEqual(ids);
+    expect(ids[0]?.replace(/-/g, '').slice(0, 12)).toBe(t.toString(16).padStart(12, '0'));
+    expect(new Set(Array.from({ length: 1000 }, () => auditRecordId(t))).size).toBe(1000);
   });
 });
 
