@@ -16,7 +16,7 @@ import { createActivities, envSecrets } from '../src/activities/index.js';
 import { builtinCatalog } from '../src/catalog/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { DEFAULT_SQLITE_PRAGMAS, resolveTemporalBin, startDevServer, type DevServer } from '../src/devserver/index.js';
-import { createPdp, createPolicyGate } from '../src/policy/index.js';
+import { createPdp, createPolicyGate, type PolicyGate } from '../src/policy/index.js';
 import { auditDecisionLog, createWorkerProvenance } from '../src/provenance/index.js';
 import { localRunner } from '../src/runners/index.js';
 import { FsArtifactStore, openAuditLog } from '../src/store/index.js';
@@ -37,7 +37,28 @@ export interface BenchEngine {
   serverCommand: string[];
   dbFile: string;
   sqlitePragmas: Readonly<Record<string, string>>;
+  /**
+   * Time the policy gate took in each run of the gated worker, by run id (ms): every task's
+   * `enforce` timed from its call to its answer inside the worker, i.e. what the check added to
+   * the task's path.
+   */
+  gateMs: ReadonlyMap<string, number>;
   close(): Promise<void>;
+}
+
+/** `gate`, with the time each `enforce` takes added to its run's entry of `spent`. */
+function timedGate(gate: PolicyGate, spent: Map<string, number>): PolicyGate {
+  return {
+    ...gate,
+    async enforce(input) {
+      const start = performance.now();
+      try {
+        return await gate.enforce(input);
+      } finally {
+        spent.set(input.run.runId, (spent.get(input.run.runId) ?? 0) + performance.now() - start);
+      }
+    },
+  };
 }
 
 const quietBundler = {
@@ -116,6 +137,7 @@ export async function startBenchEngine({ dynamicConfig = {} }: BenchEngineOption
       provenance,
     });
     run(maestro);
+    const gateMs = new Map<string, number>();
     const pdp = await createPdp({ policyMode: 'embedded' });
     cleanups.push(() => pdp.close());
     const auditLog = await openAuditLog({ dataDir: join(dir, 'audit') });
@@ -126,7 +148,7 @@ export async function startBenchEngine({ dynamicConfig = {} }: BenchEngineOption
       artifactDir,
       workflowBundle: maestroBundle,
       provenance: await createWorkerProvenance({ config, catalog: builtinCatalog, policyDecisions: auditDecisionLog(auditLog).decisionIds }),
-      policy: createPolicyGate({ pdp, log: auditLog }),
+      policy: timedGate(createPolicyGate({ pdp, log: auditLog }), gateMs),
     });
     run(maestroPolicy);
     const baseline = await Worker.create({
@@ -156,6 +178,7 @@ export async function startBenchEngine({ dynamicConfig = {} }: BenchEngineOption
       serverCommand: [...server.process.spawnargs],
       dbFile,
       sqlitePragmas: DEFAULT_SQLITE_PRAGMAS,
+      gateMs,
       close,
     };
   } catch (error) {

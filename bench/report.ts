@@ -19,6 +19,12 @@ export interface ShapeResult {
   dOverAInterval: [number, number];
   /** p95 ratios. */
   p95Ratios: { aOverB: number; aOverC: number };
+  /**
+   * The policy check's own time in each d run (its tasks' `enforce`, timed inside the worker), in
+   * ms and as a share of that run's latency: what the check adds, without the run-to-run noise of
+   * comparing two sets of runs.
+   */
+  gate: { ms: Summary; share: Summary };
   /** History of one measured run per variant. */
   history: Record<VariantId, HistoryProfile>;
   samples: Record<VariantId, number[]>;
@@ -63,8 +69,18 @@ export function checkTargets(shapes: readonly ShapeResult[]): TargetCheck[] {
       actual: `${ratio(seq10.ratios.dOverA)} (95% interval ${ratio(low)}–${ratio(high)})`,
       pass: seq10.ratios.dOverA < POLICY_GATE_TARGET,
     });
+    const { share } = seq10.gate;
+    checks.push({
+      target: `${seq10.shape.name}: the policy check's own time < ${percent(POLICY_GATE_TARGET - 1)} of its run (median per-run share, timed in the worker)`,
+      actual: `${percent(share.median)} (p95 ${percent(share.p95)}; ${ms(seq10.gate.ms.median)} ms of ${ms(seq10.latency.maestroPolicy.median)})`,
+      pass: share.median < POLICY_GATE_TARGET - 1,
+    });
   }
   return checks;
+}
+
+function percent(fraction: number): string {
+  return `${(fraction * 100).toFixed(1)}%`;
 }
 
 function table(head: string[], rows: string[][]): string {

@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark suite in turn, each against a baseline measured in the same run.
  * - `engine`: Maestro's interpreter (with and without the policy gate) against hand-written Temporal
  *   workflows, on a dev server of its own, in one process, round-robin across variants so drift
- *   hits them all alike;
+ *   hits them all alike; with the gate, also each run's time spent in the gate, timed in the worker;
  * - `policy`: decision latency, embedded wasm vs an OPA server (bench/policy.ts);
  * - `receipt`: receipt build + sign + write for 10 and 1,000 tasks, and its share of the 10-step
  *   run measured by `engine` (bench/receipt.ts);
@@ -140,6 +140,11 @@ async function engineSuite(): Promise<EngineSuiteResult> {
       }
     }
 
+    const gateMs = (sample: Sample): number => {
+      const spent = engine.gateMs.get(sample.workflowId);
+      if (spent === undefined) throw new Error(`run ${sample.workflowId} went through the policy gate but its time was not recorded`);
+      return spent;
+    };
     const results: ShapeResult[] = [];
     for (const shape of shapes) {
       const byVariant = samples.get(shape.name) as Record<VariantId, Sample[]>;
@@ -166,6 +171,10 @@ async function engineSuite(): Promise<EngineSuiteResult> {
         p95Ratios: {
           aOverB: latency.maestro.p95 / latency.baseline.p95,
           aOverC: latency.maestro.p95 / latency.baselineLocal.p95,
+        },
+        gate: {
+          ms: summarize(byVariant.maestroPolicy.map((s) => gateMs(s))),
+          share: summarize(byVariant.maestroPolicy.map((s) => gateMs(s) / s.totalMs)),
         },
         history,
         samples: perVariant((id) => byVariant[id].map((s) => s.totalMs)),
