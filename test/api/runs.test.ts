@@ -2,6 +2,11 @@
  * `/runs` against the running API, a real worker and the real Temporal dev server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtinCatalog } from '../../src/catalog/index.js';
+import { startRun } from '../../src/client/index.js';
+import { compileWorkflow } from '../../src/compiler/index.js';
+import type { WorkflowManifest } from '../../src/manifest/index.js';
+import { parseManifest } from '../../src/manifest/index.js';
 import { manifest, startHarness, THREE_TASKS, type Harness } from './harness.js';
 
 let h: Harness;
@@ -152,6 +157,26 @@ describe('GET /runs/{runId}', () => {
     const res = await h.call('GET', `/runs/${id}`, { token: 'outsider' });
     expect(res.status).toBe(403);
     expect((await h.call('GET', '/runs/bad%20id')).status).toBe(400);
+  });
+
+  it("answers 503 naming the cause, not 500, while the run's workflow task keeps failing", async () => {
+    // An IR the interpreter cannot read (as a bug would): every workflow task fails and is retried,
+    // and Temporal refuses queries meanwhile.
+    const parsed = parseManifest(manifest(THREE_TASKS, { name: 'broken' }), 'broken.yaml', { catalog: builtinCatalog }) as WorkflowManifest;
+    const compiled = compileWorkflow(parsed, { catalog: builtinCatalog });
+    const broken = { ...compiled, ir: { ...compiled.ir, tasks: 42 as unknown as typeof compiled.ir.tasks } };
+    const runId = await startRun(h.client, { compiled: broken, params: {}, taskQueue: h.config.taskQueue, namespace: h.namespace });
+    try {
+      let res = await h.call('GET', `/runs/${runId}`);
+      for (let tries = 0; tries < 40 && !/workflow task failed/.test(String(res.body.detail)); tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        res = await h.call('GET', `/runs/${runId}`);
+      }
+      expect(res.status).toBe(503);
+      expect(res.body).toMatchObject({ code: 'UNAVAILABLE', detail: expect.stringContaining(`run ${runId} cannot be read right now: its workflow task failed or timed out`) });
+    } finally {
+      await h.client.workflow.getHandle(runId).terminate('test over');
+    }
   });
 
   it('streams progress as Server-Sent Events until the run ends', async () => {

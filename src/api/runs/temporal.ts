@@ -2,9 +2,10 @@
  * Reading runs from Temporal: a run's execution (describe), its start input (first history
  * event), and its final state. Temporal is the system of record; nothing here is cached.
  */
-import { isGrpcCancelledError, isGrpcDeadlineError, ServiceError, WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { isGrpcCancelledError, isGrpcDeadlineError, isGrpcServiceError, ServiceError, WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import proto from '@temporalio/proto';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { getRunState, waitForRun } from '../../client/index.js';
 import { MaestroError } from '../../errors/index.js';
 import {
@@ -107,7 +108,8 @@ const QUERY_DEADLINE_MS = 5_000;
  * its close event once it has finished (by the query again when Temporal ended it: terminated,
  * timed out).
  *
- * @throws MaestroError `UNAVAILABLE` when no worker answers the query in time (none is running).
+ * @throws MaestroError `UNAVAILABLE` when no worker answers the query in time (none is running),
+ * or while the run's workflow task is failing and Temporal refuses queries.
  */
 export async function runState(client: Client, execution: RunExecution): Promise<RunState> {
   if (execution.closed) {
@@ -128,6 +130,11 @@ export async function runState(client: Client, execution: RunExecution): Promise
     // way, no worker answered in time.
     if (Date.now() >= deadline && (error instanceof ServiceError || isGrpcDeadlineError(error) || isGrpcCancelledError(error))) {
       throw new MaestroError('UNAVAILABLE', `no worker answered for run ${execution.runId} within ${QUERY_DEADLINE_MS} ms; is a worker polling the run's task queue?`, { cause: error });
+    }
+    // Temporal refuses queries while the run's workflow task is failing: a worker lost it (timed
+    // out, e.g. the worker was restarted) or failed it, and Temporal is handing it out again.
+    if (error instanceof ServiceError && isGrpcServiceError(error.cause) && error.cause.code === grpcStatus.FAILED_PRECONDITION) {
+      throw new MaestroError('UNAVAILABLE', `run ${execution.runId} cannot be read right now: its workflow task failed or timed out and is being retried (${error.cause.details}); try again shortly`, { cause: error });
     }
     throw error;
   }
