@@ -20,9 +20,10 @@ export interface ShapeResult {
   /** p95 ratios. */
   p95Ratios: { aOverB: number; aOverC: number };
   /**
-   * The policy check's own time in each d run (its tasks' `enforce`, timed inside the worker), in
-   * ms and as a share of that run's latency: what the check adds, without the run-to-run noise of
-   * comparing two sets of runs.
+   * The policy check's own time in each d run (its tasks' `enforce`, timed inside the worker and
+   * summed), in ms and as a share of that run's latency: what the check adds, without the
+   * run-to-run noise of comparing two sets of runs. Exact for a sequence; for a fan-out the
+   * branches' checks overlap, so the sum overstates it (only seq-10's is checked).
    */
   gate: { ms: Summary; share: Summary };
   /** History of one measured run per variant. */
