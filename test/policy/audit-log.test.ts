@@ -262,6 +262,27 @@ describe('audit record ids', () => {
   });
 });
 
+describe('audit logs on one SQLite file in one process (the worker and the API of `npm start`)', () => {
+  it('append at the same time without locking each other out, and each closes on its own', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'maestro-audit-shared-'));
+    const worker = await openAuditLog({ dataDir: dir });
+    const api = await openAuditLog({ dataDir: dir });
+    try {
+      // Before they shared a connection, one log's write lock held across an await made the other
+      // wait in SQLite's sleeping busy handler, on the thread that held the lock: 'database is locked'.
+      const records = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? worker : api).append(decision(`run-shared-${i}`))));
+      expect(records.map((record) => record.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+      await worker.close();
+      await api.append(decision('run-after-close'));
+      expect(await api.verify()).toMatchObject({ ok: true, records: 41 });
+    } finally {
+      await worker.close();
+      await api.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe.each([sqliteDatabase('maestro-audit-v1-'), postgresDatabase()])('an audit log written before version 2 of its schema, on $name', (backend) => {
   afterAll(() => backend.cleanup());
 

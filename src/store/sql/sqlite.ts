@@ -4,7 +4,7 @@
  * request's statements into it.
  */
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { SqlDriver, SqlRow, SqlTransaction, SqlValue } from './driver.js';
 
@@ -28,14 +28,47 @@ function positional(sql: string): PositionalSql {
   return { text, order };
 }
 
+/** Connections open in this process, by absolute file path, with how many handles use each. */
+const openFiles = new Map<string, { driver: SqlDriver; users: number }>();
+
 /**
  * Opens (creating if needed) the SQLite database at `file` (`:memory:` for a private in-memory one).
+ * Every handle on one file in this process shares one connection and its transaction queue: two
+ * connections of one process would wait on each other's write lock, and SQLite's busy handler
+ * waits by sleeping, which here would stop the very thread that holds the lock (`npm start` runs
+ * the worker and the API, each with its stores, in one process). The connection closes with its
+ * last handle.
  *
  * @example
  * const db = openSqlite('.maestro/registry.db');
  */
 export function openSqlite(file: string): SqlDriver {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  if (file === ':memory:') return connect(file);
+  const path = resolve(file);
+  let open = openFiles.get(path);
+  if (open === undefined) {
+    mkdirSync(dirname(path), { recursive: true });
+    open = { driver: connect(path), users: 0 };
+    openFiles.set(path, open);
+  }
+  open.users += 1;
+  const shared = open;
+  let closed = false;
+  return {
+    ...shared.driver,
+    close() {
+      if (closed) return Promise.resolve();
+      closed = true;
+      shared.users -= 1;
+      if (shared.users > 0) return Promise.resolve();
+      openFiles.delete(path);
+      return shared.driver.close();
+    },
+  };
+}
+
+/** One connection to `file`, with its statement cache and transaction queue. */
+function connect(file: string): SqlDriver {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
