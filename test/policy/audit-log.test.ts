@@ -275,6 +275,12 @@ describe('audit logs on one SQLite file in one process (the worker and the API o
       await worker.close();
       await api.append(decision('run-after-close'));
       expect(await api.verify()).toMatchObject({ ok: true, records: 41 });
+      // The folder removed and made again while a log is open: a new, empty database.
+      await rm(dir, { recursive: true, force: true });
+      const fresh = await openAuditLog({ dataDir: dir });
+      await fresh.append(decision('run-fresh'));
+      expect(await fresh.verify()).toMatchObject({ ok: true, records: 1 });
+      await fresh.close();
     } finally {
       await worker.close();
       await api.close();

@@ -3,7 +3,7 @@
  * one transaction at a time, because an `await` inside a transaction would otherwise let another
  * request's statements into it.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { SqlDriver, SqlRow, SqlTransaction, SqlValue } from './driver.js';
@@ -46,7 +46,8 @@ export function openSqlite(file: string): SqlDriver {
   if (file === ':memory:') return connect(file);
   const path = resolve(file);
   let open = openFiles.get(path);
-  if (open === undefined) {
+  // A file deleted under a handle still open (a data folder removed and made again) is a new database.
+  if (open === undefined || !existsSync(path)) {
     mkdirSync(dirname(path), { recursive: true });
     open = { driver: connect(path), users: 0 };
     openFiles.set(path, open);
@@ -61,7 +62,7 @@ export function openSqlite(file: string): SqlDriver {
       closed = true;
       shared.users -= 1;
       if (shared.users > 0) return Promise.resolve();
-      openFiles.delete(path);
+      if (openFiles.get(path) === shared) openFiles.delete(path);
       return shared.driver.close();
     },
   };
