@@ -2,11 +2,7 @@
  * `/runs` against the running API, a real worker and the real Temporal dev server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtinCatalog } from '../../src/catalog/index.js';
 import { startRun } from '../../src/client/index.js';
-import { compileWorkflow } from '../../src/compiler/index.js';
-import type { WorkflowManifest } from '../../src/manifest/index.js';
-import { parseManifest } from '../../src/manifest/index.js';
 import { manifest, startHarness, THREE_TASKS, type Harness } from './harness.js';
 
 let h: Harness;
@@ -162,9 +158,10 @@ describe('GET /runs/{runId}', () => {
   it("answers 503 naming the cause, not 500, while the run's workflow task keeps failing", async () => {
     // An IR the interpreter cannot read (as a bug would): every workflow task fails and is retried,
     // and Temporal refuses queries meanwhile.
-    const parsed = parseManifest(manifest(THREE_TASKS, { name: 'broken' }), 'broken.yaml', { catalog: builtinCatalog }) as WorkflowManifest;
-    const compiled = compileWorkflow(parsed, { catalog: builtinCatalog });
-    const broken = { ...compiled, ir: { ...compiled.ir, tasks: 42 as unknown as typeof compiled.ir.tasks } };
+    const [name = '', version = ''] = threeTasks.split('@');
+    const registered = await h.store.getWorkflow(name, version);
+    if (!registered) throw new Error(`${threeTasks} is not in the registry`);
+    const broken = { digest: registered.digest, ir: { ...registered.ir, tasks: 42 as unknown as typeof registered.ir.tasks } };
     const runId = await startRun(h.client, { compiled: broken, params: {}, taskQueue: h.config.taskQueue, namespace: h.namespace });
     try {
       let res = await h.call('GET', `/runs/${runId}`);
