@@ -10,11 +10,12 @@
  * Run alone: `tsx bench/api-load.ts` (env `BENCH_API_RATE`, default 100/s; `BENCH_API_SECONDS`,
  * default 60), or call {@link runApiLoadBenchmark} from bench/run.ts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
@@ -70,6 +71,25 @@ export interface PhaseResult {
   start: LatencySummary;
   /** Start call sent → first task scheduled (from history), ms. */
   decision: LatencySummary;
+  /** Where the CPU went while the load was sent (Linux; undefined elsewhere). */
+  cpu?: PhaseCpu;
+}
+
+/**
+ * CPU used while a phase's load was sent, in cores (CPU seconds per second): by process, and the
+ * whole machine's. It tells a target missed for want of CPU (the machine busy) from one missed
+ * by Maestro's own cost.
+ */
+export interface PhaseCpu {
+  temporal: number;
+  worker: number;
+  api: number;
+  /** This process: the load generator. */
+  loadGenerator: number;
+  /** Every process on the machine. */
+  machine: number;
+  /** Cores the machine has. */
+  cores: number;
 }
 
 /** The benchmark's result. */
@@ -195,6 +215,43 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T
   return results;
 }
 
+/** Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`; 100 on Linux as built). */
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** Seconds of CPU a process has used, all its threads (/proc/PID/stat utime + stime); NaN without /proc. */
+function processCpuSeconds(pid: number | undefined): number {
+  try {
+    // The command name (field 2) is in parentheses and may hold spaces: count the fields after it.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** The processes whose CPU a phase reports, beside the load generator's (this process) and the machine's. */
+type Measured = Readonly<Record<'temporal' | 'worker' | 'api', ChildProcess>>;
+type CpuName = Exclude<keyof PhaseCpu, 'cores'>;
+
+/** CPU seconds used so far by each measured process, this one, and the machine (every process). */
+function cpuSeconds(measured: Measured): Record<CpuName, number> {
+  const self = process.cpuUsage();
+  return {
+    temporal: processCpuSeconds(measured.temporal.pid),
+    worker: processCpuSeconds(measured.worker.pid),
+    api: processCpuSeconds(measured.api.pid),
+    loadGenerator: (self.user + self.system) / 1e6,
+    machine: cpus().reduce((sum, { times }) => sum + times.user + times.nice + times.sys + times.irq, 0) / 1000,
+  };
+}
+
 /** Raw samples of one or more blocks of a phase. */
 interface PhaseSamples {
   sent: number;
@@ -202,10 +259,19 @@ interface PhaseSamples {
   missing: number;
   start: number[];
   decision: number[];
+  /** Seconds spent sending, and the CPU seconds used meanwhile. */
+  cpu: { seconds: number; used: Record<CpuName, number> };
 }
 
-async function block(client: Client, rate: number, seconds: number, send: () => Promise<{ runId: string }>, into: PhaseSamples): Promise<void> {
+async function block(client: Client, rate: number, seconds: number, send: () => Promise<{ runId: string }>, into: PhaseSamples, measured?: Measured): Promise<void> {
+  const started = performance.now();
+  const before = measured && cpuSeconds(measured);
   const calls = await openLoop(rate, seconds, send);
+  if (measured && before) {
+    const after = cpuSeconds(measured);
+    into.cpu.seconds += (performance.now() - started) / 1000;
+    for (const name of Object.keys(after) as CpuName[]) into.cpu.used[name] += after[name] - before[name];
+  }
   const ok = calls.filter((c) => c.runId !== undefined);
   const times = await scheduledTimes(client, ok.map((c) => c.runId as string));
   const decisions = ok.map((call) => {
@@ -220,16 +286,27 @@ async function block(client: Client, rate: number, seconds: number, send: () => 
 }
 
 function phaseResult(samples: PhaseSamples): PhaseResult {
+  const { seconds, used } = samples.cpu;
+  const cores = Object.fromEntries(Object.entries(used).map(([name, cpu]) => [name, cpu / seconds])) as Record<CpuName, number>;
   return {
     sent: samples.sent,
     errors: samples.errors.length + samples.missing,
     errorSamples: [...new Set(samples.errors)].slice(0, 5),
     start: latency(samples.start),
     decision: latency(samples.decision),
+    // Without /proc (not Linux) the processes' figures are NaN: the breakdown is left out.
+    ...(seconds > 0 && Object.values(cores).every(Number.isFinite) ? { cpu: { ...cores, cores: cpus().length } } : {}),
   };
 }
 
-const emptySamples = (): PhaseSamples => ({ sent: 0, errors: [], missing: 0, start: [], decision: [] });
+const emptySamples = (): PhaseSamples => ({
+  sent: 0,
+  errors: [],
+  missing: 0,
+  start: [],
+  decision: [],
+  cpu: { seconds: 0, used: { temporal: 0, worker: 0, api: 0, loadGenerator: 0, machine: 0 } },
+});
 
 /**
  * Runs both phases (API, then raw starts) and checks the targets: no errors, `POST /runs` p95 < 50
@@ -252,9 +329,11 @@ export async function runApiLoadBenchmark(options: ApiLoadOptions = {}): Promise
   const agent = new Agent({ keepAlive: true });
   try {
     // The worker logs its state changes at info level: that line says it polls.
-    children.push((await child('workers/worker.ts', [], { ...env, MAESTRO_LOG_LEVEL: 'info' }, "state: 'RUNNING'")).process);
+    const worker = (await child('workers/worker.ts', [], { ...env, MAESTRO_LOG_LEVEL: 'info' }, "state: 'RUNNING'")).process;
+    children.push(worker);
     const api = await child('src/cli/main.ts', ['api'], env, 'Maestro API on ');
     children.push(api.process);
+    const measured: Measured = { temporal: server.process, worker, api: api.process };
     const url = /Maestro API on (http:\/\/\S+)/.exec(api.output())?.[1];
     if (!url) throw new Error(`maestro api printed no URL:\n${api.output()}`);
     const client = new Client({ connection });
@@ -276,8 +355,8 @@ export async function runApiLoadBenchmark(options: ApiLoadOptions = {}): Promise
     const apiSamples = emptySamples();
     const rawSamples = emptySamples();
     for (let i = 0; i < blocks; i += 1) {
-      await block(client, rate, seconds / blocks, viaApi, apiSamples);
-      await block(client, rate, seconds / blocks, viaRaw, rawSamples);
+      await block(client, rate, seconds / blocks, viaApi, apiSamples, measured);
+      await block(client, rate, seconds / blocks, viaRaw, rawSamples, measured);
     }
     const apiResult = phaseResult(apiSamples);
     const rawResult = phaseResult(rawSamples);
@@ -298,6 +377,17 @@ export async function runApiLoadBenchmark(options: ApiLoadOptions = {}): Promise
   }
 }
 
+/** The CPU each phase used while its load was sent, when measured. */
+function cpuLines(result: ApiLoadResult): string[] {
+  const line = (name: string, cpu: PhaseCpu | undefined): string[] => {
+    if (cpu === undefined) return [];
+    const f = (n: number) => n.toFixed(2);
+    const busy = Math.round((100 * cpu.machine) / cpu.cores);
+    return [`CPU while sending, ${name} phase (cores): Temporal ${f(cpu.temporal)}, worker ${f(cpu.worker)}, API ${f(cpu.api)}, load generator ${f(cpu.loadGenerator)}; machine ${f(cpu.machine)} of ${cpu.cores} (${busy}% busy)`];
+  };
+  return [...line('API', result.api.cpu), ...line('raw', result.raw.cpu)];
+}
+
 /** A markdown report of a result. */
 export function apiLoadReport(result: ApiLoadResult): string {
   const f = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
@@ -314,6 +404,7 @@ export function apiLoadReport(result: ApiLoadResult): string {
     '',
     `errors: API ${result.api.errors}/${result.api.sent}${result.api.errorSamples.length ? ` (${result.api.errorSamples.join('; ')})` : ''}, raw ${result.raw.errors}/${result.raw.sent}${result.raw.errorSamples.length ? ` (${result.raw.errorSamples.join('; ')})` : ''}`,
     `overhead (p95 API / raw): start ${result.overhead.start.toFixed(2)}×, decision ${result.overhead.decision.toFixed(2)}×`,
+    ...cpuLines(result),
     '',
     ...result.targets.map((t) => `- ${t.pass ? 'PASS' : 'FAIL'} ${t.name}: ${Number.isInteger(t.value) ? t.value : t.value.toFixed(2)} (limit ${t.limit})`),
   ].join('\n');
