@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import type { Catalog } from '../catalog/catalog.js';
 import { MaestroError } from '../errors/index.js';
@@ -65,7 +65,7 @@ export function compileWorkflow(manifest: WorkflowManifest, { catalog }: Compile
 
 /** `sha256:<hex>` of the RFC 8785 canonical JSON of a value. */
 export function digestOf(value: unknown): string {
-  return `sha256:${createHash('sha256').update(canonicalJson(value)).digest('hex')}`;
+  return `sha256:${hash('sha256', canonicalJson(value))}`;
 }
 
 /** The RFC 8785 canonical JSON of a JSON value (what {@link digestOf} hashes). */

@@ -1,7 +1,7 @@
 /**
  * Building the policy input: pure functions, no I/O, safe anywhere.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson } from '../compiler/index.js';
 import { MaestroError } from '../errors/index.js';
 import type { PolicyContext, RunTaskInput, RunsOn } from '../ir/index.js';
@@ -129,7 +129,7 @@ export function canonicalInput(input: PolicyInput): { json: string; digest: stri
   const known = canonicalForms.get(input);
   if (known !== undefined) return known;
   const json = inCanonicalOrder.has(input) ? JSON.stringify(input) : canonicalJson(input);
-  const form = { json, digest: `sha256:${createHash('sha256').update(json).digest('hex')}` };
+  const form = { json, digest: `sha256:${hash('sha256', json)}` };
   canonicalForms.set(input, form);
   return form;
 }

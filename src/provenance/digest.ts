@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson, digestOf } from '../compiler/index.js';
 import { MaestroError } from '../errors/index.js';
 
 /** Lower-case hex sha256 of bytes (a string is hashed as UTF-8). */
 export function sha256Hex(data: Uint8Array | string): string {
-  return createHash('sha256').update(data).digest('hex');
+  return hash('sha256', data);
 }
 
 /**

@@ -5,7 +5,7 @@
  * and DELETE (triggers, see migrations/policy-audit-log.ts); {@link AuditLog.verify} finds a record
  * changed behind the triggers' back and names the first one.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { canonicalJson } from '../compiler/index.js';
 import { MaestroError } from '../errors/index.js';
 import { auditLogMigrations } from './migrations/policy-audit-log.js';
@@ -171,7 +171,7 @@ export function canonicalMembers(members: Readonly<Record<string, string>>): str
 export function auditRecordHash(record: Omit<AuditRecord, 'hash'>, detailsJson?: string): string {
   const content = hashedContent(record, detailsJson === undefined);
   const text = HASHED_MEMBERS.map(({ name, prefix }) => prefix + (name === 'details' && detailsJson !== undefined ? detailsJson : canonicalJson(content[name]))).join(',');
-  return `sha256:${createHash('sha256').update(`{${text}}`).digest('hex')}`;
+  return `sha256:${hash('sha256', `{${text}}`)}`;
 }
 
 /**
