@@ -287,6 +287,25 @@ describe('audit logs on one SQLite file in one process (the worker and the API o
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('take turns appending: each extends the chain the other moved on', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'maestro-audit-turns-'));
+    const worker = await openAuditLog({ dataDir: dir });
+    const api = await openAuditLog({ dataDir: dir });
+    try {
+      // A log appends a lone entry onto the head it last wrote; after the other's append that head
+      // is stale, the row is refused by its seq, and the entry goes in under the lock instead.
+      const records: AuditRecord[] = [];
+      for (let i = 0; i < 12; i += 1) records.push(await (i % 3 === 0 ? api : worker).append(decision(`run-turn-${i}`)));
+      expect(records.map((record) => record.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+      records.slice(1).forEach((record, i) => expect(record.prevHash).toBe(records[i]?.hash));
+      expect(await worker.verify()).toEqual({ ok: true, records: 12, head: records[11]?.hash });
+    } finally {
+      await worker.close();
+      await api.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe.each([sqliteDatabase('maestro-audit-v1-'), postgresDatabase()])('an audit log written before version 2 of its schema, on $name', (backend) => {
