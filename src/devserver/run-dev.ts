@@ -61,6 +61,11 @@ export interface DevSession {
 }
 
 const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/**
+ * A signal this soon after the first is the same request come by another path — npm passes on the
+ * signal it gets, and Ctrl-C reaches every process of the terminal's group — not a second one.
+ */
+const SAME_REQUEST_MS = 1000;
 
 function banner(config: Config, server: DevServer | undefined, dbFile: string, api: RunningApiServer | undefined): string {
   const rows: [string, string][] = [
@@ -84,7 +89,8 @@ function banner(config: Config, server: DevServer | undefined, dbFile: string, a
  * Temporal dev server with its state in `<dataDir>/temporal.db` (kept across restarts), the Web UI
  * on `config.uiPort`, and Maestro's search attributes; then starts the worker against it and prints
  * a short banner. SIGINT, SIGTERM or SIGHUP shut down the worker, then the server, and exit 0; a
- * second signal exits at once. If the dev server dies, the worker is stopped and the process exits 1.
+ * second signal, a second or more after the first, exits at once (and kills the dev server). If
+ * the dev server dies, the worker is stopped and the process exits 1.
  *
  * @throws {ConfigError} when the Temporal CLI is missing or the dev server's port is taken
  *   (for example by a second `npm start`).
@@ -102,7 +108,6 @@ export async function runDev(options: RunDevOptions): Promise<DevSession> {
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      for (const signal of SHUTDOWN_SIGNALS) process.off(signal, onSignal);
       server?.process.off('close', onServerExit);
       try {
         // The API drains its in-flight requests while the worker drains its tasks; both are asked in
@@ -110,6 +115,8 @@ export async function runDev(options: RunDevOptions): Promise<DevSession> {
         await Promise.all([api?.stop(), worker?.shutdown()]);
       } finally {
         await server?.stop();
+        // Only now: a signal while draining is someone who will not wait (see onSignal).
+        for (const signal of SHUTDOWN_SIGNALS) process.off(signal, onSignal);
       }
     })();
     return stopping;
@@ -123,15 +130,18 @@ export async function runDev(options: RunDevOptions): Promise<DevSession> {
       },
     );
   };
-  let signals = 0;
+  /** When the first shutdown signal came. */
+  let signalledAt: number | undefined;
   function onSignal(signal: NodeJS.Signals): void {
-    signals += 1;
-    if (signals > 1) {
+    if (signalledAt === undefined) {
+      signalledAt = Date.now();
+      console.error(`maestro: ${signal}, shutting down... (${signal} again to exit without waiting)`);
+      stopAndExit(0);
+    } else if (Date.now() - signalledAt >= SAME_REQUEST_MS) {
+      // Exiting kills the dev server (its 'exit' hook); the worker's tasks are left to Temporal's timeouts.
       console.error(`maestro: ${signal} again, exiting without waiting.`);
       process.exit(1);
     }
-    console.error(`maestro: ${signal}, shutting down...`);
-    stopAndExit(0);
   }
   function onServerExit(code: number | null, signal: NodeJS.Signals | null): void {
     console.error(
