@@ -29,8 +29,10 @@ it('stops when npm gets SIGTERM: Maestro shuts down, its API stops answering, np
   npm.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   const exited = once(npm, 'exit');
   try {
-    await expect.poll(() => /API\s+(http:\/\/\S+)/.exec(output)?.[1], { timeout: 120_000, interval: 200 }).toBeDefined();
-    const url = /API\s+(http:\/\/\S+)/.exec(output)?.[1] as string;
+    // The banner's API line, once Maestro is up.
+    const apiUrl = () => /API\s+(http:\/\/\S+)/.exec(output)?.[1];
+    await expect.poll(apiUrl, { timeout: 120_000, interval: 200 }).toBeDefined();
+    const url = apiUrl() as string;
     const health = () => fetch(`${url}/healthz`).then((response) => response.status, () => 'refused');
     expect(await health()).toBe(200);
 
