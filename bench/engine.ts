@@ -38,24 +38,39 @@ export interface BenchEngine {
   dbFile: string;
   sqlitePragmas: Readonly<Record<string, string>>;
   /**
-   * Time the policy gate took in each run of the gated worker, by run id (ms): every task's
-   * `enforce` timed from its call to its answer inside the worker, i.e. what the check added to
-   * the task's path.
+   * Time the policy gate took in each run of the gated worker, by run id (ms): for every task, its
+   * `admit` from call to answer, plus the time the task then waited for the decision's record —
+   * what the check added to the task's path.
    */
   gateMs: ReadonlyMap<string, number>;
   close(): Promise<void>;
 }
 
-/** `gate`, with the time each `enforce` takes added to its run's entry of `spent`. */
+/** `gate`, with the time each task spends in it added to its run's entry of `spent` (see {@link BenchEngine.gateMs}). */
 function timedGate(gate: PolicyGate, spent: Map<string, number>): PolicyGate {
   return {
     ...gate,
-    async enforce(input) {
+    async admit(input) {
+      const add = (since: number): void => {
+        spent.set(input.run.runId, (spent.get(input.run.runId) ?? 0) + performance.now() - since);
+      };
       const start = performance.now();
       try {
-        return await gate.enforce(input);
+        const { decision, recorded } = await gate.admit(input);
+        return {
+          decision,
+          // `await` calls then(): the task's wait starts there and ends when the record is written.
+          recorded: {
+            then(onFulfilled, onRejected) {
+              const waiting = performance.now();
+              return Promise.resolve(recorded)
+                .finally(() => add(waiting))
+                .then(onFulfilled, onRejected);
+            },
+          },
+        };
       } finally {
-        spent.set(input.run.runId, (spent.get(input.run.runId) ?? 0) + performance.now() - start);
+        add(start);
       }
     },
   };

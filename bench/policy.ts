@@ -34,7 +34,7 @@ export interface PolicyBenchResult {
   embedded: PolicyLatency;
   /** `pdp.decide()` against `opa run --server` on 127.0.0.1 (keep-alive). */
   remote: PolicyLatency;
-  /** `gate.enforce()` with the embedded PDP: decision plus append to the SQLite audit log. */
+  /** `gate.admit()` with the embedded PDP, until its record is written: decision plus append to the SQLite audit log. */
   embeddedGateSqlite: PolicyLatency;
   targets: { embeddedP99Under1ms: boolean };
   /** 1-minute load average before and after: tail latencies on a shared 2-core machine follow it. */
@@ -99,7 +99,7 @@ export async function benchPolicy({ decisions = 10_000, warmup = 2000 }: PolicyB
     const remoteLatency = await measure(decisions, warmup, (i) => remotePdp.decide(input(i)));
     const log = await openAuditLog({ dataDir: dir });
     const gate = createPolicyGate({ pdp: embeddedPdp, log });
-    const gateLatency = await measure(decisions, warmup, (i) => gate.enforce(input(i)));
+    const gateLatency = await measure(decisions, warmup, async (i) => (await gate.admit(input(i))).recorded);
     await log.close();
     return {
       decisions,

@@ -61,7 +61,8 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
     const log = createAttemptLog({ runId: input.runId, taskId: input.taskId, attempt: input.attempt, processLog: activity.log, secrets, ...(taskLog === undefined ? {} : { taskLog }) }, taskLogOptions);
     try {
       // Before anything else: a denied task has no side effect, not even reading its inputs.
-      const decision = policy ? await policy.enforce(taskPolicyInput(input)) : undefined;
+      const admission = policy ? await policy.admit(taskPolicyInput(input)) : undefined;
+      const decision = admission?.decision;
       if (decision) {
         const { purpose = '', authority = '', license = '' } = { ...input.policy?.context, ...input.policy?.overrides };
         const obliged = decision.obligations?.requireSignedImage ? ', signed image required' : '';
@@ -74,6 +75,9 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
       const taskInput = (await resolveArtifactRefs(input.input, artifacts)) as Record<string, unknown>;
       validateTaskInput(definition, taskInput);
       definition.validate?.(taskInput);
+      // The decision is in the audit log before the task's code runs or its cached outputs are
+      // used. On PostgreSQL, reading and checking the input above went on while it was written.
+      await admission?.recorded;
       if (definition.init) {
         const init = initialised.get(definition) ?? definition.init();
         initialised.set(definition, init);

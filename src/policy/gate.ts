@@ -31,11 +31,25 @@ export interface PolicyGate {
    */
   checkAll(inputs: readonly PolicyInput[]): Promise<PolicyDecision[]>;
   /**
-   * {@link PolicyGate.check}, then throws {@link PolicyDeniedError} on a denial: `POLICY_DENIED`
-   * with the policy's reasons, or `POLICY_UNAVAILABLE` (retryable) when the PDP could not answer
-   * and the namespace fails closed. Call it before any side effect.
+   * Decides, and lets the caller go on while the decision is recorded: resolves as soon as the
+   * PDP allows, with the decision and the promise of its record. Throws {@link PolicyDeniedError}
+   * on a denial, once it is recorded: `POLICY_DENIED` with the policy's reasons, or
+   * `POLICY_UNAVAILABLE` (retryable) when the PDP could not answer and the namespace fails closed.
+   * Call it before anything else, and await `recorded` before any side effect.
    */
-  enforce(input: PolicyInput): Promise<PolicyDecision>;
+  admit(input: PolicyInput): Promise<Admission>;
+}
+
+/** An allowed decision, and its record under way. */
+export interface Admission {
+  decision: PolicyDecision;
+  /**
+   * Settles when the decision is in the audit log; rejects with `UNAVAILABLE` (retryable) when it
+   * could not be recorded. A decision not recorded is not acted on: await this before the side
+   * effect. What the caller does before (reading and checking the task's input) overlaps the
+   * write where it waits on a network (PostgreSQL); SQLite writes at once, in this thread.
+   */
+  recorded: PromiseLike<void>;
 }
 
 /** The decision as an audit entry: who asked what, the answer, and the input it was made on. */
@@ -69,16 +83,13 @@ function decisionEntry(input: PolicyInput, decision: PolicyDecision, time: Date)
  *
  * @example
  * const gate = createPolicyGate({ pdp: await createPdp(config), log: await openAuditLog(config) });
- * await gate.enforce(taskPolicyInput(input)); // throws PolicyDeniedError on deny
+ * const { decision, recorded } = await gate.admit(taskPolicyInput(input)); // throws PolicyDeniedError on deny
+ * // … read and check the task's input …
+ * await recorded; // before the task's code runs
  */
 export function createPolicyGate({ pdp, log, now = () => new Date() }: PolicyGateOptions): PolicyGate {
-  async function checkAll(inputs: readonly PolicyInput[]): Promise<PolicyDecision[]> {
-    const decided: { input: PolicyInput; decision: PolicyDecision }[] = [];
-    for (const input of inputs) {
-      const decision = await pdp.decide(input);
-      decided.push({ input, decision });
-      if (decision.fallback !== undefined) break;
-    }
+  /** Appends the decisions in one write; a failure is `UNAVAILABLE`, naming them. */
+  async function record(decided: readonly { input: PolicyInput; decision: PolicyDecision }[]): Promise<void> {
     const time = now();
     try {
       await log.appendAll(decided.map(({ input, decision }) => decisionEntry(input, decision, time)));
@@ -86,25 +97,38 @@ export function createPolicyGate({ pdp, log, now = () => new Date() }: PolicyGat
       const ids = decided.map(({ decision }) => decision.decisionId).join(', ');
       throw new MaestroError('UNAVAILABLE', `policy decision ${ids} could not be recorded in the audit log, so it is not acted on: ${(error as Error).message}`, { cause: error, retryable: true });
     }
+  }
+  async function checkAll(inputs: readonly PolicyInput[]): Promise<PolicyDecision[]> {
+    const decided: { input: PolicyInput; decision: PolicyDecision }[] = [];
+    for (const input of inputs) {
+      const decision = await pdp.decide(input);
+      decided.push({ input, decision });
+      if (decision.fallback !== undefined) break;
+    }
+    await record(decided);
     return decided.map(({ decision }) => decision);
   }
-  async function check(input: PolicyInput): Promise<PolicyDecision> {
-    const [decision] = await checkAll([input]);
-    if (!decision) throw new MaestroError('INTERNAL', 'the policy gate decided nothing');
-    return decision;
-  }
   return {
-    check,
+    async check(input: PolicyInput): Promise<PolicyDecision> {
+      const [decision] = await checkAll([input]);
+      if (!decision) throw new MaestroError('INTERNAL', 'the policy gate decided nothing');
+      return decision;
+    },
     checkAll,
-    async enforce(input: PolicyInput): Promise<PolicyDecision> {
-      const decision = await check(input);
+    async admit(input: PolicyInput): Promise<Admission> {
+      const decision = await pdp.decide(input);
+      const recorded = record([{ input, decision }]);
       if (!decision.allow) {
+        await recorded;
         throw new PolicyDeniedError(decision.reasons, decision.decisionId, {
           code: decision.fallback === 'closed' ? 'POLICY_UNAVAILABLE' : 'POLICY_DENIED',
           bundleRevision: decision.bundleRevision,
         });
       }
-      return decision;
+      // Handled here as well as by the caller's await: should the caller fail before it awaits
+      // (an invalid input), the attempt has done nothing, and a record that then fails is no loss.
+      recorded.catch(() => undefined);
+      return { decision, recorded };
     },
   };
 }

@@ -90,7 +90,7 @@ const NOBODY: PolicyPrincipal = { subject: '(no principal: the run was started w
  *
  * @example
  * // in runTask, before anything else:
- * await policy.enforce(taskPolicyInput(input));
+ * const { recorded } = await policy.admit(taskPolicyInput(input));
  */
 export function taskPolicyInput(input: RunTaskInput): PolicyInput {
   const context = input.policy;

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TokenEntry } from '../../src/api/index.js';
+import { openDatabase } from '../../src/store/index.js';
 import { startHttpPeer, type HttpPeer } from '../helpers/http-peer.js';
 import { startHarness, type ApiResponse, type Harness } from '../api/harness.js';
 import { startOpaServer, type OpaServer } from './opa-server.js';
@@ -303,6 +304,32 @@ spec:
       const runId = await runOfDecision(h, res.body.decisionId as string);
       expect((await h.call('GET', `/runs/${runId}`)).status).toBe(404);
       expect(peer.hits.get(path)).toBeUndefined();
+    });
+  }
+
+  if (mode === 'embedded') {
+    it('does not act on a task decision the audit log cannot record: the task fails UNAVAILABLE and its request never leaves', async () => {
+      const path = `/ok/unrecorded-${randomUUID()}`;
+      const pause = '{ id: pause, uses: tasks/wait.sleep@0.1.0, with: { duration: 2s } }';
+      const once = `{ id: call, uses: tasks/http.request@0.1.0, needs: [pause], retry: { maxAttempts: 1 }, with: { url: "${peer.url}${path}" } }`;
+      const { name, version } = await h.register(workflow(TESTING, [pause, once]));
+      const res = await h.call('POST', '/runs', { ...as('alice'), json: { workflowRef: `${name}@${version}`, namespace: 'default' } });
+      expect(res.status, res.text).toBe(201);
+      const runId = res.body.runId as string;
+      // While the run sleeps, the database starts refusing the worker's record of `call`, as a full
+      // disk would; the worker writes it while it reads the task's input, and must not send the request.
+      const db = openDatabase({ dataDir: h.config.dataDir });
+      await db.run(`CREATE TRIGGER test_refuses_call BEFORE INSERT ON audit_log WHEN NEW.run_id = '${runId}' AND NEW.task_id = 'call' BEGIN SELECT RAISE(ABORT, 'the disk is full'); END`);
+      try {
+        const run = await h.waitRun(runId, (r) => r.status !== 'RUNNING');
+        expect(run.status).toBe('FAILED');
+        const failed = (run.tasks as { id: string; error?: { code: string; message: string } }[]).find((task) => task.id === 'call');
+        expect(failed?.error).toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/could not be recorded in the audit log, so it is not acted on: .*the disk is full/) });
+        expect(peer.hits.get(path)).toBeUndefined();
+      } finally {
+        await db.run('DROP TRIGGER test_refuses_call');
+        await db.close();
+      }
     });
   }
 });

@@ -158,7 +158,8 @@ describe('policy gate', () => {
 
   it('records an allowed decision and lets the caller go on', async () => {
     const gate = createPolicyGate({ pdp: embedded, log });
-    const decision = await gate.enforce(TYPICAL_INPUT);
+    const { decision, recorded } = await gate.admit(TYPICAL_INPUT);
+    await recorded;
     const [record] = await log.list({ runId: 'run-1', kind: 'decision' });
     expect(record).toMatchObject({
       id: decision.decisionId,
@@ -177,7 +178,7 @@ describe('policy gate', () => {
   it('throws POLICY_DENIED with the policy reason, after recording the denial', async () => {
     const gate = createPolicyGate({ pdp: remote, log });
     const denied = POLICY_CASES.find((c) => c.name === 'egress: http.request without an allowance is denied')!;
-    const error = await gate.enforce(denied.input).then(
+    const error = await gate.admit(denied.input).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -190,7 +191,7 @@ describe('policy gate', () => {
   it('throws POLICY_UNAVAILABLE (retryable) when OPA is down and the namespace fails closed', async () => {
     const pdp = createRemotePdp({ url: `http://127.0.0.1:${await freePort()}`, timeoutMs: 200 });
     const gate = createPolicyGate({ pdp, log });
-    await expect(gate.enforce(TYPICAL_INPUT)).rejects.toMatchObject({ code: 'POLICY_UNAVAILABLE', retryable: true, message: expect.stringContaining('fails closed') });
+    await expect(gate.admit(TYPICAL_INPUT)).rejects.toMatchObject({ code: 'POLICY_UNAVAILABLE', retryable: true, message: expect.stringContaining('fails closed') });
     await pdp.close();
     expect((await log.list({ kind: 'decision' })).at(-1)).toMatchObject({ result: 'deny', details: expect.objectContaining({ fallback: 'closed' }) });
   });
@@ -206,7 +207,8 @@ describe('policy gate', () => {
     const closedLog = await openAuditLog({ dataDir: closedDir });
     await closedLog.close();
     const gate = createPolicyGate({ pdp: embedded, log: closedLog });
-    await expect(gate.enforce(TYPICAL_INPUT)).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining('could not be recorded') });
+    const { recorded } = await gate.admit(TYPICAL_INPUT);
+    await expect(recorded).rejects.toMatchObject({ code: 'UNAVAILABLE', retryable: true, message: expect.stringContaining('could not be recorded') });
     await rm(closedDir, { recursive: true, force: true });
   });
 });

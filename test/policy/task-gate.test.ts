@@ -103,10 +103,11 @@ beforeAll(async () => {
     workflowBundle: await bundleInterpreter(),
     activities: {
       ...inner,
-      // What runTask will do first: enforce, and map a denial like runTask's toFailure does.
+      // What runTask will do first: admit, and map a denial like runTask's toFailure does.
       async runTask(input: RunTaskInput) {
         try {
-          await gate.enforce(taskPolicyInput({ ...input, ...(contexts.has(input.runId) ? { policy: contexts.get(input.runId)! } : {}) }));
+          const { recorded } = await gate.admit(taskPolicyInput({ ...input, ...(contexts.has(input.runId) ? { policy: contexts.get(input.runId)! } : {}) }));
+          await recorded;
         } catch (error) {
           if (!isMaestroError(error)) throw error;
           throw ApplicationFailure.create({ message: error.message, type: error.code, nonRetryable: true, details: [{ retryable: error.retryable }] });
