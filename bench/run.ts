@@ -43,7 +43,7 @@ import { benchReceipt, type ReceiptBenchResult } from './receipt.js';
 import { benchSdk, sdkMarkdown } from './sdk.js';
 import { checkTargets, markdownReport, rounded, type ShapeResult } from './report.js';
 import { SHAPES, taskCount, type Shape } from './shapes.js';
-import { bootstrapMedianRatio, ms, summarize, type Summary } from './stats.js';
+import { bootstrapMedianRatio, ms, pairedMedianRatio, summarize, type Summary } from './stats.js';
 import { VARIANTS, variantRunners, type Sample, type VariantId } from './variants.js';
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
@@ -165,6 +165,11 @@ async function engineSuite(): Promise<EngineSuiteResult> {
           dOverA: latency.maestroPolicy.median / latency.maestro.median,
         },
         dOverAInterval: bootstrapMedianRatio(
+          byVariant.maestroPolicy.map((s) => s.totalMs),
+          byVariant.maestro.map((s) => s.totalMs),
+        ),
+        // The i-th samples of a variant come from the same iteration (each runs every variant once).
+        dOverAPaired: pairedMedianRatio(
           byVariant.maestroPolicy.map((s) => s.totalMs),
           byVariant.maestro.map((s) => s.totalMs),
         ),

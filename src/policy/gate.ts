@@ -78,8 +78,9 @@ function decisionEntry(input: PolicyInput, decision: PolicyDecision, time: Date)
 }
 
 /**
- * A gate over a PDP and an audit log. A decision that cannot be recorded is not acted on: the
- * call fails with `UNAVAILABLE` (retryable) and nothing runs.
+ * A gate over a PDP and an audit log. A decision that cannot be recorded is not acted on: `check`
+ * and `checkAll` fail with `UNAVAILABLE` (retryable), and so does the `recorded` of `admit`, which
+ * its caller awaits before anything runs.
  *
  * @example
  * const gate = createPolicyGate({ pdp: await createPdp(config), log: await openAuditLog(config) });
