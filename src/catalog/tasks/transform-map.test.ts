@@ -82,6 +82,19 @@ describe('tasks/transform.map', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
+  it('gives every evaluation of one expression its own rows, $index and guards, however often and concurrently it runs', async () => {
+    const expression = '$ * 10 + $index';
+    const [first, second] = await Promise.all([map([1, 2, 3], expression), map([7, 8], expression)]);
+    expect(first).toEqual({ rows: [10, 21, 32] });
+    expect(second).toEqual({ rows: [70, 81] });
+    const runaway = '($f := function($n) { $n = 0 ? 0 : 1 + $f($n - 1) }; $f($))';
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      expect((await failure(map([100000], runaway))).details).toMatchObject({ row: 0, jsonataCode: 'D1011' });
+      // The depth guard starts again at every evaluation: a shallow one right after is fine.
+      expect(await map([3], runaway)).toEqual({ rows: [3] });
+    }
+  });
+
   it('refuses clock and random functions, since it is deterministic', async () => {
     for (const expression of ['$now()', '$millis()', '$random()']) {
       const error = await failure(map([{}], expression));

@@ -92,8 +92,32 @@ export const transformMap = defineTask<TransformMapInput, TransformMapOutput>({
   },
 });
 
-/** Parses the expression; a syntax error is the caller's input error, located by position. */
+/** How many compiled expressions the process keeps (a manifest's expressions are few and reused by every run). */
+const COMPILED_CACHE_SIZE = 256;
+
+/**
+ * Compiled expressions by their text. Sharing one between attempts and concurrent evaluations is
+ * safe: JSONata keeps an evaluation's state, its time and depth guards included, in a frame of its
+ * own per `evaluate`, and the functions registered on the expression are the same for every text.
+ */
+const compiledExpressions = new Map<string, jsonata.Expression>();
+
+/**
+ * The expression compiled, once per text: `validate` and `execute` of every attempt ask for it
+ * (compiling `$ + 1` allocated ~22 KB each time). A syntax error is not kept: it is thrown again.
+ */
 function compileExpression(expression: string): jsonata.Expression {
+  let compiled = compiledExpressions.get(expression);
+  if (compiled === undefined) {
+    if (compiledExpressions.size >= COMPILED_CACHE_SIZE) compiledExpressions.clear();
+    compiled = compileNew(expression);
+    compiledExpressions.set(expression, compiled);
+  }
+  return compiled;
+}
+
+/** Parses the expression; a syntax error is the caller's input error, located by position. */
+function compileNew(expression: string): jsonata.Expression {
   let compiled: jsonata.Expression;
   try {
     compiled = jsonata(expression, { timeout: ROW_TIMEOUT_MS, stack: MAX_DEPTH });
