@@ -13,7 +13,9 @@
 # Config and storage live under $MAESTRO_PODMAN_HOME (default <repo>/.tools/podman):
 #   containers.conf  runtime runc, cgroupfs (crun and the systemd manager fail on this kernel),
 #                    no default ulimits (the sandbox refuses raising them), events to a file
-#   storage.conf     overlay storage in <home>/storage, run state in <home>/run
+#   storage.conf     overlay storage in <home>/storage, run state in <home>/run; no private bind
+#                    mount of the storage folder onto itself (skip_mount_home): podman would leave
+#                    it mounted after the tests, and the checkout could then not be removed
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 
@@ -67,7 +69,10 @@ runc = [\"$runc\"]"
 [storage]
 driver = \"overlay\"
 graphroot = \"$HOME_DIR/storage\"
-runroot = \"$HOME_DIR/run/storage\""
+runroot = \"$HOME_DIR/run/storage\"
+
+[storage.options.overlay]
+skip_mount_home = \"true\""
 }
 
 import_image() {
