@@ -9,6 +9,7 @@ import type { KeyObject } from 'node:crypto';
 import { MaestroError } from '../errors/index.js';
 import { IN_TOTO_STATEMENT_TYPE, signStatement, verifyBundle, type BundleSigner, type SerializedBundle, type Statement } from '../provenance/index.js';
 import { GENESIS_HASH, type AuditLog } from '../store/index.js';
+import { describeChainReport } from './audit.js';
 
 /** `predicateType` of an audit log checkpoint. */
 export const AUDIT_CHECKPOINT_PREDICATE = 'urn:maestro:predicate:audit-checkpoint:v1';
@@ -37,14 +38,15 @@ function checkpointStatement(checkpoint: AuditCheckpoint): Statement<AuditCheckp
  * Verifies the whole chain, then signs a checkpoint of its head. Keep the returned bundle outside
  * the database (`maestro audit anchor` writes it to a file).
  *
- * @throws MaestroError `CONFLICT` when the chain is broken: a broken chain is not anchored.
+ * @throws MaestroError `CONFLICT` when the chain is broken or the database no longer refuses
+ *   changes to it: such a log is not anchored.
  * @example
  * const { checkpoint, bundle } = await anchorAuditLog(log, (await openProvenance(config)).signer);
  */
 export async function anchorAuditLog(log: AuditLog, signer: BundleSigner, now: Date = new Date()): Promise<{ checkpoint: AuditCheckpoint; bundle: SerializedBundle }> {
   const report = await log.verify();
   if (!report.ok) {
-    throw new MaestroError('CONFLICT', `the audit log is broken at record #${report.firstBroken?.seq} (${report.firstBroken?.problem}); a broken chain is not anchored`);
+    throw new MaestroError('CONFLICT', `${describeChainReport(report)}\na broken or unguarded audit log is not anchored`);
   }
   const checkpoint: AuditCheckpoint = { seq: report.records, head: report.head, time: now.toISOString() };
   return { checkpoint, bundle: await signStatement(checkpointStatement(checkpoint), signer) };

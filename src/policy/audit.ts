@@ -91,11 +91,18 @@ export async function listAuditRecords(log: AuditLog, reader: AuditReader, query
   return { items, ...(items.length === limit && last ? { next: last.seq } : {}) };
 }
 
-/** One line for people: `audit log intact: …` or `audit log BROKEN at record #n …`. */
+/**
+ * For people: `audit log intact: …`, `audit log BROKEN at record #n …`, or `audit log UNGUARDED
+ * (its chain is whole): …` — then, when the database no longer refuses changes, a line for each
+ * trigger missing, switched off or changed.
+ */
 export function describeChainReport(report: ChainReport): string {
-  if (report.ok) return `audit log intact: ${report.records} record(s), head ${report.head}`;
   const broken = report.firstBroken;
-  return `audit log BROKEN at record #${broken?.seq} (id ${broken?.id}): ${broken?.problem}; the ${report.records} record(s) before it are intact`;
+  const chain =
+    broken === undefined
+      ? `audit log ${report.unguarded ? 'UNGUARDED (its chain is whole)' : 'intact'}: ${report.records} record(s), head ${report.head}`
+      : `audit log BROKEN at record #${broken.seq} (id ${broken.id}): ${broken.problem}; the ${report.records} record(s) before it are intact`;
+  return [chain, ...(report.unguarded ?? [])].join('\n');
 }
 
 /** The part of an API route context {@link auditRoutes} reads (the API's `RouteContext` fits). */

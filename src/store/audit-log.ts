@@ -8,7 +8,7 @@
 import { hash, randomUUID } from 'node:crypto';
 import { canonicalJson } from '../compiler/index.js';
 import { MaestroError } from '../errors/index.js';
-import { auditLogMigrations } from './migrations/policy-audit-log.js';
+import { auditLogGuardProblems, auditLogMigrations } from './migrations/policy-audit-log.js';
 import type { SqlDriver, SqlRow, SqlTransaction, SqlValue } from './sql/driver.js';
 import { migrate } from './sql/migrations.js';
 import { onOwnDatabase, type OpenStoreOptions } from './open-store.js';
@@ -96,6 +96,7 @@ export interface AuditQuery {
 
 /** Outcome of {@link AuditLog.verify}. */
 export interface ChainReport {
+  /** The chain is whole and the database still refuses changes to it. */
   ok: boolean;
   /** Records checked. */
   records: number;
@@ -103,6 +104,11 @@ export interface ChainReport {
   head: string;
   /** The first record that does not fit the chain. */
   firstBroken?: { seq: number; id: string; problem: string };
+  /**
+   * The append-only triggers missing, switched off or changed, one sentence each: the chain may
+   * still be whole, but the database would no longer refuse an UPDATE or DELETE of it.
+   */
+  unguarded?: string[];
 }
 
 /** The append-only, hash-chained log. */
@@ -121,7 +127,7 @@ export interface AuditLog {
    * run's receipt lists, read without the records' bodies.
    */
   decisionRefs(runId: string): Promise<{ id: string; taskId?: string }[]>;
-  /** Walks the whole chain, recomputing every hash. */
+  /** Walks the whole chain, recomputing every hash, and checks that the database still refuses changes to it. */
   verify(): Promise<ChainReport>;
   close(): Promise<void>;
 }
@@ -444,6 +450,35 @@ export async function createAuditLog(db: SqlDriver, { ownsDb = false }: { ownsDb
     });
   }
 
+  /** The chain from record #1: intact, or its first record that does not fit. */
+  async function walkChain(): Promise<ChainReport> {
+    let expectedSeq = 1;
+    let prevHash = GENESIS_HASH;
+    for (;;) {
+      const rows = await db.all(`SELECT ${COLUMNS} FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT ${PAGE}`, [expectedSeq]);
+      for (const row of rows) {
+        const record = fromRow(row);
+        const broken = (problem: string): ChainReport => ({
+          ok: false,
+          records: expectedSeq - 1,
+          head: prevHash,
+          firstBroken: { seq: record.seq, id: record.id, problem },
+        });
+        if (record.seq !== expectedSeq) {
+          const problem = `record #${expectedSeq} is missing (the next one is #${record.seq})`;
+          return { ok: false, records: expectedSeq - 1, head: prevHash, firstBroken: { seq: expectedSeq, id: '(missing)', problem } };
+        }
+        if (record.prevHash !== prevHash) return broken(`its prevHash ${record.prevHash} is not the hash of record #${record.seq - 1} (${prevHash}): a record before it was replaced`);
+        const { hash, ...unhashed } = record;
+        const recomputed = auditRecordHash(unhashed);
+        if (recomputed !== hash) return broken(`its content does not match its hash (stored ${hash}, computed ${recomputed}): the record was changed after it was written`);
+        prevHash = hash;
+        expectedSeq += 1;
+      }
+      if (rows.length < PAGE) return { ok: true, records: expectedSeq - 1, head: prevHash };
+    }
+  }
+
   return {
     async append(entry: AuditEntry): Promise<AuditRecord> {
       const [record] = await appendAll([entry]);
@@ -476,35 +511,14 @@ export async function createAuditLog(db: SqlDriver, { ownsDb = false }: { ownsDb
     },
 
     async verify(): Promise<ChainReport> {
-      let expectedSeq = 1;
-      let prevHash = GENESIS_HASH;
-      for (;;) {
-        const rows = await db.all(`SELECT ${COLUMNS} FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT ${PAGE}`, [expectedSeq]);
-        for (const row of rows) {
-          const record = fromRow(row);
-          const broken = (problem: string): ChainReport => ({
-            ok: false,
-            records: expectedSeq - 1,
-            head: prevHash,
-            firstBroken: { seq: record.seq, id: record.id, problem },
-          });
-          if (record.seq !== expectedSeq) {
-            const problem = `record #${expectedSeq} is missing (the next one is #${record.seq})`;
-            return { ok: false, records: expectedSeq - 1, head: prevHash, firstBroken: { seq: expectedSeq, id: '(missing)', problem } };
-          }
-          if (record.prevHash !== prevHash) return broken(`its prevHash ${record.prevHash} is not the hash of record #${record.seq - 1} (${prevHash}): a record before it was replaced`);
-          const { hash, ...unhashed } = record;
-          const recomputed = auditRecordHash(unhashed);
-          if (recomputed !== hash) return broken(`its content does not match its hash (stored ${hash}, computed ${recomputed}): the record was changed after it was written`);
-          prevHash = hash;
-          expectedSeq += 1;
-        }
-        if (rows.length < PAGE) return { ok: true, records: expectedSeq - 1, head: prevHash };
-      }
+      const unguarded = await auditLogGuardProblems(db);
+      const report = await walkChain();
+      return unguarded.length === 0 ? report : { ...report, ok: false, unguarded };
     },
 
     close: () => (ownsDb ? db.close() : Promise.resolve()),
   };
+
 }
 
 /** Options of {@link openAuditLog}: the same database as the registry's `openStore`. */

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { anchorAuditLog, appendAuditEvent, checkAuditAnchor } from '../../src/policy/index.js';
 import { IN_TOTO_STATEMENT_TYPE, generateSigningKey, loadSigningKey, localBundleSigner, signStatement } from '../../src/provenance/index.js';
@@ -86,5 +87,22 @@ describe('maestro audit anchor and verify', () => {
       ok: false,
       problem: 'the signed statement is not a usable checkpoint: it is a urn:example:other statement, not an audit log checkpoint',
     });
+  });
+
+  it('does not anchor a log the database no longer guards', async () => {
+    const trigger = `CREATE TRIGGER audit_log_refuses_delete BEFORE DELETE ON audit_log
+   BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: DELETE refused'); END`;
+    const db = new Database(join(dir, 'registry.db'));
+    db.exec('DROP TRIGGER audit_log_refuses_delete');
+    try {
+      await expect(anchorAuditLog(log, localBundleSigner(generateSigningKey()))).rejects.toMatchObject({
+        code: 'CONFLICT',
+        message: expect.stringContaining('trigger audit_log_refuses_delete is missing: the database no longer refuses DELETE of audit_log\na broken or unguarded audit log is not anchored'),
+      });
+    } finally {
+      db.exec(trigger);
+      db.close();
+    }
+    expect((await log.verify()).ok).toBe(true);
   });
 });

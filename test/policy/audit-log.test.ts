@@ -55,6 +55,8 @@ interface Backend {
   open(): Promise<AuditLog>;
   /** Runs SQL as the database owner, with the append-only triggers switched off for it. */
   tamper(sql: string): Promise<void>;
+  /** Runs SQL as the database owner, triggers as they are. */
+  exec(sql: string): Promise<void>;
   /** The environment `maestro audit verify` needs to find this database. */
   env(): Record<string, string>;
   cleanup(): Promise<void>;
@@ -72,6 +74,14 @@ function sqlite(): Backend {
       // By hand, as an attacker with the file would: drop the trigger, edit, put the trigger back.
       tamperSqlite(dir, sql);
       return Promise.resolve();
+    },
+    async exec(sql) {
+      const db = new Database(join(dir, 'registry.db'));
+      try {
+        db.exec(sql);
+      } finally {
+        db.close();
+      }
     },
     env: () => ({ MAESTRO_DATA_DIR: dir }),
     cleanup: () => rm(dir, { recursive: true, force: true }),
@@ -93,6 +103,15 @@ function postgres(): Backend {
       await client.query(sql);
       await client.query('ALTER TABLE audit_log ENABLE TRIGGER USER');
       await client.end();
+    },
+    async exec(sql) {
+      const client = new pg.Client({ connectionString: peer!.url });
+      await client.connect();
+      try {
+        await client.query(sql);
+      } finally {
+        await client.end();
+      }
     },
     env: () => ({ MAESTRO_DATABASE_URL: peer!.url }),
     cleanup: async () => peer?.stop(),
@@ -207,22 +226,66 @@ describe.each([sqlite(), postgres()])('audit log on $name', (backend) => {
   });
 
   it('refuses UPDATE and DELETE in the database itself', async () => {
-    const db = backend.name === 'sqlite' ? new Database(join(backend.env().MAESTRO_DATA_DIR!, 'registry.db')) : undefined;
-    const client = backend.name === 'postgres' ? new pg.Client({ connectionString: backend.env().MAESTRO_DATABASE_URL }) : undefined;
-    await client?.connect();
-    const exec = async (sql: string): Promise<void> => {
-      if (db) db.exec(sql);
-      else await client!.query(sql);
-    };
-    try {
-      await expect(exec(`UPDATE audit_log SET result = 'allow' WHERE seq = 2`)).rejects.toThrow(/append-only: UPDATE refused/);
-      await expect(exec(`DELETE FROM audit_log WHERE seq = 1`)).rejects.toThrow(/append-only: DELETE refused/);
-      if (client) await expect(exec('TRUNCATE audit_log')).rejects.toThrow(/append-only: TRUNCATE refused/);
-    } finally {
-      db?.close();
-      await client?.end();
-    }
+    await expect(backend.exec(`UPDATE audit_log SET result = 'allow' WHERE seq = 2`)).rejects.toThrow(/append-only: UPDATE refused/);
+    await expect(backend.exec(`DELETE FROM audit_log WHERE seq = 1`)).rejects.toThrow(/append-only: DELETE refused/);
+    if (backend.name === 'postgres') await expect(backend.exec('TRUNCATE audit_log')).rejects.toThrow(/append-only: TRUNCATE refused/);
     expect((await log.verify()).ok).toBe(true);
+  });
+
+  it('reports a log the database no longer guards — a trigger dropped, switched off or changed — in verify() and in `maestro audit verify`', async () => {
+    const refuse = `RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege'`;
+    // Each: what a careless DBA or an intruder does, what verify() then says, and how it is put back.
+    const cases =
+      backend.name === 'sqlite'
+        ? [
+            {
+              change: 'DROP TRIGGER audit_log_refuses_delete',
+              unguarded: ['trigger audit_log_refuses_delete is missing: the database no longer refuses DELETE of audit_log'],
+              restore: `CREATE TRIGGER audit_log_refuses_delete BEFORE DELETE ON audit_log
+   BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: DELETE refused'); END`,
+            },
+            {
+              change: `DROP TRIGGER audit_log_refuses_update; CREATE TRIGGER audit_log_refuses_update BEFORE UPDATE ON audit_log BEGIN SELECT 1; END`,
+              unguarded: [
+                'trigger audit_log_refuses_update is not as Maestro made it (CREATE TRIGGER audit_log_refuses_update BEFORE UPDATE ON audit_log BEGIN SELECT 1; END): the database may no longer refuse UPDATE of audit_log',
+              ],
+              restore: `DROP TRIGGER audit_log_refuses_update; CREATE TRIGGER audit_log_refuses_update BEFORE UPDATE ON audit_log
+   BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: UPDATE refused'); END`,
+            },
+          ]
+        : [
+            {
+              change: 'ALTER TABLE audit_log DISABLE TRIGGER audit_log_refuses_update_delete',
+              unguarded: ['trigger audit_log_refuses_update_delete is disabled: the database no longer refuses UPDATE and DELETE of audit_log'],
+              restore: 'ALTER TABLE audit_log ENABLE TRIGGER audit_log_refuses_update_delete',
+            },
+            {
+              change: 'DROP TRIGGER audit_log_refuses_truncate ON audit_log',
+              unguarded: ['trigger audit_log_refuses_truncate is missing: the database no longer refuses TRUNCATE of audit_log'],
+              restore: 'CREATE TRIGGER audit_log_refuses_truncate BEFORE TRUNCATE ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION maestro_audit_log_refuse()',
+            },
+            {
+              // The function both triggers run, made to let everything through.
+              change: 'CREATE OR REPLACE FUNCTION maestro_audit_log_refuse() RETURNS trigger LANGUAGE plpgsql AS $body$ BEGIN RETURN OLD; END $body$',
+              unguarded: [expect.stringMatching(/^trigger audit_log_refuses_update_delete is not as Maestro made it \(.*RETURN OLD.*\): the database may no longer refuse UPDATE and DELETE of audit_log$/), expect.stringMatching(/^trigger audit_log_refuses_truncate is not as Maestro made it/)],
+              restore: `CREATE OR REPLACE FUNCTION maestro_audit_log_refuse() RETURNS trigger LANGUAGE plpgsql AS $body$ BEGIN ${refuse}; END $body$`,
+            },
+          ];
+    const { records, head } = await log.verify();
+    for (const [i, { change, unguarded, restore }] of cases.entries()) {
+      await backend.exec(change);
+      const report = await log.verify();
+      // The chain itself is untouched: only the guard is gone.
+      expect(report).toEqual({ ok: false, records, head, unguarded });
+      if (i === 0) {
+        const cli = await maestroAudit(['verify'], backend.env());
+        expect(cli.code).toBe(1);
+        expect(cli.stdout.trim()).toBe(describeChainReport(report));
+        expect(cli.stdout).toContain(`audit log UNGUARDED (its chain is whole): ${records} record(s), head ${head}\n${unguarded[0] as string}`);
+      }
+      await backend.exec(restore);
+      expect(await log.verify()).toEqual({ ok: true, records, head });
+    }
   });
 
   it('names the record changed by hand behind the triggers, in verify() and in `maestro audit verify`', async () => {

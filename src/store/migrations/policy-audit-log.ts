@@ -35,23 +35,25 @@ const TABLE = (seqType: string, name = 'audit_log', { chainUnique = true } = {})
 
 const INDEXES = [`CREATE INDEX audit_log_by_run ON audit_log (run_id, seq)`, `CREATE INDEX audit_log_by_namespace ON audit_log (namespace, seq)`];
 
-const SQLITE_TRIGGERS: readonly string[] = [
-  `CREATE TRIGGER audit_log_refuses_update BEFORE UPDATE ON audit_log
-   BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: UPDATE refused'); END`,
-  `CREATE TRIGGER audit_log_refuses_delete BEFORE DELETE ON audit_log
-   BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: DELETE refused'); END`,
-];
+const SQLITE_REFUSE_UPDATE = `CREATE TRIGGER audit_log_refuses_update BEFORE UPDATE ON audit_log
+   BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: UPDATE refused'); END`;
+const SQLITE_REFUSE_DELETE = `CREATE TRIGGER audit_log_refuses_delete BEFORE DELETE ON audit_log
+   BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: DELETE refused'); END`;
+const SQLITE_TRIGGERS: readonly string[] = [SQLITE_REFUSE_UPDATE, SQLITE_REFUSE_DELETE];
 
 const SQLITE: readonly string[] = [TABLE('INTEGER'), ...INDEXES, ...SQLITE_TRIGGERS];
+
+/** The body of the PostgreSQL function the triggers run. */
+const POSTGRES_REFUSE_BODY = `
+   BEGIN
+     RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
+   END
+   `;
 
 const POSTGRES: readonly string[] = [
   TABLE('BIGINT'),
   ...INDEXES,
-  `CREATE FUNCTION maestro_audit_log_refuse() RETURNS trigger LANGUAGE plpgsql AS $body$
-   BEGIN
-     RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
-   END
-   $body$`,
+  `CREATE FUNCTION maestro_audit_log_refuse() RETURNS trigger LANGUAGE plpgsql AS $body$${POSTGRES_REFUSE_BODY}$body$`,
   `CREATE TRIGGER audit_log_refuses_update_delete BEFORE UPDATE OR DELETE ON audit_log
    FOR EACH ROW EXECUTE FUNCTION maestro_audit_log_refuse()`,
   `CREATE TRIGGER audit_log_refuses_truncate BEFORE TRUNCATE ON audit_log
@@ -92,4 +94,67 @@ export function auditLogMigrations(dialect: SqlDriver['dialect']): Migration[] {
       statements: dialect === 'sqlite' ? V2_SQLITE : V2_POSTGRES,
     },
   ];
+}
+
+/** One trigger that keeps the log append-only, as the database describes it once in place. */
+interface AuditLogGuard {
+  name: string;
+  /** What it refuses, for people: `UPDATE`, `UPDATE and DELETE` … */
+  refuses: string;
+  /** Its definition, whitespace collapsed: see {@link auditLogGuardProblems}. */
+  definition: string;
+}
+
+/** `text` with every run of whitespace one space, trimmed. */
+const collapsed = (text: string): string => text.replace(/\s+/g, ' ').trim();
+
+const SQLITE_GUARDS: readonly AuditLogGuard[] = [
+  { name: 'audit_log_refuses_update', refuses: 'UPDATE', definition: collapsed(SQLITE_REFUSE_UPDATE) },
+  { name: 'audit_log_refuses_delete', refuses: 'DELETE', definition: collapsed(SQLITE_REFUSE_DELETE) },
+];
+
+// As pg_get_triggerdef prints them (events in its own order), then the function's body.
+const POSTGRES_GUARDS: readonly AuditLogGuard[] = [
+  {
+    name: 'audit_log_refuses_update_delete',
+    refuses: 'UPDATE and DELETE',
+    definition: collapsed(`CREATE TRIGGER audit_log_refuses_update_delete BEFORE DELETE OR UPDATE ON audit_log FOR EACH ROW EXECUTE FUNCTION maestro_audit_log_refuse() ${POSTGRES_REFUSE_BODY}`),
+  },
+  {
+    name: 'audit_log_refuses_truncate',
+    refuses: 'TRUNCATE',
+    definition: collapsed(`CREATE TRIGGER audit_log_refuses_truncate BEFORE TRUNCATE ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION maestro_audit_log_refuse() ${POSTGRES_REFUSE_BODY}`),
+  },
+];
+
+/** The triggers on `audit_log` as the database has them: name, definition (see {@link auditLogGuardProblems}), enabled. */
+const GUARD_QUERIES: Record<SqlDriver['dialect'], string> = {
+  // SQLite keeps a trigger's CREATE text as written, and cannot switch one off.
+  sqlite: `SELECT name, sql AS definition, 1 AS enabled FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'`,
+  postgres: `SELECT t.tgname AS name, pg_get_triggerdef(t.oid) || ' ' || p.prosrc AS definition, t.tgenabled <> 'D' AS enabled
+    FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid WHERE t.tgrelid = 'audit_log'::regclass AND NOT t.tgisinternal`,
+};
+
+/**
+ * What is wrong with the triggers that make the database refuse changes to the log, read from its
+ * catalog (no write is tried): one sentence per trigger missing, switched off (PostgreSQL's
+ * `ALTER TABLE … DISABLE TRIGGER`), or not as the migrations made it (its text, or on PostgreSQL
+ * the function it runs). Empty when all are in place. A trigger's definition is compared with
+ * whitespace collapsed, and on PostgreSQL without the schema `pg_get_triggerdef` names the table in.
+ *
+ * @example
+ * const problems = await auditLogGuardProblems(db); // ['trigger audit_log_refuses_delete is missing: …']
+ */
+export async function auditLogGuardProblems(db: Pick<SqlDriver, 'dialect' | 'all'>): Promise<string[]> {
+  const rows = await db.all(GUARD_QUERIES[db.dialect]);
+  const found = new Map(rows.map((row) => [String(row.name), { definition: collapsed(String(row.definition)).replace(/ ON \S+\.audit_log /, ' ON audit_log '), enabled: Boolean(row.enabled) }]));
+  const problems: string[] = [];
+  for (const guard of db.dialect === 'sqlite' ? SQLITE_GUARDS : POSTGRES_GUARDS) {
+    const trigger = found.get(guard.name);
+    const consequence = `the database no longer refuses ${guard.refuses} of audit_log`;
+    if (trigger === undefined) problems.push(`trigger ${guard.name} is missing: ${consequence}`);
+    else if (!trigger.enabled) problems.push(`trigger ${guard.name} is disabled: ${consequence}`);
+    else if (trigger.definition !== guard.definition) problems.push(`trigger ${guard.name} is not as Maestro made it (${trigger.definition}): the database may no longer refuse ${guard.refuses} of audit_log`);
+  }
+  return problems;
 }
