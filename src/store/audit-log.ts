@@ -518,7 +518,6 @@ export async function createAuditLog(db: SqlDriver, { ownsDb = false }: { ownsDb
 
     close: () => (ownsDb ? db.close() : Promise.resolve()),
   };
-
 }
 
 /** Options of {@link openAuditLog}: the same database as the registry's `openStore`. */
