@@ -3,7 +3,8 @@
  * filesystem by default, S3 (or any S3-compatible server) when configured.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DeleteObjectCommand, GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -40,6 +41,12 @@ export function checkBlobKey(key: string): string {
  * the registry's SQLite (WAL, `synchronous=NORMAL`) and the Temporal dev server have too. An fsync
  * per receipt would cost 2–5 ms at the end of every run on this class of disk; a receipt lost that
  * way is reported missing or unreadable, never mistaken for a valid one.
+ *
+ * A put is made of synchronous calls. Its blobs are receipts and task cache entries, kilobytes
+ * (outputs past `largeOutputBytes` are artifacts, not cache entries), and each asynchronous file
+ * call is a round trip through libuv's thread pool: the four calls of a put (mkdir, open, write and
+ * close, rename) took 0.5 ms at the end of every run (10-task receipt), where the same system
+ * calls made directly keep this thread for about 0.05 ms.
  */
 export class FsBlobStore implements BlobStore {
   private readonly root: string;
@@ -60,13 +67,20 @@ export class FsBlobStore implements BlobStore {
 
   async put(key: string, data: Uint8Array | string): Promise<void> {
     const path = this.pathOf(key);
-    await mkdir(dirname(path), { recursive: true });
     const temporary = `${path}.${randomUUID()}.tmp`;
+    const write = (): void => writeFileSync(temporary, data, { flag: 'wx', mode: 0o644 });
     try {
-      await writeFile(temporary, data, { flag: 'wx', mode: 0o644 });
-      await rename(temporary, path);
+      try {
+        write();
+      } catch (error) {
+        // The first blob in its folder: make the folder, then write.
+        if (errorCode(error) !== 'ENOENT') throw error;
+        mkdirSync(dirname(path), { recursive: true });
+        write();
+      }
+      renameSync(temporary, path);
     } catch (error) {
-      await rm(temporary, { force: true });
+      rmSync(temporary, { force: true });
       throw error;
     }
   }

@@ -121,6 +121,10 @@ export interface WriteReceiptResult {
 export function createReceiptWriter(deps: ReceiptWriterDeps): (input: WriteReceiptInput) => Promise<WriteReceiptResult> {
   const { receipts, signer, builderId, workerBuildId, taskCodeDigests, policyDecisions } = deps;
   return async function writeReceipt(input: WriteReceiptInput): Promise<WriteReceiptResult> {
+    // Read while the statement is built: there is almost never one (only when an attempt of this
+    // activity already wrote it), and the read waits on the file system or the network.
+    const existingRead = receipts.find(input.runId);
+    existingRead.catch(() => undefined);
     const policyDecisionIds = policyDecisions ? await policyDecisions(input.runId) : undefined;
     const statement = buildReceipt({
       ir: input.ir,
@@ -136,7 +140,7 @@ export function createReceiptWriter(deps: ReceiptWriterDeps): (input: WriteRecei
     // The payload is the statement's canonical JSON: its sha256 is the statement digest.
     const payload = statementPayload(statement);
     const statementDigest = `sha256:${sha256Hex(payload)}`;
-    const existing = await receipts.find(input.runId);
+    const existing = await existingRead;
     if (existing && existing.bundle.dsseEnvelope?.payload === payload.toString('base64')) {
       return { receiptUri: existing.uri, digest: existing.digest, statementDigest };
     }
