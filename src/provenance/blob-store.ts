@@ -45,8 +45,8 @@ export function checkBlobKey(key: string): string {
  * A put is made of synchronous calls. Its blobs are receipts and task cache entries, kilobytes
  * (outputs past `largeOutputBytes` are artifacts, not cache entries), and each asynchronous file
  * call is a round trip through libuv's thread pool: the four calls of a put (mkdir, open, write and
- * close, rename) took 0.5 ms at the end of every run (10-task receipt), where the same system
- * calls made directly keep this thread for about 0.05 ms.
+ * close, rename) took about 0.5 ms at the end of every run. Made directly, the receipt bench's
+ * build + sign + write of a 10-task receipt fell from 1.3 to 0.9 ms.
  */
 export class FsBlobStore implements BlobStore {
   private readonly root: string;
