@@ -309,4 +309,18 @@ describe('reference runbooks', () => {
     expect(await events.received()).toEqual([{ service: 'api', to: '1.4.2' }]);
     expect(slack.messages.map((m) => m['text'])).toContain('Rolling back api to 1.4.2');
   });
+
+  it('rollback goes on when Slack refuses the notice: the run succeeds with the notice FAILED', async () => {
+    const events = await listen('deployments.rollback');
+    slack.failNext(1, 404);
+    const state = await engine.wait(await triggerRunbook(engine, 'rollback', { service: 'web', to: '2.0.1', deployApi: deployApi.url, natsUrl: nats.url }));
+    expect(state.status).toBe('SUCCEEDED');
+    expect(task(state, 'notify')).toMatchObject({ status: 'FAILED', error: { message: expect.stringContaining('404') } });
+    expect(['rollback', 'record', 'event'].map((id) => task(state, id).status)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+    expect(deployApi.calls.filter((c) => c.path === '/rollback' && (c.body as { service?: string }).service === 'web')).toEqual([{ method: 'POST', path: '/rollback', body: { service: 'web', to: '2.0.1' } }]);
+    const rows = await sql.query("SELECT to_env FROM deployments WHERE action = 'rollback' AND service = 'web'");
+    expect(rows.rows).toEqual([{ to_env: '2.0.1' }]);
+    expect(await events.received()).toEqual([{ service: 'web', to: '2.0.1' }]);
+    expect(slack.messages.map((m) => m['text'])).not.toContain('Rolling back web to 2.0.1');
+  });
 });
