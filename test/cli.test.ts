@@ -2,7 +2,7 @@
  * The `maestro` command as a user runs it: the real bin, a real process, the real Temporal server.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,10 +39,9 @@ async function file(name: string, content: string): Promise<string> {
 }
 
 describe('maestro validate', () => {
-  it('exits 0 and says valid for valid manifests: every example workflow', async () => {
-    const examples = (await readdir('examples/workflows')).map((name) => `examples/workflows/${name}`);
-    const result = await maestro('validate', ...examples);
-    expect(result).toMatchObject({ code: 0, stdout: examples.map((file) => `${file}: valid\n`).join('') });
+  it('exits 0 and says valid for valid manifests', async () => {
+    const result = await maestro('validate', 'examples/workflows/hello.yaml', 'examples/workflows/fan-out.yaml');
+    expect(result).toMatchObject({ code: 0, stdout: 'examples/workflows/hello.yaml: valid\nexamples/workflows/fan-out.yaml: valid\n' });
   });
 
   it('exits 1 and prints file:line:col: path: message for each problem', async () => {
