@@ -40,7 +40,7 @@ export function prefetchPage(): void {
   const { path, query } = currentLocation();
   const route = routeOf(path);
   if (route.page === 'runs') prefetch(runsPath(query));
-  else if (route.page === 'version') prefetch(workflowPath(route.name, route.version));
+  else if (route.page === 'version') prefetch(workflowPath(route.name, route.version, query.get('namespace') ?? undefined));
   else if (route.page === 'run') prefetch(runPath(route.runId));
   if (route.page === 'version' || route.page === 'run') preloadDag();
 }
@@ -50,7 +50,7 @@ function Page() {
   const { path, query } = useLocation();
   const route = routeOf(path);
   if (route.page === 'run') return <RunDetail key={route.runId} runId={route.runId} selectedTask={query.get('task') ?? undefined} />;
-  if (route.page === 'version') return <WorkflowVersion key={path} name={route.name} version={route.version} selectedTask={query.get('task') ?? undefined} />;
+  if (route.page === 'version') return <WorkflowVersion key={path} name={route.name} version={route.version} namespace={query.get('namespace') ?? undefined} selectedTask={query.get('task') ?? undefined} />;
   if (route.page === 'workflows') return <WorkflowList />;
   if (route.page === 'runs') return <RunsList query={query} />;
   return (

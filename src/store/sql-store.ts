@@ -21,6 +21,7 @@ function text(row: SqlRow, column: string): string {
 
 function workflowRecord(row: SqlRow): WorkflowRecord {
   return {
+    namespace: text(row, 'namespace'),
     name: text(row, 'name'),
     version: text(row, 'version'),
     digest: text(row, 'digest'),
@@ -32,6 +33,7 @@ function workflowRecord(row: SqlRow): WorkflowRecord {
 function runbookRecord(row: SqlRow): RunbookRecord {
   const document = JSON.parse(text(row, 'document')) as RunbookManifest;
   return {
+    namespace: text(row, 'namespace'),
     name: text(row, 'name'),
     version: text(row, 'version'),
     digest: text(row, 'digest'),
@@ -56,6 +58,14 @@ function admission(row: SqlRow): AdmissionEntry {
 /** How many registered workflows a store keeps in memory (each with its manifest and IR). */
 const WORKFLOW_CACHE_SIZE = 64;
 
+/** `WHERE namespace IN (…)` for `namespaces` from `$first` on, or nothing when every namespace is wanted. */
+function namespaceClause(namespaces: readonly string[] | undefined, column: string): { where: string; params: string[] } {
+  if (namespaces === undefined) return { where: '', params: [] };
+  // An empty list matches nothing (`IN ()` is not valid SQL).
+  if (namespaces.length === 0) return { where: 'WHERE 1 = 0', params: [] };
+  return { where: `WHERE ${column} IN (${namespaces.map((_, index) => `$${index + 1}`).join(', ')})`, params: [...namespaces] };
+}
+
 async function putContent(tx: SqlExecutor, table: 'manifests' | 'irs', digest: string, column: 'source' | 'ir', content: string): Promise<void> {
   await tx.run(`INSERT INTO ${table} (digest, ${column}) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING`, [digest, content]);
 }
@@ -71,12 +81,12 @@ export function createSqlStore(db: SqlDriver): Store {
 
     putWorkflow(entry: WorkflowEntry): Promise<PutOutcome> {
       return db.transaction(async (tx) => {
-        await tx.lock(`workflow:${entry.name}@${entry.version}`);
-        const existing = await tx.all('SELECT digest FROM workflows WHERE name = $1 AND version = $2', [entry.name, entry.version]);
+        await tx.lock(`workflow:${entry.namespace}/${entry.name}@${entry.version}`);
+        const existing = await tx.all('SELECT digest FROM workflows WHERE namespace = $1 AND name = $2 AND version = $3', [entry.namespace, entry.name, entry.version]);
         const found = existing[0];
         if (found) {
           if (text(found, 'digest') === entry.digest) return 'unchanged';
-          throw new MaestroError('CONFLICT', `workflow ${entry.name}@${entry.version} is already registered with another content (${text(found, 'digest')}); publish a new version`, {
+          throw new MaestroError('CONFLICT', `workflow ${entry.name}@${entry.version} is already registered in namespace ${entry.namespace} with another content (${text(found, 'digest')}); publish a new version`, {
             details: { digest: text(found, 'digest') },
           });
         }
@@ -84,15 +94,16 @@ export function createSqlStore(db: SqlDriver): Store {
         await putContent(tx, 'manifests', manifestDigest, 'source', entry.manifest);
         await putContent(tx, 'irs', entry.digest, 'ir', JSON.stringify(entry.ir));
         await tx.run(
-          'INSERT INTO workflows (name, version, digest, manifest_digest, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6)',
-          [entry.name, entry.version, entry.digest, manifestDigest, entry.createdAt, entry.createdBy],
+          'INSERT INTO workflows (namespace, name, version, digest, manifest_digest, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+          [entry.namespace, entry.name, entry.version, entry.digest, manifestDigest, entry.createdAt, entry.createdBy],
         );
         return 'created';
       });
     },
 
-    async getWorkflow(name, version) {
-      const key = `${name}@${version}`;
+    async getWorkflow(namespace, name, version) {
+      // `/` and `@` appear in neither a namespace (a DNS label) nor a name, so keys never collide.
+      const key = `${namespace}/${name}@${version}`;
       const cached = workflows.get(key);
       if (cached !== undefined) {
         // Most recently used last.
@@ -101,10 +112,10 @@ export function createSqlStore(db: SqlDriver): Store {
         return cached;
       }
       const rows = await db.all(
-        `SELECT w.name, w.version, w.digest, w.created_at, w.created_by, m.source, i.ir
+        `SELECT w.namespace, w.name, w.version, w.digest, w.created_at, w.created_by, m.source, i.ir
            FROM workflows w JOIN manifests m ON m.digest = w.manifest_digest JOIN irs i ON i.digest = w.digest
-          WHERE w.name = $1 AND w.version = $2`,
-        [name, version],
+          WHERE w.namespace = $1 AND w.name = $2 AND w.version = $3`,
+        [namespace, name, version],
       );
       const row = rows[0];
       if (!row) return undefined;
@@ -114,46 +125,48 @@ export function createSqlStore(db: SqlDriver): Store {
       return entry;
     },
 
-    async listWorkflows() {
-      const rows = await db.all('SELECT name, version, digest, created_at, created_by FROM workflows ORDER BY name, created_at, version');
+    async listWorkflows(namespaces) {
+      const { where, params } = namespaceClause(namespaces, 'namespace');
+      const rows = await db.all(`SELECT namespace, name, version, digest, created_at, created_by FROM workflows ${where} ORDER BY namespace, name, created_at, version`, params);
       return rows.map(workflowRecord);
     },
 
     putRunbook(entry: RunbookEntry): Promise<PutOutcome> {
       return db.transaction(async (tx) => {
-        await tx.lock(`runbook:${entry.name}@${entry.version}`);
-        const existing = await tx.all('SELECT digest FROM runbooks WHERE name = $1 AND version = $2', [entry.name, entry.version]);
+        await tx.lock(`runbook:${entry.namespace}/${entry.name}@${entry.version}`);
+        const existing = await tx.all('SELECT digest FROM runbooks WHERE namespace = $1 AND name = $2 AND version = $3', [entry.namespace, entry.name, entry.version]);
         const found = existing[0];
         if (found) {
           if (text(found, 'digest') === entry.digest) return 'unchanged';
-          throw new MaestroError('CONFLICT', `runbook ${entry.name}@${entry.version} is already registered with another content; publish a new version`, {
+          throw new MaestroError('CONFLICT', `runbook ${entry.name}@${entry.version} is already registered in namespace ${entry.namespace} with another content; publish a new version`, {
             details: { digest: text(found, 'digest') },
           });
         }
         const manifestDigest = sha256(entry.manifest);
         await putContent(tx, 'manifests', manifestDigest, 'source', entry.manifest);
         await tx.run(
-          'INSERT INTO runbooks (name, version, digest, manifest_digest, document, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-          [entry.name, entry.version, entry.digest, manifestDigest, JSON.stringify(entry.document), entry.createdAt, entry.createdBy],
+          'INSERT INTO runbooks (namespace, name, version, digest, manifest_digest, document, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+          [entry.namespace, entry.name, entry.version, entry.digest, manifestDigest, JSON.stringify(entry.document), entry.createdAt, entry.createdBy],
         );
         return 'created';
       });
     },
 
-    async getRunbook(name, version) {
+    async getRunbook(namespace, name, version) {
       const rows = await db.all(
-        `SELECT r.name, r.version, r.digest, r.document, r.created_at, r.created_by, m.source
+        `SELECT r.namespace, r.name, r.version, r.digest, r.document, r.created_at, r.created_by, m.source
            FROM runbooks r JOIN manifests m ON m.digest = r.manifest_digest
-          WHERE r.name = $1 ${version === undefined ? '' : 'AND r.version = $2'}`,
-        version === undefined ? [name] : [name, version],
+          WHERE r.namespace = $1 AND r.name = $2 ${version === undefined ? '' : 'AND r.version = $3'}`,
+        version === undefined ? [namespace, name] : [namespace, name, version],
       );
       const row = rows.sort((a, b) => semver.rcompare(text(a, 'version'), text(b, 'version')))[0];
       if (!row) return undefined;
       return { ...runbookRecord(row), manifest: text(row, 'source'), document: JSON.parse(text(row, 'document')) as RunbookManifest };
     },
 
-    async listRunbooks() {
-      const rows = await db.all('SELECT name, version, digest, document, created_at, created_by FROM runbooks ORDER BY name, created_at, version');
+    async listRunbooks(namespaces) {
+      const { where, params } = namespaceClause(namespaces, 'namespace');
+      const rows = await db.all(`SELECT namespace, name, version, digest, document, created_at, created_by FROM runbooks ${where} ORDER BY namespace, name, created_at, version`, params);
       return rows.map(runbookRecord);
     },
 

@@ -8,6 +8,8 @@ import type { RunbookManifest } from '../manifest/index.js';
 
 /** A registered workflow version. */
 export interface WorkflowRecord {
+  /** The namespace it is registered in: names resolve only inside it. */
+  namespace: string;
   name: string;
   version: string;
   /** Digest of the IR, `sha256:<hex>`. */
@@ -26,6 +28,8 @@ export interface WorkflowEntry extends WorkflowRecord {
 
 /** A registered runbook version. */
 export interface RunbookRecord {
+  /** The namespace it is registered in: names resolve only inside it. */
+  namespace: string;
   name: string;
   version: string;
   /** Digest of the runbook document (canonical JSON). */
@@ -61,26 +65,38 @@ export interface Store {
   readonly backend: 'sqlite' | 'postgres';
 
   /**
-   * Registers `name@version`; the manifest text and IR are stored content-addressed.
-   * @throws MaestroError `CONFLICT` when `name@version` is registered with another IR digest.
+   * Registers `name@version` in `entry.namespace`; the manifest text and IR are stored
+   * content-addressed. The same `name@version` in another namespace is another registration.
+   * @throws MaestroError `CONFLICT` when `name@version` is registered in the namespace with another IR digest.
    */
   putWorkflow(entry: WorkflowEntry): Promise<PutOutcome>;
   /**
-   * The registered `name@version`. A registration never changes, so entries are kept in memory
-   * once read (the 64 used last): treat the entry as read-only.
+   * The `name@version` registered in `namespace` (never another namespace's). A registration
+   * never changes, so entries are kept in memory once read (the 64 used last): treat the entry
+   * as read-only.
    */
-  getWorkflow(name: string, version: string): Promise<WorkflowEntry | undefined>;
-  /** Every registered workflow version, by name then registration time. */
-  listWorkflows(): Promise<WorkflowRecord[]>;
+  getWorkflow(namespace: string, name: string, version: string): Promise<WorkflowEntry | undefined>;
+  /**
+   * Registered workflow versions by namespace, name, then registration time.
+   * @param namespaces only these namespaces' @default undefined — every namespace's
+   */
+  listWorkflows(namespaces?: readonly string[]): Promise<WorkflowRecord[]>;
 
   /**
-   * Registers a runbook version.
-   * @throws MaestroError `CONFLICT` when `name@version` is registered with another document.
+   * Registers a runbook version in `entry.namespace`.
+   * @throws MaestroError `CONFLICT` when `name@version` is registered in the namespace with another document.
    */
   putRunbook(entry: RunbookEntry): Promise<PutOutcome>;
-  /** A runbook version, or the newest (by semver) when `version` is omitted. */
-  getRunbook(name: string, version?: string): Promise<RunbookEntry | undefined>;
-  listRunbooks(): Promise<RunbookRecord[]>;
+  /**
+   * A runbook version registered in `namespace`, or its newest there (by semver) when `version`
+   * is omitted: another namespace's versions are never considered.
+   */
+  getRunbook(namespace: string, name: string, version?: string): Promise<RunbookEntry | undefined>;
+  /**
+   * Registered runbook versions by namespace, name, then registration time.
+   * @param namespaces only these namespaces' @default undefined — every namespace's
+   */
+  listRunbooks(namespaces?: readonly string[]): Promise<RunbookRecord[]>;
 
   /**
    * Binds `key` (per namespace) to `runId` unless it is bound already.

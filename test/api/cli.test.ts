@@ -58,7 +58,7 @@ describe('maestro CLI through the API', () => {
   it('triggers a runbook with -i key=value (403 for a caller not allow-listed)', async () => {
     const runbook = `apiVersion: maestro/v1
 kind: Runbook
-metadata: { name: cli-rb-${h.namespace}, version: 1.0.0, allowList: { roles: [sre] } }
+metadata: { name: cli-rb-${h.namespace}, version: 1.0.0, namespace: ${h.namespace}, allowList: { roles: [sre] } }
 spec:
   inputs: []
   workflowRef: ${workflowRef}

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { expect, inject, vi } from 'vitest';
+import { parseDocument } from 'yaml';
 import { createAuthenticator, operations, responseValidator, startApi, tokenEntriesVerifier, type RunningApi, type TokenEntry } from '../../src/api/index.js';
 import { loadCatalog } from '../../src/catalog/index.js';
 import { main } from '../../src/cli/main.js';
@@ -78,8 +79,12 @@ export interface Harness {
   ): Promise<ApiResponse>;
   /** Runs the `maestro` CLI against this API as `as` (a key of TOKENS, or a raw bearer token); returns its exit code and what it printed. */
   cli(as: keyof typeof TOKENS | { bearer: string }, ...argv: string[]): Promise<{ code: number; out: string; err: string }>;
-  /** Registers a workflow manifest (YAML) as admin; asserts 201 or 200. */
-  register(yaml: string): Promise<{ name: string; version: string; digest: string }>;
+  /**
+   * Registers a workflow manifest (YAML) as admin in `namespace` (set as its `metadata.namespace`,
+   * which a manifest that names one keeps); asserts 201 or 200.
+   * @param namespace @default the harness's namespace
+   */
+  register(yaml: string, namespace?: string): Promise<{ name: string; version: string; digest: string }>;
   /** Polls GET /runs/{runId} until `predicate` holds. */
   waitRun(runId: string, predicate: (run: any) => boolean, timeoutMs?: number): Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   restartApi(): Promise<void>;
@@ -232,8 +237,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         error.mockRestore();
       }
     },
-    async register(yaml) {
-      const res = await call('POST', '/workflows', { yaml });
+    async register(yaml, into = namespace) {
+      const res = await call('POST', '/workflows', { yaml: inNamespace(yaml, into) });
       expect([200, 201], JSON.stringify(res.body)).toContain(res.status);
       return res.body as { name: string; version: string; digest: string };
     },
@@ -271,6 +276,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
   };
   return harness;
+}
+
+/** `yaml` with `metadata.namespace: namespace` unless it names a namespace already. */
+export function inNamespace(yaml: string, namespace: string): string {
+  const document = parseDocument(yaml);
+  if (!document.hasIn(['metadata', 'namespace'])) document.setIn(['metadata', 'namespace'], namespace);
+  return document.toString();
 }
 
 /** A workflow manifest with a unique name (so tests never collide in the shared registry). */

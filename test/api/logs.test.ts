@@ -22,8 +22,8 @@ beforeAll(async () => {
   twoTasks = `${(await h.register(manifest([
     '    - { id: first, uses: tests/chatty@0.1.0, with: { lines: 3, secret: CHATTY_TOKEN } }',
     '    - { id: second, uses: tests/chatty@0.1.0, needs: [first], with: { lines: 2 } }',
-  ].join('\n'), { name: 'chatty-two' }))).name}@1.0.0`;
-  slow = `${(await h.register(manifest('    - { id: slow, uses: tests/chatty@0.1.0, with: { lines: 8, delayMs: 400 } }', { name: 'chatty-slow' }))).name}@1.0.0`;
+  ].join('\n'), { name: 'chatty-two' }), 'default')).name}@1.0.0`;
+  slow = `${(await h.register(manifest('    - { id: slow, uses: tests/chatty@0.1.0, with: { lines: 8, delayMs: 400 } }', { name: 'chatty-slow' }), 'default')).name}@1.0.0`;
 });
 afterAll(async () => {
   await h?.close();

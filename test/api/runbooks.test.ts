@@ -12,6 +12,7 @@ const runbook = (name: string, workflowRef: string, extra: { dryRun?: boolean; v
 kind: Runbook
 metadata:
   name: ${name}
+  namespace: ${h.namespace}
   version: ${extra.version ?? '1.0.0'}
   approvals: { required: true, approvers: [sre-oncall, data-lead], minApprovals: 2 }
   allowList: { roles: [${(extra.roles ?? ['sre']).join(', ')}] }
@@ -47,7 +48,8 @@ const trigger = (body: Record<string, unknown>, token: 'sre' | 'viewer' | 'outsi
 describe('the seed contract tests, against the running API', () => {
   it('validates the example runbook', async () => {
     const json = await readFile('test/manifests/valid/backfill-entity-resolver.json', 'utf8');
-    const res = await h.call('POST', '/runbooks', { json: JSON.parse(json) });
+    const document = JSON.parse(json) as { metadata: Record<string, unknown> };
+    const res = await h.call('POST', '/runbooks', { json: { ...document, metadata: { ...document.metadata, namespace: h.namespace } } });
     expect([200, 201]).toContain(res.status);
     expect(res.body).toMatchObject({ name: 'backfill-entity-resolver', version: '0.9.0', digest: expect.stringMatching(/^sha256:/) });
   });
@@ -121,7 +123,7 @@ describe('POST and GET /runbooks', () => {
     expect(conflict.body.code).toBe('CONFLICT');
     const invalid = await h.call('POST', '/runbooks', { yaml: text.replace('workflowRef: backfill-target@1.0.0', 'workflowRef: 42') });
     expect(invalid.status).toBe(400);
-    expect(invalid.body.errors[0]).toMatchObject({ path: 'spec.workflowRef', line: 12, column: 16 });
+    expect(invalid.body.errors[0]).toMatchObject({ path: 'spec.workflowRef', line: 13, column: 16 });
     expect((await h.call('POST', '/runbooks', { token: 'sre', yaml: text })).status).toBe(403);
     const list = await h.call('GET', '/runbooks', { token: 'viewer' });
     expect(list.body.items).toContainEqual(expect.objectContaining({ name: runbookName, version: '1.0.0', workflowRef: 'backfill-target@1.0.0', createdBy: 'admin' }));

@@ -84,7 +84,7 @@ describe('POST /runs', () => {
   it('answers an unknown workflow with 404, a bad body with 400, another namespace with 403', async () => {
     const unknown = await start('nope@1.0.0');
     expect(unknown.status).toBe(404);
-    expect(unknown.body).toMatchObject({ code: 'NOT_FOUND', detail: 'workflow nope@1.0.0 is not registered' });
+    expect(unknown.body).toMatchObject({ code: 'NOT_FOUND', detail: `workflow nope@1.0.0 is not registered in namespace ${h.namespace}` });
     const bad = await h.call('POST', '/runs', { token: 'operator', json: { workflowRef: 'no-version', priority: 7 } });
     expect(bad.status).toBe(400);
     expect(bad.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['body.priority', 'body.workflowRef']);
@@ -159,7 +159,7 @@ describe('GET /runs/{runId}', () => {
     // An IR the interpreter cannot read (as a bug would): every workflow task fails and is retried,
     // and Temporal refuses queries meanwhile.
     const [name = '', version = ''] = threeTasks.split('@');
-    const registered = await h.store.getWorkflow(name, version);
+    const registered = await h.store.getWorkflow(h.namespace, name, version);
     if (!registered) throw new Error(`${threeTasks} is not in the registry`);
     const broken = { digest: registered.digest, ir: { ...registered.ir, tasks: 42 as unknown as typeof registered.ir.tasks } };
     const runId = await startRun(h.client, { compiled: broken, params: {}, taskQueue: h.config.taskQueue, namespace: h.namespace });

@@ -16,7 +16,7 @@ describe('per-namespace concurrent-run limit', () => {
   beforeAll(async () => {
     h = await startHarness({ config: (namespace) => ({ namespaceRunLimits: { [`${namespace}-limited`]: 1 } }) });
     limited = `${h.namespace}-limited`;
-    workflowRef = `${(await h.register(manifest('    - { id: nap, uses: tasks/wait.sleep@0.1.0, with: { duration: 700ms } }', { name: 'limited' }))).name}@1.0.0`;
+    workflowRef = `${(await h.register(manifest('    - { id: nap, uses: tasks/wait.sleep@0.1.0, with: { duration: 700ms } }', { name: 'limited' }), limited)).name}@1.0.0`;
   });
   afterAll(() => h.close());
 

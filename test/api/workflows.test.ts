@@ -3,7 +3,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { manifest, startHarness, THREE_TASKS, type Harness } from './harness.js';
+import { inNamespace, manifest, startHarness, THREE_TASKS, type Harness } from './harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -94,14 +94,14 @@ describe('GET /workflows', () => {
     const list = await h.call('GET', '/workflows', { token: 'viewer' });
     expect(list.status).toBe(200);
     expect(list.body.items).toContainEqual(expect.objectContaining({ name: 'readable', version: '1.0.0', digest, createdBy: 'admin' }));
-    const one = await h.call('GET', '/workflows/readable/versions/1.0.0', { token: 'viewer' });
+    const one = await h.call('GET', `/workflows/readable/versions/1.0.0?namespace=${h.namespace}`, { token: 'viewer' });
     expect(one.status).toBe(200);
-    expect(one.body).toMatchObject({ name: 'readable', digest, manifest: yaml });
+    expect(one.body).toMatchObject({ namespace: h.namespace, name: 'readable', digest, manifest: inNamespace(yaml, h.namespace) });
     expect(one.body.ir.tasks.map((t: { id: string }) => t.id)).toEqual(['a', 'b', 'c']);
   });
 
   it('answers an unknown version with 404 and a malformed name with 400', async () => {
-    const missing = await h.call('GET', '/workflows/readable/versions/9.9.9');
+    const missing = await h.call('GET', `/workflows/readable/versions/9.9.9?namespace=${h.namespace}`);
     expect(missing.status).toBe(404);
     expect(missing.body).toMatchObject({ code: 'NOT_FOUND', instance: '/workflows/readable/versions/9.9.9' });
     const bad = await h.call('GET', '/workflows/Bad_Name/versions/1.0.0');

@@ -226,7 +226,7 @@ describe('the operator console', () => {
     const [name, version] = refs.large.split('@');
     const page = await openConsole('/');
     await page.getByRole('heading', { name: 'Runs' }).waitFor();
-    const paint = await measurePaint(page, `${h.api.url}/console/workflows/${name}/versions/${version}`, DAG_NODES, 1);
+    const paint = await measurePaint(page, `${h.api.url}/console/workflows/${name}/versions/${version}?namespace=${h.namespace}`, DAG_NODES, 1);
     const pan = await measurePan(page, '.react-flow__pane');
     await page.screenshot({ path: join(SCREENSHOTS, 'dag-1000.png') });
     console.log(`1,000-node DAG: first paint ${paint.firstContentfulPaintMs.toFixed(0)} ms, nodes drawn at ${paint.populatedMs.toFixed(0)} ms; pan: longest task ${pan.longestTaskMs.toFixed(0)} ms, longest frame gap ${pan.longestFrameGapMs.toFixed(0)} ms, ${pan.framesPerSecond.toFixed(0)} frames/s`);

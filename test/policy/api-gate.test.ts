@@ -166,7 +166,7 @@ describe.each([
   afterAll(() => h?.close());
 
   async function start(c: StartCase, path: string): Promise<ApiResponse> {
-    const { name, version } = await h.register(workflow(c.policy, c.tasks.map((task) => task.replace('URL', `${peer.url}${path}`))));
+    const { name, version } = await h.register(workflow(c.policy, c.tasks.map((task) => task.replace('URL', `${peer.url}${path}`))), c.namespace);
     return h.call('POST', '/runs', { ...as(c.as), json: { workflowRef: `${name}@${version}`, namespace: c.namespace } });
   }
 
@@ -196,7 +196,7 @@ describe.each([
 
   /** Starts a one-task run as alice, waits for it, and returns its audit rows as the auditor reads them. */
   async function auditedRun(headers: Record<string, string> = {}): Promise<{ kind: string; runId: string; taskId?: string; result: string; actor: string; traceId?: string; details: { stage: string } }[]> {
-    const { name, version } = await h.register(workflow(TESTING, [PREP]));
+    const { name, version } = await h.register(workflow(TESTING, [PREP]), 'default');
     const res = await h.call('POST', '/runs', { ...as('alice'), headers, json: { workflowRef: `${name}@${version}`, namespace: 'default' } });
     expect(res.status, res.text).toBe(201);
     const runId = res.body.runId as string;
@@ -233,18 +233,22 @@ describe.each([
   });
 
   it('dry-run triggers return the decisions each task would get, and start nothing', async () => {
-    const target = await h.register(workflow(TESTING, [PREP, call(`${peer.url}/ok/${mode}-dry`)]));
+    const target = workflow(TESTING, [PREP, call(`${peer.url}/ok/${mode}-dry`)]);
     const runbook = `rb-${randomUUID().slice(0, 8)}`;
-    const registered = await h.call('POST', '/runbooks', {
-      yaml: `apiVersion: maestro/v1
+    // Registered in both namespaces the plan is asked for: names resolve inside a namespace only.
+    for (const namespace of ['default', 'sandbox']) {
+      const { name, version } = await h.register(target, namespace);
+      const registered = await h.call('POST', '/runbooks', {
+        yaml: `apiVersion: maestro/v1
 kind: Runbook
-metadata: { name: ${runbook}, version: 1.0.0, allowList: { roles: [operator] } }
+metadata: { name: ${runbook}, version: 1.0.0, namespace: ${namespace}, allowList: { roles: [operator] } }
 spec:
   inputs: []
-  workflowRef: ${target.name}@${target.version}
+  workflowRef: ${name}@${version}
 `,
-    });
-    expect(registered.status, registered.text).toBe(201);
+      });
+      expect(registered.status, registered.text).toBe(201);
+    }
     const plan = async (namespace: string) => {
       const res = await h.call('POST', '/runbooks/trigger', { ...as('alice'), json: { runbook, namespace, dryRun: true } });
       expect(res.status, res.text).toBe(200);
@@ -277,6 +281,7 @@ spec:
         '{ id: prep, uses: tasks/transform.map@0.1.0, labels: { classification: confidential }, policy: { purpose: testing }, with: { rows: [1], expression: "$" } }',
         '{ id: tail, uses: tasks/transform.map@0.1.0, needs: [prep], with: { rows: [1], expression: "$" } }',
       ]),
+      'default',
     );
     const res = await h.call('POST', '/runs', { ...as('alice'), json: { workflowRef: `${name}@${version}`, namespace: 'default' } });
     expect(res.status, res.text).toBe(201);
@@ -294,7 +299,7 @@ spec:
     it('refuses run starts with a clear reason when OPA is down, and nothing runs', async () => {
       const path = `/ok/opa-down-${randomUUID()}`;
       await opa.stop();
-      const { name, version } = await h.register(workflow(TESTING, [PREP, call(`${peer.url}${path}`)]));
+      const { name, version } = await h.register(workflow(TESTING, [PREP, call(`${peer.url}${path}`)]), 'default');
       const res = await h.call('POST', '/runs', { ...as('alice'), json: { workflowRef: `${name}@${version}`, namespace: 'default' } });
       expect(res.status, res.text).toBe(503);
       expect(res.body.code).toBe('POLICY_UNAVAILABLE');
@@ -312,7 +317,7 @@ spec:
       const path = `/ok/unrecorded-${randomUUID()}`;
       const pause = '{ id: pause, uses: tasks/wait.sleep@0.1.0, with: { duration: 2s } }';
       const once = `{ id: call, uses: tasks/http.request@0.1.0, needs: [pause], retry: { maxAttempts: 1 }, with: { url: "${peer.url}${path}" } }`;
-      const { name, version } = await h.register(workflow(TESTING, [pause, once]));
+      const { name, version } = await h.register(workflow(TESTING, [pause, once]), 'default');
       const res = await h.call('POST', '/runs', { ...as('alice'), json: { workflowRef: `${name}@${version}`, namespace: 'default' } });
       expect(res.status, res.text).toBe(201);
       const runId = res.body.runId as string;

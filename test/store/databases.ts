@@ -3,16 +3,18 @@
  * throwaway cluster from Debian's packages, started on first use; a missing PostgreSQL fails the
  * suite with the installer's message).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { OpenStoreOptions } from '../../src/store/index.js';
+import { openDatabase, type OpenStoreOptions } from '../../src/store/index.js';
 import { startPostgres, type PostgresPeer } from '../peers/postgres.js';
 
 /** A database to open stores on: `options()` is what `openStore`, `openAuditLog` and `openTaskLog` take. */
 export interface DatabaseBackend {
   name: 'sqlite' | 'postgres';
   options(): Promise<OpenStoreOptions>;
+  /** Options of another, empty database `name` beside it (on the same server), e.g. to migrate an old schema. */
+  another(name: string): Promise<OpenStoreOptions>;
   cleanup(): Promise<void>;
 }
 
@@ -24,6 +26,11 @@ export function sqliteDatabase(prefix: string): DatabaseBackend {
     async options() {
       dir ??= await mkdtemp(join(tmpdir(), prefix));
       return { dataDir: dir };
+    },
+    async another(name) {
+      dir ??= await mkdtemp(join(tmpdir(), prefix));
+      await mkdir(join(dir, name));
+      return { dataDir: join(dir, name) };
     },
     cleanup: async () => {
       if (dir) await rm(dir, { recursive: true, force: true });
@@ -39,6 +46,18 @@ export function postgresDatabase(): DatabaseBackend {
     async options() {
       peer ??= await startPostgres();
       return { databaseUrl: peer.url };
+    },
+    async another(name) {
+      peer ??= await startPostgres();
+      const admin = openDatabase({ databaseUrl: peer.url });
+      try {
+        await admin.run(`CREATE DATABASE ${name}`);
+      } finally {
+        await admin.close();
+      }
+      const url = new URL(peer.url);
+      url.pathname = `/${name}`;
+      return { databaseUrl: url.toString() };
     },
     cleanup: async () => peer?.stop(),
   };

@@ -84,6 +84,8 @@ export interface RunCreated {
 
 /** One row of `GET /workflows`. */
 export interface WorkflowSummary {
+  /** The namespace it is registered in. */
+  namespace: string;
   name: string;
   version: string;
   digest: string;

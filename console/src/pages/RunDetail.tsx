@@ -14,7 +14,7 @@ import { dagTasks } from '../dag-tasks.js';
 import { durationMs, formatDuration, formatTime, formatValue } from '../format.js';
 import { useConsoleConfig, useResource, useRunEvents } from '../hooks.js';
 import { Link, navigate } from '../router.js';
-import { workflowPath } from './Workflows.js';
+import { workflowLink, workflowPath } from './Workflows.js';
 
 /** An action waiting for the user's confirmation. */
 type Pending = { kind: 'cancel' } | { kind: 'retry'; from: 'start' | 'failed' } | { kind: 'approval'; taskId: string; decision: 'approve' | 'reject' };
@@ -46,7 +46,7 @@ export function runPath(runId: string): string {
 export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask: string | undefined }) {
   const run = useResource<Run>(runPath(runId));
   const [name, version] = run.data?.workflowRef.split('@') ?? [];
-  const workflow = useResource<WorkflowDetail>(name && version ? workflowPath(name, version) : undefined);
+  const workflow = useResource<WorkflowDetail>(name && version && run.data ? workflowPath(name, version, run.data.namespace) : undefined);
   useEffect(preloadDag, []);
   const config = useConsoleConfig();
   const [pending, setPending] = useState<Pending>();
@@ -140,7 +140,7 @@ export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask
         </h1>
         <dl className="facts">
           <dt>Workflow</dt>
-          <dd>{name && version ? <Link to={`/workflows/${name}/versions/${version}`}>{detail.workflowRef}</Link> : detail.workflowRef}</dd>
+          <dd>{name && version ? <Link to={workflowLink(name, version, detail.namespace)}>{detail.workflowRef}</Link> : detail.workflowRef}</dd>
           <dt>Digest</dt>
           <dd className="mono digest" title={detail.digest}>
             {detail.digest}

@@ -10,6 +10,7 @@ import { StatusBadge } from '../components/StatusBadge.js';
 import { durationMs, formatDuration, formatTime, isoToLocalInput, localInputToIso } from '../format.js';
 import { useResource, useRunEvents } from '../hooks.js';
 import { Link, navigate } from '../router.js';
+import { workflowLink } from './Workflows.js';
 
 /** Filters the URL carries; the names are the API's query parameters. */
 const FILTERS = ['status', 'workflowRef', 'namespace', 'since', 'until', 'limit'] as const;
@@ -204,7 +205,7 @@ export function RunsList({ query }: { query: URLSearchParams }) {
                     {run.runId}
                   </Link>
                 </td>
-                <td>{version ? <Link to={`/workflows/${name}/versions/${version}`}>{run.workflowRef}</Link> : run.workflowRef}</td>
+                <td>{name && version ? <Link to={workflowLink(name, version, run.namespace)}>{run.workflowRef}</Link> : run.workflowRef}</td>
                 <td>{run.namespace}</td>
                 <td>
                   <StatusBadge status={run.status} />

@@ -12,7 +12,13 @@ import { Link, navigate } from '../router.js';
 
 const NO_TASKS: readonly TaskNode[] = [];
 
-/** Every registered workflow version (`GET /workflows`). */
+/** Console path of a registered workflow version (`?namespace=` picks where it is looked up). */
+export function workflowLink(name: string, version: string, namespace: string, task?: string): string {
+  const query = new URLSearchParams({ namespace, ...(task === undefined ? {} : { task }) });
+  return `/workflows/${name}/versions/${version}?${query.toString()}`;
+}
+
+/** Every workflow version registered in the caller's namespaces (`GET /workflows`). */
 export function WorkflowList() {
   const workflows = useResource<{ items: WorkflowSummary[] }>('/workflows');
   return (
@@ -23,6 +29,7 @@ export function WorkflowList() {
         <thead>
           <tr>
             <th scope="col">Workflow</th>
+            <th scope="col">Namespace</th>
             <th scope="col">Digest</th>
             <th scope="col">Registered</th>
             <th scope="col">By</th>
@@ -30,12 +37,13 @@ export function WorkflowList() {
         </thead>
         <tbody>
           {(workflows.data?.items ?? []).map((item) => (
-            <tr key={`${item.name}@${item.version}`}>
+            <tr key={`${item.namespace}/${item.name}@${item.version}`}>
               <td>
-                <Link to={`/workflows/${item.name}/versions/${item.version}`}>
+                <Link to={workflowLink(item.name, item.version, item.namespace)}>
                   {item.name}@{item.version}
                 </Link>
               </td>
+              <td>{item.namespace}</td>
               <td className="mono digest" title={item.digest}>
                 {item.digest}
               </td>
@@ -49,14 +57,17 @@ export function WorkflowList() {
   );
 }
 
-/** The API path of a registered workflow version. */
-export function workflowPath(name: string, version: string): string {
-  return `/workflows/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}`;
+/** The API path of a workflow version registered in `namespace` (the API's default when absent). */
+export function workflowPath(name: string, version: string, namespace: string | undefined): string {
+  return `/workflows/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}${namespace === undefined ? '' : `?namespace=${encodeURIComponent(namespace)}`}`;
 }
 
-/** One workflow version: its compiled DAG, tasks and manifest; a link to its runs. `selectedTask` comes from `?task=`. */
-export function WorkflowVersion({ name, version, selectedTask }: { name: string; version: string; selectedTask: string | undefined }) {
-  const workflow = useResource<WorkflowDetail>(workflowPath(name, version));
+/**
+ * One workflow version of `namespace`: its compiled DAG, tasks and manifest; a link to its runs.
+ * `namespace` and `selectedTask` come from `?namespace=` and `?task=`.
+ */
+export function WorkflowVersion({ name, version, namespace, selectedTask }: { name: string; version: string; namespace: string | undefined; selectedTask: string | undefined }) {
+  const workflow = useResource<WorkflowDetail>(workflowPath(name, version, namespace));
   const detail = workflow.data;
   const graph = useMemo(() => (detail ? dagTasks(detail.ir.tasks) : undefined), [detail]);
   // The table fills in a render of its own once the DAG's code is there, after the DAG has been
@@ -95,7 +106,7 @@ export function WorkflowVersion({ name, version, selectedTask }: { name: string;
             <Link to={`/?workflowRef=${encodeURIComponent(`${name}@${version}`)}`}>Runs of this version</Link>
           </p>
           <h2>DAG</h2>
-          <Dag tasks={graph ?? []} height={520} onSelectTask={(id) => navigate(`/workflows/${name}/versions/${version}?task=${encodeURIComponent(id)}`, { replace: true })} />
+          <Dag tasks={graph ?? []} height={520} onSelectTask={(id) => navigate(workflowLink(name, version, detail.namespace, id), { replace: true })} />
           <h2>Tasks</h2>
           <table className="table" data-testid="workflow-tasks">
             <thead>

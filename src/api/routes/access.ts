@@ -17,6 +17,25 @@ export function assertNamespace(principal: Principal, namespace: string): void {
   }
 }
 
+/**
+ * The namespace a request acts in: the one it names, else {@link DEFAULT_NAMESPACE}.
+ * @throws MaestroError `FORBIDDEN` unless the principal may touch it.
+ */
+export function requestNamespace(principal: Principal, namespace: string | undefined): string {
+  const resolved = namespace ?? DEFAULT_NAMESPACE;
+  assertNamespace(principal, resolved);
+  return resolved;
+}
+
+/**
+ * The namespaces a listing shows: the one the request names (checked), else every namespace of
+ * the caller (`undefined` for a caller of `*`, meaning all).
+ */
+export function visibleNamespaces(principal: Principal, namespace: string | undefined): readonly string[] | undefined {
+  if (namespace !== undefined) return [requestNamespace(principal, namespace)];
+  return principal.namespaces.includes('*') ? undefined : principal.namespaces;
+}
+
 /** The {@link LaunchContext} of the API's dependencies: with a policy gate, every launch is checked first. */
 export function launchContext(deps: ResolvedDeps): LaunchContext {
   return {

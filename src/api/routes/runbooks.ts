@@ -1,5 +1,8 @@
 /**
- * `/runbooks`: register and list runbooks; trigger an allow-listed one.
+ * `/runbooks`: register and list runbooks; trigger an allow-listed one. A runbook belongs to the
+ * namespace of its `metadata.namespace` (default `default`); a trigger finds it, and the workflow
+ * it references, only inside the namespace the trigger acts in, so no other namespace's
+ * registration can shadow it.
  */
 import { digestOf } from '../../compiler/index.js';
 import { MaestroError, NotFoundError } from '../../errors/index.js';
@@ -9,7 +12,7 @@ import { caller, type RouteHandler } from '../context.js';
 import { redactParams } from '../runs/detail.js';
 import { launchRun, newRunId } from '../runs/launch.js';
 import { planDecisions, runPrincipal } from '../runs/policy.js';
-import { assertNamespace, DEFAULT_NAMESPACE, launchContext, startedByCaller } from './access.js';
+import { launchContext, requestNamespace, startedByCaller, visibleNamespaces } from './access.js';
 import { runbookFromBody } from './manifests.js';
 import { inputSpecs, runbookParams, runbookWorkflow } from './runbook-plan.js';
 
@@ -19,7 +22,9 @@ export const registerRunbook: RouteHandler = async (context) => {
   const { manifest, text } = runbookFromBody(context);
   const digest = digestOf(manifest);
   const { name, version } = manifest.metadata;
+  const namespace = requestNamespace(principal, manifest.metadata.namespace);
   const outcome = await context.deps.store.putRunbook({
+    namespace,
     name,
     version,
     digest,
@@ -29,11 +34,14 @@ export const registerRunbook: RouteHandler = async (context) => {
     createdAt: context.deps.clock().toISOString(),
     createdBy: principal.name,
   });
-  return { status: outcome === 'created' ? 201 : 200, body: { name, version, digest } };
+  return { status: outcome === 'created' ? 201 : 200, body: { namespace, name, version, digest } };
 };
 
-/** `GET /runbooks`. */
-export const listRunbooks: RouteHandler = async (context) => ({ status: 200, body: { items: await context.deps.store.listRunbooks() } });
+/** `GET /runbooks[?namespace=]`: the versions registered in the caller's namespaces (or the one named). */
+export const listRunbooks: RouteHandler = async (context) => {
+  const namespaces = visibleNamespaces(caller(context), (context.query as { namespace?: string }).namespace);
+  return { status: 200, body: { items: await context.deps.store.listRunbooks(namespaces) } };
+};
 
 interface TriggerBody {
   runbook: string;
@@ -52,20 +60,19 @@ interface TriggerBody {
 export const triggerRunbook: RouteHandler = async (context) => {
   const principal = caller(context);
   const body = context.body as TriggerBody;
+  const namespace = requestNamespace(principal, body.namespace);
   const [name = '', version] = body.runbook.split('@');
-  const entry = await context.deps.store.getRunbook(name, version);
-  if (!entry) throw new NotFoundError(`runbook ${body.runbook} is not registered`);
+  const entry = await context.deps.store.getRunbook(namespace, name, version);
+  if (!entry) throw new NotFoundError(`runbook ${body.runbook} is not registered in namespace ${namespace}`);
   const runbook = entry.document;
   const allowed = runbook.metadata.allowList?.roles ?? [];
   if (!principal.roles.some((role) => allowed.includes(role))) {
     throw new MaestroError('RUNBOOK_NOT_ALLOWED', `runbook ${entry.name}@${entry.version} may be triggered by the roles ${allowed.join(', ') || '(none)'}; ${principal.name} holds ${principal.roles.join(', ') || 'none'}`);
   }
-  const namespace = body.namespace ?? runbook.metadata.namespace ?? DEFAULT_NAMESPACE;
-  assertNamespace(principal, namespace);
   const inputs = checkParams(inputSpecs(runbook.spec.inputs), body.inputs);
   const [workflowName = '', workflowVersion = ''] = runbook.spec.workflowRef.split('@');
-  const workflow = await context.deps.store.getWorkflow(workflowName, workflowVersion);
-  if (!workflow) throw new NotFoundError(`workflow ${runbook.spec.workflowRef}, which runbook ${entry.name}@${entry.version} runs, is not registered`);
+  const workflow = await context.deps.store.getWorkflow(namespace, workflowName, workflowVersion);
+  if (!workflow) throw new NotFoundError(`workflow ${runbook.spec.workflowRef}, which runbook ${entry.name}@${entry.version} runs, is not registered in namespace ${namespace}`);
   const params = checkParams(workflow.ir.parameters, runbookParams(runbook, inputs));
   const compiled = runbookWorkflow(runbook, workflow, context.deps.catalog);
   if (body.dryRun ?? runbook.spec.dryRun ?? false) {

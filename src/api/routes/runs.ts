@@ -29,8 +29,8 @@ export const startRun: RouteHandler = async (context) => {
   const namespace = body.namespace ?? DEFAULT_NAMESPACE;
   assertNamespace(principal, namespace);
   const [name = '', version = ''] = body.workflowRef.split('@');
-  const entry = await context.deps.store.getWorkflow(name, version);
-  if (!entry) throw new NotFoundError(`workflow ${body.workflowRef} is not registered`);
+  const entry = await context.deps.store.getWorkflow(namespace, name, version);
+  if (!entry) throw new NotFoundError(`workflow ${body.workflowRef} is not registered in namespace ${namespace}`);
   const params = checkParams(entry.ir.parameters, body.params);
   const result = await launchRun(
     launchContext(context.deps),

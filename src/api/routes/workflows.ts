@@ -1,17 +1,22 @@
 /**
- * `/workflows`: register (validate, compile, store content-addressed), list, and read back.
+ * `/workflows`: register (validate, compile, store content-addressed), list, and read back. A
+ * workflow belongs to the namespace of its `metadata.namespace` (default `default`): registering
+ * it needs access to that namespace, and it is found only from inside it.
  */
 import { compileWorkflow } from '../../compiler/index.js';
 import { NotFoundError } from '../../errors/index.js';
 import { caller, stringParam, type RouteHandler } from '../context.js';
+import { requestNamespace, visibleNamespaces } from './access.js';
 import { workflowFromBody } from './manifests.js';
 
 /** `POST /workflows`: 201 when new, 200 when the identical workflow is there, 409 when it differs. */
 export const registerWorkflow: RouteHandler = async (context) => {
   const principal = caller(context);
   const { manifest, text } = workflowFromBody(context);
+  const namespace = requestNamespace(principal, manifest.metadata.namespace);
   const { ir, digest } = compileWorkflow(manifest, { catalog: context.deps.catalog });
   const outcome = await context.deps.store.putWorkflow({
+    namespace,
     name: ir.name,
     version: ir.version,
     digest,
@@ -20,17 +25,21 @@ export const registerWorkflow: RouteHandler = async (context) => {
     createdAt: context.deps.clock().toISOString(),
     createdBy: principal.name,
   });
-  return { status: outcome === 'created' ? 201 : 200, body: { name: ir.name, version: ir.version, digest } };
+  return { status: outcome === 'created' ? 201 : 200, body: { namespace, name: ir.name, version: ir.version, digest } };
 };
 
-/** `GET /workflows`. */
-export const listWorkflows: RouteHandler = async (context) => ({ status: 200, body: { items: await context.deps.store.listWorkflows() } });
+/** `GET /workflows[?namespace=]`: the versions registered in the caller's namespaces (or the one named). */
+export const listWorkflows: RouteHandler = async (context) => {
+  const namespaces = visibleNamespaces(caller(context), (context.query as { namespace?: string }).namespace);
+  return { status: 200, body: { items: await context.deps.store.listWorkflows(namespaces) } };
+};
 
-/** `GET /workflows/{name}/versions/{version}`. */
+/** `GET /workflows/{name}/versions/{version}[?namespace=]`: looked up in the namespace named, default `default`. */
 export const getWorkflow: RouteHandler = async (context) => {
+  const namespace = requestNamespace(caller(context), (context.query as { namespace?: string }).namespace);
   const name = stringParam(context.path, 'name');
   const version = stringParam(context.path, 'version');
-  const entry = await context.deps.store.getWorkflow(name, version);
-  if (!entry) throw new NotFoundError(`workflow ${name}@${version} is not registered`);
+  const entry = await context.deps.store.getWorkflow(namespace, name, version);
+  if (!entry) throw new NotFoundError(`workflow ${name}@${version} is not registered in namespace ${namespace}`);
   return { status: 200, body: entry };
 };

@@ -44,6 +44,36 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX admissions_by_namespace ON admissions (namespace, state, seq)`,
     ],
   },
+  {
+    version: 2,
+    name: 'registry keyed by namespace (existing entries go to namespace default)',
+    // Neither engine can change a primary key in place (SQLite cannot at all), so each table is
+    // copied into one keyed by namespace, then swapped in; the copy runs in the migration's
+    // transaction, so a failure leaves the old tables as they were.
+    statements: [
+      `CREATE TABLE workflows_by_namespace (
+         namespace TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL,
+         digest TEXT NOT NULL REFERENCES irs (digest),
+         manifest_digest TEXT NOT NULL REFERENCES manifests (digest),
+         created_at TEXT NOT NULL, created_by TEXT NOT NULL,
+         PRIMARY KEY (namespace, name, version))`,
+      `INSERT INTO workflows_by_namespace (namespace, name, version, digest, manifest_digest, created_at, created_by)
+         SELECT 'default', name, version, digest, manifest_digest, created_at, created_by FROM workflows`,
+      `DROP TABLE workflows`,
+      `ALTER TABLE workflows_by_namespace RENAME TO workflows`,
+      `CREATE TABLE runbooks_by_namespace (
+         namespace TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL,
+         digest TEXT NOT NULL,
+         manifest_digest TEXT NOT NULL REFERENCES manifests (digest),
+         document TEXT NOT NULL,
+         created_at TEXT NOT NULL, created_by TEXT NOT NULL,
+         PRIMARY KEY (namespace, name, version))`,
+      `INSERT INTO runbooks_by_namespace (namespace, name, version, digest, manifest_digest, document, created_at, created_by)
+         SELECT 'default', name, version, digest, manifest_digest, document, created_at, created_by FROM runbooks`,
+      `DROP TABLE runbooks`,
+      `ALTER TABLE runbooks_by_namespace RENAME TO runbooks`,
+    ],
+  },
 ];
 
 /**
