@@ -26,7 +26,8 @@ function maestro(...args: string[]): Promise<{ code: number; stdout: string; std
     execFile(
       process.execPath,
       ['bin/maestro.js', ...args],
-      { env: { ...process.env, TEMPORAL_ADDRESS: engine.address, MAESTRO_TASK_QUEUE: engine.taskQueue } },
+      // The run's store and audit log (the CLI starts runs like the API does) go to the test's folder.
+      { env: { ...process.env, TEMPORAL_ADDRESS: engine.address, MAESTRO_TASK_QUEUE: engine.taskQueue, MAESTRO_DATA_DIR: dir } },
       (error, stdout, stderr) => resolve({ code: typeof error?.code === 'number' ? error.code : 0, stdout, stderr }),
     );
   });

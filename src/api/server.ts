@@ -9,12 +9,12 @@ import { Client, Connection } from '@temporalio/client';
 import { loadCatalog, type Catalog } from '../catalog/index.js';
 import { DEFAULT_TEMPORAL_ADDRESS, type Config } from '../config/index.js';
 import { MaestroError } from '../errors/index.js';
+import { startAdmissionLoop } from '../runs/index.js';
 import { createPdp, createPolicyGate, type PolicyDecisionPoint } from '../policy/index.js';
 import { openAuditLog, openStore, openTaskLog, type AuditLog, type Store, type TaskLog } from '../store/index.js';
 import { createApp } from './app.js';
 import { authenticatorFromConfig, type Authenticator } from './auth/index.js';
 import { createApiMetrics } from './metrics.js';
-import { startAdmissionLoop } from './runs/admission.js';
 import { launchContext } from './routes/access.js';
 import { watchFinishedRuns } from './runs/finished.js';
 

@@ -50,15 +50,16 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('run')
-    .description('run a workflow on Temporal (TEMPORAL_ADDRESS, default localhost:7233) and show its progress')
+    .description('run a workflow on Temporal (TEMPORAL_ADDRESS, default localhost:7233), checked by the policy and recorded like an API start, and show its progress')
     .argument('<file>')
     .option('-p, --param <name=value>', 'a parameter (repeatable)', collect, [])
+    .option('--namespace <namespace>', 'Maestro namespace of the run', 'default')
     .option('--no-wait', 'print the run id and return at once')
     .option('--json', 'print {runId, status, tasks} as JSON')
-    .action(async (file: string, options: { param: string[]; wait: boolean; json?: boolean }) => {
+    .action(async (file: string, options: { param: string[]; namespace: string; wait: boolean; json?: boolean }) => {
       const compiled = await compileFile(file);
       const params = checkParams(compiled.ir.parameters, parseParams(compiled.ir.parameters, options.param));
-      exitCode = await runWorkflow({ compiled, params, config: loadConfig(), noWait: !options.wait, json: options.json ?? false });
+      exitCode = await runWorkflow({ compiled, params, config: loadConfig(), namespace: options.namespace, noWait: !options.wait, json: options.json ?? false });
     });
 
   program

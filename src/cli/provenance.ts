@@ -7,9 +7,8 @@
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../config/index.js';
+import { loadConfig } from '../config/index.js';
 import { ConfigError, MaestroError } from '../errors/index.js';
 import type { RunState } from '../ir/index.js';
 import {
@@ -19,13 +18,14 @@ import {
   readPublicKeys,
   readSubjectFiles,
   receiptStoreFromConfig,
-  replayRun,
   trustedKeysFromConfig,
   verifyDisclosure,
   verifyReceipt,
   type Verification,
 } from '../provenance/index.js';
+import { replayRun } from '../runs/index.js';
 import { FsArtifactStore, openAuditLog } from '../store/index.js';
+import { localPrincipal, withLaunchContext } from './temporal.js';
 
 /**
  * Adds the provenance commands. Exit codes: 0 verified / hash-equal, 1 verification failed or
@@ -74,13 +74,16 @@ export function registerProvenanceCommands(program: Command, setExitCode: (code:
 
   program
     .command('replay')
-    .description("re-run a finished run from its IR and params, cache bypassed, and compare every output hash with its receipt")
+    .description('re-run a finished run from its IR and params, cache bypassed, as a run start the policy decides and the audit log records; waits for its approvals, then compares every output hash with the receipt')
     .argument('<runId>')
     .option('--json', 'print the report as JSON')
     .action(async (runId: string, options: { json?: boolean }) => {
       const config = loadConfig();
       const publicKeys = await trustedKeys([]);
-      const report = await withClient(config, (client) => replayRun(client, runId, { receipts: receiptStoreFromConfig(config), publicKeys }));
+      const principal = localPrincipal();
+      const report = await withLaunchContext(config, (context) =>
+        replayRun(context, runId, { receipts: receiptStoreFromConfig(config), publicKeys, principal, startedBy: principal.subject }),
+      );
       print(options.json, report, () =>
         [
           `replay ${report.replayRunId} of ${runId}: ${report.replayStatus}, ${report.equal ? 'hash-equal' : 'DIFFERENT'}`,
@@ -151,18 +154,6 @@ async function trustedKeys(keyFiles: string[]): Promise<KeyObject[]> {
     throw new ConfigError('no trusted keys: pass --key <public key PEM>, set MAESTRO_TRUSTED_KEYS_DIR, or create the signing key (npm start)');
   }
   return keys;
-}
-
-async function withClient<T>(config: Config, work: (client: Client) => Promise<T>): Promise<T> {
-  const address = config.temporalAddress ?? 'localhost:7233';
-  const connection = await Connection.connect({ address, connectTimeout: '5s' }).catch((error: unknown) => {
-    throw new MaestroError('UNAVAILABLE', `cannot reach Temporal at ${address} (is \`npm start\` running?)`, { cause: error });
-  });
-  try {
-    return await work(new Client({ connection, namespace: config.temporalNamespace }));
-  } finally {
-    await connection.close();
-  }
 }
 
 async function readRunState(file: string): Promise<RunState> {

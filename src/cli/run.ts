@@ -1,15 +1,21 @@
-import { userInfo } from 'node:os';
-import { Client, Connection } from '@temporalio/client';
-import { getRunState, startRun, waitForRun } from '../client/index.js';
+/**
+ * `maestro run FILE`: starts a run of a local manifest through the one run-start path (the
+ * policy's run-start decision and its audit record, the namespace's admission limit — the same
+ * store and audit log the API uses) and follows it to the end.
+ */
+import { getRunState, waitForRun } from '../client/index.js';
 import type { Config } from '../config/index.js';
-import { MaestroError } from '../errors/index.js';
-import type { CompiledWorkflow, Principal, RunState, TaskState } from '../ir/index.js';
+import type { CompiledWorkflow, RunState, TaskState } from '../ir/index.js';
+import { launchRun } from '../runs/index.js';
+import { localPrincipal, withLaunchContext } from './temporal.js';
 
 /** Options of {@link runWorkflow}. */
 export interface RunCommandOptions {
   compiled: CompiledWorkflow;
   params: Record<string, unknown>;
   config: Config;
+  /** Maestro namespace of the run. @default 'default' */
+  namespace?: string;
   /** Return right after the start. @default false */
   noWait?: boolean;
   /** Print one JSON document instead of progress lines. @default false */
@@ -21,21 +27,19 @@ export interface RunCommandOptions {
 }
 
 /**
- * `maestro run`: starts the run on Temporal, prints task progress as it happens, then the final
- * status. Returns the CLI exit code: 0 SUCCEEDED, 1 FAILED or CANCELLED.
+ * `maestro run`: starts the run (or queues it behind its namespace's run limit), prints task
+ * progress as it happens, then the final status. Returns the CLI exit code: 0 SUCCEEDED, 1 FAILED
+ * or CANCELLED; a start the policy refuses throws `PolicyDeniedError` and nothing starts.
  */
-export async function runWorkflow(options: RunCommandOptions): Promise<number> {
-  const { compiled, params, config, noWait = false, json = false, out = process.stdout, pollMs = 250 } = options;
-  const address = config.temporalAddress ?? 'localhost:7233';
-  const connection = await Connection.connect({ address, connectTimeout: '5s' }).catch((error: unknown) => {
-    throw new MaestroError('UNAVAILABLE', `cannot reach Temporal at ${address} (is \`npm start\` running?)`, { cause: error });
-  });
-  try {
-    const client = new Client({ connection, namespace: config.temporalNamespace });
+export function runWorkflow(options: RunCommandOptions): Promise<number> {
+  const { compiled, params, config, namespace = 'default', noWait = false, json = false, out = process.stdout, pollMs = 250 } = options;
+  return withLaunchContext(config, async (context) => {
+    const { client } = context;
     const principal = localPrincipal();
-    const runId = await startRun(client, { compiled, params, taskQueue: config.taskQueue, principal, startedBy: principal.subject });
-    if (noWait) {
-      out.write(json ? `${JSON.stringify({ runId, status: 'RUNNING' })}\n` : `${runId}\n`);
+    const { runId, status } = await launchRun(context, { compiled, params, namespace, principal, startedBy: principal.subject });
+    // A queued run starts when the API's admission loop gives it a slot: nothing to follow yet.
+    if (noWait || status === 'QUEUED') {
+      out.write(json ? `${JSON.stringify({ runId, status })}\n` : status === 'QUEUED' ? `run ${runId} QUEUED in namespace ${namespace}\n` : `${runId}\n`);
       return 0;
     }
     if (!json) out.write(`run ${runId} started (${compiled.ir.name}@${compiled.ir.version})\n`);
@@ -62,17 +66,7 @@ export async function runWorkflow(options: RunCommandOptions): Promise<number> {
     if (json) out.write(`${JSON.stringify(summary(state), null, 2)}\n`);
     else out.write(`run ${runId} ${state.status}${state.error ? `: ${state.error.message}` : ''}\n`);
     return state.status === 'SUCCEEDED' ? 0 : 1;
-  } finally {
-    await connection.close();
-  }
-}
-
-/**
- * `maestro run` talks to Temporal directly, so whoever can reach it acts as an administrator: the
- * principal is the local user with the admin role in every namespace.
- */
-function localPrincipal(): Principal {
-  return { subject: `local:${userInfo().username}`, roles: ['admin'], namespaces: ['*'] };
+  });
 }
 
 function flatten(tasks: TaskState[]): TaskState[] {

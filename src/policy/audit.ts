@@ -7,14 +7,15 @@ import { auditRecordId, type AuditLog, type AuditRecord, type ChainReport } from
 
 /** Something a person did to a run, kept in the same chain as the policy decisions. */
 export interface AuditEvent {
-  kind: 'approval' | 'cancellation' | 'retry';
+  /** `replay`: a replay of the run was started (its id in `details.replayRunId`). */
+  kind: 'approval' | 'cancellation' | 'retry' | 'replay';
   runId: string;
   namespace: string;
   /** The task concerned (approvals). */
   taskId?: string;
   /** Who: the authenticated principal's name. */
   actor: string;
-  /** What: `approve` | `reject`, `cancel`, `retry-from-start` | `retry-from-failed`. */
+  /** What: `approve` | `reject`, `cancel`, `retry-from-start` | `retry-from-failed`, `replay`. */
   action: string;
   /** Why: the person's comment, if any. */
   reason?: string;

@@ -1,34 +1,22 @@
 /**
- * Replay: run a finished run again from its own IR and params, with the task cache bypassed, and
- * compare every task's output hash with the original receipt. Hash-equal replay shows the run is
+ * Replay reports: compare every task's output hash of a replay (started through `src/runs`, the
+ * one run-start path) with the original run's verified receipt. Hash-equal replay shows the run is
  * reproducible; a task reported `different` is not deterministic (or depends on the outside world).
  */
-import { randomUUID } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { status as grpcStatus } from '@grpc/grpc-js';
-import { isGrpcServiceError, type Client } from '@temporalio/client';
-import { startRun, waitForRun, type StartRunOptions } from '../client/index.js';
-import { MaestroError, NotFoundError } from '../errors/index.js';
-import type { InterpreterInput, Principal, RunState, RunStatus } from '../ir/index.js';
+import type { Client } from '@temporalio/client';
+import { waitForRun } from '../client/index.js';
+import { MaestroError } from '../errors/index.js';
+import type { RunState, RunStatus } from '../ir/index.js';
 import { taskOutputDigests } from './receipt.js';
 import type { ReceiptStore } from './receipts.js';
 import { isRecord, type ProvenanceStatement } from './statement.js';
 import { verifyReceipt } from './verify.js';
 
-/** Options of {@link replayRun}. */
-export interface ReplayOptions {
-  /** Where the original run's receipt is. */
+/** Where a run's receipt is, and the keys it must verify against before it is trusted for a comparison. */
+export interface ReceiptTrust {
   receipts: ReceiptStore;
-  /** Keys the original receipt must verify against before it is trusted for the comparison. */
   publicKeys: readonly (string | Buffer | KeyObject)[];
-  /** Id of the replay run. @default `<runId>-replay-<8 hex>` */
-  replayRunId?: string;
-  /** Task queue of the replay. @default the original run's */
-  taskQueue?: string;
-  /** The principal the replay acts for (the policy decides each task for it). @default the original run's */
-  principal?: Principal;
-  /** Who asked for the replay. @default the original run's `startedBy` */
-  startedBy?: string;
 }
 
 /** How one task (or forEach item) compares. */
@@ -45,7 +33,7 @@ export interface TaskReplay {
   replay?: string;
 }
 
-/** Result of {@link replayRun}. */
+/** A replay compared with the original run's receipt. */
 export interface ReplayReport {
   runId: string;
   replayRunId: string;
@@ -55,65 +43,20 @@ export interface ReplayReport {
   tasks: TaskReplay[];
 }
 
-/**
- * Replays a finished run and compares output hashes task by task with its (verified) receipt:
- * {@link startReplay}, then {@link replayReport} once the replay has finished.
- *
- * @throws NotFoundError when the run or its receipt does not exist; MaestroError `BAD_REQUEST`
- * when the receipt does not verify.
- */
-export async function replayRun(client: Client, runId: string, options: ReplayOptions): Promise<ReplayReport> {
-  const { replayRunId } = await startReplay(client, runId, options);
-  return replayReport(client, runId, replayRunId, options);
-}
-
-/**
- * Starts the replay of a finished run (what `POST /runs/{runId}/replay` does before answering 202
- * with the replay's run id). The receipt is verified first: a replay is only worth comparing
- * against a receipt that verifies.
- *
- * The IR, digest, params and namespace come from the run's start event in Temporal, the system of
- * record. Approval tasks are carried over with their original decisions (a human decision is an
- * input, not a computation), so the replay does not wait for people again. The replay starts with
- * `cache: 'bypass'`, so every task really executes, and acts for the original run's principal
- * unless `options.principal` says otherwise (with the policy on, a run without one may do nothing).
- *
- * @throws NotFoundError when the run or its receipt does not exist; MaestroError `BAD_REQUEST`
- * when the receipt does not verify.
- */
-export async function startReplay(client: Client, runId: string, options: ReplayOptions): Promise<{ replayRunId: string }> {
-  await verifiedReceipt(runId, options);
-  const original = await startInput(client, runId);
-  const originalState = await waitForRun(client, runId);
-  const approvalIds = new Set(original.input.ir.tasks.filter((node) => node.execution === 'approval').map((node) => node.id));
-  const approvals = originalState.tasks.filter((task) => approvalIds.has(task.id));
-  const replayRunId = options.replayRunId ?? `${runId}-replay-${randomUUID().slice(0, 8)}`;
-  const principal = options.principal ?? original.input.principal;
-  const startedBy = options.startedBy ?? original.input.startedBy;
-  const start: StartRunOptions = {
-    compiled: { ir: original.input.ir, digest: original.input.digest },
-    params: original.input.params,
-    runId: replayRunId,
-    taskQueue: options.taskQueue ?? original.taskQueue,
-    ...(original.input.namespace === undefined ? {} : { namespace: original.input.namespace }),
-    ...(principal === undefined ? {} : { principal }),
-    ...(startedBy === undefined ? {} : { startedBy }),
-    ...(approvals.length === 0 ? {} : { carried: approvals }),
-    cache: 'bypass',
-  };
-  await startRun(client, start);
-  return { replayRunId };
-}
-
 /** Waits for a replay to finish and compares its outputs with the original run's receipt. */
-export async function replayReport(client: Client, runId: string, replayRunId: string, options: Pick<ReplayOptions, 'receipts' | 'publicKeys'>): Promise<ReplayReport> {
+export async function replayReport(client: Client, runId: string, replayRunId: string, options: ReceiptTrust): Promise<ReplayReport> {
   const receipt = await verifiedReceipt(runId, options);
   const replayed = await waitForRun(client, replayRunId);
   const tasks = compareOutputs(receipt, replayed);
   return { runId, replayRunId, replayStatus: replayed.status, equal: tasks.every((task) => task.verdict === 'equal'), tasks };
 }
 
-async function verifiedReceipt(runId: string, options: Pick<ReplayOptions, 'receipts' | 'publicKeys'>): Promise<ProvenanceStatement> {
+/**
+ * The statement of a run's receipt, once it verifies: a replay is only worth comparing against a
+ * receipt that verifies.
+ * @throws NotFoundError when the run has no receipt; MaestroError `BAD_REQUEST` when it does not verify.
+ */
+export async function verifiedReceipt(runId: string, options: ReceiptTrust): Promise<ProvenanceStatement> {
   const stored = await options.receipts.read(runId);
   const verified = verifyReceipt(stored.bundle, { publicKeys: options.publicKeys });
   if (!verified.ok) throw new MaestroError('BAD_REQUEST', `the receipt of run "${runId}" does not verify (${verified.code}): ${verified.reason}`);
@@ -150,23 +93,4 @@ export function receiptOutputDigests(receipt: ProvenanceStatement): Map<string, 
     if (byproduct.name?.startsWith('task/')) visit(byproduct.annotations);
   }
   return digests;
-}
-
-/** The interpreter input and task queue a run was started with, from its first history event. */
-async function startInput(client: Client, runId: string): Promise<{ input: InterpreterInput; taskQueue: string }> {
-  let history;
-  try {
-    history = await client.workflow.getHandle(runId).fetchHistory();
-  } catch (error) {
-    if (isGrpcServiceError(error) && error.code === grpcStatus.NOT_FOUND) throw new NotFoundError(`run "${runId}" not found`, { cause: error });
-    throw error;
-  }
-  const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
-  const payloads = started?.input?.payloads;
-  if (!started || !payloads?.[0]) throw new MaestroError('INTERNAL', `run "${runId}" has no start input in its history`);
-  const { payloadConverter, payloadCodecs } = client.options.loadedDataConverter;
-  let decoded = payloads;
-  for (const codec of [...payloadCodecs].reverse()) decoded = await codec.decode(decoded);
-  const input = payloadConverter.fromPayload<InterpreterInput>(decoded[0] as (typeof decoded)[number]);
-  return { input, taskQueue: started.taskQueue?.name ?? 'maestro' };
 }

@@ -1,12 +1,15 @@
 /**
- * Replay on the real Temporal dev server. The interpreter does not call `writeReceipt` yet, so the
- * original run's receipt is written here, the way the activity will write it.
+ * Replay on the real Temporal dev server, through the one run-start path (a launch context over a
+ * SQLite store and audit log). The original run's receipt is written here, the way the worker
+ * writes it.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { loadConfig } from '../../src/config/index.js';
-import { FsBlobStore, ReceiptStore, createReceiptWriter, localBundleSigner, openProvenance, replayRun } from '../../src/provenance/index.js';
-import { startEngine, workflow, type Engine } from '../helpers/engine.js';
+import { FsBlobStore, ReceiptStore, createReceiptWriter, localBundleSigner, openProvenance, replayReport } from '../../src/provenance/index.js';
+import { replayRun, startReplay, type LaunchContext, type ReplayOptions } from '../../src/runs/index.js';
+import { openAuditLog, openStore, type AuditLog, type Store } from '../../src/store/index.js';
+import { TEST_PRINCIPAL, startEngine, workflow, type Engine } from '../helpers/engine.js';
 import { startHttpPeer, type HttpPeer } from '../helpers/http-peer.js';
 import { tempDir, testKey } from './fixtures.js';
 
@@ -14,6 +17,10 @@ let engine: Engine;
 let peer: HttpPeer;
 let receipts: ReceiptStore;
 let cleanup: () => Promise<void>;
+let store: Store;
+let auditLog: AuditLog;
+let context: LaunchContext;
+let options: ReplayOptions;
 const publicKeys = [testKey().publicKeyPem];
 
 beforeAll(async () => {
@@ -21,8 +28,12 @@ beforeAll(async () => {
   const temp = await tempDir();
   cleanup = temp.cleanup;
   receipts = new ReceiptStore(new FsBlobStore(temp.dir));
+  [store, auditLog] = await Promise.all([openStore({ dataDir: temp.dir }), openAuditLog({ dataDir: temp.dir })]);
+  context = { client: engine.client, store, auditLog, taskQueue: engine.taskQueue, runLimits: {} };
+  options = { receipts, publicKeys, principal: TEST_PRINCIPAL, startedBy: 'replayer' };
 });
 afterAll(async () => {
+  await Promise.all([store?.close(), auditLog?.close()]);
   await Promise.all([engine?.close(), peer?.close(), cleanup?.()]);
 });
 
@@ -58,7 +69,7 @@ describe('replayRun', () => {
       ),
       { rows: [1, 2, 3] },
     );
-    const report = await replayRun(engine.client, runId, { receipts, publicKeys });
+    const report = await replayRun(context, runId, options);
     expect(report.replayStatus).toBe('SUCCEEDED');
     expect(report.replayRunId).toMatch(new RegExp(`^${runId}-replay-[0-9a-f]{8}$`));
     expect(report.equal).toBe(true);
@@ -85,14 +96,14 @@ describe('replayRun', () => {
         ].join('\n'),
       ),
     );
-    const report = await replayRun(engine.client, runId, { receipts, publicKeys });
+    const report = await replayRun(context, runId, options);
     expect(report.equal).toBe(false);
     const verdicts = Object.fromEntries(report.tasks.map((t) => [t.taskId, t]));
     expect(verdicts.stable?.verdict).toBe('equal');
     expect(verdicts.counter).toMatchObject({ verdict: 'different', original: expect.stringMatching(/^sha256:/), replay: expect.stringMatching(/^sha256:/) });
   });
 
-  it('carries approvals over instead of waiting for people again', async () => {
+  it('asks every approval gate again, and records the replay in the audit log before it starts', async () => {
     const yaml = workflow(
       [
         '    - id: gate',
@@ -113,26 +124,38 @@ describe('replayRun', () => {
     const state = await engine.wait(runId);
     const write = createReceiptWriter({ receipts, signer: localBundleSigner(testKey()), builderId: 'urn:test', workerBuildId: 'test', taskCodeDigests: {} });
     await write({ runId, ir: compiled.ir, digest: compiled.digest, params: {}, state });
-    const report = await replayRun(engine.client, runId, { receipts, publicKeys });
-    expect(report).toMatchObject({ replayStatus: 'SUCCEEDED', equal: true });
+    const { replayRunId } = await startReplay(context, runId, options);
+    // The original approval is not carried over: the replay waits at the gate until someone decides.
+    const waiting = await waitForState(engine, replayRunId, (s) => task(s, 'gate').status === 'WAITING');
+    expect(task(waiting, 'after').status).toBe('PENDING');
+    const [record] = await auditLog.list({ runId, kind: 'replay' });
+    expect(record).toMatchObject({ kind: 'replay', runId, actor: 'replayer', result: 'replay', details: { replayRunId } });
+    await approveTask(engine.client, replayRunId, { taskId: 'gate', decision: 'approve', approver: 'bob', roles: ['sre'] });
+    const report = await replayReport(engine.client, runId, replayRunId, options);
+    // The gate's outputs are the new decision (another approver); the work after it is the same.
+    expect(report.replayStatus).toBe('SUCCEEDED');
+    expect(report.tasks.find((t) => t.taskId === 'after')?.verdict).toBe('equal');
   });
 
   it('refuses to compare against a receipt that does not verify', async () => {
     const runId = await runWithReceipt(workflow('    - id: one\n      uses: tasks/transform.map@0.1.0\n      with: { rows: [1], expression: "$" }'));
     const { generateSigningKey } = await import('../../src/provenance/index.js');
-    await expect(replayRun(engine.client, runId, { receipts, publicKeys: [generateSigningKey().publicKeyPem] })).rejects.toThrow(
+    await expect(replayRun(context, runId, { ...options, publicKeys: [generateSigningKey().publicKeyPem] })).rejects.toThrow(
       /does not verify \(UNTRUSTED_KEY\)/,
     );
-    await expect(replayRun(engine.client, 'run-that-never-was', { receipts, publicKeys })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(replayRun(context, 'run-that-never-was', options)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await auditLog.list({ runId, kind: 'replay' })).toEqual([]);
   });
 });
 
 describe('maestro replay', () => {
   it('replays a run from the CLI, with the configured receipts and keys, and exits 0 when hash-equal', async () => {
     const temp = await tempDir('maestro-replay-cli-');
-    const env = { TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS, MAESTRO_DATA_DIR: process.env.MAESTRO_DATA_DIR };
+    const env = { TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS, MAESTRO_DATA_DIR: process.env.MAESTRO_DATA_DIR, MAESTRO_TASK_QUEUE: process.env.MAESTRO_TASK_QUEUE };
     process.env.TEMPORAL_ADDRESS = engine.address;
     process.env.MAESTRO_DATA_DIR = temp.dir;
+    // The replay starts like any CLI run: on the configured task queue, where this engine's worker polls.
+    process.env.MAESTRO_TASK_QUEUE = engine.taskQueue;
     try {
       const yaml = workflow('    - id: one\n      uses: tasks/transform.map@0.1.0\n      with: { rows: [1, 2], expression: "$ * 3" }');
       const compiled = engine.compile(yaml);

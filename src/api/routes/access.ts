@@ -2,10 +2,10 @@
  * Namespace access and the launch context, shared by the run and runbook routes.
  */
 import { MaestroError } from '../../errors/index.js';
+import type { Principal as RunPrincipal } from '../../ir/index.js';
+import type { LaunchContext, LaunchRequest } from '../../runs/index.js';
 import { inNamespace, type Principal } from '../auth/index.js';
 import { requestTraceId, type ResolvedDeps, type RouteContext } from '../context.js';
-import type { LaunchContext, LaunchRequest } from '../runs/launch.js';
-import { runPrincipal, runStartAuthorizer } from '../runs/policy.js';
 
 /** The namespace runs go to when a request names none. */
 export const DEFAULT_NAMESPACE = 'default';
@@ -41,11 +41,17 @@ export function launchContext(deps: ResolvedDeps): LaunchContext {
   return {
     client: deps.client,
     store: deps.store,
+    auditLog: deps.auditLog,
     taskQueue: deps.config.taskQueue,
     runLimits: deps.config.namespaceRunLimits ?? {},
     onStarted: (request) => deps.metrics.runStarted(request.compiled.ir.name),
-    ...(deps.policy === undefined ? {} : { authorize: runStartAuthorizer(deps.policy) }),
+    ...(deps.policy === undefined ? {} : { policy: deps.policy }),
   };
+}
+
+/** The API's caller as the run's principal: what the policy decides every task for. */
+export function runPrincipal(principal: Principal): RunPrincipal {
+  return { subject: principal.name, roles: [...principal.roles], namespaces: [...principal.namespaces] };
 }
 
 /** Who a run this request starts acts for: the caller (name and principal), with the request's trace id. */

@@ -3,7 +3,7 @@
  * query polled while the run is live.
  */
 import { caller, stringParam, type RouteHandler } from '../context.js';
-import { locateRun, namespaceOf, runDetail, type RunDetail } from '../runs/detail.js';
+import { locateRun, namespaceOf, runDetail, type RunDetail } from '../../runs/index.js';
 import { assertNamespace } from './access.js';
 import { serveEventStream, type EventStream } from './event-stream.js';
 

@@ -6,7 +6,7 @@
 import { MaestroError } from '../../errors/index.js';
 import { TASK_LOG_PAGE, type TaskLogQuery } from '../../store/index.js';
 import { stringParam, type RouteContext, type RouteHandler } from '../context.js';
-import { locateRun } from '../runs/detail.js';
+import { locateRun } from '../../runs/index.js';
 import { serveEventStream } from './event-stream.js';
 import { ownRun } from './runs.js';
 

@@ -4,14 +4,14 @@
  * `GET /runs/{runId}/replays/{replayRunId}` (the per-task comparison once the replay finished).
  */
 import { MaestroError, NotFoundError } from '../../errors/index.js';
-import { receiptStoreFromConfig, replayReport, startReplay, trustedKeysFromConfig, type ReplayOptions } from '../../provenance/index.js';
+import { receiptStoreFromConfig, replayReport, trustedKeysFromConfig, type ReceiptTrust } from '../../provenance/index.js';
+import { describeRun, startReplay, type RunExecution } from '../../runs/index.js';
 import { caller, stringParam, type RouteContext, type RouteHandler } from '../context.js';
-import { runPrincipal } from '../runs/policy.js';
-import { describeRun, type RunExecution } from '../runs/temporal.js';
+import { launchContext, startedByCaller } from './access.js';
 import { ownRun } from './runs.js';
 
 /** The configured receipt store and the keys a receipt must verify against before a comparison. */
-async function receiptsAndKeys(context: RouteContext): Promise<Pick<ReplayOptions, 'receipts' | 'publicKeys'>> {
+async function receiptsAndKeys(context: RouteContext): Promise<ReceiptTrust> {
   const { config } = context.deps;
   return { receipts: receiptStoreFromConfig(config), publicKeys: await trustedKeysFromConfig(config) };
 }
@@ -44,18 +44,18 @@ export const getRunReceipt: RouteHandler = async (context) => {
 
 /**
  * `POST /runs/{runId}/replay`: 202 with the replay's run id. The original receipt must verify;
- * the replay acts for the caller, bypasses the task cache and carries approvals over.
+ * the replay starts like any run (policy decision, audit record, admission, metrics), acts for
+ * the caller, bypasses the task cache and asks every approval gate again.
  */
 export const startRunReplay: RouteHandler = async (context) => {
   const principal = caller(context);
   const execution = await finishedRun(context, 'replay it');
-  const { replayRunId } = await startReplay(context.deps.client, execution.runId, {
+  const { replayRunId, status } = await startReplay(launchContext(context.deps), execution.runId, {
     ...(await receiptsAndKeys(context)),
-    principal: runPrincipal(principal),
-    startedBy: principal.name,
+    ...startedByCaller(context, principal),
   });
   context.res.location(replayLocation(execution.runId, replayRunId));
-  return { status: 202, body: { runId: execution.runId, replayRunId, status: 'RUNNING' } };
+  return { status: 202, body: { runId: execution.runId, replayRunId, status } };
 };
 
 /**

@@ -9,10 +9,8 @@ import { MaestroError, NotFoundError } from '../../errors/index.js';
 import { checkParams } from '../../manifest/index.js';
 import { checkRunStart } from '../../policy/index.js';
 import { caller, type RouteHandler } from '../context.js';
-import { redactParams } from '../runs/detail.js';
-import { launchRun, newRunId } from '../runs/launch.js';
-import { planDecisions, runPrincipal } from '../runs/policy.js';
-import { launchContext, requestNamespace, startedByCaller, visibleNamespaces } from './access.js';
+import { launchRun, newRunId, planDecisions, redactParams } from '../../runs/index.js';
+import { launchContext, requestNamespace, runPrincipal, startedByCaller, visibleNamespaces } from './access.js';
 import { runbookFromBody } from './manifests.js';
 import { inputSpecs, runbookParams, runbookWorkflow } from './runbook-plan.js';
 

@@ -8,10 +8,20 @@ import { checkParams } from '../../manifest/index.js';
 import { appendAuditEvent, type AuditEvent } from '../../policy/index.js';
 import type { AdmissionEntry } from '../../store/index.js';
 import { caller, stringParam, type RouteContext, type RouteHandler } from '../context.js';
-import { locateRun, namespaceOf, runDetail, type RunLocation } from '../runs/detail.js';
-import { launchRun, type LaunchRequest } from '../runs/launch.js';
-import { listRuns as listFromTemporal, type RunFilter, type RunSummary } from '../runs/list.js';
-import { runInput, runState, type ApiRunStatus } from '../runs/temporal.js';
+import {
+  launchRun,
+  listRuns as listFromTemporal,
+  locateRun,
+  namespaceOf,
+  runDetail,
+  runInput,
+  runState,
+  type ApiRunStatus,
+  type LaunchRequest,
+  type RunFilter,
+  type RunLocation,
+  type RunSummary,
+} from '../../runs/index.js';
 import { assertNamespace, DEFAULT_NAMESPACE, launchContext, startedByCaller } from './access.js';
 
 interface StartRunBody {

@@ -7,7 +7,7 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { waitForRun } from '../../client/index.js';
 import type { RunState } from '../../ir/index.js';
 import type { ApiMetrics } from '../metrics.js';
-import { listRuns, visibilityQuery, type RunSummary } from './list.js';
+import { listRuns, visibilityQuery, type RunSummary } from '../../runs/index.js';
 
 /** Options of {@link watchFinishedRuns}. */
 export interface FinishedRunsOptions {

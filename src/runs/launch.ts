@@ -1,12 +1,17 @@
 /**
- * Starting runs for the API: idempotency keys, the per-namespace admission queue, and the
- * Temporal start itself (run id = workflow id, so a start is idempotent by construction).
+ * The one run-start path. Every run — started through the API (`POST /runs`, runbook triggers,
+ * retries), the CLI (`maestro run`), a replay (API or CLI), and later schedules and triggers —
+ * starts through {@link launchRun}, so each gets the same: idempotency key, the policy's run-start
+ * decision (recorded in the audit log before anything starts), a replay's audit record, the
+ * namespace's admission limit, and the Temporal start itself (run id = workflow id, so a start is
+ * idempotent by construction), counted by `onStarted` (the API's run-start metric).
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { startRun } from '../../client/index.js';
-import type { CompiledWorkflow, Principal, TaskState } from '../../ir/index.js';
-import type { Store } from '../../store/index.js';
+import { startRun } from '../client/index.js';
+import type { CacheMode, CompiledWorkflow, Principal, TaskState } from '../ir/index.js';
+import { appendAuditEvent, checkRunStart, runStartDenial, type PolicyGate } from '../policy/index.js';
+import type { AuditLog, Store } from '../store/index.js';
 import { describeRun, type ApiRunStatus } from './temporal.js';
 
 /** Everything needed to start a run; stored as is while the run waits in the admission queue. */
@@ -26,6 +31,17 @@ export interface LaunchRequest {
   carried?: TaskState[];
   /** Correlates the run's policy decisions and task attempts with the request that started it. */
   traceId?: string;
+  /**
+   * `bypass` runs every task afresh and leaves the cache alone (a replay).
+   * @default undefined — the interpreter's default, `use`
+   */
+  cache?: CacheMode;
+  /**
+   * The run this one replays: recorded in the audit log (a `replay` record under this run id,
+   * naming the replay's) once the policy allowed it and before it starts.
+   * @default undefined — not a replay
+   */
+  replayOf?: string;
 }
 
 /** What the caller learns about the run. */
@@ -36,21 +52,28 @@ export interface LaunchResult {
   created: boolean;
 }
 
-/** What {@link launchRun} needs. */
+/** What {@link launchRun} needs; the API and the CLI build it from the same settings. */
 export interface LaunchContext {
   client: Client;
+  /** Idempotency keys and the admission queue. */
   store: Store;
+  /** Where replays are recorded (run-start decisions go through `policy`, which records them too). */
+  auditLog: AuditLog;
   taskQueue: string;
   /** Concurrent-run limit of each namespace that has one. */
   runLimits: Readonly<Record<string, number>>;
-  /** Called with each run started on Temporal (metrics). */
-  onStarted?: (request: LaunchRequest) => void;
   /**
-   * Called once the run id is known and before the run is queued or started (the policy's
-   * run-start check); throwing refuses the run and nothing starts.
-   * @default undefined — every run may start
+   * Decides every start once the run id is known and before the run is queued or started: the
+   * run and each task that will execute, every decision recorded; a denial refuses the run
+   * (`POLICY_DENIED`, or `POLICY_UNAVAILABLE`) and nothing starts.
+   * @default undefined — runs start unchecked (the workers' task gate still decides every task)
    */
-  authorize?: (request: LaunchRequest) => Promise<void>;
+  policy?: PolicyGate;
+  /**
+   * Called with each run started on Temporal (the run-start metric).
+   * @default undefined
+   */
+  onStarted?: (request: LaunchRequest) => void;
 }
 
 /** A fresh run id. */
@@ -75,6 +98,7 @@ export async function startOnTemporal(context: LaunchContext, request: LaunchReq
       ...(request.priority === undefined ? {} : { priority: request.priority }),
       ...(request.carried === undefined ? {} : { carried: request.carried }),
       ...(request.traceId === undefined ? {} : { traceId: request.traceId }),
+      ...(request.cache === undefined ? {} : { cache: request.cache }),
     });
   } catch (error) {
     if (error instanceof WorkflowExecutionAlreadyStartedError) return false;
@@ -84,20 +108,50 @@ export async function startOnTemporal(context: LaunchContext, request: LaunchReq
   return true;
 }
 
+/** The policy's run-start decision on a request: every decision is recorded; a denial throws `PolicyDeniedError`. */
+async function authorize(gate: PolicyGate, request: LaunchRequest): Promise<void> {
+  const result = await checkRunStart(gate, {
+    principal: request.principal,
+    compiled: request.compiled,
+    run: { runId: request.runId, namespace: request.namespace, ...(request.traceId === undefined ? {} : { traceId: request.traceId }) },
+    ...(request.carried === undefined ? {} : { skip: request.carried.map((task) => task.id) }),
+  });
+  if (!result.allow) throw runStartDenial(result);
+}
+
 /**
  * Starts (or queues) a run. With an idempotency key, the first request binds the key to its run id
  * and every later one gets that run back (`created: false`); a request that died between binding
  * the key and starting is completed by the next one, because the start is idempotent by run id.
- * `context.authorize` decides every request, a repeated one too: an idempotency key bound by a
+ * `context.policy` decides every request, a repeated one too: an idempotency key bound by a
  * refused request starts its run once a later request with that key is allowed.
+ * A replay (`replayOf`) is recorded in the audit log after that decision and before it starts;
+ * when the record cannot be written, nothing starts.
  * In a namespace with a run limit, the run takes a slot or waits in the store's admission queue,
  * which the admission loop drains as runs finish.
+ *
+ * @param request without `runId`, a fresh `run-<uuid>`
  */
-export async function launchRun(context: LaunchContext, request: Omit<LaunchRequest, 'runId'>, idempotencyKey?: string): Promise<LaunchResult> {
-  const fresh = newRunId();
+export async function launchRun(
+  context: LaunchContext,
+  request: Omit<LaunchRequest, 'runId'> & { runId?: string },
+  idempotencyKey?: string,
+): Promise<LaunchResult> {
+  const fresh = request.runId ?? newRunId();
   const runId = idempotencyKey === undefined ? fresh : await context.store.claimIdempotencyKey(request.namespace, idempotencyKey, fresh);
   const full: LaunchRequest = { ...request, runId };
-  await context.authorize?.(full);
+  if (context.policy !== undefined) await authorize(context.policy, full);
+  if (full.replayOf !== undefined) {
+    await appendAuditEvent(context.auditLog, {
+      kind: 'replay',
+      runId: full.replayOf,
+      namespace: full.namespace,
+      actor: full.startedBy,
+      action: 'replay',
+      ...(full.traceId === undefined ? {} : { traceId: full.traceId }),
+      details: { replayRunId: runId },
+    });
+  }
   const limit = context.runLimits[request.namespace];
   if (limit !== undefined) {
     const state = await context.store.enqueueRun({ runId, namespace: request.namespace, enqueuedAt: new Date().toISOString(), request: full }, limit);

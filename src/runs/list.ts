@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
-import { MaestroError } from '../../errors/index.js';
-import { INTERPRETER_WORKFLOW, MAESTRO_DIGEST, MAESTRO_NAMESPACE, MAESTRO_STATUS, MAESTRO_VERSION, MAESTRO_WORKFLOW } from '../../ir/index.js';
+import { MaestroError } from '../errors/index.js';
+import { INTERPRETER_WORKFLOW, MAESTRO_DIGEST, MAESTRO_NAMESPACE, MAESTRO_STATUS, MAESTRO_VERSION, MAESTRO_WORKFLOW } from '../ir/index.js';
 import { executionStatusName, runStatusOf, type ApiRunStatus } from './temporal.js';
 
 /** Filters of a run listing (already validated against the OpenAPI schema). */

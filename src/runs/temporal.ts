@@ -6,8 +6,8 @@ import { isGrpcCancelledError, isGrpcDeadlineError, isGrpcServiceError, ServiceE
 import type { Payload } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { getRunState, waitForRun } from '../../client/index.js';
-import { MaestroError } from '../../errors/index.js';
+import { getRunState, waitForRun } from '../client/index.js';
+import { MaestroError, NotFoundError } from '../errors/index.js';
 import {
   MAESTRO_DIGEST,
   MAESTRO_NAMESPACE,
@@ -17,7 +17,7 @@ import {
   type InterpreterInput,
   type RunState,
   type RunStatus,
-} from '../../ir/index.js';
+} from '../ir/index.js';
 
 /** A run's status as the API shows it: Maestro's, plus QUEUED for runs the admission queue holds. */
 export type ApiRunStatus = RunStatus | 'QUEUED';
@@ -89,15 +89,25 @@ export async function describeRun(client: Client, runId: string): Promise<RunExe
  * the IR and params never change), read from its first history event.
  */
 export async function runInput(client: Client, runId: string): Promise<InterpreterInput> {
-  const response = await client.workflowService.getWorkflowExecutionHistory({
-    namespace: client.options.namespace,
-    execution: { workflowId: runId },
-    maximumPageSize: 1,
-  });
+  let response;
+  try {
+    response = await client.workflowService.getWorkflowExecutionHistory({
+      namespace: client.options.namespace,
+      execution: { workflowId: runId },
+      maximumPageSize: 1,
+    });
+  } catch (error) {
+    if (isGrpcServiceError(error) && error.code === grpcStatus.NOT_FOUND) throw new NotFoundError(`run "${runId}" not found`, { cause: error });
+    throw error;
+  }
   const started = response.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
-  const payload = started?.input?.payloads?.[0];
-  if (!payload) throw new MaestroError('INTERNAL', `run ${runId} has no start input in its history`);
-  return client.options.loadedDataConverter.payloadConverter.fromPayload<InterpreterInput>(payload as Payload);
+  const payloads = started?.input?.payloads;
+  if (!payloads?.[0]) throw new MaestroError('INTERNAL', `run ${runId} has no start input in its history`);
+  // The client's codecs (e.g. encryption) encoded the input: decode in reverse order.
+  const { payloadConverter, payloadCodecs } = client.options.loadedDataConverter;
+  let decoded = payloads as Payload[];
+  for (const codec of [...payloadCodecs].reverse()) decoded = await codec.decode(decoded);
+  return payloadConverter.fromPayload<InterpreterInput>(decoded[0] as Payload);
 }
 
 /** How long the live-state query may wait for a worker to answer. */

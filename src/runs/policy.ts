@@ -1,29 +1,9 @@
 /**
- * The policy on the API side: the run-start check every launch goes through, the decisions a dry
- * run reports, and the policy context a run detail shows.
+ * Policy views of runs: the decisions a dry run reports, and the policy context a run detail
+ * shows. (The run-start check itself is part of `launchRun`.)
  */
-import type { PolicyContext, Principal as RunPrincipal, WorkflowIR } from '../../ir/index.js';
-import { checkRunStart, runStartDenial, type PolicyDecision, type PolicyGate, type RunStartDecision } from '../../policy/index.js';
-import type { Principal } from '../auth/index.js';
-import type { LaunchRequest } from './launch.js';
-
-/** The API's caller as the run's principal: what the policy decides every task for. */
-export function runPrincipal(principal: Principal): RunPrincipal {
-  return { subject: principal.name, roles: [...principal.roles], namespaces: [...principal.namespaces] };
-}
-
-/** The run-start check of a launch: every decision is recorded; a denial throws `PolicyDeniedError`. */
-export function runStartAuthorizer(gate: PolicyGate): (request: LaunchRequest) => Promise<void> {
-  return async (request) => {
-    const result = await checkRunStart(gate, {
-      principal: request.principal,
-      compiled: request.compiled,
-      run: { runId: request.runId, namespace: request.namespace, ...(request.traceId === undefined ? {} : { traceId: request.traceId }) },
-      ...(request.carried === undefined ? {} : { skip: request.carried.map((task) => task.id) }),
-    });
-    if (!result.allow) throw runStartDenial(result);
-  };
-}
+import type { PolicyContext, Principal as RunPrincipal, WorkflowIR } from '../ir/index.js';
+import type { PolicyDecision, RunStartDecision } from '../policy/index.js';
 
 /** A decision as the API shows it. */
 export interface DecisionView {

@@ -3,9 +3,9 @@
  * and every task — from Temporal, or from the admission queue while the run waits there.
  */
 import type { Client } from '@temporalio/client';
-import { NotFoundError } from '../../errors/index.js';
-import type { InterpreterInput, ParameterSpec, RunState, TaskErrorInfo, TaskState, WorkflowIR } from '../../ir/index.js';
-import type { Store } from '../../store/index.js';
+import { NotFoundError } from '../errors/index.js';
+import type { InterpreterInput, ParameterSpec, RunState, TaskErrorInfo, TaskState, WorkflowIR } from '../ir/index.js';
+import type { Store } from '../store/index.js';
 import type { LaunchRequest } from './launch.js';
 import { runPolicyView, type RunPolicyView } from './policy.js';
 import { describeRun, runInput, runState, type ApiRunStatus, type RunExecution } from './temporal.js';
