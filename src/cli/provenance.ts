@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../config/index.js';
+import { loadConfig, temporalConnectOptions, type Config } from '../config/index.js';
 import { ConfigError, MaestroError } from '../errors/index.js';
 import type { RunState } from '../ir/index.js';
 import {
@@ -154,8 +154,9 @@ async function trustedKeys(keyFiles: string[]): Promise<KeyObject[]> {
 }
 
 async function withClient<T>(config: Config, work: (client: Client) => Promise<T>): Promise<T> {
-  const address = config.temporalAddress ?? 'localhost:7233';
-  const connection = await Connection.connect({ address, connectTimeout: '5s' }).catch((error: unknown) => {
+  const temporal = temporalConnectOptions(config);
+  const { address } = temporal;
+  const connection = await Connection.connect({ ...temporal, connectTimeout: '5s' }).catch((error: unknown) => {
     throw new MaestroError('UNAVAILABLE', `cannot reach Temporal at ${address} (is \`npm start\` running?)`, { cause: error });
   });
   try {

@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { getRunState, startRun, waitForRun } from '../client/index.js';
-import type { Config } from '../config/index.js';
+import { temporalConnectOptions, type Config } from '../config/index.js';
 import { MaestroError } from '../errors/index.js';
 import type { CompiledWorkflow, Principal, RunState, TaskState } from '../ir/index.js';
 
@@ -26,8 +26,9 @@ export interface RunCommandOptions {
  */
 export async function runWorkflow(options: RunCommandOptions): Promise<number> {
   const { compiled, params, config, noWait = false, json = false, out = process.stdout, pollMs = 250 } = options;
-  const address = config.temporalAddress ?? 'localhost:7233';
-  const connection = await Connection.connect({ address, connectTimeout: '5s' }).catch((error: unknown) => {
+  const temporal = temporalConnectOptions(config);
+  const { address } = temporal;
+  const connection = await Connection.connect({ ...temporal, connectTimeout: '5s' }).catch((error: unknown) => {
     throw new MaestroError('UNAVAILABLE', `cannot reach Temporal at ${address} (is \`npm start\` running?)`, { cause: error });
   });
   try {
