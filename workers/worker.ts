@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities, envSecrets, type ActivityDeps } from '../src/activities/index.js';
 import { builtinCatalog, loadCatalog, type Catalog } from '../src/catalog/index.js';
-import { DEFAULT_TEMPORAL_ADDRESS, loadConfig, type Config } from '../src/config/index.js';
+import { loadConfig, temporalConnectOptions, type Config } from '../src/config/index.js';
 import { createPdp, createPolicyGate, type PolicyGate } from '../src/policy/index.js';
 import { auditDecisionLog, createWorkerProvenance, type WorkerProvenance } from '../src/provenance/index.js';
 import { createRunners, localRunner, startContainerSweep, type Runners } from '../src/runners/index.js';
@@ -112,7 +112,7 @@ export async function runWorker(config: Config): Promise<{ shutdown(): Promise<v
   const taskLog = await openTaskLog(database);
   const artifacts = new FsArtifactStore({ root: config.artifactDir });
   const catalog = await loadCatalog(config);
-  const connection = await NativeConnection.connect({ address: config.temporalAddress ?? DEFAULT_TEMPORAL_ADDRESS });
+  const connection = await NativeConnection.connect(temporalConnectOptions(config));
   const worker = await createWorker({
     connection,
     namespace: config.temporalNamespace,

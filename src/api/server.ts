@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { loadCatalog, type Catalog } from '../catalog/index.js';
-import { DEFAULT_TEMPORAL_ADDRESS, type Config } from '../config/index.js';
+import { temporalConnectOptions, type Config } from '../config/index.js';
 import { MaestroError } from '../errors/index.js';
 import { startAdmissionLoop } from '../runs/index.js';
 import { createPdp, createPolicyGate, type PolicyDecisionPoint } from '../policy/index.js';
@@ -103,8 +103,9 @@ async function closeAll(owned: readonly { close(): Promise<void> }[]): Promise<v
 export async function startApi(config: Config, options: StartApiOptions = {}): Promise<RunningApi> {
   const { port = config.port, host = config.host, drainMs = 10_000, pollMs = 500 } = options;
   const authenticator = options.authenticator ?? authenticatorFromConfig(config);
-  const address = config.temporalAddress ?? DEFAULT_TEMPORAL_ADDRESS;
-  const connection = await Connection.connect({ address, connectTimeout: '5s' }).catch((error: unknown) => {
+  const temporal = temporalConnectOptions(config);
+  const { address } = temporal;
+  const connection = await Connection.connect({ ...temporal, connectTimeout: '5s' }).catch((error: unknown) => {
     throw new MaestroError('UNAVAILABLE', `cannot reach Temporal at ${address}`, { cause: error });
   });
   const database = { dataDir: config.dataDir, ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }) };

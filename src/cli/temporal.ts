@@ -5,15 +5,16 @@
  */
 import { userInfo } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
-import type { Config } from '../config/index.js';
+import { temporalConnectOptions, type Config } from '../config/index.js';
 import { MaestroError } from '../errors/index.js';
 import type { Principal } from '../ir/index.js';
 import { openLaunchContext, type LaunchContext } from '../runs/index.js';
 
 /** Connects to Temporal, runs `work` with a client, then closes the connection. */
 async function withClient<T>(config: Config, work: (client: Client) => Promise<T>): Promise<T> {
-  const address = config.temporalAddress ?? 'localhost:7233';
-  const connection = await Connection.connect({ address, connectTimeout: '5s' }).catch((error: unknown) => {
+  const temporal = temporalConnectOptions(config);
+  const { address } = temporal;
+  const connection = await Connection.connect({ ...temporal, connectTimeout: '5s' }).catch((error: unknown) => {
     throw new MaestroError('UNAVAILABLE', `cannot reach Temporal at ${address} (is \`npm start\` running?)`, { cause: error });
   });
   try {

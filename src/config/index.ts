@@ -11,6 +11,8 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors/index.js';
 import { parseDuration } from '../ir/index.js';
 
+export { temporalConnectOptions, hasTemporalCredentials, type TemporalConnectOptions, type TemporalTls } from './temporal-connection.js';
+
 /** Log levels, most verbose first. */
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 /** A log level. */
@@ -27,6 +29,47 @@ export interface Config {
    * @default undefined
    */
   readonly temporalAddress?: string;
+  /**
+   * Frontend gRPC port of the dev server `maestro dev` starts when {@link Config.temporalAddress} is
+   * unset (`MAESTRO_TEMPORAL_PORT`).
+   * @default 7233
+   */
+  readonly temporalPort: number;
+  /**
+   * Connect to Temporal over TLS (`TEMPORAL_TLS`: true | false, as Temporal's CLI and SDKs read it).
+   * Unset: TLS when a client certificate, a server CA or an API key is set.
+   * @default undefined
+   */
+  readonly temporalTls?: boolean;
+  /**
+   * PEM client certificate for mutual TLS to Temporal (`TEMPORAL_TLS_CLIENT_CERT_PATH`); needs
+   * {@link Config.temporalTlsClientKeyPath}.
+   * @default undefined — no client certificate
+   */
+  readonly temporalTlsClientCertPath?: string;
+  /**
+   * PEM private key of that client certificate (`TEMPORAL_TLS_CLIENT_KEY_PATH`).
+   * @default undefined
+   */
+  readonly temporalTlsClientKeyPath?: string;
+  /**
+   * PEM CA certificate(s) the Temporal frontend's certificate must chain to
+   * (`TEMPORAL_TLS_SERVER_CA_CERT_PATH`).
+   * @default undefined — the system's roots
+   */
+  readonly temporalTlsServerCaCertPath?: string;
+  /**
+   * Name the frontend's certificate must carry, and the TLS SNI sent, when it is not the host of
+   * {@link Config.temporalAddress} (`TEMPORAL_TLS_SERVER_NAME`).
+   * @default undefined — the address's host
+   */
+  readonly temporalTlsServerName?: string;
+  /**
+   * API key sent to Temporal as `authorization: Bearer <key>` on every call (`TEMPORAL_API_KEY`), as
+   * Temporal Cloud or a server with an authorizer expects; never shown.
+   * @default undefined
+   */
+  readonly temporalApiKey?: string;
   /**
    * Temporal namespace runs live in (`MAESTRO_TEMPORAL_NAMESPACE`).
    * @default 'default'
@@ -570,6 +613,13 @@ function dockerHost(raw: unknown): string {
  */
 export const CONFIG_SCHEMA = {
   temporalAddress: { env: 'TEMPORAL_ADDRESS', parse: hostPort },
+  temporalPort: { env: 'MAESTRO_TEMPORAL_PORT', parse: integer(0, 65535) },
+  temporalTls: { env: 'TEMPORAL_TLS', parse: flag },
+  temporalTlsClientCertPath: { env: 'TEMPORAL_TLS_CLIENT_CERT_PATH', parse: text, path: true },
+  temporalTlsClientKeyPath: { env: 'TEMPORAL_TLS_CLIENT_KEY_PATH', parse: text, path: true },
+  temporalTlsServerCaCertPath: { env: 'TEMPORAL_TLS_SERVER_CA_CERT_PATH', parse: text, path: true },
+  temporalTlsServerName: { env: 'TEMPORAL_TLS_SERVER_NAME', parse: text },
+  temporalApiKey: { env: 'TEMPORAL_API_KEY', parse: text, secret: true },
   temporalNamespace: { env: 'MAESTRO_TEMPORAL_NAMESPACE', parse: text },
   taskQueue: { env: 'MAESTRO_TASK_QUEUE', parse: text },
   dataDir: { env: 'MAESTRO_DATA_DIR', parse: text, path: true },
@@ -685,6 +735,9 @@ function finish(input: ConfigInput, cwd: string): Config {
   const dataDir = input.dataDir ?? resolve(cwd, '.maestro');
   const config: Config = {
     ...(input.temporalAddress === undefined ? {} : { temporalAddress: input.temporalAddress }),
+    temporalPort: input.temporalPort ?? 7233,
+    ...optional(input, ['temporalTls', 'temporalTlsClientCertPath', 'temporalTlsClientKeyPath', 'temporalTlsServerCaCertPath']),
+    ...optional(input, ['temporalTlsServerName', 'temporalApiKey']),
     temporalNamespace: input.temporalNamespace ?? 'default',
     taskQueue: input.taskQueue ?? 'maestro',
     dataDir,

@@ -1,6 +1,6 @@
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { describe, expect, inject, it } from 'vitest';
 import { loadConfig, extendConfig } from '../config/index.js';
@@ -40,6 +40,20 @@ describe('startDevServer', () => {
     } finally {
       await second.stop();
     }
+  });
+
+  it('refuses a second server on a database file that a running Maestro serves, and leaves the first alone', async () => {
+    const dbFile = join(mkdtempSync(join(tmpdir(), 'maestro-devserver-')), 'temporal.db');
+    const first = await startDevServer({ bin, dbFile, port: 0, ui: false });
+    try {
+      const error = await rejectionOf(startDevServer({ bin, dbFile, port: 0, ui: false }));
+      expect(error.code).toBe('CONFIG_INVALID');
+      expect(error.message).toContain(`${dbFile} is in use by the Temporal dev server (pid ${first.process.pid}) of another Maestro (pid ${process.pid})`);
+      expect(first.process.exitCode).toBeNull();
+    } finally {
+      await first.stop();
+    }
+    expect(existsSync(join(dirname(dbFile), 'temporal.pid'))).toBe(false);
   });
 
   it('refuses a port that is already taken, naming it', async () => {

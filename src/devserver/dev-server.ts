@@ -9,7 +9,9 @@ import { Connection } from '@temporalio/client';
 import type { SearchAttributeType } from '@temporalio/common';
 import { ConfigError, MaestroError } from '../errors/index.js';
 import { SEARCH_ATTRIBUTES } from '../ir/index.js';
+import { identify, pidFileFor, removePidFile, stopLeftoverServer, writePidFile, type ProcessIdentity } from './pid-file.js';
 import { resolveTemporalBin } from './temporal-bin.js';
+import { startWatchdog } from './watchdog.js';
 
 /**
  * SQLite pragmas for a file-backed dev server: write-ahead logging lets reads run beside the single
@@ -30,7 +32,9 @@ export interface DevServerOptions {
    */
   bin?: string;
   /**
-   * SQLite file holding the server's state across restarts; its folder is created if missing.
+   * SQLite file holding the server's state across restarts; its folder is created if missing. With
+   * a file, a pid file beside it (`temporal.db` → `temporal.pid`) records the server, and a server
+   * on the same file left running by a Maestro that died is stopped first (see `stopLeftoverServer`).
    * @default undefined — in memory, lost when the server stops
    */
   dbFile?: string;
@@ -85,10 +89,17 @@ export interface DevServerOptions {
    */
   startTimeoutMs?: number;
   /**
-   * How long `stop()` waits after SIGTERM before sending SIGKILL.
+   * How long `stop()` waits after SIGTERM before sending SIGKILL; also how long a leftover server
+   * gets to stop.
    * @default 10_000
    */
   stopTimeoutMs?: number;
+  /**
+   * When the calling process dies without stopping the server (SIGKILL, OOM), how long its watchdog
+   * waits after SIGTERM before killing the server.
+   * @default 3_000
+   */
+  orphanGraceMs?: number;
 }
 
 /** A running Temporal dev server started by {@link startDevServer}. */
@@ -101,6 +112,8 @@ export interface DevServer {
   readonly namespace: string;
   /** The `temporal server start-dev` process. */
   readonly process: ChildProcess;
+  /** Pid of the server on the same database that a Maestro which died had left running, stopped before this one started. */
+  readonly stoppedLeftover: number | undefined;
   /** The server's last lines of output (stdout and stderr), for error messages. */
   lastOutput(): string;
   /** Sends SIGTERM, waits up to `stopTimeoutMs`, then SIGKILL. Safe to call more than once. */
@@ -195,7 +208,10 @@ async function probe(address: string, namespace: string): Promise<unknown> {
 /**
  * Starts `temporal server start-dev` and resolves once its frontend answers for the namespace.
  * The server runs in its own process group, so a Ctrl-C in the terminal reaches the caller, which
- * decides the shutdown order; it is killed if the calling process exits without stopping it.
+ * decides the shutdown order. It does not outlive the calling process: killed when that process
+ * exits, and stopped by a watchdog (src/devserver/watchdog.ts) within `orphanGraceMs` when it dies
+ * without exiting (SIGKILL to it or to its process group, OOM). With a `dbFile`, a server on that
+ * file that a dead Maestro left running is stopped first, and its runs go on in the new server.
  *
  * @throws {ConfigError} `TOOL_MISSING` without a Temporal CLI; `CONFIG_INVALID` when a fixed port is taken.
  * @throws {MaestroError} `UNAVAILABLE` when the server exits or does not answer in time (with its last output).
@@ -217,11 +233,16 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     sqlitePragmas = DEFAULT_SQLITE_PRAGMAS,
     startTimeoutMs = 30_000,
     stopTimeoutMs = 10_000,
+    orphanGraceMs = 3_000,
   } = options;
   const bin = options.bin ?? resolveTemporalBin();
+  let stoppedLeftover: number | undefined;
+  if (dbFile !== undefined) {
+    mkdirSync(dirname(dbFile), { recursive: true });
+    stoppedLeftover = await stopLeftoverServer({ pidFile: pidFileFor(dbFile), dbFile, stopTimeoutMs });
+  }
   const port = await choosePort(ip, options.port ?? 7233, 'Temporal frontend');
   const uiPort = ui ? await choosePort(ip, options.uiPort ?? 8233, 'Temporal Web UI') : undefined;
-  if (dbFile !== undefined) mkdirSync(dirname(dbFile), { recursive: true });
 
   const args = startDevArgs({ ip, port, uiPort, namespace, logLevel, dbFile, searchAttributes, dynamicConfig, sqlitePragmas });
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -238,18 +259,30 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     child.once('close', (code, signal) => resolve(signal ? `was killed by ${signal}` : `exited with code ${code}`));
     child.once('error', (error) => resolve(`could not be started: ${error.message}`));
   });
-  const killOnExit = () => child.kill('SIGKILL');
+  const watchdog = child.pid === undefined ? undefined : startWatchdog(child.pid, orphanGraceMs);
+  const identity: ProcessIdentity | undefined = child.pid === undefined ? undefined : identify(child.pid);
+  const pidFile = dbFile === undefined ? undefined : pidFileFor(dbFile);
+  const owner = identify(process.pid);
+  if (pidFile !== undefined && dbFile !== undefined && identity !== undefined && owner !== undefined) {
+    writePidFile(pidFile, { server: identity, owner, dbFile });
+  }
+  const killOnExit = () => {
+    watchdog?.dismiss();
+    child.kill('SIGKILL');
+  };
   process.once('exit', killOnExit);
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      watchdog?.dismiss();
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);
         await ended;
         clearTimeout(timer);
       }
+      if (pidFile !== undefined && identity !== undefined) removePidFile(pidFile, identity);
       process.off('exit', killOnExit);
     })();
     return stopping;
@@ -280,6 +313,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     uiUrl: uiPort === undefined ? undefined : `http://${hostPort(ip, uiPort)}`,
     namespace,
     process: child,
+    stoppedLeftover,
     lastOutput,
     stop,
   };

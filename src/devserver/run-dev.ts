@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { extendConfig, loadConfig, type Config } from '../config/index.js';
+import { extendConfig, hasTemporalCredentials, loadConfig, type Config } from '../config/index.js';
+import { ConfigError } from '../errors/index.js';
 import { startDevServer, type DevServer } from './dev-server.js';
 import { resolveTemporalBin } from './temporal-bin.js';
 
@@ -81,19 +82,26 @@ function banner(config: Config, server: DevServer | undefined, dbFile: string, a
     ['Task queue', config.taskQueue],
     ['Data dir', config.dataDir],
   ];
-  return ['Maestro is running. Press Ctrl-C to stop.', ...rows.map(([name, value]) => `  ${name.padEnd(11)} ${value}`)].join('\n');
+  const recovered =
+    server?.stoppedLeftover === undefined
+      ? []
+      : [`Stopped the Temporal dev server (pid ${server.stoppedLeftover}) a previous Maestro left running; its runs go on here.`];
+  return [...recovered, 'Maestro is running. Press Ctrl-C to stop.', ...rows.map(([name, value]) => `  ${name.padEnd(11)} ${value}`)].join('\n');
 }
 
 /**
  * What `maestro dev` (and so `npm start`) runs. Unless `config.temporalAddress` is set, starts a
- * Temporal dev server with its state in `<dataDir>/temporal.db` (kept across restarts), the Web UI
- * on `config.uiPort`, and Maestro's search attributes; then starts the worker against it and prints
- * a short banner. SIGINT, SIGTERM or SIGHUP shut down the worker, then the server, and exit 0; a
+ * Temporal dev server on `config.temporalPort` with its state in `<dataDir>/temporal.db` (kept
+ * across restarts), the Web UI on `config.uiPort`, and Maestro's search attributes; then starts
+ * the worker against it and prints a short banner. A dev server that a previous Maestro left
+ * running when it was killed (`<dataDir>/temporal.pid`) is stopped first, and the runs it held go
+ * on; the dev server never outlives this process by more than a few seconds. SIGINT, SIGTERM or SIGHUP shut down the worker, then the server, and exit 0; a
  * second signal, a second or more after the first, exits at once (and kills the dev server). If
  * the dev server dies, the worker is stopped and the process exits 1.
  *
- * @throws {ConfigError} when the Temporal CLI is missing or the dev server's port is taken
- *   (for example by a second `npm start`).
+ * @throws {ConfigError} when the Temporal CLI is missing, the dev server's port is taken, another
+ *   running Maestro uses the same data directory, or Temporal TLS or API-key settings are given
+ *   without `TEMPORAL_ADDRESS` (the dev server speaks plain gRPC).
  * @example
  * import { runWorker } from '../../workers/worker.js';
  * await runDev({ startWorker: runWorker });
@@ -154,9 +162,15 @@ export async function runDev(options: RunDevOptions): Promise<DevSession> {
 
   try {
     if (baseConfig.temporalAddress === undefined) {
+      if (hasTemporalCredentials(baseConfig)) {
+        throw new ConfigError('TEMPORAL_TLS* and TEMPORAL_API_KEY apply to a Temporal server named by TEMPORAL_ADDRESS; the local dev server speaks plain gRPC', {
+          details: { setting: 'TEMPORAL_ADDRESS' },
+        });
+      }
       server = await startDevServer({
         bin: resolveTemporalBin(baseConfig.temporalBin),
         dbFile,
+        port: baseConfig.temporalPort,
         uiPort: baseConfig.uiPort,
         namespace: baseConfig.temporalNamespace,
         ...(options.dynamicConfig === undefined ? {} : { dynamicConfig: options.dynamicConfig }),

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Connection, WorkflowClient } from '@temporalio/client';
-import { DEFAULT_TEMPORAL_ADDRESS, type Config } from '../config/index.js';
+import { temporalConnectOptions, type Config } from '../config/index.js';
 import { readPublicKeys } from '../provenance/index.js';
 import type { ArtifactStore } from '../store/index.js';
 import { createContainerRunner } from './container/container-runner.js';
@@ -93,7 +93,7 @@ export function startContainerSweep(config: Config, options: Pick<OrphanSweepOpt
   let connection: Connection | undefined;
   let liveness: Promise<RunLiveness> | undefined;
   const connect = async (): Promise<RunLiveness> => {
-    connection = await Connection.connect({ address: config.temporalAddress ?? DEFAULT_TEMPORAL_ADDRESS, connectTimeout: '5s' });
+    connection = await Connection.connect({ ...temporalConnectOptions(config), connectTimeout: '5s' });
     return temporalRunLiveness(new WorkflowClient({ connection, namespace: config.temporalNamespace }));
   };
   const docker = import('dockerode').then(({ default: Docker }) => new Docker(dockerOptions(config.dockerHost)));
