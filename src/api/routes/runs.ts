@@ -10,7 +10,7 @@ import type { AdmissionEntry } from '../../store/index.js';
 import { caller, stringParam, type RouteContext, type RouteHandler } from '../context.js';
 import { locateRun, namespaceOf, runDetail, type RunLocation } from '../runs/detail.js';
 import { launchRun, type LaunchRequest } from '../runs/launch.js';
-import { listRuns as listFromTemporal, type RunFilter, type RunSummary } from '../runs/list.js';
+import { instantOf, listRuns as listFromTemporal, type RunFilter, type RunSummary } from '../runs/list.js';
 import { runInput, runState, type ApiRunStatus } from '../runs/temporal.js';
 import { assertNamespace, DEFAULT_NAMESPACE, launchContext, startedByCaller } from './access.js';
 
@@ -61,15 +61,15 @@ function queuedSummary(entry: AdmissionEntry): RunSummary {
   };
 }
 
-/** Queued runs matching the filter (the admission queue is short: filtered here). */
+/** Queued runs matching the filter (the admission queue is short: filtered here); `since`/`until` are ISO instants. */
 async function queuedRuns(context: RouteContext, filter: RunFilter): Promise<RunSummary[]> {
   const entries = await context.deps.store.listAdmissions({ state: 'queued' });
   return entries
     .map(queuedSummary)
     .filter((run) => filter.namespaces === undefined || filter.namespaces.includes(run.namespace))
     .filter((run) => filter.workflowRef === undefined || run.workflowRef === filter.workflowRef || run.workflowRef.startsWith(`${filter.workflowRef}@`))
-    .filter((run) => filter.since === undefined || run.startedAt >= new Date(filter.since).toISOString())
-    .filter((run) => filter.until === undefined || run.startedAt < new Date(filter.until).toISOString())
+    .filter((run) => filter.since === undefined || run.startedAt >= filter.since)
+    .filter((run) => filter.until === undefined || run.startedAt < filter.until)
     .reverse();
 }
 
@@ -86,8 +86,8 @@ export const listRuns: RouteHandler = async (context) => {
     ...(query.status === undefined ? {} : { status: query.status }),
     ...(query.workflowRef === undefined ? {} : { workflowRef: query.workflowRef }),
     ...(namespaces === undefined ? {} : { namespaces }),
-    ...(query.since === undefined ? {} : { since: query.since }),
-    ...(query.until === undefined ? {} : { until: query.until }),
+    ...(query.since === undefined ? {} : { since: instantOf('since', query.since) }),
+    ...(query.until === undefined ? {} : { until: instantOf('until', query.until) }),
   };
   const queued = query.pageToken === undefined && (query.status === undefined || query.status === 'QUEUED') ? await queuedRuns(context, filter) : [];
   if (query.status === 'QUEUED') return { status: 200, body: { items: queued.slice(0, query.limit) } };
