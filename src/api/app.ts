@@ -13,10 +13,12 @@ import { createApiMetrics } from './metrics.js';
 import { createRequestValidators, operations, type Operation } from './openapi/index.js';
 import { problemMiddleware } from './problem.js';
 import { ROUTE_HANDLERS } from './routes/index.js';
+import { STREAM_LIMIT_DEFAULTS, StreamSlots } from './stream-slots.js';
 
 /** Media types accepted as YAML, all read as `application/yaml`. */
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
-const BODY_LIMIT = '1mb';
+/** The largest request body of any route, when `bodyLimitBytes` is unset: 1 MiB. */
+const DEFAULT_BODY_LIMIT_BYTES = 1_048_576;
 
 function mediaType(req: Request): string | undefined {
   const header = req.headers['content-type'];
@@ -25,11 +27,15 @@ function mediaType(req: Request): string | undefined {
   return YAML_TYPES.includes(type) ? 'application/yaml' : type;
 }
 
-/** Body parsing for one operation: manifests keep their text (for positions), JSON is parsed. */
-function bodyParser(operation: Operation): RequestHandler {
+/**
+ * Body parsing for one operation: manifests keep their text (for positions), JSON is parsed. Every
+ * route has one, bodiless ones too, so no route reads more than `limit` bytes of a body (a larger
+ * one is `413 PAYLOAD_TOO_LARGE` before parsing).
+ */
+function bodyParser(operation: Operation, limit: number): RequestHandler {
   const types = Object.keys(operation.body?.content ?? {});
-  if (types.includes('application/yaml')) return express.text({ type: [...YAML_TYPES, 'application/json'], limit: BODY_LIMIT });
-  return express.json({ limit: BODY_LIMIT });
+  if (types.includes('application/yaml')) return express.text({ type: [...YAML_TYPES, 'application/json'], limit });
+  return express.json({ limit });
 }
 
 function parseJsonText(text: string): unknown {
@@ -77,7 +83,11 @@ function timing(deps: ResolvedDeps, template: string): RequestHandler {
  * app.listen(config.port);
  */
 export function createApp(deps: ApiDeps): Express {
-  const resolved: ResolvedDeps = { catalog: builtinCatalog, clock: () => new Date(), metrics: createApiMetrics(), shutdown: new AbortController().signal, ...deps };
+  const streams = new StreamSlots({
+    perPrincipal: deps.config.streamsPerPrincipal ?? STREAM_LIMIT_DEFAULTS.perPrincipal,
+    total: deps.config.streamsTotal ?? STREAM_LIMIT_DEFAULTS.total,
+  });
+  const resolved: ResolvedDeps = { catalog: builtinCatalog, clock: () => new Date(), metrics: createApiMetrics(), shutdown: new AbortController().signal, streams, ...deps };
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -87,9 +97,10 @@ export function createApp(deps: ApiDeps): Express {
   if (missing.length > 0 || extra.length > 0) {
     throw new MaestroError('INTERNAL', `openapi.yaml and the handlers disagree: no handler for [${missing.join(', ')}], undocumented [${extra.join(', ')}]`);
   }
+  const bodyLimit = resolved.config.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   for (const operation of documented) {
     const handler = ROUTE_HANDLERS[operation.operationId as keyof typeof ROUTE_HANDLERS];
-    app[operation.method](operation.routePath, timing(resolved, operation.path), bodyParser(operation), route(operation, handler, resolved));
+    app[operation.method](operation.routePath, timing(resolved, operation.path), bodyParser(operation, bodyLimit), route(operation, handler, resolved));
   }
   app.use('/console', consoleRouter(resolved));
   app.use((req: Request) => {

@@ -11,6 +11,7 @@ import type { PolicyGate } from '../policy/index.js';
 import type { AuditLog, Store, TaskLog } from '../store/index.js';
 import type { Authenticator, Principal } from './auth/index.js';
 import type { ApiMetrics } from './metrics.js';
+import type { StreamSlots } from './stream-slots.js';
 
 /** The dependencies of {@link createApp}. */
 export interface ApiDeps {
@@ -51,6 +52,11 @@ export interface ApiDeps {
    * @default a signal that is never aborted
    */
   shutdown?: AbortSignal;
+  /**
+   * The event streams this API holds open, per principal and in total.
+   * @default slots limited by `config.streamsPerPrincipal` and `config.streamsTotal`
+   */
+  streams?: StreamSlots;
 }
 
 /** {@link ApiDeps} with defaults applied (`policy` has none). */

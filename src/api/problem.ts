@@ -37,6 +37,7 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
   CONFLICT: 'Conflict',
   PAYLOAD_TOO_LARGE: 'The request body is too large',
   UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type',
+  TOO_MANY_STREAMS: 'Too many open event streams',
   POLICY_DENIED: 'Denied by policy',
   POLICY_UNAVAILABLE: 'The policy decision point could not decide',
   UNAVAILABLE: 'A dependency is unavailable',
@@ -121,6 +122,8 @@ export function problemMiddleware({ log = console.error }: ProblemMiddlewareOpti
     const problem = toProblem(error, req.originalUrl.split('?')[0] ?? req.originalUrl);
     if (problem.status >= 500) log(`maestro api: ${req.method} ${req.originalUrl} failed:`, error);
     if (problem.code === 'UNAUTHENTICATED') res.setHeader('WWW-Authenticate', 'Bearer realm="maestro"');
+    const retryAfter = error instanceof MaestroError ? error.details?.retryAfterSeconds : undefined;
+    if (typeof retryAfter === 'number') res.setHeader('Retry-After', String(retryAfter));
     res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
   };
 }

@@ -92,6 +92,29 @@ async function closeAll(owned: readonly { close(): Promise<void> }[]): Promise<v
   for (const resource of [...owned].reverse()) await resource.close();
 }
 
+/** How often the API deletes task log lines older than `taskLogRetentionMs`. */
+const PRUNE_INTERVAL_MS = 3_600_000;
+
+/**
+ * Deletes task log lines older than `retentionMs` now and every {@link PRUNE_INTERVAL_MS}; a
+ * no-op without a retention. A failed pass is logged and the next one tries again.
+ */
+function pruneTaskLog(taskLog: TaskLog, retentionMs: number | undefined): { stop(): Promise<void> } {
+  if (retentionMs === undefined) return { stop: () => Promise.resolve() };
+  let pass: Promise<unknown> = Promise.resolve();
+  const prune = (): void => {
+    pass = pass.then(() => taskLog.prune(new Date(Date.now() - retentionMs))).catch((error: unknown) => console.error('maestro api: pruning the task log failed:', error));
+  };
+  prune();
+  const timer = setInterval(prune, PRUNE_INTERVAL_MS).unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await pass;
+    },
+  };
+}
+
 /**
  * Starts the API against `config.temporalAddress` (or the default address).
  *
@@ -144,6 +167,7 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
   };
   const admission = startAdmissionLoop(launchContext(deps), { intervalMs: pollMs });
   const watcher = watchFinishedRuns(client, metrics, { intervalMs: pollMs * 4 });
+  const retention = pruneTaskLog(taskLog, config.taskLogRetentionMs);
   const app = createApp(deps);
   const server = createServer(app);
   // An idle keep-alive connection stays open longer than clients and proxies keep theirs (Node's
@@ -164,7 +188,7 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
       const timer = setTimeout(() => server.closeAllConnections(), drainMs);
       await closed;
       clearTimeout(timer);
-      await Promise.all([admission.stop(), watcher.stop()]);
+      await Promise.all([admission.stop(), watcher.stop(), retention.stop()]);
       await metrics.shutdown();
       await closeAll(owned);
       await connection.close();

@@ -13,6 +13,7 @@ import type { CompiledWorkflow, ParameterSpec } from '../ir/index.js';
 import { checkParams, loadManifestFile, parseParamText } from '../manifest/index.js';
 import { registerAuditCommands } from './audit.js';
 import { registerImageCommands } from './images.js';
+import { registerLogCommands } from './logs.js';
 import { registerRunnerCommands } from './runners.js';
 import { registerProvenanceCommands } from './provenance.js';
 import { registerTaskCommands } from './tasks.js';
@@ -76,6 +77,7 @@ export async function main(argv: string[]): Promise<number> {
   registerAuditCommands(program, (code) => (exitCode = code));
   registerRunnerCommands(program, (code) => (exitCode = code));
   registerImageCommands(program, (code) => (exitCode = code));
+  registerLogCommands(program, (code) => (exitCode = code));
   registerProvenanceCommands(program, (code) => (exitCode = code));
   registerTaskCommands(program, configuredCatalog);
 

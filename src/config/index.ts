@@ -363,6 +363,39 @@ export interface Config {
    * @default undefined — true
    */
   readonly taskCache?: boolean;
+  /**
+   * Most event streams (`/runs/{runId}/events`, `/runs/{runId}/logs` as Server-Sent Events) one
+   * principal may hold open at once (`MAESTRO_STREAMS_PER_PRINCIPAL`); one more is `429
+   * TOO_MANY_STREAMS` with `Retry-After`.
+   * @default undefined — 8
+   */
+  readonly streamsPerPrincipal?: number;
+  /**
+   * Most event streams open at once in this API process, over every principal
+   * (`MAESTRO_STREAMS_TOTAL`); one more is `429 TOO_MANY_STREAMS` with `Retry-After`.
+   * @default undefined — 256
+   */
+  readonly streamsTotal?: number;
+  /**
+   * How long an event stream may stay unable to write, its client not reading what was sent,
+   * before the API closes it (`MAESTRO_STREAM_STALL_MS`); a stream never buffers more than one
+   * batch of events for a slow client.
+   * @default undefined — 30000
+   */
+  readonly streamStallMs?: number;
+  /**
+   * Largest request body, in bytes, of any route that takes JSON (`MAESTRO_BODY_LIMIT_BYTES`); a
+   * larger one is `413 PAYLOAD_TOO_LARGE` before it is parsed.
+   * @default undefined — 1048576 (1 MiB)
+   */
+  readonly bodyLimitBytes?: number;
+  /**
+   * Task log lines older than this are deleted by the API process, once an hour
+   * (`MAESTRO_TASK_LOG_RETENTION`, a duration such as `30d`; `maestro logs prune --older-than`
+   * does it by hand).
+   * @default undefined — kept until pruned by hand
+   */
+  readonly taskLogRetentionMs?: number;
 }
 
 /** Where the task cache and receipts are kept (`MAESTRO_PROVENANCE_STORE`). */
@@ -398,6 +431,13 @@ class FieldError extends Error {}
 function text(raw: unknown): string {
   if (typeof raw !== 'string' || raw.trim() === '') throw new FieldError('must be a non-empty string');
   return raw.trim();
+}
+
+/** A duration such as `30d` or `12h` (a number in the file counts as milliseconds), as milliseconds. */
+function duration(raw: unknown): number {
+  const ms = typeof raw === 'number' ? raw : typeof raw === 'string' ? parseDuration(raw) : undefined;
+  if (ms === undefined || !Number.isInteger(ms) || ms <= 0) throw new FieldError('must be a duration such as 30d, 12h or 90m');
+  return ms;
 }
 
 function integer(min: number, max: number) {
@@ -671,6 +711,11 @@ export const CONFIG_SCHEMA = {
   provenanceS3Prefix: { env: 'MAESTRO_PROVENANCE_S3_PREFIX', parse: text },
   provenanceS3Endpoint: { env: 'MAESTRO_PROVENANCE_S3_ENDPOINT', parse: url },
   taskCache: { env: 'MAESTRO_TASK_CACHE', parse: flag },
+  streamsPerPrincipal: { env: 'MAESTRO_STREAMS_PER_PRINCIPAL', parse: integer(1, 100_000) },
+  streamsTotal: { env: 'MAESTRO_STREAMS_TOTAL', parse: integer(1, 1_000_000) },
+  streamStallMs: { env: 'MAESTRO_STREAM_STALL_MS', parse: integer(100, 3_600_000) },
+  bodyLimitBytes: { env: 'MAESTRO_BODY_LIMIT_BYTES', parse: integer(1024, 256 * 2 ** 20) },
+  taskLogRetentionMs: { env: 'MAESTRO_TASK_LOG_RETENTION', parse: duration },
 } as const satisfies { [K in keyof Config]-?: FieldSpec };
 
 type FieldName = keyof typeof CONFIG_SCHEMA;
@@ -757,6 +802,7 @@ function finish(input: ConfigInput, cwd: string): Config {
     ...optional(input, ['policyMode', 'policyBundle', 'opaUrl', 'policyTimeoutMs', 'policyOnUnavailable', 'opaBin']),
     ...optional(input, ['signingKey', 'trustedKeysDir', 'fulcioUrl', 'rekorUrl', 'builderId', 'provenanceStore']),
     ...optional(input, ['provenanceS3Bucket', 'provenanceS3Prefix', 'provenanceS3Endpoint', 'taskCache']),
+    ...optional(input, ['streamsPerPrincipal', 'streamsTotal', 'streamStallMs', 'bodyLimitBytes', 'taskLogRetentionMs']),
   };
   Object.defineProperty(config, 'toJSON', { value: () => redacted(config), enumerable: false });
   return Object.freeze(config);

@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   CONFLICT: { http: 409, exit: 1, retryable: false },
   PAYLOAD_TOO_LARGE: { http: 413, exit: 2, retryable: false },
   UNSUPPORTED_MEDIA_TYPE: { http: 415, exit: 2, retryable: false },
+  /** The caller, or the API as a whole, holds as many event streams as it may: retry after `Retry-After`. */
+  TOO_MANY_STREAMS: { http: 429, exit: 1, retryable: true },
   TASK_INPUT_INVALID: { http: 400, exit: 1, retryable: false },
   TASK_FAILED: { http: 500, exit: 1, retryable: true },
   TASK_TIMEOUT: { http: 504, exit: 1, retryable: true },

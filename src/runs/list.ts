@@ -45,6 +45,28 @@ function literal(value: string): string {
   return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 }
 
+/** RFC 3339's leap second (`23:59:60`), which JavaScript dates cannot hold. */
+const LEAP_SECOND = /^(.*[Tt ]\d{2}:\d{2}:)60(\.\d+)?(.*)$/;
+
+/**
+ * The instant of an RFC 3339 date-time (schema-checked already), as ISO text. A leap second
+ * counts as the second after it (POSIX time, as Temporal's clock has it); an instant outside years
+ * 0000–9999 cannot be queried on Temporal and is the caller's mistake.
+ *
+ * @throws MaestroError `BAD_REQUEST` naming the parameter, never a RangeError.
+ */
+export function instantOf(name: string, value: string): string {
+  const leap = LEAP_SECOND.exec(value);
+  const time = leap ? new Date(`${leap[1]}59${leap[3]}`).getTime() + 1000 : new Date(value).getTime();
+  const year = new Date(time).getUTCFullYear();
+  if (!Number.isFinite(time) || year < 0 || year > 9999) {
+    throw new MaestroError('BAD_REQUEST', `${name} "${value}" is not a date-time between years 0000 and 9999`, {
+      details: { errors: [{ path: `query.${name}`, message: 'is not a date-time between years 0000 and 9999' }] },
+    });
+  }
+  return new Date(time).toISOString();
+}
+
 /** The visibility query for a filter. */
 export function visibilityQuery(filter: RunFilter): string {
   const clauses = [`WorkflowType = ${literal(INTERPRETER_WORKFLOW)}`, `ExecutionStatus != 'ContinuedAsNew'`];
@@ -55,8 +77,8 @@ export function visibilityQuery(filter: RunFilter): string {
     clauses.push(`${MAESTRO_WORKFLOW.name} = ${literal(name)}`);
     if (version !== undefined) clauses.push(`${MAESTRO_VERSION.name} = ${literal(version)}`);
   }
-  if (filter.since !== undefined) clauses.push(`StartTime >= ${literal(new Date(filter.since).toISOString())}`);
-  if (filter.until !== undefined) clauses.push(`StartTime < ${literal(new Date(filter.until).toISOString())}`);
+  if (filter.since !== undefined) clauses.push(`StartTime >= ${literal(instantOf('since', filter.since))}`);
+  if (filter.until !== undefined) clauses.push(`StartTime < ${literal(instantOf('until', filter.until))}`);
   return clauses.join(' AND ');
 }
 

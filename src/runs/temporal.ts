@@ -9,6 +9,7 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import { getRunState, waitForRun } from '../client/index.js';
 import { MaestroError, NotFoundError } from '../errors/index.js';
 import {
+  INTERPRETER_WORKFLOW,
   MAESTRO_DIGEST,
   MAESTRO_NAMESPACE,
   MAESTRO_STATUS,
@@ -59,7 +60,11 @@ export function runStatusOf(execution: ExecutionStatusName, maestroStatus: strin
   }
 }
 
-/** Describes a run; undefined when Temporal has no run with this id. */
+/**
+ * Describes a run; undefined when Temporal has no run with this id, or only a workflow that is not
+ * Maestro's interpreter (another application's workflow on the same Temporal namespace is not a
+ * run: its input, queries and search attributes mean nothing here).
+ */
 export async function describeRun(client: Client, runId: string): Promise<RunExecution | undefined> {
   let description;
   try {
@@ -68,11 +73,12 @@ export async function describeRun(client: Client, runId: string): Promise<RunExe
     if (error instanceof WorkflowNotFoundError) return undefined;
     throw error;
   }
+  if (description.type !== INTERPRETER_WORKFLOW) return undefined;
   const attributes = description.typedSearchAttributes;
   const name = description.status.name as ExecutionStatusName;
   return {
     runId,
-    workflow: attributes.get(MAESTRO_WORKFLOW) ?? description.type,
+    workflow: attributes.get(MAESTRO_WORKFLOW) ?? '',
     version: attributes.get(MAESTRO_VERSION) ?? '',
     digest: attributes.get(MAESTRO_DIGEST) ?? '',
     namespace: attributes.get(MAESTRO_NAMESPACE) ?? 'default',

@@ -4,9 +4,10 @@
  * numbered per run (`seq` 1, 2, 3 … in append order), which is the cursor readers page and follow
  * with. Writers append in batches; the worker bounds what one attempt may write.
  *
- * Retention: none. Lines are kept as long as the database keeps them; Temporal's retention of the
- * run itself does not remove them (a run Temporal forgot answers 404, its lines stay until an
- * operator deletes them: `DELETE FROM task_log WHERE run_id = …`).
+ * Retention: {@link TaskLog.prune} deletes lines logged before a time (`maestro logs prune
+ * --older-than 30d` by hand, or the API every hour with `MAESTRO_TASK_LOG_RETENTION`). Temporal's
+ * retention of the run itself does not remove them (a run Temporal forgot answers 404, its lines
+ * stay until pruned).
  */
 import { MaestroError } from '../errors/index.js';
 import { TASK_LOG_MIGRATIONS } from './migrations/task-log.js';
@@ -60,10 +61,18 @@ export interface TaskLog {
   append(runId: string, lines: readonly TaskLogEntry[]): Promise<void>;
   /** Lines of a run in `seq` order. */
   read(query: TaskLogQuery): Promise<TaskLogLine[]>;
+  /**
+   * Deletes every line logged before `before` (of any run); returns how many were deleted. A run
+   * keeps numbering after its newest line left, so a run quiet for longer than the retention
+   * whose lines were all pruned numbers its next lines from 1 again.
+   */
+  prune(before: Date): Promise<number>;
   close(): Promise<void>;
 }
 
 const COLUMNS = 'run_id, seq, task_id, attempt, time, level, message, fields';
+/** Lines one DELETE of {@link TaskLog.prune} removes: a few milliseconds of SQLite's time. */
+const PRUNE_BATCH = 5000;
 /** Rows per INSERT: 8 placeholders each, far below either engine's limit on one statement. */
 const INSERT_ROWS = 500;
 
@@ -126,6 +135,22 @@ export async function createTaskLog(db: SqlDriver, { ownsDb = false }: { ownsDb?
         params,
       );
       return rows.map(fromRow);
+    },
+
+    async prune(before: Date): Promise<number> {
+      // `time` is ISO 8601 in UTC (`toISOString`), so text order is time order on both engines.
+      // In batches, each its own statement: SQLite runs on the process's one thread, and a
+      // million-line DELETE would stop the API (and /healthz) for seconds.
+      let deleted = 0;
+      for (;;) {
+        const batch = await db.run(
+          `DELETE FROM task_log WHERE (run_id, seq) IN (SELECT run_id, seq FROM task_log WHERE time < $1 LIMIT ${PRUNE_BATCH})`,
+          [before.toISOString()],
+        );
+        deleted += batch;
+        if (batch < PRUNE_BATCH) return deleted;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
     },
 
     close: () => (ownsDb ? db.close() : Promise.resolve()),

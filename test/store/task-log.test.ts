@@ -62,6 +62,21 @@ describe.each([sqliteDatabase('maestro-task-log-'), postgresDatabase()])('task l
     }
   });
 
+  it('prunes lines older than a time, of every run, in batches, and keeps numbering after the newest', async () => {
+    // Older than every other test's lines, which share this database.
+    const old = '2000-01-01T00:00:00.000Z';
+    const cutoff = new Date('2001-01-01T00:00:00.000Z');
+    const aged = (taskId: string, count: number): TaskLogEntry[] => lines(taskId, count).map((line) => ({ ...line, time: old }));
+    await log.append('run-p1', [...aged('a', 12_000), ...lines('a', 3)]);
+    await log.append('run-p2', aged('b', 4));
+    expect(await log.prune(cutoff)).toBe(12_004);
+    expect((await log.read({ runId: 'run-p1' })).map((line) => line.seq)).toEqual([12_001, 12_002, 12_003]);
+    expect(await log.read({ runId: 'run-p2' })).toEqual([]);
+    await log.append('run-p1', lines('a', 1));
+    expect((await log.read({ runId: 'run-p1', after: 12_003 })).map((line) => line.seq)).toEqual([12_004]);
+    expect(await log.prune(cutoff)).toBe(0);
+  });
+
   it('lives in the registry database beside the store and the audit log', async () => {
     const options = await backend.options();
     const store = await openStore(options);

@@ -42,6 +42,7 @@ export const streamRunEvents: RouteHandler = async (context) => {
     const seen = new Map<string, string>();
     for (;;) {
       sendChanges(stream, detail, seen);
+      await stream.drained();
       if (FINAL.has(detail.status) || stream.closed) break;
       await stream.pause(POLL_MS);
       if (stream.closed) break;

@@ -46,6 +46,8 @@ export const getRunLogs: RouteHandler = async (context) => {
         const lines = await deps.taskLog.read({ ...filter, after, limit: TASK_LOG_PAGE });
         for (const line of lines) stream.send('log', line, line.seq);
         after = lines.at(-1)?.seq ?? after;
+        // A slow client slows the reading: the API holds at most this page for it.
+        await stream.drained();
         if (lines.length < TASK_LOG_PAGE || stream.closed) break;
       }
       if (stream.closed) return;

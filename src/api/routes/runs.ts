@@ -9,6 +9,7 @@ import { appendAuditEvent, type AuditEvent } from '../../policy/index.js';
 import type { AdmissionEntry } from '../../store/index.js';
 import { caller, stringParam, type RouteContext, type RouteHandler } from '../context.js';
 import {
+  instantOf,
   launchRun,
   listRuns as listFromTemporal,
   locateRun,
@@ -71,15 +72,15 @@ function queuedSummary(entry: AdmissionEntry): RunSummary {
   };
 }
 
-/** Queued runs matching the filter (the admission queue is short: filtered here). */
+/** Queued runs matching the filter (the admission queue is short: filtered here); `since`/`until` are ISO instants. */
 async function queuedRuns(context: RouteContext, filter: RunFilter): Promise<RunSummary[]> {
   const entries = await context.deps.store.listAdmissions({ state: 'queued' });
   return entries
     .map(queuedSummary)
     .filter((run) => filter.namespaces === undefined || filter.namespaces.includes(run.namespace))
     .filter((run) => filter.workflowRef === undefined || run.workflowRef === filter.workflowRef || run.workflowRef.startsWith(`${filter.workflowRef}@`))
-    .filter((run) => filter.since === undefined || run.startedAt >= new Date(filter.since).toISOString())
-    .filter((run) => filter.until === undefined || run.startedAt < new Date(filter.until).toISOString())
+    .filter((run) => filter.since === undefined || run.startedAt >= filter.since)
+    .filter((run) => filter.until === undefined || run.startedAt < filter.until)
     .reverse();
 }
 
@@ -96,8 +97,8 @@ export const listRuns: RouteHandler = async (context) => {
     ...(query.status === undefined ? {} : { status: query.status }),
     ...(query.workflowRef === undefined ? {} : { workflowRef: query.workflowRef }),
     ...(namespaces === undefined ? {} : { namespaces }),
-    ...(query.since === undefined ? {} : { since: query.since }),
-    ...(query.until === undefined ? {} : { until: query.until }),
+    ...(query.since === undefined ? {} : { since: instantOf('since', query.since) }),
+    ...(query.until === undefined ? {} : { until: instantOf('until', query.until) }),
   };
   const queued = query.pageToken === undefined && (query.status === undefined || query.status === 'QUEUED') ? await queuedRuns(context, filter) : [];
   if (query.status === 'QUEUED') return { status: 200, body: { items: queued.slice(0, query.limit) } };

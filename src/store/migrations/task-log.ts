@@ -31,4 +31,9 @@ export const TASK_LOG_MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX task_log_by_task ON task_log (run_id, task_id, seq)`,
     ],
   },
+  {
+    version: TASK_LOG_MIGRATION_BASE + 1,
+    name: 'task log by time (retention prunes old lines without a full scan)',
+    statements: [`CREATE INDEX task_log_by_time ON task_log (time)`],
+  },
 ];
