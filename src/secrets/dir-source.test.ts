@@ -46,6 +46,12 @@ describe('dirSource', () => {
     expect(`${String(traversal)} ${String(link)}`).not.toContain('outside-value');
   });
 
+  it('gives names that differ only in case one scope (a case-insensitive file system reads one file)', async () => {
+    const secrets = scopedSecrets(dirSource(folder), { token: { namespaces: ['ops'] } });
+    await expect(secrets('TOKEN', { namespace: 'default' })).rejects.toMatchObject({ code: 'SECRET_FORBIDDEN' });
+    await expect(secrets('token', { namespace: 'ops' })).resolves.toBe('t0ken');
+  });
+
   it('refuses a file larger than 64 KiB', async () => {
     await expect(dirSource(folder).read('huge')).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
   });

@@ -21,7 +21,8 @@ export function dirSource(dir: string): SecretSource {
   let root: Promise<string> | undefined;
   return {
     label: `the secrets folder ${dir}`,
-    key: (name) => name,
+    // On a case-insensitive file system `TOKEN` reads the file `token`: one scope for both.
+    key: (name) => name.toLowerCase(),
     async read(name) {
       // The resolver checks names too; a source used on its own must not trust its caller.
       if (!SECRET_NAME.test(name)) return undefined;
