@@ -12,9 +12,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
-import { createActivities, envSecrets } from '../src/activities/index.js';
+import { createActivities } from '../src/activities/index.js';
 import { builtinCatalog } from '../src/catalog/index.js';
 import { loadConfig } from '../src/config/index.js';
+import { createSecretResolver } from '../src/secrets/index.js';
 import { DEFAULT_SQLITE_PRAGMAS, resolveTemporalBin, startDevServer, type DevServer } from '../src/devserver/index.js';
 import { createPdp, createPolicyGate, type PolicyGate } from '../src/policy/index.js';
 import { auditDecisionLog, createWorkerProvenance } from '../src/provenance/index.js';
@@ -175,7 +176,7 @@ export async function startBenchEngine({ dynamicConfig = {} }: BenchEngineOption
         catalog: builtinCatalog,
         artifacts: new FsArtifactStore({ root: artifactDir }),
         runners: { local: localRunner },
-        secrets: envSecrets(),
+        secrets: createSecretResolver(loadConfig()),
         writeReceipt: provenance.writeReceipt,
       }),
       // The same concurrency limits as createWorker, so neither side is throttled differently.

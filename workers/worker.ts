@@ -5,12 +5,13 @@
  */
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { createActivities, envSecrets, type ActivityDeps } from '../src/activities/index.js';
+import { createActivities, type ActivityDeps } from '../src/activities/index.js';
 import { builtinCatalog, loadCatalog, type Catalog } from '../src/catalog/index.js';
 import { loadConfig, temporalConnectOptions, type Config } from '../src/config/index.js';
 import { createPdp, createPolicyGate, type PolicyGate } from '../src/policy/index.js';
 import { auditDecisionLog, createWorkerProvenance, type WorkerProvenance } from '../src/provenance/index.js';
 import { createRunners, localRunner, startContainerSweep, type Runners } from '../src/runners/index.js';
+import { createSecretResolver } from '../src/secrets/index.js';
 import { FsArtifactStore, openAuditLog, openTaskLog, type TaskLog } from '../src/store/index.js';
 
 const INTERPRETER_PATH = fileURLToPath(new URL('../interpreters/dag-interpreter.ts', import.meta.url));
@@ -38,7 +39,10 @@ export interface WorkerOptions {
    * @default undefined — the process log only
    */
   taskLog?: TaskLog;
-  /** Resolves task secrets. @default envSecrets() — `MAESTRO_SECRET_<NAME>` variables */
+  /**
+   * Resolves task secrets in their scopes.
+   * @default `MAESTRO_SECRET_<NAME>` variables, undeclared: usable in namespace `default` only
+   */
   secrets?: ActivityDeps['secrets'];
   /**
    * Receipts, task cache and code digests.
@@ -68,7 +72,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     runners = { local: localRunner },
     policy,
     taskLog,
-    secrets = envSecrets(),
+    secrets = createSecretResolver({ secrets: {}, secretsSource: 'env' }),
   } = options;
   const provenance = options.provenance ?? (await createWorkerProvenance({ config: loadConfig({ MAESTRO_DATA_DIR: artifactDir }), catalog, taskModules: catalog.modules }));
   const activities = createActivities({
@@ -124,6 +128,7 @@ export async function runWorker(config: Config): Promise<{ shutdown(): Promise<v
     provenance: await createWorkerProvenance({ config, catalog, taskModules: catalog.modules, policyDecisions: auditDecisionLog(auditLog).decisionIds }),
     policy: createPolicyGate({ pdp, log: auditLog }),
     taskLog,
+    secrets: createSecretResolver(config),
   });
   const sweeper = startContainerSweep(config);
   const running = worker.run();

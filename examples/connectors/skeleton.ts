@@ -2,8 +2,9 @@
  * A connector skeleton: copy this file to write a connector of your own. It sends records to an
  * HTTP service in batches, and shows the five things every connector gets right:
  *
- * 1. **Secrets** come from `ctx.secrets(name)` inside the task, never from `with:` (which lands in
- *    workflow history) and never in a log line.
+ * 1. **Secrets** come from `ctx.secrets(name, { host })` inside the task, never from `with:` (which
+ *    lands in workflow history) and never in a log line; `host` is where the value is sent, so a
+ *    secret bound to hosts is never sent anywhere else.
  * 2. **Heartbeats**: a long task calls `ctx.heartbeat(progress)` regularly, so Temporal knows it is
  *    alive and can deliver a cancellation.
  * 3. **Abort**: pass `ctx.signal` to every I/O call; once it aborts, throw `ctx.signal.reason` so the
@@ -73,8 +74,10 @@ export default defineTask<AcmeSendInput, AcmeSendOutput>({
 
   async execute({ records, batchSize = 100 }, ctx) {
     // Resolved here, inside the activity: the values never reach history. Never log them.
-    const baseUrl = await ctx.secrets('acme.url');
-    const token = await ctx.secrets('acme.token');
+    // Each says where its value goes, for the secret's destination check (MAESTRO_SECRETS `hosts`):
+    // the URL is itself the address; the token goes to the host the URL names.
+    const baseUrl = await ctx.secrets('acme.url', { host: (url) => new URL(url).hostname });
+    const token = await ctx.secrets('acme.token', { host: new URL(baseUrl).hostname });
     let sent = 0;
     let batches = 0;
     for (let start = 0; start < records.length; start += batchSize) {

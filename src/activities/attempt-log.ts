@@ -6,7 +6,7 @@
  */
 import type { Logger } from '@temporalio/common';
 import { secretRedactor } from '../runners/index.js';
-import type { TaskLogger } from '../sdk/index.js';
+import type { TaskContext, TaskLogger } from '../sdk/index.js';
 import type { TaskLog, TaskLogEntry, TaskLogLevel } from '../store/index.js';
 
 /** Limits and buffering of {@link createAttemptLog}. */
@@ -33,7 +33,7 @@ export interface AttemptLogTarget {
   /** The task log; without it, lines go to the process log only. */
   taskLog?: TaskLog;
   /** Resolves a secret; the values it returns are redacted from then on. */
-  secrets: (name: string) => Promise<string>;
+  secrets: TaskContext['secrets'];
 }
 
 /** The log of one attempt. */
@@ -41,7 +41,7 @@ export interface AttemptLog {
   /** The task's `ctx.logger`. */
   logger: TaskLogger;
   /** The task's `ctx.secrets`: resolves through the worker's resolver and remembers the value to redact it. */
-  secrets(name: string): Promise<string>;
+  secrets: TaskContext['secrets'];
   /**
    * Appends what is buffered and waits for every append (at most `closeTimeoutMs`); never throws
    * (a failed append is reported in the process log, the task goes on). Lines written afterwards
@@ -134,8 +134,8 @@ export function createAttemptLog(target: AttemptLogTarget, options: AttemptLogOp
       warn: (message, fields) => write('warn', message, fields),
       error: (message, fields) => write('error', message, fields),
     },
-    async secrets(name) {
-      const value = await target.secrets(name);
+    async secrets(name, use) {
+      const value = await target.secrets(name, use);
       if (!resolved.includes(value)) {
         resolved.push(value);
         scrub = secretRedactor(resolved);

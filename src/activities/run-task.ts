@@ -6,6 +6,7 @@ import type { RunTaskInput, RunTaskResult, TaskFailureDetails } from '../ir/inde
 import { taskPolicyInput, type PolicyGate } from '../policy/index.js';
 import { runCached, type TaskCache, type WriteReceiptInput, type WriteReceiptResult } from '../provenance/index.js';
 import { selectRunner, type Runners } from '../runners/index.js';
+import type { SecretResolver } from '../secrets/index.js';
 import {
   validateTaskInput,
   type BuiltinTaskDefinition,
@@ -23,8 +24,11 @@ export interface ActivityDeps {
   runners: Runners;
   /** Outputs whose JSON is larger go to the artifact store. @default 262144 */
   largeOutputBytes?: number;
-  /** Resolves a secret by name; values never enter workflow history. */
-  secrets: (name: string) => Promise<string>;
+  /**
+   * Resolves a secret for the run's namespace and the task's destination (see
+   * `createSecretResolver`); values never enter workflow history.
+   */
+  secrets: SecretResolver;
   /** How often a running activity heartbeats. @default 1000 */
   heartbeatIntervalMs?: number;
   /** Decides each attempt before the task's code runs; without it, every task may run. */
@@ -58,7 +62,7 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
     const timeout = input.timeoutMs === undefined ? undefined : AbortSignal.timeout(input.timeoutMs);
     const signal = timeout ? AbortSignal.any([activity.cancellationSignal, timeout]) : activity.cancellationSignal;
     const beat = activity.info.isLocal ? undefined : setInterval(() => activity.heartbeat(), heartbeatIntervalMs);
-    const log = createAttemptLog({ runId: input.runId, taskId: input.taskId, attempt: input.attempt, processLog: activity.log, secrets, ...(taskLog === undefined ? {} : { taskLog }) }, taskLogOptions);
+    const log = createAttemptLog({ runId: input.runId, taskId: input.taskId, attempt: input.attempt, processLog: activity.log, secrets: (name, use) => secrets(name, { ...use, namespace: input.namespace, signal }), ...(taskLog === undefined ? {} : { taskLog }) }, taskLogOptions);
     try {
       // Before anything else: a denied task has no side effect, not even reading its inputs.
       const admission = policy ? await policy.admit(taskPolicyInput(input)) : undefined;

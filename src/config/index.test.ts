@@ -35,6 +35,8 @@ describe('loadConfig', () => {
       logLevel: 'info',
       httpAllow: {},
       fileRoots: [],
+      secrets: {},
+      secretsSource: 'env',
     });
   });
 

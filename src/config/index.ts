@@ -257,6 +257,50 @@ export interface Config {
    */
   readonly httpAllow: Readonly<Record<string, readonly string[]>>;
   /**
+   * Which namespaces may use each secret and, optionally, which hosts its value may be sent to
+   * (`MAESTRO_SECRETS`: JSON; in the file, a mapping), e.g.
+   * `{"s3-key":{"namespaces":["ops"],"hosts":["s3.internal","*.amazonaws.com"]}}`. `"*"` in
+   * `namespaces` is every namespace; a host `*.example.com` is any name under `example.com`. A secret
+   * not declared here may be used by namespace `default` only, bound to no host.
+   * @default {} — every secret undeclared
+   */
+  readonly secrets: Readonly<Record<string, SecretScope>>;
+  /**
+   * Where secret values are read (`MAESTRO_SECRETS_SOURCE`): `env` (`MAESTRO_SECRET_<NAME>`
+   * variables), `dir` (one file per secret in {@link Config.secretsDir}, as Kubernetes and Docker
+   * mount them), or `vault` (a Vault or OpenBao KV v2 engine at {@link Config.vaultAddr}).
+   * @default 'env'
+   */
+  readonly secretsSource: SecretsSourceKind;
+  /**
+   * The folder of the `dir` secrets source (`MAESTRO_SECRETS_DIR`), e.g. `/run/secrets`.
+   * @default undefined — required by the `dir` source
+   */
+  readonly secretsDir?: string;
+  /**
+   * Base URL of the Vault or OpenBao server of the `vault` secrets source (`MAESTRO_VAULT_ADDR`),
+   * e.g. `https://vault.internal:8200`.
+   * @default undefined — required by the `vault` source
+   */
+  readonly vaultAddr?: string;
+  /**
+   * The token Maestro reads secrets with (`MAESTRO_VAULT_TOKEN`); never shown. Give it a policy
+   * that can only read `<vaultMount>/data/<vaultPrefix>/*`.
+   * @default undefined — required by the `vault` source
+   */
+  readonly vaultToken?: string;
+  /**
+   * Mount path of the KV v2 engine (`MAESTRO_VAULT_MOUNT`).
+   * @default undefined — 'secret'
+   */
+  readonly vaultMount?: string;
+  /**
+   * Path under the mount where the secrets are, one per secret with its value in field `value`
+   * (`MAESTRO_VAULT_PREFIX`): secret `db-url` is read from `<mount>/data/<prefix>/db-url`.
+   * @default undefined — 'maestro'
+   */
+  readonly vaultPrefix?: string;
+  /**
    * Folders the file tasks (`ops/disclosure.package`) may read from and write to
    * (`MAESTRO_FILE_ROOTS`, separated by `:`; in the file, a list). Relative paths are relative to
    * the working directory.
@@ -398,6 +442,20 @@ export interface Config {
   readonly taskLogRetentionMs?: number;
 }
 
+/** Who may use one secret, and where it may be sent (see {@link Config.secrets}). */
+export interface SecretScope {
+  /** Maestro namespaces whose tasks may resolve it; `*` is every namespace. */
+  readonly namespaces: readonly string[];
+  /**
+   * Host names or IP literals its value may be sent to (`*.example.com`: any name under
+   * `example.com`), lower-cased. @default undefined — any host
+   */
+  readonly hosts?: readonly string[];
+}
+
+/** Where secret values are read (`MAESTRO_SECRETS_SOURCE`). */
+export type SecretsSourceKind = 'env' | 'dir' | 'vault';
+
 /** Where the task cache and receipts are kept (`MAESTRO_PROVENANCE_STORE`). */
 export type ProvenanceStoreKind = 'fs' | 's3';
 
@@ -423,7 +481,8 @@ interface FieldSpec {
 type FieldValue =
   | string | number | boolean | readonly string[] | Readonly<Record<string, number>> | Readonly<Record<string, readonly string[]>>
   | Readonly<Record<string, string>>
-  | Readonly<Record<string, ResourceClassSetting>>;
+  | Readonly<Record<string, ResourceClassSetting>>
+  | Readonly<Record<string, SecretScope>>;
 
 /** Thrown by a field parser; {@link loadConfig} adds where the value came from. */
 class FieldError extends Error {}
@@ -479,17 +538,20 @@ function isCidr(text: string): boolean {
   return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128));
 }
 
-function httpAllowList(raw: unknown): Readonly<Record<string, readonly string[]>> {
-  let value: unknown = raw;
-  if (typeof raw === 'string') {
-    try {
-      value = JSON.parse(raw) as unknown;
-    } catch (error) {
-      // JSON.parse signals malformed text only by throwing a SyntaxError.
-      if (!(error instanceof SyntaxError)) throw error;
-      throw new FieldError(`must be JSON: ${error.message}`);
-    }
+/** A JSON text (environment) or any value (file), parsed. */
+function jsonOrValue(raw: unknown): unknown {
+  if (typeof raw !== 'string') return raw;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch (error) {
+    // JSON.parse signals malformed text only by throwing a SyntaxError.
+    if (!(error instanceof SyntaxError)) throw error;
+    throw new FieldError(`must be JSON: ${error.message}`);
   }
+}
+
+function httpAllowList(raw: unknown): Readonly<Record<string, readonly string[]>> {
+  const value = jsonOrValue(raw);
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new FieldError('must map namespaces to CIDR lists, e.g. {"default":["127.0.0.0/8"]}');
   }
@@ -502,6 +564,54 @@ function httpAllowList(raw: unknown): Readonly<Record<string, readonly string[]>
     allow[namespace] = Object.freeze(cidrs.map((cidr) => cidr.trim()));
   }
   return Object.freeze(allow);
+}
+
+/** A host a secret may be sent to: a DNS name, an IP literal, or `*.` before a DNS name. */
+function isSecretHost(host: string): boolean {
+  if (isIP(host) !== 0) return true;
+  const name = host.startsWith('*.') ? host.slice(2) : host;
+  return name.length <= 253 && /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(name);
+}
+
+function secretScopes(raw: unknown): Readonly<Record<string, SecretScope>> {
+  const value = jsonOrValue(raw);
+  const hint = 'e.g. {"s3-key":{"namespaces":["ops"],"hosts":["s3.internal"]}}';
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new FieldError(`must map secret names to {namespaces, hosts}, ${hint}`);
+  const scopes: Record<string, SecretScope> = {};
+  for (const [name, scope] of Object.entries(value)) {
+    if (!/^[A-Za-z][A-Za-z0-9_.-]{0,127}$/.test(name)) throw new FieldError(`has an invalid secret name "${name}"`);
+    if (scope === null || typeof scope !== 'object' || Array.isArray(scope)) throw new FieldError(`"${name}" must be {namespaces, hosts}, ${hint}`);
+    const { namespaces, hosts, ...unknown } = scope as Record<string, unknown>;
+    const extra = Object.keys(unknown);
+    if (extra.length > 0) throw new FieldError(`"${name}" has unknown keys ${extra.join(', ')} (known: namespaces, hosts)`);
+    if (!Array.isArray(namespaces) || namespaces.length === 0 || !namespaces.every((ns): ns is string => typeof ns === 'string' && (ns === '*' || /^[a-z0-9][a-z0-9-]*$/.test(ns)))) {
+      throw new FieldError(`"${name}": namespaces must be a non-empty list of namespace names or "*"`);
+    }
+    let bound: string[] | undefined;
+    if (hosts !== undefined) {
+      if (!Array.isArray(hosts) || hosts.length === 0 || !hosts.every((host): host is string => typeof host === 'string')) {
+        throw new FieldError(`"${name}": hosts must be a non-empty list of host names (leave it out for any host)`);
+      }
+      bound = hosts.map((host) => host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1'));
+      const bad = bound.find((host) => !isSecretHost(host));
+      if (bad !== undefined) throw new FieldError(`"${name}": "${bad}" is not a host name, an IP address or *.domain`);
+    }
+    scopes[name] = Object.freeze({ namespaces: Object.freeze([...namespaces]), ...(bound ? { hosts: Object.freeze(bound) } : {}) });
+  }
+  return Object.freeze(scopes);
+}
+
+function secretsSource(raw: unknown): SecretsSourceKind {
+  const value = typeof raw === 'string' ? raw.trim().toLowerCase() : raw;
+  if (value === 'env' || value === 'dir' || value === 'vault') return value;
+  throw new FieldError('must be env, dir or vault');
+}
+
+/** A KV mount or path: segments of letters, digits, `_`, `.`, `-`, separated by `/`. */
+function vaultPath(raw: unknown): string {
+  const value = text(raw).replace(/^\/+|\/+$/g, '');
+  if (!/^[A-Za-z0-9_-][A-Za-z0-9_.-]*(\/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$/.test(value)) throw new FieldError('must be a path such as secret or teams/maestro');
+  return value;
 }
 
 function pathList(raw: unknown, what = 'folder'): readonly string[] {
@@ -693,6 +803,13 @@ export const CONFIG_SCHEMA = {
   imageKeys: { env: 'MAESTRO_IMAGE_KEYS', parse: (raw: unknown) => pathList(raw, 'key file') },
   imageSignaturesDir: { env: 'MAESTRO_IMAGE_SIGNATURES_DIR', parse: text, path: true },
   httpAllow: { env: 'MAESTRO_HTTP_ALLOW', parse: httpAllowList },
+  secrets: { env: 'MAESTRO_SECRETS', parse: secretScopes },
+  secretsSource: { env: 'MAESTRO_SECRETS_SOURCE', parse: secretsSource },
+  secretsDir: { env: 'MAESTRO_SECRETS_DIR', parse: text, path: true },
+  vaultAddr: { env: 'MAESTRO_VAULT_ADDR', parse: url },
+  vaultToken: { env: 'MAESTRO_VAULT_TOKEN', parse: text, secret: true },
+  vaultMount: { env: 'MAESTRO_VAULT_MOUNT', parse: vaultPath },
+  vaultPrefix: { env: 'MAESTRO_VAULT_PREFIX', parse: vaultPath },
   fileRoots: { env: 'MAESTRO_FILE_ROOTS', parse: pathList },
   taskModules: { env: 'MAESTRO_TASK_MODULES', parse: (raw: unknown) => pathList(raw, 'module') },
   policyMode: { env: 'MAESTRO_POLICY_MODE', parse: policyMode },
@@ -795,6 +912,9 @@ function finish(input: ConfigInput, cwd: string): Config {
     logLevel: input.logLevel ?? 'info',
     httpAllow: input.httpAllow ?? {},
     fileRoots: input.fileRoots ?? [],
+    secrets: input.secrets ?? {},
+    secretsSource: input.secretsSource ?? 'env',
+    ...optional(input, ['secretsDir', 'vaultAddr', 'vaultToken', 'vaultMount', 'vaultPrefix']),
     ...optional(input, ['authFile', 'devToken', 'jwksUrl', 'jwtIssuer', 'jwtAudience', 'databaseUrl', 'namespaceRunLimits', 'metricsPublic', 'apiUrl', 'apiToken']),
     ...optional(input, ['dockerHost', 'resourceClasses', 'kubeconfig', 'k8sNamespaces', 'functions', 'lambdaEndpoint', 'lambdaRegion', 'requireSignedImages']),
     ...optional(input, ['signedImageNamespaces', 'imageKeys', 'imageSignaturesDir']),

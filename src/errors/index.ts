@@ -15,6 +15,11 @@ export const ERROR_CODES = {
   POLICY_UNAVAILABLE: { http: 503, exit: 1, retryable: true },
   /** A container image that must carry a trusted signature has none, or an invalid one: it never starts. */
   IMAGE_NOT_VERIFIED: { http: 403, exit: 1, retryable: false },
+  /**
+   * A task asked for a secret its run's namespace may not use, or to send one to a host it is not
+   * bound to: refused before anything is sent.
+   */
+  SECRET_FORBIDDEN: { http: 403, exit: 1, retryable: false },
   RUNBOOK_NOT_ALLOWED: { http: 403, exit: 2, retryable: false },
   NOT_FOUND: { http: 404, exit: 2, retryable: false },
   TASK_NOT_FOUND: { http: 404, exit: 2, retryable: false },

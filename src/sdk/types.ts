@@ -24,6 +24,27 @@ export interface TaskEvent {
   [field: string]: unknown;
 }
 
+/**
+ * Where a task sends a secret's value, for the secret's destination check (see
+ * {@link TaskContext.secrets}).
+ *
+ * @example
+ * await ctx.secrets('nats-token', { host: 'nats.internal' });
+ * await ctx.secrets('kafka-password', { host: ['b1.kafka.internal', 'b2.kafka.internal'] });
+ * // The value is itself an address (a webhook URL, a connection string): its own host is checked.
+ * await ctx.secrets('SLACK_WEBHOOK_URL', { host: (url) => new URL(url).hostname });
+ */
+export interface SecretUse {
+  /**
+   * The host name (or IP literal, without port or brackets) the value is sent to; several when it
+   * goes to each of them (Kafka brokers, NATS servers); or, for a value that is itself an address,
+   * a function reading the host from the value (returning `undefined` when it names none).
+   * @default undefined — the value is sent nowhere the task can name (a container's environment):
+   * only secrets bound to no host resolve
+   */
+  host?: string | readonly string[] | ((value: string) => string | undefined);
+}
+
 /** What a running task can use. Created per attempt by the `runTask` activity. */
 export interface TaskContext {
   runId: string;
@@ -41,8 +62,13 @@ export interface TaskContext {
   logger: TaskLogger;
   /** Records liveness (and optional progress) with Temporal; long tasks call it regularly. */
   heartbeat(details?: unknown): void;
-  /** Resolves a secret by name inside the activity; the value never enters workflow history or logs. */
-  secrets(name: string): Promise<string>;
+  /**
+   * Resolves a secret by name inside the activity; the value never enters workflow history or logs.
+   * A task that sends the value somewhere says where with `use.host`: a secret bound to hosts is
+   * refused (`SECRET_FORBIDDEN`, before anything is sent) when `use.host` is missing or names a host
+   * the secret is not bound to, and so is a secret the run's namespace may not use.
+   */
+  secrets(name: string, use?: SecretUse): Promise<string>;
   emit(event: TaskEvent): void;
 }
 

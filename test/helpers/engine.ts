@@ -10,6 +10,7 @@ import { startRun, waitForRun, getRunState } from '../../src/client/index.js';
 import { compileWorkflow } from '../../src/compiler/index.js';
 import type { CompiledWorkflow, Principal, RunState } from '../../src/ir/index.js';
 import { checkParams, parseManifest, type Manifest, type WorkflowManifest } from '../../src/manifest/index.js';
+import type { SecretResolver } from '../../src/secrets/index.js';
 import { bundleInterpreter, createWorker } from '../../workers/worker.js';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -26,8 +27,8 @@ export interface Engine {
   artifactDir: string;
   /** Parses and compiles an inline manifest (see {@link workflow}). */
   compile(yaml: string): CompiledWorkflow;
-  /** Starts a run of an inline manifest; returns its id. */
-  start(yaml: string, params?: Record<string, unknown>, options?: { historyEventLimit?: number }): Promise<string>;
+  /** Starts a run of an inline manifest (in Maestro namespace `default` unless `options.namespace`); returns its id. */
+  start(yaml: string, params?: Record<string, unknown>, options?: { historyEventLimit?: number; namespace?: string }): Promise<string>;
   /** Starts a run and waits for its final state. */
   run(yaml: string, params?: Record<string, unknown>): Promise<RunState>;
   wait(runId: string): Promise<RunState>;
@@ -48,6 +49,8 @@ export interface EngineOptions {
    * @default the built-in tasks with loopback allow-listed for the tests' namespace (the peers run on 127.0.0.1)
    */
   catalog?: Catalog;
+  /** How the worker resolves task secrets. @default the worker's: `MAESTRO_SECRET_<NAME>`, undeclared */
+  secrets?: SecretResolver;
 }
 
 /**
@@ -57,7 +60,7 @@ export interface EngineOptions {
 export const TEST_HTTP_ALLOW = { default: ['127.0.0.0/8', '::1/128'] } as const;
 
 /** Starts an {@link Engine}; call `close()` in `afterAll`. */
-export async function startEngine({ worker: withWorker = true, largeOutputBytes, catalog }: EngineOptions = {}): Promise<Engine> {
+export async function startEngine({ worker: withWorker = true, largeOutputBytes, catalog, secrets }: EngineOptions = {}): Promise<Engine> {
   const address = inject('temporalAddress');
   const taskQueue = `test-${randomUUID()}`;
   const artifactDir = await mkdtemp(join(tmpdir(), 'maestro-artifacts-'));
@@ -79,6 +82,7 @@ export async function startEngine({ worker: withWorker = true, largeOutputBytes,
       workflowBundle: await bundle,
       catalog: catalog ?? createBuiltinCatalog({ httpAllow: TEST_HTTP_ALLOW }),
       ...(largeOutputBytes === undefined ? {} : { largeOutputBytes }),
+      ...(secrets === undefined ? {} : { secrets }),
     });
     const running = worker.run();
     let stopped = false;

@@ -13,7 +13,7 @@ import { Client, Connection } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createActivities, envSecrets } from '../../src/activities/index.js';
+import { createActivities } from '../../src/activities/index.js';
 import { builtinCatalog, createBuiltinCatalog } from '../../src/catalog/index.js';
 import { startRun, waitForRun } from '../../src/client/index.js';
 import { compileWorkflow } from '../../src/compiler/index.js';
@@ -31,6 +31,7 @@ import {
   type TaskPolicyContext,
 } from '../../src/policy/index.js';
 import { loadConfig } from '../../src/config/index.js';
+import { createSecretResolver } from '../../src/secrets/index.js';
 import { createWorkerProvenance } from '../../src/provenance/index.js';
 import { localRunner } from '../../src/runners/index.js';
 import { FsArtifactStore, openAuditLog, type AuditLog } from '../../src/store/index.js';
@@ -94,7 +95,7 @@ beforeAll(async () => {
     catalog: createBuiltinCatalog({ httpAllow: { '*': ['127.0.0.0/8'] } }),
     artifacts: new FsArtifactStore({ root: join(dir, 'artifacts') }),
     runners: { local: localRunner },
-    secrets: envSecrets(),
+    secrets: createSecretResolver(loadConfig()),
     writeReceipt: (await createWorkerProvenance({ config: loadConfig({ MAESTRO_DATA_DIR: dir }), catalog: builtinCatalog })).writeReceipt,
   });
   worker = await Worker.create({

@@ -3,6 +3,7 @@ import { parseDuration } from '../../ir/index.js';
 import { defineTask, TaskError, type TaskLogger } from '../../sdk/index.js';
 import { durationSchema } from './schemas.js';
 import { untilAborted } from './shared/abort.js';
+import { destinationHost } from './shared/destination.js';
 import { connectorFailure, invalidInput } from './shared/failures.js';
 import { secretNameSchema } from './shared/schemas.js';
 
@@ -113,7 +114,7 @@ export const dbQuery = defineTask<DbQueryInput, DbQueryOutput>({
     const statements: DbStatement[] = input.statements ?? [{ sql: input.sql ?? '', params: input.params ?? [] }];
     const { maxRows = 1000 } = input;
     const timeoutMs = parseDuration(input.timeout ?? '30s') ?? 30_000;
-    const connectionString = await ctx.secrets(input.connectionSecret ?? 'DATABASE_URL');
+    const connectionString = await ctx.secrets(input.connectionSecret ?? 'DATABASE_URL', { host: databaseHost });
     const client = new pg.Client({ connectionString, connectionTimeoutMillis: timeoutMs, statement_timeout: timeoutMs, application_name: `maestro ${ctx.runId}/${ctx.taskId}` });
     // Errors after connect (server restart) arrive as events; the pending query rejects with them too.
     client.on('error', (error) => ctx.logger.warn('database connection error', { error: error.message }));
@@ -201,6 +202,12 @@ function isPermanent(error: unknown): boolean {
 }
 
 /** `host:port/db` of a connection URL, for messages: never the credentials. */
+/** The server a connection string names: pg connects to its `?host=` when there is one. */
+function databaseHost(connectionString: string): string {
+  const host = URL.canParse(connectionString) ? new URL(connectionString).searchParams.get('host') : null;
+  return host ?? destinationHost(connectionString);
+}
+
 function hostOf(connectionString: string): string {
   if (!URL.canParse(connectionString)) return 'the database';
   const url = new URL(connectionString);

@@ -3,6 +3,7 @@ import { parseDuration } from '../../ir/index.js';
 import { defineTask, type TaskContext, type TaskLogger } from '../../sdk/index.js';
 import { durationSchema } from './schemas.js';
 import { untilAborted } from './shared/abort.js';
+import { destinationHost } from './shared/destination.js';
 import { connectorFailure, invalidInput } from './shared/failures.js';
 import { secretNameSchema, stringMapSchema } from './shared/schemas.js';
 
@@ -132,7 +133,7 @@ export const kafkaPublish = defineTask<KafkaPublishInput, KafkaPublishOutput>({
   async execute(input, ctx) {
     const { brokers, topic, messages, acks = -1, compression = 'none', clientId = 'maestro', ssl = false } = input;
     const timeoutMs = parseDuration(input.timeout ?? '10s') ?? 10_000;
-    const sasl = input.sasl ? await saslOptions(input.sasl, ctx) : undefined;
+    const sasl = input.sasl ? await saslOptions(input.sasl, brokers, ctx) : undefined;
     const kafka = new Kafka({
       clientId,
       brokers,
@@ -181,8 +182,9 @@ export const kafkaPublish = defineTask<KafkaPublishInput, KafkaPublishOutput>({
   },
 });
 
-async function saslOptions(sasl: NonNullable<KafkaPublishInput['sasl']>, ctx: TaskContext): Promise<SASLOptions> {
-  const password = await ctx.secrets(sasl.passwordSecret);
+async function saslOptions(sasl: NonNullable<KafkaPublishInput['sasl']>, brokers: readonly string[], ctx: TaskContext): Promise<SASLOptions> {
+  // The bootstrap brokers named here; the brokers they advertise are the cluster's own.
+  const password = await ctx.secrets(sasl.passwordSecret, { host: brokers.map(destinationHost) });
   return { mechanism: sasl.mechanism, username: sasl.username, password } as SASLOptions;
 }
 

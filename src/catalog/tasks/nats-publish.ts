@@ -3,6 +3,7 @@ import { parseDuration } from '../../ir/index.js';
 import { defineTask, TaskError } from '../../sdk/index.js';
 import { durationSchema } from './schemas.js';
 import { untilAborted } from './shared/abort.js';
+import { destinationHost } from './shared/destination.js';
 import { connectorFailure, invalidInput } from './shared/failures.js';
 import { payloadBytes } from './shared/payload.js';
 import { secretNameSchema, stringMapSchema } from './shared/schemas.js';
@@ -119,7 +120,7 @@ export const natsPublish = defineTask<NatsPublishInput, NatsPublishOutput>({
     const { subject, messages, jetstream = false } = input;
     const servers = Array.isArray(input.servers) ? input.servers : [input.servers];
     const timeoutMs = parseDuration(input.timeout ?? '10s') ?? 10_000;
-    const token = input.tokenSecret === undefined ? undefined : await ctx.secrets(input.tokenSecret);
+    const token = input.tokenSecret === undefined ? undefined : await ctx.secrets(input.tokenSecret, { host: servers.map(destinationHost) });
     const exchange = `publish to NATS ${servers.join(',')} subject ${subject}`;
     let nc: NatsConnection | undefined;
     try {

@@ -4,6 +4,7 @@ import { postJson, retryableStatus } from './http/post-json.js';
 import { HttpClient } from './http/send.js';
 import type { HttpTaskOptions } from './http-request.js';
 import { durationSchema } from './schemas.js';
+import { destinationHost } from './shared/destination.js';
 import { invalidInput } from './shared/failures.js';
 import { secretNameSchema } from './shared/schemas.js';
 
@@ -67,7 +68,7 @@ export function createNotifySlackTask({ http = new HttpClient() }: HttpTaskOptio
     },
     async execute(input, ctx) {
       const secret = input.webhookSecret ?? 'SLACK_WEBHOOK_URL';
-      const url = await ctx.secrets(secret);
+      const url = await ctx.secrets(secret, { host: destinationHost });
       if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
         throw new TaskError(`the secret ${secret} does not hold an http(s) webhook URL`, { code: 'CONFIG_INVALID', retryable: false });
       }

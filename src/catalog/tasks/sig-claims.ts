@@ -3,6 +3,7 @@ import { defineTask, TaskError } from '../../sdk/index.js';
 import { HttpClient } from './http/send.js';
 import type { HttpTaskOptions } from './http-request.js';
 import { durationSchema } from './schemas.js';
+import { destinationHost } from './shared/destination.js';
 import { invalidInput } from './shared/failures.js';
 import { secretNameSchema } from './shared/schemas.js';
 import { sigPost } from './sig/client.js';
@@ -161,8 +162,8 @@ export function createSigClaimsTask({ http = new HttpClient() }: HttpTaskOptions
     },
     async execute(input, ctx) {
       const claims = claimsToSend(input);
-      const base = input.endpoint ?? (await ctx.secrets(input.endpointSecret ?? 'SIG_URL'));
-      const token = input.tokenSecret === undefined ? undefined : await ctx.secrets(input.tokenSecret);
+      const base = input.endpoint ?? (await ctx.secrets(input.endpointSecret ?? 'SIG_URL', { host: destinationHost }));
+      const token = input.tokenSecret === undefined ? undefined : await ctx.secrets(input.tokenSecret, { host: destinationHost(base) });
       const body = await sigPost(
         {
           http,

@@ -3,6 +3,7 @@ import { defineTask, type TaskContext } from '../../sdk/index.js';
 import { HttpClient } from './http/send.js';
 import type { HttpTaskOptions } from './http-request.js';
 import { durationSchema } from './schemas.js';
+import { destinationHost } from './shared/destination.js';
 import { invalidInput } from './shared/failures.js';
 import { secretNameSchema } from './shared/schemas.js';
 import { sigPost, sigUrl } from './sig/client.js';
@@ -125,8 +126,8 @@ export function createSigIngestTask({ http = new HttpClient() }: HttpTaskOptions
     },
     async execute(input, ctx) {
       const { items, mode = 'batch', batchSize = 100, maxInFlight = 2 } = input;
-      const base = input.endpoint ?? (await ctx.secrets(input.endpointSecret ?? 'SIG_INGEST_URL'));
-      const token = input.tokenSecret === undefined ? undefined : await ctx.secrets(input.tokenSecret);
+      const base = input.endpoint ?? (await ctx.secrets(input.endpointSecret ?? 'SIG_INGEST_URL', { host: destinationHost }));
+      const token = input.tokenSecret === undefined ? undefined : await ctx.secrets(input.tokenSecret, { host: destinationHost(base) });
       const send = batchSender({ ...input, base, token, http }, ctx);
       const batches = mode === 'batch' ? [items] : chunk(items, batchSize);
       const results = new Array<{ jobId: string; receipts: SigReceipt[] }>(batches.length);

@@ -1,5 +1,6 @@
 import { S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import type { JsonSchema, TaskContext } from '../../../sdk/index.js';
+import { destinationHost } from '../shared/destination.js';
 import { connectorFailure } from '../shared/failures.js';
 import { secretNameSchema } from '../shared/schemas.js';
 
@@ -42,10 +43,11 @@ export const S3_CONNECTION_PROPERTIES: Record<string, JsonSchema> = {
  */
 export async function s3Client(input: S3ConnectionInput, ctx: TaskContext): Promise<S3Client> {
   const { endpoint, region = 'us-east-1', forcePathStyle = endpoint !== undefined } = input;
+  const host = s3Host(input);
   const credentials = input.credentials
     ? {
-        accessKeyId: await ctx.secrets(input.credentials.accessKeyIdSecret),
-        secretAccessKey: await ctx.secrets(input.credentials.secretAccessKeySecret),
+        accessKeyId: await ctx.secrets(input.credentials.accessKeyIdSecret, { host }),
+        secretAccessKey: await ctx.secrets(input.credentials.secretAccessKeySecret, { host }),
       }
     : undefined;
   return new S3Client({
@@ -55,6 +57,15 @@ export async function s3Client(input: S3ConnectionInput, ctx: TaskContext): Prom
     ...(endpoint ? { endpoint } : {}),
     ...(credentials ? { credentials } : {}),
   });
+}
+
+/**
+ * The host the client signs its requests for: the endpoint's (the bucket under it with
+ * virtual-hosted addressing), or AWS S3's for the region.
+ */
+function s3Host({ bucket, endpoint, region = 'us-east-1', forcePathStyle = endpoint !== undefined }: S3ConnectionInput): string {
+  const service = endpoint === undefined ? `s3.${region}.amazonaws.com` : destinationHost(endpoint);
+  return forcePathStyle ? service : `${bucket}.${service}`;
 }
 
 /** S3 error codes that will not change by retrying. */

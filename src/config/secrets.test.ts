@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './index.js';
+
+describe('MAESTRO_SECRETS', () => {
+  it('reads namespaces and hosts per secret, hosts lower-cased and unbracketed', () => {
+    const config = loadConfig({
+      MAESTRO_SECRETS: JSON.stringify({ 's3-key': { namespaces: ['ops'], hosts: ['S3.Internal', '*.amazonaws.com', '[::1]', '10.0.0.7'] }, npm: { namespaces: ['*'] } }),
+    });
+    expect(config.secrets).toEqual({ 's3-key': { namespaces: ['ops'], hosts: ['s3.internal', '*.amazonaws.com', '::1', '10.0.0.7'] }, npm: { namespaces: ['*'] } });
+  });
+
+  it.each([
+    ['not JSON', '{', /must be JSON/],
+    ['a list', '[]', /must map secret names/],
+    ['a bad secret name', '{"../x":{"namespaces":["a"]}}', /invalid secret name/],
+    ['no namespaces', '{"x":{"hosts":["a.b"]}}', /namespaces must be/],
+    ['a bad namespace', '{"x":{"namespaces":["Ops"]}}', /namespaces must be/],
+    ['an empty host list', '{"x":{"namespaces":["a"],"hosts":[]}}', /hosts must be/],
+    ['a host with a port', '{"x":{"namespaces":["a"],"hosts":["a.b:443"]}}', /is not a host name/],
+    ['a URL as host', '{"x":{"namespaces":["a"],"hosts":["https://a.b"]}}', /is not a host name/],
+    ['an unknown key', '{"x":{"namespaces":["a"],"host":["a.b"]}}', /unknown keys host/],
+  ])('refuses %s, naming the variable', (_, value, message) => {
+    expect(() => loadConfig({ MAESTRO_SECRETS: value })).toThrow(message);
+    expect(() => loadConfig({ MAESTRO_SECRETS: value })).toThrow(/MAESTRO_SECRETS/);
+  });
+
+  it('reads the source settings, and never shows the Vault token', () => {
+    const config = loadConfig({ MAESTRO_SECRETS_SOURCE: 'vault', MAESTRO_VAULT_ADDR: 'https://vault.internal:8200', MAESTRO_VAULT_TOKEN: 'hvs.t0ken', MAESTRO_VAULT_MOUNT: '/kv/', MAESTRO_VAULT_PREFIX: 'teams/maestro' });
+    expect(config).toMatchObject({ secretsSource: 'vault', vaultAddr: 'https://vault.internal:8200', vaultMount: 'kv', vaultPrefix: 'teams/maestro' });
+    expect(JSON.stringify(config)).not.toContain('hvs.t0ken');
+    expect(() => loadConfig({ MAESTRO_SECRETS_SOURCE: 'aws' })).toThrow(/env, dir or vault/);
+    expect(() => loadConfig({ MAESTRO_VAULT_PREFIX: 'a/../b' })).toThrow(/MAESTRO_VAULT_PREFIX/);
+  });
+});
