@@ -46,6 +46,30 @@ function parseJsonText(text: string): unknown {
   }
 }
 
+/**
+ * Deepest nesting of arrays and objects a JSON body may have. A body within the size limit can
+ * nest 500,000 deep, and JSON.stringify (params go into Temporal's payloads) throws a RangeError
+ * from about 10,000: a 500 before this check.
+ */
+const MAX_JSON_DEPTH = 64;
+
+/**
+ * @throws MaestroError `BAD_REQUEST` when `value` nests deeper than {@link MAX_JSON_DEPTH}; walks
+ * with its own stack, so the check itself cannot overflow.
+ */
+function checkJsonDepth(value: unknown): void {
+  const stack: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    if (item.value === null || typeof item.value !== 'object') continue;
+    if (item.depth >= MAX_JSON_DEPTH) {
+      throw new MaestroError('BAD_REQUEST', `the body nests deeper than ${MAX_JSON_DEPTH} levels of arrays and objects`, {
+        details: { errors: [{ path: 'body', message: `nests deeper than ${MAX_JSON_DEPTH} levels` }] },
+      });
+    }
+    for (const child of Object.values(item.value)) stack.push({ value: child, depth: item.depth + 1 });
+  }
+}
+
 function route(operation: Operation, handler: RouteHandler, deps: ResolvedDeps): RequestHandler {
   const validator = createRequestValidators([operation]).get(operation.operationId);
   if (!validator) throw new MaestroError('INTERNAL', `no validator for ${operation.operationId}`);
@@ -59,6 +83,7 @@ function route(operation: Operation, handler: RouteHandler, deps: ResolvedDeps):
     const type = operation.body ? mediaType(req) : undefined;
     const rawBody = typeof req.body === 'string' ? req.body : undefined;
     const parsed = type === 'application/json' && rawBody !== undefined ? parseJsonText(rawBody) : req.body;
+    if (type === 'application/json') checkJsonDepth(parsed);
     const body = validator.body(type, parsed);
     const result = await handler({ deps, principal, path, query, body, ...(rawBody === undefined ? {} : { rawBody }), req, res });
     if (result) res.status(result.status).json(result.body);

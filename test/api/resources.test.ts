@@ -153,6 +153,24 @@ describe('request bodies', () => {
   });
 });
 
+describe('deeply nested bodies', () => {
+  it('are refused as 400 problems, never a 500', async () => {
+    const depth = 100_000;
+    const nested = `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    const takesObject = `${(await h.register(manifest('    - { id: nap, uses: tasks/wait.sleep@0.1.0, with: { duration: 1ms } }', { parameters: '    - { name: x, type: array }' }))).name}@1.0.0`;
+    for (const [path, body] of [
+      ['/runs', `{"workflowRef": "${takesObject}", "namespace": "${h.namespace}", "params": {"x": ${nested}}}`],
+      ['/runbooks/trigger', `{"runbook": "none", "inputs": {"x": ${nested}}}`],
+      ['/runs/run-x/cancel', `{"reason": ${nested}}`],
+    ] as const) {
+      const res = await fetch(`${h.api.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${TOKENS.admin}`, 'content-type': 'application/json' }, body });
+      const text = await res.text();
+      expect(res.status, `${path}: ${text.slice(0, 300)}`).toBe(400);
+      expect(JSON.parse(text)).toMatchObject({ code: 'BAD_REQUEST', errors: [{ path: 'body' }] });
+    }
+  });
+});
+
 describe('task log retention', () => {
   it('`maestro logs prune --older-than 30d` deletes older lines of every run and keeps the rest', async () => {
     const runId = await startSleeper();
