@@ -61,5 +61,5 @@ it('survives an API and worker restart mid-run: the run finishes, completed task
   expect(after.tasks.map((t: { attempts: number }) => t.attempts)).toEqual([1, 1, 1]);
   expect(after.tasks[2].outputs).toEqual({ rows: [11] });
   expect(await agree(runId)).toBe('SUCCEEDED');
-  expect((await h.call('GET', `/workflows/${name}/versions/1.0.0`)).status).toBe(200);
+  expect((await h.call('GET', `/workflows/${name}/versions/1.0.0?namespace=${h.namespace}`)).status).toBe(200);
 });
