@@ -1,7 +1,7 @@
 /**
  * docker-compose.temporal.yml cannot run here (no container engine), so its structure is checked:
- * the services exist, references between them resolve, images are pinned, ports are well-formed,
- * and Maestro's search attributes are the ones registered.
+ * the services exist, references between them resolve, images are pinned, only the Maestro API is
+ * published (never Temporal's frontend or Web UI), and Maestro's search attributes are the ones registered.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ interface Service {
   environment?: Record<string, string>;
   depends_on?: Record<string, { condition: string }>;
   ports?: string[];
+  network_mode?: string;
   healthcheck?: { test: string[] };
   volumes?: string[];
 }
@@ -66,14 +67,15 @@ describe('docker-compose.temporal.yml', () => {
     expect(services['maestro-api']?.build).toBeDefined();
   });
 
-  it('publishes Temporal on 7233, the Web UI on 8233 and the API on 8080, each host port once', () => {
-    const published = entries.flatMap(([, service]) => service.ports ?? []);
-    for (const port of published) expect(port).toMatch(/^\d{1,5}:\d{1,5}$/);
-    const hostPorts = published.map((port) => port.split(':')[0]);
-    expect(new Set(hostPorts).size).toBe(hostPorts.length);
-    expect(services.temporal?.ports).toContain('7233:7233');
-    expect(services['temporal-ui']?.ports).toContain('8233:8080');
-    expect(services['maestro-api']?.ports).toContain(`${services['maestro-api']?.environment?.MAESTRO_PORT}:8080`);
+  it("publishes only the Maestro API: Temporal's frontend and Web UI stay on the compose network", () => {
+    const published = entries.filter(([, service]) => (service.ports ?? []).length > 0).map(([name]) => name);
+    expect(published).toEqual(['maestro-api']);
+    for (const port of services['maestro-api']?.ports ?? []) expect(port).toMatch(/^\d{1,5}:\d{1,5}$/);
+    expect(services['maestro-api']?.ports).toEqual([`${services['maestro-api']?.environment?.MAESTRO_PORT}:8080`]);
+    for (const [name, service] of entries) {
+      expect(service.network_mode, `${name} network_mode`).toBeUndefined();
+      expect(service.environment?.MAESTRO_TEMPORAL_UI_URL, `${name}: a console link to an unpublished UI`).toBeUndefined();
+    }
   });
 
   it('points every address and seed variable at a service that exists', () => {

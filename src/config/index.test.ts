@@ -24,6 +24,7 @@ function errorOf(action: () => unknown): ConfigError {
 describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
     expect({ ...loadConfig({}) }).toEqual({
+      temporalPort: 7233,
       temporalNamespace: 'default',
       taskQueue: 'maestro',
       dataDir: resolve('.maestro'),

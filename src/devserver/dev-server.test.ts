@@ -99,4 +99,11 @@ describe('runDev', () => {
     await session.stop();
     expect(started).toEqual([inject('temporalAddress'), 'shutdown']);
   });
+
+  it('refuses Temporal TLS or API-key settings without TEMPORAL_ADDRESS, before starting anything', async () => {
+    const config = loadConfig({ TEMPORAL_API_KEY: 'k-123', MAESTRO_DATA_DIR: mkdtempSync(join(tmpdir(), 'maestro-devserver-')) });
+    const error = await rejectionOf(runDev({ config, startWorker: () => Promise.reject(new Error('the worker must not start')) }));
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toContain('the local dev server speaks plain gRPC');
+  });
 });

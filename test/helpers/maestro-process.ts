@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { expect } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** A started Maestro. */
 export interface MaestroProcess {
@@ -31,10 +31,14 @@ export async function startMaestro(env: NodeJS.ProcessEnv, { npm = false }: { np
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  const apiUrl = () => /API\s+(http:\/\/\S+)/.exec(output)?.[1];
-  const progress = () => apiUrl() ?? (child.exitCode === null && child.signalCode === null ? undefined : `exited: ${output}`);
-  await expect.poll(progress, { timeout: 150_000, interval: 200 }).toMatch(/^http:/);
-  return { child, output: () => output, url: apiUrl() as string };
+  const deadline = Date.now() + 150_000;
+  for (;;) {
+    const url = /API\s+(http:\/\/\S+)/.exec(output)?.[1];
+    if (url !== undefined) return { child, output: () => output, url };
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`Maestro exited before it came up:\n${output}`);
+    if (Date.now() > deadline) throw new Error(`Maestro did not come up within 150 s:\n${output}`);
+    await sleep(200);
+  }
 }
 
 /** Calls the API with `token`; returns the JSON body, throwing with it on a non-2xx answer. */
