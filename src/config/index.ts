@@ -271,6 +271,13 @@ export interface Config {
    */
   readonly signingKey?: string;
   /**
+   * PKCS#8 PEM private key (Ed25519 or ECDSA P-256) the API signs approval decisions with and the
+   * worker checks them against (`MAESTRO_APPROVAL_KEY`); the API and every worker need the same
+   * file. Set: it must exist. Unset: the dev key, created on first use with mode 0600.
+   * @default undefined — `<dataDir>/keys/approval-signing.key`
+   */
+  readonly approvalKey?: string;
+  /**
    * Folder of trusted public keys (`*.pub` / `*.pem`, SPKI PEM) that receipts and bundles are
    * verified against, besides the signing key's own (`MAESTRO_TRUSTED_KEYS_DIR`).
    * @default undefined — only the signing key's public key is trusted
@@ -612,6 +619,7 @@ export const CONFIG_SCHEMA = {
   policyOnUnavailable: { env: 'MAESTRO_POLICY_ON_UNAVAILABLE', parse: policyFallbackMap },
   opaBin: { env: 'MAESTRO_OPA_BIN', parse: text, path: true },
   signingKey: { env: 'MAESTRO_SIGNING_KEY', parse: text, path: true },
+  approvalKey: { env: 'MAESTRO_APPROVAL_KEY', parse: text, path: true },
   trustedKeysDir: { env: 'MAESTRO_TRUSTED_KEYS_DIR', parse: text, path: true },
   fulcioUrl: { env: 'MAESTRO_FULCIO_URL', parse: url },
   rekorUrl: { env: 'MAESTRO_REKOR_URL', parse: url },
@@ -704,6 +712,7 @@ function finish(input: ConfigInput, cwd: string): Config {
     ...optional(input, ['policyMode', 'policyBundle', 'opaUrl', 'policyTimeoutMs', 'policyOnUnavailable', 'opaBin']),
     ...optional(input, ['signingKey', 'trustedKeysDir', 'fulcioUrl', 'rekorUrl', 'builderId', 'provenanceStore']),
     ...optional(input, ['provenanceS3Bucket', 'provenanceS3Prefix', 'provenanceS3Endpoint', 'taskCache']),
+    ...optional(input, ['approvalKey']),
   };
   Object.defineProperty(config, 'toJSON', { value: () => redacted(config), enumerable: false });
   return Object.freeze(config);
