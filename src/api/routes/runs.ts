@@ -83,6 +83,8 @@ export const listRuns: RouteHandler = async (context) => {
   const query = context.query as { status?: ApiRunStatus; workflowRef?: string; namespace?: string; since?: string; until?: string; limit: number; pageToken?: string };
   if (query.namespace !== undefined) assertNamespace(principal, query.namespace);
   const namespaces = query.namespace !== undefined ? [query.namespace] : principal.namespaces.includes('*') ? undefined : principal.namespaces;
+  // A principal of no namespace (a JWT without a namespaces claim) sees no run.
+  if (namespaces?.length === 0) return { status: 200, body: { items: [] } };
   const filter: RunFilter = {
     ...(query.status === undefined ? {} : { status: query.status }),
     ...(query.workflowRef === undefined ? {} : { workflowRef: query.workflowRef }),
