@@ -78,6 +78,18 @@ type StopReason =
 
 /** Runs recorded before receipts existed end without the receipt activity; `patched` keeps them replaying. */
 const RECEIPT_PATCH = 'maestro-receipt-v1';
+/** Approvals recorded before the API signed them were counted without the `verifyApproval` activity. */
+const APPROVAL_PROOF_PATCH = 'maestro-approval-proof-v1';
+/** Gates recorded before their evaluated inputs were checked waited (or passed) whatever they said. */
+const APPROVAL_GATE_PATCH = 'maestro-approval-gate-check-v1';
+
+/** An approval gate as it waits: its inputs after evaluation. */
+interface WaitingGate {
+  /** Roles allowed to decide. */
+  approvers: string[];
+  /** Whether the run's starter may approve. */
+  allowSelfApproval: boolean;
+}
 
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'SKIPPED', 'CANCELLED']);
 /** Liveness of an activity; a lost worker is noticed after this long and the attempt re-dispatched. */
@@ -127,11 +139,20 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
   const launched = new Set<TaskState>();
   const queue: QueuedUnit[] = [];
   const forEachLists = new Map<string, unknown[]>();
+  /** Approval gates waiting for decisions, by task id (set when the gate starts waiting). */
+  const gates = new Map<string, WaitingGate>();
+  const approval = { nodes, states, gates, ...(input.startedBy === undefined ? {} : { startedBy: input.startedBy }) };
 
   setHandler(stateQuery, () => run);
   setHandler(
     approveUpdate,
-    (request) => {
+    async (request) => {
+      if (patched(APPROVAL_PROOF_PATCH)) {
+        // The validator cannot check a signature (no crypto in the sandbox): a local activity does,
+        // before anything is recorded. The gate may have moved on meanwhile: check it again.
+        await verifyApprovalProof(run.runId, request);
+        validateApproval(request, approval);
+      }
       const state = states.get(request.taskId) as TaskState;
       (state.approvals ??= []).push({
         approver: request.approver,
@@ -140,9 +161,9 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
         at: new Date().toISOString(),
       });
       changes += 1;
-      return Promise.resolve(state);
+      return state;
     },
-    { validator: (request) => validateApproval(request, nodes, states) },
+    { validator: (request) => validateApproval(request, approval) },
   );
 
   const changed = (): void => {
@@ -281,6 +302,9 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
   }
 
   async function awaitApproval(state: TaskState, input: Record<string, unknown>): Promise<unknown> {
+    const problem = approvalGateProblem(input);
+    if (problem !== undefined && patched(APPROVAL_GATE_PATCH)) throw ApplicationFailure.nonRetryable(problem, 'APPROVAL_GATE_INVALID');
+    gates.set(state.id, { approvers: Array.isArray(input.approvers) ? input.approvers.map(String) : [], allowSelfApproval: input.allowSelfApproval === true });
     const minApprovals = typeof input.minApprovals === 'number' ? input.minApprovals : 1;
     const timeoutMs = typeof input.timeout === 'string' ? parseDuration(input.timeout) : undefined;
     const approvals = (): ApprovalRecord[] => state.approvals ?? [];
@@ -492,21 +516,66 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
 }
 
 /**
+ * Runs the `verifyApproval` local activity: the decision must carry the API's signature. A refusal
+ * fails the update with the activity's error code (`FORBIDDEN`), and nothing is recorded.
+ */
+async function verifyApprovalProof(runId: string, request: ApprovalRequest): Promise<void> {
+  const { verifyApproval } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10s', retry: INFRA_RETRY });
+  try {
+    await verifyApproval({ runId, request });
+  } catch (error) {
+    const cause = error instanceof ActivityFailure ? error.cause : undefined;
+    if (cause instanceof ApplicationFailure) throw ApplicationFailure.nonRetryable(cause.message, cause.type ?? 'FORBIDDEN');
+    throw error;
+  }
+}
+
+/**
+ * What is wrong with an approval gate's inputs after evaluation, if anything: a gate must name at
+ * least one approver role and need at least one approval, or it would wait for no one or pass at once.
+ */
+function approvalGateProblem(input: Record<string, unknown>): string | undefined {
+  const { approvers, minApprovals = 1, allowSelfApproval = false } = input;
+  if (!Array.isArray(approvers) || approvers.length === 0 || !approvers.every((role) => typeof role === 'string' && role !== '')) {
+    return `approvers must be a non-empty list of role names; it evaluated to ${JSON.stringify(approvers) ?? 'nothing'}`;
+  }
+  if (typeof minApprovals !== 'number' || !Number.isInteger(minApprovals) || minApprovals < 1) {
+    return `minApprovals must be an integer of at least 1; it evaluated to ${JSON.stringify(minApprovals)}`;
+  }
+  if (typeof allowSelfApproval !== 'boolean') return `allowSelfApproval must be true or false; it evaluated to ${JSON.stringify(allowSelfApproval)}`;
+  return undefined;
+}
+
+/** What {@link validateApproval} checks a decision against. */
+interface ApprovalContext {
+  nodes: Map<string, TaskNode>;
+  states: Map<string, TaskState>;
+  gates: Map<string, WaitingGate>;
+  /** Who started the run; they may not approve it unless the gate allows it. */
+  startedBy?: string;
+}
+
+/**
  * Update validator for `approve`: throwing rejects the update without touching history. The
  * failure type is the Maestro error code the API and CLI report.
  */
-function validateApproval(request: ApprovalRequest, nodes: Map<string, TaskNode>, states: Map<string, TaskState>): void {
+function validateApproval(request: ApprovalRequest, { nodes, states, gates, startedBy }: ApprovalContext): void {
   const reject = (message: string, code: 'TASK_NOT_FOUND' | 'CONFLICT' | 'FORBIDDEN' | 'BAD_REQUEST'): never => {
     throw ApplicationFailure.nonRetryable(message, code);
   };
   if (request.decision !== 'approve' && request.decision !== 'reject') reject('decision must be "approve" or "reject"', 'BAD_REQUEST');
+  if (typeof request.approver !== 'string' || !Array.isArray(request.roles)) reject('an approval names its approver and their roles', 'BAD_REQUEST');
   const node = nodes.get(request.taskId);
   if (!node || node.execution !== 'approval') reject(`"${request.taskId}" is not an approval task of this run`, 'TASK_NOT_FOUND');
   const state = states.get(request.taskId) as TaskState;
   if (state.status !== 'WAITING') reject(`task "${request.taskId}" is ${state.status}, not WAITING for approval`, 'CONFLICT');
-  const approvers = Array.isArray(node?.with.approvers) ? node.with.approvers.map(String) : [];
+  const gate = gates.get(request.taskId);
+  const approvers = gate?.approvers ?? [];
   if (!request.roles.some((role) => approvers.includes(role))) {
     reject(`${request.approver} holds none of the approver roles ${approvers.join(', ')}`, 'FORBIDDEN');
+  }
+  if (request.decision === 'approve' && request.approver === startedBy && gate?.allowSelfApproval !== true) {
+    reject(`${request.approver} started this run and may not approve it (the gate does not set allowSelfApproval)`, 'FORBIDDEN');
   }
   if ((state.approvals ?? []).some((a) => a.approver === request.approver)) {
     reject(`${request.approver} has already decided on task "${request.taskId}"`, 'CONFLICT');

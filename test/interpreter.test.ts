@@ -3,6 +3,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approveTask, cancelRun } from '../src/client/index.js';
+import { generateSigningKey, loadApprovalKey, signApproval } from '../src/provenance/index.js';
+import type { ApprovalRequest } from '../src/ir/index.js';
 import { startEngine, task, waitForState, workflow, type Engine } from './helpers/engine.js';
 import { startHttpPeer, type HttpPeer } from './helpers/http-peer.js';
 
@@ -184,6 +186,9 @@ describe('failure policies', () => {
 });
 
 describe('approval gates', () => {
+  /** A decision as the API would sign it (the engine's worker trusts its key). */
+  const signedBy = async (runId: string, request: ApprovalRequest): Promise<ApprovalRequest> =>
+    signApproval(await loadApprovalKey({ dataDir: engine.artifactDir }), runId, request);
   const gate = (extra = ''): string =>
     workflow(
       [
@@ -196,18 +201,18 @@ describe('approval gates', () => {
     const runId = await engine.start(gate());
     const waiting = await waitForState(engine, runId, (s) => task(s, 'approve').status === 'WAITING');
     expect(waiting.status).toBe('WAITING');
-    await expect(approveTask(engine.client, runId, { taskId: 'approve', decision: 'approve', approver: 'mallory', roles: ['dev'] })).rejects.toMatchObject(
+    await expect(engine.approve(runId, { taskId: 'approve', decision: 'approve', approver: 'mallory', roles: ['dev'] })).rejects.toMatchObject(
       { code: 'FORBIDDEN', message: expect.stringMatching(/holds none of the approver roles/) },
     );
-    await expect(approveTask(engine.client, runId, { taskId: 'ship', decision: 'approve', approver: 'alice', roles: ['sre'] })).rejects.toMatchObject(
+    await expect(engine.approve(runId, { taskId: 'ship', decision: 'approve', approver: 'alice', roles: ['sre'] })).rejects.toMatchObject(
       { code: 'TASK_NOT_FOUND' },
     );
-    await approveTask(engine.client, runId, { taskId: 'approve', decision: 'approve', approver: 'alice', roles: ['sre'], comment: 'looks good' });
-    await expect(approveTask(engine.client, runId, { taskId: 'approve', decision: 'approve', approver: 'alice', roles: ['sre'] })).rejects.toMatchObject(
+    await engine.approve(runId, { taskId: 'approve', decision: 'approve', approver: 'alice', roles: ['sre'], comment: 'looks good' });
+    await expect(engine.approve(runId, { taskId: 'approve', decision: 'approve', approver: 'alice', roles: ['sre'] })).rejects.toMatchObject(
       { code: 'CONFLICT', message: expect.stringMatching(/already decided/) },
     );
     expect((await engine.state(runId)).status).toBe('WAITING');
-    await approveTask(engine.client, runId, { taskId: 'approve', decision: 'approve', approver: 'bob', roles: ['release-manager'] });
+    await engine.approve(runId, { taskId: 'approve', decision: 'approve', approver: 'bob', roles: ['release-manager'] });
     const state = await engine.wait(runId);
     expect(state.status).toBe('SUCCEEDED');
     expect(task(state, 'approve').approvals?.map((a) => [a.approver, a.decision, a.comment])).toEqual([
@@ -219,11 +224,56 @@ describe('approval gates', () => {
   it('a rejection fails the run with the approver and the reason', async () => {
     const runId = await engine.start(gate());
     await waitForState(engine, runId, (s) => s.status === 'WAITING');
-    await approveTask(engine.client, runId, { taskId: 'approve', decision: 'reject', approver: 'carol', roles: ['sre'], comment: 'change freeze' });
+    await engine.approve(runId, { taskId: 'approve', decision: 'reject', approver: 'carol', roles: ['sre'], comment: 'change freeze' });
     const state = await engine.wait(runId);
     expect(state.status).toBe('FAILED');
     expect(task(state, 'approve').error).toEqual({ code: 'APPROVAL_REJECTED', message: 'rejected by carol: change freeze' });
     expect(task(state, 'ship').status).toBe('SKIPPED');
+  });
+
+  it('refuses an approval sent straight to Temporal without the API\'s proof, and forged roles; the run keeps waiting', async () => {
+    const runId = await engine.start(gate());
+    await waitForState(engine, runId, (s) => task(s, 'approve').status === 'WAITING');
+    const forged: ApprovalRequest = { taskId: 'approve', decision: 'approve', approver: 'mallory', roles: ['release-manager', 'sre'] };
+    // What anyone who can reach the Temporal frontend can send: no proof at all.
+    await expect(approveTask(engine.client, runId, forged)).rejects.toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/no proof that the API authenticated/) });
+    // A proof made with a key of the attacker's own.
+    await expect(approveTask(engine.client, runId, signApproval(generateSigningKey('ed25519'), runId, forged))).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+      message: expect.stringMatching(/proof does not match/),
+    });
+    // A genuine proof for a viewer, with roles added after it was signed; and one replayed on another run.
+    const genuine = await signedBy(runId, { taskId: 'approve', decision: 'approve', approver: 'mallory', roles: ['viewer'] });
+    await expect(approveTask(engine.client, runId, { ...genuine, roles: ['sre'] })).rejects.toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/proof does not match/) });
+    const other = await engine.start(gate());
+    await waitForState(engine, other, (s) => task(s, 'approve').status === 'WAITING');
+    const forOther = await signedBy(other, { taskId: 'approve', decision: 'approve', approver: 'alice', roles: ['sre'] });
+    await expect(approveTask(engine.client, runId, forOther)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    const state = await engine.state(runId);
+    expect(state.status).toBe('WAITING');
+    expect(task(state, 'approve').approvals ?? []).toEqual([]);
+    await Promise.all([cancelRun(engine.client, runId), cancelRun(engine.client, other)]);
+  });
+
+  it('fails a gate whose approvers evaluate to an empty list, saying why', async () => {
+    const yaml = workflow(
+      [`    - id: approve\n      uses: ops/approval.gate@0.1.0\n      with: { approvers: "\${params.roles}" }`, double('ship', ['approve'])].join('\n'),
+      { parameters: '    - { name: roles, type: array, required: true }' },
+    );
+    const state = await engine.run(yaml, { roles: [] });
+    expect(state.status).toBe('FAILED');
+    expect(task(state, 'approve').error).toEqual({ code: 'APPROVAL_GATE_INVALID', message: 'approvers must be a non-empty list of role names; it evaluated to []' });
+    expect(task(state, 'ship').status).toBe('SKIPPED');
+  });
+
+  it('a gate whose approvers come from a parameter accepts the roles they evaluate to', async () => {
+    const yaml = workflow(`    - id: approve\n      uses: ops/approval.gate@0.1.0\n      with: { approvers: "\${params.roles}" }`, {
+      parameters: '    - { name: roles, type: array, required: true }',
+    });
+    const runId = await engine.start(yaml, { roles: ['dba'] });
+    await waitForState(engine, runId, (s) => task(s, 'approve').status === 'WAITING');
+    await engine.approve(runId, { taskId: 'approve', decision: 'approve', approver: 'dana', roles: ['dba'] });
+    expect((await engine.wait(runId)).status).toBe('SUCCEEDED');
   });
 
   it('no decision within the timeout fails the gate', async () => {

@@ -58,6 +58,9 @@ const CASES: Expectation[] = [
   ['retry-jitter-above-one', 17, 17, 'spec.tasks[0].retry.jitter', 'must be <= 1, got 1.5'],
   ['retry-zero-attempts', 15, 29, 'spec.tasks[0].retry.maxAttempts', 'must be >= 1, got 0'],
   ['retry-initial-above-max', 17, 26, 'spec.tasks[0].retry.initialInterval', 'initialInterval 2m is longer than maxInterval 30s'],
+  // tasks: approval gates
+  ['approval-zero-min-approvals', 14, 59, 'spec.tasks[0].with.minApprovals', 'must be an integer of at least 1, got 0: with fewer the gate would pass without anyone approving'],
+  ['approval-no-approvers', 15, 20, 'spec.tasks[0].with.approvers', 'must name at least one role'],
   // tasks: uses
   ['bad-uses-format', 13, 13, 'spec.tasks[0].uses', '"wait.sleep" is not a task reference: write group/name@version'],
   ['unknown-task', 13, 13, 'spec.tasks[0].uses', 'unknown task "tasks/wait.nap"'],

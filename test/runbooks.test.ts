@@ -14,9 +14,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticator, startApi, tokenEntriesVerifier } from '../src/api/index.js';
 import { createBuiltinCatalog } from '../src/catalog/index.js';
-import { approveTask } from '../src/client/index.js';
 import { extendConfig, loadConfig } from '../src/config/index.js';
 import type { RunState } from '../src/ir/index.js';
+import { defaultApprovalKeyFile } from '../src/provenance/index.js';
 import { startEngine, task, TEST_HTTP_ALLOW, waitForState, type Engine } from './helpers/engine.js';
 import {
   readKafkaTopic,
@@ -123,25 +123,27 @@ function succeeded(state: RunState): RunState {
 /** Waits for the run's gate to wait, approves it as someone holding `role`, then waits for the end. */
 async function approveAndFinish(runId: string, gate: string, role: string): Promise<RunState> {
   await waitForState(engine, runId, (s) => task(s, gate).status === 'WAITING');
-  await approveTask(engine.client, runId, { taskId: gate, decision: 'approve', approver: `${role}-on-duty`, roles: [role] });
+  await engine.approve(runId, { taskId: gate, decision: 'approve', approver: `${role}-on-duty`, roles: [role] });
   return engine.wait(runId);
 }
 
-const API_TOKENS = { admin: 'admin-token-0123456789', sre: 'sre-token-0123456789', lead: 'lead-token-0123456789' } as const;
+const API_TOKENS = { admin: 'admin-token-0123456789', sre: 'sre-token-0123456789', lead: 'lead-token-0123456789', engineer: 'engineer-token-0123456789' } as const;
 
 /**
  * The HTTP API on the engine's task queue (its worker runs what the API starts), with an admin,
- * an on-call SRE and a data lead, all in the namespace the worker allow-lists loopback for.
+ * an on-call SRE, a data lead and a data engineer, all in the namespace the worker allow-lists loopback for.
  */
 async function startRunbookApi(): Promise<{
   call(token: keyof typeof API_TOKENS, method: string, path: string, body: { json?: unknown; yaml?: string }): Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any -- tests read fields freely
   stop(): Promise<void>;
 }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'maestro-runbook-api-'));
-  const config = extendConfig(loadConfig({}), { temporalAddress: engine.address, taskQueue: engine.taskQueue, dataDir });
+  // The engine's worker checks approvals against its dev approval key: the API signs with that one.
+  const approvalKey = defaultApprovalKeyFile({ dataDir: engine.artifactDir });
+  const config = extendConfig(loadConfig({}), { temporalAddress: engine.address, taskQueue: engine.taskQueue, dataDir, approvalKey });
   const entry = (name: string, token: string, roles: string[]) => ({ name, token, roles, namespaces: ['default'] });
   const authenticator = createAuthenticator([
-    tokenEntriesVerifier([entry('admin', API_TOKENS.admin, ['admin']), entry('sre', API_TOKENS.sre, ['sre', 'sre-oncall']), entry('lead', API_TOKENS.lead, ['data-lead'])]),
+    tokenEntriesVerifier([entry('admin', API_TOKENS.admin, ['admin']), entry('sre', API_TOKENS.sre, ['sre', 'sre-oncall']), entry('lead', API_TOKENS.lead, ['data-lead']), entry('engineer', API_TOKENS.engineer, ['data-engineer'])]),
   ]);
   const running = await startApi(config, { port: 0, authenticator, pdp: false });
   return {
@@ -219,7 +221,8 @@ describe('reference runbooks', () => {
       expect((await api.call('admin', 'POST', '/workflows', { yaml: workflowYaml })).status).toBe(201);
       expect((await api.call('admin', 'POST', '/runbooks', { yaml: await readFile(join(import.meta.dirname, '..', 'runbooks', 'backfill-entity-resolver.yaml'), 'utf8') })).status).toBe(201);
       const inputs = { since: '2025-01-01T00:00:00Z', until: '2025-02-01T00:00:00Z', source_bucket: 'raw-records', s3Endpoint: s3.endpoint, brokers: kafka.brokers };
-      const trigger = (dryRun?: boolean) => api.call('sre', 'POST', '/runbooks/trigger', { json: { runbook: 'backfill-entity-resolver@1.0.0', inputs, ...(dryRun === undefined ? {} : { dryRun }) } });
+      // Triggered by an engineer, approved by two others: whoever starts a run may not approve it.
+      const trigger = (dryRun?: boolean) => api.call('engineer', 'POST', '/runbooks/trigger', { json: { runbook: 'backfill-entity-resolver@1.0.0', inputs, ...(dryRun === undefined ? {} : { dryRun }) } });
 
       const plan = await trigger();
       expect(plan.status, JSON.stringify(plan.body)).toBe(200);
@@ -293,7 +296,7 @@ describe('reference runbooks', () => {
   it('deploy-promote does not promote when the release manager rejects', async () => {
     const runId = await triggerRunbook(engine, 'deploy-promote', { service: 'web', from: 'staging', to: 'prod', deployApi: deployApi.url, brokers: kafka.brokers });
     await waitForState(engine, runId, (s) => task(s, 'gate').status === 'WAITING');
-    await approveTask(engine.client, runId, { taskId: 'gate', decision: 'reject', approver: 'rm', roles: ['release-manager'], comment: 'not today' });
+    await engine.approve(runId, { taskId: 'gate', decision: 'reject', approver: 'rm', roles: ['release-manager'], comment: 'not today' });
     const state = await engine.wait(runId);
     expect(state.status).toBe('FAILED');
     expect(task(state, 'promote').status).toBe('SKIPPED');

@@ -3,13 +3,14 @@
  * Run it alone with `tsx workers/worker.ts` (config from MAESTRO_* / TEMPORAL_ADDRESS), or through
  * `maestro dev` / `npm start`.
  */
+import type { KeyObject } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../src/activities/index.js';
 import { builtinCatalog, loadCatalog, type Catalog } from '../src/catalog/index.js';
 import { loadConfig, temporalConnectOptions, type Config } from '../src/config/index.js';
 import { createPdp, createPolicyGate, type PolicyGate } from '../src/policy/index.js';
-import { auditDecisionLog, createWorkerProvenance, type WorkerProvenance } from '../src/provenance/index.js';
+import { auditDecisionLog, createWorkerProvenance, loadApprovalKey, type WorkerProvenance } from '../src/provenance/index.js';
 import { createRunners, localRunner, startContainerSweep, type Runners } from '../src/runners/index.js';
 import { createSecretResolver } from '../src/secrets/index.js';
 import { FsArtifactStore, openAuditLog, openTaskLog, type TaskLog } from '../src/store/index.js';
@@ -49,6 +50,11 @@ export interface WorkerOptions {
    * @default built with default settings beside the artifacts: signing key, receipts and cache under `artifactDir`
    */
   provenance?: WorkerProvenance;
+  /**
+   * Public key of the API's approval key: approvals are counted only with its signature.
+   * @default the dev approval key beside the artifacts (`<artifactDir>/keys/approval-signing.key`, created on first use)
+   */
+  approvalKey?: KeyObject;
   /** A prebuilt interpreter bundle (see {@link bundleInterpreter}); bundled here when absent. */
   workflowBundle?: WorkflowBundleWithSourceMap;
 }
@@ -75,6 +81,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     secrets = createSecretResolver({ secrets: {}, secretsSource: 'env' }),
   } = options;
   const provenance = options.provenance ?? (await createWorkerProvenance({ config: loadConfig({ MAESTRO_DATA_DIR: artifactDir }), catalog, taskModules: catalog.modules }));
+  const approvalKey = options.approvalKey ?? (await loadApprovalKey({ dataDir: artifactDir })).publicKey;
   const activities = createActivities({
     catalog,
     artifacts: new FsArtifactStore({ root: artifactDir }),
@@ -83,6 +90,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     ...(policy === undefined ? {} : { policy }),
     ...(taskLog === undefined ? {} : { taskLog }),
     writeReceipt: provenance.writeReceipt,
+    approvalKey,
     taskCodeDigests: provenance.taskCodeDigests,
     ...(provenance.taskCache === undefined ? {} : { taskCache: provenance.taskCache }),
     ...(largeOutputBytes === undefined ? {} : { largeOutputBytes }),
@@ -129,6 +137,7 @@ export async function runWorker(config: Config): Promise<{ shutdown(): Promise<v
     policy: createPolicyGate({ pdp, log: auditLog }),
     taskLog,
     secrets: createSecretResolver(config),
+    approvalKey: (await loadApprovalKey(config)).publicKey,
   });
   const sweeper = startContainerSweep(config);
   const running = worker.run();

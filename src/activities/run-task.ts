@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Catalog } from '../catalog/index.js';
@@ -44,6 +45,12 @@ export interface ActivityDeps {
   taskLog?: TaskLog;
   /** Buffering of the task log and the bound on what one attempt writes to it. @default see {@link AttemptLogOptions} */
   taskLogOptions?: AttemptLogOptions;
+  /**
+   * The public half of the approval key: the `verifyApproval` activity accepts only decisions the
+   * API signed with it.
+   * @default undefined — every approval is refused
+   */
+  approvalKey?: KeyObject;
   /** The `writeReceipt` activity: signs and stores a run's provenance receipt. */
   writeReceipt: (input: WriteReceiptInput) => Promise<WriteReceiptResult>;
 }

@@ -3,7 +3,8 @@
  * `console/dist` with cache headers fit for them, `index.html` for every other path under
  * `/console/` (the app routes in the browser), and `config.json`, what the app needs to know about
  * its surroundings. The console authenticates its API calls itself (bearer token), so its files
- * are served without authentication; they hold no data.
+ * are served without authentication; they hold no data. Every response carries
+ * {@link CONSOLE_CSP} and the other headers that keep it from being framed or sniffed.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,6 +40,36 @@ export interface ConsoleRouterOptions {
   dist?: string;
 }
 
+/**
+ * What the console's pages may load and do. The built app needs only its own origin: module
+ * scripts and stylesheets from `/console/assets/`, the ELK layout worker from there too, API calls
+ * and event streams to the same origin, and SVG data URLs in its stylesheets. No inline script,
+ * no eval, no plugins, and no page may frame it (clickjacking an approve button).
+ */
+export const CONSOLE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "worker-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** Headers on every console response. */
+const SECURITY_HEADERS = {
+  'Content-Security-Policy': CONSOLE_CSP,
+  // For browsers without CSP frame-ancestors.
+  'X-Frame-Options': 'DENY',
+  'X-Content-Type-Options': 'nosniff',
+  // Run ids in console URLs stay out of what linked sites (the Temporal Web UI, docs) are told.
+  'Referrer-Policy': 'no-referrer',
+} as const;
+
 /** Hashed asset names never change content: cache them for a year. */
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 /** index.html and unhashed files: revalidate every time, so a new build is picked up at once. */
@@ -68,6 +99,10 @@ function consoleConfig(deps: Pick<ResolvedDeps, 'config'>, req: Request): Consol
 export function consoleRouter(deps: Pick<ResolvedDeps, 'config'>, { dist = CONSOLE_DIST }: ConsoleRouterOptions = {}): Router {
   const index = join(dist, 'index.html');
   const router = Router({ strict: true });
+  router.use((req, res, next) => {
+    res.set(SECURITY_HEADERS);
+    next();
+  });
   router.get('/config.json', (req: Request, res: Response) => {
     res.set('Cache-Control', 'no-store').json(consoleConfig(deps, req));
   });

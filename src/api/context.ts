@@ -8,6 +8,7 @@ import type { Catalog } from '../catalog/index.js';
 import type { Config } from '../config/index.js';
 import { MaestroError } from '../errors/index.js';
 import type { PolicyGate } from '../policy/index.js';
+import type { SigningKey } from '../provenance/index.js';
 import type { AuditLog, Store, TaskLog } from '../store/index.js';
 import type { Authenticator, Principal } from './auth/index.js';
 import type { ApiMetrics } from './metrics.js';
@@ -23,6 +24,8 @@ export interface ApiDeps {
   authenticator: Authenticator;
   /** The hash-chained audit log: run-start decisions, approvals, cancellations, retries; `GET /audit`. */
   auditLog: AuditLog;
+  /** Signs each approval decision so the worker knows the API authenticated the approver. */
+  approvalKey: SigningKey;
   /** What tasks logged, as the workers append it: `GET /runs/{runId}/logs`. */
   taskLog: TaskLog;
   /**

@@ -11,6 +11,7 @@ import { temporalConnectOptions, type Config } from '../config/index.js';
 import { MaestroError } from '../errors/index.js';
 import { startAdmissionLoop } from '../runs/index.js';
 import { createPdp, createPolicyGate, type PolicyDecisionPoint } from '../policy/index.js';
+import { loadApprovalKey, type SigningKey } from '../provenance/index.js';
 import { openAuditLog, openStore, openTaskLog, type AuditLog, type Store, type TaskLog } from '../store/index.js';
 import { createApp } from './app.js';
 import { authenticatorFromConfig, type Authenticator } from './auth/index.js';
@@ -138,8 +139,10 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
   let taskLog: TaskLog;
   let pdp: PolicyDecisionPoint | undefined;
   let catalog: Catalog;
+  let approvalKey: SigningKey;
   try {
     catalog = await loadCatalog(config);
+    approvalKey = await loadApprovalKey(config);
     store = options.store ?? own(owned, await openStore(database));
     auditLog = options.auditLog ?? own(owned, await openAuditLog(database));
     taskLog = options.taskLog ?? own(owned, await openTaskLog(database));
@@ -159,6 +162,7 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
     store,
     auditLog,
     taskLog,
+    approvalKey,
     ...(pdp === undefined ? {} : { policy: createPolicyGate({ pdp, log: auditLog }) }),
     authenticator,
     metrics,

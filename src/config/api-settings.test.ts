@@ -6,7 +6,7 @@ describe('API settings', () => {
   it('reads auth, store, limits and metrics settings, and never shows secrets', () => {
     const config = loadConfig({
       MAESTRO_AUTH_FILE: '/etc/maestro/tokens.yaml',
-      MAESTRO_DEV_TOKEN: 'dev-secret-token',
+      MAESTRO_DEV_TOKEN: 'dev-secret-token-0123456789abcdefgh',
       MAESTRO_JWKS_URL: 'https://idp.example/jwks.json',
       MAESTRO_JWT_ISSUER: 'https://idp.example',
       MAESTRO_JWT_AUDIENCE: 'maestro',
@@ -24,7 +24,7 @@ describe('API settings', () => {
       apiUrl: 'http://maestro:8080',
     });
     const shown = JSON.stringify(config);
-    for (const secret of ['dev-secret-token', 'pw@db', 'cli-secret-token']) expect(shown).not.toContain(secret);
+    for (const secret of ['dev-secret-token-0123456789abcdefgh', 'pw@db', 'cli-secret-token']) expect(shown).not.toContain(secret);
   });
 
   it('names the variable of a bad value', () => {

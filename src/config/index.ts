@@ -18,6 +18,16 @@ export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 /** A log level. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** The JWT signature algorithms Maestro can accept: asymmetric ones (JWKS keys are public keys). */
+export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+
+/**
+ * Fewest characters of `MAESTRO_DEV_TOKEN`: it is an admin credential for every namespace, so it
+ * must be out of reach of guessing — 32 random characters are at least 160 bits; the generated dev
+ * token is 43 (32 random bytes, base64url).
+ */
+export const MIN_DEV_TOKEN_LENGTH = 32;
+
 /** Where clients look for Temporal when {@link Config.temporalAddress} is unset. */
 export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
 
@@ -134,25 +144,40 @@ export interface Config {
    */
   readonly authFile?: string;
   /**
-   * An admin token for local use (`MAESTRO_DEV_TOKEN`); never shown.
+   * An admin token for local use (`MAESTRO_DEV_TOKEN`), at least {@link MIN_DEV_TOKEN_LENGTH}
+   * characters; never shown. Refused beside `authFile` or `jwksUrl` unless {@link Config.allowDevToken}.
    * @default undefined
    */
   readonly devToken?: string;
+  /**
+   * Accept `MAESTRO_DEV_TOKEN` even though a tokens file or a JWKS is configured
+   * (`MAESTRO_ALLOW_DEV_TOKEN`: true | false): a second admin credential beside the real ones is
+   * usually a leftover, so it must be asked for.
+   * @default undefined — false: start-up fails with both
+   */
+  readonly allowDevToken?: boolean;
   /**
    * JWKS URL to verify JWT bearer tokens against, for OIDC deployments (`MAESTRO_JWKS_URL`).
    * @default undefined — JWTs are not accepted
    */
   readonly jwksUrl?: string;
   /**
-   * Required `iss` of JWTs (`MAESTRO_JWT_ISSUER`).
-   * @default undefined — not checked
+   * Required `iss` of JWTs (`MAESTRO_JWT_ISSUER`); with `jwksUrl` set, start-up fails without it.
+   * @default undefined
    */
   readonly jwtIssuer?: string;
   /**
-   * Required `aud` of JWTs (`MAESTRO_JWT_AUDIENCE`).
-   * @default undefined — not checked
+   * Required `aud` of JWTs (`MAESTRO_JWT_AUDIENCE`); with `jwksUrl` set, start-up fails without it.
+   * @default undefined
    */
   readonly jwtAudience?: string;
+  /**
+   * Signature algorithms a JWT may use (`MAESTRO_JWT_ALGORITHMS`, e.g. `RS256,ES256`; in the file, a
+   * list): asymmetric ones only ({@link JWT_ALGORITHMS}), so a public key can never serve as an HMAC
+   * secret and `none` is never accepted.
+   * @default undefined — every algorithm of {@link JWT_ALGORITHMS}
+   */
+  readonly jwtAlgorithms?: readonly string[];
   /**
    * PostgreSQL URL of the control plane's store (`MAESTRO_DATABASE_URL`, `postgres://…`); never shown.
    * @default undefined — SQLite in `<dataDir>/registry.db`
@@ -357,6 +382,13 @@ export interface Config {
    * @default undefined — `<dataDir>/keys/receipt-signing.key`
    */
   readonly signingKey?: string;
+  /**
+   * PKCS#8 PEM private key (Ed25519 or ECDSA P-256) the API signs approval decisions with and the
+   * worker checks them against (`MAESTRO_APPROVAL_KEY`); the API and every worker need the same
+   * file. Set: it must exist. Unset: the dev key, created on first use with mode 0600.
+   * @default undefined — `<dataDir>/keys/approval-signing.key`
+   */
+  readonly approvalKey?: string;
   /**
    * Folder of trusted public keys (`*.pub` / `*.pem`, SPKI PEM) that receipts and bundles are
    * verified against, besides the signing key's own (`MAESTRO_TRUSTED_KEYS_DIR`).
@@ -737,6 +769,26 @@ const functionMap = stringMap(
   'resize=http://gateway:8080/function/resize or bill=lambda:bill',
 );
 
+function devToken(raw: unknown): string {
+  const value = text(raw);
+  if (value.length < MIN_DEV_TOKEN_LENGTH) {
+    throw new FieldError(`must be at least ${MIN_DEV_TOKEN_LENGTH} characters: it is an admin token for every namespace, so it must not be guessable (unset it and npm start generates one)`);
+  }
+  return value;
+}
+
+function jwtAlgorithms(raw: unknown): readonly string[] {
+  const items = typeof raw === 'string' ? raw.split(',') : raw;
+  if (!Array.isArray(items) || !items.every((item): item is string => typeof item === 'string')) throw new FieldError('must be a list of algorithms');
+  const names = items.map((item) => item.trim()).filter((item) => item !== '');
+  const bad = names.find((name) => !(JWT_ALGORITHMS as readonly string[]).includes(name));
+  if (bad !== undefined) {
+    throw new FieldError(`names "${bad}", which is not accepted: only asymmetric algorithms (${JWT_ALGORITHMS.join(', ')}); "none" and HS* never`);
+  }
+  if (names.length === 0) throw new FieldError('must name at least one algorithm');
+  return Object.freeze(names);
+}
+
 function provenanceStore(raw: unknown): ProvenanceStoreKind {
   const value = typeof raw === 'string' ? raw.trim().toLowerCase() : raw;
   if (value === 'fs' || value === 's3') return value;
@@ -782,10 +834,12 @@ export const CONFIG_SCHEMA = {
   largeOutputBytes: { env: 'MAESTRO_LARGE_OUTPUT_BYTES', parse: integer(1, 2 ** 31 - 1) },
   logLevel: { env: 'MAESTRO_LOG_LEVEL', parse: logLevel },
   authFile: { env: 'MAESTRO_AUTH_FILE', parse: text, path: true },
-  devToken: { env: 'MAESTRO_DEV_TOKEN', parse: text, secret: true },
+  devToken: { env: 'MAESTRO_DEV_TOKEN', parse: devToken, secret: true },
+  allowDevToken: { env: 'MAESTRO_ALLOW_DEV_TOKEN', parse: flag },
   jwksUrl: { env: 'MAESTRO_JWKS_URL', parse: url },
   jwtIssuer: { env: 'MAESTRO_JWT_ISSUER', parse: text },
   jwtAudience: { env: 'MAESTRO_JWT_AUDIENCE', parse: text },
+  jwtAlgorithms: { env: 'MAESTRO_JWT_ALGORITHMS', parse: jwtAlgorithms },
   databaseUrl: { env: 'MAESTRO_DATABASE_URL', parse: url, secret: true },
   namespaceRunLimits: { env: 'MAESTRO_NAMESPACE_RUN_LIMITS', parse: runLimits },
   metricsPublic: { env: 'MAESTRO_METRICS_PUBLIC', parse: flag },
@@ -819,6 +873,7 @@ export const CONFIG_SCHEMA = {
   policyOnUnavailable: { env: 'MAESTRO_POLICY_ON_UNAVAILABLE', parse: policyFallbackMap },
   opaBin: { env: 'MAESTRO_OPA_BIN', parse: text, path: true },
   signingKey: { env: 'MAESTRO_SIGNING_KEY', parse: text, path: true },
+  approvalKey: { env: 'MAESTRO_APPROVAL_KEY', parse: text, path: true },
   trustedKeysDir: { env: 'MAESTRO_TRUSTED_KEYS_DIR', parse: text, path: true },
   fulcioUrl: { env: 'MAESTRO_FULCIO_URL', parse: url },
   rekorUrl: { env: 'MAESTRO_REKOR_URL', parse: url },
@@ -923,6 +978,7 @@ function finish(input: ConfigInput, cwd: string): Config {
     ...optional(input, ['signingKey', 'trustedKeysDir', 'fulcioUrl', 'rekorUrl', 'builderId', 'provenanceStore']),
     ...optional(input, ['provenanceS3Bucket', 'provenanceS3Prefix', 'provenanceS3Endpoint', 'taskCache']),
     ...optional(input, ['streamsPerPrincipal', 'streamsTotal', 'streamStallMs', 'bodyLimitBytes', 'taskLogRetentionMs']),
+    ...optional(input, ['approvalKey', 'allowDevToken', 'jwtAlgorithms']),
   };
   Object.defineProperty(config, 'toJSON', { value: () => redacted(config), enumerable: false });
   return Object.freeze(config);

@@ -37,6 +37,8 @@ export const ERROR_CODES = {
   CONFIG_INVALID: { http: 500, exit: 2, retryable: false },
   TOOL_MISSING: { http: 500, exit: 2, retryable: false },
   UNAVAILABLE: { http: 503, exit: 1, retryable: true },
+  /** The audit log refused the record of an action on a run (cancel, approve, retry), so the action was not taken. */
+  AUDIT_UNAVAILABLE: { http: 503, exit: 1, retryable: true },
   INTERNAL: { http: 500, exit: 1, retryable: false },
 } as const satisfies Record<string, { http: number; exit: number; retryable: boolean }>;
 

@@ -231,6 +231,19 @@ export interface ApprovalRequest {
   /** Roles the approver holds; one must be in the gate's `approvers`. */
   roles: string[];
   comment?: string;
+  /**
+   * The API's signature over this decision, which the worker checks before it counts it: without
+   * it, anyone who can reach Temporal could approve with any roles.
+   */
+  proof?: ApprovalProof;
+}
+
+/** Proof that the API authenticated an approver: its signature over the decision and when it was made. */
+export interface ApprovalProof {
+  /** When the API signed (ISO 8601); proofs are good for a few minutes. */
+  issuedAt: string;
+  /** base64url signature by the approval key over the canonical decision. */
+  signature: string;
 }
 
 /** Input of the `runTask` activity: one attempt of one task (or one forEach item). */

@@ -3,6 +3,7 @@
  */
 import { parseDuration } from '../ir/index.js';
 import type { Catalog } from '../catalog/index.js';
+import type { TaskDefinition } from '../sdk/index.js';
 import { checkTaskExpressions, type ExpressionScope } from './expressions.js';
 import { checkGraph, readGraph } from './graph.js';
 import type { Reporter } from './issues.js';
@@ -27,15 +28,50 @@ export function checkWorkflow(data: unknown, catalog: Catalog, reporter: Reporte
   tasks.forEach((task: unknown, index) => {
     if (!isTask(task)) return;
     const path = [...tasksPath, index];
-    checkUses(task, path, catalog, reporter);
+    if (checkUses(task, path, catalog, reporter)?.execution === 'approval') checkApprovalGate(task, path, reporter);
     checkRetry(task, path, reporter);
     checkTaskExpressions(task, path, scope, reporter);
   });
 }
 
-function checkUses(task: TaskManifest, path: Path, catalog: Catalog, reporter: Reporter): void {
+/** Reports a `uses` the catalog cannot resolve; returns the task it names otherwise. */
+function checkUses(task: TaskManifest, path: Path, catalog: Catalog, reporter: Reporter): TaskDefinition | undefined {
   const resolved = catalog.resolve(task.uses);
-  if (!resolved.ok) reporter.report([...path, 'uses'], resolved.message);
+  if (resolved.ok) return resolved.definition;
+  reporter.report([...path, 'uses'], resolved.message);
+  return undefined;
+}
+
+/** True for a value written as an expression, whose value is only known (and checked) at run time. */
+function isTemplate(value: unknown): boolean {
+  return typeof value === 'string' && value.includes('${');
+}
+
+/**
+ * An approval gate's inputs written out in the manifest must make a gate someone has to pass: at
+ * least one approver role and at least one approval. Inputs written as `${...}` are checked by the
+ * interpreter once evaluated.
+ */
+function checkApprovalGate(task: TaskManifest, path: Path, reporter: Reporter): void {
+  const input: Record<string, unknown> = task.with ?? {};
+  const at = (key: string): Path => [...path, 'with', key];
+  const { approvers, minApprovals, allowSelfApproval } = input;
+  if (approvers === undefined) {
+    reporter.report([...path, 'with'], 'an approval gate needs "approvers": the roles allowed to decide');
+  } else if (Array.isArray(approvers)) {
+    if (approvers.length === 0) reporter.report(at('approvers'), 'must name at least one role: a gate nobody may approve waits forever');
+    approvers.forEach((role: unknown, index) => {
+      if (!isTemplate(role) && (typeof role !== 'string' || role === '')) reporter.report([...at('approvers'), index], 'must be a role name');
+    });
+  } else if (!isTemplate(approvers)) {
+    reporter.report(at('approvers'), 'must be a list of role names, or one ${...} expression giving one');
+  }
+  if (minApprovals !== undefined && !isTemplate(minApprovals) && !(Number.isInteger(minApprovals) && (minApprovals as number) >= 1)) {
+    reporter.report(at('minApprovals'), `must be an integer of at least 1, got ${JSON.stringify(minApprovals)}: with fewer the gate would pass without anyone approving`);
+  }
+  if (allowSelfApproval !== undefined && !isTemplate(allowSelfApproval) && typeof allowSelfApproval !== 'boolean') {
+    reporter.report(at('allowSelfApproval'), `must be true or false, got ${JSON.stringify(allowSelfApproval)}`);
+  }
 }
 
 function checkRetry(task: TaskManifest, path: Path, reporter: Reporter): void {

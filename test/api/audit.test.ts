@@ -2,6 +2,8 @@
  * `GET /audit` and what people do to runs through the API: approvals, cancellations and retries
  * are appended to the audit log (who, when, why), readable by auditors in their namespaces.
  */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifest, startHarness, type Harness } from './harness.js';
 
@@ -67,6 +69,64 @@ describe('the audit log of runs', () => {
       { kind: 'retry', actor: 'operator', result: 'retry-from-failed', reasons: ['schema fixed'], details: { newRunId: retry.body.runId } },
     ]);
     await h.waitRun(retry.body.runId as string, (r) => r.status === 'FAILED');
+  });
+});
+
+/** Makes the audit log's SQLite table refuse every new record (as a full disk or a revoked grant would) while `act` runs. */
+async function withAuditRefusing<T>(act: () => Promise<T>): Promise<T> {
+  const db = new Database(join(h.config.dataDir, 'registry.db'));
+  db.exec(`CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+  try {
+    return await act();
+  } finally {
+    db.exec('DROP TRIGGER test_refuse_audit');
+    db.close();
+  }
+}
+
+describe('actions on runs are recorded before they are taken', () => {
+  it('cancel, approve and retry do nothing and answer 503 problem+json when the audit log refuses their record', async () => {
+    const waiting = await start(gated);
+    await h.waitRun(waiting, (r) => r.status === 'WAITING');
+    const failed = await start(failing);
+    await h.waitRun(failed, (r) => r.status === 'FAILED');
+    const runsOf = async (): Promise<number> => (await h.call('GET', `/runs?namespace=${h.namespace}&limit=100`)).body.items.length as number;
+    const before = await runsOf();
+    const [cancel, approve, retry] = await withAuditRefusing(async () => [
+      await h.call('POST', `/runs/${waiting}/cancel`, { token: 'operator', json: { reason: 'wrong window' } }),
+      await h.call('POST', `/runs/${waiting}/approvals`, { token: 'sre', json: { taskId: 'gate', decision: 'approve' } }),
+      await h.call('POST', `/runs/${failed}/retry`, { token: 'operator', json: { from: 'start' } }),
+    ]);
+    for (const res of [cancel, approve, retry]) {
+      expect(res.status, res.text).toBe(503);
+      expect(res.type).toBe('application/problem+json');
+      expect(res.body).toMatchObject({ code: 'AUDIT_UNAVAILABLE', detail: expect.stringMatching(/audit log cannot record this .*so it was not done/) });
+    }
+    // Nothing happened: the run still waits with no approval, and no retry run exists.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const run = (await h.call('GET', `/runs/${waiting}`)).body;
+    expect(run.status).toBe('WAITING');
+    expect(run.tasks[0].approvals ?? []).toEqual([]);
+    expect(await runsOf()).toBe(before);
+    expect(await audit(`runId=${waiting}`)).toEqual([]);
+    // Once the audit log takes records again, the same requests work.
+    expect((await h.call('POST', `/runs/${waiting}/cancel`, { token: 'operator' })).status).toBe(202);
+    await h.waitRun(waiting, (r) => r.status === 'CANCELLED');
+  });
+
+  it('records a decision the run refuses, followed by why', async () => {
+    const runId = await start(gated);
+    await h.waitRun(runId, (r) => r.status === 'WAITING');
+    const refused = await h.call('POST', `/runs/${runId}/approvals`, { token: 'viewer', json: { taskId: 'gate', decision: 'approve' } });
+    expect(refused.status).toBe(403);
+    expect((await h.call('POST', `/runs/${runId}/approvals`, { token: 'sre', json: { taskId: 'gate', decision: 'approve' } })).status).toBe(200);
+    const records = await audit(`runId=${runId}&kind=approval`);
+    expect(records.map((r) => [r.actor, r.result])).toEqual([
+      ['viewer', 'approve'],
+      ['viewer', 'refused'],
+      ['sre', 'approve'],
+    ]);
+    expect(records[1]?.reasons).toEqual([expect.stringMatching(/viewer holds none of the approver roles sre-oncall/)]);
   });
 });
 

@@ -93,7 +93,7 @@ describe('the dev token', () => {
     expect(lines.join('\n')).toContain(token);
     expect(JSON.stringify(config)).not.toContain(token);
     expect(withDevAuth(loadConfig({ MAESTRO_DATA_DIR: dataDir }), () => undefined).devToken).toBe(token);
-    const configured = loadConfig({ MAESTRO_DATA_DIR: dataDir, MAESTRO_DEV_TOKEN: 'mine-0123456789abcdef' });
+    const configured = loadConfig({ MAESTRO_DATA_DIR: dataDir, MAESTRO_DEV_TOKEN: 'mine-0123456789abcdef0123456789abcdef' });
     expect(withDevAuth(configured, () => undefined)).toBe(configured);
   });
 });

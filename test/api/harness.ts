@@ -17,7 +17,7 @@ import { loadCatalog } from '../../src/catalog/index.js';
 import { main } from '../../src/cli/main.js';
 import { extendConfig, loadConfig, type Config, type ConfigInput } from '../../src/config/index.js';
 import { createPdp, createPolicyGate, type PolicyDecisionPoint, type PolicyGate } from '../../src/policy/index.js';
-import { createWorkerProvenance } from '../../src/provenance/index.js';
+import { createWorkerProvenance, loadApprovalKey } from '../../src/provenance/index.js';
 import { openAuditLog, openStore, openTaskLog, type AuditLog, type Store, type TaskLog } from '../../src/store/index.js';
 import { bundleInterpreter, createWorker } from '../../workers/worker.js';
 
@@ -150,6 +150,7 @@ async function startTestWorker(address: string, config: Config, policy: PolicyGa
     artifactDir: config.artifactDir,
     catalog,
     provenance: await createWorkerProvenance({ config, catalog, taskModules: catalog.modules }),
+    approvalKey: (await loadApprovalKey(config)).publicKey,
     ...(policy === undefined ? {} : { policy }),
     taskLog,
     workflowBundle: await bundle,

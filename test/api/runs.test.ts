@@ -11,9 +11,14 @@ let withParams: string;
 let failing: string;
 let gated: string;
 let slow: string;
+let selfGated: string;
+let selfAllowed: string;
+
+/** Starts runs and holds the gates' approver role. */
+const RELEASER = { name: 'releaser', token: 'releaser-token-0123456789', roles: ['operator', 'sre-oncall'], namespaces: ['*'] };
 
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ tokens: [RELEASER] });
   threeTasks = `${(await h.register(manifest(THREE_TASKS, { name: 'three' }))).name}@1.0.0`;
   withParams = `${(await h.register(manifest('    - { id: greet, uses: tasks/transform.map@0.1.0, with: { rows: ["${params.who}"], expression: "$" } }', {
     name: 'params',
@@ -29,6 +34,8 @@ beforeAll(async () => {
     '    - { id: done, uses: tasks/wait.sleep@0.1.0, needs: [gate], with: { duration: 1ms } }',
   ].join('\n'), { name: 'gated' }))).name}@1.0.0`;
   slow = `${(await h.register(manifest('    - { id: nap, uses: tasks/wait.sleep@0.1.0, with: { duration: 1h } }', { name: 'slow' }))).name}@1.0.0`;
+  selfGated = `${(await h.register(manifest('    - { id: gate, uses: ops/approval.gate@0.1.0, with: { approvers: [sre-oncall] } }', { name: 'self-gated' }))).name}@1.0.0`;
+  selfAllowed = `${(await h.register(manifest('    - { id: gate, uses: ops/approval.gate@0.1.0, with: { approvers: [sre-oncall], allowSelfApproval: true } }', { name: 'self-allowed' }))).name}@1.0.0`;
 });
 afterAll(() => h.close());
 
@@ -243,6 +250,35 @@ describe('POST /runs/{runId}/retry', () => {
 });
 
 describe('POST /runs/{runId}/approvals', () => {
+  it('refuses the starter\'s own approval (403 problem+json) unless the gate sets allowSelfApproval', async () => {
+    const started = await h.call('POST', '/runs', { bearer: RELEASER.token, json: { workflowRef: selfGated, namespace: h.namespace } });
+    expect(started.status, started.text).toBe(201);
+    const id = started.body.runId as string;
+    await h.waitRun(id, (r) => r.status === 'WAITING');
+    const own = await h.call('POST', `/runs/${id}/approvals`, { bearer: RELEASER.token, json: { taskId: 'gate', decision: 'approve' } });
+    expect(own.status).toBe(403);
+    expect(own.type).toBe('application/problem+json');
+    expect(own.body).toMatchObject({ code: 'FORBIDDEN', detail: expect.stringMatching(/releaser started this run and may not approve it/) });
+    const waiting = await h.call('GET', `/runs/${id}`);
+    expect(waiting.body.status).toBe('WAITING');
+    expect(waiting.body.tasks[0].approvals ?? []).toEqual([]);
+    expect((await h.call('POST', `/runs/${id}/approvals`, { token: 'sre', json: { taskId: 'gate', decision: 'approve' } })).status).toBe(200);
+    await h.waitRun(id, (r) => r.status === 'SUCCEEDED');
+
+    const allowed = (await h.call('POST', '/runs', { bearer: RELEASER.token, json: { workflowRef: selfAllowed, namespace: h.namespace } })).body.runId as string;
+    await h.waitRun(allowed, (r) => r.status === 'WAITING');
+    const self = await h.call('POST', `/runs/${allowed}/approvals`, { bearer: RELEASER.token, json: { taskId: 'gate', decision: 'approve' } });
+    expect(self.status, self.text).toBe(200);
+    await h.waitRun(allowed, (r) => r.status === 'SUCCEEDED');
+  });
+
+  it('refuses to register a gate that needs no approval (minApprovals: 0)', async () => {
+    const res = await h.call('POST', '/workflows', { yaml: manifest('    - { id: gate, uses: ops/approval.gate@0.1.0, with: { approvers: [sre], minApprovals: 0 } }') });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('MANIFEST_INVALID');
+    expect(res.text).toMatch(/minApprovals.*must be an integer of at least 1/);
+  });
+
   it('records each approver (N-of-M), refuses a second decision, a missing role and an unknown task', async () => {
     const id = (await start(gated)).body.runId;
     await h.waitRun(id, (r) => r.status === 'WAITING');

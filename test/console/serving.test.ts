@@ -52,6 +52,21 @@ describe('GET /console', () => {
     }
   });
 
+  it('sends a CSP that forbids framing, inline script and other origins, nosniff and no referrer, on every response', async () => {
+    const base = await serve(join(dir, 'dist'));
+    for (const path of ['/console/', '/console/runs/run-1', '/console/assets/index-abc123.js', '/console/config.json', '/console/assets/missing.js']) {
+      const res = await fetch(`${base}${path}`);
+      const csp = res.headers.get('content-security-policy') ?? '';
+      expect(csp, path).toContain("frame-ancestors 'none'");
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).toContain("default-src 'self'");
+      expect(csp).not.toContain('unsafe');
+      expect(res.headers.get('x-frame-options')).toBe('DENY');
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    }
+  });
+
   it('redirects /console to /console/ keeping the query', async () => {
     const base = await serve(join(dir, 'dist'));
     const res = await fetch(`${base}/console?status=FAILED`, { redirect: 'manual' });

@@ -6,11 +6,12 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { builtinCatalog, createBuiltinCatalog, type Catalog } from '../../src/catalog/index.js';
-import { startRun, waitForRun, getRunState } from '../../src/client/index.js';
+import { approveTask, startRun, waitForRun, getRunState } from '../../src/client/index.js';
 import { compileWorkflow } from '../../src/compiler/index.js';
-import type { CompiledWorkflow, Principal, RunState } from '../../src/ir/index.js';
+import type { ApprovalRequest, CompiledWorkflow, Principal, RunState, TaskState } from '../../src/ir/index.js';
 import { checkParams, parseManifest, type Manifest, type WorkflowManifest } from '../../src/manifest/index.js';
 import type { SecretResolver } from '../../src/secrets/index.js';
+import { loadApprovalKey, signApproval } from '../../src/provenance/index.js';
 import { bundleInterpreter, createWorker } from '../../workers/worker.js';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -33,6 +34,8 @@ export interface Engine {
   run(yaml: string, params?: Record<string, unknown>): Promise<RunState>;
   wait(runId: string): Promise<RunState>;
   state(runId: string): Promise<RunState>;
+  /** Sends an approval decision signed with the worker's approval key, as the API would. */
+  approve(runId: string, request: ApprovalRequest): Promise<TaskState>;
   /** Stops the worker (runs stay on the server). */
   stopWorker(): Promise<void>;
   close(): Promise<void>;
@@ -110,6 +113,8 @@ export async function startEngine({ worker: withWorker = true, largeOutputBytes,
     run: async (yaml, params) => waitForRun(client, await start(yaml, params)),
     wait: (runId) => waitForRun(client, runId),
     state: (runId) => getRunState(client, runId),
+    // The worker's default key: the dev approval key beside its artifacts.
+    approve: async (runId, request) => approveTask(client, runId, signApproval(await loadApprovalKey({ dataDir: artifactDir }), runId, request)),
     stopWorker: () => stopWorker(),
     close: async () => {
       await stopWorker();

@@ -117,10 +117,9 @@ describe('replayRun', () => {
     );
     const compiled = engine.compile(yaml);
     const runId = await engine.start(yaml);
-    const { approveTask } = await import('../../src/client/index.js');
     const { waitForState, task } = await import('../helpers/engine.js');
     await waitForState(engine, runId, (s) => task(s, 'gate').status === 'WAITING');
-    await approveTask(engine.client, runId, { taskId: 'gate', decision: 'approve', approver: 'alice', roles: ['sre'] });
+    await engine.approve(runId, { taskId: 'gate', decision: 'approve', approver: 'alice', roles: ['sre'] });
     const state = await engine.wait(runId);
     const write = createReceiptWriter({ receipts, signer: localBundleSigner(testKey()), builderId: 'urn:test', workerBuildId: 'test', taskCodeDigests: {} });
     await write({ runId, ir: compiled.ir, digest: compiled.digest, params: {}, state });

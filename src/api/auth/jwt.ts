@@ -2,6 +2,7 @@
  * JWT bearer tokens for OIDC deployments, verified against the identity provider's JWKS (jose).
  */
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { JWT_ALGORITHMS } from '../../config/index.js';
 import { MaestroError } from '../../errors/index.js';
 import type { TokenVerifier } from './authenticator.js';
 import type { Principal } from './principal.js';
@@ -10,10 +11,15 @@ import type { Principal } from './principal.js';
 export interface JwtVerifierOptions {
   /** URL of the JSON Web Key Set. */
   jwksUrl: string;
-  /** @default undefined — `iss` not checked */
-  issuer?: string;
-  /** @default undefined — `aud` not checked */
-  audience?: string;
+  /** Required `iss`: a key set may sign for several issuers. */
+  issuer: string;
+  /** Required `aud`: an issuer signs tokens for many applications, not only Maestro. */
+  audience: string;
+  /**
+   * Signature algorithms accepted (asymmetric only: the keys are public).
+   * @default {@link JWT_ALGORITHMS}
+   */
+  algorithms?: readonly string[];
   /**
    * Claim holding the roles (a list, or a space-separated string).
    * @default 'roles'
@@ -21,7 +27,7 @@ export interface JwtVerifierOptions {
   rolesClaim?: string;
   /**
    * Claim holding the namespaces.
-   * @default 'namespaces' — absent: `['default']`
+   * @default 'namespaces' — absent: no namespace (the token may read only what is not namespaced)
    */
   namespacesClaim?: string;
 }
@@ -36,25 +42,24 @@ function list(value: unknown): string[] | undefined {
 
 function principalOf(payload: JWTPayload, rolesClaim: string, namespacesClaim: string): Principal {
   const name = typeof payload.preferred_username === 'string' ? payload.preferred_username : (payload.sub ?? 'unknown');
-  return { name, roles: list(payload[rolesClaim]) ?? [], namespaces: list(payload[namespacesClaim]) ?? ['default'], via: 'jwt' };
+  return { name, roles: list(payload[rolesClaim]) ?? [], namespaces: list(payload[namespacesClaim]) ?? [], via: 'jwt' };
 }
 
 /**
  * A verifier for JWTs signed by a key of the JWKS (fetched, cached and refreshed by jose when a
  * new key id appears). A token that is not JWT-shaped is left to the other verifiers; a JWT that
- * fails verification (signature, expiry, issuer, audience) is unknown.
+ * fails verification (an algorithm not allowed, signature, missing or past `exp`, issuer,
+ * audience) is unknown.
  */
 export function jwtVerifier(options: JwtVerifierOptions): TokenVerifier {
-  const { jwksUrl, issuer, audience, rolesClaim = 'roles', namespacesClaim = 'namespaces' } = options;
+  const { jwksUrl, issuer, audience, algorithms = JWT_ALGORITHMS, rolesClaim = 'roles', namespacesClaim = 'namespaces' } = options;
   const keys = createRemoteJWKSet(new URL(jwksUrl));
   return {
     async verify(token) {
       if (!JWT_SHAPE.test(token)) return undefined;
       try {
-        const { payload } = await jwtVerify(token, keys, {
-          ...(issuer === undefined ? {} : { issuer }),
-          ...(audience === undefined ? {} : { audience }),
-        });
+        // A token without `exp` would be good forever once leaked.
+        const { payload } = await jwtVerify(token, keys, { issuer, audience, algorithms: [...algorithms], requiredClaims: ['exp'] });
         return principalOf(payload, rolesClaim, namespacesClaim);
       } catch (error) {
         // A token that does not verify is simply not known; a JWKS that cannot be fetched is an outage.

@@ -3,9 +3,10 @@
  */
 import { approveTask, cancelRun as cancelOnTemporal } from '../../client/index.js';
 import { MaestroError, NotFoundError } from '../../errors/index.js';
-import type { ApprovalRequest } from '../../ir/index.js';
+import type { ApprovalRequest, TaskState } from '../../ir/index.js';
 import { checkParams } from '../../manifest/index.js';
 import { appendAuditEvent, type AuditEvent } from '../../policy/index.js';
+import { signApproval } from '../../provenance/index.js';
 import type { AdmissionEntry } from '../../store/index.js';
 import { caller, stringParam, type RouteContext, type RouteHandler } from '../context.js';
 import {
@@ -93,6 +94,8 @@ export const listRuns: RouteHandler = async (context) => {
   const query = context.query as { status?: ApiRunStatus; workflowRef?: string; namespace?: string; since?: string; until?: string; limit: number; pageToken?: string };
   if (query.namespace !== undefined) assertNamespace(principal, query.namespace);
   const namespaces = query.namespace !== undefined ? [query.namespace] : principal.namespaces.includes('*') ? undefined : principal.namespaces;
+  // A principal of no namespace (a JWT without a namespaces claim) sees no run.
+  if (namespaces?.length === 0) return { status: 200, body: { items: [] } };
   const filter: RunFilter = {
     ...(query.status === undefined ? {} : { status: query.status }),
     ...(query.workflowRef === undefined ? {} : { workflowRef: query.workflowRef }),
@@ -116,9 +119,18 @@ export async function ownRun(context: RouteContext): Promise<RunLocation> {
 /** `GET /runs/{runId}`. */
 export const getRun: RouteHandler = async (context) => ({ status: 200, body: await runDetail(context.deps.client, await ownRun(context)) });
 
-/** Appends what the caller did to a run to the audit log, once it is done. */
-function audit(context: RouteContext, event: Omit<AuditEvent, 'actor' | 'time'>): Promise<unknown> {
-  return appendAuditEvent(context.deps.auditLog, { ...event, actor: caller(context).name, time: context.deps.clock() });
+/**
+ * Appends what the caller is about to do to a run to the audit log, before it is done: an action
+ * that cannot be recorded is not taken.
+ *
+ * @throws MaestroError `AUDIT_UNAVAILABLE` (503) when the audit log refuses the record.
+ */
+async function audit(context: RouteContext, event: Omit<AuditEvent, 'actor' | 'time'>): Promise<void> {
+  try {
+    await appendAuditEvent(context.deps.auditLog, { ...event, actor: caller(context).name, time: context.deps.clock() });
+  } catch (error) {
+    throw new MaestroError('AUDIT_UNAVAILABLE', `the audit log cannot record this ${event.kind} of run ${event.runId}, so it was not done; try again later`, { cause: error });
+  }
 }
 
 /** The caller's optional reason, from a body the OpenAPI document allows to be absent. */
@@ -133,14 +145,14 @@ export const cancelRun: RouteHandler = async (context) => {
   const cancelled = (runId: string, queued: boolean) =>
     audit(context, { kind: 'cancellation', runId, namespace: namespaceOf(location), action: 'cancel', ...(reason === undefined ? {} : { reason }), details: { queued } });
   if (location.kind === 'queued') {
-    await context.deps.store.releaseRun(location.request.runId);
     await cancelled(location.request.runId, true);
+    await context.deps.store.releaseRun(location.request.runId);
     return { status: 202, body: { runId: location.request.runId } };
   }
   const { execution } = location;
   if (execution.closed) throw new MaestroError('CONFLICT', `run ${execution.runId} has already finished (${execution.status})`);
-  await cancelOnTemporal(context.deps.client, execution.runId);
   await cancelled(execution.runId, false);
+  await cancelOnTemporal(context.deps.client, execution.runId);
   return { status: 202, body: { runId: execution.runId } };
 };
 
@@ -158,22 +170,32 @@ export const retryRun: RouteHandler = async (context) => {
     throw new MaestroError('CONFLICT', `run ${execution.runId} succeeded: nothing failed to retry (use from: start to run it again)`);
   }
   const carried = from === 'failed' ? state.tasks.filter((task) => task.status === 'SUCCEEDED') : undefined;
-  const result = await launchRun(launchContext(context.deps), {
-    compiled: { ir: input.ir, digest: input.digest },
-    params: input.params,
-    namespace: execution.namespace,
-    ...startedByCaller(context, principal),
-    ...(execution.priority === undefined ? {} : { priority: execution.priority }),
-    ...(carried === undefined ? {} : { carried }),
-  });
-  await audit(context, {
-    kind: 'retry',
-    runId: execution.runId,
-    namespace: execution.namespace,
-    action: `retry-from-${from}`,
-    ...(reason === undefined ? {} : { reason }),
-    details: { newRunId: result.runId },
-  });
+  const launch = launchContext(context.deps);
+  const result = await launchRun(
+    {
+      ...launch,
+      // Recorded once the new run's id is known and the policy allowed it, before it is queued or started.
+      authorize: async (request) => {
+        await launch.authorize?.(request);
+        await audit(context, {
+          kind: 'retry',
+          runId: execution.runId,
+          namespace: execution.namespace,
+          action: `retry-from-${from}`,
+          ...(reason === undefined ? {} : { reason }),
+          details: { newRunId: request.runId },
+        });
+      },
+    },
+    {
+      compiled: { ir: input.ir, digest: input.digest },
+      params: input.params,
+      namespace: execution.namespace,
+      ...startedByCaller(context, principal),
+      ...(execution.priority === undefined ? {} : { priority: execution.priority }),
+      ...(carried === undefined ? {} : { carried }),
+    },
+  );
   return {
     status: 201,
     body: { runId: result.runId, status: result.status, workflowRef: `${input.ir.name}@${input.ir.version}`, namespace: execution.namespace, retryOf: execution.runId },
@@ -187,6 +209,7 @@ export const approveRunTask: RouteHandler = async (context) => {
   const location = await ownRun(context);
   if (location.kind === 'queued') throw new MaestroError('CONFLICT', `run ${location.request.runId} is queued; nothing waits for approval yet`);
   if (location.execution.closed) throw new MaestroError('CONFLICT', `run ${location.execution.runId} has finished (${location.execution.status}); nothing waits for approval`);
+  const { runId, namespace } = location.execution;
   const request: ApprovalRequest = {
     taskId: body.taskId,
     decision: body.decision,
@@ -194,14 +217,15 @@ export const approveRunTask: RouteHandler = async (context) => {
     roles: [...principal.roles],
     ...(body.comment === undefined ? {} : { comment: body.comment }),
   };
-  const task = await approveTask(context.deps.client, location.execution.runId, request);
-  await audit(context, {
-    kind: 'approval',
-    runId: location.execution.runId,
-    namespace: location.execution.namespace,
-    taskId: body.taskId,
-    action: body.decision,
-    ...(body.comment === undefined ? {} : { reason: body.comment }),
-  });
-  return { status: 200, body: { runId: location.execution.runId, task } };
+  const event = { kind: 'approval', runId, namespace, taskId: body.taskId } as const;
+  await audit(context, { ...event, action: body.decision, ...(body.comment === undefined ? {} : { reason: body.comment }) });
+  let task: TaskState;
+  try {
+    task = await approveTask(context.deps.client, runId, signApproval(context.deps.approvalKey, runId, request));
+  } catch (error) {
+    // The decision was recorded before the run saw it; say that the run refused it, and why.
+    if (error instanceof MaestroError) await audit(context, { ...event, action: 'refused', reason: error.message });
+    throw error;
+  }
+  return { status: 200, body: { runId, task } };
 };

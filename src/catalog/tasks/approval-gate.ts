@@ -4,7 +4,8 @@ import { durationSchema } from './schemas.js';
 /**
  * `ops/approval.gate`: a human gate. The interpreter waits for the run's `approve` update from
  * principals holding one of `approvers`' roles; the task succeeds once `minApprovals` distinct
- * approvers have approved, and fails on a rejection or when `timeout` passes.
+ * approvers have approved, and fails on a rejection or when `timeout` passes. The run's starter
+ * may not approve it unless `allowSelfApproval` is true.
  *
  * @example
  * - id: gate
@@ -31,6 +32,11 @@ export const approvalGate = defineTask({
         minimum: 1,
         default: 1,
         description: 'Approvals from distinct approvers needed to pass.',
+      },
+      allowSelfApproval: {
+        type: 'boolean',
+        default: false,
+        description: 'Whether the person who started the run may approve it; by default someone else must.',
       },
       timeout: durationSchema('How long to wait for the decision before the gate fails; no limit when absent.'),
       message: { type: 'string', description: 'What the approvers are asked, shown wherever they decide.' },
