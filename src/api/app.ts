@@ -6,9 +6,11 @@
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { builtinCatalog } from '../catalog/index.js';
 import { MaestroError, NotFoundError } from '../errors/index.js';
+import { MAX_MANIFEST_BYTES } from '../manifest/index.js';
 import { hasRole } from './auth/index.js';
 import { consoleRouter } from './console.js';
 import type { ApiDeps, ResolvedDeps, RouteHandler } from './context.js';
+import { jsonTooDeep, MAX_JSON_DEPTH } from './json-depth.js';
 import { createApiMetrics } from './metrics.js';
 import { createRequestValidators, operations, type Operation } from './openapi/index.js';
 import { problemMiddleware } from './problem.js';
@@ -16,7 +18,8 @@ import { ROUTE_HANDLERS } from './routes/index.js';
 
 /** Media types accepted as YAML, all read as `application/yaml`. */
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
-const BODY_LIMIT = '1mb';
+/** Largest body of any request: a manifest's limit (a run's params are far smaller). */
+const BODY_LIMIT = MAX_MANIFEST_BYTES;
 
 function mediaType(req: Request): string | undefined {
   const header = req.headers['content-type'];
@@ -25,14 +28,23 @@ function mediaType(req: Request): string | undefined {
   return YAML_TYPES.includes(type) ? 'application/yaml' : type;
 }
 
-/** Body parsing for one operation: manifests keep their text (for positions), JSON is parsed. */
+/** Refuses JSON nested deeper than {@link MAX_JSON_DEPTH}, before anything parses or walks it. */
+function checkJsonDepth(bytes: Uint8Array): void {
+  if (jsonTooDeep(bytes, MAX_JSON_DEPTH)) throw new MaestroError('BAD_REQUEST', `the body is nested deeper than ${MAX_JSON_DEPTH} levels`);
+}
+
+/**
+ * Body parsing for one operation: manifests keep their text (for positions; their depth is
+ * checked with the manifest's), JSON is checked for depth and parsed.
+ */
 function bodyParser(operation: Operation): RequestHandler {
   const types = Object.keys(operation.body?.content ?? {});
   if (types.includes('application/yaml')) return express.text({ type: [...YAML_TYPES, 'application/json'], limit: BODY_LIMIT });
-  return express.json({ limit: BODY_LIMIT });
+  return express.json({ limit: BODY_LIMIT, verify: (_req, _res, bytes) => checkJsonDepth(bytes) });
 }
 
 function parseJsonText(text: string): unknown {
+  checkJsonDepth(Buffer.from(text));
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
