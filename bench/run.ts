@@ -12,7 +12,9 @@
  * - `sdk`: what the task SDK and runner path add per call over the client library alone, for
  *   `tasks/http.request` and `connectors/nats.publish` (bench/sdk.ts);
  * - `console`: the operator console in headless Chromium, the runs list with 1,000 runs and a
- *   1,000-node DAG (bench/console.ts).
+ *   1,000-node DAG (bench/console.ts);
+ * - `expressions`: CEL's cost meter per evaluation against unmetered @bufbuild/cel, and JSONata on
+ *   `tasks/transform.map`'s thread pool per row against the calling thread (bench/expressions.ts).
  *
  * Environment:
  * - `BENCH_SUITES` comma-separated suites to run (default all, in the order above);
@@ -36,6 +38,7 @@ import { apiLoadReport, runApiLoadBenchmark } from './api-load.js';
 import { benchCompile, chainManifest, layeredManifest, type CompilerResult } from './compiler-bench.js';
 import { benchConsole, consoleReport } from './console.js';
 import { benchContainer, containerBenchReport } from './container.js';
+import { benchExpressions, expressionsMarkdown } from './expressions.js';
 import { TUNED_DYNAMIC_CONFIG, startBenchEngine } from './engine.js';
 import { medianProfile, profileHistories, type HistoryProfile } from './history.js';
 import { benchPolicy, policyMarkdown } from './policy.js';
@@ -262,6 +265,10 @@ ${apiLoadReport(sustained)}`, json: { issueRate, sustained } };
   console: async () => {
     const result = await benchConsole();
     return { markdown: consoleReport(result), json: result };
+  },
+  expressions: async () => {
+    const result = await benchExpressions();
+    return { markdown: `## Bounded expressions\n\n${expressionsMarkdown(result)}`, json: result };
   },
 };
 

@@ -29,6 +29,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../src/activities/index.js';
 import {
+  CEL_COST_LIMIT,
   ExpressionError,
   IR_VERSION,
   MAESTRO_STATUS,
@@ -91,6 +92,9 @@ interface WaitingGate {
   allowSelfApproval: boolean;
 }
 
+/** Runs recorded before expressions had a cost limit evaluate theirs without one, as they did then. */
+const CEL_COST_PATCH = 'maestro-cel-cost-v1';
+
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'SKIPPED', 'CANCELLED']);
 /** Liveness of an activity; a lost worker is noticed after this long and the attempt re-dispatched. */
 const HEARTBEAT_TIMEOUT_MS = 10_000;
@@ -116,6 +120,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
   // Read once here: helpers below name their task input `input` too.
   const { principal, traceId, cache: cacheMode } = input;
   const integerParams = new Set(ir.parameters.filter((p) => p.type === 'integer').map((p) => p.name));
+  const expressionLimits = { costLimit: patched(CEL_COST_PATCH) ? CEL_COST_LIMIT : Number.POSITIVE_INFINITY };
   const nodes = new Map(ir.tasks.map((task) => [task.id, task]));
   const carried = new Map((input.carried ?? []).map((task) => [task.id, task]));
   const run: RunState = {
@@ -230,7 +235,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
   /** One attempt: resolves the input, executes, stores outputs; returns the failure, if any. */
   async function attemptUnit(node: TaskNode, state: TaskState, attempt: number, item?: ForEachItem): Promise<Failure | undefined> {
     try {
-      const input = resolveTemplates(node.with, bindings(item), integerParams) as Record<string, unknown>;
+      const input = resolveTemplates(node.with, bindings(item), integerParams, expressionLimits) as Record<string, unknown>;
       state.outputs = await execute(node, state, input, attempt);
       return undefined;
     } catch (error) {
@@ -362,7 +367,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
         continue;
       }
       try {
-        if (node.when !== undefined && evaluate(node.when, bindings(), integerParams) !== true) {
+        if (node.when !== undefined && evaluate(node.when, bindings(), integerParams, expressionLimits) !== true) {
           finish(state, 'SKIPPED', { code: 'WHEN_FALSE', message: `when \${${node.when}} is not true` });
         } else if (node.forEach) {
           state.status = 'RUNNING';
@@ -375,7 +380,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
       } catch (error) {
         if (!(error instanceof ExpressionError)) throw error;
         state.attempts = 1;
-        finish(state, 'FAILED', { code: 'EXPRESSION_FAILED', message: error.message });
+        finish(state, 'FAILED', { code: error.code, message: error.message });
       }
     }
     while (!stop && inFlight < ir.maxParallel && queue.length > 0) (queue.shift() as QueuedUnit).start();
@@ -386,7 +391,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
     let values = forEachLists.get(node.id);
     if (!values) {
       const items = (node.forEach as { items: string }).items;
-      const value = evaluate(items, bindings(), integerParams);
+      const value = evaluate(items, bindings(), integerParams, expressionLimits);
       if (!Array.isArray(value)) throw new ExpressionError(`forEach \${${items}} is ${typeof value}, not a list`, items);
       values = value;
       forEachLists.set(node.id, values);
@@ -597,6 +602,6 @@ function describeFailure(error: unknown): Failure {
     return { code: cause.type ?? 'TASK_FAILED', message: cause.message, retryable: details?.retryable ?? false };
   }
   if (cause instanceof TimeoutFailure) return { code: 'TASK_TIMEOUT', message: cause.message, retryable: true };
-  if (error instanceof ExpressionError) return { code: 'EXPRESSION_FAILED', message: error.message, retryable: false };
+  if (error instanceof ExpressionError) return { code: error.code, message: error.message, retryable: false };
   throw error;
 }

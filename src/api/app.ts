@@ -6,9 +6,11 @@
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { builtinCatalog } from '../catalog/index.js';
 import { MaestroError, NotFoundError } from '../errors/index.js';
+import { MAX_MANIFEST_BYTES } from '../manifest/index.js';
 import { hasRole } from './auth/index.js';
 import { consoleRouter } from './console.js';
 import type { ApiDeps, ResolvedDeps, RouteHandler } from './context.js';
+import { jsonTooDeep, MAX_JSON_DEPTH } from './json-depth.js';
 import { createApiMetrics } from './metrics.js';
 import { createRequestValidators, operations, type Operation } from './openapi/index.js';
 import { problemMiddleware } from './problem.js';
@@ -17,8 +19,8 @@ import { STREAM_LIMIT_DEFAULTS, StreamSlots } from './stream-slots.js';
 
 /** Media types accepted as YAML, all read as `application/yaml`. */
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
-/** The largest request body of any route, when `bodyLimitBytes` is unset: 1 MiB. */
-const DEFAULT_BODY_LIMIT_BYTES = 1_048_576;
+/** The largest request body of any route, when `bodyLimitBytes` is unset: a manifest's limit, 1 MiB. */
+const DEFAULT_BODY_LIMIT_BYTES = MAX_MANIFEST_BYTES;
 
 function mediaType(req: Request): string | undefined {
   const header = req.headers['content-type'];
@@ -27,46 +29,33 @@ function mediaType(req: Request): string | undefined {
   return YAML_TYPES.includes(type) ? 'application/yaml' : type;
 }
 
-/**
- * Body parsing for one operation: manifests keep their text (for positions), JSON is parsed. Every
- * route has one, bodiless ones too, so no route reads more than `limit` bytes of a body (a larger
- * one is `413 PAYLOAD_TOO_LARGE` before parsing).
- */
-function bodyParser(operation: Operation, limit: number): RequestHandler {
-  const types = Object.keys(operation.body?.content ?? {});
-  if (types.includes('application/yaml')) return express.text({ type: [...YAML_TYPES, 'application/json'], limit });
-  return express.json({ limit });
-}
-
-function parseJsonText(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new MaestroError('BAD_REQUEST', `the body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+/** Refuses JSON nested deeper than {@link MAX_JSON_DEPTH}, before anything parses or walks it. */
+function checkJsonDepth(bytes: Uint8Array): void {
+  if (jsonTooDeep(bytes, MAX_JSON_DEPTH)) {
+    throw new MaestroError('BAD_REQUEST', `the body is nested deeper than ${MAX_JSON_DEPTH} levels`, {
+      details: { errors: [{ path: 'body', message: `nests deeper than ${MAX_JSON_DEPTH} levels of arrays and objects` }] },
+    });
   }
 }
 
 /**
- * Deepest nesting of arrays and objects a JSON body may have. A body within the size limit can
- * nest 500,000 deep, and JSON.stringify (params go into Temporal's payloads) throws a RangeError
- * from about 10,000: a 500 before this check.
+ * Body parsing for one operation: manifests keep their text (for positions; their depth is
+ * checked with the manifest's), JSON is checked for depth, then parsed. Every route has one,
+ * bodiless ones too, so no route reads more than `limit` bytes of a body (a larger one is
+ * `413 PAYLOAD_TOO_LARGE` before parsing).
  */
-const MAX_JSON_DEPTH = 64;
+function bodyParser(operation: Operation, limit: number): RequestHandler {
+  const types = Object.keys(operation.body?.content ?? {});
+  if (types.includes('application/yaml')) return express.text({ type: [...YAML_TYPES, 'application/json'], limit });
+  return express.json({ limit, verify: (_req, _res, bytes) => checkJsonDepth(bytes) });
+}
 
-/**
- * @throws MaestroError `BAD_REQUEST` when `value` nests deeper than {@link MAX_JSON_DEPTH}; walks
- * with its own stack, so the check itself cannot overflow.
- */
-function checkJsonDepth(value: unknown): void {
-  const stack: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
-  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
-    if (item.value === null || typeof item.value !== 'object') continue;
-    if (item.depth >= MAX_JSON_DEPTH) {
-      throw new MaestroError('BAD_REQUEST', `the body nests deeper than ${MAX_JSON_DEPTH} levels of arrays and objects`, {
-        details: { errors: [{ path: 'body', message: `nests deeper than ${MAX_JSON_DEPTH} levels` }] },
-      });
-    }
-    for (const child of Object.values(item.value)) stack.push({ value: child, depth: item.depth + 1 });
+function parseJsonText(text: string): unknown {
+  checkJsonDepth(Buffer.from(text));
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new MaestroError('BAD_REQUEST', `the body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
 }
 
@@ -83,7 +72,6 @@ function route(operation: Operation, handler: RouteHandler, deps: ResolvedDeps):
     const type = operation.body ? mediaType(req) : undefined;
     const rawBody = typeof req.body === 'string' ? req.body : undefined;
     const parsed = type === 'application/json' && rawBody !== undefined ? parseJsonText(rawBody) : req.body;
-    if (type === 'application/json') checkJsonDepth(parsed);
     const body = validator.body(type, parsed);
     const result = await handler({ deps, principal, path, query, body, ...(rawBody === undefined ? {} : { rawBody }), req, res });
     if (result) res.status(result.status).json(result.body);

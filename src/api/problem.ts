@@ -36,6 +36,7 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
   TASK_NOT_FOUND: 'Task not found',
   CONFLICT: 'Conflict',
   PAYLOAD_TOO_LARGE: 'The request body is too large',
+  EXPRESSION_TOO_COSTLY: 'An expression costs more than its limit',
   UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type',
   TOO_MANY_STREAMS: 'Too many open event streams',
   POLICY_DENIED: 'Denied by policy',

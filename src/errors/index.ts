@@ -34,6 +34,8 @@ export const ERROR_CODES = {
   RUNNER_FAILED: { http: 502, exit: 1, retryable: true },
   PEER_UNAVAILABLE: { http: 503, exit: 1, retryable: true },
   EXPRESSION_FAILED: { http: 400, exit: 1, retryable: false },
+  /** A CEL expression that would cost more than its limit: refused at compile, failed at run time. */
+  EXPRESSION_TOO_COSTLY: { http: 400, exit: 2, retryable: false },
   CONFIG_INVALID: { http: 500, exit: 2, retryable: false },
   TOOL_MISSING: { http: 500, exit: 2, retryable: false },
   UNAVAILABLE: { http: 503, exit: 1, retryable: true },
@@ -90,6 +92,8 @@ export interface ManifestIssue {
   /** JSON path such as `spec.tasks[2].needs[0]`; empty for the document itself. */
   path: string;
   message: string;
+  /** A more precise code than `MANIFEST_INVALID` for this issue. @default undefined */
+  code?: ErrorCode;
 }
 
 /** Formats an issue as `file:line:col: path: message`, the CLI's and the editor's format. */
@@ -97,13 +101,19 @@ export function formatIssue(issue: ManifestIssue): string {
   return `${issue.file}:${issue.line}:${issue.column}: ${issue.path || '(root)'}: ${issue.message}`;
 }
 
-/** A manifest that failed parsing, schema validation or semantic checks; carries every issue found. */
+/**
+ * A manifest that failed parsing, schema validation or semantic checks; carries every issue found.
+ * Its code is the issues' own when they all share one (e.g. `EXPRESSION_TOO_COSTLY`), else
+ * `MANIFEST_INVALID`.
+ */
 export class ManifestError extends MaestroError {
   constructor(
     readonly issues: ManifestIssue[],
     options: MaestroErrorOptions = {},
   ) {
-    super('MANIFEST_INVALID', issues.map(formatIssue).join('\n'), options);
+    const codes = new Set(issues.map((issue) => issue.code ?? 'MANIFEST_INVALID'));
+    const [only] = codes;
+    super(codes.size === 1 && only ? only : 'MANIFEST_INVALID', issues.map(formatIssue).join('\n'), options);
   }
 }
 

@@ -4,7 +4,7 @@
  * incompatible operands) and must only read tasks upstream of its own.
  */
 import { parse } from '@bufbuild/cel';
-import { parseTemplate, TemplateSyntaxError, type TemplatePart } from '../ir/index.js';
+import { CEL_COST_LIMIT, leastCost, parseTemplate, TemplateSyntaxError, type TemplatePart } from '../ir/index.js';
 import { checkCel, type CelEnvironment } from './cel-check.js';
 import { mayBe, typeName, type CelType } from './cel-types.js';
 import type { TaskGraph } from './graph.js';
@@ -132,6 +132,11 @@ function checkExpression(text: string, expression: Expression, path: Path, env: 
   }
   const { type, problems } = checkCel(parsed, env);
   for (const problem of problems) reporter.report(path, problem.message, at(problem.offset));
+  const cost = leastCost(parsed.expr);
+  if (cost > CEL_COST_LIMIT) {
+    reporter.report(path, `"${expression.expr}" costs at least ${cost} units, more than the limit of ${CEL_COST_LIMIT}: nest fewer macros or iterate shorter lists`, at(0), 'EXPRESSION_TOO_COSTLY');
+    return undefined;
+  }
   return problems.length === 0 ? type : undefined;
 }
 

@@ -3,7 +3,7 @@
  * checks, and checking run parameters. Every manifest problem is a {@link ManifestError} issue
  * with file, line, column and JSON path.
  */
-export { parseManifest, type ParseManifestOptions } from './parse.js';
+export { MAX_MANIFEST_BYTES, parseManifest, type ParseManifestOptions } from './parse.js';
 export { loadManifestFile } from './load.js';
 export { checkParams, parseParamText } from './params.js';
 export { irSchema, runbookSchema, workflowSchema } from './schemas.js';

@@ -1,15 +1,18 @@
 /**
  * Collecting a file's issues, each located by line, column and JSON path.
  */
-import type { ManifestIssue } from '../errors/index.js';
+import type { ErrorCode, ManifestIssue } from '../errors/index.js';
 import { formatPath, type Path } from './path.js';
 import type { Position, SourceDocument } from './source.js';
 
 /** Where checks report what they find. */
 export interface Reporter {
   readonly source: SourceDocument;
-  /** Reports a problem with the value at `path`; located at the value unless `position` is given. */
-  report(path: Path, message: string, position?: Position): void;
+  /**
+   * Reports a problem with the value at `path`; located at the value unless `position` is given;
+   * `code` when the problem has a more precise code than `MANIFEST_INVALID`.
+   */
+  report(path: Path, message: string, position?: Position, code?: ErrorCode): void;
 }
 
 /** A reporter that keeps the issues, de-duplicated and in file order. */
@@ -23,8 +26,8 @@ export function createIssueCollector(source: SourceDocument): IssueCollector {
   const found = new Map<string, ManifestIssue>();
   return {
     source,
-    report(path, message, position = source.at(path)) {
-      const issue: ManifestIssue = { file: source.file, ...position, path: formatPath(path), message };
+    report(path, message, position = source.at(path), code) {
+      const issue: ManifestIssue = { file: source.file, ...position, path: formatPath(path), message, ...(code ? { code } : {}) };
       found.set(`${issue.line}:${issue.column}:${issue.path}:${message}`, issue);
     },
     issues() {

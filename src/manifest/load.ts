@@ -1,9 +1,9 @@
 /**
  * Reading a manifest file from disk.
  */
-import { readFile } from 'node:fs/promises';
-import { NotFoundError } from '../errors/index.js';
-import { parseManifest, type ParseManifestOptions } from './parse.js';
+import { readFile, stat } from 'node:fs/promises';
+import { MaestroError, NotFoundError } from '../errors/index.js';
+import { MAX_MANIFEST_BYTES, parseManifest, type ParseManifestOptions } from './parse.js';
 import type { Manifest } from './types.js';
 
 /**
@@ -11,10 +11,13 @@ import type { Manifest } from './types.js';
  *
  * @throws NotFoundError when the file does not exist.
  * @throws ManifestError when the manifest is invalid.
+ * @throws MaestroError `PAYLOAD_TOO_LARGE` for a file over `MAX_MANIFEST_BYTES`, before reading it.
  */
 export async function loadManifestFile(path: string, options: ParseManifestOptions): Promise<Manifest> {
   let source: string;
   try {
+    const { size } = await stat(path);
+    if (size > MAX_MANIFEST_BYTES) throw new MaestroError('PAYLOAD_TOO_LARGE', `${path}: the manifest takes ${size} bytes, more than the limit of ${MAX_MANIFEST_BYTES}`);
     source = await readFile(path, 'utf8');
   } catch (error) {
     if (error instanceof Error && 'code' in error && error.code === 'ENOENT') {

@@ -3,7 +3,7 @@
  * the file reported at once.
  */
 import type { Catalog } from '../catalog/index.js';
-import { ManifestError } from '../errors/index.js';
+import { MaestroError, ManifestError } from '../errors/index.js';
 import { createIssueCollector, type Reporter } from './issues.js';
 import { isRecord } from './path.js';
 import { checkRunbook } from './runbook.js';
@@ -22,18 +22,25 @@ export interface ParseManifestOptions {
 
 const KINDS = ['Workflow', 'Runbook'];
 
+/** Largest manifest read, in bytes (the API's body limit is the same): real ones take a few KB. */
+export const MAX_MANIFEST_BYTES = 1024 * 1024;
+
 /**
  * Parses and validates a Workflow or Runbook manifest (YAML, or JSON).
  *
  * @param source the file's text.
  * @param file the name issues are reported under.
  * @throws ManifestError with every issue of the file — YAML syntax, schema, semantic — each with
- *   file, line, column, JSON path and message.
+ *   file, line, column, JSON path and message; nesting deeper than `MAX_MANIFEST_DEPTH` and alias
+ *   expansion past `MAX_MANIFEST_ALIASES` are such issues, found before the parse.
+ * @throws MaestroError `PAYLOAD_TOO_LARGE` for a text over {@link MAX_MANIFEST_BYTES}.
  * @example
  * const manifest = parseManifest(text, 'hello.yaml', { catalog: builtinCatalog });
  * if (manifest.kind === 'Workflow') compileWorkflow(manifest, { catalog: builtinCatalog });
  */
 export function parseManifest(source: string, file: string, { catalog }: ParseManifestOptions): Manifest {
+  const bytes = Buffer.byteLength(source);
+  if (bytes > MAX_MANIFEST_BYTES) throw new MaestroError('PAYLOAD_TOO_LARGE', `${file}: the manifest takes ${bytes} bytes, more than the limit of ${MAX_MANIFEST_BYTES}`);
   const document = readSource(source, file);
   if (document.syntaxIssues.length > 0) throw new ManifestError(document.syntaxIssues);
   const reporter = createIssueCollector(document);

@@ -2,7 +2,7 @@
  * Reading a manifest's YAML (or JSON) while keeping where every value came from, so that each
  * issue can point at a line and column.
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type ParsedNode, type YAMLError } from 'yaml';
+import { CST, isAlias, isMap, isScalar, isSeq, Lexer, LineCounter, parseDocument, visit, type Document, type ParsedNode, type YAMLError } from 'yaml';
 import type { ManifestIssue } from '../errors/index.js';
 import { formatPath, type Path } from './path.js';
 
@@ -48,14 +48,78 @@ function hint(code: string, source: string, offset: number): string {
   return '';
 }
 
+/**
+ * Deepest nesting of collections a manifest may have. Real manifests nest about 10 deep; the YAML
+ * parser recurses once per level, and past a few thousand levels it exhausts the stack or the heap.
+ */
+export const MAX_MANIFEST_DEPTH = 64;
+/** Most aliases a manifest may expand (a "billion laughs" alias bomb expands exponentially). */
+export const MAX_MANIFEST_ALIASES = 100;
+
+/**
+ * The offset where the text's collections first nest deeper than `max`, or `undefined`. Run on
+ * YAML's own tokens before the parser builds anything: flow collections (`[`, `{`) counted
+ * exactly, block collections by indentation (a compact `- - x` counting each dash).
+ */
+export function tooDeepAt(source: string, max: number): number | undefined {
+  const blocks: number[] = [];
+  let flow = 0;
+  let offset = 0;
+  let lineStart = true;
+  let indent = 0;
+  let dashes = 0;
+  let scalar = false;
+  for (const token of new Lexer().lex(source)) {
+    const at = offset;
+    offset += token.length;
+    if (scalar) {
+      // The text after a scalar marker is the scalar's content, brackets included.
+      scalar = false;
+      continue;
+    }
+    const type = CST.tokenType(token);
+    if (type === 'newline') {
+      lineStart = true;
+      indent = 0;
+      dashes = 0;
+      continue;
+    }
+    if (type === 'space' && lineStart) {
+      indent = token.length;
+      continue;
+    }
+    if (type === 'space' || type === 'comment' || type === 'byte-order-mark' || type === 'doc-mode') continue;
+    if (type === 'scalar') scalar = true;
+    if (lineStart && flow === 0) {
+      while (blocks.length > 0 && (blocks.at(-1) ?? 0) > indent) blocks.pop();
+      if (blocks.at(-1) !== indent) blocks.push(indent);
+    }
+    lineStart = false;
+    if (type === 'seq-item-ind' && flow === 0) dashes += 1;
+    if (type === 'flow-seq-start' || type === 'flow-map-start') flow += 1;
+    if ((type === 'flow-seq-end' || type === 'flow-map-end') && flow > 0) flow -= 1;
+    if (type === 'doc-start') blocks.length = 0;
+    if (blocks.length + Math.max(0, dashes - 1) + flow > max) return at;
+  }
+  return undefined;
+}
+
 /** Parses YAML (JSON is YAML) keeping positions. Never throws: syntax errors come back as issues. */
 export function readSource(source: string, file: string): SourceDocument {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const toPosition = (offset: number): Position => {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
   };
+  const deep = tooDeepAt(source, MAX_MANIFEST_DEPTH);
+  if (deep !== undefined) {
+    // Not parsed: the parser is what a deep document would exhaust.
+    const lines = source.slice(0, deep).split('\n');
+    const position = { line: lines.length, column: (lines.at(-1)?.length ?? 0) + 1 };
+    const message = `collections nested deeper than ${MAX_MANIFEST_DEPTH} levels`;
+    return { file, data: undefined, syntaxIssues: [{ file, ...position, path: '', message }], at: () => position, atChar: () => position };
+  }
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
 
   // After a syntax error the parser's view of the rest of the file is guesswork, and its further
   // errors are mostly echoes of the first: report the first error (or, with none, each warning).
@@ -90,7 +154,7 @@ export function readSource(source: string, file: string): SourceDocument {
   let data: unknown;
   if (syntaxIssues.length === 0) {
     try {
-      data = doc.toJS({ maxAliasCount: 100 });
+      data = doc.toJS({ maxAliasCount: MAX_MANIFEST_ALIASES });
     } catch (error) {
       // yaml refuses to expand an alias bomb (aliases of aliases, exponentially) this way.
       if (!(error instanceof ReferenceError)) throw error;

@@ -280,7 +280,8 @@ class ResolvedInputs {
       return digestOf(this.scrub(resolveTemplates(node.with, bindings, this.integerParams)));
     } catch (error) {
       // An input that cannot be resolved now could not have been resolved then either: the task
-      // failed with EXPRESSION_FAILED before running, and its byproduct shows that error.
+      // failed with EXPRESSION_FAILED (or EXPRESSION_TOO_COSTLY) before running, and its byproduct
+      // shows that error.
       if (error instanceof ExpressionError) return undefined;
       throw error;
     }

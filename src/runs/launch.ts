@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { startRun } from '../client/index.js';
 import type { CacheMode, CompiledWorkflow, Principal, TaskState } from '../ir/index.js';
+import { MaestroError } from '../errors/index.js';
 import { appendAuditEvent, checkRunStart, runStartDenial, type PolicyGate } from '../policy/index.js';
 import type { AuditLog, Store } from '../store/index.js';
 import { describeRun, type ApiRunStatus } from './temporal.js';
@@ -37,12 +38,16 @@ export interface LaunchRequest {
    */
   cache?: CacheMode;
   /**
-   * The run this one replays: recorded in the audit log (a `replay` record under this run id,
-   * naming the replay's) once the policy allowed it and before it starts.
-   * @default undefined — not a replay
+   * The finished run this one is started from: recorded in the audit log under that run's id once
+   * the policy allowed this start and before it is queued or started — a replay (`details.replayRunId`)
+   * or a retry (action `retry-from-<from>`, `details.newRunId`).
+   * @default undefined — a run of its own
    */
-  replayOf?: string;
+  origin?: RunOrigin;
 }
+
+/** Where a run started from another comes from: see {@link LaunchRequest.origin}. */
+export type RunOrigin = { kind: 'replay'; runId: string } | { kind: 'retry'; runId: string; from: 'start' | 'failed'; reason?: string };
 
 /** What the caller learns about the run. */
 export interface LaunchResult {
@@ -120,13 +125,31 @@ async function authorize(gate: PolicyGate, request: LaunchRequest): Promise<void
 }
 
 /**
+ * Records where `request` comes from, under the original run's id.
+ * @throws MaestroError `AUDIT_UNAVAILABLE` (503) when the audit log refuses the record.
+ */
+async function recordOrigin(log: AuditLog, request: LaunchRequest, origin: RunOrigin): Promise<void> {
+  const common = { runId: origin.runId, namespace: request.namespace, actor: request.startedBy, ...(request.traceId === undefined ? {} : { traceId: request.traceId }) };
+  try {
+    await appendAuditEvent(
+      log,
+      origin.kind === 'replay'
+        ? { ...common, kind: 'replay', action: 'replay', details: { replayRunId: request.runId } }
+        : { ...common, kind: 'retry', action: `retry-from-${origin.from}`, ...(origin.reason === undefined ? {} : { reason: origin.reason }), details: { newRunId: request.runId } },
+    );
+  } catch (error) {
+    throw new MaestroError('AUDIT_UNAVAILABLE', `the audit log cannot record this ${origin.kind} of run ${origin.runId}, so it was not started; try again later`, { cause: error });
+  }
+}
+
+/**
  * Starts (or queues) a run. With an idempotency key, the first request binds the key to its run id
  * and every later one gets that run back (`created: false`); a request that died between binding
  * the key and starting is completed by the next one, because the start is idempotent by run id.
  * `context.policy` decides every request, a repeated one too: an idempotency key bound by a
  * refused request starts its run once a later request with that key is allowed.
- * A replay (`replayOf`) is recorded in the audit log after that decision and before it starts;
- * when the record cannot be written, nothing starts.
+ * A replay or a retry (`origin`) is recorded in the audit log after that decision and before it
+ * starts; when the record cannot be written, nothing starts (`AUDIT_UNAVAILABLE`).
  * In a namespace with a run limit, the run takes a slot or waits in the store's admission queue,
  * which the admission loop drains as runs finish.
  *
@@ -141,17 +164,7 @@ export async function launchRun(
   const runId = idempotencyKey === undefined ? fresh : await context.store.claimIdempotencyKey(request.namespace, idempotencyKey, fresh);
   const full: LaunchRequest = { ...request, runId };
   if (context.policy !== undefined) await authorize(context.policy, full);
-  if (full.replayOf !== undefined) {
-    await appendAuditEvent(context.auditLog, {
-      kind: 'replay',
-      runId: full.replayOf,
-      namespace: full.namespace,
-      actor: full.startedBy,
-      action: 'replay',
-      ...(full.traceId === undefined ? {} : { traceId: full.traceId }),
-      details: { replayRunId: runId },
-    });
-  }
+  if (full.origin !== undefined) await recordOrigin(context.auditLog, full, full.origin);
   const limit = context.runLimits[request.namespace];
   if (limit !== undefined) {
     const state = await context.store.enqueueRun({ runId, namespace: request.namespace, enqueuedAt: new Date().toISOString(), request: full }, limit);

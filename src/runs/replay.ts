@@ -45,7 +45,7 @@ export async function startReplay(context: LaunchContext, runId: string, options
     startedBy: options.startedBy,
     ...(options.traceId === undefined ? {} : { traceId: options.traceId }),
     cache: 'bypass',
-    replayOf: runId,
+    origin: { kind: 'replay', runId },
   });
   return { replayRunId, status };
 }

@@ -129,7 +129,7 @@ describe('replayRun', () => {
     expect(task(waiting, 'after').status).toBe('PENDING');
     const [record] = await auditLog.list({ runId, kind: 'replay' });
     expect(record).toMatchObject({ kind: 'replay', runId, actor: 'replayer', result: 'replay', details: { replayRunId } });
-    await approveTask(engine.client, replayRunId, { taskId: 'gate', decision: 'approve', approver: 'bob', roles: ['sre'] });
+    await engine.approve(replayRunId, { taskId: 'gate', decision: 'approve', approver: 'bob', roles: ['sre'] });
     const report = await replayReport(engine.client, runId, replayRunId, options);
     // The gate's outputs are the new decision (another approver); the work after it is the same.
     expect(report.replayStatus).toBe('SUCCEEDED');

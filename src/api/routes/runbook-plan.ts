@@ -33,6 +33,8 @@ export function inputSpecs(inputs: readonly ParameterManifest[]): ParameterSpec[
  * comes out null is left out, so the workflow's own default applies.
  *
  * @throws ParamsError naming each param whose expression fails to evaluate.
+ * @throws MaestroError `EXPRESSION_TOO_COSTLY` when a param's expression goes over its cost limit,
+ *   with the param and the line and column in its expression.
  * @example
  * // spec.params: { bucket: "${inputs.source_bucket}", key: "backfill/${inputs.key}" }
  * runbookParams(runbook, { source_bucket: 'raw', key: 'a.json' }) // { bucket: 'raw', key: 'backfill/a.json' }
@@ -50,6 +52,11 @@ export function runbookParams(runbook: RunbookManifest, inputs: Readonly<Record<
       if (value !== null) params[name] = value;
     } catch (error) {
       if (!(error instanceof ExpressionError)) throw error;
+      if (error.code === 'EXPRESSION_TOO_COSTLY') {
+        throw new MaestroError('EXPRESSION_TOO_COSTLY', `runbook ${runbook.metadata.name}@${runbook.metadata.version}, param "${name}": ${error.message}`, {
+          details: { errors: [{ path: `spec.params.${name}`, ...error.at, message: error.message }] },
+        });
+      }
       problems.push({ name, message: `runbook ${runbook.metadata.name}@${runbook.metadata.version} cannot compute it: ${error.message}` });
     }
   }

@@ -170,30 +170,14 @@ export const retryRun: RouteHandler = async (context) => {
     throw new MaestroError('CONFLICT', `run ${execution.runId} succeeded: nothing failed to retry (use from: start to run it again)`);
   }
   const carried = from === 'failed' ? state.tasks.filter((task) => task.status === 'SUCCEEDED') : undefined;
-  const launch = launchContext(context.deps);
-  const result = await launchRun(
-    {
-      ...launch,
-      // Recorded once the new run's id is known and the policy allowed it, before it is queued or started.
-      authorize: async (request) => {
-        await launch.authorize?.(request);
-        await audit(context, {
-          kind: 'retry',
-          runId: execution.runId,
-          namespace: execution.namespace,
-          action: `retry-from-${from}`,
-          ...(reason === undefined ? {} : { reason }),
-          details: { newRunId: request.runId },
-        });
-      },
-    },
-    {
+  const result = await launchRun(launchContext(context.deps), {
       compiled: { ir: input.ir, digest: input.digest },
       params: input.params,
       namespace: execution.namespace,
       ...startedByCaller(context, principal),
       ...(execution.priority === undefined ? {} : { priority: execution.priority }),
       ...(carried === undefined ? {} : { carried }),
+      origin: { kind: 'retry', runId: execution.runId, from, ...(reason === undefined ? {} : { reason }) },
     },
   );
   return {

@@ -82,6 +82,29 @@ describe('tasks/transform.map', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
+  it('stops a backtracking regular expression at the row limit without holding the event loop, then evaluates on a fresh thread', async () => {
+    // `(a+)+$` on 40 a's and a b backtracks for minutes inside one RegExp call: JSONata's own
+    // timeout never gets a turn; before the pool the task ran it on the event loop to the end.
+    const bomb = `$match($, /(a+)+$/)`;
+    let worstLag = 0;
+    let last = performance.now();
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      worstLag = Math.max(worstLag, now - last - 10);
+      last = now;
+    }, 10);
+    const started = performance.now();
+    const error = await failure(map(['a'.repeat(40) + 'b'], bomb)).finally(() => clearInterval(ticker));
+    const took = performance.now() - started;
+    expect(error.code).toBe('TASK_TIMEOUT');
+    expect(error.message).toBe('row 0: evaluation ran longer than 1000 ms');
+    expect(took).toBeGreaterThanOrEqual(1_000);
+    // The limit counts from the row's start; a fresh thread takes a few hundred ms to load JSONata.
+    expect(took).toBeLessThan(3_000);
+    expect(worstLag).toBeLessThan(100);
+    await expect(map(['aaa'], bomb)).resolves.toEqual({ rows: [{ match: 'aaa', index: 0, groups: ['aaa'] }] });
+  });
+
   it('gives every evaluation of one expression its own rows, $index and guards, however often and concurrently it runs', async () => {
     const expression = '$ * 10 + $index';
     const [first, second] = await Promise.all([map([1, 2, 3], expression), map([7, 8], expression)]);

@@ -1,7 +1,6 @@
-import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import jsonata from 'jsonata';
-import { isMaestroError } from '../../errors/index.js';
 import { defineTask, TaskError } from '../../sdk/index.js';
+import { jsonataPool, type JsonataFailure, type JsonataLimits } from './jsonata-pool.js';
 
 /** Input of `tasks/transform.map`. */
 export interface TransformMapInput {
@@ -14,20 +13,22 @@ export interface TransformMapOutput {
   rows: unknown[];
 }
 
-/** Longest one row's evaluation may run before the task fails (JSONata's own guard). */
+/**
+ * Longest one row's evaluation may run before the task fails: JSONata's own guard, and the pool
+ * terminates the thread of a row that overruns it (a backtracking regular expression never
+ * reaches JSONata's check).
+ */
 const ROW_TIMEOUT_MS = 1_000;
 /** Deepest JSONata evaluation stack, which stops runaway recursion long before Node's stack would. */
 const MAX_DEPTH = 500;
-/**
- * JSONata evaluates in microtasks only, so nothing else on the worker runs until it yields: give the
- * event loop a turn this often, so cancellation and timeouts can abort `ctx.signal` mid-way.
- */
-const YIELD_INTERVAL_MS = 20;
 /** Functions whose results vary between calls: refused, because the task declares itself deterministic. */
 const NON_DETERMINISTIC_FUNCTIONS = ['now', 'millis', 'random'] as const;
+/** Most the results may take (as JSON) together; larger data belongs in the artifact store. */
+const MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
+const LIMITS: JsonataLimits = { timeoutMs: ROW_TIMEOUT_MS, maxDepth: MAX_DEPTH, forbidden: NON_DETERMINISTIC_FUNCTIONS, maxOutputBytes: MAX_OUTPUT_BYTES };
 
 /** The shape of the errors JSONata throws (plain objects, not `Error`s). */
-interface JsonataFailure {
+interface JsonataError {
   code: string;
   message: string;
   position?: number;
@@ -38,7 +39,9 @@ interface JsonataFailure {
  * `tasks/transform.map`: applies a JSONata expression to each row. The row is the expression's input
  * and `$index` its 0-based index; rows for which the expression yields nothing are left out, as
  * JSONata's own `$map` does. JSONata is a query language: nothing in the expression can run
- * JavaScript. Each row's evaluation is bounded in time and depth, and the results must be JSON.
+ * JavaScript. The rows are evaluated on a thread of a pool, never on the worker's event loop; each
+ * row's evaluation is bounded in time (the thread is terminated past it) and depth, and the
+ * results must be JSON and at most 16 MiB.
  *
  * @example
  * - id: names
@@ -76,19 +79,11 @@ export const transformMap = defineTask<TransformMapInput, TransformMapOutput>({
     compileExpression(expression);
   },
   async execute({ rows, expression }, ctx) {
-    const compiled = compileExpression(expression);
-    const results: unknown[] = [];
-    let lastYield = performance.now();
-    for (const [index, row] of rows.entries()) {
-      if (performance.now() - lastYield >= YIELD_INTERVAL_MS) {
-        await nextMacrotask();
-        lastYield = performance.now();
-      }
-      ctx.signal.throwIfAborted();
-      const result = await evaluateRow(compiled, row, index);
-      if (result !== undefined) results.push(toJson(result, index));
-    }
-    return { rows: results };
+    // Compiled here first, so a syntax error is reported without a thread.
+    compileExpression(expression);
+    const outcome = await jsonataPool().map(expression, rows, LIMITS, ctx.signal);
+    if ('rows' in outcome) return { rows: outcome.rows };
+    throw rowError(outcome.failure, outcome.index);
   },
 });
 
@@ -96,9 +91,8 @@ export const transformMap = defineTask<TransformMapInput, TransformMapOutput>({
 const COMPILED_CACHE_SIZE = 256;
 
 /**
- * Compiled expressions by their text. Sharing one between attempts and concurrent evaluations is
- * safe: JSONata keeps an evaluation's state, its time and depth guards included, in a frame of its
- * own per `evaluate`, and the functions registered on the expression are the same for every text.
+ * Compiled expressions by their text, for the syntax check of `validate` and `execute` (each
+ * thread of the pool keeps its own for evaluating).
  */
 const compiledExpressions = new Map<string, jsonata.Expression>();
 
@@ -122,74 +116,58 @@ function compileNew(expression: string): jsonata.Expression {
   try {
     compiled = jsonata(expression, { timeout: ROW_TIMEOUT_MS, stack: MAX_DEPTH });
   } catch (error) {
-    if (!isJsonataFailure(error)) throw error;
+    if (!isJsonataError(error)) throw error;
     throw new TaskError(`expression: ${describe(error)}`, {
       code: 'TASK_INPUT_INVALID',
       retryable: false,
       details: { path: 'expression', ...located(error) },
     });
   }
-  for (const name of NON_DETERMINISTIC_FUNCTIONS) {
-    compiled.registerFunction(name, () => {
-      throw new TaskError(`$${name}() is not allowed: tasks/transform.map is deterministic`, {
-        code: 'TASK_INPUT_INVALID',
-        retryable: false,
-      });
-    });
-  }
   return compiled;
 }
 
-async function evaluateRow(compiled: jsonata.Expression, row: unknown, index: number): Promise<unknown> {
-  try {
-    return await compiled.evaluate(row, { index });
-  } catch (error) {
-    if (isMaestroError(error) || !isJsonataFailure(error)) throw error;
-    const timedOut = error.code === 'D1012';
-    throw new TaskError(
-      timedOut ? `row ${index}: evaluation ran longer than ${ROW_TIMEOUT_MS} ms` : `row ${index}: ${describe(error)}`,
-      { code: timedOut ? 'TASK_TIMEOUT' : 'TASK_FAILED', retryable: false, details: { row: index, ...located(error) } },
-    );
+/** The task error for a row that failed on its thread. */
+function rowError(failure: JsonataFailure, index: number): TaskError {
+  switch (failure.kind) {
+    case 'jsonata': {
+      const timedOut = failure.code === 'D1012';
+      return new TaskError(timedOut ? timeoutMessage(index) : `row ${index}: ${describe(failure)}`, {
+        code: timedOut ? 'TASK_TIMEOUT' : 'TASK_FAILED',
+        retryable: false,
+        details: { row: index, ...located(failure) },
+      });
+    }
+    case 'timeout':
+      return new TaskError(timeoutMessage(index), { code: 'TASK_TIMEOUT', retryable: false, details: { row: index } });
+    case 'forbidden':
+      return new TaskError(`$${failure.name}() is not allowed: tasks/transform.map is deterministic`, { code: 'TASK_INPUT_INVALID', retryable: false });
+    case 'not-json':
+      return new TaskError(`row ${index}: the expression returned a function, which is not JSON`, { code: 'TASK_FAILED', retryable: false, details: { row: index } });
+    case 'too-large':
+      return new TaskError(`row ${index}: the results take more than ${MAX_OUTPUT_BYTES} bytes`, { code: 'TASK_FAILED', retryable: false, details: { row: index } });
+    case 'crashed':
+      return new TaskError(`row ${index}: the evaluation's thread died: ${failure.message}`, { code: 'TASK_FAILED', retryable: false, details: { row: index } });
   }
 }
 
-/** Copies a JSONata result into plain JSON; a function in it cannot become a task output. */
-function toJson(value: unknown, index: number): unknown {
-  if (value === undefined) return null;
-  if (isFunction(value)) {
-    throw new TaskError(`row ${index}: the expression returned a function, which is not JSON`, {
-      code: 'TASK_FAILED',
-      retryable: false,
-      details: { row: index },
-    });
-  }
-  if (Array.isArray(value)) return value.map((item) => toJson(item, index));
-  if (typeof value !== 'object' || value === null) return value;
-  const copy: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) if (item !== undefined) copy[key] = toJson(item, index);
-  return copy;
+function timeoutMessage(index: number): string {
+  return `row ${index}: evaluation ran longer than ${ROW_TIMEOUT_MS} ms`;
 }
 
-/** A JavaScript function, or one of JSONata's function values (lambdas and built-ins). */
-function isFunction(value: unknown): boolean {
-  if (typeof value === 'function') return true;
-  return typeof value === 'object' && value !== null && ('_jsonata_lambda' in value || '_jsonata_function' in value);
-}
-
-function isJsonataFailure(error: unknown): error is JsonataFailure {
+function isJsonataError(error: unknown): error is JsonataError {
   return (
     typeof error === 'object' &&
     error !== null &&
-    typeof (error as Partial<JsonataFailure>).code === 'string' &&
-    typeof (error as Partial<JsonataFailure>).message === 'string'
+    typeof (error as Partial<JsonataError>).code === 'string' &&
+    typeof (error as Partial<JsonataError>).message === 'string'
   );
 }
 
-function describe(error: JsonataFailure): string {
+function describe(error: JsonataError): string {
   const at = error.position === undefined ? '' : ` at position ${error.position}`;
   return `${error.message} (JSONata ${error.code}${at})`;
 }
 
-function located(error: JsonataFailure): Record<string, unknown> {
+function located(error: JsonataError): Record<string, unknown> {
   return { jsonataCode: error.code, position: error.position, token: error.token };
 }
