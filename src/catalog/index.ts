@@ -104,7 +104,8 @@ export function egressPolicyOf({ egressAllow = {}, containerNetworkNamespaces = 
  * const egress = egressPolicyOf(config);
  * const catalog = new Catalog(createBuiltinTasks(config, egress), {}, egress);
  */
-export function createBuiltinTasks({ fileRoots = [], provenance }: CatalogOptions = {}, egress: EgressPolicy = new EgressPolicy()): TaskDefinition[] {
+export function createBuiltinTasks(options: CatalogOptions = {}, egress: EgressPolicy = egressPolicyOf(options)): TaskDefinition[] {
+  const { fileRoots = [], provenance } = options;
   const http = new HttpClient(egress);
   const configured: TaskDefinition[] = [
     createHttpRequestTask({ http }),
