@@ -11,6 +11,7 @@
  * - `container`: a no-op container through the container runner against `podman run` (bench/container.ts);
  * - `sdk`: what the task SDK and runner path add per call over the client library alone, for
  *   `tasks/http.request` and `connectors/nats.publish` (bench/sdk.ts);
+ * - `egress`: the egress guard's cost per connection against plain `net.connect` (bench/egress.ts);
  * - `console`: the operator console in headless Chromium, the runs list with 1,000 runs and a
  *   1,000-node DAG (bench/console.ts);
  * - `expressions`: CEL's cost meter per evaluation against unmetered @bufbuild/cel, and JSONata on
@@ -38,6 +39,7 @@ import { apiLoadReport, runApiLoadBenchmark } from './api-load.js';
 import { benchCompile, chainManifest, layeredManifest, type CompilerResult } from './compiler-bench.js';
 import { benchConsole, consoleReport } from './console.js';
 import { benchContainer, containerBenchReport } from './container.js';
+import { benchEgress, egressMarkdown } from './egress.js';
 import { benchExpressions, expressionsMarkdown } from './expressions.js';
 import { TUNED_DYNAMIC_CONFIG, startBenchEngine } from './engine.js';
 import { medianProfile, profileHistories, type HistoryProfile } from './history.js';
@@ -261,6 +263,10 @@ ${apiLoadReport(sustained)}`, json: { issueRate, sustained } };
   sdk: async () => {
     const result = await benchSdk();
     return { markdown: `## Task SDK overhead\n\n${sdkMarkdown(result)}`, json: result };
+  },
+  egress: async () => {
+    const result = await benchEgress();
+    return { markdown: `## Egress guard: TCP connection set-up to loopback\n\n${egressMarkdown(result)}`, json: result };
   },
   console: async () => {
     const result = await benchConsole();

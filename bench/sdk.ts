@@ -73,7 +73,7 @@ export async function benchSdk({ calls = 1000, warmup = 100 }: SdkBenchOptions =
   const plainAgent = new Agent();
   try {
     const { runTask } = createActivities({
-      catalog: createBuiltinCatalog({ httpAllow: { default: ['127.0.0.0/8'] } }),
+      catalog: createBuiltinCatalog({ egressAllow: { default: ['127.0.0.0/8'] } }),
       artifacts: new FsArtifactStore({ root: artifactDir }),
       runners: { local: localRunner },
       secrets: () => Promise.reject(new Error('the benchmark tasks use no secrets')),

@@ -187,6 +187,21 @@ test_connector_without_allowance_denied if {
 	denied_with(d, "task \"greet\" uses connectors/kafka.produce, which sends data outside Maestro's trust boundary, and namespace \"default\" has no egress allowance for it (add it to data.maestro_config.namespaces[\"default\"].egress)")
 }
 
+# Every task that opens a connection needs the allowance: gRPC and serverless functions too, not only HTTP.
+test_every_connecting_task_needs_an_egress_allowance if {
+	every uses in ["tasks/grpc.call@0.1.0", "tasks/function.invoke@0.1.0", "connectors/db.query@0.1.0", "connectors/s3.put@0.1.0", "connectors/nats.publish@0.1.0", "connectors/kafka.publish@0.1.0", "connectors/sig.ingest@0.1.0"] {
+		d := maestro.decision with input as json.patch(task_input, [
+			{"op": "replace", "path": "/run/namespace", "value": "sandbox"},
+			{"op": "replace", "path": "/principal/namespaces", "value": ["sandbox"]},
+			{"op": "replace", "path": "/policy/purpose", "value": "testing"},
+			{"op": "replace", "path": "/task/uses", "value": uses},
+		])
+		not d.allow
+		some reason in d.reasons
+		contains(reason, "has no egress allowance for it")
+	}
+}
+
 test_egress_not_checked_at_run_start if {
 	maestro.allow with input as object.union(run_input, {"run": {"runId": "run-1", "namespace": "sandbox"}, "principal": {"subject": "alice", "roles": ["operator"], "namespaces": ["sandbox"]}})
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cancelRun } from '../src/client/index.js';
-import { TEST_HTTP_ALLOW, startEngine, task, waitForState, workflow, type Engine } from './helpers/engine.js';
+import { TEST_EGRESS_ALLOW, startEngine, task, waitForState, workflow, type Engine } from './helpers/engine.js';
 import { startHttpPeer, type HttpPeer } from './helpers/http-peer.js';
 
 let engine: Engine;
@@ -31,7 +31,7 @@ afterAll(async () => {
 function startWorkerProcess(): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'workers/worker.ts'], {
     env: { ...process.env, TEMPORAL_ADDRESS: engine.address, MAESTRO_TASK_QUEUE: engine.taskQueue, MAESTRO_DATA_DIR: dataDir, MAESTRO_LOG_LEVEL: 'warn',
-      MAESTRO_HTTP_ALLOW: JSON.stringify(TEST_HTTP_ALLOW),
+      MAESTRO_EGRESS_ALLOW: JSON.stringify(TEST_EGRESS_ALLOW),
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

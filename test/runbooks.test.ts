@@ -17,7 +17,7 @@ import { createBuiltinCatalog } from '../src/catalog/index.js';
 import { extendConfig, loadConfig } from '../src/config/index.js';
 import type { RunState } from '../src/ir/index.js';
 import { defaultApprovalKeyFile } from '../src/provenance/index.js';
-import { startEngine, task, TEST_HTTP_ALLOW, waitForState, type Engine } from './helpers/engine.js';
+import { startEngine, task, TEST_EGRESS_ALLOW, waitForState, type Engine } from './helpers/engine.js';
 import {
   readKafkaTopic,
   startDeployApi,
@@ -71,7 +71,7 @@ beforeAll(async () => {
   });
   files = await mkdtemp(join(tmpdir(), 'maestro-files-'));
   await mkdir(join(files, 'bundles'));
-  engine = await startEngine({ catalog: createBuiltinCatalog({ httpAllow: TEST_HTTP_ALLOW, fileRoots: [files] }) });
+  engine = await startEngine({ catalog: createBuiltinCatalog({ egressAllow: TEST_EGRESS_ALLOW, fileRoots: [files] }) });
   bucketClient = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
   for (const bucket of ['maestro-dev', 'demo-datasets', 'raw-records']) await bucketClient.send(new CreateBucketCommand({ Bucket: bucket }));
   sql = new pg.Client({ connectionString: db.url });

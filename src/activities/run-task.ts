@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Catalog } from '../catalog/index.js';
+import { EgressGuard } from '../egress/index.js';
 import { MaestroError, TaskError, isMaestroError } from '../errors/index.js';
 import type { RunTaskInput, RunTaskResult, TaskFailureDetails } from '../ir/index.js';
 import { taskPolicyInput, type PolicyGate } from '../policy/index.js';
@@ -94,7 +95,7 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
         initialised.set(definition, init);
         await init;
       }
-      const ctx = taskContext(input, activity, signal, log);
+      const ctx = taskContext(catalog, input, activity, signal, log);
       const codeDigest = taskCodeDigests[input.uses];
       // A task whose code cannot be digested is never cached: its key could not tell versions apart.
       const { outputs, cached } = await runCached(
@@ -133,12 +134,13 @@ function isBuiltin(definition: TaskDefinition): definition is BuiltinTaskDefinit
   return definition.execution === 'timer' || definition.execution === 'approval';
 }
 
-function taskContext(input: RunTaskInput, activity: Context, signal: AbortSignal, { logger, secrets }: AttemptLog): TaskContext {
+function taskContext(catalog: Catalog, input: RunTaskInput, activity: Context, signal: AbortSignal, { logger, secrets }: AttemptLog): TaskContext {
   return {
     runId: input.runId,
     taskId: input.taskId,
     attempt: input.attempt,
     namespace: input.namespace,
+    egress: new EgressGuard(catalog.egress, input.namespace),
     signal,
     logger,
     heartbeat: (details) => activity.heartbeat(details),

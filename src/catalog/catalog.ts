@@ -1,4 +1,5 @@
 import semver from 'semver';
+import { EgressPolicy } from '../egress/index.js';
 import type { TaskDefinition } from '../sdk/types.js';
 
 /** The result of resolving a `uses` reference. */
@@ -23,6 +24,8 @@ export class Catalog {
     definitions: Iterable<TaskDefinition>,
     /** Module file of each task defined outside Maestro's `src/catalog/tasks`, by task name. */
     readonly modules: Readonly<Record<string, string>> = {},
+    /** Which addresses the tasks may connect to, by namespace (each attempt's `ctx.egress`). @default public addresses only */
+    readonly egress: EgressPolicy = new EgressPolicy(),
   ) {
     for (const definition of definitions) {
       const versions = this.byName.get(definition.name) ?? [];

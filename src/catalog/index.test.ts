@@ -42,7 +42,7 @@ describe('builtinCatalog', () => {
 
 describe('createBuiltinCatalog', () => {
   it('serves the same tasks as builtinCatalog, configured', () => {
-    const catalog = createBuiltinCatalog({ httpAllow: { default: ['127.0.0.0/8'] }, fileRoots: ['/tmp'] });
+    const catalog = createBuiltinCatalog({ egressAllow: { default: ['127.0.0.0/8'] }, fileRoots: ['/tmp'] });
     expect(catalog.list().map((task) => `${task.name}@${task.version}`)).toEqual(builtinCatalog.list().map((task) => `${task.name}@${task.version}`));
   });
 });

@@ -2,6 +2,7 @@
  * The task catalog: the built-in reference tasks and the {@link Catalog} that resolves a manifest's
  * `uses: group/name@semver` to a definition.
  */
+import { EgressPolicy, maestroEndpoints, type EgressAllowList, type MaestroEndpointSettings } from '../egress/index.js';
 import type { TaskDefinition } from '../sdk/index.js';
 import { Catalog } from './catalog.js';
 import { approvalGate } from './tasks/approval-gate.js';
@@ -10,7 +11,6 @@ import { functionInvoke } from './tasks/function-invoke.js';
 import { createDisclosurePackageTask, disclosurePackage, type FileTaskOptions } from './tasks/disclosure-package.js';
 import { dbQuery } from './tasks/db-query.js';
 import { grpcCall } from './tasks/grpc-call.js';
-import { EgressPolicy, type HttpAllowList } from './tasks/http/egress-policy.js';
 import { HttpClient } from './tasks/http/send.js';
 import { createHttpRequestTask, httpRequest } from './tasks/http-request.js';
 import { kafkaPublish } from './tasks/kafka-publish.js';
@@ -32,7 +32,6 @@ export { approvalGate, httpRequest, schemaValidate, transformMap, waitSleep };
 export { containerRun, functionInvoke };
 export { dbQuery, disclosurePackage, grpcCall, kafkaPublish, natsPublish, notifySlack, s3Get, s3Put, sigClaims, sigIngest };
 export { createDisclosurePackageTask, createHttpRequestTask, createNotifySlackTask, createSigClaimsTask, createSigIngestTask };
-export { EgressDeniedError, EgressPolicy, type EgressDecision, type HttpAllowList } from './tasks/http/egress-policy.js';
 export { HttpClient } from './tasks/http/send.js';
 export type { DisclosureProvenance, FileTaskOptions } from './tasks/disclosure-package.js';
 export type { HttpTaskOptions } from './tasks/http-request.js';
@@ -73,24 +72,41 @@ export const builtinTasks: TaskDefinition[] = [
   disclosurePackage,
 ];
 
-/** What the worker's config decides about the built-in tasks (and, for disclosure bundles, its provenance). */
-export interface CatalogOptions extends FileTaskOptions {
+/**
+ * What the worker's config decides about the built-in tasks: where they may connect (and which of
+ * Maestro's own endpoints they never reach), file roots, and, for disclosure bundles, provenance.
+ * The config object itself fits.
+ */
+export interface CatalogOptions extends FileTaskOptions, MaestroEndpointSettings {
   /**
-   * Non-public ranges each namespace's HTTP tasks (`tasks/http.request`, `tasks/notify.slack`,
-   * `connectors/sig.ingest`, `connectors/sig.claims`) may reach: config `httpAllow` (`MAESTRO_HTTP_ALLOW`).
+   * Non-public ranges and exact endpoints each namespace's tasks may reach, whatever opens the
+   * connection (HTTP, gRPC, Kafka, NATS, S3, PostgreSQL, functions): config `egressAllow`
+   * (`MAESTRO_EGRESS_ALLOW`).
    * @default {} — public addresses only
    */
-  httpAllow?: HttpAllowList;
+  egressAllow?: EgressAllowList;
+  /** Namespaces whose containers and Jobs may have a network: config `containerNetworkNamespaces`. @default [] — none */
+  containerNetworkNamespaces?: readonly string[];
 }
 
 /**
- * The built-in tasks configured for one worker: its egress allow-lists, file roots and provenance.
+ * The egress policy of a worker: its allow-lists, and Maestro's own endpoints named by the same
+ * settings (Temporal, the API, the registry database, OPA), which no task reaches.
+ */
+export function egressPolicyOf({ egressAllow = {}, containerNetworkNamespaces = [], ...endpoints }: CatalogOptions = {}): EgressPolicy {
+  return new EgressPolicy({ allow: egressAllow, infrastructure: maestroEndpoints(endpoints), containerNetwork: containerNetworkNamespaces });
+}
+
+/**
+ * The built-in tasks configured for one worker: its egress policy, file roots and provenance.
  *
  * @example
- * const catalog = new Catalog(createBuiltinTasks({ httpAllow: config.httpAllow, fileRoots: config.fileRoots }));
+ * const egress = egressPolicyOf(config);
+ * const catalog = new Catalog(createBuiltinTasks(config, egress), {}, egress);
  */
-export function createBuiltinTasks({ httpAllow = {}, fileRoots = [], provenance }: CatalogOptions = {}): TaskDefinition[] {
-  const http = new HttpClient(new EgressPolicy(httpAllow));
+export function createBuiltinTasks(options: CatalogOptions = {}, egress: EgressPolicy = egressPolicyOf(options)): TaskDefinition[] {
+  const { fileRoots = [], provenance } = options;
+  const http = new HttpClient(egress);
   const configured: TaskDefinition[] = [
     createHttpRequestTask({ http }),
     createNotifySlackTask({ http }),
@@ -104,7 +120,8 @@ export function createBuiltinTasks({ httpAllow = {}, fileRoots = [], provenance 
 
 /** A {@link Catalog} of {@link createBuiltinTasks}: what a worker serves, configured from its config. */
 export function createBuiltinCatalog(options: CatalogOptions = {}): Catalog {
-  return new Catalog(createBuiltinTasks(options));
+  const egress = egressPolicyOf(options);
+  return new Catalog(createBuiltinTasks(options, egress), {}, egress);
 }
 
 /** What a worker's config decides about its catalog: the built-in tasks' settings and your own tasks. */
@@ -125,11 +142,12 @@ export interface LoadCatalogOptions extends CatalogOptions {
  * task's `name@version`.
  *
  * @example
- * const catalog = await loadCatalog({ httpAllow: config.httpAllow, fileRoots: config.fileRoots, taskModules: config.taskModules });
+ * const catalog = await loadCatalog(config);
  */
 export async function loadCatalog({ taskModules = [], ...options }: LoadCatalogOptions = {}): Promise<Catalog> {
   const { tasks, modules } = await loadTaskModules(taskModules);
-  return new Catalog(addTasks(createBuiltinTasks(options), tasks), modules);
+  const egress = egressPolicyOf(options);
+  return new Catalog(addTasks(createBuiltinTasks(options, egress), tasks), modules, egress);
 }
 
 /** A catalog of {@link builtinTasks}: what a worker serves when it adds no tasks of its own. */

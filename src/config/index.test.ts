@@ -34,7 +34,7 @@ describe('loadConfig', () => {
       uiPort: 8233,
       largeOutputBytes: 262_144,
       logLevel: 'info',
-      httpAllow: {},
+      egressAllow: {},
       fileRoots: [],
       secrets: {},
       secretsSource: 'env',

@@ -5,9 +5,9 @@
  * `MAESTRO_*` variables.
  */
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { delimiter, dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { CidrError, isCidr, parseEndpoint } from '../egress/index.js';
 import { ConfigError } from '../errors/index.js';
 import { parseDuration } from '../ir/index.js';
 
@@ -274,13 +274,30 @@ export interface Config {
    */
   readonly imageSignaturesDir?: string;
   /**
-   * Non-public address ranges each namespace's HTTP tasks may reach (`MAESTRO_HTTP_ALLOW`): JSON
-   * (in the file, a mapping) of namespace → CIDR list, `"*"` for every namespace, e.g.
-   * `{"default":["127.0.0.0/8","::1/128"],"payments":["10.20.0.0/16"]}`. Loopback, private,
-   * link-local, CGNAT and metadata addresses are refused to every namespace not listed.
-   * @default {} — public addresses only
+   * Non-public address ranges and exact endpoints each namespace's tasks may reach, whatever opens
+   * the connection (HTTP, gRPC, Kafka, NATS, S3, PostgreSQL, functions) (`MAESTRO_EGRESS_ALLOW`):
+   * JSON (in the file, a mapping) of namespace → list, `"*"` for every namespace, e.g.
+   * `{"default":["127.0.0.0/8","::1/128"],"payments":["10.20.0.0/16"],"ops":["temporal:7233"]}`.
+   * An entry is a CIDR or one `host:port`. Loopback, private, link-local, CGNAT and metadata
+   * addresses are refused to every namespace not listed; Maestro's own endpoints (Temporal
+   * frontend and UI, the API, the registry database, OPA) are refused even inside a listed range,
+   * unless the exact `host:port` is listed.
+   * @default {} — public addresses only (or the deprecated {@link Config.httpAllow})
    */
-  readonly httpAllow: Readonly<Record<string, readonly string[]>>;
+  readonly egressAllow: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Deprecated name of {@link Config.egressAllow} (`MAESTRO_HTTP_ALLOW`), still read: it applies
+   * to every task now, not only HTTP. Setting both to different values refuses to start.
+   * @default undefined
+   */
+  readonly httpAllow?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Maestro namespaces whose containers and Kubernetes Jobs may have a network (`network: true`)
+   * (`MAESTRO_CONTAINER_NETWORK_NAMESPACES`, e.g. `ops,payments`, `*` for every namespace; in the
+   * file, a list). Elsewhere such a task fails with `EGRESS_DENIED` before the container starts.
+   * @default undefined — none
+   */
+  readonly containerNetworkNamespaces?: readonly string[];
   /**
    * Which namespaces may use each secret and, optionally, which hosts its value may be sent to
    * (`MAESTRO_SECRETS`: JSON; in the file, a mapping), e.g.
@@ -562,12 +579,16 @@ function url(raw: unknown): string {
 }
 
 /** `name=count,name=count` (environment) or a mapping of name to count (file). */
-/** A CIDR (`10.0.0.0/8`, `::1/128`) or a bare IP address. */
-function isCidr(text: string): boolean {
-  const [address = '', prefix, ...rest] = text.split('/');
-  const version = isIP(address);
-  if (version === 0 || rest.length > 0) return false;
-  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128));
+/** A CIDR (`10.0.0.0/8`, `::1/128`), a bare IP address, or one `host:port` endpoint. */
+function isAllowEntry(text: string): boolean {
+  if (isCidr(text)) return true;
+  try {
+    parseEndpoint(text);
+    return true;
+  } catch (error) {
+    if (error instanceof CidrError) return false;
+    throw error;
+  }
 }
 
 /** A JSON text (environment) or any value (file), parsed. */
@@ -582,7 +603,7 @@ function jsonOrValue(raw: unknown): unknown {
   }
 }
 
-function httpAllowList(raw: unknown): Readonly<Record<string, readonly string[]>> {
+function egressAllowList(raw: unknown): Readonly<Record<string, readonly string[]>> {
   const value = jsonOrValue(raw);
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new FieldError('must map namespaces to CIDR lists, e.g. {"default":["127.0.0.0/8"]}');
@@ -590,8 +611,8 @@ function httpAllowList(raw: unknown): Readonly<Record<string, readonly string[]>
   const allow: Record<string, readonly string[]> = {};
   for (const [namespace, cidrs] of Object.entries(value)) {
     if (namespace !== '*' && !/^[a-z0-9][a-z0-9-]*$/.test(namespace)) throw new FieldError(`has an invalid namespace name "${namespace}"`);
-    if (!Array.isArray(cidrs) || !cidrs.every((cidr): cidr is string => typeof cidr === 'string' && isCidr(cidr.trim()))) {
-      throw new FieldError(`"${namespace}" must be a list of CIDR ranges such as "10.0.0.0/8" or "::1/128"`);
+    if (!Array.isArray(cidrs) || !cidrs.every((cidr): cidr is string => typeof cidr === 'string' && isAllowEntry(cidr.trim()))) {
+      throw new FieldError(`"${namespace}" must be a list of CIDR ranges such as "10.0.0.0/8" or "::1/128", or host:port endpoints`);
     }
     allow[namespace] = Object.freeze(cidrs.map((cidr) => cidr.trim()));
   }
@@ -655,11 +676,11 @@ function pathList(raw: unknown, what = 'folder'): readonly string[] {
 }
 
 /** `a,b` (environment) or a list (file) of Maestro namespace names. */
-function namespaceList(raw: unknown): readonly string[] {
+function namespaceList(raw: unknown, wildcard = false): readonly string[] {
   const items = typeof raw === 'string' ? raw.split(',') : raw;
   if (!Array.isArray(items) || !items.every((item): item is string => typeof item === 'string')) throw new FieldError('must be a list of namespaces');
   const names = items.map((item) => item.trim()).filter((item) => item !== '');
-  const bad = names.find((name) => !/^[a-z0-9][a-z0-9-]*$/.test(name));
+  const bad = names.find((name) => !(wildcard && name === '*') && !/^[a-z0-9][a-z0-9-]*$/.test(name));
   if (bad !== undefined) throw new FieldError(`has an invalid namespace name "${bad}"`);
   if (names.length === 0) throw new FieldError('must name at least one namespace');
   return Object.freeze(names);
@@ -856,7 +877,9 @@ export const CONFIG_SCHEMA = {
   signedImageNamespaces: { env: 'MAESTRO_SIGNED_IMAGE_NAMESPACES', parse: namespaceList },
   imageKeys: { env: 'MAESTRO_IMAGE_KEYS', parse: (raw: unknown) => pathList(raw, 'key file') },
   imageSignaturesDir: { env: 'MAESTRO_IMAGE_SIGNATURES_DIR', parse: text, path: true },
-  httpAllow: { env: 'MAESTRO_HTTP_ALLOW', parse: httpAllowList },
+  egressAllow: { env: 'MAESTRO_EGRESS_ALLOW', parse: egressAllowList },
+  httpAllow: { env: 'MAESTRO_HTTP_ALLOW', parse: egressAllowList },
+  containerNetworkNamespaces: { env: 'MAESTRO_CONTAINER_NETWORK_NAMESPACES', parse: (raw: unknown) => namespaceList(raw, true) },
   secrets: { env: 'MAESTRO_SECRETS', parse: secretScopes },
   secretsSource: { env: 'MAESTRO_SECRETS_SOURCE', parse: secretsSource },
   secretsDir: { env: 'MAESTRO_SECRETS_DIR', parse: text, path: true },
@@ -947,6 +970,25 @@ function optional<K extends keyof ConfigInput>(input: ConfigInput, keys: readonl
   return Object.fromEntries(keys.filter((key) => input[key] !== undefined).map((key) => [key, input[key]])) as Pick<ConfigInput, K>;
 }
 
+/** An allow-list as comparable text: the order of namespaces and of their entries does not matter. */
+function allowListKey(allow: Readonly<Record<string, readonly string[]>>): string {
+  return JSON.stringify(Object.keys(allow).sort().map((namespace) => [namespace, [...new Set(allow[namespace])].sort()]));
+}
+
+/**
+ * `egressAllow`, or its deprecated name `httpAllow`: one of them, or both when they say the same
+ * (an operator moving to the new name may set both for a while); different values refuse to start
+ * rather than guess which one the operator meant.
+ */
+function egressAllowOf({ egressAllow, httpAllow }: ConfigInput): Readonly<Record<string, readonly string[]>> {
+  if (egressAllow !== undefined && httpAllow !== undefined && allowListKey(egressAllow) !== allowListKey(httpAllow)) {
+    throw new ConfigError('MAESTRO_EGRESS_ALLOW and its deprecated name MAESTRO_HTTP_ALLOW are both set, to different values: keep MAESTRO_EGRESS_ALLOW only', {
+      details: { setting: 'MAESTRO_HTTP_ALLOW' },
+    });
+  }
+  return egressAllow ?? httpAllow ?? {};
+}
+
 /** Applies defaults, freezes, and attaches a non-enumerable `toJSON` that redacts secrets. */
 function finish(input: ConfigInput, cwd: string): Config {
   const dataDir = input.dataDir ?? resolve(cwd, '.maestro');
@@ -965,14 +1007,14 @@ function finish(input: ConfigInput, cwd: string): Config {
     uiPort: input.uiPort ?? 8233,
     largeOutputBytes: input.largeOutputBytes ?? 262_144,
     logLevel: input.logLevel ?? 'info',
-    httpAllow: input.httpAllow ?? {},
+    egressAllow: egressAllowOf(input),
     fileRoots: input.fileRoots ?? [],
     secrets: input.secrets ?? {},
     secretsSource: input.secretsSource ?? 'env',
     ...optional(input, ['secretsDir', 'vaultAddr', 'vaultToken', 'vaultMount', 'vaultPrefix']),
     ...optional(input, ['authFile', 'devToken', 'jwksUrl', 'jwtIssuer', 'jwtAudience', 'databaseUrl', 'namespaceRunLimits', 'metricsPublic', 'apiUrl', 'apiToken']),
     ...optional(input, ['dockerHost', 'resourceClasses', 'kubeconfig', 'k8sNamespaces', 'functions', 'lambdaEndpoint', 'lambdaRegion', 'requireSignedImages']),
-    ...optional(input, ['signedImageNamespaces', 'imageKeys', 'imageSignaturesDir']),
+    ...optional(input, ['signedImageNamespaces', 'imageKeys', 'imageSignaturesDir', 'httpAllow', 'containerNetworkNamespaces']),
     ...optional(input, ['taskModules', 'temporalUiUrl']),
     ...optional(input, ['policyMode', 'policyBundle', 'opaUrl', 'policyTimeoutMs', 'policyOnUnavailable', 'opaBin']),
     ...optional(input, ['signingKey', 'trustedKeysDir', 'fulcioUrl', 'rekorUrl', 'builderId', 'provenanceStore']),

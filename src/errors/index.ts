@@ -13,6 +13,8 @@ export const ERROR_CODES = {
   FORBIDDEN: { http: 403, exit: 2, retryable: false },
   POLICY_DENIED: { http: 403, exit: 1, retryable: false },
   POLICY_UNAVAILABLE: { http: 503, exit: 1, retryable: true },
+  /** The egress guard refused a connection (or a container network) the run's namespace may not have. */
+  EGRESS_DENIED: { http: 403, exit: 1, retryable: false },
   /** A container image that must carry a trusted signature has none, or an invalid one: it never starts. */
   IMAGE_NOT_VERIFIED: { http: 403, exit: 1, retryable: false },
   /**

@@ -1,3 +1,4 @@
+import { EgressGuard, EgressPolicy } from '../egress/index.js';
 import { NotFoundError } from '../errors/index.js';
 import type { TaskContext, TaskEvent, TaskLogger } from './types.js';
 
@@ -20,6 +21,8 @@ export interface TestContextOptions {
   namespace?: string;
   /** Secret values by name; `secrets(name)` rejects with a NotFoundError for any other name. @default {} */
   secrets?: Record<string, string>;
+  /** Which addresses the task may connect to (`ctx.egress`). @default public addresses only */
+  egress?: EgressPolicy;
   /** Aborts the context's signal too (the context can also be aborted with `abort()`). @default none */
   signal?: AbortSignal;
 }
@@ -62,6 +65,7 @@ export function createTestContext(options: TestContextOptions = {}): TestTaskCon
     taskId,
     attempt,
     namespace,
+    egress: new EgressGuard(options.egress ?? new EgressPolicy(), namespace),
     signal,
     logger: { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') },
     logs,

@@ -2,6 +2,7 @@
  * The public task ABI: what a task author writes (`defineTask`) and what a task sees at run time
  * (`TaskContext`).
  */
+import type { EgressGuard } from '../egress/index.js';
 import type { TaskExecution } from '../ir/types.js';
 
 /**
@@ -62,6 +63,13 @@ export interface TaskContext {
   logger: TaskLogger;
   /** Records liveness (and optional progress) with Temporal; long tasks call it regularly. */
   heartbeat(details?: unknown): void;
+  /**
+   * The egress guard of the run's namespace: every connection the task opens goes through it
+   * (`target` for clients given an address, `socket` for clients that take a socket, `httpAgent` /
+   * `httpsAgent` for Node's HTTP stack), so the address is checked at connect time against the
+   * namespace's allow-list and Maestro's own endpoints.
+   */
+  egress: EgressGuard;
   /**
    * Resolves a secret by name inside the activity; the value never enters workflow history or logs.
    * A task that sends the value somewhere says where with `use.host`: a secret bound to hosts is

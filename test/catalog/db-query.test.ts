@@ -4,7 +4,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dbQuery } from '../../src/catalog/index.js';
-import { createTestContext } from '../../src/sdk/index.js';
+import { peerContext } from '../helpers/egress.js';
 import { closedPort, startBlackHole, startPostgres, type BlackHolePeer, type PostgresPeer } from '../peers/index.js';
 import { expectCancelled, runTask, taskFailure } from './helpers.js';
 
@@ -12,7 +12,7 @@ let db: PostgresPeer;
 let hole: BlackHolePeer;
 let client: pg.Client;
 const secrets: Record<string, string> = {};
-const ctx = () => createTestContext({ secrets });
+const ctx = () => peerContext({ secrets });
 
 beforeAll(async () => {
   [db, hole] = await Promise.all([startPostgres(), startBlackHole()]);

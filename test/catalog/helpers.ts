@@ -1,11 +1,12 @@
 import { expect } from 'vitest';
-import { createTestContext, TaskError, validateTaskInput, type ExecutableTaskDefinition, type TestTaskContext } from '../../src/sdk/index.js';
+import { peerContext } from '../helpers/egress.js';
+import { TaskError, validateTaskInput, type ExecutableTaskDefinition, type TestTaskContext } from '../../src/sdk/index.js';
 
 /**
  * Runs a task the way the `runTask` activity does: schema check, the task's own `validate`, then
  * `execute`, so "bad input" tests see exactly what a run would.
  */
-export async function runTask<In, Out>(task: ExecutableTaskDefinition<In, Out>, input: unknown, ctx: TestTaskContext = createTestContext()): Promise<Out> {
+export async function runTask<In, Out>(task: ExecutableTaskDefinition<In, Out>, input: unknown, ctx: TestTaskContext = peerContext()): Promise<Out> {
   validateTaskInput(task, input as Record<string, unknown>);
   task.validate?.(input as In);
   return task.execute(input as In, ctx);
@@ -29,7 +30,7 @@ export async function expectCancelled(
   start: (ctx: TestTaskContext) => Promise<unknown>,
   { afterMs = 300, withinMs = 3_000, secrets = {} }: { afterMs?: number; withinMs?: number; secrets?: Record<string, string> } = {},
 ): Promise<void> {
-  const ctx = createTestContext({ secrets });
+  const ctx = peerContext({ secrets });
   const reason = new Error('run cancelled');
   const started = performance.now();
   setTimeout(() => ctx.abort(reason), afterMs);

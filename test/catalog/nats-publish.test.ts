@@ -4,7 +4,7 @@
 import { connect, StringCodec, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { natsPublish } from '../../src/catalog/index.js';
-import { createTestContext } from '../../src/sdk/index.js';
+import { peerContext } from '../helpers/egress.js';
 import { closedPort, startBlackHole, startNats, type BlackHolePeer, type NatsPeer } from '../peers/index.js';
 import { expectCancelled, runTask, taskFailure } from './helpers.js';
 
@@ -83,7 +83,7 @@ describe('connectors/nats.publish', () => {
   });
 
   it('passes a token from a secret and never logs it', async () => {
-    const ctx = createTestContext({ secrets: { NATS_TOKEN: 'tok-s3cr3t' } });
+    const ctx = peerContext({ secrets: { NATS_TOKEN: 'tok-s3cr3t' } });
     // This server has no auth: it accepts any token; what matters is the secret is resolved and unlogged.
     await runTask(natsPublish, { servers: nats.url, subject: 'greetings', messages: [{ data: 'x' }], tokenSecret: 'NATS_TOKEN' }, ctx);
     expect(JSON.stringify(ctx.logs)).not.toContain('tok-s3cr3t');

@@ -2,8 +2,8 @@
  * tasks/notify.slack against a Slack-webhook receiver.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNotifySlackTask, EgressPolicy, HttpClient, notifySlack } from '../../src/catalog/index.js';
-import { createTestContext } from '../../src/sdk/index.js';
+import { createNotifySlackTask, HttpClient, notifySlack } from '../../src/catalog/index.js';
+import { peerContext, TEST_EGRESS } from '../helpers/egress.js';
 import { closedPort, startBlackHole, startSlackWebhook, type BlackHolePeer, type SlackPeer } from '../peers/index.js';
 import { expectCancelled, runTask, taskFailure } from './helpers.js';
 
@@ -11,8 +11,8 @@ let slack: SlackPeer;
 let hole: BlackHolePeer;
 const secrets: Record<string, string> = {};
 /** The receiver is on loopback, which the test namespace allow-lists. */
-const task = createNotifySlackTask({ http: new HttpClient(new EgressPolicy({ default: ['127.0.0.0/8'] })) });
-const ctx = () => createTestContext({ secrets });
+const task = createNotifySlackTask({ http: new HttpClient(TEST_EGRESS) });
+const ctx = () => peerContext({ secrets });
 
 beforeAll(async () => {
   [slack, hole] = await Promise.all([startSlackWebhook(), startBlackHole()]);
@@ -84,7 +84,7 @@ describe('tasks/notify.slack', () => {
   it('goes through the egress check: loopback is refused where not allow-listed', async () => {
     const before = slack.requests();
     const error = await taskFailure(runTask(notifySlack, { text: 'x' }, ctx()));
-    expect(error).toMatchObject({ code: 'POLICY_DENIED', retryable: false });
+    expect(error).toMatchObject({ code: 'EGRESS_DENIED', retryable: false });
     expect(slack.requests()).toBe(before);
   });
 });

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s3Get, s3Put } from '../../src/catalog/index.js';
-import { createTestContext } from '../../src/sdk/index.js';
+import { peerContext } from '../helpers/egress.js';
 import { closedPort, startBlackHole, startS3, type BlackHolePeer, type S3Peer } from '../peers/index.js';
 import { expectCancelled, runTask, taskFailure } from './helpers.js';
 
@@ -15,7 +15,7 @@ let client: S3Client;
 
 const SECRETS = { S3_KEY: '', S3_SECRET: '' };
 const credentials = { accessKeyIdSecret: 'S3_KEY', secretAccessKeySecret: 'S3_SECRET' };
-const ctx = () => createTestContext({ secrets: SECRETS });
+const ctx = () => peerContext({ secrets: SECRETS });
 
 beforeAll(async () => {
   [s3, hole] = await Promise.all([startS3(), startBlackHole()]);

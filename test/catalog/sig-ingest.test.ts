@@ -2,16 +2,16 @@
  * connectors/sig.ingest against the SIG stub of contracts/sig.openapi.yaml.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createSigIngestTask, EgressPolicy, HttpClient } from '../../src/catalog/index.js';
-import { createTestContext } from '../../src/sdk/index.js';
+import { createSigIngestTask, HttpClient } from '../../src/catalog/index.js';
+import { peerContext, TEST_EGRESS } from '../helpers/egress.js';
 import { closedPort, startSigStub, type SigPeer } from '../peers/index.js';
 import { expectCancelled, runTask, taskFailure } from './helpers.js';
 
 let sig: SigPeer;
 const secrets: Record<string, string> = { SIG_TOKEN: 'sig-t0k3n' };
 /** The stub is on loopback, which the test namespace allow-lists. */
-const task = createSigIngestTask({ http: new HttpClient(new EgressPolicy({ default: ['127.0.0.0/8'] })) });
-const ctx = () => createTestContext({ secrets });
+const task = createSigIngestTask({ http: new HttpClient(TEST_EGRESS) });
+const ctx = () => peerContext({ secrets });
 const items = (n: number, prefix = 'item') => Array.from({ length: n }, (_, i) => ({ id: `${prefix}-${i}`, payload: { n: i, tags: ['a', 'b'] } }));
 
 beforeAll(async () => {

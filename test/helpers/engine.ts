@@ -13,6 +13,7 @@ import { checkParams, parseManifest, type Manifest, type WorkflowManifest } from
 import type { SecretResolver } from '../../src/secrets/index.js';
 import { loadApprovalKey, signApproval } from '../../src/provenance/index.js';
 import { bundleInterpreter, createWorker } from '../../workers/worker.js';
+import { TEST_EGRESS_ALLOW } from './egress.js';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
@@ -49,18 +50,15 @@ export interface EngineOptions {
   largeOutputBytes?: number;
   /**
    * The worker's catalog.
-   * @default the built-in tasks with loopback allow-listed for the tests' namespace (the peers run on 127.0.0.1)
+   * @default the built-in tasks with loopback allow-listed for the tests' namespace (the peers run on
+   * 127.0.0.1), the test run's Temporal frontend guarded as Maestro's own endpoint
    */
   catalog?: Catalog;
   /** How the worker resolves task secrets. @default the worker's: `MAESTRO_SECRET_<NAME>`, undeclared */
   secrets?: SecretResolver;
 }
 
-/**
- * The allow-list the tests' worker runs with: their peers listen on loopback, which HTTP tasks may
- * only reach where a namespace allow-lists it (`MAESTRO_HTTP_ALLOW`).
- */
-export const TEST_HTTP_ALLOW = { default: ['127.0.0.0/8', '::1/128'] } as const;
+export { TEST_EGRESS_ALLOW } from './egress.js';
 
 /** Starts an {@link Engine}; call `close()` in `afterAll`. */
 export async function startEngine({ worker: withWorker = true, largeOutputBytes, catalog, secrets }: EngineOptions = {}): Promise<Engine> {
@@ -83,7 +81,7 @@ export async function startEngine({ worker: withWorker = true, largeOutputBytes,
       taskQueue,
       artifactDir,
       workflowBundle: await bundle,
-      catalog: catalog ?? createBuiltinCatalog({ httpAllow: TEST_HTTP_ALLOW }),
+      catalog: catalog ?? createBuiltinCatalog({ egressAllow: TEST_EGRESS_ALLOW, temporalAddress: address }),
       ...(largeOutputBytes === undefined ? {} : { largeOutputBytes }),
       ...(secrets === undefined ? {} : { secrets }),
     });

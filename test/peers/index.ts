@@ -4,6 +4,7 @@
  * and `stop()`. A peer that cannot be installed or started throws with the reason: never a skip.
  */
 export { startBlackHole, closedPort, type BlackHolePeer } from './black-hole.js';
+export { startCountingProxy, type CountingProxy } from './counting-proxy.js';
 export { startGrpcPeer, GREETER_PROTO, type GrpcPeer } from './grpc.js';
 export { PeerInstallError } from './install.js';
 export { readKafkaTopic, startKafka, KAFKA_VERSION, type KafkaPeer, type KafkaRecord } from './kafka.js';

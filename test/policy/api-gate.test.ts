@@ -161,7 +161,7 @@ describe.each([
   const as = (person: Person) => ({ bearer: PEOPLE[person].token });
 
   beforeAll(async () => {
-    h = await startHarness({ policy: true, tokens: Object.values(PEOPLE), config: { ...policyConfig(), httpAllow: { '*': ['127.0.0.0/8'] } } });
+    h = await startHarness({ policy: true, tokens: Object.values(PEOPLE), config: { ...policyConfig(), egressAllow: { '*': ['127.0.0.0/8'] } } });
   });
   afterAll(() => h?.close());
 

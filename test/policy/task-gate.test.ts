@@ -92,7 +92,7 @@ beforeAll(async () => {
   client = new Client({ connection });
   nativeConnection = await NativeConnection.connect({ address });
   const inner = createActivities({
-    catalog: createBuiltinCatalog({ httpAllow: { '*': ['127.0.0.0/8'] } }),
+    catalog: createBuiltinCatalog({ egressAllow: { '*': ['127.0.0.0/8'] } }),
     artifacts: new FsArtifactStore({ root: join(dir, 'artifacts') }),
     runners: { local: localRunner },
     secrets: createSecretResolver(loadConfig()),

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { defaultSigningKeyFile, publicKeyFileOf, sha256Hex } from '../../src/provenance/index.js';
 import { manifest, startHarness, type ApiResponse, type Harness } from '../api/harness.js';
-import { TEST_HTTP_ALLOW } from '../helpers/engine.js';
+import { TEST_EGRESS_ALLOW } from '../helpers/engine.js';
 import { startHttpPeer, type HttpPeer } from '../helpers/http-peer.js';
 import { tempDir } from './fixtures.js';
 
@@ -22,7 +22,7 @@ let files: { dir: string; cleanup: () => Promise<void> };
 
 beforeAll(async () => {
   [h, peer, files] = await Promise.all([
-    startHarness({ config: (namespace) => ({ httpAllow: { [namespace]: TEST_HTTP_ALLOW.default } }) }),
+    startHarness({ config: (namespace) => ({ egressAllow: { [namespace]: TEST_EGRESS_ALLOW.default } }) }),
     startHttpPeer(),
     tempDir('maestro-api-receipts-'),
   ]);

@@ -3,11 +3,13 @@
  * unix socket, set up by scripts/peers/podman.sh. A machine without podman installs it; a failure
  * to install or start fails these tests with the script's output.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { containerRun } from '../../src/catalog/index.js';
+import { containerRun, egressPolicyOf } from '../../src/catalog/index.js';
+import { loadConfig } from '../../src/config/index.js';
 import { isMaestroError } from '../../src/errors/index.js';
 import { createContainerRunner, type ContainerRunner, type ContainerWorkload, type ImageVerificationRequest } from '../../src/runners/index.js';
 import { createTestContext, type TestTaskContext } from '../../src/sdk/index.js';
@@ -20,6 +22,8 @@ let store: FsArtifactStore;
 let storeDir: string;
 
 const MIB = 1024 * 1024;
+/** The egress policy of a worker that allows containers of `default` a network, set as an admin would. */
+const NETWORKED = egressPolicyOf(loadConfig({ MAESTRO_CONTAINER_NETWORK_NAMESPACES: 'default' }));
 
 beforeAll(async () => {
   podman = await startPodman();
@@ -190,8 +194,50 @@ describe('container runner on podman', () => {
     const probe = 'ip -o link | cut -d: -f2 | tr -d " " | sort | tr "\\n" ,; echo; touch /etc/x 2>/dev/null && echo root-writable || echo root-read-only; touch /tmp/x && echo tmp-writable';
     const closed = await run({ script: probe });
     expect(closed.logs).toBe('lo,\nroot-read-only\ntmp-writable');
-    const open = await run({ script: probe, network: true });
+    const open = await run({ script: probe, network: true }, context({ egress: NETWORKED }));
     expect(open.logs.split('\n')[0]).toMatch(/eth0/);
+  });
+
+  it('refuses a network to a container whose namespace may not have one, before creating it', async () => {
+    const ctx = context({ namespace: 'sandbox', egress: NETWORKED });
+    const error = await failure(run({ script: 'echo should-not-run', network: true }, ctx));
+    expect(error).toMatchObject({ code: 'EGRESS_DENIED', retryable: false, details: { namespace: 'sandbox' } });
+    expect(await containersOf(ctx.runId)).toEqual([]);
+  });
+
+  it("gives an allowed container no way to the host's loopback services", async () => {
+    let connections = 0;
+    const server = createServer((socket) => {
+      connections += 1;
+      socket.end('hello from the host\n');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      // The gateway, podman's name for the host, and the loopback addresses podman's helpers map to the host.
+      const script = `command -v nc >/dev/null && echo has-nc; for h in $(ip route | awk '/default/ {print $3}') host.containers.internal host.docker.internal 10.0.2.2 169.254.1.2 127.0.0.1; do if nc -w 2 $h ${port} </dev/null 2>/dev/null | grep -q hello; then echo reached-$h; fi; done; echo probed`;
+      const result = await run({ script, network: true }, context({ egress: NETWORKED }));
+      expect(result.logs).toContain('has-nc');
+      expect(result.logs).toContain('probed');
+      expect(result.logs).not.toContain('reached');
+      expect(connections).toBe(0);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('does not read a host file through an outputs file replaced by a symbolic link', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'maestro-host-'));
+    const hostFile = join(dir, 'host-secret.json');
+    await writeFile(hostFile, '{"stolen":"host-secret"}');
+    try {
+      const error = await failure(run({ script: `ln -sf ${hostFile} "$MAESTRO_OUTPUTS"` }));
+      expect(error).toMatchObject({ code: 'TASK_FAILED', retryable: false });
+      expect(error.message).toContain('$MAESTRO_OUTPUTS is a symbolic link');
+      expect(JSON.stringify(error)).not.toContain('host-secret');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('hands secrets over as env or as files; file secrets are absent from inspect, and values never reach the logs', async () => {

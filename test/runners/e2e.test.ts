@@ -12,13 +12,14 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { builtinCatalog } from '../../src/catalog/index.js';
+import { builtinCatalog, createBuiltinCatalog } from '../../src/catalog/index.js';
 import { cancelRun, startRun, waitForRun } from '../../src/client/index.js';
 import { compileWorkflow } from '../../src/compiler/index.js';
 import { checkParams, parseManifest, type WorkflowManifest } from '../../src/manifest/index.js';
 import { createContainerRunner, createServerlessRunner, localRunner } from '../../src/runners/index.js';
 import { FsArtifactStore } from '../../src/store/index.js';
 import { bundleInterpreter, createWorker } from '../../workers/worker.js';
+import { TEST_EGRESS_ALLOW } from '../helpers/egress.js';
 import { task, workflow } from '../helpers/engine.js';
 import { startFunctionServer, type FunctionServer } from '../peers/functions.js';
 import { startPodman, type PodmanPeer } from '../peers/podman.js';
@@ -50,6 +51,8 @@ beforeAll(async () => {
     taskQueue,
     artifactDir,
     workflowBundle: await bundleInterpreter(),
+    // The function listens on loopback: allow-listed for the tests' namespace, as a user would.
+    catalog: createBuiltinCatalog({ egressAllow: TEST_EGRESS_ALLOW, temporalAddress: address }),
     runners: {
       local: localRunner,
       container: createContainerRunner({ dockerHost: podman.dockerHost, artifacts: new FsArtifactStore({ root: artifactDir }) }),

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { functionInvoke } from '../../src/catalog/index.js';
 import { createServerlessRunner, type ServerlessRunner } from '../../src/runners/index.js';
-import { createTestContext, type TestTaskContext } from '../../src/sdk/index.js';
+import type { TestTaskContext } from '../../src/sdk/index.js';
+import { peerContext } from '../helpers/egress.js';
 import { startFunctionServer, type FunctionServer } from '../peers/functions.js';
 
 let server: FunctionServer;
@@ -47,9 +48,9 @@ afterAll(async () => {
 });
 
 let counter = 0;
-function context(options: Parameters<typeof createTestContext>[0] = {}): TestTaskContext {
+function context(options: Parameters<typeof peerContext>[0] = {}): TestTaskContext {
   counter += 1;
-  return createTestContext({ runId: `run-${counter}`, taskId: 'bill', ...options });
+  return peerContext({ runId: `run-${counter}`, taskId: 'bill', ...options });
 }
 
 const invoke = (fn: string, payload: unknown, ctx: TestTaskContext) => runner.run(functionInvoke, { function: fn, payload }, ctx);
@@ -76,7 +77,7 @@ describe('serverless runner: HTTP functions', () => {
     const before = server.effects('charge');
     const ctx = context();
     const first = await invoke('charge', { amount: 7 }, ctx);
-    const again = await invoke('charge', { amount: 7 }, createTestContext({ runId: ctx.runId, taskId: ctx.taskId, attempt: ctx.attempt }));
+    const again = await invoke('charge', { amount: 7 }, peerContext({ runId: ctx.runId, taskId: ctx.taskId, attempt: ctx.attempt }));
     expect(again).toEqual(first);
     expect(server.effects('charge') - before).toBe(1);
   });
@@ -100,7 +101,7 @@ describe('serverless runner: HTTP functions', () => {
     first.abort(new Error('attempt 1 timed out'));
     await expect(abandoned).rejects.toThrow('attempt 1 timed out');
     // Attempt 2 of the same task: the key is per task, so it finds attempt 1's invocation.
-    const second = createTestContext({ runId: first.runId, taskId: first.taskId, attempt: 2 });
+    const second = peerContext({ runId: first.runId, taskId: first.taskId, attempt: 2 });
     await expect(invoke('slow', {}, second)).resolves.toEqual({ status: 200, result: { done: true } });
     expect(server.effects('slow') - before).toBe(1);
     expect(server.invocations.filter((entry) => entry.key === `${first.runId}/bill`).map((entry) => entry.outcome)).toContain('in-flight');
@@ -112,7 +113,7 @@ describe('serverless runner: HTTP functions', () => {
     expect(error.code).toBe('TASK_FAILED');
     expect(error.retryable).toBe(true);
     expect(error.message).toContain('answered 500: {"error":"database down"}');
-    const retry = createTestContext({ runId: ctx.runId, taskId: ctx.taskId, attempt: 2 });
+    const retry = peerContext({ runId: ctx.runId, taskId: ctx.taskId, attempt: 2 });
     await expect(invoke('flaky', { fail: false }, retry)).resolves.toEqual({ status: 200, result: { ok: true } });
   });
 
@@ -152,7 +153,7 @@ describe('serverless runner: AWS Lambda (local Invoke endpoint)', () => {
     const ctx = context();
     const first = await invoke('charge-lambda', { amount: 11 }, ctx);
     expect(first).toMatchObject({ status: 200, result: { charged: 11 } });
-    const again = await invoke('charge-lambda', { amount: 11 }, createTestContext({ runId: ctx.runId, taskId: ctx.taskId }));
+    const again = await invoke('charge-lambda', { amount: 11 }, peerContext({ runId: ctx.runId, taskId: ctx.taskId }));
     expect(again).toEqual(first);
     expect(server.effects('charge') - before).toBe(1);
     expect(server.invocations.filter((entry) => entry.key === `${ctx.runId}/bill`).map((entry) => entry.outcome)).toEqual(['ran', 'replayed']);

@@ -58,7 +58,7 @@ beforeAll(async () => {
   const loopback = ['127.0.0.0/8', '::1/128'];
   engine = await startEngine({
     secrets: createSecretResolver(config),
-    catalog: createBuiltinCatalog({ httpAllow: { default: loopback, ops: loopback, sandbox: loopback } }),
+    catalog: createBuiltinCatalog({ egressAllow: { default: loopback, ops: loopback, sandbox: loopback } }),
   });
 });
 

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type { EgressGuard } from '../../egress/index.js';
 import { parseDuration } from '../../ir/index.js';
 import { defineTask, TaskError, type TaskLogger } from '../../sdk/index.js';
 import { durationSchema } from './schemas.js';
@@ -115,7 +116,7 @@ export const dbQuery = defineTask<DbQueryInput, DbQueryOutput>({
     const { maxRows = 1000 } = input;
     const timeoutMs = parseDuration(input.timeout ?? '30s') ?? 30_000;
     const connectionString = await ctx.secrets(input.connectionSecret ?? 'DATABASE_URL', { host: databaseHost });
-    const client = new pg.Client({ connectionString, connectionTimeoutMillis: timeoutMs, statement_timeout: timeoutMs, application_name: `maestro ${ctx.runId}/${ctx.taskId}` });
+    const client = new pg.Client({ connectionString, stream: () => ctx.egress.clientSocket(), connectionTimeoutMillis: timeoutMs, statement_timeout: timeoutMs, application_name: `maestro ${ctx.runId}/${ctx.taskId}` });
     // Errors after connect (server restart) arrive as events; the pending query rejects with them too.
     client.on('error', (error) => ctx.logger.warn('database connection error', { error: error.message }));
     const exchange = `query ${hostOf(connectionString)}`;
@@ -131,10 +132,10 @@ export const dbQuery = defineTask<DbQueryInput, DbQueryOutput>({
           const last = results[results.length - 1] as DbStatementResult;
           return { ...last, results };
         },
-        () => (connected ? cancelBackend(connectionString, client) : client.end()),
+        () => (connected ? cancelBackend(connectionString, client, ctx.egress) : client.end()),
       );
     } catch (error) {
-      throw connectorFailure(error, ctx.signal, exchange, { permanent: (e) => isPermanent(e) });
+      throw connectorFailure(error, ctx.signal, exchange, { permanent: (e) => isPermanent(e), egress: ctx.egress });
     } finally {
       // After a cancellation `untilAborted` already cancelled the statement and closed the connection.
       if (!ctx.signal.aborted) await client.end().catch((error: unknown) => ctx.logger.debug('closing the connection failed', { error: String(error) }));
@@ -181,10 +182,10 @@ function toParam(value: unknown): unknown {
  * Cancels the running statement on the server (`pg_cancel_backend` from a second connection), then
  * closes the connection: ending the client alone would leave the statement running.
  */
-async function cancelBackend(connectionString: string, client: pg.Client): Promise<void> {
+async function cancelBackend(connectionString: string, client: pg.Client, egress: EgressGuard): Promise<void> {
   const pid = (client as pg.Client & { processID?: number }).processID;
   if (pid !== undefined) {
-    const canceller = new pg.Client({ connectionString, connectionTimeoutMillis: 5_000 });
+    const canceller = new pg.Client({ connectionString, stream: () => egress.clientSocket(), connectionTimeoutMillis: 5_000 });
     await canceller.connect();
     try {
       await canceller.query('SELECT pg_cancel_backend($1)', [pid]);

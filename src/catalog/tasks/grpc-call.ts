@@ -1,7 +1,8 @@
+import { isIPv6 } from 'node:net';
 import { resolve } from 'node:path';
 import { credentials, Client, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { parseDuration } from '../../ir/index.js';
-import { defineTask, TaskError } from '../../sdk/index.js';
+import { defineTask, TaskError, type TaskContext } from '../../sdk/index.js';
 import { packageDefinition, unaryMethod } from './grpc/definitions.js';
 import { reflectedDefinition } from './grpc/reflection.js';
 import { durationSchema } from './schemas.js';
@@ -93,7 +94,7 @@ export const grpcCall = defineTask<GrpcCallInput, GrpcCallOutput>({
     const metadata = new Metadata();
     for (const [name, value] of Object.entries(input.metadata ?? {})) metadata.set(name, value);
     ctx.signal.throwIfAborted();
-    const client = new Client(address, tls ? credentials.createSsl() : credentials.createInsecure());
+    const client = await dialChecked(address, tls, ctx);
     const exchange = `${service}/${method} at ${address}`;
     try {
       const described = source ? packageDefinition(source) : await reflectedDefinition(service, { client, metadata, deadline, signal: ctx.signal });
@@ -119,6 +120,20 @@ export const grpcCall = defineTask<GrpcCallInput, GrpcCallOutput>({
     }
   },
 });
+
+/**
+ * A client dialling the address the egress guard checked for `address` (no second DNS lookup by
+ * grpc-js), TLS still verifying, and `:authority` still naming, the host the task asked for.
+ */
+async function dialChecked(address: string, tls: boolean, ctx: TaskContext): Promise<Client> {
+  const separator = address.lastIndexOf(':');
+  const host = address.slice(0, separator);
+  const port = Number(address.slice(separator + 1));
+  const checked = await ctx.egress.target(host, port);
+  const target = `${isIPv6(checked.address) ? `[${checked.address}]` : checked.address}:${port}`;
+  const named = checked.servername === undefined ? {} : { 'grpc.ssl_target_name_override': checked.servername, 'grpc.default_authority': address };
+  return new Client(target, tls ? credentials.createSsl() : credentials.createInsecure(), named);
+}
 
 function sourceOf(input: GrpcCallInput): { protoSource?: string; protoFile?: string } | undefined {
   if (input.protoSource !== undefined) return { protoSource: input.protoSource };

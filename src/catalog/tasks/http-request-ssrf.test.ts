@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestContext, TaskError } from '../../sdk/index.js';
-import { EgressDeniedError, EgressPolicy } from './http/egress-policy.js';
+import { EgressDeniedError, EgressPolicy } from '../../egress/index.js';
 import { HttpClient } from './http/send.js';
 import { createHttpRequestTask, httpRequest } from './http-request.js';
 
@@ -64,11 +64,11 @@ describe('tasks/http.request SSRF guard', () => {
     ['IPv6 loopback', 'http://[::1]:8/', 'loopback'],
     ['a CGNAT address', 'http://100.64.0.1/', 'cgnat'],
     ['a unique-local IPv6 address', 'http://[fd00::1]/', 'unique-local'],
-  ])('refuses %s by default, as POLICY_DENIED, not retryable', async (_, url, label) => {
+  ])('refuses %s by default, as EGRESS_DENIED, not retryable', async (_, url, label) => {
     const error = await refusal(httpRequest.execute({ url }, createTestContext()));
     expect(error).toBeInstanceOf(TaskError);
-    expect(error).toMatchObject({ code: 'POLICY_DENIED', retryable: false, details: { range: label, namespace: 'default' } });
-    expect(error.message).toContain('MAESTRO_HTTP_ALLOW');
+    expect(error).toMatchObject({ code: 'EGRESS_DENIED', retryable: false, details: { range: label, namespace: 'default' } });
+    expect(error.message).toContain('MAESTRO_EGRESS_ALLOW');
   });
 
   it('refuses a host name that resolves to loopback', async () => {
@@ -83,7 +83,7 @@ describe('tasks/http.request SSRF guard', () => {
   });
 
   describe('with 127.0.0.1 allow-listed for namespace "ci" only', () => {
-    const task = createHttpRequestTask({ http: new HttpClient(new EgressPolicy({ ci: ['127.0.0.1/32'] })) });
+    const task = createHttpRequestTask({ http: new HttpClient(new EgressPolicy({ allow: { ci: ['127.0.0.1/32'] } })) });
     const ci = () => createTestContext({ namespace: 'ci' });
 
     it('reaches the allow-listed address from that namespace', async () => {

@@ -4,11 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestContext, TaskError, validateTaskInput } from '../../sdk/index.js';
 import { createHttpRequestTask, type HttpRequestInput } from './http-request.js';
-import { EgressPolicy } from './http/egress-policy.js';
+import { EgressPolicy } from '../../egress/index.js';
 import { HttpClient } from './http/send.js';
 
 /** The peer is on loopback, which the test context's namespace allow-lists explicitly. */
-const httpRequest = createHttpRequestTask({ http: new HttpClient(new EgressPolicy({ default: ['127.0.0.0/8'] })) });
+const httpRequest = createHttpRequestTask({ http: new HttpClient(new EgressPolicy({ allow: { default: ['127.0.0.0/8'] } })) });
 
 /** A real HTTP peer on 127.0.0.1: each path is one behaviour the task must handle. */
 const routes: Record<string, (req: IncomingMessage, res: ServerResponse, body: string) => void> = {

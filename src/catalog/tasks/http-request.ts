@@ -3,7 +3,8 @@ import { parseDuration } from '../../ir/index.js';
 import { defineTask, TaskError, type TaskContext } from '../../sdk/index.js';
 import { buildRequest, type QueryValue } from './http/build-request.js';
 import { decodeBody, headersRecord } from './http/decode-response.js';
-import { egressRefusal, unreachableCode } from './http/network-error.js';
+import { egressRefusalOf } from '../../egress/index.js';
+import { unreachableCode } from './http/network-error.js';
 import { readBodyLimited } from './http/read-body.js';
 import { redactHeaders } from './http/redact.js';
 import { HttpClient } from './http/send.js';
@@ -56,7 +57,7 @@ export interface HttpTaskOptions {
  *
  * SSRF guard: the address the request is about to connect to (after DNS, and again on every
  * redirect) must be public unless the run's namespace allow-lists its range in the client's
- * `EgressPolicy`; otherwise the task fails with `POLICY_DENIED`, not retryable, before any
+ * `EgressPolicy`; otherwise the task fails with `EGRESS_DENIED`, not retryable, before any
  * packet is sent.
  *
  * @example
@@ -178,7 +179,7 @@ function unexpectedStatus(response: Response, body: unknown, exchange: string): 
 function failure(error: unknown, ctx: TaskContext, deadline: AbortSignal, exchange: string, timeout: string): unknown {
   if (ctx.signal.aborted) return ctx.signal.reason;
   if (isMaestroError(error)) return error;
-  const refused = egressRefusal(error);
+  const refused = egressRefusalOf(error);
   if (refused) return refused;
   if (deadline.aborted) {
     return new TaskError(`${exchange} did not complete within ${timeout}`, { code: 'TASK_TIMEOUT', retryable: true, cause: error });

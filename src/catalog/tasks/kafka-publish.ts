@@ -1,4 +1,5 @@
-import kafkajs, { type Producer, type SASLOptions } from 'kafkajs';
+import kafkajs, { type ISocketFactory, type Producer, type SASLOptions } from 'kafkajs';
+import type { EgressGuard } from '../../egress/index.js';
 import { parseDuration } from '../../ir/index.js';
 import { defineTask, type TaskContext, type TaskLogger } from '../../sdk/index.js';
 import { durationSchema } from './schemas.js';
@@ -144,6 +145,7 @@ export const kafkaPublish = defineTask<KafkaPublishInput, KafkaPublishOutput>({
       retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
       logLevel: logLevel.WARN,
       logCreator: kafkaLogger(ctx.logger),
+      socketFactory: guardedSockets(ctx.egress),
     });
     const producer: Producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: true });
     const exchange = `publish to Kafka ${brokers.join(',')} topic ${topic}`;
@@ -173,7 +175,7 @@ export const kafkaPublish = defineTask<KafkaPublishInput, KafkaPublishOutput>({
         () => producer.disconnect(),
       );
     } catch (error) {
-      throw connectorFailure(error, ctx.signal, exchange, { permanent: (e) => rootKafkaError(e)?.retriable === false });
+      throw connectorFailure(error, ctx.signal, exchange, { permanent: (e) => rootKafkaError(e)?.retriable === false, egress: ctx.egress });
     } finally {
       // After a cancellation `untilAborted` already released the producer; waiting for it here
       // would hold the cancellation until the hung request times out.
@@ -181,6 +183,19 @@ export const kafkaPublish = defineTask<KafkaPublishInput, KafkaPublishOutput>({
     }
   },
 });
+
+/**
+ * Every broker connection (the bootstrap brokers and those the cluster's metadata names) through
+ * the egress guard, connected to the checked address; TLS verifies the broker's host name.
+ */
+function guardedSockets(egress: EgressGuard): ISocketFactory {
+  return ({ host, port, ssl, onConnect }) => {
+    const tls = ssl ? { ...(typeof ssl === 'object' ? ssl : {}) } : undefined;
+    const socket = egress.socket({ host, port, ...(tls ? { tls } : {}) });
+    socket.once(tls ? 'secureConnect' : 'connect', onConnect);
+    return socket;
+  };
+}
 
 async function saslOptions(sasl: NonNullable<KafkaPublishInput['sasl']>, brokers: readonly string[], ctx: TaskContext): Promise<SASLOptions> {
   // The bootstrap brokers named here; the brokers they advertise are the cluster's own.

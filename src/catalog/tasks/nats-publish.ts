@@ -1,4 +1,6 @@
 import { connect, ErrorCode, headers as natsHeaders, NatsError, type NatsConnection } from 'nats';
+import { isIPv6 } from 'node:net';
+import type { EgressGuard } from '../../egress/index.js';
 import { parseDuration } from '../../ir/index.js';
 import { defineTask, TaskError } from '../../sdk/index.js';
 import { durationSchema } from './schemas.js';
@@ -127,7 +129,15 @@ export const natsPublish = defineTask<NatsPublishInput, NatsPublishOutput>({
       return await untilAborted(
         ctx,
         async () => {
-          nc = await connect({ servers, timeout: timeoutMs, reconnect: false, maxReconnectAttempts: 0, ...(token ? { token } : {}) });
+          nc = await connect({
+            servers: await checkedServers(servers, ctx.egress),
+            // Servers the cluster advertises were never checked: connect only to the listed ones.
+            ignoreClusterUpdates: true,
+            timeout: timeoutMs,
+            reconnect: false,
+            maxReconnectAttempts: 0,
+            ...(token ? { token } : {}),
+          });
           const output = jetstream ? await publishJetStream(nc, subject, messages, timeoutMs) : await publishCore(nc, subject, messages);
           ctx.logger.info('published', { subject, count: output.count, jetstream });
           return output;
@@ -141,6 +151,21 @@ export const natsPublish = defineTask<NatsPublishInput, NatsPublishOutput>({
     }
   },
 });
+
+/**
+ * The servers with each host replaced by the address the egress guard checked for it, so the
+ * client connects to exactly that address. A server the guard refuses fails the task.
+ */
+async function checkedServers(servers: readonly string[], egress: EgressGuard): Promise<string[]> {
+  return Promise.all(
+    servers.map(async (server) => {
+      const url = new URL(/^[a-z]+:\/\//i.test(server) ? server : `nats://${server}`);
+      const { address } = await egress.target(url.hostname, Number(url.port || 4222));
+      url.hostname = isIPv6(address) ? `[${address}]` : address;
+      return url.toString().replace(/\/$/, '');
+    }),
+  );
+}
 
 function messageHeaders(message: NatsMessage) {
   if (!message.headers) return undefined;

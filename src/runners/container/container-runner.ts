@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { chmod, mkdir, mkdtemp, open, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -116,6 +117,8 @@ export function createContainerRunner(options: ContainerRunnerOptions = {}): Con
 
   async function run(definition: RunnableTask, input: Record<string, unknown>, ctx: TaskContext, options: RunOptions = {}): Promise<ContainerResult> {
     const workload = containerWorkloadOf(definition, input, RUNNER);
+    // A network the egress guard cannot see into: only for namespaces an admin allows it (before any secret is read).
+    if (workload.network) ctx.egress.requireContainerNetwork();
     const signedImageRequired = workload.requireSignedImage === true || options.requireSignedImage === true;
     const resources = resolveResourceClass(resourceClasses, workload.resources, RUNNER);
     const deadline = AbortSignal.timeout(resources.timeoutMs);
@@ -394,13 +397,33 @@ async function exitFailure(container: Container, exitCode: number, log: LogLines
   });
 }
 
+/**
+ * Reads the outputs file the container wrote. The container controls that folder, so the file is
+ * opened without following a symbolic link (a link to a host file such as /etc/passwd would make
+ * the worker read it) and without blocking (a FIFO would hang the worker), then must be a regular
+ * file; anything else fails the task.
+ */
 async function readOutputs(file: string, maxBytes: number): Promise<unknown> {
-  const info = await stat(file).catch(() => undefined);
-  if (!info?.isFile()) return undefined;
-  if (info.size > maxBytes) {
-    throw new TaskError(`$MAESTRO_OUTPUTS is ${info.size} bytes, more than ${maxBytes}`, { code: 'TASK_FAILED', retryable: false });
+  let handle: FileHandle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ELOOP') throw new TaskError('$MAESTRO_OUTPUTS is a symbolic link: refused, write the outputs to the file itself', { code: 'TASK_FAILED', retryable: false });
+    throw error;
   }
-  const text = await readFile(file, 'utf8');
+  let text: string;
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new TaskError('$MAESTRO_OUTPUTS is not a regular file: refused', { code: 'TASK_FAILED', retryable: false });
+    if (info.size > maxBytes) {
+      throw new TaskError(`$MAESTRO_OUTPUTS is ${info.size} bytes, more than ${maxBytes}`, { code: 'TASK_FAILED', retryable: false });
+    }
+    text = await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {

@@ -106,6 +106,8 @@ export function createK8sRunner(options: K8sRunnerOptions = {}): K8sRunner {
 
   async function run(definition: RunnableTask, input: Record<string, unknown>, ctx: TaskContext): Promise<ContainerResult> {
     const workload = containerWorkloadOf(definition, input, RUNNER);
+    // A Pod network the egress guard cannot see into: only for namespaces an admin allows it.
+    if (workload.network) ctx.egress.requireContainerNetwork();
     const resources = resolveResourceClass(resourceClasses, workload.resources, RUNNER);
     const deadline = AbortSignal.timeout(resources.timeoutMs);
     const signal = AbortSignal.any([ctx.signal, deadline]);

@@ -1,5 +1,6 @@
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { ResourceClassSetting } from '../../config/index.js';
+import { createEgressAgent, egressRefusalOf } from '../../egress/index.js';
 import { TaskError, isMaestroError } from '../../errors/index.js';
 import type { TaskContext } from '../../sdk/types.js';
 import { DEFAULT_RESOURCE_CLASSES, resolveResourceClass } from '../resources.js';
@@ -132,55 +133,64 @@ export function createServerlessRunner(options: ServerlessRunnerOptions = {}): S
     const body = JSON.stringify(payload ?? null);
     let failures = 0;
     let delay = retryDelayMs;
-    for (;;) {
-      signal.throwIfAborted();
-      let response: Response;
-      try {
-        response = await fetch(url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            accept: 'application/json',
-            'idempotency-key': key,
-            'x-maestro-run-id': ctx.runId,
-            'x-maestro-task-id': ctx.taskId,
-            'x-maestro-attempt': String(ctx.attempt),
-          },
-          body,
-          signal,
-        });
-      } catch (error) {
-        if (signal.aborted) throw error;
-        // The request may or may not have reached the function: re-send with the same key.
-        failures += 1;
-        if (failures > transportRetries) {
-          throw new TaskError(`function at ${url} unreachable: ${causeOf(error)}`, { code: 'PEER_UNAVAILABLE', retryable: true, cause: error });
+    // The function's address is checked like any task's connection (the run's namespace allow-list).
+    const dispatcher = createEgressAgent({ guard: ctx.egress });
+    try {
+      for (;;) {
+        signal.throwIfAborted();
+        let response: Response;
+        try {
+          response = await fetch(url, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              accept: 'application/json',
+              'idempotency-key': key,
+              'x-maestro-run-id': ctx.runId,
+              'x-maestro-task-id': ctx.taskId,
+              'x-maestro-attempt': String(ctx.attempt),
+            },
+            body,
+            signal,
+            dispatcher,
+          } as RequestInit);
+        } catch (error) {
+          if (signal.aborted) throw error;
+          const refused = egressRefusalOf(error);
+          if (refused) throw refused;
+          // The request may or may not have reached the function: re-send with the same key.
+          failures += 1;
+          if (failures > transportRetries) {
+            throw new TaskError(`function at ${url} unreachable: ${causeOf(error)}`, { code: 'PEER_UNAVAILABLE', retryable: true, cause: error });
+          }
+          ctx.logger.warn('function unreachable; re-sending with the same idempotency key', { runner: RUNNER, error: causeOf(error), resend: failures });
+          await sleep(delay, signal);
+          delay *= 2;
+          continue;
         }
-        ctx.logger.warn('function unreachable; re-sending with the same idempotency key', { runner: RUNNER, error: causeOf(error), resend: failures });
-        await sleep(delay, signal);
-        delay *= 2;
-        continue;
+        const text = await response.text();
+        if (response.ok) return { status: response.status, result: decode(text, response.headers.get('content-type')) };
+        if (response.status === 409) {
+          // Another execution of this invocation holds the key: wait for its result.
+          ctx.logger.info('function busy with this idempotency key; waiting', { runner: RUNNER });
+          await sleep(delay, signal);
+          delay = Math.min(delay * 2, 5000);
+          continue;
+        }
+        if ([429, 502, 503, 504].includes(response.status) && failures < transportRetries) {
+          failures += 1;
+          await sleep(delay, signal);
+          delay *= 2;
+          continue;
+        }
+        throw new TaskError(`function at ${url} answered ${response.status}${text ? `: ${text.slice(0, ERROR_EXCERPT_CHARS)}` : ''}`, {
+          code: 'TASK_FAILED',
+          retryable: response.status === 429 || response.status >= 500,
+          details: { status: response.status },
+        });
       }
-      const text = await response.text();
-      if (response.ok) return { status: response.status, result: decode(text, response.headers.get('content-type')) };
-      if (response.status === 409) {
-        // Another execution of this invocation holds the key: wait for its result.
-        ctx.logger.info('function busy with this idempotency key; waiting', { runner: RUNNER });
-        await sleep(delay, signal);
-        delay = Math.min(delay * 2, 5000);
-        continue;
-      }
-      if ([429, 502, 503, 504].includes(response.status) && failures < transportRetries) {
-        failures += 1;
-        await sleep(delay, signal);
-        delay *= 2;
-        continue;
-      }
-      throw new TaskError(`function at ${url} answered ${response.status}${text ? `: ${text.slice(0, ERROR_EXCERPT_CHARS)}` : ''}`, {
-        code: 'TASK_FAILED',
-        retryable: response.status === 429 || response.status >= 500,
-        details: { status: response.status },
-      });
+    } finally {
+      await dispatcher.close();
     }
   }
 

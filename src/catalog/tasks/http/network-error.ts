@@ -1,5 +1,3 @@
-import { EgressDeniedError } from './egress-policy.js';
-
 /** System and undici error codes meaning the peer could not be reached or dropped the connection. */
 const UNREACHABLE_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
@@ -31,19 +29,6 @@ export function unreachableCode(error: unknown): string | undefined {
     const { code, cause, errors } = candidate as { code?: unknown; cause?: unknown; errors?: unknown };
     if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return code;
     pending.push(cause, ...(Array.isArray(errors) ? errors : []));
-  }
-  return undefined;
-}
-
-/**
- * The {@link EgressDeniedError} behind a `fetch` failure, if the egress policy refused the address
- * (undici rejects with a `TypeError` whose `cause` is the connector's error).
- */
-export function egressRefusal(error: unknown): EgressDeniedError | undefined {
-  let candidate: unknown = error;
-  for (let depth = 0; depth < 8 && typeof candidate === 'object' && candidate !== null; depth++) {
-    if (candidate instanceof EgressDeniedError) return candidate;
-    candidate = (candidate as { cause?: unknown }).cause;
   }
   return undefined;
 }

@@ -1,6 +1,6 @@
 import { TaskError, type TaskContext } from '../../../sdk/index.js';
 import { connectorFailure } from '../shared/failures.js';
-import { egressRefusal } from './network-error.js';
+import { egressRefusalOf } from '../../../egress/index.js';
 import { readBodyLimited } from './read-body.js';
 import type { HttpClient } from './send.js';
 
@@ -27,7 +27,7 @@ export interface PostJsonResponse {
 
 /**
  * POSTs JSON through the egress-checked {@link HttpClient} and returns the response, whatever its
- * status. Failures to get one map to `POLICY_DENIED` (egress refused), `TASK_TIMEOUT`,
+ * status. Failures to get one map to `EGRESS_DENIED` (egress refused), `TASK_TIMEOUT`,
  * `PEER_UNAVAILABLE` or `TASK_FAILED`; the cancellation itself when `ctx.signal` aborted.
  */
 export async function postJson(options: PostJsonOptions, ctx: TaskContext): Promise<PostJsonResponse> {
@@ -41,7 +41,7 @@ export async function postJson(options: PostJsonOptions, ctx: TaskContext): Prom
     return { status: response.status, headers: response.headers, text: new TextDecoder().decode(bytes) };
   } catch (error) {
     if (ctx.signal.aborted) throw ctx.signal.reason;
-    const refused = egressRefusal(error);
+    const refused = egressRefusalOf(error);
     if (refused) throw refused;
     if (deadline.aborted) throw new TaskError(`${exchange} did not complete within ${timeoutMs} ms`, { code: 'TASK_TIMEOUT', retryable: true, cause: error });
     throw connectorFailure(error, ctx.signal, exchange);

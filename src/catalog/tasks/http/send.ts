@@ -1,9 +1,8 @@
 import type { Dispatcher } from 'undici';
-import { createEgressAgent } from './egress-agent.js';
-import { EgressPolicy } from './egress-policy.js';
+import { createEgressAgent, EgressGuard, EgressPolicy } from '../../../egress/index.js';
 
 /**
- * The one place the catalog's HTTP tasks open connections. How the catalog's HTTP tasks (`tasks/http.request`, `tasks/notify.slack`,
+ * How the catalog's HTTP tasks (`tasks/http.request`, `tasks/notify.slack`,
  * `connectors/sig.ingest`) reach the network: `fetch` through one egress-checked dispatcher per
  * namespace. Build one per worker from config and pass it to the catalog.
  */
@@ -36,7 +35,7 @@ export class HttpClient {
   private agent(namespace: string): Dispatcher {
     let agent = this.agents.get(namespace);
     if (!agent) {
-      agent = createEgressAgent({ policy: this.policy, namespace });
+      agent = createEgressAgent({ guard: new EgressGuard(this.policy, namespace) });
       this.agents.set(namespace, agent);
     }
     return agent;

@@ -54,6 +54,8 @@ export async function s3Client(input: S3ConnectionInput, ctx: TaskContext): Prom
     region,
     forcePathStyle,
     maxAttempts: 1,
+    // Every connection through the namespace's egress guard, to the address it checked.
+    requestHandler: { httpAgent: ctx.egress.httpAgent({ keepAlive: true }), httpsAgent: ctx.egress.httpsAgent({ keepAlive: true }) },
     ...(endpoint ? { endpoint } : {}),
     ...(credentials ? { credentials } : {}),
   });
@@ -74,6 +76,7 @@ const PERMANENT_CODES: ReadonlySet<string> = new Set(['NoSuchBucket', 'NoSuchKey
 /** Maps an S3 failure: client faults (no such key, access denied) are not retryable, server faults are. */
 export function s3Failure(error: unknown, ctx: TaskContext, exchange: string): unknown {
   const failure = connectorFailure(error, ctx.signal, exchange, {
+    egress: ctx.egress,
     permanent: (e) => e instanceof S3ServiceException && (PERMANENT_CODES.has(e.name) || (e.$fault === 'client' && e.$metadata.httpStatusCode !== 429)),
   });
   return failure;

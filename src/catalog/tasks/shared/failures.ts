@@ -1,3 +1,4 @@
+import { egressRefusalOf, type EgressGuard } from '../../../egress/index.js';
 import { isMaestroError } from '../../../errors/index.js';
 import { TaskError } from '../../../sdk/index.js';
 import { unreachableCode } from '../http/network-error.js';
@@ -8,6 +9,8 @@ export type Exchange = string;
 /**
  * The one mapping of a connector's failure to what the run records:
  * - the cancellation itself, once `signal` has aborted;
+ * - the egress guard's refusal (`EGRESS_DENIED`), found in the error's causes or, for clients that
+ *   drop the cause (kafkajs), in `egress`;
  * - Maestro errors as they are;
  * - an unreachable peer (refused, reset, DNS, or `unavailable(error)` says so) as
  *   `PEER_UNAVAILABLE`, retryable;
@@ -17,9 +20,15 @@ export function connectorFailure(
   error: unknown,
   signal: AbortSignal,
   exchange: Exchange,
-  { unavailable, permanent }: { unavailable?: (error: unknown) => string | undefined; permanent?: (error: unknown) => boolean } = {},
+  {
+    unavailable,
+    permanent,
+    egress,
+  }: { unavailable?: (error: unknown) => string | undefined; permanent?: (error: unknown) => boolean; egress?: EgressGuard } = {},
 ): unknown {
   if (signal.aborted) return signal.reason;
+  const refused = egressRefusalOf(error) ?? egress?.refusal;
+  if (refused) return refused;
   if (isMaestroError(error)) return error;
   const code = unavailable?.(error) ?? unreachableCode(error);
   if (code !== undefined) {

@@ -10,8 +10,11 @@ export interface NamedRange {
   label: string;
 }
 
+/** The addresses that reach this machine itself: loopback, and unspecified (0.0.0.0 connects locally on Linux). */
+export const LOCAL_RANGES: readonly string[] = ['127.0.0.0/8', '::1/128', '0.0.0.0/32', '::/128'];
+
 /**
- * Ranges an HTTP task may not reach unless its namespace allow-lists them: anything that is not
+ * Ranges a task may not reach unless its namespace allow-lists them: anything that is not
  * the public internet. The cloud metadata address sits before link-local so it is named as such.
  */
 export const DENIED_RANGES: readonly NamedRange[] = [
@@ -63,6 +66,38 @@ export function parseCidr(cidr: string): { address: string; prefix: number; fami
     throw new CidrError(`"${cidr}": the prefix length must be an integer from 0 to ${bits}`);
   }
   return { address: rawAddress, prefix, family };
+}
+
+/** Whether `text` is a CIDR (`10.0.0.0/8`, `::1/128`) or a bare IP address. */
+export function isCidr(text: string): boolean {
+  try {
+    parseCidr(text);
+    return true;
+  } catch (error) {
+    if (error instanceof CidrError) return false;
+    throw error;
+  }
+}
+
+/** One exact network endpoint. */
+export interface Endpoint {
+  /** An IP address (without brackets) or a host name. */
+  host: string;
+  port: number;
+}
+
+/**
+ * Parses `host:port`, `1.2.3.4:80` or `[::1]:8080` (a port from 1 to 65535; a host name of
+ * letters, digits, dots, dashes and underscores). @throws {@link CidrError}
+ */
+export function parseEndpoint(text: string): Endpoint {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9_.-]+)):(\d{1,5})$/.exec(text.trim());
+  const host = match?.[1] ?? match?.[2];
+  const port = Number(match?.[3]);
+  if (host === undefined || !(port >= 1 && port <= 65535) || (match?.[1] !== undefined && isIP(host) !== 6)) {
+    throw new CidrError(`"${text}" is neither a CIDR range nor a host:port endpoint`);
+  }
+  return { host, port };
 }
 
 /** A `BlockList` holding the given CIDRs. @throws {@link CidrError} */

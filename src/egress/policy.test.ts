@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EgressPolicy } from './egress-policy.js';
+import { EgressPolicy } from './policy.js';
 import { CidrError, normalizeAddress } from './ip-ranges.js';
 
 describe('normalizeAddress', () => {
@@ -53,7 +53,7 @@ describe('EgressPolicy', () => {
   });
 
   it('allows a range only to the namespaces that allow-list it', () => {
-    const policy = new EgressPolicy({ ci: ['127.0.0.0/8', '::1/128'], payments: ['10.20.0.0/16'] });
+    const policy = new EgressPolicy({ allow: { ci: ['127.0.0.0/8', '::1/128'], payments: ['10.20.0.0/16'] } });
     expect(policy.check('ci', '127.0.0.1')).toEqual({ allowed: true });
     expect(policy.check('ci', '::ffff:127.0.0.1')).toEqual({ allowed: true });
     expect(policy.check('ci', '::1')).toEqual({ allowed: true });
@@ -64,10 +64,28 @@ describe('EgressPolicy', () => {
   });
 
   it('applies the "*" entry to every namespace', () => {
-    expect(new EgressPolicy({ '*': ['192.168.0.0/24'] }).check('any', '192.168.0.7')).toEqual({ allowed: true });
+    expect(new EgressPolicy({ allow: { '*': ['192.168.0.0/24'] } }).check('any', '192.168.0.7')).toEqual({ allowed: true });
   });
 
-  it.each(['10.0.0.0/33', 'not-an-ip/8', '::1/129', '10.0.0.0/8/1'])('refuses the malformed range %s', (cidr) => {
-    expect(() => new EgressPolicy({ default: [cidr] })).toThrow(CidrError);
+  it.each(['10.0.0.0/33', 'not-an-ip/8', '::1/129', '10.0.0.0/8/1', 'host:99999'])('refuses the malformed range %s', (cidr) => {
+    expect(() => new EgressPolicy({ allow: { default: [cidr] } })).toThrow(CidrError);
+  });
+});
+
+describe("Maestro's own endpoints", () => {
+  const policy = new EgressPolicy({ allow: { default: ['127.0.0.0/8', '10.0.0.0/8'], ops: ['127.0.0.0/8', '127.0.0.1:7233'] }, infrastructure: ['127.0.0.1:7233', '10.1.2.3:5432'] });
+
+  it('refuses them inside an allow-listed range, on every local address for a loopback endpoint', () => {
+    for (const address of ['127.0.0.1', '127.0.0.2', '::1', '0.0.0.0']) {
+      expect(policy.check('default', address, 7233)).toMatchObject({ allowed: false, label: 'maestro-infrastructure' });
+    }
+    expect(policy.check('default', '10.1.2.3', 5432)).toMatchObject({ allowed: false, label: 'maestro-infrastructure' });
+    expect(policy.check('default', '127.0.0.1', 7234)).toEqual({ allowed: true });
+    expect(policy.check('default', '10.1.2.3', 80)).toEqual({ allowed: true });
+  });
+
+  it('allows one only where the namespace names that exact host:port', () => {
+    expect(policy.check('ops', '127.0.0.1', 7233)).toEqual({ allowed: true });
+    expect(policy.check('ops', '10.1.2.3', 5432)).toMatchObject({ allowed: false });
   });
 });
