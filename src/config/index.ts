@@ -5,6 +5,7 @@
  * `MAESTRO_*` variables.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { delimiter, dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { CidrError, isCidr, parseEndpoint } from '../egress/index.js';
