@@ -26,7 +26,7 @@ function maestro(...args: string[]): Promise<{ code: number; stdout: string; std
     execFile(
       process.execPath,
       ['bin/maestro.js', ...args],
-      { env: { ...process.env, TEMPORAL_ADDRESS: engine.address, MAESTRO_TASK_QUEUE: engine.taskQueue } },
+      { env: { ...process.env, TEMPORAL_ADDRESS: engine.address, MAESTRO_TASK_QUEUE: engine.taskQueue, MAESTRO_PAYLOAD_KEY: engine.payloadKey } },
       (error, stdout, stderr) => resolve({ code: typeof error?.code === 'number' ? error.code : 0, stdout, stderr }),
     );
   });

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities, envSecrets, type ActivityDeps } from '../src/activities/index.js';
 import { builtinCatalog, loadCatalog, type Catalog } from '../src/catalog/index.js';
+import { maestroDataConverter, payloadCodec, type AesGcmPayloadCodec } from '../src/codec/index.js';
 import { DEFAULT_TEMPORAL_ADDRESS, loadConfig, type Config } from '../src/config/index.js';
 import { createPdp, createPolicyGate, type PolicyGate } from '../src/policy/index.js';
 import { auditDecisionLog, createWorkerProvenance, type WorkerProvenance } from '../src/provenance/index.js';
@@ -47,6 +48,12 @@ export interface WorkerOptions {
   provenance?: WorkerProvenance;
   /** A prebuilt interpreter bundle (see {@link bundleInterpreter}); bundled here when absent. */
   workflowBundle?: WorkflowBundleWithSourceMap;
+  /**
+   * Encrypts every payload the worker sends to Temporal and decrypts what it reads; the API and CLI
+   * must use the same keys (see `payloadCodec(config)`).
+   * @default undefined — payloads in clear (only for an engine whose clients use no codec either)
+   */
+  payloadCodec?: AesGcmPayloadCodec;
 }
 
 /** Bundles the interpreter once; pass the result to several workers to skip re-bundling. */
@@ -89,6 +96,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     taskQueue,
     activities,
     workflowBundle: options.workflowBundle ?? (await bundleInterpreter()),
+    ...(options.payloadCodec === undefined ? {} : { dataConverter: maestroDataConverter(options.payloadCodec) }),
     // Many small tasks per run: let one worker keep many activities and workflow tasks in flight.
     maxConcurrentActivityTaskExecutions: 200,
     maxConcurrentLocalActivityExecutions: 200,
@@ -124,6 +132,7 @@ export async function runWorker(config: Config): Promise<{ shutdown(): Promise<v
     provenance: await createWorkerProvenance({ config, catalog, taskModules: catalog.modules, policyDecisions: auditDecisionLog(auditLog).decisionIds }),
     policy: createPolicyGate({ pdp, log: auditLog }),
     taskLog,
+    payloadCodec: payloadCodec(config),
   });
   const sweeper = startContainerSweep(config);
   const running = worker.run();

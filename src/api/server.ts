@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { loadCatalog, type Catalog } from '../catalog/index.js';
+import { maestroDataConverter, payloadCodec as codecFromConfig, type AesGcmPayloadCodec } from '../codec/index.js';
 import { DEFAULT_TEMPORAL_ADDRESS, type Config } from '../config/index.js';
 import { MaestroError } from '../errors/index.js';
 import { createPdp, createPolicyGate, type PolicyDecisionPoint } from '../policy/index.js';
@@ -69,6 +70,12 @@ export interface StartApiOptions {
    * @default 500
    */
   pollMs?: number;
+  /**
+   * The Temporal payload codec of the API's client, its `/codec` endpoint and the admission queue;
+   * the workers must use the same keys.
+   * @default payloadCodec(config) — `MAESTRO_PAYLOAD_KEY`, its file, or `<dataDir>/payload-key`
+   */
+  payloadCodec?: AesGcmPayloadCodec;
 }
 
 /** A running API. */
@@ -103,6 +110,7 @@ async function closeAll(owned: readonly { close(): Promise<void> }[]): Promise<v
 export async function startApi(config: Config, options: StartApiOptions = {}): Promise<RunningApi> {
   const { port = config.port, host = config.host, drainMs = 10_000, pollMs = 500 } = options;
   const authenticator = options.authenticator ?? authenticatorFromConfig(config);
+  const payloadCodec = options.payloadCodec ?? codecFromConfig(config);
   const address = config.temporalAddress ?? DEFAULT_TEMPORAL_ADDRESS;
   const connection = await Connection.connect({ address, connectTimeout: '5s' }).catch((error: unknown) => {
     throw new MaestroError('UNAVAILABLE', `cannot reach Temporal at ${address}`, { cause: error });
@@ -125,7 +133,7 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
     await connection.close();
     throw error;
   }
-  const client = new Client({ connection, namespace: config.temporalNamespace });
+  const client = new Client({ connection, namespace: config.temporalNamespace, dataConverter: maestroDataConverter(payloadCodec) });
   const metrics = createApiMetrics();
   const shutdown = new AbortController();
   const deps = {
@@ -137,6 +145,7 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
     taskLog,
     ...(pdp === undefined ? {} : { policy: createPolicyGate({ pdp, log: auditLog }) }),
     authenticator,
+    payloadCodec,
     metrics,
     clock: () => new Date(),
     shutdown: shutdown.signal,

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Command } from 'commander';
+import { maestroDataConverter, payloadCodec } from '../codec/index.js';
 import { loadConfig, type Config } from '../config/index.js';
 import { ConfigError, MaestroError } from '../errors/index.js';
 import type { RunState } from '../ir/index.js';
@@ -159,7 +160,7 @@ async function withClient<T>(config: Config, work: (client: Client) => Promise<T
     throw new MaestroError('UNAVAILABLE', `cannot reach Temporal at ${address} (is \`npm start\` running?)`, { cause: error });
   });
   try {
-    return await work(new Client({ connection, namespace: config.temporalNamespace }));
+    return await work(new Client({ connection, namespace: config.temporalNamespace, dataConverter: maestroDataConverter(payloadCodec(config)) }));
   } finally {
     await connection.close();
   }

@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { getRunState, startRun, waitForRun } from '../client/index.js';
+import { maestroDataConverter, payloadCodec } from '../codec/index.js';
 import type { Config } from '../config/index.js';
 import { MaestroError } from '../errors/index.js';
 import type { CompiledWorkflow, Principal, RunState, TaskState } from '../ir/index.js';
@@ -31,7 +32,7 @@ export async function runWorkflow(options: RunCommandOptions): Promise<number> {
     throw new MaestroError('UNAVAILABLE', `cannot reach Temporal at ${address} (is \`npm start\` running?)`, { cause: error });
   });
   try {
-    const client = new Client({ connection, namespace: config.temporalNamespace });
+    const client = new Client({ connection, namespace: config.temporalNamespace, dataConverter: maestroDataConverter(payloadCodec(config)) });
     const principal = localPrincipal();
     const runId = await startRun(client, { compiled, params, taskQueue: config.taskQueue, principal, startedBy: principal.subject });
     if (noWait) {

@@ -30,6 +30,8 @@ export const ERROR_CODES = {
   CONFIG_INVALID: { http: 500, exit: 2, retryable: false },
   TOOL_MISSING: { http: 500, exit: 2, retryable: false },
   UNAVAILABLE: { http: 503, exit: 1, retryable: true },
+  /** An encrypted Temporal payload whose key id is not configured, or whose ciphertext fails authentication. */
+  PAYLOAD_UNDECRYPTABLE: { http: 422, exit: 1, retryable: false },
   INTERNAL: { http: 500, exit: 1, retryable: false },
 } as const satisfies Record<string, { http: number; exit: number; retryable: boolean }>;
 

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { isGrpcServiceError, type Client } from '@temporalio/client';
-import { startRun, waitForRun, type StartRunOptions } from '../client/index.js';
+import { firstHistoryValue, startRun, waitForRun, type StartRunOptions } from '../client/index.js';
 import { MaestroError, NotFoundError } from '../errors/index.js';
 import type { InterpreterInput, Principal, RunState, RunStatus } from '../ir/index.js';
 import { taskOutputDigests } from './receipt.js';
@@ -164,9 +164,6 @@ async function startInput(client: Client, runId: string): Promise<{ input: Inter
   const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
   const payloads = started?.input?.payloads;
   if (!started || !payloads?.[0]) throw new MaestroError('INTERNAL', `run "${runId}" has no start input in its history`);
-  const { payloadConverter, payloadCodecs } = client.options.loadedDataConverter;
-  let decoded = payloads;
-  for (const codec of [...payloadCodecs].reverse()) decoded = await codec.decode(decoded);
-  const input = payloadConverter.fromPayload<InterpreterInput>(decoded[0] as (typeof decoded)[number]);
+  const input = await firstHistoryValue<InterpreterInput>(client, payloads);
   return { input, taskQueue: started.taskQueue?.name ?? 'maestro' };
 }

@@ -130,8 +130,9 @@ describe('replayRun', () => {
 describe('maestro replay', () => {
   it('replays a run from the CLI, with the configured receipts and keys, and exits 0 when hash-equal', async () => {
     const temp = await tempDir('maestro-replay-cli-');
-    const env = { TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS, MAESTRO_DATA_DIR: process.env.MAESTRO_DATA_DIR };
+    const env = { TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS, MAESTRO_DATA_DIR: process.env.MAESTRO_DATA_DIR, MAESTRO_PAYLOAD_KEY: process.env.MAESTRO_PAYLOAD_KEY };
     process.env.TEMPORAL_ADDRESS = engine.address;
+    process.env.MAESTRO_PAYLOAD_KEY = engine.payloadKey;
     process.env.MAESTRO_DATA_DIR = temp.dir;
     try {
       const yaml = workflow('    - id: one\n      uses: tasks/transform.map@0.1.0\n      with: { rows: [1, 2], expression: "$ * 3" }');

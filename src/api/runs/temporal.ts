@@ -6,7 +6,7 @@ import { isGrpcCancelledError, isGrpcDeadlineError, isGrpcServiceError, ServiceE
 import type { Payload } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { getRunState, waitForRun } from '../../client/index.js';
+import { firstHistoryValue, getRunState, waitForRun } from '../../client/index.js';
 import { MaestroError } from '../../errors/index.js';
 import {
   MAESTRO_DIGEST,
@@ -95,9 +95,9 @@ export async function runInput(client: Client, runId: string): Promise<Interpret
     maximumPageSize: 1,
   });
   const started = response.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
-  const payload = started?.input?.payloads?.[0];
-  if (!payload) throw new MaestroError('INTERNAL', `run ${runId} has no start input in its history`);
-  return client.options.loadedDataConverter.payloadConverter.fromPayload<InterpreterInput>(payload as Payload);
+  const payloads = started?.input?.payloads;
+  if (!payloads?.[0]) throw new MaestroError('INTERNAL', `run ${runId} has no start input in its history`);
+  return firstHistoryValue<InterpreterInput>(client, payloads as Payload[]);
 }
 
 /** How long the live-state query may wait for a worker to answer. */
