@@ -24,6 +24,7 @@ export function launchContext(deps: ResolvedDeps): LaunchContext {
     store: deps.store,
     taskQueue: deps.config.taskQueue,
     runLimits: deps.config.namespaceRunLimits ?? {},
+    payloadCodec: deps.payloadCodec,
     onStarted: (request) => deps.metrics.runStarted(request.compiled.ir.name),
     ...(deps.policy === undefined ? {} : { authorize: runStartAuthorizer(deps.policy) }),
   };
