@@ -12,6 +12,7 @@ import type { ApiDeps, ResolvedDeps, RouteHandler } from './context.js';
 import { createApiMetrics } from './metrics.js';
 import { createRequestValidators, operations, type Operation } from './openapi/index.js';
 import { problemMiddleware } from './problem.js';
+import { codecCors } from './routes/codec.js';
 import { ROUTE_HANDLERS } from './routes/index.js';
 
 /** Media types accepted as YAML, all read as `application/yaml`. */
@@ -87,6 +88,7 @@ export function createApp(deps: ApiDeps): Express {
   if (missing.length > 0 || extra.length > 0) {
     throw new MaestroError('INTERNAL', `openapi.yaml and the handlers disagree: no handler for [${missing.join(', ')}], undocumented [${extra.join(', ')}]`);
   }
+  app.use('/codec', codecCors(resolved.config));
   for (const operation of documented) {
     const handler = ROUTE_HANDLERS[operation.operationId as keyof typeof ROUTE_HANDLERS];
     app[operation.method](operation.routePath, timing(resolved, operation.path), bodyParser(operation), route(operation, handler, resolved));
