@@ -111,6 +111,19 @@ describe('a secret-typed param', () => {
     expect(logs.text).not.toContain(SECRET);
   });
 
+  it('is not in the run\'s signed receipt', async () => {
+    let receipt = await h.call('GET', `/runs/${runId}/receipt`);
+    for (let i = 0; receipt.status === 404 && i < 50; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      receipt = await h.call('GET', `/runs/${runId}/receipt`);
+    }
+    expect(receipt.status, receipt.text).toBe(200);
+    const statement = Buffer.from(receipt.body.dsseEnvelope.payload, 'base64').toString();
+    expect(statement).toContain('paramsDigest');
+    expect(statement).not.toContain(SECRET);
+    expect(receipt.text).not.toContain(SECRET);
+  });
+
   it('is not stored in clear in the admission table (SQLite file and WAL), and the queued run starts with it', async () => {
     const limited = `${h.namespace}-limited`;
     const holder = await h.register(manifest('    - { id: nap, uses: tasks/wait.sleep@0.1.0, with: { duration: 60s } }'));
