@@ -23,6 +23,7 @@ import { NativeConnection } from '@temporalio/worker';
 import type { Browser } from 'playwright-core';
 import { layeredDag } from '../console/src/dag/test-graphs.js';
 import { startApi } from '../src/api/index.js';
+import { payloadCodec } from '../src/codec/index.js';
 import { extendConfig, loadConfig } from '../src/config/index.js';
 import { resolveTemporalBin, startDevServer } from '../src/devserver/index.js';
 import { dagWorkflowManifest, LAPTOP_VIEWPORT, launchChromium, measurePaint, prepareConsoleBrowser, type PageGlobals, type PaintTiming } from '../test/console/browser.js';
@@ -134,7 +135,7 @@ export async function benchConsole({ runs = 1000, samples = 5, dag = { layers: 5
   const config = extendConfig(loadConfig({}), { temporalAddress: server.address, dataDir: dir, devToken: TOKEN, taskQueue: 'bench-console' });
   const running = await startApi(config, { port: 0, pdp: false, drainMs: 1000 });
   const connection = await NativeConnection.connect({ address: server.address });
-  const worker = await createWorker({ connection, taskQueue: config.taskQueue, artifactDir: join(dir, 'artifacts'), workflowBundle: await bundleInterpreter() });
+  const worker = await createWorker({ connection, taskQueue: config.taskQueue, artifactDir: join(dir, 'artifacts'), workflowBundle: await bundleInterpreter(), payloadCodec: payloadCodec(config) });
   const working = worker.run();
   let browser: Browser | undefined;
   try {

@@ -14,6 +14,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { createActivities } from '../src/activities/index.js';
 import { builtinCatalog } from '../src/catalog/index.js';
+import { maestroDataConverter, payloadCodec } from '../src/codec/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { createSecretResolver } from '../src/secrets/index.js';
 import { DEFAULT_SQLITE_PRAGMAS, resolveTemporalBin, startDevServer, type DevServer } from '../src/devserver/index.js';
@@ -32,7 +33,10 @@ export const BASELINE_QUEUE = 'bench-baseline';
 
 /** A running benchmark engine; `close()` stops workers, server and removes the temp folder. */
 export interface BenchEngine {
+  /** A client without the payload codec: the hand-written baseline's, and raw history reads. */
   client: Client;
+  /** A client with the Maestro workers' payload codec, which starts and reads Maestro's runs. */
+  maestroClient: Client;
   server: DevServer;
   /** The `temporal` command line the server runs with. */
   serverCommand: string[];
@@ -144,6 +148,8 @@ export async function startBenchEngine({ dynamicConfig = {} }: BenchEngineOption
     cleanups.push(() => nativeConnection.close());
 
     const config = loadConfig({ MAESTRO_DATA_DIR: artifactDir });
+    // Maestro encrypts every payload (as the API, CLI and worker do); the baseline does not.
+    const codec = payloadCodec(config);
     const provenance = await createWorkerProvenance({ config, catalog: builtinCatalog });
     const maestro = await createWorker({
       connection: nativeConnection,
@@ -151,6 +157,7 @@ export async function startBenchEngine({ dynamicConfig = {} }: BenchEngineOption
       artifactDir,
       workflowBundle: maestroBundle,
       provenance,
+      payloadCodec: codec,
     });
     run(maestro);
     const gateMs = new Map<string, number>();
@@ -165,6 +172,7 @@ export async function startBenchEngine({ dynamicConfig = {} }: BenchEngineOption
       workflowBundle: maestroBundle,
       provenance: await createWorkerProvenance({ config, catalog: builtinCatalog, policyDecisions: auditDecisionLog(auditLog).decisionIds }),
       policy: timedGate(createPolicyGate({ pdp, log: auditLog }), gateMs),
+      payloadCodec: codec,
     });
     run(maestroPolicy);
     const baseline = await Worker.create({
@@ -190,6 +198,7 @@ export async function startBenchEngine({ dynamicConfig = {} }: BenchEngineOption
     cleanups.push(() => connection.close());
     return {
       client: new Client({ connection }),
+      maestroClient: new Client({ connection, dataConverter: maestroDataConverter(codec) }),
       server,
       serverCommand: [...server.process.spawnargs],
       dbFile,

@@ -49,8 +49,11 @@ export function compileShape(shape: Shape): CompiledWorkflow {
   return compileWorkflow(manifest, { catalog: builtinCatalog });
 }
 
-/** The run functions of every variant, over one client. */
-export function variantRunners(client: Client, shapes: readonly Shape[]): Record<VariantId, RunOnce> {
+/**
+ * The run functions of every variant: Maestro's through `clients.maestro` (with the payload codec,
+ * as the API and CLI start runs), the hand-written ones through `clients.baseline` (none).
+ */
+export function variantRunners(clients: { maestro: Client; baseline: Client }, shapes: readonly Shape[]): Record<VariantId, RunOnce> {
   const compiled = new Map(shapes.map((shape) => [shape.name, compileShape(shape)]));
   const baselineArgs = (shape: Shape): BaselineArgs => ({ n: shape.n, uses: BENCH_TASK, namespace: 'default' });
 
@@ -62,9 +65,9 @@ export function variantRunners(client: Client, shapes: readonly Shape[]): Record
       // `cache: 'bypass'`: every task runs, as in the hand-written variants. transform.map is
       // deterministic, so its outputs are cached by default and every run after the first would be
       // answered from the task cache instead of running its tasks.
-      await startRun(client, { compiled: compiled.get(shape.name) as CompiledWorkflow, params: {}, taskQueue, runId: workflowId, principal: BENCH_PRINCIPAL, cache: 'bypass' });
+      await startRun(clients.maestro, { compiled: compiled.get(shape.name) as CompiledWorkflow, params: {}, taskQueue, runId: workflowId, principal: BENCH_PRINCIPAL, cache: 'bypass' });
       const t1 = performance.now();
-      const state = await waitForRun(client, workflowId);
+      const state = await waitForRun(clients.maestro, workflowId);
       const t2 = performance.now();
       if (state.status !== 'SUCCEEDED') throw new Error(`Maestro run ${workflowId} ended ${state.status}: ${JSON.stringify(state.error)}`);
       return { workflowId, totalMs: t2 - t0, startMs: t1 - t0 };
@@ -75,7 +78,7 @@ export function variantRunners(client: Client, shapes: readonly Shape[]): Record
     async (shape) => {
       const workflowId = `bench-${letter}-${shape.name}-${randomUUID()}`;
       const t0 = performance.now();
-      const handle = await client.workflow.start(workflows[shape.kind], { workflowId, taskQueue: BASELINE_QUEUE, args: [baselineArgs(shape)] });
+      const handle = await clients.baseline.workflow.start(workflows[shape.kind], { workflowId, taskQueue: BASELINE_QUEUE, args: [baselineArgs(shape)] });
       const t1 = performance.now();
       await handle.result();
       const t2 = performance.now();

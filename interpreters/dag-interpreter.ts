@@ -121,6 +121,12 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
   const { principal, traceId, cache: cacheMode } = input;
   const integerParams = new Set(ir.parameters.filter((p) => p.type === 'integer').map((p) => p.name));
   const expressionLimits = { costLimit: patched(CEL_COST_PATCH) ? CEL_COST_LIMIT : Number.POSITIVE_INFINITY };
+  // Secret-typed params' values, for every attempt to redact from its logs and errors. Only the
+  // activities' inputs change (replay does not compare them), so old histories replay as before.
+  const secretValues = ir.parameters
+    .filter((p) => p.secret && params[p.name] !== undefined && params[p.name] !== null)
+    .map((p) => (typeof params[p.name] === 'string' ? (params[p.name] as string) : JSON.stringify(params[p.name])))
+    .filter((value) => value !== '');
   const nodes = new Map(ir.tasks.map((task) => [task.id, task]));
   const carried = new Map((input.carried ?? []).map((task) => [task.id, task]));
   const run: RunState = {
@@ -292,6 +298,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
       ...(principal === undefined ? {} : { policy: policyContext(node, principal) }),
       ...(node.cache === undefined ? {} : { cache: node.cache }),
       ...(cacheMode === undefined ? {} : { cacheMode }),
+      ...(secretValues.length === 0 ? {} : { redact: secretValues }),
     };
   }
 

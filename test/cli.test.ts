@@ -27,7 +27,7 @@ function maestro(...args: string[]): Promise<{ code: number; stdout: string; std
       process.execPath,
       ['bin/maestro.js', ...args],
       // The run's store and audit log (the CLI starts runs like the API does) go to the test's folder.
-      { env: { ...process.env, TEMPORAL_ADDRESS: engine.address, MAESTRO_TASK_QUEUE: engine.taskQueue, MAESTRO_DATA_DIR: dir } },
+      { env: { ...process.env, TEMPORAL_ADDRESS: engine.address, MAESTRO_TASK_QUEUE: engine.taskQueue, MAESTRO_DATA_DIR: dir, MAESTRO_PAYLOAD_KEY: engine.payloadKey } },
       (error, stdout, stderr) => resolve({ code: typeof error?.code === 'number' ? error.code : 0, stdout, stderr }),
     );
   });

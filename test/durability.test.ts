@@ -30,7 +30,7 @@ afterAll(async () => {
 /** Starts `workers/worker.ts` as its own process on the engine's task queue. */
 function startWorkerProcess(): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'workers/worker.ts'], {
-    env: { ...process.env, TEMPORAL_ADDRESS: engine.address, MAESTRO_TASK_QUEUE: engine.taskQueue, MAESTRO_DATA_DIR: dataDir, MAESTRO_LOG_LEVEL: 'warn',
+    env: { ...process.env, TEMPORAL_ADDRESS: engine.address, MAESTRO_TASK_QUEUE: engine.taskQueue, MAESTRO_DATA_DIR: dataDir, MAESTRO_LOG_LEVEL: 'warn', MAESTRO_PAYLOAD_KEY: engine.payloadKey,
       MAESTRO_EGRESS_ALLOW: JSON.stringify(TEST_EGRESS_ALLOW),
     },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -145,7 +145,7 @@ async function startRunbookApi(): Promise<{
   const authenticator = createAuthenticator([
     tokenEntriesVerifier([entry('admin', API_TOKENS.admin, ['admin']), entry('sre', API_TOKENS.sre, ['sre', 'sre-oncall']), entry('lead', API_TOKENS.lead, ['data-lead']), entry('engineer', API_TOKENS.engineer, ['data-engineer'])]),
   ]);
-  const running = await startApi(config, { port: 0, authenticator, pdp: false });
+  const running = await startApi(config, { port: 0, authenticator, pdp: false, payloadCodec: engine.payloadCodec });
   return {
     async call(token, method, path, { json, yaml }) {
       const res = await fetch(`${running.url}${path}`, {

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../src/activities/index.js';
 import { builtinCatalog, loadCatalog, type Catalog } from '../src/catalog/index.js';
+import { maestroDataConverter, payloadCodec, type AesGcmPayloadCodec } from '../src/codec/index.js';
 import { loadConfig, temporalConnectOptions, type Config } from '../src/config/index.js';
 import { createPdp, createPolicyGate, type PolicyGate } from '../src/policy/index.js';
 import { auditDecisionLog, createWorkerProvenance, loadApprovalKey, type WorkerProvenance } from '../src/provenance/index.js';
@@ -57,6 +58,12 @@ export interface WorkerOptions {
   approvalKey?: KeyObject;
   /** A prebuilt interpreter bundle (see {@link bundleInterpreter}); bundled here when absent. */
   workflowBundle?: WorkflowBundleWithSourceMap;
+  /**
+   * Encrypts every payload the worker sends to Temporal and decrypts what it reads; the API and CLI
+   * must use the same keys (see `payloadCodec(config)`).
+   * @default undefined — payloads in clear (only for an engine whose clients use no codec either)
+   */
+  payloadCodec?: AesGcmPayloadCodec;
 }
 
 /** Bundles the interpreter once; pass the result to several workers to skip re-bundling. */
@@ -101,6 +108,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     taskQueue,
     activities,
     workflowBundle: options.workflowBundle ?? (await bundleInterpreter()),
+    ...(options.payloadCodec === undefined ? {} : { dataConverter: maestroDataConverter(options.payloadCodec) }),
     // Many small tasks per run: let one worker keep many activities and workflow tasks in flight.
     maxConcurrentActivityTaskExecutions: 200,
     maxConcurrentLocalActivityExecutions: 200,
@@ -138,6 +146,7 @@ export async function runWorker(config: Config): Promise<{ shutdown(): Promise<v
     taskLog,
     secrets: createSecretResolver(config),
     approvalKey: (await loadApprovalKey(config)).publicKey,
+    payloadCodec: payloadCodec(config),
   });
   const sweeper = startContainerSweep(config);
   const running = worker.run();

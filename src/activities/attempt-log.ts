@@ -34,6 +34,8 @@ export interface AttemptLogTarget {
   taskLog?: TaskLog;
   /** Resolves a secret; the values it returns are redacted from then on. */
   secrets: TaskContext['secrets'];
+  /** Values redacted from the start (the run's secret-typed params). @default [] */
+  redact?: readonly string[];
 }
 
 /** The log of one attempt. */
@@ -42,6 +44,8 @@ export interface AttemptLog {
   logger: TaskLogger;
   /** The task's `ctx.secrets`: resolves through the worker's resolver and remembers the value to redact it. */
   secrets: TaskContext['secrets'];
+  /** Replaces every secret value known so far (resolved secrets, secret-typed params) in `text`. */
+  redact(text: string): string;
   /**
    * Appends what is buffered and waits for every append (at most `closeTimeoutMs`); never throws
    * (a failed append is reported in the process log, the task goes on). Lines written afterwards
@@ -71,7 +75,7 @@ export function createAttemptLog(target: AttemptLogTarget, options: AttemptLogOp
   const { runId, taskId, attempt, processLog, taskLog } = target;
   const { flushIntervalMs = 250, flushLines = 500, maxLines = 10_000, maxBytes = 1024 * 1024, closeTimeoutMs = 5000 } = options;
   const context = { runId, taskId, attempt };
-  const resolved: string[] = [];
+  const resolved: string[] = [...(target.redact ?? [])];
   let scrub = secretRedactor(resolved);
   let buffer: TaskLogEntry[] = [];
   let timer: NodeJS.Timeout | undefined;
@@ -134,6 +138,7 @@ export function createAttemptLog(target: AttemptLogTarget, options: AttemptLogOp
       warn: (message, fields) => write('warn', message, fields),
       error: (message, fields) => write('error', message, fields),
     },
+    redact: (text) => scrub(text),
     async secrets(name, use) {
       const value = await target.secrets(name, use);
       if (!resolved.includes(value)) {

@@ -70,7 +70,7 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
     const timeout = input.timeoutMs === undefined ? undefined : AbortSignal.timeout(input.timeoutMs);
     const signal = timeout ? AbortSignal.any([activity.cancellationSignal, timeout]) : activity.cancellationSignal;
     const beat = activity.info.isLocal ? undefined : setInterval(() => activity.heartbeat(), heartbeatIntervalMs);
-    const log = createAttemptLog({ runId: input.runId, taskId: input.taskId, attempt: input.attempt, processLog: activity.log, secrets: (name, use) => secrets(name, { ...use, namespace: input.namespace, signal }), ...(taskLog === undefined ? {} : { taskLog }) }, taskLogOptions);
+    const log = createAttemptLog({ runId: input.runId, taskId: input.taskId, attempt: input.attempt, processLog: activity.log, secrets: (name, use) => secrets(name, { ...use, namespace: input.namespace, signal }), ...(input.redact === undefined ? {} : { redact: input.redact }), ...(taskLog === undefined ? {} : { taskLog }) }, taskLogOptions);
     try {
       // Before anything else: a denied task has no side effect, not even reading its inputs.
       const admission = policy ? await policy.admit(taskPolicyInput(input)) : undefined;
@@ -112,9 +112,9 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
       );
       return { outputs, ...(cached ? { cached: true } : {}) };
     } catch (error) {
-      if (activity.cancellationSignal.aborted) throw new CancelledFailure('the run was cancelled', [], asError(error));
-      if (timeout?.aborted) throw toFailure(new TaskError(`timed out after ${input.timeoutMs} ms`, { code: 'TASK_TIMEOUT', cause: error }));
-      throw toFailure(error);
+      if (activity.cancellationSignal.aborted) throw new CancelledFailure('the run was cancelled', [], redactedError(asError(error), log.redact));
+      if (timeout?.aborted) throw toFailure(new TaskError(`timed out after ${input.timeoutMs} ms`, { code: 'TASK_TIMEOUT', cause: error }), log.redact);
+      throw toFailure(error, log.redact);
     } finally {
       if (beat) clearInterval(beat);
       await log.close();
@@ -149,17 +149,32 @@ function taskContext(catalog: Catalog, input: RunTaskInput, activity: Context, s
   };
 }
 
-/** The one place a task error becomes a Temporal failure: type = code, details = retryability. */
-function toFailure(error: unknown): ApplicationFailure {
+/**
+ * The one place a task error becomes a Temporal failure: type = code, details = retryability.
+ * Messages and stacks (the cause's too) go through `redact`: a failure's message and stack are not
+ * payloads, so the codec does not encrypt them in history, and the API shows them to the user.
+ */
+function toFailure(error: unknown, redact: (text: string) => string): ApplicationFailure {
   const maestro = isMaestroError(error) ? error : new TaskError(asError(error).message, { cause: error });
   const details: TaskFailureDetails = { retryable: maestro.retryable };
-  return ApplicationFailure.create({
-    message: maestro.message,
+  const failure = ApplicationFailure.create({
+    message: redact(maestro.message),
     type: maestro.code,
     nonRetryable: true,
     details: [details],
-    ...(maestro.cause instanceof Error ? { cause: maestro.cause } : {}),
+    ...(maestro.cause instanceof Error ? { cause: redactedError(maestro.cause, redact) } : {}),
   });
+  if (failure.stack !== undefined) failure.stack = redact(failure.stack);
+  return failure;
+}
+
+/** A copy of `error` (and its causes, a few deep) with secret values redacted from messages and stacks. */
+function redactedError(error: Error, redact: (text: string) => string, depth = 0): Error {
+  const cause = error.cause instanceof Error && depth < 5 ? redactedError(error.cause, redact, depth + 1) : undefined;
+  const copy = new Error(redact(error.message), cause === undefined ? undefined : { cause });
+  copy.name = error.name;
+  copy.stack = error.stack === undefined ? undefined : redact(error.stack);
+  return copy;
 }
 
 function asError(error: unknown): Error {

@@ -14,6 +14,7 @@ import { jsonTooDeep, MAX_JSON_DEPTH } from './json-depth.js';
 import { createApiMetrics } from './metrics.js';
 import { createRequestValidators, operations, type Operation } from './openapi/index.js';
 import { problemMiddleware } from './problem.js';
+import { codecCors } from './routes/codec.js';
 import { ROUTE_HANDLERS } from './routes/index.js';
 import { STREAM_LIMIT_DEFAULTS, StreamSlots } from './stream-slots.js';
 
@@ -110,6 +111,7 @@ export function createApp(deps: ApiDeps): Express {
   if (missing.length > 0 || extra.length > 0) {
     throw new MaestroError('INTERNAL', `openapi.yaml and the handlers disagree: no handler for [${missing.join(', ')}], undocumented [${extra.join(', ')}]`);
   }
+  app.use('/codec', codecCors(resolved.config));
   const bodyLimit = resolved.config.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   for (const operation of documented) {
     const handler = ROUTE_HANDLERS[operation.operationId as keyof typeof ROUTE_HANDLERS];

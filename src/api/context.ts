@@ -5,6 +5,7 @@ import type { Client } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Catalog } from '../catalog/index.js';
+import type { AesGcmPayloadCodec } from '../codec/index.js';
 import type { Config } from '../config/index.js';
 import { MaestroError } from '../errors/index.js';
 import type { PolicyGate } from '../policy/index.js';
@@ -22,6 +23,8 @@ export interface ApiDeps {
   client: Client;
   store: Store;
   authenticator: Authenticator;
+  /** The Temporal client's payload codec: the `/codec` endpoint, and secret params while queued. */
+  payloadCodec: AesGcmPayloadCodec;
   /** The hash-chained audit log: run-start decisions, approvals, cancellations, retries; `GET /audit`. */
   auditLog: AuditLog;
   /** Signs each approval decision so the worker knows the API authenticated the approver. */

@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { loadCatalog, type Catalog } from '../catalog/index.js';
+import { maestroDataConverter, payloadCodec as codecFromConfig, type AesGcmPayloadCodec } from '../codec/index.js';
 import { temporalConnectOptions, type Config } from '../config/index.js';
 import { MaestroError } from '../errors/index.js';
 import { startAdmissionLoop } from '../runs/index.js';
@@ -70,6 +71,12 @@ export interface StartApiOptions {
    * @default 500
    */
   pollMs?: number;
+  /**
+   * The Temporal payload codec of the API's client, its `/codec` endpoint and the admission queue;
+   * the workers must use the same keys.
+   * @default payloadCodec(config) — `MAESTRO_PAYLOAD_KEY`, its file, or `<dataDir>/payload-key`
+   */
+  payloadCodec?: AesGcmPayloadCodec;
 }
 
 /** A running API. */
@@ -127,6 +134,7 @@ function pruneTaskLog(taskLog: TaskLog, retentionMs: number | undefined): { stop
 export async function startApi(config: Config, options: StartApiOptions = {}): Promise<RunningApi> {
   const { port = config.port, host = config.host, drainMs = 10_000, pollMs = 500 } = options;
   const authenticator = options.authenticator ?? authenticatorFromConfig(config);
+  const payloadCodec = options.payloadCodec ?? codecFromConfig(config);
   const temporal = temporalConnectOptions(config);
   const { address } = temporal;
   const connection = await Connection.connect({ ...temporal, connectTimeout: '5s' }).catch((error: unknown) => {
@@ -152,7 +160,7 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
     await connection.close();
     throw error;
   }
-  const client = new Client({ connection, namespace: config.temporalNamespace });
+  const client = new Client({ connection, namespace: config.temporalNamespace, dataConverter: maestroDataConverter(payloadCodec) });
   const metrics = createApiMetrics();
   const shutdown = new AbortController();
   const deps = {
@@ -165,6 +173,7 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
     approvalKey,
     ...(pdp === undefined ? {} : { policy: createPolicyGate({ pdp, log: auditLog }) }),
     authenticator,
+    payloadCodec,
     metrics,
     clock: () => new Date(),
     shutdown: shutdown.signal,

@@ -5,6 +5,7 @@
  */
 import { userInfo } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
+import { maestroDataConverter, payloadCodec } from '../codec/index.js';
 import { temporalConnectOptions, type Config } from '../config/index.js';
 import { MaestroError } from '../errors/index.js';
 import type { Principal } from '../ir/index.js';
@@ -18,7 +19,7 @@ async function withClient<T>(config: Config, work: (client: Client) => Promise<T
     throw new MaestroError('UNAVAILABLE', `cannot reach Temporal at ${address} (is \`npm start\` running?)`, { cause: error });
   });
   try {
-    return await work(new Client({ connection, namespace: config.temporalNamespace }));
+    return await work(new Client({ connection, namespace: config.temporalNamespace, dataConverter: maestroDataConverter(payloadCodec(config)) }));
   } finally {
     await connection.close();
   }

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure, CancelledFailure, TypedSearchAttributes } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure, TypedSearchAttributes, type Payload } from '@temporalio/common';
 import { MaestroError, NotFoundError, isErrorCode } from '../errors/index.js';
 import {
   INTERPRETER_WORKFLOW,
@@ -90,6 +90,20 @@ export async function startRun(client: Client, options: StartRunOptions): Promis
     ]),
   });
   return runId;
+}
+
+/**
+ * The first of `payloads` read from raw history (`fetchHistory`, `getWorkflowExecutionHistory`)
+ * as the client's data converter reads it: decrypted by its codecs, then converted. Raw history
+ * is not decoded by the client, so every reader of it goes through here.
+ */
+export async function firstHistoryValue<T>(client: Client, payloads: readonly Payload[]): Promise<T> {
+  const { payloadConverter, payloadCodecs } = client.options.loadedDataConverter;
+  let decoded = [...payloads];
+  for (const codec of [...payloadCodecs].reverse()) decoded = await codec.decode(decoded);
+  const [first] = decoded;
+  if (!first) throw new MaestroError('INTERNAL', 'no payload to read');
+  return payloadConverter.fromPayload<T>(first);
 }
 
 function handle(client: Client, runId: string): WorkflowHandle {

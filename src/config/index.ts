@@ -490,6 +490,58 @@ export interface Config {
    * @default undefined — kept until pruned by hand
    */
   readonly taskLogRetentionMs?: number;
+  /**
+   * AES-256 keys of the Temporal payload codec (`MAESTRO_PAYLOAD_KEY`): `id=base64,id=base64`
+   * (or one bare base64 key, id `k1`), 32 bytes each; the first encrypts, every one decrypts (keep
+   * an old key listed after a new one until no history needs it). Never shown.
+   * @default undefined — `payloadKeyFile`, else `<dataDir>/payload-key` (created on first use)
+   */
+  readonly payloadKey?: string;
+  /**
+   * File holding the payload codec's keys in the `MAESTRO_PAYLOAD_KEY` format, one per line or
+   * comma-separated (`MAESTRO_PAYLOAD_KEY_FILE`): how Kubernetes and Docker mount a secret.
+   * @default undefined — `<dataDir>/payload-key`, created with a fresh key on first use
+   */
+  readonly payloadKeyFile?: string;
+  /**
+   * Origins allowed to call `/codec/encode` and `/codec/decode` from a browser: the Temporal Web UI
+   * (`MAESTRO_CODEC_CORS_ORIGINS`, comma-separated).
+   * @default undefined — the origin of `temporalUiUrl`, or `http://localhost:<uiPort>` and `http://127.0.0.1:<uiPort>`
+   */
+  readonly codecCorsOrigins?: readonly string[];
+}
+
+/** One key of the Temporal payload codec. */
+export interface PayloadKey {
+  /** Written in each encrypted payload's metadata, so the key that decrypts it can be found. */
+  readonly id: string;
+  /** 32 bytes. */
+  readonly key: Buffer;
+}
+
+/**
+ * Parses payload codec keys: `id=base64` items separated by commas or newlines, or one bare
+ * base64 key (id `k1`). The first item is the key that encrypts.
+ *
+ * @throws {ConfigError} naming `source` when an item is not a 32-byte key or an id repeats.
+ */
+export function parsePayloadKeys(text: string, source: string): readonly PayloadKey[] {
+  const items = text.split(/[,\n]/).map((item) => item.trim()).filter((item) => item !== '');
+  if (items.length === 0) throw new ConfigError(`${source} names no payload key`);
+  const keys = items.map((item, index) => {
+    const separator = item.indexOf('=', 1);
+    const named = separator > 0 && /^[A-Za-z0-9._-]{1,64}$/.test(item.slice(0, separator)) && item.length > separator + 1;
+    const id = named ? item.slice(0, separator) : `k${index + 1}`;
+    const encoded = named ? item.slice(separator + 1) : item;
+    const key = Buffer.from(encoded, 'base64');
+    if (key.length !== 32 || !/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) {
+      throw new ConfigError(`${source}: key ${index + 1} must be 32 bytes in base64 (\`openssl rand -base64 32\`)`, { details: { setting: source } });
+    }
+    return Object.freeze({ id, key });
+  });
+  const ids = new Set(keys.map((key) => key.id));
+  if (ids.size !== keys.length) throw new ConfigError(`${source}: payload key ids must differ`, { details: { setting: source } });
+  return Object.freeze(keys);
 }
 
 /** Who may use one secret, and where it may be sent (see {@link Config.secrets}). */
@@ -825,6 +877,22 @@ function policyMode(raw: unknown): PolicyMode {
 
 const policyFallbackMap = stringMap('namespace=open|closed pairs', (value) => value === 'open' || value === 'closed', 'sandbox=open,default=closed');
 
+function payloadKeyText(raw: unknown): string {
+  const value = text(raw);
+  parsePayloadKeys(value, 'MAESTRO_PAYLOAD_KEY');
+  return value;
+}
+
+/** `https://ui.example,http://localhost:8233` (environment) or a list (file) of origins. */
+function originList(raw: unknown): readonly string[] {
+  const items = typeof raw === 'string' ? raw.split(',') : raw;
+  if (!Array.isArray(items) || !items.every((item): item is string => typeof item === 'string')) throw new FieldError('must be a list of origins');
+  const origins = items.map((item) => item.trim()).filter((item) => item !== '');
+  const bad = origins.find((origin) => !URL.canParse(origin) || new URL(origin).origin !== origin);
+  if (bad !== undefined) throw new FieldError(`has "${bad}", which is not an origin (scheme://host[:port], no path)`);
+  return Object.freeze(origins);
+}
+
 function dockerHost(raw: unknown): string {
   const value = text(raw);
   if (!/^(unix|tcp|http|https):\/\/./.test(value)) throw new FieldError('must be unix:///path.sock, tcp://host:port or https://host:port');
@@ -912,6 +980,9 @@ export const CONFIG_SCHEMA = {
   streamStallMs: { env: 'MAESTRO_STREAM_STALL_MS', parse: integer(100, 3_600_000) },
   bodyLimitBytes: { env: 'MAESTRO_BODY_LIMIT_BYTES', parse: integer(1024, 256 * 2 ** 20) },
   taskLogRetentionMs: { env: 'MAESTRO_TASK_LOG_RETENTION', parse: duration },
+  payloadKey: { env: 'MAESTRO_PAYLOAD_KEY', parse: payloadKeyText, secret: true },
+  payloadKeyFile: { env: 'MAESTRO_PAYLOAD_KEY_FILE', parse: text, path: true },
+  codecCorsOrigins: { env: 'MAESTRO_CODEC_CORS_ORIGINS', parse: originList },
 } as const satisfies { [K in keyof Config]-?: FieldSpec };
 
 type FieldName = keyof typeof CONFIG_SCHEMA;
@@ -1022,6 +1093,7 @@ function finish(input: ConfigInput, cwd: string): Config {
     ...optional(input, ['provenanceS3Bucket', 'provenanceS3Prefix', 'provenanceS3Endpoint', 'taskCache']),
     ...optional(input, ['streamsPerPrincipal', 'streamsTotal', 'streamStallMs', 'bodyLimitBytes', 'taskLogRetentionMs']),
     ...optional(input, ['approvalKey', 'allowDevToken', 'jwtAlgorithms']),
+    ...optional(input, ['payloadKey', 'payloadKeyFile', 'codecCorsOrigins']),
   };
   Object.defineProperty(config, 'toJSON', { value: () => redacted(config), enumerable: false });
   return Object.freeze(config);

@@ -43,6 +43,8 @@ export const ERROR_CODES = {
   UNAVAILABLE: { http: 503, exit: 1, retryable: true },
   /** The audit log refused the record of an action on a run (cancel, approve, retry), so the action was not taken. */
   AUDIT_UNAVAILABLE: { http: 503, exit: 1, retryable: true },
+  /** An encrypted Temporal payload whose key id is not configured, or whose ciphertext fails authentication. */
+  PAYLOAD_UNDECRYPTABLE: { http: 422, exit: 1, retryable: false },
   INTERNAL: { http: 500, exit: 1, retryable: false },
 } as const satisfies Record<string, { http: number; exit: number; retryable: boolean }>;
 

@@ -268,6 +268,13 @@ export interface RunTaskInput {
   cache?: { enabled: boolean; ttlMs?: number };
   /** `bypass` runs the task and leaves the cache alone (replay). @default 'use' */
   cacheMode?: CacheMode;
+  /**
+   * The values of the run's secret-typed params (strings as they are, others as JSON), redacted
+   * from the attempt's log lines and error messages. Carried here because the activity does not
+   * see the params; like the input that holds them, they are encrypted in history by the payload
+   * codec. @default undefined — none
+   */
+  redact?: string[];
 }
 
 /** Whether a run reads and fills the task cache (`use`) or bypasses it (`bypass`, for replay). */

@@ -7,7 +7,7 @@
  * into the free slots, oldest first.
  */
 import { describeRun } from './temporal.js';
-import { startOnTemporal, type LaunchContext, type LaunchRequest } from './launch.js';
+import { openSecretParams, startOnTemporal, type LaunchContext, type LaunchRequest } from './launch.js';
 
 /** Options of {@link startAdmissionLoop}. */
 export interface AdmissionLoopOptions {
@@ -35,11 +35,11 @@ export interface AdmissionLoop {
 async function admitNamespace(context: LaunchContext, namespace: string, limit: number): Promise<void> {
   for (const entry of await context.store.listAdmissions({ namespace, state: 'admitted' })) {
     const execution = await describeRun(context.client, entry.runId);
-    if (!execution) await startOnTemporal(context, entry.request as LaunchRequest);
+    if (!execution) await startOnTemporal(context, openSecretParams(context.payloadCodec, entry.request as LaunchRequest));
     else if (execution.closed) await context.store.releaseRun(entry.runId);
   }
   for (const entry of await context.store.admitQueuedRuns(namespace, limit)) {
-    await startOnTemporal(context, entry.request as LaunchRequest);
+    await startOnTemporal(context, openSecretParams(context.payloadCodec, entry.request as LaunchRequest));
   }
 }
 

@@ -9,13 +9,17 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { startRun } from '../client/index.js';
+import { openValue, sealValue, type AesGcmPayloadCodec } from '../codec/index.js';
 import type { CacheMode, CompiledWorkflow, Principal, TaskState } from '../ir/index.js';
 import { MaestroError } from '../errors/index.js';
 import { appendAuditEvent, checkRunStart, runStartDenial, type PolicyGate } from '../policy/index.js';
 import type { AuditLog, Store } from '../store/index.js';
 import { describeRun, type ApiRunStatus } from './temporal.js';
 
-/** Everything needed to start a run; stored as is while the run waits in the admission queue. */
+/**
+ * Everything needed to start a run; stored while the run waits in the admission queue, its
+ * secret-typed params sealed (see {@link sealSecretParams}).
+ */
 export interface LaunchRequest {
   runId: string;
   compiled: CompiledWorkflow;
@@ -67,6 +71,8 @@ export interface LaunchContext {
   taskQueue: string;
   /** Concurrent-run limit of each namespace that has one. */
   runLimits: Readonly<Record<string, number>>;
+  /** Seals secret-typed params while a run waits in the admission queue (the Temporal client's codec). */
+  payloadCodec: AesGcmPayloadCodec;
   /**
    * Decides every start once the run id is known and before the run is queued or started: the
    * run and each task that will execute, every decision recorded; a denial refuses the run
@@ -79,6 +85,35 @@ export interface LaunchContext {
    * @default undefined
    */
   onStarted?: (request: LaunchRequest) => void;
+}
+
+/** The key of the one-field object that replaces a sealed param's value in the admission queue. */
+const SEALED = '$sealed';
+
+/**
+ * The request as the admission queue stores it: each secret-typed param's value replaced by
+ * `{ $sealed: <encrypted payload> }`, encrypted with the payload codec's current key, so the
+ * store (SQLite file, PostgreSQL table, their backups) never holds it in clear. The other params
+ * stay readable: `GET /runs` shows queued runs from the store.
+ */
+export function sealSecretParams(codec: AesGcmPayloadCodec, request: LaunchRequest): LaunchRequest {
+  const secret = new Set(request.compiled.ir.parameters.filter((p) => p.secret).map((p) => p.name));
+  const params = Object.fromEntries(Object.entries(request.params).map(([name, value]) => [name, secret.has(name) ? { [SEALED]: sealValue(codec, value) } : value]));
+  return { ...request, params };
+}
+
+/**
+ * Reverses {@link sealSecretParams} (a request queued before sealing existed is returned as is).
+ * @throws MaestroError `PAYLOAD_UNDECRYPTABLE` when no configured key opens a sealed param.
+ */
+export function openSecretParams(codec: AesGcmPayloadCodec, request: LaunchRequest): LaunchRequest {
+  const secret = new Set(request.compiled.ir.parameters.filter((p) => p.secret).map((p) => p.name));
+  const opened = (name: string, value: unknown): unknown => {
+    if (!secret.has(name) || typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+    const sealed = (value as Record<string, unknown>)[SEALED];
+    return typeof sealed === 'string' && Object.keys(value).length === 1 ? openValue(codec, sealed) : value;
+  };
+  return { ...request, params: Object.fromEntries(Object.entries(request.params).map(([name, value]) => [name, opened(name, value)])) };
 }
 
 /** A fresh run id. */
@@ -167,7 +202,10 @@ export async function launchRun(
   if (full.origin !== undefined) await recordOrigin(context.auditLog, full, full.origin);
   const limit = context.runLimits[request.namespace];
   if (limit !== undefined) {
-    const state = await context.store.enqueueRun({ runId, namespace: request.namespace, enqueuedAt: new Date().toISOString(), request: full }, limit);
+    const state = await context.store.enqueueRun(
+      { runId, namespace: request.namespace, enqueuedAt: new Date().toISOString(), request: sealSecretParams(context.payloadCodec, full) },
+      limit,
+    );
     if (state === 'queued') return { runId, status: 'QUEUED', created: runId === fresh };
   }
   const started = await startOnTemporal(context, full);

@@ -4,6 +4,7 @@
  * recorded and admitted exactly like one started through the API.
  */
 import type { Client } from '@temporalio/client';
+import { payloadCodec } from '../codec/index.js';
 import type { Config } from '../config/index.js';
 import { createPdp, createPolicyGate } from '../policy/index.js';
 import { openAuditLog, openStore, type AuditLog, type Store } from '../store/index.js';
@@ -38,6 +39,7 @@ export async function openLaunchContext(config: Config, client: Client): Promise
       auditLog,
       taskQueue: config.taskQueue,
       runLimits: config.namespaceRunLimits ?? {},
+      payloadCodec: payloadCodec(config),
       policy: createPolicyGate({ pdp, log: auditLog }),
       close,
     };

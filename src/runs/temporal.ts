@@ -6,7 +6,7 @@ import { isGrpcCancelledError, isGrpcDeadlineError, isGrpcServiceError, ServiceE
 import type { Payload } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { getRunState, waitForRun } from '../client/index.js';
+import { firstHistoryValue, getRunState, waitForRun } from '../client/index.js';
 import { MaestroError, NotFoundError } from '../errors/index.js';
 import {
   INTERPRETER_WORKFLOW,
@@ -109,11 +109,7 @@ export async function runInput(client: Client, runId: string): Promise<Interpret
   const started = response.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
   const payloads = started?.input?.payloads;
   if (!payloads?.[0]) throw new MaestroError('INTERNAL', `run ${runId} has no start input in its history`);
-  // The client's codecs (e.g. encryption) encoded the input: decode in reverse order.
-  const { payloadConverter, payloadCodecs } = client.options.loadedDataConverter;
-  let decoded = payloads as Payload[];
-  for (const codec of [...payloadCodecs].reverse()) decoded = await codec.decode(decoded);
-  return payloadConverter.fromPayload<InterpreterInput>(decoded[0] as Payload);
+  return firstHistoryValue<InterpreterInput>(client, payloads as Payload[]);
 }
 
 /** How long the live-state query may wait for a worker to answer. */

@@ -14,6 +14,7 @@ import { expect, inject, vi } from 'vitest';
 import { parseDocument } from 'yaml';
 import { createAuthenticator, operations, responseValidator, startApi, tokenEntriesVerifier, type RunningApi, type TokenEntry } from '../../src/api/index.js';
 import { loadCatalog } from '../../src/catalog/index.js';
+import { maestroDataConverter, payloadCodec, type AesGcmPayloadCodec } from '../../src/codec/index.js';
 import { main } from '../../src/cli/main.js';
 import { extendConfig, loadConfig, type Config, type ConfigInput } from '../../src/config/index.js';
 import { createPdp, createPolicyGate, type PolicyDecisionPoint, type PolicyGate } from '../../src/policy/index.js';
@@ -64,6 +65,8 @@ export interface Harness {
   /** A Maestro namespace unique to this harness (isolates list queries between test files). */
   namespace: string;
   config: Config;
+  /** The payload codec of the API, its worker and {@link Harness.client} (keys in the harness's data dir, as `maestro dev` keeps them). */
+  payloadCodec: AesGcmPayloadCodec;
   client: Client;
   store: Store;
   /** The audit log the API (and, with `policy`, the worker) appends to. */
@@ -139,7 +142,7 @@ function quietRuntime(): void {
 }
 
 /** A worker for the harness's task queue, keeping artifacts and provenance where the API's config says, as `maestro dev` does. */
-async function startTestWorker(address: string, config: Config, policy: PolicyGate | undefined, taskLog: TaskLog): Promise<{ stop(): Promise<void> }> {
+async function startTestWorker(address: string, config: Config, policy: PolicyGate | undefined, taskLog: TaskLog, codec: AesGcmPayloadCodec): Promise<{ stop(): Promise<void> }> {
   quietRuntime();
   bundle ??= bundleInterpreter();
   const connection = await NativeConnection.connect({ address });
@@ -154,6 +157,7 @@ async function startTestWorker(address: string, config: Config, policy: PolicyGa
     ...(policy === undefined ? {} : { policy }),
     taskLog,
     workflowBundle: await bundle,
+    payloadCodec: codec,
   });
   const running = worker.run();
   return {
@@ -184,9 +188,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const pdp: PolicyDecisionPoint | undefined = options.policy ? await createPdp(config) : undefined;
   const gate = pdp === undefined ? undefined : createPolicyGate({ pdp, log: auditLog });
   const authenticator = createAuthenticator([tokenEntriesVerifier([...tokenEntries(namespace), ...(options.tokens ?? [])])]);
+  const codec = payloadCodec(config);
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection });
-  let worker = options.worker === false ? undefined : await startTestWorker(address, config, gate, taskLog);
+  const client = new Client({ connection, dataConverter: maestroDataConverter(codec) });
+  let worker = options.worker === false ? undefined : await startTestWorker(address, config, gate, taskLog, codec);
   const start = () => startApi(config, { port: 0, authenticator, store, auditLog, taskLog, pdp: pdp ?? false, pollMs: 200, drainMs: 2_000 });
   let api = await start();
 
@@ -214,6 +219,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const harness: Harness = {
     namespace,
     config,
+    payloadCodec: codec,
     client,
     get store() {
       return store;
@@ -263,7 +269,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       worker = undefined;
     },
     async startWorker() {
-      worker ??= await startTestWorker(address, config, gate, taskLog);
+      worker ??= await startTestWorker(address, config, gate, taskLog, codec);
     },
     async close() {
       await api.stop();

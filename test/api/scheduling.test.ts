@@ -6,6 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PRIORITY_DYNAMIC_CONFIG } from '../../src/api/index.js';
+import { maestroDataConverter } from '../../src/codec/index.js';
 import { resolveTemporalBin, startDevServer } from '../../src/devserver/index.js';
 import { manifest, startHarness, type Harness } from './harness.js';
 
@@ -78,6 +79,7 @@ describe('run priority', () => {
           workflowBundle: await bundleWorkflowCode({ workflowsPath: new URL('../../interpreters/dag-interpreter.ts', import.meta.url).pathname, logger: quiet }),
           maxConcurrentWorkflowTaskExecutions: 2,
           maxCachedWorkflows: 0,
+          dataConverter: maestroDataConverter(h.payloadCodec),
         });
         await worker.runUntil(async () => {
           for (const [runId] of order) await h.waitRun(runId, (r) => r.status === 'SUCCEEDED');

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,9 @@ import { DefaultLogger, NativeConnection, Runtime, type WorkflowBundleWithSource
 import { inject } from 'vitest';
 import { builtinCatalog, createBuiltinCatalog, type Catalog } from '../../src/catalog/index.js';
 import { approveTask, startRun, waitForRun, getRunState } from '../../src/client/index.js';
+import { AesGcmPayloadCodec, maestroDataConverter } from '../../src/codec/index.js';
 import { compileWorkflow } from '../../src/compiler/index.js';
+import { parsePayloadKeys } from '../../src/config/index.js';
 import type { ApprovalRequest, CompiledWorkflow, Principal, RunState, TaskState } from '../../src/ir/index.js';
 import { checkParams, parseManifest, type Manifest, type WorkflowManifest } from '../../src/manifest/index.js';
 import type { SecretResolver } from '../../src/secrets/index.js';
@@ -24,6 +26,10 @@ let runtimeInstalled = false;
 /** A worker on its own task queue, on the test run's Temporal dev server, plus a client. */
 export interface Engine {
   address: string;
+  /** Encrypts the payloads of the engine's worker and client (a key of its own), as every Maestro process does. */
+  payloadCodec: AesGcmPayloadCodec;
+  /** That key as `MAESTRO_PAYLOAD_KEY`, for a CLI or worker process the test starts against the engine. */
+  payloadKey: string;
   client: Client;
   taskQueue: string;
   artifactDir: string;
@@ -65,8 +71,10 @@ export async function startEngine({ worker: withWorker = true, largeOutputBytes,
   const address = inject('temporalAddress');
   const taskQueue = `test-${randomUUID()}`;
   const artifactDir = await mkdtemp(join(tmpdir(), 'maestro-artifacts-'));
+  const payloadKey = `engine=${randomBytes(32).toString('base64')}`;
+  const payloadCodec = new AesGcmPayloadCodec(parsePayloadKeys(payloadKey, 'engine'));
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter: maestroDataConverter(payloadCodec) });
   let stopWorker = async (): Promise<void> => undefined;
   if (withWorker) {
     if (!runtimeInstalled) {
@@ -82,6 +90,7 @@ export async function startEngine({ worker: withWorker = true, largeOutputBytes,
       artifactDir,
       workflowBundle: await bundle,
       catalog: catalog ?? createBuiltinCatalog({ egressAllow: TEST_EGRESS_ALLOW, temporalAddress: address }),
+      payloadCodec,
       ...(largeOutputBytes === undefined ? {} : { largeOutputBytes }),
       ...(secrets === undefined ? {} : { secrets }),
     });
@@ -103,6 +112,8 @@ export async function startEngine({ worker: withWorker = true, largeOutputBytes,
   };
   return {
     address,
+    payloadCodec,
+    payloadKey,
     client,
     taskQueue,
     artifactDir,

@@ -150,8 +150,9 @@ describe('replayRun', () => {
 describe('maestro replay', () => {
   it('replays a run from the CLI, with the configured receipts and keys, and exits 0 when hash-equal', async () => {
     const temp = await tempDir('maestro-replay-cli-');
-    const env = { TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS, MAESTRO_DATA_DIR: process.env.MAESTRO_DATA_DIR, MAESTRO_TASK_QUEUE: process.env.MAESTRO_TASK_QUEUE };
+    const env = { TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS, MAESTRO_DATA_DIR: process.env.MAESTRO_DATA_DIR, MAESTRO_TASK_QUEUE: process.env.MAESTRO_TASK_QUEUE, MAESTRO_PAYLOAD_KEY: process.env.MAESTRO_PAYLOAD_KEY };
     process.env.TEMPORAL_ADDRESS = engine.address;
+    process.env.MAESTRO_PAYLOAD_KEY = engine.payloadKey;
     process.env.MAESTRO_DATA_DIR = temp.dir;
     // The replay starts like any CLI run: on the configured task queue, where this engine's worker polls.
     process.env.MAESTRO_TASK_QUEUE = engine.taskQueue;

@@ -44,6 +44,7 @@ export function launchContext(deps: Pick<ResolvedDeps, 'client' | 'store' | 'aud
     auditLog: deps.auditLog,
     taskQueue: deps.config.taskQueue,
     runLimits: deps.config.namespaceRunLimits ?? {},
+    payloadCodec: deps.payloadCodec,
     onStarted: (request) => deps.metrics.runStarted(request.compiled.ir.name),
     ...(deps.policy === undefined ? {} : { policy: deps.policy }),
   };

@@ -2,6 +2,7 @@
  * The handler of every operation of `contracts/openapi.yaml`, by `operationId`.
  */
 import { listAudit } from './audit.js';
+import { codecDecode, codecEncode } from './codec.js';
 import { streamRunEvents } from './events.js';
 import { getRunLogs } from './logs.js';
 import { health, metrics, readiness } from './operations.js';
@@ -33,4 +34,6 @@ export const ROUTE_HANDLERS = {
   health,
   readiness,
   metrics,
+  codecDecode,
+  codecEncode,
 };
