@@ -173,7 +173,7 @@ async function recordOrigin(log: AuditLog, request: LaunchRequest, origin: RunOr
         : { ...common, kind: 'retry', action: `retry-from-${origin.from}`, ...(origin.reason === undefined ? {} : { reason: origin.reason }), details: { newRunId: request.runId } },
     );
   } catch (error) {
-    throw new MaestroError('AUDIT_UNAVAILABLE', `the audit log cannot record this ${origin.kind} of run ${origin.runId}, so it was not started; try again later`, { cause: error });
+    throw new MaestroError('AUDIT_UNAVAILABLE', `the audit log cannot record this ${origin.kind} of run ${origin.runId}, so it was not done; try again later`, { cause: error });
   }
 }
 

@@ -77,6 +77,7 @@ describe('CEL has a cost limit', () => {
       'kind: Runbook',
       'metadata:',
       `  name: ${name}`,
+      `  namespace: ${h.namespace}`,
       '  version: 1.0.0',
       '  allowList: { roles: [sre] }',
       'spec:',

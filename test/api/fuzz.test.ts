@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPENAPI_FILE } from '../../src/api/index.js';
+import { startDevServer, type DevServer } from '../../src/devserver/index.js';
 import { REPO_ROOT, runInstaller } from '../peers/install.js';
 import { manifest, startHarness, THREE_TASKS, TOKENS, type Harness } from './harness.js';
 
@@ -23,11 +24,16 @@ const MAX_EXAMPLES = 20;
 const SEED = 19;
 
 let h: Harness;
+let temporal: DevServer;
 let reportDir: string;
 
 beforeAll(async () => {
   await runInstaller('install-schemathesis.sh');
-  h = await startHarness();
+  // A Temporal of its own: the links lead the fuzzer to every run it can list, and on the shared
+  // server those are other tests' runs, encrypted with their own keys and served by workers that
+  // come and go.
+  temporal = await startDevServer({ port: 0, ui: false });
+  h = await startHarness({ address: temporal.address });
   // The workflow the document's StartRunRequest example names, so generated starts succeed and the
   // stateful phase reaches the run routes through the links.
   await h.register(manifest(THREE_TASKS, { name: 'hello', version: '1.0.0' }));
@@ -35,6 +41,7 @@ beforeAll(async () => {
 }, 600_000);
 afterAll(async () => {
   await h?.close();
+  await temporal?.stop();
   if (reportDir) await rm(reportDir, { recursive: true, force: true });
 });
 

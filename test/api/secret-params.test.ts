@@ -41,7 +41,7 @@ beforeAll(async () => {
   peer.listen(0, '127.0.0.1');
   await new Promise((resolve) => peer.once('listening', resolve));
   peerPort = (peer.address() as AddressInfo).port;
-  h = await startHarness({ config: (namespace) => ({ httpAllow: { [namespace]: ['127.0.0.0/8'], [`${namespace}-limited`]: ['127.0.0.0/8'] }, namespaceRunLimits: { [`${namespace}-limited`]: 1 } }) });
+  h = await startHarness({ config: (namespace) => ({ egressAllow: { [namespace]: ['127.0.0.0/8'], [`${namespace}-limited`]: ['127.0.0.0/8'] }, namespaceRunLimits: { [`${namespace}-limited`]: 1 } }) });
   rawConnection = await Connection.connect({ address: h.config.temporalAddress ?? '' });
   // What anyone with access to Temporal (its UI, its database, tctl) sees: no codec.
   raw = new Client({ connection: rawConnection });

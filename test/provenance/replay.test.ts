@@ -29,7 +29,7 @@ beforeAll(async () => {
   cleanup = temp.cleanup;
   receipts = new ReceiptStore(new FsBlobStore(temp.dir));
   [store, auditLog] = await Promise.all([openStore({ dataDir: temp.dir }), openAuditLog({ dataDir: temp.dir })]);
-  context = { client: engine.client, store, auditLog, taskQueue: engine.taskQueue, runLimits: {} };
+  context = { client: engine.client, store, auditLog, taskQueue: engine.taskQueue, runLimits: {}, payloadCodec: engine.payloadCodec };
   options = { receipts, publicKeys, principal: TEST_PRINCIPAL, startedBy: 'replayer' };
 });
 afterAll(async () => {

@@ -37,7 +37,7 @@ export function visibleNamespaces(principal: Principal, namespace: string | unde
 }
 
 /** The {@link LaunchContext} of the API's dependencies: with a policy gate, every launch is checked first. */
-export function launchContext(deps: Pick<ResolvedDeps, 'client' | 'store' | 'auditLog' | 'config' | 'metrics' | 'policy'>): LaunchContext {
+export function launchContext(deps: Pick<ResolvedDeps, 'client' | 'store' | 'auditLog' | 'payloadCodec' | 'config' | 'metrics' | 'policy'>): LaunchContext {
   return {
     client: deps.client,
     store: deps.store,

@@ -186,6 +186,9 @@ export const retryRun: RouteHandler = async (context) => {
   };
 };
 
+/** How long a decision waits for the run's worker to take it before the caller gets 503. */
+const APPROVAL_DEADLINE_MS = 15_000;
+
 /** `POST /runs/{runId}/approvals`: the decision of the authenticated principal. */
 export const approveRunTask: RouteHandler = async (context) => {
   const principal = caller(context);
@@ -204,12 +207,18 @@ export const approveRunTask: RouteHandler = async (context) => {
   const event = { kind: 'approval', runId, namespace, taskId: body.taskId } as const;
   await audit(context, { ...event, action: body.decision, ...(body.comment === undefined ? {} : { reason: body.comment }) });
   let task: TaskState;
+  const deadline = Date.now() + APPROVAL_DEADLINE_MS;
   try {
-    task = await approveTask(context.deps.client, runId, signApproval(context.deps.approvalKey, runId, request));
+    task = await context.deps.client.connection.withDeadline(deadline, () => approveTask(context.deps.client, runId, signApproval(context.deps.approvalKey, runId, request)));
   } catch (error) {
-    // The decision was recorded before the run saw it; say that the run refused it, and why.
-    if (error instanceof MaestroError) await audit(context, { ...event, action: 'refused', reason: error.message });
-    throw error;
+    // A run whose worker is gone (or whose workflow task keeps failing) never answers the update.
+    const unanswered = !(error instanceof MaestroError) && Date.now() >= deadline;
+    const failure = unanswered
+      ? new MaestroError('UNAVAILABLE', `no worker took the decision on run ${runId} within ${APPROVAL_DEADLINE_MS / 1000} s (is a worker polling its task queue?); it may still count once one does`, { cause: error })
+      : error;
+    // The decision was recorded before the run saw it; say that the run did not take it, and why.
+    if (failure instanceof MaestroError) await audit(context, { ...event, action: 'refused', reason: failure.message });
+    throw failure;
   }
   return { status: 200, body: { runId, task } };
 };
