@@ -310,8 +310,8 @@ export interface Config {
   readonly secrets: Readonly<Record<string, SecretScope>>;
   /**
    * Where secret values are read (`MAESTRO_SECRETS_SOURCE`): `env` (`MAESTRO_SECRET_<NAME>`
-   * variables), `dir` (one file per secret in {@link Config.secretsDir}, as Kubernetes and Docker
-   * mount them), or `vault` (a Vault or OpenBao KV v2 engine at {@link Config.vaultAddr}).
+   * variables) or `dir` (one file per secret in {@link Config.secretsDir}, as Kubernetes and
+   * Docker mount them).
    * @default 'env'
    */
   readonly secretsSource: SecretsSourceKind;
@@ -320,29 +320,6 @@ export interface Config {
    * @default undefined — required by the `dir` source
    */
   readonly secretsDir?: string;
-  /**
-   * Base URL of the Vault or OpenBao server of the `vault` secrets source (`MAESTRO_VAULT_ADDR`),
-   * e.g. `https://vault.internal:8200`.
-   * @default undefined — required by the `vault` source
-   */
-  readonly vaultAddr?: string;
-  /**
-   * The token Maestro reads secrets with (`MAESTRO_VAULT_TOKEN`); never shown. Give it a policy
-   * that can only read `<vaultMount>/data/<vaultPrefix>/*`.
-   * @default undefined — required by the `vault` source
-   */
-  readonly vaultToken?: string;
-  /**
-   * Mount path of the KV v2 engine (`MAESTRO_VAULT_MOUNT`).
-   * @default undefined — 'secret'
-   */
-  readonly vaultMount?: string;
-  /**
-   * Path under the mount where the secrets are, one per secret with its value in field `value`
-   * (`MAESTRO_VAULT_PREFIX`): secret `db-url` is read from `<mount>/data/<prefix>/db-url`.
-   * @default undefined — 'maestro'
-   */
-  readonly vaultPrefix?: string;
   /**
    * Folders the file tasks (`ops/disclosure.package`) may read from and write to
    * (`MAESTRO_FILE_ROOTS`, separated by `:`; in the file, a list). Relative paths are relative to
@@ -556,7 +533,7 @@ export interface SecretScope {
 }
 
 /** Where secret values are read (`MAESTRO_SECRETS_SOURCE`). */
-export type SecretsSourceKind = 'env' | 'dir' | 'vault';
+export type SecretsSourceKind = 'env' | 'dir';
 
 /** Where the task cache and receipts are kept (`MAESTRO_PROVENANCE_STORE`). */
 export type ProvenanceStoreKind = 'fs' | 's3';
@@ -709,15 +686,8 @@ function secretScopes(raw: unknown): Readonly<Record<string, SecretScope>> {
 
 function secretsSource(raw: unknown): SecretsSourceKind {
   const value = typeof raw === 'string' ? raw.trim().toLowerCase() : raw;
-  if (value === 'env' || value === 'dir' || value === 'vault') return value;
-  throw new FieldError('must be env, dir or vault');
-}
-
-/** A KV mount or path: segments of letters, digits, `_`, `.`, `-`, separated by `/`. */
-function vaultPath(raw: unknown): string {
-  const value = text(raw).replace(/^\/+|\/+$/g, '');
-  if (!/^[A-Za-z0-9_-][A-Za-z0-9_.-]*(\/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$/.test(value)) throw new FieldError('must be a path such as secret or teams/maestro');
-  return value;
+  if (value === 'env' || value === 'dir') return value;
+  throw new FieldError('must be env or dir');
 }
 
 function pathList(raw: unknown, what = 'folder'): readonly string[] {
@@ -952,10 +922,6 @@ export const CONFIG_SCHEMA = {
   secrets: { env: 'MAESTRO_SECRETS', parse: secretScopes },
   secretsSource: { env: 'MAESTRO_SECRETS_SOURCE', parse: secretsSource },
   secretsDir: { env: 'MAESTRO_SECRETS_DIR', parse: text, path: true },
-  vaultAddr: { env: 'MAESTRO_VAULT_ADDR', parse: url },
-  vaultToken: { env: 'MAESTRO_VAULT_TOKEN', parse: text, secret: true },
-  vaultMount: { env: 'MAESTRO_VAULT_MOUNT', parse: vaultPath },
-  vaultPrefix: { env: 'MAESTRO_VAULT_PREFIX', parse: vaultPath },
   fileRoots: { env: 'MAESTRO_FILE_ROOTS', parse: pathList },
   taskModules: { env: 'MAESTRO_TASK_MODULES', parse: (raw: unknown) => pathList(raw, 'module') },
   policyMode: { env: 'MAESTRO_POLICY_MODE', parse: policyMode },
@@ -1083,7 +1049,7 @@ function finish(input: ConfigInput, cwd: string): Config {
     fileRoots: input.fileRoots ?? [],
     secrets: input.secrets ?? {},
     secretsSource: input.secretsSource ?? 'env',
-    ...optional(input, ['secretsDir', 'vaultAddr', 'vaultToken', 'vaultMount', 'vaultPrefix']),
+    ...optional(input, ['secretsDir']),
     ...optional(input, ['authFile', 'devToken', 'jwksUrl', 'jwtIssuer', 'jwtAudience', 'databaseUrl', 'namespaceRunLimits', 'metricsPublic', 'apiUrl', 'apiToken']),
     ...optional(input, ['dockerHost', 'resourceClasses', 'kubeconfig', 'k8sNamespaces', 'functions', 'lambdaEndpoint', 'lambdaRegion', 'requireSignedImages']),
     ...optional(input, ['signedImageNamespaces', 'imageKeys', 'imageSignaturesDir', 'httpAllow', 'containerNetworkNamespaces']),

@@ -1,6 +1,6 @@
 /**
  * Task secrets: where their values come from (a {@link SecretSource}: the environment, a folder of
- * files, a Vault/OpenBao KV v2 engine) and who may use them (the `MAESTRO_SECRETS` scopes: which
+ * files, as Kubernetes and Docker mount them) and who may use them (the `MAESTRO_SECRETS` scopes: which
  * namespaces, which destination hosts). The worker builds one {@link SecretResolver} with
  * {@link createSecretResolver}; each task attempt resolves through it with its run's namespace.
  */
@@ -9,21 +9,19 @@ import { ConfigError } from '../errors/index.js';
 import { dirSource } from './dir-source.js';
 import { envSource } from './env-source.js';
 import { scopedSecrets, type SecretResolver } from './scoped.js';
-import { vaultSource } from './vault-source.js';
 
 export { dirSource } from './dir-source.js';
 export { envSource } from './env-source.js';
 export { SECRET_NAME, scopedSecrets, type SecretRequest, type SecretResolver, type SecretSource } from './scoped.js';
-export { vaultSource, type VaultSourceOptions } from './vault-source.js';
 
 /** The settings secrets are resolved with. */
-export type SecretsConfig = Pick<Config, 'secrets' | 'secretsSource' | 'secretsDir' | 'vaultAddr' | 'vaultToken' | 'vaultMount' | 'vaultPrefix'>;
+export type SecretsConfig = Pick<Config, 'secrets' | 'secretsSource' | 'secretsDir'>;
 
 /**
  * The worker's resolver: the configured source behind the configured scopes.
  *
  * @throws {ConfigError} when the source's settings are missing (`dir` without
- *   `MAESTRO_SECRETS_DIR`, `vault` without address or token) or two declarations name one secret.
+ *   `MAESTRO_SECRETS_DIR`) or two declarations name one secret.
  * @example createSecretResolver(loadConfig())
  */
 export function createSecretResolver(config: SecretsConfig, env: NodeJS.ProcessEnv = process.env): SecretResolver {
@@ -37,13 +35,5 @@ function source(config: SecretsConfig, env: NodeJS.ProcessEnv) {
     case 'dir':
       if (config.secretsDir === undefined) throw new ConfigError('MAESTRO_SECRETS_SOURCE=dir needs MAESTRO_SECRETS_DIR');
       return dirSource(config.secretsDir);
-    case 'vault':
-      if (config.vaultAddr === undefined || config.vaultToken === undefined) throw new ConfigError('MAESTRO_SECRETS_SOURCE=vault needs MAESTRO_VAULT_ADDR and MAESTRO_VAULT_TOKEN');
-      return vaultSource({
-        addr: config.vaultAddr,
-        token: config.vaultToken,
-        ...(config.vaultMount === undefined ? {} : { mount: config.vaultMount }),
-        ...(config.vaultPrefix === undefined ? {} : { prefix: config.vaultPrefix }),
-      });
   }
 }

@@ -24,7 +24,7 @@ export type SecretResolver = (name: string, request: SecretRequest) => Promise<s
 
 /** Where secret values come from: the environment, a folder of files, an external store. */
 export interface SecretSource {
-  /** Names the source in errors (`the environment`, `Vault at https://…`); never a credential. */
+  /** Names the source in errors (`the environment`, `the secrets folder /run/secrets`); never a credential. */
   readonly label: string;
   /**
    * The entry `name` reads: two names with the same key are one secret, with one scope (the
