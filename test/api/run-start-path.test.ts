@@ -132,7 +132,8 @@ describe('one run-start path', () => {
     const { runId: done } = await finishedRun(workflow(QUICK), 'alice');
     const { name, version } = await h.register(workflow(['{ id: nap, uses: tasks/wait.sleep@0.1.0, with: { duration: 1h } }']));
     const holder = await h.call('POST', '/runs', { ...as('alice'), json: { workflowRef: `${name}@${version}`, namespace: 'default' } });
-    expect(holder.body.status).toBe('RUNNING');
+    // The finished run's slot is freed by the admission loop's next pass: the holder may queue briefly.
+    await h.waitRun(holder.body.runId, (r) => r.status === 'RUNNING');
 
     const file = join(h.config.dataDir, 'cli-run.yaml');
     await writeFile(file, workflow(QUICK));

@@ -54,11 +54,12 @@ afterAll(async () => {
 });
 
 /** Starts a run whose secret param goes into an http.request URL that answers 500; waits for it to fail. */
-async function registerSecretWorkflow(): Promise<string> {
+async function registerSecretWorkflow(namespace = h.namespace): Promise<string> {
   const { name, version } = await h.register(
     manifest(`    - { id: call, uses: tasks/http.request@0.1.0, with: { url: "http://127.0.0.1:${peerPort}/hook", query: { key: "\${params.token}" } } }`, {
       parameters: '    - { name: token, type: string, secret: true }\n    - { name: who, type: string, default: ops }',
     }),
+    namespace,
   );
   return `${name}@${version}`;
 }
@@ -126,9 +127,9 @@ describe('a secret-typed param', () => {
 
   it('is not stored in clear in the admission table (SQLite file and WAL), and the queued run starts with it', async () => {
     const limited = `${h.namespace}-limited`;
-    const holder = await h.register(manifest('    - { id: nap, uses: tasks/wait.sleep@0.1.0, with: { duration: 60s } }'));
+    const holder = await h.register(manifest('    - { id: nap, uses: tasks/wait.sleep@0.1.0, with: { duration: 60s } }'), limited);
     const held = await h.call('POST', '/runs', { token: 'operator', json: { workflowRef: `${holder.name}@${holder.version}`, namespace: limited } });
-    const queued = await h.call('POST', '/runs', { token: 'operator', json: { workflowRef: await registerSecretWorkflow(), namespace: limited, params: { token: SECRET } } });
+    const queued = await h.call('POST', '/runs', { token: 'operator', json: { workflowRef: await registerSecretWorkflow(limited), namespace: limited, params: { token: SECRET } } });
     expect(queued.body.status).toBe('QUEUED');
     const entry = await h.store.getAdmission(queued.body.runId);
     expect(entry?.state).toBe('queued');
