@@ -157,6 +157,19 @@ async function choosePort(ip: string, port: number, what: string): Promise<numbe
   }
 }
 
+/** {@link choosePort}, retried for up to `waitMs` while the port is still in use. */
+async function choosePortSoon(ip: string, port: number, what: string, waitMs = 5_000): Promise<number> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return await choosePort(ip, port, what);
+    } catch (error) {
+      if (!(error instanceof ConfigError) || Date.now() > deadline) throw error;
+      await sleep(100);
+    }
+  }
+}
+
 function hostPort(ip: string, port: number): string {
   return `${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
 }
@@ -241,8 +254,11 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     mkdirSync(dirname(dbFile), { recursive: true });
     stoppedLeftover = await stopLeftoverServer({ pidFile: pidFileFor(dbFile), dbFile, stopTimeoutMs });
   }
-  const port = await choosePort(ip, options.port ?? 7233, 'Temporal frontend');
-  const uiPort = ui ? await choosePort(ip, options.uiPort ?? 8233, 'Temporal Web UI') : undefined;
+  // A stopped leftover's main thread turns zombie (which is when it counts as gone) while its other
+  // threads may still hold its sockets for a moment: give its ports a few seconds to come free.
+  const pick = stoppedLeftover === undefined ? choosePort : choosePortSoon;
+  const port = await pick(ip, options.port ?? 7233, 'Temporal frontend');
+  const uiPort = ui ? await pick(ip, options.uiPort ?? 8233, 'Temporal Web UI') : undefined;
 
   const args = startDevArgs({ ip, port, uiPort, namespace, logLevel, dbFile, searchAttributes, dynamicConfig, sqlitePragmas });
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
