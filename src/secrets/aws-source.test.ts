@@ -57,8 +57,19 @@ describe('awsSource', () => {
     const error = await awsSource({ region: 'us-east-1', endpoint, credentials: KEY, prefix: 'maestro/' }).read('token').catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: 'PEER_UNAVAILABLE', retryable: true });
     expect((error as Error).message).toBe(
-      `AWS Secrets Manager (us-east-1 at ${endpoint}, prefix maestro/) refused to read secret "token" (AccessDeniedException, 400): the credentials are invalid, expired, or may not read this secret`,
+      `AWS Secrets Manager (us-east-1 at ${endpoint}, prefix maestro/) refused to read secret "token" (AccessDeniedException, HTTP 400): the credentials are invalid, expired, or may not read this secret`,
     );
+    expect(JSON.stringify(error)).not.toMatch(/leaked-answer-text|wJalrXUtnFEMI/);
+  });
+
+  it('reads an unparsable 403 (moto answers XML) as refused credentials, without quoting it', async () => {
+    const endpoint = await storeAnswering((response) => {
+      response.writeHead(403, { 'content-type': 'text/xml' });
+      response.end('<?xml version="1.0"?><Error><Message>leaked-answer-text</Message></Error>');
+    });
+    const error = await awsSource({ region: 'us-east-1', endpoint, credentials: KEY }).read('token').catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'PEER_UNAVAILABLE', retryable: true });
+    expect((error as Error).message).toMatch(/refused to read secret "token" \(HTTP 403\): the credentials are invalid/);
     expect(JSON.stringify(error)).not.toMatch(/leaked-answer-text|wJalrXUtnFEMI/);
   });
 });

@@ -57,26 +57,29 @@ export function awsSource(options: AwsSourceOptions): SecretSource {
     label,
     // Secrets Manager names are case-sensitive: `Token` and `token` are two secrets.
     key: (name) => name,
-    async read(name, signal) {
+    async read(secretName, signal) {
       // The resolver checks names too; a source used on its own must not trust its caller.
-      if (!SECRET_NAME.test(name)) return undefined;
+      if (!SECRET_NAME.test(secretName)) return undefined;
       let answer: { SecretString?: string };
       try {
-        answer = await client.send(new GetSecretValueCommand({ SecretId: `${prefix}${name}` }), signal ? { abortSignal: signal } : {});
+        answer = await client.send(new GetSecretValueCommand({ SecretId: `${prefix}${secretName}` }), signal ? { abortSignal: signal } : {});
       } catch (error) {
         signal?.throwIfAborted();
         if (error instanceof MaestroError) throw error;
-        const { name: kind, $metadata } = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-        if (kind === 'ResourceNotFoundException') return undefined;
+        const { name = 'Error', $metadata, $fault } = error as { name?: string; $metadata?: { httpStatusCode?: number }; $fault?: string };
+        if (name === 'ResourceNotFoundException') return undefined;
         const status = $metadata?.httpStatusCode;
+        const denied = DENIED.has(name) || status === 401 || status === 403;
         // No cause: an SDK error may carry the raw response, and the message stays ours alone.
-        if (status === undefined && !DENIED.has(kind ?? '')) throw unavailable(`${label} cannot be reached (${kind ?? 'Error'})`);
-        const why = DENIED.has(kind ?? '') ? ': the credentials are invalid, expired, or may not read this secret' : '';
-        throw unavailable(`${label} refused to read secret "${name}" (${kind ?? 'Error'}${status === undefined ? '' : `, ${status}`})${why}`);
+        if (status === undefined && !denied) throw unavailable(`${label} cannot be reached (${name})`);
+        // Without $fault the SDK could not parse the answer (moto, a proxy: an XML or HTML error page).
+        const what = [$fault === undefined ? undefined : name, status === undefined ? undefined : `HTTP ${status}`].filter(Boolean).join(', ');
+        const why = denied ? ': the credentials are invalid, expired, or may not read this secret' : '';
+        throw unavailable(`${label} refused to read secret "${secretName}" (${what})${why}`);
       }
       const value = answer.SecretString;
-      if (value === undefined) throw new MaestroError('CONFIG_INVALID', `${label}: secret "${name}" holds binary data, not a SecretString`, { retryable: false });
-      if (Buffer.byteLength(value) > MAX_SECRET_BYTES) throw new MaestroError('CONFIG_INVALID', `${label}: secret "${name}" is larger than ${MAX_SECRET_BYTES} bytes`, { retryable: false });
+      if (value === undefined) throw new MaestroError('CONFIG_INVALID', `${label}: secret "${secretName}" holds binary data, not a SecretString`, { retryable: false });
+      if (Buffer.byteLength(value) > MAX_SECRET_BYTES) throw new MaestroError('CONFIG_INVALID', `${label}: secret "${secretName}" is larger than ${MAX_SECRET_BYTES} bytes`, { retryable: false });
       return value;
     },
   };

@@ -2,8 +2,9 @@
  * The `aws` secrets source through the real worker and Temporal, against a real AWS Secrets
  * Manager–compatible server (moto) behind a proxy that records every call: a secret of namespace
  * ops resolves from the store in ops and reaches the real S3 server; a missing one fails as not
- * set; in namespace sandbox it is refused SECRET_FORBIDDEN before the store is asked; an
- * unreachable store is PEER_UNAVAILABLE; no error carries a value or a credential.
+ * set; in namespace sandbox it is refused SECRET_FORBIDDEN before the store is asked; a key the
+ * store refuses, or a store that cannot be reached, is PEER_UNAVAILABLE; no error carries a value
+ * or a credential.
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -83,6 +84,26 @@ describe('a secret the store does not hold', () => {
     const state = await run(s3Put(`http://127.0.0.1:${hole.port}`, 'ops-missing', 'ops-missing'), 'ops');
     expect(task(state, 'put')).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'CONFIG_INVALID' } });
     expect(task(state, 'put').error?.message).toContain(`secret "ops-missing" is not set in AWS Secrets Manager (us-east-1 at ${store.endpoint}, prefix ${PREFIX})`);
+  });
+});
+
+describe('a store that checks signatures (moto with IAM on)', () => {
+  it('serves the right key, and refuses another as PEER_UNAVAILABLE, quoting neither key nor value', async () => {
+    const strict = await startSecretsManager({ checkSignatures: true });
+    try {
+      await strict.put('token', 'iam-guarded-t0ken');
+      const settings = { MAESTRO_SECRETS_SOURCE: 'aws', MAESTRO_SECRETS_AWS_REGION: strict.region, MAESTRO_SECRETS_AWS_ENDPOINT: strict.endpoint, MAESTRO_SECRETS_AWS_ACCESS_KEY_ID: strict.accessKeyId };
+      const right = createSecretResolver(loadConfig({ ...settings, MAESTRO_SECRETS_AWS_SECRET_ACCESS_KEY: strict.secretAccessKey }));
+      await expect(right('token', { namespace: 'default' })).resolves.toBe('iam-guarded-t0ken');
+      const wrong = createSecretResolver(loadConfig({ ...settings, MAESTRO_SECRETS_AWS_SECRET_ACCESS_KEY: 'not-the-key-s3cret' }));
+      const error = await wrong('token', { namespace: 'default' }).catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ code: 'PEER_UNAVAILABLE', retryable: true });
+      expect((error as Error).message).toContain('refused to read secret "token" (HTTP 403): the credentials are invalid, expired, or may not read this secret');
+      expect(JSON.stringify(error)).not.toMatch(/iam-guarded-t0ken|not-the-key-s3cret/);
+      expect(JSON.stringify(error)).not.toContain(strict.secretAccessKey);
+    } finally {
+      await strict.stop();
+    }
   });
 });
 
