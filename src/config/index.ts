@@ -310,8 +310,8 @@ export interface Config {
   readonly secrets: Readonly<Record<string, SecretScope>>;
   /**
    * Where secret values are read (`MAESTRO_SECRETS_SOURCE`): `env` (`MAESTRO_SECRET_<NAME>`
-   * variables) or `dir` (one file per secret in {@link Config.secretsDir}, as Kubernetes and
-   * Docker mount them).
+   * variables), `dir` (one file per secret in {@link Config.secretsDir}, as Kubernetes and
+   * Docker mount them), or `aws` (AWS Secrets Manager, see {@link Config.awsSecretsRegion}).
    * @default 'env'
    */
   readonly secretsSource: SecretsSourceKind;
@@ -320,6 +320,35 @@ export interface Config {
    * @default undefined — required by the `dir` source
    */
   readonly secretsDir?: string;
+  /**
+   * Region of the `aws` secrets source (`MAESTRO_SECRETS_AWS_REGION`), e.g. `eu-west-1`.
+   * @default undefined — then `AWS_REGION`; one of them is required by the `aws` source
+   */
+  readonly awsSecretsRegion?: string;
+  /**
+   * Endpoint of an AWS Secrets Manager–compatible server (`MAESTRO_SECRETS_AWS_ENDPOINT`), e.g.
+   * a VPC endpoint or a local emulator.
+   * @default undefined — AWS's endpoint for the region
+   */
+  readonly awsSecretsEndpoint?: string;
+  /**
+   * Access key id the `aws` source signs with (`MAESTRO_SECRETS_AWS_ACCESS_KEY_ID`), with
+   * {@link Config.awsSecretsSecretAccessKey}; both or neither.
+   * @default undefined — AWS's standard credential chain (environment, profile, container, instance role)
+   */
+  readonly awsSecretsAccessKeyId?: string;
+  /**
+   * Secret access key of {@link Config.awsSecretsAccessKeyId} (`MAESTRO_SECRETS_AWS_SECRET_ACCESS_KEY`); never shown.
+   * @default undefined — AWS's standard credential chain
+   */
+  readonly awsSecretsSecretAccessKey?: string;
+  /**
+   * Prefix of the names read (`MAESTRO_SECRETS_AWS_PREFIX`): secret `db-url` is the AWS secret
+   * `<prefix>db-url`, e.g. with `maestro/prod/`, `maestro/prod/db-url`. Grant the credentials
+   * `secretsmanager:GetSecretValue` on `<prefix>*` only.
+   * @default undefined — no prefix
+   */
+  readonly awsSecretsPrefix?: string;
   /**
    * Folders the file tasks (`ops/disclosure.package`) may read from and write to
    * (`MAESTRO_FILE_ROOTS`, separated by `:`; in the file, a list). Relative paths are relative to
@@ -533,7 +562,7 @@ export interface SecretScope {
 }
 
 /** Where secret values are read (`MAESTRO_SECRETS_SOURCE`). */
-export type SecretsSourceKind = 'env' | 'dir';
+export type SecretsSourceKind = 'env' | 'dir' | 'aws';
 
 /** Where the task cache and receipts are kept (`MAESTRO_PROVENANCE_STORE`). */
 export type ProvenanceStoreKind = 'fs' | 's3';
@@ -686,8 +715,15 @@ function secretScopes(raw: unknown): Readonly<Record<string, SecretScope>> {
 
 function secretsSource(raw: unknown): SecretsSourceKind {
   const value = typeof raw === 'string' ? raw.trim().toLowerCase() : raw;
-  if (value === 'env' || value === 'dir') return value;
-  throw new FieldError('must be env or dir');
+  if (value === 'env' || value === 'dir' || value === 'aws') return value;
+  throw new FieldError('must be env, dir or aws');
+}
+
+/** An AWS Secrets Manager name prefix: the characters AWS allows in names (`/_+=.@-`, letters, digits). */
+function awsSecretsPrefix(raw: unknown): string {
+  const value = text(raw);
+  if (!/^[A-Za-z0-9/_+=.@-]{1,256}$/.test(value)) throw new FieldError('must be letters, digits and / _ + = . @ - (e.g. maestro/prod/)');
+  return value;
 }
 
 function pathList(raw: unknown, what = 'folder'): readonly string[] {
@@ -922,6 +958,11 @@ export const CONFIG_SCHEMA = {
   secrets: { env: 'MAESTRO_SECRETS', parse: secretScopes },
   secretsSource: { env: 'MAESTRO_SECRETS_SOURCE', parse: secretsSource },
   secretsDir: { env: 'MAESTRO_SECRETS_DIR', parse: text, path: true },
+  awsSecretsRegion: { env: 'MAESTRO_SECRETS_AWS_REGION', parse: text },
+  awsSecretsEndpoint: { env: 'MAESTRO_SECRETS_AWS_ENDPOINT', parse: url },
+  awsSecretsAccessKeyId: { env: 'MAESTRO_SECRETS_AWS_ACCESS_KEY_ID', parse: text },
+  awsSecretsSecretAccessKey: { env: 'MAESTRO_SECRETS_AWS_SECRET_ACCESS_KEY', parse: text, secret: true },
+  awsSecretsPrefix: { env: 'MAESTRO_SECRETS_AWS_PREFIX', parse: awsSecretsPrefix },
   fileRoots: { env: 'MAESTRO_FILE_ROOTS', parse: pathList },
   taskModules: { env: 'MAESTRO_TASK_MODULES', parse: (raw: unknown) => pathList(raw, 'module') },
   policyMode: { env: 'MAESTRO_POLICY_MODE', parse: policyMode },
@@ -1049,7 +1090,7 @@ function finish(input: ConfigInput, cwd: string): Config {
     fileRoots: input.fileRoots ?? [],
     secrets: input.secrets ?? {},
     secretsSource: input.secretsSource ?? 'env',
-    ...optional(input, ['secretsDir']),
+    ...optional(input, ['secretsDir', 'awsSecretsRegion', 'awsSecretsEndpoint', 'awsSecretsAccessKeyId', 'awsSecretsSecretAccessKey', 'awsSecretsPrefix']),
     ...optional(input, ['authFile', 'devToken', 'jwksUrl', 'jwtIssuer', 'jwtAudience', 'databaseUrl', 'namespaceRunLimits', 'metricsPublic', 'apiUrl', 'apiToken']),
     ...optional(input, ['dockerHost', 'resourceClasses', 'kubeconfig', 'k8sNamespaces', 'functions', 'lambdaEndpoint', 'lambdaRegion', 'requireSignedImages']),
     ...optional(input, ['signedImageNamespaces', 'imageKeys', 'imageSignaturesDir', 'httpAllow', 'containerNetworkNamespaces']),

@@ -26,6 +26,27 @@ describe('MAESTRO_SECRETS', () => {
 
   it('reads the source settings', () => {
     expect(loadConfig({ MAESTRO_SECRETS_SOURCE: 'dir', MAESTRO_SECRETS_DIR: '/run/secrets' })).toMatchObject({ secretsSource: 'dir', secretsDir: '/run/secrets' });
-    expect(() => loadConfig({ MAESTRO_SECRETS_SOURCE: 'vault' })).toThrow(/env or dir/);
+    expect(() => loadConfig({ MAESTRO_SECRETS_SOURCE: 'vault' })).toThrow(/env, dir or aws/);
+  });
+
+  it('reads the aws source settings, and never shows the secret access key', () => {
+    const config = loadConfig({
+      MAESTRO_SECRETS_SOURCE: 'AWS',
+      MAESTRO_SECRETS_AWS_REGION: 'eu-west-1',
+      MAESTRO_SECRETS_AWS_ENDPOINT: 'https://secretsmanager.eu-west-1.amazonaws.com',
+      MAESTRO_SECRETS_AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE',
+      MAESTRO_SECRETS_AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI-s3cret',
+      MAESTRO_SECRETS_AWS_PREFIX: 'maestro/prod/',
+    });
+    expect(config).toMatchObject({
+      secretsSource: 'aws',
+      awsSecretsRegion: 'eu-west-1',
+      awsSecretsEndpoint: 'https://secretsmanager.eu-west-1.amazonaws.com',
+      awsSecretsAccessKeyId: 'AKIAEXAMPLE',
+      awsSecretsPrefix: 'maestro/prod/',
+    });
+    expect(JSON.stringify(config)).not.toContain('wJalrXUtnFEMI-s3cret');
+    expect(() => loadConfig({ MAESTRO_SECRETS_AWS_ENDPOINT: 'not a url' })).toThrow(/MAESTRO_SECRETS_AWS_ENDPOINT/);
+    expect(() => loadConfig({ MAESTRO_SECRETS_AWS_PREFIX: 'a b/' })).toThrow(/MAESTRO_SECRETS_AWS_PREFIX/);
   });
 });

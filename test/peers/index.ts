@@ -12,6 +12,7 @@ export { startNats, type NatsPeer } from './nats.js';
 export { freePort } from './ports.js';
 export { startPostgres, type PostgresPeer } from './postgres.js';
 export { startS3, type S3Peer } from './s3.js';
+export { startSecretsManager, type SecretsManagerOptions, type SecretsManagerPeer } from './secrets-manager.js';
 export { startSigStub, type SigBatch, type SigPeer } from './sig.js';
 export { startSlackWebhook, type SlackPeer } from './slack.js';
 export { PeerStartError } from './spawn-peer.js';

@@ -9,11 +9,11 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBuiltinCatalog } from '../../src/catalog/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createSecretResolver } from '../../src/secrets/index.js';
-import { startEngine, task, workflow, type Engine } from '../helpers/engine.js';
+import { task, workflow, type Engine } from '../helpers/engine.js';
 import { startBlackHole, startS3, type BlackHolePeer, type S3Peer } from '../peers/index.js';
+import { runShowingNone, s3Put, startSecretsEngine } from './fixtures.js';
 
 let engine: Engine;
 let s3: S3Peer;
@@ -55,11 +55,7 @@ beforeAll(async () => {
       'ops-db-url': { namespaces: ['ops'], hosts: ['db.ops.internal'] },
     }),
   });
-  const loopback = ['127.0.0.0/8', '::1/128'];
-  engine = await startEngine({
-    secrets: createSecretResolver(config),
-    catalog: createBuiltinCatalog({ egressAllow: { default: loopback, ops: loopback, sandbox: loopback } }),
-  });
+  engine = await startSecretsEngine(createSecretResolver(config));
 });
 
 afterAll(async () => {
@@ -68,34 +64,18 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const put = (endpoint: string, key = 'ops-s3-key', secret = 'ops-s3-secret') =>
-  workflow(`    - id: put
-      uses: connectors/s3.put@0.1.0
-      retry: { maxAttempts: 3, initialInterval: 50ms }
-      with:
-        endpoint: "${endpoint}"
-        bucket: reports
-        key: daily.json
-        body: { ok: true }
-        credentials: { accessKeyIdSecret: ${key}, secretAccessKeySecret: ${secret} }`);
-
-async function run(yaml: string, namespace: string) {
-  const state = await engine.wait(await engine.start(yaml, {}, { namespace }));
-  const shown = JSON.stringify(state);
-  for (const value of values) expect(shown).not.toContain(value);
-  return state;
-}
+const run = (yaml: string, namespace: string) => runShowingNone(engine, yaml, namespace, values);
 
 describe('a secret scoped to namespace ops', () => {
   it('resolves from a Kubernetes-style secrets folder in ops and reaches the real S3 server', async () => {
-    const state = await run(put(s3.endpoint), 'ops');
+    const state = await run(s3Put(s3.endpoint), 'ops');
     expect(task(state, 'put')).toMatchObject({ status: 'SUCCEEDED' });
     expect(JSON.parse(await readFile(join(s3.root, 'reports', 'daily.json'), 'utf8'))).toEqual({ ok: true });
   });
 
   it('is refused in namespace sandbox with SECRET_FORBIDDEN, not retried, before any connection', async () => {
     const before = hole.accepted();
-    const state = await run(put(`http://127.0.0.1:${hole.port}`), 'sandbox');
+    const state = await run(s3Put(`http://127.0.0.1:${hole.port}`), 'sandbox');
     expect(state.status).toBe('FAILED');
     expect(task(state, 'put')).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'SECRET_FORBIDDEN' } });
     expect(task(state, 'put').error?.message).toContain('may not be used in namespace "sandbox"');
@@ -106,7 +86,7 @@ describe('a secret scoped to namespace ops', () => {
 describe('a secret bound to host 127.0.0.1', () => {
   it('cannot be sent to another host (localhost): SECRET_FORBIDDEN, and that host receives nothing', async () => {
     const before = hole.accepted();
-    const state = await run(put(`http://localhost:${hole.port}`), 'ops');
+    const state = await run(s3Put(`http://localhost:${hole.port}`), 'ops');
     expect(task(state, 'put')).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'SECRET_FORBIDDEN' } });
     expect(task(state, 'put').error?.message).toContain('may not be sent to "localhost"');
     expect(hole.accepted()).toBe(before);
@@ -124,7 +104,7 @@ describe('a secret bound to host 127.0.0.1', () => {
 describe('an undeclared secret', () => {
   it('is refused outside namespace default', async () => {
     const before = hole.accepted();
-    const state = await run(put(`http://127.0.0.1:${hole.port}`, 'shared-token', 'shared-token'), 'sandbox');
+    const state = await run(s3Put(`http://127.0.0.1:${hole.port}`, 'shared-token', 'shared-token'), 'sandbox');
     expect(task(state, 'put')).toMatchObject({ status: 'FAILED', error: { code: 'SECRET_FORBIDDEN' } });
     expect(task(state, 'put').error?.message).toContain('undeclared');
     expect(hole.accepted()).toBe(before);
@@ -133,7 +113,7 @@ describe('an undeclared secret', () => {
 
 describe('a symlink out of the secrets folder', () => {
   it('reads nothing: the secret is not set, and the file outside is never shown', async () => {
-    const state = await run(put(`http://127.0.0.1:${hole.port}`, 'escape', 'escape'), 'default');
+    const state = await run(s3Put(`http://127.0.0.1:${hole.port}`, 'escape', 'escape'), 'default');
     expect(task(state, 'put')).toMatchObject({ status: 'FAILED', error: { code: 'CONFIG_INVALID' } });
     expect(task(state, 'put').error?.message).toContain('secret "escape" is not set');
   });
