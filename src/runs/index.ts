@@ -4,6 +4,7 @@
  * admission and metrics — and the reads of runs from Temporal and the admission queue.
  */
 export { launchRun, newRunId, startOnTemporal, type LaunchContext, type LaunchRequest, type LaunchResult } from './launch.js';
+export { recordBeforeActing } from './record.js';
 export { startAdmissionLoop, type AdmissionLoop, type AdmissionLoopOptions } from './admission.js';
 export { openLaunchContext, type OpenLaunchContext } from './open.js';
 export { replayRun, startReplay, type ReplayOptions } from './replay.js';

@@ -11,9 +11,9 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import { startRun } from '../client/index.js';
 import { openValue, sealValue, type AesGcmPayloadCodec } from '../codec/index.js';
 import type { CacheMode, CompiledWorkflow, Principal, TaskState } from '../ir/index.js';
-import { MaestroError } from '../errors/index.js';
-import { appendAuditEvent, checkRunStart, runStartDenial, type PolicyGate } from '../policy/index.js';
+import { checkRunStart, runStartDenial, type PolicyGate } from '../policy/index.js';
 import type { AuditLog, Store } from '../store/index.js';
+import { recordBeforeActing } from './record.js';
 import { describeRun, type ApiRunStatus } from './temporal.js';
 
 /**
@@ -165,16 +165,12 @@ async function authorize(gate: PolicyGate, request: LaunchRequest): Promise<void
  */
 async function recordOrigin(log: AuditLog, request: LaunchRequest, origin: RunOrigin): Promise<void> {
   const common = { runId: origin.runId, namespace: request.namespace, actor: request.startedBy, ...(request.traceId === undefined ? {} : { traceId: request.traceId }) };
-  try {
-    await appendAuditEvent(
-      log,
-      origin.kind === 'replay'
-        ? { ...common, kind: 'replay', action: 'replay', details: { replayRunId: request.runId } }
-        : { ...common, kind: 'retry', action: `retry-from-${origin.from}`, ...(origin.reason === undefined ? {} : { reason: origin.reason }), details: { newRunId: request.runId } },
-    );
-  } catch (error) {
-    throw new MaestroError('AUDIT_UNAVAILABLE', `the audit log cannot record this ${origin.kind} of run ${origin.runId}, so it was not done; try again later`, { cause: error });
-  }
+  await recordBeforeActing(
+    log,
+    origin.kind === 'replay'
+      ? { ...common, kind: 'replay', action: 'replay', details: { replayRunId: request.runId } }
+      : { ...common, kind: 'retry', action: `retry-from-${origin.from}`, ...(origin.reason === undefined ? {} : { reason: origin.reason }), details: { newRunId: request.runId } },
+  );
 }
 
 /**

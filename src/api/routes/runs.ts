@@ -5,13 +5,14 @@ import { approveTask, cancelRun as cancelOnTemporal } from '../../client/index.j
 import { MaestroError, NotFoundError } from '../../errors/index.js';
 import type { ApprovalRequest, TaskState } from '../../ir/index.js';
 import { checkParams } from '../../manifest/index.js';
-import { appendAuditEvent, type AuditEvent } from '../../policy/index.js';
+import type { AuditEvent } from '../../policy/index.js';
 import { signApproval } from '../../provenance/index.js';
 import type { AdmissionEntry } from '../../store/index.js';
 import { caller, stringParam, type RouteContext, type RouteHandler } from '../context.js';
 import {
   instantOf,
   launchRun,
+  recordBeforeActing,
   listRuns as listFromTemporal,
   locateRun,
   namespaceOf,
@@ -126,11 +127,7 @@ export const getRun: RouteHandler = async (context) => ({ status: 200, body: awa
  * @throws MaestroError `AUDIT_UNAVAILABLE` (503) when the audit log refuses the record.
  */
 async function audit(context: RouteContext, event: Omit<AuditEvent, 'actor' | 'time'>): Promise<void> {
-  try {
-    await appendAuditEvent(context.deps.auditLog, { ...event, actor: caller(context).name, time: context.deps.clock() });
-  } catch (error) {
-    throw new MaestroError('AUDIT_UNAVAILABLE', `the audit log cannot record this ${event.kind} of run ${event.runId}, so it was not done; try again later`, { cause: error });
-  }
+  await recordBeforeActing(context.deps.auditLog, { ...event, actor: caller(context).name, time: context.deps.clock() });
 }
 
 /** The caller's optional reason, from a body the OpenAPI document allows to be absent. */
