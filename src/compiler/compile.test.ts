@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { builtinCatalog } from '../catalog/index.js';
 import type { WorkflowManifest } from '../manifest/index.js';
 import { loadManifestFile, parseManifest } from '../manifest/index.js';
-import { compileWorkflow, digestOf, topologicalOrder } from './index.js';
+import { digestOf } from '../canonical/index.js';
+import { compileWorkflow, topologicalOrder } from './index.js';
 
 const catalog = builtinCatalog;
 

@@ -1,5 +1,4 @@
-import { hash } from 'node:crypto';
-import canonicalize from 'canonicalize';
+import { digestOf } from '../canonical/index.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { MaestroError } from '../errors/index.js';
 import {
@@ -61,24 +60,6 @@ export function compileWorkflow(manifest: WorkflowManifest, { catalog }: Compile
     tasks,
   };
   return { ir, digest: digestOf(ir) };
-}
-
-/** `sha256:<hex>` of the RFC 8785 canonical JSON of a value. */
-export function digestOf(value: unknown): string {
-  return `sha256:${hash('sha256', canonicalJson(value))}`;
-}
-
-/** The RFC 8785 canonical JSON of a JSON value (what {@link digestOf} hashes). */
-export function canonicalJson(value: unknown): string {
-  // A string on its own (most of an audit record's members) is written as JSON.stringify writes it,
-  // as RFC 8785 says; lone surrogates are refused, as for strings inside objects.
-  if (typeof value === 'string') {
-    if (!value.isWellFormed()) throw new MaestroError('INTERNAL', 'cannot canonicalise a string with a lone surrogate');
-    return JSON.stringify(value);
-  }
-  const canonical = canonicalize(value);
-  if (canonical === undefined) throw new MaestroError('INTERNAL', 'cannot canonicalise an undefined value');
-  return canonical;
 }
 
 function compileTask(task: TaskManifest, manifest: WorkflowManifest, catalog: Catalog): TaskNode {

@@ -2,4 +2,4 @@
  * The compiler: a validated manifest becomes the IR, in a deterministic topological order, with
  * a digest of its canonical JSON.
  */
-export { canonicalJson, compileWorkflow, digestOf, topologicalOrder, DEFAULTS, type CompileOptions } from './compile.js';
+export { compileWorkflow, topologicalOrder, DEFAULTS, type CompileOptions } from './compile.js';

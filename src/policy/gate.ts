@@ -3,7 +3,7 @@
  * one call the API's run start and the `runTask` activity make.
  */
 import { MaestroError, PolicyDeniedError } from '../errors/index.js';
-import { canonicalJson } from '../compiler/index.js';
+import { canonicalJson } from '../canonical/index.js';
 import { canonicalMembers, type AuditLog } from '../store/index.js';
 import { canonicalInput } from './input.js';
 import type { PolicyDecision, PolicyDecisionPoint, PolicyInput } from './types.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from '../compiler/index.js';
+import { canonicalJson } from '../canonical/index.js';
 import { buildPolicyInput, canonicalInput, inputDigest, taskPolicyInput, type PolicyInputSource } from './index.js';
 
 const SOURCE: PolicyInputSource = {

@@ -2,7 +2,7 @@
  * Building the policy input: pure functions, no I/O, safe anywhere.
  */
 import { hash } from 'node:crypto';
-import { canonicalJson } from '../compiler/index.js';
+import { canonicalJson } from '../canonical/index.js';
 import { MaestroError } from '../errors/index.js';
 import type { PolicyContext, RunTaskInput, RunsOn } from '../ir/index.js';
 import type { PolicyInput, PolicyPrincipal } from './types.js';

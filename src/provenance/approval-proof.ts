@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/index.js';
 import { MaestroError } from '../errors/index.js';
 import type { ApprovalRequest } from '../ir/index.js';
-import { canonicalJson } from './digest.js';
+import { canonicalJson } from '../canonical/index.js';
 import { loadSigningKey, type SigningKey } from './keys.js';
 
 /**

@@ -4,7 +4,7 @@
  * `cached`.
  */
 import type { TaskNode } from '../ir/index.js';
-import { digestOf, hexOf } from './digest.js';
+import { digestOf, hexOf } from '../canonical/index.js';
 import type { BlobStore } from './blob-store.js';
 import { outputsSha256 } from './receipt.js';
 

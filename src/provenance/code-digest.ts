@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { Catalog } from '../catalog/index.js';
 import { ConfigError } from '../errors/index.js';
 import type { TaskDefinition } from '../sdk/index.js';
-import { digestOf, sha256Hex } from './digest.js';
+import { digestOf, sha256Hex } from '../canonical/index.js';
 
 /** Options of {@link CodeDigester}. */
 export interface CodeDigesterOptions {

@@ -23,7 +23,7 @@ import yauzl from 'yauzl';
 import yazl from 'yazl';
 import { MaestroError } from '../errors/index.js';
 import type { ArtifactStore } from '../store/index.js';
-import { sha256Hex } from './digest.js';
+import { sha256Hex } from '../canonical/index.js';
 import type { ReceiptStore } from './receipts.js';
 import { signStatement, type BundleSigner } from './signing.js';
 import {

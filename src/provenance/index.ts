@@ -17,7 +17,6 @@ export {
   type SlsaProvenance,
   type Statement,
 } from './statement.js';
-export { canonicalJson, canonicalSha256, sha256Hex } from './digest.js';
 export {
   SECRET_PLACEHOLDER,
   buildReceipt,

@@ -5,7 +5,7 @@
  */
 import { ExpressionError, evaluate, resolveTemplates, type ExpressionBindings, type RunState, type TaskNode, type TaskState, type WorkflowIR } from '../ir/index.js';
 import { isArtifactRef } from '../store/index.js';
-import { canonicalSha256, digestOf, hexOf } from './digest.js';
+import { canonicalSha256, digestOf, hexOf } from '../canonical/index.js';
 import {
   IN_TOTO_STATEMENT_TYPE,
   MAESTRO_RUN_BUILD_TYPE,

@@ -13,7 +13,7 @@ import type { Config } from '../config/index.js';
 import { FsBlobStore, S3BlobStore, type BlobStore } from './blob-store.js';
 import { BlobTaskCache, type TaskCache } from './cache.js';
 import { CodeDigester, catalogCodeDigests } from './code-digest.js';
-import { digestOf } from './digest.js';
+import { digestOf } from '../canonical/index.js';
 import { loadSigningKey, readPublicKeys, type SigningKey } from './keys.js';
 import type { PolicyDecisionIds } from './receipt.js';
 import { ReceiptStore, createReceiptWriter, type WriteReceiptInput, type WriteReceiptResult } from './receipts.js';

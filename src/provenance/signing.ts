@@ -13,7 +13,7 @@ import {
   type IdentityProvider,
   type Signer,
 } from '@sigstore/sign';
-import { canonicalJson } from './digest.js';
+import { canonicalJson } from '../canonical/index.js';
 import { IN_TOTO_PAYLOAD_TYPE, type Statement } from './statement.js';
 import type { SigningKey } from './keys.js';
 

@@ -6,7 +6,7 @@
  * changed behind the triggers' back and names the first one.
  */
 import { hash, randomUUID } from 'node:crypto';
-import { canonicalJson } from '../compiler/index.js';
+import { canonicalJson } from '../canonical/index.js';
 import { MaestroError } from '../errors/index.js';
 import { auditLogGuardProblems, auditLogMigrations } from './migrations/policy-audit-log.js';
 import type { SqlDriver, SqlRow, SqlTransaction, SqlValue } from './sql/driver.js';

@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinCatalog } from '../../src/catalog/index.js';
-import { compileWorkflow, digestOf } from '../../src/compiler/index.js';
+import { digestOf } from '../../src/canonical/index.js';
+import { compileWorkflow } from '../../src/compiler/index.js';
 import { MaestroError } from '../../src/errors/index.js';
 import { parseManifest, type RunbookManifest, type WorkflowManifest } from '../../src/manifest/index.js';
 import { MIGRATIONS, migrate, openDatabase, openStore, type Store, type WorkflowEntry } from '../../src/store/index.js';

@@ -4,7 +4,7 @@
  * it references, only inside the namespace the trigger acts in, so no other namespace's
  * registration can shadow it.
  */
-import { digestOf } from '../../compiler/index.js';
+import { digestOf } from '../../canonical/index.js';
 import { MaestroError, NotFoundError } from '../../errors/index.js';
 import { checkParams } from '../../manifest/index.js';
 import { checkRunStart } from '../../policy/index.js';
