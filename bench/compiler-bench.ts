@@ -4,7 +4,7 @@
  * before and reading one's output through CEL) and a 1,000-step chain (the deepest ancestry, the
  * worst case for the "only upstream outputs" check).
  */
-import { builtinCatalog } from '../src/catalog/index.js';
+import { builtinCatalog } from '../src/tasks/index.js';
 import { compileWorkflow } from '../src/compiler/index.js';
 import { parseManifest } from '../src/manifest/index.js';
 import { BENCH_TASK } from './shapes.js';

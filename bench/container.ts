@@ -10,7 +10,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { containerRun } from '../src/catalog/index.js';
+import { containerRun } from '../src/tasks/index.js';
 import { createContainerRunner } from '../src/runners/index.js';
 import { createTestContext } from '../src/sdk/index.js';
 import { startPodman } from '../test/peers/podman.js';

@@ -7,7 +7,7 @@
  */
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { egressPolicyOf } from '../src/catalog/index.js';
+import { egressPolicyOf } from '../src/tasks/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { EgressGuard } from '../src/egress/index.js';
 import { summarize, type Summary } from './stats.js';

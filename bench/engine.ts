@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { createActivities } from '../src/activities/index.js';
-import { builtinCatalog } from '../src/catalog/index.js';
+import { builtinCatalog } from '../src/tasks/index.js';
 import { maestroDataConverter, payloadCodec } from '../src/codec/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { createSecretResolver } from '../src/secrets/index.js';

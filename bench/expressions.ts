@@ -13,7 +13,7 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { celEnv, parse, plan, type CelInput } from '@bufbuild/cel';
 import jsonata from 'jsonata';
-import { jsonataPool } from '../src/catalog/tasks/jsonata-pool.js';
+import { jsonataPool } from '../src/tasks/jsonata-pool.js';
 import { evaluate } from '../src/ir/index.js';
 import { summarize, type Summary } from './stats.js';
 

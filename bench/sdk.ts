@@ -27,7 +27,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { connect } from 'nats';
 import { Agent } from 'undici';
 import { createActivities } from '../src/activities/index.js';
-import { createBuiltinCatalog } from '../src/catalog/index.js';
+import { createBuiltinCatalog } from '../src/tasks/index.js';
 import type { RunTaskInput } from '../src/ir/index.js';
 import { localRunner } from '../src/runners/index.js';
 import { FsArtifactStore } from '../src/store/index.js';

@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { builtinCatalog } from '../src/catalog/index.js';
+import { builtinCatalog } from '../src/tasks/index.js';
 import { startRun, waitForRun } from '../src/client/index.js';
 import { compileWorkflow } from '../src/compiler/index.js';
 import type { CompiledWorkflow, Principal } from '../src/ir/index.js';

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { builtinCatalog } from '../src/catalog/index.js';
+import { builtinCatalog } from '../src/tasks/index.js';
 import { approveTask, cancelRun, getRunState, startRun, waitForRun } from '../src/client/index.js';
 import { compileWorkflow } from '../src/compiler/index.js';
 import { resolveTemporalBin, startDevServer } from '../src/devserver/index.js';

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadCatalog } from '../src/catalog/index.js';
+import { loadCatalog } from '../src/tasks/index.js';
 import { compileWorkflow } from '../src/compiler/index.js';
 import { loadManifestFile } from '../src/manifest/index.js';
 import { createTestContext, validateTaskInput, type TaskError } from '../src/sdk/index.js';

@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { builtinCatalog } from '../src/catalog/index.js';
+import { builtinCatalog } from '../src/tasks/index.js';
 import { ManifestError, type ManifestIssue } from '../src/errors/index.js';
 import { parseManifest } from '../src/manifest/index.js';
 

@@ -13,7 +13,7 @@ import { connect, StringCodec, type NatsConnection, type Subscription } from 'na
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticator, startApi, tokenEntriesVerifier } from '../src/api/index.js';
-import { createBuiltinCatalog } from '../src/catalog/index.js';
+import { createBuiltinCatalog } from '../src/tasks/index.js';
 import { extendConfig, loadConfig } from '../src/config/index.js';
 import type { RunState } from '../src/ir/index.js';
 import { defaultApprovalKeyFile } from '../src/provenance/index.js';

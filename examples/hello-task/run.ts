@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { loadCatalog } from '../../src/catalog/index.js';
+import { loadCatalog } from '../../src/tasks/index.js';
 import { startRun, waitForRun } from '../../src/client/index.js';
 import { compileWorkflow } from '../../src/compiler/index.js';
 import { DEFAULT_TEMPORAL_ADDRESS, loadConfig } from '../../src/config/index.js';

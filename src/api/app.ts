@@ -4,7 +4,7 @@
  * answered by the handler of its `operationId`; errors go through the one problem middleware.
  */
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import { builtinCatalog } from '../catalog/index.js';
+import { builtinCatalog } from '../tasks/index.js';
 import { MaestroError, NotFoundError } from '../errors/index.js';
 import { MAX_MANIFEST_BYTES } from '../manifest/index.js';
 import { hasRole } from './auth/index.js';

@@ -17,12 +17,12 @@ export class Catalog {
 
   /**
    * @param definitions the tasks.
-   * @param modules module file of each task defined outside Maestro's `src/catalog/tasks`, by task
+   * @param modules module file of each task defined outside Maestro's `src/tasks`, by task
    * name (your own task modules), for code digests; see {@link Catalog.modules}. @default {}
    */
   constructor(
     definitions: Iterable<TaskDefinition>,
-    /** Module file of each task defined outside Maestro's `src/catalog/tasks`, by task name. */
+    /** Module file of each task defined outside Maestro's `src/tasks`, by task name. */
     readonly modules: Readonly<Record<string, string>> = {},
     /** Which addresses the tasks may connect to, by namespace (each attempt's `ctx.egress`). @default public addresses only */
     readonly egress: EgressPolicy = new EgressPolicy(),

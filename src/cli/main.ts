@@ -4,7 +4,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { loadCatalog, type Catalog } from '../catalog/index.js';
+import type { Catalog } from '../catalog/index.js';
+import { loadCatalog } from '../tasks/index.js';
 import { compileWorkflow } from '../compiler/index.js';
 import { loadConfig } from '../config/index.js';
 import { runDev } from '../devserver/index.js';

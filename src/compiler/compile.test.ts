@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { builtinCatalog } from '../catalog/index.js';
+import { builtinCatalog } from '../tasks/index.js';
 import type { WorkflowManifest } from '../manifest/index.js';
 import { loadManifestFile, parseManifest } from '../manifest/index.js';
 import { digestOf } from '../canonical/index.js';

@@ -1,5 +1,5 @@
 import { digestOf } from '../canonical/index.js';
-import type { Catalog } from '../catalog/catalog.js';
+import type { Catalog } from '../catalog/index.js';
 import { MaestroError } from '../errors/index.js';
 import {
   IR_VERSION,

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { builtinCatalog } from '../catalog/index.js';
+import { builtinCatalog } from '../tasks/index.js';
 import { ManifestError, NotFoundError, type ManifestIssue } from '../errors/index.js';
 import { loadManifestFile, parseManifest } from './index.js';
 

@@ -4,7 +4,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { builtinCatalog } from '../catalog/index.js';
+import { builtinCatalog } from '../tasks/index.js';
 import { compileWorkflow } from '../compiler/index.js';
 import type { TaskNode, WorkflowIR } from '../ir/index.js';
 import { parseManifest } from './parse.js';

@@ -107,7 +107,7 @@ export interface CatalogCodeDigestOptions {
   /**
    * Folder of the task modules, each found by the convention `group/name.part` →
    * `<tasksDir>/name-part.ts` (`tasks/transform.map` → `transform-map.ts`).
-   * @default Maestro's `src/catalog/tasks`
+   * @default Maestro's `src/tasks`
    */
   tasksDir?: string;
   /** Module files by task name, for tasks outside the convention. @default {} */
@@ -123,7 +123,7 @@ export interface CatalogCodeDigestOptions {
  * @throws ConfigError when a task's module cannot be found: every executable task must have one.
  */
 export async function catalogCodeDigests(catalog: Catalog, options: CatalogCodeDigestOptions = {}): Promise<Record<string, string>> {
-  const { tasksDir = fileURLToPath(new URL('../catalog/tasks/', import.meta.url)), modules = {}, digester = new CodeDigester() } = options;
+  const { tasksDir = fileURLToPath(new URL('../tasks/', import.meta.url)), modules = {}, digester = new CodeDigester() } = options;
   const entries = await Promise.all(
     catalog.list().map(async (definition) => {
       const module = modules[definition.name] ?? conventionalModule(tasksDir, definition.name);

@@ -137,7 +137,7 @@ export interface WorkerProvenance {
 export interface WorkerProvenanceOptions {
   config: Config;
   catalog: Catalog;
-  /** Module files of tasks outside `src/catalog/tasks`' naming convention. @default {} */
+  /** Module files of tasks outside `src/tasks`' naming convention. @default {} */
   taskModules?: Readonly<Record<string, string | URL>>;
   /** @default undefined — no policy decision ids in receipts */
   policyDecisions?: (runId: string) => Promise<PolicyDecisionIds>;

@@ -13,7 +13,7 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker, type WorkflowBun
 import { expect, inject, vi } from 'vitest';
 import { parseDocument } from 'yaml';
 import { createAuthenticator, operations, responseValidator, startApi, tokenEntriesVerifier, type RunningApi, type TokenEntry } from '../../src/api/index.js';
-import { loadCatalog } from '../../src/catalog/index.js';
+import { loadCatalog } from '../../src/tasks/index.js';
 import { maestroDataConverter, payloadCodec, type AesGcmPayloadCodec } from '../../src/codec/index.js';
 import { main } from '../../src/cli/main.js';
 import { extendConfig, loadConfig, type Config, type ConfigInput } from '../../src/config/index.js';

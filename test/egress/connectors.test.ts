@@ -7,10 +7,10 @@
  */
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHttpRequestTask, dbQuery, egressPolicyOf, grpcCall, HttpClient, kafkaPublish, natsPublish, s3Put } from '../../src/catalog/index.js';
+import { createHttpRequestTask, dbQuery, egressPolicyOf, grpcCall, HttpClient, kafkaPublish, natsPublish, s3Put } from '../../src/tasks/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createTestContext, type ExecutableTaskDefinition } from '../../src/sdk/index.js';
-import { runTask, taskFailure } from '../catalog/helpers.js';
+import { runTask, taskFailure } from '../tasks/helpers.js';
 import { peerContext, TEST_EGRESS_ALLOW } from '../helpers/egress.js';
 import {
   startCountingProxy,

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { createBuiltinCatalog } from '../../src/catalog/index.js';
+import { createBuiltinCatalog } from '../../src/tasks/index.js';
 import { startEngine, task, TEST_EGRESS_ALLOW, workflow, type Engine } from '../helpers/engine.js';
 import { startCountingProxy, type CountingProxy } from '../peers/index.js';
 

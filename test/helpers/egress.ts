@@ -1,4 +1,4 @@
-import { egressPolicyOf } from '../../src/catalog/index.js';
+import { egressPolicyOf } from '../../src/tasks/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { createTestContext, type TestContextOptions, type TestTaskContext } from '../../src/sdk/index.js';
 

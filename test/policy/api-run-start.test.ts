@@ -4,7 +4,7 @@
  * refusal they add up to — with the real embedded PDP, an unreachable OPA, and the real audit log.
  */
 import { describe, expect, it } from 'vitest';
-import { builtinCatalog } from '../../src/catalog/index.js';
+import { builtinCatalog } from '../../src/tasks/index.js';
 import { compileWorkflow } from '../../src/compiler/index.js';
 import { parseManifest, type WorkflowManifest } from '../../src/manifest/index.js';
 import { openAuditLog } from '../../src/store/index.js';

@@ -14,7 +14,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createActivities } from '../../src/activities/index.js';
-import { builtinCatalog, createBuiltinCatalog } from '../../src/catalog/index.js';
+import { builtinCatalog, createBuiltinCatalog } from '../../src/tasks/index.js';
 import { startRun, waitForRun } from '../../src/client/index.js';
 import { compileWorkflow } from '../../src/compiler/index.js';
 import { isMaestroError } from '../../src/errors/index.js';

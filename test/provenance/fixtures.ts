@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { builtinCatalog } from '../../src/catalog/index.js';
+import { builtinCatalog } from '../../src/tasks/index.js';
 import { compileWorkflow } from '../../src/compiler/index.js';
 import type { CompiledWorkflow, RunState } from '../../src/ir/index.js';
 import { parseManifest } from '../../src/manifest/index.js';

@@ -1,7 +1,7 @@
 import { stat, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtinCatalog } from '../../src/catalog/index.js';
+import { builtinCatalog } from '../../src/tasks/index.js';
 import { extendConfig, loadConfig, type Config } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors/index.js';
 import {

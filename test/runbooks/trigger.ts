@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { builtinCatalog } from '../../src/catalog/index.js';
+import { builtinCatalog } from '../../src/tasks/index.js';
 import { parseManifest, type RunbookManifest } from '../../src/manifest/index.js';
 import type { Engine } from '../helpers/engine.js';
 

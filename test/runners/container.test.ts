@@ -8,7 +8,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { containerRun, egressPolicyOf } from '../../src/catalog/index.js';
+import { containerRun, egressPolicyOf } from '../../src/tasks/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { isMaestroError } from '../../src/errors/index.js';
 import { createContainerRunner, type ContainerRunner, type ContainerWorkload, type ImageVerificationRequest } from '../../src/runners/index.js';
@@ -311,7 +311,7 @@ describe('container runner on podman', () => {
   });
 
   it('fails a task without a container workload with TASK_INPUT_INVALID, not retryable', async () => {
-    const { transformMap } = await import('../../src/catalog/index.js');
+    const { transformMap } = await import('../../src/tasks/index.js');
     const error = await failure(runner.run(transformMap, { rows: [1], expression: '$' }, context()));
     expect(error.code).toBe('TASK_INPUT_INVALID');
     expect(error.retryable).toBe(false);

@@ -12,7 +12,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { builtinCatalog, createBuiltinCatalog } from '../../src/catalog/index.js';
+import { builtinCatalog, createBuiltinCatalog } from '../../src/tasks/index.js';
 import { cancelRun, startRun, waitForRun } from '../../src/client/index.js';
 import { compileWorkflow } from '../../src/compiler/index.js';
 import { checkParams, parseManifest, type WorkflowManifest } from '../../src/manifest/index.js';

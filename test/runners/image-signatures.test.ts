@@ -9,7 +9,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createActivities } from '../../src/activities/index.js';
-import { builtinCatalog, containerRun } from '../../src/catalog/index.js';
+import { builtinCatalog, containerRun } from '../../src/tasks/index.js';
 import { main } from '../../src/cli/main.js';
 import { generateSigningKey, type SigningKey } from '../../src/provenance/index.js';
 import { loadConfig } from '../../src/config/index.js';

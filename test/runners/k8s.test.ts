@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { containerRun } from '../../src/catalog/index.js';
+import { containerRun } from '../../src/tasks/index.js';
 import { createK8sRunner, jobName, type ContainerWorkload, type K8sRunner } from '../../src/runners/index.js';
 import { createTestContext, type TestTaskContext } from '../../src/sdk/index.js';
 import { FsArtifactStore } from '../../src/store/index.js';

@@ -4,7 +4,7 @@
  * honouring idempotency keys the way Maestro expects of a function.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { functionInvoke } from '../../src/catalog/index.js';
+import { functionInvoke } from '../../src/tasks/index.js';
 import { createServerlessRunner, type ServerlessRunner } from '../../src/runners/index.js';
 import type { TestTaskContext } from '../../src/sdk/index.js';
 import { peerContext } from '../helpers/egress.js';

@@ -4,7 +4,7 @@
  * that puts an object into S3 with credentials taken from two secrets.
  */
 import { expect } from 'vitest';
-import { createBuiltinCatalog } from '../../src/catalog/index.js';
+import { createBuiltinCatalog } from '../../src/tasks/index.js';
 import type { SecretResolver } from '../../src/secrets/index.js';
 import { startEngine, workflow, type Engine } from '../helpers/engine.js';
 

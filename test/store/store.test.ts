@@ -3,7 +3,7 @@
  * packages, started here; a missing PostgreSQL fails the suite with the installer's message).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtinCatalog } from '../../src/catalog/index.js';
+import { builtinCatalog } from '../../src/tasks/index.js';
 import { digestOf } from '../../src/canonical/index.js';
 import { compileWorkflow } from '../../src/compiler/index.js';
 import { MaestroError } from '../../src/errors/index.js';

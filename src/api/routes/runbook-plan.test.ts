@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { builtinCatalog } from '../../catalog/index.js';
+import { builtinCatalog } from '../../tasks/index.js';
 import { ParamsError } from '../../errors/index.js';
 import { parseManifest, type RunbookManifest } from '../../manifest/index.js';
 import { runbookParams } from './runbook-plan.js';
