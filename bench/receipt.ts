@@ -13,7 +13,6 @@ import { compileWorkflow } from '../src/compiler/index.js';
 import type { CompiledWorkflow, RunState } from '../src/ir/index.js';
 import { parseManifest } from '../src/manifest/index.js';
 import {
-  FsBlobStore,
   ReceiptStore,
   buildReceipt,
   createReceiptWriter,
@@ -21,6 +20,7 @@ import {
   localBundleSigner,
   signStatement,
 } from '../src/provenance/index.js';
+import { FsBlobStore } from '../src/store/index.js';
 import { chainManifest } from './compiler-bench.js';
 import { summarize, type Summary } from './stats.js';
 

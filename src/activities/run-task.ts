@@ -6,7 +6,8 @@ import { EgressGuard } from '../egress/index.js';
 import { MaestroError, TaskError, isMaestroError } from '../errors/index.js';
 import type { RunTaskInput, RunTaskResult, TaskFailureDetails } from '../ir/index.js';
 import { taskPolicyInput, type PolicyGate } from '../policy/index.js';
-import { runCached, type TaskCache, type WriteReceiptInput, type WriteReceiptResult } from '../provenance/index.js';
+import { runCached, type TaskCache } from '../cache/index.js';
+import type { WriteReceiptInput, WriteReceiptResult } from '../provenance/index.js';
 import { selectRunner, type Runners } from '../runners/index.js';
 import type { SecretResolver } from '../secrets/index.js';
 import {

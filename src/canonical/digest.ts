@@ -44,3 +44,12 @@ export function hexOf(digest: string): string {
   if (!match?.[1]) throw new MaestroError('BAD_REQUEST', `"${digest}" is not a digest of the form sha256:<64 hex>`);
   return match[1];
 }
+
+/**
+ * sha256 (hex) of a task's outputs, as receipts record it and the task cache checks its entries:
+ * the RFC 8785 canonical JSON of the outputs as the run records them, artifact references
+ * included (they name their content by sha256, so the hash still commits to every byte).
+ */
+export function outputsSha256(outputs: unknown): string {
+  return canonicalSha256(outputs ?? null);
+}

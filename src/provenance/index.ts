@@ -1,7 +1,7 @@
 /**
  * Provenance: signed run receipts (in-toto Statement v1 + SLSA Provenance v1 in a DSSE envelope
- * inside a Sigstore bundle), their offline verification, the task cache and code digests, replay,
- * disclosure bundles and release attestations.
+ * inside a Sigstore bundle), their offline verification, task code digests, disclosure bundles
+ * and release attestations. The task cache is in `src/cache`, replay reports in `src/runs`.
  */
 export {
   IN_TOTO_PAYLOAD_TYPE,
@@ -21,7 +21,6 @@ export {
   SECRET_PLACEHOLDER,
   buildReceipt,
   outputSubjectName,
-  outputsSha256,
   paramsSha256,
   redactParams,
   runSubjectName,
@@ -58,19 +57,6 @@ export {
   type VerifyOptions,
   type VerifyReceiptOptions,
 } from './verify.js';
-export { FsBlobStore, S3BlobStore, checkBlobKey, type BlobStore, type S3BlobStoreOptions } from './blob-store.js';
-export {
-  BlobTaskCache,
-  cacheKey,
-  runCached,
-  type BlobTaskCacheOptions,
-  type CacheEntry,
-  type CacheKeyInput,
-  type CacheMode,
-  type CachedAttempt,
-  type CachedResult,
-  type TaskCache,
-} from './cache.js';
 export { CodeDigester, catalogCodeDigests, taskCodeDigest, type CatalogCodeDigestOptions, type CodeDigesterOptions } from './code-digest.js';
 export {
   ReceiptStore,

@@ -5,7 +5,7 @@
  */
 import { ExpressionError, evaluate, resolveTemplates, type ExpressionBindings, type RunState, type TaskNode, type TaskState, type WorkflowIR } from '../ir/index.js';
 import { isArtifactRef } from '../store/index.js';
-import { canonicalSha256, digestOf, hexOf } from '../canonical/index.js';
+import { canonicalSha256, digestOf, hexOf, outputsSha256 } from '../canonical/index.js';
 import {
   IN_TOTO_STATEMENT_TYPE,
   MAESTRO_RUN_BUILD_TYPE,
@@ -59,15 +59,6 @@ export function outputSubjectName(taskId: string): string {
 /** Subject name of the run's final state. */
 export function runSubjectName(runId: string): string {
   return `run/${runId}`;
-}
-
-/**
- * sha256 (hex) of a task's outputs: the RFC 8785 canonical JSON of the outputs as the run records
- * them, artifact references included (they name their content by sha256, so the hash still
- * commits to every byte).
- */
-export function outputsSha256(outputs: unknown): string {
-  return canonicalSha256(outputs ?? null);
 }
 
 /**

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CODE_DIGESTS, PARAMS, compiledFixture, runFixture, tempDir, testKey } from '../../test/provenance/fixtures.js';
 import { MaestroError, NotFoundError } from '../errors/index.js';
-import { FsBlobStore } from './blob-store.js';
+import { FsBlobStore } from '../store/index.js';
 import { sha256Hex } from '../canonical/index.js';
 import { ReceiptStore, createReceiptWriter } from './receipts.js';
 import { localBundleSigner } from './signing.js';

@@ -10,9 +10,9 @@ import { ValidationError, bundleFromJSON, isBundleWithDsseEnvelope, type Bundle 
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { PolicyError, VerificationError, Verifier, toSignedEntity, toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
 import type { RunState } from '../ir/index.js';
-import { canonicalSha256, sha256Hex } from '../canonical/index.js';
+import { canonicalSha256, outputsSha256, sha256Hex } from '../canonical/index.js';
 import { keyIdOf, parsePublicKey } from './keys.js';
-import { outputSubjectName, outputsSha256, runSubjectName } from './receipt.js';
+import { outputSubjectName, runSubjectName } from './receipt.js';
 import {
   IN_TOTO_PAYLOAD_TYPE,
   SLSA_PROVENANCE_V1,

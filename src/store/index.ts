@@ -11,6 +11,7 @@ export {
   type ArtifactStore,
   type FsArtifactStoreOptions,
 } from './artifact-store.js';
+export { FsBlobStore, S3BlobStore, checkBlobKey, type BlobStore, type S3BlobStoreOptions } from './blob-store.js';
 export { openDatabase, openStore, type OpenStoreOptions } from './open-store.js';
 export { MIGRATIONS, migrate, type Migration } from './sql/migrations.js';
 export type { SqlDriver } from './sql/driver.js';

@@ -7,7 +7,6 @@ import yauzl from 'yauzl';
 import yazl from 'yazl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  FsBlobStore,
   ReceiptStore,
   createReceiptWriter,
   emptyDecisionLog,
@@ -18,7 +17,7 @@ import {
   type DecisionLog,
   type PackDisclosureOptions,
 } from '../../src/provenance/index.js';
-import { FsArtifactStore } from '../../src/store/index.js';
+import { FsArtifactStore, FsBlobStore } from '../../src/store/index.js';
 import { CODE_DIGESTS, PARAMS, compiledFixture, runFixture, tempDir, testKey } from './fixtures.js';
 
 let dir: string;

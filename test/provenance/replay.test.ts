@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { loadConfig } from '../../src/config/index.js';
-import { FsBlobStore, ReceiptStore, createReceiptWriter, localBundleSigner, openProvenance, replayReport } from '../../src/provenance/index.js';
+import { FsBlobStore } from '../../src/store/index.js';
+import { ReceiptStore, createReceiptWriter, localBundleSigner, openProvenance, replayReport } from '../../src/provenance/index.js';
 import { replayRun, startReplay, type LaunchContext, type ReplayOptions } from '../../src/runs/index.js';
 import { openAuditLog, openStore, type AuditLog, type Store } from '../../src/store/index.js';
 import { TEST_PRINCIPAL, startEngine, workflow, type Engine } from '../helpers/engine.js';

@@ -1,6 +1,8 @@
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlobTaskCache, ReceiptStore, S3BlobStore, createReceiptWriter, localBundleSigner, runCached, verifyReceipt } from '../../src/provenance/index.js';
+import { BlobTaskCache, runCached } from '../../src/cache/index.js';
+import { ReceiptStore, createReceiptWriter, localBundleSigner, verifyReceipt } from '../../src/provenance/index.js';
+import { S3BlobStore } from '../../src/store/index.js';
 import { startS3, type S3Peer } from '../peers/s3.js';
 import { CODE_DIGESTS, PARAMS, compiledFixture, runFixture, testKey } from './fixtures.js';
 

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinCatalog } from '../../src/tasks/index.js';
 import { extendConfig, loadConfig, type Config } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors/index.js';
+import { BlobTaskCache } from '../../src/cache/index.js';
 import {
-  BlobTaskCache,
   createWorkerProvenance,
   defaultSigningKeyFile,
   generateSigningKey,

@@ -4,9 +4,8 @@
  * `cached`.
  */
 import type { TaskNode } from '../ir/index.js';
-import { digestOf, hexOf } from '../canonical/index.js';
-import type { BlobStore } from './blob-store.js';
-import { outputsSha256 } from './receipt.js';
+import { digestOf, hexOf, outputsSha256 } from '../canonical/index.js';
+import type { BlobStore } from '../store/index.js';
 
 /** What determines a task's outputs. */
 export interface CacheKeyInput {

@@ -2,8 +2,8 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/provenance/fixtures.js';
-import { FsBlobStore } from './blob-store.js';
-import { BlobTaskCache, cacheKey, runCached, type CachedAttempt } from './cache.js';
+import { FsBlobStore } from '../store/index.js';
+import { BlobTaskCache, cacheKey, runCached, type CachedAttempt } from './task-cache.js';
 
 const CODE = `sha256:${'aa'.repeat(32)}`;
 let dir: string;

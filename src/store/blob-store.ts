@@ -1,5 +1,6 @@
 /**
- * Small keyed blob storage for provenance data (task cache entries, receipts): the local
+ * Small keyed blob storage for provenance data (task cache entries in `src/cache`, receipts in
+ * `src/provenance`): the local
  * filesystem by default, S3 (or any S3-compatible server) when configured.
  */
 import { randomUUID } from 'node:crypto';

@@ -1,0 +1,16 @@
+/**
+ * The task cache: outputs of deterministic tasks, keyed by their exact version, code digest and
+ * canonical input, kept in a blob store (filesystem or S3) from `src/store`.
+ */
+export {
+  BlobTaskCache,
+  cacheKey,
+  runCached,
+  type BlobTaskCacheOptions,
+  type CacheEntry,
+  type CacheKeyInput,
+  type CacheMode,
+  type CachedAttempt,
+  type CachedResult,
+  type TaskCache,
+} from './task-cache.js';
