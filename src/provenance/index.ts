@@ -61,6 +61,9 @@ export { CodeDigester, catalogCodeDigests, taskCodeDigest, type CatalogCodeDiges
 export {
   ReceiptStore,
   createReceiptWriter,
+  receiptOutputDigests,
+  verifiedReceipt,
+  type ReceiptTrust,
   type ReceiptWriterDeps,
   type StoredReceipt,
   type WriteReceiptInput,
@@ -77,16 +80,6 @@ export {
   type WorkerProvenance,
   type WorkerProvenanceOptions,
 } from './setup.js';
-export {
-  compareOutputs,
-  receiptOutputDigests,
-  replayReport,
-  verifiedReceipt,
-  type ReceiptTrust,
-  type ReplayReport,
-  type ReplayVerdict,
-  type TaskReplay,
-} from './replay.js';
 export {
   MANIFEST_ENTRY,
   emptyDecisionLog,

@@ -2,13 +2,15 @@
  * Writing and reading run receipts: the `writeReceipt` activity the interpreter calls at the end
  * of every run, and the reader behind `GET /runs/{runId}/receipt` and `maestro receipt`.
  */
+import type { KeyObject } from 'node:crypto';
 import type { RunState, WorkflowIR } from '../ir/index.js';
 import { MaestroError, NotFoundError } from '../errors/index.js';
 import type { BlobStore } from '../store/index.js';
 import { sha256Hex } from '../canonical/index.js';
 import { buildReceipt, type PolicyDecisionIds } from './receipt.js';
 import { statementPayload, type BundleSigner, type SerializedBundle } from './signing.js';
-import { IN_TOTO_PAYLOAD_TYPE } from './statement.js';
+import { IN_TOTO_PAYLOAD_TYPE, isRecord, type ProvenanceStatement } from './statement.js';
+import { verifyReceipt } from './verify.js';
 
 /** A stored receipt, exactly as written. */
 export interface StoredReceipt {
@@ -147,4 +149,38 @@ export function createReceiptWriter(deps: ReceiptWriterDeps): (input: WriteRecei
     const stored = await receipts.write(input.runId, await signer.sign(payload, IN_TOTO_PAYLOAD_TYPE));
     return { receiptUri: stored.uri, digest: stored.digest, statementDigest };
   };
+}
+
+/** Where a run's receipt is, and the keys it must verify against before it is trusted for a comparison. */
+export interface ReceiptTrust {
+  receipts: ReceiptStore;
+  publicKeys: readonly (string | Buffer | KeyObject)[];
+}
+
+/**
+ * The statement of a run's receipt, once it verifies: a replay is only worth comparing against a
+ * receipt that verifies.
+ * @throws NotFoundError when the run has no receipt; MaestroError `BAD_REQUEST` when it does not verify.
+ */
+export async function verifiedReceipt(runId: string, options: ReceiptTrust): Promise<ProvenanceStatement> {
+  const stored = await options.receipts.read(runId);
+  const verified = verifyReceipt(stored.bundle, { publicKeys: options.publicKeys });
+  if (!verified.ok) throw new MaestroError('BAD_REQUEST', `the receipt of run "${runId}" does not verify (${verified.code}): ${verified.reason}`);
+  return verified.statement;
+}
+
+/** `outputDigest` of every task and item byproduct of a receipt, by id, in receipt order. */
+export function receiptOutputDigests(receipt: ProvenanceStatement): Map<string, string> {
+  const digests = new Map<string, string>();
+  const visit = (annotations: unknown): void => {
+    if (!isRecord(annotations)) return;
+    if (typeof annotations['id'] === 'string' && typeof annotations['outputDigest'] === 'string') {
+      digests.set(annotations['id'], annotations['outputDigest']);
+    }
+    if (Array.isArray(annotations['items'])) for (const item of annotations['items']) visit(item);
+  };
+  for (const byproduct of receipt.predicate.runDetails.byproducts ?? []) {
+    if (byproduct.name?.startsWith('task/')) visit(byproduct.annotations);
+  }
+  return digests;
 }

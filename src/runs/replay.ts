@@ -7,8 +7,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '../ir/index.js';
-import { replayReport, verifiedReceipt, type ReceiptTrust, type ReplayReport } from '../provenance/index.js';
+import { verifiedReceipt, type ReceiptTrust } from '../provenance/index.js';
 import { launchRun, type LaunchContext, type LaunchResult } from './launch.js';
+import { replayReport, type ReplayReport } from './replay-report.js';
 import { runInput } from './temporal.js';
 
 /** Options of {@link startReplay}. */

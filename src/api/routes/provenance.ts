@@ -4,8 +4,8 @@
  * `GET /runs/{runId}/replays/{replayRunId}` (the per-task comparison once the replay finished).
  */
 import { MaestroError, NotFoundError } from '../../errors/index.js';
-import { receiptStoreFromConfig, replayReport, trustedKeysFromConfig, type ReceiptTrust } from '../../provenance/index.js';
-import { describeRun, startReplay, type RunExecution } from '../../runs/index.js';
+import { receiptStoreFromConfig, trustedKeysFromConfig, type ReceiptTrust } from '../../provenance/index.js';
+import { describeRun, replayReport, startReplay, type RunExecution } from '../../runs/index.js';
 import { caller, stringParam, type RouteContext, type RouteHandler } from '../context.js';
 import { launchContext, startedByCaller } from './access.js';
 import { ownRun } from './runs.js';

@@ -1,23 +1,12 @@
 /**
- * Replay reports: compare every task's output hash of a replay (started through `src/runs`, the
+ * Replay reports: compare every task's output hash of a replay (started through `startReplay`, the
  * one run-start path) with the original run's verified receipt. Hash-equal replay shows the run is
  * reproducible; a task reported `different` is not deterministic (or depends on the outside world).
  */
-import type { KeyObject } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { waitForRun } from '../client/index.js';
-import { MaestroError } from '../errors/index.js';
 import type { RunState, RunStatus } from '../ir/index.js';
-import { taskOutputDigests } from './receipt.js';
-import type { ReceiptStore } from './receipts.js';
-import { isRecord, type ProvenanceStatement } from './statement.js';
-import { verifyReceipt } from './verify.js';
-
-/** Where a run's receipt is, and the keys it must verify against before it is trusted for a comparison. */
-export interface ReceiptTrust {
-  receipts: ReceiptStore;
-  publicKeys: readonly (string | Buffer | KeyObject)[];
-}
+import { receiptOutputDigests, taskOutputDigests, verifiedReceipt, type ProvenanceStatement, type ReceiptTrust } from '../provenance/index.js';
 
 /** How one task (or forEach item) compares. */
 export type ReplayVerdict = 'equal' | 'different' | 'missing';
@@ -52,18 +41,6 @@ export async function replayReport(client: Client, runId: string, replayRunId: s
 }
 
 /**
- * The statement of a run's receipt, once it verifies: a replay is only worth comparing against a
- * receipt that verifies.
- * @throws NotFoundError when the run has no receipt; MaestroError `BAD_REQUEST` when it does not verify.
- */
-export async function verifiedReceipt(runId: string, options: ReceiptTrust): Promise<ProvenanceStatement> {
-  const stored = await options.receipts.read(runId);
-  const verified = verifyReceipt(stored.bundle, { publicKeys: options.publicKeys });
-  if (!verified.ok) throw new MaestroError('BAD_REQUEST', `the receipt of run "${runId}" does not verify (${verified.code}): ${verified.reason}`);
-  return verified.statement;
-}
-
-/**
  * Compares a receipt's per-task output digests with a run's outputs, for every task or forEach
  * item that has outputs in either.
  */
@@ -77,20 +54,4 @@ export function compareOutputs(receipt: ProvenanceStatement, run: RunState): Tas
     const verdict: ReplayVerdict = before === undefined || after === undefined ? 'missing' : before === after ? 'equal' : 'different';
     return { taskId, verdict, ...(before === undefined ? {} : { original: before }), ...(after === undefined ? {} : { replay: after }) };
   });
-}
-
-/** `outputDigest` of every task and item byproduct of a receipt, by id, in receipt order. */
-export function receiptOutputDigests(receipt: ProvenanceStatement): Map<string, string> {
-  const digests = new Map<string, string>();
-  const visit = (annotations: unknown): void => {
-    if (!isRecord(annotations)) return;
-    if (typeof annotations['id'] === 'string' && typeof annotations['outputDigest'] === 'string') {
-      digests.set(annotations['id'], annotations['outputDigest']);
-    }
-    if (Array.isArray(annotations['items'])) for (const item of annotations['items']) visit(item);
-  };
-  for (const byproduct of receipt.predicate.runDetails.byproducts ?? []) {
-    if (byproduct.name?.startsWith('task/')) visit(byproduct.annotations);
-  }
-  return digests;
 }
