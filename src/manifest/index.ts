@@ -5,6 +5,6 @@
  */
 export { MAX_MANIFEST_BYTES, parseManifest, type ParseManifestOptions } from './parse.js';
 export { loadManifestFile } from './load.js';
-export { checkParams, parseParamText } from './params.js';
+export { checkParams, parseParamText } from './param-values.js';
 export { irSchema, runbookSchema, workflowSchema } from './schemas.js';
 export type * from './types.js';

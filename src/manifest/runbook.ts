@@ -5,7 +5,7 @@ import type { CelEnvironment } from './cel-check.js';
 import type { CelType } from './cel-types.js';
 import { checkTemplates } from './expressions.js';
 import type { Reporter } from './issues.js';
-import { checkParameters } from './parameters.js';
+import { checkParameters } from './parameter-declarations.js';
 import { isRecord, valueAt } from './path.js';
 
 /**

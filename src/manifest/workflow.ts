@@ -7,7 +7,7 @@ import type { TaskDefinition } from '../sdk/index.js';
 import { checkTaskExpressions, type ExpressionScope } from './expressions.js';
 import { checkGraph, readGraph } from './graph.js';
 import type { Reporter } from './issues.js';
-import { checkParameters } from './parameters.js';
+import { checkParameters } from './parameter-declarations.js';
 import { valueAt, type Path } from './path.js';
 import { getValidators } from './schemas.js';
 import type { TaskManifest } from './types.js';

@@ -5,7 +5,7 @@
  */
 import type { AuditLog, AuditRecord } from '../store/index.js';
 import type { DecisionLog, DecisionRecord } from './disclosure.js';
-import type { PolicyDecisionIds } from './receipt.js';
+import type { PolicyDecisionIds } from './receipt-statement.js';
 
 /** Page size when reading a run's records (the audit log's maximum). */
 const PAGE = 1000;

@@ -24,7 +24,7 @@ import yazl from 'yazl';
 import { MaestroError } from '../errors/index.js';
 import type { ArtifactStore } from '../store/index.js';
 import { sha256Hex } from '../canonical/index.js';
-import type { ReceiptStore } from './receipts.js';
+import type { ReceiptStore } from './receipt-store.js';
 import { signStatement, type BundleSigner } from './signing.js';
 import {
   IN_TOTO_STATEMENT_TYPE,

@@ -27,7 +27,7 @@ export {
   taskOutputDigests,
   type BuildReceiptInput,
   type PolicyDecisionIds,
-} from './receipt.js';
+} from './receipt-statement.js';
 export {
   generateSigningKey,
   keyIdOf,
@@ -68,7 +68,7 @@ export {
   type StoredReceipt,
   type WriteReceiptInput,
   type WriteReceiptResult,
-} from './receipts.js';
+} from './receipt-store.js';
 export {
   createWorkerProvenance,
   defaultSigningKeyFile,

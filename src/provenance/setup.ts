@@ -15,8 +15,8 @@ import { FsBlobStore, S3BlobStore, type BlobStore } from '../store/index.js';
 import { CodeDigester, catalogCodeDigests } from './code-digest.js';
 import { digestOf } from '../canonical/index.js';
 import { loadSigningKey, readPublicKeys, type SigningKey } from './keys.js';
-import type { PolicyDecisionIds } from './receipt.js';
-import { ReceiptStore, createReceiptWriter, type WriteReceiptInput, type WriteReceiptResult } from './receipts.js';
+import type { PolicyDecisionIds } from './receipt-statement.js';
+import { ReceiptStore, createReceiptWriter, type WriteReceiptInput, type WriteReceiptResult } from './receipt-store.js';
 import { keylessBundleSigner, localBundleSigner, type BundleSigner } from './signing.js';
 
 /** Everything provenance needs at run time, from config. */

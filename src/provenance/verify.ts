@@ -12,7 +12,7 @@ import { PolicyError, VerificationError, Verifier, toSignedEntity, toTrustMateri
 import type { RunState } from '../ir/index.js';
 import { canonicalSha256, outputsSha256, sha256Hex } from '../canonical/index.js';
 import { keyIdOf, parsePublicKey } from './keys.js';
-import { outputSubjectName, runSubjectName } from './receipt.js';
+import { outputSubjectName, runSubjectName } from './receipt-statement.js';
 import {
   IN_TOTO_PAYLOAD_TYPE,
   SLSA_PROVENANCE_V1,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ARTIFACT, TOKEN, compiledFixture, fixtureReceipt, receiptInput, runFixture } from '../../test/provenance/fixtures.js';
 import { canonicalJson, canonicalSha256, outputsSha256 } from '../canonical/index.js';
-import { paramsSha256 } from './receipt.js';
+import { paramsSha256 } from './receipt-statement.js';
 import { IN_TOTO_STATEMENT_TYPE, MAESTRO_RUN_BUILD_TYPE, SLSA_PROVENANCE_V1, statementProblem } from './statement.js';
 
 type Annotations = Record<string, unknown>;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ParamsError } from '../errors/index.js';
 import type { ParameterSpec } from '../ir/index.js';
-import { checkParams, parseParamText } from './params.js';
+import { checkParams, parseParamText } from './param-values.js';
 
 const spec = (name: string, type: ParameterSpec['type'], extra: Partial<ParameterSpec> = {}): ParameterSpec => ({
   name,

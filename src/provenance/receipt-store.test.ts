@@ -5,7 +5,7 @@ import { CODE_DIGESTS, PARAMS, compiledFixture, runFixture, tempDir, testKey } f
 import { MaestroError, NotFoundError } from '../errors/index.js';
 import { FsBlobStore } from '../store/index.js';
 import { sha256Hex } from '../canonical/index.js';
-import { ReceiptStore, createReceiptWriter } from './receipts.js';
+import { ReceiptStore, createReceiptWriter } from './receipt-store.js';
 import { localBundleSigner } from './signing.js';
 import { verifyReceipt } from './verify.js';
 
