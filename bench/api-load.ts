@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import { PRIORITY_DYNAMIC_CONFIG } from '../src/api/index.js';
+import { PRIORITY_DYNAMIC_CONFIG } from '../src/runs/index.js';
 import { builtinCatalog } from '../src/tasks/index.js';
 import { startRun } from '../src/client/index.js';
 import { compileWorkflow } from '../src/compiler/index.js';

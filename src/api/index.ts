@@ -21,5 +21,4 @@ export {
   type Principal,
   type TokenEntry,
 } from './auth/index.js';
-export { PRIORITY_DYNAMIC_CONFIG } from './runs/priority.js';
 export { operations, openApiDocument, responseValidator, OPENAPI_FILE } from './openapi/index.js';

@@ -6,17 +6,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Counter, Histogram } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import type { FinishedRunMetrics } from '../runs/index.js';
 
 /** Records what the API observes; see {@link createApiMetrics}. */
-export interface ApiMetrics {
+export interface ApiMetrics extends FinishedRunMetrics {
   /** One HTTP request, by route template (never the raw path, which would explode cardinality). */
   request(method: string, route: string, status: number, seconds: number): void;
   /** A run started on Temporal. */
   runStarted(workflow: string): void;
-  /** A run that finished (SUCCEEDED, FAILED, CANCELLED). */
-  runFinished(workflow: string, status: string): void;
-  /** A task of a finished run, with its duration. */
-  taskFinished(workflow: string, task: string, status: string, seconds: number): void;
   /** Writes the Prometheus text exposition to `res`. */
   serve(req: IncomingMessage, res: ServerResponse): void;
   shutdown(): Promise<void>;

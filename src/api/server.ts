@@ -11,7 +11,7 @@ import { loadCatalog } from '../tasks/index.js';
 import { maestroDataConverter, payloadCodec as codecFromConfig, type AesGcmPayloadCodec } from '../codec/index.js';
 import { temporalConnectOptions, type Config } from '../config/index.js';
 import { MaestroError } from '../errors/index.js';
-import { startAdmissionLoop } from '../runs/index.js';
+import { startAdmissionLoop, watchFinishedRuns } from '../runs/index.js';
 import { createPdp, createPolicyGate, type PolicyDecisionPoint } from '../policy/index.js';
 import { loadApprovalKey, type SigningKey } from '../provenance/index.js';
 import { openAuditLog, openStore, openTaskLog, type AuditLog, type Store, type TaskLog } from '../store/index.js';
@@ -19,7 +19,6 @@ import { createApp } from './app.js';
 import { authenticatorFromConfig, type Authenticator } from './auth/index.js';
 import { createApiMetrics } from './metrics.js';
 import { launchContext } from './routes/access.js';
-import { watchFinishedRuns } from './runs/finished.js';
 
 /** How long an idle keep-alive connection stays open: longer than the 60 s many proxies keep theirs. */
 const KEEP_ALIVE_MS = 65_000;

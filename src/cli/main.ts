@@ -12,6 +12,7 @@ import { runDev } from '../devserver/index.js';
 import { ManifestError, ParamsError, formatIssue, isMaestroError, type ManifestIssue } from '../errors/index.js';
 import type { CompiledWorkflow, ParameterSpec } from '../ir/index.js';
 import { checkParams, loadManifestFile, parseParamText } from '../manifest/index.js';
+import { PRIORITY_DYNAMIC_CONFIG } from '../runs/index.js';
 import { registerAuditCommands } from './audit.js';
 import { registerImageCommands } from './images.js';
 import { registerLogCommands } from './logs.js';
@@ -69,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('start Maestro locally: Temporal dev server (SQLite under .maestro/, Web UI), the worker and the HTTP API')
     .action(async () => {
       const { runWorker } = await import('../../workers/worker.js');
-      const { startLocalApi, PRIORITY_DYNAMIC_CONFIG } = await import('../api/index.js');
+      const { startLocalApi } = await import('../api/index.js');
       await runDev({ config: loadConfig(), startWorker: runWorker, startApi: (config) => startLocalApi(config), dynamicConfig: PRIORITY_DYNAMIC_CONFIG });
     });
 

@@ -25,7 +25,7 @@ export interface RunningApiServer {
 export type StartApiServer = (config: Config) => Promise<RunningApiServer>;
 
 /**
- * Dynamic config the dev server gets, e.g. to honour task-queue priorities; from src/api's
+ * Dynamic config the dev server gets, e.g. to honour task-queue priorities; from src/runs'
  * `PRIORITY_DYNAMIC_CONFIG` when the API is started.
  */
 export type DevDynamicConfig = Readonly<Record<string, unknown>>;

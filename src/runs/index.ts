@@ -12,4 +12,6 @@ export { compareOutputs, replayReport, type ReplayReport, type ReplayVerdict, ty
 export { describeRun, executionStatusName, runInput, runState, runStatusOf, type ApiRunStatus, type RunExecution } from './temporal.js';
 export { instantOf, listRuns, visibilityQuery, type RunFilter, type RunPage, type RunSummary } from './list.js';
 export { locateRun, namespaceOf, redactParams, runDetail, type RunDetail, type RunLocation } from './detail.js';
+export { watchFinishedRuns, type FinishedRunMetrics, type FinishedRunsOptions } from './finished.js';
+export { PRIORITY_DYNAMIC_CONFIG } from './priority.js';
 export { decisionView, planDecisions, runPolicyView, type DecisionView, type RunPolicyView } from './policy.js';

@@ -5,7 +5,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PRIORITY_DYNAMIC_CONFIG } from '../../src/api/index.js';
+import { PRIORITY_DYNAMIC_CONFIG } from '../../src/runs/index.js';
 import { maestroDataConverter } from '../../src/codec/index.js';
 import { resolveTemporalBin, startDevServer } from '../../src/devserver/index.js';
 import { manifest, startHarness, type Harness } from './harness.js';

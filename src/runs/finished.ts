@@ -4,10 +4,17 @@
  * state, read from its close event). Counts runs that finish after the watcher starts.
  */
 import { WorkflowFailedError, type Client } from '@temporalio/client';
-import { waitForRun } from '../../client/index.js';
-import type { RunState } from '../../ir/index.js';
-import type { ApiMetrics } from '../metrics.js';
-import { listRuns, visibilityQuery, type RunSummary } from '../../runs/index.js';
+import { waitForRun } from '../client/index.js';
+import type { RunState } from '../ir/index.js';
+import { listRuns, visibilityQuery, type RunSummary } from './list.js';
+
+/** Where {@link watchFinishedRuns} counts what it sees: the API's run and task metrics. */
+export interface FinishedRunMetrics {
+  /** A run that finished (SUCCEEDED, FAILED, CANCELLED). */
+  runFinished(workflow: string, status: string): void;
+  /** A task of a finished run, with its duration. */
+  taskFinished(workflow: string, task: string, status: string, seconds: number): void;
+}
 
 /** Options of {@link watchFinishedRuns}. */
 export interface FinishedRunsOptions {
@@ -32,7 +39,7 @@ const PAGE_SIZE = 500;
  */
 const LOOKBACK_MS = 15_000;
 
-function recordTasks(metrics: ApiMetrics, state: RunState): void {
+function recordTasks(metrics: FinishedRunMetrics, state: RunState): void {
   for (const task of state.tasks) {
     if (task.startedAt === undefined || task.endedAt === undefined) continue;
     metrics.taskFinished(state.workflow, task.id, task.status, (Date.parse(task.endedAt) - Date.parse(task.startedAt)) / 1000);
@@ -40,7 +47,7 @@ function recordTasks(metrics: ApiMetrics, state: RunState): void {
 }
 
 /** Starts watching; `stop()` ends it after the current pass. */
-export function watchFinishedRuns(client: Client, metrics: ApiMetrics, { intervalMs = 2_000, log = console.error }: FinishedRunsOptions = {}): { stop(): Promise<void> } {
+export function watchFinishedRuns(client: Client, metrics: FinishedRunMetrics, { intervalMs = 2_000, log = console.error }: FinishedRunsOptions = {}): { stop(): Promise<void> } {
   const since = Date.now();
   const seen = new Map<string, number>();
   /** The newest close time seen (ms). */
