@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { builtinCatalog } from '../src/tasks/index.js';
-import { approveTask, cancelRun, getRunState, startRun, waitForRun } from '../src/client/index.js';
+import { approveTask, cancelOnTemporal, getRunState, startRun, waitForRun } from '../src/client/index.js';
 import { compileWorkflow } from '../src/compiler/index.js';
 import { resolveTemporalBin, startDevServer } from '../src/devserver/index.js';
 import { checkParams, parseManifest } from '../src/manifest/index.js';
@@ -72,7 +72,7 @@ async function interact(interaction: Interaction, runId: string): Promise<void> 
       return;
     }
     if (interaction === 'cancel' && running) {
-      await cancelRun(client, runId);
+      await cancelOnTemporal(client, runId);
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, 100));

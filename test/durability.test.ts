@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { cancelRun } from '../src/client/index.js';
+import { cancelOnTemporal } from '../src/client/index.js';
 import { TEST_EGRESS_ALLOW, startEngine, task, waitForState, workflow, type Engine } from './helpers/engine.js';
 import { startHttpPeer, type HttpPeer } from './helpers/http-peer.js';
 
@@ -70,7 +70,7 @@ it('answers state queries on finished runs from a freshly started worker', async
   const first = startWorkerProcess();
   expect((await engine.wait(succeeded)).status).toBe('SUCCEEDED');
   await waitForState(engine, cancelled, (state) => task(state, 'nap').status === 'RUNNING', 60_000);
-  await cancelRun(engine.client, cancelled);
+  await cancelOnTemporal(engine.client, cancelled);
   expect((await engine.wait(cancelled)).status).toBe('CANCELLED');
   first.kill('SIGKILL');
   await new Promise((resolve) => first.once('exit', resolve));

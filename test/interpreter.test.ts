@@ -2,7 +2,7 @@
  * The interpreter's semantics on the real Temporal dev server: what a user sees of a run.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approveTask, cancelRun } from '../src/client/index.js';
+import { approveTask, cancelOnTemporal } from '../src/client/index.js';
 import { generateSigningKey, loadApprovalKey, signApproval } from '../src/provenance/index.js';
 import type { ApprovalRequest } from '../src/ir/index.js';
 import { startEngine, task, waitForState, workflow, type Engine } from './helpers/engine.js';
@@ -252,7 +252,7 @@ describe('approval gates', () => {
     const state = await engine.state(runId);
     expect(state.status).toBe('WAITING');
     expect(task(state, 'approve').approvals ?? []).toEqual([]);
-    await Promise.all([cancelRun(engine.client, runId), cancelRun(engine.client, other)]);
+    await Promise.all([cancelOnTemporal(engine.client, runId), cancelOnTemporal(engine.client, other)]);
   });
 
   it('fails a gate whose approvers evaluate to an empty list, saying why', async () => {
@@ -288,7 +288,7 @@ describe('cancellation', () => {
     const runId = await engine.start(workflow([get('long', '/slow/cancel-me?ms=60000'), double('next', ['long'])].join('\n')));
     await waitForState(engine, runId, (s) => task(s, 'long').status === 'RUNNING');
     await new Promise((resolve) => setTimeout(resolve, 300));
-    await cancelRun(engine.client, runId);
+    await cancelOnTemporal(engine.client, runId);
     const state = await engine.wait(runId);
     expect(state.status).toBe('CANCELLED');
     expect(task(state, 'long')).toMatchObject({ status: 'CANCELLED', error: { code: 'RUN_CANCELLED' } });
@@ -306,7 +306,7 @@ describe('cancellation of fan-outs', () => {
       ),
     );
     await waitForState(engine, runId, (s) => task(s, 'each').items?.[0]?.status === 'RUNNING');
-    await cancelRun(engine.client, runId);
+    await cancelOnTemporal(engine.client, runId);
     const state = await engine.wait(runId);
     expect(state.status).toBe('CANCELLED');
     expect(task(state, 'each').items?.map((item) => item.status)).toEqual(['CANCELLED', 'CANCELLED', 'CANCELLED']);

@@ -154,7 +154,10 @@ export async function approveTask(client: Client, runId: string, request: Approv
   }
 }
 
-/** Requests cancellation: in-flight tasks are cancelled, unfinished tasks end CANCELLED. */
-export async function cancelRun(client: Client, runId: string): Promise<void> {
+/**
+ * Requests cancellation of a run's Temporal execution: in-flight tasks are cancelled, unfinished
+ * tasks end CANCELLED. The API's `cancelRun` also takes a queued run off the admission queue.
+ */
+export async function cancelOnTemporal(client: Client, runId: string): Promise<void> {
   await handle(client, runId).cancel();
 }

@@ -6,7 +6,7 @@
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { waitForRun } from '../client/index.js';
 import type { RunState } from '../ir/index.js';
-import { listRuns, visibilityQuery, type RunSummary } from './list.js';
+import { listFromTemporal, visibilityQuery, type RunSummary } from './list.js';
 
 /** Where {@link watchFinishedRuns} counts what it sees: the API's run and task metrics. */
 export interface FinishedRunMetrics {
@@ -71,7 +71,7 @@ export function watchFinishedRuns(client: Client, metrics: FinishedRunMetrics, {
     const query = `${visibilityQuery({})} AND ExecutionStatus != 'Running' AND CloseTime >= '${from}'`;
     let pageToken: string | undefined;
     do {
-      const page = await listRuns(client, {}, { limit: PAGE_SIZE, ...(pageToken === undefined ? {} : { pageToken }) }, query);
+      const page = await listFromTemporal(client, {}, { limit: PAGE_SIZE, ...(pageToken === undefined ? {} : { pageToken }) }, query);
       for (const run of page.items) {
         const endedAt = run.endedAt === undefined ? undefined : Date.parse(run.endedAt);
         if (seen.has(run.runId) || endedAt === undefined || endedAt < since) continue;

@@ -144,11 +144,12 @@ function decodeToken(query: string, token: string): Buffer {
 const LIST_DEADLINE_MS = 10_000;
 
 /**
- * One page of runs matching `filter`, newest first.
+ * One page of the runs Temporal visibility shows matching `filter`, newest first (queued runs,
+ * which are not on Temporal yet, are the admission queue's).
  * @param query a complete visibility query to use instead of the filter's.
  * @throws MaestroError `BAD_REQUEST` for a page token that is not from this query.
  */
-export async function listRuns(client: Client, filter: RunFilter, page: { limit: number; pageToken?: string }, query = visibilityQuery(filter)): Promise<RunPage> {
+export async function listFromTemporal(client: Client, filter: RunFilter, page: { limit: number; pageToken?: string }, query = visibilityQuery(filter)): Promise<RunPage> {
   const nextPageToken = page.pageToken === undefined ? undefined : decodeToken(query, page.pageToken);
   const response = await client.connection.withDeadline(Date.now() + LIST_DEADLINE_MS, () =>
     client.workflowService.listWorkflowExecutions({

@@ -4,7 +4,7 @@
  * inputs is served from the cache the second time.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cancelRun } from '../../src/client/index.js';
+import { cancelOnTemporal } from '../../src/client/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import type { RunState } from '../../src/ir/index.js';
 import { receiptStoreFromConfig, trustedKeysFromConfig, verifyReceipt } from '../../src/provenance/index.js';
@@ -49,7 +49,7 @@ describe('receipts', () => {
   it('signs a receipt for a cancelled run', async () => {
     const runId = await engine.start(workflow('    - id: nap\n      uses: tasks/wait.sleep@0.1.0\n      with: { duration: 1h }', { name: 'receipt-cancelled' }));
     await waitForState(engine, runId, (s) => task(s, 'nap').status === 'RUNNING');
-    await cancelRun(engine.client, runId);
+    await cancelOnTemporal(engine.client, runId);
     const state = await engine.wait(runId);
     expect(state.status).toBe('CANCELLED');
     await expect.poll(async () => (await verifyRunReceipt(state)).ok, { timeout: 10_000 }).toBe(true);

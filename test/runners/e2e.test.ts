@@ -13,7 +13,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { builtinCatalog, createBuiltinCatalog } from '../../src/tasks/index.js';
-import { cancelRun, startRun, waitForRun } from '../../src/client/index.js';
+import { cancelOnTemporal, startRun, waitForRun } from '../../src/client/index.js';
 import { compileWorkflow } from '../../src/compiler/index.js';
 import { checkParams, parseManifest, type WorkflowManifest } from '../../src/manifest/index.js';
 import { createContainerRunner, createServerlessRunner, localRunner } from '../../src/runners/index.js';
@@ -167,7 +167,7 @@ describe('a workflow mixing local, container and serverless tasks', () => {
       if (Date.now() > deadline) throw new Error('the container never started');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    await cancelRun(client, runId);
+    await cancelOnTemporal(client, runId);
     const state = await waitForRun(client, runId);
     expect(state.status).toBe('CANCELLED');
     // The activity sees the cancellation at its next heartbeat and removes the container.

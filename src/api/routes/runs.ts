@@ -1,7 +1,7 @@
 /**
  * `/runs`: start, list, read, cancel, retry, approve.
  */
-import { approveTask, cancelRun as cancelOnTemporal } from '../../client/index.js';
+import { approveTask, cancelOnTemporal } from '../../client/index.js';
 import { MaestroError, NotFoundError } from '../../errors/index.js';
 import type { ApprovalRequest, TaskState } from '../../ir/index.js';
 import { checkParams } from '../../manifest/index.js';
@@ -12,8 +12,8 @@ import { caller, stringParam, type RouteContext, type RouteHandler } from '../co
 import {
   instantOf,
   launchRun,
+  listFromTemporal,
   recordBeforeActing,
-  listRuns as listFromTemporal,
   locateRun,
   namespaceOf,
   runDetail,
