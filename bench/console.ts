@@ -27,7 +27,7 @@ import { payloadCodec } from '../src/codec/index.js';
 import { extendConfig, loadConfig } from '../src/config/index.js';
 import { resolveTemporalBin, startDevServer } from '../src/devserver/index.js';
 import { dagWorkflowManifest, LAPTOP_VIEWPORT, launchChromium, measurePaint, prepareConsoleBrowser, type PageGlobals, type PaintTiming } from '../test/console/browser.js';
-import { bundleInterpreter, createWorker } from '../workers/worker.js';
+import { bundleInterpreter, createWorker } from '../src/worker/index.js';
 import { ms, summarize, type Summary } from './stats.js';
 
 const TOKEN = 'bench-console-token-0123456789';

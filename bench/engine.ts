@@ -22,7 +22,7 @@ import { createPdp, createPolicyGate, type PolicyGate } from '../src/policy/inde
 import { auditDecisionLog, createWorkerProvenance } from '../src/provenance/index.js';
 import { localRunner } from '../src/runners/index.js';
 import { FsArtifactStore, openAuditLog } from '../src/store/index.js';
-import { bundleInterpreter, createWorker } from '../workers/worker.js';
+import { bundleInterpreter, createWorker } from '../src/worker/index.js';
 
 const BASELINE_WORKFLOWS = fileURLToPath(new URL('./baseline-workflows.ts', import.meta.url));
 

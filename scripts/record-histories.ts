@@ -21,7 +21,7 @@ import { approveTask, cancelOnTemporal, getRunState, startRun, waitForRun } from
 import { compileWorkflow } from '../src/compiler/index.js';
 import { resolveTemporalBin, startDevServer } from '../src/devserver/index.js';
 import { checkParams, parseManifest } from '../src/manifest/index.js';
-import { createWorker } from '../workers/worker.js';
+import { createWorker } from '../src/worker/index.js';
 
 const FIXTURES = fileURLToPath(new URL('../test/fixtures/histories/', import.meta.url));
 

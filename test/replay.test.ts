@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { beforeAll, expect, it } from 'vitest';
-import { bundleInterpreter } from '../workers/worker.js';
+import { bundleInterpreter } from '../src/worker/index.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/histories/', import.meta.url));
 const files = (await readdir(FIXTURES)).filter((name) => name.endsWith('.history.json')).sort();

@@ -23,7 +23,7 @@ import { DEFAULT_TEMPORAL_ADDRESS, loadConfig } from '../../src/config/index.js'
 import { ManifestError } from '../../src/errors/index.js';
 import type { RunState } from '../../src/ir/index.js';
 import { checkParams, loadManifestFile } from '../../src/manifest/index.js';
-import { createWorker, type WorkerOptions } from '../../workers/worker.js';
+import { createWorker, type WorkerOptions } from '../../src/worker/index.js';
 
 /** The example's manifest. */
 export const HELLO_TASK_MANIFEST = fileURLToPath(new URL('./hello-task.yaml', import.meta.url));

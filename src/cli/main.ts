@@ -69,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('dev')
     .description('start Maestro locally: Temporal dev server (SQLite under .maestro/, Web UI), the worker and the HTTP API')
     .action(async () => {
-      const { runWorker } = await import('../../workers/worker.js');
+      const { runWorker } = await import('../worker/index.js');
       const { startLocalApi } = await import('../api/index.js');
       await runDev({ config: loadConfig(), startWorker: runWorker, startApi: (config) => startLocalApi(config), dynamicConfig: PRIORITY_DYNAMIC_CONFIG });
     });

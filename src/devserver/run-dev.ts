@@ -4,13 +4,13 @@ import { ConfigError } from '../errors/index.js';
 import { startDevServer, type DevServer } from './dev-server.js';
 import { resolveTemporalBin } from './temporal-bin.js';
 
-/** A started worker, as `runWorker` in workers/worker.ts returns it. */
+/** A started worker, as `runWorker` in src/worker returns it. */
 export interface RunningWorker {
   /** Stops polling, lets in-flight tasks finish or cancel, and resolves when the worker is down. */
   shutdown(): Promise<void>;
 }
 
-/** Starts the Maestro worker against `config.temporalAddress`; `runWorker` from workers/worker.ts. */
+/** Starts the Maestro worker against `config.temporalAddress`; `runWorker` from src/worker. */
 export type StartWorker = (config: Config) => Promise<RunningWorker>;
 
 /** A started API, as `startLocalApi` in src/api returns it. */
@@ -103,7 +103,7 @@ function banner(config: Config, server: DevServer | undefined, dbFile: string, a
  *   running Maestro uses the same data directory, or Temporal TLS or API-key settings are given
  *   without `TEMPORAL_ADDRESS` (the dev server speaks plain gRPC).
  * @example
- * import { runWorker } from '../../workers/worker.js';
+ * import { runWorker } from '../worker/index.js';
  * await runDev({ startWorker: runWorker });
  */
 export async function runDev(options: RunDevOptions): Promise<DevSession> {

@@ -20,7 +20,7 @@ import { extendConfig, loadConfig, type Config, type ConfigInput } from '../../s
 import { createPdp, createPolicyGate, type PolicyDecisionPoint, type PolicyGate } from '../../src/policy/index.js';
 import { createWorkerProvenance, loadApprovalKey } from '../../src/provenance/index.js';
 import { openAuditLog, openStore, openTaskLog, type AuditLog, type Store, type TaskLog } from '../../src/store/index.js';
-import { bundleInterpreter, createWorker } from '../../workers/worker.js';
+import { bundleInterpreter, createWorker } from '../../src/worker/index.js';
 
 /** Tokens every harness knows, by name. */
 export const TOKENS = {

@@ -18,7 +18,7 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maestroDataConverter } from '../../src/codec/index.js';
 import { resolveTemporalBin } from '../../src/devserver/index.js';
-import { bundleInterpreter } from '../../workers/worker.js';
+import { bundleInterpreter } from '../../src/worker/index.js';
 import { TOKENS, manifest, startHarness, type Harness } from './harness.js';
 
 /** A value no test fixture contains by chance. */

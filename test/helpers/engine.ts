@@ -15,7 +15,7 @@ import type { ApprovalRequest, CompiledWorkflow, Principal, RunState, TaskState 
 import { checkParams, parseManifest, type Manifest, type WorkflowManifest } from '../../src/manifest/index.js';
 import type { SecretResolver } from '../../src/secrets/index.js';
 import { loadApprovalKey, signApproval } from '../../src/provenance/index.js';
-import { bundleInterpreter, createWorker } from '../../workers/worker.js';
+import { bundleInterpreter, createWorker } from '../../src/worker/index.js';
 import { TEST_EGRESS_ALLOW } from './egress.js';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;

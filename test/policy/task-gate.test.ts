@@ -35,7 +35,7 @@ import { createSecretResolver } from '../../src/secrets/index.js';
 import { createWorkerProvenance } from '../../src/provenance/index.js';
 import { localRunner } from '../../src/runners/index.js';
 import { FsArtifactStore, openAuditLog, type AuditLog } from '../../src/store/index.js';
-import { bundleInterpreter } from '../../workers/worker.js';
+import { bundleInterpreter } from '../../src/worker/index.js';
 import { startHttpPeer, type HttpPeer } from '../helpers/http-peer.js';
 import { freePort } from '../peers/ports.js';
 import { startOpaServer, type OpaServer } from './opa-server.js';

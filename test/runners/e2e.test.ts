@@ -18,7 +18,7 @@ import { compileWorkflow } from '../../src/compiler/index.js';
 import { checkParams, parseManifest, type WorkflowManifest } from '../../src/manifest/index.js';
 import { createContainerRunner, createServerlessRunner, localRunner } from '../../src/runners/index.js';
 import { FsArtifactStore } from '../../src/store/index.js';
-import { bundleInterpreter, createWorker } from '../../workers/worker.js';
+import { bundleInterpreter, createWorker } from '../../src/worker/index.js';
 import { TEST_EGRESS_ALLOW } from '../helpers/egress.js';
 import { task, workflow } from '../helpers/engine.js';
 import { startFunctionServer, type FunctionServer } from '../peers/functions.js';

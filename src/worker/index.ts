@@ -1,0 +1,6 @@
+/**
+ * The Temporal worker built from config: the activities with their dependencies (catalog, runners,
+ * policy gate, provenance, task log, secrets) and the bundled interpreter workflow. `workers/worker.ts`
+ * is its process entry point; `maestro dev`, the tests and the benchmarks use it in process.
+ */
+export { bundleInterpreter, createWorker, runWorker, type WorkerOptions } from './worker.js';

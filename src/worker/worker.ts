@@ -1,0 +1,179 @@
+/**
+ * The Maestro worker: registers the activities and the one interpreter workflow on the task queue.
+ * The process entry point is `workers/worker.ts` (`tsx workers/worker.ts`, config from MAESTRO_* /
+ * TEMPORAL_ADDRESS); `maestro dev` / `npm start` run it in process through {@link runWorker}.
+ *
+ * The interpreter is bundled from its file (`interpreters/dag-interpreter.ts`) by Temporal's
+ * bundler, never imported: `src/` does not import `interpreters/` or `workers/`.
+ */
+import type { KeyObject } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities/index.js';
+import type { Catalog } from '../catalog/index.js';
+import { builtinCatalog, loadCatalog } from '../tasks/index.js';
+import { maestroDataConverter, payloadCodec, type AesGcmPayloadCodec } from '../codec/index.js';
+import { loadConfig, temporalConnectOptions, type Config } from '../config/index.js';
+import { createPdp, createPolicyGate, type PolicyGate } from '../policy/index.js';
+import { auditDecisionLog, createWorkerProvenance, loadApprovalKey, type WorkerProvenance } from '../provenance/index.js';
+import { createRunners, localRunner, startContainerSweep, type Runners } from '../runners/index.js';
+import { createSecretResolver } from '../secrets/index.js';
+import { FsArtifactStore, openAuditLog, openTaskLog, type TaskLog } from '../store/index.js';
+
+const INTERPRETER_PATH = fileURLToPath(new URL('../../interpreters/dag-interpreter.ts', import.meta.url));
+const IR_PATH = fileURLToPath(new URL('../ir/index.ts', import.meta.url));
+
+/** Options of {@link createWorker}. */
+export interface WorkerOptions {
+  connection: NativeConnection;
+  /** Temporal namespace. @default 'default' */
+  namespace?: string;
+  /** @default 'maestro' */
+  taskQueue?: string;
+  /** Where large outputs go. */
+  artifactDir: string;
+  /** @default 262144 */
+  largeOutputBytes?: number;
+  /** @default builtinCatalog */
+  catalog?: Catalog;
+  /** Runners by `runsOn`. @default { local: localRunner } */
+  runners?: Runners;
+  /** Decides every task attempt before it runs; without it, every task may run. */
+  policy?: PolicyGate;
+  /**
+   * Where task attempts' log lines go besides the process log (`GET /runs/{runId}/logs` reads them).
+   * @default undefined — the process log only
+   */
+  taskLog?: TaskLog;
+  /**
+   * Resolves task secrets in their scopes.
+   * @default `MAESTRO_SECRET_<NAME>` variables, undeclared: usable in namespace `default` only
+   */
+  secrets?: ActivityDeps['secrets'];
+  /**
+   * Receipts, task cache and code digests.
+   * @default built with default settings beside the artifacts: signing key, receipts and cache under `artifactDir`
+   */
+  provenance?: WorkerProvenance;
+  /**
+   * Public key of the API's approval key: approvals are counted only with its signature.
+   * @default the dev approval key beside the artifacts (`<artifactDir>/keys/approval-signing.key`, created on first use)
+   */
+  approvalKey?: KeyObject;
+  /** A prebuilt interpreter bundle (see {@link bundleInterpreter}); bundled here when absent. */
+  workflowBundle?: WorkflowBundleWithSourceMap;
+  /**
+   * Encrypts every payload the worker sends to Temporal and decrypts what it reads; the API and CLI
+   * must use the same keys (see `payloadCodec(config)`).
+   * @default undefined — payloads in clear (only for an engine whose clients use no codec either)
+   */
+  payloadCodec?: AesGcmPayloadCodec;
+}
+
+/** Bundles the interpreter once; pass the result to several workers to skip re-bundling. */
+export function bundleInterpreter(): Promise<WorkflowBundleWithSourceMap> {
+  // Preloaded once per worker instead of re-run for every workflow: the IR helpers and CEL with its
+  // protobuf descriptors cost ~11 ms of CPU per run otherwise. They hold no per-run state.
+  return bundleWorkflowCode({ workflowsPath: INTERPRETER_PATH, preloadModules: [IR_PATH], logger: quietBundlerLogger });
+}
+
+/** Creates (does not start) a worker serving the interpreter and the catalog's tasks. */
+export async function createWorker(options: WorkerOptions): Promise<Worker> {
+  const {
+    connection,
+    namespace = 'default',
+    taskQueue = 'maestro',
+    artifactDir,
+    largeOutputBytes,
+    catalog = builtinCatalog,
+    runners = { local: localRunner },
+    policy,
+    taskLog,
+    secrets = createSecretResolver({ secrets: {}, secretsSource: 'env' }),
+  } = options;
+  const provenance = options.provenance ?? (await createWorkerProvenance({ config: loadConfig({ MAESTRO_DATA_DIR: artifactDir }), catalog, taskModules: catalog.modules }));
+  const approvalKey = options.approvalKey ?? (await loadApprovalKey({ dataDir: artifactDir })).publicKey;
+  const activities = createActivities({
+    catalog,
+    artifacts: new FsArtifactStore({ root: artifactDir }),
+    runners,
+    secrets,
+    ...(policy === undefined ? {} : { policy }),
+    ...(taskLog === undefined ? {} : { taskLog }),
+    writeReceipt: provenance.writeReceipt,
+    approvalKey,
+    taskCodeDigests: provenance.taskCodeDigests,
+    ...(provenance.taskCache === undefined ? {} : { taskCache: provenance.taskCache }),
+    ...(largeOutputBytes === undefined ? {} : { largeOutputBytes }),
+  });
+  return Worker.create({
+    connection,
+    namespace,
+    taskQueue,
+    activities,
+    workflowBundle: options.workflowBundle ?? (await bundleInterpreter()),
+    ...(options.payloadCodec === undefined ? {} : { dataConverter: maestroDataConverter(options.payloadCodec) }),
+    // Many small tasks per run: let one worker keep many activities and workflow tasks in flight.
+    maxConcurrentActivityTaskExecutions: 200,
+    maxConcurrentLocalActivityExecutions: 200,
+    maxConcurrentWorkflowTaskExecutions: 40,
+    // Heartbeats carry cancellation to running tasks: send them often enough that a cancelled run
+    // stops its containers and jobs within about a second, not at the 80% mark of the timeout.
+    maxHeartbeatThrottleInterval: '1s',
+  });
+}
+
+/**
+ * Connects to Temporal with `config` and runs a worker until `shutdown()`. Installs the process's
+ * Temporal runtime logger at `config.logLevel`, so call it once per process.
+ */
+export async function runWorker(config: Config): Promise<{ shutdown(): Promise<void> }> {
+  Runtime.install({ logger: new DefaultLogger(LOG_LEVELS[config.logLevel]) });
+  const pdp = await createPdp(config);
+  // The API's database: `maestro dev` and a shared volume or PostgreSQL let the API read what tasks log.
+  const database = { ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }), dataDir: config.dataDir };
+  const auditLog = await openAuditLog(database);
+  const taskLog = await openTaskLog(database);
+  const artifacts = new FsArtifactStore({ root: config.artifactDir });
+  const catalog = await loadCatalog(config);
+  const connection = await NativeConnection.connect(temporalConnectOptions(config));
+  const worker = await createWorker({
+    connection,
+    namespace: config.temporalNamespace,
+    taskQueue: config.taskQueue,
+    artifactDir: config.artifactDir,
+    largeOutputBytes: config.largeOutputBytes,
+    catalog,
+    runners: createRunners(config, { artifacts }),
+    provenance: await createWorkerProvenance({ config, catalog, taskModules: catalog.modules, policyDecisions: auditDecisionLog(auditLog).decisionIds }),
+    policy: createPolicyGate({ pdp, log: auditLog }),
+    taskLog,
+    secrets: createSecretResolver(config),
+    approvalKey: (await loadApprovalKey(config)).publicKey,
+    payloadCodec: payloadCodec(config),
+  });
+  const sweeper = startContainerSweep(config);
+  const running = worker.run();
+  return {
+    async shutdown() {
+      worker.shutdown();
+      await running;
+      await sweeper.stop();
+      await connection.close();
+      await pdp.close();
+      await auditLog.close();
+      await taskLog.close();
+    },
+  };
+}
+
+const LOG_LEVELS = { debug: 'DEBUG', info: 'INFO', warn: 'WARN', error: 'ERROR' } as const;
+
+const quietBundlerLogger = {
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string, meta?: unknown) => console.warn(message, meta ?? ''),
+  error: (message: string, meta?: unknown) => console.error(message, meta ?? ''),
+  log: () => undefined,
+};
