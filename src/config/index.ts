@@ -12,7 +12,14 @@ import { CidrError, isCidr, parseEndpoint } from '../egress/index.js';
 import { ConfigError } from '../errors/index.js';
 import { parseDuration } from '../ir/index.js';
 
-export { temporalConnectOptions, hasTemporalCredentials, type TemporalConnectOptions, type TemporalTls } from './temporal-connection.js';
+export {
+  DEFAULT_TEMPORAL_ADDRESS,
+  temporalConnectOptions,
+  hasTemporalCredentials,
+  type TemporalConnectionSettings,
+  type TemporalConnectOptions,
+  type TemporalTls,
+} from './temporal-connection.js';
 
 /** Log levels, most verbose first. */
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -28,9 +35,6 @@ export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS5
  * token is 43 (32 random bytes, base64url).
  */
 export const MIN_DEV_TOKEN_LENGTH = 32;
-
-/** Where clients look for Temporal when {@link Config.temporalAddress} is unset. */
-export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
 
 /** Maestro's resolved settings. Paths are absolute. */
 export interface Config {

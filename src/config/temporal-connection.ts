@@ -7,7 +7,24 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors/index.js';
-import { DEFAULT_TEMPORAL_ADDRESS, type Config } from './index.js';
+
+/** Where clients look for Temporal when `temporalAddress` (`TEMPORAL_ADDRESS`) is unset. */
+export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
+
+/**
+ * The settings a Temporal connection is built from: the `TEMPORAL_*` fields of `Config`, which
+ * documents each. Declared here, not imported, so this file does not import the config module's
+ * index (which re-exports it).
+ */
+export interface TemporalConnectionSettings {
+  readonly temporalAddress?: string;
+  readonly temporalTls?: boolean;
+  readonly temporalTlsClientCertPath?: string;
+  readonly temporalTlsClientKeyPath?: string;
+  readonly temporalTlsServerCaCertPath?: string;
+  readonly temporalTlsServerName?: string;
+  readonly temporalApiKey?: string;
+}
 
 /** TLS towards the Temporal frontend (the SDKs' `TLSConfig`). */
 export interface TemporalTls {
@@ -41,7 +58,7 @@ function readPem(file: string, setting: string): Buffer {
 }
 
 /** Whether any TLS or API-key setting is given (the local dev server speaks plain gRPC without them). */
-export function hasTemporalCredentials(config: Config): boolean {
+export function hasTemporalCredentials(config: TemporalConnectionSettings): boolean {
   return (
     config.temporalTls === true ||
     config.temporalTlsClientCertPath !== undefined ||
@@ -61,7 +78,7 @@ export function hasTemporalCredentials(config: Config): boolean {
  * @example
  * const connection = await Connection.connect({ ...temporalConnectOptions(config), connectTimeout: '5s' });
  */
-export function temporalConnectOptions(config: Config): TemporalConnectOptions {
+export function temporalConnectOptions(config: TemporalConnectionSettings): TemporalConnectOptions {
   const address = config.temporalAddress ?? DEFAULT_TEMPORAL_ADDRESS;
   const apiKey = config.temporalApiKey;
   const { temporalTlsClientCertPath: certPath, temporalTlsClientKeyPath: keyPath } = config;
