@@ -1,7 +1,8 @@
 /**
  * Runs: the one run-start path every way of starting a run goes through (API, CLI, retries,
  * replays; later schedules and triggers) — idempotency, the policy's run-start decision, audit,
- * admission and metrics — and the reads of runs from Temporal and the admission queue.
+ * admission and metrics — the reads of runs from Temporal and the admission queue, replay
+ * reports, the watcher that counts finished runs, and the Temporal setting run priorities need.
  */
 export { launchRun, newRunId, startOnTemporal, type LaunchContext, type LaunchRequest, type LaunchResult } from './launch.js';
 export { recordBeforeActing } from './record.js';
