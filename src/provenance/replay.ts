@@ -7,10 +7,10 @@ import type { KeyObject } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { waitForRun } from '../client/index.js';
 import { MaestroError } from '../errors/index.js';
-import type { RunState, RunStatus } from '../ir/index.js';
+import { isRecord, type RunState, type RunStatus } from '../ir/index.js';
 import { taskOutputDigests } from './receipt.js';
 import type { ReceiptStore } from './receipts.js';
-import { isRecord, type ProvenanceStatement } from './statement.js';
+import type { ProvenanceStatement } from './statement.js';
 import { verifyReceipt } from './verify.js';
 
 /** Where a run's receipt is, and the keys it must verify against before it is trusted for a comparison. */

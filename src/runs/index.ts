@@ -10,5 +10,5 @@ export { openLaunchContext, type OpenLaunchContext } from './open.js';
 export { replayRun, startReplay, type ReplayOptions } from './replay.js';
 export { describeRun, executionStatusName, runInput, runState, runStatusOf, type ApiRunStatus, type RunExecution } from './temporal.js';
 export { instantOf, listRuns, visibilityQuery, type RunFilter, type RunPage, type RunSummary } from './list.js';
-export { locateRun, namespaceOf, redactParams, runDetail, type RunDetail, type RunLocation } from './detail.js';
+export { locateRun, namespaceOf, runDetail, type RunDetail, type RunLocation } from './detail.js';
 export { decisionView, planDecisions, runPolicyView, type DecisionView, type RunPolicyView } from './policy.js';

@@ -6,10 +6,11 @@
  */
 import { digestOf } from '../../compiler/index.js';
 import { MaestroError, NotFoundError } from '../../errors/index.js';
+import { redactParams } from '../../ir/index.js';
 import { checkParams } from '../../manifest/index.js';
 import { checkRunStart } from '../../policy/index.js';
 import { caller, type RouteHandler } from '../context.js';
-import { launchRun, newRunId, planDecisions, redactParams } from '../../runs/index.js';
+import { launchRun, newRunId, planDecisions } from '../../runs/index.js';
 import { launchContext, requestNamespace, runPrincipal, startedByCaller, visibleNamespaces } from './access.js';
 import { runbookFromBody } from './manifests.js';
 import { inputSpecs, runbookParams, runbookWorkflow } from './runbook-plan.js';
