@@ -18,7 +18,7 @@ export {
   readTokensFile,
   tokenEntriesVerifier,
   type Authenticator,
-  type Principal,
+  type AuthenticatedPrincipal,
   type TokenEntry,
 } from './auth/index.js';
 export { PRIORITY_DYNAMIC_CONFIG } from './runs/priority.js';

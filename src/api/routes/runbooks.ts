@@ -31,7 +31,7 @@ export const registerRunbook: RouteHandler = async (context) => {
     document: manifest,
     manifest: text,
     createdAt: context.deps.clock().toISOString(),
-    createdBy: principal.name,
+    createdBy: principal.subject,
   });
   return { status: outcome === 'created' ? 201 : 200, body: { namespace, name, version, digest } };
 };
@@ -66,7 +66,7 @@ export const triggerRunbook: RouteHandler = async (context) => {
   const runbook = entry.document;
   const allowed = runbook.metadata.allowList?.roles ?? [];
   if (!principal.roles.some((role) => allowed.includes(role))) {
-    throw new MaestroError('RUNBOOK_NOT_ALLOWED', `runbook ${entry.name}@${entry.version} may be triggered by the roles ${allowed.join(', ') || '(none)'}; ${principal.name} holds ${principal.roles.join(', ') || 'none'}`);
+    throw new MaestroError('RUNBOOK_NOT_ALLOWED', `runbook ${entry.name}@${entry.version} may be triggered by the roles ${allowed.join(', ') || '(none)'}; ${principal.subject} holds ${principal.roles.join(', ') || 'none'}`);
   }
   const inputs = checkParams(inputSpecs(runbook.spec.inputs), body.inputs);
   const [workflowName = '', workflowVersion = ''] = runbook.spec.workflowRef.split('@');
