@@ -44,6 +44,7 @@ export default defineConfig(
       '.tools/**',
       '.maestro/**',
       '**/dist/**',
+      'lib/**',
       'coverage/**',
       'bench/results/**',
       'test/.artifacts/**',

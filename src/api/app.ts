@@ -67,7 +67,7 @@ function route(operation: Operation, handler: RouteHandler, deps: ResolvedDeps):
   return async (req: Request, res: Response) => {
     const principal = open ? undefined : await deps.authenticator.authenticate(req.headers.authorization);
     if (principal && operation.roles.length > 0 && !operation.roles.some((role) => hasRole(principal, role))) {
-      throw new MaestroError('FORBIDDEN', `${operation.operationId} needs one of the roles ${operation.roles.join(', ')}; ${principal.name} holds ${principal.roles.join(', ') || 'none'}`);
+      throw new MaestroError('FORBIDDEN', `${operation.operationId} needs one of the roles ${operation.roles.join(', ')}; ${principal.subject} holds ${principal.roles.join(', ') || 'none'}`);
     }
     const { path, query } = validator.params(req.params as Record<string, string>, req.query as Record<string, unknown>);
     const type = operation.body ? mediaType(req) : undefined;

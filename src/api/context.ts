@@ -11,7 +11,7 @@ import { MaestroError } from '../errors/index.js';
 import type { PolicyGate } from '../policy/index.js';
 import type { SigningKey } from '../provenance/index.js';
 import type { AuditLog, Store, TaskLog } from '../store/index.js';
-import type { Authenticator, Principal } from './auth/index.js';
+import type { AuthenticatedPrincipal, Authenticator } from './auth/index.js';
 import type { ApiMetrics } from './metrics.js';
 import type { StreamSlots } from './stream-slots.js';
 
@@ -72,7 +72,7 @@ export type ResolvedDeps = Required<Omit<ApiDeps, 'policy'>> & Pick<ApiDeps, 'po
 export interface RouteContext {
   deps: ResolvedDeps;
   /** Undefined only on open routes (health, readiness, public metrics). */
-  principal: Principal | undefined;
+  principal: AuthenticatedPrincipal | undefined;
   path: Record<string, unknown>;
   query: Record<string, unknown>;
   /** The body: the parsed JSON, or the text of a YAML body. */
@@ -93,7 +93,7 @@ export interface RouteResult {
 export type RouteHandler = (context: RouteContext) => Promise<RouteResult | undefined>;
 
 /** The authenticated caller of a non-open route. */
-export function caller(context: RouteContext): Principal {
+export function caller(context: RouteContext): AuthenticatedPrincipal {
   if (!context.principal) throw new MaestroError('UNAUTHENTICATED', 'this operation needs a bearer token');
   return context.principal;
 }

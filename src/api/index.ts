@@ -18,7 +18,7 @@ export {
   readTokensFile,
   tokenEntriesVerifier,
   type Authenticator,
-  type Principal,
+  type AuthenticatedPrincipal,
   type TokenEntry,
 } from './auth/index.js';
 export { operations, openApiDocument, responseValidator, OPENAPI_FILE } from './openapi/index.js';

@@ -9,7 +9,6 @@ export {
   type BlobTaskCacheOptions,
   type CacheEntry,
   type CacheKeyInput,
-  type CacheMode,
   type CachedAttempt,
   type CachedResult,
   type TaskCache,

@@ -3,7 +3,7 @@
  * version, its code digest and its canonical input. A hit skips execution; the run marks the task
  * `cached`.
  */
-import type { TaskNode } from '../ir/index.js';
+import type { CacheMode, TaskNode } from '../ir/index.js';
 import { digestOf, hexOf, outputsSha256 } from '../canonical/index.js';
 import type { BlobStore } from '../store/index.js';
 
@@ -119,9 +119,6 @@ function parseEntry(bytes: Uint8Array): CacheEntry | undefined {
   if (entry.expiresAt !== undefined && typeof entry.expiresAt !== 'string') return undefined;
   return entry as CacheEntry;
 }
-
-/** How a run uses the cache: `use` reads and writes it; `bypass` neither reads nor writes (replay). */
-export type CacheMode = 'use' | 'bypass';
 
 /** What {@link runCached} needs to know about one task attempt. */
 export interface CachedAttempt extends CacheKeyInput {

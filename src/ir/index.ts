@@ -7,3 +7,4 @@ export * from './template.js';
 export * from './expr.js';
 export * from './search-attributes.js';
 export * from './messages.js';
+export * from './values.js';

@@ -176,11 +176,18 @@ export interface ArtifactRef {
   $artifact: { uri: string; sha256: string; size: number };
 }
 
-/** Who acts: an authenticated principal with its roles and Maestro namespaces (`*` = all). */
+/**
+ * Who acts: an authenticated principal with its roles and Maestro namespaces. A run carries the
+ * one it acts for (in its history), and the policy decides every run start and task for it; the
+ * API's caller extends it (`AuthenticatedPrincipal` in `src/api/auth`).
+ */
 export interface Principal {
+  /** Who it is: shown as the approver, `startedBy`, `createdBy`, the audit log's actor. */
   subject: string;
-  roles: string[];
-  namespaces: string[];
+  /** API roles (`admin`, `operator`) and any roles manifests name (approvers, runbook allow-lists). */
+  roles: readonly string[];
+  /** Maestro namespaces it may see and touch; `*` stands for all. */
+  namespaces: readonly string[];
 }
 
 /** What the policy sees of a task attempt, carried in {@link RunTaskInput.policy}. */

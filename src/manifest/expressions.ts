@@ -4,12 +4,12 @@
  * incompatible operands) and must only read tasks upstream of its own.
  */
 import { parse } from '@bufbuild/cel';
-import { CEL_COST_LIMIT, leastCost, parseTemplate, TemplateSyntaxError, type TemplatePart } from '../ir/index.js';
+import { CEL_COST_LIMIT, leastCost, parseTemplate, TemplateSyntaxError, isRecord, type TemplatePart } from '../ir/index.js';
 import { checkCel, type CelEnvironment } from './cel-check.js';
 import { mayBe, typeName, type CelType } from './cel-types.js';
 import type { TaskGraph } from './graph.js';
 import type { Reporter } from './issues.js';
-import { isRecord, type Path } from './path.js';
+import type { Path } from './path.js';
 import { didYouMean } from './suggest.js';
 import type { TaskManifest } from './types.js';
 

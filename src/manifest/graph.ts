@@ -3,8 +3,9 @@
  * and cycles. Read leniently from the raw document, so that these checks run even when other
  * parts of the manifest are invalid.
  */
+import { isRecord } from '../ir/index.js';
 import type { Reporter } from './issues.js';
-import { isRecord, type Path } from './path.js';
+import type { Path } from './path.js';
 import { didYouMean } from './suggest.js';
 
 /** One task as the graph sees it, with its position in `spec.tasks` and in its `needs`. */

@@ -2,9 +2,10 @@
  * Checks of declared parameters (`spec.parameters` of a workflow, `spec.inputs` of a runbook)
  * beyond their schema: unique names, and `default` and `enum` values of the declared type.
  */
+import { isRecord } from '../ir/index.js';
 import { parameterCelType, T, type CelType } from './cel-types.js';
 import type { Reporter } from './issues.js';
-import { isRecord, type Path } from './path.js';
+import type { Path } from './path.js';
 import { getValidators } from './schemas.js';
 import { enumProblem, valueProblem } from './values.js';
 

@@ -4,8 +4,8 @@
  */
 import type { Catalog } from '../catalog/index.js';
 import { MaestroError, ManifestError } from '../errors/index.js';
+import { isRecord } from '../ir/index.js';
 import { createIssueCollector, type Reporter } from './issues.js';
-import { isRecord } from './path.js';
 import { checkRunbook } from './runbook.js';
 import { reportSchemaErrors } from './schema-issues.js';
 import { getValidators } from './schemas.js';

@@ -1,6 +1,7 @@
 /**
  * JSON paths as the user reads them: `spec.tasks[2].needs[0]`.
  */
+import { isRecord } from '../ir/index.js';
 
 /** One step of a path: an object key or an array index. */
 export type PathSegment = string | number;
@@ -48,11 +49,6 @@ export function pointerToPath(pointer: string, data: unknown): PathSegment[] {
     }
   }
   return path;
-}
-
-/** True for a plain object (not null, not an array). */
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The value at `path` inside `value`, or `undefined` when there is none. */

@@ -1,12 +1,13 @@
 /**
  * Semantic checks of a Runbook manifest: what its schema cannot say.
  */
+import { isRecord } from '../ir/index.js';
 import type { CelEnvironment } from './cel-check.js';
 import type { CelType } from './cel-types.js';
 import { checkTemplates } from './expressions.js';
 import type { Reporter } from './issues.js';
 import { checkParameters } from './parameter-declarations.js';
-import { isRecord, valueAt } from './path.js';
+import { valueAt } from './path.js';
 
 /**
  * Checks the runbook's inputs like workflow parameters, that enough approvers are listed, and

@@ -3,8 +3,9 @@
  * offending key (unknown fields), the object missing a property (required), or the value.
  */
 import type { ErrorObject } from 'ajv';
+import { isRecord } from '../ir/index.js';
 import type { Reporter } from './issues.js';
-import { isRecord, pointerToPath, type PathSegment } from './path.js';
+import { pointerToPath, type PathSegment } from './path.js';
 import { didYouMean, suggest } from './suggest.js';
 import { describeValue } from './values.js';
 

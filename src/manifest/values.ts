@@ -3,8 +3,7 @@
  * `enum`) and by run-time parameter checks.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { ParameterType } from '../ir/index.js';
-import { isRecord } from './path.js';
+import { isRecord, type ParameterType } from '../ir/index.js';
 
 const RFC3339 =
   /^(?<year>\d{4})-(?<month>\d{2})-(?<day>\d{2})[Tt ](?<hour>\d{2}):(?<minute>\d{2}):(?<second>\d{2})(?:\.\d+)?(?:[Zz]|[+-](?<offsetHour>\d{2}):(?<offsetMinute>\d{2}))$/;

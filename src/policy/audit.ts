@@ -3,6 +3,7 @@
  * the auditor's read access (`GET /audit?runId=`), and chain verification (`maestro audit verify`).
  */
 import { MaestroError } from '../errors/index.js';
+import type { Principal } from '../ir/index.js';
 import { auditRecordId, type AuditLog, type AuditRecord, type ChainReport } from '../store/index.js';
 
 /** Something a person did to a run, kept in the same chain as the policy decisions. */
@@ -51,14 +52,6 @@ export function appendAuditEvent(log: AuditLog, event: AuditEvent): Promise<Audi
 /** The role that may read the audit log (`admin` holds it too). */
 export const AUDITOR_ROLE = 'auditor';
 
-/** Who is reading: the API's `Principal` fits. */
-export interface AuditReader {
-  name: string;
-  roles: readonly string[];
-  /** `*` for all. */
-  namespaces: readonly string[];
-}
-
 /** Query of {@link listAuditRecords} (the query string of `GET /audit`). */
 export interface AuditListQuery {
   runId?: string;
@@ -76,9 +69,9 @@ export interface AuditListQuery {
  *
  * @throws MaestroError `FORBIDDEN` unless the reader holds `auditor` or `admin`.
  */
-export async function listAuditRecords(log: AuditLog, reader: AuditReader, query: AuditListQuery = {}): Promise<{ items: AuditRecord[]; next?: number }> {
+export async function listAuditRecords(log: AuditLog, reader: Principal, query: AuditListQuery = {}): Promise<{ items: AuditRecord[]; next?: number }> {
   if (!reader.roles.includes(AUDITOR_ROLE) && !reader.roles.includes('admin')) {
-    throw new MaestroError('FORBIDDEN', `reading the audit log needs the ${AUDITOR_ROLE} role; ${reader.name} holds ${reader.roles.join(', ') || 'none'}`);
+    throw new MaestroError('FORBIDDEN', `reading the audit log needs the ${AUDITOR_ROLE} role; ${reader.subject} holds ${reader.roles.join(', ') || 'none'}`);
   }
   const limit = Math.min(Math.max(1, query.limit ?? 100), 1000);
   const items = await log.list({
@@ -109,7 +102,7 @@ export function describeChainReport(report: ChainReport): string {
 /** The part of an API route context {@link auditRoutes} reads (the API's `RouteContext` fits). */
 export interface AuditRouteContext {
   /** The authenticated caller; undefined on open routes. */
-  principal: AuditReader | undefined;
+  principal: Principal | undefined;
   /** The validated query string. */
   query: Record<string, unknown>;
 }

@@ -3,7 +3,7 @@
  * and records every decision in the hash-chained audit log. Two interchangeable PDPs: embedded
  * (the Rego in policies/ compiled to WebAssembly) and remote (an OPA server), chosen by config.
  */
-export type { PolicyDecision, PolicyDecisionPoint, PolicyInput, PolicyObligations, PolicyPrincipal, PolicyStage } from './types.js';
+export type { PolicyDecision, PolicyDecisionPoint, PolicyInput, PolicyObligations, PolicyStage } from './types.js';
 export { buildPolicyInput, canonicalInput, inputDigest, taskPolicyInput, type PolicyInputSource } from './input.js';
 export type { TaskPolicyContext } from '../ir/index.js';
 export { createEmbeddedPdp, type EmbeddedPdpOptions } from './embedded-pdp.js';
@@ -22,7 +22,6 @@ export {
   listAuditRecords,
   type AuditEvent,
   type AuditListQuery,
-  type AuditReader,
   type AuditRouteContext,
 } from './audit.js';
 export { AUDIT_CHECKPOINT_PREDICATE, anchorAuditLog, checkAuditAnchor, describeAnchorCheck, type AnchorCheck, type AuditCheckpoint } from './audit-anchor.js';

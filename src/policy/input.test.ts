@@ -3,7 +3,7 @@ import { canonicalJson } from '../canonical/index.js';
 import { buildPolicyInput, canonicalInput, inputDigest, taskPolicyInput, type PolicyInputSource } from './index.js';
 
 const SOURCE: PolicyInputSource = {
-  principal: { name: 'alice', roles: ['operator'], namespaces: ['default'] },
+  principal: { subject: 'alice', roles: ['operator'], namespaces: ['default'] },
   workflow: { name: 'hello', version: '1.0.0', digest: 'sha256:00', policy: { purpose: 'demo', authority: 'examples', license: 'internal' } },
   run: { runId: 'run-1', namespace: 'default' },
 };

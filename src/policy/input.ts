@@ -3,14 +3,13 @@
  */
 import { hash } from 'node:crypto';
 import { canonicalJson } from '../canonical/index.js';
-import { MaestroError } from '../errors/index.js';
-import type { PolicyContext, RunTaskInput, RunsOn } from '../ir/index.js';
-import type { PolicyInput, PolicyPrincipal } from './types.js';
+import type { PolicyContext, Principal, RunTaskInput, RunsOn } from '../ir/index.js';
+import type { PolicyInput } from './types.js';
 
 /** What {@link buildPolicyInput} assembles the input from. */
 export interface PolicyInputSource {
-  /** Who is asking. `name` is accepted for the API's `Principal`. */
-  principal: { subject?: string; name?: string; roles: readonly string[]; namespaces: readonly string[] };
+  /** Who is asking. */
+  principal: Principal;
   /** The workflow: from its IR (`ir.name`, `ir.version`, `ir.policy`) and digest. */
   workflow: { name: string; version: string; digest: string; policy: PolicyContext };
   /**
@@ -33,8 +32,6 @@ export interface PolicyInputSource {
  */
 export function buildPolicyInput(source: PolicyInputSource): PolicyInput {
   const { principal, workflow, task, run } = source;
-  const subject = principal.subject ?? principal.name;
-  if (subject === undefined) throw new MaestroError('INTERNAL', 'a policy principal needs a subject (or name)');
   // Every object is built with its members in RFC 8785 order (labels sorted), so that when every
   // leaf is a string JSON.stringify writes the canonical JSON (see canonicalInput).
   const given = task?.labels ?? {};
@@ -46,7 +43,7 @@ export function buildPolicyInput(source: PolicyInputSource): PolicyInput {
       license: task?.policy?.license ?? workflow.policy.license,
       purpose: task?.policy?.purpose ?? workflow.policy.purpose,
     },
-    principal: { namespaces: [...principal.namespaces], roles: [...principal.roles], subject },
+    principal: { namespaces: [...principal.namespaces], roles: [...principal.roles], subject: principal.subject },
     run: { namespace: run.namespace, runId: run.runId, ...(run.traceId === undefined ? {} : { traceId: run.traceId }) },
     stage: task ? 'task' : 'run',
     ...(task ? { task: { id: task.id, labels, runsOn: task.runsOn, uses: task.uses } } : {}),
@@ -82,7 +79,7 @@ function deepFreeze<T>(value: T): T {
 }
 
 /** The principal assumed when a run carries none: nobody, with no role — every check fails. */
-const NOBODY: PolicyPrincipal = { subject: '(no principal: the run was started without one)', roles: [], namespaces: [] };
+const NOBODY: Principal = { subject: '(no principal: the run was started without one)', roles: [], namespaces: [] };
 
 /**
  * The task-stage policy input of one `runTask` attempt. A run started without a principal (or by

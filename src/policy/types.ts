@@ -7,13 +7,11 @@ import type { PolicyContext, Principal, RunsOn } from '../ir/index.js';
 /** When the question is asked: before a run starts, or before one task executes. */
 export type PolicyStage = 'run' | 'task';
 
-/** The principal a decision is made for (the IR's {@link Principal}). */
-export type PolicyPrincipal = Principal;
-
 /** The input document the policy decides on. */
 export interface PolicyInput {
   stage: PolicyStage;
-  principal: PolicyPrincipal;
+  /** Who the decision is made for. */
+  principal: Principal;
   workflow: { name: string; version: string; digest: string };
   /** The task about to execute; absent for a run-start decision. */
   task?: {

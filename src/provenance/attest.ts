@@ -10,8 +10,9 @@ import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ConfigError } from '../errors/index.js';
+import { isRecord } from '../ir/index.js';
 import { sha256Hex } from '../canonical/index.js';
-import { IN_TOTO_STATEMENT_TYPE, MAESTRO_SOURCE_BUILD_TYPE, SLSA_PROVENANCE_V1, isRecord, type ProvenanceStatement, type ResourceDescriptor, type Statement } from './statement.js';
+import { IN_TOTO_STATEMENT_TYPE, MAESTRO_SOURCE_BUILD_TYPE, SLSA_PROVENANCE_V1, type ProvenanceStatement, type ResourceDescriptor, type Statement } from './statement.js';
 
 const run = promisify(execFile);
 

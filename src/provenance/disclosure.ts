@@ -22,6 +22,7 @@ import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
 import yazl from 'yazl';
 import { MaestroError } from '../errors/index.js';
+import { isRecord } from '../ir/index.js';
 import type { ArtifactStore } from '../store/index.js';
 import { sha256Hex } from '../canonical/index.js';
 import type { ReceiptStore } from './receipt-store.js';
@@ -29,7 +30,6 @@ import { signStatement, type BundleSigner } from './signing.js';
 import {
   IN_TOTO_STATEMENT_TYPE,
   MAESTRO_DISCLOSURE_PREDICATE,
-  isRecord,
   type ProvenanceStatement,
   type Statement,
 } from './statement.js';

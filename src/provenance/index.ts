@@ -22,7 +22,6 @@ export {
   buildReceipt,
   outputSubjectName,
   paramsSha256,
-  redactParams,
   runSubjectName,
   taskOutputDigests,
   type BuildReceiptInput,

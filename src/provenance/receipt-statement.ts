@@ -3,7 +3,7 @@
  * Pure: the same inputs give the same statement, byte for byte once canonicalised, so a receipt
  * written twice (an activity retry) is the same receipt.
  */
-import { ExpressionError, evaluate, resolveTemplates, type ExpressionBindings, type RunState, type TaskNode, type TaskState, type WorkflowIR } from '../ir/index.js';
+import { ExpressionError, evaluate, redactParams, resolveTemplates, type ExpressionBindings, type RunState, type TaskNode, type TaskState, type WorkflowIR } from '../ir/index.js';
 import { isArtifactRef } from '../store/index.js';
 import { canonicalSha256, digestOf, hexOf, outputsSha256 } from '../canonical/index.js';
 import {
@@ -68,13 +68,7 @@ export function runSubjectName(runId: string): string {
  * params digest, on purpose.
  */
 export function paramsSha256(ir: WorkflowIR, params: Record<string, unknown>): string {
-  return canonicalSha256(redactParams(ir, params));
-}
-
-/** The params with secret ones replaced by {@link SECRET_PLACEHOLDER}. */
-export function redactParams(ir: WorkflowIR, params: Record<string, unknown>): Record<string, unknown> {
-  const secret = new Set(ir.parameters.filter((p) => p.secret).map((p) => p.name));
-  return Object.fromEntries(Object.entries(params).map(([name, value]) => [name, secret.has(name) ? SECRET_PLACEHOLDER : value]));
+  return canonicalSha256(redactParams(ir.parameters, params, SECRET_PLACEHOLDER));
 }
 
 /**

@@ -5,11 +5,12 @@
 import type { KeyObject } from 'node:crypto';
 import type { RunState, WorkflowIR } from '../ir/index.js';
 import { MaestroError, NotFoundError } from '../errors/index.js';
+import { isRecord } from '../ir/index.js';
 import type { BlobStore } from '../store/index.js';
 import { sha256Hex } from '../canonical/index.js';
 import { buildReceipt, type PolicyDecisionIds } from './receipt-statement.js';
 import { statementPayload, type BundleSigner, type SerializedBundle } from './signing.js';
-import { IN_TOTO_PAYLOAD_TYPE, isRecord, type ProvenanceStatement } from './statement.js';
+import { IN_TOTO_PAYLOAD_TYPE, type ProvenanceStatement } from './statement.js';
 import { verifyReceipt } from './verify.js';
 
 /** A stored receipt, exactly as written. */

@@ -5,6 +5,7 @@
  * Specs: https://github.com/in-toto/attestation/blob/main/spec/v1/statement.md and
  * https://slsa.dev/spec/v1.0/provenance.
  */
+import { isRecord } from '../ir/index.js';
 
 /** `_type` of every in-toto Statement v1. */
 export const IN_TOTO_STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
@@ -76,9 +77,4 @@ export function statementProblem(value: unknown): string | undefined {
     }
   }
   return undefined;
-}
-
-/** A plain JSON object. */
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -9,14 +9,13 @@ import type { KeyObject } from 'node:crypto';
 import { ValidationError, bundleFromJSON, isBundleWithDsseEnvelope, type Bundle } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { PolicyError, VerificationError, Verifier, toSignedEntity, toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
-import type { RunState } from '../ir/index.js';
+import { isRecord, type RunState } from '../ir/index.js';
 import { canonicalSha256, outputsSha256, sha256Hex } from '../canonical/index.js';
 import { keyIdOf, parsePublicKey } from './keys.js';
 import { outputSubjectName, runSubjectName } from './receipt-statement.js';
 import {
   IN_TOTO_PAYLOAD_TYPE,
   SLSA_PROVENANCE_V1,
-  isRecord,
   statementProblem,
   type ProvenanceStatement,
   type Statement,

@@ -1,4 +1,5 @@
 import { TextDecoder } from 'node:util';
+import { REDACTED } from '../ir/index.js';
 import type { TaskLogger } from '../sdk/types.js';
 
 /** Options of {@link LogLines}. */
@@ -13,8 +14,6 @@ export interface LogLinesOptions {
   /** A longer line is cut (the rest dropped, marked with `…`). @default 16384 */
   maxLineChars?: number;
 }
-
-const REDACTED = '[redacted]';
 
 /**
  * A function that replaces every one of `secrets` wherever it appears in a text by `[redacted]`;

@@ -4,7 +4,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { NotFoundError } from '../errors/index.js';
-import type { InterpreterInput, ParameterSpec, RunState, TaskErrorInfo, TaskState, WorkflowIR } from '../ir/index.js';
+import { redactParams, type InterpreterInput, type RunState, type TaskErrorInfo, type TaskState, type WorkflowIR } from '../ir/index.js';
 import type { Store } from '../store/index.js';
 import type { LaunchRequest } from './launch.js';
 import { runPolicyView, type RunPolicyView } from './policy.js';
@@ -26,15 +26,6 @@ export interface RunDetail {
   /** Purpose, authority and license, the principal the run acts for, per-task overrides and labels. */
   policy: RunPolicyView;
   tasks: TaskState[];
-}
-
-/** Shown instead of a secret parameter's value. */
-export const REDACTED = '[redacted]';
-
-/** Params with the values of secret parameters replaced by {@link REDACTED}. */
-export function redactParams(specs: readonly ParameterSpec[], params: Record<string, unknown>): Record<string, unknown> {
-  const secret = new Set(specs.filter((spec) => spec.secret).map((spec) => spec.name));
-  return Object.fromEntries(Object.entries(params).map(([name, value]) => [name, secret.has(name) ? REDACTED : value]));
 }
 
 function pending(ir: WorkflowIR): TaskState[] {

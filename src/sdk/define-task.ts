@@ -1,7 +1,8 @@
 import semver from 'semver';
 import { MaestroError, type MaestroErrorOptions } from '../errors/index.js';
+import { isRecord } from '../ir/values.js';
 import { compiledChecks } from './compiled-checks.js';
-import type { BuiltinTaskDefinition, ExecutableTaskDefinition, JsonSchema, TaskDefinition } from './types.js';
+import type { BuiltinTaskDefinition, ExecutableTaskDefinition, TaskDefinition } from './types.js';
 
 /** A catalog task name, `group/name`: lower case, e.g. `tasks/http.request`, `connectors/s3.put`. */
 export const TASK_NAME_PATTERN = /^[a-z][a-z0-9-]*\/[a-z][a-z0-9.-]*$/;
@@ -87,12 +88,12 @@ function definitionProblems(definition: TaskDefinition): string[] {
     problems.push('description must not be empty');
   }
   problems.push(...executionProblems(definition));
-  if (isSchemaObject(definition.input) && definition.input['type'] !== 'object') {
+  if (isRecord(definition.input) && definition.input['type'] !== 'object') {
     problems.push('input must be a schema of type "object" (a task receives its `with` map)');
   }
   for (const role of ['input', 'output'] as const) {
     const schema: unknown = definition[role];
-    if (!isSchemaObject(schema)) {
+    if (!isRecord(schema)) {
       problems.push(`${role} must be a JSON Schema object`);
       continue;
     }
@@ -112,10 +113,6 @@ function executionProblems(definition: TaskDefinition): string[] {
     return hasExecute ? [] : [`execution "${execution}" needs an execute function`];
   }
   return [`execution must be one of activity, local-activity, timer, approval (got ${JSON.stringify(execution)})`];
-}
-
-function isSchemaObject(value: unknown): value is JsonSchema {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function deepFreeze(value: unknown): void {

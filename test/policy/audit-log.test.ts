@@ -214,11 +214,11 @@ describe.each([sqlite(), postgres()])('audit log on $name', (backend) => {
 
   it('serves auditors only, and only their namespaces', async () => {
     await log.append(decision('run-other', { namespace: 'ops' }));
-    const auditor = { name: 'audrey', roles: ['auditor'], namespaces: ['ops'] };
+    const auditor = { subject: 'audrey', roles: ['auditor'], namespaces: ['ops'] };
     const page = await listAuditRecords(log, auditor, {});
     expect(page.items.map((r) => r.runId)).toEqual(['run-other']);
     expect((await listAuditRecords(log, { ...auditor, namespaces: ['*'] }, { runId: 'run-a', limit: 2 })).next).toBe(2);
-    await expect(listAuditRecords(log, { name: 'eve', roles: ['operator'], namespaces: ['*'] })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(listAuditRecords(log, { subject: 'eve', roles: ['operator'], namespaces: ['*'] })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     const { listAudit } = auditRoutes({ log });
     const response = await listAudit({ principal: auditor, query: { runId: 'run-other', limit: '10' } });
     expect(response).toMatchObject({ status: 200, body: { items: [expect.objectContaining({ runId: 'run-other', namespace: 'ops' })] } });

@@ -18,7 +18,7 @@ import { builtinCatalog, createBuiltinCatalog } from '../../src/tasks/index.js';
 import { startRun, waitForRun } from '../../src/client/index.js';
 import { compileWorkflow } from '../../src/compiler/index.js';
 import { isMaestroError } from '../../src/errors/index.js';
-import type { CompiledWorkflow, RunTaskInput } from '../../src/ir/index.js';
+import type { CompiledWorkflow, Principal, RunTaskInput } from '../../src/ir/index.js';
 import { parseManifest, type WorkflowManifest } from '../../src/manifest/index.js';
 import {
   createPdp,
@@ -27,7 +27,6 @@ import {
   taskPolicyInput,
   type PolicyDecisionPoint,
   type PolicyGate,
-  type PolicyPrincipal,
   type TaskPolicyContext,
 } from '../../src/policy/index.js';
 import { loadConfig } from '../../src/config/index.js';
@@ -40,7 +39,7 @@ import { startHttpPeer, type HttpPeer } from '../helpers/http-peer.js';
 import { freePort } from '../peers/ports.js';
 import { startOpaServer, type OpaServer } from './opa-server.js';
 
-const ALICE: PolicyPrincipal = { subject: 'alice', roles: ['operator'], namespaces: ['default', 'sandbox'] };
+const ALICE: Principal = { subject: 'alice', roles: ['operator'], namespaces: ['default', 'sandbox'] };
 
 let peer: HttpPeer;
 let opa: OpaServer;
@@ -74,7 +73,7 @@ function compile(yaml: string): CompiledWorkflow {
 }
 
 /** Starts a run as `principal` in `namespace` and waits for it. */
-async function runAs(path: string, namespace: string, principal: PolicyPrincipal = ALICE) {
+async function runAs(path: string, namespace: string, principal: Principal = ALICE) {
   const compiled = compile(manifest(`${peer.url}${path}`));
   const runId = `run-${randomUUID()}`;
   contexts.set(runId, { principal, workflow: { name: compiled.ir.name, version: compiled.ir.version, digest: compiled.digest }, context: compiled.ir.policy });

@@ -1,13 +1,21 @@
 /**
- * The API's responses as the console reads them (contracts/openapi.yaml). Task and IR shapes are
- * the engine's own types from src/ir.
+ * The API's responses as the console reads them: the schemas of `contracts/openapi.yaml`, from the
+ * types `scripts/console.mjs` generates (`schema.d.ts`, git-ignored), so that the console cannot
+ * drift from the contract without `tsc -p console` failing. The IR inside a workflow's detail is
+ * the engine's own type from src/ir (the contract refers to contracts/ir.schema.json for it).
  */
-import type { TaskErrorInfo, TaskState, WorkflowIR } from '../../../src/ir/index.js';
+import type { WorkflowIR } from '../../../src/ir/index.js';
+import type { components } from './schema.js';
 
-export type { TaskErrorInfo, TaskState, TaskStatus, WorkflowIR, TaskNode } from '../../../src/ir/index.js';
+export type { TaskNode, WorkflowIR } from '../../../src/ir/index.js';
+
+type Schemas = components['schemas'];
 
 /** A run's status as the API reports it (`QUEUED` while the namespace's run limit holds it back). */
-export type RunStatus = 'QUEUED' | 'RUNNING' | 'WAITING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+export type RunStatus = Schemas['RunStatus'];
+
+/** A task's (or forEach item's) status. */
+export type TaskStatus = Schemas['TaskStatus'];
 
 /** The statuses after which a run changes no more. */
 export const FINAL_STATUSES: readonly RunStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
@@ -16,102 +24,42 @@ export const FINAL_STATUSES: readonly RunStatus[] = ['SUCCEEDED', 'FAILED', 'CAN
 export const RUN_STATUSES: readonly RunStatus[] = ['QUEUED', 'RUNNING', 'WAITING', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
 
 /** One row of `GET /runs`. */
-export interface RunSummary {
-  runId: string;
-  workflowRef: string;
-  digest?: string;
-  namespace: string;
-  status: RunStatus;
-  startedAt: string;
-  endedAt?: string;
-}
+export type RunSummary = Schemas['RunSummary'];
 
 /** `GET /runs`: one page. */
-export interface RunList {
-  items: RunSummary[];
-  nextPageToken?: string;
-}
+export type RunList = Schemas['RunList'];
+
+/** A task's state inside a run's detail. */
+export type TaskState = Schemas['TaskState'];
 
 /** One line of `GET /runs/{runId}/logs` (the `data` of its `log` events). */
-export interface TaskLogLine {
-  /** 1, 2, 3 … per run. */
-  seq: number;
-  taskId: string;
-  attempt: number;
-  time: string;
-  level: 'debug' | 'info' | 'warn' | 'error';
-  message: string;
-  fields?: Record<string, unknown>;
-}
+export type TaskLogLine = Schemas['TaskLogLine'];
 
 /** The policy context a run is decided on (`RunDetail.policy`). */
-export interface RunPolicy {
-  purpose: string;
-  authority: string;
-  license: string;
-  principal?: { subject: string; roles: string[]; namespaces: string[] };
-}
+export type RunPolicy = Schemas['RunPolicy'];
 
-/** `GET /runs/{runId}`. */
-export interface RunDetail {
-  runId: string;
-  workflowRef: string;
-  digest: string;
-  namespace: string;
-  status: RunStatus;
-  /** Secret params arrive as "[redacted]". */
-  params: Record<string, unknown>;
-  priority?: number;
-  startedBy?: string;
-  startedAt?: string;
-  endedAt?: string;
-  error?: TaskErrorInfo;
-  policy?: RunPolicy;
-  tasks: TaskState[];
-}
+/** `GET /runs/{runId}`; secret params arrive as "[redacted]". */
+export type RunDetail = Schemas['RunDetail'];
 
 /** The `run` event of `GET /runs/{runId}/events`: the detail without params and tasks. */
 export type RunEvent = Omit<RunDetail, 'params' | 'tasks'>;
 
 /** `POST /runs`, `POST /runs/{runId}/retry`. */
-export interface RunCreated {
-  runId: string;
-  status: RunStatus;
-  workflowRef: string;
-  namespace: string;
-  retryOf?: string;
-}
+export type RunCreated = Schemas['RunCreated'];
 
 /** One row of `GET /workflows`. */
-export interface WorkflowSummary {
-  /** The namespace it is registered in. */
-  namespace: string;
-  name: string;
-  version: string;
-  digest: string;
-  createdAt: string;
-  createdBy: string;
-}
+export type WorkflowSummary = Schemas['WorkflowSummary'];
 
-/** `GET /workflows/{name}/versions/{version}`. */
-export interface WorkflowDetail extends WorkflowSummary {
-  manifest: string;
-  ir: WorkflowIR;
-}
+/** `GET /workflows/{name}/versions/{version}`, its IR typed as the engine's. */
+export type WorkflowDetail = Omit<Schemas['WorkflowDetail'], 'ir'> & { ir: WorkflowIR };
 
 /** An RFC 9457 problem as the API sends it. */
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail?: string;
-  code: string;
-  instance?: string;
-  reasons?: string[];
-  errors?: { path: string; message: string; line?: number; column?: number }[];
-}
+export type Problem = Schemas['Problem'];
 
-/** `GET /console/config.json`: what the API tells the console about its surroundings. */
+/**
+ * `GET /console/config.json`: what the API tells the console about its surroundings. Not an API
+ * operation (the console's own route, `src/api/console.ts`), so not in the contract.
+ */
 export interface ConsoleConfig {
   /** Base URL of the Temporal Web UI, when the API knows one. */
   temporalUiUrl?: string;

@@ -2,12 +2,12 @@
  * Bearer-token authentication: tokens from the tokens file, JWTs against a JWKS, the dev token.
  */
 import { MaestroError } from '../../errors/index.js';
-import type { Principal } from './principal.js';
+import type { AuthenticatedPrincipal } from './principal.js';
 
-/** Turns a bearer token into a {@link Principal}. */
+/** Turns a bearer token into an {@link AuthenticatedPrincipal}. */
 export interface TokenVerifier {
   /** Resolves the principal, or undefined when this verifier does not know the token. */
-  verify(token: string): Promise<Principal | undefined>;
+  verify(token: string): Promise<AuthenticatedPrincipal | undefined>;
 }
 
 /** Authenticates requests from their `Authorization` header. */
@@ -16,7 +16,7 @@ export interface Authenticator {
    * @throws MaestroError `UNAUTHENTICATED` when the header is missing, malformed, or names no
    *   known token.
    */
-  authenticate(authorization: string | undefined): Promise<Principal>;
+  authenticate(authorization: string | undefined): Promise<AuthenticatedPrincipal>;
 }
 
 const BEARER = /^Bearer[ ]+([A-Za-z0-9._~+/=-]+)[ ]*$/i;

@@ -1,5 +1,5 @@
 /**
- * Authentication of API requests: `Authorization: Bearer <token>` resolved to a {@link Principal}
+ * Authentication of API requests: `Authorization: Bearer <token>` resolved to an {@link AuthenticatedPrincipal}
  * by the tokens file, a JWKS-verified JWT, or the dev token.
  */
 import type { Config } from '../../config/index.js';
@@ -11,7 +11,7 @@ import { devTokenVerifier, readTokensFile, tokenEntriesVerifier } from './tokens
 export { createAuthenticator, type Authenticator, type TokenVerifier } from './authenticator.js';
 export { ensureDevToken, devTokenFile } from './dev-token.js';
 export { jwtVerifier, type JwtVerifierOptions } from './jwt.js';
-export { ADMIN_ROLE, hasRole, inNamespace, type Principal } from './principal.js';
+export { ADMIN_ROLE, hasRole, inNamespace, type AuthenticatedPrincipal } from './principal.js';
 export { devTokenVerifier, readTokensFile, tokenEntriesVerifier, type TokenEntry } from './tokens-file.js';
 
 /** True when the config names at least one way to authenticate. */

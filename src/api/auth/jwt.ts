@@ -5,7 +5,7 @@ import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } 
 import { JWT_ALGORITHMS } from '../../config/index.js';
 import { MaestroError } from '../../errors/index.js';
 import type { TokenVerifier } from './authenticator.js';
-import type { Principal } from './principal.js';
+import type { AuthenticatedPrincipal } from './principal.js';
 
 /** Options of {@link jwtVerifier}. */
 export interface JwtVerifierOptions {
@@ -40,9 +40,9 @@ function list(value: unknown): string[] | undefined {
   return undefined;
 }
 
-function principalOf(payload: JWTPayload, rolesClaim: string, namespacesClaim: string): Principal {
-  const name = typeof payload.preferred_username === 'string' ? payload.preferred_username : (payload.sub ?? 'unknown');
-  return { name, roles: list(payload[rolesClaim]) ?? [], namespaces: list(payload[namespacesClaim]) ?? [], via: 'jwt' };
+function principalOf(payload: JWTPayload, rolesClaim: string, namespacesClaim: string): AuthenticatedPrincipal {
+  const subject = typeof payload.preferred_username === 'string' ? payload.preferred_username : (payload.sub ?? 'unknown');
+  return { subject, roles: list(payload[rolesClaim]) ?? [], namespaces: list(payload[namespacesClaim]) ?? [], via: 'jwt' };
 }
 
 /**

@@ -1,15 +1,14 @@
 /**
  * Who is calling, as every route sees it after authentication.
  */
+import type { Principal } from '../../ir/index.js';
 
-/** An authenticated caller. */
-export interface Principal {
-  /** Shown as the approver, `startedBy`, `createdBy`. */
-  name: string;
-  /** API roles (`admin`, `operator`) and any roles manifests name (approvers, runbook allow-lists). */
-  roles: readonly string[];
-  /** Maestro namespaces the caller may see and touch; `*` stands for all. */
-  namespaces: readonly string[];
+/**
+ * An API caller after authentication: the {@link Principal} a run started by it acts for, plus how
+ * the API authenticated it. `via` stays in the API: a run carries only the {@link Principal}
+ * fields (see `runPrincipal`).
+ */
+export interface AuthenticatedPrincipal extends Principal {
   /** How the caller was authenticated. */
   via: 'token' | 'jwt' | 'dev';
 }

@@ -15,7 +15,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../../errors/index.js';
 import type { TokenVerifier } from './authenticator.js';
-import type { Principal } from './principal.js';
+import type { AuthenticatedPrincipal } from './principal.js';
 
 /** One entry of the tokens file. */
 export interface TokenEntry {
@@ -66,12 +66,12 @@ function digest(token: string): Buffer {
 export function tokenEntriesVerifier(entries: readonly TokenEntry[]): TokenVerifier {
   const known = entries.map((entry) => ({
     hash: entry.sha256 !== undefined ? Buffer.from(entry.sha256, 'hex') : digest(entry.token ?? ''),
-    principal: { name: entry.name, roles: entry.roles, namespaces: entry.namespaces ?? ['default'], via: 'token' } satisfies Principal,
+    principal: { subject: entry.name, roles: entry.roles, namespaces: entry.namespaces ?? ['default'], via: 'token' } satisfies AuthenticatedPrincipal,
   }));
   return {
     verify(token) {
       const presented = digest(token);
-      let match: Principal | undefined;
+      let match: AuthenticatedPrincipal | undefined;
       for (const entry of known) {
         if (timingSafeEqual(entry.hash, presented) && !match) match = entry.principal;
       }

@@ -2,9 +2,9 @@
  * Namespace access and the launch context, shared by the run and runbook routes.
  */
 import { MaestroError } from '../../errors/index.js';
-import type { Principal as RunPrincipal } from '../../ir/index.js';
+import type { Principal } from '../../ir/index.js';
 import type { LaunchContext, LaunchRequest } from '../../runs/index.js';
-import { inNamespace, type Principal } from '../auth/index.js';
+import { inNamespace, type AuthenticatedPrincipal } from '../auth/index.js';
 import { requestTraceId, type ResolvedDeps, type RouteContext } from '../context.js';
 
 /** The namespace runs go to when a request names none. */
@@ -13,7 +13,7 @@ export const DEFAULT_NAMESPACE = 'default';
 /** @throws MaestroError `FORBIDDEN` unless the principal may touch runs of `namespace`. */
 export function assertNamespace(principal: Principal, namespace: string): void {
   if (!inNamespace(principal, namespace)) {
-    throw new MaestroError('FORBIDDEN', `${principal.name} has no access to namespace "${namespace}" (has: ${principal.namespaces.join(', ') || 'none'})`);
+    throw new MaestroError('FORBIDDEN', `${principal.subject} has no access to namespace "${namespace}" (has: ${principal.namespaces.join(', ') || 'none'})`);
   }
 }
 
@@ -50,12 +50,15 @@ export function launchContext(deps: Pick<ResolvedDeps, 'client' | 'store' | 'aud
   };
 }
 
-/** The API's caller as the run's principal: what the policy decides every task for. */
-export function runPrincipal(principal: Principal): RunPrincipal {
-  return { subject: principal.name, roles: [...principal.roles], namespaces: [...principal.namespaces] };
+/**
+ * The API's caller as the run's principal: what the policy decides every task for. Only the
+ * {@link Principal} fields go into the run (its history), copied; how the caller authenticated stays here.
+ */
+export function runPrincipal(principal: AuthenticatedPrincipal): Principal {
+  return { subject: principal.subject, roles: [...principal.roles], namespaces: [...principal.namespaces] };
 }
 
 /** Who a run this request starts acts for: the caller (name and principal), with the request's trace id. */
-export function startedByCaller(context: Pick<RouteContext, 'req'>, principal: Principal): Pick<LaunchRequest, 'startedBy' | 'principal' | 'traceId'> {
-  return { startedBy: principal.name, principal: runPrincipal(principal), traceId: requestTraceId(context) };
+export function startedByCaller(context: Pick<RouteContext, 'req'>, principal: AuthenticatedPrincipal): Pick<LaunchRequest, 'startedBy' | 'principal' | 'traceId'> {
+  return { startedBy: principal.subject, principal: runPrincipal(principal), traceId: requestTraceId(context) };
 }

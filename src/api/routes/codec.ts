@@ -37,7 +37,7 @@ function authorize(context: RouteContext): void {
   const namespace = context.req.get('x-namespace') || own;
   if (namespace !== own) throw new MaestroError('FORBIDDEN', `this API holds the keys of Temporal namespace "${own}" only`);
   if (!inNamespace(principal, '*')) {
-    throw new MaestroError('FORBIDDEN', `${principal.name} may not use the payload codec: Temporal namespace "${own}" holds runs of every Maestro namespace, and ${principal.name} may read only ${principal.namespaces.join(', ') || 'none'}`);
+    throw new MaestroError('FORBIDDEN', `${principal.subject} may not use the payload codec: Temporal namespace "${own}" holds runs of every Maestro namespace, and ${principal.subject} may read only ${principal.namespaces.join(', ') || 'none'}`);
   }
 }
 

@@ -44,7 +44,7 @@ export interface EventStream {
  */
 export async function serveEventStream(context: RouteContext, label: string, produce: (stream: EventStream) => Promise<void>): Promise<undefined> {
   const { req, res, deps } = context;
-  const release = deps.streams.acquire(caller(context).name);
+  const release = deps.streams.acquire(caller(context).subject);
   const stallMs = deps.config.streamStallMs ?? DEFAULT_STALL_MS;
   res.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
   res.flushHeaders();

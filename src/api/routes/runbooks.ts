@@ -6,10 +6,11 @@
  */
 import { digestOf } from '../../canonical/index.js';
 import { MaestroError, NotFoundError } from '../../errors/index.js';
+import { redactParams } from '../../ir/index.js';
 import { checkParams } from '../../manifest/index.js';
 import { checkRunStart } from '../../policy/index.js';
 import { caller, type RouteHandler } from '../context.js';
-import { launchRun, newRunId, planDecisions, redactParams } from '../../runs/index.js';
+import { launchRun, newRunId, planDecisions } from '../../runs/index.js';
 import { launchContext, requestNamespace, runPrincipal, startedByCaller, visibleNamespaces } from './access.js';
 import { runbookFromBody } from './manifests.js';
 import { inputSpecs, runbookParams, runbookWorkflow } from './runbook-plan.js';
@@ -30,7 +31,7 @@ export const registerRunbook: RouteHandler = async (context) => {
     document: manifest,
     manifest: text,
     createdAt: context.deps.clock().toISOString(),
-    createdBy: principal.name,
+    createdBy: principal.subject,
   });
   return { status: outcome === 'created' ? 201 : 200, body: { namespace, name, version, digest } };
 };
@@ -65,7 +66,7 @@ export const triggerRunbook: RouteHandler = async (context) => {
   const runbook = entry.document;
   const allowed = runbook.metadata.allowList?.roles ?? [];
   if (!principal.roles.some((role) => allowed.includes(role))) {
-    throw new MaestroError('RUNBOOK_NOT_ALLOWED', `runbook ${entry.name}@${entry.version} may be triggered by the roles ${allowed.join(', ') || '(none)'}; ${principal.name} holds ${principal.roles.join(', ') || 'none'}`);
+    throw new MaestroError('RUNBOOK_NOT_ALLOWED', `runbook ${entry.name}@${entry.version} may be triggered by the roles ${allowed.join(', ') || '(none)'}; ${principal.subject} holds ${principal.roles.join(', ') || 'none'}`);
   }
   const inputs = checkParams(inputSpecs(runbook.spec.inputs), body.inputs);
   const [workflowName = '', workflowVersion = ''] = runbook.spec.workflowRef.split('@');

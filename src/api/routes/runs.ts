@@ -127,7 +127,7 @@ export const getRun: RouteHandler = async (context) => ({ status: 200, body: awa
  * @throws MaestroError `AUDIT_UNAVAILABLE` (503) when the audit log refuses the record.
  */
 async function audit(context: RouteContext, event: Omit<AuditEvent, 'actor' | 'time'>): Promise<void> {
-  await recordBeforeActing(context.deps.auditLog, { ...event, actor: caller(context).name, time: context.deps.clock() });
+  await recordBeforeActing(context.deps.auditLog, { ...event, actor: caller(context).subject, time: context.deps.clock() });
 }
 
 /** The caller's optional reason, from a body the OpenAPI document allows to be absent. */
@@ -197,7 +197,7 @@ export const approveRunTask: RouteHandler = async (context) => {
   const request: ApprovalRequest = {
     taskId: body.taskId,
     decision: body.decision,
-    approver: principal.name,
+    approver: principal.subject,
     roles: [...principal.roles],
     ...(body.comment === undefined ? {} : { comment: body.comment }),
   };

@@ -23,7 +23,7 @@ export const registerWorkflow: RouteHandler = async (context) => {
     ir,
     manifest: text,
     createdAt: context.deps.clock().toISOString(),
-    createdBy: principal.name,
+    createdBy: principal.subject,
   });
   return { status: outcome === 'created' ? 201 : 200, body: { namespace, name: ir.name, version: ir.version, digest } };
 };

@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+/**
+ * Builds what `npm pack` ships of the task SDK (`@summit/maestro/sdk`; package.json runs it as
+ * `prepack`): `src/sdk/index.ts` and only what it imports (src/errors, src/ir's types and value
+ * helpers, src/egress) compiled by `tsconfig.sdk.json` into `lib/` as JavaScript and `.d.ts`,
+ * the files package.json `exports["./sdk"]` names. `lib/` is git-ignored and rebuilt from
+ * scratch, so a file removed from the sources never ships.
+ *
+ *   node scripts/sdk.mjs
+ */
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { REPO_ROOT } from './lib/tools.mjs';
+
+const started = Date.now();
+rmSync(join(REPO_ROOT, 'lib'), { recursive: true, force: true });
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+const result = spawnSync(process.execPath, [tsc, '-p', join(REPO_ROOT, 'tsconfig.sdk.json')], { cwd: REPO_ROOT, stdio: 'inherit' });
+if (result.status !== 0) {
+  console.error('maestro sdk: tsc -p tsconfig.sdk.json failed');
+  process.exit(result.status ?? 1);
+}
+console.log(`maestro sdk: built lib/ in ${((Date.now() - started) / 1000).toFixed(1)} s`);
