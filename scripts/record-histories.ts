@@ -2,10 +2,12 @@
  * Records interpreter histories into test/fixtures/histories/ for the replay test, which guards
  * that every change to the interpreter still replays runs already in flight.
  *
- *   npx tsx scripts/record-histories.ts
+ *   npx tsx scripts/record-histories.ts [NAME...]
  *
- * Re-record only on purpose (a new scenario); never to make a failing replay pass: a replay failure
- * means the change needs `patched()`.
+ * Records the scenarios named (`<NAME>.yaml` in that folder), or every one when none is named.
+ * Record only on purpose (a new scenario, or a new command order kept beside the old history);
+ * never re-record an existing history to make a failing replay pass: a replay failure means the
+ * change needs `patched()`.
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -19,8 +21,10 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { builtinCatalog } from '../src/tasks/index.js';
 import { approveTask, cancelOnTemporal, getRunState, startRun, waitForRun } from '../src/client/index.js';
 import { compileWorkflow } from '../src/compiler/index.js';
+import type { ApprovalRequest } from '../src/ir/index.js';
 import { resolveTemporalBin, startDevServer } from '../src/devserver/index.js';
 import { checkParams, parseManifest } from '../src/manifest/index.js';
+import { loadApprovalKey, signApproval } from '../src/provenance/index.js';
 import { createWorker } from '../src/worker/index.js';
 
 const FIXTURES = fileURLToPath(new URL('../test/fixtures/histories/', import.meta.url));
@@ -29,6 +33,12 @@ const FIXTURES = fileURLToPath(new URL('../test/fixtures/histories/', import.met
 type Interaction = 'none' | 'approve' | 'cancel';
 
 const INTERACTIONS: Record<string, Interaction> = { approval: 'approve', cancel: 'cancel' };
+
+/** The scenarios named on the command line; none: all of them. */
+const wanted = process.argv.slice(2);
+const scenarios = (await readdir(FIXTURES)).filter((name) => name.endsWith('.yaml')).map((file) => basename(file, '.yaml'));
+const unknown = wanted.filter((name) => !scenarios.includes(name));
+if (unknown.length > 0) throw new Error(`no scenario ${unknown.join(', ')} in ${FIXTURES} (known: ${scenarios.join(', ')})`);
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 const run = promisify(execFile);
@@ -42,8 +52,8 @@ const connection = await Connection.connect({ address: server.address });
 const client = new Client({ connection });
 
 await worker.runUntil(async () => {
-  for (const file of (await readdir(FIXTURES)).filter((name) => name.endsWith('.yaml')).sort()) {
-    const name = basename(file, '.yaml');
+  for (const name of scenarios.filter((scenario) => wanted.length === 0 || wanted.includes(scenario)).sort()) {
+    const file = `${name}.yaml`;
     const manifest = parseManifest(await readFile(join(FIXTURES, file), 'utf8'), file, { catalog: builtinCatalog });
     if (manifest.kind !== 'Workflow') throw new Error(`${file} is not a Workflow`);
     const compiled = compileWorkflow(manifest, { catalog: builtinCatalog });
@@ -68,7 +78,10 @@ async function interact(interaction: Interaction, runId: string): Promise<void> 
     const waiting = state.tasks.find((task) => task.status === 'WAITING');
     const running = state.tasks.find((task) => task.status === 'RUNNING');
     if (interaction === 'approve' && waiting) {
-      await approveTask(client, runId, { taskId: waiting.id, decision: 'approve', approver: 'recorder', roles: ['sre'] });
+      // Signed like the API signs, with the worker's default key (beside its artifacts): the
+      // interpreter counts only approvals that carry the API's proof.
+      const request: ApprovalRequest = { taskId: waiting.id, decision: 'approve', approver: 'recorder', roles: ['sre'] };
+      await approveTask(client, runId, signApproval(await loadApprovalKey({ dataDir: artifactDir }), runId, request));
       return;
     }
     if (interaction === 'cancel' && running) {
