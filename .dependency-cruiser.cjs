@@ -9,8 +9,8 @@
  * folders); modules of one layer may import each other (the cycle rule keeps that one way).
  */
 const LAYERS = [
-  // Canonical JSON and digests, errors, the IR, the egress guard.
-  { name: 'ground', folders: ['errors', 'ir', 'canonical', 'egress'] },
+  // Canonical JSON and digests, errors, the IR, the egress guard, the worker-thread pool.
+  { name: 'ground', folders: ['errors', 'ir', 'canonical', 'egress', 'threads'] },
   // Settings, the task ABI, the task registry (type and lookup only), secrets, the payload codec.
   { name: 'settings', folders: ['config', 'sdk', 'catalog', 'secrets', 'codec'] },
   // YAML with positions -> validated manifest -> IR + digest.

@@ -576,6 +576,13 @@ function validateApproval(request: ApprovalRequest, { nodes, states, gates, star
     throw ApplicationFailure.nonRetryable(message, code);
   };
   if (request.decision !== 'approve' && request.decision !== 'reject') reject('decision must be "approve" or "reject"', 'BAD_REQUEST');
+  // Workflow time (deterministic): a decision that reaches the run after its proof expired is one
+  // the API stopped waiting for and recorded as refused, so it must not count now. Proofs of older
+  // APIs carry no expiry; the verifyApproval activity bounds their age.
+  const expiresAt = request.proof?.expiresAt;
+  if (expiresAt !== undefined && !(Date.now() <= Date.parse(expiresAt))) {
+    reject(`the decision expired at ${expiresAt} before the run could take it (the API recorded it as refused); decide again`, 'FORBIDDEN');
+  }
   if (typeof request.approver !== 'string' || !Array.isArray(request.roles)) reject('an approval names its approver and their roles', 'BAD_REQUEST');
   const node = nodes.get(request.taskId);
   if (!node || node.execution !== 'approval') reject(`"${request.taskId}" is not an approval task of this run`, 'TASK_NOT_FOUND');

@@ -231,7 +231,7 @@ describe('approval gates', () => {
     expect(task(state, 'ship').status).toBe('SKIPPED');
   });
 
-  it('refuses an approval sent straight to Temporal without the API\'s proof, and forged roles; the run keeps waiting', async () => {
+  it('refuses an approval sent straight to Temporal without the API\'s proof, and forged roles or expiry; the run keeps waiting', async () => {
     const runId = await engine.start(gate());
     await waitForState(engine, runId, (s) => task(s, 'approve').status === 'WAITING');
     const forged: ApprovalRequest = { taskId: 'approve', decision: 'approve', approver: 'mallory', roles: ['release-manager', 'sre'] };
@@ -249,6 +249,15 @@ describe('approval gates', () => {
     await waitForState(engine, other, (s) => task(s, 'approve').status === 'WAITING');
     const forOther = await signedBy(other, { taskId: 'approve', decision: 'approve', approver: 'alice', roles: ['sre'] });
     await expect(approveTask(engine.client, runId, forOther)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    // A genuine decision delivered after it expired (the API gave up on it and recorded it as
+    // refused), and the same with its expiry pushed back or removed after signing.
+    const key = await loadApprovalKey({ dataDir: engine.artifactDir });
+    const expired = signApproval(key, runId, { taskId: 'approve', decision: 'approve', approver: 'alice', roles: ['sre'] }, { now: new Date(Date.now() - 60_000), validForMs: 1_000 });
+    await expect(approveTask(engine.client, runId, expired)).rejects.toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/the decision expired at .* before the run could take it/) });
+    const proof = expired.proof as NonNullable<ApprovalRequest['proof']>;
+    const extended = { ...expired, proof: { ...proof, expiresAt: new Date(Date.now() + 60_000).toISOString() } };
+    await expect(approveTask(engine.client, runId, extended)).rejects.toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/proof does not match/) });
+    await expect(approveTask(engine.client, runId, { ...expired, proof: { issuedAt: proof.issuedAt, signature: proof.signature } })).rejects.toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/proof does not match/) });
     const state = await engine.state(runId);
     expect(state.status).toBe('WAITING');
     expect(task(state, 'approve').approvals ?? []).toEqual([]);

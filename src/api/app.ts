@@ -101,7 +101,7 @@ export function createApp(deps: ApiDeps): Express {
     perPrincipal: deps.config.streamsPerPrincipal ?? STREAM_LIMIT_DEFAULTS.perPrincipal,
     total: deps.config.streamsTotal ?? STREAM_LIMIT_DEFAULTS.total,
   });
-  const resolved: ResolvedDeps = { catalog: builtinCatalog, clock: () => new Date(), metrics: createApiMetrics(), shutdown: new AbortController().signal, streams, ...deps };
+  const resolved: ResolvedDeps = { catalog: builtinCatalog, clock: () => new Date(), metrics: createApiMetrics(), shutdown: new AbortController().signal, streams, approvalWaitMs: 5_000, ...deps };
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');

@@ -29,6 +29,13 @@ export interface ApiDeps {
   auditLog: AuditLog;
   /** Signs each approval decision so the worker knows the API authenticated the approver. */
   approvalKey: SigningKey;
+  /**
+   * How long an approval decision is valid for its run to take (its proof's expiry). A run whose
+   * worker does not take it in time refuses it for good, and the caller gets 503 shortly after
+   * (see `approveRunTask`).
+   * @default 5_000
+   */
+  approvalWaitMs?: number;
   /** What tasks logged, as the workers append it: `GET /runs/{runId}/logs`. */
   taskLog: TaskLog;
   /**

@@ -67,6 +67,11 @@ export interface StartApiOptions {
    */
   pdp?: PolicyDecisionPoint | false;
   /**
+   * How long an approval decision is valid for its run to take (see `ApiDeps.approvalWaitMs`).
+   * @default 5_000
+   */
+  approvalWaitMs?: number;
+  /**
    * Pause between passes of the admission loop and of the finished-runs watcher.
    * @default 500
    */
@@ -177,6 +182,7 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
     metrics,
     clock: () => new Date(),
     shutdown: shutdown.signal,
+    ...(options.approvalWaitMs === undefined ? {} : { approvalWaitMs: options.approvalWaitMs }),
   };
   const admission = startAdmissionLoop(launchContext(deps), { intervalMs: pollMs });
   const watcher = watchFinishedRuns(client, metrics, { intervalMs: pollMs * 4 });

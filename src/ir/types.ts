@@ -249,6 +249,12 @@ export interface ApprovalRequest {
 export interface ApprovalProof {
   /** When the API signed (ISO 8601); proofs are good for a few minutes. */
   issuedAt: string;
+  /**
+   * When the decision expires (ISO 8601): the run refuses it afterwards, by its own (workflow)
+   * time, so a decision the API gave up waiting for and recorded as refused can never count
+   * later. Absent in proofs of APIs older than this field, which are good for a few minutes.
+   */
+  expiresAt?: string;
   /** base64url signature by the approval key over the canonical decision. */
   signature: string;
 }

@@ -4,7 +4,11 @@
  * only when the signature verifies. A client with raw Temporal access can send the update, but
  * cannot make up a principal or roles the gate would accept.
  *
- * Signed: the canonical JSON of `{runId, gate, approver, roles, decision, comment?, issuedAt}`.
+ * Signed: the canonical JSON of `{runId, gate, approver, roles, decision, comment?, issuedAt,
+ * expiresAt?}`. The expiry is what keeps the audit log and the run in agreement: the API waits for
+ * the run to take a decision until shortly after it expires, and records it as refused if it did
+ * not; the run refuses an expired decision however late it arrives (see the interpreter's
+ * `approve` validator).
  */
 import { sign, verify, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
@@ -41,26 +45,39 @@ function digestFor(key: KeyObject): string | null {
   return key.asymmetricKeyType === 'ed25519' ? null : 'sha256';
 }
 
-function signedBytes(runId: string, request: ApprovalRequest, issuedAt: string): Buffer {
+function signedBytes(runId: string, request: ApprovalRequest, issuedAt: string, expiresAt: string | undefined): Buffer {
   const { taskId: gate, approver, roles, decision, comment } = request;
-  return Buffer.from(canonicalJson({ runId, gate, approver, roles, decision, ...(comment === undefined ? {} : { comment }), issuedAt }));
+  return Buffer.from(
+    canonicalJson({ runId, gate, approver, roles, decision, ...(comment === undefined ? {} : { comment }), issuedAt, ...(expiresAt === undefined ? {} : { expiresAt }) }),
+  );
+}
+
+/** Options of {@link signApproval}. */
+export interface SignApprovalOptions {
+  /** The signing time. @default new Date() */
+  now?: Date;
+  /** How long the run may take to receive the decision; at most {@link APPROVAL_PROOF_MAX_AGE_MS}. @default APPROVAL_PROOF_MAX_AGE_MS */
+  validForMs?: number;
 }
 
 /**
- * `request` with the API's proof attached, for run `runId`.
+ * `request` with the API's proof attached, for run `runId`, expiring `validForMs` after `now`.
  *
  * @example
- * await approveTask(client, runId, signApproval(key, runId, { taskId: 'gate', decision: 'approve', approver, roles }));
+ * await approveTask(client, runId, signApproval(key, runId, { taskId: 'gate', decision: 'approve', approver, roles }, { validForMs: 5_000 }));
  */
-export function signApproval(key: SigningKey, runId: string, request: ApprovalRequest, now: Date = new Date()): ApprovalRequest {
+export function signApproval(key: SigningKey, runId: string, request: ApprovalRequest, { now = new Date(), validForMs = APPROVAL_PROOF_MAX_AGE_MS }: SignApprovalOptions = {}): ApprovalRequest {
   const issuedAt = now.toISOString();
-  const signature = sign(digestFor(key.privateKey), signedBytes(runId, request, issuedAt), key.privateKey).toString('base64url');
-  return { ...request, proof: { issuedAt, signature } };
+  const expiresAt = new Date(now.getTime() + Math.min(validForMs, APPROVAL_PROOF_MAX_AGE_MS)).toISOString();
+  const signature = sign(digestFor(key.privateKey), signedBytes(runId, request, issuedAt, expiresAt), key.privateKey).toString('base64url');
+  return { ...request, proof: { issuedAt, expiresAt, signature } };
 }
 
 /**
  * Checks the proof of an approval sent to run `runId`: present, signed by `publicKey` over exactly
- * this decision, and issued at most {@link APPROVAL_PROOF_MAX_AGE_MS} ago.
+ * this decision, not expired (by this machine's clock, with no slack: a decision near its expiry
+ * is refused rather than counted after the API recorded it as refused), and issued at most
+ * {@link APPROVAL_PROOF_MAX_AGE_MS} ago.
  *
  * @throws MaestroError `FORBIDDEN` when any of those does not hold.
  */
@@ -75,6 +92,11 @@ export function verifyApproval(publicKey: KeyObject, runId: string, request: App
   const age = now.getTime() - issued;
   // A little slack for clocks a few seconds apart between the API and the worker.
   if (age > APPROVAL_PROOF_MAX_AGE_MS || age < -30_000) refuse(`its proof was issued at ${proof.issuedAt}, outside the ${APPROVAL_PROOF_MAX_AGE_MS / 60_000} minutes it is valid`);
-  const good = verify(digestFor(publicKey), signedBytes(runId, request, proof.issuedAt), publicKey, Buffer.from(proof.signature, 'base64url'));
+  if (proof.expiresAt !== undefined) {
+    const expires = typeof proof.expiresAt === 'string' ? Date.parse(proof.expiresAt) : Number.NaN;
+    if (Number.isNaN(expires)) refuse('its proof has no valid expiry');
+    if (now.getTime() > expires) refuse(`it expired at ${proof.expiresAt} before the run could take it; decide again`);
+  }
+  const good = verify(digestFor(publicKey), signedBytes(runId, request, proof.issuedAt, proof.expiresAt), publicKey, Buffer.from(proof.signature, 'base64url'));
   if (!good) refuse('its proof does not match the approver, roles, decision or run');
 }

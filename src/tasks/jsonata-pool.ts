@@ -7,7 +7,7 @@
  * the process never waits on it.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { ThreadPool } from '../threads/index.js';
 
 /** Limits of one evaluation, sent with each job. */
 export interface JsonataLimits {
@@ -53,15 +53,12 @@ const THREAD_HEAP_MB = 256;
 
 /** Threads that evaluate JSONata, each terminated and replaced when a row overruns its limit. */
 export class JsonataPool {
-  /** Threads waiting for a job. */
-  private readonly idle: Worker[] = [];
-  /** Jobs waiting for a thread. */
-  private readonly waiting: ((thread: Promise<Worker>) => void)[] = [];
-  /** Threads alive, idle or busy. */
-  private alive = 0;
+  private readonly threads: ThreadPool;
 
   /** @param size most threads at once. */
-  constructor(private readonly size: number) {}
+  constructor(size: number) {
+    this.threads = new ThreadPool({ module: SCRIPT, size, heapMb: THREAD_HEAP_MB });
+  }
 
   /**
    * Evaluates `expression` on each row (`$index` bound to `firstIndex` + its position) on a
@@ -69,94 +66,22 @@ export class JsonataPool {
    * thread at once.
    */
   async map(expression: string, rows: readonly unknown[], limits: JsonataLimits, signal: AbortSignal, firstIndex = 0): Promise<JsonataOutcome> {
-    signal.throwIfAborted();
-    const thread = await this.acquire();
-    return new Promise<JsonataOutcome>((resolve, reject) => {
-      const results: unknown[] = [];
-      let next = firstIndex;
-      let watchdog: NodeJS.Timeout | undefined;
-      const arm = () => {
-        clearTimeout(watchdog);
-        watchdog = setTimeout(() => finish({ failure: { kind: 'timeout' }, index: next }, true), limits.timeoutMs);
-      };
-      const onMessage = (progress: Progress) => {
+    const results: unknown[] = [];
+    let next = firstIndex;
+    // The thread reports progress at least every few rows, so the time limit applies to each row.
+    return this.threads.run<JsonataOutcome>({
+      message: { expression, rows, firstIndex, limits },
+      timeoutMs: limits.timeoutMs,
+      signal,
+      onMessage: (message) => {
+        const progress = message as Progress;
         for (const result of progress.results) results.push(result);
         next = progress.index;
-        if (progress.error) finish({ failure: fromThread(progress.error), index: next }, false);
-        else if (progress.done) finish({ rows: results }, false);
-        else arm();
-      };
-      const onError = (error: Error) => finish({ failure: { kind: 'crashed', message: error.message }, index: next }, true);
-      const onExit = (code: number) => finish({ failure: { kind: 'crashed', message: `the thread exited with code ${code}` }, index: next }, true);
-      const onAbort = () => finish(undefined, true);
-      const finish = (outcome: JsonataOutcome | undefined, discard: boolean) => {
-        clearTimeout(watchdog);
-        thread.off('message', onMessage).off('error', onError).off('exit', onExit);
-        signal.removeEventListener('abort', onAbort);
-        if (discard) this.discard(thread);
-        else this.release(thread);
-        if (outcome) resolve(outcome);
-        else reject(signal.reason as Error);
-      };
-      thread.on('message', onMessage).on('error', onError).on('exit', onExit);
-      signal.addEventListener('abort', onAbort, { once: true });
-      arm();
-      thread.postMessage({ expression, rows, firstIndex, limits });
+        if (progress.error) return { failure: fromThread(progress.error), index: next };
+        return progress.done ? { rows: results } : undefined;
+      },
+      onStop: (stop) => ({ failure: stop, index: next }),
     });
-  }
-
-  private async acquire(): Promise<Worker> {
-    const thread = this.idle.pop();
-    if (thread) return thread;
-    if (this.alive < this.size) {
-      this.alive += 1;
-      return this.spawn();
-    }
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  private release(thread: Worker): void {
-    const job = this.waiting.shift();
-    if (job) job(Promise.resolve(thread));
-    else this.idle.push(thread);
-  }
-
-  /** Terminates a thread (it may be stuck in a regular expression) and gives a waiting job a new one. */
-  private discard(thread: Worker): void {
-    void thread.terminate();
-    this.alive -= 1;
-    const job = this.waiting.shift();
-    if (job) {
-      this.alive += 1;
-      job(this.spawn());
-    }
-  }
-
-  /** A new thread, once it has loaded JSONata and says it is ready. */
-  private async spawn(): Promise<Worker> {
-    // No loader flags (`--import tsx`): the script is plain JavaScript, and a thread starts faster without.
-    const thread = new Worker(SCRIPT, { execArgv: [], resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB } });
-    // An idle thread must not keep the process alive.
-    thread.unref();
-    // A thread that dies while idle leaves the pool (a busy one is handled by its job).
-    thread.once('exit', () => {
-      const at = this.idle.indexOf(thread);
-      if (at < 0) return;
-      this.idle.splice(at, 1);
-      this.alive -= 1;
-    });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        thread.once('message', () => resolve()).once('error', reject);
-      });
-    } catch (error) {
-      // It never became ready: it no longer counts, and the job that waits for it fails.
-      this.alive -= 1;
-      throw error;
-    } finally {
-      thread.removeAllListeners('error');
-    }
-    return thread;
   }
 }
 

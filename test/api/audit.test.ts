@@ -12,7 +12,8 @@ let gated: string;
 let failing: string;
 
 beforeAll(async () => {
-  h = await startHarness();
+  // Decisions expire 2 s after the API signs them (the API answers 503 10 s later without a worker).
+  h = await startHarness({ approvalWaitMs: 2_000 });
   gated = `${(await h.register(manifest('    - { id: gate, uses: ops/approval.gate@0.1.0, with: { approvers: [sre-oncall] } }'))).name}@1.0.0`;
   failing = `${(await h.register(manifest('    - { id: check, uses: tasks/schema.validate@0.1.0, with: { schema: { type: string }, data: 1 } }'))).name}@1.0.0`;
 });
@@ -113,6 +114,41 @@ describe('actions on runs are recorded before they are taken', () => {
     expect((await h.call('POST', `/runs/${waiting}/cancel`, { token: 'operator' })).status).toBe(202);
     await h.waitRun(waiting, (r) => r.status === 'CANCELLED');
   });
+
+  it('refuses for good a decision no worker takes before it expires: 503, recorded as refused, and it never counts once the worker is back', async () => {
+    const runId = await start(gated);
+    await h.waitRun(runId, (r) => r.status === 'WAITING');
+    await h.stopWorker();
+    let late;
+    const started = Date.now();
+    try {
+      late = await h.call('POST', `/runs/${runId}/approvals`, { token: 'sre', json: { taskId: 'gate', decision: 'approve', comment: 'ship it' } });
+    } finally {
+      await h.startWorker();
+    }
+    expect(late.status, late.text).toBe(503);
+    expect(late.body).toMatchObject({ code: 'UNAVAILABLE', detail: expect.stringMatching(/before it expired at .*the run will refuse it if it arrives later/) });
+    // The decision's 2 s, then the 10 s a workflow task may take.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(12_000);
+    // Temporal still holds the update and delivers it to the worker now: the run refuses it.
+    await h.waitRun(runId, (r) => r.status === 'WAITING');
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const run = (await h.call('GET', `/runs/${runId}`)).body;
+    expect(run.tasks[0]).toMatchObject({ id: 'gate', status: 'WAITING' });
+    expect(run.tasks[0].approvals ?? []).toEqual([]);
+    // The record says what happened: decided, then refused as expired.
+    const records = await audit(`runId=${runId}&kind=approval`);
+    expect(records.map((r) => [r.actor, r.result])).toEqual([
+      ['sre', 'approve'],
+      ['sre', 'refused'],
+    ]);
+    expect(records[1]?.reasons).toEqual([expect.stringMatching(/before it expired at/)]);
+    // Deciding again, with a worker, counts as usual.
+    const again = await h.call('POST', `/runs/${runId}/approvals`, { token: 'sre', json: { taskId: 'gate', decision: 'approve' } });
+    expect(again.status, again.text).toBe(200);
+    const done = await h.waitRun(runId, (r) => r.status === 'SUCCEEDED');
+    expect(done.tasks[0].approvals).toEqual([{ approver: 'sre', decision: 'approve', at: expect.any(String) }]);
+  }, 60_000);
 
   it('records a decision the run refuses, followed by why', async () => {
     const runId = await start(gated);

@@ -58,6 +58,8 @@ export interface HarnessOptions {
   policy?: boolean;
   /** Tokens besides {@link TOKENS}' (send them with `call(..., { bearer })`). @default [] */
   tokens?: TokenEntry[];
+  /** How long an approval decision is valid for its run to take (`StartApiOptions.approvalWaitMs`). @default the API's */
+  approvalWaitMs?: number;
 }
 
 /** A running API with its worker and helpers. */
@@ -192,7 +194,18 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, dataConverter: maestroDataConverter(codec) });
   let worker = options.worker === false ? undefined : await startTestWorker(address, config, gate, taskLog, codec);
-  const start = () => startApi(config, { port: 0, authenticator, store, auditLog, taskLog, pdp: pdp ?? false, pollMs: 200, drainMs: 2_000 });
+  const start = () =>
+    startApi(config, {
+      port: 0,
+      authenticator,
+      store,
+      auditLog,
+      taskLog,
+      pdp: pdp ?? false,
+      pollMs: 200,
+      drainMs: 2_000,
+      ...(options.approvalWaitMs === undefined ? {} : { approvalWaitMs: options.approvalWaitMs }),
+    });
   let api = await start();
 
   const call: Harness['call'] = async (method, path, { token = 'admin', bearer, json, yaml, headers = {} } = {}) => {

@@ -34,6 +34,8 @@ export interface FunctionServer {
   register(name: string, fn: TestFunction): void;
   /** Successful executions per function (an idempotent replay does not count). */
   effects(name: string): number;
+  /** TCP connections accepted so far (an egress refusal must leave this unchanged). */
+  readonly connections: number;
   /** Every invocation received: function, key, and whether it ran or was replayed/refused. */
   invocations: { name: string; key: string | undefined; outcome: 'ran' | 'failed' | 'replayed' | 'in-flight' | 'dropped' }[];
   /** The next invocation of `name` runs, then its connection is cut before any response (a lost response). */
@@ -114,6 +116,8 @@ export async function startFunctionServer(): Promise<FunctionServer> {
       }
     })().catch((error: unknown) => reply(res, 500, { error: String(error) }));
   });
+  let connections = 0;
+  server.on('connection', () => void (connections += 1));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
@@ -121,6 +125,9 @@ export async function startFunctionServer(): Promise<FunctionServer> {
     functionUrl: (name) => `${url}/function/${name}`,
     register: (name, fn) => void functions.set(name, fn),
     effects: (name) => effectCounts.get(name) ?? 0,
+    get connections() {
+      return connections;
+    },
     invocations,
     dropNextResponse: (name) => void drop.add(name),
     close: async () => {

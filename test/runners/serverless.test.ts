@@ -4,10 +4,12 @@
  * honouring idempotency keys the way Maestro expects of a function.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { functionInvoke } from '../../src/tasks/index.js';
+
 import { createServerlessRunner, type ServerlessRunner } from '../../src/runners/index.js';
-import type { TestTaskContext } from '../../src/sdk/index.js';
-import { peerContext } from '../helpers/egress.js';
+import { egressPolicyOf, functionInvoke } from '../../src/tasks/index.js';
+import { loadConfig } from '../../src/config/index.js';
+import { createTestContext, type TestTaskContext } from '../../src/sdk/index.js';
+import { TEST_EGRESS_ALLOW, peerContext } from '../helpers/egress.js';
 import { startFunctionServer, type FunctionServer } from '../peers/functions.js';
 
 let server: FunctionServer;
@@ -165,5 +167,21 @@ describe('serverless runner: AWS Lambda (local Invoke endpoint)', () => {
     expect(error.retryable).toBe(true);
     expect(error.message).toContain('Lambda flaky failed (Unhandled)');
     expect(error.message).toContain('database down');
+  });
+
+  it("refuses a Lambda endpoint on Maestro's own endpoints or on an address the namespace does not allow, and the endpoint receives nothing", async () => {
+    // The function server stands for the Temporal frontend (a worker whose TEMPORAL_ADDRESS is its address), inside an allow-listed range.
+    const port = Number(new URL(server.url).port);
+    const asTemporal = egressPolicyOf(loadConfig({ MAESTRO_EGRESS_ALLOW: JSON.stringify(TEST_EGRESS_ALLOW), TEMPORAL_ADDRESS: `127.0.0.1:${port}` }));
+    const before = { connections: server.connections, invocations: server.invocations.length, effects: server.effects('charge') };
+    const infrastructure = await failure(invoke('charge-lambda', { amount: 13 }, createTestContext({ egress: asTemporal })));
+    expect(infrastructure).toMatchObject({ code: 'EGRESS_DENIED', retryable: false, details: { range: 'maestro-infrastructure', port } });
+    // Without an allow-list, a loopback endpoint is refused like any task's connection.
+    const loopback = await failure(invoke('charge-lambda', { amount: 13 }, createTestContext()));
+    expect(loopback).toMatchObject({ code: 'EGRESS_DENIED', retryable: false, details: { range: 'loopback' } });
+    expect({ connections: server.connections, invocations: server.invocations.length, effects: server.effects('charge') }).toEqual(before);
+    // An admin who lists the exact host:port opens it.
+    const listed = egressPolicyOf(loadConfig({ MAESTRO_EGRESS_ALLOW: JSON.stringify({ default: [`127.0.0.1:${port}`] }), TEMPORAL_ADDRESS: `127.0.0.1:${port}` }));
+    await expect(invoke('charge-lambda', { amount: 13 }, createTestContext({ egress: listed }))).resolves.toMatchObject({ status: 200, result: { charged: 13 } });
   });
 });

@@ -22,16 +22,16 @@ function runbook(inputs: string[], params?: string[]): RunbookManifest {
 }
 
 describe('runbookParams', () => {
-  it('passes every input through under its own name when the runbook maps none', () => {
-    expect(runbookParams(runbook(['{ name: since, type: datetime }']), { since: '2025-01-01T00:00:00Z' })).toEqual({ since: '2025-01-01T00:00:00Z' });
+  it('passes every input through under its own name when the runbook maps none', async () => {
+    await expect(runbookParams(runbook(['{ name: since, type: datetime }']), { since: '2025-01-01T00:00:00Z' })).resolves.toEqual({ since: '2025-01-01T00:00:00Z' });
   });
 
-  it('computes exactly the mapped params, keeping the type of a sole expression and interpolating the rest', () => {
+  it('computes exactly the mapped params, keeping the type of a sole expression and interpolating the rest', async () => {
     const manifest = runbook(
       ['{ name: source_bucket, type: string }', '{ name: days, type: integer }', '{ name: brokers, type: array }', '{ name: unused, type: string }'],
       ['bucket: "${inputs.source_bucket}"', 'key: "backfill/${inputs.source_bucket}-${inputs.days + 1}.json"', 'window: { days: "${inputs.days * 2}" }', 'brokers: "${inputs.brokers}"', 'fixed: 3'],
     );
-    expect(runbookParams(manifest, { source_bucket: 'raw', days: 7, brokers: ['k:9092'], unused: 'x' })).toEqual({
+    await expect(runbookParams(manifest, { source_bucket: 'raw', days: 7, brokers: ['k:9092'], unused: 'x' })).resolves.toEqual({
       bucket: 'raw',
       key: 'backfill/raw-8.json',
       window: { days: 14 },
@@ -40,14 +40,14 @@ describe('runbookParams', () => {
     });
   });
 
-  it('leaves out a param mapped from an input that was not given, so the workflow default applies', () => {
+  it('leaves out a param mapped from an input that was not given, so the workflow default applies', async () => {
     const manifest = runbook(['{ name: since, type: datetime }', '{ name: until, type: datetime }'], ['since: "${inputs.since}"', 'until: "${inputs.until}"']);
-    expect(runbookParams(manifest, { since: '2025-01-01T00:00:00Z' })).toEqual({ since: '2025-01-01T00:00:00Z' });
+    await expect(runbookParams(manifest, { since: '2025-01-01T00:00:00Z' })).resolves.toEqual({ since: '2025-01-01T00:00:00Z' });
   });
 
-  it('names the param whose expression cannot be evaluated', () => {
+  it('names the param whose expression cannot be evaluated', async () => {
     const manifest = runbook(['{ name: labels, type: object }'], ['team: "${inputs.labels.team}"']);
-    expect(() => runbookParams(manifest, { labels: {} })).toThrow(
+    await expect(runbookParams(manifest, { labels: {} })).rejects.toThrow(
       expect.objectContaining({ constructor: ParamsError, code: 'PARAMS_INVALID', problems: [{ name: 'team', message: expect.stringContaining('runbook mapped@1.0.0 cannot compute it') }] }),
     );
   });

@@ -6,9 +6,17 @@
 import type { Catalog } from '../../catalog/index.js';
 import { compileWorkflow } from '../../compiler/index.js';
 import { MaestroError, ParamsError } from '../../errors/index.js';
-import { ExpressionError, resolveTemplates, type CompiledWorkflow, type ParameterSpec } from '../../ir/index.js';
+import { ExpressionError, type CompiledWorkflow, type ParameterSpec } from '../../ir/index.js';
 import { parseManifest, type ParameterManifest, type RunbookManifest, type TaskManifest } from '../../manifest/index.js';
 import type { WorkflowEntry } from '../../store/index.js';
+import { resolveTemplatesOffThread } from '../../threads/index.js';
+
+/**
+ * Longest a trigger's `spec.params` may take to evaluate, all expressions together: each is
+ * bounded by the CEL cost limit (tens of milliseconds), so only a runbook of very many costly
+ * params comes near it.
+ */
+export const RUNBOOK_PARAMS_TIMEOUT_MS = 2_000;
 
 /** Id of the approval task added to a runbook's run. */
 export const RUNBOOK_APPROVAL_TASK = 'runbook-approval';
@@ -32,33 +40,45 @@ export function inputSpecs(inputs: readonly ParameterManifest[]): ParameterSpec[
  * `inputs`. In the mapping, an input not given (and without a default) is null, and a param that
  * comes out null is left out, so the workflow's own default applies.
  *
+ * The expressions are evaluated on a thread (`resolveTemplatesOffThread`), never on the API's
+ * event loop: each is bounded by its cost limit, and all of them together by
+ * {@link RUNBOOK_PARAMS_TIMEOUT_MS}.
+ *
  * @throws ParamsError naming each param whose expression fails to evaluate.
  * @throws MaestroError `EXPRESSION_TOO_COSTLY` when a param's expression goes over its cost limit,
- *   with the param and the line and column in its expression.
+ *   with the param and the line and column in its expression, or when the params take longer
+ *   than {@link RUNBOOK_PARAMS_TIMEOUT_MS} together.
  * @example
  * // spec.params: { bucket: "${inputs.source_bucket}", key: "backfill/${inputs.key}" }
- * runbookParams(runbook, { source_bucket: 'raw', key: 'a.json' }) // { bucket: 'raw', key: 'backfill/a.json' }
+ * await runbookParams(runbook, { source_bucket: 'raw', key: 'a.json' }) // { bucket: 'raw', key: 'backfill/a.json' }
  */
-export function runbookParams(runbook: RunbookManifest, inputs: Readonly<Record<string, unknown>>): Record<string, unknown> {
+export async function runbookParams(runbook: RunbookManifest, inputs: Readonly<Record<string, unknown>>): Promise<Record<string, unknown>> {
   const mapping = runbook.spec.params;
   if (mapping === undefined) return { ...inputs };
   const bound = Object.fromEntries(runbook.spec.inputs.map((input) => [input.name, inputs[input.name] ?? null]));
   const integers = new Set(runbook.spec.inputs.filter((input) => input.type === 'integer').map((input) => input.name));
+  const runbookRef = `runbook ${runbook.metadata.name}@${runbook.metadata.version}`;
+  let resolved;
+  try {
+    resolved = await resolveTemplatesOffThread(mapping, { params: {}, tasks: {}, inputs: bound }, integers, { timeoutMs: RUNBOOK_PARAMS_TIMEOUT_MS });
+  } catch (error) {
+    if (!(error instanceof ExpressionError)) throw error;
+    throw new MaestroError('EXPRESSION_TOO_COSTLY', `${runbookRef}: ${error.message}`, { details: { errors: [{ path: 'spec.params', message: error.message }] } });
+  }
   const params: Record<string, unknown> = {};
   const problems: { name: string; message: string }[] = [];
-  for (const [name, template] of Object.entries(mapping)) {
-    try {
-      const value = resolveTemplates(template, { params: {}, tasks: {}, inputs: bound }, integers);
-      if (value !== null) params[name] = value;
-    } catch (error) {
-      if (!(error instanceof ExpressionError)) throw error;
-      if (error.code === 'EXPRESSION_TOO_COSTLY') {
-        throw new MaestroError('EXPRESSION_TOO_COSTLY', `runbook ${runbook.metadata.name}@${runbook.metadata.version}, param "${name}": ${error.message}`, {
-          details: { errors: [{ path: `spec.params.${name}`, ...error.at, message: error.message }] },
-        });
-      }
-      problems.push({ name, message: `runbook ${runbook.metadata.name}@${runbook.metadata.version} cannot compute it: ${error.message}` });
+  for (const [name, result] of Object.entries(resolved)) {
+    if ('value' in result) {
+      if (result.value !== null) params[name] = result.value;
+      continue;
     }
+    const { error } = result;
+    if (error.code === 'EXPRESSION_TOO_COSTLY') {
+      throw new MaestroError('EXPRESSION_TOO_COSTLY', `${runbookRef}, param "${name}": ${error.message}`, {
+        details: { errors: [{ path: `spec.params.${name}`, ...error.at, message: error.message }] },
+      });
+    }
+    problems.push({ name, message: `${runbookRef} cannot compute it: ${error.message}` });
   }
   if (problems.length > 0) throw new ParamsError(problems);
   return params;

@@ -72,7 +72,7 @@ export const triggerRunbook: RouteHandler = async (context) => {
   const [workflowName = '', workflowVersion = ''] = runbook.spec.workflowRef.split('@');
   const workflow = await context.deps.store.getWorkflow(namespace, workflowName, workflowVersion);
   if (!workflow) throw new NotFoundError(`workflow ${runbook.spec.workflowRef}, which runbook ${entry.name}@${entry.version} runs, is not registered in namespace ${namespace}`);
-  const params = checkParams(workflow.ir.parameters, runbookParams(runbook, inputs));
+  const params = checkParams(workflow.ir.parameters, await runbookParams(runbook, inputs));
   const compiled = runbookWorkflow(runbook, workflow, context.deps.catalog);
   if (body.dryRun ?? runbook.spec.dryRun ?? false) {
     // The decisions are recorded under an id no run will ever have, so the audit log keeps the

@@ -183,10 +183,20 @@ export const retryRun: RouteHandler = async (context) => {
   };
 };
 
-/** How long a decision waits for the run's worker to take it before the caller gets 503. */
-const APPROVAL_DEADLINE_MS = 15_000;
+/**
+ * How long after its expiry a decision's outcome may still reach the API: Temporal's default
+ * workflow task timeout. A run takes a decision only in a workflow task that started before the
+ * expiry, and such a task is finished (or timed out, and its work discarded) within this long.
+ */
+const APPROVAL_SETTLE_MS = 10_000;
 
-/** `POST /runs/{runId}/approvals`: the decision of the authenticated principal. */
+/**
+ * `POST /runs/{runId}/approvals`: the decision of the authenticated principal. It is signed to
+ * expire after `approvalWaitMs`; if the run has not answered once it could no longer take it
+ * (expiry + {@link APPROVAL_SETTLE_MS}), the caller gets 503 and the audit log records it as
+ * refused — and the run refuses it if it is delivered later (a worker coming back), so the record
+ * and the outcome cannot disagree.
+ */
 export const approveRunTask: RouteHandler = async (context) => {
   const principal = caller(context);
   const body = context.body as { taskId: string; decision: 'approve' | 'reject'; comment?: string };
@@ -204,14 +214,19 @@ export const approveRunTask: RouteHandler = async (context) => {
   const event = { kind: 'approval', runId, namespace, taskId: body.taskId } as const;
   await audit(context, { ...event, action: body.decision, ...(body.comment === undefined ? {} : { reason: body.comment }) });
   let task: TaskState;
-  const deadline = Date.now() + APPROVAL_DEADLINE_MS;
+  const signed = signApproval(context.deps.approvalKey, runId, request, { validForMs: context.deps.approvalWaitMs });
+  const deadline = Date.parse(signed.proof?.expiresAt ?? '') + APPROVAL_SETTLE_MS;
   try {
-    task = await context.deps.client.connection.withDeadline(deadline, () => approveTask(context.deps.client, runId, signApproval(context.deps.approvalKey, runId, request)));
+    task = await context.deps.client.connection.withDeadline(deadline, () => approveTask(context.deps.client, runId, signed));
   } catch (error) {
     // A run whose worker is gone (or whose workflow task keeps failing) never answers the update.
     const unanswered = !(error instanceof MaestroError) && Date.now() >= deadline;
     const failure = unanswered
-      ? new MaestroError('UNAVAILABLE', `no worker took the decision on run ${runId} within ${APPROVAL_DEADLINE_MS / 1000} s (is a worker polling its task queue?); it may still count once one does`, { cause: error })
+      ? new MaestroError(
+          'UNAVAILABLE',
+          `no worker took the decision on run ${runId} before it expired at ${signed.proof?.expiresAt} (is a worker polling its task queue?); the run will refuse it if it arrives later: decide again`,
+          { cause: error },
+        )
       : error;
     // The decision was recorded before the run saw it; say that the run did not take it, and why.
     if (failure instanceof MaestroError) await audit(context, { ...event, action: 'refused', reason: failure.message });

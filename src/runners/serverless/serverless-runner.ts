@@ -1,4 +1,4 @@
-import type { LambdaClient } from '@aws-sdk/client-lambda';
+import type { InvokeCommand as InvokeCommandType, LambdaClient } from '@aws-sdk/client-lambda';
 import type { ResourceClassSetting } from '../../config/index.js';
 import { createEgressAgent, egressRefusalOf } from '../../egress/index.js';
 import { TaskError, isMaestroError } from '../../errors/index.js';
@@ -15,10 +15,12 @@ export interface ServerlessRunnerOptions {
    * `…/function/<name>`) or `lambda:<name or ARN>`. @default {}
    */
   functions?: Readonly<Record<string, string>>;
-  /** AWS Lambda client settings: endpoint (`MAESTRO_LAMBDA_ENDPOINT`), region, credentials. @default the AWS SDK's */
+  /**
+   * AWS Lambda client settings: endpoint (`MAESTRO_LAMBDA_ENDPOINT`), region, credentials. Its
+   * connections go through the run's egress guard like any other function's, so an endpoint on a
+   * private or loopback address must be allow-listed for the namespace. @default the AWS SDK's
+   */
   lambda?: { endpoint?: string; region?: string; credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } };
-  /** A ready Lambda client instead. */
-  lambdaClient?: LambdaClient;
   /**
    * What one idempotency key covers:
    * - `task` (default): every attempt of the task in the run shares `<runId>/<taskId>`. A
@@ -71,6 +73,9 @@ export function idempotencyKey(ctx: Pick<TaskContext, 'runId' | 'taskId' | 'atte
  *   context (`custom.idempotencyKey`); the AWS SDK's retries re-send the same key; a function
  *   error fails the task (retryable) with its message.
  *
+ * Both kinds connect through the run's egress guard (`ctx.egress`): an endpoint the namespace may
+ * not reach, or one of Maestro's own, fails `EGRESS_DENIED` before any connection.
+ *
  * Cancellation abandons the invocation (the request is aborted; the function may finish on its
  * own, and its key makes a later attempt find the result instead of repeating the effect).
  */
@@ -83,18 +88,21 @@ export function createServerlessRunner(options: ServerlessRunnerOptions = {}): S
     retryDelayMs = 250,
     heartbeatIntervalMs = 5000,
   } = options;
-  let lambda: Promise<{ client: LambdaClient; InvokeCommand: typeof import('@aws-sdk/client-lambda').InvokeCommand }> | undefined;
-  const lambdaClient = () =>
-    (lambda ??= import('@aws-sdk/client-lambda').then(({ LambdaClient: Client, InvokeCommand }) => ({
-      client:
-        options.lambdaClient ??
-        new Client({
-          ...(options.lambda?.endpoint ? { endpoint: options.lambda.endpoint } : {}),
-          ...(options.lambda?.region ? { region: options.lambda.region } : {}),
-          ...(options.lambda?.credentials ? { credentials: options.lambda.credentials } : {}),
-        }),
-      InvokeCommand,
-    })));
+  let lambdaSdk: Promise<typeof import('@aws-sdk/client-lambda')> | undefined;
+  /**
+   * A Lambda client for one invocation: its connections go through the run's namespace guard (the
+   * guard differs per namespace, so clients are not shared), to the address the guard checked.
+   */
+  const lambdaClient = async (ctx: TaskContext): Promise<{ client: LambdaClient; InvokeCommand: typeof InvokeCommandType }> => {
+    const { LambdaClient: Client, InvokeCommand } = await (lambdaSdk ??= import('@aws-sdk/client-lambda'));
+    const client = new Client({
+      ...(options.lambda?.endpoint ? { endpoint: options.lambda.endpoint } : {}),
+      ...(options.lambda?.region ? { region: options.lambda.region } : {}),
+      ...(options.lambda?.credentials ? { credentials: options.lambda.credentials } : {}),
+      requestHandler: { httpAgent: ctx.egress.httpAgent(), httpsAgent: ctx.egress.httpsAgent() },
+    });
+    return { client, InvokeCommand };
+  };
 
   async function run(definition: RunnableTask, input: Record<string, unknown>, ctx: TaskContext): Promise<FunctionResult> {
     const invocation = functionInvocationOf(definition, input, RUNNER);
@@ -195,7 +203,7 @@ export function createServerlessRunner(options: ServerlessRunnerOptions = {}): S
   }
 
   async function invokeLambda(functionName: string, payload: unknown, key: string, ctx: TaskContext, signal: AbortSignal): Promise<FunctionResult> {
-    const { client, InvokeCommand } = await lambdaClient();
+    const { client, InvokeCommand } = await lambdaClient(ctx);
     const clientContext = Buffer.from(
       JSON.stringify({ custom: { idempotencyKey: key, runId: ctx.runId, taskId: ctx.taskId, attempt: String(ctx.attempt) } }),
     ).toString('base64');
@@ -212,11 +220,15 @@ export function createServerlessRunner(options: ServerlessRunnerOptions = {}): S
       );
     } catch (error) {
       if (signal.aborted || isMaestroError(error)) throw error;
+      const refused = egressRefusalOf(error);
+      if (refused) throw refused;
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
       throw new RunnerError(RUNNER, `Lambda ${functionName} could not be invoked${status ? ` (HTTP ${status})` : ''}: ${causeOf(error)}`, {
         cause: error,
         retryable: status === undefined || status === 429 || status >= 500,
       });
+    } finally {
+      client.destroy();
     }
     const text = output.Payload ? new TextDecoder().decode(output.Payload) : '';
     const result = decode(text, 'application/json');

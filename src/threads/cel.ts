@@ -1,0 +1,88 @@
+/**
+ * CEL templates resolved off the caller's event loop. One CEL evaluation is bounded by its cost
+ * limit (`CEL_COST_LIMIT`), which still lets it take tens of milliseconds, and a document can hold
+ * many expressions: evaluated on the API's event loop, a runbook trigger could hold `/healthz`
+ * and every other request that long. Here they run on a thread, and a job that takes longer than
+ * its time limit is stopped by terminating the thread. The results are exactly those of
+ * `resolveTemplates` (the same code runs on the thread).
+ */
+import { availableParallelism } from 'node:os';
+import { MaestroError } from '../errors/index.js';
+import { ExpressionError, type ExpressionBindings, type ExpressionErrorCode } from '../ir/index.js';
+import { ThreadPool, type ThreadStop } from './pool.js';
+
+/** A job of the CEL thread: templates by name, resolved over `bindings`. */
+export interface CelJob {
+  templates: Readonly<Record<string, unknown>>;
+  bindings: ExpressionBindings;
+  /** Names of the integer params and inputs (CEL sees them as ints). */
+  integers: string[];
+}
+
+/** A template's value, or the {@link ExpressionError} it failed with (as data: threads pass no classes). */
+type CelResult = { value: unknown } | { error: { message: string; expression: string; code: ExpressionErrorCode; at?: { line: number; column: number } } };
+
+/** The CEL thread's answer to a job: a result per template, or the unexpected failure that stopped it. */
+export interface CelAnswer {
+  results: Record<string, CelResult>;
+  internal?: string;
+}
+
+/** A template's value, or why it could not be computed. */
+export type ResolvedTemplate = { value: unknown } | { error: ExpressionError };
+
+/** Options of {@link resolveTemplatesOffThread}. */
+export interface OffThreadOptions {
+  /** Longest the whole job may take; past it the thread is terminated. @default 2000 */
+  timeoutMs?: number;
+  /** Aborts the job (its thread is terminated). */
+  signal?: AbortSignal;
+}
+
+const THREAD = new URL('./cel-thread.ts', import.meta.url);
+/** CEL needs little memory: its cost limit bounds the lists a macro builds. */
+const THREAD_HEAP_MB = 64;
+
+let pool: ThreadPool | undefined;
+
+/**
+ * Resolves each template (`resolveTemplates`) on a thread of the process's CEL pool, so no
+ * expression holds the caller's event loop.
+ *
+ * @returns each template's value, or the `ExpressionError` it failed with.
+ * @throws ExpressionError `EXPRESSION_TOO_COSTLY` when the job takes longer than `timeoutMs`.
+ * @throws MaestroError `INTERNAL` when the thread fails unexpectedly.
+ * @example
+ * await resolveTemplatesOffThread({ key: 'backfill/${inputs.day}' }, { params: {}, tasks: {}, inputs: { day: 3 } }, new Set(['day']))
+ * // { key: { value: 'backfill/3' } }
+ */
+export async function resolveTemplatesOffThread(
+  templates: Readonly<Record<string, unknown>>,
+  bindings: ExpressionBindings,
+  integerParams: ReadonlySet<string> = new Set(),
+  { timeoutMs = 2_000, signal }: OffThreadOptions = {},
+): Promise<Record<string, ResolvedTemplate>> {
+  // As many threads as cores, at most 2: triggers are few, and each job is short.
+  pool ??= new ThreadPool({ module: THREAD, size: Math.min(2, availableParallelism()), heapMb: THREAD_HEAP_MB });
+  const job: CelJob = { templates, bindings, integers: [...integerParams] };
+  const answer = await pool.run<CelAnswer | ThreadStop>({
+    message: job,
+    timeoutMs,
+    ...(signal ? { signal } : {}),
+    onMessage: (message) => message as CelAnswer,
+    onStop: (stop) => stop,
+  });
+  if ('kind' in answer) {
+    if (answer.kind === 'timeout') {
+      throw new ExpressionError(`the expressions took longer than ${timeoutMs} ms to evaluate`, '', 'EXPRESSION_TOO_COSTLY');
+    }
+    throw new MaestroError('INTERNAL', `the CEL thread stopped: ${answer.message}`);
+  }
+  if (answer.internal !== undefined) throw new MaestroError('INTERNAL', `the CEL thread failed: ${answer.internal}`);
+  return Object.fromEntries(
+    Object.entries(answer.results).map(([name, result]) => [
+      name,
+      'value' in result ? result : { error: new ExpressionError(result.error.message, result.error.expression, result.error.code, result.error.at) },
+    ]),
+  );
+}
