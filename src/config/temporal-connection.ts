@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors/index.js';
-import { DEFAULT_TEMPORAL_ADDRESS, type Config } from './index.js';
+import { DEFAULT_TEMPORAL_ADDRESS, type TemporalSettings } from './sections/temporal.js';
 
 /** TLS towards the Temporal frontend (the SDKs' `TLSConfig`). */
 export interface TemporalTls {
@@ -41,7 +41,7 @@ function readPem(file: string, setting: string): Buffer {
 }
 
 /** Whether any TLS or API-key setting is given (the local dev server speaks plain gRPC without them). */
-export function hasTemporalCredentials(config: Config): boolean {
+export function hasTemporalCredentials(config: TemporalSettings): boolean {
   return (
     config.temporalTls === true ||
     config.temporalTlsClientCertPath !== undefined ||
@@ -61,7 +61,7 @@ export function hasTemporalCredentials(config: Config): boolean {
  * @example
  * const connection = await Connection.connect({ ...temporalConnectOptions(config), connectTimeout: '5s' });
  */
-export function temporalConnectOptions(config: Config): TemporalConnectOptions {
+export function temporalConnectOptions(config: TemporalSettings): TemporalConnectOptions {
   const address = config.temporalAddress ?? DEFAULT_TEMPORAL_ADDRESS;
   const apiKey = config.temporalApiKey;
   const { temporalTlsClientCertPath: certPath, temporalTlsClientKeyPath: keyPath } = config;

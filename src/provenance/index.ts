@@ -89,6 +89,7 @@ export {
   trustedKeysFromConfig,
   workerBuildId,
   type Provenance,
+  type ProvenanceConfig,
   type WorkerProvenance,
   type WorkerProvenanceOptions,
 } from './setup.js';

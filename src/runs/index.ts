@@ -6,7 +6,7 @@
 export { launchRun, newRunId, startOnTemporal, type LaunchContext, type LaunchRequest, type LaunchResult } from './launch.js';
 export { recordBeforeActing } from './record.js';
 export { startAdmissionLoop, type AdmissionLoop, type AdmissionLoopOptions } from './admission.js';
-export { openLaunchContext, type OpenLaunchContext } from './open.js';
+export { openLaunchContext, type LaunchContextSettings, type OpenLaunchContext } from './open.js';
 export { replayRun, startReplay, type ReplayOptions } from './replay.js';
 export { describeRun, executionStatusName, runInput, runState, runStatusOf, type ApiRunStatus, type RunExecution } from './temporal.js';
 export { instantOf, listRuns, visibilityQuery, type RunFilter, type RunPage, type RunSummary } from './list.js';
