@@ -26,16 +26,15 @@ export const CONFIG_FILE_ENV = 'MAESTRO_CONFIG';
 export type ConfigInput = { -readonly [K in keyof Config]?: Config[K] };
 
 /** One declared setting, found by its key. */
-export interface DeclaredSetting {
+interface DeclaredSetting {
   /** The config-file key, e.g. `port`. */
   readonly key: string;
-  readonly section: Section;
   readonly schema: SettingSchema;
 }
 
 /** Every declared setting by key, in section order. */
-export const DECLARED_SETTINGS: ReadonlyMap<string, DeclaredSetting> = new Map(
-  SECTIONS.flatMap((section: Section) => Object.entries(section.schema.properties).map(([key, schema]) => [key, { key, section, schema: schema as SettingSchema }] as const)),
+const DECLARED_SETTINGS: ReadonlyMap<string, DeclaredSetting> = new Map(
+  SECTIONS.flatMap((section: Section) => Object.entries(section.schema.properties).map(([key, schema]) => [key, { key, schema: schema as SettingSchema }] as const)),
 );
 
 /** Former keys still read, to the setting they now name. */
@@ -55,7 +54,7 @@ function declaredOf(key: string): DeclaredSetting | undefined {
   return DECLARED_SETTINGS.get(key) ?? DEPRECATED_KEYS.get(key);
 }
 
-const ajv = new Ajv({ strict: true, strictTypes: false });
+const ajv = new Ajv({ strict: true });
 // The keywords a declaration adds to its schema: information for the loader and the reference, not checks.
 ajv.addVocabulary(['env', 'message', 'decode', 'path', 'secret', 'formerly', 'unset', 'defaultFrom', 'shownDefault']);
 ajv.addFormat('url', { type: 'string', validate: (value: string) => URL.canParse(value) });
