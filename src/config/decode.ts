@@ -63,15 +63,18 @@ export function namespaceList(wildcard: boolean) {
   };
 }
 
-/** `a,b` (environment) or a list (file) of strings, each accepted by `check`, else `refusal(item)` is the error. */
-export function checkedList(what: string, check: (item: string) => boolean, refusal: (item: string) => string) {
+/**
+ * `a,b` (environment) or a list (file) of strings, each accepted by `check`, else `refusal(item)` is
+ * the error; an empty list only when `emptyAllowed`.
+ */
+export function checkedList(what: string, check: (item: string) => boolean, refusal: (item: string) => string, emptyAllowed = false) {
   return (raw: unknown): readonly string[] => {
     const items = typeof raw === 'string' ? raw.split(',') : raw;
     if (!Array.isArray(items) || !items.every((item): item is string => typeof item === 'string')) throw new SettingValueError(`must be a list of ${what}s`);
     const names = items.map((item) => item.trim()).filter((item) => item !== '');
     const bad = names.find((name) => !check(name));
     if (bad !== undefined) throw new SettingValueError(refusal(bad));
-    if (names.length === 0) throw new SettingValueError(`must name at least one ${what}`);
+    if (names.length === 0 && !emptyAllowed) throw new SettingValueError(`must name at least one ${what}`);
     return Object.freeze(names);
   };
 }

@@ -57,12 +57,13 @@ export const codecSection = section('codec', 'The Temporal payload codec: the AE
     unset: '`<dataDir>/payload-key`, created with a fresh key on first use',
     description: "File holding the payload codec's keys in the MAESTRO_PAYLOAD_KEY format, one per line or comma-separated: how Kubernetes and Docker mount a secret.",
   }),
-  codecCorsOrigins: optional(Type.Array(Type.String(), { minItems: 1 }), {
+  codecCorsOrigins: optional(Type.Array(Type.String()), {
     env: 'MAESTRO_CODEC_CORS_ORIGINS',
     decode: checkedList(
       'origin',
       (origin) => URL.canParse(origin) && new URL(origin).origin === origin,
       (origin) => `has "${origin}", which is not an origin (scheme://host[:port], no path)`,
+      true,
     ),
     unset: 'the origin of MAESTRO_TEMPORAL_UI_URL, or `http://localhost:<uiPort>` and `http://127.0.0.1:<uiPort>`',
     description: 'Origins allowed to call `/codec/encode` and `/codec/decode` from a browser: the Temporal Web UI (comma-separated).',
