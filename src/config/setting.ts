@@ -45,17 +45,24 @@ export interface SettingInfo {
 }
 
 /** A setting with a value after loading: a fixed default, or one computed from settings read before it. */
-export interface DefaultedSettingInfo<T> extends SettingInfo {
-  /** The value when the setting is unset. Exactly one of `default` and `defaultFrom`. */
-  readonly default?: T;
-  /**
-   * The value when unset, from the settings loaded so far (earlier sections and earlier keys of this
-   * one) and the working directory, e.g. `<dataDir>/artifacts`.
-   */
-  readonly defaultFrom?: (settings: Readonly<Record<string, unknown>>, cwd: string) => T;
-  /** How the reference shows a computed default, e.g. `<dataDir>/artifacts`. */
-  readonly shownDefault?: string;
-}
+export type DefaultedSettingInfo<T> = SettingInfo &
+  (
+    | {
+        /** The value when the setting is unset. */
+        readonly default: T;
+        readonly defaultFrom?: never;
+      }
+    | {
+        /**
+         * The value when unset, from the settings loaded so far (earlier sections and earlier keys of
+         * this one) and the working directory, e.g. `<dataDir>/artifacts`.
+         */
+        readonly defaultFrom: (settings: Readonly<Record<string, unknown>>, cwd: string) => T;
+        /** How the reference shows the computed default, e.g. `<dataDir>/artifacts`. */
+        readonly shownDefault: string;
+        readonly default?: never;
+      }
+  );
 
 /** A setting that may stay unset: its module decides what unset means. */
 export interface OptionalSettingInfo extends SettingInfo {
@@ -64,7 +71,12 @@ export interface OptionalSettingInfo extends SettingInfo {
 }
 
 /** A declared setting's schema: the TypeBox schema with its {@link SettingInfo}. */
-export type SettingSchema = TSchema & SettingInfo & Partial<Pick<DefaultedSettingInfo<unknown>, 'defaultFrom' | 'shownDefault'>> & { readonly unset?: string };
+export type SettingSchema = TSchema &
+  SettingInfo & {
+    readonly defaultFrom?: (settings: Readonly<Record<string, unknown>>, cwd: string) => unknown;
+    readonly shownDefault?: string;
+    readonly unset?: string;
+  };
 
 /**
  * A setting that always has a value after loading (a default or a computed default).
