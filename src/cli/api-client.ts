@@ -3,7 +3,10 @@
  * A problem response becomes the MaestroError of its code, so exit codes follow `ERROR_CODES`.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import type { Config } from '../config/index.js';
+import type { ClientSettings, ServerSettings, StoreSettings } from '../config/index.js';
+
+/** The settings the CLI reaches the API with: its URL and token, else the local API's port and dev token. */
+type ApiTargetSettings = ClientSettings & Pick<ServerSettings, 'port'> & Pick<StoreSettings, 'dataDir'>;
 import { MaestroError, isErrorCode } from '../errors/index.js';
 
 /** A thin JSON client of the API. */
@@ -13,7 +16,7 @@ export interface ApiClient {
 }
 
 /** The API base URL and token the CLI uses, from `config`. */
-export function apiTarget(config: Config): { url: string; token: string | undefined } {
+export function apiTarget(config: ApiTargetSettings): { url: string; token: string | undefined } {
   const url = (config.apiUrl ?? `http://localhost:${config.port}`).replace(/\/+$/, '');
   const devTokenFile = `${config.dataDir}/dev-token`;
   const token = config.apiToken ?? (existsSync(devTokenFile) ? readFileSync(devTokenFile, 'utf8').trim() : undefined);
@@ -33,7 +36,7 @@ function problemError(status: number, body: ProblemBody): MaestroError {
 }
 
 /** Creates the client for `config`'s API. */
-export function createApiClient(config: Config): ApiClient {
+export function createApiClient(config: ApiTargetSettings): ApiClient {
   const { url, token } = apiTarget(config);
   return {
     async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {

@@ -7,13 +7,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../config/index.js';
+import { loadConfig, type StoreSettings } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
 import { anchorAuditLog, checkAuditAnchor, describeAnchorCheck, describeChainReport } from '../policy/index.js';
-import { openProvenance, trustedKeysFromConfig } from '../provenance/index.js';
+import { openProvenance, trustedKeysFromConfig, type ProvenanceConfig } from '../provenance/index.js';
 import { openAuditLog, type AuditLog } from '../store/index.js';
 
-async function withLog<T>(work: (log: AuditLog, config: Config) => Promise<T>): Promise<T> {
+async function withLog<T>(work: (log: AuditLog, config: ProvenanceConfig) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const log = await openAuditLog({ ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }), dataDir: config.dataDir });
   try {
@@ -24,7 +24,7 @@ async function withLog<T>(work: (log: AuditLog, config: Config) => Promise<T>): 
 }
 
 /** Where `audit anchor` writes its checkpoint and `audit verify` looks for one by default. */
-function defaultAnchorFile(config: Pick<Config, 'dataDir'>): string {
+function defaultAnchorFile(config: Pick<StoreSettings, 'dataDir'>): string {
   return join(config.dataDir, 'audit-anchor.json');
 }
 

@@ -14,6 +14,7 @@ import type { CompiledWorkflow, ParameterSpec } from '../ir/index.js';
 import { checkParams, loadManifestFile, parseParamText } from '../manifest/index.js';
 import { PRIORITY_DYNAMIC_CONFIG } from '../runs/index.js';
 import { registerAuditCommands } from './audit.js';
+import { registerConfigCommands } from './config.js';
 import { registerImageCommands } from './images.js';
 import { registerLogCommands } from './logs.js';
 import { registerRunnerCommands } from './runners.js';
@@ -77,6 +78,7 @@ export async function main(argv: string[]): Promise<number> {
   addApiCommands(program);
 
   registerAuditCommands(program, (code) => (exitCode = code));
+  registerConfigCommands(program);
   registerRunnerCommands(program, (code) => (exitCode = code));
   registerImageCommands(program, (code) => (exitCode = code));
   registerLogCommands(program, (code) => (exitCode = code));

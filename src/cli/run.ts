@@ -4,16 +4,15 @@
  * store and audit log the API uses) and follows it to the end.
  */
 import { getRunState, waitForRun } from '../client/index.js';
-import type { Config } from '../config/index.js';
 import type { CompiledWorkflow, RunState, TaskState } from '../ir/index.js';
 import { launchRun } from '../runs/index.js';
-import { localPrincipal, withLaunchContext } from './temporal.js';
+import { localPrincipal, withLaunchContext, type CliLaunchSettings } from './temporal.js';
 
 /** Options of {@link runWorkflow}. */
 export interface RunCommandOptions {
   compiled: CompiledWorkflow;
   params: Record<string, unknown>;
-  config: Config;
+  config: CliLaunchSettings;
   /** Maestro namespace of the run. @default 'default' */
   namespace?: string;
   /** Return right after the start. @default false */

@@ -6,13 +6,16 @@
 import { userInfo } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { maestroDataConverter, payloadCodec } from '../codec/index.js';
-import { temporalConnectOptions, type Config } from '../config/index.js';
+import { temporalConnectOptions, type CodecSettings, type StoreSettings, type TemporalSettings } from '../config/index.js';
 import { MaestroError } from '../errors/index.js';
 import type { Principal } from '../ir/index.js';
-import { openLaunchContext, type LaunchContext } from '../runs/index.js';
+import { openLaunchContext, type LaunchContext, type LaunchContextSettings } from '../runs/index.js';
+
+/** The settings the CLI starts runs with: the connection to Temporal and the launch context's. */
+export type CliLaunchSettings = TemporalSettings & LaunchContextSettings;
 
 /** Connects to Temporal, runs `work` with a client, then closes the connection. */
-async function withClient<T>(config: Config, work: (client: Client) => Promise<T>): Promise<T> {
+async function withClient<T>(config: TemporalSettings & CodecSettings & Pick<StoreSettings, 'dataDir'>, work: (client: Client) => Promise<T>): Promise<T> {
   const temporal = temporalConnectOptions(config);
   const { address } = temporal;
   const connection = await Connection.connect({ ...temporal, connectTimeout: '5s' }).catch((error: unknown) => {
@@ -29,7 +32,7 @@ async function withClient<T>(config: Config, work: (client: Client) => Promise<T
  * Connects to Temporal and runs `work` with the launch context of `config` (store, audit log, policy decision
  * point) opened for `work` and closed after it.
  */
-export function withLaunchContext<T>(config: Config, work: (context: LaunchContext) => Promise<T>): Promise<T> {
+export function withLaunchContext<T>(config: CliLaunchSettings, work: (context: LaunchContext) => Promise<T>): Promise<T> {
   return withClient(config, async (client) => {
     const context = await openLaunchContext(config, client);
     try {

@@ -6,7 +6,7 @@
 import type { DataConverter } from '@temporalio/common';
 import { defaultPayloadConverter } from '@temporalio/common';
 import proto from '@temporalio/proto';
-import type { Config } from '../config/index.js';
+import type { CodecSettings, StoreSettings } from '../config/index.js';
 import { MaestroError } from '../errors/index.js';
 import { payloadKeys } from './keys.js';
 import { AesGcmPayloadCodec } from './payload-codec.js';
@@ -19,7 +19,7 @@ export { payloadKeyFile, payloadKeys } from './keys.js';
  *
  * @throws {ConfigError} when its keys are invalid or unreadable.
  */
-export function payloadCodec(config: Pick<Config, 'payloadKey' | 'payloadKeyFile' | 'dataDir'>): AesGcmPayloadCodec {
+export function payloadCodec(config: CodecSettings & Pick<StoreSettings, 'dataDir'>): AesGcmPayloadCodec {
   return new AesGcmPayloadCodec(payloadKeys(config));
 }
 

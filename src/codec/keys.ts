@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors/index.js';
-import { parsePayloadKeys, type Config, type PayloadKey } from '../config/index.js';
+import { parsePayloadKeys, type CodecSettings, type PayloadKey, type StoreSettings } from '../config/index.js';
 
 /** The generated key file of a data directory. */
 export function payloadKeyFile(dataDir: string): string {
@@ -21,7 +21,7 @@ export function payloadKeyFile(dataDir: string): string {
  *
  * @throws {ConfigError} when the key or key file is invalid or unreadable.
  */
-export function payloadKeys(config: Pick<Config, 'payloadKey' | 'payloadKeyFile' | 'dataDir'>): readonly PayloadKey[] {
+export function payloadKeys(config: Pick<CodecSettings, 'payloadKey' | 'payloadKeyFile'> & Pick<StoreSettings, 'dataDir'>): readonly PayloadKey[] {
   if (config.payloadKey !== undefined) return parsePayloadKeys(config.payloadKey, 'MAESTRO_PAYLOAD_KEY');
   if (config.payloadKeyFile !== undefined) return parsePayloadKeys(readKeyFile(config.payloadKeyFile), `MAESTRO_PAYLOAD_KEY_FILE=${config.payloadKeyFile}`);
   const file = payloadKeyFile(config.dataDir);

@@ -7,24 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors/index.js';
-
-/** Where clients look for Temporal when `temporalAddress` (`TEMPORAL_ADDRESS`) is unset. */
-export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
-
-/**
- * The settings a Temporal connection is built from: the `TEMPORAL_*` fields of `Config`, which
- * documents each. Declared here, not imported, so this file does not import the config module's
- * index (which re-exports it).
- */
-export interface TemporalConnectionSettings {
-  readonly temporalAddress?: string;
-  readonly temporalTls?: boolean;
-  readonly temporalTlsClientCertPath?: string;
-  readonly temporalTlsClientKeyPath?: string;
-  readonly temporalTlsServerCaCertPath?: string;
-  readonly temporalTlsServerName?: string;
-  readonly temporalApiKey?: string;
-}
+import { DEFAULT_TEMPORAL_ADDRESS, type TemporalSettings } from './sections/temporal.js';
 
 /** TLS towards the Temporal frontend (the SDKs' `TLSConfig`). */
 export interface TemporalTls {
@@ -58,7 +41,7 @@ function readPem(file: string, setting: string): Buffer {
 }
 
 /** Whether any TLS or API-key setting is given (the local dev server speaks plain gRPC without them). */
-export function hasTemporalCredentials(config: TemporalConnectionSettings): boolean {
+export function hasTemporalCredentials(config: TemporalSettings): boolean {
   return (
     config.temporalTls === true ||
     config.temporalTlsClientCertPath !== undefined ||
@@ -78,7 +61,7 @@ export function hasTemporalCredentials(config: TemporalConnectionSettings): bool
  * @example
  * const connection = await Connection.connect({ ...temporalConnectOptions(config), connectTimeout: '5s' });
  */
-export function temporalConnectOptions(config: TemporalConnectionSettings): TemporalConnectOptions {
+export function temporalConnectOptions(config: TemporalSettings): TemporalConnectOptions {
   const address = config.temporalAddress ?? DEFAULT_TEMPORAL_ADDRESS;
   const apiKey = config.temporalApiKey;
   const { temporalTlsClientCertPath: certPath, temporalTlsClientKeyPath: keyPath } = config;

@@ -1,11 +1,11 @@
-import type { Config } from '../config/index.js';
+import type { PolicySettings } from '../config/index.js';
 import { createEmbeddedPdp } from './embedded-pdp.js';
 import { defaultBundlePath } from './paths.js';
 import { createRemotePdp } from './remote-pdp.js';
 import type { PolicyDecisionPoint } from './types.js';
 
 /** The settings {@link createPdp} reads. */
-export type PdpConfig = Pick<Config, 'policyMode' | 'policyBundle' | 'opaUrl' | 'policyTimeoutMs' | 'policyOnUnavailable'>;
+export type PdpConfig = PolicySettings;
 
 /**
  * The PDP the configuration chooses: embedded (default; the wasm bundle at `policyBundle`, else

@@ -12,7 +12,7 @@
  */
 import { sign, verify, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
-import type { Config } from '../config/index.js';
+import type { ProvenanceSettings, StoreSettings } from '../config/index.js';
 import { MaestroError } from '../errors/index.js';
 import type { ApprovalRequest } from '../ir/index.js';
 import { canonicalJson } from '../canonical/index.js';
@@ -25,7 +25,7 @@ import { loadSigningKey, type SigningKey } from './keys.js';
 export const APPROVAL_PROOF_MAX_AGE_MS = 5 * 60_000;
 
 /** The approval key's path when `approvalKey` is unset: `<dataDir>/keys/approval-signing.key`. */
-export function defaultApprovalKeyFile(config: Pick<Config, 'dataDir'>): string {
+export function defaultApprovalKeyFile(config: Pick<StoreSettings, 'dataDir'>): string {
   return join(config.dataDir, 'keys', 'approval-signing.key');
 }
 
@@ -36,7 +36,7 @@ export function defaultApprovalKeyFile(config: Pick<Config, 'dataDir'>): string 
  *
  * @throws ConfigError when a configured key is missing or is not a supported private key.
  */
-export function loadApprovalKey(config: Pick<Config, 'dataDir' | 'approvalKey'>): Promise<SigningKey> {
+export function loadApprovalKey(config: Pick<StoreSettings, 'dataDir'> & Pick<ProvenanceSettings, 'approvalKey'>): Promise<SigningKey> {
   return loadSigningKey(config.approvalKey ?? defaultApprovalKeyFile(config), { create: config.approvalKey === undefined, algorithm: 'ed25519' });
 }
 

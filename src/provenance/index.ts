@@ -76,6 +76,7 @@ export {
   trustedKeysFromConfig,
   workerBuildId,
   type Provenance,
+  type ProvenanceConfig,
   type WorkerProvenance,
   type WorkerProvenanceOptions,
 } from './setup.js';

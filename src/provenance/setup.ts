@@ -1,6 +1,6 @@
 /**
  * Provenance from config: the signer, trusted keys, receipt store and task cache a worker, the
- * API or the CLI use, built once from {@link Config}.
+ * API or the CLI use, built once from the provenance settings ({@link ProvenanceConfig}).
  */
 import type { KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Catalog } from '../catalog/index.js';
 import { ConfigError } from '../errors/index.js';
-import type { Config } from '../config/index.js';
+import type { ProvenanceSettings, StoreSettings, TemporalSettings } from '../config/index.js';
 import { BlobTaskCache, type TaskCache } from '../cache/index.js';
 import { FsBlobStore, S3BlobStore, type BlobStore } from '../store/index.js';
 import { CodeDigester, catalogCodeDigests } from './code-digest.js';
@@ -18,6 +18,12 @@ import { loadSigningKey, readPublicKeys, type SigningKey } from './keys.js';
 import type { PolicyDecisionIds } from './receipt-statement.js';
 import { ReceiptStore, createReceiptWriter, type WriteReceiptInput, type WriteReceiptResult } from './receipt-store.js';
 import { keylessBundleSigner, localBundleSigner, type BundleSigner } from './signing.js';
+
+/**
+ * The settings provenance is opened with: its section, the data folder (dev keys, the `fs` store)
+ * and the Temporal namespace and task queue (the default `builder.id`).
+ */
+export type ProvenanceConfig = ProvenanceSettings & Pick<StoreSettings, 'dataDir'> & Pick<TemporalSettings, 'temporalNamespace' | 'taskQueue'>;
 
 /** Everything provenance needs at run time, from config. */
 export interface Provenance {
@@ -37,7 +43,7 @@ export interface Provenance {
 }
 
 /** The dev signing key's path when `signingKey` is unset. */
-export function defaultSigningKeyFile(config: Pick<Config, 'dataDir'>): string {
+export function defaultSigningKeyFile(config: Pick<StoreSettings, 'dataDir'>): string {
   return join(config.dataDir, 'keys', 'receipt-signing.key');
 }
 
@@ -47,7 +53,7 @@ export function defaultSigningKeyFile(config: Pick<Config, 'dataDir'>): string {
  *
  * @throws ConfigError for a missing configured key, an unreadable trusted key, or an `s3` store without a bucket.
  */
-export async function openProvenance(config: Config): Promise<Provenance> {
+export async function openProvenance(config: ProvenanceConfig): Promise<Provenance> {
   const keyless = config.fulcioUrl !== undefined && config.rekorUrl !== undefined;
   const signingKey = keyless ? undefined : await loadSigningKey(config.signingKey ?? defaultSigningKeyFile(config), { create: config.signingKey === undefined });
   const signer =
@@ -74,18 +80,21 @@ export async function openProvenance(config: Config): Promise<Provenance> {
  *
  * @throws ConfigError when a configured `signingKey` is missing or a trusted key is unreadable.
  */
-export async function trustedKeysFromConfig(config: Config): Promise<KeyObject[]> {
+export async function trustedKeysFromConfig(config: Pick<ProvenanceSettings, 'signingKey' | 'trustedKeysDir'> & Pick<StoreSettings, 'dataDir'>): Promise<KeyObject[]> {
   const file = config.signingKey ?? defaultSigningKeyFile(config);
   const own = config.signingKey !== undefined || existsSync(file) ? [(await loadSigningKey(file)).publicKey] : [];
   return [...own, ...(await trustedKeysIn(config.trustedKeysDir))];
 }
 
 /** The receipt store of the configured provenance store, without touching any key. */
-export function receiptStoreFromConfig(config: Config): ReceiptStore {
+export function receiptStoreFromConfig(config: BlobStoreSettings): ReceiptStore {
   return new ReceiptStore(blobStore(config));
 }
 
-function blobStore(config: Config): BlobStore {
+/** The settings of the store receipts and the task cache live in. */
+type BlobStoreSettings = Pick<ProvenanceSettings, 'provenanceStore' | 'provenanceS3Bucket' | 'provenanceS3Prefix' | 'provenanceS3Endpoint'> & Pick<StoreSettings, 'dataDir'>;
+
+function blobStore(config: BlobStoreSettings): BlobStore {
   if (config.provenanceStore !== 's3') return new FsBlobStore(config.dataDir);
   if (!config.provenanceS3Bucket) throw new ConfigError('MAESTRO_PROVENANCE_STORE=s3 needs MAESTRO_PROVENANCE_S3_BUCKET');
   return new S3BlobStore({
@@ -135,7 +144,7 @@ export interface WorkerProvenance {
 
 /** Options of {@link createWorkerProvenance}. */
 export interface WorkerProvenanceOptions {
-  config: Config;
+  config: ProvenanceConfig;
   catalog: Catalog;
   /** Module files of tasks outside `src/tasks`' naming convention. @default {} */
   taskModules?: Readonly<Record<string, string | URL>>;

@@ -1,5 +1,8 @@
 import { connect } from 'node:net';
-import type { Config } from '../config/index.js';
+import type { ImagesSettings, RunnersSettings } from '../config/index.js';
+
+/** The settings the runners are checked with. */
+type CheckedSettings = RunnersSettings & ImagesSettings;
 import type { RunsOn } from '../ir/index.js';
 import { describeDockerHost, dockerOptions, dockerSocketPresent } from './container/docker-host.js';
 import { NO_KUBE_CREDENTIALS, createK8sRunner, findKubeCredentials } from './k8s/k8s-runner.js';
@@ -25,7 +28,7 @@ export interface CheckRunnersOptions {
  * endpoint (a TCP connection for HTTP functions, never an invocation; Lambda is reported as
  * configured, since probing it would need extra IAM permissions).
  */
-export async function checkRunners(config: Config, { timeoutMs = 5000 }: CheckRunnersOptions = {}): Promise<RunnerCheck[]> {
+export async function checkRunners(config: CheckedSettings, { timeoutMs = 5000 }: CheckRunnersOptions = {}): Promise<RunnerCheck[]> {
   return Promise.all([
     Promise.resolve<RunnerCheck>({ runner: 'local', reachable: true, detail: 'runs tasks in the worker process' }),
     bounded('container', timeoutMs, () => checkContainer(config)),
@@ -49,7 +52,7 @@ async function bounded(runner: RunsOn, timeoutMs: number, probe: () => Promise<R
   }
 }
 
-async function checkContainer(config: Config): Promise<RunnerCheck> {
+async function checkContainer(config: CheckedSettings): Promise<RunnerCheck> {
   const where = describeDockerHost(config.dockerHost);
   if (!dockerSocketPresent(config.dockerHost)) {
     return { runner: 'container', reachable: false, detail: `no Docker API socket at ${where}: start Docker or Podman (scripts/peers/podman.sh serve SOCKET) and set DOCKER_HOST` };
@@ -68,7 +71,7 @@ async function checkContainer(config: Config): Promise<RunnerCheck> {
   }
 }
 
-async function checkK8s(config: Config): Promise<RunnerCheck> {
+async function checkK8s(config: CheckedSettings): Promise<RunnerCheck> {
   if (!findKubeCredentials(config.kubeconfig)) return { runner: 'k8s', reachable: false, detail: NO_KUBE_CREDENTIALS };
   const runner = createK8sRunner({ kubeconfig: config.kubeconfig });
   const kc = await runner.kubeConfig();
@@ -83,7 +86,7 @@ async function checkK8s(config: Config): Promise<RunnerCheck> {
   }
 }
 
-async function checkServerless(config: Config, timeoutMs: number): Promise<RunnerCheck> {
+async function checkServerless(config: CheckedSettings, timeoutMs: number): Promise<RunnerCheck> {
   const functions = Object.entries(config.functions ?? {});
   if (functions.length === 0) return { runner: 'serverless', reachable: false, detail: 'no functions configured: set MAESTRO_FUNCTIONS (name=url or name=lambda:function)' };
   const results = await Promise.all(

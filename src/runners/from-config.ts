@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Connection, WorkflowClient } from '@temporalio/client';
-import { temporalConnectOptions, type Config } from '../config/index.js';
+import { temporalConnectOptions, type ImagesSettings, type RunnersSettings, type StoreSettings, type TemporalSettings } from '../config/index.js';
 import { readPublicKeys } from '../provenance/index.js';
 import type { ArtifactStore } from '../store/index.js';
 import { createContainerRunner } from './container/container-runner.js';
@@ -32,7 +32,7 @@ export interface CreateRunnersOptions {
  * const runners = createRunners(config, { artifacts: new FsArtifactStore({ root: config.artifactDir }) });
  * const worker = await createWorker({ connection, artifactDir: config.artifactDir, runners });
  */
-export function createRunners(config: Config, options: CreateRunnersOptions = {}): Runners {
+export function createRunners(config: RunnersSettings & ImagesSettings & Pick<StoreSettings, 'dataDir'> & Pick<TemporalSettings, 'temporalNamespace'>, options: CreateRunnersOptions = {}): Runners {
   const resourceClasses = resourceClassesFrom(config);
   return {
     local: localRunner,
@@ -53,7 +53,7 @@ export function createRunners(config: Config, options: CreateRunnersOptions = {}
 }
 
 /** The folder of image signatures: `imageSignaturesDir`, else `<dataDir>/image-signatures`. */
-export function imageSignaturesDirOf(config: Pick<Config, 'imageSignaturesDir' | 'dataDir'>): string {
+export function imageSignaturesDirOf(config: Pick<ImagesSettings, 'imageSignaturesDir'> & Pick<StoreSettings, 'dataDir'>): string {
   return config.imageSignaturesDir ?? join(config.dataDir, 'image-signatures');
 }
 
@@ -61,7 +61,7 @@ export function imageSignaturesDirOf(config: Pick<Config, 'imageSignaturesDir' |
  * The configured image verifier: bundles from {@link imageSignaturesDirOf}, trusted keys from
  * `MAESTRO_IMAGE_KEYS` (read at every verification; none configured refuses every image).
  */
-export function imageVerifierFrom(config: Pick<Config, 'imageSignaturesDir' | 'dataDir' | 'imageKeys'>): ImageVerifier {
+export function imageVerifierFrom(config: Pick<ImagesSettings, 'imageSignaturesDir' | 'imageKeys'> & Pick<StoreSettings, 'dataDir'>): ImageVerifier {
   return createImageSignatureVerifier({ signaturesDir: imageSignaturesDirOf(config), trustedKeys: () => readPublicKeys(config.imageKeys ?? []) });
 }
 
@@ -69,7 +69,7 @@ export function imageVerifierFrom(config: Pick<Config, 'imageSignaturesDir' | 'd
  * Where signatures are required: every namespace with `requireSignedImages`, else the namespaces
  * of `signedImageNamespaces` (a task's `requireSignedImage` adds to both).
  */
-export function imagePolicyFrom(config: Pick<Config, 'requireSignedImages' | 'signedImageNamespaces'>, verifier: ImageVerifier): ImagePolicy {
+export function imagePolicyFrom(config: Pick<ImagesSettings, 'requireSignedImages' | 'signedImageNamespaces'>, verifier: ImageVerifier): ImagePolicy {
   const namespaces = new Set(config.signedImageNamespaces ?? []);
   return {
     requireSignature: config.requireSignedImages === true ? true : (request) => namespaces.has(request.namespace),
@@ -88,7 +88,7 @@ export function imagePolicyFrom(config: Pick<Config, 'requireSignedImages' | 'si
  * // at shutdown
  * await sweeper.stop();
  */
-export function startContainerSweep(config: Config, options: Pick<OrphanSweepOptions, 'intervalMs' | 'logger'> = {}): OrphanSweeper {
+export function startContainerSweep(config: Pick<RunnersSettings, 'dockerHost'> & TemporalSettings, options: Pick<OrphanSweepOptions, 'intervalMs' | 'logger'> = {}): OrphanSweeper {
   if (!dockerSocketPresent(config.dockerHost)) return { first: Promise.resolve({ removed: [], kept: 0 }), stop: async () => undefined };
   let connection: Connection | undefined;
   let liveness: Promise<RunLiveness> | undefined;

@@ -1,4 +1,4 @@
-import type { Config, ResourceClassSetting } from '../config/index.js';
+import type { ResourceClassSetting, RunnersSettings } from '../config/index.js';
 import { RunnerError } from './runner-error.js';
 
 /** What a resource class grants one attempt. */
@@ -29,7 +29,7 @@ export const DEFAULT_RESOURCE_CLASSES: Readonly<Record<string, ResourceClassSett
 export const DEFAULT_RESOURCE_CLASS = 'small';
 
 /** The resource classes in force: the built-in ones with the config's on top. */
-export function resourceClassesFrom(config: Pick<Config, 'resourceClasses'>): Readonly<Record<string, ResourceClassSetting>> {
+export function resourceClassesFrom(config: Pick<RunnersSettings, 'resourceClasses'>): Readonly<Record<string, ResourceClassSetting>> {
   return Object.freeze({ ...DEFAULT_RESOURCE_CLASSES, ...config.resourceClasses });
 }
 

@@ -7,7 +7,7 @@
 export { launchRun, newRunId, startOnTemporal, type LaunchContext, type LaunchRequest, type LaunchResult } from './launch.js';
 export { recordBeforeActing } from './record.js';
 export { startAdmissionLoop, type AdmissionLoop, type AdmissionLoopOptions } from './admission.js';
-export { openLaunchContext, type OpenLaunchContext } from './open.js';
+export { openLaunchContext, type LaunchContextSettings, type OpenLaunchContext } from './open.js';
 export { replayRun, startReplay, type ReplayOptions } from './replay.js';
 export { compareOutputs, replayReport, type ReplayReport, type ReplayVerdict, type TaskReplay } from './replay-report.js';
 export { describeRun, executionStatusName, runInput, runState, runStatusOf, type ApiRunStatus, type RunExecution } from './temporal.js';

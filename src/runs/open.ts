@@ -5,7 +5,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { payloadCodec } from '../codec/index.js';
-import type { Config } from '../config/index.js';
+import type { CodecSettings, PolicySettings, RunsSettings, StoreSettings, TemporalSettings } from '../config/index.js';
 import { createPdp, createPolicyGate } from '../policy/index.js';
 import { openAuditLog, openStore, type AuditLog, type Store } from '../store/index.js';
 import type { LaunchContext } from './launch.js';
@@ -16,11 +16,14 @@ export interface OpenLaunchContext extends LaunchContext {
   close(): Promise<void>;
 }
 
+/** The settings a launch context is opened with: the store, admission, the PDP, the payload codec, the task queue. */
+export type LaunchContextSettings = Pick<StoreSettings, 'dataDir' | 'databaseUrl'> & RunsSettings & PolicySettings & CodecSettings & Pick<TemporalSettings, 'taskQueue'>;
+
 /**
  * Opens the store, the audit log and the policy decision point `config` names (embedded, or the
  * OPA server with `MAESTRO_POLICY_MODE=remote`) for starting runs with `client`.
  */
-export async function openLaunchContext(config: Config, client: Client): Promise<OpenLaunchContext> {
+export async function openLaunchContext(config: LaunchContextSettings, client: Client): Promise<OpenLaunchContext> {
   const database = { dataDir: config.dataDir, ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }) };
   const opened: { close(): Promise<void> }[] = [];
   const close = async (): Promise<void> => {

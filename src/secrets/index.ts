@@ -4,7 +4,7 @@
  * namespaces, which destination hosts). The worker builds one {@link SecretResolver} with
  * {@link createSecretResolver}; each task attempt resolves through it with its run's namespace.
  */
-import type { Config } from '../config/index.js';
+import type { SecretsSettings } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
 import { awsSource } from './aws-source.js';
 import { dirSource } from './dir-source.js';
@@ -17,10 +17,7 @@ export { envSource } from './env-source.js';
 export { SECRET_NAME, scopedSecrets, type SecretRequest, type SecretResolver, type SecretSource } from './scoped.js';
 
 /** The settings secrets are resolved with. */
-export type SecretsConfig = Pick<
-  Config,
-  'secrets' | 'secretsSource' | 'secretsDir' | 'awsSecretsRegion' | 'awsSecretsEndpoint' | 'awsSecretsAccessKeyId' | 'awsSecretsSecretAccessKey' | 'awsSecretsPrefix'
->;
+export type SecretsConfig = SecretsSettings;
 
 /**
  * The worker's resolver: the configured source behind the configured scopes.

@@ -52,7 +52,8 @@ export interface WorkerOptions {
   secrets?: ActivityDeps['secrets'];
   /**
    * Receipts, task cache and code digests.
-   * @default built with default settings beside the artifacts: signing key, receipts and cache under `artifactDir`
+   * @default built with the default provenance settings beside the artifacts: signing key, receipts and cache under
+   *   `artifactDir`, `builder.id` naming this worker's namespace and task queue
    */
   provenance?: WorkerProvenance;
   /**
@@ -91,7 +92,8 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     taskLog,
     secrets = createSecretResolver({ secrets: {}, secretsSource: 'env' }),
   } = options;
-  const provenance = options.provenance ?? (await createWorkerProvenance({ config: loadConfig({ MAESTRO_DATA_DIR: artifactDir }), catalog, taskModules: catalog.modules }));
+  const provenanceSettings = { dataDir: artifactDir, temporalNamespace: namespace, taskQueue };
+  const provenance = options.provenance ?? (await createWorkerProvenance({ config: provenanceSettings, catalog, taskModules: catalog.modules }));
   const approvalKey = options.approvalKey ?? (await loadApprovalKey({ dataDir: artifactDir })).publicKey;
   const activities = createActivities({
     catalog,

@@ -2,7 +2,7 @@
  * Authentication of API requests: `Authorization: Bearer <token>` resolved to an {@link AuthenticatedPrincipal}
  * by the tokens file, a JWKS-verified JWT, or the dev token.
  */
-import type { Config } from '../../config/index.js';
+import type { AuthSettings } from '../../config/index.js';
 import { ConfigError } from '../../errors/index.js';
 import { createAuthenticator, type Authenticator, type TokenVerifier } from './authenticator.js';
 import { jwtVerifier } from './jwt.js';
@@ -15,7 +15,7 @@ export { ADMIN_ROLE, hasRole, inNamespace, type AuthenticatedPrincipal } from '.
 export { devTokenVerifier, readTokensFile, tokenEntriesVerifier, type TokenEntry } from './tokens-file.js';
 
 /** True when the config names at least one way to authenticate. */
-export function authConfigured(config: Config): boolean {
+export function authConfigured(config: AuthSettings): boolean {
   return config.authFile !== undefined || config.devToken !== undefined || config.jwksUrl !== undefined;
 }
 
@@ -27,7 +27,7 @@ export function authConfigured(config: Config): boolean {
  * @throws {ConfigError} when the tokens file is unreadable or invalid, a JWKS is configured without
  *   an issuer and an audience, or the dev token is set beside real authentication without `allowDevToken`.
  */
-export function authenticatorFromConfig(config: Config): Authenticator {
+export function authenticatorFromConfig(config: AuthSettings): Authenticator {
   const { authFile, jwksUrl, jwtIssuer, jwtAudience, jwtAlgorithms, devToken } = config;
   const verifiers: TokenVerifier[] = [];
   if (authFile !== undefined) verifiers.push(tokenEntriesVerifier(readTokensFile(authFile)));

@@ -7,7 +7,7 @@
  */
 import type { Payload } from '@temporalio/common';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Config } from '../../config/index.js';
+import type { CodecSettings, DevServerSettings } from '../../config/index.js';
 import { MaestroError } from '../../errors/index.js';
 import { inNamespace } from '../auth/index.js';
 import { caller, type RouteContext, type RouteResult } from '../context.js';
@@ -60,7 +60,7 @@ export function codecEncode(context: RouteContext): Promise<RouteResult> {
 }
 
 /** The origins allowed to call the codec from a browser: the setting, else the Temporal Web UI's. */
-export function codecOrigins(config: Pick<Config, 'codecCorsOrigins' | 'temporalUiUrl' | 'uiPort'>): readonly string[] {
+export function codecOrigins(config: Pick<CodecSettings, 'codecCorsOrigins'> & Pick<DevServerSettings, 'temporalUiUrl' | 'uiPort'>): readonly string[] {
   if (config.codecCorsOrigins !== undefined) return config.codecCorsOrigins;
   if (config.temporalUiUrl !== undefined) return [new URL(config.temporalUiUrl).origin];
   return [`http://localhost:${config.uiPort}`, `http://127.0.0.1:${config.uiPort}`];
@@ -71,7 +71,7 @@ export function codecOrigins(config: Pick<Config, 'codecCorsOrigins' | 'temporal
  * `Authorization` and `X-Namespace` headers, after a preflight. Other origins get no CORS headers,
  * so browsers keep their pages from reading the answer.
  */
-export function codecCors(config: Pick<Config, 'codecCorsOrigins' | 'temporalUiUrl' | 'uiPort'>): RequestHandler {
+export function codecCors(config: Pick<CodecSettings, 'codecCorsOrigins'> & Pick<DevServerSettings, 'temporalUiUrl' | 'uiPort'>): RequestHandler {
   const allowed = new Set(codecOrigins(config));
   return (req: Request, res: Response, next: NextFunction) => {
     const origin = req.get('origin');

@@ -1,0 +1,67 @@
+/**
+ * Every section of Maestro's settings, in the order they load and are documented. A setting's
+ * computed default may read settings of earlier sections (`artifactDir` follows `dataDir`).
+ */
+import { authSection, clientSection, runsSection, serverSection, streamsSection, type AuthSettings, type ClientSettings, type RunsSettings, type ServerSettings, type StreamsSettings } from './api.js';
+import { codecSection, type CodecSettings } from './codec.js';
+import { egressSection, type EgressSettings } from './egress.js';
+import { policySection, type PolicySettings } from './policy.js';
+import { provenanceSection, type ProvenanceSettings } from './provenance.js';
+import { imagesSection, runnersSection, type ImagesSettings, type RunnersSettings } from './runners.js';
+import { secretsSection, type SecretsSettings } from './secrets.js';
+import { logsSection, storeSection, tasksSection, type LogsSettings, type StoreSettings, type TasksSettings } from './state.js';
+import { devServerSection, temporalSection, type DevServerSettings, type TemporalSettings } from './temporal.js';
+
+export * from './api.js';
+export * from './codec.js';
+export * from './egress.js';
+export * from './policy.js';
+export * from './provenance.js';
+export * from './runners.js';
+export * from './secrets.js';
+export * from './state.js';
+export * from './temporal.js';
+
+/** The sections, in load order. */
+export const SECTIONS = [
+  temporalSection,
+  devServerSection,
+  storeSection,
+  serverSection,
+  streamsSection,
+  authSection,
+  clientSection,
+  runsSection,
+  logsSection,
+  tasksSection,
+  runnersSection,
+  imagesSection,
+  egressSection,
+  secretsSection,
+  codecSection,
+  policySection,
+  provenanceSection,
+] as const;
+
+/**
+ * All of Maestro's settings, as loaded: every section's settings side by side (their keys are
+ * unique, and are the config file's keys). Entry points (the CLI, `maestro dev`, the API server,
+ * the worker's `main`) hold it; modules take only their sections' types.
+ */
+export type Config = TemporalSettings &
+  DevServerSettings &
+  StoreSettings &
+  ServerSettings &
+  StreamsSettings &
+  AuthSettings &
+  ClientSettings &
+  RunsSettings &
+  LogsSettings &
+  TasksSettings &
+  RunnersSettings &
+  ImagesSettings &
+  EgressSettings &
+  SecretsSettings &
+  CodecSettings &
+  PolicySettings &
+  ProvenanceSettings;

@@ -1,0 +1,41 @@
+/** Settings of the policy decision point that decides every run start and task attempt. */
+import { Type } from '@sinclair/typebox';
+import { stringMap } from '../decode.js';
+import { optional, section, type SettingsOf } from '../setting.js';
+
+const text = Type.String({ minLength: 1 });
+
+/** The PDP: embedded (OPA compiled to WebAssembly) or an OPA server. */
+export const policySection = section('policy', 'The policy decision point: OPA in-process (WebAssembly) or an OPA server, and what a decision is when it cannot answer.', {
+  policyMode: optional(Type.Union([Type.Literal('embedded'), Type.Literal('remote')]), {
+    env: 'MAESTRO_POLICY_MODE',
+    unset: 'embedded',
+    description: 'Policy decision point: `embedded` evaluates the policy compiled to WebAssembly in-process; `remote` asks an OPA server at MAESTRO_OPA_URL.',
+  }),
+  policyBundle: optional(text, {
+    env: 'MAESTRO_POLICY_BUNDLE',
+    path: true,
+    unset: '`<repo>/dist/policy/bundle.wasm.tar.gz`, built from policies/ by `npm start` / `npm test`',
+    description: 'The `opa build -t wasm` bundle the embedded PDP loads.',
+  }),
+  opaUrl: optional(Type.String({ format: 'url' }), {
+    env: 'MAESTRO_OPA_URL',
+    unset: 'http://127.0.0.1:8181',
+    description: 'Base URL of the OPA server of the remote PDP; Maestro posts to `<url>/v1/data/maestro/decision`.',
+  }),
+  policyTimeoutMs: optional(Type.Integer({ minimum: 1, maximum: 60_000 }), {
+    env: 'MAESTRO_POLICY_TIMEOUT_MS',
+    unset: '500',
+    description: 'Milliseconds the remote PDP waits for OPA before the decision falls back to MAESTRO_POLICY_ON_UNAVAILABLE.',
+  }),
+  policyOnUnavailable: optional(Type.Record(Type.String(), Type.Union([Type.Literal('open'), Type.Literal('closed')])), {
+    env: 'MAESTRO_POLICY_ON_UNAVAILABLE',
+    decode: stringMap('namespace=open|closed pairs', (value) => value === 'open' || value === 'closed', 'sandbox=open,default=closed'),
+    unset: 'closed in every namespace',
+    description: 'Per namespace, what a decision is when the PDP cannot answer: `namespace=open|closed,…`; in the file, a mapping. `open` lets work run (and logs it); keep it for namespaces that must not stop when OPA does.',
+  }),
+  opaBin: optional(text, { env: 'MAESTRO_OPA_BIN', path: true, unset: '`opa` on PATH, then `.tools/bin/opa`', description: 'OPA binary for the policy scripts and tests.' }),
+});
+
+/** The PDP (see {@link policySection}). */
+export type PolicySettings = SettingsOf<typeof policySection>;
