@@ -13,7 +13,7 @@ import { createActivities, type ActivityDeps } from '../activities/index.js';
 import type { Catalog } from '../catalog/index.js';
 import { builtinCatalog, loadCatalog } from '../tasks/index.js';
 import { maestroDataConverter, payloadCodec, type AesGcmPayloadCodec } from '../codec/index.js';
-import { loadConfig, temporalConnectOptions, type Config } from '../config/index.js';
+import { temporalConnectOptions, type Config } from '../config/index.js';
 import { createPdp, createPolicyGate, type PolicyGate } from '../policy/index.js';
 import { auditDecisionLog, createWorkerProvenance, loadApprovalKey, type WorkerProvenance } from '../provenance/index.js';
 import { createRunners, localRunner, startContainerSweep, type Runners } from '../runners/index.js';
