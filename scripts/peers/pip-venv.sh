@@ -10,10 +10,21 @@ set -euo pipefail
 
 NAME="$1" REQUIREMENT="$2" VERSION="$3" COMMAND="$4" MIN_PYTHON="$5"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-VENV="$ROOT/.tools/$NAME"
+mkdir -p "$ROOT/.tools"
+# The venv's scripts name its python by absolute path: use .tools' physical path, so a venv made
+# through a symlinked .tools (a git worktree sharing one) does not name a path that may go away.
+VENV="$(cd "$ROOT/.tools" && pwd -P)/$NAME"
 STAMP="$VENV/maestro.version"
 
-if [ -x "$VENV/bin/$COMMAND" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$VERSION" ]; then
+# Whether the command's interpreter (its #! line) is still there: a venv whose recorded path is
+# gone fails with ENOENT, and is rebuilt.
+runnable() {
+  local shebang
+  shebang="$(head -n 1 "$VENV/bin/$COMMAND" 2>/dev/null)" || return 1
+  [ -x "${shebang#\#!}" ]
+}
+
+if [ -x "$VENV/bin/$COMMAND" ] && runnable && [ "$(cat "$STAMP" 2>/dev/null)" = "$VERSION" ]; then
   echo "$NAME: $VENV/bin/$COMMAND ($VERSION)"
   exit 0
 fi
