@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'console/src/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'interpreters/**/*.test.ts', 'test/**/*.test.ts', 'console/src/**/*.test.ts'],
     globalSetup: ['test/setup/temporal.ts'],
     testTimeout: 60_000,
     hookTimeout: 180_000,
