@@ -2,7 +2,8 @@
  * Records interpreter histories into test/fixtures/histories/ for the replay test, which guards
  * that every change to the interpreter still replays runs already in flight.
  *
- *   npx tsx scripts/record-histories.ts
+ *   npx tsx scripts/record-histories.ts            # every scenario
+ *   npx tsx scripts/record-histories.ts NAME...    # only these (test/fixtures/histories/NAME.yaml)
  *
  * Re-record only on purpose (a new scenario); never to make a failing replay pass: a replay failure
  * means the change needs `patched()`.
@@ -41,8 +42,11 @@ const worker = await createWorker({ connection: nativeConnection, taskQueue, art
 const connection = await Connection.connect({ address: server.address });
 const client = new Client({ connection });
 
+/** Scenarios named on the command line, or all: a new scenario is recorded without re-recording the old ones. */
+const only = new Set(process.argv.slice(2));
+
 await worker.runUntil(async () => {
-  for (const file of (await readdir(FIXTURES)).filter((name) => name.endsWith('.yaml')).sort()) {
+  for (const file of (await readdir(FIXTURES)).filter((name) => name.endsWith('.yaml') && (only.size === 0 || only.has(basename(name, '.yaml')))).sort()) {
     const name = basename(file, '.yaml');
     const manifest = parseManifest(await readFile(join(FIXTURES, file), 'utf8'), file, { catalog: builtinCatalog });
     if (manifest.kind !== 'Workflow') throw new Error(`${file} is not a Workflow`);
