@@ -1,11 +1,13 @@
 /**
  * The one Maestro workflow: interprets any compiled DAG (the IR) deterministically.
  *
- * Ready tasks run in parallel up to `maxParallel`; `when` skips; `forEach` fans out at run time;
- * retries with backoff and deterministic jitter are driven here (the activity never retries a task
- * failure itself, only infrastructure loss); `wait.sleep` is a durable timer; approval gates wait
- * for the `approve` update. Workflow code: no I/O, no Node imports, time and randomness only
- * through Temporal's deterministic APIs.
+ * The Temporal shell around the {@link Scheduler} (./scheduler.ts), which decides what runs, what
+ * is skipped and how failures count. The shell runs what it asks: `runTask` activities (the activity
+ * never retries a task failure itself, only infrastructure loss; retries with backoff and
+ * deterministic jitter are the scheduler's), durable timers for `wait.sleep` and backoffs, approval
+ * gates waiting for the `approve` update, the run timeout, search attributes, the receipt and
+ * continue-as-new. Workflow code: no I/O, no Node imports, time and randomness only through
+ * Temporal's deterministic APIs.
  */
 import {
   ActivityCancellationType,

@@ -133,6 +133,8 @@ export class Scheduler {
   private publishedStatus: RunStatus | undefined;
   /** Bumped by every event: the shell waits for it to move before the next pass. */
   changes = 0;
+  /** The settled tasks as CEL sees them; rebuilt after a task settles, not for every attempt. */
+  private settledTasks: ExpressionBindings['tasks'] | undefined;
 
   constructor(ir: WorkflowIR, options: SchedulerOptions) {
     this.ir = ir;
@@ -264,9 +266,13 @@ export class Scheduler {
 
   /** The CEL bindings: parameters, settled tasks, and the forEach item if any. */
   bindings(item?: ForEachItem): ExpressionBindings {
-    const tasks: ExpressionBindings['tasks'] = {};
-    for (const task of this.run.tasks) {
-      if (isTerminal(task.status)) tasks[task.id] = { status: task.status, outputs: task.outputs ?? null };
+    let tasks = this.settledTasks;
+    if (!tasks) {
+      tasks = {};
+      for (const task of this.run.tasks) {
+        if (isTerminal(task.status)) tasks[task.id] = { status: task.status, outputs: task.outputs ?? null };
+      }
+      this.settledTasks = tasks;
     }
     return item ? { params: this.params, tasks, item: item.value, index: item.index } : { params: this.params, tasks };
   }
@@ -287,6 +293,7 @@ export class Scheduler {
     state.status = status;
     state.endedAt = at;
     if (error) state.error = error;
+    if (this.states.get(state.id) === state) this.settledTasks = undefined;
     this.changes += 1;
     this.publish(commands);
   }
