@@ -182,12 +182,13 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
           for (const scope of unitScopes.values()) scope.cancel();
           break;
         case 'finishRun':
+          // Comes last: the caller writes the receipt and ends the workflow as `run.status` says.
           break;
       }
     }
   }
 
-  /** Runs `start` for a unit of a run recorded before the shared scope: in a scope of its own. */
+  /** Starts the first attempt of a unit of a run recorded before the shared scope, in a scope of its own. */
   function startInOwnScope(unit: Unit, taskInput: Record<string, unknown>): void {
     const scope = new CancellationScope();
     unitScopes.set(unit, scope);
