@@ -61,9 +61,10 @@ const APPROVAL_GATE_PATCH = 'maestro-approval-gate-check-v1';
 /** Runs recorded before expressions had a cost limit evaluate theirs without one, as they did then. */
 const CEL_COST_PATCH = 'maestro-cel-cost-v1';
 /**
- * Runs recorded before the scheduler split ran each unit in a cancellation scope of its own, and a
- * stop cancelled them unit by unit (in start order); newer runs share one scope for all units, which
- * cancels their timers and activities in the order those were scheduled.
+ * Runs recorded before the scheduler split ran each unit in a cancellation scope of its own (a stop
+ * cancelled them unit by unit, in start order) and scheduled once per wake-up of a main loop. Newer
+ * runs share one scope for all units (cancelled in the order their timers and activities were
+ * scheduled) and schedule right after each event.
  */
 const SHARED_SCOPE_PATCH = 'maestro-shared-unit-scope-v1';
 
@@ -127,9 +128,11 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
   const approval = { nodes, states, gates, ...(input.startedBy === undefined ? {} : { startedBy: input.startedBy }) };
   /**
    * Where units run: one scope for all (cancelled at once on a stop), or, for runs recorded before
-   * it, a scope per unit (by unit, in start order).
+   * it, a scope per unit (by unit, in start order). Also says how passes are driven (see `report`).
    */
   const unitsScope = patched(SHARED_SCOPE_PATCH) ? new CancellationScope() : undefined;
+  /** The workflow's own scope: cancelled when the run is. */
+  const workflowScope = CancellationScope.current();
   const unitScopes = new Map<Unit, CancellationScope>();
   /** `runTask` by attempt timeout and kind: a proxy is made once, not per attempt. */
   const runTasks = new Map<string, RunTask>();
@@ -228,6 +231,10 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
   function report(unit: Unit, commands: Command[]): void {
     if (isTerminal(unit.state.status)) unitScopes.delete(unit);
     execute(commands);
+    // New runs schedule right after each event, in the units' scope (the event's own context):
+    // no wake-up of a main loop and no scope entered per pass. Once the workflow is cancelled,
+    // nothing is scheduled any more: the cancel path settles what is left, as it always has.
+    if (unitsScope && !workflowScope.consideredCancelled) execute(scheduler.pass(now(), !tooLong()));
   }
 
   /** The `runTask` proxy for a node's kind and timeout. */
@@ -314,16 +321,14 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
     }
   }
 
-  /** One pass, with new units started in the shared scope (when there is one). */
-  function pass(mayStart: boolean): void {
-    const commands = scheduler.pass(now(), mayStart);
-    if (commands.length === 0) return;
-    if (unitsScope && commands.some((command) => command.kind === 'startAttempt')) void unitsScope.run(async () => execute(commands));
-    else execute(commands);
-  }
-
   const historyLimit = input.historyEventLimit ?? 10_000;
   const tooLong = (): boolean => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= historyLimit;
+
+  /** Continues as new, carrying the task states, once the update handlers are done. */
+  async function continueAsNewWhenIdle(): Promise<never> {
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof dagInterpreter>({ ...input, carried: run.tasks, startedAt: run.startedAt });
+  }
 
   if (ir.timeoutMs !== undefined) {
     const deadline = Date.parse(run.startedAt) + ir.timeoutMs;
@@ -336,15 +341,20 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
 
   execute(scheduler.begin());
   try {
-    for (;;) {
-      pass(!tooLong());
-      if (scheduler.done) break;
-      if (tooLong() && scheduler.idle) {
-        await condition(allHandlersFinished);
-        await continueAsNew<typeof dagInterpreter>({ ...input, carried: run.tasks, startedAt: run.startedAt });
+    if (unitsScope) {
+      // The first pass starts the roots in the units' scope; every later pass follows an event.
+      void unitsScope.run(async () => execute(scheduler.pass(now(), !tooLong())));
+      await condition(() => scheduler.done || (tooLong() && scheduler.idle));
+      if (!scheduler.done) await continueAsNewWhenIdle();
+    } else {
+      // Runs recorded before: one pass per wake-up, after every event of the activation.
+      for (;;) {
+        execute(scheduler.pass(now(), !tooLong()));
+        if (scheduler.done) break;
+        if (tooLong() && scheduler.idle) await continueAsNewWhenIdle();
+        const seen = scheduler.changes;
+        await condition(() => scheduler.changes !== seen);
       }
-      const seen = scheduler.changes;
-      await condition(() => scheduler.changes !== seen);
     }
   } catch (error) {
     if (!(error instanceof CancelledFailure)) throw error;

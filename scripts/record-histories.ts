@@ -29,7 +29,7 @@ const FIXTURES = fileURLToPath(new URL('../test/fixtures/histories/', import.met
 /** What the recorder does to a run after starting it, before it ends. */
 type Interaction = 'none' | 'approve' | 'cancel';
 
-const INTERACTIONS: Record<string, Interaction> = { approval: 'approve', cancel: 'cancel' };
+const INTERACTIONS: Record<string, Interaction> = { approval: 'approve', cancel: 'cancel', 'cancel-foreach': 'cancel' };
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 const run = promisify(execFile);
