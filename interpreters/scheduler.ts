@@ -131,7 +131,7 @@ export class Scheduler {
   private readonly forEachLists = new Map<string, unknown[]>();
   /** The status last published; a change is published once. */
   private publishedStatus: RunStatus | undefined;
-  /** Bumped by every event: the shell waits for it to move before the next pass. */
+  /** Bumped by every event: for runs recorded before the shared scope, the shell waits for it to move before the next pass. */
   changes = 0;
   /** The settled tasks as CEL sees them; rebuilt after a task settles, not for every attempt. */
   private settledTasks: ExpressionBindings['tasks'] | undefined;
