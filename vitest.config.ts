@@ -8,7 +8,7 @@ export default defineConfig({
     alias: { '@summit/maestro/sdk': fileURLToPath(new URL('./src/sdk/index.ts', import.meta.url)) },
   },
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'console/src/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'interpreters/**/*.test.ts', 'test/**/*.test.ts', 'console/src/**/*.test.ts'],
     globalSetup: ['test/setup/temporal.ts'],
     testTimeout: 60_000,
     hookTimeout: 180_000,

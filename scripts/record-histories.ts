@@ -4,7 +4,9 @@
  *
  *   npx tsx scripts/record-histories.ts [NAME...]
  *
- * Records the scenarios named (`<NAME>.yaml` in that folder), or every one when none is named.
+ * Records the scenarios named (`<NAME>.yaml` in that folder), or, when none is named, every one
+ * that has no history yet: some histories can only be made by older code (for example
+ * `failfast-retry-before-shared-scope`), so none is overwritten unless named.
  * Record only on purpose (a new scenario, or a new command order kept beside the old history);
  * never re-record an existing history to make a failing replay pass: a replay failure means the
  * change needs `patched()`.
@@ -32,13 +34,15 @@ const FIXTURES = fileURLToPath(new URL('../test/fixtures/histories/', import.met
 /** What the recorder does to a run after starting it, before it ends. */
 type Interaction = 'none' | 'approve' | 'cancel';
 
-const INTERACTIONS: Record<string, Interaction> = { approval: 'approve', cancel: 'cancel' };
+const INTERACTIONS: Record<string, Interaction> = { approval: 'approve', cancel: 'cancel', 'cancel-foreach': 'cancel' };
 
-/** The scenarios named on the command line; none: all of them. */
+/** The scenarios named on the command line; none: those without a history yet. */
 const wanted = process.argv.slice(2);
-const scenarios = (await readdir(FIXTURES)).filter((name) => name.endsWith('.yaml')).map((file) => basename(file, '.yaml'));
+const files = await readdir(FIXTURES);
+const scenarios = files.filter((name) => name.endsWith('.yaml')).map((file) => basename(file, '.yaml'));
 const unknown = wanted.filter((name) => !scenarios.includes(name));
 if (unknown.length > 0) throw new Error(`no scenario ${unknown.join(', ')} in ${FIXTURES} (known: ${scenarios.join(', ')})`);
+const toRecord = wanted.length > 0 ? wanted : scenarios.filter((name) => !files.includes(`${name}.history.json`));
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 const run = promisify(execFile);
@@ -52,7 +56,7 @@ const connection = await Connection.connect({ address: server.address });
 const client = new Client({ connection });
 
 await worker.runUntil(async () => {
-  for (const name of scenarios.filter((scenario) => wanted.length === 0 || wanted.includes(scenario)).sort()) {
+  for (const name of [...toRecord].sort()) {
     const file = `${name}.yaml`;
     const manifest = parseManifest(await readFile(join(FIXTURES, file), 'utf8'), file, { catalog: builtinCatalog });
     if (manifest.kind !== 'Workflow') throw new Error(`${file} is not a Workflow`);

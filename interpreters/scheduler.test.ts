@@ -1,0 +1,487 @@
+/**
+ * The scheduler without Temporal: examples of each rule, and properties over random DAGs driven by
+ * random outcomes (success, failure after retries, cancellation, a timeout) in a random order.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { IR_VERSION, type TaskExecution, type TaskNode, type TaskState, type WorkflowIR } from '../src/ir/index.js';
+import { Scheduler, isTerminal, type Command, type StopReason, type Unit } from './scheduler.js';
+
+const AT = '2026-01-01T00:00:00.000Z';
+
+function node(id: string, overrides: Partial<TaskNode> = {}): TaskNode {
+  return {
+    id,
+    uses: 'tasks/transform.map@0.1.0',
+    usesSpec: 'tasks/transform.map@0.1.0',
+    execution: 'local-activity',
+    needs: [],
+    with: {},
+    retry: { maxAttempts: 1, initialIntervalMs: 1_000, backoffCoefficient: 2, maxIntervalMs: 60_000, jitter: 0 },
+    continueOnError: false,
+    runsOn: 'local',
+    ...overrides,
+  };
+}
+
+function workflow(tasks: TaskNode[], overrides: Partial<WorkflowIR> = {}): WorkflowIR {
+  return {
+    irVersion: IR_VERSION,
+    name: 'test',
+    version: '1.0.0',
+    parameters: [],
+    policy: { purpose: 'testing', authority: 'tests', license: 'internal' },
+    maxParallel: 32,
+    failurePolicy: 'failFast',
+    tasks,
+    ...overrides,
+  };
+}
+
+function scheduler(ir: WorkflowIR, params: Record<string, unknown> = {}): Scheduler {
+  return new Scheduler(ir, { runId: 'run-1', digest: 'sha256:0', params, startedAt: AT, random: () => 0.5 });
+}
+
+const starts = (commands: Command[]): Extract<Command, { kind: 'startAttempt' }>[] =>
+  commands.filter((command): command is Extract<Command, { kind: 'startAttempt' }> => command.kind === 'startAttempt');
+const started = (commands: Command[]): string[] => starts(commands).map((command) => command.unit.state.id);
+const status = (s: Scheduler, id: string): TaskState => s.states.get(id) as TaskState;
+
+describe('Scheduler, by example', () => {
+  it('starts roots first, then each task once its needs succeeded, and finishes SUCCEEDED', () => {
+    const s = scheduler(workflow([node('a'), node('b', { needs: ['a'] }), node('c', { needs: ['a'] }), node('d', { needs: ['b', 'c'] })]));
+    expect(s.begin()).toEqual([{ kind: 'publishStatus', status: 'RUNNING' }]);
+    const first = s.pass(AT);
+    expect(started(first)).toEqual(['a']);
+    s.attemptSucceeded(starts(first)[0]!.unit, { rows: [1] }, false, AT);
+    const second = s.pass(AT);
+    expect(started(second)).toEqual(['b', 'c']);
+    for (const start of starts(second)) s.attemptSucceeded(start.unit, null, false, AT);
+    expect(started(s.pass(AT))).toEqual(['d']);
+    expect(s.done).toBe(false);
+    s.attemptSucceeded([...s.running][0] as Unit, 'out', true, AT);
+    expect(s.pass(AT)).toEqual([]);
+    expect(s.done).toBe(true);
+    expect(status(s, 'd')).toMatchObject({ status: 'SUCCEEDED', outputs: 'out', cached: true, attempts: 1 });
+    expect(s.finish(AT)).toEqual([
+      { kind: 'publishStatus', status: 'SUCCEEDED' },
+      { kind: 'finishRun', status: 'SUCCEEDED' },
+    ]);
+  });
+
+  it('resolves a task input from the outputs of its needs', () => {
+    const s = scheduler(workflow([node('a'), node('b', { needs: ['a'], with: { rows: '${tasks.a.outputs.rows}', n: '${params.n}' } })]), { n: 'x' });
+    s.begin();
+    s.attemptSucceeded(starts(s.pass(AT))[0]!.unit, { rows: [1, 2] }, false, AT);
+    expect(starts(s.pass(AT))[0]?.input).toEqual({ rows: [1, 2], n: 'x' });
+  });
+
+  it('fails fast: the first failure cancels what runs and skips what has not started', () => {
+    const s = scheduler(workflow([node('a'), node('b'), node('c', { needs: ['a'] })]));
+    s.begin();
+    const [a, b] = starts(s.pass(AT)).map((start) => start.unit) as [Unit, Unit];
+    s.attemptFailed(a, { code: 'BOOM', message: 'no', retryable: false }, AT);
+    expect(s.pass(AT)).toEqual([{ kind: 'cancelUnits' }]);
+    expect(status(s, 'c')).toMatchObject({ status: 'SKIPPED', error: { code: 'FAIL_FAST' } });
+    s.attemptCancelled(b, AT);
+    expect(status(s, 'b')).toMatchObject({ status: 'CANCELLED', error: { code: 'FAIL_FAST' } });
+    expect(s.done).toBe(true);
+    s.finish(AT);
+    expect(s.run).toMatchObject({ status: 'FAILED', error: { code: 'BOOM', message: 'task "a" failed: no' } });
+  });
+
+  it('under failurePolicy continue, skips only the dependants of a failed task', () => {
+    const s = scheduler(workflow([node('a'), node('b'), node('c', { needs: ['a'] }), node('d', { needs: ['b'] })], { failurePolicy: 'continue' }));
+    s.begin();
+    const [a, b] = starts(s.pass(AT)).map((start) => start.unit) as [Unit, Unit];
+    s.attemptFailed(a, { code: 'BOOM', message: 'no', retryable: false }, AT);
+    s.attemptSucceeded(b, null, false, AT);
+    expect(started(s.pass(AT))).toEqual(['d']);
+    expect(status(s, 'c')).toMatchObject({ status: 'SKIPPED', error: { code: 'UPSTREAM_NOT_SUCCEEDED', message: 'needs "a", which is FAILED' } });
+  });
+
+  it('runs the dependants of a continueOnError task that failed, and the run succeeds', () => {
+    const s = scheduler(workflow([node('a', { continueOnError: true }), node('b', { needs: ['a'] })]));
+    s.begin();
+    s.attemptFailed(starts(s.pass(AT))[0]!.unit, { code: 'BOOM', message: 'no', retryable: false }, AT);
+    const next = s.pass(AT);
+    expect(started(next)).toEqual(['b']);
+    s.attemptSucceeded(starts(next)[0]!.unit, null, false, AT);
+    s.pass(AT);
+    expect(s.finish(AT).at(-1)).toEqual({ kind: 'finishRun', status: 'SUCCEEDED' });
+  });
+
+  it('opens the circuit breaker after maxFailures failures, and the run fails with CIRCUIT_OPEN', () => {
+    const s = scheduler(workflow([node('a'), node('b'), node('c'), node('d', { needs: ['c'] })], { failurePolicy: 'continue', circuitBreaker: { maxFailures: 2 } }));
+    s.begin();
+    const [a, b, c] = starts(s.pass(AT)).map((start) => start.unit) as [Unit, Unit, Unit];
+    s.attemptFailed(a, { code: 'BOOM', message: 'no', retryable: false }, AT);
+    expect(s.pass(AT)).toEqual([]);
+    s.attemptFailed(b, { code: 'BOOM', message: 'no', retryable: false }, AT);
+    expect(s.pass(AT)).toEqual([{ kind: 'cancelUnits' }]);
+    s.attemptSucceeded(c, null, false, AT);
+    s.pass(AT);
+    expect(status(s, 'd')).toMatchObject({ status: 'SKIPPED', error: { code: 'CIRCUIT_OPEN' } });
+    s.finish(AT);
+    expect(s.run.error).toEqual({ code: 'CIRCUIT_OPEN', message: 'circuit breaker open after 2 task failure(s)' });
+  });
+
+  it('retries a retryable failure after an exponential backoff, then fails once attempts are spent', () => {
+    const retry = { maxAttempts: 3, initialIntervalMs: 100, backoffCoefficient: 3, maxIntervalMs: 250, jitter: 0.5 };
+    const s = scheduler(workflow([node('a', { retry })]));
+    s.begin();
+    const unit = starts(s.pass(AT))[0]!.unit;
+    expect(s.attemptFailed(unit, { code: 'FLAKY', message: 'once', retryable: true }, AT)).toEqual([
+      { kind: 'sleepBeforeRetry', unit, attempt: 1, code: 'FLAKY', ms: 100 },
+    ]);
+    expect(s.retryTimerFired(unit, AT)).toEqual([{ kind: 'startAttempt', unit, attempt: 2, input: {} }]);
+    // 100 × 3 = 300, capped at 250; random() = 0.5 means no jitter.
+    expect(s.attemptFailed(unit, { code: 'FLAKY', message: 'twice', retryable: true }, AT)).toMatchObject([{ kind: 'sleepBeforeRetry', ms: 250 }]);
+    s.retryTimerFired(unit, AT);
+    s.attemptFailed(unit, { code: 'FLAKY', message: 'thrice', retryable: true }, AT);
+    expect(status(s, 'a')).toMatchObject({ status: 'FAILED', attempts: 3, error: { code: 'FLAKY', message: 'thrice' } });
+  });
+
+  it('skips a task whose when is false, and its dependants', () => {
+    const s = scheduler(workflow([node('a', { when: 'params.go' }), node('b', { needs: ['a'] })]), { go: false });
+    s.begin();
+    expect(s.pass(AT)).toEqual([]);
+    expect(status(s, 'a')).toMatchObject({ status: 'SKIPPED', error: { code: 'WHEN_FALSE' } });
+    expect(status(s, 'b')).toMatchObject({ status: 'SKIPPED', error: { code: 'UPSTREAM_NOT_SUCCEEDED' } });
+    expect(s.done).toBe(true);
+  });
+
+  it('fails a task whose input does not evaluate, without starting it', () => {
+    const s = scheduler(workflow([node('a', { with: { x: '${params.missing.deeper}' } })], { failurePolicy: 'continue' }));
+    s.begin();
+    expect(started(s.pass(AT))).toEqual([]);
+    expect(status(s, 'a')).toMatchObject({ status: 'FAILED', attempts: 1, error: { code: 'EXPRESSION_FAILED' } });
+  });
+
+  it('fans a forEach out within its maxParallel and collects the outputs in item order', () => {
+    const s = scheduler(workflow([node('each', { forEach: { items: 'params.items', maxParallel: 2 }, with: { v: '${item}', i: '${index}' } })]), { items: ['x', 'y', 'z'] });
+    s.begin();
+    const first = starts(s.pass(AT));
+    expect(first.map((start) => start.input)).toEqual([
+      { v: 'x', i: 0 },
+      { v: 'y', i: 1 },
+    ]);
+    s.attemptSucceeded(first[1]!.unit, 'Y', false, AT);
+    const second = starts(s.pass(AT));
+    expect(second.map((start) => start.unit.state.id)).toEqual(['each[2]']);
+    s.attemptSucceeded(second[0]!.unit, 'Z', false, AT);
+    s.attemptSucceeded(first[0]!.unit, 'X', false, AT);
+    s.pass(AT);
+    expect(status(s, 'each')).toMatchObject({ status: 'SUCCEEDED', outputs: ['X', 'Y', 'Z'], attempts: 1 });
+  });
+
+  it('holds at most maxParallel activities at once; timers and approvals take no slot', () => {
+    const s = scheduler(workflow([node('a'), node('b'), node('t', { execution: 'timer' }), node('c')], { maxParallel: 2 }));
+    s.begin();
+    const first = s.pass(AT);
+    expect(started(first)).toEqual(['t', 'a', 'b']);
+    s.attemptSucceeded(starts(first)[1]!.unit, null, false, AT);
+    expect(started(s.pass(AT))).toEqual(['c']);
+  });
+
+  it('publishes WAITING while an approval gate waits, and RUNNING once it is decided', () => {
+    const s = scheduler(workflow([node('gate', { execution: 'approval' })]));
+    s.begin();
+    const pass = s.pass(AT);
+    expect(pass[0]).toEqual({ kind: 'publishStatus', status: 'WAITING' });
+    expect(s.attemptSucceeded(starts(pass)[0]!.unit, { approved: true }, false, AT)).toEqual([{ kind: 'publishStatus', status: 'RUNNING' }]);
+  });
+
+  it('on a timeout, cancels what runs, skips the rest, and fails the run with RUN_TIMEOUT', () => {
+    const s = scheduler(workflow([node('a'), node('b', { needs: ['a'] })]));
+    s.begin();
+    const a = starts(s.pass(AT))[0]!.unit;
+    expect(s.halt({ code: 'RUN_TIMEOUT', message: 'late' })).toEqual([{ kind: 'cancelUnits' }]);
+    expect(s.halt({ code: 'RUN_CANCELLED', message: 'second' })).toEqual([]);
+    s.attemptCancelled(a, AT);
+    s.pass(AT);
+    expect(s.done).toBe(true);
+    s.finish(AT);
+    expect(s.run.error).toEqual({ code: 'RUN_TIMEOUT', message: 'late' });
+    expect(status(s, 'b')).toMatchObject({ status: 'SKIPPED', error: { code: 'RUN_TIMEOUT' } });
+  });
+
+  it('on cancellation, ends whatever has not settled CANCELLED', () => {
+    const s = scheduler(workflow([node('a'), node('b', { needs: ['a'] })]));
+    s.begin();
+    const a = starts(s.pass(AT))[0]!.unit;
+    s.halt({ code: 'RUN_CANCELLED', message: 'the run was cancelled' });
+    s.attemptCancelled(a, AT);
+    expect(s.finishCancelled(AT)).toEqual([
+      { kind: 'publishStatus', status: 'CANCELLED' },
+      { kind: 'finishRun', status: 'CANCELLED' },
+    ]);
+    expect(s.run.tasks.map((task) => [task.id, task.status, task.error?.code])).toEqual([
+      ['a', 'CANCELLED', 'RUN_CANCELLED'],
+      ['b', 'CANCELLED', 'RUN_CANCELLED'],
+    ]);
+  });
+
+  it('resumes from carried task states after a continue-as-new', () => {
+    const ir = workflow([node('a'), node('b', { needs: ['a'] })]);
+    const carried: TaskState[] = [{ id: 'a', status: 'SUCCEEDED', attempts: 1, outputs: 1 }, { id: 'b', status: 'PENDING', attempts: 0 }];
+    const s = new Scheduler(ir, { runId: 'r', digest: 'd', params: {}, startedAt: AT, carried, random: () => 0.5 });
+    expect(started(s.pass(AT))).toEqual(['b']);
+  });
+});
+
+interface TaskSpec {
+  needs: number[];
+  execution: TaskExecution;
+  maxAttempts: number;
+  continueOnError: boolean;
+  forEach: number | undefined;
+  when: 'none' | 'true' | 'false' | 'first-succeeded';
+}
+
+const taskSpec = fc.record({
+  needs: fc.uniqueArray(fc.nat(11), { maxLength: 3 }),
+  execution: fc.constantFrom<TaskExecution>('local-activity', 'local-activity', 'activity', 'timer', 'approval'),
+  maxAttempts: fc.integer({ min: 1, max: 3 }),
+  continueOnError: fc.boolean(),
+  forEach: fc.option(fc.integer({ min: 0, max: 4 }), { nil: undefined }),
+  when: fc.constantFrom<TaskSpec['when']>('none', 'none', 'true', 'false', 'first-succeeded'),
+});
+
+const scenario = fc.record({
+  tasks: fc.array(taskSpec, { minLength: 1, maxLength: 12 }),
+  maxParallel: fc.integer({ min: 1, max: 4 }),
+  forEachParallel: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
+  failurePolicy: fc.constantFrom<WorkflowIR['failurePolicy']>('failFast', 'continue'),
+  maxFailures: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
+  /** Chance that an attempt fails, and that a failure is retryable. */
+  failRate: fc.double({ min: 0, max: 0.6, noNaN: true }),
+  /** Step at which the run times out or is cancelled, if any. */
+  interrupt: fc.option(fc.record({ at: fc.nat(30), kind: fc.constantFrom('timeout', 'cancel') }), { nil: undefined }),
+  /** The order of events, the outcomes and the jitter: uniform draws in [0, 1). */
+  draws: fc.infiniteStream(fc.integer({ min: 0, max: 0xffff }).map((n) => n / 0x10000)),
+});
+
+type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
+
+/** Needs point only backwards, so the order of `tasks` is topological, as the compiler's is. */
+function buildIr(sc: Scenario): WorkflowIR {
+  const tasks = sc.tasks.map((spec, index) => {
+    const needs = [...new Set(spec.needs.filter((need) => need < index))].map((need) => `t${need}`);
+    const when = { none: undefined, true: 'true', false: 'false', 'first-succeeded': `tasks.t0.status == "SUCCEEDED"` }[spec.when];
+    return node(`t${index}`, {
+      execution: spec.execution,
+      needs: index > 0 && spec.when === 'first-succeeded' && !needs.includes('t0') ? [...needs, 't0'] : needs,
+      retry: { maxAttempts: spec.maxAttempts, initialIntervalMs: 10, backoffCoefficient: 2, maxIntervalMs: 100, jitter: 0.2 },
+      continueOnError: spec.continueOnError,
+      ...(index > 0 && when !== undefined ? { when } : {}),
+      ...(spec.forEach === undefined ? {} : { forEach: { items: `params.list${spec.forEach}`, ...(sc.forEachParallel === undefined ? {} : { maxParallel: sc.forEachParallel }) } }),
+    });
+  });
+  return workflow(tasks, {
+    maxParallel: sc.maxParallel,
+    failurePolicy: sc.failurePolicy,
+    ...(sc.maxFailures === undefined ? {} : { circuitBreaker: { maxFailures: sc.maxFailures } }),
+  });
+}
+
+const PARAMS = Object.fromEntries([0, 1, 2, 3, 4].map((n) => [`list${n}`, Array.from({ length: n }, (_, i) => i)]));
+
+/** What a simulated Temporal has outstanding: an attempt or a backoff, maybe asked to cancel. */
+interface Pending {
+  unit: Unit;
+  kind: 'attempt' | 'backoff';
+  cancelRequested: boolean;
+}
+
+interface Trace {
+  s: Scheduler;
+  ir: WorkflowIR;
+  /** The task and item ids whose first attempt started, in order. */
+  startedUnits: string[];
+  outcome: 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+}
+
+/** A failed invariant; plain, because `expect` costs too much in the simulator's inner loop. */
+function check(condition: boolean, message: string): void {
+  if (!condition) throw new Error(message);
+}
+
+/** Drives one scenario to its end, checking the step invariants on the way. */
+function simulate(sc: Scenario): Trace {
+  const ir = buildIr(sc);
+  const random = (): number => sc.draws.next().value as number;
+  const s = new Scheduler(ir, { runId: 'r', digest: 'd', params: PARAMS, startedAt: AT, random });
+  const pending: Pending[] = [];
+  const startedUnits: string[] = [];
+  const settled = new Map<string, string>();
+  let outcome: Trace['outcome'] | undefined;
+  let cancelling = false;
+
+  const allStates = (): TaskState[] => s.run.tasks.flatMap((task) => [task, ...(task.items ?? [])]);
+  const nodeOf = (unit: Unit): TaskNode => unit.node;
+
+  /** `stopBefore`: the stop in force before the event that made `commands`. */
+  function apply(commands: Command[], before: { stop?: StopReason } = { stop: s.stop }): void {
+    for (const command of commands) {
+      switch (command.kind) {
+        case 'startAttempt': {
+          const { unit } = command;
+          if (command.attempt === 1) {
+            // A task never starts before all its needs settled.
+            for (const need of nodeOf(unit).needs) check(isTerminal(s.states.get(need)?.status ?? 'PENDING'), `${unit.state.id} started before its need ${need} settled`);
+            check(before.stop === undefined, `${unit.state.id} started after a stop`);
+            startedUnits.push(unit.state.id);
+          }
+          pending.push({ unit, kind: 'attempt', cancelRequested: false });
+          break;
+        }
+        case 'sleepBeforeRetry':
+          pending.push({ unit: command.unit, kind: 'backoff', cancelRequested: false });
+          break;
+        case 'cancelUnits':
+          for (const op of pending) op.cancelRequested = true;
+          break;
+        case 'finishRun':
+          outcome = command.status;
+          break;
+        case 'publishStatus':
+          break;
+      }
+    }
+    checkStep();
+  }
+
+  function checkStep(): void {
+    // Never more than maxParallel activities, nor more than a forEach's maxParallel items, at once.
+    const activities = [...s.running].filter((unit) => unit.holdsSlot);
+    check(activities.length <= ir.maxParallel, `${activities.length} activities run at once`);
+    for (const task of ir.tasks) {
+      const cap = task.forEach?.maxParallel;
+      if (cap !== undefined) check([...s.running].filter((unit) => unit.node === task).length <= cap, `${task.id} runs more than ${cap} items`);
+    }
+    // A terminal status never changes.
+    for (const state of allStates()) {
+      const before = settled.get(state.id);
+      if (before !== undefined) check(state.status === before, `${state.id} went from ${before} to ${state.status}`);
+      else if (isTerminal(state.status)) settled.set(state.id, state.status);
+    }
+  }
+
+  apply(s.begin());
+  for (let step = 0; outcome === undefined; step += 1) {
+    check(step < 1_000, 'the run does not end');
+    if (!cancelling) {
+      const before = { stop: s.stop };
+      apply(s.pass(AT), before);
+    }
+    if (!cancelling && s.done) {
+      check(pending.length === 0, 'done while attempts are outstanding');
+      apply(s.finish(AT));
+      break;
+    }
+    if (sc.interrupt && step === sc.interrupt.at && !s.stop) {
+      if (sc.interrupt.kind === 'timeout') apply(s.halt({ code: 'RUN_TIMEOUT', message: 'late' }));
+      else {
+        cancelling = true;
+        apply(s.halt({ code: 'RUN_CANCELLED', message: 'the run was cancelled' }));
+      }
+    }
+    if (pending.length === 0) {
+      // The run ends iff nothing runs and nothing is ready: nothing outstanding means it is over.
+      check(s.idle, 'nothing outstanding, yet units run');
+      if (cancelling) apply(s.finishCancelled(AT));
+      else check(s.done, 'nothing runs, yet tasks are left');
+      continue;
+    }
+    const [op] = pending.splice(Math.floor(random() * pending.length), 1) as [Pending];
+    if (op.cancelRequested) apply(s.attemptCancelled(op.unit, AT));
+    else if (op.kind === 'backoff') apply(s.retryTimerFired(op.unit, AT));
+    else if (random() < sc.failRate) apply(s.attemptFailed(op.unit, { code: 'BOOM', message: 'failed', retryable: random() < 0.5 }, AT));
+    else apply(s.attemptSucceeded(op.unit, op.unit.state.id, false, AT));
+  }
+  return { s, ir, startedUnits, outcome: outcome as Trace['outcome'] };
+}
+
+describe('Scheduler, by property over random DAGs and outcomes', () => {
+  const RUNS = { numRuns: 150 };
+
+  it('every task and item ends in exactly one terminal status, and each unit starts at most once', () => {
+    fc.assert(
+      fc.property(scenario, (sc) => {
+        const { s, startedUnits } = simulate(sc);
+        for (const task of s.run.tasks) {
+          expect(isTerminal(task.status), task.id).toBe(true);
+          for (const item of task.items ?? []) expect(isTerminal(item.status), item.id).toBe(true);
+        }
+        expect(new Set(startedUnits).size).toBe(startedUnits.length);
+      }),
+      RUNS,
+    );
+  });
+
+  it('a need that did not succeed (and may not fail) skips its dependants, which never start', () => {
+    fc.assert(
+      fc.property(scenario, (sc) => {
+        const { s, ir, startedUnits } = simulate(sc);
+        for (const task of ir.tasks) {
+          const blocked = task.needs.some((id) => {
+            const need = s.states.get(id) as TaskState;
+            return need.status !== 'SUCCEEDED' && !(need.status === 'FAILED' && ir.tasks.find((t) => t.id === id)?.continueOnError);
+          });
+          if (!blocked) continue;
+          expect(['SKIPPED', 'CANCELLED']).toContain(s.states.get(task.id)?.status);
+          expect(startedUnits.filter((id) => id === task.id || id.startsWith(`${task.id}[`))).toEqual([]);
+        }
+      }),
+      RUNS,
+    );
+  });
+
+  it('a task whose when is false is skipped and never starts', () => {
+    fc.assert(
+      fc.property(scenario, (sc) => {
+        const { s, ir, startedUnits } = simulate(sc);
+        for (const task of ir.tasks.filter((t) => t.when === 'false')) {
+          expect(['SKIPPED', 'CANCELLED']).toContain(s.states.get(task.id)?.status);
+          expect(startedUnits).not.toContain(task.id);
+        }
+      }),
+      RUNS,
+    );
+  });
+
+  it('the outcome follows the failure policy: a counted failure or a timeout fails the run', () => {
+    fc.assert(
+      fc.property(scenario, (sc) => {
+        const { s, ir, outcome } = simulate(sc);
+        const counted = s.run.tasks.filter((task) => task.status === 'FAILED' && !ir.tasks.find((t) => t.id === task.id)?.continueOnError);
+        if (outcome === 'CANCELLED') {
+          expect(sc.interrupt?.kind).toBe('cancel');
+          return;
+        }
+        const stopped = s.stop?.code === 'RUN_TIMEOUT' || s.stop?.code === 'CIRCUIT_OPEN';
+        expect(outcome).toBe(counted.length > 0 || stopped ? 'FAILED' : 'SUCCEEDED');
+        if (ir.circuitBreaker && counted.length >= ir.circuitBreaker.maxFailures && s.stop?.code !== 'RUN_TIMEOUT') {
+          expect(['CIRCUIT_OPEN', 'FAIL_FAST']).toContain(s.stop?.code);
+        }
+        if (ir.failurePolicy === 'failFast' && counted.length > 0) expect(s.stop).toBeDefined();
+      }),
+      RUNS,
+    );
+  });
+
+  it('a forEach task collects one output per item, in item order, when every item succeeded', () => {
+    fc.assert(
+      fc.property(scenario, (sc) => {
+        const { s, ir } = simulate(sc);
+        for (const task of ir.tasks.filter((t) => t.forEach)) {
+          const state = s.states.get(task.id) as TaskState;
+          if (state.status !== 'SUCCEEDED') continue;
+          expect(state.outputs).toEqual((state.items ?? []).map((item) => item.id));
+        }
+      }),
+      RUNS,
+    );
+  });
+});
