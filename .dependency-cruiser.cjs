@@ -75,6 +75,23 @@ module.exports = {
       from: { pathNot: TESTS },
       to: { path: '^src/[^/]+/', pathNot: anyOf(LAYERS.flatMap((layer) => layer.folders)) },
     },
+    {
+      name: 'no-deep-imports',
+      severity: 'error',
+      comment:
+        "A module's index.ts is its only door: import another src/ module through it, not a file inside it. " +
+        'Exceptions: a lazy `await import()` (the CLI loads the API only when it serves), and the SDK, ' +
+        'which reads two files of the IR directly so that the packed SDK compiles only what it uses.',
+      from: { path: '^src/([^/]+)/', pathNot: [...TESTS, '^src/sdk/'] },
+      to: { path: '^src/[^/]+/.', pathNot: ['^src/$1/', '^src/[^/]+/index\\.ts$'], dynamic: false },
+    },
+    {
+      name: 'no-deep-imports-sdk',
+      severity: 'error',
+      comment: 'The SDK imports from the IR only ir/types.ts and ir/values.ts (what `npm pack` compiles), and no other module directly.',
+      from: { path: '^src/sdk/', pathNot: TESTS },
+      to: { path: '^src/(?!sdk/)[^/]+/.', pathNot: ['^src/[^/]+/index\\.ts$', '^src/ir/(types|values)\\.ts$'] },
+    },
     ...layerRules,
   ],
   options: {

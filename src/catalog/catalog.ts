@@ -1,6 +1,6 @@
 import semver from 'semver';
 import { EgressPolicy } from '../egress/index.js';
-import type { TaskDefinition } from '../sdk/types.js';
+import type { TaskDefinition } from '../sdk/index.js';
 
 /** The result of resolving a `uses` reference. */
 export type ResolveResult = { ok: true; definition: TaskDefinition } | { ok: false; message: string };

@@ -10,7 +10,7 @@ import {
   type TaskNode,
   type WorkflowIR,
 } from '../ir/index.js';
-import type { RetryManifest, TaskManifest, WorkflowManifest } from '../manifest/types.js';
+import type { RetryManifest, TaskManifest, WorkflowManifest } from '../manifest/index.js';
 
 /** Options of {@link compileWorkflow}. */
 export interface CompileOptions {

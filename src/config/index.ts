@@ -18,6 +18,7 @@ export * from './sections/index.js';
 export type { SettingsOf } from './setting.js';
 export { settingsReference, settingsMarkdown, type SettingReference } from './reference.js';
 export { temporalConnectOptions, hasTemporalCredentials, type TemporalConnectOptions, type TemporalTls } from './temporal-connection.js';
+export { TOOLS_BIN, findTool, type FindToolOptions } from './find-tool.js';
 
 /** The variable naming the optional YAML file of settings. */
 export const CONFIG_FILE_ENV = 'MAESTRO_CONFIG';

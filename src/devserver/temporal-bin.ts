@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { TOOLS_BIN, findTool } from '../config/find-tool.js';
+import { TOOLS_BIN, findTool } from '../config/index.js';
 
 /** Where `npm run tools` (scripts/tools.mjs) installs the Temporal CLI: `<repo>/.tools/bin/temporal`. */
 export const TOOLS_TEMPORAL_BIN = join(TOOLS_BIN, 'temporal');

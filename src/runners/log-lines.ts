@@ -1,6 +1,6 @@
 import { TextDecoder } from 'node:util';
 import { REDACTED } from '../ir/index.js';
-import type { TaskLogger } from '../sdk/types.js';
+import type { TaskLogger } from '../sdk/index.js';
 
 /** Options of {@link LogLines}. */
 export interface LogLinesOptions {

@@ -1,6 +1,6 @@
 import { MaestroError } from '../errors/index.js';
 import type { RunsOn } from '../ir/index.js';
-import type { ExecutableTaskDefinition, TaskContext } from '../sdk/types.js';
+import type { ExecutableTaskDefinition, TaskContext } from '../sdk/index.js';
 
 /** What the policy obliges one attempt to do, beyond the task's own input. */
 export interface RunOptions {

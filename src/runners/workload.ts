@@ -1,5 +1,5 @@
 import { defineTask } from '../sdk/index.js';
-import type { ExecutableTaskDefinition } from '../sdk/types.js';
+import type { ExecutableTaskDefinition } from '../sdk/index.js';
 import { RunnerError } from './runner-error.js';
 import type { RunnableTask } from './runner.js';
 

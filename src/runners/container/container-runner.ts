@@ -9,7 +9,7 @@ import type Dockerode from 'dockerode';
 import type { Container, ContainerCreateOptions, MountSettings } from 'dockerode';
 import type { ResourceClassSetting } from '../../config/index.js';
 import { TaskError, isMaestroError } from '../../errors/index.js';
-import type { TaskContext } from '../../sdk/types.js';
+import type { TaskContext } from '../../sdk/index.js';
 import type { ArtifactStore } from '../../store/index.js';
 import { LogLines } from '../log-lines.js';
 import { DEFAULT_RESOURCE_CLASSES, resolveResourceClass, type ResourceClass } from '../resources.js';

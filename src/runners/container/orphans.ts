@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { WorkflowNotFoundError, type WorkflowClient } from '@temporalio/client';
 import type Dockerode from 'dockerode';
-import type { TaskLogger } from '../../sdk/types.js';
+import type { TaskLogger } from '../../sdk/index.js';
 
 /** Label naming the Temporal namespace whose run a container belongs to. */
 export const TEMPORAL_NAMESPACE_LABEL = 'dev.maestro.temporal-namespace';

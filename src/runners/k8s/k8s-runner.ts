@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import type { BatchV1Api, CoreV1Api, KubeConfig, V1ContainerStatus, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { ResourceClassSetting } from '../../config/index.js';
 import { TaskError, isMaestroError } from '../../errors/index.js';
-import type { TaskContext } from '../../sdk/types.js';
+import type { TaskContext } from '../../sdk/index.js';
 import type { ArtifactStore } from '../../store/index.js';
 import { LogLines } from '../log-lines.js';
 import { DEFAULT_RESOURCE_CLASSES, resolveResourceClass, type ResourceClass } from '../resources.js';

@@ -2,7 +2,7 @@ import type { InvokeCommand as InvokeCommandType, LambdaClient } from '@aws-sdk/
 import type { ResourceClassSetting } from '../../config/index.js';
 import { createEgressAgent, egressRefusalOf } from '../../egress/index.js';
 import { TaskError, isMaestroError } from '../../errors/index.js';
-import type { TaskContext } from '../../sdk/types.js';
+import type { TaskContext } from '../../sdk/index.js';
 import { DEFAULT_RESOURCE_CLASSES, resolveResourceClass } from '../resources.js';
 import { RunnerError, classTimeout } from '../runner-error.js';
 import type { RunnableTask, Runner } from '../runner.js';
