@@ -2,7 +2,7 @@ import { realpath } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { isMaestroError, type ErrorCode } from '../errors/index.js';
-import { openProvenance, packDisclosure, type PackDisclosureOptions } from '../provenance/index.js';
+import { openProvenance, packDisclosure, type PackDisclosureOptions, type ProvenanceConfig } from '../provenance/index.js';
 import { defineTask, TaskError } from '../sdk/index.js';
 import { FsArtifactStore } from '../store/index.js';
 import { untilAborted } from './shared/abort.js';
@@ -18,7 +18,8 @@ export interface FileTaskOptions {
    */
   fileRoots?: readonly string[];
   /**
-   * The worker's provenance, asked once, on the first bundle.
+   * The worker's provenance, asked once, on the first bundle (`runWorker` passes
+   * {@link disclosureProvenance} of its settings).
    * @default opened from the MAESTRO_* settings (`loadConfig()`): their signing key, receipts,
    * trusted keys and artifact folder, as the worker's own; no decision log excerpts
    */
@@ -146,11 +147,20 @@ export function createDisclosurePackageTask({ fileRoots = [], provenance = prove
   });
 }
 
-/** The default {@link FileTaskOptions.provenance}: the provenance of the MAESTRO_* settings. */
-async function provenanceFromSettings(): Promise<DisclosureProvenance> {
-  const config = loadConfig();
+/**
+ * What a disclosure bundle is packed and signed with, opened from provenance settings: their signing
+ * key, receipts, trusted keys and artifact folder, as the worker's own. A worker passes its own
+ * settings (`runWorker` does), so a bundle is signed with the key its receipts are, whatever the
+ * process's environment says.
+ */
+export async function disclosureProvenance(config: ProvenanceConfig & { readonly artifactDir: string }): Promise<DisclosureProvenance> {
   const { receipts, signer, trustedKeys } = await openProvenance(config);
   return { receipts, signer, publicKeys: trustedKeys, artifacts: new FsArtifactStore({ root: config.artifactDir }) };
+}
+
+/** The default {@link FileTaskOptions.provenance}, for a catalog built without settings: the MAESTRO_* ones. */
+function provenanceFromSettings(): Promise<DisclosureProvenance> {
+  return disclosureProvenance(loadConfig());
 }
 
 /** The real paths of the roots; roots that do not exist are left out. */

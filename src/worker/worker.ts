@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import type { Catalog } from '../catalog/index.js';
-import { builtinCatalog, loadCatalog } from '../tasks/index.js';
+import { builtinCatalog, disclosureProvenance, loadCatalog } from '../tasks/index.js';
 import { maestroDataConverter, payloadCodec, type AesGcmPayloadCodec } from '../codec/index.js';
 import { temporalConnectOptions, type Config } from '../config/index.js';
 import { createPdp, createPolicyGate, type PolicyGate } from '../policy/index.js';
@@ -137,7 +137,8 @@ export async function runWorker(config: Config): Promise<{ shutdown(): Promise<v
   const auditLog = await openAuditLog(database);
   const taskLog = await openTaskLog(database);
   const artifacts = new FsArtifactStore({ root: config.artifactDir });
-  const catalog = await loadCatalog(config);
+  // The disclosure task signs with this worker's settings, not what the environment says.
+  const catalog = await loadCatalog({ ...config, provenance: () => disclosureProvenance(config) });
   const connection = await NativeConnection.connect(temporalConnectOptions(config));
   const worker = await createWorker({
     connection,

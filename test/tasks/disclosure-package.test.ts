@@ -7,9 +7,10 @@ import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yauzl from 'yauzl';
-import { createDisclosurePackageTask, disclosurePackage, type DisclosurePackageInput } from '../../src/tasks/index.js';
+import { loadConfig } from '../../src/config/index.js';
+import { createDisclosurePackageTask, disclosurePackage, disclosureProvenance, type DisclosurePackageInput } from '../../src/tasks/index.js';
 import { FsBlobStore } from '../../src/store/index.js';
-import { ReceiptStore, createReceiptWriter, localBundleSigner, verifyDisclosure } from '../../src/provenance/index.js';
+import { ReceiptStore, createReceiptWriter, defaultSigningKeyFile, loadSigningKey, localBundleSigner, verifyDisclosure } from '../../src/provenance/index.js';
 import { createTestContext, validateTaskInput } from '../../src/sdk/index.js';
 import { FsArtifactStore } from '../../src/store/index.js';
 import { CODE_DIGESTS, PARAMS, compiledFixture, runFixture, tempDir, testKey } from '../provenance/fixtures.js';
@@ -81,6 +82,17 @@ describe('ops/disclosure.package', () => {
     expect(output.sha256).toBe(createHash('sha256').update(await readFile(output.bundle)).digest('hex'));
     expect(await entryNames(output.bundle)).toEqual(['files/123/evidence/log.json', 'files/123/report.txt', 'manifest.sigstore.json']);
     expect(await verifyDisclosure(output.bundle, { publicKeys })).toMatchObject({ ok: true, files: 3 });
+  });
+
+  it('signs with the settings the worker gives it, not with the environment\'s', async () => {
+    // As runWorker does: the task gets its worker's settings (here a data folder the environment does not name).
+    const config = loadConfig({ MAESTRO_DATA_DIR: join(dir, 'worker-data') });
+    expect(process.env.MAESTRO_DATA_DIR).not.toBe(config.dataDir);
+    const configured = createDisclosurePackageTask({ fileRoots: [root], provenance: () => disclosureProvenance(config) });
+    const output = await run({ files: ['123/report.txt'], outPath: '123/configured.zip' }, configured);
+    const workerKey = await loadSigningKey(defaultSigningKeyFile(config));
+    expect(await verifyDisclosure(output.bundle, { publicKeys: [workerKey.publicKey] })).toMatchObject({ ok: true, files: 2 });
+    expect(await verifyDisclosure(output.bundle, { publicKeys })).toMatchObject({ ok: false });
   });
 
   it('discloses a run: its receipt, approvals, decision log excerpt and artifacts', async () => {
