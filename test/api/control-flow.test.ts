@@ -74,6 +74,41 @@ describe('runIf', () => {
   });
 });
 
+describe('runIf, the run timeout and cancellation', () => {
+  it('a handler let run by failFast is cancelled by the run timeout, and the run fails with RUN_TIMEOUT', async () => {
+    const yaml = manifest(
+      [
+        '    - { id: verify, uses: tasks/schema.validate@0.1.0, with: { schema: { const: true }, data: false } }',
+        '    - { id: cleanup, uses: tasks/wait.sleep@0.1.0, needs: [verify], runIf: always, with: { duration: 1h } }',
+      ].join('\n'),
+    ).replace('  tasks:', '  timeout: 3s\n  tasks:');
+    const { name, version } = await h.register(yaml);
+    const started = await h.call('POST', '/runs', { token: 'operator', json: { workflowRef: `${name}@${version}`, namespace: h.namespace } });
+    expect(started.status, started.text).toBe(201);
+    const run = await h.waitRun(started.body.runId, (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED', 30_000);
+    expect(run).toMatchObject({ status: 'FAILED', error: { code: 'RUN_TIMEOUT' } });
+    expect(byId(run, 'verify')).toMatchObject({ status: 'FAILED' });
+    expect(byId(run, 'cleanup')).toMatchObject({ status: 'CANCELLED', error: { code: 'RUN_TIMEOUT' } });
+  });
+
+  it('cancelling the run cancels a running handler, and the run ends CANCELLED', async () => {
+    const { name, version } = await h.register(
+      manifest(
+        [
+          '    - { id: verify, uses: tasks/schema.validate@0.1.0, with: { schema: { const: true }, data: false } }',
+          '    - { id: cleanup, uses: tasks/wait.sleep@0.1.0, needs: [verify], runIf: failure, with: { duration: 1h } }',
+        ].join('\n'),
+      ),
+    );
+    const started = await h.call('POST', '/runs', { token: 'operator', json: { workflowRef: `${name}@${version}`, namespace: h.namespace } });
+    const runId = started.body.runId as string;
+    await h.waitRun(runId, (r) => byId(r, 'cleanup')?.status === 'RUNNING');
+    expect((await h.call('POST', `/runs/${runId}/cancel`, { token: 'operator' })).status).toBe(202);
+    const run = await h.waitRun(runId, (r) => r.status === 'CANCELLED', 30_000);
+    expect(byId(run, 'cleanup')).toMatchObject({ status: 'CANCELLED', error: { code: 'RUN_CANCELLED' } });
+  });
+});
+
 describe('forEach shorthand', () => {
   it('runs forEach: "${expr}" one item per element', async () => {
     const { name, version } = await h.register(
