@@ -56,6 +56,29 @@ describe('runIf', () => {
     });
   }
 
+  it('under failFast, a handler runs on a need that the stop cancelled, while tasks after verify are skipped', async () => {
+    const { name, version } = await h.register(
+      manifest(
+        [
+          '    - { id: slow, uses: tasks/wait.sleep@0.1.0, with: { duration: 1h } }',
+          '    - { id: verify, uses: tasks/schema.validate@0.1.0, with: { schema: { const: true }, data: false } }',
+          '    - { id: report, uses: tasks/wait.sleep@0.1.0, needs: [verify], with: { duration: 1ms } }',
+          '    - id: restore',
+          '      uses: tasks/transform.map@0.1.0',
+          '      needs: [slow]',
+          '      runIf: failure',
+          '      with: { rows: ["${tasks.slow.status}", "${tasks.slow.error.code}"], expression: "$" }',
+        ].join('\n'),
+      ),
+    );
+    const started = await h.call('POST', '/runs', { token: 'operator', json: { workflowRef: `${name}@${version}`, namespace: h.namespace } });
+    const run = await h.waitRun(started.body.runId, (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED');
+    expect(run.status).toBe('FAILED');
+    expect(byId(run, 'slow')).toMatchObject({ status: 'CANCELLED', error: { code: 'FAIL_FAST' } });
+    expect(byId(run, 'report')).toMatchObject({ status: 'SKIPPED', error: { code: 'FAIL_FAST' } });
+    expect(byId(run, 'restore')).toMatchObject({ status: 'SUCCEEDED', outputs: { rows: ['CANCELLED', 'FAIL_FAST'] } });
+  });
+
   it('skips the rollback when verify passes; the summary runs and the run succeeds', async () => {
     const run = await runDeploy(true, 'failFast');
     expect(run.status).toBe('SUCCEEDED');
