@@ -492,6 +492,17 @@ describe('Scheduler, run conditions (runIf)', () => {
     expect(status(s, 'on-b')).toMatchObject({ status: 'CANCELLED', error: { code: 'RUN_TIMEOUT' } });
   });
 
+  it('shows tasks.<id>.error to expressions, unless the run was recorded before it existed', () => {
+    const ir = workflow([node('a', { continueOnError: true }), node('b', { needs: ['a'], with: { size: '${size(tasks.a)}', a: '${tasks.a}' } })]);
+    for (const taskErrors of [true, false]) {
+      const s = new Scheduler(ir, { runId: 'r', digest: 'd', params: {}, startedAt: AT, random: () => 0.5, taskErrors });
+      s.begin();
+      s.attemptFailed(starts(s.pass(AT))[0]!.unit, { code: 'BOOM', message: 'no', retryable: false }, AT);
+      const error = taskErrors ? { error: { code: 'BOOM', message: 'no' } } : {};
+      expect(starts(s.pass(AT))[0]?.input).toEqual({ size: taskErrors ? 3 : 2, a: { status: 'FAILED', outputs: null, ...error } });
+    }
+  });
+
   it('runs no handler once the run timed out or was cancelled', () => {
     const s = scheduler(workflow([node('a', { execution: 'activity' }), node('on-a', { needs: ['a'], runIf: 'always' })]));
     s.begin();

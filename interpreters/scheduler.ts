@@ -99,6 +99,11 @@ export interface SchedulerOptions {
   expressionLimits?: EvaluateOptions;
   /** Uniform in [0, 1): the retry jitter's source; the workflow's seeded `Math.random`. */
   random: () => number;
+  /**
+   * Whether expressions see `tasks.<id>.error`. Runs recorded before it saw only `status` and
+   * `outputs` (and `size(tasks.a)` or `${tasks.a}` must evaluate as they did). @default true
+   */
+  taskErrors?: boolean;
 }
 
 /**
@@ -146,6 +151,8 @@ export class Scheduler {
   private settledTasks: ExpressionBindings['tasks'] | undefined;
   /** Whether a task has a `runIf` (only in irVersion 2): without one, nothing below about handlers applies. */
   private readonly hasHandlers: boolean;
+  /** Whether expressions see `tasks.<id>.error` (see {@link SchedulerOptions.taskErrors}). */
+  private readonly taskErrors: boolean;
 
   constructor(ir: WorkflowIR, options: SchedulerOptions) {
     this.ir = ir;
@@ -166,6 +173,7 @@ export class Scheduler {
     };
     this.states = new Map(this.run.tasks.map((task) => [task.id, task]));
     this.hasHandlers = ir.tasks.some((task) => task.runIf !== undefined);
+    this.taskErrors = options.taskErrors ?? true;
   }
 
   /** Whether every task has settled and nothing runs: the run can finish. */
@@ -291,7 +299,10 @@ export class Scheduler {
     if (!tasks) {
       tasks = {};
       for (const task of this.run.tasks) {
-        if (isTerminal(task.status)) tasks[task.id] = { status: task.status, outputs: task.outputs ?? null, error: task.error ?? null };
+        if (!isTerminal(task.status)) continue;
+        tasks[task.id] = this.taskErrors
+          ? { status: task.status, outputs: task.outputs ?? null, error: task.error ?? null }
+          : { status: task.status, outputs: task.outputs ?? null };
       }
       this.settledTasks = tasks;
     }
