@@ -33,9 +33,9 @@ import type { Activities } from '../src/activities/index.js';
 import {
   CEL_COST_LIMIT,
   ExpressionError,
-  IR_VERSION,
   MAESTRO_STATUS,
   approveUpdate,
+  isSupportedIrVersion,
   parseDuration,
   stateQuery,
   type ApprovalRecord,
@@ -60,6 +60,11 @@ const APPROVAL_PROOF_PATCH = 'maestro-approval-proof-v1';
 const APPROVAL_GATE_PATCH = 'maestro-approval-gate-check-v1';
 /** Runs recorded before expressions had a cost limit evaluate theirs without one, as they did then. */
 const CEL_COST_PATCH = 'maestro-cel-cost-v1';
+/**
+ * Runs recorded before `tasks.<id>.error` existed evaluate expressions without it: one that counts
+ * or passes on a task's fields (`size(tasks.a)`, `${tasks.a}`) must see what it saw then.
+ */
+const TASK_ERROR_PATCH = 'maestro-task-error-binding-v1';
 /**
  * Runs recorded before the scheduler split ran each unit in a cancellation scope of its own (a stop
  * cancelled them unit by unit, in start order) and scheduled once per wake-up of a main loop. Newer
@@ -100,7 +105,7 @@ type RunTask = Activities['runTask'];
  */
 export async function dagInterpreter(input: InterpreterInput): Promise<RunState> {
   const { ir, params } = input;
-  if (ir.irVersion !== IR_VERSION) {
+  if (!isSupportedIrVersion(ir.irVersion)) {
     throw ApplicationFailure.nonRetryable(`unsupported irVersion ${String(ir.irVersion)}`, 'IR_UNSUPPORTED');
   }
   const namespace = input.namespace ?? 'default';
@@ -121,6 +126,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
     ...(input.carried === undefined ? {} : { carried: input.carried }),
     expressionLimits,
     random: Math.random,
+    taskErrors: patched(TASK_ERROR_PATCH),
   });
   const { run, states, nodes } = scheduler;
   /** Approval gates waiting for decisions, by task id (set when the gate starts waiting). */
@@ -134,6 +140,11 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
   /** The workflow's own scope: cancelled when the run is. */
   const workflowScope = CancellationScope.current();
   const unitScopes = new Map<Unit, CancellationScope>();
+  /**
+   * Where handlers (`runIf` tasks, irVersion 2) run: apart from the other units, so that a failFast
+   * or circuit-breaker stop does not cancel them, nor keep them from starting. Made on first use.
+   */
+  let handlersScope: CancellationScope | undefined;
   /** `runTask` by attempt timeout and kind: a proxy is made once, not per attempt. */
   const runTasks = new Map<string, RunTask>();
 
@@ -168,7 +179,8 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
           upsertSearchAttributes([{ key: MAESTRO_STATUS, value: command.status }]);
           break;
         case 'startAttempt':
-          if (unitsScope || unitScopes.has(command.unit)) startAttempt(command.unit, command.input);
+          if (command.unit.node.runIf !== undefined) startHandlerAttempt(command.unit, command.input);
+          else if (unitsScope || unitScopes.has(command.unit)) startAttempt(command.unit, command.input);
           else startInOwnScope(command.unit, command.input);
           break;
         case 'sleepBeforeRetry': {
@@ -184,6 +196,9 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
           if (unitsScope) unitsScope.cancel();
           for (const scope of unitScopes.values()) scope.cancel();
           break;
+        case 'cancelHandlers':
+          handlersScope?.cancel();
+          break;
         case 'finishRun':
           // Comes last: the caller writes the receipt and ends the workflow as `run.status` says.
           break;
@@ -196,6 +211,12 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
     const scope = new CancellationScope();
     unitScopes.set(unit, scope);
     void scope.run(async () => startAttempt(unit, taskInput));
+  }
+
+  /** Starts an attempt of a handler in the handlers' scope, whichever scope the event came from. */
+  function startHandlerAttempt(unit: Unit, taskInput: Record<string, unknown>): void {
+    handlersScope ??= new CancellationScope({ cancellable: true, parent: workflowScope });
+    void handlersScope.run(async () => startAttempt(unit, taskInput));
   }
 
   /** Starts one attempt: a timer, an approval wait or `runTask`; its outcome goes back to the scheduler. */

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IR_VERSION, type TaskExecution, type TaskNode, type TaskState, type WorkflowIR } from '../src/ir/index.js';
+import { IR_VERSION, type RunIf, type TaskExecution, type TaskNode, type TaskState, type WorkflowIR } from '../src/ir/index.js';
 import { Scheduler, isTerminal, type Command, type StopReason, type Unit } from './scheduler.js';
 
 const AT = '2026-01-01T00:00:00.000Z';
@@ -237,6 +237,7 @@ interface TaskSpec {
   continueOnError: boolean;
   forEach: number | undefined;
   when: 'none' | 'true' | 'false' | 'first-succeeded';
+  runIf: RunIf | undefined;
 }
 
 const taskSpec = fc.record({
@@ -246,6 +247,7 @@ const taskSpec = fc.record({
   continueOnError: fc.boolean(),
   forEach: fc.option(fc.integer({ min: 0, max: 4 }), { nil: undefined }),
   when: fc.constantFrom<TaskSpec['when']>('none', 'none', 'true', 'false', 'first-succeeded'),
+  runIf: fc.constantFrom<RunIf | undefined>(undefined, undefined, undefined, 'failure', 'always'),
 });
 
 const scenario = fc.record({
@@ -275,6 +277,7 @@ function buildIr(sc: Scenario): WorkflowIR {
       retry: { maxAttempts: spec.maxAttempts, initialIntervalMs: 10, backoffCoefficient: 2, maxIntervalMs: 100, jitter: 0.2 },
       continueOnError: spec.continueOnError,
       ...(index > 0 && when !== undefined ? { when } : {}),
+      ...(spec.runIf !== undefined && needs.length > 0 ? { runIf: spec.runIf } : {}),
       ...(spec.forEach === undefined ? {} : { forEach: { items: `params.list${spec.forEach}`, ...(sc.forEachParallel === undefined ? {} : { maxParallel: sc.forEachParallel }) } }),
     });
   });
@@ -307,6 +310,9 @@ function check(condition: boolean, message: string): void {
   if (!condition) throw new Error(message);
 }
 
+/** Whether the run timed out or was cancelled, which stops handlers too. */
+const hardStop = (s: Scheduler): boolean => s.stop?.code === 'RUN_TIMEOUT' || s.stop?.code === 'RUN_CANCELLED';
+
 /** Drives one scenario to its end, checking the step invariants on the way. */
 function simulate(sc: Scenario): Trace {
   const ir = buildIr(sc);
@@ -330,7 +336,9 @@ function simulate(sc: Scenario): Trace {
           if (command.attempt === 1) {
             // A task never starts before all its needs settled.
             for (const need of nodeOf(unit).needs) check(isTerminal(s.states.get(need)?.status ?? 'PENDING'), `${unit.state.id} started before its need ${need} settled`);
-            check(before.stop === undefined, `${unit.state.id} started after a stop`);
+            // Only a handler starts after a stop, and only after a failFast or circuit-breaker one.
+            const soft = before.stop?.code === 'FAIL_FAST' || before.stop?.code === 'CIRCUIT_OPEN';
+            check(before.stop === undefined || (nodeOf(unit).runIf !== undefined && soft), `${unit.state.id} started after a stop`);
             startedUnits.push(unit.state.id);
           }
           pending.push({ unit, kind: 'attempt', cancelRequested: false });
@@ -340,7 +348,10 @@ function simulate(sc: Scenario): Trace {
           pending.push({ unit: command.unit, kind: 'backoff', cancelRequested: false });
           break;
         case 'cancelUnits':
-          for (const op of pending) op.cancelRequested = true;
+          for (const op of pending) if (op.unit.node.runIf === undefined) op.cancelRequested = true;
+          break;
+        case 'cancelHandlers':
+          for (const op of pending) if (op.unit.node.runIf !== undefined) op.cancelRequested = true;
           break;
         case 'finishRun':
           outcome = command.status;
@@ -380,10 +391,13 @@ function simulate(sc: Scenario): Trace {
       apply(s.finish(AT));
       break;
     }
-    if (sc.interrupt && step === sc.interrupt.at && !s.stop) {
+    // A timeout or cancel may come after a failFast or circuit-breaker stop, while handlers run.
+    if (sc.interrupt && step === sc.interrupt.at && !hardStop(s)) {
       if (sc.interrupt.kind === 'timeout') apply(s.halt({ code: 'RUN_TIMEOUT', message: 'late' }));
       else {
         cancelling = true;
+        // The workflow's cancellation reaches every unit, whatever the scheduler says.
+        for (const op of pending) op.cancelRequested = true;
         apply(s.halt({ code: 'RUN_CANCELLED', message: 'the run was cancelled' }));
       }
     }
@@ -402,6 +416,121 @@ function simulate(sc: Scenario): Trace {
   }
   return { s, ir, startedUnits, outcome: outcome as Trace['outcome'] };
 }
+
+describe('Scheduler, run conditions (runIf)', () => {
+  /** deploy → verify → rollback (runIf: failure) → summary (runIf: always), as a runbook writes it. */
+  const runbook = (overrides: Partial<WorkflowIR> = {}): WorkflowIR =>
+    workflow(
+      [
+        node('deploy'),
+        node('verify', { needs: ['deploy'] }),
+        node('rollback', { needs: ['verify'], runIf: 'failure', with: { why: '${tasks.verify.error.code}', was: '${tasks.verify.status}' } }),
+        node('summary', { needs: ['verify', 'rollback'], runIf: 'always', with: { rollback: '${tasks.rollback.status}' } }),
+      ],
+      overrides,
+    );
+
+  /** Runs `s` to its end: `verify` fails (or not), everything else succeeds; returns the inputs each task got. */
+  function drive(s: Scheduler, verifyFails: boolean): Map<string, Record<string, unknown>> {
+    const inputs = new Map<string, Record<string, unknown>>();
+    let commands = [...s.begin(), ...s.pass(AT)];
+    while (!s.done) {
+      const start = starts(commands)[0];
+      if (!start) throw new Error(`stuck: ${JSON.stringify(s.run.tasks.map((t) => [t.id, t.status]))}`);
+      inputs.set(start.unit.state.id, start.input);
+      commands = [
+        ...(verifyFails && start.unit.state.id === 'verify'
+          ? s.attemptFailed(start.unit, { code: 'HEALTH_CHECK_FAILED', message: '503', retryable: false }, AT)
+          : s.attemptSucceeded(start.unit, { ok: true }, false, AT)),
+        ...s.pass(AT),
+      ];
+    }
+    s.finish(AT);
+    return inputs;
+  }
+
+  for (const failurePolicy of ['failFast', 'continue'] as const) {
+    it(`runs the failure and always handlers when verify fails, and the run still fails (${failurePolicy})`, () => {
+      const s = scheduler(runbook({ failurePolicy }));
+      const inputs = drive(s, true);
+      expect(s.run.tasks.map((t) => [t.id, t.status])).toEqual([
+        ['deploy', 'SUCCEEDED'],
+        ['verify', 'FAILED'],
+        ['rollback', 'SUCCEEDED'],
+        ['summary', 'SUCCEEDED'],
+      ]);
+      expect(inputs.get('rollback')).toEqual({ why: 'HEALTH_CHECK_FAILED', was: 'FAILED' });
+      expect(inputs.get('summary')).toEqual({ rollback: 'SUCCEEDED' });
+      expect(s.run).toMatchObject({ status: 'FAILED', error: { code: 'HEALTH_CHECK_FAILED', message: 'task "verify" failed: 503' } });
+    });
+  }
+
+  it('skips the failure handler when verify passes; the always handler runs and the run succeeds', () => {
+    const s = scheduler(runbook());
+    const inputs = drive(s, false);
+    expect(status(s, 'rollback')).toMatchObject({ status: 'SKIPPED', error: { code: 'RUN_IF_NOT_MET' } });
+    expect(inputs.get('summary')).toEqual({ rollback: 'SKIPPED' });
+    expect(s.run.status).toBe('SUCCEEDED');
+  });
+
+  it('counts a need cancelled by failFast as failed, and does not cancel a handler on the stop', () => {
+    const s = scheduler(
+      workflow([node('a'), node('b', { execution: 'activity' }), node('on-b', { needs: ['b'], runIf: 'failure' }), node('after-a', { needs: ['a'] })]),
+    );
+    s.begin();
+    const [a, b] = starts(s.pass(AT)).map((start) => start.unit) as [Unit, Unit];
+    s.attemptFailed(a, { code: 'BOOM', message: 'no', retryable: false }, AT);
+    expect(s.pass(AT)).toEqual([{ kind: 'cancelUnits' }]);
+    expect(status(s, 'after-a')).toMatchObject({ status: 'SKIPPED', error: { code: 'FAIL_FAST' } });
+    s.attemptCancelled(b, AT);
+    const next = s.pass(AT);
+    expect(started(next)).toEqual(['on-b']);
+    // A later stop of the same kind leaves the handler alone; a timeout cancels it.
+    expect(s.halt({ code: 'CIRCUIT_OPEN', message: 'open' })).toEqual([]);
+    expect(s.halt({ code: 'RUN_TIMEOUT', message: 'late' })).toEqual([{ kind: 'cancelHandlers' }]);
+    s.attemptCancelled(starts(next)[0]!.unit, AT);
+    expect(status(s, 'on-b')).toMatchObject({ status: 'CANCELLED', error: { code: 'RUN_TIMEOUT' } });
+  });
+
+  it('shows tasks.<id>.error to expressions, unless the run was recorded before it existed', () => {
+    const ir = workflow([node('a', { continueOnError: true }), node('b', { needs: ['a'], with: { size: '${size(tasks.a)}', a: '${tasks.a}' } })]);
+    for (const taskErrors of [true, false]) {
+      const s = new Scheduler(ir, { runId: 'r', digest: 'd', params: {}, startedAt: AT, random: () => 0.5, taskErrors });
+      s.begin();
+      s.attemptFailed(starts(s.pass(AT))[0]!.unit, { code: 'BOOM', message: 'no', retryable: false }, AT);
+      const error = taskErrors ? { error: { code: 'BOOM', message: 'no' } } : {};
+      expect(starts(s.pass(AT))[0]?.input).toEqual({ size: taskErrors ? 3 : 2, a: { status: 'FAILED', outputs: null, ...error } });
+    }
+  });
+
+  it('runs no handler once the run timed out or was cancelled', () => {
+    const s = scheduler(workflow([node('a', { execution: 'activity' }), node('on-a', { needs: ['a'], runIf: 'always' })]));
+    s.begin();
+    const a = starts(s.pass(AT))[0]!.unit;
+    expect(s.halt({ code: 'RUN_TIMEOUT', message: 'late' })).toEqual([{ kind: 'cancelUnits' }, { kind: 'cancelHandlers' }]);
+    s.attemptCancelled(a, AT);
+    expect(started(s.pass(AT))).toEqual([]);
+    expect(status(s, 'on-a')).toMatchObject({ status: 'SKIPPED', error: { code: 'RUN_TIMEOUT' } });
+  });
+
+  it('applies when after runIf, and a failure handler over succeeded needs is skipped without evaluating it', () => {
+    const s = scheduler(
+      workflow(
+        [
+          node('a', { continueOnError: true }),
+          node('on-a', { needs: ['a'], runIf: 'failure', when: 'tasks.a.error.code == "OTHER"' }),
+          node('always', { needs: ['a'], runIf: 'always', when: 'tasks.a.error.code == "BOOM"' }),
+          node('then', { needs: ['a'] }),
+        ],
+        { failurePolicy: 'continue' },
+      ),
+    );
+    s.begin();
+    s.attemptFailed(starts(s.pass(AT))[0]!.unit, { code: 'BOOM', message: 'no', retryable: false }, AT);
+    expect(started(s.pass(AT))).toEqual(['always', 'then']);
+    expect(status(s, 'on-a')).toMatchObject({ status: 'SKIPPED', error: { code: 'WHEN_FALSE' } });
+  });
+});
 
 describe('Scheduler, by property over random DAGs and outcomes', () => {
   const RUNS = { numRuns: 150 };
@@ -424,7 +553,7 @@ describe('Scheduler, by property over random DAGs and outcomes', () => {
     fc.assert(
       fc.property(scenario, (sc) => {
         const { s, ir, startedUnits } = simulate(sc);
-        for (const task of ir.tasks) {
+        for (const task of ir.tasks.filter((t) => t.runIf === undefined)) {
           const blocked = task.needs.some((id) => {
             const need = s.states.get(id) as TaskState;
             return need.status !== 'SUCCEEDED' && !(need.status === 'FAILED' && ir.tasks.find((t) => t.id === id)?.continueOnError);
@@ -466,6 +595,23 @@ describe('Scheduler, by property over random DAGs and outcomes', () => {
           expect(['CIRCUIT_OPEN', 'FAIL_FAST']).toContain(s.stop?.code);
         }
         if (ir.failurePolicy === 'failFast' && counted.length > 0) expect(s.stop).toBeDefined();
+      }),
+      RUNS,
+    );
+  });
+
+  it('a failure handler starts iff a need failed (or failFast cancelled it); an always handler iff its needs ended', () => {
+    fc.assert(
+      fc.property(scenario, (sc) => {
+        const { s, ir, startedUnits } = simulate(sc);
+        if (hardStop(s)) return;
+        for (const task of ir.tasks.filter((t) => t.runIf !== undefined && (t.when === undefined || t.when === 'true'))) {
+          const needs = task.needs.map((id) => s.states.get(id) as TaskState);
+          check(needs.every((need) => isTerminal(need.status)), `${task.id}'s needs did not all end`);
+          const failed = needs.some((need) => need.status === 'FAILED' || (need.status === 'CANCELLED' && ['FAIL_FAST', 'CIRCUIT_OPEN'].includes(need.error?.code ?? '')));
+          const ran = startedUnits.includes(task.id) || (s.states.get(task.id)?.items !== undefined);
+          expect(ran, `${task.id} (runIf ${task.runIf})`).toBe(task.runIf === 'always' || failed);
+        }
       }),
       RUNS,
     );

@@ -63,6 +63,13 @@ export interface StopReason {
   message: string;
 }
 
+/** Stops after which handlers (`runIf` tasks) still run: they are the failures handlers are for. */
+const SOFT_STOPS: ReadonlySet<StopReason['code']> = new Set(['FAIL_FAST', 'CIRCUIT_OPEN']);
+
+/** Whether a handler with `runIf: failure` reacts to a need ending so: it failed, or a failing run cancelled it. */
+const needFailed = (need: TaskState): boolean =>
+  need.status === 'FAILED' || (need.status === 'CANCELLED' && need.error !== undefined && SOFT_STOPS.has(need.error.code as StopReason['code']));
+
 /** What the shell must do, in the order given. */
 export type Command =
   /** Publish the run's status (the `MaestroStatus` search attribute); `run.status` is already set. */
@@ -71,8 +78,10 @@ export type Command =
   | { kind: 'startAttempt'; unit: Unit; attempt: number; input: Record<string, unknown> }
   /** Sleep `ms` (durable timer), then report {@link Scheduler.retryTimerFired}. */
   | { kind: 'sleepBeforeRetry'; unit: Unit; attempt: number; code: string; ms: number }
-  /** Cancel every running unit; each reports {@link Scheduler.attemptCancelled}. */
+  /** Cancel every running unit but the handlers; each reports {@link Scheduler.attemptCancelled}. */
   | { kind: 'cancelUnits' }
+  /** Cancel every running handler (a `runIf` task), which a failFast or circuit-breaker stop lets run. */
+  | { kind: 'cancelHandlers' }
   /** The run is over: write its receipt, then end the workflow as `status` says. */
   | { kind: 'finishRun'; status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED' };
 
@@ -90,6 +99,11 @@ export interface SchedulerOptions {
   expressionLimits?: EvaluateOptions;
   /** Uniform in [0, 1): the retry jitter's source; the workflow's seeded `Math.random`. */
   random: () => number;
+  /**
+   * Whether expressions see `tasks.<id>.error`. Runs recorded before it saw only `status` and
+   * `outputs` (and `size(tasks.a)` or `${tasks.a}` must evaluate as they did). @default true
+   */
+  taskErrors?: boolean;
 }
 
 /**
@@ -135,6 +149,10 @@ export class Scheduler {
   changes = 0;
   /** The settled tasks as CEL sees them; rebuilt after a task settles, not for every attempt. */
   private settledTasks: ExpressionBindings['tasks'] | undefined;
+  /** Whether a task has a `runIf` (only in irVersion 2): without one, nothing below about handlers applies. */
+  private readonly hasHandlers: boolean;
+  /** Whether expressions see `tasks.<id>.error` (see {@link SchedulerOptions.taskErrors}). */
+  private readonly taskErrors: boolean;
 
   constructor(ir: WorkflowIR, options: SchedulerOptions) {
     this.ir = ir;
@@ -154,6 +172,8 @@ export class Scheduler {
       tasks: ir.tasks.map((task) => carried.get(task.id) ?? { id: task.id, status: 'PENDING', attempts: 0 }),
     };
     this.states = new Map(this.run.tasks.map((task) => [task.id, task]));
+    this.hasHandlers = ir.tasks.some((task) => task.runIf !== undefined);
+    this.taskErrors = options.taskErrors ?? true;
   }
 
   /** Whether every task has settled and nothing runs: the run can finish. */
@@ -218,12 +238,21 @@ export class Scheduler {
     return commands;
   }
 
-  /** Stops starting new work and cancels what runs (failFast, circuit breaker, timeout, cancel); the first reason wins. */
+  /**
+   * Stops starting new work and cancels what runs (failFast, circuit breaker, timeout, cancel); the
+   * first reason wins. Handlers (`runIf` tasks) go on after a failFast or circuit-breaker stop; a
+   * timeout or cancel, even after such a stop, cancels them too.
+   */
   halt(reason: StopReason): Command[] {
     this.changes += 1;
-    if (this.stop) return [];
+    const hard = !SOFT_STOPS.has(reason.code);
+    if (this.stop) {
+      if (!hard || !this.hasHandlers || !SOFT_STOPS.has(this.stop.code)) return [];
+      this.stop = reason;
+      return [{ kind: 'cancelHandlers' }];
+    }
     this.stop = reason;
-    return [{ kind: 'cancelUnits' }];
+    return hard && this.hasHandlers ? [{ kind: 'cancelUnits' }, { kind: 'cancelHandlers' }] : [{ kind: 'cancelUnits' }];
   }
 
   /** An approval decision was recorded on a waiting gate (already validated by the shell). */
@@ -270,7 +299,10 @@ export class Scheduler {
     if (!tasks) {
       tasks = {};
       for (const task of this.run.tasks) {
-        if (isTerminal(task.status)) tasks[task.id] = { status: task.status, outputs: task.outputs ?? null };
+        if (!isTerminal(task.status)) continue;
+        tasks[task.id] = this.taskErrors
+          ? { status: task.status, outputs: task.outputs ?? null, error: task.error ?? null }
+          : { status: task.status, outputs: task.outputs ?? null };
       }
       this.settledTasks = tasks;
     }
@@ -356,30 +388,55 @@ export class Scheduler {
     else this.start(unit, at, commands);
   }
 
+  /** Whether a node still starts after the run's stop: a handler, after a failFast or circuit-breaker stop. */
+  private survivesStop(node: TaskNode): boolean {
+    return node.runIf !== undefined && this.stop !== undefined && SOFT_STOPS.has(this.stop.code);
+  }
+
+  /** Whether units may start from the queue: nothing stopped the run, or only handlers are queued (see {@link survivesStop}). */
+  private get mayStartQueued(): boolean {
+    return !this.stop || (this.hasHandlers && SOFT_STOPS.has(this.stop.code));
+  }
+
+  /**
+   * Why a task whose needs have all ended does not run by its `runIf`, or `undefined` when it runs:
+   * by default a need that neither SUCCEEDED nor FAILED with continueOnError blocks it; `failure`
+   * runs when a need failed; `always` runs whatever happened.
+   */
+  private runIfUnmet(node: TaskNode): TaskErrorInfo | undefined {
+    const needs = node.needs.map((id) => this.states.get(id) as TaskState);
+    switch (node.runIf) {
+      case 'always':
+        return undefined;
+      case 'failure':
+        return needs.some(needFailed) ? undefined : { code: 'RUN_IF_NOT_MET', message: 'runIf: failure, and none of its needs failed' };
+      case undefined: {
+        const blocker = needs.find((need) => need.status !== 'SUCCEEDED' && !(need.status === 'FAILED' && this.nodes.get(need.id)?.continueOnError));
+        return blocker && { code: 'UPSTREAM_NOT_SUCCEEDED', message: `needs "${blocker.id}", which is ${blocker.status}` };
+      }
+    }
+  }
+
   private schedule(at: string, commands: Command[]): void {
     const stop = this.stop;
-    if (stop) for (const queued of this.queue.splice(0)) this.finishState(queued.state, 'SKIPPED', at, commands, { code: stop.code, message: stop.message });
+    if (stop) {
+      for (const queued of this.queue.splice(0)) {
+        if (this.survivesStop(queued.node)) this.queue.push(queued);
+        else this.finishState(queued.state, 'SKIPPED', at, commands, { code: stop.code, message: stop.message });
+      }
+    }
     for (const node of this.ir.tasks) {
       const state = this.states.get(node.id) as TaskState;
       if (state.items && !isTerminal(state.status)) this.settleForEach(node, state, at, commands);
       if (state.status !== 'PENDING' || this.launched.has(state)) continue;
-      if (stop) {
+      if (stop && !this.survivesStop(node)) {
         this.finishState(state, 'SKIPPED', at, commands, { code: stop.code, message: stop.message });
         continue;
       }
-      let blocker: TaskState | undefined;
-      let ready = true;
-      for (const id of node.needs) {
-        const need = this.states.get(id) as TaskState;
-        if (!isTerminal(need.status)) {
-          ready = false;
-          break;
-        }
-        if (!blocker && need.status !== 'SUCCEEDED' && !(need.status === 'FAILED' && this.nodes.get(id)?.continueOnError)) blocker = need;
-      }
-      if (!ready) continue;
-      if (blocker) {
-        this.finishState(state, 'SKIPPED', at, commands, { code: 'UPSTREAM_NOT_SUCCEEDED', message: `needs "${blocker.id}", which is ${blocker.status}` });
+      if (!node.needs.every((id) => isTerminal((this.states.get(id) as TaskState).status))) continue;
+      const unmet = this.runIfUnmet(node);
+      if (unmet) {
+        this.finishState(state, 'SKIPPED', at, commands, unmet);
         continue;
       }
       try {
@@ -399,7 +456,7 @@ export class Scheduler {
         this.finishState(state, 'FAILED', at, commands, { code: error.code, message: error.message });
       }
     }
-    while (!this.stop && this.inFlight < this.ir.maxParallel && this.queue.length > 0) this.start(this.queue.shift() as Unit, at, commands);
+    while (this.mayStartQueued && this.inFlight < this.ir.maxParallel && this.queue.length > 0) this.start(this.queue.shift() as Unit, at, commands);
   }
 
   /** The list a forEach task iterates, evaluated once. */
@@ -419,7 +476,7 @@ export class Scheduler {
   private settleForEach(node: TaskNode, state: TaskState, at: string, commands: Command[]): void {
     const items = state.items as TaskState[];
     const stop = this.stop;
-    if (stop) {
+    if (stop && !this.survivesStop(node)) {
       for (const item of items) {
         if (item.status === 'PENDING' && !this.launched.has(item)) this.finishState(item, 'SKIPPED', at, commands, { code: stop.code, message: stop.message });
       }

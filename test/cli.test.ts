@@ -52,6 +52,12 @@ describe('maestro validate', () => {
     expect(result.stdout).toContain('examples/workflows/hello.yaml: valid');
   });
 
+  it('locates a bad runIf by line, column and path', async () => {
+    const result = await maestro('validate', 'test/manifests/invalid/bad-run-if.yaml');
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('test/manifests/invalid/bad-run-if.yaml:18:14: spec.tasks[1].runIf: must be one of "success", "failure", "always", got "on-failure"');
+  });
+
   it('prints a JSON report with --json', async () => {
     const result = await maestro('validate', '--json', 'test/manifests/invalid/unknown-needs.yaml');
     const [report] = JSON.parse(result.stdout) as [{ valid: boolean; errors: { line: number; column: number; path: string; message: string }[] }];

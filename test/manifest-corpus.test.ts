@@ -102,6 +102,8 @@ const CASES: Expectation[] = [
   ['cel-unknown-function', 18, 47, 'spec.tasks[0].with.url', 'unknown function "lowerAscii"'],
   ['when-not-bool', 17, 13, 'spec.tasks[0].when', '"when" must be a bool expression, got string'],
   ['foreach-items-not-a-list', 18, 16, 'spec.tasks[0].forEach.items', 'forEach.items must be a list, got int'],
+  ['bad-run-if', 18, 14, 'spec.tasks[1].runIf', 'must be one of "success", "failure", "always", got "on-failure"'],
+  ['run-if-without-needs', 17, 14, 'spec.tasks[1].runIf', 'runIf: always reacts to how the tasks in "needs" ended; list them in "needs"'],
   // runbooks
   ['runbook-missing-workflow-ref', 10, 1, 'spec', 'must have required property "workflowRef"'],
   ['runbook-bad-input-type', 13, 13, 'spec.inputs[0].type', 'got "date" (did you mean "datetime"?)'],

@@ -13,6 +13,7 @@ export function dagTasks(nodes: readonly TaskNode[], states: readonly TaskState[
       id: node.id,
       uses: node.uses,
       needs: node.needs,
+      ...(node.runIf === undefined ? {} : { runIf: node.runIf }),
       ...(state
         ? {
             status: state.status,

@@ -94,6 +94,30 @@ describe('compileWorkflow', () => {
     });
   });
 
+  it('compiles runIf into irVersion 2, and forEach "${expr}" as forEach { items }', () => {
+    const compile = (tasks: string[]) => {
+      const m = parseManifest(
+        ['apiVersion: maestro/v1', 'kind: Workflow', 'metadata: { name: flow, version: 1.0.0 }', 'spec:', '  policy: { purpose: p, authority: a, license: l }', '  tasks:', ...tasks].join('\n'),
+        'flow.yaml',
+        { catalog },
+      );
+      if (m.kind !== 'Workflow') throw new Error('expected a workflow');
+      return compileWorkflow(m, { catalog });
+    };
+    const long = compile(['    - { id: a, uses: tasks/wait.sleep@0.1.0, forEach: { items: "${[1, 2]}" }, with: { ms: "${item}" } }']);
+    const short = compile(['    - { id: a, uses: tasks/wait.sleep@0.1.0, forEach: "${[1, 2]}", with: { ms: "${item}" } }']);
+    expect(short).toEqual(long);
+    expect(short.ir).toMatchObject({ irVersion: 1, tasks: [{ forEach: { items: '[1, 2]' } }] });
+    const handled = compile([
+      '    - { id: a, uses: tasks/wait.sleep@0.1.0 }',
+      '    - { id: b, uses: tasks/wait.sleep@0.1.0, needs: [a], runIf: success }',
+      '    - { id: c, uses: tasks/wait.sleep@0.1.0, needs: [a], runIf: failure }',
+      '    - { id: d, uses: tasks/wait.sleep@0.1.0, needs: [a], runIf: always }',
+    ]);
+    expect(handled.ir.irVersion).toBe(2);
+    expect(handled.ir.tasks.map((task) => task.runIf)).toEqual([undefined, undefined, 'failure', 'always']);
+  });
+
   it('gives the hello example the same digest on every machine', async () => {
     const hello = await loadManifestFile('examples/workflows/hello.yaml', { catalog });
     if (hello.kind !== 'Workflow') throw new Error('expected a workflow');

@@ -2,7 +2,7 @@ import { digestOf } from '../canonical/index.js';
 import type { Catalog } from '../catalog/index.js';
 import { MaestroError } from '../errors/index.js';
 import {
-  IR_VERSION,
+  irVersionFor,
   parseDuration,
   type CompiledWorkflow,
   type ParameterSpec,
@@ -10,7 +10,7 @@ import {
   type TaskNode,
   type WorkflowIR,
 } from '../ir/index.js';
-import type { RetryManifest, TaskManifest, WorkflowManifest } from '../manifest/index.js';
+import type { ForEachManifest, RetryManifest, TaskManifest, WorkflowManifest } from '../manifest/index.js';
 
 /** Options of {@link compileWorkflow}. */
 export interface CompileOptions {
@@ -36,7 +36,7 @@ export function compileWorkflow(manifest: WorkflowManifest, { catalog }: Compile
   const { metadata, spec } = manifest;
   const tasks = topologicalOrder(spec.tasks).map((task) => compileTask(task, manifest, catalog));
   const ir: WorkflowIR = {
-    irVersion: IR_VERSION,
+    irVersion: irVersionFor(tasks),
     name: metadata.name,
     version: metadata.version,
     ...(metadata.description === undefined ? {} : { description: metadata.description }),
@@ -74,14 +74,9 @@ function compileTask(task: TaskManifest, manifest: WorkflowManifest, catalog: Ca
     needs: task.needs ?? [],
     with: task.with ?? {},
     ...(task.when === undefined ? {} : { when: unwrapExpression(task.when) }),
-    ...(task.forEach === undefined
-      ? {}
-      : {
-          forEach: {
-            items: unwrapExpression(task.forEach.items),
-            ...(task.forEach.maxParallel === undefined ? {} : { maxParallel: task.forEach.maxParallel }),
-          },
-        }),
+    // `success` is the default, left out so that the IR (and digest) of such a task do not change.
+    ...(task.runIf === undefined || task.runIf === 'success' ? {} : { runIf: task.runIf }),
+    ...(task.forEach === undefined ? {} : { forEach: compileForEach(task.forEach) }),
     retry: compileRetry(task.retry, task.id),
     ...(task.timeout === undefined ? {} : { timeoutMs: duration(task.timeout, `task "${task.id}" timeout`) }),
     continueOnError: task.continueOnError ?? false,
@@ -97,6 +92,12 @@ function compileTask(task: TaskManifest, manifest: WorkflowManifest, catalog: Ca
     ...(task.policy === undefined ? {} : { policy: { ...task.policy } }),
     ...(task.labels === undefined ? {} : { labels: { ...task.labels } }),
   };
+}
+
+/** `forEach: "${expr}"` is short for `forEach: { items: "${expr}" }`: both compile alike. */
+function compileForEach(forEach: ForEachManifest): NonNullable<TaskNode['forEach']> {
+  const { items, maxParallel } = typeof forEach === 'string' ? { items: forEach, maxParallel: undefined } : forEach;
+  return { items: unwrapExpression(items), ...(maxParallel === undefined ? {} : { maxParallel }) };
 }
 
 function compileRetry(retry: RetryManifest | undefined, taskId: string): RetryPolicy {

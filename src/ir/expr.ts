@@ -6,12 +6,13 @@ import { CelScalar, celEnv, celFunc, celList, isCelList, isCelMap, isCelUint, pa
 import { parseTemplate } from './template.js';
 
 /**
- * What an expression can see: `params`, `tasks.<id>.outputs`, inside forEach `item` and `index`,
+ * What an expression can see: `params`, `tasks.<id>.outputs` (`.status`, `.error`), inside forEach `item` and `index`,
  * and in a runbook's `params` mapping `inputs`.
  */
 export interface ExpressionBindings {
   params: Record<string, unknown>;
-  tasks: Record<string, { outputs?: unknown; status: string }>;
+  /** Settled tasks: `error` is `{code, message}` of one that did not succeed, else null. */
+  tasks: Record<string, { outputs?: unknown; status: string; error?: { code: string; message: string } | null }>;
   item?: unknown;
   index?: number;
   /** A runbook trigger's inputs. @default undefined — not bound */

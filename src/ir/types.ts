@@ -5,8 +5,31 @@
  * This file is workflow-safe: no Node imports, no I/O.
  */
 
-/** Version of the IR shape. The interpreter refuses an IR whose version it does not know. */
-export const IR_VERSION = 1 as const;
+/**
+ * Version of the IR shape. The interpreter refuses an IR whose version it does not know. The
+ * compiler writes the lowest version that can express an IR ({@link irVersionFor}), so a workflow
+ * using nothing newer keeps its digest and still runs on workers that know only version 1.
+ */
+export const IR_VERSION = 2 as const;
+
+/** The IR versions this code runs: 1, and 2 (adds {@link TaskNode.runIf}). */
+export type IrVersion = 1 | typeof IR_VERSION;
+
+/** Whether the interpreter can run an IR of this version. */
+export const isSupportedIrVersion = (version: unknown): version is IrVersion => version === 1 || version === IR_VERSION;
+
+/** The lowest IR version that can express these tasks: 2 once a task has a `runIf`, else 1. */
+export const irVersionFor = (tasks: readonly TaskNode[]): IrVersion => (tasks.some((task) => task.runIf !== undefined) ? IR_VERSION : 1);
+
+/**
+ * When a task runs, by how its needs ended (absent: every need SUCCEEDED, or FAILED with
+ * `continueOnError`):
+ * - `failure`: at least one need FAILED, or was CANCELLED by a failFast or circuit-breaker stop;
+ * - `always`: every need has ended, whatever its status.
+ * Such a task (a handler) still runs after a failFast or circuit-breaker stop, not after the run
+ * was cancelled or timed out.
+ */
+export type RunIf = 'failure' | 'always';
 
 /** Parameter types a manifest may declare. */
 export type ParameterType = 'string' | 'number' | 'integer' | 'boolean' | 'datetime' | 'object' | 'array';
@@ -69,8 +92,10 @@ export interface TaskNode {
   needs: string[];
   /** Task input: JSON with `${...}` CEL templates inside strings, resolved at run time. */
   with: Record<string, unknown>;
-  /** CEL source (without `${}`) that must be true for the task to run. */
+  /** CEL source (without `${}`) that must be true for the task to run; checked after {@link runIf}. */
   when?: string;
+  /** Run on a need's failure, or once all needs ended; absent: only on success. Since irVersion 2. */
+  runIf?: RunIf;
   /** Dynamic fan-out: one execution per element of the list `items` (CEL source) evaluates to. */
   forEach?: { items: string; maxParallel?: number };
   retry: RetryPolicy;
@@ -89,7 +114,7 @@ export interface TaskNode {
 
 /** A compiled workflow. */
 export interface WorkflowIR {
-  irVersion: typeof IR_VERSION;
+  irVersion: IrVersion;
   name: string;
   version: string;
   description?: string;

@@ -56,7 +56,7 @@ describe('checkCel', () => {
     ['params.nmae', '0: undeclared parameter "nmae" (did you mean "name"?)'],
     ['foo + 1', '0: undeclared reference "foo"'],
     ['tasks.down.outputs', '0: task "down" is not upstream'],
-    ['tasks.up.result', '0: tasks.up has no field "result"; use .outputs or .status'],
+    ['tasks.up.result', '0: tasks.up has no field "result"; use .outputs, .status or .error'],
     ['params.name > 3', '12: ">" cannot compare string with int'],
     ["'a' + 1", '3: "+" cannot be applied to string and int'],
     ['params.count + 1.5', '13: "+" cannot be applied to int and double (CEL does not mix numeric types'],

@@ -1,7 +1,7 @@
 /**
  * A small CEL type checker over @bufbuild/cel's parsed AST (@bufbuild/cel does not export its
  * own checker). It knows what a Maestro expression can see — `params`, `tasks.<id>.outputs`,
- * `tasks.<id>.status`, and in forEach tasks `item` and `index`; in a runbook's `params` mapping,
+ * `tasks.<id>.status`, `tasks.<id>.error`, and in forEach tasks `item` and `index`; in a runbook's `params` mapping,
  * `inputs` alone — and reports undeclared
  * references and operators applied to incompatible known types. `dyn` is compatible with
  * everything, so values known only at run time (task outputs, items) are never rejected.
@@ -49,7 +49,7 @@ type Namespace = { kind: 'params' } | { kind: 'tasks' } | { kind: 'task'; id: st
 type Typed = CelType | Namespace;
 
 const TYPE_NAMES = new Set(['bool', 'bytes', 'double', 'dyn', 'int', 'list', 'map', 'null_type', 'string', 'type', 'uint']);
-const TASK_FIELDS = ['outputs', 'status'];
+const TASK_FIELDS = ['outputs', 'status', 'error'];
 
 function isNamespace(typed: Typed): typed is Namespace {
   return typed.kind === 'params' || typed.kind === 'tasks' || typed.kind === 'task';
@@ -161,9 +161,11 @@ class Checker {
       case 'task':
         if (field === 'outputs') return T.dyn;
         if (field === 'status') return T.string;
+        // `{code, message}` of a task that FAILED, was SKIPPED or CANCELLED; null when it succeeded.
+        if (field === 'error') return T.dyn;
         return this.problem(
           expr,
-          `tasks.${operand.id} has no field "${field}"; use .outputs or .status${didYouMean(field, TASK_FIELDS)}`,
+          `tasks.${operand.id} has no field "${field}"; use .outputs, .status or .error${didYouMean(field, TASK_FIELDS)}`,
           this.start(expr),
         );
       case 'map':

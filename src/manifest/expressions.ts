@@ -30,10 +30,11 @@ export function checkTaskExpressions(task: TaskManifest, path: Path, scope: Expr
     const type = checkSoleExpression(task.when, [...path, 'when'], whenEnv, reporter);
     if (type && !mayBe(type, 'bool')) reporter.report([...path, 'when'], `"when" must be a bool expression, got ${typeName(type)}`);
   }
-  if (task.forEach) {
-    const itemsPath = [...path, 'forEach', 'items'];
+  if (task.forEach !== undefined) {
+    const { forEach } = task;
+    const [items, itemsPath] = typeof forEach === 'string' ? [forEach, [...path, 'forEach']] : [forEach.items, [...path, 'forEach', 'items']];
     const itemsEnv = environment(task, scope, 'in forEach.items, which computes the list it comes from');
-    const type = checkSoleExpression(task.forEach.items, itemsPath, itemsEnv, reporter);
+    const type = checkSoleExpression(items, itemsPath, itemsEnv, reporter);
     if (type && !mayBe(type, 'list')) reporter.report(itemsPath, `forEach.items must be a list, got ${typeName(type)}`);
   }
   if (task.with) checkTemplates(task.with, [...path, 'with'], inLoop, reporter);
@@ -53,7 +54,7 @@ function environment(task: TaskManifest, { params, graph }: ExpressionScope, out
       return undefined;
     },
     loopProblem(name) {
-      if (!task.forEach) return `"${name}" is only defined in a task with forEach`;
+      if (task.forEach === undefined) return `"${name}" is only defined in a task with forEach`;
       return outsideLoop === undefined ? undefined : `"${name}" is not defined ${outsideLoop}`;
     },
   };

@@ -61,6 +61,40 @@ describe('parseManifest', () => {
     ]);
   });
 
+  it('locates a bad runIf, a handler without needs and a forEach shorthand that is no expression', () => {
+    const issues = issuesOf(
+      workflow(
+        `    - { id: a, uses: tasks/wait.sleep@0.1.0, runIf: always }
+    - id: b
+      uses: tasks/wait.sleep@0.1.0
+      needs: [a]
+      runIf: failed
+    - { id: c, uses: tasks/wait.sleep@0.1.0, forEach: "[1, 2]" }
+`,
+      ),
+    );
+    expect(brief(issues)).toEqual([
+      { line: 7, column: 53, path: 'spec.tasks[0].runIf', message: 'runIf: always reacts to how the tasks in "needs" ended; list them in "needs"' },
+      { line: 11, column: 14, path: 'spec.tasks[1].runIf', message: 'must be one of "success", "failure", "always", got "failed"' },
+      { line: 12, column: 55, path: 'spec.tasks[2].forEach', message: expect.stringContaining('"[1, 2]" is not an expression') },
+    ]);
+  });
+
+  it('lets a handler read the status and error of its needs, and a forEach shorthand its items', () => {
+    const issues = issuesOf(
+      workflow(`    - { id: verify, uses: tasks/wait.sleep@0.1.0 }
+    - id: rollback
+      uses: tasks/wait.sleep@0.1.0
+      needs: [verify]
+      runIf: failure
+      when: \${tasks.verify.status == 'FAILED' && tasks.verify.error.code == 'HEALTH_CHECK_FAILED'}
+      forEach: \${[1, 2]}
+      with: { ms: "\${item}" }
+`),
+    );
+    expect(brief(issues)).toEqual([]);
+  });
+
   it('checks the tasks of a manifest whose other parts are invalid', () => {
     const source = `${workflow('    - { id: a, uses: tasks/nope@1.0.0 }\n')}  failurePolicy: sometimes\n`;
     expect(issuesOf(source).map((issue) => issue.path)).toEqual(['spec.tasks[0].uses', 'spec.failurePolicy']);

@@ -126,6 +126,9 @@ export function reportSchemaErrors(errors: readonly ErrorObject[], data: unknown
     if (error.keyword === 'required' && misspelt.has(`${error.instancePath}/${stringParam(error, 'missingProperty')}`)) continue;
     // ajv follows the key's own error (which names the key) with a generic "propertyNames" one.
     if (error.keyword === 'propertyNames') continue;
+    // An `if`/`then`/`else` (a forEach written as one expression or as a mapping) reports the
+    // branch's own error, then a generic "must match the then/else schema".
+    if (error.keyword === 'if') continue;
     const at = pointerToPath(error.instancePath, data);
     const described = describe(error, error.propertyName === undefined ? at : [...at, error.propertyName]);
     const part = error.propertyName === undefined ? described.part : 'key';

@@ -72,6 +72,7 @@ describe('IR contract', () => {
     with: { url: 'https://example.test/${item}' },
     when: "params.env == 'prod'",
     forEach: { items: 'tasks.list.outputs.rows', maxParallel: 4 },
+    runIf: 'always',
     retry: { maxAttempts: 3, initialIntervalMs: 500, backoffCoefficient: 2, maxIntervalMs: 30_000, jitter: 0.2 },
     timeoutMs: 30_000,
     continueOnError: true,
@@ -79,7 +80,7 @@ describe('IR contract', () => {
     runsOn: 'local',
   };
   const ir: WorkflowIR = {
-    irVersion: 1,
+    irVersion: 2,
     name: 'everything',
     version: '1.0.0',
     description: 'all fields',
@@ -99,7 +100,8 @@ describe('IR contract', () => {
   });
 
   it('rejects an IR of another version or with unknown fields', () => {
-    expect(validate({ ...ir, irVersion: 2 })).toBe(false);
+    expect(validate({ ...ir, irVersion: 3 })).toBe(false);
+    expect(validate({ ...ir, tasks: [{ ...task, runIf: 'success' }] })).toBe(false);
     expect(validate({ ...ir, tasks: [{ ...task, retries: 3 }] })).toBe(false);
   });
 
@@ -128,6 +130,7 @@ describe('manifest types', () => {
     with: true,
     when: true,
     forEach: true,
+    runIf: true,
     retry: true,
     timeout: true,
     continueOnError: true,

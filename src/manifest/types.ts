@@ -34,6 +34,9 @@ export interface RetryManifest {
   jitter?: number;
 }
 
+/** A task's `forEach`: the list expression alone (`"${expr}"`), or with options. */
+export type ForEachManifest = string | { items: string; maxParallel?: number };
+
 /** One task (`spec.tasks[]`). */
 export interface TaskManifest {
   id: string;
@@ -41,7 +44,9 @@ export interface TaskManifest {
   needs?: string[];
   with?: Record<string, unknown>;
   when?: string;
-  forEach?: { items: string; maxParallel?: number };
+  forEach?: ForEachManifest;
+  /** @default 'success' */
+  runIf?: 'success' | 'failure' | 'always';
   retry?: RetryManifest;
   timeout?: string;
   continueOnError?: boolean;

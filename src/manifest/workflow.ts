@@ -30,8 +30,16 @@ export function checkWorkflow(data: unknown, catalog: Catalog, reporter: Reporte
     const path = [...tasksPath, index];
     if (checkUses(task, path, catalog, reporter)?.execution === 'approval') checkApprovalGate(task, path, reporter);
     checkRetry(task, path, reporter);
+    checkRunIf(task, path, reporter);
     checkTaskExpressions(task, path, scope, reporter);
   });
+}
+
+/** `runIf: failure | always` reacts to how the task's needs ended: without needs it has nothing to react to. */
+function checkRunIf(task: TaskManifest, path: Path, reporter: Reporter): void {
+  if ((task.runIf === 'failure' || task.runIf === 'always') && (task.needs ?? []).length === 0) {
+    reporter.report([...path, 'runIf'], `runIf: ${task.runIf} reacts to how the tasks in "needs" ended; list them in "needs"`);
+  }
 }
 
 /** Reports a `uses` the catalog cannot resolve; returns the task it names otherwise. */

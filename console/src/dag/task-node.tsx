@@ -8,6 +8,9 @@ import { durationMs, formatDuration } from '../format.js';
 import type { TaskNode } from './layout.js';
 import { STATUS_LOOKS } from './status.js';
 
+/** How a run condition reads in a node's tooltip. */
+const RUN_IF_WORDS = { failure: 'when a need failed', always: 'once its needs ended, whatever happened' } as const;
+
 function TaskNodeView({ data }: NodeProps<TaskNode>) {
   const { task, status, critical } = data;
   const look = STATUS_LOOKS[status];
@@ -17,11 +20,12 @@ function TaskNodeView({ data }: NodeProps<TaskNode>) {
     <div
       className={critical ? 'dag-node dag-node--critical' : 'dag-node'}
       style={{ borderLeftColor: look.colour, background: look.tint }}
-      title={task.uses ? `${task.id} (${task.uses})` : task.id}
+      title={`${task.uses ? `${task.id} (${task.uses})` : task.id}${task.runIf ? ` · runs ${RUN_IF_WORDS[task.runIf]}` : ''}`}
     >
       <Handle type="target" position={Position.Left} isConnectable={false} />
       <span className="dag-node__head">
         <span className="dag-node__id">{task.id}</span>
+        {task.runIf ? <span className="dag-node__run-if">{task.runIf === 'failure' ? 'on failure' : 'always'}</span> : null}
         {critical ? <span className="dag-node__critical">critical</span> : null}
       </span>
       <span className="dag-node__status" style={{ color: look.colour }}>
@@ -44,6 +48,7 @@ export const TaskNodeComponent = memo(
     before.data.critical === after.data.critical &&
     before.data.task.id === after.data.task.id &&
     before.data.task.uses === after.data.task.uses &&
+    before.data.task.runIf === after.data.task.runIf &&
     before.data.task.startedAt === after.data.task.startedAt &&
     before.data.task.endedAt === after.data.task.endedAt,
 );

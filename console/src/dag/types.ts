@@ -17,6 +17,8 @@ export interface DagTask {
   uses?: string;
   /** Ids of the tasks it waits for; ids not in the DAG are ignored. */
   needs: string[];
+  /** Its run condition when not the default: it runs on a need's failure, or always; shown on the node. */
+  runIf?: 'failure' | 'always';
   /** Its status in the run; absent for a DAG without a run, drawn as `PENDING`. */
   status?: TaskStatus;
   /** Its outputs came from the task cache (the API's `cached`); drawn as "Cached". */
