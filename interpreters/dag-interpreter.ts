@@ -61,11 +61,6 @@ const APPROVAL_GATE_PATCH = 'maestro-approval-gate-check-v1';
 /** Runs recorded before expressions had a cost limit evaluate theirs without one, as they did then. */
 const CEL_COST_PATCH = 'maestro-cel-cost-v1';
 /**
- * Runs recorded before `tasks.<id>.error` existed evaluate expressions without it: one that counts
- * or passes on a task's fields (`size(tasks.a)`, `${tasks.a}`) must see what it saw then.
- */
-const TASK_ERROR_PATCH = 'maestro-task-error-binding-v1';
-/**
  * Runs recorded before the scheduler split ran each unit in a cancellation scope of its own (a stop
  * cancelled them unit by unit, in start order) and scheduled once per wake-up of a main loop. Newer
  * runs share one scope for all units (cancelled in the order their timers and activities were
@@ -126,7 +121,6 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
     ...(input.carried === undefined ? {} : { carried: input.carried }),
     expressionLimits,
     random: Math.random,
-    taskErrors: patched(TASK_ERROR_PATCH),
   });
   const { run, states, nodes } = scheduler;
   /** Approval gates waiting for decisions, by task id (set when the gate starts waiting). */

@@ -492,10 +492,11 @@ describe('Scheduler, run conditions (runIf)', () => {
     expect(status(s, 'on-b')).toMatchObject({ status: 'CANCELLED', error: { code: 'RUN_TIMEOUT' } });
   });
 
-  it('shows tasks.<id>.error to expressions, unless the run was recorded before it existed', () => {
-    const ir = workflow([node('a', { continueOnError: true }), node('b', { needs: ['a'], with: { size: '${size(tasks.a)}', a: '${tasks.a}' } })]);
+  it('shows tasks.<id>.error to expressions of a version-2 IR, not of a version-1 one (every run recorded before it)', () => {
+    const tasks = [node('a', { continueOnError: true }), node('b', { needs: ['a'], with: { size: '${size(tasks.a)}', a: '${tasks.a}' } })];
     for (const taskErrors of [true, false]) {
-      const s = new Scheduler(ir, { runId: 'r', digest: 'd', params: {}, startedAt: AT, random: () => 0.5, taskErrors });
+      const ir = workflow(tasks, { irVersion: taskErrors ? IR_VERSION : 1 });
+      const s = new Scheduler(ir, { runId: 'r', digest: 'd', params: {}, startedAt: AT, random: () => 0.5 });
       s.begin();
       s.attemptFailed(starts(s.pass(AT))[0]!.unit, { code: 'BOOM', message: 'no', retryable: false }, AT);
       const error = taskErrors ? { error: { code: 'BOOM', message: 'no' } } : {};

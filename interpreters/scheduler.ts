@@ -99,11 +99,6 @@ export interface SchedulerOptions {
   expressionLimits?: EvaluateOptions;
   /** Uniform in [0, 1): the retry jitter's source; the workflow's seeded `Math.random`. */
   random: () => number;
-  /**
-   * Whether expressions see `tasks.<id>.error`. Runs recorded before it saw only `status` and
-   * `outputs` (and `size(tasks.a)` or `${tasks.a}` must evaluate as they did). @default true
-   */
-  taskErrors?: boolean;
 }
 
 /**
@@ -151,7 +146,12 @@ export class Scheduler {
   private settledTasks: ExpressionBindings['tasks'] | undefined;
   /** Whether a task has a `runIf` (only in irVersion 2): without one, nothing below about handlers applies. */
   private readonly hasHandlers: boolean;
-  /** Whether expressions see `tasks.<id>.error` (see {@link SchedulerOptions.taskErrors}). */
+  /**
+   * Whether expressions see `tasks.<id>.error`: in IRs of version 2 only, which the compiler writes
+   * for a workflow that uses it or `runIf` ({@link irVersionFor}). A version-1 IR — every run
+   * recorded before it existed — sees only `status` and `outputs`, so `size(tasks.a)` or
+   * `${tasks.a}` evaluate as they did; deciding by the run's input needs no patch marker.
+   */
   private readonly taskErrors: boolean;
 
   constructor(ir: WorkflowIR, options: SchedulerOptions) {
@@ -173,7 +173,7 @@ export class Scheduler {
     };
     this.states = new Map(this.run.tasks.map((task) => [task.id, task]));
     this.hasHandlers = ir.tasks.some((task) => task.runIf !== undefined);
-    this.taskErrors = options.taskErrors ?? true;
+    this.taskErrors = ir.irVersion >= 2;
   }
 
   /** Whether every task has settled and nothing runs: the run can finish. */

@@ -116,6 +116,14 @@ describe('compileWorkflow', () => {
     ]);
     expect(handled.ir.irVersion).toBe(2);
     expect(handled.ir.tasks.map((task) => task.runIf)).toEqual([undefined, undefined, 'failure', 'always']);
+    // Reading a task's error needs version 2 too (version 1 runs never bind it); status does not.
+    const versionOf = (when: string) =>
+      compile(['    - { id: a, uses: tasks/wait.sleep@0.1.0, continueOnError: true }', `    - { id: b, uses: tasks/wait.sleep@0.1.0, needs: [a], when: "${when}" }`]).ir.irVersion;
+    expect(versionOf("${tasks.a.error.code == 'BOOM'}")).toBe(2);
+    expect(versionOf("${tasks['a'].error != null}")).toBe(2);
+    expect(versionOf("${tasks.a['error'] != null}")).toBe(2);
+    expect(versionOf("${tasks.a.status == 'FAILED'}")).toBe(1);
+    expect(versionOf("${size(tasks.a) == 2}")).toBe(1);
   });
 
   it('gives the hello example the same digest on every machine', async () => {

@@ -18,8 +18,19 @@ export type IrVersion = 1 | typeof IR_VERSION;
 /** Whether the interpreter can run an IR of this version. */
 export const isSupportedIrVersion = (version: unknown): version is IrVersion => version === 1 || version === IR_VERSION;
 
-/** The lowest IR version that can express these tasks: 2 once a task has a `runIf`, else 1. */
-export const irVersionFor = (tasks: readonly TaskNode[]): IrVersion => (tasks.some((task) => task.runIf !== undefined) ? IR_VERSION : 1);
+/**
+ * Names a task's `error` in an expression: `tasks.a.error`, `tasks['a'].error`, `tasks.a['error']`.
+ * Read over a task node's JSON, so it errs only towards version 2 (a literal mentioning it).
+ */
+const TASK_ERROR_REFERENCE = /\btasks\s*(?:\.\s*[A-Za-z_][\w-]*|\[[^\]]*\])\s*(?:\.\s*error\b|\[\s*\\?["']error\\?["']\s*\])/;
+
+/**
+ * The lowest IR version that can express these tasks: 2 once a task has a `runIf` or an expression
+ * reads a task's `error` (bound only in version 2, so runs of version 1 evaluate as they always did),
+ * else 1 — a workflow using neither keeps its digest.
+ */
+export const irVersionFor = (tasks: readonly TaskNode[]): IrVersion =>
+  tasks.some((task) => task.runIf !== undefined || TASK_ERROR_REFERENCE.test(JSON.stringify(task))) ? IR_VERSION : 1;
 
 /**
  * When a task runs, by how its needs ended (absent: every need SUCCEEDED, or FAILED with
