@@ -2,10 +2,11 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestContext, TaskError, validateTaskInput } from '../sdk/index.js';
+import { createTestContext, validateTaskInput } from '../sdk/index.js';
 import { createHttpRequestTask, type HttpRequestInput } from './http-request.js';
 import { EgressPolicy } from '../egress/index.js';
 import { HttpClient } from './http/send.js';
+import { taskFailure } from '../../test/tasks/helpers.js';
 
 /** The peer is on loopback, which the test context's namespace allow-lists explicitly. */
 const httpRequest = createHttpRequestTask({ http: new HttpClient(new EgressPolicy({ allow: { default: ['127.0.0.0/8'] } })) });
@@ -80,15 +81,6 @@ afterAll(async () => {
 
 const send = (input: HttpRequestInput, ctx = createTestContext()) => httpRequest.execute(input, ctx);
 
-async function failure(promise: Promise<unknown>): Promise<TaskError> {
-  const error: unknown = await promise.then(
-    () => new Error('the task succeeded'),
-    (rejection: unknown) => rejection,
-  );
-  if (error instanceof TaskError) return error;
-  throw error;
-}
-
 describe('tasks/http.request', () => {
   it('sends method, query, headers and a JSON body, and parses a JSON response', async () => {
     const output = await send({
@@ -123,7 +115,7 @@ describe('tasks/http.request', () => {
   });
 
   it('fails on 404, not retryable, with the status and body excerpt', async () => {
-    const error = await failure(send({ url: `${base}/not-found` }));
+    const error = await taskFailure(send({ url: `${base}/not-found` }));
     expect(error.code).toBe('TASK_FAILED');
     expect(error.retryable).toBe(false);
     expect(error.message).toBe(`GET ${base}/not-found answered 404 Not Found`);
@@ -134,7 +126,7 @@ describe('tasks/http.request', () => {
     ['/unavailable', 503],
     ['/busy', 429],
   ])('fails on %s (%i) as retryable', async (path, status) => {
-    const error = await failure(send({ url: `${base}${path}` }));
+    const error = await taskFailure(send({ url: `${base}${path}` }));
     expect(error).toMatchObject({ code: 'TASK_FAILED', retryable: true, details: { status } });
   });
 
@@ -143,24 +135,24 @@ describe('tasks/http.request', () => {
   });
 
   it('stops reading at maxResponseBytes', async () => {
-    const error = await failure(send({ url: `${base}/large`, maxResponseBytes: 100 * 1024 }));
+    const error = await taskFailure(send({ url: `${base}/large`, maxResponseBytes: 100 * 1024 }));
     expect(error).toMatchObject({ code: 'TASK_FAILED', retryable: false, details: { maxResponseBytes: 100 * 1024 } });
     expect(error.message).toBe('response body exceeds maxResponseBytes (102400 bytes)');
   });
 
   it('refuses an announced oversize body without reading it', async () => {
-    const error = await failure(send({ url: `${base}/large-declared`, maxResponseBytes: 1024 }));
+    const error = await taskFailure(send({ url: `${base}/large-declared`, maxResponseBytes: 1024 }));
     expect(error.details).toEqual({ maxResponseBytes: 1024, contentLength: 1024 * 1024 });
   });
 
   it('fails, not retryable, when a JSON response is not JSON', async () => {
-    const error = await failure(send({ url: `${base}/bad-json` }));
+    const error = await taskFailure(send({ url: `${base}/bad-json` }));
     expect(error).toMatchObject({ code: 'TASK_FAILED', retryable: false });
     expect(error.cause).toBeInstanceOf(SyntaxError);
   });
 
   it('times out as TASK_TIMEOUT, retryable', async () => {
-    const error = await failure(send({ url: `${base}/hang`, timeout: '200ms' }));
+    const error = await taskFailure(send({ url: `${base}/hang`, timeout: '200ms' }));
     expect(error).toMatchObject({ code: 'TASK_TIMEOUT', retryable: true });
     expect(error.message).toBe(`GET ${base}/hang did not complete within 200ms`);
   });
@@ -179,7 +171,7 @@ describe('tasks/http.request', () => {
     const { port } = closed.address() as AddressInfo;
     closed.close();
     await once(closed, 'close');
-    const error = await failure(send({ url: `http://127.0.0.1:${port}/` }));
+    const error = await taskFailure(send({ url: `http://127.0.0.1:${port}/` }));
     expect(error).toMatchObject({ code: 'PEER_UNAVAILABLE', retryable: true, details: { cause: 'ECONNREFUSED' } });
     expect(error.cause).toBeInstanceOf(TypeError);
   });
@@ -192,7 +184,7 @@ describe('tasks/http.request', () => {
   });
 
   it('refuses credentials in the URL without repeating them', async () => {
-    const error = await failure(send({ url: `http://user:s3cr3t@${base.slice('http://'.length)}/text` }));
+    const error = await taskFailure(send({ url: `http://user:s3cr3t@${base.slice('http://'.length)}/text` }));
     expect(error).toMatchObject({ code: 'TASK_INPUT_INVALID', retryable: false });
     expect(JSON.stringify({ message: error.message, details: error.details })).not.toContain('s3cr3t');
   });
@@ -204,7 +196,7 @@ describe('tasks/http.request', () => {
     ['a malformed header value', { url: 'http://127.0.0.1:9/', headers: { 'x-a': 'line\nbreak' } }],
   ])('refuses %s as TASK_INPUT_INVALID without sending anything', async (_, input) => {
     const before = received;
-    const error = await failure(send(input));
+    const error = await taskFailure(send(input));
     expect(error).toMatchObject({ code: 'TASK_INPUT_INVALID', retryable: false });
     expect(received).toBe(before);
   });

@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createTestContext, TaskError, validateTaskInput } from '../sdk/index.js';
+import { createTestContext, validateTaskInput } from '../sdk/index.js';
 import { schemaValidate } from './schema-validate.js';
+import { taskFailure } from '../../test/tasks/helpers.js';
 
 const run = (schema: Record<string, unknown>, data: unknown) => schemaValidate.execute({ schema, data }, createTestContext());
-
-async function failure(promise: Promise<unknown>): Promise<TaskError> {
-  const error: unknown = await promise.then(
-    () => new Error('the task succeeded'),
-    (rejection: unknown) => rejection,
-  );
-  if (error instanceof TaskError) return error;
-  throw error;
-}
 
 const person = {
   type: 'object',
@@ -25,7 +17,7 @@ describe('tasks/schema.validate', () => {
   });
 
   it('fails, not retryable, listing every problem as path: message', async () => {
-    const error = await failure(run(person, { email: 'nope', age: -1 }));
+    const error = await taskFailure(run(person, { email: 'nope', age: -1 }));
     expect(error.code).toBe('TASK_FAILED');
     expect(error.retryable).toBe(false);
     expect(error.message).toBe(
@@ -42,13 +34,13 @@ describe('tasks/schema.validate', () => {
     const seed = { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object' };
     await expect(run(seed, { source: 'demo' })).resolves.toEqual({ valid: true });
     const tuple = { $schema: 'http://json-schema.org/draft-07/schema#', type: 'array', items: [{ type: 'string' }] };
-    expect((await failure(run(tuple, [1]))).message).toContain('[0]: must be string');
+    expect((await taskFailure(run(tuple, [1]))).message).toContain('[0]: must be string');
   });
 
   it('validates 2020-12 schemas, the default', async () => {
     const tuple = { type: 'array', prefixItems: [{ type: 'string' }], items: false };
     await expect(run(tuple, ['a'])).resolves.toEqual({ valid: true });
-    expect((await failure(run(tuple, ['a', 'b']))).message).toContain('(root): must NOT have more than 1 items');
+    expect((await taskFailure(run(tuple, ['a', 'b']))).message).toContain('(root): must NOT have more than 1 items');
   });
 
   it('ignores unknown keywords and formats, as JSON Schema specifies', async () => {
@@ -59,7 +51,7 @@ describe('tasks/schema.validate', () => {
     ['a schema that does not compile', { type: 'object', properties: { a: { type: 'nope' } } }],
     ['an unsupported $schema', { $schema: 'http://json-schema.org/draft-04/schema#' }],
   ])('refuses %s as TASK_INPUT_INVALID', async (_, schema) => {
-    const error = await failure(run(schema, {}));
+    const error = await taskFailure(run(schema, {}));
     expect(error.code).toBe('TASK_INPUT_INVALID');
     expect(error.message).toMatch(/^schema: /);
     expect(() => schemaValidate.validate?.({ schema, data: {} })).toThrow(expect.objectContaining({ code: 'TASK_INPUT_INVALID' }));

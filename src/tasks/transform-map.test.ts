@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createTestContext, TaskError } from '../sdk/index.js';
 import { transformMap } from './transform-map.js';
+import { taskFailure } from '../../test/tasks/helpers.js';
 
 const map = (rows: unknown[], expression: string, ctx = createTestContext()) => transformMap.execute({ rows, expression }, ctx);
-
-async function failure(promise: Promise<unknown>): Promise<TaskError> {
-  const error: unknown = await promise.then(
-    () => new Error('the task succeeded'),
-    (rejection: unknown) => rejection,
-  );
-  if (error instanceof TaskError) return error;
-  throw error;
-}
 
 describe('tasks/transform.map', () => {
   it('applies the expression to each row, with $index bound', async () => {
@@ -38,7 +30,7 @@ describe('tasks/transform.map', () => {
   });
 
   it('refuses a syntax error as TASK_INPUT_INVALID with the JSONata position, before any row runs', async () => {
-    const error = await failure(map([{}], 'a.b +'));
+    const error = await taskFailure(map([{}], 'a.b +'));
     expect(error.code).toBe('TASK_INPUT_INVALID');
     expect(error.retryable).toBe(false);
     expect(error.message).toMatch(/^expression: .* \(JSONata S0207 at position 5\)$/);
@@ -63,20 +55,20 @@ describe('tasks/transform.map', () => {
   });
 
   it('fails a row with a runtime error, naming the row, not retryable', async () => {
-    const error = await failure(map([{ n: 1 }, { n: 'x' }], 'n + 1'));
+    const error = await taskFailure(map([{ n: 1 }, { n: 'x' }], 'n + 1'));
     expect(error.code).toBe('TASK_FAILED');
     expect(error.retryable).toBe(false);
     expect(error.message).toMatch(/^row 1: .*JSONata T2001/);
   });
 
   it('stops runaway recursion', async () => {
-    const error = await failure(map([{}], '($f := function($n) { $n = 0 ? 0 : 1 + $f($n - 1) }; $f(100000))'));
+    const error = await taskFailure(map([{}], '($f := function($n) { $n = 0 ? 0 : 1 + $f($n - 1) }; $f(100000))'));
     expect(error.details).toMatchObject({ row: 0, jsonataCode: 'D1011' });
   });
 
   it('bounds how long one row may run', async () => {
     const started = Date.now();
-    const error = await failure(map([{}], '($f := function($n) { $n = 0 ? 0 : $f($n - 1) }; $f(100000000))'));
+    const error = await taskFailure(map([{}], '($f := function($n) { $n = 0 ? 0 : $f($n - 1) }; $f(100000000))'));
     expect(error.code).toBe('TASK_TIMEOUT');
     expect(error.message).toBe('row 0: evaluation ran longer than 1000 ms');
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -94,7 +86,7 @@ describe('tasks/transform.map', () => {
       last = now;
     }, 10);
     const started = performance.now();
-    const error = await failure(map(['a'.repeat(40) + 'b'], bomb)).finally(() => clearInterval(ticker));
+    const error = await taskFailure(map(['a'.repeat(40) + 'b'], bomb)).finally(() => clearInterval(ticker));
     const took = performance.now() - started;
     expect(error.code).toBe('TASK_TIMEOUT');
     expect(error.message).toBe('row 0: evaluation ran longer than 1000 ms');
@@ -112,7 +104,7 @@ describe('tasks/transform.map', () => {
     expect(second).toEqual({ rows: [70, 81] });
     const runaway = '($f := function($n) { $n = 0 ? 0 : 1 + $f($n - 1) }; $f($))';
     for (let attempt = 0; attempt < 2; attempt += 1) {
-      expect((await failure(map([100000], runaway))).details).toMatchObject({ row: 0, jsonataCode: 'D1011' });
+      expect((await taskFailure(map([100000], runaway))).details).toMatchObject({ row: 0, jsonataCode: 'D1011' });
       // The depth guard starts again at every evaluation: a shallow one right after is fine.
       expect(await map([3], runaway)).toEqual({ rows: [3] });
     }
@@ -120,13 +112,13 @@ describe('tasks/transform.map', () => {
 
   it('refuses clock and random functions, since it is deterministic', async () => {
     for (const expression of ['$now()', '$millis()', '$random()']) {
-      const error = await failure(map([{}], expression));
+      const error = await taskFailure(map([{}], expression));
       expect(error.code, expression).toBe('TASK_INPUT_INVALID');
     }
   });
 
   it('refuses a function as a result', async () => {
-    expect((await failure(map([{}], 'function($x) { $x }'))).message).toBe(
+    expect((await taskFailure(map([{}], 'function($x) { $x }'))).message).toBe(
       'row 0: the expression returned a function, which is not JSON',
     );
   });
