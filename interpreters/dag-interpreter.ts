@@ -5,8 +5,8 @@
  * is skipped and how failures count. The shell runs what it asks: `runTask` activities (the activity
  * never retries a task failure itself, only infrastructure loss; retries with backoff and
  * deterministic jitter are the scheduler's), durable timers for `wait.sleep` and backoffs, approval
- * gates waiting for the `approve` update, the run timeout, search attributes, the receipt and
- * continue-as-new. Workflow code: no I/O, no Node imports, time and randomness only through
+ * gates waiting for the `approve` update, signal waits for the `signal` update, the `pause` and
+ * `resume` updates, the run timeout, search attributes, the receipt and continue-as-new. Workflow code: no I/O, no Node imports, time and randomness only through
  * Temporal's deterministic APIs.
  */
 import {
@@ -34,13 +34,21 @@ import {
   CEL_COST_LIMIT,
   ExpressionError,
   MAESTRO_STATUS,
+  SIGNAL_NAME_MAX_LENGTH,
   approveUpdate,
+  isRecord,
   isSupportedIrVersion,
   parseDuration,
+  pauseUpdate,
+  resumeUpdate,
+  signalPayloadProblem,
+  signalUpdate,
   stateQuery,
   type ApprovalRecord,
   type ApprovalRequest,
   type InterpreterInput,
+  type SignalRequest,
+  type SignalWait,
   type RunState,
   type Principal,
   type RunTaskInput,
@@ -74,6 +82,14 @@ interface WaitingGate {
   approvers: string[];
   /** Whether the run's starter may approve. */
   allowSelfApproval: boolean;
+}
+
+/** A `wait.signal` task (or item) waiting: what it waits for, and the payload once one is delivered. */
+interface PendingSignal {
+  state: TaskState;
+  wait: SignalWait;
+  /** Set by the `signal` update once the worker has checked the proof and the payload. */
+  delivered?: { payload: unknown };
 }
 
 /** Liveness of an activity; a lost worker is noticed after this long and the attempt re-dispatched. */
@@ -141,6 +157,8 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
   let handlersScope: CancellationScope | undefined;
   /** `runTask` by attempt timeout and kind: a proxy is made once, not per attempt. */
   const runTasks = new Map<string, RunTask>();
+  /** Signal waits pending, by task (or item) id. */
+  const signalWaits = new Map<string, PendingSignal>();
 
   setHandler(stateQuery, () => run);
   setHandler(
@@ -163,6 +181,45 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
       return state;
     },
     { validator: (request) => validateApproval(request, approval) },
+  );
+  // Signals, pause and resume exist only for runs that receive them: a run never sent one (every
+  // recorded history) issues no command it did not issue before.
+  setHandler(
+    signalUpdate,
+    async (request) => {
+      const taking = waitsFor(request, signalWaits);
+      // The validator cannot check a signature nor run a JSON Schema (no crypto, no user schema in
+      // the sandbox): a local activity does both, and its answer is recorded for replay.
+      await verifySignalProof(run.runId, request, taking);
+      // A wait may have timed out (or been cancelled) meanwhile: only those still waiting take it.
+      const delivered = taking.filter((pending) => signalWaits.get(pending.state.id) === pending);
+      if (delivered.length === 0) throw ApplicationFailure.nonRetryable(`no task waits for signal "${request.name}" any more`, 'SIGNAL_NOT_AWAITED');
+      for (const pending of delivered) pending.delivered = { payload: request.payload };
+      return { taskIds: delivered.map((pending) => pending.state.id) };
+    },
+    { validator: (request) => void waitsFor(request, signalWaits) },
+  );
+  setHandler(
+    pauseUpdate,
+    () => {
+      execute(scheduler.pause());
+      return run.status;
+    },
+    { validator: () => refuseIfEnding(scheduler) },
+  );
+  setHandler(
+    resumeUpdate,
+    () => {
+      const resumed = (): void => {
+        execute(scheduler.resume(now()));
+        if (unitsScope && !workflowScope.consideredCancelled) execute(scheduler.pass(now(), !tooLong()));
+      };
+      // Attempts start in the units' scope, as after any event; runs recorded before it pass in their main loop.
+      if (unitsScope) void unitsScope.run(async () => resumed());
+      else resumed();
+      return run.status;
+    },
+    { validator: () => refuseIfEnding(scheduler) },
   );
 
   /** Executes the scheduler's commands in order; a unit's first attempt starts in its scope. */
@@ -225,6 +282,9 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
       }
       case 'approval':
         outcome = awaitApproval(state, taskInput).then((outputs) => ({ outputs }));
+        break;
+      case 'signal':
+        outcome = awaitSignal(state, taskInput).then((outputs) => ({ outputs }));
         break;
       case 'local-activity':
       case 'activity':
@@ -322,6 +382,29 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
   }
 
   /**
+   * Waits until the `signal` update delivers a payload for the task's `name` (checked by the worker
+   * against `schema`), which becomes its output; fails with `TIMEOUT` when `timeout` passes first.
+   */
+  async function awaitSignal(state: TaskState, waitInput: Record<string, unknown>): Promise<unknown> {
+    const { name, schema, timeout } = waitInput;
+    const timeoutMs = typeof timeout === 'string' ? parseDuration(timeout) : undefined;
+    if (typeof name !== 'string' || name === '' || name.length > SIGNAL_NAME_MAX_LENGTH) {
+      throw ApplicationFailure.nonRetryable(`name must be a non-empty string of at most ${SIGNAL_NAME_MAX_LENGTH} characters; it evaluated to ${JSON.stringify(name) ?? 'nothing'}`, 'TASK_INPUT_INVALID');
+    }
+    if (timeoutMs === undefined) throw ApplicationFailure.nonRetryable(`timeout must be a duration; it evaluated to ${JSON.stringify(timeout) ?? 'nothing'}`, 'TASK_INPUT_INVALID');
+    const pending: PendingSignal = { state, wait: { name, ...(isRecord(schema) ? { schema } : {}) } };
+    state.signal = pending.wait;
+    signalWaits.set(state.id, pending);
+    try {
+      const inTime = await condition(() => pending.delivered !== undefined, timeoutMs);
+      if (!inTime) throw ApplicationFailure.nonRetryable(`no signal "${name}" within ${timeout as string}`, 'TIMEOUT');
+      return (pending.delivered as { payload: unknown }).payload;
+    } finally {
+      signalWaits.delete(state.id);
+    }
+  }
+
+  /**
    * Writes the run's signed provenance receipt (a local activity: its large input stays out of
    * history). A receipt that cannot be written is logged, never a reason to change the outcome.
    */
@@ -351,6 +434,8 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
     void CancellationScope.nonCancellable(async () => {
       await sleep(remaining);
       execute(scheduler.halt({ code: 'RUN_TIMEOUT', message: `run exceeded its timeout of ${ir.timeoutMs} ms` }));
+      // A paused run may have nothing running whose end would settle what waits: settle it now.
+      if (scheduler.paused) execute(scheduler.pass(now()));
     });
   }
 
@@ -359,7 +444,8 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
     if (unitsScope) {
       // The first pass starts the roots in the units' scope; every later pass follows an event.
       void unitsScope.run(async () => execute(scheduler.pass(now(), !tooLong())));
-      await condition(() => scheduler.done || (tooLong() && scheduler.idle));
+      // Not while paused: attempts held back by the pause are not carried over a continue-as-new.
+      await condition(() => scheduler.done || (tooLong() && scheduler.idle && !scheduler.paused));
       if (!scheduler.done) await continueAsNewWhenIdle();
     } else {
       // Runs recorded before: one pass per wake-up, after every event of the activation.
@@ -403,6 +489,51 @@ async function verifyApprovalProof(runId: string, request: ApprovalRequest): Pro
     const cause = error instanceof ActivityFailure ? error.cause : undefined;
     if (cause instanceof ApplicationFailure) throw ApplicationFailure.nonRetryable(cause.message, cause.type ?? 'FORBIDDEN');
     throw error;
+  }
+}
+
+/**
+ * Runs the `verifySignal` local activity: the signal must carry the API's signature, and its
+ * payload must match the schema of every wait that is to take it. A refusal fails the update with
+ * the activity's error code (`FORBIDDEN`, `SIGNAL_PAYLOAD_INVALID`); no task takes the payload.
+ */
+async function verifySignalProof(runId: string, request: SignalRequest, taking: readonly PendingSignal[]): Promise<void> {
+  const { verifySignal } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10s', retry: INFRA_RETRY });
+  try {
+    await verifySignal({ runId, request, waits: taking.map(({ state, wait }) => ({ taskId: state.id, ...(wait.schema === undefined ? {} : { schema: wait.schema }) })) });
+  } catch (error) {
+    const cause = error instanceof ActivityFailure ? error.cause : undefined;
+    if (cause instanceof ApplicationFailure) throw ApplicationFailure.nonRetryable(cause.message, cause.type ?? 'FORBIDDEN');
+    throw error;
+  }
+}
+
+/**
+ * The waits a signal is for, checked without I/O (the `signal` validator: throwing rejects the
+ * update without touching history): a bounded payload, a proof that has not expired by workflow
+ * time, and at least one task waiting for the name.
+ */
+function waitsFor(request: SignalRequest, waits: ReadonlyMap<string, PendingSignal>): PendingSignal[] {
+  const reject = (message: string, code: 'BAD_REQUEST' | 'FORBIDDEN' | 'SIGNAL_NOT_AWAITED'): never => {
+    throw ApplicationFailure.nonRetryable(message, code);
+  };
+  if (typeof request.name !== 'string' || request.name === '' || request.name.length > SIGNAL_NAME_MAX_LENGTH) reject('a signal names what it is for', 'BAD_REQUEST');
+  const problem = signalPayloadProblem(request.payload);
+  if (problem !== undefined) reject(problem, 'BAD_REQUEST');
+  // Signals are younger than approval proofs: every API that sends one signs it, with an expiry.
+  const expiresAt = request.proof?.expiresAt;
+  if (expiresAt === undefined || typeof request.sender !== 'string') reject('signal refused: it carries no proof that the API authenticated its sender; send it through the Maestro API', 'FORBIDDEN');
+  if (!(Date.now() <= Date.parse(expiresAt as string))) reject(`the signal expired at ${expiresAt as string} before the run could take it; send it again`, 'FORBIDDEN');
+  const taking = [...waits.values()].filter((pending) => pending.wait.name === request.name && pending.delivered === undefined);
+  if (taking.length === 0) reject(`no task of this run waits for signal "${request.name}"`, 'SIGNAL_NOT_AWAITED');
+  return taking;
+}
+
+/** `pause` and `resume` validator: a run that has ended, or is being cancelled or timed out, is not paused or resumed. */
+function refuseIfEnding(scheduler: Scheduler): void {
+  const { stop } = scheduler;
+  if (scheduler.done || stop?.code === 'RUN_CANCELLED' || stop?.code === 'RUN_TIMEOUT') {
+    throw ApplicationFailure.nonRetryable(`the run is ${stop ? 'ending' : 'over'} (${stop?.code ?? scheduler.run.status}); it cannot be paused or resumed`, 'CONFLICT');
   }
 }
 

@@ -6,7 +6,8 @@
  * backoff — all decided here, over one explicit {@link Scheduler} whose fields are named and
  * documented (the way Argo's `dagContext` reads). The Temporal shell (`dag-interpreter.ts`) feeds it
  * events (an attempt succeeded, failed or was cancelled, a retry timer fired, the run timed out or
- * was cancelled, an approval arrived) and executes the {@link Command}s it returns, in order.
+ * was cancelled, an approval arrived, the run was paused or resumed) and executes the
+ * {@link Command}s it returns, in order.
  *
  * Deterministic: no I/O, no clock (every event carries its time), randomness only through the
  * `random` it is given (the workflow's seeded `Math.random`). The commands come out in the order the
@@ -46,7 +47,7 @@ export interface Unit {
   state: TaskState;
   /** Set for a forEach item. */
   item?: ForEachItem;
-  /** Whether it takes one of the run's `maxParallel` slots (activities do; timers and approvals do not). */
+  /** Whether it takes one of the run's `maxParallel` slots (activities do; timers, approvals and signal waits do not). */
   holdsSlot: boolean;
 }
 
@@ -124,6 +125,14 @@ export class Scheduler {
   private readonly random: () => number;
   /** Why nothing new starts any more; set once, by the first stop. */
   stop: StopReason | undefined;
+  /**
+   * Whether an operator paused the run: nothing new starts (task, retry attempt, forEach item)
+   * until {@link resume}; what runs goes on. Only a `pause` update sets it, so runs never paused
+   * (every recorded history) schedule exactly as before.
+   */
+  paused = false;
+  /** Units whose backoff ended while the run was paused: their next attempt starts on {@link resume}. They hold no slot meanwhile. */
+  private readonly held: Unit[] = [];
   /** Task failures counted for failFast and the circuit breaker (continueOnError tasks excepted). */
   private failures = 0;
   /** Tasks already looked at by {@link recordFailures} once terminal, so each counts once. */
@@ -230,11 +239,46 @@ export class Scheduler {
     return commands;
   }
 
-  /** The backoff before a retry ended: the next attempt starts. */
+  /** The backoff before a retry ended: the next attempt starts, or waits for {@link resume} while the run is paused. */
   retryTimerFired(unit: Unit, at: string): Command[] {
     const commands: Command[] = [];
     this.changes += 1;
+    if (this.paused) {
+      this.hold(unit);
+      return commands;
+    }
     this.attempt(unit, unit.state.attempts + 1, at, commands);
+    return commands;
+  }
+
+  /**
+   * An operator paused the run: from now on nothing new starts; in-flight attempts, timers and
+   * waits go on. Pausing a paused run changes nothing.
+   */
+  pause(): Command[] {
+    const commands: Command[] = [];
+    if (this.paused) return commands;
+    this.paused = true;
+    this.changes += 1;
+    this.publish(commands);
+    return commands;
+  }
+
+  /**
+   * An operator resumed the run: the attempts held back since the pause start, and the shell's next
+   * {@link pass} starts what became ready. Resuming a run that is not paused changes nothing.
+   */
+  resume(at: string): Command[] {
+    const commands: Command[] = [];
+    if (!this.paused) return commands;
+    this.paused = false;
+    this.changes += 1;
+    this.publish(commands);
+    for (const unit of this.held.splice(0)) {
+      this.running.add(unit);
+      if (unit.holdsSlot) this.inFlight += 1;
+      this.attempt(unit, unit.state.attempts + 1, at, commands);
+    }
     return commands;
   }
 
@@ -310,7 +354,7 @@ export class Scheduler {
   }
 
   private publish(commands: Command[]): void {
-    const status: RunStatus = this.run.tasks.some((task) => task.status === 'WAITING') ? 'WAITING' : 'RUNNING';
+    const status: RunStatus = this.paused ? 'PAUSED' : this.run.tasks.some((task) => task.status === 'WAITING') ? 'WAITING' : 'RUNNING';
     if (status !== this.publishedStatus) this.setStatus(status, commands);
   }
 
@@ -358,7 +402,7 @@ export class Scheduler {
   private start(unit: Unit, at: string, commands: Command[]): void {
     this.running.add(unit);
     if (unit.holdsSlot) this.inFlight += 1;
-    unit.state.status = unit.node.execution === 'approval' ? 'WAITING' : 'RUNNING';
+    unit.state.status = unit.node.execution === 'approval' || unit.node.execution === 'signal' ? 'WAITING' : 'RUNNING';
     unit.state.startedAt = at;
     this.changes += 1;
     this.publish(commands);
@@ -377,6 +421,12 @@ export class Scheduler {
       return;
     }
     commands.push({ kind: 'startAttempt', unit, attempt, input });
+  }
+
+  /** A unit whose backoff ended while paused waits for {@link resume}, holding no slot: the run is idle without it. */
+  private hold(unit: Unit): void {
+    if (this.running.delete(unit) && unit.holdsSlot) this.inFlight -= 1;
+    this.held.push(unit);
   }
 
   /** Launches a unit: slot holders wait in the queue, the others start at once. */
@@ -424,6 +474,11 @@ export class Scheduler {
         if (this.survivesStop(queued.node)) this.queue.push(queued);
         else this.finishState(queued.state, 'SKIPPED', at, commands, { code: stop.code, message: stop.message });
       }
+      // Attempts held back by a pause will not start: the stop cancels them as it would their backoff.
+      for (const held of this.held.splice(0)) {
+        if (this.survivesStop(held.node)) this.held.push(held);
+        else this.finishState(held.state, 'CANCELLED', at, commands, { code: stop.code, message: stop.message });
+      }
     }
     for (const node of this.ir.tasks) {
       const state = this.states.get(node.id) as TaskState;
@@ -439,6 +494,8 @@ export class Scheduler {
         this.finishState(state, 'SKIPPED', at, commands, unmet);
         continue;
       }
+      // Paused: nothing starts; the task stays PENDING and is looked at again once resumed.
+      if (this.paused) continue;
       try {
         if (node.when !== undefined && evaluate(node.when, this.bindings(), this.integerParams, this.expressionLimits) !== true) {
           this.finishState(state, 'SKIPPED', at, commands, { code: 'WHEN_FALSE', message: `when \${${node.when}} is not true` });
@@ -456,7 +513,7 @@ export class Scheduler {
         this.finishState(state, 'FAILED', at, commands, { code: error.code, message: error.message });
       }
     }
-    while (this.mayStartQueued && this.inFlight < this.ir.maxParallel && this.queue.length > 0) this.start(this.queue.shift() as Unit, at, commands);
+    while (!this.paused && this.mayStartQueued && this.inFlight < this.ir.maxParallel && this.queue.length > 0) this.start(this.queue.shift() as Unit, at, commands);
   }
 
   /** The list a forEach task iterates, evaluated once. */
@@ -480,7 +537,7 @@ export class Scheduler {
       for (const item of items) {
         if (item.status === 'PENDING' && !this.launched.has(item)) this.finishState(item, 'SKIPPED', at, commands, { code: stop.code, message: stop.message });
       }
-    } else {
+    } else if (!this.paused) {
       const values = this.forEachValues(node);
       const cap = node.forEach?.maxParallel ?? Number.POSITIVE_INFINITY;
       let room = cap - items.filter((item) => this.launched.has(item) && !isTerminal(item.status)).length;

@@ -4,8 +4,9 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { MaestroError } from '../errors/index.js';
-import type { ApprovalRequest } from '../ir/index.js';
-import { verifyApproval } from '../provenance/index.js';
+import type { ApprovalRequest, SignalRequest } from '../ir/index.js';
+import { verifyApproval, verifySignal } from '../provenance/index.js';
+import { signalPayloadProblems } from '../tasks/index.js';
 import { createRunTask, type ActivityDeps } from './run-task.js';
 
 export type { ActivityDeps } from './run-task.js';
@@ -13,7 +14,7 @@ export { createAttemptLog, type AttemptLog, type AttemptLogOptions, type Attempt
 
 /** Builds every activity Maestro registers. */
 export function createActivities(deps: ActivityDeps) {
-  return { runTask: createRunTask(deps), writeReceipt: deps.writeReceipt, verifyApproval: createVerifyApproval(deps) };
+  return { runTask: createRunTask(deps), writeReceipt: deps.writeReceipt, verifyApproval: createVerifyApproval(deps), verifySignal: createVerifySignal(deps) };
 }
 
 /**
@@ -26,6 +27,37 @@ function createVerifyApproval({ approvalKey }: Pick<ActivityDeps, 'approvalKey'>
     try {
       if (approvalKey === undefined) throw new MaestroError('FORBIDDEN', 'approval refused: this worker has no approval key to check it with (MAESTRO_APPROVAL_KEY)');
       verifyApproval(approvalKey, input.runId, input.request);
+      return Promise.resolve();
+    } catch (error) {
+      if (!(error instanceof MaestroError)) throw error;
+      throw ApplicationFailure.create({ message: error.message, type: error.code, nonRetryable: true });
+    }
+  };
+}
+
+/** Input of the `verifySignal` activity: the signal, and the waits that are to take it with their schemas. */
+export interface VerifySignalInput {
+  runId: string;
+  request: SignalRequest;
+  waits: { taskId: string; schema?: Record<string, unknown> }[];
+}
+
+/**
+ * Builds the `verifySignal` activity the interpreter runs (as a local activity) before a task takes
+ * a signal: the signal must carry the API's proof (see `signSignal`, `FORBIDDEN` otherwise), and its
+ * payload must be within bounds and match the schema of every wait (`SIGNAL_PAYLOAD_INVALID`,
+ * naming the task). Ajv runs here, in the worker, never in the workflow sandbox; the verdict is
+ * recorded in history, so a replay does not run it again.
+ */
+function createVerifySignal({ approvalKey }: Pick<ActivityDeps, 'approvalKey'>) {
+  return function verifySignalActivity({ runId, request, waits }: VerifySignalInput): Promise<void> {
+    try {
+      if (approvalKey === undefined) throw new MaestroError('FORBIDDEN', 'signal refused: this worker has no approval key to check it with (MAESTRO_APPROVAL_KEY)');
+      verifySignal(approvalKey, runId, request);
+      for (const { taskId, schema } of waits) {
+        const problem = signalPayloadProblems(request.payload, schema);
+        if (problem !== undefined) throw new MaestroError('SIGNAL_PAYLOAD_INVALID', `task "${taskId}": ${problem}`);
+      }
       return Promise.resolve();
     } catch (error) {
       if (!(error instanceof MaestroError)) throw error;

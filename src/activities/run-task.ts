@@ -11,11 +11,10 @@ import type { WriteReceiptInput, WriteReceiptResult } from '../provenance/index.
 import { selectRunner, type Runners } from '../runners/index.js';
 import type { SecretResolver } from '../secrets/index.js';
 import {
+  isBuiltinTask,
   validateTaskInput,
-  type BuiltinTaskDefinition,
   type ExecutableTaskDefinition,
   type TaskContext,
-  type TaskDefinition,
 } from '../sdk/index.js';
 import { offloadLargeFields, resolveArtifactRefs, type ArtifactStore, type TaskLog } from '../store/index.js';
 import { createAttemptLog, type AttemptLog, type AttemptLogOptions } from './attempt-log.js';
@@ -127,12 +126,8 @@ function executable(catalog: Catalog, uses: string): ExecutableTaskDefinition {
   const resolved = catalog.resolve(uses);
   if (!resolved.ok) throw new MaestroError('TASK_NOT_FOUND', resolved.message, { retryable: false });
   const { definition } = resolved;
-  if (isBuiltin(definition)) throw new MaestroError('INTERNAL', `${uses} is carried out by the interpreter, not by an activity`);
+  if (isBuiltinTask(definition)) throw new MaestroError('INTERNAL', `${uses} is carried out by the interpreter, not by an activity`);
   return definition;
-}
-
-function isBuiltin(definition: TaskDefinition): definition is BuiltinTaskDefinition {
-  return definition.execution === 'timer' || definition.execution === 'approval';
 }
 
 function taskContext(catalog: Catalog, input: RunTaskInput, activity: Context, signal: AbortSignal, { logger, secrets }: AttemptLog): TaskContext {

@@ -10,7 +10,7 @@ import { MAX_MANIFEST_BYTES } from '../manifest/index.js';
 import { hasRole } from './auth/index.js';
 import { consoleRouter } from './console.js';
 import type { ApiDeps, ResolvedDeps, RouteHandler } from './context.js';
-import { jsonTooDeep, MAX_JSON_DEPTH } from './json-depth.js';
+import { jsonTooDeep, MAX_JSON_DEPTH } from '../ir/index.js';
 import { createApiMetrics } from './metrics.js';
 import { createRequestValidators, operations, type Operation } from './openapi/index.js';
 import { problemMiddleware } from './problem.js';

@@ -1,7 +1,8 @@
 /**
  * CLI commands that drive a running Maestro through its HTTP API: `runs list|get|logs|cancel|retry`,
- * `approve RUN TASK`, `runbooks trigger NAME -i key=value`, and `api` (the API alone).
+ * `runs signal RUN NAME --payload JSON`, `runs pause|resume RUN`, `approve RUN TASK`, `runbooks trigger NAME -i key=value`, and `api` (the API alone).
  */
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
 import { ParamsError } from '../errors/index.js';
@@ -57,6 +58,16 @@ function reasonOf(options: { reason?: string }): { reason?: string } {
   return options.reason === undefined ? {} : { reason: options.reason };
 }
 
+/** A `--payload`: JSON text, or `@file` for a file's JSON. */
+async function payloadOf(text: string): Promise<unknown> {
+  const json = text.startsWith('@') ? await readFile(text.slice(1), 'utf8') : text;
+  try {
+    return JSON.parse(json) as unknown;
+  } catch (error) {
+    throw new ParamsError([{ name: 'payload', message: `is not JSON: ${(error as Error).message}` }]);
+  }
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -69,7 +80,7 @@ export function addApiCommands(program: Command): void {
   runs
     .command('list')
     .description('runs, newest first')
-    .option('--status <status>', 'QUEUED | RUNNING | WAITING | SUCCEEDED | FAILED | CANCELLED')
+    .option('--status <status>', 'QUEUED | RUNNING | WAITING | PAUSED | SUCCEEDED | FAILED | CANCELLED')
     .option('--workflow <ref>', 'name or name@version')
     .option('--namespace <namespace>')
     .option('--since <datetime>')
@@ -148,6 +159,30 @@ export function addApiCommands(program: Command): void {
       const run = await api().request<{ runId: string }>('POST', `/runs/${encodeURIComponent(runId)}/retry`, { from: options.from, ...reasonOf(options) });
       console.log(run.runId);
     });
+
+  runs
+    .command('signal')
+    .description('send a signal to the tasks of a run waiting for NAME (ops/wait.signal); prints the tasks that took it')
+    .argument('<runId>')
+    .argument('<name>')
+    .requiredOption('--payload <json>', 'the payload: JSON, or @file to read it from a file')
+    .action(async (runId: string, name: string, options: { payload: string }) => {
+      const payload = await payloadOf(options.payload);
+      const result = await api().request<{ taskIds: string[] }>('POST', `/runs/${encodeURIComponent(runId)}/signals`, { name, payload });
+      console.log(`signal ${name} taken by ${result.taskIds.join(', ')} of ${runId}`);
+    });
+
+  for (const action of ['pause', 'resume'] as const) {
+    runs
+      .command(action)
+      .description(action === 'pause' ? 'pause a run: nothing new starts until it is resumed; what runs finishes' : 'resume a paused run')
+      .argument('<runId>')
+      .option('--reason <text>', 'why (kept in the audit log)')
+      .action(async (runId: string, options: { reason?: string }) => {
+        const result = await api().request<{ status: string }>('POST', `/runs/${encodeURIComponent(runId)}/${action}`, reasonOf(options));
+        console.log(`${runId} ${result.status}`);
+      });
+  }
 
   program
     .command('approve')

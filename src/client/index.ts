@@ -14,8 +14,14 @@ import {
   MAESTRO_VERSION,
   MAESTRO_WORKFLOW,
   approveUpdate,
+  pauseUpdate,
+  resumeUpdate,
+  signalUpdate,
   stateQuery,
   type ApprovalRequest,
+  type RunStatus,
+  type SignalDelivery,
+  type SignalRequest,
   type CompiledWorkflow,
   type CacheMode,
   type InterpreterInput,
@@ -142,16 +148,35 @@ export async function waitForRun(client: Client, runId: string): Promise<RunStat
   }
 }
 
-/** Sends an approval decision; rejected (with the validator's reason) when it does not apply. */
-export async function approveTask(client: Client, runId: string, request: ApprovalRequest): Promise<TaskState> {
+/** Runs an update on a run; a refusal by the run (its validator or handler) becomes the MaestroError of its code. */
+async function updateRun<Ret>(runId: string, update: () => Promise<Ret>): Promise<Ret> {
   try {
-    return await handle(client, runId).executeUpdate(approveUpdate, { args: [request] });
+    return await update();
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) throw new NotFoundError(`run "${runId}" not found`, { cause: error });
     const cause = error instanceof WorkflowUpdateFailedError ? error.cause : undefined;
     if (cause instanceof ApplicationFailure && isErrorCode(cause.type)) throw new MaestroError(cause.type, cause.message, { cause: error });
     throw error;
   }
+}
+
+/** Sends an approval decision; rejected (with the validator's reason) when it does not apply. */
+export function approveTask(client: Client, runId: string, request: ApprovalRequest): Promise<TaskState> {
+  return updateRun(runId, () => handle(client, runId).executeUpdate(approveUpdate, { args: [request] }));
+}
+
+/**
+ * Sends a signal (signed by the API, see `signSignal`) to the tasks of a run waiting for its name;
+ * returns the tasks that took it. Refused with `SIGNAL_NOT_AWAITED` when none waits,
+ * `SIGNAL_PAYLOAD_INVALID` when the payload does not match, `FORBIDDEN` without a valid proof.
+ */
+export function sendSignal(client: Client, runId: string, request: SignalRequest): Promise<SignalDelivery> {
+  return updateRun(runId, () => handle(client, runId).executeUpdate(signalUpdate, { args: [request] }));
+}
+
+/** Pauses (`pause: true`) or resumes a run; idempotent. Returns the run's status after it. */
+export function pauseOnTemporal(client: Client, runId: string, pause: boolean): Promise<RunStatus> {
+  return updateRun(runId, () => handle(client, runId).executeUpdate(pause ? pauseUpdate : resumeUpdate));
 }
 
 /**

@@ -26,6 +26,10 @@ export const ERROR_CODES = {
   NOT_FOUND: { http: 404, exit: 2, retryable: false },
   TASK_NOT_FOUND: { http: 404, exit: 2, retryable: false },
   CONFLICT: { http: 409, exit: 1, retryable: false },
+  /** A signal for a name no task of the run waits for (yet, or any more): nothing was delivered; send it again once a task waits. */
+  SIGNAL_NOT_AWAITED: { http: 409, exit: 1, retryable: false },
+  /** A signal payload that does not match the waiting task's JSON Schema, or is too large or deep: the task keeps waiting. */
+  SIGNAL_PAYLOAD_INVALID: { http: 400, exit: 2, retryable: false },
   PAYLOAD_TOO_LARGE: { http: 413, exit: 2, retryable: false },
   UNSUPPORTED_MEDIA_TYPE: { http: 415, exit: 2, retryable: false },
   /** The caller, or the API as a whole, holds as many event streams as it may: retry after `Retry-After`. */

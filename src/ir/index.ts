@@ -8,3 +8,5 @@ export * from './expr.js';
 export * from './search-attributes.js';
 export * from './messages.js';
 export * from './values.js';
+export * from './json-depth.js';
+export * from './signals.js';

@@ -10,13 +10,13 @@
  * compiler writes the lowest version that can express an IR ({@link irVersionFor}), so a workflow
  * using nothing newer keeps its digest and still runs on workers that know only version 1.
  */
-export const IR_VERSION = 2 as const;
+export const IR_VERSION = 3 as const;
 
-/** The IR versions this code runs: 1, and 2 (adds {@link TaskNode.runIf}). */
-export type IrVersion = 1 | typeof IR_VERSION;
+/** The IR versions this code runs: 1, 2 (adds {@link TaskNode.runIf}) and 3 (adds the `signal` execution, ...). */
+export type IrVersion = 1 | 2 | typeof IR_VERSION;
 
 /** Whether the interpreter can run an IR of this version. */
-export const isSupportedIrVersion = (version: unknown): version is IrVersion => version === 1 || version === IR_VERSION;
+export const isSupportedIrVersion = (version: unknown): version is IrVersion => version === 1 || version === 2 || version === IR_VERSION;
 
 /**
  * Names a task's `error` in an expression: `tasks.a.error`, `tasks['a'].error`, `tasks.a['error']`.
@@ -25,12 +25,15 @@ export const isSupportedIrVersion = (version: unknown): version is IrVersion => 
 const TASK_ERROR_REFERENCE = /\btasks\s*(?:\.\s*[A-Za-z_][\w-]*|\[[^\]]*\])\s*(?:\.\s*error\b|\[\s*\\?["']error\\?["']\s*\])/;
 
 /**
- * The lowest IR version that can express these tasks: 2 once a task has a `runIf` or an expression
- * reads a task's `error` (bound only in version 2, so runs of version 1 evaluate as they always did),
- * else 1 — a workflow using neither keeps its digest.
+ * The lowest IR version that can express these tasks: 3 once a task waits for a signal
+ * (`ops/wait.signal`, which older workers cannot run); 2 once a task has a `runIf` or an expression
+ * reads a task's `error` (bound only from version 2, so runs of version 1 evaluate as they always
+ * did); else 1 — a workflow using none of them keeps its digest.
  */
-export const irVersionFor = (tasks: readonly TaskNode[]): IrVersion =>
-  tasks.some((task) => task.runIf !== undefined || TASK_ERROR_REFERENCE.test(JSON.stringify(task))) ? IR_VERSION : 1;
+export const irVersionFor = (tasks: readonly TaskNode[]): IrVersion => {
+  if (tasks.some((task) => task.execution === 'signal')) return 3;
+  return tasks.some((task) => task.runIf !== undefined || TASK_ERROR_REFERENCE.test(JSON.stringify(task))) ? 2 : 1;
+};
 
 /**
  * When a task runs, by how its needs ended (absent: every need SUCCEEDED, or FAILED with
@@ -84,9 +87,10 @@ export interface RetryPolicy {
  * - `activity`: a Temporal activity (`runTask`), for anything doing I/O;
  * - `local-activity`: a Temporal local activity, for short pure tasks (no extra round trip);
  * - `timer`: a durable workflow timer (`tasks/wait.sleep`);
- * - `approval`: a human gate (`ops/approval.gate`) answered through the `approve` update.
+ * - `approval`: a human gate (`ops/approval.gate`) answered through the `approve` update;
+ * - `signal`: a wait for a named payload (`ops/wait.signal`) delivered through the `signal` update (irVersion 3).
  */
-export type TaskExecution = 'activity' | 'local-activity' | 'timer' | 'approval';
+export type TaskExecution = 'activity' | 'local-activity' | 'timer' | 'approval' | 'signal';
 
 /** Where a task's activity runs. */
 export type RunsOn = 'local' | 'container' | 'k8s' | 'serverless';
@@ -160,8 +164,11 @@ export type TaskStatus =
   | 'SKIPPED'
   | 'CANCELLED';
 
-/** Status of a run as the user sees it. */
-export type RunStatus = 'RUNNING' | 'WAITING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+/**
+ * Status of a run as the user sees it. `WAITING`: a task waits for an approval or a signal;
+ * `PAUSED`: an operator paused it (nothing new starts until it is resumed).
+ */
+export type RunStatus = 'RUNNING' | 'WAITING' | 'PAUSED' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 
 /** A task's failure as recorded in the run. */
 export interface TaskErrorInfo {
@@ -192,6 +199,16 @@ export interface TaskState {
   /** The outputs came from the task cache; the task's code did not run. */
   cached?: boolean;
   approvals?: ApprovalRecord[];
+  /** A `wait.signal` task (or item): the signal it waits (or waited) for, and the schema its payload must match. */
+  signal?: SignalWait;
+}
+
+/** What a `wait.signal` task waits for, as evaluated when it started waiting. */
+export interface SignalWait {
+  /** The signal's name (`POST /runs/{runId}/signals {name, payload}`). */
+  name: string;
+  /** The JSON Schema the payload must match; absent: any JSON value. */
+  schema?: Record<string, unknown>;
 }
 
 /** Live state of a run, returned by the interpreter's `state` query and as its result. */
@@ -278,11 +295,14 @@ export interface ApprovalRequest {
    * The API's signature over this decision, which the worker checks before it counts it: without
    * it, anyone who can reach Temporal could approve with any roles.
    */
-  proof?: ApprovalProof;
+  proof?: ApiProof;
 }
 
-/** Proof that the API authenticated an approver: its signature over the decision and when it was made. */
-export interface ApprovalProof {
+/**
+ * Proof that the API authenticated who sent a message to a run (an approval decision, a signal):
+ * its signature over the message and when it was made.
+ */
+export interface ApiProof {
   /** When the API signed (ISO 8601); proofs are good for a few minutes. */
   issuedAt: string;
   /**
@@ -291,8 +311,24 @@ export interface ApprovalProof {
    * later. Absent in proofs of APIs older than this field, which are good for a few minutes.
    */
   expiresAt?: string;
-  /** base64url signature by the approval key over the canonical decision. */
+  /** base64url signature by the approval key over the canonical message. */
   signature: string;
+}
+
+/** Argument of the `signal` update: a payload for the tasks waiting for `name`. */
+export interface SignalRequest {
+  name: string;
+  /** Any JSON value; it becomes the output of each task that takes it. */
+  payload: unknown;
+  /** The authenticated principal who sent it. */
+  sender: string;
+  /** The API's signature over run, name, payload and sender; without it the run refuses the signal. */
+  proof?: ApiProof;
+}
+
+/** Result of the `signal` update: the tasks (or forEach items) that took the payload. */
+export interface SignalDelivery {
+  taskIds: string[];
 }
 
 /** Input of the `runTask` activity: one attempt of one task (or one forEach item). */

@@ -3,7 +3,7 @@
  */
 import { parseDuration } from '../ir/index.js';
 import type { Catalog } from '../catalog/index.js';
-import type { TaskDefinition } from '../sdk/index.js';
+import { compileJsonSchema, type JsonSchema, type TaskDefinition } from '../sdk/index.js';
 import { checkTaskExpressions, type ExpressionScope } from './expressions.js';
 import { checkGraph, readGraph } from './graph.js';
 import type { Reporter } from './issues.js';
@@ -28,7 +28,9 @@ export function checkWorkflow(data: unknown, catalog: Catalog, reporter: Reporte
   tasks.forEach((task: unknown, index) => {
     if (!isTask(task)) return;
     const path = [...tasksPath, index];
-    if (checkUses(task, path, catalog, reporter)?.execution === 'approval') checkApprovalGate(task, path, reporter);
+    const execution = checkUses(task, path, catalog, reporter)?.execution;
+    if (execution === 'approval') checkApprovalGate(task, path, reporter);
+    if (execution === 'signal') checkSignalWait(task, path, reporter);
     checkRetry(task, path, reporter);
     checkRunIf(task, path, reporter);
     checkTaskExpressions(task, path, scope, reporter);
@@ -80,6 +82,22 @@ function checkApprovalGate(task: TaskManifest, path: Path, reporter: Reporter): 
   if (allowSelfApproval !== undefined && !isTemplate(allowSelfApproval) && typeof allowSelfApproval !== 'boolean') {
     reporter.report(at('allowSelfApproval'), `must be true or false, got ${JSON.stringify(allowSelfApproval)}`);
   }
+}
+
+/**
+ * A signal wait's `schema` is written out, with no `${...}`, and compiles: the API checks every
+ * payload against it before the run sees it, so a schema that could not compile would refuse them all.
+ */
+function checkSignalWait(task: TaskManifest, path: Path, reporter: Reporter): void {
+  const { schema } = task.with ?? {};
+  if (schema === undefined) return;
+  const at: Path = [...path, 'with', 'schema'];
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema) || JSON.stringify(schema).includes('${')) {
+    reporter.report(at, 'must be a JSON Schema object written out in the manifest, without ${...}');
+    return;
+  }
+  const compiled = compileJsonSchema(schema as JsonSchema, { strict: false });
+  if (!compiled.ok) reporter.report(at, `does not compile: ${compiled.message}`);
 }
 
 function checkRetry(task: TaskManifest, path: Path, reporter: Reporter): void {

@@ -8,15 +8,18 @@ import { auditRecordId, type AuditLog, type AuditRecord, type ChainReport } from
 
 /** Something a person did to a run, kept in the same chain as the policy decisions. */
 export interface AuditEvent {
-  /** `replay`: a replay of the run was started (its id in `details.replayRunId`). */
-  kind: 'approval' | 'cancellation' | 'retry' | 'replay';
+  /**
+   * `replay`: a replay of the run was started (its id in `details.replayRunId`); `signal`: a signal
+   * was sent (its name in `details.name`); `pause`: the run was paused or resumed.
+   */
+  kind: 'approval' | 'cancellation' | 'retry' | 'replay' | 'signal' | 'pause';
   runId: string;
   namespace: string;
   /** The task concerned (approvals). */
   taskId?: string;
   /** Who: the authenticated principal's name. */
   actor: string;
-  /** What: `approve` | `reject`, `cancel`, `retry-from-start` | `retry-from-failed`, `replay`. */
+  /** What: `approve` | `reject`, `cancel`, `retry-from-start` | `retry-from-failed`, `replay`, `signal`, `pause` | `resume`; `refused` when the run did not take an approval or signal. */
   action: string;
   /** Why: the person's comment, if any. */
   reason?: string;

@@ -14,7 +14,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Catalog } from '../catalog/index.js';
 import { ConfigError } from '../errors/index.js';
-import type { TaskDefinition } from '../sdk/index.js';
+import { isBuiltinTask, type TaskDefinition } from '../sdk/index.js';
 import { digestOf, sha256Hex } from '../canonical/index.js';
 
 /** Options of {@link CodeDigester}. */
@@ -140,7 +140,7 @@ export async function catalogCodeDigests(catalog: Catalog, options: CatalogCodeD
  * @throws ConfigError when an executable task has no module file.
  */
 export async function taskCodeDigest(definition: TaskDefinition, module: string | URL | undefined, digester = new CodeDigester()): Promise<string> {
-  const builtin = definition.execution === 'timer' || definition.execution === 'approval';
+  const builtin = isBuiltinTask(definition);
   const path = module === undefined ? undefined : typeof module === 'string' ? module : fileURLToPath(module);
   const hasModule = path !== undefined && isFile(path);
   if (!hasModule && !builtin) {

@@ -96,4 +96,4 @@ export {
 } from './disclosure.js';
 export { buildSourceAttestation, readSubjectFiles, type SourceAttestationOptions } from './attest.js';
 export { auditDecisionLog, type AuditDecisionLog } from './decisions.js';
-export { APPROVAL_PROOF_MAX_AGE_MS, defaultApprovalKeyFile, loadApprovalKey, signApproval, verifyApproval, type SignApprovalOptions } from './approval-proof.js';
+export { APPROVAL_PROOF_MAX_AGE_MS, defaultApprovalKeyFile, loadApprovalKey, signApproval, signSignal, verifyApproval, verifySignal, type SignApprovalOptions } from './approval-proof.js';

@@ -56,7 +56,7 @@ export function runStatusOf(execution: ExecutionStatusName, maestroStatus: strin
     case 'CANCELLED':
       return 'CANCELLED';
     default:
-      return maestroStatus === 'WAITING' ? 'WAITING' : 'RUNNING';
+      return maestroStatus === 'WAITING' || maestroStatus === 'PAUSED' ? maestroStatus : 'RUNNING';
   }
 }
 

@@ -13,7 +13,12 @@ export const TASK_NAME_PATTERN = /^[a-z][a-z0-9-]*\/[a-z][a-z0-9.-]*$/;
  */
 const DEFINED_TASK = Symbol.for('@summit/maestro/sdk.task-definition');
 
-const BUILTIN_EXECUTIONS: ReadonlySet<string> = new Set(['timer', 'approval']);
+const BUILTIN_EXECUTIONS: ReadonlySet<string> = new Set(['timer', 'approval', 'signal']);
+
+/** Whether the interpreter carries a task out itself (a timer, an approval gate, a signal wait): it has no code to run. */
+export function isBuiltinTask(definition: TaskDefinition): definition is BuiltinTaskDefinition {
+  return BUILTIN_EXECUTIONS.has(definition.execution ?? 'activity');
+}
 const EXECUTABLE_EXECUTIONS: ReadonlySet<string> = new Set(['activity', 'local-activity']);
 
 /**
@@ -112,7 +117,7 @@ function executionProblems(definition: TaskDefinition): string[] {
   if (typeof execution === 'string' && EXECUTABLE_EXECUTIONS.has(execution)) {
     return hasExecute ? [] : [`execution "${execution}" needs an execute function`];
   }
-  return [`execution must be one of activity, local-activity, timer, approval (got ${JSON.stringify(execution)})`];
+  return [`execution must be one of activity, local-activity, timer, approval, signal (got ${JSON.stringify(execution)})`];
 }
 
 function deepFreeze(value: unknown): void {

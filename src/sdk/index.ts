@@ -5,7 +5,7 @@
  * @example
  * import { defineTask, TaskError } from '@summit/maestro/sdk';
  */
-export { defineTask, isTaskDefinition, TaskDefinitionError, TASK_NAME_PATTERN } from './define-task.js';
+export { defineTask, isBuiltinTask, isTaskDefinition, TaskDefinitionError, TASK_NAME_PATTERN } from './define-task.js';
 export { validateTaskInput, validateTaskOutput } from './validate.js';
 export {
   compileJsonSchema,

@@ -107,9 +107,9 @@ export interface ExecutableTaskDefinition<In = Record<string, unknown>, Out = un
   execute(input: In, ctx: TaskContext): Promise<Out>;
 }
 
-/** A task the interpreter itself carries out (durable timer, approval gate): no code to run. */
+/** A task the interpreter itself carries out (durable timer, approval gate, signal wait): no code to run. */
 export interface BuiltinTaskDefinition extends TaskDefinitionBase {
-  execution: Extract<TaskExecution, 'timer' | 'approval'>;
+  execution: Extract<TaskExecution, 'timer' | 'approval' | 'signal'>;
 }
 
 /** Any catalog entry. */

@@ -16,11 +16,12 @@ describe('builtinCatalog', () => {
     expect(builtinCatalog.list()).toHaveLength(builtinTasks.length);
   });
 
-  it('leaves timers and approvals to the interpreter and runs the pure tasks as local activities', () => {
+  it('leaves timers, approvals and signal waits to the interpreter and runs the pure tasks as local activities', () => {
     const executions = Object.fromEntries(builtinTasks.map((task) => [task.name, task.execution ?? 'activity']));
     expect(executions).toEqual({
       'tasks/wait.sleep': 'timer',
       'ops/approval.gate': 'approval',
+      'ops/wait.signal': 'signal',
       'tasks/transform.map': 'local-activity',
       'tasks/schema.validate': 'local-activity',
       'tasks/http.request': 'activity',

@@ -23,11 +23,13 @@ import { createSigClaimsTask, sigClaims } from './sig-claims.js';
 import { createSigIngestTask, sigIngest } from './sig-ingest.js';
 import { schemaValidate } from './schema-validate.js';
 import { transformMap } from './transform-map.js';
+import { waitSignal, signalPayloadProblems } from './wait-signal.js';
 import { waitSleep } from './wait-sleep.js';
 import { addTasks, loadTaskModules } from './task-modules.js';
 
 export { loadTaskModules, type TaskModules } from './task-modules.js';
-export { approvalGate, httpRequest, schemaValidate, transformMap, waitSleep };
+export { approvalGate, httpRequest, schemaValidate, transformMap, waitSignal, waitSleep };
+export { signalPayloadProblems };
 export { containerRun, functionInvoke };
 export { dbQuery, disclosurePackage, grpcCall, kafkaPublish, natsPublish, notifySlack, s3Get, s3Put, sigClaims, sigIngest };
 export { createDisclosurePackageTask, disclosureProvenance, createHttpRequestTask, createNotifySlackTask, createSigClaimsTask, createSigIngestTask };
@@ -54,6 +56,7 @@ export type { TransformMapInput, TransformMapOutput } from './transform-map.js';
 export const builtinTasks: TaskDefinition[] = [
   waitSleep,
   approvalGate,
+  waitSignal,
   transformMap,
   schemaValidate,
   httpRequest,

@@ -66,16 +66,7 @@ export const schemaValidate = defineTask<SchemaValidateInput, SchemaValidateOutp
 
 /** The compiled check for a schema, from the cache when the same schema was seen recently. */
 function checkFor(schema: JsonSchema): SchemaCheck {
-  // canonicalize returns undefined only for undefined; the schema is an object.
-  const key = canonicalize(schema) as string;
-  const cached = cache.get(key);
-  if (cached) {
-    // Re-insert so the Map's insertion order stays least-recently-used first.
-    cache.delete(key);
-    cache.set(key, cached);
-    return cached;
-  }
-  const compiled = compileJsonSchema(schema, { strict: false });
+  const compiled = cachedSchemaCheck(schema);
   if (!compiled.ok) {
     throw new TaskError(`schema: ${compiled.message}`, {
       code: 'TASK_INPUT_INVALID',
@@ -83,8 +74,28 @@ function checkFor(schema: JsonSchema): SchemaCheck {
       details: { path: 'schema' },
     });
   }
+  return compiled.check;
+}
+
+/**
+ * A user schema compiled (non-strict: unknown keywords and formats are ignored), from a small
+ * per-process cache when the same schema was seen recently; a schema Ajv cannot compile is
+ * `{ ok: false, message }`. Shared by `schema.validate` and the checks of signal payloads.
+ */
+export function cachedSchemaCheck(schema: JsonSchema): { ok: true; check: SchemaCheck } | { ok: false; message: string } {
+  // canonicalize returns undefined only for undefined; the schema is an object.
+  const key = canonicalize(schema) as string;
+  const cached = cache.get(key);
+  if (cached) {
+    // Re-insert so the Map's insertion order stays least-recently-used first.
+    cache.delete(key);
+    cache.set(key, cached);
+    return { ok: true, check: cached };
+  }
+  const compiled = compileJsonSchema(schema, { strict: false });
+  if (!compiled.ok) return compiled;
   cache.set(key, compiled.check);
   const oldest = cache.keys().next();
   if (cache.size > CACHE_SIZE && !oldest.done) cache.delete(oldest.value);
-  return compiled.check;
+  return { ok: true, check: compiled.check };
 }

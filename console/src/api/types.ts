@@ -21,7 +21,7 @@ export type TaskStatus = Schemas['TaskStatus'];
 export const FINAL_STATUSES: readonly RunStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
 
 /** Every run status, in the order filters offer them. */
-export const RUN_STATUSES: readonly RunStatus[] = ['QUEUED', 'RUNNING', 'WAITING', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
+export const RUN_STATUSES: readonly RunStatus[] = ['QUEUED', 'RUNNING', 'WAITING', 'PAUSED', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
 
 /** One row of `GET /runs`. */
 export type RunSummary = Schemas['RunSummary'];

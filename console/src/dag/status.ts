@@ -35,7 +35,7 @@ export const DISPLAY_STATUSES: readonly DisplayStatus[] = [
 export const STATUS_LOOKS: Readonly<Record<DisplayStatus, StatusLook>> = {
   PENDING: { label: 'Pending', icon: '○', colour: '#4b5563', tint: '#f3f4f6' },
   RUNNING: { label: 'Running', icon: '▶', colour: '#1d4ed8', tint: '#dbeafe' },
-  WAITING: { label: 'Waiting for approval', icon: '‖', colour: '#b45309', tint: '#fef3c7' },
+  WAITING: { label: 'Waiting (approval or signal)', icon: '‖', colour: '#b45309', tint: '#fef3c7' },
   SUCCEEDED: { label: 'Succeeded', icon: '✓', colour: '#15803d', tint: '#dcfce7' },
   CACHED: { label: 'Cached', icon: '↺', colour: '#0f766e', tint: '#ccfbf1' },
   FAILED: { label: 'Failed', icon: '✕', colour: '#b91c1c', tint: '#fee2e2' },

@@ -27,7 +27,7 @@ const SORTS = {
 } as const;
 type SortKey = keyof typeof SORTS;
 
-const LIVE: ReadonlySet<RunStatus> = new Set(['QUEUED', 'RUNNING', 'WAITING']);
+const LIVE: ReadonlySet<RunStatus> = new Set(['QUEUED', 'RUNNING', 'WAITING', 'PAUSED']);
 /** How often the page is read again while live updates are on. */
 const REFRESH_MS = 3000;
 /** Event streams held open at most (browsers allow six connections per host). */

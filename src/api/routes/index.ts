@@ -8,7 +8,7 @@ import { getRunLogs } from './logs.js';
 import { health, metrics, readiness } from './operations.js';
 import { getRunReceipt, getRunReplay, startRunReplay } from './provenance.js';
 import { listRunbooks, registerRunbook, triggerRunbook } from './runbooks.js';
-import { approveRunTask, cancelRun, getRun, listRuns, retryRun, startRun } from './runs.js';
+import { approveRunTask, cancelRun, getRun, listRuns, pauseRun, resumeRun, retryRun, signalRun, startRun } from './runs.js';
 import { getWorkflow, listWorkflows, registerWorkflow } from './workflows.js';
 
 /** Handlers by operationId; `createApp` checks the set equals the document's operations. */
@@ -24,6 +24,9 @@ export const ROUTE_HANDLERS = {
   cancelRun,
   retryRun,
   approveRunTask,
+  signalRun,
+  pauseRun,
+  resumeRun,
   getRunReceipt,
   startRunReplay,
   getRunReplay,

@@ -1,13 +1,14 @@
 /**
- * `/runs`: start, list, read, cancel, retry, approve.
+ * `/runs`: start, list, read, cancel, retry, approve, signal, pause and resume.
  */
-import { approveTask, cancelOnTemporal } from '../../client/index.js';
+import { approveTask, cancelOnTemporal, pauseOnTemporal, sendSignal } from '../../client/index.js';
 import { MaestroError, NotFoundError } from '../../errors/index.js';
-import type { ApprovalRequest, TaskState } from '../../ir/index.js';
+import type { ApiProof, ApprovalRequest, SignalRequest, TaskState } from '../../ir/index.js';
 import { checkParams } from '../../manifest/index.js';
 import type { AuditEvent } from '../../policy/index.js';
-import { signApproval } from '../../provenance/index.js';
+import { signApproval, signSignal } from '../../provenance/index.js';
 import type { AdmissionEntry } from '../../store/index.js';
+import { signalPayloadProblems } from '../../tasks/index.js';
 import { caller, stringParam, type RouteContext, type RouteHandler } from '../context.js';
 import {
   instantOf,
@@ -21,6 +22,7 @@ import {
   runState,
   type ApiRunStatus,
   type LaunchRequest,
+  type RunExecution,
   type RunFilter,
   type RunLocation,
   type RunSummary,
@@ -213,24 +215,102 @@ export const approveRunTask: RouteHandler = async (context) => {
   };
   const event = { kind: 'approval', runId, namespace, taskId: body.taskId } as const;
   await audit(context, { ...event, action: body.decision, ...(body.comment === undefined ? {} : { reason: body.comment }) });
-  let task: TaskState;
   const signed = signApproval(context.deps.approvalKey, runId, request, { validForMs: context.deps.approvalWaitMs });
-  const deadline = Date.parse(signed.proof?.expiresAt ?? '') + APPROVAL_SETTLE_MS;
+  const task = await sendBeforeExpiry(context, event, signed.proof, 'decision', () => approveTask(context.deps.client, runId, signed));
+  return { status: 200, body: { runId, task } };
+};
+
+/**
+ * Sends a message the API signed (an approval decision, a signal) and waits for the run to take it
+ * until {@link APPROVAL_SETTLE_MS} after its proof expires. If the run refuses it, or no worker
+ * answers by then (`503 UNAVAILABLE`), the audit log records it as `refused` with the reason —
+ * and the run refuses it if it is delivered later (a worker coming back), so the record and the
+ * outcome cannot disagree.
+ */
+async function sendBeforeExpiry<T>(
+  context: RouteContext,
+  event: Omit<AuditEvent, 'actor' | 'time' | 'action'>,
+  proof: ApiProof | undefined,
+  what: string,
+  send: () => Promise<T>,
+): Promise<T> {
+  const deadline = Date.parse(proof?.expiresAt ?? '') + APPROVAL_SETTLE_MS;
   try {
-    task = await context.deps.client.connection.withDeadline(deadline, () => approveTask(context.deps.client, runId, signed));
+    return await context.deps.client.connection.withDeadline(deadline, send);
   } catch (error) {
     // A run whose worker is gone (or whose workflow task keeps failing) never answers the update.
     const unanswered = !(error instanceof MaestroError) && Date.now() >= deadline;
     const failure = unanswered
       ? new MaestroError(
           'UNAVAILABLE',
-          `no worker took the decision on run ${runId} before it expired at ${signed.proof?.expiresAt} (is a worker polling its task queue?); the run will refuse it if it arrives later: decide again`,
+          `no worker took the ${what} on run ${event.runId} before it expired at ${proof?.expiresAt} (is a worker polling its task queue?); the run will refuse it if it arrives later: send it again`,
           { cause: error },
         )
       : error;
-    // The decision was recorded before the run saw it; say that the run did not take it, and why.
+    // The message was recorded before the run saw it; say that the run did not take it, and why.
     if (failure instanceof MaestroError) await audit(context, { ...event, action: 'refused', reason: failure.message });
     throw failure;
   }
-  return { status: 200, body: { runId, task } };
+}
+
+/** The run of the request, running on Temporal; a queued or finished run is refused with `queued` or a 409. */
+async function liveRun(context: RouteContext, queued: (runId: string) => MaestroError): Promise<RunExecution> {
+  const location = await ownRun(context);
+  if (location.kind === 'queued') throw queued(location.request.runId);
+  if (location.execution.closed) throw new MaestroError('CONFLICT', `run ${location.execution.runId} has finished (${location.execution.status})`);
+  return location.execution;
+}
+
+/** The states of a run's tasks and forEach items waiting for signal `name`. */
+function waitingFor(tasks: readonly TaskState[], name: string): TaskState[] {
+  return tasks.flatMap((task) => [task, ...(task.items ?? [])]).filter((task) => task.status === 'WAITING' && task.signal?.name === name);
+}
+
+/**
+ * `POST /runs/{runId}/signals {name, payload}` (operator): delivers `payload` to every task of the
+ * run waiting for signal `name`, as its output. The payload is checked here against each waiting
+ * task's schema (400 `SIGNAL_PAYLOAD_INVALID`, and the task keeps waiting), recorded in the audit
+ * log, signed, and checked again by the worker. No task waiting for `name` (yet, or any more) is
+ * `409 SIGNAL_NOT_AWAITED`: a signal is not buffered (see docs/usage.md).
+ */
+export const signalRun: RouteHandler = async (context) => {
+  const principal = caller(context);
+  const body = context.body as { name: string; payload: unknown };
+  const notAwaited = (runId: string, why: string) => new MaestroError('SIGNAL_NOT_AWAITED', `no task of run ${runId} waits for signal "${body.name}"${why}; send it once one does`);
+  const execution = await liveRun(context, (runId) => notAwaited(runId, ' (the run is queued)'));
+  const { runId, namespace } = execution;
+  const waiting = waitingFor((await runState(context.deps.client, execution)).tasks, body.name);
+  if (waiting.length === 0) throw notAwaited(runId, '');
+  for (const task of waiting) {
+    const problem = signalPayloadProblems(body.payload, task.signal?.schema);
+    if (problem !== undefined) throw new MaestroError('SIGNAL_PAYLOAD_INVALID', `task "${task.id}": ${problem}`);
+  }
+  const event = { kind: 'signal', runId, namespace, details: { name: body.name } } as const;
+  await audit(context, { ...event, action: 'signal' });
+  const request: SignalRequest = { name: body.name, payload: body.payload, sender: principal.subject };
+  const signed = signSignal(context.deps.approvalKey, runId, request, { validForMs: context.deps.approvalWaitMs });
+  const delivery = await sendBeforeExpiry(context, event, signed.proof, 'signal', () => sendSignal(context.deps.client, runId, signed));
+  return { status: 200, body: { runId, name: body.name, taskIds: delivery.taskIds } };
 };
+
+/**
+ * `POST /runs/{runId}/pause` and `/resume` (operator): idempotent — pausing a paused run or
+ * resuming a running one answers 200 with the status and changes nothing. Recorded in the audit
+ * log before the run sees it. A queued or finished run is a 409.
+ */
+function pauseOrResume(pause: boolean): RouteHandler {
+  const action = pause ? 'pause' : 'resume';
+  return async (context) => {
+    const execution = await liveRun(context, (runId) => new MaestroError('CONFLICT', `run ${runId} is queued; it has not started, so there is nothing to ${action}`));
+    const reason = reasonOf(context.body);
+    await audit(context, { kind: 'pause', runId: execution.runId, namespace: execution.namespace, action, ...(reason === undefined ? {} : { reason }) });
+    const status = await pauseOnTemporal(context.deps.client, execution.runId, pause);
+    return { status: 200, body: { runId: execution.runId, status } };
+  };
+}
+
+/** `POST /runs/{runId}/pause {reason?}`. */
+export const pauseRun = pauseOrResume(true);
+
+/** `POST /runs/{runId}/resume {reason?}`. */
+export const resumeRun = pauseOrResume(false);
