@@ -21,20 +21,20 @@ import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { builtinCatalog } from '../src/tasks/index.js';
-import { approveTask, cancelOnTemporal, getRunState, startRun, waitForRun } from '../src/client/index.js';
+import { approveTask, cancelOnTemporal, getRunState, pauseOnTemporal, sendSignal, startRun, waitForRun } from '../src/client/index.js';
 import { compileWorkflow } from '../src/compiler/index.js';
 import type { ApprovalRequest } from '../src/ir/index.js';
 import { resolveTemporalBin, startDevServer } from '../src/devserver/index.js';
 import { checkParams, parseManifest } from '../src/manifest/index.js';
-import { loadApprovalKey, signApproval } from '../src/provenance/index.js';
+import { loadApprovalKey, signApproval, signSignal } from '../src/provenance/index.js';
 import { createWorker } from '../src/worker/index.js';
 
 const FIXTURES = fileURLToPath(new URL('../test/fixtures/histories/', import.meta.url));
 
 /** What the recorder does to a run after starting it, before it ends. */
-type Interaction = 'none' | 'approve' | 'cancel';
+type Interaction = 'none' | 'approve' | 'cancel' | 'signal-pause';
 
-const INTERACTIONS: Record<string, Interaction> = { approval: 'approve', cancel: 'cancel', 'cancel-foreach': 'cancel' };
+const INTERACTIONS: Record<string, Interaction> = { approval: 'approve', cancel: 'cancel', 'cancel-foreach': 'cancel', 'signal-pause': 'signal-pause' };
 
 /** The scenarios named on the command line; none: those without a history yet. */
 const wanted = process.argv.slice(2);
@@ -76,8 +76,36 @@ await nativeConnection.close();
 await server.stop();
 await rm(artifactDir, { recursive: true, force: true });
 
+/** Polls the run's state until `predicate` holds. */
+async function until(runId: string, predicate: (state: Awaited<ReturnType<typeof getRunState>>) => boolean): Promise<void> {
+  while (!predicate(await getRunState(client, runId))) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+/**
+ * Pauses the run while its first task runs, resumes it once that task has ended, then sends the
+ * wait's signal: first a payload its schema refuses (the worker's check, recorded), then a good one.
+ */
+async function pauseThenSignal(runId: string): Promise<void> {
+  const status = (id: string) => (state: Awaited<ReturnType<typeof getRunState>>) => state.tasks.find((task) => task.id === id)?.status;
+  await until(runId, (state) => status('first')(state) === 'RUNNING');
+  await pauseOnTemporal(client, runId, true);
+  await until(runId, (state) => status('first')(state) === 'SUCCEEDED');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await pauseOnTemporal(client, runId, false);
+  await until(runId, (state) => status('wait')(state) === 'WAITING');
+  const key = await loadApprovalKey({ dataDir: artifactDir });
+  await sendSignal(client, runId, signSignal(key, runId, { name: 'go', payload: { m: 1 }, sender: 'recorder' })).then(
+    () => {
+      throw new Error('the run took a payload its schema refuses');
+    },
+    (error: unknown) => console.log(`signal-pause: refused as expected: ${String(error)}`),
+  );
+  await sendSignal(client, runId, signSignal(key, runId, { name: 'go', payload: { n: 2 }, sender: 'recorder' }));
+}
+
 async function interact(interaction: Interaction, runId: string): Promise<void> {
   if (interaction === 'none') return;
+  if (interaction === 'signal-pause') return pauseThenSignal(runId);
   for (let state = await getRunState(client, runId); ; state = await getRunState(client, runId)) {
     const waiting = state.tasks.find((task) => task.status === 'WAITING');
     const running = state.tasks.find((task) => task.status === 'RUNNING');
