@@ -105,9 +105,10 @@ export function addApiCommands(program: Command): void {
     .argument('<runId>')
     .option('--json', 'print JSON')
     .action(async (runId: string, options: { json?: boolean }) => {
-      const run = await api().request<RunRow & { tasks: { id: string; status: string; attempts: number; error?: { code: string; message: string } }[] }>('GET', `/runs/${encodeURIComponent(runId)}`);
+      const run = await api().request<RunRow & { tasks: { id: string; status: string; attempts: number; error?: { code: string; message: string }; signal?: { name: string } }[] }>('GET', `/runs/${encodeURIComponent(runId)}`);
+      const waitsFor = (t: (typeof run.tasks)[number]): string => (t.status === 'WAITING' && t.signal ? ` for signal ${t.signal.name}` : '');
       print(run, options.json ?? false, () =>
-        [`${run.runId} ${run.status} (${run.workflowRef}, namespace ${run.namespace})`, ...run.tasks.map((t) => `  ${t.id} ${t.status}${t.attempts > 1 ? ` (attempt ${t.attempts})` : ''}${t.error ? `: ${t.error.code}: ${t.error.message}` : ''}`)].join('\n'),
+        [`${run.runId} ${run.status} (${run.workflowRef}, namespace ${run.namespace})`, ...run.tasks.map((t) => `  ${t.id} ${t.status}${waitsFor(t)}${t.attempts > 1 ? ` (attempt ${t.attempts})` : ''}${t.error ? `: ${t.error.code}: ${t.error.message}` : ''}`)].join('\n'),
       );
     });
 

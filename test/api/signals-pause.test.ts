@@ -210,6 +210,7 @@ describe('the CLI', () => {
     const started = await h.call('POST', '/runs', { token: 'operator', json: { workflowRef: `${name}@${version}`, namespace: h.namespace } });
     const runId = started.body.runId as string;
     await h.waitRun(runId, (run) => byId(run, 'first')?.status === 'WAITING');
+    expect((await h.cli('viewer', 'runs', 'get', runId)).out).toContain('first WAITING for signal go');
 
     expect(await h.cli('operator', 'runs', 'pause', runId, '--reason', 'look first')).toMatchObject({ code: 0, out: `${runId} PAUSED` });
     expect(await h.cli('operator', 'runs', 'signal', runId, 'go', '--payload', '"any JSON"')).toMatchObject({ code: 0, out: `signal go taken by first of ${runId}` });
