@@ -6,8 +6,8 @@
  * never retries a task failure itself, only infrastructure loss; retries with backoff and
  * deterministic jitter are the scheduler's), durable timers for `wait.sleep` and backoffs, approval
  * gates waiting for the `approve` update, signal waits for the `signal` update, the `pause` and
- * `resume` updates, the run timeout, search attributes, the receipt and continue-as-new. Workflow code: no I/O, no Node imports, time and randomness only through
- * Temporal's deterministic APIs.
+ * `resume` updates, the run timeout, search attributes, the receipt and continue-as-new. Workflow
+ * code: no I/O, no Node imports, time and randomness only through Temporal's deterministic APIs.
  */
 import {
   ActivityCancellationType,

@@ -81,6 +81,27 @@ describe('ops/wait.signal', () => {
     expect(workflow.body.ir.irVersion).toBe(3);
   });
 
+  it('delivers a signal to every task waiting for its name, once the payload matches each schema', async () => {
+    const { name, version } = await h.register(
+      manifest(
+        [
+          '    - { id: left, uses: ops/wait.signal@0.1.0, with: { name: go, timeout: 2m, schema: { required: [a] } } }',
+          '    - { id: right, uses: ops/wait.signal@0.1.0, with: { name: go, timeout: 2m, schema: { required: [b] } } }',
+        ].join('\n'),
+      ),
+    );
+    const started = await h.call('POST', '/runs', { token: 'operator', json: { workflowRef: `${name}@${version}`, namespace: h.namespace } });
+    const runId = started.body.runId as string;
+    await h.waitRun(runId, (run) => byId(run, 'left')?.status === 'WAITING' && byId(run, 'right')?.status === 'WAITING');
+    const half = await signal(runId, { name: 'go', payload: { a: 1 } });
+    expect(half.status).toBe(400);
+    expect(half.body.detail).toContain('task "right": payload does not match the schema: b: is required');
+    const both = await signal(runId, { name: 'go', payload: { a: 1, b: 2 } });
+    expect(both.body.taskIds.sort()).toEqual(['left', 'right']);
+    const run = await h.waitRun(runId, ended);
+    expect([run.status, byId(run, 'left').outputs, byId(run, 'right').outputs]).toEqual(['SUCCEEDED', { a: 1, b: 2 }, { a: 1, b: 2 }]);
+  });
+
   it('fails the task with TIMEOUT when no signal arrives in time', async () => {
     const runId = await startRelease('1s');
     const run = await h.waitRun(runId, ended, 30_000);
