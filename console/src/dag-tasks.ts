@@ -18,6 +18,7 @@ export function dagTasks(nodes: readonly TaskNode[], states: readonly TaskState[
         ? {
             status: state.status,
             ...(state.cached ? { cached: true } : {}),
+            ...(state.signal ? { signal: state.signal.name } : {}),
             ...(state.startedAt ? { startedAt: state.startedAt } : {}),
             ...(state.endedAt ? { endedAt: state.endedAt } : {}),
           }

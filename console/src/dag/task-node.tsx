@@ -20,7 +20,7 @@ function TaskNodeView({ data }: NodeProps<TaskNode>) {
     <div
       className={critical ? 'dag-node dag-node--critical' : 'dag-node'}
       style={{ borderLeftColor: look.colour, background: look.tint }}
-      title={`${task.uses ? `${task.id} (${task.uses})` : task.id}${task.runIf ? ` · runs ${RUN_IF_WORDS[task.runIf]}` : ''}`}
+      title={`${task.uses ? `${task.id} (${task.uses})` : task.id}${task.runIf ? ` · runs ${RUN_IF_WORDS[task.runIf]}` : ''}${task.signal ? ` · waits for signal ${task.signal}` : ''}`}
     >
       <Handle type="target" position={Position.Left} isConnectable={false} />
       <span className="dag-node__head">

@@ -19,6 +19,8 @@ export interface DagTask {
   needs: string[];
   /** Its run condition when not the default: it runs on a need's failure, or always; shown on the node. */
   runIf?: 'failure' | 'always';
+  /** The signal a `wait.signal` task waits (or waited) for; shown in the node's title. */
+  signal?: string;
   /** Its status in the run; absent for a DAG without a run, drawn as `PENDING`. */
   status?: TaskStatus;
   /** Its outputs came from the task cache (the API's `cached`); drawn as "Cached". */
