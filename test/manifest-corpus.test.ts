@@ -61,6 +61,7 @@ const CASES: Expectation[] = [
   // tasks: approval gates
   ['approval-zero-min-approvals', 14, 59, 'spec.tasks[0].with.minApprovals', 'must be an integer of at least 1, got 0: with fewer the gate would pass without anyone approving'],
   ['approval-no-approvers', 15, 20, 'spec.tasks[0].with.approvers', 'must name at least one role'],
+  ['signal-schema-not-compiling', 17, 17, 'spec.tasks[0].with.schema', 'does not compile: schema is invalid: data/required must be array'],
   // tasks: uses
   ['bad-uses-format', 13, 13, 'spec.tasks[0].uses', '"wait.sleep" is not a task reference: write group/name@version'],
   ['unknown-task', 13, 13, 'spec.tasks[0].uses', 'unknown task "tasks/wait.nap"'],
