@@ -7,13 +7,20 @@ import { MaestroError } from '../errors/index.js';
 import type { ApprovalRequest } from '../ir/index.js';
 import { verifyApproval } from '../provenance/index.js';
 import { createRunTask, type ActivityDeps } from './run-task.js';
+import { createAuthorizeSubWorkflow } from './sub-workflow.js';
 
 export type { ActivityDeps } from './run-task.js';
+export type { SubWorkflowDeps } from './sub-workflow.js';
 export { createAttemptLog, type AttemptLog, type AttemptLogOptions, type AttemptLogTarget } from './attempt-log.js';
 
 /** Builds every activity Maestro registers. */
 export function createActivities(deps: ActivityDeps) {
-  return { runTask: createRunTask(deps), writeReceipt: deps.writeReceipt, verifyApproval: createVerifyApproval(deps) };
+  return {
+    runTask: createRunTask(deps),
+    writeReceipt: deps.writeReceipt,
+    verifyApproval: createVerifyApproval(deps),
+    authorizeSubWorkflow: createAuthorizeSubWorkflow(deps),
+  };
 }
 
 /**

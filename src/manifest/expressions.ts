@@ -41,6 +41,22 @@ export function checkTaskExpressions(task: TaskManifest, path: Path, scope: Expr
 }
 
 /**
+ * Checks `spec.outputs`: each value is one `${...}` over the params and any task's outputs (they
+ * are evaluated once every task has ended), reported at its own path.
+ */
+export function checkOutputs(outputs: unknown, { params, graph }: ExpressionScope, reporter: Reporter): void {
+  if (!isRecord(outputs)) return;
+  const env: CelEnvironment = {
+    params,
+    taskProblem: (id) => (graph.ids.has(id) ? undefined : `unknown task "${id}"${hyphenHint(id, graph.ids) ?? didYouMean(id, graph.ids)}`),
+    loopProblem: (name) => `"${name}" is only defined in a task with forEach`,
+  };
+  for (const [name, value] of Object.entries(outputs)) {
+    if (typeof value === 'string') checkSoleExpression(value, ['spec', 'outputs', name], env, reporter);
+  }
+}
+
+/**
  * The environment of a task's expressions; `item` and `index` exist only inside its forEach, and
  * not where `outsideLoop` says they are read outside the per-item input.
  */
