@@ -22,6 +22,9 @@ export interface ExpressionScope {
 
 type Expression = Extract<TemplatePart, { expr: string }>;
 
+/** The shape the schema gives `when` and `spec.outputs` values: one `${...}` with nothing around it. */
+const SOLE_EXPRESSION = /^\s*\$\{[\s\S]*\}\s*$/;
+
 /** Checks every expression of a (schema-valid) task located at `path`. */
 export function checkTaskExpressions(task: TaskManifest, path: Path, scope: ExpressionScope, reporter: Reporter): void {
   const inLoop = environment(task, scope, undefined);
@@ -52,7 +55,8 @@ export function checkOutputs(outputs: unknown, { params, graph }: ExpressionScop
     loopProblem: (name) => `"${name}" is only defined in a task with forEach`,
   };
   for (const [name, value] of Object.entries(outputs)) {
-    if (typeof value === 'string') checkSoleExpression(value, ['spec', 'outputs', name], env, reporter);
+    // A value that is not one `${...}` is the schema's to report.
+    if (typeof value === 'string' && SOLE_EXPRESSION.test(value)) checkSoleExpression(value, ['spec', 'outputs', name], env, reporter);
   }
 }
 
