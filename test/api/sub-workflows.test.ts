@@ -3,6 +3,9 @@
  * registered workflow of the same namespace as a child run; its `spec.outputs` are the task's
  * outputs; its failure, cancellation, recursion, another namespace and the depth limit.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRun } from '../../src/client/index.js';
 import { compileWorkflow } from '../../src/compiler/index.js';
@@ -233,6 +236,27 @@ describe('registering a workflow with sub-workflow tasks', () => {
       { line: 10, column: 76, path: 'spec.tasks[0].with.nn', message: `workflow ${child}@1.0.0 has no parameter "nn"` },
       { line: 11, column: 61, path: 'spec.tasks[1].with', message: `workflow ${child}@1.0.0 requires "n" in "with"` },
     ]);
+  });
+
+  it('maestro validate checks a file against the registry, each problem at its line, column and path', async () => {
+    const child = `cli-${uid()}`;
+    await h.register(doubler(child));
+    const dir = await mkdtemp(join(tmpdir(), 'maestro-sub-'));
+    const file = join(dir, 'parent.yaml');
+    await writeFile(file, inNamespace(manifest(`    - { id: sub, uses: "workflow/${child}@^1", with: { n: many } }`), h.namespace));
+    const saved = process.env.MAESTRO_DATA_DIR;
+    process.env.MAESTRO_DATA_DIR = h.config.dataDir;
+    try {
+      const bad = await h.cli('admin', 'validate', file);
+      expect(bad.code).toBe(1);
+      expect(bad.out).toBe(`${file}:10:61: spec.tasks[0].with.n: parameter "n" of ${child}@1.0.0 must be an integer, got "many"`);
+      await writeFile(file, inNamespace(manifest(`    - { id: sub, uses: "workflow/${child}@^1", with: { n: 2 } }`), h.namespace));
+      expect(await h.cli('admin', 'validate', file)).toMatchObject({ code: 0, out: `${file}: valid` });
+    } finally {
+      if (saved === undefined) delete process.env.MAESTRO_DATA_DIR;
+      else process.env.MAESTRO_DATA_DIR = saved;
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("refuses another namespace's workflow at registration, and at run time", async () => {
