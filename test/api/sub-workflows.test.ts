@@ -161,6 +161,21 @@ describe('a sub-workflow task', () => {
     expect(await h.waitRun(childId, ended)).toMatchObject({ status: 'CANCELLED' });
   });
 
+  it('a child cancelled on its own fails its task with RUN_CANCELLED; the parent is not cancelled', async () => {
+    const child = `sleeper-${uid()}`;
+    await h.register(manifest('    - { id: nap, uses: tasks/wait.sleep@0.1.0, with: { duration: 1h } }', { name: child }));
+    const parent = `parent-${uid()}`;
+    await h.register(manifest(`    - { id: sub, uses: "workflow/${child}@1.0.0" }`, { name: parent }));
+    const runId = await start(parent);
+    const waiting = await h.waitRun(runId, (r) => byId(r, 'sub').subWorkflow !== undefined);
+    const childId = byId(waiting, 'sub').subWorkflow.runId as string;
+    await h.waitRun(childId, (r) => byId(r, 'nap').status === 'RUNNING');
+    expect((await h.call('POST', `/runs/${childId}/cancel`, { token: 'operator' })).status).toBe(202);
+    const run = await h.waitRun(runId, ended);
+    expect(run).toMatchObject({ status: 'FAILED', error: { code: 'RUN_CANCELLED' } });
+    expect(byId(run, 'sub')).toMatchObject({ status: 'FAILED', error: { code: 'RUN_CANCELLED', message: expect.stringContaining(childId) } });
+  });
+
   it('a failFast stop cancels a running child like any task', async () => {
     const child = `sleeper-${uid()}`;
     await h.register(manifest('    - { id: nap, uses: tasks/wait.sleep@0.1.0, with: { duration: 1h } }', { name: child }));
