@@ -557,7 +557,8 @@ function describeFailure(error: unknown): AttemptFailure {
   if (error instanceof ChildWorkflowFailure) {
     const childRun = error.execution?.workflowId ?? 'the sub-workflow';
     const ended = childRunState(error);
-    if (ended?.error) return { code: ended.error.code, message: `sub-workflow run ${childRun} failed: ${ended.error.message}`, retryable: false };
+    // Retryable: the task's own `retry` decides whether a failed child is run again (a new child run).
+    if (ended?.error) return { code: ended.error.code, message: `sub-workflow run ${childRun} failed: ${ended.error.message}`, retryable: true };
     if (error.cause instanceof TimeoutFailure) return { code: 'TASK_TIMEOUT', message: `sub-workflow run ${childRun} timed out`, retryable: true };
     if (isCancellation(error)) return { code: 'RUN_CANCELLED', message: `sub-workflow run ${childRun} was cancelled`, retryable: false };
     const code = error.cause instanceof ApplicationFailure ? error.cause.type ?? 'TASK_FAILED' : 'TASK_FAILED';

@@ -108,7 +108,7 @@ describe('a sub-workflow task', () => {
     expect(dependency.digest.sha256).toBe(childEntry.body.digest.replace('sha256:', ''));
   });
 
-  it("fails with the child's error code when the child fails", async () => {
+  it("fails with the child's error code when the child fails, after a new child per attempt of its retry", async () => {
     const child = `broken-${uid()}`;
     await h.register(
       manifest('    - { id: read, uses: tasks/transform.map@0.1.0, with: { rows: ["${params.obj.missing}"], expression: "$" } }', {
@@ -119,7 +119,10 @@ describe('a sub-workflow task', () => {
     const parent = `parent-${uid()}`;
     await h.register(
       manifest(
-        [`    - { id: sub, uses: "workflow/${child}@1.0.0" }`, '    - { id: after, uses: tasks/wait.sleep@0.1.0, needs: [sub], with: { duration: 1ms } }'].join('\n'),
+        [
+          `    - { id: sub, uses: "workflow/${child}@1.0.0", retry: { maxAttempts: 2, initialInterval: 10ms, maxInterval: 10ms } }`,
+          '    - { id: after, uses: tasks/wait.sleep@0.1.0, needs: [sub], with: { duration: 1ms } }',
+        ].join('\n'),
         { name: parent },
       ),
     );
@@ -128,7 +131,9 @@ describe('a sub-workflow task', () => {
     const sub = byId(run, 'sub');
     const childRun = await h.waitRun(sub.subWorkflow.runId, ended);
     expect(childRun).toMatchObject({ status: 'FAILED', error: { code: 'EXPRESSION_FAILED' } });
-    expect(sub).toMatchObject({ status: 'FAILED', error: { code: 'EXPRESSION_FAILED', message: expect.stringContaining(sub.subWorkflow.runId) } });
+    expect(sub).toMatchObject({ status: 'FAILED', attempts: 2, error: { code: 'EXPRESSION_FAILED', message: expect.stringContaining(sub.subWorkflow.runId) } });
+    const children = await h.call('GET', `/runs?namespace=${h.namespace}&workflowRef=${child}`, { token: 'viewer' });
+    expect(children.body.items.filter((r: { parentRunId?: string }) => r.parentRunId === run.runId)).toHaveLength(2);
     expect(sub.subWorkflow.receiptDigest).toMatch(/^sha256:/);
     expect(run.error).toMatchObject({ code: 'EXPRESSION_FAILED' });
     expect(byId(run, 'after')).toMatchObject({ status: 'SKIPPED' });
