@@ -4,21 +4,25 @@
  *
  * - `sequential` / `fanOutIn`: regular activities through `proxyActivities` (variant b);
  * - `sequentialLocal` / `fanOutInLocal`: local activities through `proxyLocalActivities` (variant c),
- *   like for like with Maestro, which runs `tasks/transform.map` as a local activity.
+ *   like for like with Maestro, which runs `tasks/transform.map` as a local activity;
+ * - `children` / `childrenLocal`: a parent starting `n` child workflows at once (`executeChild`),
+ *   each running one task (`childTask` / `childTaskLocal`) and returning its outputs.
  *
  * Workflow code: imports values only from `@temporalio/workflow` and the type-free ./shapes.ts.
  */
-import { proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import { executeChild, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../src/activities/index.js';
 import type { RunTaskResult } from '../src/ir/index.js';
 import {
   BRANCH_EXPRESSION,
+  CHILD_TASK_ID,
   JOIN_EXPRESSION,
   JOIN_ID,
   SEQ_EXPRESSION,
   SEQ_FIRST_ROWS,
   benchTaskInput,
   branchId,
+  childId,
   stepId,
   type BaselineArgs,
 } from './shapes.js';
@@ -67,4 +71,31 @@ export function sequentialLocal(args: BaselineArgs): Promise<unknown> {
 /** {@link fanOutIn} with local activities. */
 export function fanOutInLocal(args: BaselineArgs): Promise<unknown> {
   return fan(local.runTask, args);
+}
+
+/** A child of {@link children}: one task mapping the row `[i]`; regular activity. */
+export async function childTask(args: BaselineArgs & { i: number }): Promise<unknown> {
+  const { outputs } = await remote.runTask(benchTaskInput(workflowInfo().workflowId, CHILD_TASK_ID, args, { rows: [args.i], expression: BRANCH_EXPRESSION }));
+  return outputs;
+}
+
+/** {@link childTask} with a local activity. */
+export async function childTaskLocal(args: BaselineArgs & { i: number }): Promise<unknown> {
+  const { outputs } = await local.runTask(benchTaskInput(workflowInfo().workflowId, CHILD_TASK_ID, args, { rows: [args.i], expression: BRANCH_EXPRESSION }));
+  return outputs;
+}
+
+async function parent(child: typeof childTask, args: BaselineArgs): Promise<unknown[]> {
+  const runId = workflowInfo().workflowId;
+  return Promise.all(Array.from({ length: args.n }, (_, i) => executeChild(child, { workflowId: `${runId}-${childId(i)}`, args: [{ ...args, i }] })));
+}
+
+/** `n` child workflows at once, each running one task; regular activities. */
+export function children(args: BaselineArgs): Promise<unknown[]> {
+  return parent(childTask, args);
+}
+
+/** {@link children} with local activities. */
+export function childrenLocal(args: BaselineArgs): Promise<unknown[]> {
+  return parent(childTaskLocal, args);
 }

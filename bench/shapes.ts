@@ -8,8 +8,11 @@ import type { RunTaskInput } from '../src/ir/index.js';
 /** The catalog task every benchmark task runs: short and pure, a local activity in Maestro. */
 export const BENCH_TASK = 'tasks/transform.map@0.1.0';
 
-/** How the tasks of a shape depend on each other. */
-export type ShapeKind = 'sequential' | 'fanOutIn';
+/**
+ * How the tasks of a shape depend on each other: a chain, a fan-out and join, or a parent whose
+ * `n` tasks each run a child workflow of one task, all at once.
+ */
+export type ShapeKind = 'sequential' | 'fanOutIn' | 'children';
 
 /** One benchmark shape. */
 export interface Shape {
@@ -20,16 +23,44 @@ export interface Shape {
   n: number;
 }
 
-/** The shapes of the issue's benchmark: 3 and 10 sequential tasks, 100 in parallel then a join. */
+/**
+ * The shapes of the issues' benchmark: 3 and 10 sequential tasks, 100 in parallel then a join, and
+ * a parent running 10 child workflows of one task each (issue 21).
+ */
 export const SHAPES: readonly Shape[] = [
   { name: 'seq-3', kind: 'sequential', n: 3 },
   { name: 'seq-10', kind: 'sequential', n: 10 },
   { name: 'fan-100', kind: 'fanOutIn', n: 100 },
+  { name: 'children-10', kind: 'children', n: 10 },
 ];
 
-/** Tasks a shape runs in total. */
+/** Tasks a shape runs in total (for `children`, the children's tasks). */
 export function taskCount(shape: Shape): number {
-  return shape.kind === 'sequential' ? shape.n : shape.n + 1;
+  return shape.kind === 'fanOutIn' ? shape.n + 1 : shape.n;
+}
+
+/** The child workflow of the `children` shape: one task mapping the row `[i]`, its rows as the run's outputs. */
+export const CHILD_WORKFLOW = { name: 'bench-child', version: '1.0.0' } as const;
+export const CHILD_TASK_ID = 'map';
+export const childId = (index: number): string => `child${index}`;
+
+/** The Maestro manifest of {@link CHILD_WORKFLOW}. */
+export function childManifestYaml(): string {
+  return [
+    'apiVersion: maestro/v1',
+    'kind: Workflow',
+    'metadata:',
+    `  name: ${CHILD_WORKFLOW.name}`,
+    `  version: ${CHILD_WORKFLOW.version}`,
+    'spec:',
+    '  policy: { purpose: benchmark, authority: maestro-bench, license: internal }',
+    '  parameters:',
+    '    - { name: i, type: integer, required: true }',
+    '  tasks:',
+    `    - { id: ${CHILD_TASK_ID}, uses: ${BENCH_TASK}, with: { rows: ["\${params.i}"], expression: "${BRANCH_EXPRESSION}" } }`,
+    '  outputs:',
+    `    rows: "\${tasks.${CHILD_TASK_ID}.outputs.rows}"`,
+  ].join('\n');
 }
 
 /** Arguments of the baseline workflows (`sequential`, `fanOutIn` and their local-activity twins). */
@@ -66,6 +97,8 @@ export function manifestYaml(shape: Shape): string {
         `      with: { rows: ${rows}, expression: "${SEQ_EXPRESSION}" }`,
       );
     }
+  } else if (shape.kind === 'children') {
+    for (let i = 0; i < shape.n; i += 1) tasks.push(`    - { id: ${childId(i)}, uses: "workflow/${CHILD_WORKFLOW.name}@${CHILD_WORKFLOW.version}", with: { i: ${i} } }`);
   } else {
     const branches = Array.from({ length: shape.n }, (_, i) => branchId(i));
     for (const [i, id] of branches.entries()) {

@@ -13,9 +13,9 @@ import { builtinCatalog } from '../src/tasks/index.js';
 import { startRun, waitForRun } from '../src/client/index.js';
 import { compileWorkflow } from '../src/compiler/index.js';
 import type { CompiledWorkflow, Principal } from '../src/ir/index.js';
-import { parseManifest } from '../src/manifest/index.js';
+import { parseManifest, type SubWorkflows } from '../src/manifest/index.js';
 import { BASELINE_QUEUE, MAESTRO_POLICY_QUEUE, MAESTRO_QUEUE } from './engine.js';
-import { BENCH_TASK, manifestYaml, type BaselineArgs, type Shape } from './shapes.js';
+import { BENCH_TASK, CHILD_WORKFLOW, childManifestYaml, manifestYaml, type BaselineArgs, type Shape } from './shapes.js';
 
 export type VariantId = 'maestro' | 'maestroPolicy' | 'baseline' | 'baselineLocal';
 
@@ -42,11 +42,22 @@ export interface Sample {
 /** Runs one shape in one variant and times it. */
 export type RunOnce = (shape: Shape) => Promise<Sample>;
 
-/** Parses and compiles a shape's manifest, as `maestro run` would (once per shape, outside the timing). */
+/** Parses and compiles a manifest, checked against the sub-workflows it names. */
+function compileYaml(yaml: string, file: string, workflows: SubWorkflows = new Map()): CompiledWorkflow {
+  const manifest = parseManifest(yaml, file, { catalog: builtinCatalog, workflows });
+  if (manifest.kind !== 'Workflow') throw new Error(`bench manifest ${file} is not a Workflow`);
+  return compileWorkflow(manifest, { catalog: builtinCatalog, workflows });
+}
+
+/**
+ * Parses and compiles a shape's manifest, as registering it would (once per shape, outside the
+ * timing); the `children` shape's child is resolved as registered in namespace `default`.
+ */
 export function compileShape(shape: Shape): CompiledWorkflow {
-  const manifest = parseManifest(manifestYaml(shape), `${shape.name}.yaml`, { catalog: builtinCatalog });
-  if (manifest.kind !== 'Workflow') throw new Error(`bench manifest ${shape.name} is not a Workflow`);
-  return compileWorkflow(manifest, { catalog: builtinCatalog });
+  if (shape.kind !== 'children') return compileYaml(manifestYaml(shape), `${shape.name}.yaml`);
+  const child = compileYaml(childManifestYaml(), `${CHILD_WORKFLOW.name}.yaml`);
+  const ref = { namespace: 'default', ...CHILD_WORKFLOW, digest: child.digest };
+  return compileYaml(manifestYaml(shape), `${shape.name}.yaml`, new Map([[`workflow/${CHILD_WORKFLOW.name}@${CHILD_WORKFLOW.version}`, { ok: true, ref, ir: child.ir }]]));
 }
 
 /**
@@ -88,7 +99,7 @@ export function variantRunners(clients: { maestro: Client; baseline: Client }, s
   return {
     maestro: interpreted('a', MAESTRO_QUEUE),
     maestroPolicy: interpreted('d', MAESTRO_POLICY_QUEUE),
-    baseline: handWritten('b', { sequential: 'sequential', fanOutIn: 'fanOutIn' }),
-    baselineLocal: handWritten('c', { sequential: 'sequentialLocal', fanOutIn: 'fanOutInLocal' }),
+    baseline: handWritten('b', { sequential: 'sequential', fanOutIn: 'fanOutIn', children: 'children' }),
+    baselineLocal: handWritten('c', { sequential: 'sequentialLocal', fanOutIn: 'fanOutInLocal', children: 'childrenLocal' }),
   };
 }

@@ -15,10 +15,13 @@ import {
   ApplicationFailure,
   CancellationScope,
   CancelledFailure,
+  ChildWorkflowFailure,
+  ParentClosePolicy,
   TimeoutFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
+  executeChild,
   isCancellation,
   log,
   patched,
@@ -27,13 +30,18 @@ import {
   setHandler,
   sleep,
   upsertSearchAttributes,
+  uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../src/activities/index.js';
 import {
   CEL_COST_LIMIT,
   ExpressionError,
+  MAESTRO_DIGEST,
+  MAESTRO_NAMESPACE,
   MAESTRO_STATUS,
+  MAESTRO_VERSION,
+  MAESTRO_WORKFLOW,
   SIGNAL_NAME_MAX_LENGTH,
   approveUpdate,
   isRecord,
@@ -49,6 +57,7 @@ import {
   type InterpreterInput,
   type SignalRequest,
   type SignalWait,
+  type ParentRun,
   type RunState,
   type Principal,
   type RunTaskInput,
@@ -57,6 +66,7 @@ import {
   type TaskNode,
   type TaskState,
   type TaskFailureDetails,
+  type SubWorkflowRef,
 } from '../src/ir/index.js';
 import { Scheduler, isTerminal, type AttemptFailure, type Command, type Unit } from './scheduler.js';
 
@@ -290,6 +300,9 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
       case 'activity':
         outcome = runTaskFor(node)(attemptInput(node, state, taskInput));
         break;
+      case 'workflow':
+        outcome = runSubWorkflow(unit, taskInput);
+        break;
     }
     outcome.then(
       (result) => report(unit, scheduler.attemptSucceeded(unit, result.outputs, result.cached === true, now())),
@@ -297,9 +310,75 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
     );
   }
 
-  /** Reports a failed or cancelled attempt (or backoff); anything unexpected is a bug and fails the workflow task. */
+  /**
+   * Reports a failed or cancelled attempt (or backoff); anything unexpected is a bug and fails the
+   * workflow task. A child run cancelled while this run goes on (someone cancelled the child) is a
+   * failure of its task, not a cancellation by this run.
+   */
   function attemptFailed(unit: Unit, error: unknown): void {
-    report(unit, isCancellation(error) ? scheduler.attemptCancelled(unit, now()) : scheduler.attemptFailed(unit, describeFailure(error), now()));
+    const cancelledHere = isCancellation(error) && !(error instanceof ChildWorkflowFailure && scheduler.stop === undefined && !workflowScope.consideredCancelled);
+    report(unit, cancelledHere ? scheduler.attemptCancelled(unit, now()) : scheduler.attemptFailed(unit, describeFailure(error), now()));
+  }
+
+  /**
+   * One attempt of a sub-workflow task: the start is decided by the `authorizeSubWorkflow` local
+   * activity (namespace, depth, params as `POST /runs` checks them, the policy's run-start
+   * decision), then the embedded IR runs as a child workflow of this same interpreter, in the
+   * unit's cancellation scope (a stop or cancel of this run cancels it, and waits for it to end).
+   * Its outputs are the child's `spec.outputs`; its failure carries the child's error code.
+   */
+  async function runSubWorkflow({ node, state }: Unit, given: Record<string, unknown>): Promise<{ outputs: unknown }> {
+    const ref = node.workflow as SubWorkflowRef;
+    const child = ir.workflows?.[ref.digest];
+    if (!child) throw ApplicationFailure.nonRetryable(`workflow/${ref.name}@${ref.version} (${ref.digest}) is not embedded in this run's IR`, 'SUBWORKFLOW_FORBIDDEN');
+    const childRunId = `run-${uuid4()}`;
+    const parent: ParentRun = { runId: run.runId, taskId: state.id, depth: (input.parent?.depth ?? 0) + 1 };
+    const { authorizeSubWorkflow } = proxyLocalActivities<Activities>({ startToCloseTimeout: '60s', retry: INFRA_RETRY });
+    const { params: childParams } = await authorizeSubWorkflow({
+      runId: childRunId,
+      parent,
+      namespace,
+      workflow: ref,
+      ir: child,
+      params: given,
+      ...(principal === undefined ? {} : { principal }),
+      ...(traceId === undefined ? {} : { traceId }),
+    });
+    const subWorkflow = { runId: childRunId, workflowRef: `${ref.name}@${ref.version}` };
+    state.subWorkflow = subWorkflow;
+    const childInput: InterpreterInput = {
+      ir: child,
+      digest: ref.digest,
+      params: childParams,
+      namespace,
+      parent,
+      ...(input.startedBy === undefined ? {} : { startedBy: input.startedBy }),
+      ...(principal === undefined ? {} : { principal }),
+      ...(traceId === undefined ? {} : { traceId }),
+      ...(cacheMode === undefined ? {} : { cache: cacheMode }),
+    };
+    try {
+      const ended = await executeChild(dagInterpreter, {
+        workflowId: childRunId,
+        args: [childInput],
+        // A parent ended by Temporal (terminated, timed out) asks its children to cancel: they still write their receipts.
+        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        ...(node.timeoutMs === undefined ? {} : { workflowExecutionTimeout: node.timeoutMs }),
+        typedSearchAttributes: [
+          { key: MAESTRO_WORKFLOW, value: child.name },
+          { key: MAESTRO_VERSION, value: child.version },
+          { key: MAESTRO_DIGEST, value: ref.digest },
+          { key: MAESTRO_NAMESPACE, value: namespace },
+          { key: MAESTRO_STATUS, value: 'RUNNING' },
+        ],
+      });
+      if (ended.receiptDigest !== undefined) state.subWorkflow = { ...subWorkflow, receiptDigest: ended.receiptDigest };
+      return { outputs: ended.outputs ?? {} };
+    } catch (error) {
+      const receiptDigest = childRunState(error)?.receiptDigest;
+      if (receiptDigest !== undefined) state.subWorkflow = { ...subWorkflow, receiptDigest };
+      throw error;
+    }
   }
 
   /** Executes what the scheduler made of a unit's event; a settled unit's own scope is dropped. */
@@ -412,7 +491,9 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
     if (!patched(RECEIPT_PATCH)) return;
     const { writeReceipt: write } = proxyLocalActivities<Activities>({ startToCloseTimeout: '60s', retry: INFRA_RETRY });
     try {
-      await write({ runId: run.runId, ir, digest: input.digest, params, state: run, namespace });
+      const written = await write({ runId: run.runId, ir, digest: input.digest, params, state: run, namespace });
+      // A sub-workflow's run hands its receipt's digest to its parent, which records it.
+      if (input.parent !== undefined) run.receiptDigest = written.digest;
     } catch (error) {
       if (isCancellation(error)) throw error;
       log.error('the run receipt could not be written', { runId: run.runId, error: String(error) });
@@ -596,8 +677,24 @@ function validateApproval(request: ApprovalRequest, { nodes, states, gates, star
   }
 }
 
+/** The final state a failed child run carries (its `RUN_FAILED` failure's details), if that is how it ended. */
+function childRunState(error: unknown): RunState | undefined {
+  if (!(error instanceof ChildWorkflowFailure) || !(error.cause instanceof ApplicationFailure) || error.cause.type !== 'RUN_FAILED') return undefined;
+  return error.cause.details?.[0] as RunState | undefined;
+}
+
 /** Code, message and retryability of a failed attempt; anything unexpected is a bug and fails the workflow task. */
 function describeFailure(error: unknown): AttemptFailure {
+  if (error instanceof ChildWorkflowFailure) {
+    const childRun = error.execution?.workflowId ?? 'the sub-workflow';
+    const ended = childRunState(error);
+    // Retryable: the task's own `retry` decides whether a failed child is run again (a new child run).
+    if (ended?.error) return { code: ended.error.code, message: `sub-workflow run ${childRun} failed: ${ended.error.message}`, retryable: true };
+    if (error.cause instanceof TimeoutFailure) return { code: 'TASK_TIMEOUT', message: `sub-workflow run ${childRun} timed out`, retryable: true };
+    if (isCancellation(error)) return { code: 'RUN_CANCELLED', message: `sub-workflow run ${childRun} was cancelled`, retryable: false };
+    const code = error.cause instanceof ApplicationFailure ? error.cause.type ?? 'TASK_FAILED' : 'TASK_FAILED';
+    return { code, message: `sub-workflow run ${childRun} failed: ${error.cause?.message ?? error.message}`, retryable: false };
+  }
   const cause = error instanceof ActivityFailure ? error.cause : error;
   if (cause instanceof ApplicationFailure) {
     const details = cause.details?.[0] as TaskFailureDetails | undefined;

@@ -637,6 +637,52 @@ describe('Scheduler, run conditions (runIf)', () => {
   });
 });
 
+describe('Scheduler, sub-workflows and outputs (irVersion 3)', () => {
+  const child = (id: string, overrides: Partial<TaskNode> = {}): TaskNode =>
+    node(id, { uses: 'workflow/child@1.0.0', usesSpec: 'workflow/child@^1', execution: 'workflow', workflow: { namespace: 'default', name: 'child', version: '1.0.0', digest: 'sha256:1' }, ...overrides });
+
+  it('runs a sub-workflow task in a slot of maxParallel, with its evaluated with as the input', () => {
+    const s = scheduler(workflow([child('one', { with: { n: '${params.n}' } }), child('two'), node('three')], { maxParallel: 2 }), { n: 3 });
+    s.begin();
+    const first = starts(s.pass(AT));
+    expect(first.map((start) => [start.unit.state.id, start.unit.holdsSlot, start.input])).toEqual([
+      ['one', true, { n: 3 }],
+      ['two', true, {}],
+    ]);
+    s.attemptSucceeded(first[0]!.unit, { doubled: 6 }, false, AT);
+    expect(started(s.pass(AT))).toEqual(['three']);
+  });
+
+  it('evaluates spec.outputs over the tasks when the run succeeds', () => {
+    const s = scheduler(workflow([node('a')], { outputs: { first: 'tasks.a.outputs.rows[0]', n: 'params.n + 1' }, parameters: [{ name: 'n', type: 'integer', required: true, secret: false }] }), { n: 1 });
+    s.begin();
+    s.attemptSucceeded(starts(s.pass(AT))[0]!.unit, { rows: [7] }, false, AT);
+    s.pass(AT);
+    expect(s.finish(AT)).toEqual([
+      { kind: 'publishStatus', status: 'SUCCEEDED' },
+      { kind: 'finishRun', status: 'SUCCEEDED' },
+    ]);
+    expect(s.run.outputs).toEqual({ first: 7, n: 2 });
+  });
+
+  it('fails the run with the expression\'s code when an output does not evaluate, and evaluates none after a failure', () => {
+    const bad = scheduler(workflow([node('a')], { outputs: { missing: 'tasks.a.outputs.nothing' } }));
+    bad.begin();
+    bad.attemptSucceeded(starts(bad.pass(AT))[0]!.unit, {}, false, AT);
+    bad.pass(AT);
+    expect(bad.finish(AT).at(-1)).toEqual({ kind: 'finishRun', status: 'FAILED' });
+    expect(bad.run).toMatchObject({ status: 'FAILED', error: { code: 'EXPRESSION_FAILED', message: expect.stringContaining('spec.outputs') } });
+    expect(bad.run.outputs).toBeUndefined();
+
+    const failed = scheduler(workflow([node('a')], { outputs: { x: '1' } }));
+    failed.begin();
+    failed.attemptFailed(starts(failed.pass(AT))[0]!.unit, { code: 'TASK_FAILED', message: 'no', retryable: false }, AT);
+    failed.pass(AT);
+    failed.finish(AT);
+    expect(failed.run.outputs).toBeUndefined();
+  });
+});
+
 describe('Scheduler, by property over random DAGs and outcomes', () => {
   const RUNS = { numRuns: 150 };
 

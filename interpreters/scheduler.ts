@@ -47,7 +47,7 @@ export interface Unit {
   state: TaskState;
   /** Set for a forEach item. */
   item?: ForEachItem;
-  /** Whether it takes one of the run's `maxParallel` slots (activities do; timers, approvals and signal waits do not). */
+  /** Whether it takes one of the run's `maxParallel` slots (activities and sub-workflows do; timers, approvals and signal waits do not). */
   holdsSlot: boolean;
 }
 
@@ -318,10 +318,31 @@ export class Scheduler {
       this.setStatus('FAILED', commands);
       commands.push({ kind: 'finishRun', status: 'FAILED' });
     } else {
-      this.setStatus('SUCCEEDED', commands);
-      commands.push({ kind: 'finishRun', status: 'SUCCEEDED' });
+      const problem = this.evaluateOutputs();
+      if (problem) this.run.error = problem;
+      this.setStatus(problem ? 'FAILED' : 'SUCCEEDED', commands);
+      commands.push({ kind: 'finishRun', status: problem ? 'FAILED' : 'SUCCEEDED' });
     }
     return commands;
+  }
+
+  /**
+   * Evaluates `spec.outputs` (irVersion 3) of a run whose tasks all ended well into `run.outputs`;
+   * an expression that does not evaluate fails the run with its code.
+   */
+  private evaluateOutputs(): TaskErrorInfo | undefined {
+    const outputs = this.ir.outputs;
+    if (outputs === undefined) return undefined;
+    const values: Record<string, unknown> = {};
+    try {
+      const bindings = this.bindings();
+      for (const [name, expression] of Object.entries(outputs)) values[name] = evaluate(expression, bindings, this.integerParams, this.expressionLimits);
+    } catch (error) {
+      if (!(error instanceof ExpressionError)) throw error;
+      return { code: error.code, message: `spec.outputs: ${error.message}` };
+    }
+    this.run.outputs = values;
+    return undefined;
   }
 
   /** Ends a cancelled run once nothing runs: whatever has not settled is CANCELLED. */
@@ -432,7 +453,7 @@ export class Scheduler {
   /** Launches a unit: slot holders wait in the queue, the others start at once. */
   private launch(node: TaskNode, state: TaskState, at: string, commands: Command[], item?: ForEachItem): void {
     this.launched.add(state);
-    const holdsSlot = node.execution === 'activity' || node.execution === 'local-activity';
+    const holdsSlot = node.execution === 'activity' || node.execution === 'local-activity' || node.execution === 'workflow';
     const unit: Unit = item ? { node, state, item, holdsSlot } : { node, state, holdsSlot };
     if (holdsSlot) this.queue.push(unit);
     else this.start(unit, at, commands);

@@ -25,7 +25,8 @@ import { approveTask, cancelOnTemporal, getRunState, pauseOnTemporal, sendSignal
 import { compileWorkflow } from '../src/compiler/index.js';
 import type { ApprovalRequest } from '../src/ir/index.js';
 import { resolveTemporalBin, startDevServer } from '../src/devserver/index.js';
-import { checkParams, parseManifest } from '../src/manifest/index.js';
+import { checkParams, parseManifest, parseSubWorkflowUses, subWorkflowUses, type SubWorkflowResolution, type SubWorkflows } from '../src/manifest/index.js';
+import { parse } from 'yaml';
 import { loadApprovalKey, signApproval, signSignal } from '../src/provenance/index.js';
 import { createWorker } from '../src/worker/index.js';
 
@@ -58,9 +59,11 @@ const client = new Client({ connection });
 await worker.runUntil(async () => {
   for (const name of [...toRecord].sort()) {
     const file = `${name}.yaml`;
-    const manifest = parseManifest(await readFile(join(FIXTURES, file), 'utf8'), file, { catalog: builtinCatalog });
+    const text = await readFile(join(FIXTURES, file), 'utf8');
+    const workflows = await subWorkflows(text);
+    const manifest = parseManifest(text, file, { catalog: builtinCatalog, workflows });
     if (manifest.kind !== 'Workflow') throw new Error(`${file} is not a Workflow`);
-    const compiled = compileWorkflow(manifest, { catalog: builtinCatalog });
+    const compiled = compileWorkflow(manifest, { catalog: builtinCatalog, workflows });
     const runId = await startRun(client, { compiled, params: checkParams(compiled.ir.parameters, {}), taskQueue, runId: `record-${name}` });
     await interact(INTERACTIONS[name] ?? 'none', runId);
     const state = await waitForRun(client, runId);
@@ -101,6 +104,23 @@ async function pauseThenSignal(runId: string): Promise<void> {
     (error: unknown) => console.log(`signal-pause: refused as expected: ${String(error)}`),
   );
   await sendSignal(client, runId, signSignal(key, runId, { name: 'go', payload: { n: 2 }, sender: 'recorder' }));
+}
+
+/**
+ * What a scenario's `uses: workflow/<name>@…` resolve to: `workflows/<name>.yaml` beside the
+ * scenarios, compiled as if registered in namespace `default` (the recorder's runs' namespace).
+ */
+async function subWorkflows(text: string): Promise<SubWorkflows> {
+  const resolved = new Map<string, SubWorkflowResolution>();
+  for (const uses of subWorkflowUses((parse(text) as { spec?: { tasks?: unknown } }).spec?.tasks)) {
+    const { name } = parseSubWorkflowUses(uses) ?? { name: '' };
+    const file = join(FIXTURES, 'workflows', `${name}.yaml`);
+    const child = parseManifest(await readFile(file, 'utf8'), file, { catalog: builtinCatalog });
+    if (child.kind !== 'Workflow') throw new Error(`${file} is not a Workflow`);
+    const { ir, digest } = compileWorkflow(child, { catalog: builtinCatalog });
+    resolved.set(uses, { ok: true, ref: { namespace: 'default', name: ir.name, version: ir.version, digest }, ir });
+  }
+  return resolved;
 }
 
 async function interact(interaction: Interaction, runId: string): Promise<void> {

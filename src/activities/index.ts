@@ -8,13 +8,21 @@ import type { ApprovalRequest, SignalRequest } from '../ir/index.js';
 import { verifyApproval, verifySignal } from '../provenance/index.js';
 import { signalPayloadProblems } from '../tasks/index.js';
 import { createRunTask, type ActivityDeps } from './run-task.js';
+import { createAuthorizeSubWorkflow } from './sub-workflow.js';
 
 export type { ActivityDeps } from './run-task.js';
+export type { SubWorkflowDeps } from './sub-workflow.js';
 export { createAttemptLog, type AttemptLog, type AttemptLogOptions, type AttemptLogTarget } from './attempt-log.js';
 
 /** Builds every activity Maestro registers. */
 export function createActivities(deps: ActivityDeps) {
-  return { runTask: createRunTask(deps), writeReceipt: deps.writeReceipt, verifyApproval: createVerifyApproval(deps), verifySignal: createVerifySignal(deps) };
+  return {
+    runTask: createRunTask(deps),
+    writeReceipt: deps.writeReceipt,
+    verifyApproval: createVerifyApproval(deps),
+    verifySignal: createVerifySignal(deps),
+    authorizeSubWorkflow: createAuthorizeSubWorkflow(deps),
+  };
 }
 
 /**

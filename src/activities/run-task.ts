@@ -18,9 +18,10 @@ import {
 } from '../sdk/index.js';
 import { offloadLargeFields, resolveArtifactRefs, type ArtifactStore, type TaskLog } from '../store/index.js';
 import { createAttemptLog, type AttemptLog, type AttemptLogOptions } from './attempt-log.js';
+import type { SubWorkflowDeps } from './sub-workflow.js';
 
-/** What the activities need from the worker. */
-export interface ActivityDeps {
+/** What the activities need from the worker (the sub-workflow start's settings included). */
+export interface ActivityDeps extends SubWorkflowDeps {
   catalog: Catalog;
   artifacts: ArtifactStore;
   runners: Runners;

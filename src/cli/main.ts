@@ -11,7 +11,8 @@ import { loadConfig } from '../config/index.js';
 import { runDev } from '../devserver/index.js';
 import { ManifestError, ParamsError, formatIssue, isMaestroError, type ManifestIssue } from '../errors/index.js';
 import type { CompiledWorkflow, ParameterSpec } from '../ir/index.js';
-import { checkParams, loadManifestFile, parseParamText } from '../manifest/index.js';
+import { checkParams, loadManifestFile, parseParamText, subWorkflowUses, type Manifest, type SubWorkflows } from '../manifest/index.js';
+import { openStore, resolveSubWorkflows } from '../store/index.js';
 import { PRIORITY_DYNAMIC_CONFIG } from '../runs/index.js';
 import { registerAuditCommands } from './audit.js';
 import { registerConfigCommands } from './config.js';
@@ -61,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--no-wait', 'print the run id and return at once')
     .option('--json', 'print {runId, status, tasks} as JSON')
     .action(async (file: string, options: { param: string[]; namespace: string; wait: boolean; json?: boolean }) => {
-      const compiled = await compileFile(file);
+      const compiled = await compileFile(file, options.namespace);
       const params = checkParams(compiled.ir.parameters, parseParams(compiled.ir.parameters, options.param));
       exitCode = await runWorkflow({ compiled, params, config: loadConfig(), namespace: options.namespace, noWait: !options.wait, json: options.json ?? false });
     });
@@ -100,7 +101,7 @@ function configuredCatalog(): Promise<Catalog> {
 
 async function validateFile(file: string, catalog: Catalog): Promise<{ file: string; valid: boolean; errors: ManifestIssue[] }> {
   try {
-    await loadManifestFile(file, { catalog });
+    await loadWithSubWorkflows(file, catalog);
     return { file, valid: true, errors: [] };
   } catch (error) {
     if (error instanceof ManifestError) return { file, valid: false, errors: error.issues };
@@ -108,15 +109,34 @@ async function validateFile(file: string, catalog: Catalog): Promise<{ file: str
   }
 }
 
-async function compileFile(file: string): Promise<CompiledWorkflow> {
-  const catalog = await configuredCatalog();
+/**
+ * Loads a manifest; a workflow's `uses: workflow/…` are resolved in the registry the API uses
+ * (`MAESTRO_DATA_DIR` / `MAESTRO_DATABASE_URL`), in `namespace` (default its `metadata.namespace`),
+ * and checked as registering it would.
+ */
+async function loadWithSubWorkflows(file: string, catalog: Catalog, namespace?: string): Promise<{ manifest: Manifest; workflows?: SubWorkflows }> {
   const manifest = await loadManifestFile(file, { catalog });
+  const uses = manifest.kind === 'Workflow' ? subWorkflowUses(manifest.spec.tasks) : [];
+  if (uses.length === 0) return { manifest };
+  const config = loadConfig();
+  const store = await openStore({ dataDir: config.dataDir, ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }) });
+  try {
+    const workflows = await resolveSubWorkflows(store, namespace ?? manifest.metadata.namespace ?? 'default', uses);
+    return { manifest: await loadManifestFile(file, { catalog, workflows }), workflows };
+  } finally {
+    await store.close();
+  }
+}
+
+async function compileFile(file: string, namespace?: string): Promise<CompiledWorkflow> {
+  const catalog = await configuredCatalog();
+  const { manifest, workflows } = await loadWithSubWorkflows(file, catalog, namespace);
   if (manifest.kind !== 'Workflow') {
     throw new ManifestError([
       { file, line: 1, column: 1, path: 'kind', message: `a ${manifest.kind} is triggered through the API, not compiled or run directly; run its workflow` },
     ]);
   }
-  return compileWorkflow(manifest, { catalog });
+  return compileWorkflow(manifest, { catalog, ...(workflows === undefined ? {} : { workflows }) });
 }
 
 function parseParams(specs: ParameterSpec[], pairs: string[]): Record<string, unknown> {

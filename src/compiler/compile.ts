@@ -10,12 +10,17 @@ import {
   type TaskNode,
   type WorkflowIR,
 } from '../ir/index.js';
-import type { ForEachManifest, RetryManifest, TaskManifest, WorkflowManifest } from '../manifest/index.js';
+import { isSubWorkflowUses, type ForEachManifest, type RetryManifest, type SubWorkflows, type TaskManifest, type WorkflowManifest } from '../manifest/index.js';
 
 /** Options of {@link compileWorkflow}. */
 export interface CompileOptions {
   /** Resolves each task's `uses`. */
   catalog: Catalog;
+  /**
+   * What each `uses: workflow/…` resolved to in the registry (the same the manifest was checked with).
+   * @default undefined — a workflow with sub-workflow tasks does not compile (`COMPILE_FAILED`)
+   */
+  workflows?: SubWorkflows;
 }
 
 /** Defaults applied where a manifest is silent; part of the IR so the digest covers them. */
@@ -32,11 +37,15 @@ export const DEFAULTS = {
  * @throws MaestroError `COMPILE_FAILED` if the manifest was not validated first (unknown task,
  *   cycle): validation reports those with positions; reaching them here is a programming error.
  */
-export function compileWorkflow(manifest: WorkflowManifest, { catalog }: CompileOptions): CompiledWorkflow {
+export function compileWorkflow(manifest: WorkflowManifest, { catalog, workflows }: CompileOptions): CompiledWorkflow {
   const { metadata, spec } = manifest;
-  const tasks = topologicalOrder(spec.tasks).map((task) => compileTask(task, manifest, catalog));
+  const embedded: Record<string, WorkflowIR> = {};
+  const tasks = topologicalOrder(spec.tasks).map((task) =>
+    isSubWorkflowUses(task.uses) ? compileSubWorkflowTask(task, workflows, embedded) : compileTask(task, manifest, catalog),
+  );
+  const outputs = spec.outputs === undefined ? undefined : Object.fromEntries(Object.entries(spec.outputs).map(([name, expr]) => [name, unwrapExpression(expr)]));
   const ir: WorkflowIR = {
-    irVersion: irVersionFor(tasks),
+    irVersion: irVersionFor({ tasks, ...(outputs === undefined ? {} : { outputs }) }),
     name: metadata.name,
     version: metadata.version,
     ...(metadata.description === undefined ? {} : { description: metadata.description }),
@@ -58,8 +67,34 @@ export function compileWorkflow(manifest: WorkflowManifest, { catalog }: Compile
     failurePolicy: spec.failurePolicy ?? DEFAULTS.failurePolicy,
     ...(spec.circuitBreaker === undefined ? {} : { circuitBreaker: { maxFailures: spec.circuitBreaker.maxFailures } }),
     tasks,
+    ...(outputs === undefined ? {} : { outputs }),
+    ...(Object.keys(embedded).length === 0 ? {} : { workflows: embedded }),
   };
   return { ir, digest: digestOf(ir) };
+}
+
+/**
+ * A sub-workflow task: pinned to the exact version and digest its reference resolved to, the
+ * child's IR embedded (once per digest) into `embedded`. Its `with` are the child's params.
+ */
+function compileSubWorkflowTask(task: TaskManifest, workflows: SubWorkflows | undefined, embedded: Record<string, WorkflowIR>): TaskNode {
+  const resolution = workflows?.get(task.uses);
+  if (!resolution?.ok) {
+    throw new MaestroError('COMPILE_FAILED', `task "${task.id}": ${resolution?.message ?? `${task.uses} is resolved where workflows are registered (POST /workflows)`}`);
+  }
+  const { ref, ir } = resolution;
+  embedded[ref.digest] = ir;
+  return {
+    id: task.id,
+    uses: `workflow/${ref.name}@${ref.version}`,
+    usesSpec: task.uses,
+    execution: 'workflow',
+    ...scheduling(task),
+    runsOn: 'local',
+    ...(task.policy === undefined ? {} : { policy: { ...task.policy } }),
+    ...(task.labels === undefined ? {} : { labels: { ...task.labels } }),
+    workflow: { ...ref },
+  };
 }
 
 function compileTask(task: TaskManifest, manifest: WorkflowManifest, catalog: Catalog): TaskNode {
@@ -71,15 +106,7 @@ function compileTask(task: TaskManifest, manifest: WorkflowManifest, catalog: Ca
     uses: `${definition.name}@${definition.version}`,
     usesSpec: task.uses,
     execution: definition.execution ?? 'activity',
-    needs: task.needs ?? [],
-    with: task.with ?? {},
-    ...(task.when === undefined ? {} : { when: unwrapExpression(task.when) }),
-    // `success` is the default, left out so that the IR (and digest) of such a task do not change.
-    ...(task.runIf === undefined || task.runIf === 'success' ? {} : { runIf: task.runIf }),
-    ...(task.forEach === undefined ? {} : { forEach: compileForEach(task.forEach) }),
-    retry: compileRetry(task.retry, task.id),
-    ...(task.timeout === undefined ? {} : { timeoutMs: duration(task.timeout, `task "${task.id}" timeout`) }),
-    continueOnError: task.continueOnError ?? false,
+    ...scheduling(task),
     ...(task.cache === undefined && !definition.deterministic
       ? {}
       : {
@@ -91,6 +118,21 @@ function compileTask(task: TaskManifest, manifest: WorkflowManifest, catalog: Ca
     runsOn: task.runsOn ?? manifest.spec.runsOn ?? 'local',
     ...(task.policy === undefined ? {} : { policy: { ...task.policy } }),
     ...(task.labels === undefined ? {} : { labels: { ...task.labels } }),
+  };
+}
+
+/** What decides when and how often a task runs, alike for catalog tasks and sub-workflows. */
+function scheduling(task: TaskManifest): Pick<TaskNode, 'needs' | 'with' | 'when' | 'runIf' | 'forEach' | 'retry' | 'timeoutMs' | 'continueOnError'> {
+  return {
+    needs: task.needs ?? [],
+    with: task.with ?? {},
+    ...(task.when === undefined ? {} : { when: unwrapExpression(task.when) }),
+    // `success` is the default, left out so that the IR (and digest) of such a task do not change.
+    ...(task.runIf === undefined || task.runIf === 'success' ? {} : { runIf: task.runIf }),
+    ...(task.forEach === undefined ? {} : { forEach: compileForEach(task.forEach) }),
+    retry: compileRetry(task.retry, task.id),
+    ...(task.timeout === undefined ? {} : { timeoutMs: duration(task.timeout, `task "${task.id}" timeout`) }),
+    continueOnError: task.continueOnError ?? false,
   };
 }
 

@@ -38,6 +38,7 @@ describe('loadConfig', () => {
       fileRoots: [],
       secrets: {},
       secretsSource: 'env',
+      subWorkflowMaxDepth: 5,
     });
   });
 

@@ -49,6 +49,12 @@ export const ERROR_CODES = {
   AUDIT_UNAVAILABLE: { http: 503, exit: 1, retryable: true },
   /** An encrypted Temporal payload whose key id is not configured, or whose ciphertext fails authentication. */
   PAYLOAD_UNDECRYPTABLE: { http: 422, exit: 1, retryable: false },
+  /** A workflow that would run itself through its sub-workflows (directly or not): refused at registration. */
+  SUBWORKFLOW_RECURSION: { http: 400, exit: 2, retryable: false },
+  /** A sub-workflow would nest deeper than `MAESTRO_SUBWORKFLOW_MAX_DEPTH`: its task fails, nothing starts. */
+  SUBWORKFLOW_DEPTH_EXCEEDED: { http: 400, exit: 1, retryable: false },
+  /** A sub-workflow resolved in another namespace than its run's, or not embedded in its parent: refused before it starts. */
+  SUBWORKFLOW_FORBIDDEN: { http: 403, exit: 1, retryable: false },
   INTERNAL: { http: 500, exit: 1, retryable: false },
 } as const satisfies Record<string, { http: number; exit: number; retryable: boolean }>;
 

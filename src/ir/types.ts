@@ -12,7 +12,10 @@
  */
 export const IR_VERSION = 3 as const;
 
-/** The IR versions this code runs: 1, 2 (adds {@link TaskNode.runIf}) and 3 (adds the `signal` execution, ...). */
+/**
+ * The IR versions this code runs: 1; 2 (adds {@link TaskNode.runIf}); 3 (adds the `signal` and
+ * `workflow` executions, {@link WorkflowIR.outputs} and {@link WorkflowIR.workflows}).
+ */
 export type IrVersion = 1 | 2 | typeof IR_VERSION;
 
 /** Whether the interpreter can run an IR of this version. */
@@ -25,13 +28,15 @@ export const isSupportedIrVersion = (version: unknown): version is IrVersion => 
 const TASK_ERROR_REFERENCE = /\btasks\s*(?:\.\s*[A-Za-z_][\w-]*|\[[^\]]*\])\s*(?:\.\s*error\b|\[\s*\\?["']error\\?["']\s*\])/;
 
 /**
- * The lowest IR version that can express these tasks: 3 once a task waits for a signal
- * (`ops/wait.signal`, which older workers cannot run); 2 once a task has a `runIf` or an expression
- * reads a task's `error` (bound only from version 2, so runs of version 1 evaluate as they always
- * did); else 1 — a workflow using none of them keeps its digest.
+ * The lowest IR version that can express this IR: 3 once a task waits for a signal
+ * (`ops/wait.signal`) or runs a sub-workflow, or the IR declares `outputs` (none of which older
+ * workers can run); 2 once a task has a `runIf` or an expression reads a task's `error` (bound only
+ * from version 2, so runs of version 1 evaluate as they always did); else 1 — a workflow using none
+ * of them keeps its digest.
  */
-export const irVersionFor = (tasks: readonly TaskNode[]): IrVersion => {
-  if (tasks.some((task) => task.execution === 'signal')) return 3;
+export const irVersionFor = (ir: Pick<WorkflowIR, 'tasks' | 'outputs'>): IrVersion => {
+  const { tasks } = ir;
+  if (ir.outputs !== undefined || tasks.some((task) => task.execution === 'workflow' || task.execution === 'signal')) return 3;
   return tasks.some((task) => task.runIf !== undefined || TASK_ERROR_REFERENCE.test(JSON.stringify(task))) ? 2 : 1;
 };
 
@@ -88,9 +93,23 @@ export interface RetryPolicy {
  * - `local-activity`: a Temporal local activity, for short pure tasks (no extra round trip);
  * - `timer`: a durable workflow timer (`tasks/wait.sleep`);
  * - `approval`: a human gate (`ops/approval.gate`) answered through the `approve` update;
- * - `signal`: a wait for a named payload (`ops/wait.signal`) delivered through the `signal` update (irVersion 3).
+ * - `signal`: a wait for a named payload (`ops/wait.signal`) delivered through the `signal` update (irVersion 3);
+ * - `workflow`: a registered workflow run as a Temporal child workflow (`uses: workflow/<name>@…`, irVersion 3).
  */
-export type TaskExecution = 'activity' | 'local-activity' | 'timer' | 'approval' | 'signal';
+export type TaskExecution = 'activity' | 'local-activity' | 'timer' | 'approval' | 'signal' | 'workflow';
+
+/**
+ * The registered workflow a sub-workflow task runs, pinned when the parent was registered: the
+ * exact version and the digest of its IR, which the parent embeds ({@link WorkflowIR.workflows}).
+ */
+export interface SubWorkflowRef {
+  /** The namespace it was resolved in: the parent's; a run in any other namespace refuses it. */
+  namespace: string;
+  name: string;
+  version: string;
+  /** `sha256:<hex>` of its IR: the key of {@link WorkflowIR.workflows}. */
+  digest: string;
+}
 
 /** Where a task's activity runs. */
 export type RunsOn = 'local' | 'container' | 'k8s' | 'serverless';
@@ -125,6 +144,8 @@ export interface TaskNode {
   policy?: Partial<PolicyContext>;
   /** Labels such as a data classification, seen by the policy. */
   labels?: Record<string, string>;
+  /** The workflow a `workflow` task runs (its `with` are the child run's params). Since irVersion 3. */
+  workflow?: SubWorkflowRef;
 }
 
 /** A compiled workflow. */
@@ -146,6 +167,17 @@ export interface WorkflowIR {
   circuitBreaker?: { maxFailures: number };
   /** Tasks in a deterministic topological order (ties broken by declaration order). */
   tasks: TaskNode[];
+  /**
+   * The run's outputs: CEL sources (without `${}`) over the tasks' outputs, by name, evaluated
+   * when the run succeeds ({@link RunState.outputs}). Since irVersion 3.
+   */
+  outputs?: Record<string, string>;
+  /**
+   * The IRs of the sub-workflows its tasks run, by digest, each exactly as registered (with its own
+   * sub-workflows inside), so the parent's digest covers them and a run needs no registry. Since
+   * irVersion 3.
+   */
+  workflows?: Record<string, WorkflowIR>;
 }
 
 /** The IR plus its digest, `sha256:<hex>` of the RFC 8785 canonical JSON of the IR. */
@@ -201,6 +233,8 @@ export interface TaskState {
   approvals?: ApprovalRecord[];
   /** A `wait.signal` task (or item): the signal it waits (or waited) for, and the schema its payload must match. */
   signal?: SignalWait;
+  /** A sub-workflow task: the child run it started, and the digest of that run's receipt once it ended. */
+  subWorkflow?: SubWorkflowRun;
 }
 
 /** What a `wait.signal` task waits for, as evaluated when it started waiting. */
@@ -209,6 +243,16 @@ export interface SignalWait {
   name: string;
   /** The JSON Schema the payload must match; absent: any JSON value. */
   schema?: Record<string, unknown>;
+}
+
+/** The child run of a sub-workflow task (or of one forEach item of it). */
+export interface SubWorkflowRun {
+  /** The child's run id (a run of its own: `GET /runs/{runId}`). */
+  runId: string;
+  /** `name@version` it runs. */
+  workflowRef: string;
+  /** `sha256:<hex>` of the child's signed receipt bundle, once it ended (absent when none was written). */
+  receiptDigest?: string;
 }
 
 /** Live state of a run, returned by the interpreter's `state` query and as its result. */
@@ -222,6 +266,10 @@ export interface RunState {
   endedAt?: string;
   error?: TaskErrorInfo;
   tasks: TaskState[];
+  /** The values of the workflow's `spec.outputs`, once the run SUCCEEDED. */
+  outputs?: Record<string, unknown>;
+  /** A sub-workflow's run: `sha256:<hex>` of its receipt bundle, for its parent to record. */
+  receiptDigest?: string;
 }
 
 /** A value that stands for output data kept in the artifact store instead of workflow history. */
@@ -280,6 +328,17 @@ export interface InterpreterInput {
   carried?: TaskState[];
   /** Start time carried over by continue-as-new. */
   startedAt?: string;
+  /** Set for a sub-workflow's run: the run and task that started it, and how deep it nests. */
+  parent?: ParentRun;
+}
+
+/** The parent of a sub-workflow's run ({@link InterpreterInput.parent}). */
+export interface ParentRun {
+  runId: string;
+  /** The sub-workflow task (or forEach item) that started this run. */
+  taskId: string;
+  /** 1 for a child of a top-level run, 2 for a grandchild, … */
+  depth: number;
 }
 
 /** Argument of the `approve` update. */
@@ -375,4 +434,32 @@ export interface RunTaskResult {
 /** Details attached to a task failure raised by `runTask` (the failure's `type` is the code). */
 export interface TaskFailureDetails {
   retryable: boolean;
+}
+
+/**
+ * Input of the `authorizeSubWorkflow` local activity: the start of a sub-workflow's run, decided
+ * like any run start (its params checked as `POST /runs` checks them, the policy's run-start
+ * decision for the parent's principal in the parent's namespace) before the child starts.
+ */
+export interface SubWorkflowStartInput {
+  /** The child run's id. */
+  runId: string;
+  /** The parent run and task starting it; `parent.depth` is the child's depth. */
+  parent: ParentRun;
+  /** The parent run's namespace: the child's. */
+  namespace: string;
+  /** What the task names, pinned at registration. */
+  workflow: SubWorkflowRef;
+  /** The child's IR (embedded in the parent's) and its digest. */
+  ir: WorkflowIR;
+  /** The task's evaluated `with`: the child's params before checking. */
+  params: Record<string, unknown>;
+  /** The parent's principal: the child acts for it. */
+  principal?: Principal;
+  traceId?: string;
+}
+
+/** Result of `authorizeSubWorkflow`: the child's checked params (defaults applied). */
+export interface SubWorkflowStartResult {
+  params: Record<string, unknown>;
 }

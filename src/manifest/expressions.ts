@@ -22,6 +22,9 @@ export interface ExpressionScope {
 
 type Expression = Extract<TemplatePart, { expr: string }>;
 
+/** The shape the schema gives `when` and `spec.outputs` values: one `${...}` with nothing around it. */
+const SOLE_EXPRESSION = /^\s*\$\{[\s\S]*\}\s*$/;
+
 /** Checks every expression of a (schema-valid) task located at `path`. */
 export function checkTaskExpressions(task: TaskManifest, path: Path, scope: ExpressionScope, reporter: Reporter): void {
   const inLoop = environment(task, scope, undefined);
@@ -38,6 +41,23 @@ export function checkTaskExpressions(task: TaskManifest, path: Path, scope: Expr
     if (type && !mayBe(type, 'list')) reporter.report(itemsPath, `forEach.items must be a list, got ${typeName(type)}`);
   }
   if (task.with) checkTemplates(task.with, [...path, 'with'], inLoop, reporter);
+}
+
+/**
+ * Checks `spec.outputs`: each value is one `${...}` over the params and any task's outputs (they
+ * are evaluated once every task has ended), reported at its own path.
+ */
+export function checkOutputs(outputs: unknown, { params, graph }: ExpressionScope, reporter: Reporter): void {
+  if (!isRecord(outputs)) return;
+  const env: CelEnvironment = {
+    params,
+    taskProblem: (id) => (graph.ids.has(id) ? undefined : `unknown task "${id}"${hyphenHint(id, graph.ids) ?? didYouMean(id, graph.ids)}`),
+    loopProblem: (name) => `"${name}" is only defined in a task with forEach`,
+  };
+  for (const [name, value] of Object.entries(outputs)) {
+    // A value that is not one `${...}` is the schema's to report.
+    if (typeof value === 'string' && SOLE_EXPRESSION.test(value)) checkSoleExpression(value, ['spec', 'outputs', name], env, reporter);
+  }
 }
 
 /**

@@ -7,4 +7,13 @@ export { MAX_MANIFEST_BYTES, parseManifest, type ParseManifestOptions } from './
 export { loadManifestFile } from './load.js';
 export { checkParams, parseParamText } from './param-values.js';
 export { irSchema, runbookSchema, workflowSchema } from './schemas.js';
+export {
+  MAX_EMBEDDED_IR_BYTES,
+  SUB_WORKFLOW_GROUP,
+  isSubWorkflowUses,
+  parseSubWorkflowUses,
+  subWorkflowUses,
+  type SubWorkflowResolution,
+  type SubWorkflows,
+} from './sub-workflows.js';
 export type * from './types.js';

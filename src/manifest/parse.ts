@@ -11,6 +11,7 @@ import { reportSchemaErrors } from './schema-issues.js';
 import { getValidators } from './schemas.js';
 import { readSource } from './source.js';
 import { didYouMean } from './suggest.js';
+import type { SubWorkflows } from './sub-workflows.js';
 import type { Manifest } from './types.js';
 import { checkWorkflow } from './workflow.js';
 
@@ -18,6 +19,11 @@ import { checkWorkflow } from './workflow.js';
 export interface ParseManifestOptions {
   /** Resolves each task's `uses` (`group/name@version-or-range`). */
   catalog: Catalog;
+  /**
+   * What each `uses: workflow/…` resolved to in the registry (see `resolveSubWorkflows`).
+   * @default undefined — sub-workflow references are not checked (they are where workflows are registered)
+   */
+  workflows?: SubWorkflows;
 }
 
 const KINDS = ['Workflow', 'Runbook'];
@@ -38,20 +44,20 @@ export const MAX_MANIFEST_BYTES = 1024 * 1024;
  * const manifest = parseManifest(text, 'hello.yaml', { catalog: builtinCatalog });
  * if (manifest.kind === 'Workflow') compileWorkflow(manifest, { catalog: builtinCatalog });
  */
-export function parseManifest(source: string, file: string, { catalog }: ParseManifestOptions): Manifest {
+export function parseManifest(source: string, file: string, { catalog, workflows }: ParseManifestOptions): Manifest {
   const bytes = Buffer.byteLength(source);
   if (bytes > MAX_MANIFEST_BYTES) throw new MaestroError('PAYLOAD_TOO_LARGE', `${file}: the manifest takes ${bytes} bytes, more than the limit of ${MAX_MANIFEST_BYTES}`);
   const document = readSource(source, file);
   if (document.syntaxIssues.length > 0) throw new ManifestError(document.syntaxIssues);
   const reporter = createIssueCollector(document);
-  const manifest = validate(document.data, catalog, reporter);
+  const manifest = validate(document.data, catalog, reporter, workflows);
   const issues = reporter.issues();
   if (manifest && issues.length === 0) return manifest;
   throw new ManifestError(issues);
 }
 
 /** Validates the data against the schema of its kind and runs that kind's semantic checks. */
-function validate(data: unknown, catalog: Catalog, reporter: Reporter): Manifest | undefined {
+function validate(data: unknown, catalog: Catalog, reporter: Reporter, workflows: SubWorkflows | undefined): Manifest | undefined {
   if (data === undefined || data === null) {
     reporter.report([], 'the file is empty: a manifest has apiVersion, kind, metadata and spec');
     return undefined;
@@ -68,7 +74,7 @@ function validate(data: unknown, catalog: Catalog, reporter: Reporter): Manifest
     reportSchemaErrors(validators.runbook.errors ?? [], data, reporter);
     return undefined;
   }
-  checkWorkflow(data, catalog, reporter);
+  checkWorkflow(data, catalog, reporter, workflows);
   if (validators.workflow(data)) return data;
   reportSchemaErrors(validators.workflow.errors ?? [], data, reporter);
   return undefined;

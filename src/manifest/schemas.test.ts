@@ -100,7 +100,7 @@ describe('IR contract', () => {
   });
 
   it('rejects an IR of another version or with unknown fields', () => {
-    expect(validate({ ...ir, irVersion: 3 })).toBe(false);
+    expect(validate({ ...ir, irVersion: 4 })).toBe(false);
     expect(validate({ ...ir, tasks: [{ ...task, runIf: 'success' }] })).toBe(false);
     expect(validate({ ...ir, tasks: [{ ...task, retries: 3 }] })).toBe(false);
   });

@@ -70,6 +70,8 @@ export interface WorkflowManifest {
     circuitBreaker?: { maxFailures: number };
     runsOn?: RunsOn;
     tasks: TaskManifest[];
+    /** The run's outputs: one `${...}` each over the params and the tasks' outputs, evaluated when it succeeds. */
+    outputs?: Record<string, string>;
   };
 }
 

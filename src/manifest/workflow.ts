@@ -4,20 +4,25 @@
 import { parseDuration } from '../ir/index.js';
 import type { Catalog } from '../catalog/index.js';
 import { compileJsonSchema, type JsonSchema, type TaskDefinition } from '../sdk/index.js';
-import { checkTaskExpressions, type ExpressionScope } from './expressions.js';
+import { checkOutputs, checkTaskExpressions, type ExpressionScope } from './expressions.js';
 import { checkGraph, readGraph } from './graph.js';
 import type { Reporter } from './issues.js';
 import { checkParameters } from './parameter-declarations.js';
 import { valueAt, type Path } from './path.js';
 import { getValidators } from './schemas.js';
+import { checkEmbeddedSize, checkSubWorkflowTask, isSubWorkflowUses, type SubWorkflows } from './sub-workflows.js';
 import type { TaskManifest } from './types.js';
 
 /**
  * Checks parameters, the task graph, and each task that is itself schema-valid: its `uses`
- * against the catalog, its retry intervals and its expressions. Reads the raw document, so it
- * runs alongside schema validation and a file's problems are reported together.
+ * against the catalog (or, for `workflow/…`, against what it resolved to in the registry), its
+ * retry intervals and its expressions, then `spec.outputs`. Reads the raw document, so it runs
+ * alongside schema validation and a file's problems are reported together.
+ *
+ * @param workflows what each `workflow/…` reference resolved to; absent: those references are
+ *   checked where the workflow is registered (the API), not here.
  */
-export function checkWorkflow(data: unknown, catalog: Catalog, reporter: Reporter): void {
+export function checkWorkflow(data: unknown, catalog: Catalog, reporter: Reporter, workflows?: SubWorkflows): void {
   const params = checkParameters(valueAt(data, ['spec', 'parameters']), ['spec', 'parameters'], reporter);
   const tasksPath = ['spec', 'tasks'];
   const graph = checkGraph(readGraph(valueAt(data, tasksPath)), tasksPath, reporter);
@@ -25,16 +30,26 @@ export function checkWorkflow(data: unknown, catalog: Catalog, reporter: Reporte
   if (!Array.isArray(tasks)) return;
   const { task: isTask } = getValidators();
   const scope: ExpressionScope = { params, graph };
+  const parent = valueAt(data, ['metadata', 'name']);
+  const subWorkflowTasks: { task: TaskManifest; path: Path }[] = [];
   tasks.forEach((task: unknown, index) => {
     if (!isTask(task)) return;
     const path = [...tasksPath, index];
-    const execution = checkUses(task, path, catalog, reporter)?.execution;
-    if (execution === 'approval') checkApprovalGate(task, path, reporter);
-    if (execution === 'signal') checkSignalWait(task, path, reporter);
+    if (isSubWorkflowUses(task.uses)) {
+      const resolution = workflows?.get(task.uses);
+      if (resolution) checkSubWorkflowTask(task, path, String(parent), resolution, reporter);
+      subWorkflowTasks.push({ task, path });
+    } else {
+      const execution = checkUses(task, path, catalog, reporter)?.execution;
+      if (execution === 'approval') checkApprovalGate(task, path, reporter);
+      if (execution === 'signal') checkSignalWait(task, path, reporter);
+    }
     checkRetry(task, path, reporter);
     checkRunIf(task, path, reporter);
     checkTaskExpressions(task, path, scope, reporter);
   });
+  if (workflows) checkEmbeddedSize(subWorkflowTasks, workflows, reporter);
+  checkOutputs(valueAt(data, ['spec', 'outputs']), scope, reporter);
 }
 
 /** `runIf: failure | always` reacts to how the task's needs ended: without needs it has nothing to react to. */

@@ -118,8 +118,10 @@ export function buildReceipt(input: BuildReceiptInput): ProvenanceStatement {
   const dependencies: ResourceDescriptor[] = [
     { name: `workflow:${ir.name}@${ir.version}`, uri: `urn:maestro:workflow:${ir.name}@${ir.version}`, digest: { sha256: hexOf(digest) } },
   ];
+  // A sub-workflow's code is its IR: the digest the parent pinned at registration.
+  const subWorkflowDigests = new Map(ir.tasks.flatMap((task) => (task.workflow === undefined ? [] : [[task.uses, task.workflow.digest] as const])));
   for (const uses of [...new Set(ir.tasks.map((task) => task.uses))].sort()) {
-    const codeDigest = taskCodeDigests[uses];
+    const codeDigest = subWorkflowDigests.get(uses) ?? taskCodeDigests[uses];
     dependencies.push({
       name: uses,
       uri: `urn:maestro:task:${uses}`,
@@ -213,6 +215,7 @@ function taskAnnotations(
     ...(task.error ? { error: inputs.scrub(task.error) } : {}),
     ...(task.approvals?.length ? { approvals: inputs.scrub(task.approvals) } : {}),
     ...(policy?.length ? { policyDecisionIds: policy } : {}),
+    ...(task.subWorkflow === undefined ? {} : { subWorkflow: task.subWorkflow }),
   };
 }
 

@@ -4,7 +4,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { NotFoundError } from '../errors/index.js';
-import { redactParams, type InterpreterInput, type RunState, type TaskErrorInfo, type TaskState, type WorkflowIR } from '../ir/index.js';
+import { redactParams, type InterpreterInput, type ParentRun, type RunState, type TaskErrorInfo, type TaskState, type WorkflowIR } from '../ir/index.js';
 import type { Store } from '../store/index.js';
 import type { LaunchRequest } from './launch.js';
 import { runPolicyView, type RunPolicyView } from './policy.js';
@@ -26,6 +26,10 @@ export interface RunDetail {
   /** Purpose, authority and license, the principal the run acts for, per-task overrides and labels. */
   policy: RunPolicyView;
   tasks: TaskState[];
+  /** The values of the workflow's `spec.outputs`, once the run succeeded. */
+  outputs?: Record<string, unknown>;
+  /** A sub-workflow's run: the run and task that started it. */
+  parent?: ParentRun;
 }
 
 function pending(ir: WorkflowIR): TaskState[] {
@@ -75,7 +79,7 @@ export async function runDetail(client: Client, location: RunLocation): Promise<
   return detailOf(execution, input, state);
 }
 
-function detailOf(execution: RunExecution, { ir, params, startedBy, principal }: InterpreterInput, state: RunState): RunDetail {
+function detailOf(execution: RunExecution, { ir, params, startedBy, principal, parent }: InterpreterInput, state: RunState): RunDetail {
   return {
     runId: execution.runId,
     workflowRef: `${ir.name}@${ir.version}`,
@@ -91,5 +95,7 @@ function detailOf(execution: RunExecution, { ir, params, startedBy, principal }:
     ...(state.error ? { error: state.error } : {}),
     policy: runPolicyView(ir, principal),
     tasks: state.tasks,
+    ...(state.outputs === undefined ? {} : { outputs: state.outputs }),
+    ...(parent === undefined ? {} : { parent }),
   };
 }

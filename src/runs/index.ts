@@ -4,7 +4,7 @@
  * admission and metrics — the reads of runs from Temporal and the admission queue, replay
  * reports, the watcher that counts finished runs, and the Temporal setting run priorities need.
  */
-export { launchRun, newRunId, startOnTemporal, type LaunchContext, type LaunchRequest, type LaunchResult } from './launch.js';
+export { authorizeRunStart, launchRun, newRunId, startOnTemporal, type LaunchContext, type LaunchRequest, type LaunchResult } from './launch.js';
 export { recordBeforeActing } from './record.js';
 export { startAdmissionLoop, type AdmissionLoop, type AdmissionLoopOptions } from './admission.js';
 export { openLaunchContext, type LaunchContextSettings, type OpenLaunchContext } from './open.js';

@@ -148,8 +148,12 @@ export async function startOnTemporal(context: LaunchContext, request: LaunchReq
   return true;
 }
 
-/** The policy's run-start decision on a request: every decision is recorded; a denial throws `PolicyDeniedError`. */
-async function authorize(gate: PolicyGate, request: LaunchRequest): Promise<void> {
+/**
+ * The policy's run-start decision on a request: every decision is recorded; a denial throws
+ * `PolicyDeniedError`. {@link launchRun} asks it for every run; the worker asks it for a
+ * sub-workflow's run before the interpreter starts it as a child workflow.
+ */
+export async function authorizeRunStart(gate: PolicyGate, request: Pick<LaunchRequest, 'runId' | 'principal' | 'compiled' | 'namespace' | 'traceId' | 'carried'>): Promise<void> {
   const result = await checkRunStart(gate, {
     principal: request.principal,
     compiled: request.compiled,
@@ -194,7 +198,7 @@ export async function launchRun(
   const fresh = request.runId ?? newRunId();
   const runId = idempotencyKey === undefined ? fresh : await context.store.claimIdempotencyKey(request.namespace, idempotencyKey, fresh);
   const full: LaunchRequest = { ...request, runId };
-  if (context.policy !== undefined) await authorize(context.policy, full);
+  if (context.policy !== undefined) await authorizeRunStart(context.policy, full);
   if (full.origin !== undefined) await recordOrigin(context.auditLog, full, full.origin);
   const limit = context.runLimits[request.namespace];
   if (limit !== undefined) {

@@ -32,6 +32,8 @@ export interface RunSummary {
   status: ApiRunStatus;
   startedAt: string;
   endedAt?: string;
+  /** A sub-workflow's run: the run whose task started it (Temporal's parent execution). */
+  parentRunId?: string;
 }
 
 /** A page of runs and the token of the next one. */
@@ -107,6 +109,7 @@ function summaryOf(info: temporal.api.workflow.v1.IWorkflowExecutionInfo): RunSu
     status: runStatusOf(executionStatusName(info.status), keyword(fields, MAESTRO_STATUS.name)),
     startedAt: isoOf(info.startTime) ?? '',
     ...(endedAt ? { endedAt } : {}),
+    ...(info.parentExecution?.workflowId ? { parentRunId: info.parentExecution.workflowId } : {}),
   };
 }
 

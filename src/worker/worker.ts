@@ -61,6 +61,8 @@ export interface WorkerOptions {
    * @default the dev approval key beside the artifacts (`<artifactDir>/keys/approval-signing.key`, created on first use)
    */
   approvalKey?: KeyObject;
+  /** How deep sub-workflows may nest (`MAESTRO_SUBWORKFLOW_MAX_DEPTH`). @default 5 */
+  subWorkflowMaxDepth?: number;
   /** A prebuilt interpreter bundle (see {@link bundleInterpreter}); bundled here when absent. */
   workflowBundle?: WorkflowBundleWithSourceMap;
   /**
@@ -107,6 +109,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     taskCodeDigests: provenance.taskCodeDigests,
     ...(provenance.taskCache === undefined ? {} : { taskCache: provenance.taskCache }),
     ...(largeOutputBytes === undefined ? {} : { largeOutputBytes }),
+    ...(options.subWorkflowMaxDepth === undefined ? {} : { subWorkflowMaxDepth: options.subWorkflowMaxDepth }),
   });
   return Worker.create({
     connection,
@@ -154,6 +157,7 @@ export async function runWorker(config: Config): Promise<{ shutdown(): Promise<v
     secrets: createSecretResolver(config),
     approvalKey: (await loadApprovalKey(config)).publicKey,
     payloadCodec: payloadCodec(config),
+    subWorkflowMaxDepth: config.subWorkflowMaxDepth,
   });
   const sweeper = startContainerSweep(config);
   const running = worker.run();

@@ -160,6 +160,7 @@ async function startTestWorker(address: string, config: Config, policy: PolicyGa
     taskLog,
     workflowBundle: await bundle,
     payloadCodec: codec,
+    subWorkflowMaxDepth: config.subWorkflowMaxDepth,
   });
   const running = worker.run();
   return {

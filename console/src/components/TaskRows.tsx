@@ -4,6 +4,7 @@
  */
 import type { TaskState } from '../api/index.js';
 import { durationMs, formatDuration, formatTime, formatValue } from '../format.js';
+import { Link } from '../router.js';
 import { StatusBadge } from './StatusBadge.js';
 import { TaskLogs } from './TaskLogs.js';
 
@@ -56,6 +57,12 @@ export function TaskRows({ runId, state, uses, now, selected, onSelect, approvab
             {state.error ? (
               <p className="notice notice-error">
                 <code className="code">{state.error.code}</code> {state.error.message}
+              </p>
+            ) : null}
+            {state.subWorkflow ? (
+              <p data-testid="sub-workflow">
+                Sub-workflow {state.subWorkflow.workflowRef}:{' '}
+                <Link to={`/runs/${encodeURIComponent(state.subWorkflow.runId)}`}>run {state.subWorkflow.runId}</Link>
               </p>
             ) : null}
             {state.approvals?.length ? (

@@ -147,6 +147,14 @@ export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask
           </dd>
           <dt>Namespace</dt>
           <dd>{detail.namespace}</dd>
+          {detail.parent ? (
+            <>
+              <dt>Parent run</dt>
+              <dd>
+                <Link to={`/runs/${encodeURIComponent(detail.parent.runId)}`}>{detail.parent.runId}</Link> (task {detail.parent.taskId})
+              </dd>
+            </>
+          ) : null}
           <dt>Started by</dt>
           <dd>{detail.startedBy ?? detail.policy?.principal?.subject ?? '–'}</dd>
           <dt>Started</dt>

@@ -125,7 +125,7 @@ export function WorkflowVersion({ name, version, namespace, selectedTask }: { na
                   </th>
                   <td className="mono">{task.uses}</td>
                   <td className="mono">{task.needs.join(', ') || '–'}</td>
-                  <td>{task.execution === 'approval' ? 'approval gate' : task.execution === 'timer' ? 'durable timer' : `${task.runsOn} activity`}</td>
+                  <td>{task.execution === 'approval' ? 'approval gate' : task.execution === 'timer' ? 'durable timer' : task.execution === 'workflow' ? 'sub-workflow' : `${task.runsOn} activity`}</td>
                 </tr>
               ))}
             </tbody>

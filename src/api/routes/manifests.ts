@@ -3,16 +3,16 @@
  * the route registers.
  */
 import { ManifestError, MaestroError } from '../../errors/index.js';
-import { parseManifest, type Manifest, type RunbookManifest, type WorkflowManifest } from '../../manifest/index.js';
+import { parseManifest, type Manifest, type RunbookManifest, type SubWorkflows, type WorkflowManifest } from '../../manifest/index.js';
 import type { RouteContext } from '../context.js';
 
 /** Name issues are reported under (the API has no file). */
 const SOURCE_NAME = 'request body';
 
-function parseBody(context: RouteContext): { manifest: Manifest; text: string } {
+function parseBody(context: RouteContext, workflows?: SubWorkflows): { manifest: Manifest; text: string } {
   const text = context.rawBody;
   if (text === undefined) throw new MaestroError('BAD_REQUEST', 'the manifest must be sent as application/yaml or application/json text');
-  return { manifest: parseManifest(text, SOURCE_NAME, { catalog: context.deps.catalog }), text };
+  return { manifest: parseManifest(text, SOURCE_NAME, { catalog: context.deps.catalog, ...(workflows === undefined ? {} : { workflows }) }), text };
 }
 
 function wrongKind(manifest: Manifest, expected: string): ManifestError {
@@ -21,9 +21,12 @@ function wrongKind(manifest: Manifest, expected: string): ManifestError {
   ]);
 }
 
-/** The request's workflow manifest and its text. @throws ManifestError (400) listing every issue. */
-export function workflowFromBody(context: RouteContext): { manifest: WorkflowManifest; text: string } {
-  const { manifest, text } = parseBody(context);
+/**
+ * The request's workflow manifest and its text. @throws ManifestError (400) listing every issue.
+ * @param workflows what its `workflow/…` references resolved to; absent: they are not checked
+ */
+export function workflowFromBody(context: RouteContext, workflows?: SubWorkflows): { manifest: WorkflowManifest; text: string } {
+  const { manifest, text } = parseBody(context, workflows);
   if (manifest.kind !== 'Workflow') throw wrongKind(manifest, 'Workflow');
   return { manifest, text };
 }

@@ -5,16 +5,24 @@
  */
 import { compileWorkflow } from '../../compiler/index.js';
 import { NotFoundError } from '../../errors/index.js';
+import { subWorkflowUses } from '../../manifest/index.js';
+import { resolveSubWorkflows } from '../../store/index.js';
 import { caller, stringParam, type RouteHandler } from '../context.js';
 import { requestNamespace, visibleNamespaces } from './access.js';
 import { workflowFromBody } from './manifests.js';
 
-/** `POST /workflows`: 201 when new, 200 when the identical workflow is there, 409 when it differs. */
+/**
+ * `POST /workflows`: 201 when new, 200 when the identical workflow is there, 409 when it differs.
+ * Its `uses: workflow/…` references resolve in its own namespace (then it is checked again against
+ * them: params, recursion, size), and the IR pins and embeds what they resolved to.
+ */
 export const registerWorkflow: RouteHandler = async (context) => {
   const principal = caller(context);
-  const { manifest, text } = workflowFromBody(context);
-  const namespace = requestNamespace(principal, manifest.metadata.namespace);
-  const { ir, digest } = compileWorkflow(manifest, { catalog: context.deps.catalog });
+  const first = workflowFromBody(context);
+  const namespace = requestNamespace(principal, first.manifest.metadata.namespace);
+  const workflows = await resolveSubWorkflows(context.deps.store, namespace, subWorkflowUses(first.manifest.spec.tasks));
+  const { manifest, text } = workflows.size === 0 ? first : workflowFromBody(context, workflows);
+  const { ir, digest } = compileWorkflow(manifest, { catalog: context.deps.catalog, workflows });
   const outcome = await context.deps.store.putWorkflow({
     namespace,
     name: ir.name,

@@ -104,12 +104,17 @@ export const authSection = section('auth', 'How API callers authenticate: a toke
 export type AuthSettings = SettingsOf<typeof authSection>;
 
 /** How many runs each namespace may have at once. */
-export const runsSection = section('runs', 'Admission of runs: how many may run at once per namespace.', {
+export const runsSection = section('runs', 'Admission of runs: how many may run at once per namespace, and how deep sub-workflows nest.', {
   namespaceRunLimits: optional(Type.Record(Type.String(), Type.Integer({ minimum: 1, maximum: 1_000_000 })), {
     env: 'MAESTRO_NAMESPACE_RUN_LIMITS',
     decode: runLimits,
     unset: 'no limit in any namespace',
     description: 'Most concurrent runs per Maestro namespace; runs beyond it are queued, not refused (e.g. `team-a=5,team-b=2`; in the file, a mapping).',
+  }),
+  subWorkflowMaxDepth: setting(Type.Integer({ minimum: 1, maximum: 100 }), {
+    env: 'MAESTRO_SUBWORKFLOW_MAX_DEPTH',
+    default: 5,
+    description: 'How deep sub-workflows may nest (a child of a top-level run is at depth 1): the worker refuses to start one deeper (`SUBWORKFLOW_DEPTH_EXCEEDED`).',
   }),
 });
 
