@@ -23,18 +23,19 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { builtinCatalog } from '../src/tasks/index.js';
 import { approveTask, cancelOnTemporal, getRunState, startRun, waitForRun } from '../src/client/index.js';
 import { compileWorkflow } from '../src/compiler/index.js';
-import type { ApprovalRequest } from '../src/ir/index.js';
+import { releaseSignal, type ApprovalRequest } from '../src/ir/index.js';
 import { resolveTemporalBin, startDevServer } from '../src/devserver/index.js';
 import { checkParams, parseManifest } from '../src/manifest/index.js';
 import { loadApprovalKey, signApproval } from '../src/provenance/index.js';
+import { acquireConcurrencyKey } from '../src/runs/index.js';
 import { createWorker } from '../src/worker/index.js';
 
 const FIXTURES = fileURLToPath(new URL('../test/fixtures/histories/', import.meta.url));
 
 /** What the recorder does to a run after starting it, before it ends. */
-type Interaction = 'none' | 'approve' | 'cancel';
+type Interaction = 'none' | 'approve' | 'cancel' | 'queue';
 
-const INTERACTIONS: Record<string, Interaction> = { approval: 'approve', cancel: 'cancel', 'cancel-foreach': 'cancel' };
+const INTERACTIONS: Record<string, Interaction> = { approval: 'approve', cancel: 'cancel', 'cancel-foreach': 'cancel', 'concurrency-key': 'queue' };
 
 /** The scenarios named on the command line; none: those without a history yet. */
 const wanted = process.argv.slice(2);
@@ -61,8 +62,15 @@ await worker.runUntil(async () => {
     const manifest = parseManifest(await readFile(join(FIXTURES, file), 'utf8'), file, { catalog: builtinCatalog });
     if (manifest.kind !== 'Workflow') throw new Error(`${file} is not a Workflow`);
     const compiled = compileWorkflow(manifest, { catalog: builtinCatalog });
-    const runId = await startRun(client, { compiled, params: checkParams(compiled.ir.parameters, {}), taskQueue, runId: `record-${name}` });
-    await interact(INTERACTIONS[name] ?? 'none', runId);
+    const params = checkParams(compiled.ir.parameters, {});
+    const runId = `record-${name}`;
+    const interaction = INTERACTIONS[name] ?? 'none';
+    // `queue`: another run holds the key first, so this one starts QUEUED (as the run-start path starts it).
+    const holder = { runId: `${runId}-holder`, compiled, params, namespace: 'default' };
+    if (interaction === 'queue') await acquireConcurrencyKey(client, taskQueue, holder);
+    const concurrency = await acquireConcurrencyKey(client, taskQueue, { runId, compiled, params, namespace: 'default' });
+    await startRun(client, { compiled, params, taskQueue, runId, ...(concurrency === undefined ? {} : { concurrency }) });
+    await interact(interaction, runId, concurrency?.lockId === undefined ? undefined : { lockId: concurrency.lockId, holder: holder.runId });
     const state = await waitForRun(client, runId);
     // The Temporal CLI's JSON export is the format the Web UI downloads and the replayer reads.
     const { stdout } = await run(temporal, ['workflow', 'show', '--address', server.address, '--workflow-id', runId, '--output', 'json']);
@@ -76,9 +84,14 @@ await nativeConnection.close();
 await server.stop();
 await rm(artifactDir, { recursive: true, force: true });
 
-async function interact(interaction: Interaction, runId: string): Promise<void> {
+async function interact(interaction: Interaction, runId: string, key?: { lockId: string; holder: string }): Promise<void> {
   if (interaction === 'none') return;
   for (let state = await getRunState(client, runId); ; state = await getRunState(client, runId)) {
+    if (interaction === 'queue' && key && state.status === 'QUEUED') {
+      // The holder ends: the lock grants the key to the queued run.
+      await client.workflow.getHandle(key.lockId).signal(releaseSignal, { runId: key.holder });
+      return;
+    }
     const waiting = state.tasks.find((task) => task.status === 'WAITING');
     const running = state.tasks.find((task) => task.status === 'RUNNING');
     if (interaction === 'approve' && waiting) {

@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MaestroError } from '../errors/index.js';
 import type { ApprovalRequest } from '../ir/index.js';
 import { verifyApproval } from '../provenance/index.js';
+import { probeRuns } from './probe-runs.js';
 import { createRunTask, type ActivityDeps } from './run-task.js';
 
 export type { ActivityDeps } from './run-task.js';
@@ -13,7 +14,7 @@ export { createAttemptLog, type AttemptLog, type AttemptLogOptions, type Attempt
 
 /** Builds every activity Maestro registers. */
 export function createActivities(deps: ActivityDeps) {
-  return { runTask: createRunTask(deps), writeReceipt: deps.writeReceipt, verifyApproval: createVerifyApproval(deps) };
+  return { runTask: createRunTask(deps), writeReceipt: deps.writeReceipt, verifyApproval: createVerifyApproval(deps), probeRuns };
 }
 
 /**

@@ -35,8 +35,9 @@ export const DEFAULTS = {
 export function compileWorkflow(manifest: WorkflowManifest, { catalog }: CompileOptions): CompiledWorkflow {
   const { metadata, spec } = manifest;
   const tasks = topologicalOrder(spec.tasks).map((task) => compileTask(task, manifest, catalog));
+  const concurrency = spec.concurrency && { key: spec.concurrency.key, limit: spec.concurrency.limit ?? 1, onConflict: spec.concurrency.onConflict ?? 'queue' };
   const ir: WorkflowIR = {
-    irVersion: irVersionFor(tasks),
+    irVersion: irVersionFor(tasks, { ...(concurrency === undefined ? {} : { concurrency }) }),
     name: metadata.name,
     version: metadata.version,
     ...(metadata.description === undefined ? {} : { description: metadata.description }),
@@ -57,6 +58,7 @@ export function compileWorkflow(manifest: WorkflowManifest, { catalog }: Compile
     maxParallel: spec.maxParallel ?? DEFAULTS.maxParallel,
     failurePolicy: spec.failurePolicy ?? DEFAULTS.failurePolicy,
     ...(spec.circuitBreaker === undefined ? {} : { circuitBreaker: { maxFailures: spec.circuitBreaker.maxFailures } }),
+    ...(concurrency === undefined ? {} : { concurrency }),
     tasks,
   };
   return { ir, digest: digestOf(ir) };

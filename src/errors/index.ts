@@ -26,6 +26,10 @@ export const ERROR_CODES = {
   NOT_FOUND: { http: 404, exit: 2, retryable: false },
   TASK_NOT_FOUND: { http: 404, exit: 2, retryable: false },
   CONFLICT: { http: 409, exit: 1, retryable: false },
+  /** The run's concurrency key is held by as many runs as its limit and `onConflict: reject`: nothing started. */
+  CONCURRENCY_LIMIT: { http: 409, exit: 1, retryable: false },
+  /** A run's concurrency key could not be acquired or waited for (its lock workflow did not answer). */
+  CONCURRENCY_UNAVAILABLE: { http: 503, exit: 1, retryable: true },
   PAYLOAD_TOO_LARGE: { http: 413, exit: 2, retryable: false },
   UNSUPPORTED_MEDIA_TYPE: { http: 415, exit: 2, retryable: false },
   /** The caller, or the API as a whole, holds as many event streams as it may: retry after `Retry-After`. */

@@ -7,4 +7,5 @@ export * from './template.js';
 export * from './expr.js';
 export * from './search-attributes.js';
 export * from './messages.js';
+export * from './concurrency.js';
 export * from './values.js';

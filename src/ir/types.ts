@@ -10,13 +10,13 @@
  * compiler writes the lowest version that can express an IR ({@link irVersionFor}), so a workflow
  * using nothing newer keeps its digest and still runs on workers that know only version 1.
  */
-export const IR_VERSION = 2 as const;
+export const IR_VERSION = 3 as const;
 
-/** The IR versions this code runs: 1, and 2 (adds {@link TaskNode.runIf}). */
-export type IrVersion = 1 | typeof IR_VERSION;
+/** The IR versions this code runs: 1, 2 (adds {@link TaskNode.runIf}) and 3 (adds {@link WorkflowIR.concurrency}). */
+export type IrVersion = 1 | 2 | 3;
 
 /** Whether the interpreter can run an IR of this version. */
-export const isSupportedIrVersion = (version: unknown): version is IrVersion => version === 1 || version === IR_VERSION;
+export const isSupportedIrVersion = (version: unknown): version is IrVersion => version === 1 || version === 2 || version === 3;
 
 /**
  * Names a task's `error` in an expression: `tasks.a.error`, `tasks['a'].error`, `tasks.a['error']`.
@@ -25,12 +25,33 @@ export const isSupportedIrVersion = (version: unknown): version is IrVersion => 
 const TASK_ERROR_REFERENCE = /\btasks\s*(?:\.\s*[A-Za-z_][\w-]*|\[[^\]]*\])\s*(?:\.\s*error\b|\[\s*\\?["']error\\?["']\s*\])/;
 
 /**
- * The lowest IR version that can express these tasks: 2 once a task has a `runIf` or an expression
- * reads a task's `error` (bound only in version 2, so runs of version 1 evaluate as they always did),
- * else 1 — a workflow using neither keeps its digest.
+ * The lowest IR version that can express this IR: 3 once it has a `concurrency`; 2 once a task has
+ * a `runIf` or an expression reads a task's `error` (bound only in version 2, so runs of version 1
+ * evaluate as they always did), else 1 — a workflow using none of them keeps its digest.
  */
-export const irVersionFor = (tasks: readonly TaskNode[]): IrVersion =>
-  tasks.some((task) => task.runIf !== undefined || TASK_ERROR_REFERENCE.test(JSON.stringify(task))) ? IR_VERSION : 1;
+export const irVersionFor = (tasks: readonly TaskNode[], body: Pick<WorkflowIR, 'concurrency'> = {}): IrVersion => {
+  if (body.concurrency !== undefined) return 3;
+  return tasks.some((task) => task.runIf !== undefined || TASK_ERROR_REFERENCE.test(JSON.stringify(task))) ? 2 : 1;
+};
+
+/** What a run does when its concurrency key is held by `limit` runs already. */
+export type ConcurrencyConflict = 'queue' | 'reject' | 'cancel-running';
+
+/**
+ * At most `limit` runs of the same namespace and key at a time (irVersion 3). The key is evaluated
+ * over the params when the run starts.
+ */
+export interface ConcurrencySpec {
+  /** A `${...}` template over `params`, e.g. `deploy-${params.service}`. */
+  key: string;
+  /** Runs holding the key at once, 1 to {@link CONCURRENCY_LIMIT_MAX}. @default 1 */
+  limit: number;
+  /** @default 'queue' */
+  onConflict: ConcurrencyConflict;
+}
+
+/** The largest `concurrency.limit`: a lock holds and watches at most this many runs. */
+export const CONCURRENCY_LIMIT_MAX = 100;
 
 /**
  * When a task runs, by how its needs ended (absent: every need SUCCEEDED, or FAILED with
@@ -140,6 +161,8 @@ export interface WorkflowIR {
   failurePolicy: 'failFast' | 'continue';
   /** Stop scheduling new tasks once this many task failures have happened. */
   circuitBreaker?: { maxFailures: number };
+  /** Mutual exclusion with other runs of the namespace sharing a key. Since irVersion 3. */
+  concurrency?: ConcurrencySpec;
   /** Tasks in a deterministic topological order (ties broken by declaration order). */
   tasks: TaskNode[];
 }
@@ -160,8 +183,11 @@ export type TaskStatus =
   | 'SKIPPED'
   | 'CANCELLED';
 
-/** Status of a run as the user sees it. */
-export type RunStatus = 'RUNNING' | 'WAITING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+/**
+ * Status of a run as the user sees it. `QUEUED`: started, waiting for its concurrency key (or, in
+ * the API, waiting in its namespace's admission queue).
+ */
+export type RunStatus = 'QUEUED' | 'RUNNING' | 'WAITING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 
 /** A task's failure as recorded in the run. */
 export interface TaskErrorInfo {
@@ -204,7 +230,17 @@ export interface RunState {
   startedAt: string;
   endedAt?: string;
   error?: TaskErrorInfo;
+  /** The run's concurrency key (irVersion 3 with `concurrency`). */
+  concurrency?: RunConcurrency;
   tasks: TaskState[];
+}
+
+/** A run's concurrency key as its state shows it. */
+export interface RunConcurrency {
+  /** The evaluated key. */
+  key: string;
+  /** The workflow id of the key's lock, which the API asks for the holders and the queue. */
+  lockId: string;
 }
 
 /** A value that stands for output data kept in the artifact store instead of workflow history. */
@@ -263,6 +299,11 @@ export interface InterpreterInput {
   carried?: TaskState[];
   /** Start time carried over by continue-as-new. */
   startedAt?: string;
+  /**
+   * The run's concurrency key, acquired by the run-start path before the run started (only for an
+   * IR with `concurrency`): `granted` false means the run waits, QUEUED, until its lock grants it.
+   */
+  concurrency?: RunConcurrency & { granted: boolean };
 }
 
 /** Argument of the `approve` update. */

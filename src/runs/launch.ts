@@ -9,11 +9,13 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { startRun } from '../client/index.js';
+import { MaestroError } from '../errors/index.js';
 import { openValue, sealValue, type AesGcmPayloadCodec } from '../codec/index.js';
 import type { CacheMode, CompiledWorkflow, Principal, TaskState } from '../ir/index.js';
 import { checkRunStart, runStartDenial, type PolicyGate } from '../policy/index.js';
 import type { AuditLog, Store } from '../store/index.js';
 import { recordBeforeActing } from './record.js';
+import { acquireConcurrencyKey } from './concurrency.js';
 import { describeRun, type ApiRunStatus } from './temporal.js';
 
 /**
@@ -122,10 +124,13 @@ export function newRunId(): string {
 }
 
 /**
- * Starts the run on Temporal unless a run with its id exists already.
- * @returns true when this call started it.
+ * Starts the run on Temporal unless a run with its id exists already; a workflow with
+ * `spec.concurrency` first acquires its key (see `acquireConcurrencyKey`).
+ * @returns `started` when this call started it (`queued`: started, waiting for its key), else `exists`.
+ * @throws MaestroError `CONCURRENCY_LIMIT` when the key is taken and `onConflict` is `reject`.
  */
-export async function startOnTemporal(context: LaunchContext, request: LaunchRequest): Promise<boolean> {
+export async function startOnTemporal(context: LaunchContext, request: LaunchRequest): Promise<'started' | 'queued' | 'exists'> {
+  const concurrency = await acquireConcurrencyKey(context.client, context.taskQueue, request);
   try {
     await startRun(context.client, {
       compiled: request.compiled,
@@ -139,13 +144,14 @@ export async function startOnTemporal(context: LaunchContext, request: LaunchReq
       ...(request.carried === undefined ? {} : { carried: request.carried }),
       ...(request.traceId === undefined ? {} : { traceId: request.traceId }),
       ...(request.cache === undefined ? {} : { cache: request.cache }),
+      ...(concurrency === undefined ? {} : { concurrency }),
     });
   } catch (error) {
-    if (error instanceof WorkflowExecutionAlreadyStartedError) return false;
+    if (error instanceof WorkflowExecutionAlreadyStartedError) return 'exists';
     throw error;
   }
   context.onStarted?.(request);
-  return true;
+  return concurrency?.granted === false ? 'queued' : 'started';
 }
 
 /** The policy's run-start decision on a request: every decision is recorded; a denial throws `PolicyDeniedError`. */
@@ -204,8 +210,15 @@ export async function launchRun(
     );
     if (state === 'queued') return { runId, status: 'QUEUED', created: runId === fresh };
   }
-  const started = await startOnTemporal(context, full);
-  if (started || runId === fresh) return { runId, status: 'RUNNING', created: runId === fresh };
+  let started;
+  try {
+    started = await startOnTemporal(context, full);
+  } catch (error) {
+    // Refused by its concurrency key: the namespace slot it was admitted to is free again.
+    if (limit !== undefined && error instanceof MaestroError && error.code === 'CONCURRENCY_LIMIT') await context.store.releaseRun(runId);
+    throw error;
+  }
+  if (started !== 'exists' || runId === fresh) return { runId, status: started === 'queued' ? 'QUEUED' : 'RUNNING', created: runId === fresh };
   const existing = await describeRun(context.client, runId);
   return { runId, status: existing?.status ?? 'RUNNING', created: false };
 }
