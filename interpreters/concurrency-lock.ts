@@ -2,8 +2,8 @@
  * The lock of one concurrency key of one namespace (workflow id `maestro-concurrency:<namespace>:<sha256
  * of key>`): a Temporal workflow, so that every API replica and every run sees the same holders and
  * queue, and updates to it are serialised by Temporal. The Temporal shell around {@link KeyLock}:
- * `acquire` (update), `confirm` and `release` (signals) and the `lock` query go to it; grants and
- * cancellations go to the runs. It watches its holders (a local activity describing them, on a
+ * `acquire` (update), `confirm` and `release` (signals) and the `lock` query go to it; grants go
+ * to the runs. It watches its holders (a local activity describing them, on a
  * backoff from {@link PROBE_MIN_MS} to {@link PROBE_MAX_MS}) so that a run Temporal ended without a
  * release — terminated from the UI, timed out — frees its place. It ends once idle for {@link IDLE_MS}.
  */
@@ -51,11 +51,11 @@ export async function concurrencyLock(input: LockInput): Promise<void> {
   function execute(commands: LockCommand[]): void {
     changes += 1;
     for (const command of commands) {
-      const run = getExternalWorkflowHandle(command.runId);
       // A run not started yet (its API is about to start it) or already ended cannot take the
-      // message: it confirms once it starts, and the watch drops one that never does.
-      const sent = command.kind === 'grant' ? run.signal(grantedSignal) : run.cancel();
-      sent.catch((error: unknown) => log.info('a concurrency message did not reach its run', { runId: command.runId, kind: command.kind, error: String(error) }));
+      // grant: it confirms once it starts, and the watch drops one that never does.
+      getExternalWorkflowHandle(command.runId)
+        .signal(grantedSignal)
+        .catch((error: unknown) => log.info('a concurrency grant did not reach its run', { runId: command.runId, error: String(error) }));
     }
   }
 

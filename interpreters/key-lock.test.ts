@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ConcurrencyConflict } from '../src/ir/index.js';
-import { KeyLock, MISSING_HOLDER_GRACE_MS } from './key-lock.js';
+import { KeyLock, MISSING_HOLDER_GRACE_MS, QUEUE_MAX } from './key-lock.js';
 
 const acquire = (lock: KeyLock, runId: string, onConflict: ConcurrencyConflict = 'queue', limit = 1, now = 0) => lock.acquire({ runId, limit, onConflict }, now);
 
@@ -29,17 +29,21 @@ describe('KeyLock', () => {
     expect(lock.queue).toHaveLength(1);
   });
 
-  it('reject changes nothing; cancel-running cancels the holders and waits at the front', () => {
+  it('reject changes nothing; cancel-running names the holders to cancel and waits at the front', () => {
     const lock = new KeyLock();
     acquire(lock, 'a');
     acquire(lock, 'b');
     expect(acquire(lock, 'r', 'reject')).toEqual({ result: { outcome: 'rejected', holders: ['a'] }, commands: [] });
-    expect(acquire(lock, 'c', 'cancel-running')).toEqual({
-      result: { outcome: 'queued', holders: ['a'], position: 1, cancelled: ['a'] },
-      commands: [{ kind: 'cancel', runId: 'a' }],
-    });
+    expect(acquire(lock, 'c', 'cancel-running')).toEqual({ result: { outcome: 'queued', holders: ['a'], position: 1, cancel: ['a'] }, commands: [] });
     expect(lock.release('a', 1)).toEqual([{ kind: 'grant', runId: 'c' }]);
     expect(lock.view('ns', 'k').queue).toEqual(['b']);
+  });
+
+  it('refuses a run once its queue is full, whatever onConflict says', () => {
+    const lock = new KeyLock([{ runId: 'a', since: 0 }], Array.from({ length: QUEUE_MAX }, (_, i) => ({ runId: `q${i}`, limit: 1 })));
+    expect(acquire(lock, 'late', 'queue').result.outcome).toBe('rejected');
+    expect(acquire(lock, 'later', 'cancel-running').result.outcome).toBe('rejected');
+    expect(lock.queue).toHaveLength(QUEUE_MAX);
   });
 
   it('does not let a newcomer overtake the queue when a place frees', () => {

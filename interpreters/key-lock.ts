@@ -8,8 +8,11 @@
  */
 import type { AcquireRequest, AcquireResult, LockHolder, LockView, LockWaiter } from '../src/ir/index.js';
 
-/** What the lock workflow must do: tell a run it holds the key, or cancel a run (`cancel-running`). */
-export type LockCommand = { kind: 'grant'; runId: string } | { kind: 'cancel'; runId: string };
+/** What the lock workflow must do: tell a run it holds the key. */
+export type LockCommand = { kind: 'grant'; runId: string };
+
+/** The most runs one key's queue holds; an acquire beyond it is refused, whatever `onConflict` says. */
+export const QUEUE_MAX = 1_000;
 
 /** A holder Temporal does not know is dropped once it has held the key this long (it was never started). */
 export const MISSING_HOLDER_GRACE_MS = 60_000;
@@ -42,8 +45,9 @@ export class KeyLock {
   /**
    * A run asks for the key. Idempotent by run id (a retried start gets the same answer). Granted
    * when fewer than `limit` hold it and nobody waits (no overtaking); otherwise as `onConflict` says:
-   * `reject` changes nothing, `queue` waits at the back, `cancel-running` cancels the holders and
-   * waits at the front.
+   * `reject` changes nothing, `queue` waits at the back, `cancel-running` waits at the front and
+   * names the holders its caller cancels (recording who did, as for any cancellation). A full queue
+   * ({@link QUEUE_MAX}) refuses.
    */
   acquire(request: AcquireRequest, now: number): { result: AcquireResult; commands: LockCommand[] } {
     const { runId, limit, onConflict } = request;
@@ -55,18 +59,14 @@ export class KeyLock {
       this.holders.push({ runId, since: now });
       return { result: { outcome: 'granted', holders }, commands: [] };
     }
+    if (onConflict === 'reject' || this.queue.length >= QUEUE_MAX) return { result: { outcome: 'rejected', holders }, commands: [] };
     switch (onConflict) {
-      case 'reject':
-        return { result: { outcome: 'rejected', holders }, commands: [] };
       case 'queue':
         this.queue.push({ runId, limit });
         return { result: { outcome: 'queued', holders, position: this.queue.length }, commands: [] };
       case 'cancel-running':
         this.queue.unshift({ runId, limit });
-        return {
-          result: { outcome: 'queued', holders, position: 1, cancelled: holders },
-          commands: holders.map((id) => ({ kind: 'cancel', runId: id })),
-        };
+        return { result: { outcome: 'queued', holders, position: 1, cancel: holders }, commands: [] };
     }
   }
 

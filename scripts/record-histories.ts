@@ -68,7 +68,8 @@ await worker.runUntil(async () => {
     // `queue`: another run holds the key first, so this one starts QUEUED (as the run-start path starts it).
     const holder = { runId: `${runId}-holder`, compiled, params, namespace: 'default' };
     if (interaction === 'queue') await acquireConcurrencyKey(client, taskQueue, holder);
-    const concurrency = await acquireConcurrencyKey(client, taskQueue, { runId, compiled, params, namespace: 'default' });
+    const acquired = await acquireConcurrencyKey(client, taskQueue, { runId, compiled, params, namespace: 'default' });
+    const concurrency = acquired && { key: acquired.key, lockId: acquired.lockId, granted: acquired.granted };
     await startRun(client, { compiled, params, taskQueue, runId, ...(concurrency === undefined ? {} : { concurrency }) });
     await interact(interaction, runId, concurrency?.lockId === undefined ? undefined : { lockId: concurrency.lockId, holder: holder.runId });
     const state = await waitForRun(client, runId);

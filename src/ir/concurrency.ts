@@ -62,8 +62,8 @@ export interface AcquireResult {
   holders: string[];
   /** 1-based place in the queue when queued. */
   position?: number;
-  /** Holders this acquire cancelled (`cancel-running`). */
-  cancelled?: string[];
+  /** Holders the caller must cancel (`cancel-running`): the new run waits for them at the head of the queue. */
+  cancel?: string[];
 }
 
 /** What a lock shows: who holds it and who waits, in order. */

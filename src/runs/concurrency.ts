@@ -30,7 +30,8 @@ export function lockIdOf(namespace: string, key: string): string {
 }
 
 /**
- * Acquires the run's concurrency key, or learns its place in the key's queue.
+ * Acquires the run's concurrency key, or learns its place in the key's queue (and, with
+ * `cancel-running`, which holders to cancel: {@link AcquiredKey.cancel}).
  * @returns undefined for a workflow without `spec.concurrency` (nothing is asked).
  * @throws MaestroError `CONCURRENCY_LIMIT` (409) when the key is taken and `onConflict` is `reject`;
  *   `PARAMS_INVALID` when the key does not evaluate to a string.
@@ -39,7 +40,7 @@ export async function acquireConcurrencyKey(
   client: Client,
   taskQueue: string,
   request: { runId: string; compiled: CompiledWorkflow; params: Record<string, unknown>; namespace: string },
-): Promise<InterpreterInput['concurrency']> {
+): Promise<AcquiredKey | undefined> {
   const { ir } = request.compiled;
   if (ir.concurrency === undefined) return undefined;
   const { limit, onConflict } = ir.concurrency;
@@ -74,8 +75,11 @@ export async function acquireConcurrencyKey(
       details: { key, limit, holders: result.holders },
     });
   }
-  return { key, lockId, granted: result.outcome === 'granted' };
+  return { key, lockId, granted: result.outcome === 'granted', cancel: result.cancel ?? [] };
 }
+
+/** The run's key as the interpreter gets it, and the holders `cancel-running` cancels. */
+export type AcquiredKey = NonNullable<InterpreterInput['concurrency']> & { cancel: string[] };
 
 /** A run's concurrency key as its detail shows it; while QUEUED, the runs holding it and its 1-based position. */
 export interface ConcurrencyView {

@@ -7,8 +7,8 @@
  * idempotent by construction), counted by `onStarted` (the API's run-start metric).
  */
 import { randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { startRun } from '../client/index.js';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { cancelOnTemporal, startRun } from '../client/index.js';
 import { MaestroError } from '../errors/index.js';
 import { openValue, sealValue, type AesGcmPayloadCodec } from '../codec/index.js';
 import type { CacheMode, CompiledWorkflow, Principal, TaskState } from '../ir/index.js';
@@ -130,7 +130,8 @@ export function newRunId(): string {
  * @throws MaestroError `CONCURRENCY_LIMIT` when the key is taken and `onConflict` is `reject`.
  */
 export async function startOnTemporal(context: LaunchContext, request: LaunchRequest): Promise<'started' | 'queued' | 'exists'> {
-  const concurrency = await acquireConcurrencyKey(context.client, context.taskQueue, request);
+  const acquired = await acquireConcurrencyKey(context.client, context.taskQueue, request);
+  const concurrency = acquired && { key: acquired.key, lockId: acquired.lockId, granted: acquired.granted };
   try {
     await startRun(context.client, {
       compiled: request.compiled,
@@ -151,7 +152,31 @@ export async function startOnTemporal(context: LaunchContext, request: LaunchReq
     throw error;
   }
   context.onStarted?.(request);
+  for (const holder of acquired?.cancel ?? []) await cancelHolder(context, request, holder);
   return concurrency?.granted === false ? 'queued' : 'started';
+}
+
+/**
+ * Cancels a run holding the key a `cancel-running` run takes, recorded first in the audit log as
+ * any cancellation is (by the new run's starter, `details.by` the new run). A holder that has
+ * ended meanwhile has nothing to cancel.
+ */
+async function cancelHolder(context: LaunchContext, request: LaunchRequest, holder: string): Promise<void> {
+  await recordBeforeActing(context.auditLog, {
+    kind: 'cancellation',
+    runId: holder,
+    namespace: request.namespace,
+    actor: request.startedBy,
+    action: 'cancel',
+    reason: `concurrency key taken by run ${request.runId} (onConflict: cancel-running)`,
+    details: { by: request.runId },
+    ...(request.traceId === undefined ? {} : { traceId: request.traceId }),
+  });
+  try {
+    await cancelOnTemporal(context.client, holder);
+  } catch (error) {
+    if (!(error instanceof WorkflowNotFoundError)) throw error;
+  }
 }
 
 /** The policy's run-start decision on a request: every decision is recorded; a denial throws `PolicyDeniedError`. */

@@ -112,6 +112,19 @@ describe('onConflict: reject and cancel-running', () => {
     expect((await start(ref, { service: svc, sleep: '10ms' })).body.status).toBe('RUNNING');
   });
 
+  it('a retry takes the key like any start: refused while another run holds it', async () => {
+    const ref = await register('{ key: "${params.service}", onConflict: reject }');
+    const svc = service();
+    const failed = await started(ref, { service: svc, sleep: '10ms', fail: true });
+    expect((await h.waitRun(failed, ended)).status).toBe('FAILED');
+    const holder = await started(ref, { service: svc });
+    await h.waitRun(holder, running);
+    const retry = await h.call('POST', `/runs/${failed}/retry`, { token: 'operator', json: { from: 'failed' } });
+    expect(retry.status).toBe(409);
+    expect(retry.body).toMatchObject({ code: 'CONCURRENCY_LIMIT', holders: [holder] });
+    await cancel(holder);
+  });
+
   it('cancel-running cancels the holder (its cancellation runs as usual) and the new run takes the key', async () => {
     const { ref, svc, holder } = await holding('{ key: "${params.service}", onConflict: cancel-running }');
     const res = await start(ref, { service: svc, sleep: '10ms' });
@@ -119,6 +132,9 @@ describe('onConflict: reject and cancel-running', () => {
     const cancelled = await h.waitRun(holder, ended);
     expect(cancelled.status).toBe('CANCELLED');
     expect(work(cancelled)).toMatchObject({ status: 'CANCELLED', error: { code: 'RUN_CANCELLED' } });
+    // Recorded like any cancellation, by the new run's starter.
+    const records = (await h.call('GET', `/audit?runId=${holder}&kind=cancellation`, { token: 'admin' })).body.items;
+    expect(records).toEqual([expect.objectContaining({ actor: 'operator', details: { by: res.body.runId } })]);
     expect((await h.waitRun(res.body.runId, ended)).status).toBe('SUCCEEDED');
   });
 });
