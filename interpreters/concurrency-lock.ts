@@ -74,7 +74,11 @@ export async function concurrencyLock(input: LockInput): Promise<void> {
 
   for (let pause = PROBE_MIN_MS; ; ) {
     if (lock.idle) {
-      if (!(await condition(() => !lock.idle, IDLE_MS))) break;
+      if (!(await condition(() => !lock.idle, IDLE_MS))) {
+        // An acquire that reached the lock as it was about to end is handled first: then it stays.
+        await condition(allHandlersFinished);
+        if (lock.idle) break;
+      }
       pause = PROBE_MIN_MS;
       continue;
     }
@@ -92,7 +96,6 @@ export async function concurrencyLock(input: LockInput): Promise<void> {
       return continueAsNew<typeof concurrencyLock>({ namespace, key, holders: lock.holders, queue: lock.queue });
     }
   }
-  await condition(allHandlersFinished);
 }
 
 /** Refuses a malformed `acquire` before it is recorded. */
