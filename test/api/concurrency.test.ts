@@ -112,6 +112,24 @@ describe('onConflict: reject and cancel-running', () => {
     expect((await start(ref, { service: svc, sleep: '10ms' })).body.status).toBe('RUNNING');
   });
 
+  it('a runbook trigger is refused the same way (409) when the key of its workflow is held', async () => {
+    const { ref, svc, holder } = await holding('{ key: "${params.service}", onConflict: reject }');
+    const name = `rb-${randomUUID().slice(0, 8)}`;
+    const runbook = [
+      'apiVersion: maestro/v1',
+      'kind: Runbook',
+      `metadata: { name: ${name}, namespace: ${h.namespace}, version: 1.0.0, allowList: { roles: [sre] } }`,
+      'spec:',
+      '  inputs: [{ name: service, type: string, required: true }]',
+      `  workflowRef: ${ref}`,
+    ].join('\n');
+    expect((await h.call('POST', '/runbooks', { yaml: runbook })).status).toBe(201);
+    const res = await h.call('POST', '/runbooks/trigger', { token: 'sre', json: { namespace: h.namespace, runbook: name, inputs: { service: svc } } });
+    expect(res.status, res.text).toBe(409);
+    expect(res.body).toMatchObject({ code: 'CONCURRENCY_LIMIT', holders: [holder] });
+    await cancel(holder);
+  });
+
   it('a retry takes the key like any start: refused while another run holds it', async () => {
     const ref = await register('{ key: "${params.service}", onConflict: reject }');
     const svc = service();
