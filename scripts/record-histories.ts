@@ -23,7 +23,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { builtinCatalog } from '../src/tasks/index.js';
 import { approveTask, cancelOnTemporal, getRunState, startRun, waitForRun } from '../src/client/index.js';
 import { compileWorkflow } from '../src/compiler/index.js';
-import { releaseSignal, type ApprovalRequest } from '../src/ir/index.js';
+import { lockQuery, releaseSignal, type ApprovalRequest } from '../src/ir/index.js';
 import { resolveTemporalBin, startDevServer } from '../src/devserver/index.js';
 import { checkParams, parseManifest } from '../src/manifest/index.js';
 import { loadApprovalKey, signApproval } from '../src/provenance/index.js';
@@ -77,6 +77,13 @@ await worker.runUntil(async () => {
     const { stdout } = await run(temporal, ['workflow', 'show', '--address', server.address, '--workflow-id', runId, '--output', 'json']);
     await writeFile(join(FIXTURES, `${name}.history.json`), stdout);
     console.log(`${name}: ${state.status}, ${(JSON.parse(stdout) as { events: unknown[] }).events.length} events`);
+    if (concurrency) {
+      // The key's lock too (still running, idle): its history replays like the run's.
+      await waitUntilIdle(concurrency.lockId);
+      const lock = await run(temporal, ['workflow', 'show', '--address', server.address, '--workflow-id', concurrency.lockId, '--output', 'json']);
+      await writeFile(join(FIXTURES, `${name}-lock.history.json`), lock.stdout);
+      console.log(`${name}-lock: ${(JSON.parse(lock.stdout) as { events: unknown[] }).events.length} events`);
+    }
   }
 });
 
@@ -85,11 +92,22 @@ await nativeConnection.close();
 await server.stop();
 await rm(artifactDir, { recursive: true, force: true });
 
+/** Waits until the lock holds and queues nobody (the run's release has reached it). */
+async function waitUntilIdle(lockId: string): Promise<void> {
+  for (;;) {
+    const view = await client.workflow.getHandle(lockId).query(lockQuery);
+    if (view.holders.length === 0 && view.queue.length === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 async function interact(interaction: Interaction, runId: string, key?: { lockId: string; holder: string }): Promise<void> {
   if (interaction === 'none') return;
   for (let state = await getRunState(client, runId); ; state = await getRunState(client, runId)) {
     if (interaction === 'queue' && key && state.status === 'QUEUED') {
-      // The holder ends: the lock grants the key to the queued run.
+      // Long enough for the lock to look at its holder on Temporal once; then the holder ends and
+      // the lock grants the key to the queued run.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
       await client.workflow.getHandle(key.lockId).signal(releaseSignal, { runId: key.holder });
       return;
     }
