@@ -227,6 +227,12 @@ export async function launchRun(
   const full: LaunchRequest = { ...request, runId };
   if (context.policy !== undefined) await authorize(context.policy, full);
   if (full.origin !== undefined) await recordOrigin(context.auditLog, full, full.origin);
+  if (runId !== fresh && full.compiled.ir.concurrency !== undefined) {
+    // A repeated request gets its run back without asking for the key again: a run that has
+    // finished must not take (or be refused) the key a second time.
+    const existing = await describeRun(context.client, runId);
+    if (existing) return { runId, status: existing.status, created: false };
+  }
   const limit = context.runLimits[request.namespace];
   if (limit !== undefined) {
     const state = await context.store.enqueueRun(

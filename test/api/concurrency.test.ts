@@ -130,6 +130,20 @@ describe('onConflict: reject and cancel-running', () => {
     await cancel(holder);
   });
 
+  it('a repeated request (same idempotency key) gets its finished run back, not a 409', async () => {
+    const ref = await register('{ key: "${params.service}", onConflict: reject }');
+    const svc = service();
+    const json = { workflowRef: ref, namespace: h.namespace, params: { service: svc, sleep: '10ms' }, idempotencyKey: `k-${svc}` };
+    const first = await h.call('POST', '/runs', { token: 'operator', json });
+    await h.waitRun(first.body.runId, ended);
+    const holder = await started(ref, { service: svc });
+    await h.waitRun(holder, running);
+    const again = await h.call('POST', '/runs', { token: 'operator', json });
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ runId: first.body.runId, status: 'SUCCEEDED' });
+    await cancel(holder);
+  });
+
   it('a retry takes the key like any start: refused while another run holds it', async () => {
     const ref = await register('{ key: "${params.service}", onConflict: reject }');
     const svc = service();
