@@ -220,7 +220,20 @@ describe('the key is released on every ending', () => {
   });
 });
 
-describe('two API replicas', () => {
+describe('replicas and restarts', () => {
+  it('keeps the queue across a restart of the worker and the API: it lives in Temporal', async () => {
+    const { ref, svc, holder } = await holding('{ key: "${params.service}" }');
+    const next = await started(ref, { service: svc, sleep: '10ms' });
+    await h.waitRun(next, (run) => run.status === 'QUEUED');
+    await h.stopWorker();
+    await h.restartApi();
+    await h.startWorker();
+    expect((await h.waitRun(next, (run) => run.status === 'QUEUED')).concurrency).toMatchObject({ holders: [holder], position: 1 });
+    await cancel(holder);
+    expect((await h.waitRun(next, ended, 60_000)).status).toBe('SUCCEEDED');
+  });
+
+
   it('concurrent starts of one key through two APIs hold it at most `limit` times', async () => {
     const replica = await h.startReplica();
     try {
