@@ -22,6 +22,7 @@ import {
   condition,
   continueAsNew,
   executeChild,
+  getExternalWorkflowHandle,
   isCancellation,
   log,
   patched,
@@ -45,7 +46,10 @@ import {
   SIGNAL_NAME_MAX_LENGTH,
   approveUpdate,
   isRecord,
+  confirmSignal,
+  grantedSignal,
   isSupportedIrVersion,
+  releaseSignal,
   parseDuration,
   pauseUpdate,
   resumeUpdate,
@@ -69,6 +73,9 @@ import {
   type SubWorkflowRef,
 } from '../src/ir/index.js';
 import { Scheduler, isTerminal, type AttemptFailure, type Command, type Unit } from './scheduler.js';
+
+/** The per-key lock of concurrency keys: bundled with the interpreter, registered by the same worker. */
+export { concurrencyLock } from './concurrency-lock.js';
 
 /** Runs recorded before receipts existed end without the receipt activity; `patched` keeps them replaying. */
 const RECEIPT_PATCH = 'maestro-receipt-v1';
@@ -149,6 +156,16 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
     random: Math.random,
   });
   const { run, states, nodes } = scheduler;
+  /**
+   * The run's concurrency key (irVersion 3 with `spec.concurrency`), acquired by the run-start path.
+   * A workflow without one pays nothing here: no handler, no message, no event.
+   */
+  const concurrency = ir.concurrency === undefined ? undefined : input.concurrency;
+  let granted = concurrency?.granted ?? true;
+  if (concurrency) {
+    run.concurrency = { key: concurrency.key, lockId: concurrency.lockId };
+    setHandler(grantedSignal, () => void (granted = true));
+  }
   /** Approval gates waiting for decisions, by task id (set when the gate starts waiting). */
   const gates = new Map<string, WaitingGate>();
   const approval = { nodes, states, gates, ...(input.startedBy === undefined ? {} : { startedBy: input.startedBy }) };
@@ -503,10 +520,42 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
   const historyLimit = input.historyEventLimit ?? 10_000;
   const tooLong = (): boolean => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= historyLimit;
 
-  /** Continues as new, carrying the task states, once the update handlers are done. */
+  /** Continues as new, carrying the task states (and the key it holds), once the update handlers are done. */
   async function continueAsNewWhenIdle(): Promise<never> {
     await condition(allHandlersFinished);
-    return continueAsNew<typeof dagInterpreter>({ ...input, carried: run.tasks, startedAt: run.startedAt });
+    return continueAsNew<typeof dagInterpreter>({
+      ...input,
+      carried: run.tasks,
+      startedAt: run.startedAt,
+      ...(input.concurrency === undefined ? {} : { concurrency: { ...input.concurrency, granted: true } }),
+    });
+  }
+
+  /**
+   * Waits QUEUED until the lock grants the key (or the run is stopped: cancelled, timed out). The
+   * `confirm` tells the lock the run exists: a grant sent before it started is sent again.
+   */
+  async function awaitKey(lockId: string, limit: number): Promise<void> {
+    execute(scheduler.waitForKey());
+    try {
+      await getExternalWorkflowHandle(lockId).signal(confirmSignal, { runId: run.runId, limit });
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      throw ApplicationFailure.nonRetryable(`the lock of concurrency key "${run.concurrency?.key ?? ''}" cannot be reached: ${String(error)}`, 'CONCURRENCY_UNAVAILABLE');
+    }
+    await condition(() => granted || scheduler.halted);
+  }
+
+  /** Gives the key back (or leaves its queue) whatever the ending; a lock that is gone has nothing to free. */
+  async function releaseKey(): Promise<void> {
+    if (!concurrency) return;
+    await CancellationScope.nonCancellable(async () => {
+      try {
+        await getExternalWorkflowHandle(concurrency.lockId).signal(releaseSignal, { runId: run.runId });
+      } catch (error) {
+        log.warn('the concurrency key could not be released; its lock frees it when it sees the run ended', { lockId: concurrency.lockId, error: String(error) });
+      }
+    });
   }
 
   if (ir.timeoutMs !== undefined) {
@@ -520,8 +569,9 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
     });
   }
 
-  execute(scheduler.begin());
   try {
+    if (!granted && concurrency && ir.concurrency) await awaitKey(concurrency.lockId, ir.concurrency.limit);
+    execute(scheduler.begin());
     if (unitsScope) {
       // The first pass starts the roots in the units' scope; every later pass follows an event.
       void unitsScope.run(async () => execute(scheduler.pass(now(), !tooLong())));
@@ -545,12 +595,14 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
       await condition(() => scheduler.idle);
       execute(scheduler.finishCancelled(now()));
       await writeReceipt();
+      await releaseKey();
     });
     throw error;
   }
 
   execute(scheduler.finish(now()));
   await writeReceipt();
+  await releaseKey();
   if (run.status === 'FAILED') {
     const error = run.error as TaskErrorInfo;
     throw ApplicationFailure.create({ message: error.message, type: 'RUN_FAILED', nonRetryable: true, details: [run] });

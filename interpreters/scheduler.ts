@@ -195,7 +195,19 @@ export class Scheduler {
     return this.running.size === 0 && this.inFlight === 0;
   }
 
-  /** The run begins: its first status. */
+  /** Whether the run was stopped (failFast, circuit breaker, timeout, cancel). */
+  get halted(): boolean {
+    return this.stop !== undefined;
+  }
+
+  /** The run waits for its concurrency key (irVersion 3): QUEUED until {@link begin}. */
+  waitForKey(): Command[] {
+    const commands: Command[] = [];
+    this.setStatus('QUEUED', commands);
+    return commands;
+  }
+
+  /** The run begins (or, after {@link waitForKey}, gets its concurrency key): its first status. */
   begin(): Command[] {
     const commands: Command[] = [];
     this.publish(commands);

@@ -23,19 +23,26 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { builtinCatalog } from '../src/tasks/index.js';
 import { approveTask, cancelOnTemporal, getRunState, pauseOnTemporal, sendSignal, startRun, waitForRun } from '../src/client/index.js';
 import { compileWorkflow } from '../src/compiler/index.js';
-import type { ApprovalRequest } from '../src/ir/index.js';
+import { lockQuery, releaseSignal, type ApprovalRequest } from '../src/ir/index.js';
 import { resolveTemporalBin, startDevServer } from '../src/devserver/index.js';
 import { checkParams, parseManifest, parseSubWorkflowUses, subWorkflowUses, type SubWorkflowResolution, type SubWorkflows } from '../src/manifest/index.js';
 import { parse } from 'yaml';
 import { loadApprovalKey, signApproval, signSignal } from '../src/provenance/index.js';
+import { acquireConcurrencyKey } from '../src/runs/index.js';
 import { createWorker } from '../src/worker/index.js';
 
 const FIXTURES = fileURLToPath(new URL('../test/fixtures/histories/', import.meta.url));
 
 /** What the recorder does to a run after starting it, before it ends. */
-type Interaction = 'none' | 'approve' | 'cancel' | 'signal-pause';
+type Interaction = 'none' | 'approve' | 'cancel' | 'signal-pause' | 'queue';
 
-const INTERACTIONS: Record<string, Interaction> = { approval: 'approve', cancel: 'cancel', 'cancel-foreach': 'cancel', 'signal-pause': 'signal-pause' };
+const INTERACTIONS: Record<string, Interaction> = {
+  approval: 'approve',
+  cancel: 'cancel',
+  'cancel-foreach': 'cancel',
+  'signal-pause': 'signal-pause',
+  'concurrency-key': 'queue',
+};
 
 /** The scenarios named on the command line; none: those without a history yet. */
 const wanted = process.argv.slice(2);
@@ -64,13 +71,28 @@ await worker.runUntil(async () => {
     const manifest = parseManifest(text, file, { catalog: builtinCatalog, workflows });
     if (manifest.kind !== 'Workflow') throw new Error(`${file} is not a Workflow`);
     const compiled = compileWorkflow(manifest, { catalog: builtinCatalog, workflows });
-    const runId = await startRun(client, { compiled, params: checkParams(compiled.ir.parameters, {}), taskQueue, runId: `record-${name}` });
-    await interact(INTERACTIONS[name] ?? 'none', runId);
+    const params = checkParams(compiled.ir.parameters, {});
+    const runId = `record-${name}`;
+    const interaction = INTERACTIONS[name] ?? 'none';
+    // `queue`: another run holds the key first, so this one starts QUEUED (as the run-start path starts it).
+    const holder = { runId: `${runId}-holder`, compiled, params, namespace: 'default' };
+    if (interaction === 'queue') await acquireConcurrencyKey(client, taskQueue, holder);
+    const acquired = await acquireConcurrencyKey(client, taskQueue, { runId, compiled, params, namespace: 'default' });
+    const concurrency = acquired && { key: acquired.key, lockId: acquired.lockId, granted: acquired.granted };
+    await startRun(client, { compiled, params, taskQueue, runId, ...(concurrency === undefined ? {} : { concurrency }) });
+    await interact(interaction, runId, concurrency?.lockId === undefined ? undefined : { lockId: concurrency.lockId, holder: holder.runId });
     const state = await waitForRun(client, runId);
     // The Temporal CLI's JSON export is the format the Web UI downloads and the replayer reads.
     const { stdout } = await run(temporal, ['workflow', 'show', '--address', server.address, '--workflow-id', runId, '--output', 'json']);
     await writeFile(join(FIXTURES, `${name}.history.json`), stdout);
     console.log(`${name}: ${state.status}, ${(JSON.parse(stdout) as { events: unknown[] }).events.length} events`);
+    if (concurrency) {
+      // The key's lock too (still running, idle): its history replays like the run's.
+      await waitUntilIdle(concurrency.lockId);
+      const lock = await run(temporal, ['workflow', 'show', '--address', server.address, '--workflow-id', concurrency.lockId, '--output', 'json']);
+      await writeFile(join(FIXTURES, `${name}-lock.history.json`), lock.stdout);
+      console.log(`${name}-lock: ${(JSON.parse(lock.stdout) as { events: unknown[] }).events.length} events`);
+    }
   }
 });
 
@@ -123,10 +145,26 @@ async function subWorkflows(text: string): Promise<SubWorkflows> {
   return resolved;
 }
 
-async function interact(interaction: Interaction, runId: string): Promise<void> {
+/** Waits until the lock holds and queues nobody (the run's release has reached it). */
+async function waitUntilIdle(lockId: string): Promise<void> {
+  for (;;) {
+    const view = await client.workflow.getHandle(lockId).query(lockQuery);
+    if (view.holders.length === 0 && view.queue.length === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function interact(interaction: Interaction, runId: string, key?: { lockId: string; holder: string }): Promise<void> {
   if (interaction === 'none') return;
   if (interaction === 'signal-pause') return pauseThenSignal(runId);
   for (let state = await getRunState(client, runId); ; state = await getRunState(client, runId)) {
+    if (interaction === 'queue' && key && state.status === 'QUEUED') {
+      // Long enough for the lock to look at its holder on Temporal once; then the holder ends and
+      // the lock grants the key to the queued run.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      await client.workflow.getHandle(key.lockId).signal(releaseSignal, { runId: key.holder });
+      return;
+    }
     const waiting = state.tasks.find((task) => task.status === 'WAITING');
     const running = state.tasks.find((task) => task.status === 'RUNNING');
     if (interaction === 'approve' && waiting) {

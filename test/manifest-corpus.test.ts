@@ -105,6 +105,9 @@ const CASES: Expectation[] = [
   ['foreach-items-not-a-list', 18, 16, 'spec.tasks[0].forEach.items', 'forEach.items must be a list, got int'],
   ['bad-run-if', 18, 14, 'spec.tasks[1].runIf', 'must be one of "success", "failure", "always", got "on-failure"'],
   ['run-if-without-needs', 17, 14, 'spec.tasks[1].runIf', 'runIf: always reacts to how the tasks in "needs" ended; list them in "needs"'],
+  // concurrency keys
+  ['concurrency-key-reads-task', 14, 20, 'spec.concurrency.key', 'concurrency.key is evaluated when the run starts, before any task: it may read only params'],
+  ['concurrency-bad-on-conflict', 13, 56, 'spec.concurrency.onConflict', 'must be one of "queue", "reject", "cancel-running", got "wait"'],
   // runbooks
   ['runbook-missing-workflow-ref', 10, 1, 'spec', 'must have required property "workflowRef"'],
   ['runbook-bad-input-type', 13, 13, 'spec.inputs[0].type', 'got "date" (did you mean "datetime"?)'],

@@ -7,6 +7,7 @@ import { MaestroError } from '../errors/index.js';
 import type { ApprovalRequest, SignalRequest } from '../ir/index.js';
 import { verifyApproval, verifySignal } from '../provenance/index.js';
 import { signalPayloadProblems } from '../tasks/index.js';
+import { probeRuns } from './probe-runs.js';
 import { createRunTask, type ActivityDeps } from './run-task.js';
 import { createAuthorizeSubWorkflow } from './sub-workflow.js';
 
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     verifyApproval: createVerifyApproval(deps),
     verifySignal: createVerifySignal(deps),
     authorizeSubWorkflow: createAuthorizeSubWorkflow(deps),
+    probeRuns,
   };
 }
 

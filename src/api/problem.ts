@@ -23,6 +23,8 @@ export interface Problem {
   decisionId?: string;
   /** A denied run start's denials, one per decision (`taskId` absent for the run's own). */
   decisions?: { taskId?: string; decisionId: string; reasons: string[] }[];
+  /** The runs holding a concurrency key that refused a start (`CONCURRENCY_LIMIT`). */
+  holders?: string[];
 }
 
 const TITLES: Partial<Record<ErrorCode, string>> = {
@@ -32,6 +34,7 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
   UNAUTHENTICATED: 'Authentication required',
   FORBIDDEN: 'Not allowed',
   RUNBOOK_NOT_ALLOWED: 'The runbook is not allowed for this caller',
+  CONCURRENCY_LIMIT: 'The concurrency key is held',
   NOT_FOUND: 'Not found',
   TASK_NOT_FOUND: 'Task not found',
   CONFLICT: 'Conflict',
@@ -101,6 +104,7 @@ export function toProblem(error: unknown, instance: string): Problem {
     instance,
     ...(errors ? { errors } : {}),
     ...policyFields(maestro),
+    ...(maestro.code === 'CONCURRENCY_LIMIT' && Array.isArray(maestro.details?.holders) ? { holders: maestro.details.holders as string[] } : {}),
   };
 }
 

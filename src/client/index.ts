@@ -61,6 +61,11 @@ export interface StartRunOptions {
    * @default undefined — every task runs
    */
   carried?: TaskState[];
+  /**
+   * The concurrency key the run-start path acquired (see {@link InterpreterInput.concurrency}).
+   * @default undefined — the workflow has no `spec.concurrency`
+   */
+  concurrency?: InterpreterInput['concurrency'];
 }
 
 /** Starts the interpreter on a compiled workflow; returns the run id. */
@@ -78,6 +83,7 @@ export async function startRun(client: Client, options: StartRunOptions): Promis
     ...(options.cache === undefined ? {} : { cache: options.cache }),
     ...(options.historyEventLimit === undefined ? {} : { historyEventLimit: options.historyEventLimit }),
     ...(options.carried === undefined ? {} : { carried: options.carried }),
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
   };
   await client.workflow.start(INTERPRETER_WORKFLOW, {
     workflowId: runId,
@@ -92,7 +98,7 @@ export async function startRun(client: Client, options: StartRunOptions): Promis
       { key: MAESTRO_VERSION, value: compiled.ir.version },
       { key: MAESTRO_DIGEST, value: compiled.digest },
       { key: MAESTRO_NAMESPACE, value: namespace },
-      { key: MAESTRO_STATUS, value: 'RUNNING' },
+      { key: MAESTRO_STATUS, value: options.concurrency?.granted === false ? 'QUEUED' : 'RUNNING' },
     ]),
   });
   return runId;

@@ -126,6 +126,35 @@ describe('compileWorkflow', () => {
     expect(versionOf("${size(tasks.a) == 2}")).toBe(1);
   });
 
+  it('compiles spec.concurrency into irVersion 3 with its defaults, and leaves other workflows as they were', () => {
+    const compile = (spec: string) => {
+      const m = parseManifest(
+        [
+          'apiVersion: maestro/v1',
+          'kind: Workflow',
+          'metadata: { name: flow, version: 1.0.0 }',
+          'spec:',
+          '  policy: { purpose: p, authority: a, license: l }',
+          '  parameters: [{ name: service, type: string, required: true }]',
+          spec,
+          '  tasks: [{ id: a, uses: tasks/wait.sleep@0.1.0 }]',
+        ].join('\n'),
+        'flow.yaml',
+        { catalog },
+      );
+      if (m.kind !== 'Workflow') throw new Error('expected a workflow');
+      return compileWorkflow(m, { catalog });
+    };
+    expect(compile('  concurrency: { key: "deploy-${params.service}" }').ir).toMatchObject({
+      irVersion: 3,
+      concurrency: { key: 'deploy-${params.service}', limit: 1, onConflict: 'queue' },
+    });
+    expect(compile('  concurrency: { key: "${params.service}", limit: 2, onConflict: cancel-running }').ir.concurrency).toEqual({ key: '${params.service}', limit: 2, onConflict: 'cancel-running' });
+    const plain = compile('');
+    expect(plain.ir.irVersion).toBe(1);
+    expect(plain.ir).not.toHaveProperty('concurrency');
+  });
+
   it('gives the hello example the same digest on every machine', async () => {
     const hello = await loadManifestFile('examples/workflows/hello.yaml', { catalog });
     if (hello.kind !== 'Workflow') throw new Error('expected a workflow');

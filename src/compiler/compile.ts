@@ -44,8 +44,9 @@ export function compileWorkflow(manifest: WorkflowManifest, { catalog, workflows
     isSubWorkflowUses(task.uses) ? compileSubWorkflowTask(task, workflows, embedded) : compileTask(task, manifest, catalog),
   );
   const outputs = spec.outputs === undefined ? undefined : Object.fromEntries(Object.entries(spec.outputs).map(([name, expr]) => [name, unwrapExpression(expr)]));
+  const concurrency = spec.concurrency && { key: spec.concurrency.key, limit: spec.concurrency.limit ?? 1, onConflict: spec.concurrency.onConflict ?? 'queue' };
   const ir: WorkflowIR = {
-    irVersion: irVersionFor({ tasks, ...(outputs === undefined ? {} : { outputs }) }),
+    irVersion: irVersionFor({ tasks, ...(outputs === undefined ? {} : { outputs }), ...(concurrency === undefined ? {} : { concurrency }) }),
     name: metadata.name,
     version: metadata.version,
     ...(metadata.description === undefined ? {} : { description: metadata.description }),
@@ -66,6 +67,7 @@ export function compileWorkflow(manifest: WorkflowManifest, { catalog, workflows
     maxParallel: spec.maxParallel ?? DEFAULTS.maxParallel,
     failurePolicy: spec.failurePolicy ?? DEFAULTS.failurePolicy,
     ...(spec.circuitBreaker === undefined ? {} : { circuitBreaker: { maxFailures: spec.circuitBreaker.maxFailures } }),
+    ...(concurrency === undefined ? {} : { concurrency }),
     tasks,
     ...(outputs === undefined ? {} : { outputs }),
     ...(Object.keys(embedded).length === 0 ? {} : { workflows: embedded }),

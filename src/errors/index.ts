@@ -30,6 +30,10 @@ export const ERROR_CODES = {
   SIGNAL_NOT_AWAITED: { http: 409, exit: 1, retryable: false },
   /** A signal payload that does not match the waiting task's JSON Schema, or is too large or deep: the task keeps waiting. */
   SIGNAL_PAYLOAD_INVALID: { http: 400, exit: 2, retryable: false },
+  /** The run's concurrency key is held by as many runs as its limit and `onConflict: reject`: nothing started. */
+  CONCURRENCY_LIMIT: { http: 409, exit: 1, retryable: false },
+  /** A run's concurrency key could not be acquired or waited for (its lock workflow did not answer). */
+  CONCURRENCY_UNAVAILABLE: { http: 503, exit: 1, retryable: true },
   PAYLOAD_TOO_LARGE: { http: 413, exit: 2, retryable: false },
   UNSUPPORTED_MEDIA_TYPE: { http: 415, exit: 2, retryable: false },
   /** The caller, or the API as a whole, holds as many event streams as it may: retry after `Retry-After`. */

@@ -7,6 +7,7 @@ export * from './template.js';
 export * from './expr.js';
 export * from './search-attributes.js';
 export * from './messages.js';
+export * from './concurrency.js';
 export * from './values.js';
 export * from './json-depth.js';
 export * from './signals.js';

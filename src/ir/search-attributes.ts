@@ -12,7 +12,7 @@ export const MAESTRO_VERSION = defineSearchAttributeKey('MaestroVersion', Search
 export const MAESTRO_DIGEST = defineSearchAttributeKey('MaestroDigest', SearchAttributeType.KEYWORD);
 /** Maestro namespace of the run. */
 export const MAESTRO_NAMESPACE = defineSearchAttributeKey('MaestroNamespace', SearchAttributeType.KEYWORD);
-/** Run status as the user sees it: RUNNING | WAITING | PAUSED | SUCCEEDED | FAILED | CANCELLED. */
+/** Run status as the user sees it: QUEUED (for its concurrency key) | RUNNING | WAITING | PAUSED | SUCCEEDED | FAILED | CANCELLED. */
 export const MAESTRO_STATUS = defineSearchAttributeKey('MaestroStatus', SearchAttributeType.KEYWORD);
 
 /** Every custom search attribute, for registration with the server. */

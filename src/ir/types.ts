@@ -14,7 +14,8 @@ export const IR_VERSION = 3 as const;
 
 /**
  * The IR versions this code runs: 1; 2 (adds {@link TaskNode.runIf}); 3 (adds the `signal` and
- * `workflow` executions, {@link WorkflowIR.outputs} and {@link WorkflowIR.workflows}).
+ * `workflow` executions, {@link WorkflowIR.outputs}, {@link WorkflowIR.workflows} and
+ * {@link WorkflowIR.concurrency}).
  */
 export type IrVersion = 1 | 2 | typeof IR_VERSION;
 
@@ -29,16 +30,36 @@ const TASK_ERROR_REFERENCE = /\btasks\s*(?:\.\s*[A-Za-z_][\w-]*|\[[^\]]*\])\s*(?
 
 /**
  * The lowest IR version that can express this IR: 3 once a task waits for a signal
- * (`ops/wait.signal`) or runs a sub-workflow, or the IR declares `outputs` (none of which older
- * workers can run); 2 once a task has a `runIf` or an expression reads a task's `error` (bound only
- * from version 2, so runs of version 1 evaluate as they always did); else 1 — a workflow using none
- * of them keeps its digest.
+ * (`ops/wait.signal`) or runs a sub-workflow, or the IR declares `outputs` or `concurrency` (none of
+ * which older workers can run); 2 once a task has a `runIf` or an expression reads a task's `error`
+ * (bound only from version 2, so runs of version 1 evaluate as they always did); else 1 — a
+ * workflow using none of them keeps its digest.
  */
-export const irVersionFor = (ir: Pick<WorkflowIR, 'tasks' | 'outputs'>): IrVersion => {
+export const irVersionFor = (ir: Pick<WorkflowIR, 'tasks' | 'outputs' | 'concurrency'>): IrVersion => {
   const { tasks } = ir;
-  if (ir.outputs !== undefined || tasks.some((task) => task.execution === 'workflow' || task.execution === 'signal')) return 3;
+  if (ir.outputs !== undefined || ir.concurrency !== undefined) return 3;
+  if (tasks.some((task) => task.execution === 'workflow' || task.execution === 'signal')) return 3;
   return tasks.some((task) => task.runIf !== undefined || TASK_ERROR_REFERENCE.test(JSON.stringify(task))) ? 2 : 1;
 };
+
+/** What a run does when its concurrency key is held by `limit` runs already. */
+export type ConcurrencyConflict = 'queue' | 'reject' | 'cancel-running';
+
+/**
+ * At most `limit` runs of the same namespace and key at a time (irVersion 3). The key is evaluated
+ * over the params when the run starts.
+ */
+export interface ConcurrencySpec {
+  /** A `${...}` template over `params`, e.g. `deploy-${params.service}`. */
+  key: string;
+  /** Runs holding the key at once, 1 to {@link CONCURRENCY_LIMIT_MAX}. @default 1 */
+  limit: number;
+  /** @default 'queue' */
+  onConflict: ConcurrencyConflict;
+}
+
+/** The largest `concurrency.limit`: a lock holds and watches at most this many runs. */
+export const CONCURRENCY_LIMIT_MAX = 100;
 
 /**
  * When a task runs, by how its needs ended (absent: every need SUCCEEDED, or FAILED with
@@ -165,6 +186,8 @@ export interface WorkflowIR {
   failurePolicy: 'failFast' | 'continue';
   /** Stop scheduling new tasks once this many task failures have happened. */
   circuitBreaker?: { maxFailures: number };
+  /** Mutual exclusion with other runs of the namespace sharing a key. Since irVersion 3. */
+  concurrency?: ConcurrencySpec;
   /** Tasks in a deterministic topological order (ties broken by declaration order). */
   tasks: TaskNode[];
   /**
@@ -197,10 +220,11 @@ export type TaskStatus =
   | 'CANCELLED';
 
 /**
- * Status of a run as the user sees it. `WAITING`: a task waits for an approval or a signal;
- * `PAUSED`: an operator paused it (nothing new starts until it is resumed).
+ * Status of a run as the user sees it. `QUEUED`: started, waiting for its concurrency key (or, in
+ * the API, waiting in its namespace's admission queue); `WAITING`: a task waits for an approval or
+ * a signal; `PAUSED`: an operator paused it (nothing new starts until it is resumed).
  */
-export type RunStatus = 'RUNNING' | 'WAITING' | 'PAUSED' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+export type RunStatus = 'QUEUED' | 'RUNNING' | 'WAITING' | 'PAUSED' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
 
 /** A task's failure as recorded in the run. */
 export interface TaskErrorInfo {
@@ -265,11 +289,21 @@ export interface RunState {
   startedAt: string;
   endedAt?: string;
   error?: TaskErrorInfo;
+  /** The run's concurrency key (irVersion 3 with `concurrency`). */
+  concurrency?: RunConcurrency;
   tasks: TaskState[];
   /** The values of the workflow's `spec.outputs`, once the run SUCCEEDED. */
   outputs?: Record<string, unknown>;
   /** A sub-workflow's run: `sha256:<hex>` of its receipt bundle, for its parent to record. */
   receiptDigest?: string;
+}
+
+/** A run's concurrency key as its state shows it. */
+export interface RunConcurrency {
+  /** The evaluated key. */
+  key: string;
+  /** The workflow id of the key's lock, which the API asks for the holders and the queue. */
+  lockId: string;
 }
 
 /** A value that stands for output data kept in the artifact store instead of workflow history. */
@@ -330,6 +364,11 @@ export interface InterpreterInput {
   startedAt?: string;
   /** Set for a sub-workflow's run: the run and task that started it, and how deep it nests. */
   parent?: ParentRun;
+  /**
+   * The run's concurrency key, acquired by the run-start path before the run started (only for an
+   * IR with `concurrency`): `granted` false means the run waits, QUEUED, until its lock grants it.
+   */
+  concurrency?: RunConcurrency & { granted: boolean };
 }
 
 /** The parent of a sub-workflow's run ({@link InterpreterInput.parent}). */

@@ -61,6 +61,18 @@ export function checkOutputs(outputs: unknown, { params, graph }: ExpressionScop
 }
 
 /**
+ * Checks `spec.concurrency.key`: evaluated when the run starts, before any task, so it reads only
+ * `params`.
+ */
+export function checkConcurrencyKey(key: string, path: Path, params: ExpressionScope['params'], reporter: Reporter): void {
+  checkTemplates(key, path, {
+    params,
+    taskProblem: () => 'concurrency.key is evaluated when the run starts, before any task: it may read only params',
+    loopProblem: (name) => `"${name}" is only defined in a task with forEach`,
+  }, reporter);
+}
+
+/**
  * The environment of a task's expressions; `item` and `index` exist only inside its forEach, and
  * not where `outsideLoop` says they are read outside the per-item input.
  */

@@ -80,7 +80,7 @@ describe('IR contract', () => {
     runsOn: 'local',
   };
   const ir: WorkflowIR = {
-    irVersion: 2,
+    irVersion: 3,
     name: 'everything',
     version: '1.0.0',
     description: 'all fields',
@@ -91,6 +91,7 @@ describe('IR contract', () => {
     maxParallel: 8,
     failurePolicy: 'continue',
     circuitBreaker: { maxFailures: 3 },
+    concurrency: { key: 'deploy-${params.env}', limit: 1, onConflict: 'queue' },
     tasks: [task],
   };
   const validate = createAjv().compile({ $ref: irSchema.$id });
@@ -101,6 +102,8 @@ describe('IR contract', () => {
 
   it('rejects an IR of another version or with unknown fields', () => {
     expect(validate({ ...ir, irVersion: 4 })).toBe(false);
+    expect(validate({ ...ir, concurrency: { key: 'k', limit: 0, onConflict: 'queue' } })).toBe(false);
+    expect(validate({ ...ir, concurrency: { key: 'k', limit: 1, onConflict: 'wait' } })).toBe(false);
     expect(validate({ ...ir, tasks: [{ ...task, runIf: 'success' }] })).toBe(false);
     expect(validate({ ...ir, tasks: [{ ...task, retries: 3 }] })).toBe(false);
   });

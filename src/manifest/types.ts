@@ -68,6 +68,7 @@ export interface WorkflowManifest {
     maxParallel?: number;
     failurePolicy?: 'failFast' | 'continue';
     circuitBreaker?: { maxFailures: number };
+    concurrency?: { key: string; limit?: number; onConflict?: 'queue' | 'reject' | 'cancel-running' };
     runsOn?: RunsOn;
     tasks: TaskManifest[];
     /** The run's outputs: one `${...}` each over the params and the tasks' outputs, evaluated when it succeeds. */

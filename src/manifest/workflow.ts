@@ -4,7 +4,7 @@
 import { parseDuration } from '../ir/index.js';
 import type { Catalog } from '../catalog/index.js';
 import { compileJsonSchema, type JsonSchema, type TaskDefinition } from '../sdk/index.js';
-import { checkOutputs, checkTaskExpressions, type ExpressionScope } from './expressions.js';
+import { checkConcurrencyKey, checkOutputs, checkTaskExpressions, type ExpressionScope } from './expressions.js';
 import { checkGraph, readGraph } from './graph.js';
 import type { Reporter } from './issues.js';
 import { checkParameters } from './parameter-declarations.js';
@@ -24,6 +24,8 @@ import type { TaskManifest } from './types.js';
  */
 export function checkWorkflow(data: unknown, catalog: Catalog, reporter: Reporter, workflows?: SubWorkflows): void {
   const params = checkParameters(valueAt(data, ['spec', 'parameters']), ['spec', 'parameters'], reporter);
+  const key = valueAt(data, ['spec', 'concurrency', 'key']);
+  if (typeof key === 'string') checkConcurrencyKey(key, ['spec', 'concurrency', 'key'], params, reporter);
   const tasksPath = ['spec', 'tasks'];
   const graph = checkGraph(readGraph(valueAt(data, tasksPath)), tasksPath, reporter);
   const tasks = valueAt(data, tasksPath);

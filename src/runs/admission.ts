@@ -6,6 +6,7 @@
  * admitted run Temporal does not know yet (an API that died mid-start), then admits queued runs
  * into the free slots, oldest first.
  */
+import { MaestroError } from '../errors/index.js';
 import { describeRun } from './temporal.js';
 import { openSecretParams, startOnTemporal, type LaunchContext, type LaunchRequest } from './launch.js';
 
@@ -32,16 +33,32 @@ export interface AdmissionLoop {
 }
 
 /** One pass over one namespace. */
-async function admitNamespace(context: LaunchContext, namespace: string, limit: number): Promise<void> {
+async function admitNamespace(context: LaunchContext, namespace: string, limit: number, log: Log): Promise<void> {
   for (const entry of await context.store.listAdmissions({ namespace, state: 'admitted' })) {
     const execution = await describeRun(context.client, entry.runId);
-    if (!execution) await startOnTemporal(context, openSecretParams(context.payloadCodec, entry.request as LaunchRequest));
+    if (!execution) await start(context, entry.request as LaunchRequest, log);
     else if (execution.closed) await context.store.releaseRun(entry.runId);
   }
   for (const entry of await context.store.admitQueuedRuns(namespace, limit)) {
-    await startOnTemporal(context, openSecretParams(context.payloadCodec, entry.request as LaunchRequest));
+    await start(context, entry.request as LaunchRequest, log);
   }
 }
+
+/**
+ * Starts an admitted run. One whose concurrency key refuses it (`onConflict: reject`) never starts:
+ * it leaves the namespace's queue, and the refusal is logged (its caller was answered QUEUED long ago).
+ */
+async function start(context: LaunchContext, request: LaunchRequest, log: Log): Promise<void> {
+  try {
+    await startOnTemporal(context, openSecretParams(context.payloadCodec, request));
+  } catch (error) {
+    if (!(error instanceof MaestroError && error.code === 'CONCURRENCY_LIMIT')) throw error;
+    log(`maestro api: run ${request.runId} left the admission queue without starting:`, error);
+    await context.store.releaseRun(request.runId);
+  }
+}
+
+type Log = NonNullable<AdmissionLoopOptions['log']>;
 
 /** Starts the loop over every namespace of `context.runLimits`; a no-op loop when there are none. */
 export function startAdmissionLoop(context: LaunchContext, { intervalMs = 500, log = console.error }: AdmissionLoopOptions = {}): AdmissionLoop {
@@ -52,7 +69,7 @@ export function startAdmissionLoop(context: LaunchContext, { intervalMs = 500, l
     running = running.then(async () => {
       for (const [namespace, limit] of limits) {
         try {
-          await admitNamespace(context, namespace, limit);
+          await admitNamespace(context, namespace, limit, log);
         } catch (error) {
           log(`maestro api: admission pass for namespace ${namespace} failed (retrying in ${intervalMs} ms):`, error);
         }

@@ -6,6 +6,7 @@ import type { Client } from '@temporalio/client';
 import { NotFoundError } from '../errors/index.js';
 import { redactParams, type InterpreterInput, type ParentRun, type RunState, type TaskErrorInfo, type TaskState, type WorkflowIR } from '../ir/index.js';
 import type { Store } from '../store/index.js';
+import { concurrencyView, type ConcurrencyView } from './concurrency.js';
 import type { LaunchRequest } from './launch.js';
 import { runPolicyView, type RunPolicyView } from './policy.js';
 import { describeRun, runInput, runState, type ApiRunStatus, type RunExecution } from './temporal.js';
@@ -25,6 +26,8 @@ export interface RunDetail {
   error?: TaskErrorInfo;
   /** Purpose, authority and license, the principal the run acts for, per-task overrides and labels. */
   policy: RunPolicyView;
+  /** The run's concurrency key; while it is QUEUED, the runs holding the key and its place in the queue. */
+  concurrency?: ConcurrencyView;
   tasks: TaskState[];
   /** The values of the workflow's `spec.outputs`, once the run succeeded. */
   outputs?: Record<string, unknown>;
@@ -76,7 +79,10 @@ export async function runDetail(client: Client, location: RunLocation): Promise<
   }
   const { execution } = location;
   const [input, state] = await Promise.all([runInput(client, execution.runId), runState(client, execution)]);
-  return detailOf(execution, input, state);
+  const detail = detailOf(execution, input, state);
+  if (state.concurrency === undefined) return detail;
+  const concurrency = detail.status === 'QUEUED' ? await concurrencyView(client, execution.runId, state.concurrency) : { key: state.concurrency.key };
+  return { ...detail, concurrency };
 }
 
 function detailOf(execution: RunExecution, { ir, params, startedBy, principal, parent }: InterpreterInput, state: RunState): RunDetail {

@@ -6,6 +6,7 @@
  */
 export { authorizeRunStart, launchRun, newRunId, startOnTemporal, type LaunchContext, type LaunchRequest, type LaunchResult } from './launch.js';
 export { recordBeforeActing } from './record.js';
+export { acquireConcurrencyKey, concurrencyView, lockIdOf, type ConcurrencyView } from './concurrency.js';
 export { startAdmissionLoop, type AdmissionLoop, type AdmissionLoopOptions } from './admission.js';
 export { openLaunchContext, type LaunchContextSettings, type OpenLaunchContext } from './open.js';
 export { replayRun, startReplay, type ReplayOptions } from './replay.js';

@@ -7,13 +7,15 @@
  * idempotent by construction), counted by `onStarted` (the API's run-start metric).
  */
 import { randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { startRun } from '../client/index.js';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { cancelOnTemporal, startRun } from '../client/index.js';
+import { MaestroError } from '../errors/index.js';
 import { openValue, sealValue, type AesGcmPayloadCodec } from '../codec/index.js';
 import type { CacheMode, CompiledWorkflow, Principal, TaskState } from '../ir/index.js';
 import { checkRunStart, runStartDenial, type PolicyGate } from '../policy/index.js';
 import type { AuditLog, Store } from '../store/index.js';
 import { recordBeforeActing } from './record.js';
+import { acquireConcurrencyKey } from './concurrency.js';
 import { describeRun, type ApiRunStatus } from './temporal.js';
 
 /**
@@ -122,10 +124,14 @@ export function newRunId(): string {
 }
 
 /**
- * Starts the run on Temporal unless a run with its id exists already.
- * @returns true when this call started it.
+ * Starts the run on Temporal unless a run with its id exists already; a workflow with
+ * `spec.concurrency` first acquires its key (see `acquireConcurrencyKey`).
+ * @returns `started` when this call started it (`queued`: started, waiting for its key), else `exists`.
+ * @throws MaestroError `CONCURRENCY_LIMIT` when the key is taken and `onConflict` is `reject`.
  */
-export async function startOnTemporal(context: LaunchContext, request: LaunchRequest): Promise<boolean> {
+export async function startOnTemporal(context: LaunchContext, request: LaunchRequest): Promise<'started' | 'queued' | 'exists'> {
+  const acquired = await acquireConcurrencyKey(context.client, context.taskQueue, request);
+  const concurrency = acquired && { key: acquired.key, lockId: acquired.lockId, granted: acquired.granted };
   try {
     await startRun(context.client, {
       compiled: request.compiled,
@@ -139,13 +145,38 @@ export async function startOnTemporal(context: LaunchContext, request: LaunchReq
       ...(request.carried === undefined ? {} : { carried: request.carried }),
       ...(request.traceId === undefined ? {} : { traceId: request.traceId }),
       ...(request.cache === undefined ? {} : { cache: request.cache }),
+      ...(concurrency === undefined ? {} : { concurrency }),
     });
   } catch (error) {
-    if (error instanceof WorkflowExecutionAlreadyStartedError) return false;
+    if (error instanceof WorkflowExecutionAlreadyStartedError) return 'exists';
     throw error;
   }
   context.onStarted?.(request);
-  return true;
+  for (const holder of acquired?.cancel ?? []) await cancelHolder(context, request, holder);
+  return concurrency?.granted === false ? 'queued' : 'started';
+}
+
+/**
+ * Cancels a run holding the key a `cancel-running` run takes, recorded first in the audit log as
+ * any cancellation is (by the new run's starter, `details.by` the new run). A holder that has
+ * ended meanwhile has nothing to cancel.
+ */
+async function cancelHolder(context: LaunchContext, request: LaunchRequest, holder: string): Promise<void> {
+  await recordBeforeActing(context.auditLog, {
+    kind: 'cancellation',
+    runId: holder,
+    namespace: request.namespace,
+    actor: request.startedBy,
+    action: 'cancel',
+    reason: `concurrency key taken by run ${request.runId} (onConflict: cancel-running)`,
+    details: { by: request.runId },
+    ...(request.traceId === undefined ? {} : { traceId: request.traceId }),
+  });
+  try {
+    await cancelOnTemporal(context.client, holder);
+  } catch (error) {
+    if (!(error instanceof WorkflowNotFoundError)) throw error;
+  }
 }
 
 /**
@@ -200,6 +231,12 @@ export async function launchRun(
   const full: LaunchRequest = { ...request, runId };
   if (context.policy !== undefined) await authorizeRunStart(context.policy, full);
   if (full.origin !== undefined) await recordOrigin(context.auditLog, full, full.origin);
+  if (runId !== fresh && full.compiled.ir.concurrency !== undefined) {
+    // A repeated request gets its run back without asking for the key again: a run that has
+    // finished must not take (or be refused) the key a second time.
+    const existing = await describeRun(context.client, runId);
+    if (existing) return { runId, status: existing.status, created: false };
+  }
   const limit = context.runLimits[request.namespace];
   if (limit !== undefined) {
     const state = await context.store.enqueueRun(
@@ -208,8 +245,15 @@ export async function launchRun(
     );
     if (state === 'queued') return { runId, status: 'QUEUED', created: runId === fresh };
   }
-  const started = await startOnTemporal(context, full);
-  if (started || runId === fresh) return { runId, status: 'RUNNING', created: runId === fresh };
+  let started;
+  try {
+    started = await startOnTemporal(context, full);
+  } catch (error) {
+    // Refused by its concurrency key: the namespace slot it was admitted to is free again.
+    if (limit !== undefined && error instanceof MaestroError && error.code === 'CONCURRENCY_LIMIT') await context.store.releaseRun(runId);
+    throw error;
+  }
+  if (started !== 'exists' || runId === fresh) return { runId, status: started === 'queued' ? 'QUEUED' : 'RUNNING', created: runId === fresh };
   const existing = await describeRun(context.client, runId);
   return { runId, status: existing?.status ?? 'RUNNING', created: false };
 }

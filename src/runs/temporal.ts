@@ -20,8 +20,8 @@ import {
   type RunStatus,
 } from '../ir/index.js';
 
-/** A run's status as the API shows it: Maestro's, plus QUEUED for runs the admission queue holds. */
-export type ApiRunStatus = RunStatus | 'QUEUED';
+/** A run's status as the API shows it: QUEUED also for runs the admission queue holds. */
+export type ApiRunStatus = RunStatus;
 
 /** What describe tells about a run. */
 export interface RunExecution {
@@ -56,7 +56,7 @@ export function runStatusOf(execution: ExecutionStatusName, maestroStatus: strin
     case 'CANCELLED':
       return 'CANCELLED';
     default:
-      return maestroStatus === 'WAITING' || maestroStatus === 'PAUSED' ? maestroStatus : 'RUNNING';
+      return maestroStatus === 'WAITING' || maestroStatus === 'PAUSED' || maestroStatus === 'QUEUED' ? maestroStatus : 'RUNNING';
   }
 }
 

@@ -93,6 +93,8 @@ export interface Harness {
   /** Polls GET /runs/{runId} until `predicate` holds. */
   waitRun(runId: string, predicate: (run: any) => boolean, timeoutMs?: number): Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   restartApi(): Promise<void>;
+  /** Starts a second API on the same Temporal, task queue and registry (another replica); stop it before `close()`. */
+  startReplica(): Promise<{ url: string; stop(): Promise<void> }>;
   stopWorker(): Promise<void>;
   startWorker(): Promise<void>;
   close(): Promise<void>;
@@ -277,6 +279,17 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await store.close();
       store = await openStore({ dataDir: dir });
       api = await start();
+    },
+    async startReplica() {
+      const replicaStore = await openStore({ dataDir: dir });
+      const replica = await startApi(config, { port: 0, authenticator, store: replicaStore, auditLog, taskLog, pdp: pdp ?? false, pollMs: 200, drainMs: 2_000 });
+      return {
+        url: replica.url,
+        async stop() {
+          await replica.stop();
+          await replicaStore.close();
+        },
+      };
     },
     async stopWorker() {
       await worker?.stop();

@@ -169,6 +169,28 @@ export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask
               <dd>{detail.priority}</dd>
             </>
           ) : null}
+          {detail.concurrency ? (
+            <>
+              <dt>Concurrency key</dt>
+              <dd data-testid="run-concurrency">
+                <span className="mono">{detail.concurrency.key}</span>
+                {detail.status === 'QUEUED' && detail.concurrency.holders?.length ? (
+                  <>
+                    {' '}
+                    — waiting{detail.concurrency.position === undefined ? '' : ` (#${detail.concurrency.position})`} for{' '}
+                    {detail.concurrency.holders.map((holder, i) => (
+                      <span key={holder}>
+                        {i > 0 ? ', ' : ''}
+                        <Link to={`/runs/${encodeURIComponent(holder)}`} className="mono">
+                          {holder}
+                        </Link>
+                      </span>
+                    ))}
+                  </>
+                ) : null}
+              </dd>
+            </>
+          ) : null}
           {detail.policy ? (
             <>
               <dt>Policy</dt>

@@ -89,8 +89,9 @@ async function queuedRuns(context: RouteContext, filter: RunFilter): Promise<Run
 }
 
 /**
- * `GET /runs`: one page from Temporal visibility, newest first; queued runs (not on Temporal yet)
- * come first on the first page, or alone with `status=QUEUED`.
+ * `GET /runs`: one page from Temporal visibility, newest first; runs of the admission queue (not on
+ * Temporal yet) come first on the first page, also with `status=QUEUED`, which adds the runs
+ * Temporal shows QUEUED for their concurrency key.
  */
 export const listRuns: RouteHandler = async (context) => {
   const principal = caller(context);
@@ -107,7 +108,6 @@ export const listRuns: RouteHandler = async (context) => {
     ...(query.until === undefined ? {} : { until: instantOf('until', query.until) }),
   };
   const queued = query.pageToken === undefined && (query.status === undefined || query.status === 'QUEUED') ? await queuedRuns(context, filter) : [];
-  if (query.status === 'QUEUED') return { status: 200, body: { items: queued.slice(0, query.limit) } };
   const page = await listFromTemporal(context.deps.client, filter, { limit: query.limit, ...(query.pageToken === undefined ? {} : { pageToken: query.pageToken }) });
   return { status: 200, body: { ...page, items: [...queued, ...page.items] } };
 };
