@@ -10,13 +10,16 @@
  * compiler writes the lowest version that can express an IR ({@link irVersionFor}), so a workflow
  * using nothing newer keeps its digest and still runs on workers that know only version 1.
  */
-export const IR_VERSION = 2 as const;
+export const IR_VERSION = 3 as const;
 
-/** The IR versions this code runs: 1, and 2 (adds {@link TaskNode.runIf}). */
-export type IrVersion = 1 | typeof IR_VERSION;
+/**
+ * The IR versions this code runs: 1, 2 (adds {@link TaskNode.runIf}) and 3 (adds
+ * {@link WorkflowIR.finally} and {@link TaskNode.compensate}).
+ */
+export type IrVersion = 1 | 2 | typeof IR_VERSION;
 
 /** Whether the interpreter can run an IR of this version. */
-export const isSupportedIrVersion = (version: unknown): version is IrVersion => version === 1 || version === IR_VERSION;
+export const isSupportedIrVersion = (version: unknown): version is IrVersion => version === 1 || version === 2 || version === IR_VERSION;
 
 /**
  * Names a task's `error` in an expression: `tasks.a.error`, `tasks['a'].error`, `tasks.a['error']`.
@@ -25,12 +28,29 @@ export const isSupportedIrVersion = (version: unknown): version is IrVersion => 
 const TASK_ERROR_REFERENCE = /\btasks\s*(?:\.\s*[A-Za-z_][\w-]*|\[[^\]]*\])\s*(?:\.\s*error\b|\[\s*\\?["']error\\?["']\s*\])/;
 
 /**
- * The lowest IR version that can express these tasks: 2 once a task has a `runIf` or an expression
- * reads a task's `error` (bound only in version 2, so runs of version 1 evaluate as they always did),
- * else 1 — a workflow using neither keeps its digest.
+ * The lowest IR version that can express this IR body: 3 once it has `finally` tasks or a task
+ * with `compensate`; 2 once a task has a `runIf` or an expression reads a task's `error` (bound
+ * only from version 2, so runs of version 1 evaluate as they always did); else 1 — a workflow
+ * using none of them keeps its digest.
  */
-export const irVersionFor = (tasks: readonly TaskNode[]): IrVersion =>
-  tasks.some((task) => task.runIf !== undefined || TASK_ERROR_REFERENCE.test(JSON.stringify(task))) ? IR_VERSION : 1;
+export const irVersionFor = ({ tasks, finally: cleanup }: { tasks: readonly TaskNode[]; finally?: readonly TaskNode[] }): IrVersion => {
+  if ((cleanup?.length ?? 0) > 0 || tasks.some((task) => task.compensate !== undefined)) return 3;
+  return tasks.some((task) => task.runIf !== undefined || TASK_ERROR_REFERENCE.test(JSON.stringify(task))) ? 2 : 1;
+};
+
+/** Suffix of a compensation's id: the compensation of task `deploy` is `deploy.compensate`. */
+export const COMPENSATE_SUFFIX = '.compensate';
+
+/**
+ * Every task node of an IR, in the order of the run's task states: the tasks, then the
+ * compensations (in task order), then the `finally` tasks. The same array as `ir.tasks` for an IR
+ * without compensations and `finally` (every IR before version 3).
+ */
+export function allTaskNodes(ir: Pick<WorkflowIR, 'tasks' | 'finally'>): readonly TaskNode[] {
+  const compensations = ir.tasks.flatMap((task) => (task.compensate ? [task.compensate] : []));
+  if (compensations.length === 0 && (ir.finally?.length ?? 0) === 0) return ir.tasks;
+  return [...ir.tasks, ...compensations, ...(ir.finally ?? [])];
+}
 
 /**
  * When a task runs, by how its needs ended (absent: every need SUCCEEDED, or FAILED with
@@ -121,6 +141,11 @@ export interface TaskNode {
   policy?: Partial<PolicyContext>;
   /** Labels such as a data classification, seen by the policy. */
   labels?: Record<string, string>;
+  /**
+   * What undoes this task when the run fails, is cancelled or times out after it SUCCEEDED (saga):
+   * a node of its own, id `<id>.compensate`, without needs. Since irVersion 3.
+   */
+  compensate?: TaskNode;
 }
 
 /** A compiled workflow. */
@@ -142,6 +167,18 @@ export interface WorkflowIR {
   circuitBreaker?: { maxFailures: number };
   /** Tasks in a deterministic topological order (ties broken by declaration order). */
   tasks: TaskNode[];
+  /**
+   * Tasks that run once everything else (the tasks, then the compensations) has ended, whatever
+   * the outcome; they need only each other. Topological order. Since irVersion 3.
+   */
+  finally?: TaskNode[];
+  /**
+   * How long compensations and `finally` tasks may run in all, from the end of the tasks; then
+   * they are cancelled (`FINALLY_TIMEOUT`). Set when the IR has either. Since irVersion 3.
+   */
+  finallyTimeoutMs?: number;
+  /** A `finally` task's failure fails a run that had succeeded. @default false */
+  finallyFailsRun?: boolean;
 }
 
 /** The IR plus its digest, `sha256:<hex>` of the RFC 8785 canonical JSON of the IR. */
@@ -261,6 +298,8 @@ export interface InterpreterInput {
   historyEventLimit?: number;
   /** State carried over by continue-as-new: tasks already finished, by id. */
   carried?: TaskState[];
+  /** Carried over by continue-as-new: ids of the succeeded tasks that have a compensation, in completion order. */
+  compensable?: string[];
   /** Start time carried over by continue-as-new. */
   startedAt?: string;
 }

@@ -78,9 +78,20 @@ describe('IR contract', () => {
     continueOnError: true,
     cache: { enabled: true, ttlMs: 600_000 },
     runsOn: 'local',
+    compensate: {
+      id: 'fan-out.compensate',
+      uses: 'tasks/http.request@0.1.0',
+      usesSpec: 'tasks/http.request@^0.1',
+      execution: 'activity',
+      needs: [],
+      with: { url: 'https://example.test/undo' },
+      retry: { maxAttempts: 1, initialIntervalMs: 1000, backoffCoefficient: 2, maxIntervalMs: 60_000, jitter: 0.2 },
+      continueOnError: false,
+      runsOn: 'local',
+    },
   };
   const ir: WorkflowIR = {
-    irVersion: 2,
+    irVersion: 3,
     name: 'everything',
     version: '1.0.0',
     description: 'all fields',
@@ -92,6 +103,9 @@ describe('IR contract', () => {
     failurePolicy: 'continue',
     circuitBreaker: { maxFailures: 3 },
     tasks: [task],
+    finally: [{ id: 'report', uses: 'tasks/transform.map@0.1.0', usesSpec: 'tasks/transform.map@0.1.0', execution: 'local-activity', needs: [], with: { rows: '${[run.status]}' }, retry: task.retry, continueOnError: false, runsOn: 'local' }],
+    finallyTimeoutMs: 300_000,
+    finallyFailsRun: true,
   };
   const validate = createAjv().compile({ $ref: irSchema.$id });
 
@@ -100,7 +114,7 @@ describe('IR contract', () => {
   });
 
   it('rejects an IR of another version or with unknown fields', () => {
-    expect(validate({ ...ir, irVersion: 3 })).toBe(false);
+    expect(validate({ ...ir, irVersion: 4 })).toBe(false);
     expect(validate({ ...ir, tasks: [{ ...task, runIf: 'success' }] })).toBe(false);
     expect(validate({ ...ir, tasks: [{ ...task, retries: 3 }] })).toBe(false);
   });
@@ -138,6 +152,7 @@ describe('manifest types', () => {
     runsOn: true,
     policy: true,
     labels: true,
+    compensate: true,
   };
   const parameterFields: Record<keyof ParameterManifest, true> = {
     name: true,

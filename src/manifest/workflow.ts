@@ -4,8 +4,9 @@
 import { parseDuration } from '../ir/index.js';
 import type { Catalog } from '../catalog/index.js';
 import type { TaskDefinition } from '../sdk/index.js';
-import { checkTaskExpressions, type ExpressionScope } from './expressions.js';
-import { checkGraph, readGraph } from './graph.js';
+import { checkCompensateExpressions, checkTaskExpressions, type ExpressionScope } from './expressions.js';
+import { checkGraph, readGraph, type TaskGraph } from './graph.js';
+import type { CelType } from './cel-types.js';
 import type { Reporter } from './issues.js';
 import { checkParameters } from './parameter-declarations.js';
 import { valueAt, type Path } from './path.js';
@@ -23,16 +24,66 @@ export function checkWorkflow(data: unknown, catalog: Catalog, reporter: Reporte
   const graph = checkGraph(readGraph(valueAt(data, tasksPath)), tasksPath, reporter);
   const tasks = valueAt(data, tasksPath);
   if (!Array.isArray(tasks)) return;
+  checkTasks(tasks, tasksPath, { params, graph }, catalog, reporter);
+  checkFinally(valueAt(data, ['spec', 'finally']), graph, params, catalog, reporter);
+}
+
+/** Checks each schema-valid task of `tasks` (at `base`): its `uses`, retry, runIf, expressions and compensation. */
+function checkTasks(tasks: unknown[], base: Path, scope: ExpressionScope, catalog: Catalog, reporter: Reporter): void {
   const { task: isTask } = getValidators();
-  const scope: ExpressionScope = { params, graph };
   tasks.forEach((task: unknown, index) => {
     if (!isTask(task)) return;
-    const path = [...tasksPath, index];
+    const path = [...base, index];
     if (checkUses(task, path, catalog, reporter)?.execution === 'approval') checkApprovalGate(task, path, reporter);
     checkRetry(task, path, reporter);
     checkRunIf(task, path, reporter);
     checkTaskExpressions(task, path, scope, reporter);
+    checkCompensate(task, path, scope, catalog, reporter);
   });
+}
+
+/**
+ * The `finally` tasks: a graph of their own (they need only each other, and their ids differ from
+ * the tasks'), each checked like a task, with `run` and every task of `spec.tasks` readable.
+ */
+function checkFinally(tasks: unknown, main: TaskGraph, params: ReadonlyMap<string, CelType>, catalog: Catalog, reporter: Reporter): void {
+  if (!Array.isArray(tasks)) return;
+  const base: Path = ['spec', 'finally'];
+  const read = readGraph(tasks);
+  for (const task of read) {
+    if (main.ids.has(task.id)) reporter.report([...base, task.index, 'id'], `task id "${task.id}" is already the id of a task in spec.tasks`);
+    task.needs = task.needs.filter((need) => {
+      if (!main.ids.has(need.id)) return true;
+      reporter.report(
+        [...base, task.index, 'needs', need.index],
+        `finally task "${task.id}" needs "${need.id}", a task of spec.tasks: finally tasks start once every task has ended, and need only other finally tasks (read tasks.${need.id} without listing it)`,
+      );
+      return false;
+    });
+  }
+  checkTasks(tasks, base, { params, graph: checkGraph(read, base, reporter), ended: main.ids }, catalog, reporter);
+}
+
+/**
+ * A task's `compensate`: its `uses` must resolve, its retry intervals make sense, and it cannot
+ * be combined with `forEach` (which items to undo, and how, is the task's to say: give the items
+ * a task of their own, or compensate in one task over `tasks.<id>.outputs`).
+ */
+function checkCompensate(task: TaskManifest, path: Path, scope: ExpressionScope, catalog: Catalog, reporter: Reporter): void {
+  const { compensate } = task;
+  if (!compensate) return;
+  const at = [...path, 'compensate'];
+  if (scope.ended !== undefined) {
+    reporter.report(at, 'a finally task cannot have a compensation: compensations undo the tasks of spec.tasks when the run fails');
+    return;
+  }
+  if (task.forEach !== undefined) {
+    reporter.report(at, 'a forEach task cannot have a compensation: compensate its items in one task that reads tasks.<id>.outputs, or in a finally task');
+  }
+  const resolved = catalog.resolve(compensate.uses);
+  if (!resolved.ok) reporter.report([...at, 'uses'], resolved.message);
+  checkRetry({ id: task.id, uses: compensate.uses, ...(compensate.retry === undefined ? {} : { retry: compensate.retry }) }, at, reporter);
+  checkCompensateExpressions(task, path, scope, reporter);
 }
 
 /** `runIf: failure | always` reacts to how the task's needs ended: without needs it has nothing to react to. */

@@ -3,7 +3,7 @@
  * Pure: the same inputs give the same statement, byte for byte once canonicalised, so a receipt
  * written twice (an activity retry) is the same receipt.
  */
-import { ExpressionError, evaluate, redactParams, resolveTemplates, type ExpressionBindings, type RunState, type TaskNode, type TaskState, type WorkflowIR } from '../ir/index.js';
+import { ExpressionError, allTaskNodes, evaluate, redactParams, resolveTemplates, type ExpressionBindings, type RunState, type TaskNode, type TaskState, type WorkflowIR } from '../ir/index.js';
 import { isArtifactRef } from '../store/index.js';
 import { canonicalSha256, digestOf, hexOf, outputsSha256 } from '../canonical/index.js';
 import {
@@ -101,7 +101,7 @@ export function taskOutputDigests(run: RunState): Map<string, string> {
  */
 export function buildReceipt(input: BuildReceiptInput): ProvenanceStatement {
   const { ir, digest, params, run, workerBuildId, builderId, taskCodeDigests, policyDecisionIds = {}, namespace } = input;
-  const nodes = new Map(ir.tasks.map((task) => [task.id, task]));
+  const nodes = new Map(allTaskNodes(ir).map((task) => [task.id, task]));
   const inputs = new ResolvedInputs(ir, params, run);
 
   const subjects: Statement['subject'] = [{ name: runSubjectName(run.runId), digest: { sha256: canonicalSha256(run) } }];
@@ -118,7 +118,7 @@ export function buildReceipt(input: BuildReceiptInput): ProvenanceStatement {
   const dependencies: ResourceDescriptor[] = [
     { name: `workflow:${ir.name}@${ir.version}`, uri: `urn:maestro:workflow:${ir.name}@${ir.version}`, digest: { sha256: hexOf(digest) } },
   ];
-  for (const uses of [...new Set(ir.tasks.map((task) => task.uses))].sort()) {
+  for (const uses of [...new Set(allTaskNodes(ir).map((task) => task.uses))].sort()) {
     const codeDigest = taskCodeDigests[uses];
     dependencies.push({
       name: uses,

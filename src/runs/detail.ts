@@ -4,7 +4,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { NotFoundError } from '../errors/index.js';
-import { redactParams, type InterpreterInput, type RunState, type TaskErrorInfo, type TaskState, type WorkflowIR } from '../ir/index.js';
+import { allTaskNodes, redactParams, type InterpreterInput, type RunState, type TaskErrorInfo, type TaskState, type WorkflowIR } from '../ir/index.js';
 import type { Store } from '../store/index.js';
 import type { LaunchRequest } from './launch.js';
 import { runPolicyView, type RunPolicyView } from './policy.js';
@@ -29,7 +29,7 @@ export interface RunDetail {
 }
 
 function pending(ir: WorkflowIR): TaskState[] {
-  return ir.tasks.map((task) => ({ id: task.id, status: 'PENDING', attempts: 0 }));
+  return allTaskNodes(ir).map((task) => ({ id: task.id, status: 'PENDING', attempts: 0 }));
 }
 
 /** Where a run is: on Temporal (with its execution), or waiting in the admission queue. */
