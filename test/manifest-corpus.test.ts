@@ -104,6 +104,8 @@ const CASES: Expectation[] = [
   ['foreach-items-not-a-list', 18, 16, 'spec.tasks[0].forEach.items', 'forEach.items must be a list, got int'],
   ['bad-run-if', 18, 14, 'spec.tasks[1].runIf', 'must be one of "success", "failure", "always", got "on-failure"'],
   ['run-if-without-needs', 17, 14, 'spec.tasks[1].runIf', 'runIf: always reacts to how the tasks in "needs" ended; list them in "needs"'],
+  ['finally-needs-task', 18, 15, 'spec.finally[0].needs[0]', 'finally task "summary" needs "deploy", a task of spec.tasks'],
+  ['compensate-without-uses', 15, 7, 'spec.tasks[0].compensate', 'must have required property "uses"'],
   // runbooks
   ['runbook-missing-workflow-ref', 10, 1, 'spec', 'must have required property "workflowRef"'],
   ['runbook-bad-input-type', 13, 13, 'spec.inputs[0].type', 'got "date" (did you mean "datetime"?)'],
