@@ -178,8 +178,8 @@ export class Scheduler {
   readonly compensable: string[];
   /** Compensations still to run, next first (phase `compensate`). */
   private compensations: TaskNode[] = [];
-  /** How the tasks ended, decided when they all have: what `run.status` reads in `finally` tasks. */
-  private outcome: { status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; error?: TaskErrorInfo } | undefined;
+  /** Why the tasks failed the run, decided when they have all ended (`run.tasksEnded` says how they ended). */
+  private outcome: { error?: TaskErrorInfo } | undefined;
   /** Why compensations and finally tasks stopped (their grace period ended); set once. */
   private cleanupStop: StopReason | undefined;
 
@@ -363,7 +363,8 @@ export class Scheduler {
     this.changes += 1;
     const error = this.tasksFailure();
     const status = this.stop?.code === 'RUN_CANCELLED' ? 'CANCELLED' : error ? 'FAILED' : 'SUCCEEDED';
-    this.outcome = error && status === 'FAILED' ? { status, error } : { status };
+    this.outcome = error && status === 'FAILED' ? { error } : {};
+    this.run.tasksEnded = { status, failedTasks: this.taskStates.filter((task) => task.status === 'FAILED').map((task) => task.id) };
     const undo = status === 'SUCCEEDED' ? [] : [...this.compensable].reverse();
     this.compensations = undo.map((id) => this.nodes.get(id)?.compensate as TaskNode);
     for (const node of this.ir.tasks) {
@@ -439,9 +440,7 @@ export class Scheduler {
       this.settledTasks = tasks;
     }
     const bindings: ExpressionBindings = item ? { params: this.params, tasks, item: item.value, index: item.index } : { params: this.params, tasks };
-    if (this.phase === 'finally' && this.outcome) {
-      bindings.run = { status: this.outcome.status, failedTasks: this.taskStates.filter((task) => task.status === 'FAILED').map((task) => task.id) };
-    }
+    if (this.phase === 'finally' && this.run.tasksEnded) bindings.run = this.run.tasksEnded;
     return bindings;
   }
 

@@ -242,6 +242,12 @@ export interface RunState {
   endedAt?: string;
   error?: TaskErrorInfo;
   tasks: TaskState[];
+  /**
+   * How the tasks ended, as `finally` tasks read it (`run.status`, `run.failedTasks`): set when
+   * they have all ended, in runs with compensations or finally tasks (irVersion 3). Kept so a
+   * receipt recomputes the finally tasks' inputs.
+   */
+  tasksEnded?: { status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; failedTasks: string[] };
 }
 
 /** A value that stands for output data kept in the artifact store instead of workflow history. */

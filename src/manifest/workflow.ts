@@ -26,6 +26,17 @@ export function checkWorkflow(data: unknown, catalog: Catalog, reporter: Reporte
   if (!Array.isArray(tasks)) return;
   checkTasks(tasks, tasksPath, { params, graph }, catalog, reporter);
   checkFinally(valueAt(data, ['spec', 'finally']), graph, params, catalog, reporter);
+  checkFinallyTimeout(valueAt(data, ['spec', 'finallyTimeout']), reporter);
+}
+
+/** The longest `spec.finallyTimeout`: a cancelled run must end within a day, whatever its cleanup does. */
+const MAX_FINALLY_TIMEOUT_MS = 24 * 3_600_000;
+
+function checkFinallyTimeout(text: unknown, reporter: Reporter): void {
+  const ms = typeof text === 'string' ? parseDuration(text) : undefined;
+  if (ms !== undefined && ms > MAX_FINALLY_TIMEOUT_MS) {
+    reporter.report(['spec', 'finallyTimeout'], `must be at most 24h, got ${String(text)}: a cancelled run waits this long for its compensations and finally tasks`);
+  }
 }
 
 /** Checks each schema-valid task of `tasks` (at `base`): its `uses`, retry, runIf, expressions and compensation. */

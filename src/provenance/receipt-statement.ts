@@ -242,7 +242,8 @@ class ResolvedInputs {
   constructor(ir: WorkflowIR, params: Record<string, unknown>, run: RunState) {
     const tasks: ExpressionBindings['tasks'] = {};
     for (const task of run.tasks) tasks[task.id] = { status: task.status, outputs: task.outputs ?? null };
-    this.bindings = { params, tasks };
+    // `finally` tasks read how the tasks ended (run.status, run.failedTasks), as the run kept it.
+    this.bindings = run.tasksEnded === undefined ? { params, tasks } : { params, tasks, run: run.tasksEnded };
     this.integerParams = new Set(ir.parameters.filter((p) => p.type === 'integer').map((p) => p.name));
     const values = ir.parameters.filter((p) => p.secret && params[p.name] !== undefined && params[p.name] !== null).map((p) => params[p.name]);
     this.secrets = {
@@ -313,7 +314,7 @@ class ResolvedInputs {
       const sources = [JSON.stringify(node.with), node.forEach?.items ?? ''].join('\n');
       const named = referencedTasks(sources);
       const tasks = named === undefined ? this.bindings.tasks : Object.fromEntries(named.flatMap((id) => (this.bindings.tasks[id] ? [[id, this.bindings.tasks[id]]] : [])));
-      scope = { params: this.bindings.params, tasks };
+      scope = { ...this.bindings, tasks };
       this.scoped.set(node.id, scope);
     }
     return scope;

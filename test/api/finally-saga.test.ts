@@ -28,14 +28,29 @@ async function start(tasks: string, extra = '', spec = ''): Promise<string> {
   return started.body.runId as string;
 }
 
+/** A task's byproduct in the run's signed receipt (written as the run ends). */
+async function receiptTask(runId: string, taskId: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any -- tests read fields freely
+  let receipt = await h.call('GET', `/runs/${runId}/receipt`);
+  for (let i = 0; receipt.status === 404 && i < 50; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    receipt = await h.call('GET', `/runs/${runId}/receipt`);
+  }
+  expect(receipt.status, receipt.text).toBe(200);
+  const statement = JSON.parse(Buffer.from(receipt.body.dsseEnvelope.payload, 'base64').toString());
+  return statement.predicate.runDetails.byproducts.find((b: { name: string }) => b.name === `task/${taskId}`);
+}
+
 const FAILING = '    - { id: verify, uses: tasks/schema.validate@0.1.0, with: { schema: { const: true }, data: false } }';
 const SLOW = '    - { id: slow, uses: tasks/wait.sleep@0.1.0, with: { duration: 1h } }';
 
 describe('spec.finally', () => {
   it('runs after success, sees run.status SUCCEEDED, and the run succeeds', async () => {
-    const run = await h.waitRun(await start('    - { id: work, uses: tasks/wait.sleep@0.1.0, with: { duration: 10ms } }', REPORT), ended);
+    const runId = await start('    - { id: work, uses: tasks/wait.sleep@0.1.0, with: { duration: 10ms } }', REPORT);
+    const run = await h.waitRun(runId, ended);
     expect(run.status).toBe('SUCCEEDED');
     expect(byId(run, 'report')).toMatchObject({ status: 'SUCCEEDED', outputs: { rows: ['SUCCEEDED', 'none'] } });
+    // The receipt recomputes its input, run.status included, from what the run kept.
+    expect((await receiptTask(runId, 'report')).annotations).toMatchObject({ status: 'SUCCEEDED', inputDigest: expect.stringMatching(/^sha256:/) });
   });
 
   it('runs after a failure, sees the failed tasks, and the run still fails', async () => {
@@ -116,15 +131,7 @@ describe('compensations', () => {
     expect(logs.status, logs.text).toBe(200);
     const order = (logs.body.items as { taskId: string }[]).map((entry) => entry.taskId).filter((id, i, all) => all.indexOf(id) === i);
     expect(order).toEqual(['s3.compensate', 's2.compensate', 's1.compensate']);
-    let receipt = await h.call('GET', `/runs/${runId}/receipt`);
-    for (let i = 0; receipt.status === 404 && i < 50; i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      receipt = await h.call('GET', `/runs/${runId}/receipt`);
-    }
-    expect(receipt.status, receipt.text).toBe(200);
-    const statement = JSON.parse(Buffer.from(receipt.body.dsseEnvelope.payload, 'base64').toString());
-    const undo = statement.predicate.runDetails.byproducts.find((b: { name: string }) => b.name === 'task/s3.compensate');
-    expect(undo.annotations).toMatchObject({ id: 's3.compensate', uses: 'tests/chatty@0.1.0', status: 'SUCCEEDED', inputDigest: expect.stringMatching(/^sha256:/) });
+    expect((await receiptTask(runId, 's3.compensate')).annotations).toMatchObject({ id: 's3.compensate', uses: 'tests/chatty@0.1.0', status: 'SUCCEEDED', inputDigest: expect.stringMatching(/^sha256:/) });
   });
 
   it('undo the steps that succeeded when the run is cancelled, then the run ends CANCELLED', async () => {
@@ -151,7 +158,7 @@ describe('compensations', () => {
 });
 
 describe('manifest errors', () => {
-  it('locates a finally task needing a task of spec.tasks, a compensate without uses, and compensate on forEach', async () => {
+  it('locates a finally task needing a task of spec.tasks, a compensate without uses or on forEach, a grace period over 24h', async () => {
     const yaml = manifest(
       [
         '    - { id: deploy, uses: tasks/wait.sleep@0.1.0, compensate: { with: { ms: 1 } } }',
@@ -160,13 +167,14 @@ describe('manifest errors', () => {
         '    - { id: notify, uses: tasks/wait.sleep@0.1.0, needs: [deploy], with: { ms: "${run.stauts}" } }',
       ].join('\n'),
     );
-    const bad = await h.call('POST', '/workflows', { yaml });
+    const bad = await h.call('POST', '/workflows', { yaml: yaml.replace('  tasks:', '  finallyTimeout: 2d\n  tasks:') });
     expect(bad.status).toBe(400);
     expect(bad.body.errors).toEqual([
-      { line: 9, column: 63, path: 'spec.tasks[0].compensate', message: 'must have required property "uses"' },
-      { line: 10, column: 80, path: 'spec.tasks[1].compensate', message: expect.stringContaining('a forEach task cannot have a compensation') },
-      { line: 12, column: 59, path: 'spec.finally[0].needs[0]', message: expect.stringContaining('finally task "notify" needs "deploy", a task of spec.tasks') },
-      { line: 12, column: 83, path: 'spec.finally[0].with.ms', message: expect.stringContaining('run has no field "stauts"') },
+      { line: 8, column: 19, path: 'spec.finallyTimeout', message: expect.stringContaining('must be at most 24h, got 2d') },
+      { line: 10, column: 63, path: 'spec.tasks[0].compensate', message: 'must have required property "uses"' },
+      { line: 11, column: 80, path: 'spec.tasks[1].compensate', message: expect.stringContaining('a forEach task cannot have a compensation') },
+      { line: 13, column: 59, path: 'spec.finally[0].needs[0]', message: expect.stringContaining('finally task "notify" needs "deploy", a task of spec.tasks') },
+      { line: 13, column: 83, path: 'spec.finally[0].with.ms', message: expect.stringContaining('run has no field "stauts"') },
     ]);
   });
 });
