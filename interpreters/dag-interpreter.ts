@@ -163,7 +163,9 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
       if (patched(APPROVAL_PROOF_PATCH)) {
         // The validator cannot check a signature (no crypto in the sandbox): a local activity does,
         // before anything is recorded. The gate may have moved on meanwhile: check it again.
-        await verifyApprovalProof(run.runId, request);
+        // A finally gate may be decided after the run was cancelled: check it where cancellation does not reach.
+        if (scheduler.phase === 'tasks') await verifyApprovalProof(run.runId, request);
+        else await cleanupScopes().shield.run(() => verifyApprovalProof(run.runId, request));
         validateApproval(request, approval);
       }
       const state = states.get(request.taskId) as TaskState;

@@ -86,6 +86,18 @@ describe('spec.finally', () => {
     expect(strict).toMatchObject({ status: 'FAILED', error: { message: expect.stringContaining('finally task "verify" failed') } });
   });
 
+  it('waits for a finally approval gate after a cancel, shows WAITING, and ends CANCELLED once it is decided', async () => {
+    const runId = await start(SLOW, ['  finally:', '    - { id: confirm, uses: ops/approval.gate@0.1.0, with: { approvers: [sre], message: "run ${run.status}: restored?" } }'].join('\n'));
+    await h.waitRun(runId, (r) => byId(r, 'slow')?.status === 'RUNNING');
+    expect((await h.call('POST', `/runs/${runId}/cancel`, { token: 'operator' })).status).toBe(202);
+    await h.waitRun(runId, (r) => byId(r, 'confirm')?.status === 'WAITING');
+    const approved = await h.call('POST', `/runs/${runId}/approvals`, { token: 'sre', json: { taskId: 'confirm', decision: 'approve' } });
+    expect(approved.status, approved.text).toBe(200);
+    const run = await h.waitRun(runId, ended, 30_000);
+    expect(run.status).toBe('CANCELLED');
+    expect(byId(run, 'confirm')).toMatchObject({ status: 'SUCCEEDED', approvals: [{ decision: 'approve' }] });
+  });
+
   it('cancels finally tasks still running when their grace period ends', async () => {
     const run = await h.waitRun(await start('    - { id: work, uses: tasks/wait.sleep@0.1.0, with: { duration: 10ms } }', ['  finally:', SLOW].join('\n'), '  finallyTimeout: 1s\n'), ended, 30_000);
     expect(run.status).toBe('SUCCEEDED');
