@@ -161,6 +161,24 @@ describe('compensations', () => {
     expect(byId(run, 'slow.compensate')).toMatchObject({ status: 'SKIPPED', error: { code: 'NOT_COMPENSATED' } });
   });
 
+  it('a retry from failed runs again the steps that were undone, and keeps those never compensated', async () => {
+    const runId = await start(
+      [
+        '    - { id: plain, uses: tasks/transform.map@0.1.0, with: { rows: [1], expression: "$" } }',
+        '    - { id: undone, uses: tasks/transform.map@0.1.0, needs: [plain], with: { rows: [2], expression: "$" }, compensate: { uses: tests/chatty@0.1.0, with: { lines: 0 } } }',
+        FAILING.replace('verify,', 'verify, needs: [undone],'),
+      ].join('\n'),
+    );
+    const original = await h.waitRun(runId, ended, 30_000);
+    expect(byId(original, 'undone.compensate').status).toBe('SUCCEEDED');
+    const retry = await h.call('POST', `/runs/${runId}/retry`, { token: 'operator', json: { from: 'failed' } });
+    expect(retry.status, retry.text).toBe(201);
+    const again = await h.waitRun(retry.body.runId, ended, 30_000);
+    expect(byId(again, 'plain')).toEqual(byId(original, 'plain'));
+    expect(Date.parse(byId(again, 'undone').startedAt)).toBeGreaterThan(Date.parse(byId(original, 'undone').startedAt));
+    expect(byId(again, 'undone.compensate').status).toBe('SUCCEEDED');
+  });
+
   it('compiles to irVersion 3 with the compensation as a node of its own', async () => {
     const { name, version } = await h.register(manifest(SAGA));
     const detail = await h.call('GET', `/workflows/${name}/versions/${version}?namespace=${h.namespace}`, { token: 'viewer' });
