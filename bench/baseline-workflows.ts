@@ -10,12 +10,15 @@
  *
  * Workflow code: imports values only from `@temporalio/workflow` and the type-free ./shapes.ts.
  */
-import { executeChild, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../src/activities/index.js';
 import type { RunTaskResult } from '../src/ir/index.js';
 import {
   BRANCH_EXPRESSION,
   CHILD_TASK_ID,
+  COMPENSATE_EXPRESSION,
+  SAGA_FAIL_EXPRESSION,
+  compensationId,
   JOIN_EXPRESSION,
   JOIN_ID,
   SEQ_EXPRESSION,
@@ -53,6 +56,36 @@ async function fan(runTask: RunTask, args: BaselineArgs): Promise<unknown> {
   return outputs;
 }
 
+/**
+ * A saga the way Temporal's samples write one: `n` steps one after the other, each pushing its
+ * compensation once it succeeded; the last step fails, and the compensations run latest first,
+ * each whatever the one before did; then the workflow fails with the step's error.
+ */
+async function saga(runTask: RunTask, args: BaselineArgs): Promise<unknown> {
+  const runId = workflowInfo().workflowId;
+  const compensations: (() => Promise<unknown>)[] = [];
+  let rows: unknown[] = SEQ_FIRST_ROWS;
+  try {
+    for (let i = 0; i < args.n; i += 1) {
+      const expression = i === args.n - 1 ? SAGA_FAIL_EXPRESSION : SEQ_EXPRESSION;
+      const { outputs } = await runTask(benchTaskInput(runId, stepId(i), args, { rows, expression }));
+      rows = (outputs as { rows: unknown[] }).rows;
+      const done = rows;
+      compensations.unshift(() => runTask(benchTaskInput(runId, compensationId(i), args, { rows: done, expression: COMPENSATE_EXPRESSION })));
+    }
+    return { rows };
+  } catch (error) {
+    for (const compensate of compensations) {
+      try {
+        await compensate();
+      } catch {
+        // Best effort: a failed compensation does not stop the others (the saga samples' choice).
+      }
+    }
+    throw ApplicationFailure.nonRetryable(error instanceof Error ? error.message : String(error), 'RUN_FAILED');
+  }
+}
+
 /** `n` tasks one after the other, each fed the previous one's rows; regular activities. */
 export function sequential(args: BaselineArgs): Promise<unknown> {
   return chain(remote.runTask, args);
@@ -61,6 +94,16 @@ export function sequential(args: BaselineArgs): Promise<unknown> {
 /** `n` tasks at once, then a join over their first rows; regular activities. */
 export function fanOutIn(args: BaselineArgs): Promise<unknown> {
   return fan(remote.runTask, args);
+}
+
+/** {@link saga} with regular activities. */
+export function sagaRemote(args: BaselineArgs): Promise<unknown> {
+  return saga(remote.runTask, args);
+}
+
+/** {@link saga} with local activities. */
+export function sagaLocal(args: BaselineArgs): Promise<unknown> {
+  return saga(local.runTask, args);
 }
 
 /** {@link sequential} with local activities. */

@@ -27,7 +27,7 @@
  * - `BENCH_WARMUP` discarded iterations first (default 5);
  * - `BENCH_COMPILE_ITERATIONS` measured parse+compile runs per 1,000-task manifest (default 10);
  * - `BENCH_SERVER` `tuned` (default: the stock dev server plus {@link TUNED_DYNAMIC_CONFIG}) or `stock`;
- * - `BENCH_SHAPES` comma-separated shape names to run (default all: seq-3, seq-10, fan-100, children-10).
+ * - `BENCH_SHAPES` comma-separated shape names to run (default all: seq-3, seq-10, fan-100, children-10, saga-10).
  *
  * Prints a markdown report and writes JSON to bench/results/. Targets are reported PASS/FAIL; the exit
  * code is 0 unless something failed to run.

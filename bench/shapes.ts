@@ -9,33 +9,37 @@ import type { RunTaskInput } from '../src/ir/index.js';
 export const BENCH_TASK = 'tasks/transform.map@0.1.0';
 
 /**
- * How the tasks of a shape depend on each other: a chain, a fan-out and join, or a parent whose
- * `n` tasks each run a child workflow of one task, all at once.
+ * How the tasks of a shape depend on each other: a chain, a fan-out and join, a parent whose `n`
+ * tasks each run a child workflow of one task, all at once, or a saga (a chain whose last step
+ * fails, after which the other steps' compensations run, latest first).
  */
-export type ShapeKind = 'sequential' | 'fanOutIn' | 'children';
+export type ShapeKind = 'sequential' | 'fanOutIn' | 'children' | 'saga';
 
 /** One benchmark shape. */
 export interface Shape {
   /** Short label used in tables and JSON, e.g. `seq-3`. */
   name: string;
   kind: ShapeKind;
-  /** Chain length (`sequential`) or number of parallel branches before the join (`fanOutIn`). */
+  /** Chain length (`sequential`, `saga`) or number of parallel branches before the join (`fanOutIn`). */
   n: number;
 }
 
 /**
- * The shapes of the issues' benchmark: 3 and 10 sequential tasks, 100 in parallel then a join, and
- * a parent running 10 child workflows of one task each (issue 21).
+ * The shapes of the issues' benchmark: 3 and 10 sequential tasks, 100 in parallel then a join, a
+ * parent running 10 child workflows of one task each, and a 10-step saga failing at step 10 (9
+ * compensations run).
  */
 export const SHAPES: readonly Shape[] = [
   { name: 'seq-3', kind: 'sequential', n: 3 },
   { name: 'seq-10', kind: 'sequential', n: 10 },
   { name: 'fan-100', kind: 'fanOutIn', n: 100 },
   { name: 'children-10', kind: 'children', n: 10 },
+  { name: 'saga-10', kind: 'saga', n: 10 },
 ];
 
-/** Tasks a shape runs in total (for `children`, the children's tasks). */
+/** Tasks a shape runs in total (for `children`, the children's tasks; a saga: its steps and the compensations of all but the last). */
 export function taskCount(shape: Shape): number {
+  if (shape.kind === 'saga') return 2 * shape.n - 1;
   return shape.kind === 'fanOutIn' ? shape.n + 1 : shape.n;
 }
 
@@ -63,6 +67,11 @@ export function childManifestYaml(): string {
   ].join('\n');
 }
 
+/** How a shape's run ends: a saga fails (its last step does), whatever undoes it. */
+export function expectedStatus(shape: Shape): 'SUCCEEDED' | 'FAILED' {
+  return shape.kind === 'saga' ? 'FAILED' : 'SUCCEEDED';
+}
+
 /** Arguments of the baseline workflows (`sequential`, `fanOutIn` and their local-activity twins). */
 export interface BaselineArgs {
   n: number;
@@ -79,22 +88,32 @@ export const SEQ_EXPRESSION = '$ + 1';
 export const BRANCH_EXPRESSION = '$ * 2';
 /** The join maps the first row of every branch's output, in branch order. */
 export const JOIN_EXPRESSION = '$ + 1';
+/** The last step of a saga fails (JSONata's `$error`), on the rows of the step before. */
+export const SAGA_FAIL_EXPRESSION = '$error("step failed")';
+/** A saga step's compensation maps its step's output rows back. */
+export const COMPENSATE_EXPRESSION = '$ - 1';
 
 export const stepId = (index: number): string => `step${index + 1}`;
 export const branchId = (index: number): string => `branch${index}`;
 export const JOIN_ID = 'join';
+export const compensationId = (index: number): string => `${stepId(index)}.compensate`;
 
 /** The Maestro manifest of a shape. `maxParallel` is the branch count, so no branch waits for a slot. */
 export function manifestYaml(shape: Shape): string {
   const tasks: string[] = [];
-  if (shape.kind === 'sequential') {
+  if (shape.kind === 'sequential' || shape.kind === 'saga') {
+    const saga = shape.kind === 'saga';
     for (let i = 0; i < shape.n; i += 1) {
       const rows = i === 0 ? JSON.stringify(SEQ_FIRST_ROWS) : `"\${tasks.${stepId(i - 1)}.outputs.rows}"`;
+      const last = saga && i === shape.n - 1;
       tasks.push(
         `    - id: ${stepId(i)}`,
         `      uses: ${BENCH_TASK}`,
         ...(i === 0 ? [] : [`      needs: [${stepId(i - 1)}]`]),
-        `      with: { rows: ${rows}, expression: "${SEQ_EXPRESSION}" }`,
+        `      with: { rows: ${rows}, expression: '${last ? SAGA_FAIL_EXPRESSION : SEQ_EXPRESSION}' }`,
+        ...(saga && !last
+          ? [`      compensate: { uses: ${BENCH_TASK}, with: { rows: "\${tasks.${stepId(i)}.outputs.rows}", expression: "${COMPENSATE_EXPRESSION}" } }`]
+          : []),
       );
     }
   } else if (shape.kind === 'children') {

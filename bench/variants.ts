@@ -8,14 +8,14 @@
  * - `baselineLocal` (c): hand-written workflow, local activities.
  */
 import { randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { builtinCatalog } from '../src/tasks/index.js';
 import { startRun, waitForRun } from '../src/client/index.js';
 import { compileWorkflow } from '../src/compiler/index.js';
 import type { CompiledWorkflow, Principal } from '../src/ir/index.js';
 import { parseManifest, type SubWorkflows } from '../src/manifest/index.js';
 import { BASELINE_QUEUE, MAESTRO_POLICY_QUEUE, MAESTRO_QUEUE } from './engine.js';
-import { BENCH_TASK, CHILD_WORKFLOW, childManifestYaml, manifestYaml, type BaselineArgs, type Shape } from './shapes.js';
+import { BENCH_TASK, CHILD_WORKFLOW, childManifestYaml, expectedStatus, manifestYaml, type BaselineArgs, type Shape } from './shapes.js';
 
 export type VariantId = 'maestro' | 'maestroPolicy' | 'baseline' | 'baselineLocal';
 
@@ -80,7 +80,7 @@ export function variantRunners(clients: { maestro: Client; baseline: Client }, s
       const t1 = performance.now();
       const state = await waitForRun(clients.maestro, workflowId);
       const t2 = performance.now();
-      if (state.status !== 'SUCCEEDED') throw new Error(`Maestro run ${workflowId} ended ${state.status}: ${JSON.stringify(state.error)}`);
+      if (state.status !== expectedStatus(shape)) throw new Error(`Maestro run ${workflowId} ended ${state.status}: ${JSON.stringify(state.error)}`);
       return { workflowId, totalMs: t2 - t0, startMs: t1 - t0 };
     };
 
@@ -91,15 +91,23 @@ export function variantRunners(clients: { maestro: Client; baseline: Client }, s
       const t0 = performance.now();
       const handle = await clients.baseline.workflow.start(workflows[shape.kind], { workflowId, taskQueue: BASELINE_QUEUE, args: [baselineArgs(shape)] });
       const t1 = performance.now();
-      await handle.result();
+      // A saga's workflow fails once its compensations ran, as Maestro's run does.
+      const failed = await handle.result().then(
+        () => false,
+        (error: unknown) => {
+          if (error instanceof WorkflowFailedError && expectedStatus(shape) === 'FAILED') return true;
+          throw error;
+        },
+      );
       const t2 = performance.now();
+      if (failed !== (expectedStatus(shape) === 'FAILED')) throw new Error(`baseline run ${workflowId} did not end ${expectedStatus(shape)}`);
       return { workflowId, totalMs: t2 - t0, startMs: t1 - t0 };
     };
 
   return {
     maestro: interpreted('a', MAESTRO_QUEUE),
     maestroPolicy: interpreted('d', MAESTRO_POLICY_QUEUE),
-    baseline: handWritten('b', { sequential: 'sequential', fanOutIn: 'fanOutIn', children: 'children' }),
-    baselineLocal: handWritten('c', { sequential: 'sequentialLocal', fanOutIn: 'fanOutInLocal', children: 'childrenLocal' }),
+    baseline: handWritten('b', { sequential: 'sequential', fanOutIn: 'fanOutIn', children: 'children', saga: 'sagaRemote' }),
+    baselineLocal: handWritten('c', { sequential: 'sequentialLocal', fanOutIn: 'fanOutInLocal', children: 'childrenLocal', saga: 'sagaLocal' }),
   };
 }

@@ -152,6 +152,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
     params,
     startedAt: input.startedAt ?? now(),
     ...(input.carried === undefined ? {} : { carried: input.carried }),
+    ...(input.compensable === undefined ? {} : { compensable: input.compensable }),
     expressionLimits,
     random: Math.random,
   });
@@ -182,6 +183,19 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
    * or circuit-breaker stop does not cancel them, nor keep them from starting. Made on first use.
    */
   let handlersScope: CancellationScope | undefined;
+  /**
+   * Where compensations and finally tasks (irVersion 3) run, and their grace timer: shielded from
+   * the run's cancellation (they are what runs after it), cancelled only when the grace period ends.
+   * Made on first use.
+   */
+  let cleanup: { shield: CancellationScope; scope: CancellationScope } | undefined;
+  const cleanupScopes = (): { shield: CancellationScope; scope: CancellationScope } => {
+    if (!cleanup) {
+      const shield = new CancellationScope({ cancellable: false, parent: workflowScope });
+      cleanup = { shield, scope: new CancellationScope({ cancellable: true, parent: shield }) };
+    }
+    return cleanup;
+  };
   /** `runTask` by attempt timeout and kind: a proxy is made once, not per attempt. */
   const runTasks = new Map<string, RunTask>();
   /** Signal waits pending, by task (or item) id. */
@@ -194,7 +208,9 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
       if (patched(APPROVAL_PROOF_PATCH)) {
         // The validator cannot check a signature (no crypto in the sandbox): a local activity does,
         // before anything is recorded. The gate may have moved on meanwhile: check it again.
-        await verifyApprovalProof(run.runId, request);
+        // A finally gate may be decided after the run was cancelled: check it where cancellation does not reach.
+        if (scheduler.phase === 'tasks') await verifyApprovalProof(run.runId, request);
+        else await cleanupScopes().shield.run(() => verifyApprovalProof(run.runId, request));
         validateApproval(request, approval);
       }
       const state = states.get(request.taskId) as TaskState;
@@ -257,7 +273,8 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
           upsertSearchAttributes([{ key: MAESTRO_STATUS, value: command.status }]);
           break;
         case 'startAttempt':
-          if (command.unit.node.runIf !== undefined) startHandlerAttempt(command.unit, command.input);
+          if (scheduler.phase !== 'tasks') startCleanupAttempt(command.unit, command.input);
+          else if (command.unit.node.runIf !== undefined) startHandlerAttempt(command.unit, command.input);
           else if (unitsScope || unitScopes.has(command.unit)) startAttempt(command.unit, command.input);
           else startInOwnScope(command.unit, command.input);
           break;
@@ -277,6 +294,18 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
         case 'cancelHandlers':
           handlersScope?.cancel();
           break;
+        case 'startCleanupTimer': {
+          const { shield } = cleanupScopes();
+          void shield.run(async () => {
+            await sleep(command.ms);
+            execute(scheduler.cleanupTimedOut());
+            execute(scheduler.pass(now()));
+          });
+          break;
+        }
+        case 'cancelCleanup':
+          cleanup?.scope.cancel();
+          break;
         case 'finishRun':
           // Comes last: the caller writes the receipt and ends the workflow as `run.status` says.
           break;
@@ -295,6 +324,11 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
   function startHandlerAttempt(unit: Unit, taskInput: Record<string, unknown>): void {
     handlersScope ??= new CancellationScope({ cancellable: true, parent: workflowScope });
     void handlersScope.run(async () => startAttempt(unit, taskInput));
+  }
+
+  /** Starts an attempt of a compensation or finally task in their scope, shielded from the run's cancellation. */
+  function startCleanupAttempt(unit: Unit, taskInput: Record<string, unknown>): void {
+    void cleanupScopes().scope.run(async () => startAttempt(unit, taskInput));
   }
 
   /** Starts one attempt: a timer, an approval wait or `runTask`; its outcome goes back to the scheduler. */
@@ -405,7 +439,8 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
     // New runs schedule right after each event, in the units' scope (the event's own context):
     // no wake-up of a main loop and no scope entered per pass. Once the workflow is cancelled,
     // nothing is scheduled any more: the cancel path settles what is left, as it always has.
-    if (unitsScope && !workflowScope.consideredCancelled) execute(scheduler.pass(now(), !tooLong()));
+    // Compensations and finally tasks go on after a cancellation: they are what runs after it.
+    if (unitsScope && (!workflowScope.consideredCancelled || scheduler.phase !== 'tasks')) execute(scheduler.pass(now(), !tooLong()));
   }
 
   /** The `runTask` proxy for a node's kind and timeout. */
@@ -527,6 +562,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
       ...input,
       carried: run.tasks,
       startedAt: run.startedAt,
+      ...(scheduler.compensable.length > 0 ? { compensable: scheduler.compensable } : {}),
       ...(input.concurrency === undefined ? {} : { concurrency: { ...input.concurrency, granted: true } }),
     });
   }
@@ -575,8 +611,9 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
     if (unitsScope) {
       // The first pass starts the roots in the units' scope; every later pass follows an event.
       void unitsScope.run(async () => execute(scheduler.pass(now(), !tooLong())));
-      // Not while paused: attempts held back by the pause are not carried over a continue-as-new.
-      await condition(() => scheduler.done || (tooLong() && scheduler.idle && !scheduler.paused));
+      // Not while paused (attempts held back by the pause are not carried over a continue-as-new),
+      // nor once compensations or finally tasks have begun.
+      await condition(() => scheduler.done || (tooLong() && scheduler.idle && !scheduler.paused && scheduler.phase === 'tasks'));
       if (!scheduler.done) await continueAsNewWhenIdle();
     } else {
       // Runs recorded before: one pass per wake-up, after every event of the activation.
@@ -592,7 +629,17 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
     if (!(error instanceof CancelledFailure)) throw error;
     await CancellationScope.nonCancellable(async () => {
       execute(scheduler.halt({ code: 'RUN_CANCELLED', message: 'the run was cancelled' }));
-      await condition(() => scheduler.idle);
+      if (scheduler.hasCleanup) {
+        // Compensations and finally tasks run after the cancelled tasks have settled, within
+        // their grace period; a cancel that arrives while they run changes nothing but the end.
+        if (scheduler.phase === 'tasks') {
+          await condition(() => scheduler.idle);
+          execute(scheduler.cancelled(now()));
+        }
+        await condition(() => scheduler.done);
+      } else {
+        await condition(() => scheduler.idle);
+      }
       execute(scheduler.finishCancelled(now()));
       await writeReceipt();
       await releaseKey();

@@ -683,6 +683,240 @@ describe('Scheduler, sub-workflows and outputs (irVersion 3)', () => {
   });
 });
 
+describe('Scheduler, finally and compensations (irVersion 3)', () => {
+  const undo = (id: string, overrides: Partial<TaskNode> = {}): TaskNode => node(`${id}.compensate`, { with: { rows: `\${tasks.${id}.outputs.rows}` }, ...overrides });
+  /** A chain s1 → … → sN, each with a compensation. */
+  const saga = (n: number, overrides: Partial<WorkflowIR> = {}): WorkflowIR =>
+    workflow(
+      Array.from({ length: n }, (_, i) => node(`s${i + 1}`, { needs: i === 0 ? [] : [`s${i}`], compensate: undo(`s${i + 1}`) })),
+      { finallyTimeoutMs: 60_000, ...overrides },
+    );
+  const fail = { code: 'BOOM', message: 'no', retryable: false };
+  const only = (commands: Command[]): Unit => {
+    const [start] = starts(commands);
+    if (!start || starts(commands).length !== 1) throw new Error(`expected one start, got ${started(commands).join(', ')}`);
+    return start.unit;
+  };
+
+  it('lists the compensations and finally tasks after the tasks, PENDING', () => {
+    const s = scheduler(saga(2, { finally: [node('report')] }));
+    expect(s.run.tasks.map((task) => [task.id, task.status])).toEqual([
+      ['s1', 'PENDING'],
+      ['s2', 'PENDING'],
+      ['s1.compensate', 'PENDING'],
+      ['s2.compensate', 'PENDING'],
+      ['report', 'PENDING'],
+    ]);
+  });
+
+  it('runs the compensations of the succeeded steps in reverse order, one at a time, when step 4 of 4 fails', () => {
+    const s = scheduler(saga(4));
+    s.begin();
+    let commands = s.pass(AT);
+    for (let i = 1; i <= 3; i += 1) {
+      s.attemptSucceeded(only(commands), { rows: [i] }, false, AT);
+      commands = s.pass(AT);
+    }
+    s.attemptFailed(only(commands), fail, AT);
+    commands = s.pass(AT);
+    expect(commands.filter((c) => c.kind === 'startCleanupTimer')).toEqual([{ kind: 'startCleanupTimer', ms: 60_000 }]);
+    const order: string[] = [];
+    for (let unit = starts(commands)[0]?.unit; unit; unit = starts(commands)[0]?.unit) {
+      expect(starts(commands)).toHaveLength(1);
+      order.push(unit.state.id);
+      expect(starts(commands)[0]?.input).toEqual({ rows: [Number(unit.state.id[1])] });
+      // A failed compensation is reported, and the next one still runs (best effort).
+      if (unit.state.id === 's2.compensate') s.attemptFailed(unit, fail, AT);
+      else s.attemptSucceeded(unit, null, false, AT);
+      commands = s.pass(AT);
+    }
+    expect(order).toEqual(['s3.compensate', 's2.compensate', 's1.compensate']);
+    expect(status(s, 's4.compensate')).toMatchObject({ status: 'SKIPPED', error: { code: 'NOT_COMPENSATED' } });
+    expect(status(s, 's2.compensate')).toMatchObject({ status: 'FAILED' });
+    expect(s.done).toBe(true);
+    s.finish(AT);
+    expect(s.run).toMatchObject({ status: 'FAILED', error: { code: 'BOOM', message: 'task "s4" failed: no' } });
+  });
+
+  it('skips every compensation when the run succeeds, and runs finally with run.status SUCCEEDED', () => {
+    const s = scheduler(saga(1, { finally: [node('report', { with: { status: '${run.status}', failed: '${run.failedTasks}' } })] }));
+    s.begin();
+    s.attemptSucceeded(only(s.pass(AT)), { rows: [1] }, false, AT);
+    const commands = s.pass(AT);
+    expect(status(s, 's1.compensate')).toMatchObject({ status: 'SKIPPED', error: { code: 'NOT_COMPENSATED', message: 'the run succeeded: nothing to undo' } });
+    expect(starts(commands).map((c) => [c.unit.state.id, c.input])).toEqual([['report', { status: 'SUCCEEDED', failed: [] }]]);
+    s.attemptFailed(starts(commands)[0]!.unit, fail, AT);
+    s.pass(AT);
+    s.finish(AT);
+    // A finally task's failure is reported, and the run still succeeds without finallyFailsRun.
+    expect(s.run.status).toBe('SUCCEEDED');
+    expect(status(s, 'report')).toMatchObject({ status: 'FAILED' });
+  });
+
+  it('with finallyFailsRun, a failed finally task fails a run that had succeeded', () => {
+    const s = scheduler(workflow([node('a')], { finally: [node('report')], finallyTimeoutMs: 1_000, finallyFailsRun: true }));
+    s.begin();
+    s.attemptSucceeded(only(s.pass(AT)), null, false, AT);
+    s.attemptFailed(only(s.pass(AT)), fail, AT);
+    s.pass(AT);
+    s.finish(AT);
+    expect(s.run).toMatchObject({ status: 'FAILED', error: { code: 'BOOM', message: 'finally task "report" failed: no' } });
+  });
+
+  it('runs finally tasks as a DAG of their own after the compensations, reading run.failedTasks', () => {
+    const s = scheduler(
+      saga(1, {
+        failurePolicy: 'continue',
+        tasks: [node('s1', { compensate: undo('s1') }), node('bad')],
+        finally: [node('first', { with: { failed: '${run.failedTasks}', status: '${run.status}' } }), node('second', { needs: ['first'] })],
+      }),
+    );
+    s.begin();
+    const [s1, bad] = starts(s.pass(AT)).map((c) => c.unit) as [Unit, Unit];
+    s.attemptSucceeded(s1, { rows: [1] }, false, AT);
+    s.attemptFailed(bad, fail, AT);
+    let commands = s.pass(AT);
+    expect(started(commands)).toEqual(['s1.compensate']);
+    s.attemptSucceeded(starts(commands)[0]!.unit, null, false, AT);
+    commands = s.pass(AT);
+    expect(starts(commands).map((c) => [c.unit.state.id, c.input])).toEqual([['first', { failed: ['bad'], status: 'FAILED' }]]);
+    s.attemptSucceeded(starts(commands)[0]!.unit, null, false, AT);
+    expect(started(s.pass(AT))).toEqual(['second']);
+  });
+
+  it('after a cancel, the cancelled tasks settle, then compensations and finally run, and the run ends CANCELLED', () => {
+    const s = scheduler(workflow([node('a', { compensate: undo('a') }), node('b', { needs: ['a'] }), node('c', { needs: ['b'] })], { finally: [node('report', { with: { status: '${run.status}' } })], finallyTimeoutMs: 1_000 }));
+    s.begin();
+    s.attemptSucceeded(only(s.pass(AT)), { rows: [1] }, false, AT);
+    const b = only(s.pass(AT));
+    expect(s.halt({ code: 'RUN_CANCELLED', message: 'the run was cancelled' })).toEqual([{ kind: 'cancelUnits' }]);
+    s.attemptCancelled(b, AT);
+    expect(s.idle).toBe(true);
+    let commands = s.cancelled(AT);
+    expect(status(s, 'c')).toMatchObject({ status: 'CANCELLED', error: { code: 'RUN_CANCELLED' } });
+    expect(started(commands)).toEqual(['a.compensate']);
+    // A second cancel while they run changes nothing.
+    expect(s.halt({ code: 'RUN_CANCELLED', message: 'again' })).toEqual([]);
+    s.attemptSucceeded(starts(commands)[0]!.unit, null, false, AT);
+    commands = s.pass(AT);
+    expect(starts(commands).map((c) => [c.unit.state.id, c.input])).toEqual([['report', { status: 'CANCELLED' }]]);
+    s.attemptSucceeded(starts(commands)[0]!.unit, null, false, AT);
+    s.pass(AT);
+    expect(s.done).toBe(true);
+    expect(s.finishCancelled(AT).at(-1)).toEqual({ kind: 'finishRun', status: 'CANCELLED' });
+  });
+
+  it('after the run timeout, compensates and runs finally; the run fails with RUN_TIMEOUT, and a timeout during finally is ignored', () => {
+    const s = scheduler(workflow([node('a', { compensate: undo('a') }), node('b', { needs: ['a'], execution: 'timer' })], { finally: [node('report')], finallyTimeoutMs: 1_000 }));
+    s.begin();
+    s.attemptSucceeded(only(s.pass(AT)), { rows: [1] }, false, AT);
+    const b = only(s.pass(AT));
+    expect(s.halt({ code: 'RUN_TIMEOUT', message: 'late' })).toEqual([{ kind: 'cancelUnits' }]);
+    s.attemptCancelled(b, AT);
+    let commands = s.pass(AT);
+    expect(status(s, 'b')).toMatchObject({ status: 'CANCELLED', error: { code: 'RUN_TIMEOUT' } });
+    s.attemptSucceeded(only(commands), null, false, AT);
+    commands = s.pass(AT);
+    expect(started(commands)).toEqual(['report']);
+    expect(s.halt({ code: 'RUN_TIMEOUT', message: 'later' })).toEqual([]);
+    s.attemptSucceeded(starts(commands)[0]!.unit, null, false, AT);
+    s.pass(AT);
+    s.finish(AT);
+    expect(s.run).toMatchObject({ status: 'FAILED', error: { code: 'RUN_TIMEOUT' } });
+  });
+
+  it('cancels what runs and skips the rest when the grace period ends', () => {
+    const s = scheduler(saga(3, { finally: [node('report')] }));
+    s.begin();
+    let commands = s.pass(AT);
+    s.attemptSucceeded(only(commands), { rows: [1] }, false, AT);
+    s.attemptSucceeded(only(s.pass(AT)), { rows: [2] }, false, AT);
+    s.attemptFailed(only(s.pass(AT)), fail, AT);
+    commands = s.pass(AT);
+    const running = only(commands);
+    expect(running.state.id).toBe('s2.compensate');
+    expect(s.cleanupTimedOut()).toEqual([{ kind: 'cancelCleanup' }]);
+    s.attemptCancelled(running, AT);
+    expect(starts(s.pass(AT))).toEqual([]);
+    expect(['s2.compensate', 's1.compensate', 'report'].map((id) => [status(s, id).status, status(s, id).error?.code])).toEqual([
+      ['CANCELLED', 'FINALLY_TIMEOUT'],
+      ['SKIPPED', 'FINALLY_TIMEOUT'],
+      ['SKIPPED', 'FINALLY_TIMEOUT'],
+    ]);
+    expect(s.done).toBe(true);
+  });
+
+  it('keeps the completion order across continue-as-new', () => {
+    const ir = saga(3);
+    const first = scheduler(ir);
+    first.begin();
+    first.attemptSucceeded(only(first.pass(AT)), { rows: [1] }, false, AT);
+    first.attemptSucceeded(only(first.pass(AT)), { rows: [2] }, false, AT);
+    const next = new Scheduler(ir, { runId: 'run-1', digest: 'sha256:0', params: {}, startedAt: AT, random: () => 0.5, carried: first.run.tasks, compensable: first.compensable });
+    next.begin();
+    next.attemptFailed(only(next.pass(AT)), fail, AT);
+    const commands = next.pass(AT);
+    expect(started(commands)).toEqual(['s2.compensate']);
+  });
+
+  it('leaves a workflow without finally or compensations as it was: the task states are the tasks', () => {
+    const ir = workflow([node('a')]);
+    const s = scheduler(ir);
+    expect(s.hasCleanup).toBe(false);
+    expect(s.run.tasks.map((task) => task.id)).toEqual(['a']);
+  });
+});
+
+describe('Scheduler, sagas by property', () => {
+  /** A chain of steps, some with compensations, the first failure at a random step (or none), completed in any order. */
+  const sagaScenario = fc.record({
+    steps: fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }),
+    failAt: fc.option(fc.nat(8), { nil: undefined }),
+    parallel: fc.boolean(),
+    draws: fc.infiniteStream(fc.integer({ min: 0, max: 0xffff }).map((n) => n / 0x10000)),
+  });
+
+  it('compensates exactly the succeeded steps that have a compensation, in reverse order of completion', () => {
+    fc.assert(
+      fc.property(sagaScenario, ({ steps, failAt, parallel, draws }) => {
+        const tasks = steps.map((compensated, i) =>
+          node(`s${i}`, { needs: parallel || i === 0 ? [] : [`s${i - 1}`], ...(compensated ? { compensate: node(`s${i}.compensate`) } : {}) }),
+        );
+        const s = new Scheduler(workflow(tasks, { failurePolicy: 'continue', finally: [node('report')], finallyTimeoutMs: 1_000 }), { runId: 'r', digest: 'd', params: {}, startedAt: AT, random: () => 0.5 });
+        s.begin();
+        const pending: Unit[] = [];
+        const completed: string[] = [];
+        const cleanupStarts: string[] = [];
+        const apply = (commands: Command[]): void => {
+          for (const start of starts(commands)) {
+            if (s.phase !== 'tasks') {
+              check(s.running.size === 1, 'two cleanup units at once');
+              cleanupStarts.push(start.unit.state.id);
+            }
+            pending.push(start.unit);
+          }
+        };
+        apply(s.pass(AT));
+        for (let step = 0; pending.length > 0; step += 1) {
+          check(step < 100, 'the run does not end');
+          const [unit] = pending.splice(Math.floor((draws.next().value as number) * pending.length), 1) as [Unit];
+          if (unit.node.id === `s${failAt}`) s.attemptFailed(unit, { code: 'BOOM', message: 'no', retryable: false }, AT);
+          else {
+            s.attemptSucceeded(unit, null, false, AT);
+            if (s.phase === 'tasks') completed.push(unit.node.id);
+          }
+          apply(s.pass(AT));
+        }
+        expect(s.done).toBe(true);
+        const failed = failAt !== undefined && failAt < steps.length;
+        const expected = failed ? completed.filter((id) => steps[Number(id.slice(1))]).reverse().map((id) => `${id}.compensate`) : [];
+        expect(cleanupStarts).toEqual([...expected, 'report']);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe('Scheduler, by property over random DAGs and outcomes', () => {
   const RUNS = { numRuns: 150 };
 

@@ -15,6 +15,7 @@
  */
 import {
   ExpressionError,
+  allTaskNodes,
   evaluate,
   resolveTemplates,
   type EvaluateOptions,
@@ -58,11 +59,19 @@ export interface AttemptFailure {
   retryable: boolean;
 }
 
-/** Why the scheduler stopped starting new work. */
+/** Why the scheduler stopped starting new work (`FINALLY_TIMEOUT`: compensations and finally tasks only). */
 export interface StopReason {
-  code: 'RUN_CANCELLED' | 'RUN_TIMEOUT' | 'FAIL_FAST' | 'CIRCUIT_OPEN';
+  code: 'RUN_CANCELLED' | 'RUN_TIMEOUT' | 'FAIL_FAST' | 'CIRCUIT_OPEN' | 'FINALLY_TIMEOUT';
   message: string;
 }
+
+/**
+ * Where a run is (irVersion 3): its tasks; then, once they have all ended, the compensations of
+ * the succeeded tasks, one at a time in reverse order of completion, when the run failed, was
+ * cancelled or timed out; then the `finally` tasks. A run without compensations or `finally`
+ * tasks stays in `tasks`.
+ */
+export type Phase = 'tasks' | 'compensate' | 'finally';
 
 /** Stops after which handlers (`runIf` tasks) still run: they are the failures handlers are for. */
 const SOFT_STOPS: ReadonlySet<StopReason['code']> = new Set(['FAIL_FAST', 'CIRCUIT_OPEN']);
@@ -83,6 +92,10 @@ export type Command =
   | { kind: 'cancelUnits' }
   /** Cancel every running handler (a `runIf` task), which a failFast or circuit-breaker stop lets run. */
   | { kind: 'cancelHandlers' }
+  /** Compensations and finally tasks begin: after `ms` (durable timer, not cancelled by the run's cancellation), report {@link Scheduler.cleanupTimedOut}. */
+  | { kind: 'startCleanupTimer'; ms: number }
+  /** Cancel every running compensation and finally task (their grace period is over). */
+  | { kind: 'cancelCleanup' }
   /** The run is over: write its receipt, then end the workflow as `status` says. */
   | { kind: 'finishRun'; status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED' };
 
@@ -96,6 +109,8 @@ export interface SchedulerOptions {
   startedAt: string;
   /** Task states carried over a continue-as-new. @default none */
   carried?: TaskState[];
+  /** Carried over a continue-as-new: {@link Scheduler.compensable}. @default none */
+  compensable?: string[];
   /** Limits for every expression evaluated. @default no options (the CEL cost limit) */
   expressionLimits?: EvaluateOptions;
   /** Uniform in [0, 1): the retry jitter's source; the workflow's seeded `Math.random`. */
@@ -131,6 +146,14 @@ export class Scheduler {
    * (every recorded history) schedule exactly as before.
    */
   paused = false;
+  /**
+   * Whether the pause holds back new starts: only while the tasks run. Compensations and finally
+   * tasks, once begun, are not held: they are bounded by their own grace period, which runs on, and
+   * a cancelled paused run must still end.
+   */
+  private get holding(): boolean {
+    return this.paused && this.phase === 'tasks';
+  }
   /** Units whose backoff ended while the run was paused: their next attempt starts on {@link resume}. They hold no slot meanwhile. */
   private readonly held: Unit[] = [];
   /** Task failures counted for failFast and the circuit breaker (continueOnError tasks excepted). */
@@ -162,10 +185,25 @@ export class Scheduler {
    * `${tasks.a}` evaluate as they did; deciding by the run's input needs no patch marker.
    */
   private readonly taskErrors: boolean;
+  /** Whether the IR has compensations or `finally` tasks (irVersion 3): without, the run stays in phase `tasks`. */
+  readonly hasCleanup: boolean;
+  /** What the run is doing (see {@link Phase}). */
+  phase: Phase = 'tasks';
+  /** The states of `ir.tasks` (the first of `run.tasks`): those failures count for and the outcome is read from. */
+  private readonly taskStates: readonly TaskState[];
+  /** Ids of the succeeded tasks that have a compensation, in completion order; carried over continue-as-new. */
+  readonly compensable: string[];
+  /** Compensations still to run, next first (phase `compensate`). */
+  private compensations: TaskNode[] = [];
+  /** Why the tasks failed the run, decided when they have all ended (`run.tasksEnded` says how they ended). */
+  private outcome: { error?: TaskErrorInfo } | undefined;
+  /** Why compensations and finally tasks stopped (their grace period ended); set once. */
+  private cleanupStop: StopReason | undefined;
 
   constructor(ir: WorkflowIR, options: SchedulerOptions) {
     this.ir = ir;
-    this.nodes = new Map(ir.tasks.map((task) => [task.id, task]));
+    const nodes = allTaskNodes(ir);
+    this.nodes = new Map(nodes.map((task) => [task.id, task]));
     this.params = options.params;
     this.integerParams = new Set(ir.parameters.filter((p) => p.type === 'integer').map((p) => p.name));
     this.expressionLimits = options.expressionLimits ?? {};
@@ -178,11 +216,14 @@ export class Scheduler {
       digest: options.digest,
       status: 'RUNNING',
       startedAt: options.startedAt,
-      tasks: ir.tasks.map((task) => carried.get(task.id) ?? { id: task.id, status: 'PENDING', attempts: 0 }),
+      tasks: nodes.map((task) => carried.get(task.id) ?? { id: task.id, status: 'PENDING', attempts: 0 }),
     };
     this.states = new Map(this.run.tasks.map((task) => [task.id, task]));
     this.hasHandlers = ir.tasks.some((task) => task.runIf !== undefined);
     this.taskErrors = ir.irVersion >= 2;
+    this.hasCleanup = nodes !== ir.tasks;
+    this.taskStates = this.hasCleanup ? this.run.tasks.slice(0, ir.tasks.length) : this.run.tasks;
+    this.compensable = [...(options.compensable ?? [])];
   }
 
   /** Whether every task has settled and nothing runs: the run can finish. */
@@ -221,10 +262,38 @@ export class Scheduler {
    */
   pass(at: string, mayStart = true): Command[] {
     const commands: Command[] = [];
-    this.recordFailures(commands);
-    if (mayStart) this.schedule(at, commands);
-    this.recordFailures(commands);
+    if (this.phase === 'tasks') {
+      this.recordFailures(commands);
+      if (mayStart) this.schedule(at, commands);
+      this.recordFailures(commands);
+      // Decided in the pass after the last task ended, even when the history is long: the
+      // compensations and finally tasks never continue as new (they are few, and bounded in time).
+      if (this.hasCleanup && this.idle && this.taskStates.every((task) => isTerminal(task.status))) this.beginCleanup(at, commands);
+    }
+    if (this.phase !== 'tasks') this.scheduleCleanup(at, commands);
     return commands;
+  }
+
+  /**
+   * The run was cancelled and nothing runs any more (irVersion 3 with compensations or finally
+   * tasks): the tasks that never started are CANCELLED, then compensations and finally tasks begin.
+   */
+  cancelled(at: string): Command[] {
+    const commands: Command[] = [];
+    const error = { code: 'RUN_CANCELLED', message: 'the run was cancelled' };
+    for (const task of this.taskStates.flatMap((t) => [...(t.items ?? []), t])) {
+      if (!isTerminal(task.status)) this.finishState(task, 'CANCELLED', at, commands, error);
+    }
+    commands.push(...this.pass(at));
+    return commands;
+  }
+
+  /** The grace period of compensations and finally tasks is over: those running are cancelled, the others skipped. */
+  cleanupTimedOut(): Command[] {
+    if (this.phase === 'tasks' || this.cleanupStop) return [];
+    this.changes += 1;
+    this.cleanupStop = { code: 'FINALLY_TIMEOUT', message: `compensations and finally tasks ran out of their ${this.ir.finallyTimeoutMs ?? 0} ms (spec.finallyTimeout)` };
+    return [{ kind: 'cancelCleanup' }];
   }
 
   /** An attempt returned outputs. */
@@ -233,6 +302,7 @@ export class Scheduler {
     if (cached) unit.state.cached = true;
     unit.state.outputs = outputs;
     this.settle(unit, 'SUCCEEDED', at, commands);
+    if (unit.node.compensate && this.phase === 'tasks') this.compensable.push(unit.node.id);
     return commands;
   }
 
@@ -246,7 +316,7 @@ export class Scheduler {
   /** A unit's attempt or backoff was cancelled (the run stopped, or was cancelled). */
   attemptCancelled(unit: Unit, at: string): Command[] {
     const commands: Command[] = [];
-    const reason = this.stop ?? { code: 'RUN_CANCELLED', message: 'the run was cancelled' };
+    const reason = this.activeStop ?? { code: 'RUN_CANCELLED', message: 'the run was cancelled' };
     this.settle(unit, 'CANCELLED', at, commands, { code: reason.code, message: reason.message });
     return commands;
   }
@@ -255,7 +325,7 @@ export class Scheduler {
   retryTimerFired(unit: Unit, at: string): Command[] {
     const commands: Command[] = [];
     this.changes += 1;
-    if (this.paused) {
+    if (this.holding) {
       this.hold(unit);
       return commands;
     }
@@ -300,6 +370,8 @@ export class Scheduler {
    * timeout or cancel, even after such a stop, cancels them too.
    */
   halt(reason: StopReason): Command[] {
+    // Compensations and finally tasks answer only to their own grace period (see cleanupTimedOut).
+    if (this.phase !== 'tasks') return [];
     this.changes += 1;
     const hard = !SOFT_STOPS.has(reason.code);
     if (this.stop) {
@@ -320,13 +392,9 @@ export class Scheduler {
   finish(at: string): Command[] {
     const commands: Command[] = [];
     this.run.endedAt = at;
-    const failed = this.run.tasks.find((task) => task.status === 'FAILED' && !this.nodes.get(task.id)?.continueOnError);
-    const stop = this.stop;
-    const stoppedBy = stop?.code === 'RUN_TIMEOUT' || stop?.code === 'CIRCUIT_OPEN' ? stop : undefined;
-    if (failed || stoppedBy) {
-      this.run.error = stoppedBy
-        ? { code: stoppedBy.code, message: stoppedBy.message }
-        : { code: failed?.error?.code ?? 'TASK_FAILED', message: `task "${failed?.id}" failed: ${failed?.error?.message ?? ''}` };
+    const error = this.outcome ? this.outcome.error ?? this.finallyFailure() : this.tasksFailure();
+    if (error) {
+      this.run.error = error;
       this.setStatus('FAILED', commands);
       commands.push({ kind: 'finishRun', status: 'FAILED' });
     } else {
@@ -357,6 +425,79 @@ export class Scheduler {
     return undefined;
   }
 
+  /** Why the tasks failed the run, if they did: a task failed without continueOnError, the run timed out or the circuit opened. */
+  private tasksFailure(): TaskErrorInfo | undefined {
+    const failed = this.taskStates.find((task) => task.status === 'FAILED' && !this.nodes.get(task.id)?.continueOnError);
+    const stop = this.stop;
+    if (stop?.code === 'RUN_TIMEOUT' || stop?.code === 'CIRCUIT_OPEN') return { code: stop.code, message: stop.message };
+    return failed && { code: failed.error?.code ?? 'TASK_FAILED', message: `task "${failed.id}" failed: ${failed.error?.message ?? ''}` };
+  }
+
+  /** With `finallyFailsRun`, the failure of a finally task (without continueOnError) fails a run that had succeeded. */
+  private finallyFailure(): TaskErrorInfo | undefined {
+    if (!this.ir.finallyFailsRun) return undefined;
+    const failed = this.ir.finally?.map((node) => this.states.get(node.id) as TaskState).find((task) => task.status === 'FAILED' && !this.nodes.get(task.id)?.continueOnError);
+    return failed && { code: failed.error?.code ?? 'TASK_FAILED', message: `finally task "${failed.id}" failed: ${failed.error?.message ?? ''}` };
+  }
+
+  /**
+   * The tasks have all ended: decides the outcome, which compensations run (those of the tasks that
+   * succeeded, latest first, unless the run succeeded), and starts the grace timer.
+   */
+  private beginCleanup(at: string, commands: Command[]): void {
+    this.changes += 1;
+    const error = this.tasksFailure();
+    const status = this.stop?.code === 'RUN_CANCELLED' ? 'CANCELLED' : error ? 'FAILED' : 'SUCCEEDED';
+    this.outcome = error && status === 'FAILED' ? { error } : {};
+    this.run.tasksEnded = { status, failedTasks: this.taskStates.filter((task) => task.status === 'FAILED').map((task) => task.id) };
+    const undo = status === 'SUCCEEDED' ? [] : [...this.compensable].reverse();
+    this.compensations = undo.map((id) => this.nodes.get(id)?.compensate as TaskNode);
+    for (const node of this.ir.tasks) {
+      if (!node.compensate || undo.includes(node.id)) continue;
+      const task = this.states.get(node.id) as TaskState;
+      const message = status === 'SUCCEEDED' ? 'the run succeeded: nothing to undo' : `task "${node.id}" is ${task.status}: only tasks that succeeded are undone`;
+      this.finishState(this.states.get(node.compensate.id) as TaskState, 'SKIPPED', at, commands, { code: 'NOT_COMPENSATED', message });
+    }
+    this.phase = 'compensate';
+    if (this.compensations.length > 0 || (this.ir.finally?.length ?? 0) > 0) commands.push({ kind: 'startCleanupTimer', ms: this.ir.finallyTimeoutMs ?? 0 });
+  }
+
+  /**
+   * Compensations one at a time, each whatever the last one's outcome (best effort, as in
+   * Temporal's saga samples); then the finally tasks, as a DAG of their own.
+   */
+  private scheduleCleanup(at: string, commands: Command[]): void {
+    const stop = this.cleanupStop;
+    // The next compensation starts once the last one has settled (one whose input does not
+    // evaluate fails at once, and the one after it starts).
+    while (this.phase === 'compensate' && this.queue.length === 0 && this.running.size === 0) {
+      const node = this.compensations.shift();
+      if (!node) {
+        this.phase = 'finally';
+        break;
+      }
+      const state = this.states.get(node.id) as TaskState;
+      if (stop) {
+        this.finishState(state, 'SKIPPED', at, commands, { code: stop.code, message: stop.message });
+      } else {
+        this.launch(node, state, at, commands);
+        this.fillSlots(at, commands);
+      }
+    }
+    if (this.phase === 'finally') {
+      if (stop) {
+        for (const queued of this.queue.splice(0)) this.finishState(queued.state, 'SKIPPED', at, commands, { code: stop.code, message: stop.message });
+      }
+      this.scheduleNodes(this.ir.finally ?? [], stop, at, commands);
+    }
+    this.fillSlots(at, commands);
+  }
+
+  /** The stop that applies to what runs now: the run's, or, for compensations and finally tasks, their grace period's. */
+  private get activeStop(): StopReason | undefined {
+    return this.phase === 'tasks' ? this.stop : this.cleanupStop;
+  }
+
   /** Ends a cancelled run once nothing runs: whatever has not settled is CANCELLED. */
   finishCancelled(at: string): Command[] {
     const commands: Command[] = [];
@@ -370,7 +511,7 @@ export class Scheduler {
     return commands;
   }
 
-  /** The CEL bindings: parameters, settled tasks, and the forEach item if any. */
+  /** The CEL bindings: parameters, settled tasks, and the forEach item if any; in finally tasks, `run`. */
   bindings(item?: ForEachItem): ExpressionBindings {
     let tasks = this.settledTasks;
     if (!tasks) {
@@ -383,7 +524,9 @@ export class Scheduler {
       }
       this.settledTasks = tasks;
     }
-    return item ? { params: this.params, tasks, item: item.value, index: item.index } : { params: this.params, tasks };
+    const bindings: ExpressionBindings = item ? { params: this.params, tasks, item: item.value, index: item.index } : { params: this.params, tasks };
+    if (this.phase === 'finally' && this.run.tasksEnded) bindings.run = this.run.tasksEnded;
+    return bindings;
   }
 
   private publish(commands: Command[]): void {
@@ -415,7 +558,7 @@ export class Scheduler {
 
   private failAttempt(unit: Unit, failure: AttemptFailure, at: string, commands: Command[]): void {
     const attempt = unit.state.attempts;
-    if (!failure.retryable || attempt >= unit.node.retry.maxAttempts || this.stop) {
+    if (!failure.retryable || attempt >= unit.node.retry.maxAttempts || this.activeStop) {
       this.settle(unit, 'FAILED', at, commands, { code: failure.code, message: failure.message });
       return;
     }
@@ -471,14 +614,15 @@ export class Scheduler {
     else this.start(unit, at, commands);
   }
 
-  /** Whether a node still starts after the run's stop: a handler, after a failFast or circuit-breaker stop. */
-  private survivesStop(node: TaskNode): boolean {
-    return node.runIf !== undefined && this.stop !== undefined && SOFT_STOPS.has(this.stop.code);
+  /** Whether a node still starts after `stop`: a handler, after a failFast or circuit-breaker stop. */
+  private survivesStop(node: TaskNode, stop: StopReason): boolean {
+    return node.runIf !== undefined && SOFT_STOPS.has(stop.code);
   }
 
   /** Whether units may start from the queue: nothing stopped the run, or only handlers are queued (see {@link survivesStop}). */
   private get mayStartQueued(): boolean {
-    return !this.stop || (this.hasHandlers && SOFT_STOPS.has(this.stop.code));
+    const stop = this.activeStop;
+    return !stop || (this.hasHandlers && SOFT_STOPS.has(stop.code));
   }
 
   /**
@@ -504,20 +648,31 @@ export class Scheduler {
     const stop = this.stop;
     if (stop) {
       for (const queued of this.queue.splice(0)) {
-        if (this.survivesStop(queued.node)) this.queue.push(queued);
+        if (this.survivesStop(queued.node, stop)) this.queue.push(queued);
         else this.finishState(queued.state, 'SKIPPED', at, commands, { code: stop.code, message: stop.message });
       }
       // Attempts held back by a pause will not start: the stop cancels them as it would their backoff.
       for (const held of this.held.splice(0)) {
-        if (this.survivesStop(held.node)) this.held.push(held);
+        if (this.survivesStop(held.node, stop)) this.held.push(held);
         else this.finishState(held.state, 'CANCELLED', at, commands, { code: stop.code, message: stop.message });
       }
     }
-    for (const node of this.ir.tasks) {
+    this.scheduleNodes(this.ir.tasks, stop, at, commands);
+    this.fillSlots(at, commands);
+  }
+
+  /** Starts queued units while slots are free. */
+  private fillSlots(at: string, commands: Command[]): void {
+    while (!this.holding && this.mayStartQueued && this.inFlight < this.ir.maxParallel && this.queue.length > 0) this.start(this.queue.shift() as Unit, at, commands);
+  }
+
+  /** Settles or launches each of `nodes` (in topological order) whose needs have ended; `stop` skips those it does not let run. */
+  private scheduleNodes(nodes: readonly TaskNode[], stop: StopReason | undefined, at: string, commands: Command[]): void {
+    for (const node of nodes) {
       const state = this.states.get(node.id) as TaskState;
-      if (state.items && !isTerminal(state.status)) this.settleForEach(node, state, at, commands);
+      if (state.items && !isTerminal(state.status)) this.settleForEach(node, state, stop, at, commands);
       if (state.status !== 'PENDING' || this.launched.has(state)) continue;
-      if (stop && !this.survivesStop(node)) {
+      if (stop && !this.survivesStop(node, stop)) {
         this.finishState(state, 'SKIPPED', at, commands, { code: stop.code, message: stop.message });
         continue;
       }
@@ -528,7 +683,7 @@ export class Scheduler {
         continue;
       }
       // Paused: nothing starts; the task stays PENDING and is looked at again once resumed.
-      if (this.paused) continue;
+      if (this.holding) continue;
       try {
         if (node.when !== undefined && evaluate(node.when, this.bindings(), this.integerParams, this.expressionLimits) !== true) {
           this.finishState(state, 'SKIPPED', at, commands, { code: 'WHEN_FALSE', message: `when \${${node.when}} is not true` });
@@ -536,7 +691,7 @@ export class Scheduler {
           state.status = 'RUNNING';
           state.startedAt = at;
           state.items = this.forEachValues(node).map((_, index) => ({ id: `${node.id}[${index}]`, status: 'PENDING', attempts: 0 }));
-          this.settleForEach(node, state, at, commands);
+          this.settleForEach(node, state, stop, at, commands);
         } else {
           this.launch(node, state, at, commands);
         }
@@ -546,7 +701,6 @@ export class Scheduler {
         this.finishState(state, 'FAILED', at, commands, { code: error.code, message: error.message });
       }
     }
-    while (!this.paused && this.mayStartQueued && this.inFlight < this.ir.maxParallel && this.queue.length > 0) this.start(this.queue.shift() as Unit, at, commands);
   }
 
   /** The list a forEach task iterates, evaluated once. */
@@ -563,14 +717,13 @@ export class Scheduler {
   }
 
   /** Launches a forEach task's next items (within its maxParallel) and settles it once all are done. */
-  private settleForEach(node: TaskNode, state: TaskState, at: string, commands: Command[]): void {
+  private settleForEach(node: TaskNode, state: TaskState, stop: StopReason | undefined, at: string, commands: Command[]): void {
     const items = state.items as TaskState[];
-    const stop = this.stop;
-    if (stop && !this.survivesStop(node)) {
+    if (stop && !this.survivesStop(node, stop)) {
       for (const item of items) {
         if (item.status === 'PENDING' && !this.launched.has(item)) this.finishState(item, 'SKIPPED', at, commands, { code: stop.code, message: stop.message });
       }
-    } else if (!this.paused) {
+    } else if (!this.holding) {
       const values = this.forEachValues(node);
       const cap = node.forEach?.maxParallel ?? Number.POSITIVE_INFINITY;
       let room = cap - items.filter((item) => this.launched.has(item) && !isTerminal(item.status)).length;
@@ -596,7 +749,7 @@ export class Scheduler {
 
   /** Counts each newly failed task once, for failFast and the circuit breaker. */
   private recordFailures(commands: Command[]): void {
-    for (const task of this.run.tasks) {
+    for (const task of this.taskStates) {
       if (this.counted.has(task.id) || !isTerminal(task.status)) continue;
       this.counted.add(task.id);
       const node = this.nodes.get(task.id) as TaskNode;

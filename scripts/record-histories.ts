@@ -42,6 +42,7 @@ const INTERACTIONS: Record<string, Interaction> = {
   'cancel-foreach': 'cancel',
   'signal-pause': 'signal-pause',
   'concurrency-key': 'queue',
+  'finally-cancel': 'cancel',
 };
 
 /** The scenarios named on the command line; none: those without a history yet. */

@@ -345,6 +345,23 @@ describe('large DAGs and outputs', () => {
   });
 });
 
+describe('compensations across continue-as-new', () => {
+  it('keeps the completion order over continue-as-new, and compensates latest first once the last step fails', async () => {
+    // Activities grow the history step by step; the run continues as new while its steps run.
+    const step = (i: number): string =>
+      `${get(`step${i}`, i === 7 ? '/status/500' : `/ok/saga${i}`, `${i ? `      needs: [step${i - 1}]\n` : ''}      compensate: { uses: tasks/wait.sleep@0.1.0, with: { duration: 1ms } }`)}`;
+    const runId = await engine.start(workflow(Array.from({ length: 8 }, (_, i) => step(i)).join('\n'), { name: 'long-saga' }), {}, { historyEventLimit: 30 });
+    const state = await engine.wait(runId);
+    expect(state.status).toBe('FAILED');
+    const undone = [6, 5, 4, 3, 2, 1, 0].map((i) => task(state, `step${i}.compensate`));
+    expect(undone.map((t) => t.status)).toEqual(Array.from({ length: 7 }, () => 'SUCCEEDED'));
+    for (let i = 1; i < undone.length; i += 1) expect(Date.parse(undone[i - 1]?.endedAt ?? '')).toBeLessThanOrEqual(Date.parse(undone[i]?.startedAt ?? ''));
+    expect(task(state, 'step7.compensate')).toMatchObject({ status: 'SKIPPED', error: { code: 'NOT_COMPENSATED' } });
+    const description = await engine.client.workflow.getHandle(runId).describe();
+    expect(description.runId).not.toBe(description.raw.workflowExecutionInfo?.firstRunId);
+  });
+});
+
 describe('visibility', () => {
   it('tags every run with search attributes for workflow, version, digest, namespace and status', async () => {
     const yaml = workflow(double('only'), { name: 'visible' });

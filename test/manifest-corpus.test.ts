@@ -108,6 +108,8 @@ const CASES: Expectation[] = [
   // concurrency keys
   ['concurrency-key-reads-task', 14, 20, 'spec.concurrency.key', 'concurrency.key is evaluated when the run starts, before any task: it may read only params'],
   ['concurrency-bad-on-conflict', 13, 56, 'spec.concurrency.onConflict', 'must be one of "queue", "reject", "cancel-running", got "wait"'],
+  ['finally-needs-task', 18, 15, 'spec.finally[0].needs[0]', 'finally task "summary" needs "deploy", a task of spec.tasks'],
+  ['compensate-without-uses', 15, 7, 'spec.tasks[0].compensate', 'must have required property "uses"'],
   // runbooks
   ['runbook-missing-workflow-ref', 10, 1, 'spec', 'must have required property "workflowRef"'],
   ['runbook-bad-input-type', 13, 13, 'spec.inputs[0].type', 'got "date" (did you mean "datetime"?)'],

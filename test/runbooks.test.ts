@@ -113,8 +113,10 @@ async function object(bucket: string, key: string): Promise<string> {
   return (await response.Body?.transformToString()) ?? '';
 }
 
+/** Every task succeeded (a compensation is skipped when nothing needs undoing), and so did the run. */
 function succeeded(state: RunState): RunState {
-  const failed = state.tasks.filter((t) => t.status !== 'SUCCEEDED').map((t) => `${t.id}: ${t.status} ${t.error?.message ?? ''}`);
+  const undone = (t: RunState['tasks'][number]): boolean => t.id.endsWith('.compensate') && t.error?.code === 'NOT_COMPENSATED';
+  const failed = state.tasks.filter((t) => t.status !== 'SUCCEEDED' && !undone(t)).map((t) => `${t.id}: ${t.status} ${t.error?.message ?? ''}`);
   expect(failed, 'every task succeeded').toEqual([]);
   expect(state.status).toBe('SUCCEEDED');
   return state;
@@ -262,6 +264,21 @@ describe('reference runbooks', () => {
     const drills = await sql.query('SELECT target, fault, recovered FROM drills');
     expect(drills.rows).toEqual([{ target: deployApi.url, fault: 'error-burst', recovered: true }]);
     expect(slack.messages.at(-1)?.['text']).toMatch(/^Chaos drill on .* done: healthy again \(status 200\), drill #1$/);
+    // The fault is removed in `finally`, once the drill is over.
+    expect(task(state, 'restore')).toMatchObject({ status: 'SUCCEEDED', outputs: { body: { restored: true } } });
+    expect(deployApi.calls.filter((c) => c.path === '/chaos').at(-1)).toEqual({ method: 'DELETE', path: '/chaos', body: { reason: 'drill ended SUCCEEDED' } });
+  });
+
+  it('chaos-drill still removes the fault when the on-call rejects it: finally runs, the run fails', async () => {
+    const before = deployApi.calls.length;
+    const runId = await triggerRunbook(engine, 'chaos-drill', { target: deployApi.url, fault: 'latency' });
+    await waitForState(engine, runId, (s) => task(s, 'approve').status === 'WAITING');
+    await engine.approve(runId, { taskId: 'approve', decision: 'reject', approver: 'oncall', roles: ['sre-oncall'], comment: 'not now' });
+    const state = await engine.wait(runId);
+    expect(state.status).toBe('FAILED');
+    expect(task(state, 'inject').status).toBe('SKIPPED');
+    expect(task(state, 'restore').status).toBe('SUCCEEDED');
+    expect(deployApi.calls.slice(before).filter((c) => c.path.startsWith('/chaos'))).toEqual([{ method: 'DELETE', path: '/chaos', body: { reason: 'drill ended FAILED' } }]);
   });
 
   it('disclosure-packager zips the case files with a manifest and records the bundle', async () => {
@@ -291,6 +308,25 @@ describe('reference runbooks', () => {
     const [event] = await readKafkaTopic(kafka.brokers, 'deployments', 1);
     expect(JSON.parse(event?.value ?? '{}')).toEqual({ action: 'promote', service: 'api', from: 'staging', to: 'prod' });
     expect(slack.messages.map((m) => m['text'])).toContain('Promoted api from staging to prod');
+    expect(task(state, 'promote.compensate')).toMatchObject({ status: 'SKIPPED', error: { code: 'NOT_COMPENSATED' } });
+    expect(deployApi.calls.filter((c) => c.path === '/rollback')).toEqual([]);
+  });
+
+  it('deploy-promote rolls back when the promoted service never comes up healthy', async () => {
+    const runId = await triggerRunbook(engine, 'deploy-promote', { service: 'db', from: 'staging', to: 'prod', deployApi: deployApi.url, brokers: kafka.brokers });
+    await waitForState(engine, runId, (s) => task(s, 'gate').status === 'WAITING');
+    deployApi.unhealthyFor(5);
+    const state = await approveAndFinish(runId, 'gate', 'release-manager');
+    expect(state.status).toBe('FAILED');
+    expect(task(state, 'health')).toMatchObject({ status: 'FAILED', attempts: 5 });
+    expect(task(state, 'record').status).toBe('SKIPPED');
+    expect(task(state, 'promote.compensate').status).toBe('SUCCEEDED');
+    const promoted = (task(state, 'promote').outputs as { body: { deploymentId: string } }).body.deploymentId;
+    expect(deployApi.calls.filter((c) => c.path === '/rollback' && (c.body as { service?: string }).service === 'db')).toEqual([
+      { method: 'POST', path: '/rollback', body: { service: 'db', to: 'staging', deploymentId: promoted } },
+    ]);
+    const rows = await sql.query("SELECT service FROM deployments WHERE service = 'db'");
+    expect(rows.rows).toEqual([]);
   });
 
   it('deploy-promote does not promote when the release manager rejects', async () => {
@@ -306,7 +342,7 @@ describe('reference runbooks', () => {
   it('rollback calls the deploy API, records the rollback and publishes the event', async () => {
     const events = await listen('deployments.rollback');
     succeeded(await engine.wait(await triggerRunbook(engine, 'rollback', { service: 'api', to: '1.4.2', deployApi: deployApi.url, natsUrl: nats.url })));
-    expect(deployApi.calls.filter((c) => c.path === '/rollback')).toEqual([{ method: 'POST', path: '/rollback', body: { service: 'api', to: '1.4.2' } }]);
+    expect(deployApi.calls.filter((c) => c.path === '/rollback' && (c.body as { service?: string }).service === 'api')).toEqual([{ method: 'POST', path: '/rollback', body: { service: 'api', to: '1.4.2' } }]);
     const rows = await sql.query("SELECT service, to_env FROM deployments WHERE action = 'rollback'");
     expect(rows.rows).toEqual([{ service: 'api', to_env: '1.4.2' }]);
     expect(await events.received()).toEqual([{ service: 'api', to: '1.4.2' }]);

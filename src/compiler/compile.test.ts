@@ -155,6 +155,33 @@ describe('compileWorkflow', () => {
     expect(plain.ir).not.toHaveProperty('concurrency');
   });
 
+  it('compiles finally tasks and compensations into irVersion 3, leaving other IRs alone', () => {
+    const compile = (lines: string[]) => {
+      const m = parseManifest(
+        ['apiVersion: maestro/v1', 'kind: Workflow', 'metadata: { name: flow, version: 1.0.0 }', 'spec:', '  policy: { purpose: p, authority: a, license: l }', ...lines].join('\n'),
+        'flow.yaml',
+        { catalog },
+      );
+      if (m.kind !== 'Workflow') throw new Error('expected a workflow');
+      return compileWorkflow(m, { catalog });
+    };
+    const plain = compile(['  tasks:', '    - { id: a, uses: tasks/wait.sleep@0.1.0, runsOn: local }']);
+    expect(plain.ir).not.toHaveProperty('finally');
+    expect(plain.ir).not.toHaveProperty('finallyTimeoutMs');
+    expect(plain.ir.irVersion).toBe(1);
+    const saga = compile([
+      '  finallyFailsRun: true',
+      '  tasks:',
+      '    - { id: a, uses: tasks/wait.sleep@0.1.0, policy: { purpose: undo }, compensate: { uses: tasks/wait.sleep@^0.1, with: { ms: 1 }, retry: { maxAttempts: 2 } } }',
+      '  finally:',
+      '    - { id: z, uses: tasks/wait.sleep@0.1.0, needs: [y] }',
+      '    - { id: y, uses: tasks/wait.sleep@0.1.0, with: { ms: "${size(run.failedTasks)}" } }',
+    ]);
+    expect(saga.ir).toMatchObject({ irVersion: 3, finallyTimeoutMs: 300_000, finallyFailsRun: true });
+    expect(saga.ir.finally?.map((task) => task.id)).toEqual(['y', 'z']);
+    expect(saga.ir.tasks[0]?.compensate).toMatchObject({ id: 'a.compensate', uses: 'tasks/wait.sleep@0.1.0', usesSpec: 'tasks/wait.sleep@^0.1', needs: [], with: { ms: 1 }, policy: { purpose: 'undo' }, retry: { maxAttempts: 2 } });
+  });
+
   it('gives the hello example the same digest on every machine', async () => {
     const hello = await loadManifestFile('examples/workflows/hello.yaml', { catalog });
     if (hello.kind !== 'Workflow') throw new Error('expected a workflow');

@@ -2,6 +2,7 @@ import { digestOf } from '../canonical/index.js';
 import type { Catalog } from '../catalog/index.js';
 import { MaestroError } from '../errors/index.js';
 import {
+  COMPENSATE_SUFFIX,
   irVersionFor,
   parseDuration,
   type CompiledWorkflow,
@@ -28,6 +29,8 @@ export const DEFAULTS = {
   maxParallel: 32,
   failurePolicy: 'failFast',
   retry: { maxAttempts: 1, initialIntervalMs: 1000, backoffCoefficient: 2, maxIntervalMs: 60_000, jitter: 0.2 },
+  /** How long compensations and finally tasks may run, in all. */
+  finallyTimeout: '5m',
 } as const;
 
 /**
@@ -43,10 +46,13 @@ export function compileWorkflow(manifest: WorkflowManifest, { catalog, workflows
   const tasks = topologicalOrder(spec.tasks).map((task) =>
     isSubWorkflowUses(task.uses) ? compileSubWorkflowTask(task, workflows, embedded) : compileTask(task, manifest, catalog),
   );
+  const cleanup = spec.finally === undefined ? [] : topologicalOrder(spec.finally).map((task) => compileTask(task, manifest, catalog));
+  // Written only for a workflow with compensations or finally tasks, so other IRs keep their digest.
+  const hasCleanup = cleanup.length > 0 || tasks.some((task) => task.compensate !== undefined);
   const outputs = spec.outputs === undefined ? undefined : Object.fromEntries(Object.entries(spec.outputs).map(([name, expr]) => [name, unwrapExpression(expr)]));
   const concurrency = spec.concurrency && { key: spec.concurrency.key, limit: spec.concurrency.limit ?? 1, onConflict: spec.concurrency.onConflict ?? 'queue' };
   const ir: WorkflowIR = {
-    irVersion: irVersionFor({ tasks, ...(outputs === undefined ? {} : { outputs }), ...(concurrency === undefined ? {} : { concurrency }) }),
+    irVersion: irVersionFor({ tasks, finally: cleanup, ...(outputs === undefined ? {} : { outputs }), ...(concurrency === undefined ? {} : { concurrency }) }),
     name: metadata.name,
     version: metadata.version,
     ...(metadata.description === undefined ? {} : { description: metadata.description }),
@@ -71,6 +77,9 @@ export function compileWorkflow(manifest: WorkflowManifest, { catalog, workflows
     tasks,
     ...(outputs === undefined ? {} : { outputs }),
     ...(Object.keys(embedded).length === 0 ? {} : { workflows: embedded }),
+    ...(cleanup.length === 0 ? {} : { finally: cleanup }),
+    ...(hasCleanup ? { finallyTimeoutMs: duration(spec.finallyTimeout ?? DEFAULTS.finallyTimeout, 'spec.finallyTimeout') } : {}),
+    ...(spec.finallyFailsRun === true ? { finallyFailsRun: true } : {}),
   };
   return { ir, digest: digestOf(ir) };
 }
@@ -120,6 +129,7 @@ function compileTask(task: TaskManifest, manifest: WorkflowManifest, catalog: Ca
     runsOn: task.runsOn ?? manifest.spec.runsOn ?? 'local',
     ...(task.policy === undefined ? {} : { policy: { ...task.policy } }),
     ...(task.labels === undefined ? {} : { labels: { ...task.labels } }),
+    ...(task.compensate === undefined ? {} : { compensate: compileCompensate(task, manifest, catalog) }),
   };
 }
 
@@ -136,6 +146,28 @@ function scheduling(task: TaskManifest): Pick<TaskNode, 'needs' | 'with' | 'when
     ...(task.timeout === undefined ? {} : { timeoutMs: duration(task.timeout, `task "${task.id}" timeout`) }),
     continueOnError: task.continueOnError ?? false,
   };
+}
+
+/**
+ * A task's compensation as a node of its own, `<id>.compensate`: no needs (the interpreter orders
+ * compensations), the task's runner, policy overrides and labels (it acts on what the task did).
+ */
+function compileCompensate(task: TaskManifest, manifest: WorkflowManifest, catalog: Catalog): TaskNode {
+  const { uses, with: input, retry, timeout } = task.compensate as NonNullable<TaskManifest['compensate']>;
+  return compileTask(
+    {
+      id: `${task.id}${COMPENSATE_SUFFIX}`,
+      uses,
+      ...(input === undefined ? {} : { with: input }),
+      ...(retry === undefined ? {} : { retry }),
+      ...(timeout === undefined ? {} : { timeout }),
+      ...(task.runsOn === undefined ? {} : { runsOn: task.runsOn }),
+      ...(task.policy === undefined ? {} : { policy: task.policy }),
+      ...(task.labels === undefined ? {} : { labels: task.labels }),
+    },
+    manifest,
+    catalog,
+  );
 }
 
 /** `forEach: "${expr}"` is short for `forEach: { items: "${expr}" }`: both compile alike. */

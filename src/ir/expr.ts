@@ -17,6 +17,8 @@ export interface ExpressionBindings {
   index?: number;
   /** A runbook trigger's inputs. @default undefined — not bound */
   inputs?: Record<string, unknown>;
+  /** In `finally` tasks: how the run has ended so far and which tasks failed. @default undefined — not bound */
+  run?: { status: string; failedTasks: string[] };
 }
 
 /** Why an expression failed: its evaluation went wrong, or it would cost more than the limit. */
@@ -238,6 +240,7 @@ function lineAndColumn(text: string, offset: number): { line: number; column: nu
 export function evaluate(expression: string, bindings: ExpressionBindings, integerParams: ReadonlySet<string> = new Set(), { costLimit = CEL_COST_LIMIT }: EvaluateOptions = {}): unknown {
   const input: Record<string, unknown> = { params: withIntegers(bindings.params, integerParams), tasks: bindings.tasks };
   if (bindings.inputs !== undefined) input.inputs = withIntegers(bindings.inputs, integerParams);
+  if (bindings.run !== undefined) input.run = bindings.run;
   if ('item' in bindings) input.item = bindings.item ?? null;
   if (bindings.index !== undefined) input.index = BigInt(bindings.index);
   let result: unknown;

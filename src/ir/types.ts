@@ -14,8 +14,8 @@ export const IR_VERSION = 3 as const;
 
 /**
  * The IR versions this code runs: 1; 2 (adds {@link TaskNode.runIf}); 3 (adds the `signal` and
- * `workflow` executions, {@link WorkflowIR.outputs}, {@link WorkflowIR.workflows} and
- * {@link WorkflowIR.concurrency}).
+ * `workflow` executions, {@link WorkflowIR.outputs}, {@link WorkflowIR.workflows},
+ * {@link WorkflowIR.concurrency}, {@link WorkflowIR.finally} and {@link TaskNode.compensate}).
  */
 export type IrVersion = 1 | 2 | typeof IR_VERSION;
 
@@ -29,16 +29,16 @@ export const isSupportedIrVersion = (version: unknown): version is IrVersion => 
 const TASK_ERROR_REFERENCE = /\btasks\s*(?:\.\s*[A-Za-z_][\w-]*|\[[^\]]*\])\s*(?:\.\s*error\b|\[\s*\\?["']error\\?["']\s*\])/;
 
 /**
- * The lowest IR version that can express this IR: 3 once a task waits for a signal
- * (`ops/wait.signal`) or runs a sub-workflow, or the IR declares `outputs` or `concurrency` (none of
- * which older workers can run); 2 once a task has a `runIf` or an expression reads a task's `error`
- * (bound only from version 2, so runs of version 1 evaluate as they always did); else 1 — a
- * workflow using none of them keeps its digest.
+ * The lowest IR version that can express this IR body: 3 once a task waits for a signal
+ * (`ops/wait.signal`), runs a sub-workflow or has a `compensate`, or the IR declares `outputs`,
+ * `concurrency` or `finally` tasks (none of which older workers can run); 2 once a task has a
+ * `runIf` or an expression reads a task's `error` (bound only from version 2, so runs of version 1
+ * evaluate as they always did); else 1 — a workflow using none of them keeps its digest.
  */
-export const irVersionFor = (ir: Pick<WorkflowIR, 'tasks' | 'outputs' | 'concurrency'>): IrVersion => {
+export const irVersionFor = (ir: Pick<WorkflowIR, 'tasks' | 'outputs' | 'concurrency' | 'finally'>): IrVersion => {
   const { tasks } = ir;
-  if (ir.outputs !== undefined || ir.concurrency !== undefined) return 3;
-  if (tasks.some((task) => task.execution === 'workflow' || task.execution === 'signal')) return 3;
+  if (ir.outputs !== undefined || ir.concurrency !== undefined || (ir.finally?.length ?? 0) > 0) return 3;
+  if (tasks.some((task) => task.execution === 'workflow' || task.execution === 'signal' || task.compensate !== undefined)) return 3;
   return tasks.some((task) => task.runIf !== undefined || TASK_ERROR_REFERENCE.test(JSON.stringify(task))) ? 2 : 1;
 };
 
@@ -60,6 +60,20 @@ export interface ConcurrencySpec {
 
 /** The largest `concurrency.limit`: a lock holds and watches at most this many runs. */
 export const CONCURRENCY_LIMIT_MAX = 100;
+
+/** Suffix of a compensation's id: the compensation of task `deploy` is `deploy.compensate`. */
+export const COMPENSATE_SUFFIX = '.compensate';
+
+/**
+ * Every task node of an IR, in the order of the run's task states: the tasks, then the
+ * compensations (in task order), then the `finally` tasks. The same array as `ir.tasks` for an IR
+ * without compensations and `finally` (every IR before version 3).
+ */
+export function allTaskNodes(ir: Pick<WorkflowIR, 'tasks' | 'finally'>): readonly TaskNode[] {
+  const compensations = ir.tasks.flatMap((task) => (task.compensate ? [task.compensate] : []));
+  if (compensations.length === 0 && (ir.finally?.length ?? 0) === 0) return ir.tasks;
+  return [...ir.tasks, ...compensations, ...(ir.finally ?? [])];
+}
 
 /**
  * When a task runs, by how its needs ended (absent: every need SUCCEEDED, or FAILED with
@@ -167,6 +181,11 @@ export interface TaskNode {
   labels?: Record<string, string>;
   /** The workflow a `workflow` task runs (its `with` are the child run's params). Since irVersion 3. */
   workflow?: SubWorkflowRef;
+  /**
+   * What undoes this task when the run fails, is cancelled or times out after it SUCCEEDED (saga):
+   * a node of its own, id `<id>.compensate`, without needs. Since irVersion 3.
+   */
+  compensate?: TaskNode;
 }
 
 /** A compiled workflow. */
@@ -201,6 +220,18 @@ export interface WorkflowIR {
    * irVersion 3.
    */
   workflows?: Record<string, WorkflowIR>;
+  /**
+   * Tasks that run once everything else (the tasks, then the compensations) has ended, whatever
+   * the outcome; they need only each other. Topological order. Since irVersion 3.
+   */
+  finally?: TaskNode[];
+  /**
+   * How long compensations and `finally` tasks may run in all, from the end of the tasks; then
+   * they are cancelled (`FINALLY_TIMEOUT`). Set when the IR has either. Since irVersion 3.
+   */
+  finallyTimeoutMs?: number;
+  /** A `finally` task's failure fails a run that had succeeded. @default false */
+  finallyFailsRun?: boolean;
 }
 
 /** The IR plus its digest, `sha256:<hex>` of the RFC 8785 canonical JSON of the IR. */
@@ -296,6 +327,12 @@ export interface RunState {
   outputs?: Record<string, unknown>;
   /** A sub-workflow's run: `sha256:<hex>` of its receipt bundle, for its parent to record. */
   receiptDigest?: string;
+  /**
+   * How the tasks ended, as `finally` tasks read it (`run.status`, `run.failedTasks`): set when
+   * they have all ended, in runs with compensations or finally tasks (irVersion 3). Kept so a
+   * receipt recomputes the finally tasks' inputs.
+   */
+  tasksEnded?: { status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; failedTasks: string[] };
 }
 
 /** A run's concurrency key as its state shows it. */
@@ -360,6 +397,8 @@ export interface InterpreterInput {
   historyEventLimit?: number;
   /** State carried over by continue-as-new: tasks already finished, by id. */
   carried?: TaskState[];
+  /** Carried over by continue-as-new: ids of the succeeded tasks that have a compensation, in completion order. */
+  compensable?: string[];
   /** Start time carried over by continue-as-new. */
   startedAt?: string;
   /** Set for a sub-workflow's run: the run and task that started it, and how deep it nests. */

@@ -29,6 +29,8 @@ export interface CelEnvironment {
   taskProblem(id: string): string | undefined;
   /** Why `item` / `index` may not be used here, or `undefined` when they may. */
   loopProblem(name: 'item' | 'index'): string | undefined;
+  /** Whether `run.status` and `run.failedTasks` are bound (in `finally` tasks). @default false */
+  run?: boolean;
 }
 
 /** A problem found in an expression, at a character offset of the expression's source. */
@@ -45,14 +47,15 @@ export interface CelCheckResult {
 }
 
 /** Names of the namespaces an expression reads from, before they are used as plain values. */
-type Namespace = { kind: 'params' } | { kind: 'tasks' } | { kind: 'task'; id: string };
+type Namespace = { kind: 'params' } | { kind: 'tasks' } | { kind: 'task'; id: string } | { kind: 'run' };
 type Typed = CelType | Namespace;
 
 const TYPE_NAMES = new Set(['bool', 'bytes', 'double', 'dyn', 'int', 'list', 'map', 'null_type', 'string', 'type', 'uint']);
 const TASK_FIELDS = ['outputs', 'status', 'error'];
+const RUN_FIELDS = ['status', 'failedTasks'];
 
 function isNamespace(typed: Typed): typed is Namespace {
-  return typed.kind === 'params' || typed.kind === 'tasks' || typed.kind === 'task';
+  return typed.kind === 'params' || typed.kind === 'tasks' || typed.kind === 'task' || typed.kind === 'run';
 }
 
 /** A namespace used as a value is a map from names to values. */
@@ -136,6 +139,9 @@ class Checker {
     const values = this.env.valuesName ?? 'params';
     if (name === values) return { kind: 'params' };
     if (name === 'tasks' && values === 'params') return { kind: 'tasks' };
+    if (name === 'run' && values === 'params') {
+      return this.env.run ? { kind: 'run' } : this.problem(expr, '"run" is only defined in the tasks of spec.finally');
+    }
     if (name === 'item' || name === 'index') {
       const problem = this.env.loopProblem(name);
       if (problem) return this.problem(expr, problem);
@@ -168,6 +174,10 @@ class Checker {
           `tasks.${operand.id} has no field "${field}"; use .outputs, .status or .error${didYouMean(field, TASK_FIELDS)}`,
           this.start(expr),
         );
+      case 'run':
+        if (field === 'status') return T.string;
+        if (field === 'failedTasks') return T.list(T.string);
+        return this.problem(expr, `run has no field "${field}"; use .status or .failedTasks${didYouMean(field, RUN_FIELDS)}`, this.start(expr));
       case 'map':
         return operand.value;
       case 'dyn':

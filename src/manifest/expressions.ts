@@ -18,6 +18,11 @@ export interface ExpressionScope {
   /** Declared parameters and their types. */
   params: ReadonlyMap<string, CelType>;
   graph: TaskGraph;
+  /**
+   * For a `finally` task: the tasks of `spec.tasks`, all ended before it starts (readable without
+   * `needs`); `run.status` and `run.failedTasks` are bound too. @default undefined — a task of `spec.tasks`
+   */
+  ended?: ReadonlySet<string>;
 }
 
 type Expression = Extract<TemplatePart, { expr: string }>;
@@ -73,13 +78,34 @@ export function checkConcurrencyKey(key: string, path: Path, params: ExpressionS
 }
 
 /**
+ * Checks the expressions of a task's `compensate.with`: it runs once the tasks have ended, and
+ * may read the task's own outputs and those of its upstream tasks.
+ */
+export function checkCompensateExpressions(task: TaskManifest, path: Path, { params, graph }: ExpressionScope, reporter: Reporter): void {
+  const compensate = task.compensate;
+  if (!compensate?.with) return;
+  const env: CelEnvironment = {
+    params,
+    taskProblem(id) {
+      if (!graph.ids.has(id)) return `unknown task "${id}"${hyphenHint(id, graph.ids) ?? didYouMean(id, graph.ids)}`;
+      if (id !== task.id && !graph.isUpstream(task.id, id)) return `task "${id}" is not upstream of "${task.id}", whose compensation may read only its own outputs and its upstream tasks'`;
+      return undefined;
+    },
+    loopProblem: (name) => `"${name}" is not defined in a compensation`,
+  };
+  checkTemplates(compensate.with, [...path, 'compensate', 'with'], env, reporter);
+}
+
+/**
  * The environment of a task's expressions; `item` and `index` exist only inside its forEach, and
  * not where `outsideLoop` says they are read outside the per-item input.
  */
-function environment(task: TaskManifest, { params, graph }: ExpressionScope, outsideLoop: string | undefined): CelEnvironment {
+function environment(task: TaskManifest, { params, graph, ended }: ExpressionScope, outsideLoop: string | undefined): CelEnvironment {
   return {
     params,
+    ...(ended === undefined ? {} : { run: true }),
     taskProblem(id) {
+      if (ended?.has(id)) return undefined;
       if (!graph.ids.has(id)) return `unknown task "${id}"${hyphenHint(id, graph.ids) ?? didYouMean(id, graph.ids)}`;
       if (id === task.id) return `task "${task.id}" cannot read its own outputs`;
       if (!graph.isUpstream(task.id, id)) return `task "${id}" is not upstream of "${task.id}": add it to "needs" to read its outputs`;

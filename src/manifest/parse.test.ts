@@ -95,6 +95,28 @@ describe('parseManifest', () => {
     expect(brief(issues)).toEqual([]);
   });
 
+  it('binds run only in finally tasks, which read any task; compensations read their task and its upstream', () => {
+    const issues = issuesOf(
+      workflow(
+        `    - { id: a, uses: tasks/wait.sleep@0.1.0, with: { ms: "\${size(run.failedTasks)}" } }
+    - { id: b, uses: tasks/wait.sleep@0.1.0, needs: [a], compensate: { uses: tasks/wait.sleep@0.1.0, with: { ms: "\${tasks.c.outputs.slept}" } } }
+    - { id: c, uses: tasks/wait.sleep@0.1.0, needs: [b], compensate: { uses: tasks/wait.sleep@0.1.0, with: { ms: "\${tasks.a.outputs.slept + tasks.c.outputs.slept}" } } }
+  finally:
+    - { id: a, uses: tasks/wait.sleep@0.1.0 }
+    - { id: f, uses: tasks/wait.sleep@0.1.0, needs: [g], with: { ms: "\${tasks.c.outputs.slept}" }, compensate: { uses: tasks/wait.sleep@0.1.0 } }
+    - { id: g, uses: tasks/wait.sleep@0.1.0, runIf: always, needs: [f], when: "\${run.status == 'FAILED'}" }
+`,
+      ),
+    );
+    expect(brief(issues).map(({ path, message }) => `${path}: ${message}`)).toEqual([
+      'spec.tasks[0].with.ms: "run" is only defined in the tasks of spec.finally',
+      'spec.tasks[1].compensate.with.ms: task "c" is not upstream of "b", whose compensation may read only its own outputs and its upstream tasks\'',
+      'spec.finally[0].id: task id "a" is already the id of a task in spec.tasks',
+      'spec.finally[1].needs[0]: dependency cycle: f → g → f (each task needs the next)',
+      'spec.finally[1].compensate: a finally task cannot have a compensation: compensations undo the tasks of spec.tasks when the run fails',
+    ]);
+  });
+
   it('checks the tasks of a manifest whose other parts are invalid', () => {
     const source = `${workflow('    - { id: a, uses: tasks/nope@1.0.0 }\n')}  failurePolicy: sometimes\n`;
     expect(issuesOf(source).map((issue) => issue.path)).toEqual(['spec.tasks[0].uses', 'spec.failurePolicy']);

@@ -78,6 +78,17 @@ describe('IR contract', () => {
     continueOnError: true,
     cache: { enabled: true, ttlMs: 600_000 },
     runsOn: 'local',
+    compensate: {
+      id: 'fan-out.compensate',
+      uses: 'tasks/http.request@0.1.0',
+      usesSpec: 'tasks/http.request@^0.1',
+      execution: 'activity',
+      needs: [],
+      with: { url: 'https://example.test/undo' },
+      retry: { maxAttempts: 1, initialIntervalMs: 1000, backoffCoefficient: 2, maxIntervalMs: 60_000, jitter: 0.2 },
+      continueOnError: false,
+      runsOn: 'local',
+    },
   };
   const ir: WorkflowIR = {
     irVersion: 3,
@@ -93,6 +104,9 @@ describe('IR contract', () => {
     circuitBreaker: { maxFailures: 3 },
     concurrency: { key: 'deploy-${params.env}', limit: 1, onConflict: 'queue' },
     tasks: [task],
+    finally: [{ id: 'report', uses: 'tasks/transform.map@0.1.0', usesSpec: 'tasks/transform.map@0.1.0', execution: 'local-activity', needs: [], with: { rows: '${[run.status]}' }, retry: task.retry, continueOnError: false, runsOn: 'local' }],
+    finallyTimeoutMs: 300_000,
+    finallyFailsRun: true,
   };
   const validate = createAjv().compile({ $ref: irSchema.$id });
 
@@ -141,6 +155,7 @@ describe('manifest types', () => {
     runsOn: true,
     policy: true,
     labels: true,
+    compensate: true,
   };
   const parameterFields: Record<keyof ParameterManifest, true> = {
     name: true,

@@ -54,6 +54,16 @@ export interface TaskManifest {
   runsOn?: RunsOn;
   policy?: { purpose?: string; authority?: string; license?: string };
   labels?: Record<string, string>;
+  /** What undoes the task when the run fails after it succeeded (saga). */
+  compensate?: CompensateManifest;
+}
+
+/** A task's `compensate`: the task that undoes it, run as `<id>.compensate`. */
+export interface CompensateManifest {
+  uses: string;
+  with?: Record<string, unknown>;
+  retry?: RetryManifest;
+  timeout?: string;
 }
 
 /** A `kind: Workflow` manifest. */
@@ -73,6 +83,12 @@ export interface WorkflowManifest {
     tasks: TaskManifest[];
     /** The run's outputs: one `${...}` each over the params and the tasks' outputs, evaluated when it succeeds. */
     outputs?: Record<string, string>;
+    /** Tasks run once everything else has ended, whatever the outcome. */
+    finally?: TaskManifest[];
+    /** @default '5m' */
+    finallyTimeout?: string;
+    /** @default false */
+    finallyFailsRun?: boolean;
   };
 }
 

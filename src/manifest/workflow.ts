@@ -4,8 +4,9 @@
 import { parseDuration } from '../ir/index.js';
 import type { Catalog } from '../catalog/index.js';
 import { compileJsonSchema, type JsonSchema, type TaskDefinition } from '../sdk/index.js';
-import { checkConcurrencyKey, checkOutputs, checkTaskExpressions, type ExpressionScope } from './expressions.js';
-import { checkGraph, readGraph } from './graph.js';
+import { checkCompensateExpressions, checkConcurrencyKey, checkOutputs, checkTaskExpressions, type ExpressionScope } from './expressions.js';
+import { checkGraph, readGraph, type TaskGraph } from './graph.js';
+import type { CelType } from './cel-types.js';
 import type { Reporter } from './issues.js';
 import { checkParameters } from './parameter-declarations.js';
 import { valueAt, type Path } from './path.js';
@@ -30,16 +31,50 @@ export function checkWorkflow(data: unknown, catalog: Catalog, reporter: Reporte
   const graph = checkGraph(readGraph(valueAt(data, tasksPath)), tasksPath, reporter);
   const tasks = valueAt(data, tasksPath);
   if (!Array.isArray(tasks)) return;
-  const { task: isTask } = getValidators();
   const scope: ExpressionScope = { params, graph };
-  const parent = valueAt(data, ['metadata', 'name']);
+  const subWorkflowTasks = checkTasks(tasks, tasksPath, scope, catalog, reporter, { parent: String(valueAt(data, ['metadata', 'name'])), workflows });
+  if (workflows) checkEmbeddedSize(subWorkflowTasks, workflows, reporter);
+  checkOutputs(valueAt(data, ['spec', 'outputs']), scope, reporter);
+  checkFinally(valueAt(data, ['spec', 'finally']), graph, params, catalog, reporter);
+  checkFinallyTimeout(valueAt(data, ['spec', 'finallyTimeout']), reporter);
+}
+
+/** The longest `spec.finallyTimeout`: a cancelled run must end within a day, whatever its cleanup does. */
+const MAX_FINALLY_TIMEOUT_MS = 24 * 3_600_000;
+
+function checkFinallyTimeout(text: unknown, reporter: Reporter): void {
+  const ms = typeof text === 'string' ? parseDuration(text) : undefined;
+  if (ms !== undefined && ms > MAX_FINALLY_TIMEOUT_MS) {
+    reporter.report(['spec', 'finallyTimeout'], `must be at most 24h, got ${String(text)}: a cancelled run waits this long for its compensations and finally tasks`);
+  }
+}
+
+/** Where `workflow/…` tasks resolve: the parent's name (for recursion) and what each reference resolved to. */
+interface SubWorkflowContext {
+  parent: string;
+  workflows: SubWorkflows | undefined;
+}
+
+/**
+ * Checks each schema-valid task of `tasks` (at `base`): its `uses`, retry, runIf, expressions and
+ * compensation. Returns the sub-workflow tasks, which only `spec.tasks` may have (`subWorkflows`).
+ */
+function checkTasks(
+  tasks: unknown[],
+  base: Path,
+  scope: ExpressionScope,
+  catalog: Catalog,
+  reporter: Reporter,
+  subWorkflows?: SubWorkflowContext,
+): { task: TaskManifest; path: Path }[] {
+  const { task: isTask } = getValidators();
   const subWorkflowTasks: { task: TaskManifest; path: Path }[] = [];
   tasks.forEach((task: unknown, index) => {
     if (!isTask(task)) return;
-    const path = [...tasksPath, index];
-    if (isSubWorkflowUses(task.uses)) {
-      const resolution = workflows?.get(task.uses);
-      if (resolution) checkSubWorkflowTask(task, path, String(parent), resolution, reporter);
+    const path = [...base, index];
+    if (subWorkflows && isSubWorkflowUses(task.uses)) {
+      const resolution = subWorkflows.workflows?.get(task.uses);
+      if (resolution) checkSubWorkflowTask(task, path, subWorkflows.parent, resolution, reporter);
       subWorkflowTasks.push({ task, path });
     } else {
       const execution = checkUses(task, path, catalog, reporter)?.execution;
@@ -49,9 +84,53 @@ export function checkWorkflow(data: unknown, catalog: Catalog, reporter: Reporte
     checkRetry(task, path, reporter);
     checkRunIf(task, path, reporter);
     checkTaskExpressions(task, path, scope, reporter);
+    checkCompensate(task, path, scope, catalog, reporter);
   });
-  if (workflows) checkEmbeddedSize(subWorkflowTasks, workflows, reporter);
-  checkOutputs(valueAt(data, ['spec', 'outputs']), scope, reporter);
+  return subWorkflowTasks;
+}
+
+/**
+ * The `finally` tasks: a graph of their own (they need only each other, and their ids differ from
+ * the tasks'), each checked like a task, with `run` and every task of `spec.tasks` readable.
+ */
+function checkFinally(tasks: unknown, main: TaskGraph, params: ReadonlyMap<string, CelType>, catalog: Catalog, reporter: Reporter): void {
+  if (!Array.isArray(tasks)) return;
+  const base: Path = ['spec', 'finally'];
+  const read = readGraph(tasks);
+  for (const task of read) {
+    if (main.ids.has(task.id)) reporter.report([...base, task.index, 'id'], `task id "${task.id}" is already the id of a task in spec.tasks`);
+    task.needs = task.needs.filter((need) => {
+      if (!main.ids.has(need.id)) return true;
+      reporter.report(
+        [...base, task.index, 'needs', need.index],
+        `finally task "${task.id}" needs "${need.id}", a task of spec.tasks: finally tasks start once every task has ended, and need only other finally tasks (read tasks.${need.id} without listing it)`,
+      );
+      return false;
+    });
+  }
+  checkTasks(tasks, base, { params, graph: checkGraph(read, base, reporter), ended: main.ids }, catalog, reporter);
+}
+
+/**
+ * A task's `compensate`: its `uses` must resolve, its retry intervals make sense, and it cannot
+ * be combined with `forEach` (which items to undo, and how, is the task's to say: give the items
+ * a task of their own, or compensate in one task over `tasks.<id>.outputs`).
+ */
+function checkCompensate(task: TaskManifest, path: Path, scope: ExpressionScope, catalog: Catalog, reporter: Reporter): void {
+  const { compensate } = task;
+  if (!compensate) return;
+  const at = [...path, 'compensate'];
+  if (scope.ended !== undefined) {
+    reporter.report(at, 'a finally task cannot have a compensation: compensations undo the tasks of spec.tasks when the run fails');
+    return;
+  }
+  if (task.forEach !== undefined) {
+    reporter.report(at, 'a forEach task cannot have a compensation: compensate its items in one task that reads tasks.<id>.outputs, or in a finally task');
+  }
+  const resolved = catalog.resolve(compensate.uses);
+  if (!resolved.ok) reporter.report([...at, 'uses'], resolved.message);
+  checkRetry({ id: task.id, uses: compensate.uses, ...(compensate.retry === undefined ? {} : { retry: compensate.retry }) }, at, reporter);
+  checkCompensateExpressions(task, path, scope, reporter);
 }
 
 /** `runIf: failure | always` reacts to how the task's needs ended: without needs it has nothing to react to. */

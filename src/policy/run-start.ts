@@ -5,7 +5,7 @@
  * is refused up front, with every reason, before anything of it runs.
  */
 import { MaestroError, PolicyDeniedError } from '../errors/index.js';
-import type { CompiledWorkflow, TaskExecution, TaskNode } from '../ir/index.js';
+import { allTaskNodes, type CompiledWorkflow, type TaskExecution, type TaskNode } from '../ir/index.js';
 import type { PolicyGate } from './gate.js';
 import { buildPolicyInput, type PolicyInputSource } from './input.js';
 import type { PolicyDecision, PolicyInput } from './types.js';
@@ -35,7 +35,7 @@ export function runStartInputs({ principal, compiled, run, skip = [] }: RunStart
   const gated = (task: TaskNode): boolean => GATED.has(task.execution) && !skip.includes(task.id);
   return {
     run: buildPolicyInput({ principal, workflow, run }),
-    tasks: compiled.ir.tasks.filter(gated).map((task) => buildPolicyInput({ principal, workflow, task, run })),
+    tasks: allTaskNodes(compiled.ir).filter(gated).map((task) => buildPolicyInput({ principal, workflow, task, run })),
   };
 }
 

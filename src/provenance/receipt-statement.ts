@@ -3,7 +3,7 @@
  * Pure: the same inputs give the same statement, byte for byte once canonicalised, so a receipt
  * written twice (an activity retry) is the same receipt.
  */
-import { ExpressionError, evaluate, redactParams, resolveTemplates, type ExpressionBindings, type RunState, type TaskNode, type TaskState, type WorkflowIR } from '../ir/index.js';
+import { ExpressionError, allTaskNodes, evaluate, redactParams, resolveTemplates, type ExpressionBindings, type RunState, type TaskNode, type TaskState, type WorkflowIR } from '../ir/index.js';
 import { isArtifactRef } from '../store/index.js';
 import { canonicalSha256, digestOf, hexOf, outputsSha256 } from '../canonical/index.js';
 import {
@@ -101,7 +101,7 @@ export function taskOutputDigests(run: RunState): Map<string, string> {
  */
 export function buildReceipt(input: BuildReceiptInput): ProvenanceStatement {
   const { ir, digest, params, run, workerBuildId, builderId, taskCodeDigests, policyDecisionIds = {}, namespace } = input;
-  const nodes = new Map(ir.tasks.map((task) => [task.id, task]));
+  const nodes = new Map(allTaskNodes(ir).map((task) => [task.id, task]));
   const inputs = new ResolvedInputs(ir, params, run);
 
   const subjects: Statement['subject'] = [{ name: runSubjectName(run.runId), digest: { sha256: canonicalSha256(run) } }];
@@ -120,7 +120,7 @@ export function buildReceipt(input: BuildReceiptInput): ProvenanceStatement {
   ];
   // A sub-workflow's code is its IR: the digest the parent pinned at registration.
   const subWorkflowDigests = new Map(ir.tasks.flatMap((task) => (task.workflow === undefined ? [] : [[task.uses, task.workflow.digest] as const])));
-  for (const uses of [...new Set(ir.tasks.map((task) => task.uses))].sort()) {
+  for (const uses of [...new Set(allTaskNodes(ir).map((task) => task.uses))].sort()) {
     const codeDigest = subWorkflowDigests.get(uses) ?? taskCodeDigests[uses];
     dependencies.push({
       name: uses,
@@ -245,7 +245,8 @@ class ResolvedInputs {
   constructor(ir: WorkflowIR, params: Record<string, unknown>, run: RunState) {
     const tasks: ExpressionBindings['tasks'] = {};
     for (const task of run.tasks) tasks[task.id] = { status: task.status, outputs: task.outputs ?? null };
-    this.bindings = { params, tasks };
+    // `finally` tasks read how the tasks ended (run.status, run.failedTasks), as the run kept it.
+    this.bindings = run.tasksEnded === undefined ? { params, tasks } : { params, tasks, run: run.tasksEnded };
     this.integerParams = new Set(ir.parameters.filter((p) => p.type === 'integer').map((p) => p.name));
     const values = ir.parameters.filter((p) => p.secret && params[p.name] !== undefined && params[p.name] !== null).map((p) => params[p.name]);
     this.secrets = {
@@ -316,7 +317,7 @@ class ResolvedInputs {
       const sources = [JSON.stringify(node.with), node.forEach?.items ?? ''].join('\n');
       const named = referencedTasks(sources);
       const tasks = named === undefined ? this.bindings.tasks : Object.fromEntries(named.flatMap((id) => (this.bindings.tasks[id] ? [[id, this.bindings.tasks[id]]] : [])));
-      scope = { params: this.bindings.params, tasks };
+      scope = { ...this.bindings, tasks };
       this.scoped.set(node.id, scope);
     }
     return scope;

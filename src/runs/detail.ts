@@ -4,7 +4,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { NotFoundError } from '../errors/index.js';
-import { redactParams, type InterpreterInput, type ParentRun, type RunState, type TaskErrorInfo, type TaskState, type WorkflowIR } from '../ir/index.js';
+import { allTaskNodes, redactParams, type InterpreterInput, type ParentRun, type RunState, type TaskErrorInfo, type TaskState, type WorkflowIR } from '../ir/index.js';
 import type { Store } from '../store/index.js';
 import { concurrencyView, type ConcurrencyView } from './concurrency.js';
 import type { LaunchRequest } from './launch.js';
@@ -36,7 +36,7 @@ export interface RunDetail {
 }
 
 function pending(ir: WorkflowIR): TaskState[] {
-  return ir.tasks.map((task) => ({ id: task.id, status: 'PENDING', attempts: 0 }));
+  return allTaskNodes(ir).map((task) => ({ id: task.id, status: 'PENDING', attempts: 0 }));
 }
 
 /** Where a run is: on Temporal (with its execution), or waiting in the admission queue. */

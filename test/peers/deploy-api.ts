@@ -21,7 +21,8 @@ export interface DeployApiPeer {
 /**
  * Starts the stub on 127.0.0.1. Routes: `POST /promote` and `POST /rollback` → 200
  * `{ deploymentId }`; `POST /chaos/<fault>` → 200 `{ injected }` (and the next health checks fail
- * as set by `unhealthyFor`, 2 by default after a fault); `GET /health[/<service>]` → 200 or 503.
+ * as set by `unhealthyFor`, 2 by default after a fault); `DELETE /chaos` → 200 `{ restored: true }`
+ * (health is good again); `GET /health[/<service>]` → 200 or 503.
  */
 export async function startDeployApi(): Promise<DeployApiPeer> {
   const calls: DeployCall[] = [];
@@ -42,6 +43,10 @@ export async function startDeployApi(): Promise<DeployApiPeer> {
       if (req.method === 'POST' && path.startsWith('/chaos/')) {
         unhealthy = Math.max(unhealthy, 2);
         return json(200, { injected: path.slice('/chaos/'.length) });
+      }
+      if (req.method === 'DELETE' && path === '/chaos') {
+        unhealthy = 0;
+        return json(200, { restored: true });
       }
       if (req.method === 'GET' && path.startsWith('/health')) {
         if (unhealthy > 0) {

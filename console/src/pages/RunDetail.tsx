@@ -71,7 +71,7 @@ export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask
   useRunEvents(run.data && !finished ? runId : undefined, onEvent);
 
   // Memoised: the page re-renders every second while the run is live, the DAG only when tasks change.
-  const graph = useMemo(() => (workflow.data ? dagTasks(workflow.data.ir.tasks, run.data?.tasks) : undefined), [workflow.data, run.data?.tasks]);
+  const graph = useMemo(() => (workflow.data ? dagTasks(workflow.data.ir, run.data?.tasks) : undefined), [workflow.data, run.data?.tasks]);
   const select = useCallback((taskId: string) => navigate(`/runs/${encodeURIComponent(runId)}?task=${encodeURIComponent(taskId)}`, { replace: true }), [runId]);
   useEffect(() => {
     if (selectedTask) document.getElementById(`task-${selectedTask}`)?.scrollIntoView({ block: 'nearest' });

@@ -69,7 +69,7 @@ export function workflowPath(name: string, version: string, namespace: string | 
 export function WorkflowVersion({ name, version, namespace, selectedTask }: { name: string; version: string; namespace: string | undefined; selectedTask: string | undefined }) {
   const workflow = useResource<WorkflowDetail>(workflowPath(name, version, namespace));
   const detail = workflow.data;
-  const graph = useMemo(() => (detail ? dagTasks(detail.ir.tasks) : undefined), [detail]);
+  const graph = useMemo(() => (detail ? dagTasks(detail.ir) : undefined), [detail]);
   // The table fills in a render of its own once the DAG's code is there, after the DAG has been
   // drawn: with 1,000 tasks, rendering and laying out its rows first held back the graph's first
   // drawing by 0.3 s (also when they filled in while the DAG's code was loading).

@@ -3,7 +3,7 @@
  */
 import { approveTask, cancelOnTemporal, pauseOnTemporal, sendSignal } from '../../client/index.js';
 import { MaestroError, NotFoundError } from '../../errors/index.js';
-import type { ApiProof, ApprovalRequest, SignalRequest, TaskState } from '../../ir/index.js';
+import { COMPENSATE_SUFFIX, type ApiProof, type ApprovalRequest, type SignalRequest, type TaskState, type WorkflowIR } from '../../ir/index.js';
 import { checkParams } from '../../manifest/index.js';
 import type { AuditEvent } from '../../policy/index.js';
 import { signApproval, signSignal } from '../../provenance/index.js';
@@ -155,6 +155,20 @@ export const cancelRun: RouteHandler = async (context) => {
   return { status: 202, body: { runId: execution.runId } };
 };
 
+/**
+ * What a retry from `failed` keeps: the tasks that succeeded and were not undone. Compensations and
+ * finally tasks run again in the new run; a task whose compensation started (the run undid it, or
+ * tried to) runs again too.
+ */
+function retriedTasks(ir: WorkflowIR, states: readonly TaskState[]): TaskState[] {
+  const byId = new Map(states.map((task) => [task.id, task]));
+  return ir.tasks.flatMap((node) => {
+    const task = byId.get(node.id);
+    const undo = byId.get(`${node.id}${COMPENSATE_SUFFIX}`);
+    return task?.status === 'SUCCEEDED' && (undo === undefined || undo.status === 'SKIPPED' || undo.status === 'PENDING') ? [task] : [];
+  });
+}
+
 /** `POST /runs/{runId}/retry {from, reason?}`: 201 with the new run, which the policy checks like any start. */
 export const retryRun: RouteHandler = async (context) => {
   const principal = caller(context);
@@ -168,7 +182,7 @@ export const retryRun: RouteHandler = async (context) => {
   if (from === 'failed' && state.status === 'SUCCEEDED') {
     throw new MaestroError('CONFLICT', `run ${execution.runId} succeeded: nothing failed to retry (use from: start to run it again)`);
   }
-  const carried = from === 'failed' ? state.tasks.filter((task) => task.status === 'SUCCEEDED') : undefined;
+  const carried = from === 'failed' ? retriedTasks(input.ir, state.tasks) : undefined;
   const result = await launchRun(launchContext(context.deps), {
       compiled: { ir: input.ir, digest: input.digest },
       params: input.params,
