@@ -34,7 +34,7 @@ const FIXTURES = fileURLToPath(new URL('../test/fixtures/histories/', import.met
 /** What the recorder does to a run after starting it, before it ends. */
 type Interaction = 'none' | 'approve' | 'cancel';
 
-const INTERACTIONS: Record<string, Interaction> = { approval: 'approve', cancel: 'cancel', 'cancel-foreach': 'cancel' };
+const INTERACTIONS: Record<string, Interaction> = { approval: 'approve', cancel: 'cancel', 'cancel-foreach': 'cancel', 'format-2-approval': 'approve', 'format-2-cancel': 'cancel' };
 
 /** The scenarios named on the command line; none: those without a history yet. */
 const wanted = process.argv.slice(2);

@@ -263,6 +263,14 @@ export interface InterpreterInput {
   carried?: TaskState[];
   /** Start time carried over by continue-as-new. */
   startedAt?: string;
+  /**
+   * How the run records its history. 2 (what `startRun` sets): no patch markers — every change the
+   * interpreter made under a patch applies —, the first status is the search attribute set at
+   * start, and the receipt is written by the worker's sink, not a local activity. Absent (runs
+   * started before it, or by a client that does not set it): decided by patch markers, as then.
+   * @default 1
+   */
+  historyFormat?: 1 | 2;
 }
 
 /** Argument of the `approve` update. */
