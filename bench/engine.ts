@@ -198,7 +198,9 @@ export async function startBenchEngine({ dynamicConfig = {} }: BenchEngineOption
     cleanups.push(() => connection.close());
     return {
       client: new Client({ connection }),
-      maestroClient: new Client({ connection, dataConverter: maestroDataConverter(codec) }),
+      // A codec of its own, as the API's or CLI's in another process: the workers' codec decodes
+      // what it encrypted itself without the cipher, which a client's payloads must not get here.
+      maestroClient: new Client({ connection, dataConverter: maestroDataConverter(payloadCodec(config)) }),
       server,
       serverCommand: [...server.process.spawnargs],
       dbFile,

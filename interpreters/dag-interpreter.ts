@@ -28,13 +28,14 @@ import {
   patched,
   proxyActivities,
   proxyLocalActivities,
+  proxySinks,
   setHandler,
   sleep,
   upsertSearchAttributes,
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../src/activities/index.js';
+import type { Activities, ReceiptSinks } from '../src/activities/index.js';
 import {
   CEL_COST_LIMIT,
   ExpressionError,
@@ -138,7 +139,14 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
   }
   const namespace = input.namespace ?? 'default';
   const { principal, traceId, cache: cacheMode } = input;
-  const expressionLimits = { costLimit: patched(CEL_COST_PATCH) ? CEL_COST_LIMIT : Number.POSITIVE_INFINITY };
+  /**
+   * Whether the run records history format 2 (see `InterpreterInput.historyFormat`): every patch
+   * below applies without its marker. A run an older worker began (it recorded the cost-limit
+   * marker first) keeps deciding by its markers.
+   */
+  const format2 = (input.historyFormat ?? 1) >= 2 && !(workflowInfo().unsafe.isReplaying && patched(CEL_COST_PATCH));
+  const applies = (patch: string): boolean => format2 || patched(patch);
+  const expressionLimits = { costLimit: applies(CEL_COST_PATCH) ? CEL_COST_LIMIT : Number.POSITIVE_INFINITY };
   // Secret-typed params' values, for every attempt to redact from its logs and errors. Only the
   // activities' inputs change (replay does not compare them), so old histories replay as before.
   const secretValues = ir.parameters
@@ -174,7 +182,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
    * Where units run: one scope for all (cancelled at once on a stop), or, for runs recorded before
    * it, a scope per unit (by unit, in start order). Also says how passes are driven (see `report`).
    */
-  const unitsScope = patched(SHARED_SCOPE_PATCH) ? new CancellationScope() : undefined;
+  const unitsScope = applies(SHARED_SCOPE_PATCH) ? new CancellationScope() : undefined;
   /** The workflow's own scope: cancelled when the run is. */
   const workflowScope = CancellationScope.current();
   const unitScopes = new Map<Unit, CancellationScope>();
@@ -205,7 +213,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
   setHandler(
     approveUpdate,
     async (request) => {
-      if (patched(APPROVAL_PROOF_PATCH)) {
+      if (applies(APPROVAL_PROOF_PATCH)) {
         // The validator cannot check a signature (no crypto in the sandbox): a local activity does,
         // before anything is recorded. The gate may have moved on meanwhile: check it again.
         // A finally gate may be decided after the run was cancelled: check it where cancellation does not reach.
@@ -407,6 +415,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
       ...(principal === undefined ? {} : { principal }),
       ...(traceId === undefined ? {} : { traceId }),
       ...(cacheMode === undefined ? {} : { cache: cacheMode }),
+      ...(format2 ? { historyFormat: 2 as const } : {}),
     };
     try {
       const ended = await executeChild(dagInterpreter, {
@@ -495,7 +504,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
 
   async function awaitApproval(state: TaskState, gateInput: Record<string, unknown>): Promise<unknown> {
     const problem = approvalGateProblem(gateInput);
-    if (problem !== undefined && patched(APPROVAL_GATE_PATCH)) throw ApplicationFailure.nonRetryable(problem, 'APPROVAL_GATE_INVALID');
+    if (problem !== undefined && applies(APPROVAL_GATE_PATCH)) throw ApplicationFailure.nonRetryable(problem, 'APPROVAL_GATE_INVALID');
     gates.set(state.id, { approvers: Array.isArray(gateInput.approvers) ? gateInput.approvers.map(String) : [], allowSelfApproval: gateInput.allowSelfApproval === true });
     const minApprovals = typeof gateInput.minApprovals === 'number' ? gateInput.minApprovals : 1;
     const timeoutMs = typeof gateInput.timeout === 'string' ? parseDuration(gateInput.timeout) : undefined;
@@ -538,9 +547,18 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
   /**
    * Writes the run's signed provenance receipt (a local activity: its large input stays out of
    * history). A receipt that cannot be written is logged, never a reason to change the outcome.
+   * In history format 2 the worker's receipt sink writes it instead, once this activation ends and
+   * before its commands (the run's end among them) go to Temporal: no local activity round trip and
+   * nothing in history.
    */
   async function writeReceipt(): Promise<void> {
-    if (!patched(RECEIPT_PATCH)) return;
+    // A sub-workflow's run hands its receipt's digest to its parent: a sink returns nothing, so
+    // such a run writes it through the local activity, whose result is the digest.
+    if (format2 && input.parent === undefined) {
+      proxySinks<ReceiptSinks>().maestroReceipts.write({ runId: run.runId, ir, digest: input.digest, params, state: run, namespace });
+      return;
+    }
+    if (!applies(RECEIPT_PATCH)) return;
     const { writeReceipt: write } = proxyLocalActivities<Activities>({ startToCloseTimeout: '60s', retry: INFRA_RETRY });
     try {
       const written = await write({ runId: run.runId, ir, digest: input.digest, params, state: run, namespace });
@@ -606,8 +624,15 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
   }
 
   try {
-    if (!granted && concurrency && ir.concurrency) await awaitKey(concurrency.lockId, ir.concurrency.limit);
-    execute(scheduler.begin());
+    let queued = false;
+    if (!granted && concurrency && ir.concurrency) {
+      queued = true;
+      await awaitKey(concurrency.lockId, ir.concurrency.limit);
+    }
+    // The start set the first status (`startRun`): in format 2 it is not published again, unless
+    // the run has been QUEUED since or continued as new.
+    const begun = scheduler.begin();
+    if (!format2 || queued || input.carried !== undefined) execute(begun);
     if (unitsScope) {
       // The first pass starts the roots in the units' scope; every later pass follows an event.
       void unitsScope.run(async () => execute(scheduler.pass(now(), !tooLong())));

@@ -43,6 +43,8 @@ const INTERACTIONS: Record<string, Interaction> = {
   'signal-pause': 'signal-pause',
   'concurrency-key': 'queue',
   'finally-cancel': 'cancel',
+  'format-2-approval': 'approve',
+  'format-2-cancel': 'cancel',
 };
 
 /** The scenarios named on the command line; none: those without a history yet. */

@@ -5,7 +5,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { MaestroError } from '../errors/index.js';
 import type { ApprovalRequest, SignalRequest } from '../ir/index.js';
-import { verifyApproval, verifySignal } from '../provenance/index.js';
+import { verifyApproval, verifySignal, type WriteReceiptInput } from '../provenance/index.js';
 import { signalPayloadProblems } from '../tasks/index.js';
 import { probeRuns } from './probe-runs.js';
 import { createRunTask, type ActivityDeps } from './run-task.js';
@@ -78,3 +78,51 @@ function createVerifySignal({ approvalKey }: Pick<ActivityDeps, 'approvalKey'>) 
 
 /** The activities' types, for `proxyActivities<Activities>()` in the interpreter. */
 export type Activities = ReturnType<typeof createActivities>;
+
+/**
+ * The sink the interpreter writes a run's receipt through (`proxySinks<ReceiptSinks>()`) in
+ * history format 2: called once the run's last activation ends, in the worker, before the run's
+ * end goes to Temporal (see {@link receiptSink}).
+ */
+export type ReceiptSinks = {
+  maestroReceipts: { write(input: WriteReceiptInput): void };
+};
+
+/**
+ * Attempts at writing a receipt through the sink, and the wait before the first retry (doubling):
+ * all within the workflow task's timeout (10 s), which the run's end waits on.
+ */
+const RECEIPT_ATTEMPTS = 3;
+const RECEIPT_RETRY_MS = 500;
+
+/**
+ * The worker's side of {@link ReceiptSinks}: `write` (the `writeReceipt` activity's function),
+ * retried a few times. A receipt that cannot be written is logged through
+ * `log`, never a reason to change the run's outcome.
+ */
+export function receiptSink(
+  write: ActivityDeps['writeReceipt'],
+  log: (message: string, meta: Record<string, unknown>) => void,
+): { maestroReceipts: { write: { fn(info: unknown, input: WriteReceiptInput): Promise<void>; callDuringReplay: false } } } {
+  return {
+    maestroReceipts: {
+      write: {
+        async fn(_info, input) {
+          for (let attempt = 1; ; attempt += 1) {
+            try {
+              await write(input);
+              return;
+            } catch (error) {
+              if (attempt >= RECEIPT_ATTEMPTS) {
+                log('the run receipt could not be written', { runId: input.runId, error: String(error) });
+                return;
+              }
+              await new Promise((resolve) => setTimeout(resolve, RECEIPT_RETRY_MS * 2 ** (attempt - 1)));
+            }
+          }
+        },
+        callDuringReplay: false,
+      },
+    },
+  };
+}

@@ -77,6 +77,8 @@ export async function startRun(client: Client, options: StartRunOptions): Promis
     digest: compiled.digest,
     params,
     namespace,
+    // The first status is set below, with the other search attributes.
+    historyFormat: 2,
     ...(options.startedBy === undefined ? {} : { startedBy: options.startedBy }),
     ...(options.principal === undefined ? {} : { principal: options.principal }),
     ...(options.traceId === undefined ? {} : { traceId: options.traceId }),

@@ -40,6 +40,20 @@ describe('AesGcmPayloadCodec', () => {
     await expect(new AesGcmPayloadCodec([same]).decode([{ ...mine!, data }])).rejects.toMatchObject({ code: 'PAYLOAD_UNDECRYPTABLE' });
   });
 
+  it('decodes a payload it encrypted itself once, and only its exact ciphertext under the same key id', async () => {
+    const same = key('k');
+    const codec = new AesGcmPayloadCodec([same, key('other')]);
+    const value = { token: 'hunter2' };
+    const [first, second, third] = await codec.encode([1, 2, 3].map(() => defaultPayloadConverter.toPayload(value)));
+    // Remembered, then decrypted like any other payload the second time.
+    for (let i = 0; i < 2; i += 1) expect(defaultPayloadConverter.fromPayload((await codec.decode([first!]))[0]!)).toEqual(value);
+    const altered = Buffer.from(second!.data!);
+    altered[20] = (altered[20] ?? 0) ^ 1;
+    await expect(codec.decode([{ ...second!, data: altered }])).rejects.toMatchObject({ code: 'PAYLOAD_UNDECRYPTABLE' });
+    const relabelled = { ...third!, metadata: { ...third!.metadata, 'encryption-key-id': Buffer.from('other') } };
+    await expect(codec.decode([relabelled])).rejects.toMatchObject({ code: 'PAYLOAD_UNDECRYPTABLE' });
+  });
+
   it('seals a value for the store and opens it again', () => {
     const codec = new AesGcmPayloadCodec([key('k')]);
     const sealed = sealValue(codec, { password: 'hunter2' });

@@ -2,7 +2,7 @@
  * Evaluation of CEL expressions and `${...}` templates against a run's bindings. Pure and
  * deterministic: the interpreter calls it inside the workflow sandbox.
  */
-import { CelScalar, celEnv, celFunc, celList, isCelList, isCelMap, isCelUint, parse, plan, type CelInput } from '@bufbuild/cel';
+import { CelScalar, celEnv, celFunc, celList, celMap, isCelList, isCelMap, isCelUint, parse, plan, type CelInput } from '@bufbuild/cel';
 import { parseTemplate } from './template.js';
 
 /**
@@ -238,8 +238,10 @@ function lineAndColumn(text: string, offset: number): { line: number; column: nu
  *   `costLimit` (`EXPRESSION_TOO_COSTLY`, at the line and column of the macro that went over).
  */
 export function evaluate(expression: string, bindings: ExpressionBindings, integerParams: ReadonlySet<string> = new Set(), { costLimit = CEL_COST_LIMIT }: EvaluateOptions = {}): unknown {
-  const input: Record<string, unknown> = { params: withIntegers(bindings.params, integerParams), tasks: bindings.tasks };
-  if (bindings.inputs !== undefined) input.inputs = withIntegers(bindings.inputs, integerParams);
+  // As CEL maps once per evaluation: @bufbuild/cel converts a plain object (copying its entries)
+  // at every reference to it, so `[tasks.a.outputs.x, tasks.b.outputs.x, ...]` over n tasks cost n².
+  const input: Record<string, unknown> = { params: asCelMap(withIntegers(bindings.params, integerParams)), tasks: asCelMap(bindings.tasks) };
+  if (bindings.inputs !== undefined) input.inputs = asCelMap(withIntegers(bindings.inputs, integerParams));
   if (bindings.run !== undefined) input.run = bindings.run;
   if ('item' in bindings) input.item = bindings.item ?? null;
   if (bindings.index !== undefined) input.index = BigInt(bindings.index);
@@ -265,6 +267,11 @@ export function evaluate(expression: string, bindings: ExpressionBindings, integ
   }
   if (result instanceof Error) throw new ExpressionError(`\${${expression}}: ${result.message}`, expression);
   return toJson(result);
+}
+
+/** A plain object as the CEL map @bufbuild/cel would make of it at each reference (see `toCel`). */
+function asCelMap(values: Record<string, unknown>): CelInput {
+  return celMap(new Map(Object.entries(values) as [string, CelInput][]));
 }
 
 /** The values with those named in `integers` as CEL ints (JSON numbers are CEL doubles otherwise). */

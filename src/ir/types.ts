@@ -408,6 +408,14 @@ export interface InterpreterInput {
    * IR with `concurrency`): `granted` false means the run waits, QUEUED, until its lock grants it.
    */
   concurrency?: RunConcurrency & { granted: boolean };
+  /**
+   * How the run records its history. 2 (what `startRun` sets): no patch markers — every change the
+   * interpreter made under a patch applies —, the first status is the search attribute set at
+   * start, and the receipt is written by the worker's sink, not a local activity. Absent (runs
+   * started before it, or by a client that does not set it): decided by patch markers, as then.
+   * @default 1
+   */
+  historyFormat?: 1 | 2;
 }
 
 /** The parent of a sub-workflow's run ({@link InterpreterInput.parent}). */

@@ -9,7 +9,7 @@
 import type { KeyObject } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from '../activities/index.js';
+import { createActivities, receiptSink, type ActivityDeps } from '../activities/index.js';
 import type { Catalog } from '../catalog/index.js';
 import { builtinCatalog, disclosureProvenance, loadCatalog } from '../tasks/index.js';
 import { maestroDataConverter, payloadCodec, type AesGcmPayloadCodec } from '../codec/index.js';
@@ -117,6 +117,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     taskQueue,
     activities,
     workflowBundle: options.workflowBundle ?? (await bundleInterpreter()),
+    sinks: receiptSink(provenance.writeReceipt, (message, meta) => Runtime.instance().logger.error(message, meta)),
     ...(options.payloadCodec === undefined ? {} : { dataConverter: maestroDataConverter(options.payloadCodec) }),
     // Many small tasks per run: let one worker keep many activities and workflow tasks in flight.
     maxConcurrentActivityTaskExecutions: 200,

@@ -3,10 +3,11 @@
  * with a signed receipt that verifies against the run's state; a deterministic task with the same
  * inputs is served from the cache the second time.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cancelOnTemporal } from '../../src/client/index.js';
 import { loadConfig } from '../../src/config/index.js';
-import type { RunState } from '../../src/ir/index.js';
+import { INTERPRETER_WORKFLOW, type InterpreterInput, type RunState } from '../../src/ir/index.js';
 import { receiptStoreFromConfig, trustedKeysFromConfig, verifyReceipt } from '../../src/provenance/index.js';
 import { startEngine, task, waitForState, workflow, type Engine } from '../helpers/engine.js';
 
@@ -26,6 +27,15 @@ const provenanceConfig = () => loadConfig({ MAESTRO_DATA_DIR: engine.artifactDir
 async function verifyRunReceipt(state: RunState) {
   const receipt = await receiptStoreFromConfig(provenanceConfig()).read(state.runId);
   return verifyReceipt(receipt.bundle, { publicKeys: await trustedKeysFromConfig(provenanceConfig()), run: state });
+}
+
+/** The markers a run's history records, in order, and how many search-attribute upserts. */
+async function historyShape(runId: string): Promise<{ markers: string[]; upserts: number }> {
+  const events = (await engine.client.workflow.getHandle(runId).fetchHistory()).events ?? [];
+  return {
+    markers: events.flatMap((event) => (event.markerRecordedEventAttributes?.markerName ? [event.markerRecordedEventAttributes.markerName] : [])),
+    upserts: events.filter((event) => event.upsertWorkflowSearchAttributesEventAttributes).length,
+  };
 }
 
 const map = (id: string, rows: string, extra = ''): string =>
@@ -53,6 +63,25 @@ describe('receipts', () => {
     const state = await engine.wait(runId);
     expect(state.status).toBe('CANCELLED');
     await expect.poll(async () => (await verifyRunReceipt(state)).ok, { timeout: 10_000 }).toBe(true);
+  });
+
+  it('writes the receipt through the worker in history format 2: no patch markers, no receipt marker, one status upsert', async () => {
+    const state = await engine.run(workflow(map('triple', '[3]'), { name: 'receipt-format-2' }));
+    expect(await verifyRunReceipt(state)).toMatchObject({ ok: true });
+    expect(await historyShape(state.runId)).toEqual({ markers: ['core_local_activity'], upserts: 1 });
+  });
+
+  it('writes the receipt of a run an older client started (no history format) as then: local activity and patch markers', async () => {
+    const compiled = engine.compile(workflow(map('triple', '[4]'), { name: 'receipt-format-1' }));
+    const runId = `receipt-format-1-${randomUUID()}`;
+    const input: InterpreterInput = { ir: compiled.ir, digest: compiled.digest, params: {}, namespace: 'default' };
+    await engine.client.workflow.start(INTERPRETER_WORKFLOW, { workflowId: runId, taskQueue: engine.taskQueue, args: [input] });
+    const state = await engine.wait(runId);
+    expect(await verifyRunReceipt(state)).toMatchObject({ ok: true });
+    // The cost-limit and shared-scope patches, the task, then the receipt's patch and local
+    // activity; upserts: each patch's TemporalChangeVersion, and the status RUNNING, SUCCEEDED.
+    const patch = 'core_patch';
+    expect(await historyShape(runId)).toEqual({ markers: [patch, patch, 'core_local_activity', patch, 'core_local_activity'], upserts: 5 });
   });
 
   it('fails verification when the run state it is checked against was changed', async () => {
