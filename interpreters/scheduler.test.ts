@@ -469,7 +469,10 @@ function simulate(sc: Scenario): Trace {
   function resume(): void {
     resumeAt = undefined;
     apply(s.resume(AT));
-    if (!cancelling) apply(s.pass(AT));
+    if (cancelling) return;
+    // The stop in force before the pass, as below: a failure counted by this very pass stops only what comes after it.
+    const before = { stop: s.stop };
+    apply(s.pass(AT), before);
   }
 
   apply(s.begin());
