@@ -149,7 +149,8 @@ describe('a sub-workflow task', () => {
     expect(byId(run, 'sub').subWorkflow).toBeUndefined();
   });
 
-  it('cancelling the parent cancels the running child', async () => {
+  /** Starts a parent whose task `sub` runs a child sleeping an hour; returns once the child's nap runs. */
+  async function startWithSleepingChild(): Promise<{ runId: string; childId: string }> {
     const child = `sleeper-${uid()}`;
     await h.register(manifest('    - { id: nap, uses: tasks/wait.sleep@0.1.0, with: { duration: 1h } }', { name: child }));
     const parent = `parent-${uid()}`;
@@ -158,6 +159,11 @@ describe('a sub-workflow task', () => {
     const waiting = await h.waitRun(runId, (r) => byId(r, 'sub').subWorkflow !== undefined);
     const childId = byId(waiting, 'sub').subWorkflow.runId as string;
     await h.waitRun(childId, (r) => byId(r, 'nap').status === 'RUNNING');
+    return { runId, childId };
+  }
+
+  it('cancelling the parent cancels the running child', async () => {
+    const { runId, childId } = await startWithSleepingChild();
     const cancel = await h.call('POST', `/runs/${runId}/cancel`, { token: 'operator' });
     expect(cancel.status, cancel.text).toBe(202);
     const run = await h.waitRun(runId, ended);
@@ -167,14 +173,7 @@ describe('a sub-workflow task', () => {
   });
 
   it('a child cancelled on its own fails its task with RUN_CANCELLED; the parent is not cancelled', async () => {
-    const child = `sleeper-${uid()}`;
-    await h.register(manifest('    - { id: nap, uses: tasks/wait.sleep@0.1.0, with: { duration: 1h } }', { name: child }));
-    const parent = `parent-${uid()}`;
-    await h.register(manifest(`    - { id: sub, uses: "workflow/${child}@1.0.0" }`, { name: parent }));
-    const runId = await start(parent);
-    const waiting = await h.waitRun(runId, (r) => byId(r, 'sub').subWorkflow !== undefined);
-    const childId = byId(waiting, 'sub').subWorkflow.runId as string;
-    await h.waitRun(childId, (r) => byId(r, 'nap').status === 'RUNNING');
+    const { runId, childId } = await startWithSleepingChild();
     expect((await h.call('POST', `/runs/${childId}/cancel`, { token: 'operator' })).status).toBe(202);
     const run = await h.waitRun(runId, ended);
     expect(run).toMatchObject({ status: 'FAILED', error: { code: 'RUN_CANCELLED' } });
