@@ -2,6 +2,7 @@
  * The `maestro` command as a user runs it: the real bin, a real process, the real Temporal server.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,12 +23,17 @@ afterAll(async () => {
 
 /** Runs `maestro ...args`; resolves with exit code and output (never rejects on a non-zero exit). */
 function maestro(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return maestroWith({}, ...args);
+}
+
+/** {@link maestro} with environment variables of its own (over the test's). */
+function maestroWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ['bin/maestro.js', ...args],
       // The run's store and audit log (the CLI starts runs like the API does) go to the test's folder.
-      { env: { ...process.env, TEMPORAL_ADDRESS: engine.address, MAESTRO_TASK_QUEUE: engine.taskQueue, MAESTRO_DATA_DIR: dir, MAESTRO_PAYLOAD_KEY: engine.payloadKey } },
+      { env: { ...process.env, TEMPORAL_ADDRESS: engine.address, MAESTRO_TASK_QUEUE: engine.taskQueue, MAESTRO_DATA_DIR: dir, MAESTRO_PAYLOAD_KEY: engine.payloadKey, ...env } },
       (error, stdout, stderr) => resolve({ code: typeof error?.code === 'number' ? error.code : 0, stdout, stderr }),
     );
   });
@@ -160,6 +166,17 @@ describe('maestro run', () => {
     const result = await maestro('run', 'test/manifests/invalid/unknown-needs.yaml');
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/unknown-needs\.yaml:\d+:\d+: spec\.tasks/);
+  });
+
+  it('says what to check, not a stack, when the worker cannot read the run (another payload key)', async () => {
+    // The run's input is encrypted with a key the worker does not hold: its workflow task fails.
+    const result = await maestroWith({ MAESTRO_PAYLOAD_KEY: `other=${randomBytes(32).toString('base64')}` }, 'run', 'examples/workflows/hello.yaml');
+    expect(result.code).not.toBe(0);
+    expect(result.stdout).toMatch(/^run (run-[0-9a-f-]+) started/m);
+    expect(result.stderr).toMatch(/^maestro: .*payload key/m);
+    expect(result.stderr).not.toMatch(/ServiceError|\n\s+at /);
+    const runId = /^run (run-[0-9a-f-]+) started/m.exec(result.stdout)?.[1] as string;
+    await engine.client.workflow.getHandle(runId).terminate('test over');
   });
 
   it('returns the run id at once with --no-wait', async () => {

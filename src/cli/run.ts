@@ -3,9 +3,11 @@
  * policy's run-start decision and its audit record, the namespace's admission limit — the same
  * store and audit log the API uses) and follows it to the end.
  */
-import { getRunState, waitForRun } from '../client/index.js';
+import type { Client } from '@temporalio/client';
+import { waitForRun } from '../client/index.js';
+import { MaestroError, NotFoundError, isMaestroError } from '../errors/index.js';
 import type { CompiledWorkflow, RunState, TaskState } from '../ir/index.js';
-import { launchRun } from '../runs/index.js';
+import { describeRun, launchRun, runState } from '../runs/index.js';
 import { localPrincipal, withLaunchContext, type CliLaunchSettings } from './temporal.js';
 
 /** Options of {@link runWorkflow}. */
@@ -55,10 +57,15 @@ export function runWorkflow(options: RunCommandOptions): Promise<number> {
     };
     const final = waitForRun(client, runId);
     let done = false;
-    void final.finally(() => (done = true));
+    // Either way the loop stops; `await final` below reads the outcome. Handling the rejection here
+    // also keeps a run that cannot be followed (the loop throws) from ending in an unhandled one.
+    final.then(
+      () => (done = true),
+      () => (done = true),
+    );
     while (!done) {
       await new Promise((resolve) => setTimeout(resolve, pollMs));
-      if (!done) show(await getRunState(client, runId));
+      if (!done) show(await followedState(client, runId));
     }
     const state = await final;
     show(state);
@@ -66,6 +73,26 @@ export function runWorkflow(options: RunCommandOptions): Promise<number> {
     else out.write(`run ${runId} ${state.status}${state.error ? `: ${state.error.message}` : ''}\n`);
     return state.status === 'SUCCEEDED' ? 0 : 1;
   });
+}
+
+/**
+ * The run's state as `GET /runs/{runId}` reads it. A run no worker can read — none polls its task
+ * queue, or its workflow task keeps failing (e.g. this command and the worker hold different
+ * payload keys) — ends the command with `UNAVAILABLE` and what to check, not a gRPC stack.
+ */
+async function followedState(client: Client, runId: string): Promise<RunState> {
+  const execution = await describeRun(client, runId);
+  if (!execution) throw new NotFoundError(`run "${runId}" not found`);
+  try {
+    return await runState(client, execution);
+  } catch (error) {
+    if (!isMaestroError(error) || error.code !== 'UNAVAILABLE') throw error;
+    throw new MaestroError(
+      'UNAVAILABLE',
+      `${error.message}. The run was started: follow it with \`maestro runs get ${runId}\`; if it never becomes readable, check that a worker polls its task queue and shares this command's payload key (MAESTRO_PAYLOAD_KEY, or the one in MAESTRO_DATA_DIR)`,
+      { cause: error },
+    );
+  }
 }
 
 function flatten(tasks: TaskState[]): TaskState[] {
