@@ -13,6 +13,19 @@ import { MaestroError, isErrorCode } from '../errors/index.js';
 export interface ApiClient {
   /** Sends a request; resolves the JSON body of a 2xx response. @throws MaestroError for a problem response. */
   request<T = unknown>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T>;
+  /**
+   * Sends `text` as `contentType` (a YAML manifest, say); resolves the status and JSON body of a
+   * 2xx response. @throws MaestroError for a problem response, its located `errors` in `details.errors`.
+   */
+  send<T = unknown>(method: 'POST' | 'PUT', path: string, text: string, contentType: string): Promise<{ status: number; body: T }>;
+}
+
+/** A located problem of a request body, as the API reports it (`errors` of a problem+json). */
+export interface ProblemIssue {
+  path: string;
+  message: string;
+  line?: number;
+  column?: number;
 }
 
 /** The API base URL and token the CLI uses, from `config`. */
@@ -26,34 +39,42 @@ export function apiTarget(config: ApiTargetSettings): { url: string; token: stri
 interface ProblemBody {
   code?: unknown;
   detail?: unknown;
-  errors?: { path: string; message: string; line?: number; column?: number }[];
+  errors?: ProblemIssue[];
 }
 
 function problemError(status: number, body: ProblemBody): MaestroError {
   const code = isErrorCode(body.code) ? body.code : status >= 500 ? 'UNAVAILABLE' : 'BAD_REQUEST';
   const located = (body.errors ?? []).map((e) => `\n  ${e.line === undefined ? '' : `${e.line}:${e.column ?? 0}: `}${e.path}: ${e.message}`).join('');
-  return new MaestroError(code, `${typeof body.detail === 'string' ? body.detail : `HTTP ${status}`}${located}`);
+  return new MaestroError(code, `${typeof body.detail === 'string' ? body.detail : `HTTP ${status}`}${located}`, body.errors ? { details: { errors: body.errors } } : {});
 }
 
 /** Creates the client for `config`'s API. */
 export function createApiClient(config: ApiTargetSettings): ApiClient {
   const { url, token } = apiTarget(config);
+  const exchange = async (method: string, path: string, body?: { text: string; contentType: string }): Promise<{ status: number; body: unknown }> => {
+    let response: Response;
+    try {
+      response = await fetch(`${url}${path}`, {
+        method,
+        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': body.contentType }) },
+        ...(body === undefined ? {} : { body: body.text }),
+      });
+    } catch (error) {
+      throw new MaestroError('UNAVAILABLE', `cannot reach the Maestro API at ${url} (is \`npm start\` running? set MAESTRO_URL)`, { cause: error });
+    }
+    const text = await response.text();
+    const parsed: unknown = text === '' ? undefined : JSON.parse(text);
+    if (!response.ok) throw problemError(response.status, (parsed ?? {}) as ProblemBody);
+    return { status: response.status, body: parsed };
+  };
   return {
     async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-      let response: Response;
-      try {
-        response = await fetch(`${url}${path}`, {
-          method,
-          headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        });
-      } catch (error) {
-        throw new MaestroError('UNAVAILABLE', `cannot reach the Maestro API at ${url} (is \`npm start\` running? set MAESTRO_URL)`, { cause: error });
-      }
-      const text = await response.text();
-      const parsed: unknown = text === '' ? undefined : JSON.parse(text);
-      if (!response.ok) throw problemError(response.status, (parsed ?? {}) as ProblemBody);
-      return parsed as T;
+      const answer = await exchange(method, path, body === undefined ? undefined : { text: JSON.stringify(body), contentType: 'application/json' });
+      return answer.body as T;
+    },
+    async send<T>(method: 'POST' | 'PUT', path: string, text: string, contentType: string): Promise<{ status: number; body: T }> {
+      const answer = await exchange(method, path, { text, contentType });
+      return { status: answer.status, body: answer.body as T };
     },
   };
 }

@@ -5,6 +5,7 @@
  */
 export { MAX_MANIFEST_BYTES, parseManifest, type ParseManifestOptions } from './parse.js';
 export { loadManifestFile } from './load.js';
+export { MAX_DOCUMENTS_PER_FILE, parseManifestDocuments, splitDocuments, type ManifestDocument, type ManifestDocumentText } from './documents.js';
 export { checkParams, parseParamText } from './param-values.js';
 export { irSchema, runbookSchema, workflowSchema } from './schemas.js';
 export {
