@@ -188,6 +188,8 @@ export function registerApplyCommand(program: Command, catalog: () => Promise<Ca
     .description(
       'register the workflows, runbooks, schedules and triggers of YAML files through the API (MAESTRO_URL, MAESTRO_TOKEN), idempotently: validates every document first, applies in dependency order, prints created | updated | unchanged | failed per document',
     )
+    .summary('register workflows, runbooks, schedules and triggers from YAML files and directories, idempotently')
+    .addHelpText('after', '\nExit codes: 0 every document applied, 1 one failed, 2 invalid input (nothing sent).\nExample: maestro apply -f runbooks/ -f examples/gitops/\n')
     .option('-f, --filename <path>', 'a manifest file, or a directory read recursively for *.yaml and *.yml (repeatable; files may hold several documents)', collect, [])
     .option('--dry-run', 'validate and order only; print the request each document would be sent as')
     .option('-o, --output <format>', 'text | json', 'text')
