@@ -28,7 +28,9 @@ function filesUnder(folder: string, pattern: RegExp): string[] {
 describe('example manifests', () => {
   const taskModules = [...filesUnder('examples/tasks', /\.ts$/), ...filesUnder('examples/connectors', /\.ts$/)];
 
-  it.each(filesUnder('examples', /\.ya?ml$/).map((file) => [file.slice(ROOT.length + 1), file]))('%s compiles', async (_, file) => {
+  // examples/gitops holds several kinds, several documents per file: test/api/apply.test.ts applies it.
+  const workflowFiles = filesUnder('examples', /\.ya?ml$/).filter((file) => !file.startsWith(join(ROOT, 'examples', 'gitops')));
+  it.each(workflowFiles.map((file) => [file.slice(ROOT.length + 1), file]))('%s compiles', async (_, file) => {
     const catalog = await loadCatalog({ taskModules });
     const manifest = await loadManifestFile(file, { catalog });
     if (manifest.kind !== 'Workflow') throw new Error(`${file} is a ${manifest.kind}`);

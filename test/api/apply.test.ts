@@ -58,6 +58,23 @@ describe('maestro apply', () => {
     expect(new Set(Object.values(outcomes(second.out)))).toEqual(new Set(['unchanged']));
   });
 
+  it('applies examples/gitops as is, twice, and its runbook runs', async () => {
+    const first = await h.cli('admin', 'apply', '-f', 'examples/gitops');
+    expect(first.code, first.err + first.out).toBe(0);
+    expect(first.out.split('\n')).toEqual([
+      'Workflow default/gitops-greet@1.0.0: created',
+      'Workflow default/gitops-report@1.0.0: created',
+      'Runbook default/gitops-report@1.0.0: created',
+      '3 documents: 3 created, 0 updated, 0 unchanged, 0 failed',
+    ]);
+    const second = await h.cli('admin', 'apply', '-f', 'examples/gitops');
+    expect(second.out.split('\n').at(-1)).toBe('3 documents: 0 created, 0 updated, 3 unchanged, 0 failed');
+    const run = await h.call('POST', '/runbooks/trigger', { token: 'admin', json: { runbook: 'gitops-report', inputs: { who: 'Ada' } } });
+    expect(run.status, run.text).toBe(201);
+    const done = await h.waitRun(run.body.runId as string, (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED');
+    expect(done.status).toBe('SUCCEEDED');
+  });
+
   it('applies a sub-workflow before its user from one multi-document file, and the user runs', async () => {
     const ns = h.namespace;
     const parent = workflow('apply-parent', '    - { id: sub, uses: "workflow/apply-child@^1", with: { n: 2 } }');
