@@ -4,12 +4,16 @@ import type { Manifest } from '../manifest/index.js';
 import { planApply, type ApplyDocument } from './apply-plan.js';
 
 /** A document of `kind` (validated manifests are not needed: the plan reads kind, metadata and uses). */
-function doc(kind: string, name: string, { version = '1.0.0', namespace, uses = [] as string[], line = 1 }: { version?: string; namespace?: string; uses?: string[]; line?: number } = {}): ApplyDocument {
+function doc(
+  kind: string,
+  name: string,
+  { version = '1.0.0', namespace, uses = [] as string[], line = 1, spec = {} }: { version?: string; namespace?: string; uses?: string[]; line?: number; spec?: Record<string, unknown> } = {},
+): ApplyDocument {
   const manifest = {
     apiVersion: 'maestro/v1',
     kind,
     metadata: { name, ...(kind === 'Workflow' || kind === 'Runbook' ? { version } : {}), ...(namespace === undefined ? {} : { namespace }) },
-    spec: { tasks: uses.map((u, i) => ({ id: `t${i}`, uses: u })) },
+    spec: { tasks: uses.map((u, i) => ({ id: `t${i}`, uses: u })), ...spec },
   } as unknown as Manifest;
   return { file: `${name}.yaml`, line, text: `kind: ${kind}\n`, manifest };
 }
@@ -46,6 +50,25 @@ describe('planApply', () => {
     ]);
     expect(plan.map((i) => `${i.namespace}/${i.name}@${i.version}`)).toEqual(['default/child@1.2.0', 'default/parent@1.0.0', 'default/child@2.0.0', 'other/child@1.0.0']);
     expect(plan[1]?.needs).toEqual([0]);
+  });
+
+  it("makes a runbook need its workflow, and a schedule or trigger its workflow or runbook (any version when it names none)", () => {
+    const plan = planApply([
+      doc('Workflow', 'w', { version: '1.0.0' }),
+      doc('Workflow', 'w', { version: '2.0.0' }),
+      doc('Runbook', 'r', { spec: { workflowRef: 'w@2.0.0' } }),
+      doc('Schedule', 's', { spec: { workflowRef: 'w' } }),
+      doc('Trigger', 't', { spec: { runbook: 'r@1.0.0' } }),
+      doc('Trigger', 'elsewhere', { namespace: 'other', spec: { runbook: 'r' } }),
+    ]);
+    expect(plan.map((i) => [i.name, i.needs])).toEqual([
+      ['w', []],
+      ['w', []],
+      ['r', [1]],
+      ['s', [0, 1]],
+      ['t', [2]],
+      ['elsewhere', []],
+    ]);
   });
 
   it('gives each kind its request', () => {

@@ -6,6 +6,7 @@
  */
 import semver from 'semver';
 import { ManifestError, type ManifestIssue } from '../errors/index.js';
+import { isRecord } from '../ir/index.js';
 import { parseSubWorkflowUses, subWorkflowUses, type Manifest } from '../manifest/index.js';
 
 /** A validated manifest document and where it came from. */
@@ -25,6 +26,8 @@ export interface KindRoute {
   method: 'POST' | 'PUT';
   /** The path of a document's request. */
   path(namespace: string, name: string): string;
+  /** The `spec` fields that name a document of another kind as `name[@version]` (its namespace's). */
+  references: readonly { field: string; kind: string }[];
 }
 
 /**
@@ -32,11 +35,51 @@ export interface KindRoute {
  * (identical) or 409 (the same version with another content); the `PUT`s answer an `outcome`.
  */
 export const KIND_ROUTES: Readonly<Record<string, KindRoute>> = {
-  Workflow: { stage: 0, method: 'POST', path: () => '/workflows' },
-  Runbook: { stage: 1, method: 'POST', path: () => '/runbooks' },
-  Schedule: { stage: 2, method: 'PUT', path: (namespace, name) => `/schedules/${encodeURIComponent(name)}?namespace=${encodeURIComponent(namespace)}` },
-  Trigger: { stage: 2, method: 'PUT', path: (namespace, name) => `/triggers/${encodeURIComponent(name)}?namespace=${encodeURIComponent(namespace)}` },
+  Workflow: { stage: 0, method: 'POST', path: () => '/workflows', references: [] },
+  Runbook: { stage: 1, method: 'POST', path: () => '/runbooks', references: [{ field: 'workflowRef', kind: 'Workflow' }] },
+  Schedule: {
+    stage: 2,
+    method: 'PUT',
+    path: (namespace, name) => `/schedules/${encodeURIComponent(name)}?namespace=${encodeURIComponent(namespace)}`,
+    references: [
+      { field: 'workflowRef', kind: 'Workflow' },
+      { field: 'runbook', kind: 'Runbook' },
+    ],
+  },
+  Trigger: {
+    stage: 2,
+    method: 'PUT',
+    path: (namespace, name) => `/triggers/${encodeURIComponent(name)}?namespace=${encodeURIComponent(namespace)}`,
+    references: [{ field: 'runbook', kind: 'Runbook' }],
+  },
 };
+
+/** A document another one needs: a kind, a name, and a version or semver range (absent: any version). */
+interface Reference {
+  kind: string;
+  name: string;
+  range?: string;
+}
+
+/** What a document names in its `spec`: sub-workflows, and the `name[@version]` fields of its kind. */
+function referencesOf(manifest: Manifest, route: KindRoute): Reference[] {
+  const spec = (manifest as { spec?: unknown }).spec;
+  if (!isRecord(spec)) return [];
+  const references: Reference[] = [];
+  if (manifest.kind === 'Workflow') {
+    for (const uses of subWorkflowUses(manifest.spec.tasks)) {
+      const reference = parseSubWorkflowUses(uses);
+      if (reference) references.push({ kind: 'Workflow', ...reference });
+    }
+  }
+  for (const { field, kind } of route.references) {
+    const value = spec[field];
+    if (typeof value !== 'string') continue;
+    const [name = '', version] = value.split('@');
+    references.push({ kind, name, ...(version === undefined ? {} : { range: version }) });
+  }
+  return references;
+}
 
 /** The namespace of a document that names none (the API's default). */
 const DEFAULT_NAMESPACE = 'default';
@@ -50,7 +93,7 @@ export interface ApplyItem extends ApplyDocument {
   version?: string;
   method: 'POST' | 'PUT';
   path: string;
-  /** Indexes (in the plan) of the workflows this one uses as sub-workflows. */
+  /** Indexes (in the plan) of the documents of the set this one names: sub-workflows, a runbook's workflow, ... */
   needs: number[];
 }
 
@@ -64,16 +107,17 @@ function issueAt(document: ApplyDocument, path: string, message: string): Manife
 }
 
 /**
- * Orders the documents to apply: by kind's stage, workflows after the workflows of the set they
- * use (`uses: workflow/<name>@<range>`, matched by namespace, name and range), otherwise in the
- * order given.
+ * Orders the documents to apply: by kind's stage, each after the documents of the set it names
+ * (a workflow's `uses: workflow/<name>@<range>`, a runbook's `workflowRef`, a schedule's or
+ * trigger's `workflowRef` / `runbook`; matched by namespace, name and version or range), otherwise
+ * in the order given.
  *
  * @throws ManifestError, before anything is applied, for a kind `maestro apply` has no request
  *   for, a document defined twice, or a cycle of sub-workflows.
  */
 export function planApply(documents: readonly ApplyDocument[]): ApplyItem[] {
   const issues: ManifestIssue[] = [];
-  const items: { item: Omit<ApplyItem, 'needs'>; stage: number; uses: string[] }[] = [];
+  const items: { item: Omit<ApplyItem, 'needs'>; stage: number; references: Reference[] }[] = [];
   const seen = new Map<string, ApplyDocument>();
   for (const document of documents) {
     const { kind, metadata } = document.manifest as { kind: string; metadata: { name: string; namespace?: string; version?: string } };
@@ -101,14 +145,14 @@ export function planApply(documents: readonly ApplyDocument[]): ApplyItem[] {
         path: route.path(namespace, metadata.name),
       },
       stage: route.stage,
-      uses: document.manifest.kind === 'Workflow' ? subWorkflowUses(document.manifest.spec.tasks) : [],
+      references: referencesOf(document.manifest, route),
     });
   }
   if (issues.length > 0) throw new ManifestError(issues);
 
-  // Stable by stage, then a depth-first walk that puts each workflow after those it uses.
+  // Stable by stage, then a depth-first walk that puts each document after those it names.
   const byStage = items.map((entry, index) => ({ ...entry, index })).sort((a, b) => a.stage - b.stage || a.index - b.index);
-  const dependencies = byStage.map((entry) => usedWorkflows(entry.item.namespace, entry.uses, byStage.map(({ item }) => item)));
+  const dependencies = byStage.map((entry) => named(entry.item.namespace, entry.references, byStage.map(({ item }) => item)));
   const order: number[] = [];
   const state = new Map<number, 'visiting' | 'done'>();
   const visit = (at: number, trail: number[]): void => {
@@ -134,15 +178,13 @@ export function planApply(documents: readonly ApplyDocument[]): ApplyItem[] {
   });
 }
 
-/** Indexes in `all` of the workflows of `namespace` that the `uses: workflow/…` references match. */
-function usedWorkflows(namespace: string, references: readonly string[], all: readonly { kind: string; namespace: string; name: string; version?: string }[]): number[] {
+/** Indexes in `all` of the documents of `namespace` that `references` match (by kind, name and version or range). */
+function named(namespace: string, references: readonly Reference[], all: readonly { kind: string; namespace: string; name: string; version?: string }[]): number[] {
   const found = new Set<number>();
-  for (const uses of references) {
-    const reference = parseSubWorkflowUses(uses);
-    if (!reference) continue;
+  for (const reference of references) {
     all.forEach((candidate, index) => {
-      if (candidate.kind !== 'Workflow' || candidate.namespace !== namespace || candidate.name !== reference.name) return;
-      if (candidate.version !== undefined && semver.satisfies(candidate.version, reference.range)) found.add(index);
+      if (candidate.kind !== reference.kind || candidate.namespace !== namespace || candidate.name !== reference.name) return;
+      if (reference.range === undefined || (candidate.version !== undefined && semver.satisfies(candidate.version, reference.range))) found.add(index);
     });
   }
   return [...found];

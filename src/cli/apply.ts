@@ -148,15 +148,16 @@ function resultOf(item: ApplyItem): ApplyResult {
 }
 
 /**
- * Applies the plan in order, calling `report` after each document. A workflow whose sub-workflow
- * failed is not sent (it would resolve to what was registered before).
+ * Applies the plan in order, calling `report` after each document. A document naming one of the
+ * set that failed (a sub-workflow, a runbook's workflow, ...) is not sent: it would resolve to
+ * what was registered before.
  */
 export async function applyPlan(client: ApiClient, plan: readonly ApplyItem[], report: (result: ApplyResult) => void): Promise<ApplyResult[]> {
   const results: ApplyResult[] = [];
   for (const item of plan) {
     const failed = item.needs.map((at) => results[at]).find((result) => result?.outcome === 'failed');
     const done = failed
-      ? { outcome: 'failed' as const, error: `not sent: its sub-workflow ${itemLabel(failed)} failed` }
+      ? { outcome: 'failed' as const, error: `not sent: ${itemLabel(failed)}, which it names, failed` }
       : await applyItem(client, item);
     const result: ApplyResult = { ...resultOf(item), ...done };
     results.push(result);

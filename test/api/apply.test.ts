@@ -99,16 +99,18 @@ describe('maestro apply', () => {
     expect((await h.call('GET', `/workflows/apply-never/versions/1.0.0?namespace=${h.namespace}`, { token: 'operator' })).status).toBe(404);
   });
 
-  it('reports a changed version as failed (bump metadata.version) and a namespace the caller is not in as refused, exit 1', async () => {
+  it('reports a changed version as failed (bump metadata.version), sends nothing that names it, refuses a namespace the caller is not in, exit 1', async () => {
     const v1 = workflow('apply-edit');
     expect((await h.cli('operator', 'apply', '-f', await file('edit.yaml', v1))).code).toBe(0);
     const elsewhere = workflow('apply-elsewhere', NAP, { namespace: 'elsewhere' });
-    await file('edit.yaml', `${v1.replace('1ms', '2ms')}---\n${elsewhere}`);
+    const runbook = `apiVersion: maestro/v1\nkind: Runbook\nmetadata: { name: apply-edit, version: 1.0.0, namespace: ${h.namespace}, allowList: { roles: [sre] } }\nspec: { inputs: [], workflowRef: apply-edit@1.0.0 }\n`;
+    await file('edit.yaml', `${runbook}---\n${v1.replace('1ms', '2ms')}---\n${elsewhere}`);
     const result = await h.cli('operator', 'apply', '-f', join(dir, 'edit.yaml'));
     expect(result.code).toBe(1);
     expect(result.out).toContain(`Workflow ${h.namespace}/apply-edit@1.0.0: failed: apply-edit@1.0.0 is registered with another content: bump metadata.version`);
     expect(result.out).toMatch(/Workflow elsewhere\/apply-elsewhere@1\.0\.0: failed: FORBIDDEN: operator has no access to namespace "elsewhere"/);
-    expect(result.out.split('\n').at(-1)).toBe('2 documents: 0 created, 0 updated, 0 unchanged, 2 failed');
+    expect(result.out).toContain(`Runbook ${h.namespace}/apply-edit@1.0.0: failed: not sent: Workflow ${h.namespace}/apply-edit@1.0.0, which it names, failed`);
+    expect(result.out.split('\n').at(-1)).toBe('3 documents: 0 created, 0 updated, 0 unchanged, 3 failed');
   });
 
   it("locates the API's refusal of a later document at its line in the file", async () => {
