@@ -7,6 +7,7 @@ export { MAX_MANIFEST_BYTES, parseManifest, type ParseManifestOptions } from './
 export { loadManifestFile } from './load.js';
 export { checkParams, parseParamText } from './param-values.js';
 export { irSchema, runbookSchema, workflowSchema } from './schemas.js';
+export { parseScheduleManifest, scheduleSchema, type ParsedSchedule, type ScheduleManifest } from './schedule.js';
 export {
   MAX_EMBEDDED_IR_BYTES,
   SUB_WORKFLOW_GROUP,
