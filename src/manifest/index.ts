@@ -8,6 +8,7 @@ export { loadManifestFile } from './load.js';
 export { MAX_DOCUMENTS_PER_FILE, parseManifestDocuments, splitDocuments, type ManifestDocument, type ManifestDocumentText } from './documents.js';
 export { checkParams, parseParamText } from './param-values.js';
 export { irSchema, runbookSchema, workflowSchema } from './schemas.js';
+export { parseScheduleManifest, scheduleSchema, type ParsedSchedule, type ScheduleManifest } from './schedule.js';
 export {
   MAX_EMBEDDED_IR_BYTES,
   SUB_WORKFLOW_GROUP,
