@@ -8,7 +8,7 @@ import { MaestroError } from '../errors/index.js';
 import type { Principal, WorkflowIR } from '../ir/index.js';
 import type { RunbookManifest } from '../manifest/index.js';
 import type { SqlDriver, SqlExecutor, SqlRow } from './sql/driver.js';
-import type { AdmissionEntry, PutOutcome, RunbookEntry, RunbookRecord, Store, TriggerRecord, WorkflowEntry, WorkflowRecord } from './types.js';
+import { TRIGGER_RECENT_RUNS, type AdmissionEntry, type PutOutcome, type RunbookEntry, type RunbookRecord, type Store, type TriggerRecord, type WorkflowEntry, type WorkflowRecord } from './types.js';
 
 function sha256(text: string): string {
   return `sha256:${createHash('sha256').update(text).digest('hex')}`;
@@ -68,6 +68,7 @@ function triggerRecord(row: SqlRow): TriggerRecord {
     createdAt: text(row, 'created_at'),
     updatedAt: text(row, 'updated_at'),
     ...(typeof lastFiredAt === 'string' ? { lastFiredAt } : {}),
+    recentRuns: JSON.parse(text(row, 'recent_runs')) as TriggerRecord['recentRuns'],
   };
 }
 
@@ -262,8 +263,14 @@ export function createSqlStore(db: SqlDriver): Store {
       return (await db.run('UPDATE triggers SET paused = $3, updated_at = $4 WHERE namespace = $1 AND name = $2', [namespace, name, paused ? 1 : 0, now])) > 0;
     },
 
-    async markTriggerFired(namespace, name, time) {
-      await db.run('UPDATE triggers SET last_fired_at = $3 WHERE namespace = $1 AND name = $2', [namespace, name, time]);
+    markTriggerFired(namespace, name, time, runIds) {
+      return db.transaction(async (tx) => {
+        await tx.lock(`trigger:${namespace}/${name}`);
+        const rows = await tx.all('SELECT recent_runs FROM triggers WHERE namespace = $1 AND name = $2', [namespace, name]);
+        if (!rows[0]) return;
+        const recent = [...runIds.map((runId) => ({ runId, firedAt: time })), ...(JSON.parse(text(rows[0], 'recent_runs')) as TriggerRecord['recentRuns'])];
+        await tx.run('UPDATE triggers SET last_fired_at = $3, recent_runs = $4 WHERE namespace = $1 AND name = $2', [namespace, name, time, JSON.stringify(recent.slice(0, TRIGGER_RECENT_RUNS))]);
+      });
     },
 
     claimTriggerKey({ namespace, trigger, key, runId, now, expiresAt }) {

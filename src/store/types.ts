@@ -77,7 +77,12 @@ export interface TriggerRecord {
   updatedAt: string;
   /** When it last started a run (or found the run of a duplicate). @default undefined — never */
   lastFiredAt?: string;
+  /** The runs of its latest fires, newest first (at most {@link TRIGGER_RECENT_RUNS}). */
+  recentRuns: { runId: string; firedAt: string }[];
 }
+
+/** How many recent runs a trigger record keeps. */
+export const TRIGGER_RECENT_RUNS = 20;
 
 /** Outcome of {@link Store.claimTriggerKey}. */
 export interface TriggerKeyClaim {
@@ -151,7 +156,7 @@ export interface Store {
    * @returns `created`, `updated`, or `unchanged` when definition, principal and paused are equal.
    * @throws MaestroError `TRIGGER_EXISTS` on `create` of a name taken in the namespace.
    */
-  putTrigger(record: Omit<TriggerRecord, 'createdAt' | 'updatedAt' | 'lastFiredAt'>, mode: 'create' | 'replace', now: string): Promise<'created' | 'updated' | 'unchanged'>;
+  putTrigger(record: Omit<TriggerRecord, 'createdAt' | 'updatedAt' | 'lastFiredAt' | 'recentRuns'>, mode: 'create' | 'replace', now: string): Promise<'created' | 'updated' | 'unchanged'>;
   getTrigger(namespace: string, name: string): Promise<TriggerRecord | undefined>;
   /**
    * Triggers by namespace and name.
@@ -164,8 +169,8 @@ export interface Store {
   deleteTrigger(namespace: string, name: string): Promise<boolean>;
   /** Pauses or unpauses a trigger. @returns false when it was not there. */
   setTriggerPaused(namespace: string, name: string, paused: boolean, now: string): Promise<boolean>;
-  /** Stamps the time a trigger last fired. */
-  markTriggerFired(namespace: string, name: string, time: string): Promise<void>;
+  /** Stamps the time a trigger last fired and adds the runs it started (or found) to its recent runs. */
+  markTriggerFired(namespace: string, name: string, time: string, runIds: readonly string[]): Promise<void>;
   /**
    * Binds a trigger's deduplication key to `runId` until `expiresAt`, unless it is bound to a run
    * already and has not expired: a unique key in the database decides, so concurrent claims from

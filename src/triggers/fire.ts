@@ -243,6 +243,6 @@ export async function fireTrigger(context: TriggerContext, record: TriggerRecord
   // One item after the other: a payload's runs start in its order, and never more at once than one event's worth.
   for (const item of planned) items.push(item.pass ? await fireItem(context, trigger, record.principal, item, traceId, now) : { outcome: 'ignored' });
   const runIds = items.flatMap((item) => (item.runId !== undefined && item.outcome !== 'refused' ? [item.runId] : []));
-  if (runIds.length > 0) await context.store.markTriggerFired(trigger.namespace, trigger.name, now.toISOString());
+  if (runIds.length > 0) await context.store.markTriggerFired(trigger.namespace, trigger.name, now.toISOString(), runIds);
   return { outcome: overall(items), runIds, items };
 }

@@ -23,8 +23,13 @@ describe.each([sqliteDatabase('maestro-triggers-'), postgresDatabase()])('trigge
     const got = await opened.store.getTrigger('ops', 'alerts');
     expect(got).toMatchObject({ definition: { runbook: 'rollback@2' }, principal: PRINCIPAL, createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:03.000Z' });
     expect(got?.lastFiredAt).toBeUndefined();
-    await opened.store.markTriggerFired('ops', 'alerts', '2026-01-02T00:00:00.000Z');
-    expect((await opened.store.getTrigger('ops', 'alerts'))?.lastFiredAt).toBe('2026-01-02T00:00:00.000Z');
+    expect(got?.recentRuns).toEqual([]);
+    await opened.store.markTriggerFired('ops', 'alerts', '2026-01-02T00:00:00.000Z', ['run-1', 'run-2']);
+    for (let index = 3; index <= 25; index += 1) await opened.store.markTriggerFired('ops', 'alerts', '2026-01-02T00:00:01.000Z', [`run-${index}`]);
+    const fired = await opened.store.getTrigger('ops', 'alerts');
+    expect(fired?.lastFiredAt).toBe('2026-01-02T00:00:01.000Z');
+    expect(fired?.recentRuns).toHaveLength(20);
+    expect(fired?.recentRuns[0]).toEqual({ runId: 'run-25', firedAt: '2026-01-02T00:00:01.000Z' });
     expect((await opened.store.listTriggers({ message: true, paused: false })).map((t) => `${t.namespace}/${t.name}`)).toEqual(['ops/queue']);
     expect((await opened.store.listTriggers({ namespaces: ['ops'] })).map((t) => t.name)).toEqual(['alerts', 'queue']);
     expect(await opened.store.setTriggerPaused('other', 'queue', false, '2026-01-03T00:00:00.000Z')).toBe(true);

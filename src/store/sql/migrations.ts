@@ -83,6 +83,7 @@ export const MIGRATIONS: readonly Migration[] = [
          definition TEXT NOT NULL, principal TEXT NOT NULL,
          message INTEGER NOT NULL, paused INTEGER NOT NULL,
          created_at TEXT NOT NULL, updated_at TEXT NOT NULL, last_fired_at TEXT,
+         recent_runs TEXT NOT NULL DEFAULT '[]',
          PRIMARY KEY (namespace, name))`,
       // The primary key is what makes a key start one run: concurrent claims conflict on it.
       `CREATE TABLE trigger_keys (
