@@ -4,9 +4,10 @@
  * without the secret — would call it.
  */
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hmacSha256Hex } from '../../src/triggers/index.js';
-import { manifest, startHarness, type ApiResponse, type Harness } from './harness.js';
+import { inNamespace, manifest, startHarness, type ApiResponse, type Harness } from './harness.js';
 
 const SECRET = `hook-secret-${randomUUID()}`;
 const AM_TOKEN = `am-token-${randomUUID()}`;
@@ -54,7 +55,11 @@ async function auditOf(name: string): Promise<{ result: string; runId?: string; 
 beforeAll(async () => {
   process.env.MAESTRO_SECRET_HOOK_KEY = SECRET;
   process.env.MAESTRO_SECRET_AM_TOKEN = AM_TOKEN;
-  h = await startHarness({ tokens: [SRE_OPERATOR], config: (namespace) => ({ secrets: { 'hook-key': { namespaces: [namespace] }, 'am-token': { namespaces: [namespace] } } }) });
+  process.env.MAESTRO_SECRET_ALERTMANAGER_TOKEN = AM_TOKEN;
+  h = await startHarness({
+    tokens: [SRE_OPERATOR],
+    config: (namespace) => ({ secrets: { 'hook-key': { namespaces: [namespace] }, 'am-token': { namespaces: [namespace] }, 'alertmanager-token': { namespaces: [namespace] } } }),
+  });
   const target = await h.register(
     manifest('    - { id: nap, uses: tasks/wait.sleep@0.1.0, with: { duration: 1ms } }', { name: `hooked-${h.namespace}`, parameters: '    - { name: service, type: string, required: true }' }),
   );
@@ -65,6 +70,7 @@ afterAll(async () => {
   await h.close();
   delete process.env.MAESTRO_SECRET_HOOK_KEY;
   delete process.env.MAESTRO_SECRET_AM_TOKEN;
+  delete process.env.MAESTRO_SECRET_ALERTMANAGER_TOKEN;
 });
 
 describe('POST /hooks/{namespace}/{name} (GitHub-style X-Hub-Signature-256 push)', () => {
@@ -178,6 +184,45 @@ describe('an Alertmanager webhook (token auth, one run per firing alert)', () =>
     expect(again.body).toMatchObject({ outcome: 'duplicate', runIds: res.body.runIds });
     const wrong = await deliver('alertmanager', payload, { signature: null, headers: { authorization: 'Bearer not-the-token' } });
     expect(wrong.status).toBe(401);
+  });
+});
+
+describe('runbooks/triggers/rollback-on-alert.yaml (the documented Alertmanager adapter)', () => {
+  it('registered as shipped, starts the rollback runbook once per firing alert and ignores the resolved one', async () => {
+    await h.register(await readFile('runbooks/workflows/rollback.yaml', 'utf8'));
+    expect([200, 201]).toContain((await h.call('POST', '/runbooks', { yaml: inNamespace(await readFile('runbooks/rollback.yaml', 'utf8'), h.namespace) })).status);
+    const trigger = await h.call('PUT', '/triggers/rollback-on-alert', { bearer: SRE_OPERATOR.token, yaml: inNamespace(await readFile('runbooks/triggers/rollback-on-alert.yaml', 'utf8'), h.namespace) });
+    expect(trigger.status, trigger.text).toBe(201);
+    const startsAt = new Date().toISOString();
+    const alert = (status: string, service: string, to: string) => ({
+      status,
+      labels: { alertname: 'ApiErrorBudgetBurn', service, severity: 'page' },
+      annotations: { rollback_to: to },
+      startsAt,
+      endsAt: '0001-01-01T00:00:00Z',
+      fingerprint: randomUUID().slice(0, 16),
+    });
+    // Alertmanager's webhook payload (version 4), as its receiver sends it.
+    const payload = JSON.stringify({
+      version: '4',
+      groupKey: '{}:{alertname="ApiErrorBudgetBurn"}',
+      status: 'firing',
+      receiver: 'maestro-rollback',
+      groupLabels: { alertname: 'ApiErrorBudgetBurn' },
+      commonLabels: { alertname: 'ApiErrorBudgetBurn' },
+      externalURL: 'http://alertmanager:9093',
+      alerts: [alert('firing', 'api', '1.4.2'), alert('resolved', 'db', '2.0.0'), alert('firing', 'web', '3.1.0')],
+    });
+    const res = await deliver('rollback-on-alert', payload, { signature: null, headers: { authorization: `Bearer ${AM_TOKEN}` } });
+    expect(res.status, res.text).toBe(202);
+    expect(res.body.items.map((i: { outcome: string }) => i.outcome)).toEqual(['started', 'ignored', 'started']);
+    for (const [index, runId] of (res.body.runIds as string[]).entries()) {
+      const run = await h.waitRun(runId, () => true);
+      expect(run.startedBy).toBe(`trigger:${h.namespace}/rollback-on-alert`);
+      expect(run.params).toEqual({ service: ['api', 'web'][index], to: ['1.4.2', '3.1.0'][index], deployApi: 'http://deploy-api.internal:8080', natsUrl: 'nats://nats.internal:4222' });
+      // The deploy API of the example does not exist here: what the adapter starts is what is checked.
+      await h.call('POST', `/runs/${runId}/cancel`, { json: { reason: 'test over' } });
+    }
   });
 });
 
