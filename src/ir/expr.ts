@@ -21,6 +21,8 @@ export interface ExpressionBindings {
   run?: { status: string; failedTasks: string[] };
   /** In a schedule's `params`/`inputs`: its id and the scheduled fire time (RFC 3339). @default undefined — not bound */
   schedule?: { id: string; time: string };
+  /** A trigger's event (webhook delivery or message): its JSON `body` and lower-cased `headers`. @default undefined — not bound */
+  event?: { body: unknown; headers: Record<string, string> };
 }
 
 /** Why an expression failed: its evaluation went wrong, or it would cost more than the limit. */
@@ -246,6 +248,10 @@ export function evaluate(expression: string, bindings: ExpressionBindings, integ
   if (bindings.inputs !== undefined) input.inputs = asCelMap(withIntegers(bindings.inputs, integerParams));
   if (bindings.run !== undefined) input.run = bindings.run;
   if (bindings.schedule !== undefined) input.schedule = bindings.schedule;
+  if (bindings.event !== undefined) {
+    input.body = bindings.event.body ?? null;
+    input.headers = asCelMap(bindings.event.headers);
+  }
   if ('item' in bindings) input.item = bindings.item ?? null;
   if (bindings.index !== undefined) input.index = BigInt(bindings.index);
   let result: unknown;

@@ -7,8 +7,8 @@ export { MAX_MANIFEST_BYTES, parseManifest, type ParseManifestOptions } from './
 export { loadManifestFile } from './load.js';
 export { MAX_DOCUMENTS_PER_FILE, parseManifestDocuments, splitDocuments, type ManifestDocument, type ManifestDocumentText } from './documents.js';
 export { checkParams, parseParamText } from './param-values.js';
-export { irSchema, runbookSchema, workflowSchema } from './schemas.js';
 export { parseScheduleManifest, scheduleSchema, type ParsedSchedule, type ScheduleManifest } from './schedule.js';
+export { irSchema, runbookSchema, triggerSchema, workflowSchema } from './schemas.js';
 export {
   MAX_EMBEDDED_IR_BYTES,
   SUB_WORKFLOW_GROUP,

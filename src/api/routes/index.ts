@@ -10,6 +10,8 @@ import { getRunReceipt, getRunReplay, startRunReplay } from './provenance.js';
 import { listRunbooks, registerRunbook, triggerRunbook } from './runbooks.js';
 import { backfillSchedule, createSchedule, deleteSchedule, getScheduleRoute, listSchedules, pauseSchedule, putSchedule, triggerSchedule, unpauseSchedule, updateSchedule } from './schedules.js';
 import { approveRunTask, cancelRun, getRun, listRuns, pauseRun, resumeRun, retryRun, signalRun, startRun } from './runs.js';
+import { createTrigger, deleteTrigger, getTrigger, listTriggers, pauseTrigger, putTrigger, unpauseTrigger } from './triggers.js';
+import { deliverWebhook } from './hooks.js';
 import { getWorkflow, listWorkflows, registerWorkflow } from './workflows.js';
 
 /** Handlers by operationId; `createApp` checks the set equals the document's operations. */
@@ -44,6 +46,14 @@ export const ROUTE_HANDLERS = {
   unpauseSchedule,
   triggerSchedule,
   backfillSchedule,
+  createTrigger,
+  listTriggers,
+  getTrigger,
+  putTrigger,
+  deleteTrigger,
+  pauseTrigger,
+  unpauseTrigger,
+  deliverWebhook,
   listAudit,
   health,
   readiness,

@@ -3,13 +3,13 @@
  * the route registers.
  */
 import { ManifestError, MaestroError } from '../../errors/index.js';
-import { parseManifest, parseScheduleManifest, type Manifest, type ParsedSchedule, type RunbookManifest, type SubWorkflows, type WorkflowManifest } from '../../manifest/index.js';
+import { parseManifest, parseScheduleManifest, type Manifest, type ParsedSchedule, type RunbookManifest, type SubWorkflows, type TriggerManifest, type WorkflowManifest } from '../../manifest/index.js';
 import type { RouteContext } from '../context.js';
 
 /** Name issues are reported under (the API has no file). */
 const SOURCE_NAME = 'request body';
 
-function parseBody(context: RouteContext, workflows?: SubWorkflows): { manifest: Manifest; text: string } {
+function parseBody(context: Pick<RouteContext, 'rawBody' | 'deps'>, workflows?: SubWorkflows): { manifest: Manifest; text: string } {
   const text = context.rawBody;
   if (text === undefined) throw new MaestroError('BAD_REQUEST', 'the manifest must be sent as application/yaml or application/json text');
   return { manifest: parseManifest(text, SOURCE_NAME, { catalog: context.deps.catalog, ...(workflows === undefined ? {} : { workflows }) }), text };
@@ -43,4 +43,11 @@ export function scheduleFromManifest(context: RouteContext): ParsedSchedule {
   const text = context.rawBody;
   if (text === undefined) throw new MaestroError('BAD_REQUEST', 'the manifest must be sent as application/yaml text');
   return parseScheduleManifest(text, SOURCE_NAME);
+}
+
+/** The request's trigger manifest. @throws ManifestError (400) listing every issue. */
+export function triggerFromBody(context: Pick<RouteContext, 'rawBody' | 'deps'>): TriggerManifest {
+  const { manifest } = parseBody(context);
+  if (manifest.kind !== 'Trigger') throw wrongKind(manifest, 'Trigger');
+  return manifest;
 }

@@ -8,7 +8,7 @@ import { digestOf } from '../../canonical/index.js';
 import { redactParams } from '../../ir/index.js';
 import { checkRunStart } from '../../policy/index.js';
 import { caller, type RouteHandler } from '../context.js';
-import { launchRun, newRunId, planDecisions, planRunbook } from '../../runs/index.js';
+import { newRunId, planDecisions, planRunbook, startRunbook } from '../../runs/index.js';
 import { launchContext, requestNamespace, runPrincipal, startedByCaller, visibleNamespaces } from './access.js';
 import { runbookFromBody } from './manifests.js';
 
@@ -57,10 +57,12 @@ export const triggerRunbook: RouteHandler = async (context) => {
   const principal = caller(context);
   const body = context.body as TriggerBody;
   const namespace = requestNamespace(principal, body.namespace);
-  const target = { namespace, runbook: body.runbook, inputs: body.inputs, principal: runPrincipal(principal) };
-  const { entry, compiled, params } = await planRunbook(context.deps, target);
-  const runbook = entry.document;
+  const startContext = { ...launchContext(context.deps), catalog: context.deps.catalog };
+  const request = { namespace, runbook: body.runbook, inputs: body.inputs, ...startedByCaller(context, principal) };
+  const plan = await planRunbook(startContext, request);
+  const runbook = plan.entry.document;
   if (body.dryRun ?? runbook.spec.dryRun ?? false) {
+    const { entry, compiled, params } = plan;
     // The decisions are recorded under an id no run will ever have, so the audit log keeps the
     // question apart from real runs.
     const runId = `dry-${newRunId()}`;
@@ -83,16 +85,10 @@ export const triggerRunbook: RouteHandler = async (context) => {
       },
     };
   }
-  const result = await launchRun(
-    launchContext(context.deps),
-    {
-      compiled,
-      params,
-      namespace,
-      ...startedByCaller(context, principal),
-      ...(body.priority === undefined ? {} : { priority: body.priority }),
-    },
-    body.idempotencyKey,
-  );
+  const result = await startRunbook(startContext, {
+    ...request,
+    ...(body.priority === undefined ? {} : { priority: body.priority }),
+    ...(body.idempotencyKey === undefined ? {} : { idempotencyKey: body.idempotencyKey }),
+  });
   return { status: result.created ? 201 : 200, body: { runId: result.runId, status: result.status, workflowRef: runbook.spec.workflowRef, namespace } };
 };
