@@ -7,16 +7,11 @@
 import semver from 'semver';
 import { ManifestError, type ManifestIssue } from '../errors/index.js';
 import { isRecord } from '../ir/index.js';
-import { parseSubWorkflowUses, subWorkflowUses, type Manifest } from '../manifest/index.js';
+import { parseSubWorkflowUses, subWorkflowUses, type ManifestDocument } from '../manifest/index.js';
 
-/** A validated manifest document and where it came from. */
-export interface ApplyDocument {
+/** A validated manifest document (its text is sent as is) and the file it came from. */
+export interface ApplyDocument extends ManifestDocument {
   file: string;
-  /** 1-based line of the file where the document starts. */
-  line: number;
-  /** The document's text, sent as is. */
-  text: string;
-  manifest: Manifest;
 }
 
 /** The request that registers one kind: create-or-compare (`POST`) or create-or-replace (`PUT`). */
@@ -62,7 +57,7 @@ interface Reference {
 }
 
 /** What a document names in its `spec`: sub-workflows, and the `name[@version]` fields of its kind. */
-function referencesOf(manifest: Manifest, route: KindRoute): Reference[] {
+function referencesOf(manifest: ApplyDocument['manifest'], route: KindRoute): Reference[] {
   const spec = (manifest as { spec?: unknown }).spec;
   if (!isRecord(spec)) return [];
   const references: Reference[] = [];

@@ -55,6 +55,24 @@ describe('parseManifestDocuments', () => {
     ]);
   });
 
+  it('reads schedules and triggers beside workflows, and locates their issues', () => {
+    const schedule = 'apiVersion: maestro/v1\nkind: Schedule\nmetadata: { name: nightly }\nspec:\n  workflowRef: one@1.0.0\n  schedule: { cron: ["0 2 * * *"] }\n';
+    const trigger = 'apiVersion: maestro/v1\nkind: Trigger\nmetadata: { name: hook }\nspec: { runbook: rb, auth: { secret: s } }\n';
+    const documents = parseManifestDocuments(`${workflow('one')}---\n${schedule}---\n${trigger}`, 'all.yaml', { catalog: builtinCatalog });
+    expect(documents.map((d) => [d.manifest.kind, d.manifest.metadata.name, d.line])).toEqual([
+      ['Workflow', 'one', 1],
+      ['Schedule', 'nightly', 8],
+      ['Trigger', 'hook', 15],
+    ]);
+    const bad = `${workflow('one')}---\n${schedule.replace('  schedule:', '  overlap: sometimes\n  schedule:')}`;
+    expect(() => parseManifestDocuments(bad, 'bad.yaml', { catalog: builtinCatalog })).toThrow(ManifestError);
+    try {
+      parseManifestDocuments(bad, 'bad.yaml', { catalog: builtinCatalog });
+    } catch (error) {
+      expect((error as ManifestError).issues.map(({ line, path }) => ({ line, path }))).toEqual([{ line: 14, path: 'spec.overlap' }]);
+    }
+  });
+
   it(`refuses a file of more than ${MAX_DOCUMENTS_PER_FILE} documents before validating any`, () => {
     const source = Array.from({ length: MAX_DOCUMENTS_PER_FILE + 1 }, (_, i) => `a: ${i}\n`).join('---\n');
     expect(() => parseManifestDocuments(source, 'many.yaml', { catalog: builtinCatalog })).toThrow(MaestroError);

@@ -2,7 +2,7 @@
  * `maestro apply -f` against the real API and Temporal: registers directories of manifests
  * idempotently, in dependency order, and refuses the whole apply when one document is invalid.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,39 +40,60 @@ function outcomes(out: string): Record<string, string> {
 }
 
 describe('maestro apply', () => {
-  it('registers the examples and runbooks, then reports every document unchanged', async () => {
+  it('registers the examples and runbooks (workflows, runbooks, a trigger), then reports every document unchanged', async () => {
     const first = await h.cli('admin', 'apply', '-f', 'examples/workflows', '-f', 'runbooks');
     expect(first.code, first.err).toBe(0);
     const lines = first.out.split('\n');
     expect(lines).toContain('Workflow default/hello@1.0.0: created');
     expect(lines).toContain('Runbook default/rollback@0.7.0: created');
-    expect(lines.at(-1)).toBe('20 documents: 20 created, 0 updated, 0 unchanged, 0 failed');
-    // Workflows first: the last workflow line comes before the first runbook line.
+    expect(lines).toContain('Trigger default/rollback-on-alert: created');
+    expect(lines.at(-1)).toBe('21 documents: 21 created, 0 updated, 0 unchanged, 0 failed');
+    // Workflows, then runbooks, then the trigger.
     expect(lines.findLastIndex((l) => l.startsWith('Workflow '))).toBeLessThan(lines.findIndex((l) => l.startsWith('Runbook ')));
+    expect(lines.findLastIndex((l) => l.startsWith('Runbook '))).toBeLessThan(lines.findIndex((l) => l.startsWith('Trigger ')));
     expect((await h.call('GET', '/runbooks?namespace=default', { token: 'admin' })).body.items).toHaveLength(8);
 
     const second = await h.cli('admin', 'apply', '-f', 'examples/workflows', '-f', 'runbooks', '-o', 'json');
     expect(second.code).toBe(0);
     const report = JSON.parse(second.out) as { summary: Record<string, number> };
-    expect(report.summary).toEqual({ created: 0, updated: 0, unchanged: 20, failed: 0 });
+    expect(report.summary).toEqual({ created: 0, updated: 0, unchanged: 21, failed: 0 });
     expect(new Set(Object.values(outcomes(second.out)))).toEqual(new Set(['unchanged']));
   });
 
-  it('applies examples/gitops as is, twice, and its runbook runs', async () => {
+  it('applies examples/gitops (all four kinds) as is; again all unchanged; a changed cron updated; its runbook runs', async () => {
     const first = await h.cli('admin', 'apply', '-f', 'examples/gitops');
     expect(first.code, first.err + first.out).toBe(0);
     expect(first.out.split('\n')).toEqual([
       'Workflow default/gitops-greet@1.0.0: created',
       'Workflow default/gitops-report@1.0.0: created',
       'Runbook default/gitops-report@1.0.0: created',
-      '3 documents: 3 created, 0 updated, 0 unchanged, 0 failed',
+      'Schedule default/gitops-nightly-report: created',
+      'Trigger default/gitops-report-hook: created',
+      '5 documents: 5 created, 0 updated, 0 unchanged, 0 failed',
     ]);
-    const second = await h.cli('admin', 'apply', '-f', 'examples/gitops');
-    expect(second.out.split('\n').at(-1)).toBe('3 documents: 0 created, 0 updated, 3 unchanged, 0 failed');
-    const run = await h.call('POST', '/runbooks/trigger', { token: 'admin', json: { runbook: 'gitops-report', inputs: { who: 'Ada' } } });
-    expect(run.status, run.text).toBe(201);
-    const done = await h.waitRun(run.body.runId as string, (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED');
-    expect(done.status).toBe('SUCCEEDED');
+    try {
+      const second = await h.cli('admin', 'apply', '-f', 'examples/gitops', '-o', 'json');
+      expect(second.code).toBe(0);
+      expect(new Set(Object.values(outcomes(second.out)))).toEqual(new Set(['unchanged']));
+      expect(JSON.parse(second.out).summary).toEqual({ created: 0, updated: 0, unchanged: 5, failed: 0 });
+
+      const schedule = await readFile('examples/gitops/schedule.yaml', 'utf8');
+      const changed = await file('schedule.yaml', schedule.replace('0 2 * * *', '30 3 * * *'));
+      const third = await h.cli('admin', 'apply', '-f', 'examples/gitops/workflows.yaml', '-f', 'examples/gitops/runbook.yaml', '-f', changed, '-f', 'examples/gitops/trigger.yaml');
+      expect(third.code, third.out).toBe(0);
+      expect(third.out).toContain('Schedule default/gitops-nightly-report: updated');
+      expect(third.out.split('\n').at(-1)).toBe('5 documents: 0 created, 1 updated, 4 unchanged, 0 failed');
+      expect((await h.call('GET', '/schedules/gitops-nightly-report?namespace=default', { token: 'admin' })).body).toMatchObject({ spec: { cron: ['30 3 * * *'] } });
+      expect((await h.call('GET', '/triggers/gitops-report-hook?namespace=default', { token: 'admin' })).status).toBe(200);
+
+      const run = await h.call('POST', '/runbooks/trigger', { token: 'admin', json: { runbook: 'gitops-report', inputs: { who: 'Ada' } } });
+      expect(run.status, run.text).toBe(201);
+      const done = await h.waitRun(run.body.runId as string, (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED');
+      expect(done.status).toBe('SUCCEEDED');
+    } finally {
+      // The Temporal Schedule outlives the harness otherwise.
+      await h.call('DELETE', '/schedules/gitops-nightly-report?namespace=default', { token: 'admin' });
+    }
   });
 
   it('applies a sub-workflow before its user from one multi-document file, and the user runs', async () => {
