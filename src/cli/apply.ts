@@ -198,8 +198,16 @@ export function registerApplyCommand(program: Command, catalog: () => Promise<Ca
       if (options.filename.length === 0) throw new ParamsError([{ name: 'filename', message: 'give the manifests to apply with -f FILE_OR_DIRECTORY' }]);
       if (options.output !== 'text' && options.output !== 'json') throw new ParamsError([{ name: 'output', message: 'must be text or json' }]);
       const json = options.output === 'json';
-      const documents = await readDocuments(await manifestFiles(options.filename), await catalog());
-      const plan = planApply(documents);
+      let plan: ApplyItem[];
+      try {
+        plan = planApply(await readDocuments(await manifestFiles(options.filename), await catalog()));
+      } catch (error) {
+        if (!(json && error instanceof ManifestError)) throw error;
+        // A CI job reading JSON gets the refusal as JSON too; nothing was sent.
+        console.log(JSON.stringify({ valid: false, errors: error.issues }, null, 2));
+        setExitCode(error.exitCode);
+        return;
+      }
       if (options.dryRun) {
         const results = plan.map((item) => ({ ...resultOf(item), request: { ...resultOf(item).request, body: item.text } }));
         if (json) console.log(JSON.stringify({ dryRun: true, items: results }, null, 2));

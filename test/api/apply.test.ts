@@ -117,6 +117,9 @@ describe('maestro apply', () => {
     expect(result.code).toBe(2);
     const badLine = `${good}---\n${bad}`.split('\n').findIndex((l) => l.includes('wait.slep')) + 1;
     expect(result.err).toMatch(new RegExp(`^${path}:${badLine}:\\d+: spec\\.tasks\\[0\\]\\.uses: unknown task "tasks/wait.slep"`, 'm'));
+    const json = await h.cli('operator', 'apply', '-f', path, '-o', 'json');
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.out)).toMatchObject({ valid: false, errors: [{ file: path, line: badLine, path: 'spec.tasks[0].uses' }] });
     expect((await h.call('GET', `/workflows/apply-never/versions/1.0.0?namespace=${h.namespace}`, { token: 'operator' })).status).toBe(404);
   });
 
