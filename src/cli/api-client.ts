@@ -12,7 +12,7 @@ import { MaestroError, isErrorCode } from '../errors/index.js';
 /** A thin JSON client of the API. */
 export interface ApiClient {
   /** Sends a request; resolves the JSON body of a 2xx response. @throws MaestroError for a problem response. */
-  request<T = unknown>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T>;
+  request<T = unknown>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T>;
 }
 
 /** The API base URL and token the CLI uses, from `config`. */
@@ -39,7 +39,7 @@ function problemError(status: number, body: ProblemBody): MaestroError {
 export function createApiClient(config: ApiTargetSettings): ApiClient {
   const { url, token } = apiTarget(config);
   return {
-    async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
       let response: Response;
       try {
         response = await fetch(`${url}${path}`, {
