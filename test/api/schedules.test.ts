@@ -176,6 +176,8 @@ describe('who may see and change schedules', () => {
     const fired = await waitSchedule(id, (s) => s.recentRuns.some((r: { status: string }) => r.status === 'SUCCEEDED'));
     expect(fired.recentRuns).toHaveLength(1);
     expect((await h.call('POST', '/runbooks', { yaml: runbook('2.0.0', 'sre') })).status).toBe(201);
+    // Fire times are whole seconds: a second trigger within the same second is the same fire.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
     expect((await h.call('POST', path(id, '/trigger'), { token: 'operator' })).status).toBe(202);
     const audited = async () => (await h.call('GET', `/audit?runId=schedule:${h.namespace}:${id}`)).body.items as { result: string; reasons: string[]; details?: { runId?: string } }[];
     const deadline = Date.now() + 45_000;
