@@ -1,5 +1,5 @@
 /**
- * A small history-API router: the console has three pages and its state lives in the URL (filters,
+ * A small history-API router: the console has a few pages and their state lives in the URL (filters,
  * the page token, the selected task), so a view can be shared by copying the address.
  */
 import { useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from 'react';

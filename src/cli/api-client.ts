@@ -12,7 +12,7 @@ import { MaestroError, isErrorCode } from '../errors/index.js';
 /** A thin JSON client of the API. */
 export interface ApiClient {
   /** Sends a request; resolves the JSON body of a 2xx response. @throws MaestroError for a problem response. */
-  request<T = unknown>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T>;
+  request<T = unknown>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T>;
   /**
    * Sends `text` as `contentType` (a YAML manifest, say); resolves the status and JSON body of a
    * 2xx response. @throws MaestroError for a problem response, its located `errors` in `details.errors`.
@@ -68,7 +68,7 @@ export function createApiClient(config: ApiTargetSettings): ApiClient {
     return { status: response.status, body: parsed };
   };
   return {
-    async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
       const answer = await exchange(method, path, body === undefined ? undefined : { text: JSON.stringify(body), contentType: 'application/json' });
       return answer.body as T;
     },

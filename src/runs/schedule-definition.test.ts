@@ -57,3 +57,17 @@ describe('scheduledRunId', () => {
     expect(scheduledRunId('data', 'nightly-2', '2026-12-06T02:00:00Z')).not.toBe(scheduledRunId('data.nightly', '2', '2026-12-06T02:00:00Z'));
   });
 });
+
+describe('runbooks/schedules/backfill-entity-resolver.yaml', () => {
+  it('is a valid schedule whose window is the 24 hours before its scheduled time', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { parseScheduleManifest } = await import('../manifest/index.js');
+    const { resolveTemplates } = await import('../ir/index.js');
+    const file = new URL('../../runbooks/schedules/backfill-entity-resolver.yaml', import.meta.url);
+    const { id, namespace, body } = parseScheduleManifest(await readFile(file, 'utf8'), 'backfill-entity-resolver.yaml');
+    const definition = scheduleDefinition(body, id, namespace ?? 'default');
+    expect(definition).toMatchObject({ id: 'nightly-entity-backfill', runbook: 'backfill-entity-resolver', spec: { cron: ['0 2 * * *'] }, overlap: 'skip' });
+    const inputs = resolveTemplates(definition.inputs, { params: {}, tasks: {}, schedule: { id, time: '2026-01-06T02:00:00.000Z' } });
+    expect(inputs).toMatchObject({ since: '2026-01-05T02:00:00Z', until: '2026-01-06T02:00:00.000Z' });
+  });
+});

@@ -275,6 +275,8 @@ export async function planScheduledStart(context: { store: Store; catalog: Catal
 
 async function resolveValues(definition: ScheduleDefinition, templates: Record<string, unknown>, scheduledTime: string): Promise<Record<string, unknown>> {
   const where = `schedule ${definition.namespace}/${definition.id}`;
+  // Most schedules have no template: no thread round trip for them.
+  if (!JSON.stringify(templates).includes('${')) return { ...templates };
   let resolved;
   try {
     resolved = await resolveTemplatesOffThread(templates, scheduleBindings(definition.id, scheduledTime), new Set(), { timeoutMs: RUNBOOK_PARAMS_TIMEOUT_MS });

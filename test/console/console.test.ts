@@ -231,6 +231,37 @@ describe('the operator console', () => {
     await shared.context().close();
   });
 
+  it('lists schedules with their next fire time; a schedule pauses, resumes, fires now and backfills from its page', async () => {
+    const id = `console-${h.namespace}`;
+    const created = await h.call('POST', '/schedules', { token: 'operator', json: { id, namespace: h.namespace, workflowRef: refs.failing, spec: { cron: ['0 3 * * *'] }, note: 'nightly check' } });
+    expect(created.status, created.text).toBe(201);
+    const page = await openConsole('/schedules');
+    const row = page.getByTestId('schedules').getByRole('row', { name: new RegExp(id) });
+    await row.getByText('active').waitFor({ timeout: UI_TIMEOUT });
+    await row.getByRole('link', { name: id }).click();
+    const state = page.getByTestId('schedule-state');
+    await state.getByText('active').waitFor({ timeout: UI_TIMEOUT });
+    expect(await page.getByTestId('next-fires').getByRole('listitem').count()).toBe(10);
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await state.getByText('paused').waitFor({ timeout: UI_TIMEOUT });
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await state.getByText('active').waitFor({ timeout: UI_TIMEOUT });
+    await page.getByRole('button', { name: 'Trigger now' }).click();
+    await page.getByTestId('schedule-runs').getByRole('link').first().waitFor({ timeout: UI_TIMEOUT });
+    await page.getByLabel('From').fill('2026-01-04T12:00');
+    await page.getByLabel('To').fill('2026-01-06T12:00');
+    await page.getByRole('button', { name: 'Backfill' }).click();
+    await page.getByRole('status').getByText('Backfill of').waitFor({ timeout: UI_TIMEOUT });
+    await page.screenshot({ path: join(SCREENSHOTS, 'schedule.png') });
+    const audit = await h.call('GET', `/audit?runId=schedule:${h.namespace}:${id}`);
+    expect(audit.body.items.map((r: { result: string }) => r.result)).toEqual(expect.arrayContaining(['created', 'paused', 'unpaused', 'triggered', 'backfilled']));
+    const viewer = await openConsole(`/schedules/${id}?namespace=${h.namespace}`, 'viewer');
+    await viewer.getByRole('button', { name: 'Pause' }).click();
+    await viewer.getByText('pauseSchedule needs one of the roles operator').waitFor({ timeout: UI_TIMEOUT });
+    await viewer.context().close();
+    await page.context().close();
+  });
+
   it('renders a 1,000-node DAG and pans it without freezing the page', async () => {
     const [name, version] = refs.large.split('@');
     const page = await openConsole('/');

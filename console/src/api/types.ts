@@ -53,6 +53,12 @@ export type WorkflowSummary = Schemas['WorkflowSummary'];
 /** `GET /workflows/{name}/versions/{version}`, its IR typed as the engine's. */
 export type WorkflowDetail = Omit<Schemas['WorkflowDetail'], 'ir'> & { ir: WorkflowIR };
 
+/** One row of `GET /schedules`. */
+export type ScheduleSummary = Schemas['ScheduleSummary'];
+
+/** `GET /schedules/{id}`: the definition, state, next fire times and recent runs. */
+export type ScheduleDetail = Schemas['ScheduleDetail'];
+
 /** An RFC 9457 problem as the API sends it. */
 export type Problem = Schemas['Problem'];
 
