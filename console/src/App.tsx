@@ -10,6 +10,7 @@ import { RunDetail, runPath } from './pages/RunDetail.js';
 import { RunsList, runsPath } from './pages/RunsList.js';
 import { ScheduleList, ScheduleView } from './pages/Schedules.js';
 import { SignIn } from './pages/SignIn.js';
+import { TriggerDetail, TriggerList } from './pages/Triggers.js';
 import { WorkflowList, WorkflowVersion, workflowPath } from './pages/Workflows.js';
 import { currentLocation, Link, match, useLocation } from './router.js';
 
@@ -25,6 +26,8 @@ type Route =
   | { page: 'workflows' }
   | { page: 'schedule'; id: string }
   | { page: 'schedules' }
+  | { page: 'trigger'; namespace: string; name: string }
+  | { page: 'triggers' }
   | { page: 'runs' }
   | { page: 'not-found' };
 
@@ -37,6 +40,9 @@ function routeOf(path: string): Route {
   const schedule = match('/schedules/:id', path);
   if (schedule?.id) return { page: 'schedule', id: schedule.id };
   if (match('/schedules', path)) return { page: 'schedules' };
+  const trigger = match('/triggers/:namespace/:name', path);
+  if (trigger?.namespace && trigger.name) return { page: 'trigger', namespace: trigger.namespace, name: trigger.name };
+  if (match('/triggers', path)) return { page: 'triggers' };
   if (path === '/' || path === '') return { page: 'runs' };
   return { page: 'not-found' };
 }
@@ -65,6 +71,8 @@ function Page() {
   if (route.page === 'workflows') return <WorkflowList />;
   if (route.page === 'schedule') return <ScheduleView key={path} id={route.id} namespace={query.get('namespace') ?? undefined} />;
   if (route.page === 'schedules') return <ScheduleList />;
+  if (route.page === 'trigger') return <TriggerDetail key={path} namespace={route.namespace} name={route.name} />;
+  if (route.page === 'triggers') return <TriggerList />;
   if (route.page === 'runs') return <RunsList query={query} />;
   return (
     <section>
@@ -130,6 +138,7 @@ export function App() {
           <Link to="/">Runs</Link>
           <Link to="/workflows">Workflows</Link>
           <Link to="/schedules">Schedules</Link>
+          <Link to="/triggers">Triggers</Link>
         </nav>
         <div className="header-tools">
           <button type="button" onClick={() => setSettings(true)}>

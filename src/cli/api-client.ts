@@ -11,8 +11,12 @@ import { MaestroError, isErrorCode } from '../errors/index.js';
 
 /** A thin JSON client of the API. */
 export interface ApiClient {
-  /** Sends a request; resolves the JSON body of a 2xx response. @throws MaestroError for a problem response. */
-  request<T = unknown>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T>;
+  /**
+   * Sends a request; resolves the JSON body of a 2xx response. A body is sent as JSON, or as is
+   * with `options.yaml` (a manifest's text, `application/yaml`).
+   * @throws MaestroError for a problem response.
+   */
+  request<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, options?: { yaml?: boolean }): Promise<T>;
   /**
    * Sends `text` as `contentType` (a YAML manifest, say); resolves the status and JSON body of a
    * 2xx response. @throws MaestroError for a problem response, its located `errors` in `details.errors`.
@@ -68,8 +72,9 @@ export function createApiClient(config: ApiTargetSettings): ApiClient {
     return { status: response.status, body: parsed };
   };
   return {
-    async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
-      const answer = await exchange(method, path, body === undefined ? undefined : { text: JSON.stringify(body), contentType: 'application/json' });
+    async request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, options: { yaml?: boolean } = {}): Promise<T> {
+      const sent = options.yaml ? { text: String(body), contentType: 'application/yaml' } : { text: JSON.stringify(body), contentType: 'application/json' };
+      const answer = await exchange(method, path, body === undefined ? undefined : sent);
       return answer.body as T;
     },
     async send<T>(method: 'POST' | 'PUT', path: string, text: string, contentType: string): Promise<{ status: number; body: T }> {

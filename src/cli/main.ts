@@ -24,6 +24,7 @@ import { registerProvenanceCommands } from './provenance.js';
 import { registerTaskCommands } from './tasks.js';
 import { addApiCommands } from './api-commands.js';
 import { registerApplyCommand } from './apply.js';
+import { registerTriggerCommands } from './triggers.js';
 import { runWorkflow } from './run.js';
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
@@ -81,6 +82,7 @@ export async function main(argv: string[]): Promise<number> {
   addApiCommands(program);
   registerApplyCommand(program, configuredCatalog, (code) => (exitCode = code));
   registerScheduleCommands(program);
+  registerTriggerCommands(program);
 
   registerAuditCommands(program, (code) => (exitCode = code));
   registerConfigCommands(program);

@@ -104,6 +104,8 @@ function refusal(error: unknown): { code: ErrorCode; message: string } | undefin
 
 /** Evaluates named CEL expressions over the bindings, off the event loop. @throws MaestroError `EXPRESSION_FAILED` | `EXPRESSION_TOO_COSTLY`. */
 async function evaluateAll(expressions: Record<string, string>, bindings: ExpressionBindings): Promise<Record<string, unknown>> {
+  // Nothing to evaluate costs no round trip to a thread.
+  if (Object.keys(expressions).length === 0) return {};
   const templates = Object.fromEntries(Object.entries(expressions).map(([name, expression]) => [name, wrap(expression)]));
   let resolved;
   try {

@@ -4,7 +4,9 @@
  * without the secret — would call it.
  */
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hmacSha256Hex } from '../../src/triggers/index.js';
 import { inNamespace, manifest, startHarness, type ApiResponse, type Harness } from './harness.js';
@@ -138,6 +140,19 @@ describe('POST /hooks/{namespace}/{name} (GitHub-style X-Hub-Signature-256 push)
     const runIds = new Set(answers.flatMap((a) => a.body.runIds as string[]));
     expect(runIds.size).toBe(1);
     expect(answers.filter((a) => a.body.outcome === 'started')).toHaveLength(1);
+  });
+
+  it('a delivery whose key a crashed delivery claimed (no run started) starts that run under the claimed id, once', async () => {
+    const delivery = push('refs/heads/main', randomUUID());
+    // What a process killed between claiming the key and starting the run leaves behind.
+    const orphan = `run-${randomUUID()}`;
+    const now = new Date();
+    await h.store.claimTriggerKey({ namespace: h.namespace, trigger: 'github-push', key: delivery.headers['x-github-delivery'], runId: orphan, now: now.toISOString(), expiresAt: new Date(now.getTime() + 60_000).toISOString() });
+    const redelivered = await deliver('github-push', delivery.body, { headers: delivery.headers });
+    expect(redelivered.status, redelivered.text).toBe(202);
+    expect(redelivered.body.runIds).toEqual([orphan]);
+    await h.waitRun(orphan, (r) => r.status === 'SUCCEEDED');
+    expect((await deliver('github-push', delivery.body, { headers: delivery.headers })).body).toMatchObject({ outcome: 'duplicate', runIds: [orphan] });
   });
 
   it('refuses a 10 MB body with 413 and a deeply nested one with 400 before starting anything', async () => {
@@ -317,5 +332,27 @@ spec:
     expect(last.status).toBe(429);
     expect(last.body.code).toBe('RATE_LIMITED');
     expect(Number(last.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
+
+describe('maestro triggers', () => {
+  it('creates from a manifest (then replaces: unchanged), lists, gets, pauses and deletes through the API', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'maestro-triggers-cli-'));
+    try {
+      const file = join(dir, 'cli-hook.yaml');
+      await writeFile(file, `apiVersion: maestro/v1\nkind: Trigger\nmetadata: { name: cli-hook, namespace: ${h.namespace} }\nspec:\n  runbook: ${runbook}\n  auth: { secret: hook-key }\n`);
+      const as = { bearer: SRE_OPERATOR.token };
+      const created = await h.cli(as, 'triggers', 'create', '-f', file);
+      expect(created, created.err).toMatchObject({ code: 0, out: `created ${h.namespace}/cli-hook (deliveries to /hooks/${h.namespace}/cli-hook)` });
+      expect((await h.cli(as, 'triggers', 'create', '-f', file)).code).toBe(1);
+      expect((await h.cli(as, 'triggers', 'create', '-f', file, '--replace')).out).toContain(`unchanged ${h.namespace}/cli-hook`);
+      expect((await h.cli('viewer', 'triggers', 'list', '--namespace', h.namespace)).out).toContain(`${h.namespace}/cli-hook  webhook ${runbook}  enabled`);
+      expect((await h.cli('viewer', 'triggers', 'get', 'cli-hook', '--namespace', h.namespace)).out).toContain('acts for sre-operator');
+      expect((await h.cli('operator', 'triggers', 'pause', 'cli-hook', '--namespace', h.namespace)).out).toBe(`${h.namespace}/cli-hook paused`);
+      expect((await h.cli('outsider', 'triggers', 'delete', 'cli-hook', '--namespace', h.namespace)).code).toBe(2);
+      expect((await h.cli('operator', 'triggers', 'delete', 'cli-hook', '--namespace', h.namespace)).out).toBe(`deleted ${h.namespace}/cli-hook`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

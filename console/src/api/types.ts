@@ -59,6 +59,9 @@ export type ScheduleSummary = Schemas['ScheduleSummary'];
 /** `GET /schedules/{id}`: the definition, state, next fire times and recent runs. */
 export type ScheduleDetail = Schemas['ScheduleDetail'];
 
+/** `GET /triggers/{name}`, one item of `GET /triggers`. */
+export type Trigger = Schemas['Trigger'];
+
 /** An RFC 9457 problem as the API sends it. */
 export type Problem = Schemas['Problem'];
 
