@@ -11,10 +11,26 @@ import { manifest, startHarness, type Harness } from './harness.js';
 let h: Harness;
 let dir: string;
 
+/**
+ * The Temporal Schedules the examples define: they live in the test run's Temporal (not in the
+ * harness's store), so a leftover of an interrupted run is deleted before and after.
+ */
+const SCHEDULES = ['gitops-nightly-report', 'nightly-entity-backfill'];
+
+/** What a CI job applies the repository's `default` namespace with (a schedule of a runbook acts for it: it holds the runbooks' allow-listed `sre`). */
+const CI_TOKEN = { name: 'ci', token: 'ci-token-0123456789abcdef', roles: ['operator', 'sre'], namespaces: ['default'] };
+const CI = { bearer: CI_TOKEN.token };
+
+async function deleteSchedules(): Promise<void> {
+  for (const id of SCHEDULES) await h.call('DELETE', `/schedules/${id}?namespace=default`, { token: 'admin' });
+}
+
 beforeAll(async () => {
-  [h, dir] = await Promise.all([startHarness(), mkdtemp(join(tmpdir(), 'maestro-apply-'))]);
+  [h, dir] = await Promise.all([startHarness({ tokens: [CI_TOKEN] }), mkdtemp(join(tmpdir(), 'maestro-apply-'))]);
+  await deleteSchedules();
 });
 afterAll(async () => {
+  if (h) await deleteSchedules();
   await h?.close();
   await rm(dir, { recursive: true, force: true });
 });
@@ -40,23 +56,25 @@ function outcomes(out: string): Record<string, string> {
 }
 
 describe('maestro apply', () => {
-  it('registers the examples and runbooks (workflows, runbooks, a trigger), then reports every document unchanged', async () => {
-    const first = await h.cli('admin', 'apply', '-f', 'examples/workflows', '-f', 'runbooks');
-    expect(first.code, first.err).toBe(0);
+  it('registers the examples and runbooks (workflows, runbooks, a schedule, a trigger), then reports every document unchanged', async () => {
+    const first = await h.cli(CI, 'apply', '-f', 'examples/workflows', '-f', 'runbooks');
+    expect(first.code, first.err + first.out).toBe(0);
     const lines = first.out.split('\n');
     expect(lines).toContain('Workflow default/hello@1.0.0: created');
     expect(lines).toContain('Runbook default/rollback@0.7.0: created');
+    expect(lines).toContain('Schedule default/nightly-entity-backfill: created');
     expect(lines).toContain('Trigger default/rollback-on-alert: created');
-    expect(lines.at(-1)).toBe('21 documents: 21 created, 0 updated, 0 unchanged, 0 failed');
-    // Workflows, then runbooks, then the trigger.
+    expect(lines.at(-1)).toBe('22 documents: 22 created, 0 updated, 0 unchanged, 0 failed');
+    // Workflows, then runbooks, then the schedule and the trigger.
     expect(lines.findLastIndex((l) => l.startsWith('Workflow '))).toBeLessThan(lines.findIndex((l) => l.startsWith('Runbook ')));
+    expect(lines.findLastIndex((l) => l.startsWith('Runbook '))).toBeLessThan(lines.findIndex((l) => l.startsWith('Schedule ')));
     expect(lines.findLastIndex((l) => l.startsWith('Runbook '))).toBeLessThan(lines.findIndex((l) => l.startsWith('Trigger ')));
     expect((await h.call('GET', '/runbooks?namespace=default', { token: 'admin' })).body.items).toHaveLength(8);
 
-    const second = await h.cli('admin', 'apply', '-f', 'examples/workflows', '-f', 'runbooks', '-o', 'json');
+    const second = await h.cli(CI, 'apply', '-f', 'examples/workflows', '-f', 'runbooks', '-o', 'json');
     expect(second.code).toBe(0);
     const report = JSON.parse(second.out) as { summary: Record<string, number> };
-    expect(report.summary).toEqual({ created: 0, updated: 0, unchanged: 21, failed: 0 });
+    expect(report.summary).toEqual({ created: 0, updated: 0, unchanged: 22, failed: 0 });
     expect(new Set(Object.values(outcomes(second.out)))).toEqual(new Set(['unchanged']));
   });
 
@@ -91,8 +109,7 @@ describe('maestro apply', () => {
       const done = await h.waitRun(run.body.runId as string, (r) => r.status === 'SUCCEEDED' || r.status === 'FAILED');
       expect(done.status).toBe('SUCCEEDED');
     } finally {
-      // The Temporal Schedule outlives the harness otherwise.
-      await h.call('DELETE', '/schedules/gitops-nightly-report?namespace=default', { token: 'admin' });
+      await deleteSchedules();
     }
   });
 
