@@ -68,7 +68,8 @@ async function payloadOf(text: string): Promise<unknown> {
   }
 }
 
-function collect(value: string, previous: string[]): string[] {
+/** Commander's accumulator of a repeatable option (`-i a=1 -i b=2`). */
+export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 

@@ -12,6 +12,7 @@ import { loadConfig } from '../config/index.js';
 import { MaestroError, ManifestError, ParamsError, type ManifestIssue } from '../errors/index.js';
 import { MAX_MANIFEST_BYTES, parseManifestDocuments } from '../manifest/index.js';
 import { createApiClient, type ApiClient, type ProblemIssue } from './api-client.js';
+import { collect } from './api-commands.js';
 import { itemLabel, planApply, type ApplyDocument, type ApplyItem } from './apply-plan.js';
 
 /** Most files one apply reads (each is validated before anything is sent). */
@@ -176,10 +177,6 @@ function summaryOf(results: readonly ApplyResult[]): Record<ApplyOutcome, number
   const summary: Record<ApplyOutcome, number> = { created: 0, updated: 0, unchanged: 0, failed: 0 };
   for (const { outcome } of results) if (outcome) summary[outcome] += 1;
   return summary;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 /** Adds `maestro apply` to `program`. */
