@@ -46,6 +46,7 @@ describe('scheduleDefinition', () => {
       'spec.jitter',
     ]);
     expect(problems({ workflowRef: 'etl@1', spec: { cron: ['@daily'] }, catchupWindow: '5s', note: 'x'.repeat(1025) })).toEqual(['catchupWindow', 'note']);
+    expect(problems({ workflowRef: 'etl@1', spec: { intervals: ['367d'], jitter: '999999d' }, catchupWindow: '400d' })).toEqual(['spec.intervals[0].every', 'spec.jitter', 'catchupWindow']);
     expect(problems({ workflowRef: 'etl@1', params: { a: ['${schedule.time'] }, spec: { cron: ['@daily'] } })).toEqual(['params.a[0]']);
   });
 });

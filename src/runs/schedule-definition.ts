@@ -15,6 +15,8 @@ export const SCHEDULE_MIN_INTERVAL_MS = 1_000;
 export const SCHEDULE_NOTE_MAX_BYTES = 1_024;
 /** Shortest `catchupWindow` (Temporal's own minimum). */
 export const SCHEDULE_MIN_CATCHUP_MS = 10_000;
+/** Longest duration a schedule takes (interval, offset, jitter, catch-up window): a year and a day. */
+export const SCHEDULE_MAX_DURATION_MS = 366 * 24 * 3_600_000;
 /** Longest cron expression, in characters. */
 const CRON_MAX_LENGTH = 256;
 
@@ -120,19 +122,19 @@ export function scheduleDefinition(body: ScheduleBody, id: string, namespace: st
     if (expression.length > CRON_MAX_LENGTH || expression.trim() === '') problem(`spec.cron[${index}]`, `a cron expression of 1 to ${CRON_MAX_LENGTH} characters`);
   });
   intervals.forEach((interval, index) => {
-    const every = parseDuration(interval.every);
-    if (every === undefined || every < SCHEDULE_MIN_INTERVAL_MS) problem(`spec.intervals[${index}].every`, `a duration of at least ${SCHEDULE_MIN_INTERVAL_MS / 1000}s (e.g. 10m)`);
-    if (interval.offset !== undefined && parseDuration(interval.offset) === undefined) problem(`spec.intervals[${index}].offset`, 'a duration (e.g. 5m)');
+    const every = duration(interval.every);
+    if (every === undefined || every < SCHEDULE_MIN_INTERVAL_MS) problem(`spec.intervals[${index}].every`, `a duration from ${SCHEDULE_MIN_INTERVAL_MS / 1000}s to 366d (e.g. 10m)`);
+    if (interval.offset !== undefined && duration(interval.offset) === undefined) problem(`spec.intervals[${index}].offset`, 'a duration up to 366d (e.g. 5m)');
   });
   const timezone = spec.timezone ?? 'UTC';
   if (!validTimeZone(timezone)) problem('spec.timezone', `unknown time zone "${timezone}" (an IANA name, e.g. Europe/Paris)`);
   const startAt = spec.startAt === undefined ? undefined : instant(spec.startAt, 'spec.startAt', problem);
   const endAt = spec.endAt === undefined ? undefined : instant(spec.endAt, 'spec.endAt', problem);
   if (startAt !== undefined && endAt !== undefined && Date.parse(startAt) >= Date.parse(endAt)) problem('spec.endAt', 'must be after startAt');
-  if (spec.jitter !== undefined && parseDuration(spec.jitter) === undefined) problem('spec.jitter', 'a duration (e.g. 30s)');
+  if (spec.jitter !== undefined && duration(spec.jitter) === undefined) problem('spec.jitter', 'a duration up to 366d (e.g. 30s)');
   const catchupWindow = body.catchupWindow ?? '1m';
-  const catchup = parseDuration(catchupWindow);
-  if (catchup === undefined || catchup < SCHEDULE_MIN_CATCHUP_MS) problem('catchupWindow', `a duration of at least ${SCHEDULE_MIN_CATCHUP_MS / 1000}s`);
+  const catchup = duration(catchupWindow);
+  if (catchup === undefined || catchup < SCHEDULE_MIN_CATCHUP_MS) problem('catchupWindow', `a duration from ${SCHEDULE_MIN_CATCHUP_MS / 1000}s to 366d`);
   const note = body.note ?? '';
   if (Buffer.byteLength(note, 'utf8') > SCHEDULE_NOTE_MAX_BYTES) problem('note', `at most ${SCHEDULE_NOTE_MAX_BYTES} bytes`);
   templateProblems(body.params ?? body.inputs ?? {}, body.params === undefined ? 'inputs' : 'params', problem);
@@ -157,6 +159,12 @@ export function scheduleDefinition(body: ScheduleBody, id: string, namespace: st
     paused: body.paused ?? false,
     note,
   };
+}
+
+/** A duration in milliseconds, or undefined when it is not one or longer than {@link SCHEDULE_MAX_DURATION_MS}. */
+function duration(text: string): number | undefined {
+  const ms = parseDuration(text);
+  return ms !== undefined && ms <= SCHEDULE_MAX_DURATION_MS ? ms : undefined;
 }
 
 function validTimeZone(zone: string): boolean {

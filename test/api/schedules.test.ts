@@ -136,6 +136,20 @@ describe('schedule state, backfill and overlap', () => {
     expect(described.info.numActionsSkippedOverlap).toBeGreaterThanOrEqual(1);
     await h.call('DELETE', path(id), { token: 'operator' });
   });
+  it('with overlap cancel-other, a new fire cancels the running run, recorded as a cancellation by the schedule', async () => {
+    const { name, version } = await h.register(slow('1h'));
+    const id = newId();
+    expect((await create({ id, workflowRef: `${name}@${version}`, spec: { intervals: ['3s'] }, overlap: 'cancel-other' })).status).toBe(201);
+    const first = (await waitSchedule(id, (s) => s.recentRuns.some((r: { status: string }) => r.status === 'RUNNING'))).recentRuns.find((r: { status: string }) => r.status === 'RUNNING');
+    const cancelled = await h.waitRun(first.runId, (run) => run.status === 'CANCELLED', 30_000);
+    expect(cancelled.tasks[0].status).toBe('CANCELLED');
+    const audit = await h.call('GET', `/audit?runId=${first.runId}&kind=cancellation`);
+    expect(audit.body.items).toEqual([expect.objectContaining({ actor: `schedule:${h.namespace}/${id}`, result: 'cancel', reasons: [expect.stringContaining('cancel-other')] })]);
+    await h.call('POST', path(id, '/pause'), { token: 'operator' });
+    const latest = (await h.call('GET', path(id))).body.recentRuns[0];
+    await h.call('DELETE', path(id), { token: 'operator' });
+    if (latest.status === 'RUNNING') await h.call('POST', `/runs/${latest.runId}/cancel`, { token: 'operator' });
+  });
 });
 
 describe('who may see and change schedules', () => {
