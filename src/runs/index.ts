@@ -17,5 +17,5 @@ export { locateRun, namespaceOf, runDetail, type RunDetail, type RunLocation } f
 export { watchFinishedRuns, type FinishedRunMetrics, type FinishedRunsOptions } from './finished.js';
 export { PRIORITY_DYNAMIC_CONFIG } from './priority.js';
 export { decisionView, planDecisions, runPolicyView, type DecisionView, type RunPolicyView } from './policy.js';
-export { planRunbook, startRunbook, type RunbookPlan, type RunbookStartContext, type RunbookStartRequest } from './runbook-start.js';
+export { launchRunbook, planRunbook, startRunbook, type RunbookPlan, type RunbookStartContext, type RunbookStartRequest } from './runbook-start.js';
 export { RUNBOOK_APPROVAL_TASK, RUNBOOK_PARAMS_TIMEOUT_MS, inputSpecs, runbookParams, runbookWorkflow } from './runbook-plan.js';
