@@ -24,6 +24,7 @@ export {
   SCHEDULE_NOTE_MAX_BYTES,
   scheduleDefinition,
   scheduledRunId,
+  scheduledRunIdPrefix,
   type OverlapPolicy,
   type ScheduleBody,
   type ScheduleDefinition,

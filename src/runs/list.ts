@@ -21,6 +21,8 @@ export interface RunFilter {
   since?: string;
   /** ISO date-time: started before. */
   until?: string;
+  /** Only runs whose id starts with this (a schedule's runs: `scheduledRunIdPrefix`). */
+  runIdPrefix?: string;
 }
 
 /** One row of a listing. */
@@ -81,6 +83,7 @@ export function visibilityQuery(filter: RunFilter): string {
   }
   if (filter.since !== undefined) clauses.push(`StartTime >= ${literal(instantOf('since', filter.since))}`);
   if (filter.until !== undefined) clauses.push(`StartTime < ${literal(instantOf('until', filter.until))}`);
+  if (filter.runIdPrefix !== undefined) clauses.push(`WorkflowId STARTS_WITH ${literal(filter.runIdPrefix)}`);
   return clauses.join(' AND ');
 }
 

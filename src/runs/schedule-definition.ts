@@ -210,5 +210,10 @@ function templateProblems(value: unknown, path: string, problem: (path: string, 
  */
 export function scheduledRunId(namespace: string, id: string, scheduledTime: string): string {
   const stamp = new Date(scheduledTime).toISOString().replace(/[-:]/g, '');
-  return `sched-${namespace}.${id}-${stamp}`;
+  return `${scheduledRunIdPrefix(namespace, id)}${stamp}`;
+}
+
+/** What the id of every run of a schedule starts with (`GET /runs?scheduleId=` filters on it). */
+export function scheduledRunIdPrefix(namespace: string, id: string): string {
+  return `sched-${namespace}.${id}-`;
 }

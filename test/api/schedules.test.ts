@@ -66,6 +66,9 @@ describe('schedules', () => {
       expect(run.body.tasks[0].outputs).toEqual({ rows: [recent.scheduledTime] });
       expect(run.body.policy.principal).toMatchObject({ subject: 'operator' });
     }
+    const runs = await h.call('GET', `/runs?scheduleId=${id}&namespace=${h.namespace}`, { token: 'viewer' });
+    expect(runs.body.items.length).toBeGreaterThanOrEqual(2);
+    expect(runs.body.items.every((run: { runId: string }) => run.runId.startsWith(`sched-${h.namespace}.${id}-`))).toBe(true);
     const list = await h.call('GET', `/schedules?namespace=${h.namespace}`, { token: 'viewer' });
     expect(list.body.items).toContainEqual(expect.objectContaining({ id, namespace: h.namespace, paused: false, nextFireTime: expect.any(String) }));
     const audit = await h.call('GET', `/audit?runId=schedule:${h.namespace}:${id}`);

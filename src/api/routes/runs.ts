@@ -20,6 +20,7 @@ import {
   runDetail,
   runInput,
   runState,
+  scheduledRunIdPrefix,
   type ApiRunStatus,
   type LaunchRequest,
   type RunExecution,
@@ -85,6 +86,7 @@ async function queuedRuns(context: RouteContext, filter: RunFilter): Promise<Run
     .filter((run) => filter.workflowRef === undefined || run.workflowRef === filter.workflowRef || run.workflowRef.startsWith(`${filter.workflowRef}@`))
     .filter((run) => filter.since === undefined || run.startedAt >= filter.since)
     .filter((run) => filter.until === undefined || run.startedAt < filter.until)
+    .filter((run) => filter.runIdPrefix === undefined || run.runId.startsWith(filter.runIdPrefix))
     .reverse();
 }
 
@@ -95,7 +97,7 @@ async function queuedRuns(context: RouteContext, filter: RunFilter): Promise<Run
  */
 export const listRuns: RouteHandler = async (context) => {
   const principal = caller(context);
-  const query = context.query as { status?: ApiRunStatus; workflowRef?: string; namespace?: string; since?: string; until?: string; limit: number; pageToken?: string };
+  const query = context.query as { status?: ApiRunStatus; workflowRef?: string; namespace?: string; scheduleId?: string; since?: string; until?: string; limit: number; pageToken?: string };
   if (query.namespace !== undefined) assertNamespace(principal, query.namespace);
   const namespaces = query.namespace !== undefined ? [query.namespace] : principal.namespaces.includes('*') ? undefined : principal.namespaces;
   // A principal of no namespace (a JWT without a namespaces claim) sees no run.
@@ -106,6 +108,8 @@ export const listRuns: RouteHandler = async (context) => {
     ...(namespaces === undefined ? {} : { namespaces }),
     ...(query.since === undefined ? {} : { since: instantOf('since', query.since) }),
     ...(query.until === undefined ? {} : { until: instantOf('until', query.until) }),
+    // A schedule's runs are named after it (and its namespace, the default one unless named).
+    ...(query.scheduleId === undefined ? {} : { runIdPrefix: scheduledRunIdPrefix(query.namespace ?? DEFAULT_NAMESPACE, query.scheduleId) }),
   };
   const queued = query.pageToken === undefined && (query.status === undefined || query.status === 'QUEUED') ? await queuedRuns(context, filter) : [];
   const page = await listFromTemporal(context.deps.client, filter, { limit: query.limit, ...(query.pageToken === undefined ? {} : { pageToken: query.pageToken }) });
