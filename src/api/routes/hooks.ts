@@ -5,6 +5,7 @@
  * and learns nothing (an unknown trigger, a paused one's secret, a message trigger: all 401).
  */
 import { MaestroError } from '../../errors/index.js';
+import type { SecretResolver } from '../../secrets/index.js';
 import type { TriggerRecord } from '../../store/index.js';
 import { fireTrigger, recordTriggerEvent, triggerOf, verifySignature, type FireResult } from '../../triggers/index.js';
 import { parseJsonText } from '../json-body.js';
@@ -21,6 +22,31 @@ function eventHeaders(context: RouteContext): Record<string, string> {
     headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return headers;
+}
+
+/**
+ * How long a resolved trigger secret is reused. Every delivery — forged ones included — needs the
+ * secret before its signature can be checked: without this, a flood of forged deliveries would be
+ * a flood of reads from the secret source (AWS Secrets Manager). A rotated secret takes effect
+ * within this time.
+ */
+const SECRET_TTL_MS = 30_000;
+/** Most secrets kept per resolver (the cache is emptied when full). */
+const SECRET_CACHE_SIZE = 1_000;
+/** Resolved secrets by resolver (one per API), then by namespace and name. */
+const secretCaches = new WeakMap<SecretResolver, Map<string, { value: string; until: number }>>();
+
+/** The trigger's secret in its namespace, from the cache while fresh. @throws what the resolver throws (not cached). */
+async function triggerSecret(resolve: SecretResolver, name: string, namespace: string): Promise<string> {
+  let cache = secretCaches.get(resolve);
+  if (cache === undefined) secretCaches.set(resolve, (cache = new Map()));
+  const key = `${namespace}/${name}`;
+  const hit = cache.get(key);
+  if (hit !== undefined && hit.until > Date.now()) return hit.value;
+  const value = await resolve(name, { namespace });
+  if (cache.size >= SECRET_CACHE_SIZE) cache.clear();
+  cache.set(key, { value, until: Date.now() + SECRET_TTL_MS });
+  return value;
 }
 
 function unauthenticated(namespace: string, name: string): MaestroError {
@@ -67,7 +93,7 @@ export const deliverWebhook: RouteHandler = async (context) => {
   const record = await context.deps.store.getTrigger(namespace, name);
   const auth = record === undefined ? undefined : triggerOf(record).auth;
   if (record === undefined || auth === undefined || record.message) throw unauthenticated(namespace, name);
-  const secret = await context.deps.secrets(auth.secret, { namespace }).catch((error: unknown) => {
+  const secret = await triggerSecret(context.deps.secrets, auth.secret, namespace).catch((error: unknown) => {
     if (error instanceof MaestroError) return error;
     throw error;
   });
