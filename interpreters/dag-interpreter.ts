@@ -688,13 +688,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
  */
 async function verifyApprovalProof(runId: string, request: ApprovalRequest): Promise<void> {
   const { verifyApproval } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10s', retry: INFRA_RETRY });
-  try {
-    await verifyApproval({ runId, request });
-  } catch (error) {
-    const cause = error instanceof ActivityFailure ? error.cause : undefined;
-    if (cause instanceof ApplicationFailure) throw ApplicationFailure.nonRetryable(cause.message, cause.type ?? 'FORBIDDEN');
-    throw error;
-  }
+  await refusalAsUpdateFailure(verifyApproval({ runId, request }));
 }
 
 /**
@@ -704,8 +698,19 @@ async function verifyApprovalProof(runId: string, request: ApprovalRequest): Pro
  */
 async function verifySignalProof(runId: string, request: SignalRequest, taking: readonly PendingSignal[]): Promise<void> {
   const { verifySignal } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10s', retry: INFRA_RETRY });
+  await refusalAsUpdateFailure(
+    verifySignal({ runId, request, waits: taking.map(({ state, wait }) => ({ taskId: state.id, ...(wait.schema === undefined ? {} : { schema: wait.schema }) })) }),
+  );
+}
+
+/**
+ * Waits for a verifying local activity; its refusal (an `ApplicationFailure`) fails the update
+ * with the same code (`FORBIDDEN` when it has none). Anything else, a cancellation among them,
+ * is rethrown as it is.
+ */
+async function refusalAsUpdateFailure(verification: Promise<unknown>): Promise<void> {
   try {
-    await verifySignal({ runId, request, waits: taking.map(({ state, wait }) => ({ taskId: state.id, ...(wait.schema === undefined ? {} : { schema: wait.schema }) })) });
+    await verification;
   } catch (error) {
     const cause = error instanceof ActivityFailure ? error.cause : undefined;
     if (cause instanceof ApplicationFailure) throw ApplicationFailure.nonRetryable(cause.message, cause.type ?? 'FORBIDDEN');
