@@ -549,16 +549,21 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
    * history). A receipt that cannot be written is logged, never a reason to change the outcome.
    * In history format 2 the worker's receipt sink writes it instead, once this activation ends and
    * before its commands (the run's end among them) go to Temporal: no local activity round trip and
-   * nothing in history.
+   * nothing in history. Returns the local activity's promise, or nothing when there is nothing to
+   * wait for.
    */
-  async function writeReceipt(): Promise<void> {
+  function writeReceipt(): Promise<void> | undefined {
     // A sub-workflow's run hands its receipt's digest to its parent: a sink returns nothing, so
     // such a run writes it through the local activity, whose result is the digest.
     if (format2 && input.parent === undefined) {
       proxySinks<ReceiptSinks>().maestroReceipts.write({ runId: run.runId, ir, digest: input.digest, params, state: run, namespace });
-      return;
+      return undefined;
     }
-    if (!applies(RECEIPT_PATCH)) return;
+    return applies(RECEIPT_PATCH) ? writeReceiptByActivity() : undefined;
+  }
+
+  /** The receipt through the `writeReceipt` local activity (see {@link writeReceipt}). */
+  async function writeReceiptByActivity(): Promise<void> {
     const { writeReceipt: write } = proxyLocalActivities<Activities>({ startToCloseTimeout: '60s', retry: INFRA_RETRY });
     try {
       const written = await write({ runId: run.runId, ir, digest: input.digest, params, state: run, namespace });
@@ -601,15 +606,29 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
   }
 
   /** Gives the key back (or leaves its queue) whatever the ending; a lock that is gone has nothing to free. */
-  async function releaseKey(): Promise<void> {
-    if (!concurrency) return;
+  async function releaseKey({ lockId }: { lockId: string }): Promise<void> {
     await CancellationScope.nonCancellable(async () => {
       try {
-        await getExternalWorkflowHandle(concurrency.lockId).signal(releaseSignal, { runId: run.runId });
+        await getExternalWorkflowHandle(lockId).signal(releaseSignal, { runId: run.runId });
       } catch (error) {
-        log.warn('the concurrency key could not be released; its lock frees it when it sees the run ended', { lockId: concurrency.lockId, error: String(error) });
+        log.warn('the concurrency key could not be released; its lock frees it when it sees the run ended', { lockId, error: String(error) });
       }
     });
+  }
+
+  /**
+   * The run's last records, whatever its ending: the receipt, then the concurrency key given back.
+   * Returns nothing when there is nothing to wait for — a run whose receipt goes through the sink
+   * and which holds no key — so that its end creates no promise (each one costs a stack capture
+   * in the workflow sandbox).
+   */
+  function recordEnd(): Promise<void> | undefined {
+    const receipt = writeReceipt();
+    if (receipt === undefined && concurrency === undefined) return undefined;
+    return (async () => {
+      await receipt;
+      if (concurrency) await releaseKey(concurrency);
+    })();
   }
 
   if (ir.timeoutMs !== undefined) {
@@ -666,15 +685,14 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
         await condition(() => scheduler.idle);
       }
       execute(scheduler.finishCancelled(now()));
-      await writeReceipt();
-      await releaseKey();
+      await recordEnd();
     });
     throw error;
   }
 
   execute(scheduler.finish(now()));
-  await writeReceipt();
-  await releaseKey();
+  const recording = recordEnd();
+  if (recording) await recording;
   if (run.status === 'FAILED') {
     const error = run.error as TaskErrorInfo;
     throw ApplicationFailure.create({ message: error.message, type: 'RUN_FAILED', nonRetryable: true, details: [run] });
