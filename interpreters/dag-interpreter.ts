@@ -552,16 +552,21 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
    * history). A receipt that cannot be written is logged, never a reason to change the outcome.
    * In history format 2 the worker's receipt sink writes it instead, once this activation ends and
    * before its commands (the run's end among them) go to Temporal: no local activity round trip and
-   * nothing in history.
+   * nothing in history. Returns the local activity's promise, or nothing when there is nothing to
+   * wait for.
    */
-  async function writeReceipt(): Promise<void> {
+  function writeReceipt(): Promise<void> | undefined {
     // A sub-workflow's run hands its receipt's digest to its parent: a sink returns nothing, so
     // such a run writes it through the local activity, whose result is the digest.
     if (format2 && input.parent === undefined) {
       proxySinks<ReceiptSinks>().maestroReceipts.write({ runId: run.runId, ir, digest: input.digest, params, state: run, namespace });
-      return;
+      return undefined;
     }
-    if (!applies(RECEIPT_PATCH)) return;
+    return applies(RECEIPT_PATCH) ? writeReceiptByActivity() : undefined;
+  }
+
+  /** The receipt through the `writeReceipt` local activity (see {@link writeReceipt}). */
+  async function writeReceiptByActivity(): Promise<void> {
     const { writeReceipt: write } = proxyLocalActivities<Activities>({ startToCloseTimeout: '60s', retry: INFRA_RETRY });
     try {
       const written = await write({ runId: run.runId, ir, digest: input.digest, params, state: run, namespace });
@@ -604,15 +609,29 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
   }
 
   /** Gives the key back (or leaves its queue) whatever the ending; a lock that is gone has nothing to free. */
-  async function releaseKey(): Promise<void> {
-    if (!concurrency) return;
+  async function releaseKey({ lockId }: { lockId: string }): Promise<void> {
     await CancellationScope.nonCancellable(async () => {
       try {
-        await getExternalWorkflowHandle(concurrency.lockId).signal(releaseSignal, { runId: run.runId });
+        await getExternalWorkflowHandle(lockId).signal(releaseSignal, { runId: run.runId });
       } catch (error) {
-        log.warn('the concurrency key could not be released; its lock frees it when it sees the run ended', { lockId: concurrency.lockId, error: String(error) });
+        log.warn('the concurrency key could not be released; its lock frees it when it sees the run ended', { lockId, error: String(error) });
       }
     });
+  }
+
+  /**
+   * The run's last records, whatever its ending: the receipt, then the concurrency key given back.
+   * Returns nothing when there is nothing to wait for — a run whose receipt goes through the sink
+   * and which holds no key — so that its end creates no promise (each one costs a stack capture
+   * in the workflow sandbox).
+   */
+  function recordEnd(): Promise<void> | undefined {
+    const receipt = writeReceipt();
+    if (receipt === undefined && concurrency === undefined) return undefined;
+    return (async () => {
+      await receipt;
+      if (concurrency) await releaseKey(concurrency);
+    })();
   }
 
   if (ir.timeoutMs !== undefined) {
@@ -669,15 +688,14 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
         await condition(() => scheduler.idle);
       }
       execute(scheduler.finishCancelled(now()));
-      await writeReceipt();
-      await releaseKey();
+      await recordEnd();
     });
     throw error;
   }
 
   execute(scheduler.finish(now()));
-  await writeReceipt();
-  await releaseKey();
+  const recording = recordEnd();
+  if (recording) await recording;
   if (run.status === 'FAILED') {
     const error = run.error as TaskErrorInfo;
     throw ApplicationFailure.create({ message: error.message, type: 'RUN_FAILED', nonRetryable: true, details: [run] });
@@ -691,13 +709,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
  */
 async function verifyApprovalProof(runId: string, request: ApprovalRequest): Promise<void> {
   const { verifyApproval } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10s', retry: INFRA_RETRY });
-  try {
-    await verifyApproval({ runId, request });
-  } catch (error) {
-    const cause = error instanceof ActivityFailure ? error.cause : undefined;
-    if (cause instanceof ApplicationFailure) throw ApplicationFailure.nonRetryable(cause.message, cause.type ?? 'FORBIDDEN');
-    throw error;
-  }
+  await refusalAsUpdateFailure(verifyApproval({ runId, request }));
 }
 
 /**
@@ -707,8 +719,19 @@ async function verifyApprovalProof(runId: string, request: ApprovalRequest): Pro
  */
 async function verifySignalProof(runId: string, request: SignalRequest, taking: readonly PendingSignal[]): Promise<void> {
   const { verifySignal } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10s', retry: INFRA_RETRY });
+  await refusalAsUpdateFailure(
+    verifySignal({ runId, request, waits: taking.map(({ state, wait }) => ({ taskId: state.id, ...(wait.schema === undefined ? {} : { schema: wait.schema }) })) }),
+  );
+}
+
+/**
+ * Waits for a verifying local activity; its refusal (an `ApplicationFailure`) fails the update
+ * with the same code (`FORBIDDEN` when it has none). Anything else, a cancellation among them,
+ * is rethrown as it is.
+ */
+async function refusalAsUpdateFailure(verification: Promise<unknown>): Promise<void> {
   try {
-    await verifySignal({ runId, request, waits: taking.map(({ state, wait }) => ({ taskId: state.id, ...(wait.schema === undefined ? {} : { schema: wait.schema }) })) });
+    await verification;
   } catch (error) {
     const cause = error instanceof ActivityFailure ? error.cause : undefined;
     if (cause instanceof ApplicationFailure) throw ApplicationFailure.nonRetryable(cause.message, cause.type ?? 'FORBIDDEN');
