@@ -11,7 +11,7 @@ import { loadConfig } from '../config/index.js';
 import { runDev } from '../devserver/index.js';
 import { ManifestError, ParamsError, formatIssue, isMaestroError, type ManifestIssue } from '../errors/index.js';
 import type { CompiledWorkflow, ParameterSpec } from '../ir/index.js';
-import { checkParams, loadManifestFile, parseParamText, subWorkflowUses, type Manifest, type SubWorkflows } from '../manifest/index.js';
+import { checkParams, loadManifestFile, parseManifestDocuments, parseParamText, readManifestText, splitDocuments, subWorkflowUses, type Manifest, type SubWorkflows } from '../manifest/index.js';
 import { openStore, resolveSubWorkflows } from '../store/index.js';
 import { PRIORITY_DYNAMIC_CONFIG } from '../runs/index.js';
 import { registerAuditCommands } from './audit.js';
@@ -107,7 +107,11 @@ function configuredCatalog(): Promise<Catalog> {
 
 async function validateFile(file: string, catalog: Catalog): Promise<{ file: string; valid: boolean; errors: ManifestIssue[] }> {
   try {
-    await loadWithSubWorkflows(file, catalog);
+    // A file of several documents (as `maestro apply` reads) is checked document by document; its
+    // workflows' sub-workflow references are checked where it is applied.
+    const text = await readManifestText(file);
+    if (splitDocuments(text).length > 1) parseManifestDocuments(text, file, { catalog });
+    else await loadWithSubWorkflows(file, catalog);
     return { file, valid: true, errors: [] };
   } catch (error) {
     if (error instanceof ManifestError) return { file, valid: false, errors: error.issues };

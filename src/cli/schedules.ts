@@ -4,10 +4,9 @@
  * `kind: Schedule` manifest here (its issues reported with the file's line and column) and sends
  * the JSON body it stands for.
  */
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
-import { parseScheduleManifest } from '../manifest/index.js';
+import { parseScheduleManifest, readManifestText } from '../manifest/index.js';
 import { createApiClient } from './api-client.js';
 
 interface ScheduleDetail {
@@ -50,7 +49,7 @@ export function registerScheduleCommands(program: Command): void {
     .requiredOption('-f, --file <file>', 'the manifest')
     .option('--json', 'print JSON')
     .action(async (options: { file: string; json?: boolean }) => {
-      const { id, namespace, body } = parseScheduleManifest(await readFile(options.file, 'utf8'), options.file);
+      const { id, namespace, body } = parseScheduleManifest(await readManifestText(options.file), options.file);
       const created = await api().request<ScheduleDetail>('POST', '/schedules', { id, ...(namespace === undefined ? {} : { namespace }), ...body });
       print(created, options.json ?? false, () => detailText(created));
     });

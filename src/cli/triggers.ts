@@ -2,10 +2,10 @@
  * `maestro triggers create|list|get|delete|pause|unpause`: webhook and message triggers through
  * the API (MAESTRO_URL, MAESTRO_TOKEN), as `/triggers` serves them.
  */
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../config/index.js';
+import { readManifestText } from '../manifest/index.js';
 import { createApiClient } from './api-client.js';
 
 /** A trigger as `GET /triggers` shows it (the fields printed here). */
@@ -42,7 +42,7 @@ export function registerTriggerCommands(program: Command): void {
     .option('--replace', 'create or replace (idempotent): prints created, updated or unchanged')
     .option('--json', 'print JSON')
     .action(async (options: { file: string; namespace?: string; replace?: boolean; json?: boolean }) => {
-      const text = await readFile(options.file, 'utf8');
+      const text = await readManifestText(options.file);
       const yaml = !options.file.endsWith('.json');
       const body: unknown = yaml ? text : JSON.parse(text);
       // Only the name, for PUT's path: the API checks the rest (and that the names agree).

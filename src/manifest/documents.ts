@@ -4,10 +4,8 @@
  */
 import { Parser } from 'yaml';
 import { MaestroError, ManifestError, type ManifestIssue } from '../errors/index.js';
-import { isRecord } from '../ir/index.js';
 import { MAX_MANIFEST_BYTES, parseManifest, type ParseManifestOptions } from './parse.js';
-import { parseScheduleManifest, type ScheduleManifest } from './schedule.js';
-import { MAX_MANIFEST_DEPTH, readSource, tooDeepAt } from './source.js';
+import { MAX_MANIFEST_DEPTH, tooDeepAt } from './source.js';
 import type { Manifest } from './types.js';
 
 /** One document of a file: its own text and the line of the file it starts on. */
@@ -20,7 +18,7 @@ export interface ManifestDocumentText {
 
 /** A validated document of a multi-document file: a manifest `parseManifest` reads, or a schedule. */
 export interface ManifestDocument extends ManifestDocumentText {
-  manifest: Manifest | ScheduleManifest;
+  manifest: Manifest;
 }
 
 /** Most documents one file may hold; each is validated, so the count bounds the work. */
@@ -55,15 +53,6 @@ function lineAt(source: string, offset: number): number {
   return line;
 }
 
-/** Parses one document: a `kind: Schedule` with its own parser, any other kind with `parseManifest`. */
-function parseDocument(source: string, file: string, options: ParseManifestOptions): Manifest | ScheduleManifest {
-  const { data } = readSource(source, file);
-  if (!isRecord(data) || data.kind !== 'Schedule') return parseManifest(source, file, options);
-  parseScheduleManifest(source, file);
-  // Validated just above against the schedule schema.
-  return data as unknown as ScheduleManifest;
-}
-
 /**
  * Parses and validates every document of a file (see `parseManifest`), each issue located in the
  * file: a document starting on line 40 reports its second line as line 41.
@@ -84,7 +73,7 @@ export function parseManifestDocuments(source: string, file: string, options: Pa
   for (const { text, line } of texts) {
     try {
       // Blank lines in front keep the parser's lines those of the file (never longer than the file).
-      documents.push({ text, line, manifest: parseDocument(`${'\n'.repeat(line - 1)}${text}`, file, options) });
+      documents.push({ text, line, manifest: parseManifest(`${'\n'.repeat(line - 1)}${text}`, file, options) });
     } catch (error) {
       if (!(error instanceof ManifestError)) throw error;
       issues.push(...error.issues);

@@ -4,11 +4,11 @@
  * with file, line, column and JSON path.
  */
 export { MAX_MANIFEST_BYTES, parseManifest, type ParseManifestOptions } from './parse.js';
-export { loadManifestFile } from './load.js';
+export { loadManifestFile, readManifestText } from './load.js';
 export { MAX_DOCUMENTS_PER_FILE, parseManifestDocuments, splitDocuments, type ManifestDocument, type ManifestDocumentText } from './documents.js';
 export { checkParams, parseParamText } from './param-values.js';
-export { parseScheduleManifest, scheduleSchema, type ParsedSchedule, type ScheduleManifest } from './schedule.js';
-export { irSchema, runbookSchema, triggerSchema, workflowSchema } from './schemas.js';
+export { parseScheduleManifest, scheduleBody, type ParsedSchedule } from './schedule.js';
+export { irSchema, runbookSchema, scheduleSchema, triggerSchema, workflowSchema } from './schemas.js';
 export {
   MAX_EMBEDDED_IR_BYTES,
   SUB_WORKFLOW_GROUP,

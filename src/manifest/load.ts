@@ -14,16 +14,23 @@ import type { Manifest } from './types.js';
  * @throws MaestroError `PAYLOAD_TOO_LARGE` for a file over `MAX_MANIFEST_BYTES`, before reading it.
  */
 export async function loadManifestFile(path: string, options: ParseManifestOptions): Promise<Manifest> {
-  let source: string;
+  return parseManifest(await readManifestText(path), path, options);
+}
+
+/**
+ * A manifest file's text.
+ * @throws NotFoundError when there is no such file.
+ * @throws MaestroError `PAYLOAD_TOO_LARGE` for a file over `MAX_MANIFEST_BYTES`, before reading it.
+ */
+export async function readManifestText(path: string): Promise<string> {
   try {
     const { size } = await stat(path);
     if (size > MAX_MANIFEST_BYTES) throw new MaestroError('PAYLOAD_TOO_LARGE', `${path}: the manifest takes ${size} bytes, more than the limit of ${MAX_MANIFEST_BYTES}`);
-    source = await readFile(path, 'utf8');
+    return await readFile(path, 'utf8');
   } catch (error) {
     if (error instanceof Error && 'code' in error && error.code === 'ENOENT') {
       throw new NotFoundError(`manifest file not found: ${path}`, { cause: error });
     }
     throw error;
   }
-  return parseManifest(source, path, options);
 }

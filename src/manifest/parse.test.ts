@@ -215,8 +215,14 @@ describe('parseManifest', () => {
 
   it('throws a ManifestError whose message lists each issue as file:line:col: path: message', () => {
     expect(() => parseManifest('kind: Pipeline\n', 'p.yaml', { catalog: builtinCatalog })).toThrow(
-      'p.yaml:1:7: kind: unknown kind "Pipeline": must be "Workflow", "Runbook" or "Trigger"',
+      'p.yaml:1:7: kind: unknown kind "Pipeline": must be "Workflow", "Runbook", "Trigger" or "Schedule"',
     );
+  });
+
+  it('parses a Schedule like every other kind, its issues located', () => {
+    const schedule = 'apiVersion: maestro/v1\nkind: Schedule\nmetadata: { name: nightly }\nspec:\n  workflowRef: report@1.0.0\n  schedule: { cron: ["0 2 * * *"] }\n';
+    expect(parseManifest(schedule, 's.yaml', { catalog: builtinCatalog }).kind).toBe('Schedule');
+    expect(brief(issuesOf(schedule.replace('cron: ["0 2 * * *"]', 'cron: 5')))).toEqual([{ line: 6, column: 21, path: 'spec.schedule.cron', message: 'must be a list, got 5' }]);
   });
 });
 

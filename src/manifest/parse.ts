@@ -26,13 +26,13 @@ export interface ParseManifestOptions {
   workflows?: SubWorkflows;
 }
 
-const KINDS = ['Workflow', 'Runbook', 'Trigger'];
+const KINDS = ['Workflow', 'Runbook', 'Trigger', 'Schedule'];
 
 /** Largest manifest read, in bytes (the API's body limit is the same): real ones take a few KB. */
 export const MAX_MANIFEST_BYTES = 1024 * 1024;
 
 /**
- * Parses and validates a Workflow or Runbook manifest (YAML, or JSON).
+ * Parses and validates a manifest of any kind (YAML, or JSON).
  *
  * @param source the file's text.
  * @param file the name issues are reported under.
@@ -45,14 +45,22 @@ export const MAX_MANIFEST_BYTES = 1024 * 1024;
  * if (manifest.kind === 'Workflow') compileWorkflow(manifest, { catalog: builtinCatalog });
  */
 export function parseManifest(source: string, file: string, { catalog, workflows }: ParseManifestOptions): Manifest {
+  return parseWith(source, file, (data, reporter) => validate(data, catalog, reporter, workflows));
+}
+
+/**
+ * Reads a manifest's text (size, YAML with positions) and checks its data with `check`.
+ * @throws as {@link parseManifest}
+ */
+export function parseWith<T>(source: string, file: string, check: (data: unknown, reporter: Reporter) => T | undefined): T {
   const bytes = Buffer.byteLength(source);
   if (bytes > MAX_MANIFEST_BYTES) throw new MaestroError('PAYLOAD_TOO_LARGE', `${file}: the manifest takes ${bytes} bytes, more than the limit of ${MAX_MANIFEST_BYTES}`);
   const document = readSource(source, file);
   if (document.syntaxIssues.length > 0) throw new ManifestError(document.syntaxIssues);
   const reporter = createIssueCollector(document);
-  const manifest = validate(document.data, catalog, reporter, workflows);
+  const manifest = check(document.data, reporter);
   const issues = reporter.issues();
-  if (manifest && issues.length === 0) return manifest;
+  if (manifest !== undefined && issues.length === 0) return manifest;
   throw new ManifestError(issues);
 }
 
@@ -77,6 +85,11 @@ function validate(data: unknown, catalog: Catalog, reporter: Reporter, workflows
   if (kind === 'Trigger') {
     if (validators.trigger(data)) return data;
     reportSchemaErrors(validators.trigger.errors ?? [], data, reporter);
+    return undefined;
+  }
+  if (kind === 'Schedule') {
+    if (validators.schedule(data)) return data;
+    reportSchemaErrors(validators.schedule.errors ?? [], data, reporter);
     return undefined;
   }
   checkWorkflow(data, catalog, reporter, workflows);

@@ -6,11 +6,12 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import irSchema from '../../contracts/ir.schema.json' with { type: 'json' };
 import runbookSchema from '../../contracts/runbook.schema.json' with { type: 'json' };
+import scheduleSchema from '../../contracts/schedule.schema.json' with { type: 'json' };
 import triggerSchema from '../../contracts/trigger.schema.json' with { type: 'json' };
 import workflowSchema from '../../contracts/workflow.schema.json' with { type: 'json' };
-import type { ParameterManifest, RunbookManifest, TaskManifest, TriggerManifest, WorkflowManifest } from './types.js';
+import type { ParameterManifest, RunbookManifest, ScheduleManifest, TaskManifest, TriggerManifest, WorkflowManifest } from './types.js';
 
-export { irSchema, runbookSchema, triggerSchema, workflowSchema };
+export { irSchema, runbookSchema, scheduleSchema, triggerSchema, workflowSchema };
 
 /**
  * A new ajv instance with Maestro's options (2020-12, strict, every error, errors carrying their
@@ -19,7 +20,7 @@ export { irSchema, runbookSchema, triggerSchema, workflowSchema };
 export function createAjv(): Ajv2020 {
   const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true });
   addFormats.default(ajv);
-  ajv.addSchema([workflowSchema, runbookSchema, irSchema, triggerSchema]);
+  ajv.addSchema([workflowSchema, runbookSchema, irSchema, triggerSchema, scheduleSchema]);
   return ajv;
 }
 
@@ -28,6 +29,7 @@ export interface Validators {
   workflow: ValidateFunction<WorkflowManifest>;
   runbook: ValidateFunction<RunbookManifest>;
   trigger: ValidateFunction<TriggerManifest>;
+  schedule: ValidateFunction<ScheduleManifest>;
   /** One task (`spec.tasks[]`), to check tasks one by one when the manifest as a whole is invalid. */
   task: ValidateFunction<TaskManifest>;
   /** One parameter (`spec.parameters[]`, `spec.inputs[]`). */
@@ -44,6 +46,7 @@ export function getValidators(): Validators {
       workflow: ajv.compile<WorkflowManifest>({ $ref: workflowSchema.$id }),
       runbook: ajv.compile<RunbookManifest>({ $ref: runbookSchema.$id }),
       trigger: ajv.compile<TriggerManifest>({ $ref: triggerSchema.$id }),
+      schedule: ajv.compile<ScheduleManifest>({ $ref: scheduleSchema.$id }),
       task: ajv.compile<TaskManifest>({ $ref: `${workflowSchema.$id}#/$defs/task` }),
       parameter: ajv.compile<ParameterManifest>({ $ref: `${workflowSchema.$id}#/$defs/parameter` }),
     };

@@ -121,5 +121,17 @@ export interface TriggerManifest {
   spec: { runbook: string } & Record<string, unknown>;
 }
 
+/**
+ * A `kind: Schedule` manifest (`contracts/schedule.schema.json`): the JSON body of
+ * `POST /schedules` it stands for is `scheduleBody(manifest)`; what needs the registry or Temporal
+ * is checked where the schedule is created.
+ */
+export interface ScheduleManifest {
+  apiVersion: 'maestro/v1';
+  kind: 'Schedule';
+  metadata: { name: string; namespace?: string };
+  spec: Record<string, unknown> & { schedule: Record<string, unknown> };
+}
+
 /** Any kind of manifest. */
-export type Manifest = WorkflowManifest | RunbookManifest | TriggerManifest;
+export type Manifest = WorkflowManifest | RunbookManifest | TriggerManifest | ScheduleManifest;
