@@ -10,6 +10,7 @@ export {
   decodeMessage,
   kafkaMessageId,
   natsMessageId,
+  RetryLater,
   settleMessage,
   triggerLabel,
   type MessageEvent,

@@ -20,6 +20,11 @@ export type KafkaSource = Extract<MessageTriggerRef['source'], { kafka: unknown 
 /** A record that could not be settled now: the batch stops before it, and it is fetched again. */
 class Unsettled extends Error {}
 
+/** Longest wait before a record left for redelivery is fetched again (the group's session must stay alive meanwhile). */
+const MAX_RETRY_DELAY_MS = 5_000;
+/** Wait before a record whose run could not be started now is fetched again. */
+const RETRY_DELAY_MS = 1_000;
+
 function headerEntries(message: KafkaMessage): [string, string][] {
   return Object.entries(message.headers ?? {}).flatMap(([name, value]): [string, string][] => {
     const first = Array.isArray(value) ? value[0] : value;
@@ -73,17 +78,23 @@ export async function startKafkaConsumer(trigger: MessageTriggerRef, source: Kaf
                 const delivery = { id: kafkaMessageId(batch.topic, batch.partition, message.offset), payload: message.value ?? Buffer.alloc(0), headers: boundedHeaders(headerEntries(message)) };
                 const settlement = await Promise.race([settleMessage(handler, trigger, delivery, maxMessageBytes), abandoned]);
                 options.onSettled?.(settlement);
-                return settlement.ack;
+                return settlement.ack ? undefined : Math.min(settlement.delayMs ?? RETRY_DELAY_MS, MAX_RETRY_DELAY_MS);
               } finally {
                 inFlight.release();
               }
             }),
           );
-          const firstUnsettled = settled.indexOf(false);
+          const firstUnsettled = settled.findIndex((delay) => delay !== undefined);
           const done = firstUnsettled === -1 ? window : window.slice(0, firstUnsettled);
           const last = done.at(-1);
           if (last !== undefined) await commit(last.offset);
-          if (firstUnsettled !== -1) throw new Unsettled(`record ${window[firstUnsettled]?.offset ?? '?'} of ${batch.topic}/${batch.partition} could not be settled; it is fetched again`);
+          if (firstUnsettled !== -1) {
+            // Kafka redelivers by fetching again from the committed offset: wait first, so an outage or
+            // a rate limit is not met again at once, heartbeating so the group keeps this member.
+            await new Promise((resolve) => setTimeout(resolve, settled[firstUnsettled]));
+            await heartbeat();
+            throw new Unsettled(`record ${window[firstUnsettled]?.offset ?? '?'} of ${batch.topic}/${batch.partition} could not be settled; it is fetched again`);
+          }
           await heartbeat();
         }
       },

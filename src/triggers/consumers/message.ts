@@ -106,6 +106,21 @@ export function triggerLabel(trigger: Pick<MessageTriggerRef, 'namespace' | 'nam
   return `${trigger.namespace}/${trigger.name}`;
 }
 
+/**
+ * Thrown by {@link MessageHandler.onMessage} for a message that may not fire now but will later
+ * (the trigger's rate limit): it is left for redelivery after `delayMs`, not acknowledged.
+ */
+export class RetryLater extends Error {
+  constructor(
+    message: string,
+    /** How long to wait before the message is delivered again. */
+    readonly delayMs: number,
+  ) {
+    super(message);
+    this.name = 'RetryLater';
+  }
+}
+
 /** One delivered message before decoding, as both consumers read it. */
 export interface Delivery {
   id: string;
@@ -120,6 +135,8 @@ export interface Settlement {
   outcome: MessageOutcome['outcome'] | 'poison' | 'retry';
   /** The error that left the message for redelivery. */
   error?: unknown;
+  /** How long to wait before it is delivered again, when the handler said ({@link RetryLater}). */
+  delayMs?: number;
 }
 
 /**
@@ -145,6 +162,6 @@ export async function settleMessage(handler: MessageHandler, trigger: MessageTri
       return { ack: true, outcome: 'refused' };
     }
   } catch (error) {
-    return { ack: false, outcome: 'retry', error };
+    return { ack: false, outcome: 'retry', error, ...(error instanceof RetryLater ? { delayMs: error.delayMs } : {}) };
   }
 }

@@ -94,7 +94,7 @@ export async function startNatsConsumer(trigger: MessageTriggerRef, source: Nats
       // The client queues acks while it reconnects; on a closed connection one is lost, and the
       // message is redelivered to the next consumer, which finds its run by the message id.
       if (settlement.ack) message.ack();
-      else message.nak(RETRY_DELAY_MS);
+      else message.nak(settlement.delayMs ?? RETRY_DELAY_MS);
       options.onSettled?.(settlement);
     };
     const iterable = messages;
