@@ -25,6 +25,8 @@ const LAYERS = [
   { name: 'tasks', folders: ['tasks'] },
   // Task attempts; the one run-start path and run reads.
   { name: 'runs', folders: ['activities', 'runs'] },
+  // Webhook and message triggers: start runs for events, through runs/.
+  { name: 'triggers', folders: ['triggers'] },
   // The Temporal worker and the one workflow.
   { name: 'worker', folders: ['worker', 'workers/', 'interpreters/'] },
   // Entry points.

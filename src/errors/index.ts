@@ -34,6 +34,12 @@ export const ERROR_CODES = {
   CONCURRENCY_LIMIT: { http: 409, exit: 1, retryable: false },
   /** A run's concurrency key could not be acquired or waited for (its lock workflow did not answer). */
   CONCURRENCY_UNAVAILABLE: { http: 503, exit: 1, retryable: true },
+  /** A trigger name already registered in that namespace (`POST /triggers`; `PUT` replaces instead). */
+  TRIGGER_EXISTS: { http: 409, exit: 1, retryable: false },
+  /** A webhook delivery whose signature is missing or does not verify: nothing started. */
+  SIGNATURE_INVALID: { http: 401, exit: 2, retryable: false },
+  /** A trigger fired more often than its `rateLimit`: nothing started; retry after `Retry-After`. */
+  RATE_LIMITED: { http: 429, exit: 1, retryable: true },
   PAYLOAD_TOO_LARGE: { http: 413, exit: 2, retryable: false },
   UNSUPPORTED_MEDIA_TYPE: { http: 415, exit: 2, retryable: false },
   /** The caller, or the API as a whole, holds as many event streams as it may: retry after `Retry-After`. */

@@ -19,6 +19,8 @@ export interface ExpressionBindings {
   inputs?: Record<string, unknown>;
   /** In `finally` tasks: how the run has ended so far and which tasks failed. @default undefined — not bound */
   run?: { status: string; failedTasks: string[] };
+  /** A trigger's event (webhook delivery or message): its JSON `body` and lower-cased `headers`. @default undefined — not bound */
+  event?: { body: unknown; headers: Record<string, string> };
 }
 
 /** Why an expression failed: its evaluation went wrong, or it would cost more than the limit. */
@@ -243,6 +245,10 @@ export function evaluate(expression: string, bindings: ExpressionBindings, integ
   const input: Record<string, unknown> = { params: asCelMap(withIntegers(bindings.params, integerParams)), tasks: asCelMap(bindings.tasks) };
   if (bindings.inputs !== undefined) input.inputs = asCelMap(withIntegers(bindings.inputs, integerParams));
   if (bindings.run !== undefined) input.run = bindings.run;
+  if (bindings.event !== undefined) {
+    input.body = bindings.event.body ?? null;
+    input.headers = asCelMap(bindings.event.headers);
+  }
   if ('item' in bindings) input.item = bindings.item ?? null;
   if (bindings.index !== undefined) input.index = BigInt(bindings.index);
   let result: unknown;

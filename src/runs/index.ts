@@ -1,6 +1,6 @@
 /**
  * Runs: the one run-start path every way of starting a run goes through (API, CLI, retries,
- * replays; later schedules and triggers) — idempotency, the policy's run-start decision, audit,
+ * replays, runbook starts for triggers and schedules) — idempotency, the policy's run-start decision, audit,
  * admission and metrics — the reads of runs from Temporal and the admission queue, replay
  * reports, the watcher that counts finished runs, and the Temporal setting run priorities need.
  */
@@ -17,3 +17,5 @@ export { locateRun, namespaceOf, runDetail, type RunDetail, type RunLocation } f
 export { watchFinishedRuns, type FinishedRunMetrics, type FinishedRunsOptions } from './finished.js';
 export { PRIORITY_DYNAMIC_CONFIG } from './priority.js';
 export { decisionView, planDecisions, runPolicyView, type DecisionView, type RunPolicyView } from './policy.js';
+export { planRunbook, startRunbook, type RunbookPlan, type RunbookStartContext, type RunbookStartRequest } from './runbook-start.js';
+export { RUNBOOK_APPROVAL_TASK, RUNBOOK_PARAMS_TIMEOUT_MS, inputSpecs, runbookParams, runbookWorkflow } from './runbook-plan.js';

@@ -16,6 +16,7 @@ export { openDatabase, openStore, type OpenStoreOptions } from './open-store.js'
 export { MIGRATIONS, migrate, type Migration } from './sql/migrations.js';
 export type { SqlDriver } from './sql/driver.js';
 export type * from './types.js';
+export { TRIGGER_RECENT_RUNS } from './types.js';
 export { resolveSubWorkflows } from './sub-workflows.js';
 export {
   GENESIS_HASH,

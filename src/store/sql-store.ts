@@ -3,11 +3,12 @@
  */
 import { createHash } from 'node:crypto';
 import semver from 'semver';
+import { canonicalJson } from '../canonical/index.js';
 import { MaestroError } from '../errors/index.js';
-import type { WorkflowIR } from '../ir/index.js';
+import type { Principal, WorkflowIR } from '../ir/index.js';
 import type { RunbookManifest } from '../manifest/index.js';
 import type { SqlDriver, SqlExecutor, SqlRow } from './sql/driver.js';
-import type { AdmissionEntry, PutOutcome, RunbookEntry, RunbookRecord, Store, WorkflowEntry, WorkflowRecord } from './types.js';
+import { TRIGGER_RECENT_RUNS, type AdmissionEntry, type PutOutcome, type RunbookEntry, type RunbookRecord, type Store, type TriggerRecord, type WorkflowEntry, type WorkflowRecord } from './types.js';
 
 function sha256(text: string): string {
   return `sha256:${createHash('sha256').update(text).digest('hex')}`;
@@ -52,6 +53,22 @@ function admission(row: SqlRow): AdmissionEntry {
     state,
     enqueuedAt: text(row, 'enqueued_at'),
     request: JSON.parse(text(row, 'request')) as unknown,
+  };
+}
+
+function triggerRecord(row: SqlRow): TriggerRecord {
+  const lastFiredAt = row.last_fired_at;
+  return {
+    namespace: text(row, 'namespace'),
+    name: text(row, 'name'),
+    definition: JSON.parse(text(row, 'definition')) as Record<string, unknown>,
+    principal: JSON.parse(text(row, 'principal')) as Principal,
+    message: Number(row.message) === 1,
+    paused: Number(row.paused) === 1,
+    createdAt: text(row, 'created_at'),
+    updatedAt: text(row, 'updated_at'),
+    ...(typeof lastFiredAt === 'string' ? { lastFiredAt } : {}),
+    recentRuns: JSON.parse(text(row, 'recent_runs')) as TriggerRecord['recentRuns'],
   };
 }
 
@@ -182,6 +199,107 @@ export function createSqlStore(db: SqlDriver): Store {
         const row = rows[0];
         if (!row) throw new MaestroError('INTERNAL', `store: idempotency key ${key} vanished`);
         return text(row, 'run_id');
+      });
+    },
+
+    putTrigger(record, mode, now) {
+      return db.transaction(async (tx) => {
+        await tx.lock(`trigger:${record.namespace}/${record.name}`);
+        const rows = await tx.all('SELECT * FROM triggers WHERE namespace = $1 AND name = $2', [record.namespace, record.name]);
+        const found = rows[0];
+        const definition = JSON.stringify(record.definition);
+        const principal = JSON.stringify(record.principal);
+        if (found === undefined) {
+          await tx.run(
+            'INSERT INTO triggers (namespace, name, definition, principal, message, paused, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)',
+            [record.namespace, record.name, definition, principal, record.message ? 1 : 0, record.paused ? 1 : 0, now],
+          );
+          return 'created';
+        }
+        if (mode === 'create') throw new MaestroError('TRIGGER_EXISTS', `trigger ${record.name} exists in namespace ${record.namespace}; PUT /triggers/${record.name} replaces it`);
+        const current = triggerRecord(found);
+        // Canonical comparison: the JSON text of equal definitions may order keys differently.
+        const same =
+          canonicalJson(current.definition) === canonicalJson(record.definition) &&
+          canonicalJson(current.principal) === canonicalJson(record.principal) &&
+          current.paused === record.paused;
+        if (same) return 'unchanged';
+        await tx.run('UPDATE triggers SET definition = $3, principal = $4, message = $5, paused = $6, updated_at = $7 WHERE namespace = $1 AND name = $2', [
+          record.namespace,
+          record.name,
+          definition,
+          principal,
+          record.message ? 1 : 0,
+          record.paused ? 1 : 0,
+          now,
+        ]);
+        return 'updated';
+      });
+    },
+
+    async getTrigger(namespace, name) {
+      const rows = await db.all('SELECT * FROM triggers WHERE namespace = $1 AND name = $2', [namespace, name]);
+      return rows[0] ? triggerRecord(rows[0]) : undefined;
+    },
+
+    async listTriggers(filter = {}) {
+      const { where, params } = namespaceClause(filter.namespaces, 'namespace');
+      const clauses = where === '' ? [] : [where.slice('WHERE '.length)];
+      if (filter.message !== undefined) clauses.push(`message = ${filter.message ? 1 : 0}`);
+      if (filter.paused !== undefined) clauses.push(`paused = ${filter.paused ? 1 : 0}`);
+      const rows = await db.all(`SELECT * FROM triggers ${clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : ''} ORDER BY namespace, name`, params);
+      return rows.map(triggerRecord);
+    },
+
+    deleteTrigger(namespace, name) {
+      return db.transaction(async (tx) => {
+        await tx.run('DELETE FROM trigger_keys WHERE namespace = $1 AND trigger_name = $2', [namespace, name]);
+        await tx.run('DELETE FROM trigger_windows WHERE namespace = $1 AND trigger_name = $2', [namespace, name]);
+        return (await tx.run('DELETE FROM triggers WHERE namespace = $1 AND name = $2', [namespace, name])) > 0;
+      });
+    },
+
+    async setTriggerPaused(namespace, name, paused, now) {
+      return (await db.run('UPDATE triggers SET paused = $3, updated_at = $4 WHERE namespace = $1 AND name = $2', [namespace, name, paused ? 1 : 0, now])) > 0;
+    },
+
+    markTriggerFired(namespace, name, time, runIds) {
+      return db.transaction(async (tx) => {
+        await tx.lock(`trigger:${namespace}/${name}`);
+        const rows = await tx.all('SELECT recent_runs FROM triggers WHERE namespace = $1 AND name = $2', [namespace, name]);
+        if (!rows[0]) return;
+        const recent = [...runIds.map((runId) => ({ runId, firedAt: time })), ...(JSON.parse(text(rows[0], 'recent_runs')) as TriggerRecord['recentRuns'])];
+        await tx.run('UPDATE triggers SET last_fired_at = $3, recent_runs = $4 WHERE namespace = $1 AND name = $2', [namespace, name, time, JSON.stringify(recent.slice(0, TRIGGER_RECENT_RUNS))]);
+      });
+    },
+
+    claimTriggerKey({ namespace, trigger, key, runId, now, expiresAt }) {
+      return db.transaction(async (tx) => {
+        // An expired binding goes first, so the key can bind again; the insert then conflicts only
+        // with a live binding, which every concurrent claim reads back.
+        await tx.run('DELETE FROM trigger_keys WHERE namespace = $1 AND trigger_name = $2 AND expires_at <= $3', [namespace, trigger, now]);
+        const inserted = await tx.run(
+          'INSERT INTO trigger_keys (namespace, trigger_name, key, run_id, expires_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (namespace, trigger_name, key) DO NOTHING',
+          [namespace, trigger, key, runId, expiresAt],
+        );
+        if (inserted > 0) return { runId, fresh: true };
+        const rows = await tx.all('SELECT run_id FROM trigger_keys WHERE namespace = $1 AND trigger_name = $2 AND key = $3', [namespace, trigger, key]);
+        const row = rows[0];
+        if (!row) throw new MaestroError('INTERNAL', `store: deduplication key of trigger ${namespace}/${trigger} vanished`);
+        return { runId: text(row, 'run_id'), fresh: false };
+      });
+    },
+
+    countTriggerEvents(namespace, trigger, window, count) {
+      return db.transaction(async (tx) => {
+        await tx.run('DELETE FROM trigger_windows WHERE namespace = $1 AND trigger_name = $2 AND window_start < $3', [namespace, trigger, window]);
+        const rows = await tx.all(
+          `INSERT INTO trigger_windows (namespace, trigger_name, window_start, count) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (namespace, trigger_name, window_start) DO UPDATE SET count = trigger_windows.count + $4
+             RETURNING count`,
+          [namespace, trigger, window, count],
+        );
+        return Number(rows[0]?.count ?? count);
       });
     },
 

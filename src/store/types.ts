@@ -3,7 +3,7 @@
  * runbooks), idempotency keys of `POST /runs`, and the admission queue of namespaces with a
  * concurrent-run limit. Run state itself lives in Temporal.
  */
-import type { WorkflowIR } from '../ir/index.js';
+import type { Principal, WorkflowIR } from '../ir/index.js';
 import type { RunbookManifest } from '../manifest/index.js';
 
 /** A registered workflow version. */
@@ -57,6 +57,39 @@ export interface AdmissionEntry {
   enqueuedAt: string;
   /** Everything needed to start the run on Temporal (JSON). */
   request: unknown;
+}
+
+/**
+ * A registered trigger (webhook or message trigger): its definition as the store keeps it, opaque
+ * JSON here (its shape and checks belong to `src/triggers`), and who it acts for.
+ */
+export interface TriggerRecord {
+  namespace: string;
+  name: string;
+  /** The definition with its defaults applied, without name and namespace (JSON). */
+  definition: Record<string, unknown>;
+  /** The principal every fire acts for: the creator's, replaced by whoever changes it. */
+  principal: Principal;
+  /** Whether a message source is set: message consumers list only these. */
+  message: boolean;
+  paused: boolean;
+  createdAt: string;
+  updatedAt: string;
+  /** When it last started a run (or found the run of a duplicate). @default undefined — never */
+  lastFiredAt?: string;
+  /** The runs of its latest fires, newest first (at most {@link TRIGGER_RECENT_RUNS}). */
+  recentRuns: { runId: string; firedAt: string }[];
+}
+
+/** How many recent runs a trigger record keeps. */
+export const TRIGGER_RECENT_RUNS = 20;
+
+/** Outcome of {@link Store.claimTriggerKey}. */
+export interface TriggerKeyClaim {
+  /** The run the key is bound to: the one offered, or the one bound first within the window. */
+  runId: string;
+  /** True when this call bound the key. */
+  fresh: boolean;
 }
 
 /** The control plane's store; one implementation over SQLite and PostgreSQL ({@link openStore}). */
@@ -117,6 +150,39 @@ export interface Store {
   getAdmission(runId: string): Promise<AdmissionEntry | undefined>;
   /** Entries of the admission queue, oldest first, optionally of one namespace or state. */
   listAdmissions(filter?: { namespace?: string; state?: AdmissionEntry['state'] }): Promise<AdmissionEntry[]>;
+
+  /**
+   * Creates or replaces a trigger. `create` refuses a name taken in the namespace.
+   * @returns `created`, `updated`, or `unchanged` when definition, principal and paused are equal.
+   * @throws MaestroError `TRIGGER_EXISTS` on `create` of a name taken in the namespace.
+   */
+  putTrigger(record: Omit<TriggerRecord, 'createdAt' | 'updatedAt' | 'lastFiredAt' | 'recentRuns'>, mode: 'create' | 'replace', now: string): Promise<'created' | 'updated' | 'unchanged'>;
+  getTrigger(namespace: string, name: string): Promise<TriggerRecord | undefined>;
+  /**
+   * Triggers by namespace and name.
+   * @param filter.namespaces only these namespaces' @default every namespace's
+   * @param filter.message only message triggers (true) or webhooks (false) @default both
+   * @param filter.paused only paused (true) or enabled (false) ones @default both
+   */
+  listTriggers(filter?: { namespaces?: readonly string[]; message?: boolean; paused?: boolean }): Promise<TriggerRecord[]>;
+  /** Deletes a trigger and its deduplication keys. @returns false when it was not there. */
+  deleteTrigger(namespace: string, name: string): Promise<boolean>;
+  /** Pauses or unpauses a trigger. @returns false when it was not there. */
+  setTriggerPaused(namespace: string, name: string, paused: boolean, now: string): Promise<boolean>;
+  /** Stamps the time a trigger last fired and adds the runs it started (or found) to its recent runs. */
+  markTriggerFired(namespace: string, name: string, time: string, runIds: readonly string[]): Promise<void>;
+  /**
+   * Binds a trigger's deduplication key to `runId` until `expiresAt`, unless it is bound to a run
+   * already and has not expired: a unique key in the database decides, so concurrent claims from
+   * any number of API replicas or consumers bind it once.
+   */
+  claimTriggerKey(claim: { namespace: string; trigger: string; key: string; runId: string; now: string; expiresAt: string }): Promise<TriggerKeyClaim>;
+  /**
+   * Counts `count` events in a trigger's window (e.g. the current minute, `2026-12-06T13:41`) and
+   * returns the window's total: one row per trigger and window, incremented in the database, so
+   * every API replica and consumer shares the count. Windows before `window` are dropped.
+   */
+  countTriggerEvents(namespace: string, trigger: string, window: string, count: number): Promise<number>;
 
   /** Checks the database answers. */
   ping(): Promise<void>;

@@ -6,7 +6,8 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDatabase, type OpenStoreOptions } from '../../src/store/index.js';
+import { afterAll, beforeAll } from 'vitest';
+import { openDatabase, openStore, type OpenStoreOptions, type Store } from '../../src/store/index.js';
 import { startPostgres, type PostgresPeer } from '../peers/postgres.js';
 
 /** A database to open stores on: `options()` is what `openStore`, `openAuditLog` and `openTaskLog` take. */
@@ -60,5 +61,26 @@ export function postgresDatabase(): DatabaseBackend {
       return { databaseUrl: url.toString() };
     },
     cleanup: async () => peer?.stop(),
+  };
+}
+
+/**
+ * A store opened on `backend` before the suite's tests and closed (and the database removed)
+ * after them: call it in a `describe` body, read `.store` in the tests.
+ */
+export function storeOn(backend: DatabaseBackend): { readonly store: Store } {
+  let store: Store | undefined;
+  beforeAll(async () => {
+    store = await openStore(await backend.options());
+  });
+  afterAll(async () => {
+    await store?.close();
+    await backend.cleanup();
+  });
+  return {
+    get store(): Store {
+      if (store === undefined) throw new Error('the store opens before the tests');
+      return store;
+    },
   };
 }

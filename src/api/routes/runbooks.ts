@@ -5,15 +5,12 @@
  * registration can shadow it.
  */
 import { digestOf } from '../../canonical/index.js';
-import { MaestroError, NotFoundError } from '../../errors/index.js';
 import { redactParams } from '../../ir/index.js';
-import { checkParams } from '../../manifest/index.js';
 import { checkRunStart } from '../../policy/index.js';
 import { caller, type RouteHandler } from '../context.js';
-import { launchRun, newRunId, planDecisions } from '../../runs/index.js';
+import { newRunId, planDecisions, planRunbook, startRunbook } from '../../runs/index.js';
 import { launchContext, requestNamespace, runPrincipal, startedByCaller, visibleNamespaces } from './access.js';
 import { runbookFromBody } from './manifests.js';
-import { inputSpecs, runbookParams, runbookWorkflow } from './runbook-plan.js';
 
 /** `POST /runbooks`: 201 when new, 200 when identical, 409 when `name@version` differs. */
 export const registerRunbook: RouteHandler = async (context) => {
@@ -60,21 +57,12 @@ export const triggerRunbook: RouteHandler = async (context) => {
   const principal = caller(context);
   const body = context.body as TriggerBody;
   const namespace = requestNamespace(principal, body.namespace);
-  const [name = '', version] = body.runbook.split('@');
-  const entry = await context.deps.store.getRunbook(namespace, name, version);
-  if (!entry) throw new NotFoundError(`runbook ${body.runbook} is not registered in namespace ${namespace}`);
-  const runbook = entry.document;
-  const allowed = runbook.metadata.allowList?.roles ?? [];
-  if (!principal.roles.some((role) => allowed.includes(role))) {
-    throw new MaestroError('RUNBOOK_NOT_ALLOWED', `runbook ${entry.name}@${entry.version} may be triggered by the roles ${allowed.join(', ') || '(none)'}; ${principal.subject} holds ${principal.roles.join(', ') || 'none'}`);
-  }
-  const inputs = checkParams(inputSpecs(runbook.spec.inputs), body.inputs);
-  const [workflowName = '', workflowVersion = ''] = runbook.spec.workflowRef.split('@');
-  const workflow = await context.deps.store.getWorkflow(namespace, workflowName, workflowVersion);
-  if (!workflow) throw new NotFoundError(`workflow ${runbook.spec.workflowRef}, which runbook ${entry.name}@${entry.version} runs, is not registered in namespace ${namespace}`);
-  const params = checkParams(workflow.ir.parameters, await runbookParams(runbook, inputs));
-  const compiled = runbookWorkflow(runbook, workflow, context.deps.catalog);
+  const startContext = { ...launchContext(context.deps), catalog: context.deps.catalog };
+  const request = { namespace, runbook: body.runbook, inputs: body.inputs, ...startedByCaller(context, principal) };
+  const plan = await planRunbook(startContext, request);
+  const runbook = plan.entry.document;
   if (body.dryRun ?? runbook.spec.dryRun ?? false) {
+    const { entry, compiled, params } = plan;
     // The decisions are recorded under an id no run will ever have, so the audit log keeps the
     // question apart from real runs.
     const runId = `dry-${newRunId()}`;
@@ -97,16 +85,10 @@ export const triggerRunbook: RouteHandler = async (context) => {
       },
     };
   }
-  const result = await launchRun(
-    launchContext(context.deps),
-    {
-      compiled,
-      params,
-      namespace,
-      ...startedByCaller(context, principal),
-      ...(body.priority === undefined ? {} : { priority: body.priority }),
-    },
-    body.idempotencyKey,
-  );
+  const result = await startRunbook(startContext, {
+    ...request,
+    ...(body.priority === undefined ? {} : { priority: body.priority }),
+    ...(body.idempotencyKey === undefined ? {} : { idempotencyKey: body.idempotencyKey }),
+  });
   return { status: result.created ? 201 : 200, body: { runId: result.runId, status: result.status, workflowRef: runbook.spec.workflowRef, namespace } };
 };

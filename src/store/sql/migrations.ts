@@ -74,6 +74,28 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE runbooks_by_namespace RENAME TO runbooks`,
     ],
   },
+  {
+    version: 3,
+    name: 'triggers, their deduplication keys and rate windows',
+    statements: [
+      `CREATE TABLE triggers (
+         namespace TEXT NOT NULL, name TEXT NOT NULL,
+         definition TEXT NOT NULL, principal TEXT NOT NULL,
+         message INTEGER NOT NULL, paused INTEGER NOT NULL,
+         created_at TEXT NOT NULL, updated_at TEXT NOT NULL, last_fired_at TEXT,
+         recent_runs TEXT NOT NULL DEFAULT '[]',
+         PRIMARY KEY (namespace, name))`,
+      // The primary key is what makes a key start one run: concurrent claims conflict on it.
+      `CREATE TABLE trigger_keys (
+         namespace TEXT NOT NULL, trigger_name TEXT NOT NULL, key TEXT NOT NULL,
+         run_id TEXT NOT NULL, expires_at TEXT NOT NULL,
+         PRIMARY KEY (namespace, trigger_name, key))`,
+      `CREATE INDEX trigger_keys_by_expiry ON trigger_keys (namespace, trigger_name, expires_at)`,
+      `CREATE TABLE trigger_windows (
+         namespace TEXT NOT NULL, trigger_name TEXT NOT NULL, window_start TEXT NOT NULL, count INTEGER NOT NULL,
+         PRIMARY KEY (namespace, trigger_name, window_start))`,
+    ],
+  },
 ];
 
 /**

@@ -3,13 +3,13 @@
  * requires approvals, an `ops/approval.gate` task that every first task of the workflow needs, so
  * the run waits for the listed approvers before anything else and the IR shows exactly that.
  */
-import type { Catalog } from '../../catalog/index.js';
-import { compileWorkflow } from '../../compiler/index.js';
-import { MaestroError, ParamsError } from '../../errors/index.js';
-import { ExpressionError, type CompiledWorkflow, type ParameterSpec } from '../../ir/index.js';
-import { parseManifest, type ParameterManifest, type RunbookManifest, type TaskManifest } from '../../manifest/index.js';
-import type { WorkflowEntry } from '../../store/index.js';
-import { resolveTemplatesOffThread } from '../../threads/index.js';
+import type { Catalog } from '../catalog/index.js';
+import { compileWorkflow } from '../compiler/index.js';
+import { MaestroError, ParamsError } from '../errors/index.js';
+import { ExpressionError, type CompiledWorkflow, type ParameterSpec } from '../ir/index.js';
+import { parseManifest, type ParameterManifest, type RunbookManifest, type TaskManifest } from '../manifest/index.js';
+import type { WorkflowEntry } from '../store/index.js';
+import { resolveTemplatesOffThread } from '../threads/index.js';
 
 /**
  * Longest a trigger's `spec.params` may take to evaluate, all expressions together: each is

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { builtinCatalog } from '../../tasks/index.js';
-import { ParamsError } from '../../errors/index.js';
-import { parseManifest, type RunbookManifest } from '../../manifest/index.js';
+import { builtinCatalog } from '../tasks/index.js';
+import { ParamsError } from '../errors/index.js';
+import { parseManifest, type RunbookManifest } from '../manifest/index.js';
 import { runbookParams } from './runbook-plan.js';
 
 /** A runbook with these inputs and, when given, this `spec.params` (YAML lines under it). */

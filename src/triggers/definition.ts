@@ -1,0 +1,142 @@
+/**
+ * A trigger's definition: what `POST /triggers`, `PUT /triggers/{name}` and a `kind: Trigger`
+ * manifest register, checked and with its defaults applied. The request's shape is checked by the
+ * OpenAPI schema (`TriggerDefinition` in `contracts/openapi.yaml`); this module adds what a schema
+ * cannot say: every expression parses and is affordable, durations are within bounds.
+ *
+ * Expressions are CEL (without `${ }`) over `body` (the event's JSON), `headers` (lower-cased
+ * names) and, with `items`, `item` and `index` (one run per element).
+ */
+import { parse } from '@bufbuild/cel';
+import { MaestroError } from '../errors/index.js';
+import { CEL_COST_LIMIT, leastCost, parseDuration } from '../ir/index.js';
+
+/** How a webhook delivery is authenticated. */
+export interface TriggerAuth {
+  /** A named Maestro secret (`MAESTRO_SECRETS`), resolved for the trigger's namespace. */
+  secret: string;
+  /**
+   * `hmac-sha256`: the header carries the hex HMAC-SHA256 of the raw body under the secret (GitHub,
+   * most webhook senders); `token`: the header carries the secret itself (Alertmanager's
+   * `http_config.authorization`). Both are compared in constant time.
+   */
+  scheme: 'hmac-sha256' | 'token';
+  /** Lower-cased header name. @default `x-maestro-signature` (hmac-sha256), `authorization` (token) */
+  header: string;
+  /** Text before the signature or token in the header. @default `sha256=` (hmac-sha256), `Bearer ` (token) */
+  prefix: string;
+}
+
+/** Where a message trigger reads its events (the message consumers of `src/triggers`). */
+export type TriggerSource = { nats: { url: string; stream: string; subject: string; durable: string } } | { kafka: { brokers: string[]; topic: string; groupId: string } };
+
+/** A trigger's definition, defaults applied: what the store keeps (besides name and namespace). */
+export interface TriggerDefinition {
+  /** `name`, or `name@version` (exact) or `name@range` (newest registered version in it). */
+  runbook: string;
+  /** Required for a webhook; a message trigger may rely on its broker's authentication. */
+  auth?: TriggerAuth;
+  /** CEL: false (or null) ignores the event, or the item. @default undefined — every event fires */
+  filter?: string;
+  /** CEL selecting a list: one run per element, bound as `item`. @default undefined — one run per event */
+  items?: string;
+  /** CEL per runbook input. @default {} */
+  inputs: Record<string, string>;
+  /** CEL: the event's (or item's) deduplication key. @default undefined — the message id, if any, else none */
+  dedupKey?: string;
+  /** How long a key keeps its run. @default `24h`, at most `30d` */
+  dedupWindow: string;
+  /** Events per minute that may fire (counted in the store, shared by every replica). @default {perMinute: 60} */
+  rateLimit: { perMinute: number };
+  /** A paused trigger answers every event `ignored`. @default false */
+  paused: boolean;
+  /** Absent for a webhook. */
+  source?: TriggerSource;
+  /** Free text. */
+  note?: string;
+}
+
+/** A trigger as registered: its definition, name and namespace. */
+export interface Trigger extends TriggerDefinition {
+  name: string;
+  namespace: string;
+}
+
+/** The longest `dedupWindow`. */
+export const MAX_DEDUP_WINDOW_MS = 30 * 86_400_000;
+/** The most runs one event may start (`items`). */
+export const MAX_TRIGGER_ITEMS = 100;
+/** The longest expression text. */
+export const MAX_TRIGGER_EXPRESSION_LENGTH = 4_096;
+
+const DEFAULTS = { dedupWindow: '24h', rateLimit: { perMinute: 60 }, paused: false } as const;
+
+const AUTH_DEFAULTS: Record<TriggerAuth['scheme'], Pick<TriggerAuth, 'header' | 'prefix'>> = {
+  'hmac-sha256': { header: 'x-maestro-signature', prefix: 'sha256=' },
+  token: { header: 'authorization', prefix: 'Bearer ' },
+};
+
+/** A problem with a definition, at a JSON path. */
+interface Issue {
+  path: string;
+  message: string;
+}
+
+function checkExpression(issues: Issue[], path: string, expression: string | undefined): void {
+  if (expression === undefined) return;
+  if (expression.length > MAX_TRIGGER_EXPRESSION_LENGTH) {
+    issues.push({ path, message: `is longer than ${MAX_TRIGGER_EXPRESSION_LENGTH} characters` });
+    return;
+  }
+  try {
+    const parsed = parse(expression);
+    if (leastCost(parsed.expr) > CEL_COST_LIMIT) issues.push({ path, message: `costs more than the limit of ${CEL_COST_LIMIT} whatever the event` });
+  } catch (error) {
+    issues.push({ path, message: `is not a CEL expression: ${error instanceof Error ? error.message : String(error)}` });
+  }
+}
+
+/**
+ * The definition of a request body (shape already checked by the OpenAPI schema), checked, with
+ * its defaults applied.
+ *
+ * @throws MaestroError `BAD_REQUEST` naming each problem by JSON path.
+ * @example
+ * normalizeTrigger({ runbook: 'rollback', auth: { secret: 'am-token', scheme: 'token' } })
+ * // { runbook: 'rollback', auth: { secret: 'am-token', scheme: 'token', header: 'authorization', prefix: 'Bearer ' }, inputs: {}, dedupWindow: '24h', … }
+ */
+export function normalizeTrigger(body: Readonly<Record<string, unknown>>): TriggerDefinition {
+  const given = body as Partial<TriggerDefinition> & { auth?: Partial<TriggerAuth> & Pick<TriggerAuth, 'secret'> };
+  const issues: Issue[] = [];
+  checkExpression(issues, 'filter', given.filter);
+  checkExpression(issues, 'items', given.items);
+  checkExpression(issues, 'dedupKey', given.dedupKey);
+  for (const [input, expression] of Object.entries(given.inputs ?? {})) checkExpression(issues, `inputs.${input}`, expression);
+  const dedupWindow = given.dedupWindow ?? DEFAULTS.dedupWindow;
+  const windowMs = parseDuration(dedupWindow);
+  if (windowMs === undefined || windowMs <= 0 || windowMs > MAX_DEDUP_WINDOW_MS) issues.push({ path: 'dedupWindow', message: 'must be a duration from 1ms to 30d (e.g. 10m, 24h)' });
+  if (given.source === undefined && given.auth === undefined) issues.push({ path: 'auth', message: 'is required for a webhook (a trigger without source)' });
+  if (issues.length > 0) throw new MaestroError('BAD_REQUEST', issues.map((issue) => `${issue.path} ${issue.message}`).join('; '), { details: { errors: issues } });
+  const auth = given.auth;
+  const scheme = auth?.scheme ?? 'hmac-sha256';
+  return {
+    runbook: String(given.runbook),
+    ...(auth === undefined
+      ? {}
+      : { auth: { secret: auth.secret, scheme, header: (auth.header ?? AUTH_DEFAULTS[scheme].header).toLowerCase(), prefix: auth.prefix ?? AUTH_DEFAULTS[scheme].prefix } }),
+    ...(given.filter === undefined ? {} : { filter: given.filter }),
+    ...(given.items === undefined ? {} : { items: given.items }),
+    inputs: { ...(given.inputs ?? {}) },
+    ...(given.dedupKey === undefined ? {} : { dedupKey: given.dedupKey }),
+    dedupWindow,
+    rateLimit: { perMinute: given.rateLimit?.perMinute ?? DEFAULTS.rateLimit.perMinute },
+    paused: given.paused ?? DEFAULTS.paused,
+    ...(given.source === undefined ? {} : { source: given.source }),
+    ...(given.note === undefined ? {} : { note: given.note }),
+  };
+}
+
+/** The milliseconds of a normalised definition's `dedupWindow`. */
+export function dedupWindowMs(definition: Pick<TriggerDefinition, 'dedupWindow'>): number {
+  return parseDuration(definition.dedupWindow) ?? MAX_DEDUP_WINDOW_MS;
+}
