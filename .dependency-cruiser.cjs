@@ -30,7 +30,7 @@ const LAYERS = [
   // The Temporal worker and the one workflow.
   { name: 'worker', folders: ['worker', 'workers/', 'interpreters/'] },
   // Entry points.
-  { name: 'entry', folders: ['api', 'cli', 'devserver', 'triggers'] },
+  { name: 'entry', folders: ['api', 'cli', 'devserver'] },
 ];
 
 /** Path pattern of a layer entry: `src/<name>/`, or the top-level folder itself. */

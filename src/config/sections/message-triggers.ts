@@ -1,13 +1,18 @@
 /**
- * Settings of the message triggers' consumers (NATS JetStream, Kafka): how many messages each
- * trigger handles at once, how large one may be, how often the trigger store is read, and where
- * the consumers' metrics are served.
+ * Settings of the message triggers' consumers (NATS JetStream, Kafka), which run in the worker: how
+ * many messages each trigger handles at once, how large one may be, how often the trigger store is
+ * read; and the worker's metrics endpoint, where their lag is served.
  */
 import { Type } from '@sinclair/typebox';
 import { optional, section, type SettingsOf } from '../setting.js';
 
 /** The message triggers' consumers. */
-export const messageTriggersSection = section('message-triggers', 'Message triggers: the NATS JetStream and Kafka consumers that start a runbook per message (`maestro triggers`, `maestro dev`).', {
+export const messageTriggersSection = section('message-triggers', 'Message triggers: the NATS JetStream and Kafka consumers the worker runs, starting a runbook per message; the worker\'s metrics endpoint.', {
+  triggerConsumers: optional(Type.Boolean(), {
+    env: 'MAESTRO_TRIGGER_CONSUMERS',
+    unset: 'true',
+    description: 'Whether this worker consumes the message triggers (true | false). Several workers may: a JetStream durable and a Kafka group share the messages out, and a redelivery never starts a second run.',
+  }),
   triggerMaxInFlight: optional(Type.Integer({ minimum: 1, maximum: 1_000 }), {
     env: 'MAESTRO_TRIGGER_MAX_IN_FLIGHT',
     unset: '16',
@@ -33,15 +38,15 @@ export const messageTriggersSection = section('message-triggers', 'Message trigg
     unset: '100',
     description: 'Most message triggers one process consumes; more are logged and left alone (this also bounds the metrics\' trigger label).',
   }),
-  triggersMetricsPort: optional(Type.Integer({ minimum: 0, maximum: 65_535 }), {
-    env: 'MAESTRO_TRIGGERS_METRICS_PORT',
-    unset: '9464 for `maestro triggers`; none for `maestro dev`',
-    description: 'Port of the consumers\' `GET /metrics` (Prometheus text, no token), bound to `MAESTRO_TRIGGERS_METRICS_HOST`; 0 serves none.',
+  workerMetricsPort: optional(Type.Integer({ minimum: 0, maximum: 65_535 }), {
+    env: 'MAESTRO_WORKER_METRICS_PORT',
+    unset: 'none: the worker serves no metrics',
+    description: 'Port of the worker\'s `GET /metrics` (Prometheus text, no token: bind it where only your scraper reaches it): the message triggers\' consumer lag and messages. 0 picks a free port.',
   }),
-  triggersMetricsHost: optional(Type.String({ minLength: 1 }), {
-    env: 'MAESTRO_TRIGGERS_METRICS_HOST',
+  workerMetricsHost: optional(Type.String({ minLength: 1 }), {
+    env: 'MAESTRO_WORKER_METRICS_HOST',
     unset: '127.0.0.1',
-    description: 'Address the consumers\' metrics endpoint binds.',
+    description: 'Address the worker\'s metrics endpoint binds.',
   }),
 });
 

@@ -86,10 +86,22 @@ export async function startNatsConsumer(trigger: MessageTriggerRef, source: Nats
     const inFlight = new InFlight(maxInFlight);
     /** Set once a stop has given up on what is still in flight: that stays unacknowledged. */
     let stopping = false;
+    /** The in-progress signals of the messages in flight, which a stop ends. */
+    const working = new Set<NodeJS.Timeout>();
     const settle = async (message: JsMsg): Promise<void> => {
       const id = natsMessageId(source.stream, message.seq, message.headers?.get('Nats-Msg-Id'));
       const headers = boundedHeaders(message.headers ? [...message.headers.keys()].map((name): [string, string] => [name, message.headers?.get(name) ?? '']) : []);
-      const settlement = await settleMessage(handler, trigger, { id, payload: message.data, headers }, maxMessageBytes);
+      // A run start may outlast the ack wait (a cold worker, a slow policy): tell JetStream the message
+      // is in progress, so it is not redelivered to another consumer meanwhile.
+      const progress = setInterval(() => message.working(), Math.max(500, options.ackWaitMs / 3));
+      working.add(progress);
+      let settlement: Settlement;
+      try {
+        settlement = await settleMessage(handler, trigger, { id, payload: message.data, headers }, maxMessageBytes);
+      } finally {
+        clearInterval(progress);
+        working.delete(progress);
+      }
       if (stopping) return;
       // The client queues acks while it reconnects; on a closed connection one is lost, and the
       // message is redelivered to the next consumer, which finds its run by the message id.
@@ -117,6 +129,7 @@ export async function startNatsConsumer(trigger: MessageTriggerRef, source: Nats
         await loop.catch(() => undefined);
         await inFlight.idle(stopGraceMs);
         stopping = true;
+        for (const progress of working) clearInterval(progress);
         await nc.close();
       },
     };
