@@ -36,7 +36,7 @@ const CASES: Expectation[] = [
   ['empty-file', 1, 1, '', 'the file is empty'],
   // envelope and metadata
   ['wrong-api-version', 1, 13, 'apiVersion', 'must be "maestro/v1", got "maestro/v2"'],
-  ['wrong-kind', 2, 7, 'kind', 'unknown kind "Workflw": must be "Workflow" or "Runbook" (did you mean "Workflow"?)'],
+  ['wrong-kind', 2, 7, 'kind', 'unknown kind "Workflw": must be "Workflow", "Runbook" or "Trigger" (did you mean "Workflow"?)'],
   ['missing-metadata-name', 3, 1, 'metadata', 'must have required property "name"'],
   ['version-not-a-string', 5, 12, 'metadata.version', 'must be a string, got 1 (put it in quotes)'],
   ['bad-workflow-name', 4, 9, 'metadata.name', '"Corpus_Workflow" is not a valid name'],

@@ -9,6 +9,7 @@ import { prefetch, useConsoleConfig } from './hooks.js';
 import { RunDetail, runPath } from './pages/RunDetail.js';
 import { RunsList, runsPath } from './pages/RunsList.js';
 import { SignIn } from './pages/SignIn.js';
+import { TriggerDetail, TriggerList } from './pages/Triggers.js';
 import { WorkflowList, WorkflowVersion, workflowPath } from './pages/Workflows.js';
 import { currentLocation, Link, match, useLocation } from './router.js';
 
@@ -18,7 +19,14 @@ function subscribeToken(onChange: () => void): () => void {
 }
 
 /** The page a console path shows, with its parameters. */
-type Route = { page: 'run'; runId: string } | { page: 'version'; name: string; version: string } | { page: 'workflows' } | { page: 'runs' } | { page: 'not-found' };
+type Route =
+  | { page: 'run'; runId: string }
+  | { page: 'version'; name: string; version: string }
+  | { page: 'workflows' }
+  | { page: 'trigger'; namespace: string; name: string }
+  | { page: 'triggers' }
+  | { page: 'runs' }
+  | { page: 'not-found' };
 
 function routeOf(path: string): Route {
   const run = match('/runs/:runId', path);
@@ -26,6 +34,9 @@ function routeOf(path: string): Route {
   const version = match('/workflows/:name/versions/:version', path);
   if (version?.name && version.version) return { page: 'version', name: version.name, version: version.version };
   if (match('/workflows', path)) return { page: 'workflows' };
+  const trigger = match('/triggers/:namespace/:name', path);
+  if (trigger?.namespace && trigger.name) return { page: 'trigger', namespace: trigger.namespace, name: trigger.name };
+  if (match('/triggers', path)) return { page: 'triggers' };
   if (path === '/' || path === '') return { page: 'runs' };
   return { page: 'not-found' };
 }
@@ -52,6 +63,8 @@ function Page() {
   if (route.page === 'run') return <RunDetail key={route.runId} runId={route.runId} selectedTask={query.get('task') ?? undefined} />;
   if (route.page === 'version') return <WorkflowVersion key={path} name={route.name} version={route.version} namespace={query.get('namespace') ?? undefined} selectedTask={query.get('task') ?? undefined} />;
   if (route.page === 'workflows') return <WorkflowList />;
+  if (route.page === 'trigger') return <TriggerDetail key={path} namespace={route.namespace} name={route.name} />;
+  if (route.page === 'triggers') return <TriggerList />;
   if (route.page === 'runs') return <RunsList query={query} />;
   return (
     <section>
@@ -116,6 +129,7 @@ export function App() {
         <nav aria-label="Main">
           <Link to="/">Runs</Link>
           <Link to="/workflows">Workflows</Link>
+          <Link to="/triggers">Triggers</Link>
         </nav>
         <div className="header-tools">
           <button type="button" onClick={() => setSettings(true)}>

@@ -5,12 +5,13 @@
  */
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { builtinCatalog } from '../tasks/index.js';
+import { createSecretResolver } from '../secrets/index.js';
 import { MaestroError, NotFoundError } from '../errors/index.js';
 import { MAX_MANIFEST_BYTES } from '../manifest/index.js';
 import { hasRole } from './auth/index.js';
 import { consoleRouter } from './console.js';
 import type { ApiDeps, ResolvedDeps, RouteHandler } from './context.js';
-import { jsonTooDeep, MAX_JSON_DEPTH } from '../ir/index.js';
+import { checkJsonDepth, parseJsonText } from './json-body.js';
 import { createApiMetrics } from './metrics.js';
 import { createRequestValidators, operations, type Operation } from './openapi/index.js';
 import { problemMiddleware } from './problem.js';
@@ -30,15 +31,6 @@ function mediaType(req: Request): string | undefined {
   return YAML_TYPES.includes(type) ? 'application/yaml' : type;
 }
 
-/** Refuses JSON nested deeper than {@link MAX_JSON_DEPTH}, before anything parses or walks it. */
-function checkJsonDepth(bytes: Uint8Array): void {
-  if (jsonTooDeep(bytes, MAX_JSON_DEPTH)) {
-    throw new MaestroError('BAD_REQUEST', `the body is nested deeper than ${MAX_JSON_DEPTH} levels`, {
-      details: { errors: [{ path: 'body', message: `nests deeper than ${MAX_JSON_DEPTH} levels of arrays and objects` }] },
-    });
-  }
-}
-
 /**
  * Body parsing for one operation: manifests keep their text (for positions; their depth is
  * checked with the manifest's), JSON is checked for depth, then parsed. Every route has one,
@@ -46,18 +38,10 @@ function checkJsonDepth(bytes: Uint8Array): void {
  * `413 PAYLOAD_TOO_LARGE` before parsing).
  */
 function bodyParser(operation: Operation, limit: number): RequestHandler {
+  if (operation.rawBody) return express.raw({ type: () => true, limit });
   const types = Object.keys(operation.body?.content ?? {});
   if (types.includes('application/yaml')) return express.text({ type: [...YAML_TYPES, 'application/json'], limit });
   return express.json({ limit, verify: (_req, _res, bytes) => checkJsonDepth(bytes) });
-}
-
-function parseJsonText(text: string): unknown {
-  checkJsonDepth(Buffer.from(text));
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new MaestroError('BAD_REQUEST', `the body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-  }
 }
 
 function route(operation: Operation, handler: RouteHandler, deps: ResolvedDeps): RequestHandler {
@@ -70,6 +54,12 @@ function route(operation: Operation, handler: RouteHandler, deps: ResolvedDeps):
       throw new MaestroError('FORBIDDEN', `${operation.operationId} needs one of the roles ${operation.roles.join(', ')}; ${principal.subject} holds ${principal.roles.join(', ') || 'none'}`);
     }
     const { path, query } = validator.params(req.params as Record<string, string>, req.query as Record<string, unknown>);
+    if (operation.rawBody) {
+      const rawBytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const result = await handler({ deps, principal, path, query, body: undefined, rawBytes, req, res });
+      if (result) res.status(result.status).json(result.body);
+      return;
+    }
     const type = operation.body ? mediaType(req) : undefined;
     const rawBody = typeof req.body === 'string' ? req.body : undefined;
     const parsed = type === 'application/json' && rawBody !== undefined ? parseJsonText(rawBody) : req.body;
@@ -101,7 +91,16 @@ export function createApp(deps: ApiDeps): Express {
     perPrincipal: deps.config.streamsPerPrincipal ?? STREAM_LIMIT_DEFAULTS.perPrincipal,
     total: deps.config.streamsTotal ?? STREAM_LIMIT_DEFAULTS.total,
   });
-  const resolved: ResolvedDeps = { catalog: builtinCatalog, clock: () => new Date(), metrics: createApiMetrics(), shutdown: new AbortController().signal, streams, approvalWaitMs: 5_000, ...deps };
+  const resolved: ResolvedDeps = {
+    catalog: builtinCatalog,
+    clock: () => new Date(),
+    metrics: createApiMetrics(),
+    shutdown: new AbortController().signal,
+    streams,
+    approvalWaitMs: 5_000,
+    ...deps,
+    secrets: deps.secrets ?? createSecretResolver(deps.config),
+  };
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');

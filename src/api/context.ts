@@ -10,6 +10,7 @@ import type { Config } from '../config/index.js';
 import { MaestroError } from '../errors/index.js';
 import type { PolicyGate } from '../policy/index.js';
 import type { SigningKey } from '../provenance/index.js';
+import type { SecretResolver } from '../secrets/index.js';
 import type { AuditLog, Store, TaskLog } from '../store/index.js';
 import type { AuthenticatedPrincipal, Authenticator } from './auth/index.js';
 import type { ApiMetrics } from './metrics.js';
@@ -44,6 +45,12 @@ export interface ApiDeps {
    * @default undefined — runs start unchecked (the workers' task gate still decides every task)
    */
   policy?: PolicyGate;
+  /**
+   * Resolves the named secrets webhook triggers verify deliveries with, in the trigger's namespace
+   * (the `MAESTRO_SECRETS` scopes tasks use).
+   * @default createSecretResolver(config)
+   */
+  secrets?: SecretResolver;
   /**
    * The tasks manifests are checked and compiled against: the built-in ones and those of
    * `MAESTRO_TASK_MODULES`, as the workers serve them.
@@ -86,6 +93,8 @@ export interface RouteContext {
   body: unknown;
   /** The body as sent, for operations that take manifests (positions in error messages). */
   rawBody?: string;
+  /** The body's bytes as sent, for operations marked `x-maestro-raw-body` (webhooks). */
+  rawBytes?: Buffer;
   req: Request;
   res: Response;
 }

@@ -11,8 +11,12 @@ import { MaestroError, isErrorCode } from '../errors/index.js';
 
 /** A thin JSON client of the API. */
 export interface ApiClient {
-  /** Sends a request; resolves the JSON body of a 2xx response. @throws MaestroError for a problem response. */
-  request<T = unknown>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T>;
+  /**
+   * Sends a request; resolves the JSON body of a 2xx response. A body is sent as JSON, or as is
+   * with `options.yaml` (a manifest's text, `application/yaml`).
+   * @throws MaestroError for a problem response.
+   */
+  request<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, options?: { yaml?: boolean }): Promise<T>;
 }
 
 /** The API base URL and token the CLI uses, from `config`. */
@@ -39,13 +43,14 @@ function problemError(status: number, body: ProblemBody): MaestroError {
 export function createApiClient(config: ApiTargetSettings): ApiClient {
   const { url, token } = apiTarget(config);
   return {
-    async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    async request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, options: { yaml?: boolean } = {}): Promise<T> {
       let response: Response;
+      const type = options.yaml ? 'application/yaml' : 'application/json';
       try {
         response = await fetch(`${url}${path}`, {
           method,
-          headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': type }) },
+          ...(body === undefined ? {} : { body: options.yaml ? String(body) : JSON.stringify(body) }),
         });
       } catch (error) {
         throw new MaestroError('UNAVAILABLE', `cannot reach the Maestro API at ${url} (is \`npm start\` running? set MAESTRO_URL)`, { cause: error });

@@ -22,6 +22,7 @@ import { registerRunnerCommands } from './runners.js';
 import { registerProvenanceCommands } from './provenance.js';
 import { registerTaskCommands } from './tasks.js';
 import { addApiCommands } from './api-commands.js';
+import { registerTriggerCommands } from './triggers.js';
 import { runWorkflow } from './run.js';
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
@@ -77,6 +78,7 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   addApiCommands(program);
+  registerTriggerCommands(program);
 
   registerAuditCommands(program, (code) => (exitCode = code));
   registerConfigCommands(program);

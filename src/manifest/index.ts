@@ -6,7 +6,7 @@
 export { MAX_MANIFEST_BYTES, parseManifest, type ParseManifestOptions } from './parse.js';
 export { loadManifestFile } from './load.js';
 export { checkParams, parseParamText } from './param-values.js';
-export { irSchema, runbookSchema, workflowSchema } from './schemas.js';
+export { irSchema, runbookSchema, triggerSchema, workflowSchema } from './schemas.js';
 export {
   MAX_EMBEDDED_IR_BYTES,
   SUB_WORKFLOW_GROUP,

@@ -215,7 +215,7 @@ describe('parseManifest', () => {
 
   it('throws a ManifestError whose message lists each issue as file:line:col: path: message', () => {
     expect(() => parseManifest('kind: Pipeline\n', 'p.yaml', { catalog: builtinCatalog })).toThrow(
-      'p.yaml:1:7: kind: unknown kind "Pipeline": must be "Workflow" or "Runbook"',
+      'p.yaml:1:7: kind: unknown kind "Pipeline": must be "Workflow", "Runbook" or "Trigger"',
     );
   });
 });

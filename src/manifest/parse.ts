@@ -26,7 +26,7 @@ export interface ParseManifestOptions {
   workflows?: SubWorkflows;
 }
 
-const KINDS = ['Workflow', 'Runbook'];
+const KINDS = ['Workflow', 'Runbook', 'Trigger'];
 
 /** Largest manifest read, in bytes (the API's body limit is the same): real ones take a few KB. */
 export const MAX_MANIFEST_BYTES = 1024 * 1024;
@@ -64,7 +64,7 @@ function validate(data: unknown, catalog: Catalog, reporter: Reporter, workflows
   }
   const kind = isRecord(data) ? data.kind : undefined;
   if (typeof kind === 'string' && !KINDS.includes(kind)) {
-    reporter.report(['kind'], `unknown kind "${kind}": must be "Workflow" or "Runbook"${didYouMean(kind, KINDS)}`);
+    reporter.report(['kind'], `unknown kind "${kind}": must be ${KINDS.slice(0, -1).map((name) => `"${name}"`).join(', ')} or "${KINDS.at(-1)}"${didYouMean(kind, KINDS)}`);
     return undefined;
   }
   const validators = getValidators();
@@ -72,6 +72,11 @@ function validate(data: unknown, catalog: Catalog, reporter: Reporter, workflows
     checkRunbook(data, reporter);
     if (validators.runbook(data)) return data;
     reportSchemaErrors(validators.runbook.errors ?? [], data, reporter);
+    return undefined;
+  }
+  if (kind === 'Trigger') {
+    if (validators.trigger(data)) return data;
+    reportSchemaErrors(validators.trigger.errors ?? [], data, reporter);
     return undefined;
   }
   checkWorkflow(data, catalog, reporter, workflows);

@@ -109,5 +109,17 @@ export interface RunbookManifest {
   };
 }
 
-/** Either kind of manifest. */
-export type Manifest = WorkflowManifest | RunbookManifest;
+/**
+ * A `kind: Trigger` manifest (`contracts/trigger.schema.json`): a webhook or message trigger. The
+ * spec is checked further, and its defaults applied, by `src/triggers` (`normalizeTrigger`).
+ */
+export interface TriggerManifest {
+  apiVersion: 'maestro/v1';
+  kind: 'Trigger';
+  metadata: { name: string; namespace?: string };
+  /** The JSON body of `POST /triggers` without `name` and `namespace`. */
+  spec: { runbook: string } & Record<string, unknown>;
+}
+
+/** Any kind of manifest. */
+export type Manifest = WorkflowManifest | RunbookManifest | TriggerManifest;

@@ -10,7 +10,8 @@ import type { Catalog } from '../catalog/index.js';
 import { MaestroError, NotFoundError } from '../errors/index.js';
 import type { CompiledWorkflow, Principal } from '../ir/index.js';
 import { checkParams } from '../manifest/index.js';
-import type { RunbookEntry } from '../store/index.js';
+import semver from 'semver';
+import type { RunbookEntry, Store } from '../store/index.js';
 import { launchRun, type LaunchContext, type LaunchRequest, type LaunchResult } from './launch.js';
 import { inputSpecs, runbookParams, runbookWorkflow } from './runbook-plan.js';
 
@@ -21,7 +22,7 @@ export type RunbookStartContext = LaunchContext & { catalog: Catalog };
 export interface RunbookStartRequest {
   /** The namespace the runbook (and its workflow) is looked up in, and the run goes to. */
   namespace: string;
-  /** `name`, or `name@version`. */
+  /** `name` (newest version), `name@version`, or `name@range` (newest version in the range). */
   runbook: string;
   /** The runbook's inputs, unchecked. */
   inputs: Record<string, unknown>;
@@ -47,6 +48,16 @@ export interface RunbookPlan {
 }
 
 /**
+ * The version a runbook reference names: exact as given, or — for a semver range (`^1.2`, `1.x`)
+ * — the newest version registered in the namespace that satisfies it.
+ */
+async function exactVersion(store: Store, namespace: string, name: string, version: string | undefined): Promise<string | undefined> {
+  if (version === undefined || semver.valid(version) !== null || semver.validRange(version) === null) return version;
+  const versions = (await store.listRunbooks([namespace])).filter((record) => record.name === name).map((record) => record.version);
+  return semver.maxSatisfying(versions, version) ?? version;
+}
+
+/**
  * Finds, authorises and plans a runbook start without starting anything.
  *
  * @throws NotFoundError when the runbook, or the workflow it references, is not registered in the namespace.
@@ -56,7 +67,7 @@ export interface RunbookPlan {
 export async function planRunbook(context: RunbookStartContext, request: Pick<RunbookStartRequest, 'namespace' | 'runbook' | 'inputs' | 'principal'>): Promise<RunbookPlan> {
   const { namespace, principal } = request;
   const [name = '', version] = request.runbook.split('@');
-  const entry = await context.store.getRunbook(namespace, name, version);
+  const entry = await context.store.getRunbook(namespace, name, await exactVersion(context.store, namespace, name, version));
   if (!entry) throw new NotFoundError(`runbook ${request.runbook} is not registered in namespace ${namespace}`);
   const runbook = entry.document;
   const allowed = runbook.metadata.allowList?.roles ?? [];

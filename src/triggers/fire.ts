@@ -126,6 +126,24 @@ async function runExists(context: TriggerContext, runId: string): Promise<boolea
   return (await describeRun(context.client, runId)) !== undefined;
 }
 
+/** How long a delivery whose key another one claimed waits for that one's run to start, before starting it itself. */
+const TAKE_OVER_AFTER_MS = 1_000;
+
+/**
+ * Whether the run a key is bound to has started, or does within {@link TAKE_OVER_AFTER_MS}: a
+ * concurrent delivery of the same event is usually starting it right now. One that has not by
+ * then died between its claim and its start (or was refused): this delivery starts it, under the
+ * same run id, so it still starts once.
+ */
+async function startedSoon(context: TriggerContext, runId: string): Promise<boolean> {
+  const deadline = Date.now() + TAKE_OVER_AFTER_MS;
+  for (;;) {
+    if (await runExists(context, runId)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 function storedKey(key: string): string {
   return key.length <= MAX_STORED_KEY ? key : `sha256:${createHash('sha256').update(key).digest('hex')}`;
 }
@@ -175,6 +193,7 @@ async function planItem(trigger: Trigger, bindings: ExpressionBindings, event: T
 async function fireItem(context: TriggerContext, trigger: Trigger, principal: Principal, item: PlannedItem, traceId: string, now: Date): Promise<FiredItem> {
   const actor = triggerActor(trigger);
   let runId = newRunId();
+  let fresh = true;
   if (item.key !== undefined) {
     const claim = await context.store.claimTriggerKey({
       namespace: trigger.namespace,
@@ -185,13 +204,15 @@ async function fireItem(context: TriggerContext, trigger: Trigger, principal: Pr
       expiresAt: new Date(now.getTime() + dedupWindowMs(trigger)).toISOString(),
     });
     runId = claim.runId;
-    if (!claim.fresh && (await runExists(context, runId))) return { outcome: 'duplicate', runId, key: item.key };
+    fresh = claim.fresh;
+    if (!fresh && (await startedSoon(context, runId))) return { outcome: 'duplicate', runId, key: item.key };
   }
   const keyDetails = item.key === undefined ? {} : { key: item.key };
   await recordTriggerEvent(context.auditLog, { namespace: trigger.namespace, trigger: trigger.name, actor, action: 'fire', runId, traceId, details: { runbook: trigger.runbook, ...keyDetails } });
   try {
     const result = await startRunbook(context, { namespace: trigger.namespace, runbook: trigger.runbook, inputs: item.inputs, principal, startedBy: actor, runId, traceId });
-    return { outcome: result.created ? 'started' : 'duplicate', runId: result.runId, ...keyDetails };
+    // A key claimed before is the first delivery's run, whoever started it in the end.
+    return { outcome: fresh && result.created ? 'started' : 'duplicate', runId: result.runId, ...keyDetails };
   } catch (error) {
     const refused = refusal(error);
     if (refused === undefined) throw error;

@@ -53,6 +53,9 @@ export type WorkflowSummary = Schemas['WorkflowSummary'];
 /** `GET /workflows/{name}/versions/{version}`, its IR typed as the engine's. */
 export type WorkflowDetail = Omit<Schemas['WorkflowDetail'], 'ir'> & { ir: WorkflowIR };
 
+/** `GET /triggers/{name}`, one item of `GET /triggers`. */
+export type Trigger = Schemas['Trigger'];
+
 /** An RFC 9457 problem as the API sends it. */
 export type Problem = Schemas['Problem'];
 

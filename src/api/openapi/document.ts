@@ -38,6 +38,11 @@ export interface Operation {
   roles: string[];
   /** `x-maestro-public-when`: the config flag that makes this operation open. */
   publicWhen?: string;
+  /**
+   * `x-maestro-raw-body`: the handler gets the body's bytes as sent (`rawBytes`), unparsed and
+   * unvalidated — a webhook verifies its signature over exactly these bytes.
+   */
+  rawBody: boolean;
   /** Response schemas by status and media type. */
   responses: Record<string, Record<string, Schema>>;
 }
@@ -96,6 +101,7 @@ export function operations(document: OpenApiDocument = openApiDocument()): Opera
         ...(requestBody ? { body: { required: requestBody.required ?? false, content: mediaSchemas(requestBody.content) } } : {}),
         open: Array.isArray(op.security) && op.security.length === 0,
         roles: (op['x-maestro-roles'] as string[] | undefined) ?? [],
+        rawBody: op['x-maestro-raw-body'] === true,
         ...(typeof op['x-maestro-public-when'] === 'string' ? { publicWhen: op['x-maestro-public-when'] } : {}),
         responses,
       });

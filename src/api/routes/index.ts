@@ -9,6 +9,8 @@ import { health, metrics, readiness } from './operations.js';
 import { getRunReceipt, getRunReplay, startRunReplay } from './provenance.js';
 import { listRunbooks, registerRunbook, triggerRunbook } from './runbooks.js';
 import { approveRunTask, cancelRun, getRun, listRuns, pauseRun, resumeRun, retryRun, signalRun, startRun } from './runs.js';
+import { createTrigger, deleteTrigger, getTrigger, listTriggers, pauseTrigger, putTrigger, unpauseTrigger } from './triggers.js';
+import { deliverWebhook } from './hooks.js';
 import { getWorkflow, listWorkflows, registerWorkflow } from './workflows.js';
 
 /** Handlers by operationId; `createApp` checks the set equals the document's operations. */
@@ -33,6 +35,14 @@ export const ROUTE_HANDLERS = {
   registerRunbook,
   listRunbooks,
   triggerRunbook,
+  createTrigger,
+  listTriggers,
+  getTrigger,
+  putTrigger,
+  deleteTrigger,
+  pauseTrigger,
+  unpauseTrigger,
+  deliverWebhook,
   listAudit,
   health,
   readiness,

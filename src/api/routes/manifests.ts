@@ -3,13 +3,13 @@
  * the route registers.
  */
 import { ManifestError, MaestroError } from '../../errors/index.js';
-import { parseManifest, type Manifest, type RunbookManifest, type SubWorkflows, type WorkflowManifest } from '../../manifest/index.js';
+import { parseManifest, type Manifest, type RunbookManifest, type SubWorkflows, type TriggerManifest, type WorkflowManifest } from '../../manifest/index.js';
 import type { RouteContext } from '../context.js';
 
 /** Name issues are reported under (the API has no file). */
 const SOURCE_NAME = 'request body';
 
-function parseBody(context: RouteContext, workflows?: SubWorkflows): { manifest: Manifest; text: string } {
+function parseBody(context: Pick<RouteContext, 'rawBody' | 'deps'>, workflows?: SubWorkflows): { manifest: Manifest; text: string } {
   const text = context.rawBody;
   if (text === undefined) throw new MaestroError('BAD_REQUEST', 'the manifest must be sent as application/yaml or application/json text');
   return { manifest: parseManifest(text, SOURCE_NAME, { catalog: context.deps.catalog, ...(workflows === undefined ? {} : { workflows }) }), text };
@@ -36,4 +36,11 @@ export function runbookFromBody(context: RouteContext): { manifest: RunbookManif
   const { manifest, text } = parseBody(context);
   if (manifest.kind !== 'Runbook') throw wrongKind(manifest, 'Runbook');
   return { manifest, text };
+}
+
+/** The request's trigger manifest. @throws ManifestError (400) listing every issue. */
+export function triggerFromBody(context: Pick<RouteContext, 'rawBody' | 'deps'>): TriggerManifest {
+  const { manifest } = parseBody(context);
+  if (manifest.kind !== 'Trigger') throw wrongKind(manifest, 'Trigger');
+  return manifest;
 }

@@ -1,0 +1,83 @@
+/**
+ * `POST /hooks/{namespace}/{name}`: a webhook delivery. No bearer token — anyone on the network
+ * can reach it — so the signature is checked first, over the raw bytes, before the body is even
+ * parsed: a delivery that does not prove its sender holds the trigger's secret starts nothing
+ * and learns nothing (an unknown trigger, a paused one's secret, a message trigger: all 401).
+ */
+import { MaestroError } from '../../errors/index.js';
+import type { TriggerRecord } from '../../store/index.js';
+import { fireTrigger, recordTriggerEvent, triggerOf, verifySignature, type FireResult } from '../../triggers/index.js';
+import { parseJsonText } from '../json-body.js';
+import { requestTraceId, stringParam, type RouteContext, type RouteHandler } from '../context.js';
+import { launchContext } from './access.js';
+
+/** Request headers an expression may read: every one but the caller's credentials. */
+const HIDDEN_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
+
+function eventHeaders(context: RouteContext): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(context.req.headers)) {
+    if (HIDDEN_HEADERS.has(name) || value === undefined) continue;
+    headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
+}
+
+function unauthenticated(namespace: string, name: string): MaestroError {
+  return new MaestroError('SIGNATURE_INVALID', `the delivery to /hooks/${namespace}/${name} carries no valid signature for a webhook trigger there`);
+}
+
+/** The answer to a fired delivery: 202 with the runs, or the refusal's problem when nothing else happened. */
+function answer(result: FireResult): { status: number; body: unknown } {
+  if (result.outcome === 'rate-limited') {
+    throw new MaestroError('RATE_LIMITED', 'the trigger has fired as often as its rateLimit allows this minute; nothing started', { details: { retryAfterSeconds: result.retryAfterSeconds } });
+  }
+  const refused = result.outcome === 'refused' ? result.items.find((item) => item.code !== undefined) : undefined;
+  if (refused?.code !== undefined) throw new MaestroError(refused.code, refused.message ?? refused.code);
+  return { status: 202, body: { outcome: result.outcome, runIds: result.runIds, items: result.items } };
+}
+
+/**
+ * Records a refused delivery — without its body or headers: neither is trusted, and either could
+ * carry anything — at most `rateLimit.perMinute` times a minute per trigger, so a flood of
+ * forged deliveries cannot grow the audit log without bound (past that they are only answered).
+ */
+async function auditRefusal(context: RouteContext, record: TriggerRecord, traceId: string, reason: string, details: Record<string, unknown>): Promise<void> {
+  const now = context.deps.clock();
+  // `#` appears in no trigger name: this window is the refusals', apart from the fires'.
+  const refusals = await context.deps.store.countTriggerEvents(record.namespace, `${record.name}#refused`, now.toISOString().slice(0, 16), 1);
+  if (refusals > triggerOf(record).rateLimit.perMinute) return;
+  await recordTriggerEvent(context.deps.auditLog, {
+    namespace: record.namespace,
+    trigger: record.name,
+    actor: 'anonymous',
+    action: 'refused',
+    traceId,
+    reason,
+    details: { ...details, remoteAddress: context.req.socket.remoteAddress ?? 'unknown' },
+  });
+}
+
+/** `POST /hooks/{namespace}/{name}`. */
+export const deliverWebhook: RouteHandler = async (context) => {
+  const namespace = stringParam(context.path, 'namespace');
+  const name = stringParam(context.path, 'name');
+  const bytes = context.rawBytes ?? Buffer.alloc(0);
+  const traceId = requestTraceId(context);
+  const record = await context.deps.store.getTrigger(namespace, name);
+  const auth = record === undefined ? undefined : triggerOf(record).auth;
+  if (record === undefined || auth === undefined || record.message) throw unauthenticated(namespace, name);
+  const secret = await context.deps.secrets(auth.secret, { namespace }).catch((error: unknown) => {
+    if (error instanceof MaestroError) return error;
+    throw error;
+  });
+  const header = context.req.headers[auth.header];
+  if (secret instanceof MaestroError || !verifySignature(auth, secret, bytes, Array.isArray(header) ? header[0] : header)) {
+    const reason = secret instanceof MaestroError ? `the trigger's secret cannot be resolved in namespace ${namespace}: ${secret.message}` : 'missing or invalid signature';
+    await auditRefusal(context, record, traceId, reason, { code: secret instanceof MaestroError ? secret.code : 'SIGNATURE_INVALID', bytes: bytes.length });
+    throw unauthenticated(namespace, name);
+  }
+  const body = bytes.length === 0 ? null : parseJsonText(bytes);
+  const result = await fireTrigger({ ...launchContext(context.deps), catalog: context.deps.catalog, clock: context.deps.clock }, record, { body, headers: eventHeaders(context), traceId });
+  return answer(result);
+};
