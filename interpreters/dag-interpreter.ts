@@ -78,6 +78,9 @@ import { Scheduler, isTerminal, type AttemptFailure, type Command, type Unit } f
 /** The per-key lock of concurrency keys: bundled with the interpreter, registered by the same worker. */
 export { concurrencyLock } from './concurrency-lock.js';
 
+/** The workflow a schedule's fires start: bundled with the interpreter, registered by the same worker. */
+export { scheduledRun } from './scheduled-run.js';
+
 /** Runs recorded before receipts existed end without the receipt activity; `patched` keeps them replaying. */
 const RECEIPT_PATCH = 'maestro-receipt-v1';
 /** Approvals recorded before the API signed them were counted without the `verifyApproval` activity. */

@@ -19,6 +19,7 @@ import { registerConfigCommands } from './config.js';
 import { registerImageCommands } from './images.js';
 import { registerLogCommands } from './logs.js';
 import { registerRunnerCommands } from './runners.js';
+import { registerScheduleCommands } from './schedules.js';
 import { registerProvenanceCommands } from './provenance.js';
 import { registerTaskCommands } from './tasks.js';
 import { addApiCommands } from './api-commands.js';
@@ -78,6 +79,7 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   addApiCommands(program);
+  registerScheduleCommands(program);
   registerTriggerCommands(program);
 
   registerAuditCommands(program, (code) => (exitCode = code));

@@ -66,6 +66,8 @@ export interface StartRunOptions {
    * @default undefined — the workflow has no `spec.concurrency`
    */
   concurrency?: InterpreterInput['concurrency'];
+  /** See {@link InterpreterInput.schedule}. @default undefined — not started by a schedule */
+  schedule?: InterpreterInput['schedule'];
 }
 
 /** Starts the interpreter on a compiled workflow; returns the run id. */
@@ -86,6 +88,7 @@ export async function startRun(client: Client, options: StartRunOptions): Promis
     ...(options.historyEventLimit === undefined ? {} : { historyEventLimit: options.historyEventLimit }),
     ...(options.carried === undefined ? {} : { carried: options.carried }),
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    ...(options.schedule === undefined ? {} : { schedule: options.schedule }),
   };
   await client.workflow.start(INTERPRETER_WORKFLOW, {
     workflowId: runId,

@@ -19,6 +19,8 @@ export interface ExpressionBindings {
   inputs?: Record<string, unknown>;
   /** In `finally` tasks: how the run has ended so far and which tasks failed. @default undefined — not bound */
   run?: { status: string; failedTasks: string[] };
+  /** In a schedule's `params`/`inputs`: its id and the scheduled fire time (RFC 3339). @default undefined — not bound */
+  schedule?: { id: string; time: string };
   /** A trigger's event (webhook delivery or message): its JSON `body` and lower-cased `headers`. @default undefined — not bound */
   event?: { body: unknown; headers: Record<string, string> };
 }
@@ -245,6 +247,7 @@ export function evaluate(expression: string, bindings: ExpressionBindings, integ
   const input: Record<string, unknown> = { params: asCelMap(withIntegers(bindings.params, integerParams)), tasks: asCelMap(bindings.tasks) };
   if (bindings.inputs !== undefined) input.inputs = asCelMap(withIntegers(bindings.inputs, integerParams));
   if (bindings.run !== undefined) input.run = bindings.run;
+  if (bindings.schedule !== undefined) input.schedule = bindings.schedule;
   if (bindings.event !== undefined) {
     input.body = bindings.event.body ?? null;
     input.headers = asCelMap(bindings.event.headers);

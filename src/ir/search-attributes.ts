@@ -17,3 +17,9 @@ export const MAESTRO_STATUS = defineSearchAttributeKey('MaestroStatus', SearchAt
 
 /** Every custom search attribute, for registration with the server. */
 export const SEARCH_ATTRIBUTES = [MAESTRO_WORKFLOW, MAESTRO_VERSION, MAESTRO_DIGEST, MAESTRO_NAMESPACE, MAESTRO_STATUS];
+
+/**
+ * Set by Temporal on a workflow a Schedule started: the time the action was scheduled for (not
+ * when it started; for a backfill, the past time). Built in: no registration needed.
+ */
+export const TEMPORAL_SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);

@@ -416,6 +416,20 @@ export interface InterpreterInput {
    * @default 1
    */
   historyFormat?: 1 | 2;
+  /**
+   * Set for a run a schedule started: the schedule and the time it was scheduled for (not when it
+   * actually fired). The interpreter does not read it; `GET /runs/{runId}` shows it.
+   * @default undefined — not started by a schedule
+   */
+  schedule?: ScheduledBy;
+}
+
+/** The schedule that started a run ({@link InterpreterInput.schedule}). */
+export interface ScheduledBy {
+  /** The schedule's id, in the run's namespace. */
+  scheduleId: string;
+  /** The fire time the run is for (RFC 3339): for a backfill, the past time it stands in for. */
+  scheduledTime: string;
 }
 
 /** The parent of a sub-workflow's run ({@link InterpreterInput.parent}). */

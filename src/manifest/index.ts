@@ -6,6 +6,7 @@
 export { MAX_MANIFEST_BYTES, parseManifest, type ParseManifestOptions } from './parse.js';
 export { loadManifestFile } from './load.js';
 export { checkParams, parseParamText } from './param-values.js';
+export { parseScheduleManifest, scheduleSchema, type ParsedSchedule, type ScheduleManifest } from './schedule.js';
 export { irSchema, runbookSchema, triggerSchema, workflowSchema } from './schemas.js';
 export {
   MAX_EMBEDDED_IR_BYTES,

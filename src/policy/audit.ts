@@ -10,9 +10,11 @@ import { auditRecordId, type AuditLog, type AuditRecord, type ChainReport } from
 export interface AuditEvent {
   /**
    * `replay`: a replay of the run was started (its id in `details.replayRunId`); `signal`: a signal
-   * was sent (its name in `details.name`); `pause`: the run was paused or resumed.
+   * was sent (its name in `details.name`); `pause`: the run was paused or resumed; `schedule`: a
+   * schedule was created, changed, deleted, paused, unpaused, triggered, backfilled, fired or
+   * refused a fire (under `runId` `schedule:<namespace>:<id>`).
    */
-  kind: 'approval' | 'cancellation' | 'retry' | 'replay' | 'signal' | 'pause';
+  kind: 'approval' | 'cancellation' | 'retry' | 'replay' | 'signal' | 'pause' | 'schedule';
   runId: string;
   namespace: string;
   /** The task concerned (approvals). */

@@ -33,6 +33,10 @@ export interface RunDetail {
   outputs?: Record<string, unknown>;
   /** A sub-workflow's run: the run and task that started it. */
   parent?: ParentRun;
+  /** A run a schedule started: the schedule's id. */
+  scheduleId?: string;
+  /** A run a schedule started: the time it was scheduled for (RFC 3339), not when it fired. */
+  scheduledTime?: string;
 }
 
 function pending(ir: WorkflowIR): TaskState[] {
@@ -75,6 +79,7 @@ export async function runDetail(client: Client, location: RunLocation): Promise<
       startedBy: request.startedBy,
       policy: runPolicyView(ir, request.principal),
       tasks: pending(ir),
+      ...(request.schedule === undefined ? {} : { scheduleId: request.schedule.scheduleId, scheduledTime: request.schedule.scheduledTime }),
     };
   }
   const { execution } = location;
@@ -85,7 +90,7 @@ export async function runDetail(client: Client, location: RunLocation): Promise<
   return { ...detail, concurrency };
 }
 
-function detailOf(execution: RunExecution, { ir, params, startedBy, principal, parent }: InterpreterInput, state: RunState): RunDetail {
+function detailOf(execution: RunExecution, { ir, params, startedBy, principal, parent, schedule }: InterpreterInput, state: RunState): RunDetail {
   return {
     runId: execution.runId,
     workflowRef: `${ir.name}@${ir.version}`,
@@ -103,5 +108,6 @@ function detailOf(execution: RunExecution, { ir, params, startedBy, principal, p
     tasks: state.tasks,
     ...(state.outputs === undefined ? {} : { outputs: state.outputs }),
     ...(parent === undefined ? {} : { parent }),
+    ...(schedule === undefined ? {} : { scheduleId: schedule.scheduleId, scheduledTime: schedule.scheduledTime }),
   };
 }

@@ -17,5 +17,40 @@ export { locateRun, namespaceOf, runDetail, type RunDetail, type RunLocation } f
 export { watchFinishedRuns, type FinishedRunMetrics, type FinishedRunsOptions } from './finished.js';
 export { PRIORITY_DYNAMIC_CONFIG } from './priority.js';
 export { decisionView, planDecisions, runPolicyView, type DecisionView, type RunPolicyView } from './policy.js';
+export {
+  OVERLAP_POLICIES,
+  SCHEDULE_MAX_ENTRIES,
+  SCHEDULE_MIN_INTERVAL_MS,
+  SCHEDULE_NOTE_MAX_BYTES,
+  scheduleDefinition,
+  scheduledRunId,
+  type OverlapPolicy,
+  type ScheduleBody,
+  type ScheduleDefinition,
+  type StoredSchedule,
+} from './schedule-definition.js';
+export {
+  SCHEDULED_RUN_WORKFLOW,
+  createScheduleActivities,
+  createTemporalSchedule,
+  getSchedule,
+  listSchedules,
+  planScheduledStart,
+  readSchedule,
+  recentScheduleRuns,
+  recordScheduleEvent,
+  replaceTemporalSchedule,
+  scheduleAuditId,
+  setSchedulePaused,
+  scheduleStarter,
+  temporalScheduleId,
+  type FireOutcome,
+  type LiveSchedule,
+  type ScheduleActivities,
+  type ScheduleFireContext,
+  type ScheduledRunInput,
+  type ScheduleRunView,
+  type ScheduleSummaryView,
+} from './schedules.js';
 export { planRunbook, startRunbook, type RunbookPlan, type RunbookStartContext, type RunbookStartRequest } from './runbook-start.js';
 export { RUNBOOK_APPROVAL_TASK, RUNBOOK_PARAMS_TIMEOUT_MS, inputSpecs, runbookParams, runbookWorkflow } from './runbook-plan.js';

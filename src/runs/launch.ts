@@ -11,7 +11,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import { cancelOnTemporal, startRun } from '../client/index.js';
 import { MaestroError } from '../errors/index.js';
 import { openValue, sealValue, type AesGcmPayloadCodec } from '../codec/index.js';
-import type { CacheMode, CompiledWorkflow, Principal, TaskState } from '../ir/index.js';
+import type { CacheMode, CompiledWorkflow, Principal, ScheduledBy, TaskState } from '../ir/index.js';
 import { checkRunStart, runStartDenial, type PolicyGate } from '../policy/index.js';
 import type { AuditLog, Store } from '../store/index.js';
 import { recordBeforeActing } from './record.js';
@@ -50,6 +50,11 @@ export interface LaunchRequest {
    * @default undefined — a run of its own
    */
   origin?: RunOrigin;
+  /**
+   * The schedule that started the run and the time it was scheduled for (`GET /runs/{runId}` shows them).
+   * @default undefined — not started by a schedule
+   */
+  schedule?: ScheduledBy;
 }
 
 /** Where a run started from another comes from: see {@link LaunchRequest.origin}. */
@@ -146,6 +151,7 @@ export async function startOnTemporal(context: LaunchContext, request: LaunchReq
       ...(request.traceId === undefined ? {} : { traceId: request.traceId }),
       ...(request.cache === undefined ? {} : { cache: request.cache }),
       ...(concurrency === undefined ? {} : { concurrency }),
+      ...(request.schedule === undefined ? {} : { schedule: request.schedule }),
     });
   } catch (error) {
     if (error instanceof WorkflowExecutionAlreadyStartedError) return 'exists';

@@ -64,7 +64,7 @@ async function exactVersion(store: Store, namespace: string, name: string, versi
  * @throws MaestroError `RUNBOOK_NOT_ALLOWED` unless the principal holds one of the allow-list roles.
  * @throws ParamsError for inputs or params that do not check.
  */
-export async function planRunbook(context: RunbookStartContext, request: Pick<RunbookStartRequest, 'namespace' | 'runbook' | 'inputs' | 'principal'>): Promise<RunbookPlan> {
+export async function planRunbook(context: Pick<RunbookStartContext, 'store' | 'catalog'>, request: Pick<RunbookStartRequest, 'namespace' | 'runbook' | 'inputs' | 'principal'>): Promise<RunbookPlan> {
   const { namespace, principal } = request;
   const [name = '', version] = request.runbook.split('@');
   const entry = await context.store.getRunbook(namespace, name, await exactVersion(context.store, namespace, name, version));

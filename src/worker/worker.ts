@@ -8,6 +8,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities, receiptSink, type ActivityDeps } from '../activities/index.js';
 import type { Catalog } from '../catalog/index.js';
@@ -17,8 +18,9 @@ import { temporalConnectOptions, type Config } from '../config/index.js';
 import { createPdp, createPolicyGate, type PolicyGate } from '../policy/index.js';
 import { auditDecisionLog, createWorkerProvenance, loadApprovalKey, type WorkerProvenance } from '../provenance/index.js';
 import { createRunners, localRunner, startContainerSweep, type Runners } from '../runners/index.js';
+import { createScheduleActivities, type LaunchContext } from '../runs/index.js';
 import { createSecretResolver } from '../secrets/index.js';
-import { FsArtifactStore, openAuditLog, openTaskLog, type TaskLog } from '../store/index.js';
+import { FsArtifactStore, openAuditLog, openStore, openTaskLog, type TaskLog } from '../store/index.js';
 import { runMessageTriggers } from '../triggers/index.js';
 
 const INTERPRETER_PATH = fileURLToPath(new URL('../../interpreters/dag-interpreter.ts', import.meta.url));
@@ -72,6 +74,12 @@ export interface WorkerOptions {
    * @default undefined — payloads in clear (only for an engine whose clients use no codec either)
    */
   payloadCodec?: AesGcmPayloadCodec;
+  /**
+   * How the worker starts the runs of schedules' fires (`fireSchedule`): the same store, audit
+   * log, policy decision point and admission limits as the API's.
+   * @default undefined — schedules' fires fail, saying the worker cannot start runs
+   */
+  launch?: LaunchContext;
 }
 
 /** Bundles the interpreter once; pass the result to several workers to skip re-bundling. */
@@ -112,11 +120,12 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     ...(largeOutputBytes === undefined ? {} : { largeOutputBytes }),
     ...(options.subWorkflowMaxDepth === undefined ? {} : { subWorkflowMaxDepth: options.subWorkflowMaxDepth }),
   });
+  const schedules = createScheduleActivities(options.launch && { ...options.launch, catalog });
   return Worker.create({
     connection,
     namespace,
     taskQueue,
-    activities,
+    activities: { ...activities, ...schedules },
     workflowBundle: options.workflowBundle ?? (await bundleInterpreter()),
     sinks: receiptSink(provenance.writeReceipt, (message, meta) => Runtime.instance().logger.error(message, meta)),
     ...(options.payloadCodec === undefined ? {} : { dataConverter: maestroDataConverter(options.payloadCodec) }),
@@ -147,6 +156,20 @@ export async function runWorker(config: Config): Promise<{ shutdown(): Promise<v
   // The disclosure task signs with this worker's settings, not what the environment says.
   const catalog = await loadCatalog({ ...config, provenance: () => disclosureProvenance(config) });
   const connection = await NativeConnection.connect(temporalConnectOptions(config));
+  // Schedules' fires start runs as the API does: a client with the same codec, the same store.
+  const clientConnection = await Connection.connect(temporalConnectOptions(config));
+  const codec = payloadCodec(config);
+  const store = await openStore(database);
+  const policy = createPolicyGate({ pdp, log: auditLog });
+  const launch: LaunchContext = {
+    client: new Client({ connection: clientConnection, namespace: config.temporalNamespace, dataConverter: maestroDataConverter(codec) }),
+    store,
+    auditLog,
+    taskQueue: config.taskQueue,
+    runLimits: config.namespaceRunLimits ?? {},
+    payloadCodec: codec,
+    policy,
+  };
   const worker = await createWorker({
     connection,
     namespace: config.temporalNamespace,
@@ -156,12 +179,13 @@ export async function runWorker(config: Config): Promise<{ shutdown(): Promise<v
     catalog,
     runners: createRunners(config, { artifacts }),
     provenance: await createWorkerProvenance({ config, catalog, taskModules: catalog.modules, policyDecisions: auditDecisionLog(auditLog).decisionIds }),
-    policy: createPolicyGate({ pdp, log: auditLog }),
+    policy,
     taskLog,
     secrets: createSecretResolver(config),
     approvalKey: (await loadApprovalKey(config)).publicKey,
-    payloadCodec: payloadCodec(config),
+    payloadCodec: codec,
     subWorkflowMaxDepth: config.subWorkflowMaxDepth,
+    launch,
   });
   const sweeper = startContainerSweep(config);
   const running = worker.run();
@@ -182,6 +206,8 @@ export async function runWorker(config: Config): Promise<{ shutdown(): Promise<v
       await running;
       await sweeper.stop();
       await connection.close();
+      await clientConnection.close();
+      await store.close();
       await pdp.close();
       await auditLog.close();
       await taskLog.close();

@@ -146,11 +146,20 @@ function quietRuntime(): void {
 }
 
 /** A worker for the harness's task queue, keeping artifacts and provenance where the API's config says, as `maestro dev` does. */
-async function startTestWorker(address: string, config: Config, policy: PolicyGate | undefined, taskLog: TaskLog, codec: AesGcmPayloadCodec): Promise<{ stop(): Promise<void> }> {
+async function startTestWorker(
+  address: string,
+  config: Config,
+  policy: PolicyGate | undefined,
+  taskLog: TaskLog,
+  codec: AesGcmPayloadCodec,
+  launch: { client: Client; auditLog: AuditLog },
+): Promise<{ stop(): Promise<void> }> {
   quietRuntime();
   bundle ??= bundleInterpreter();
   const connection = await NativeConnection.connect({ address });
   const catalog = await loadCatalog(config);
+  // Schedules' fires start runs from the worker, with its own store on the API's database.
+  const store = await openStore({ dataDir: config.dataDir });
   const worker: Worker = await createWorker({
     connection,
     taskQueue: config.taskQueue,
@@ -163,6 +172,15 @@ async function startTestWorker(address: string, config: Config, policy: PolicyGa
     workflowBundle: await bundle,
     payloadCodec: codec,
     subWorkflowMaxDepth: config.subWorkflowMaxDepth,
+    launch: {
+      client: launch.client,
+      store,
+      auditLog: launch.auditLog,
+      taskQueue: config.taskQueue,
+      runLimits: config.namespaceRunLimits ?? {},
+      payloadCodec: codec,
+      ...(policy === undefined ? {} : { policy }),
+    },
   });
   const running = worker.run();
   return {
@@ -170,6 +188,7 @@ async function startTestWorker(address: string, config: Config, policy: PolicyGa
       worker.shutdown();
       await running;
       await connection.close();
+      await store.close();
     },
   };
 }
@@ -196,7 +215,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const codec = payloadCodec(config);
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, dataConverter: maestroDataConverter(codec) });
-  let worker = options.worker === false ? undefined : await startTestWorker(address, config, gate, taskLog, codec);
+  let worker = options.worker === false ? undefined : await startTestWorker(address, config, gate, taskLog, codec, { client, auditLog });
   const start = () =>
     startApi(config, {
       port: 0,
@@ -296,7 +315,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       worker = undefined;
     },
     async startWorker() {
-      worker ??= await startTestWorker(address, config, gate, taskLog, codec);
+      worker ??= await startTestWorker(address, config, gate, taskLog, codec, { client, auditLog });
     },
     async close() {
       await api.stop();

@@ -8,6 +8,7 @@ import { getRunLogs } from './logs.js';
 import { health, metrics, readiness } from './operations.js';
 import { getRunReceipt, getRunReplay, startRunReplay } from './provenance.js';
 import { listRunbooks, registerRunbook, triggerRunbook } from './runbooks.js';
+import { backfillSchedule, createSchedule, deleteSchedule, getScheduleRoute, listSchedules, pauseSchedule, putSchedule, triggerSchedule, unpauseSchedule, updateSchedule } from './schedules.js';
 import { approveRunTask, cancelRun, getRun, listRuns, pauseRun, resumeRun, retryRun, signalRun, startRun } from './runs.js';
 import { createTrigger, deleteTrigger, getTrigger, listTriggers, pauseTrigger, putTrigger, unpauseTrigger } from './triggers.js';
 import { deliverWebhook } from './hooks.js';
@@ -35,6 +36,16 @@ export const ROUTE_HANDLERS = {
   registerRunbook,
   listRunbooks,
   triggerRunbook,
+  createSchedule,
+  listSchedules,
+  getSchedule: getScheduleRoute,
+  putSchedule,
+  updateSchedule,
+  deleteSchedule,
+  pauseSchedule,
+  unpauseSchedule,
+  triggerSchedule,
+  backfillSchedule,
   createTrigger,
   listTriggers,
   getTrigger,

@@ -3,7 +3,7 @@
  * the route registers.
  */
 import { ManifestError, MaestroError } from '../../errors/index.js';
-import { parseManifest, type Manifest, type RunbookManifest, type SubWorkflows, type TriggerManifest, type WorkflowManifest } from '../../manifest/index.js';
+import { parseManifest, parseScheduleManifest, type Manifest, type ParsedSchedule, type RunbookManifest, type SubWorkflows, type TriggerManifest, type WorkflowManifest } from '../../manifest/index.js';
 import type { RouteContext } from '../context.js';
 
 /** Name issues are reported under (the API has no file). */
@@ -36,6 +36,13 @@ export function runbookFromBody(context: RouteContext): { manifest: RunbookManif
   const { manifest, text } = parseBody(context);
   if (manifest.kind !== 'Runbook') throw wrongKind(manifest, 'Runbook');
   return { manifest, text };
+}
+
+/** The request's `kind: Schedule` manifest, as the JSON body it stands for. @throws ManifestError (400) listing every issue. */
+export function scheduleFromManifest(context: RouteContext): ParsedSchedule {
+  const text = context.rawBody;
+  if (text === undefined) throw new MaestroError('BAD_REQUEST', 'the manifest must be sent as application/yaml text');
+  return parseScheduleManifest(text, SOURCE_NAME);
 }
 
 /** The request's trigger manifest. @throws ManifestError (400) listing every issue. */
