@@ -108,7 +108,7 @@ const REPO = fileURLToPath(new URL('..', import.meta.url));
 const TASK_QUEUE = 'bench-api-load';
 
 /** Starts `tsx <script> args` with `env`; resolves once its output contains `ready`. */
-async function child(script: string, args: string[], env: Record<string, string>, ready: string): Promise<{ process: ChildProcess; output(): string }> {
+export async function child(script: string, args: string[], env: Record<string, string>, ready: string): Promise<{ process: ChildProcess; output(): string }> {
   const process_ = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const onData = (chunk: Buffer): void => void (output += chunk.toString('utf8'));
@@ -125,7 +125,8 @@ async function child(script: string, args: string[], env: Record<string, string>
   return { process: process_, output: () => output };
 }
 
-async function stopChild(process_: ChildProcess): Promise<void> {
+/** Stops a {@link child} with SIGTERM and waits for it to exit. */
+export async function stopChild(process_: ChildProcess): Promise<void> {
   if (process_.exitCode !== null) return;
   process_.kill('SIGTERM');
   await once(process_, 'exit');
