@@ -21,7 +21,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { connect, type NatsConnection } from 'nats';
-import { PRIORITY_DYNAMIC_CONFIG } from '../src/runs/index.js';
+import { Client, Connection } from '@temporalio/client';
+import { maestroDataConverter, payloadCodec } from '../src/codec/index.js';
+import { PRIORITY_DYNAMIC_CONFIG, runInput } from '../src/runs/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { resolveTemporalBin, startDevServer } from '../src/devserver/index.js';
 import { freePort, startNats } from '../test/peers/index.js';
@@ -268,12 +270,20 @@ export async function benchTriggers(): Promise<TriggersBenchResult> {
       runIds.push(...page.items.map((r) => r.runId));
       pageToken = page.nextPageToken;
     } while (pageToken);
-    for (let i = 0; i < runIds.length; i += 16) {
-      const details = await Promise.all(runIds.slice(i, i + 16).map((id) => call<{ runId: string; startedBy: string; params: { n: number } }>('GET', `/runs/${id}`)));
-      for (const run of details) {
-        if (run.startedBy !== `trigger:${NAMESPACE}/flood`) continue;
-        flood.set(run.params.n, [...(flood.get(run.params.n) ?? []), run.runId]);
+    // Each run's params and starter from its history's start event: no worker query, so a busy
+    // worker (or 1,000 replays of finished runs) does not time the reads out.
+    const client = new Client({ connection: await Connection.connect({ address: server.address }), dataConverter: maestroDataConverter(payloadCodec({ dataDir: dir })) });
+    try {
+      for (let i = 0; i < runIds.length; i += 8) {
+        const inputs = await Promise.all(runIds.slice(i, i + 8).map(async (id) => ({ id, input: await runInput(client, id) })));
+        for (const { id, input } of inputs) {
+          if (input.startedBy !== `trigger:${NAMESPACE}/flood`) continue;
+          const n = Number(input.params.n);
+          flood.set(n, [...(flood.get(n) ?? []), id]);
+        }
       }
+    } finally {
+      await client.connection.close();
     }
     const runsStarted = [...flood.values()].reduce((sum, ids) => sum + ids.length, 0);
     const ratios = { webhook: latency.webhook.median / latency.api.median, nats: latency.nats.median / latency.api.median };

@@ -32,7 +32,7 @@ export function triggerMessageHandler(context: TriggerContext): MessageHandler {
           throw new RetryLater(`trigger ${ref.namespace}/${ref.name} is over its rate limit`, (result.retryAfterSeconds ?? 1) * 1000);
         case 'started':
         case 'duplicate':
-          return { outcome: 'started', runIds: result.runIds };
+          return { outcome: result.outcome, runIds: result.runIds };
         case 'ignored':
           return { outcome: 'ignored' };
         case 'refused': {

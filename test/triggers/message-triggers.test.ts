@@ -148,7 +148,7 @@ describe('NATS JetStream', () => {
     const next = await startMessageConsumers({ ...options, handler: { ...real, onMessage: async (t, e) => outcomes[outcomes.push(await real.onMessage(t, e)) - 1] as never } });
     try {
       await until(() => outcomes.length === 1 || undefined);
-      expect(outcomes[0]).toEqual({ outcome: 'started', runIds: started[0] });
+      expect(outcomes[0]).toEqual({ outcome: 'duplicate', runIds: started[0] });
       await until(async () => ((await next.consumer(`${NS}/nats-payments-${SUFFIX}`)?.lag()) === 0 ? true : undefined));
       const runs = await until(async () => {
         const found = await runsOf(`nats-payments-${SUFFIX}`);

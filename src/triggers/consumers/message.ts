@@ -33,13 +33,14 @@ export interface MessageEvent {
 }
 
 /**
- * What became of a message: `started` (a run was started for it, or had been for an earlier
- * delivery), `ignored` (the filter said no), `refused` (a deliberate no: policy, allow-list, rate
+ * What became of a message: `started` (a run was started for it), `duplicate` (an earlier
+ * delivery of it, or a message with the same `dedupKey`, had started its run), `ignored` (the filter said no), `refused` (a deliberate no: policy, allow-list, rate
  * limit — audited). All three are acknowledged; a thrown error is not, unless it is a permanent
  * `MaestroError` (see {@link settleMessage}).
  */
 export type MessageOutcome =
   | { outcome: 'started'; runIds: string[] }
+  | { outcome: 'duplicate'; runIds: string[] }
   | { outcome: 'ignored'; reason?: string }
   | { outcome: 'refused'; code: string; reason: string };
 
@@ -131,7 +132,7 @@ export interface Delivery {
 /** What a consumer does with a message once {@link settleMessage} has run: acknowledge it, or leave it for redelivery. */
 export interface Settlement {
   ack: boolean;
-  /** What happened, for the messages metric: `started`, `ignored`, `refused`, `poison` or `retry`. */
+  /** What happened, for the messages metric: `started`, `duplicate`, `ignored`, `refused`, `poison` or `retry`. */
   outcome: MessageOutcome['outcome'] | 'poison' | 'retry';
   /** The error that left the message for redelivery. */
   error?: unknown;
@@ -141,7 +142,7 @@ export interface Settlement {
 
 /**
  * Decodes a delivery and hands it to `handler`. Acknowledged: a run started (or one an earlier
- * delivery started: the trigger path deduplicates on `id`), an ignored message, a refusal, a poison
+ * delivery started, `duplicate`: the trigger path deduplicates on `id`), an ignored message, a refusal, a poison
  * message once recorded, and a message `onMessage` refused with a permanent `MaestroError` once
  * recorded. Left for redelivery: any other error (Temporal, the store, the audit log or the PDP
  * unavailable), so a message is never lost to an outage.

@@ -29,7 +29,7 @@ export function createConsumerMetrics(): ConsumerMetrics {
   const exporter = new PrometheusExporter({ preventServerStart: true });
   const provider = new MeterProvider({ readers: [exporter] });
   const meter = provider.getMeter('maestro-triggers');
-  const messages = meter.createCounter('maestro_trigger_messages', { description: 'Messages settled by message triggers, by trigger and outcome (started, ignored, refused, poison, retry)' });
+  const messages = meter.createCounter('maestro_trigger_messages', { description: 'Messages settled by message triggers, by trigger and outcome (started, duplicate, ignored, refused, poison, retry)' });
   const lag = meter.createObservableGauge('maestro_trigger_consumer_lag', { description: 'Messages waiting for a message trigger: not yet delivered, or delivered and not acknowledged' });
   let read: () => ReadonlyMap<string, { source: 'nats' | 'kafka'; lag: number }> = () => new Map();
   lag.addCallback((result) => {

@@ -113,7 +113,11 @@ export async function startNatsConsumer(trigger: MessageTriggerRef, source: Nats
     const loop = (async () => {
       for await (const message of iterable) {
         await inFlight.acquire();
-        void settle(message).finally(() => inFlight.release());
+        // An ack or nak the client refuses (its connection closed meanwhile) leaves the message to be
+        // delivered again: counted as a retry.
+        void settle(message)
+          .catch((error: unknown) => options.onSettled?.({ ack: false, outcome: 'retry', error }))
+          .finally(() => inFlight.release());
       }
     })();
     return {
