@@ -107,7 +107,7 @@ const TOKEN = 'bench-api-load-token-0123456789';
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const TASK_QUEUE = 'bench-api-load';
 
-/** Starts `tsx <script> args` with `env`; resolves once its output contains `ready`. */
+/** Starts `tsx <script> args` with `env`; resolves once its output contains `ready` (also for bench/webhook-latency.ts, bench/triggers.ts). */
 export async function child(script: string, args: string[], env: Record<string, string>, ready: string): Promise<{ process: ChildProcess; output(): string }> {
   const process_ = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -141,7 +141,7 @@ function latency(samples: readonly number[]): LatencySummary {
  * what it measures, so it uses node:http rather than fetch, which costs about 1 ms more CPU per
  * request here — CPU the API, the worker and Temporal would otherwise lose.
  */
-function post(agent: Agent, url: string, headers: Record<string, string>, body: string): Promise<{ status: number; text: string }> {
+export function post(agent: Agent, url: string, headers: Record<string, string>, body: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'POST', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
       const chunks: Buffer[] = [];
@@ -176,7 +176,7 @@ async function openLoop(rate: number, seconds: number, send: () => Promise<{ run
 }
 
 /** Epoch ms of the run's first TimerStarted event, from its history; undefined while there is none. */
-async function firstTaskScheduled(client: Client, runId: string): Promise<number | undefined> {
+export async function firstTaskScheduled(client: Client, runId: string): Promise<number | undefined> {
   const { EventType } = proto.temporal.api.enums.v1;
   const { history } = await client.workflowService.getWorkflowExecutionHistory({ namespace: client.options.namespace, execution: { workflowId: runId }, maximumPageSize: 20 });
   const event = history?.events?.find((e) => e.eventType === EventType.EVENT_TYPE_TIMER_STARTED);

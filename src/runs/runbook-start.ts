@@ -91,7 +91,16 @@ export async function planRunbook(context: Pick<RunbookStartContext, 'store' | '
  * await startRunbook(context, { namespace: 'ops', runbook: 'rollback', inputs: { service: 'api' }, principal, startedBy: 'trigger:ops/alerts' });
  */
 export async function startRunbook(context: RunbookStartContext, request: RunbookStartRequest): Promise<LaunchResult & { plan: RunbookPlan }> {
-  const plan = await planRunbook(context, request);
+  return launchRunbook(context, await planRunbook(context, request), request);
+}
+
+/**
+ * Launches a {@link planRunbook} plan: the second half of {@link startRunbook}, for a caller that
+ * plans while it does something else first (a trigger records its fire meanwhile).
+ *
+ * @throws what {@link launchRun} throws; nothing has started then.
+ */
+export async function launchRunbook(context: RunbookStartContext, plan: RunbookPlan, request: RunbookStartRequest): Promise<LaunchResult & { plan: RunbookPlan }> {
   const launch: Omit<LaunchRequest, 'runId'> & { runId?: string } = {
     compiled: plan.compiled,
     params: plan.params,

@@ -292,14 +292,16 @@ export function createSqlStore(db: SqlDriver): Store {
 
     countTriggerEvents(namespace, trigger, window, count) {
       return db.transaction(async (tx) => {
-        await tx.run('DELETE FROM trigger_windows WHERE namespace = $1 AND trigger_name = $2 AND window_start < $3', [namespace, trigger, window]);
         const rows = await tx.all(
           `INSERT INTO trigger_windows (namespace, trigger_name, window_start, count) VALUES ($1, $2, $3, $4)
              ON CONFLICT (namespace, trigger_name, window_start) DO UPDATE SET count = trigger_windows.count + $4
              RETURNING count`,
           [namespace, trigger, window, count],
         );
-        return Number(rows[0]?.count ?? count);
+        const total = Number(rows[0]?.count ?? count);
+        // The window's first events: the windows before it are over (one statement less on every other event).
+        if (total === count) await tx.run('DELETE FROM trigger_windows WHERE namespace = $1 AND trigger_name = $2 AND window_start < $3', [namespace, trigger, window]);
+        return total;
       });
     },
 

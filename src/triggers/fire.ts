@@ -12,14 +12,15 @@
  *    `dedupWindow` returns its run (`duplicate`) — unless that run never started (the process died
  *    between the claim and the start, or the start was refused), in which case this event starts
  *    it under the same id, so a run id is started at most once.
- * 5. The fire is recorded in the audit log, then the runbook starts through `startRunbook` (the
- *    one run-start path) for the principal recorded with the trigger; a refusal (allow-list role
- *    lost, policy denial, inputs that do not check) is recorded and starts nothing.
+ * 5. The fire is recorded in the audit log, then the runbook starts as `startRunbook` starts it
+ *    (`planRunbook`, done meanwhile, then `launchRunbook`: the one run-start path) for the
+ *    principal recorded with the trigger; a refusal (allow-list role lost, policy denial, inputs
+ *    that do not check) is recorded and starts nothing.
  */
 import { randomBytes, createHash } from 'node:crypto';
 import { MaestroError, type ErrorCode } from '../errors/index.js';
 import type { ExpressionBindings, Principal } from '../ir/index.js';
-import { describeRun, newRunId, startRunbook, type RunbookStartContext } from '../runs/index.js';
+import { describeRun, launchRunbook, newRunId, planRunbook, type RunbookStartContext } from '../runs/index.js';
 import type { TriggerRecord } from '../store/index.js';
 import { resolveTemplatesOffThread } from '../threads/index.js';
 import { recordTriggerEvent } from './audit.js';
@@ -104,6 +105,8 @@ function refusal(error: unknown): { code: ErrorCode; message: string } | undefin
 
 /** Evaluates named CEL expressions over the bindings, off the event loop. @throws MaestroError `EXPRESSION_FAILED` | `EXPRESSION_TOO_COSTLY`. */
 async function evaluateAll(expressions: Record<string, string>, bindings: ExpressionBindings): Promise<Record<string, unknown>> {
+  // Nothing to evaluate costs no round trip to a thread.
+  if (Object.keys(expressions).length === 0) return {};
   const templates = Object.fromEntries(Object.entries(expressions).map(([name, expression]) => [name, wrap(expression)]));
   let resolved;
   try {
@@ -192,6 +195,11 @@ async function planItem(trigger: Trigger, bindings: ExpressionBindings, event: T
 /** Starts (or finds) the run of one item that passed the filter. */
 async function fireItem(context: TriggerContext, trigger: Trigger, principal: Principal, item: PlannedItem, traceId: string, now: Date): Promise<FiredItem> {
   const actor = triggerActor(trigger);
+  const start = { namespace: trigger.namespace, runbook: trigger.runbook, inputs: item.inputs, principal, startedBy: actor, traceId };
+  // Planned (runbook found, allow-list and inputs checked) while the key is claimed and the fire
+  // recorded: only reads, so nothing happens if the item turns out a duplicate.
+  const planning = planRunbook(context, start);
+  planning.catch(() => undefined); // awaited below, where its refusal is handled
   let runId = newRunId();
   let fresh = true;
   if (item.key !== undefined) {
@@ -210,7 +218,7 @@ async function fireItem(context: TriggerContext, trigger: Trigger, principal: Pr
   const keyDetails = item.key === undefined ? {} : { key: item.key };
   await recordTriggerEvent(context.auditLog, { namespace: trigger.namespace, trigger: trigger.name, actor, action: 'fire', runId, traceId, details: { runbook: trigger.runbook, ...keyDetails } });
   try {
-    const result = await startRunbook(context, { namespace: trigger.namespace, runbook: trigger.runbook, inputs: item.inputs, principal, startedBy: actor, runId, traceId });
+    const result = await launchRunbook(context, await planning, { ...start, runId });
     // A key claimed before is the first delivery's run, whoever started it in the end.
     return { outcome: fresh && result.created ? 'started' : 'duplicate', runId: result.runId, ...keyDetails };
   } catch (error) {

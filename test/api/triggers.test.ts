@@ -142,6 +142,19 @@ describe('POST /hooks/{namespace}/{name} (GitHub-style X-Hub-Signature-256 push)
     expect(answers.filter((a) => a.body.outcome === 'started')).toHaveLength(1);
   });
 
+  it('a delivery whose key a crashed delivery claimed (no run started) starts that run under the claimed id, once', async () => {
+    const delivery = push('refs/heads/main', randomUUID());
+    // What a process killed between claiming the key and starting the run leaves behind.
+    const orphan = `run-${randomUUID()}`;
+    const now = new Date();
+    await h.store.claimTriggerKey({ namespace: h.namespace, trigger: 'github-push', key: delivery.headers['x-github-delivery'], runId: orphan, now: now.toISOString(), expiresAt: new Date(now.getTime() + 60_000).toISOString() });
+    const redelivered = await deliver('github-push', delivery.body, { headers: delivery.headers });
+    expect(redelivered.status, redelivered.text).toBe(202);
+    expect(redelivered.body.runIds).toEqual([orphan]);
+    await h.waitRun(orphan, (r) => r.status === 'SUCCEEDED');
+    expect((await deliver('github-push', delivery.body, { headers: delivery.headers })).body).toMatchObject({ outcome: 'duplicate', runIds: [orphan] });
+  });
+
   it('refuses a 10 MB body with 413 and a deeply nested one with 400 before starting anything', async () => {
     const big = JSON.stringify({ ref: 'refs/heads/main', pad: 'x'.repeat(10 * 1024 * 1024) });
     const tooLarge = await deliver('github-push', big);
