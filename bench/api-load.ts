@@ -107,7 +107,7 @@ const TOKEN = 'bench-api-load-token-0123456789';
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const TASK_QUEUE = 'bench-api-load';
 
-/** Starts `tsx <script> args` with `env`; resolves once its output contains `ready` (also for bench/webhook-latency.ts). */
+/** Starts `tsx <script> args` with `env`; resolves once its output contains `ready` (also for bench/webhook-latency.ts, bench/triggers.ts). */
 export async function child(script: string, args: string[], env: Record<string, string>, ready: string): Promise<{ process: ChildProcess; output(): string }> {
   const process_ = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -125,6 +125,7 @@ export async function child(script: string, args: string[], env: Record<string, 
   return { process: process_, output: () => output };
 }
 
+/** Stops a {@link child} with SIGTERM and waits for it to exit. */
 export async function stopChild(process_: ChildProcess): Promise<void> {
   if (process_.exitCode !== null) return;
   process_.kill('SIGTERM');

@@ -15,7 +15,10 @@
  * - `console`: the operator console in headless Chromium, the runs list with 1,000 runs and a
  *   1,000-node DAG (bench/console.ts);
  * - `expressions`: CEL's cost meter per evaluation against unmetered @bufbuild/cel, and JSONata on
- *   `tasks/transform.map`'s thread pool per row against the calling thread (bench/expressions.ts).
+ *   `tasks/transform.map`'s thread pool per row against the calling thread (bench/expressions.ts);
+ * - `triggers`: event → first task for a webhook, a NATS message and a schedule fire against
+ *   `POST /runs` of the same workflow, and 1,000 NATS messages with a worker crash: runs,
+ *   duplicates, consumer lag (bench/triggers.ts).
  *
  * Environment:
  * - `BENCH_SUITES` comma-separated suites to run (default all, in the order above);
@@ -46,6 +49,7 @@ import { medianProfile, profileHistories, type HistoryProfile } from './history.
 import { benchPolicy, policyMarkdown } from './policy.js';
 import { benchReceipt, type ReceiptBenchResult } from './receipt.js';
 import { benchSdk, sdkMarkdown } from './sdk.js';
+import { benchTriggers, triggersReport } from './triggers.js';
 import { checkTargets, markdownReport, rounded, type ShapeResult } from './report.js';
 import { SHAPES, taskCount, type Shape } from './shapes.js';
 import { bootstrapMedianRatio, ms, pairedMedianRatio, summarize, type Summary } from './stats.js';
@@ -278,6 +282,10 @@ ${apiLoadReport(sustained)}`, json: { issueRate, sustained } };
   expressions: async () => {
     const result = await benchExpressions();
     return { markdown: `## Bounded expressions\n\n${expressionsMarkdown(result)}`, json: result };
+  },
+  triggers: async () => {
+    const result = await benchTriggers();
+    return { markdown: triggersReport(result), json: result };
   },
 };
 

@@ -34,6 +34,9 @@ export { containerRun, functionInvoke };
 export { dbQuery, disclosurePackage, grpcCall, kafkaPublish, natsPublish, notifySlack, s3Get, s3Put, sigClaims, sigIngest };
 export { createDisclosurePackageTask, disclosureProvenance, createHttpRequestTask, createNotifySlackTask, createSigClaimsTask, createSigIngestTask };
 export { HttpClient } from './http/send.js';
+// The egress adapters of the NATS and Kafka clients, which message triggers' consumers use too.
+export { checkedNatsServers } from './nats-publish.js';
+export { guardedKafkaSockets } from './kafka-publish.js';
 export type { DisclosureProvenance, FileTaskOptions } from './disclosure-package.js';
 export type { HttpTaskOptions } from './http-request.js';
 export type { DbQueryInput, DbQueryOutput } from './db-query.js';

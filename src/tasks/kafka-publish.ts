@@ -145,7 +145,7 @@ export const kafkaPublish = defineTask<KafkaPublishInput, KafkaPublishOutput>({
       retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
       logLevel: logLevel.WARN,
       logCreator: kafkaLogger(ctx.logger),
-      socketFactory: guardedSockets(ctx.egress),
+      socketFactory: guardedKafkaSockets(ctx.egress),
     });
     const producer: Producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: true });
     const exchange = `publish to Kafka ${brokers.join(',')} topic ${topic}`;
@@ -186,9 +186,10 @@ export const kafkaPublish = defineTask<KafkaPublishInput, KafkaPublishOutput>({
 
 /**
  * Every broker connection (the bootstrap brokers and those the cluster's metadata names) through
- * the egress guard, connected to the checked address; TLS verifies the broker's host name.
+ * the egress guard, connected to the checked address; TLS verifies the broker's host name. Message
+ * triggers' Kafka consumers connect through it too.
  */
-function guardedSockets(egress: EgressGuard): ISocketFactory {
+export function guardedKafkaSockets(egress: EgressGuard): ISocketFactory {
   return ({ host, port, ssl, onConnect }) => {
     const tls = ssl ? { ...(typeof ssl === 'object' ? ssl : {}) } : undefined;
     const socket = egress.socket({ host, port, ...(tls ? { tls } : {}) });

@@ -130,7 +130,7 @@ export const natsPublish = defineTask<NatsPublishInput, NatsPublishOutput>({
         ctx,
         async () => {
           nc = await connect({
-            servers: await checkedServers(servers, ctx.egress),
+            servers: await checkedNatsServers(servers, ctx.egress),
             // Servers the cluster advertises were never checked: connect only to the listed ones.
             ignoreClusterUpdates: true,
             timeout: timeoutMs,
@@ -154,9 +154,10 @@ export const natsPublish = defineTask<NatsPublishInput, NatsPublishOutput>({
 
 /**
  * The servers with each host replaced by the address the egress guard checked for it, so the
- * client connects to exactly that address. A server the guard refuses fails the task.
+ * client connects to exactly that address. A server the guard refuses fails the task (and a message
+ * trigger's consumer does not start).
  */
-async function checkedServers(servers: readonly string[], egress: EgressGuard): Promise<string[]> {
+export async function checkedNatsServers(servers: readonly string[], egress: EgressGuard): Promise<string[]> {
   return Promise.all(
     servers.map(async (server) => {
       const url = new URL(/^[a-z]+:\/\//i.test(server) ? server : `nats://${server}`);

@@ -10,3 +10,5 @@ export { TRIGGER_AUDIT_KIND, recordTriggerEvent, type TriggerAuditEvent } from '
 export { fireTrigger, triggerActor, triggerOf, type FireOutcome, type FireResult, type FiredItem, type TriggerContext, type TriggerEvent } from './fire.js';
 export { hmacSha256Hex, verifySignature } from './signature.js';
 export { listMessageTriggers, saveTrigger, type RegistryContext, type SaveTriggerRequest, type SavedTrigger } from './registry.js';
+export { runMessageTriggers, triggerMessageHandler, type RunMessageTriggersOptions, type RunningMessageTriggers } from './message-triggers.js';
+export { startMessageConsumers, createConsumerMetrics, type MessageConsumers, type MessageHandler, type MessageTriggerRef } from './consumers/index.js';

@@ -21,6 +21,7 @@ import { createRunners, localRunner, startContainerSweep, type Runners } from '.
 import { createScheduleActivities, type LaunchContext } from '../runs/index.js';
 import { createSecretResolver } from '../secrets/index.js';
 import { FsArtifactStore, openAuditLog, openStore, openTaskLog, type TaskLog } from '../store/index.js';
+import { runMessageTriggers } from '../triggers/index.js';
 
 const INTERPRETER_PATH = fileURLToPath(new URL('../../interpreters/dag-interpreter.ts', import.meta.url));
 const IR_PATH = fileURLToPath(new URL('../ir/index.ts', import.meta.url));
@@ -139,8 +140,10 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
 }
 
 /**
- * Connects to Temporal with `config` and runs a worker until `shutdown()`. Installs the process's
- * Temporal runtime logger at `config.logLevel`, so call it once per process.
+ * Connects to Temporal with `config` and runs a worker until `shutdown()`, with the message
+ * triggers' consumers (unless `MAESTRO_TRIGGER_CONSUMERS=false`) and the metrics endpoint of
+ * `MAESTRO_WORKER_METRICS_PORT`. Installs the process's Temporal runtime logger at
+ * `config.logLevel`, so call it once per process.
  */
 export async function runWorker(config: Config): Promise<{ shutdown(): Promise<void> }> {
   Runtime.install({ logger: new DefaultLogger(LOG_LEVELS[config.logLevel]) });
@@ -186,8 +189,19 @@ export async function runWorker(config: Config): Promise<{ shutdown(): Promise<v
   });
   const sweeper = startContainerSweep(config);
   const running = worker.run();
+  let triggers;
+  try {
+    triggers = config.triggerConsumers === false ? undefined : await runMessageTriggers(config);
+  } catch (error) {
+    worker.shutdown();
+    await running;
+    throw error;
+  }
+  if (triggers?.metricsUrl !== undefined) console.info(`worker metrics on ${triggers.metricsUrl}/metrics`);
   return {
     async shutdown() {
+      // No new message starts a run once the worker stops: what is in flight is redelivered later.
+      await triggers?.stop();
       worker.shutdown();
       await running;
       await sweeper.stop();

@@ -5,6 +5,7 @@
 import { authSection, clientSection, runsSection, serverSection, streamsSection, type AuthSettings, type ClientSettings, type RunsSettings, type ServerSettings, type StreamsSettings } from './api.js';
 import { codecSection, type CodecSettings } from './codec.js';
 import { egressSection, type EgressSettings } from './egress.js';
+import { messageTriggersSection, type MessageTriggersSettings } from './message-triggers.js';
 import { policySection, type PolicySettings } from './policy.js';
 import { provenanceSection, type ProvenanceSettings } from './provenance.js';
 import { imagesSection, runnersSection, type ImagesSettings, type RunnersSettings } from './runners.js';
@@ -15,6 +16,7 @@ import { devServerSection, temporalSection, type DevServerSettings, type Tempora
 export * from './api.js';
 export * from './codec.js';
 export * from './egress.js';
+export * from './message-triggers.js';
 export * from './policy.js';
 export * from './provenance.js';
 export * from './runners.js';
@@ -41,6 +43,7 @@ export const SECTIONS = [
   codecSection,
   policySection,
   provenanceSection,
+  messageTriggersSection,
 ] as const;
 
 /**
@@ -64,4 +67,5 @@ export type Config = TemporalSettings &
   SecretsSettings &
   CodecSettings &
   PolicySettings &
-  ProvenanceSettings;
+  ProvenanceSettings &
+  MessageTriggersSettings;

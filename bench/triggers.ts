@@ -1,0 +1,340 @@
+/**
+ * Triggers benchmark (issue 22), on a dev server of its own with the worker and the API each in
+ * its own process (as bench/api-load.ts), and a real `nats-server`:
+ * - **latency**: event sent → the run's first task started, for a signed webhook
+ *   (`POST /hooks/{namespace}/{name}`), a NATS JetStream message (consumed by the worker's message
+ *   trigger) and `POST /runs` of the same workflow, interleaved in rotating order in the same run
+ *   (so load drifts hit all alike), one at a time; then a schedule fire against `POST /runs` (the
+ *   schedule helper's `bench/schedule-fire.ts`, same API and worker). Both ends of each sample are
+ *   read on this machine's clock (`startedAt` is the worker's).
+ * - **flood**: 1,000 NATS messages published open-loop at `BENCH_TRIGGER_NATS_RATE`/s (default 10),
+ *   the worker SIGKILLed at the 500th and restarted (messages it was handling are redelivered):
+ *   runs started, duplicates (runs beyond one per message: must be 0), the consumer lag (the
+ *   worker's `/metrics`, sampled every second) at its peak and once drained.
+ *
+ * Environment: `BENCH_TRIGGER_SAMPLES` latency samples per kind (default 30),
+ * `BENCH_TRIGGER_MESSAGES` (default 1000), `BENCH_TRIGGER_NATS_RATE` (default 10).
+ */
+import { createHmac } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { connect, type NatsConnection } from 'nats';
+import { Client, Connection } from '@temporalio/client';
+import { maestroDataConverter, payloadCodec } from '../src/codec/index.js';
+import { PRIORITY_DYNAMIC_CONFIG, runInput } from '../src/runs/index.js';
+import { loadConfig } from '../src/config/index.js';
+import { resolveTemporalBin, startDevServer } from '../src/devserver/index.js';
+import { freePort, startNats } from '../test/peers/index.js';
+import { child, stopChild } from './api-load.js';
+import { TUNED_DYNAMIC_CONFIG } from './engine.js';
+import { benchScheduleFire, scheduleFireReport, type ScheduleFireResult } from './schedule-fire.js';
+import { summarize, type Summary } from './stats.js';
+
+const TOKEN = 'bench-triggers-token-0123456789abcdef';
+const HOOK_SECRET = 'bench-hook-secret-0123456789';
+const NAMESPACE = 'default';
+
+/** One task first (a durable timer), as bench/api-load.ts: what "first task started" times. */
+const WORKFLOW = `apiVersion: maestro/v1
+kind: Workflow
+metadata: { name: trigger-bench, version: 1.0.0 }
+spec:
+  policy: { purpose: benchmark, authority: maestro-bench, license: internal }
+  parameters:
+    - { name: n, type: integer, default: 0 }
+  tasks:
+    - { id: first, uses: tasks/wait.sleep@0.1.0, with: { duration: 1ms } }
+`;
+const RUNBOOK = `apiVersion: maestro/v1
+kind: Runbook
+metadata: { name: trigger-bench, version: 1.0.0, allowList: { roles: [admin] } }
+spec:
+  inputs: [{ name: n, type: integer }]
+  workflowRef: trigger-bench@1.0.0
+  params: { n: "\${inputs.n}" }
+`;
+
+/** What the suite measured. */
+export interface TriggersBenchResult {
+  latency: { webhook: Summary; nats: Summary; api: Summary; ratios: { webhook: number; nats: number }; p95Ratios: { webhook: number; nats: number } };
+  schedule?: ScheduleFireResult;
+  scheduleError?: string;
+  flood: {
+    messages: number;
+    rate: number;
+    runsStarted: number;
+    distinctMessages: number;
+    duplicates: number;
+    lagPeak: number;
+    lagAfterDrain: number;
+    /** Seconds from the first publish until every message had its run (or the wait gave up). */
+    drainSeconds: number;
+    workerKilledAt: number;
+  };
+  targets: { name: string; value: number; limit: number; pass: boolean }[];
+}
+
+function positiveInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const value = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  return value;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Runs the suite: starts and stops everything it uses. */
+export async function benchTriggers(): Promise<TriggersBenchResult> {
+  const samples = positiveInt('BENCH_TRIGGER_SAMPLES', 30);
+  const messages = positiveInt('BENCH_TRIGGER_MESSAGES', 1000);
+  const rate = positiveInt('BENCH_TRIGGER_NATS_RATE', 10);
+  const dir = await mkdtemp(join(tmpdir(), 'maestro-bench-triggers-'));
+  const server = await startDevServer({
+    bin: resolveTemporalBin(loadConfig().temporalBin),
+    port: 0,
+    ui: false,
+    dbFile: join(dir, 'temporal.db'),
+    dynamicConfig: { ...TUNED_DYNAMIC_CONFIG, ...PRIORITY_DYNAMIC_CONFIG },
+    logLevel: 'error',
+  });
+  const nats = await startNats();
+  const metricsPort = await freePort();
+  const env = {
+    TEMPORAL_ADDRESS: server.address,
+    MAESTRO_TASK_QUEUE: 'bench-triggers',
+    MAESTRO_DATA_DIR: dir,
+    MAESTRO_LOG_LEVEL: 'error',
+    MAESTRO_DEV_TOKEN: TOKEN,
+    MAESTRO_PORT: '0',
+    MAESTRO_EGRESS_ALLOW: JSON.stringify({ [NAMESPACE]: ['127.0.0.0/8'] }),
+    MAESTRO_SECRET_BENCH_HOOK: HOOK_SECRET,
+    MAESTRO_WORKER_METRICS_PORT: String(metricsPort),
+    MAESTRO_TRIGGER_POLL_MS: '500',
+    MAESTRO_TRIGGER_ACK_WAIT_MS: '5000',
+    MAESTRO_TRIGGER_MAX_IN_FLIGHT: '16',
+  };
+  const startWorker = async (): Promise<ChildProcess> => (await child('workers/worker.ts', [], { ...env, MAESTRO_LOG_LEVEL: 'info' }, "state: 'RUNNING'")).process;
+  const children: ChildProcess[] = [];
+  let nc: NatsConnection | undefined;
+  let worker: ChildProcess | undefined;
+  try {
+    worker = await startWorker();
+    const api = await child('src/cli/main.ts', ['api'], env, 'Maestro API on ');
+    children.push(api.process);
+    const url = /Maestro API on (http:\/\/\S+)/.exec(api.output())?.[1];
+    if (!url) throw new Error(`maestro api printed no URL:\n${api.output()}`);
+    const call = async <T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> => {
+      const yaml = typeof body === 'string';
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': yaml ? 'application/yaml' : 'application/json', ...headers },
+        ...(body === undefined ? {} : { body: yaml ? body : JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${text}`);
+      return (text === '' ? undefined : JSON.parse(text)) as T;
+    };
+    await call('POST', '/workflows', WORKFLOW);
+    await call('POST', '/runbooks', RUNBOOK);
+    nc = await connect({ servers: nats.url });
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.add({ name: 'BENCH', subjects: ['bench.>'] });
+    const rateLimit = { perMinute: 10_000 };
+    await call('PUT', `/triggers/hook?namespace=${NAMESPACE}`, { runbook: 'trigger-bench', auth: { secret: 'bench-hook' }, inputs: { n: 'body.n' }, rateLimit });
+    await call('PUT', `/triggers/latency?namespace=${NAMESPACE}`, { runbook: 'trigger-bench', inputs: { n: 'body.n' }, rateLimit, source: { nats: { url: nats.url, stream: 'BENCH', subject: 'bench.latency', durable: 'latency' } } });
+    const js = nc.jetstream();
+
+    const firstTaskStarted = async (runId: string): Promise<number> => {
+      for (;;) {
+        const run = await call<{ tasks: { startedAt?: string }[] }>('GET', `/runs/${runId}`);
+        const started = run.tasks[0]?.startedAt;
+        if (started !== undefined) return Date.parse(started);
+        await sleep(20);
+      }
+    };
+    const seen = new Set<string>();
+    const nextTriggerRun = async (name: string): Promise<string> => {
+      for (;;) {
+        const { recentRuns } = await call<{ recentRuns: { runId: string }[] }>('GET', `/triggers/${name}?namespace=${NAMESPACE}`);
+        const fresh = recentRuns.find((r) => !seen.has(r.runId));
+        if (fresh) {
+          seen.add(fresh.runId);
+          return fresh.runId;
+        }
+        await sleep(20);
+      }
+    };
+    // The consumer starts within a poll of the trigger's creation; the first message also warms it.
+    const kinds = {
+      api: async (n: number) => {
+        const sent = Date.now();
+        const { runId } = await call<{ runId: string }>('POST', '/runs', { workflowRef: 'trigger-bench@1.0.0', namespace: NAMESPACE, params: { n } });
+        return (await firstTaskStarted(runId)) - sent;
+      },
+      webhook: async (n: number) => {
+        const body = JSON.stringify({ n });
+        const signature = `sha256=${createHmac('sha256', HOOK_SECRET).update(body).digest('hex')}`;
+        const sent = Date.now();
+        const res = await fetch(`${url}/hooks/${NAMESPACE}/hook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-maestro-signature': signature }, body });
+        const answer = (await res.json()) as { runIds?: string[]; detail?: string };
+        const runId = answer.runIds?.[0];
+        if (res.status !== 202 || runId === undefined) throw new Error(`webhook: HTTP ${res.status} ${JSON.stringify(answer)}`);
+        return (await firstTaskStarted(runId)) - sent;
+      },
+      nats: async (n: number) => {
+        const sent = Date.now();
+        await js.publish('bench.latency', JSON.stringify({ n }));
+        return (await firstTaskStarted(await nextTriggerRun('latency'))) - sent;
+      },
+    } as const;
+    const order = ['api', 'webhook', 'nats'] as const;
+    const measured = { api: [] as number[], webhook: [] as number[], nats: [] as number[] };
+    const warmup = 3;
+    for (let i = 0; i < warmup + samples; i += 1) {
+      for (let k = 0; k < order.length; k += 1) {
+        const kind = order[(i + k) % order.length] as (typeof order)[number];
+        const ms = await kinds[kind](i);
+        if (i >= warmup) measured[kind].push(ms);
+      }
+      if ((i + 1) % 10 === 0) console.error(`triggers latency: ${i + 1}/${warmup + samples}`);
+    }
+    const latency = { webhook: summarize(measured.webhook), nats: summarize(measured.nats), api: summarize(measured.api) };
+
+    let schedule: ScheduleFireResult | undefined;
+    let scheduleError: string | undefined;
+    try {
+      schedule = await benchScheduleFire({ url, token: TOKEN, namespace: NAMESPACE, workflowRef: 'trigger-bench@1.0.0', fires: Math.min(samples, 20) });
+    } catch (error) {
+      scheduleError = error instanceof Error ? error.message : String(error);
+    }
+
+    // The flood: its own trigger and subject, so the latency trigger's runs do not count.
+    await call('PUT', `/triggers/flood?namespace=${NAMESPACE}`, { runbook: 'trigger-bench', inputs: { n: 'body.n' }, rateLimit, source: { nats: { url: nats.url, stream: 'BENCH', subject: 'bench.flood', durable: 'flood' } } });
+    await sleep(1_500);
+    let lagPeak = 0;
+    let lastLag = Number.NaN;
+    const readLag = async (): Promise<number | undefined> => {
+      try {
+        const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+        const match = /maestro_trigger_consumer_lag\{[^}]*trigger="default\/flood"[^}]*\} (\d+)/.exec(text);
+        return match ? Number(match[1]) : undefined;
+      } catch {
+        return undefined; // the worker is being restarted
+      }
+    };
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const lag = await readLag();
+        if (lag !== undefined) {
+          lagPeak = Math.max(lagPeak, lag);
+          lastLag = lag;
+        }
+        await sleep(1_000);
+      }
+    })();
+    const killAt = Math.floor(messages / 2);
+    const began = Date.now();
+    for (let i = 0; i < messages; i += 1) {
+      const wait = began + (i * 1000) / rate - Date.now();
+      if (wait > 0) await sleep(wait);
+      await js.publish('bench.flood', JSON.stringify({ n: i }), { msgID: `flood-${i}` });
+      if (i === killAt) {
+        // A crash between starting runs and acknowledging their messages: those are redelivered.
+        worker?.kill('SIGKILL');
+        worker = await startWorker();
+      }
+    }
+    // Drained: the consumer has nothing pending and every message has its run.
+    const flood = new Map<number, string[]>();
+    const drainDeadline = Date.now() + 300_000;
+    for (;;) {
+      const lag = await readLag();
+      if (lag === 0) break;
+      if (Date.now() > drainDeadline) break;
+      await sleep(1_000);
+    }
+    const drainSeconds = (Date.now() - began) / 1000;
+    sampling = false;
+    await sampler;
+    const lagAfterDrain = (await readLag()) ?? lastLag;
+    let pageToken: string | undefined;
+    const runIds: string[] = [];
+    do {
+      const page = await call<{ items: { runId: string }[]; nextPageToken?: string }>(
+        'GET',
+        `/runs?namespace=${NAMESPACE}&workflowRef=trigger-bench@1.0.0&limit=500${pageToken ? `&pageToken=${encodeURIComponent(pageToken)}` : ''}`,
+      );
+      runIds.push(...page.items.map((r) => r.runId));
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+    // Each run's params and starter from its history's start event: no worker query, so a busy
+    // worker (or 1,000 replays of finished runs) does not time the reads out.
+    const client = new Client({ connection: await Connection.connect({ address: server.address }), dataConverter: maestroDataConverter(payloadCodec({ dataDir: dir })) });
+    try {
+      for (let i = 0; i < runIds.length; i += 8) {
+        const inputs = await Promise.all(runIds.slice(i, i + 8).map(async (id) => ({ id, input: await runInput(client, id) })));
+        for (const { id, input } of inputs) {
+          if (input.startedBy !== `trigger:${NAMESPACE}/flood`) continue;
+          const n = Number(input.params.n);
+          flood.set(n, [...(flood.get(n) ?? []), id]);
+        }
+      }
+    } finally {
+      await client.connection.close();
+    }
+    const runsStarted = [...flood.values()].reduce((sum, ids) => sum + ids.length, 0);
+    const ratios = { webhook: latency.webhook.median / latency.api.median, nats: latency.nats.median / latency.api.median };
+    const p95Ratios = { webhook: latency.webhook.p95 / latency.api.p95, nats: latency.nats.p95 / latency.api.p95 };
+    const duplicates = runsStarted - flood.size;
+    return {
+      latency: { ...latency, ratios, p95Ratios },
+      ...(schedule ? { schedule } : {}),
+      ...(scheduleError ? { scheduleError } : {}),
+      flood: { messages, rate, runsStarted, distinctMessages: flood.size, duplicates, lagPeak, lagAfterDrain, drainSeconds, workerKilledAt: killAt },
+      targets: [
+        { name: 'webhook / POST /runs, median first-task latency', value: ratios.webhook, limit: 1.1, pass: ratios.webhook <= 1.1 },
+        { name: 'NATS / POST /runs, median first-task latency', value: ratios.nats, limit: 1.1, pass: ratios.nats <= 1.1 },
+        { name: `flood: runs for ${messages} messages`, value: flood.size, limit: messages, pass: flood.size === messages },
+        { name: 'flood: duplicate runs', value: duplicates, limit: 0, pass: duplicates === 0 },
+      ],
+    };
+  } finally {
+    await nc?.close();
+    for (const process_ of children.reverse()) await stopChild(process_);
+    if (worker) await stopChild(worker);
+    await nats.stop();
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A markdown report of a result. */
+export function triggersReport(result: TriggersBenchResult): string {
+  const f = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '–');
+  const row = (name: string, s: Summary) => `| ${name} | ${s.n} | ${f(s.median)} | ${f(s.p95)} | ${f(s.max)} |`;
+  const { latency, flood } = result;
+  return [
+    '## Triggers: event sent → first task started (same workflow, same run, interleaved)',
+    '',
+    '| start | n | p50 ms | p95 ms | max ms |',
+    '| --- | --- | --- | --- | --- |',
+    row('POST /runs (baseline)', latency.api),
+    row('webhook POST /hooks (HMAC)', latency.webhook),
+    row('NATS JetStream message', latency.nats),
+    '',
+    `Ratios to POST /runs: webhook ${latency.ratios.webhook.toFixed(2)} (p50), ${latency.p95Ratios.webhook.toFixed(2)} (p95); NATS ${latency.ratios.nats.toFixed(2)} (p50), ${latency.p95Ratios.nats.toFixed(2)} (p95).`,
+    '',
+    result.schedule ? `Schedule fires (bench/schedule-fire.ts, against its own POST /runs in the same run):\n\n${scheduleFireReport(result.schedule)}` : `Schedule fires: not measured (${result.scheduleError ?? 'no schedules'}).`,
+    '',
+    `### ${flood.messages} NATS messages at ${flood.rate}/s, the worker SIGKILLed at message ${flood.workerKilledAt} and restarted`,
+    '',
+    `Runs started ${flood.runsStarted} for ${flood.distinctMessages} distinct messages: duplicates ${flood.duplicates}. Consumer lag: peak ${flood.lagPeak}, after drain ${flood.lagAfterDrain}; drained ${flood.drainSeconds.toFixed(0)} s after the first publish.`,
+    '',
+    '| target | value | limit | |',
+    '| --- | --- | --- | --- |',
+    ...result.targets.map((t) => `| ${t.name} | ${t.value.toFixed(2)} | ${t.limit} | **${t.pass ? 'PASS' : 'FAIL'}** |`),
+  ].join('\n');
+}
