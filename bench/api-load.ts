@@ -107,7 +107,7 @@ const TOKEN = 'bench-api-load-token-0123456789';
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const TASK_QUEUE = 'bench-api-load';
 
-/** Starts `tsx <script> args` with `env`; resolves once its output contains `ready` (also for bench/webhook-latency.ts, bench/triggers.ts). */
+/** Starts `tsx <script> args` with `env`; resolves once its output contains `ready` (also for bench/triggers.ts). */
 export async function child(script: string, args: string[], env: Record<string, string>, ready: string): Promise<{ process: ChildProcess; output(): string }> {
   const process_ = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -309,14 +309,9 @@ const emptySamples = (): PhaseSamples => ({
   cpu: { seconds: 0, used: { temporal: 0, worker: 0, api: 0, loadGenerator: 0, machine: 0 } },
 });
 
-/**
- * Runs both phases (API, then raw starts) and checks the targets: no errors, `POST /runs` p95 < 50
- * ms, decision p95 < 150 ms, API decision p95 ≤ 1.2 × the raw start's.
- */
-export async function runApiLoadBenchmark(options: ApiLoadOptions = {}): Promise<ApiLoadResult> {
-  const { rate = 100, seconds = 60, blocks = 6 } = options;
-  const dir = await mkdtemp(join(tmpdir(), 'maestro-api-load-'));
-  const server = await startDevServer({
+/** A Temporal dev server for an API benchmark: its database in `dir`, tuned as production is, priorities on. */
+export function startBenchTemporal(dir: string): ReturnType<typeof startDevServer> {
+  return startDevServer({
     bin: resolveTemporalBin(loadConfig().temporalBin),
     port: 0,
     ui: false,
@@ -324,6 +319,16 @@ export async function runApiLoadBenchmark(options: ApiLoadOptions = {}): Promise
     dynamicConfig: { ...TUNED_DYNAMIC_CONFIG, ...PRIORITY_DYNAMIC_CONFIG },
     logLevel: 'error',
   });
+}
+
+/**
+ * Runs both phases (API, then raw starts) and checks the targets: no errors, `POST /runs` p95 < 50
+ * ms, decision p95 < 150 ms, API decision p95 ≤ 1.2 × the raw start's.
+ */
+export async function runApiLoadBenchmark(options: ApiLoadOptions = {}): Promise<ApiLoadResult> {
+  const { rate = 100, seconds = 60, blocks = 6 } = options;
+  const dir = await mkdtemp(join(tmpdir(), 'maestro-api-load-'));
+  const server = await startBenchTemporal(dir);
   const env = { TEMPORAL_ADDRESS: server.address, MAESTRO_TASK_QUEUE: TASK_QUEUE, MAESTRO_DATA_DIR: dir, MAESTRO_LOG_LEVEL: 'error', MAESTRO_DEV_TOKEN: TOKEN, MAESTRO_PORT: '0' };
   const children: ChildProcess[] = [];
   const connection = await Connection.connect({ address: server.address });

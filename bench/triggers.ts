@@ -23,12 +23,9 @@ import type { ChildProcess } from 'node:child_process';
 import { connect, type NatsConnection } from 'nats';
 import { Client, Connection } from '@temporalio/client';
 import { maestroDataConverter, payloadCodec } from '../src/codec/index.js';
-import { PRIORITY_DYNAMIC_CONFIG, runInput } from '../src/runs/index.js';
-import { loadConfig } from '../src/config/index.js';
-import { resolveTemporalBin, startDevServer } from '../src/devserver/index.js';
+import { runInput } from '../src/runs/index.js';
 import { freePort, startNats } from '../test/peers/index.js';
-import { child, stopChild } from './api-load.js';
-import { TUNED_DYNAMIC_CONFIG } from './engine.js';
+import { child, startBenchTemporal, stopChild } from './api-load.js';
 import { benchScheduleFire, scheduleFireReport, type ScheduleFireResult } from './schedule-fire.js';
 import { summarize, type Summary } from './stats.js';
 
@@ -91,14 +88,7 @@ export async function benchTriggers(): Promise<TriggersBenchResult> {
   const messages = positiveInt('BENCH_TRIGGER_MESSAGES', 1000);
   const rate = positiveInt('BENCH_TRIGGER_NATS_RATE', 10);
   const dir = await mkdtemp(join(tmpdir(), 'maestro-bench-triggers-'));
-  const server = await startDevServer({
-    bin: resolveTemporalBin(loadConfig().temporalBin),
-    port: 0,
-    ui: false,
-    dbFile: join(dir, 'temporal.db'),
-    dynamicConfig: { ...TUNED_DYNAMIC_CONFIG, ...PRIORITY_DYNAMIC_CONFIG },
-    logLevel: 'error',
-  });
+  const server = await startBenchTemporal(dir);
   const nats = await startNats();
   const metricsPort = await freePort();
   const env = {
