@@ -248,7 +248,7 @@ describe('create-or-replace and manifests (GitOps)', () => {
       ...(note ? [`  note: ${note}`] : []),
     ].join('\n');
 
-  it('PUT answers created, then unchanged for the same definition, then updated; POST of a taken id is 409', async () => {
+  it('PUT answers created, then unchanged for the same definition and principal, then updated; POST of a taken id is 409', async () => {
     const { name, version } = await h.register(echoDay());
     const id = newId();
     const created = await h.call('PUT', path(id), { token: 'operator', yaml: yaml(id, `${name}@${version}`, '0 2 * * *') });
@@ -259,6 +259,10 @@ describe('create-or-replace and manifests (GitOps)', () => {
     expect(same.body.outcome).toBe('unchanged');
     const asJson = await h.call('PUT', path(id), { token: 'operator', json: { workflowRef: `${name}@${version}`, params: { day: '${schedule.time}' }, spec: { cron: ['0 2 * * *'], timezone: 'Europe/Paris' }, overlap: 'skip' } });
     expect(asJson.body.outcome).toBe('unchanged');
+    // The same definition written by someone else changes whom its runs act for.
+    const byAdmin = await h.call('PUT', path(id), { token: 'admin', yaml: yaml(id, `${name}@${version}`, '0 2 * * *') });
+    expect(byAdmin.body.outcome).toBe('updated');
+    expect(byAdmin.body.actsFor).not.toBe(same.body.actsFor);
     const changed = await h.call('PUT', path(id), { token: 'operator', yaml: yaml(id, `${name}@${version}`, '30 2 * * *', 'later') });
     expect(changed.status).toBe(200);
     expect(changed.body).toMatchObject({ outcome: 'updated', note: 'later', spec: { cron: ['30 2 * * *'] } });
@@ -268,7 +272,7 @@ describe('create-or-replace and manifests (GitOps)', () => {
     const patched = await h.call('PATCH', path(id), { token: 'operator', json: { note: 'patched', overlap: 'buffer-one' } });
     expect(patched.body).toMatchObject({ note: 'patched', overlap: 'buffer-one', spec: { cron: ['30 2 * * *'] } });
     const audit = await h.call('GET', `/audit?runId=schedule:${h.namespace}:${id}`);
-    expect(audit.body.items.map((r: { result: string }) => r.result)).toEqual(['created', 'changed', 'changed']);
+    expect(audit.body.items.map((r: { result: string }) => r.result)).toEqual(['created', 'changed', 'changed', 'changed']);
     await h.call('DELETE', path(id), { token: 'operator' });
   });
 

@@ -105,7 +105,7 @@ function putBody(context: RouteContext, id: string): { body: ScheduleBody; names
   return { body, namespace: body.namespace ?? query };
 }
 
-/** `PUT /schedules/{id}`: create or replace; 201 `created`, 200 `updated` or `unchanged`. */
+/** `PUT /schedules/{id}`: create or replace; 201 `created`, 200 `updated`, or `unchanged` (same definition, same principal). */
 export const putSchedule: RouteHandler = async (context) => {
   const principal = caller(context);
   const id = stringParam(context.path, 'scheduleId');
@@ -113,7 +113,8 @@ export const putSchedule: RouteHandler = async (context) => {
   const namespace = requestNamespace(principal, named);
   const existing = await readSchedule(context.deps.client, namespace, id);
   const definition = scheduleDefinition(body, id, namespace);
-  if (existing && digestOf(existing.stored.definition) === digestOf(definition)) {
+  // As for triggers: the same definition written by someone else is a change of whom its runs act for.
+  if (existing && digestOf(existing.stored.definition) === digestOf(definition) && digestOf(existing.stored.principal) === digestOf(runPrincipal(principal))) {
     return { status: 200, body: { ...(await scheduleView(context.deps, existing)), outcome: 'unchanged' } };
   }
   const stored = await checkedSchedule(context, principal, body, id, namespace);
