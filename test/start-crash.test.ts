@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { callApi, killAll, maestroEnv, registerAndStart, startMaestro, stopMaestro, type MaestroProcess } from './helpers/maestro-process.js';
-import { freePort } from './peers/ports.js';
+import { restartablePort } from './peers/ports.js';
 
 const TOKEN = 'start-crash-token-0123456789abcdef';
 /** How long the dev server may outlive a killed Maestro: the watchdog's grace (3 s) and some slack. */
@@ -46,7 +46,9 @@ interface Install {
 
 async function newInstall(): Promise<Install> {
   const dir = await mkdtemp(join(tmpdir(), 'maestro-start-crash-'));
-  const [apiPort, temporalPort, uiPort] = [await freePort(), await freePort(), await freePort()];
+  // Every start of the install uses these ports: out of the range other tests' connections and
+  // servers draw from, so none takes one while the install is down.
+  const [apiPort, temporalPort, uiPort] = [await restartablePort(), await restartablePort(), await restartablePort()];
   const env = maestroEnv({
     MAESTRO_DATA_DIR: dir,
     MAESTRO_PORT: String(apiPort),
