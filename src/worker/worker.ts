@@ -8,7 +8,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities, receiptSink, type ActivityDeps } from '../activities/index.js';
 import type { Catalog } from '../catalog/index.js';
@@ -156,13 +156,13 @@ export async function runWorker(config: Config): Promise<{ shutdown(): Promise<v
   // The disclosure task signs with this worker's settings, not what the environment says.
   const catalog = await loadCatalog({ ...config, provenance: () => disclosureProvenance(config) });
   const connection = await NativeConnection.connect(temporalConnectOptions(config));
-  // Schedules' fires start runs as the API does: a client with the same codec, the same store.
-  const clientConnection = await Connection.connect(temporalConnectOptions(config));
   const codec = payloadCodec(config);
   const store = await openStore(database);
   const policy = createPolicyGate({ pdp, log: auditLog });
   const launch: LaunchContext = {
-    client: new Client({ connection: clientConnection, namespace: config.temporalNamespace, dataConverter: maestroDataConverter(codec) }),
+    // Schedules' fires and message triggers start runs as the API does: a client with the same
+    // codec and store, over the worker's own connection (a NativeConnection serves a Client too).
+    client: new Client({ connection, namespace: config.temporalNamespace, dataConverter: maestroDataConverter(codec) }),
     store,
     auditLog,
     taskQueue: config.taskQueue,
@@ -202,11 +202,12 @@ export async function runWorker(config: Config): Promise<{ shutdown(): Promise<v
     async shutdown() {
       // No new message starts a run once the worker stops: what is in flight is redelivered later.
       await triggers?.stop();
-      worker.shutdown();
+      // On SIGINT/SIGTERM the SDK's runtime has begun draining the worker already: shutting it
+      // down again would throw (IllegalStateError) and mask the rest of the shutdown.
+      if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
       await sweeper.stop();
       await connection.close();
-      await clientConnection.close();
       await store.close();
       await pdp.close();
       await auditLog.close();
