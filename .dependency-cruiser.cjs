@@ -11,8 +11,9 @@
 const LAYERS = [
   // Canonical JSON and digests, errors, the IR, the egress guard, the worker-thread pool.
   { name: 'ground', folders: ['errors', 'ir', 'canonical', 'egress', 'threads'] },
-  // Settings, the task ABI, the task registry (type and lookup only), secrets, the payload codec.
-  { name: 'settings', folders: ['config', 'sdk', 'catalog', 'secrets', 'codec'] },
+  // Settings, the task ABI, the task registry (type and lookup only), secrets, the payload codec,
+  // traces and metrics.
+  { name: 'settings', folders: ['config', 'sdk', 'catalog', 'secrets', 'codec', 'telemetry'] },
   // YAML with positions -> validated manifest -> IR + digest.
   { name: 'manifest', folders: ['manifest', 'compiler'] },
   // Registry, audit log, task log, artifacts, blobs; the Temporal client calls.
