@@ -6,7 +6,7 @@
 import type { Catalog } from '../catalog/index.js';
 import { compileWorkflow } from '../compiler/index.js';
 import { MaestroError, ParamsError } from '../errors/index.js';
-import { ExpressionError, type CompiledWorkflow, type ParameterSpec } from '../ir/index.js';
+import { type CompiledWorkflow, type ParameterSpec } from '../ir/index.js';
 import { parseManifest, type ParameterManifest, type RunbookManifest, type TaskManifest } from '../manifest/index.js';
 import type { WorkflowEntry } from '../store/index.js';
 import { resolveTemplatesOffThread } from '../threads/index.js';
@@ -58,13 +58,11 @@ export async function runbookParams(runbook: RunbookManifest, inputs: Readonly<R
   const bound = Object.fromEntries(runbook.spec.inputs.map((input) => [input.name, inputs[input.name] ?? null]));
   const integers = new Set(runbook.spec.inputs.filter((input) => input.type === 'integer').map((input) => input.name));
   const runbookRef = `runbook ${runbook.metadata.name}@${runbook.metadata.version}`;
-  let resolved;
-  try {
-    resolved = await resolveTemplatesOffThread(mapping, { params: {}, tasks: {}, inputs: bound }, integers, { timeoutMs: RUNBOOK_PARAMS_TIMEOUT_MS });
-  } catch (error) {
-    if (!(error instanceof ExpressionError)) throw error;
-    throw new MaestroError('EXPRESSION_TOO_COSTLY', `${runbookRef}: ${error.message}`, { details: { errors: [{ path: 'spec.params', message: error.message }] } });
-  }
+  const resolved = await resolveTemplatesOffThread(mapping, { params: {}, tasks: {}, inputs: bound }, integers, {
+    timeoutMs: RUNBOOK_PARAMS_TIMEOUT_MS,
+    owner: runbookRef,
+    path: 'spec.params',
+  });
   const params: Record<string, unknown> = {};
   const problems: { name: string; message: string }[] = [];
   for (const [name, result] of Object.entries(resolved)) {

@@ -26,7 +26,7 @@ import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
 import type { Catalog } from '../catalog/index.js';
 import { cancelOnTemporal } from '../client/index.js';
 import { MaestroError, NotFoundError, ParamsError } from '../errors/index.js';
-import { ExpressionError, MAESTRO_NAMESPACE, parseDuration, type CompiledWorkflow } from '../ir/index.js';
+import { MAESTRO_NAMESPACE, parseDuration, type CompiledWorkflow } from '../ir/index.js';
 import { checkParams } from '../manifest/index.js';
 import type { Store } from '../store/index.js';
 import { resolveTemplatesOffThread } from '../threads/index.js';
@@ -277,13 +277,7 @@ async function resolveValues(definition: ScheduleDefinition, templates: Record<s
   const where = `schedule ${definition.namespace}/${definition.id}`;
   // Most schedules have no template: no thread round trip for them.
   if (!JSON.stringify(templates).includes('${')) return { ...templates };
-  let resolved;
-  try {
-    resolved = await resolveTemplatesOffThread(templates, scheduleBindings(definition.id, scheduledTime), new Set(), { timeoutMs: RUNBOOK_PARAMS_TIMEOUT_MS });
-  } catch (error) {
-    if (!(error instanceof ExpressionError)) throw error;
-    throw new MaestroError('EXPRESSION_TOO_COSTLY', `${where}: ${error.message}`);
-  }
+  const resolved = await resolveTemplatesOffThread(templates, scheduleBindings(definition.id, scheduledTime), new Set(), { timeoutMs: RUNBOOK_PARAMS_TIMEOUT_MS, owner: where });
   const values: Record<string, unknown> = {};
   const problems: { name: string; message: string }[] = [];
   for (const [name, result] of Object.entries(resolved)) {

@@ -37,6 +37,13 @@ export interface OffThreadOptions {
   timeoutMs?: number;
   /** Aborts the job (its thread is terminated). */
   signal?: AbortSignal;
+  /**
+   * What the templates belong to, named in the error of a job that takes too long
+   * (e.g. `runbook deploy@1.0.0`). @default none: the message alone
+   */
+  owner?: string;
+  /** JSON path of the templates in their document, given in that error's `details.errors`. @default none */
+  path?: string;
 }
 
 const THREAD = new URL('./cel-thread.ts', import.meta.url);
@@ -50,7 +57,8 @@ let pool: ThreadPool | undefined;
  * expression holds the caller's event loop.
  *
  * @returns each template's value, or the `ExpressionError` it failed with.
- * @throws ExpressionError `EXPRESSION_TOO_COSTLY` when the job takes longer than `timeoutMs`.
+ * @throws MaestroError `EXPRESSION_TOO_COSTLY` when the job takes longer than `timeoutMs`, naming
+ *   `owner` and `path`.
  * @throws MaestroError `INTERNAL` when the thread fails unexpectedly.
  * @example
  * await resolveTemplatesOffThread({ key: 'backfill/${inputs.day}' }, { params: {}, tasks: {}, inputs: { day: 3 } }, new Set(['day']))
@@ -60,7 +68,7 @@ export async function resolveTemplatesOffThread(
   templates: Readonly<Record<string, unknown>>,
   bindings: ExpressionBindings,
   integerParams: ReadonlySet<string> = new Set(),
-  { timeoutMs = 2_000, signal }: OffThreadOptions = {},
+  { timeoutMs = 2_000, signal, owner, path }: OffThreadOptions = {},
 ): Promise<Record<string, ResolvedTemplate>> {
   // As many threads as cores, at most 2: triggers are few, and each job is short.
   pool ??= new ThreadPool({ module: THREAD, size: Math.min(2, availableParallelism()), heapMb: THREAD_HEAP_MB });
@@ -74,7 +82,8 @@ export async function resolveTemplatesOffThread(
   });
   if ('kind' in answer) {
     if (answer.kind === 'timeout') {
-      throw new ExpressionError(`the expressions took longer than ${timeoutMs} ms to evaluate`, '', 'EXPRESSION_TOO_COSTLY');
+      const message = `the expressions took longer than ${timeoutMs} ms to evaluate`;
+      throw new MaestroError('EXPRESSION_TOO_COSTLY', owner === undefined ? message : `${owner}: ${message}`, path === undefined ? {} : { details: { errors: [{ path, message }] } });
     }
     throw new MaestroError('INTERNAL', `the CEL thread stopped: ${answer.message}`);
   }

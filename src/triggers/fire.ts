@@ -108,13 +108,7 @@ async function evaluateAll(expressions: Record<string, string>, bindings: Expres
   // Nothing to evaluate costs no round trip to a thread.
   if (Object.keys(expressions).length === 0) return {};
   const templates = Object.fromEntries(Object.entries(expressions).map(([name, expression]) => [name, wrap(expression)]));
-  let resolved;
-  try {
-    resolved = await resolveTemplatesOffThread(templates, bindings, new Set(), { timeoutMs: ITEM_TIMEOUT_MS });
-  } catch (error) {
-    if (error instanceof Error && error.name === 'ExpressionError') throw new MaestroError('EXPRESSION_TOO_COSTLY', error.message, { cause: error });
-    throw error;
-  }
+  const resolved = await resolveTemplatesOffThread(templates, bindings, new Set(), { timeoutMs: ITEM_TIMEOUT_MS });
   const values: Record<string, unknown> = {};
   for (const [name, result] of Object.entries(resolved)) {
     if ('error' in result) throw new MaestroError(result.error.code, `${name}: ${result.error.message}`, { details: { errors: [{ path: name, message: result.error.message }] } });
