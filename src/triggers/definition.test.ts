@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeTrigger } from './definition.js';
+import { consumerNames, normalizeTrigger } from './definition.js';
 
 describe('normalizeTrigger', () => {
   it('applies the defaults of a webhook and of its auth scheme', () => {
@@ -29,5 +29,16 @@ describe('normalizeTrigger', () => {
   it('refuses an expression that costs more than the limit whatever the event', () => {
     const huge = `[${Array.from({ length: 3000 }, (_, i) => i).join(',')}].all(x, [${Array.from({ length: 40 }, (_, i) => i).join(',')}].all(y, x + y >= 0))`;
     expect(() => normalizeTrigger({ runbook: 'r', auth: { secret: 's' }, filter: huge })).toThrow(/costs more than the limit|longer than/);
+  });
+});
+
+describe('consumerNames', () => {
+  it('names a durable per server of the cluster and a group per broker, whatever the spelling of the address', () => {
+    expect(consumerNames({ nats: { url: 'nats://NATS.internal,nats-2.internal:4223', stream: 'ORDERS', subject: 'o.*', durable: 'fulfil' } })).toEqual([
+      'nats://nats.internal:4222/ORDERS/fulfil',
+      'nats://nats-2.internal:4223/ORDERS/fulfil',
+    ]);
+    expect(consumerNames({ nats: { url: 'tls://[::1]', stream: 'S', subject: 's', durable: 'd' } })).toEqual(['nats://[::1]:4222/S/d']);
+    expect(consumerNames({ kafka: { brokers: ['Kafka-A:9092', 'kafka-b:19092'], topic: 't', groupId: 'g' } })).toEqual(['kafka://kafka-a:9092/g', 'kafka://kafka-b:19092/g']);
   });
 });

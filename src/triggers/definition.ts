@@ -140,3 +140,27 @@ export function normalizeTrigger(body: Readonly<Record<string, unknown>>): Trigg
 export function dedupWindowMs(definition: Pick<TriggerDefinition, 'dedupWindow'>): number {
   return parseDuration(definition.dedupWindow) ?? MAX_DEDUP_WINDOW_MS;
 }
+
+/** `host:port` of a broker address, lowercased, with the protocol's default port when none is given. */
+function brokerAddress(address: string, defaultPort: number): string {
+  const withoutScheme = address.trim().toLowerCase().replace(/^[a-z][a-z0-9+.-]*:\/\//, '');
+  const hostPort = withoutScheme.split(/[/?#]/, 1)[0]?.replace(/^[^@]*@/, '') ?? '';
+  return /:\d+$/.test(hostPort) ? hostPort : `${hostPort}:${defaultPort}`;
+}
+
+/**
+ * The broker-side names a message trigger consumes under: a JetStream durable on a stream of a
+ * server, or a Kafka group id on each of its brokers. Two triggers with a name in common would
+ * share, so split, each other's messages: {@link saveTrigger} lets one trigger hold each name.
+ * @example
+ * consumerNames({ nats: { url: 'nats://NATS.internal,nats-2.internal:4223', stream: 'ORDERS', subject: 'o.*', durable: 'fulfil' } })
+ * // ['nats://nats.internal:4222/ORDERS/fulfil', 'nats://nats-2.internal:4223/ORDERS/fulfil']
+ */
+export function consumerNames(source: TriggerSource): string[] {
+  if ('nats' in source) {
+    const { url, stream, durable } = source.nats;
+    // `url` lists a cluster's servers, comma-separated: any one in common is the same cluster.
+    return url.split(',').map((server) => `nats://${brokerAddress(server, 4222)}/${stream}/${durable}`);
+  }
+  return source.kafka.brokers.map((broker) => `kafka://${brokerAddress(broker, 9092)}/${source.kafka.groupId}`);
+}

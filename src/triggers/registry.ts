@@ -7,7 +7,8 @@ import { MaestroError } from '../errors/index.js';
 import type { Principal } from '../ir/index.js';
 import type { AuditLog, Store, TriggerRecord } from '../store/index.js';
 import { recordTriggerEvent } from './audit.js';
-import { normalizeTrigger, type Trigger } from './definition.js';
+import { consumerNames, normalizeTrigger, type Trigger, type TriggerSource } from './definition.js';
+import { triggerOf } from './fire.js';
 
 /** What {@link saveTrigger} needs. */
 export interface RegistryContext {
@@ -41,7 +42,8 @@ export interface SavedTrigger {
  * is `unchanged` and records nothing; otherwise `create` or `update` is recorded in the audit log
  * first.
  *
- * @throws MaestroError `BAD_REQUEST` (a bad expression or duration), `TRIGGER_EXISTS`, `AUDIT_UNAVAILABLE`.
+ * @throws MaestroError `BAD_REQUEST` (a bad expression or duration), `TRIGGER_EXISTS`, `CONFLICT`
+ *   (a message source's durable or group id is another trigger's), `AUDIT_UNAVAILABLE`.
  */
 export async function saveTrigger(context: RegistryContext, request: SaveTriggerRequest): Promise<SavedTrigger> {
   const { namespace, name, principal } = request;
@@ -56,6 +58,7 @@ export async function saveTrigger(context: RegistryContext, request: SaveTrigger
     canonicalJson(existing.definition) === canonicalJson(definition) &&
     canonicalJson(existing.principal) === canonicalJson(principal);
   if (unchanged) return { trigger, outcome: 'unchanged' };
+  if (definition.source !== undefined) await refuseSharedConsumer(context.store, namespace, name, definition.source);
   await recordTriggerEvent(context.auditLog, {
     namespace,
     trigger: name,
@@ -70,6 +73,25 @@ export async function saveTrigger(context: RegistryContext, request: SaveTrigger
     now,
   );
   return { trigger, outcome };
+}
+
+/**
+ * Refuses a message source whose JetStream durable or Kafka group id another trigger (of any
+ * namespace, paused or not) already consumes under: sharing one would split its messages between
+ * the two, letting a namespace's operator take another's events. Two saves racing for one name can
+ * both pass; the broker's own ACLs are the boundary for clients outside Maestro (docs/security.md).
+ */
+async function refuseSharedConsumer(store: Store, namespace: string, name: string, source: TriggerSource): Promise<void> {
+  const wanted = new Set(consumerNames(source));
+  for (const record of await store.listTriggers({ message: true })) {
+    if (record.namespace === namespace && record.name === name) continue;
+    const other = triggerOf(record).source;
+    if (other === undefined || !consumerNames(other).some((consumer) => wanted.has(consumer))) continue;
+    // Another namespace's trigger is not named: its existence is all this tells.
+    const holder = record.namespace === namespace ? `trigger ${record.name}` : 'a trigger of another namespace';
+    const field = 'nats' in source ? 'source.nats.durable' : 'source.kafka.groupId';
+    throw new MaestroError('CONFLICT', `${field} is already consumed by ${holder} on the same broker; give this trigger its own`, { details: { errors: [{ path: field, message: 'is taken on this broker' }] } });
+  }
 }
 
 /**

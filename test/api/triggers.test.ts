@@ -275,6 +275,32 @@ spec:
     expect(actions).toEqual(['create', 'update']);
   });
 
+  it('refuses a message source whose durable or group id another trigger consumes, without naming another namespace\'s', async () => {
+    const nats = (durable: string, url = 'nats://nats.example:4222') => ({ nats: { url, stream: 'ORDERS', subject: 'orders.created', durable } });
+    const kafka = (groupId: string, brokers: string[]) => ({ kafka: { brokers, topic: 'orders', groupId } });
+    // Paused: no consumer connects to these made-up brokers.
+    expect((await createTrigger({ name: 'orders-nats', source: nats('fulfil'), paused: true })).status).toBe(201);
+    expect((await createTrigger({ name: 'orders-kafka', source: kafka('fulfil', ['kafka-a.example:9092', 'kafka-b.example:9092']), paused: true })).status).toBe(201);
+    const other = `${h.namespace}-other`;
+    const inOther = (name: string, source: Record<string, unknown>) =>
+      h.call('PUT', `/triggers/${name}?namespace=${other}`, { bearer: SRE_OPERATOR.token, json: { runbook, source, paused: true } });
+    // The same durable on the same server, spelt differently: taken.
+    const taken = await inOther('steal', nats('fulfil', 'nats://NATS.example,nats-3.example:4222'));
+    expect([taken.status, taken.body.code]).toEqual([409, 'CONFLICT']);
+    expect(taken.body.detail).toContain('a trigger of another namespace');
+    expect(taken.body.detail).not.toContain('orders-nats');
+    // One broker in common is enough to share a Kafka group.
+    expect((await inOther('steal', kafka('fulfil', ['KAFKA-B.example:9092']))).status).toBe(409);
+    // Within the namespace the holder is named; replacing the holder itself is not a conflict.
+    expect((await createTrigger({ name: 'orders-nats-2', source: nats('fulfil'), paused: true })).body.detail).toContain('trigger orders-nats');
+    const replaced = await h.call('PUT', `/triggers/orders-nats?namespace=${h.namespace}`, { bearer: SRE_OPERATOR.token, json: { runbook, source: nats('fulfil'), paused: true, note: 'same durable' } });
+    expect(replaced.body.outcome).toBe('updated');
+    // Another durable, another server or another group id is free.
+    expect((await inOther('own', nats('fulfil-other'))).status).toBe(201);
+    expect((await inOther('own-server', nats('fulfil', 'nats://nats-2.example:4222'))).status).toBe(201);
+    expect((await inOther('own-group', kafka('fulfil-other', ['kafka-a.example:9092']))).status).toBe(201);
+  });
+
   it('an operator of another namespace can neither read, list, change, pause nor delete the namespace\'s triggers', async () => {
     expect((await createTrigger({ name: 'guarded', auth: { secret: 'hook-key' } })).status).toBe(201);
     const path = `/triggers/guarded?namespace=${h.namespace}`;
