@@ -31,8 +31,8 @@ const TRACESTATE = /^[\x20-\x7e]{1,512}$/;
 
 /** Options of {@link withClientSpan}. */
 export interface ClientSpanOptions {
-  /** `PRODUCER` for a message published (Kafka, NATS). @default SpanKind.CLIENT */
-  kind?: SpanKind;
+  /** `producer` for messages published (Kafka, NATS). @default 'client' */
+  kind?: 'client' | 'producer';
 }
 
 /**
@@ -46,17 +46,17 @@ export interface ClientSpanOptions {
  *
  * @example
  * await withClientSpan('publish orders', { 'messaging.system': 'nats', 'messaging.destination.name': 'orders' },
- *   (trace) => nc.publish('orders', data, { headers: natsHeaders(trace) }), { kind: SpanKind.PRODUCER });
+ *   async (trace) => nc.publish('orders', data, { headers: toNatsHeaders(withTraceContext(headers, trace)) }), { kind: 'producer' });
  */
 export function withClientSpan<T>(
   name: string,
   attributes: Attributes,
   call: (headers: TraceHeaders, span: Span) => Promise<T>,
-  { kind = SpanKind.CLIENT }: ClientSpanOptions = {},
+  { kind = 'client' }: ClientSpanOptions = {},
 ): Promise<T> {
   // Looked up per call, not cached: a tracer taken before the process registers (or re-registers)
   // its SDK would stay a no-op.
-  return trace.getTracer('maestro').startActiveSpan(name, { kind, attributes }, async (span) => {
+  return trace.getTracer('maestro').startActiveSpan(name, { kind: kind === 'producer' ? SpanKind.PRODUCER : SpanKind.CLIENT, attributes }, async (span) => {
     try {
       return await call(traceHeaders(), span);
     } catch (error) {
@@ -93,6 +93,17 @@ export function traceHeaders(): TraceHeaders {
 /** Whether `name` is one of the trace context headers, in any case. */
 export function isTraceHeader(name: string): boolean {
   return TRACE_HEADER_NAMES.includes(name.toLowerCase());
+}
+
+/**
+ * `headers` (a message's, a request's, as the task author gave them) without any trace context
+ * header of theirs, and with the engine's `trace`: a task cannot attach a call to a trace of its
+ * choosing. Undefined when both are empty.
+ */
+export function withTraceContext(headers: Readonly<Record<string, string>> | undefined, trace: TraceHeaders): Record<string, string> | undefined {
+  const kept = Object.entries(headers ?? {}).filter(([name]) => !isTraceHeader(name));
+  const merged = { ...Object.fromEntries(kept), ...trace };
+  return Object.keys(merged).length === 0 ? undefined : merged;
 }
 
 /**
