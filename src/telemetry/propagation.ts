@@ -42,7 +42,8 @@ export interface ClientSpanOptions {
  * Maestro code (or class name) as `error.type` — never its message, which may quote a URL.
  *
  * Attributes must carry no secret, credential, full URL or query: a host, a port, a topic, a
- * method name.
+ * method name. Pass a function when computing them costs (parsing a URL): it runs only when the
+ * span records. They are set after the span starts, so a sampler does not see them.
  *
  * @example
  * await withClientSpan('publish orders', { 'messaging.system': 'nats', 'messaging.destination.name': 'orders' },
@@ -50,13 +51,15 @@ export interface ClientSpanOptions {
  */
 export function withClientSpan<T>(
   name: string,
-  attributes: Attributes,
+  attributes: Attributes | (() => Attributes),
   call: (headers: TraceHeaders, span: Span) => Promise<T>,
   { kind = 'client' }: ClientSpanOptions = {},
 ): Promise<T> {
   // Looked up per call, not cached: a tracer taken before the process registers (or re-registers)
   // its SDK would stay a no-op.
-  return trace.getTracer('maestro').startActiveSpan(name, { kind: kind === 'producer' ? SpanKind.PRODUCER : SpanKind.CLIENT, attributes }, async (span) => {
+  return trace.getTracer('maestro').startActiveSpan(name, { kind: kind === 'producer' ? SpanKind.PRODUCER : SpanKind.CLIENT }, async (span) => {
+    // Computed only for a span that records: with no SDK (or sampled out) they would be thrown away.
+    if (span.isRecording()) span.setAttributes(typeof attributes === 'function' ? attributes() : attributes);
     try {
       return await call(traceHeaders(), span);
     } catch (error) {

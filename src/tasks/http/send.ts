@@ -27,8 +27,10 @@ export class HttpClient {
   send(request: Request, { signal, namespace }: { signal: AbortSignal; namespace: string }): Promise<Response> {
     // Node's fetch takes an undici dispatcher; the option is not in lib.dom's RequestInit.
     const init: RequestInit & { dispatcher: Dispatcher } = { signal, redirect: 'follow', dispatcher: this.agent(namespace) };
-    const url = new URL(request.url);
-    const attributes = { 'http.request.method': request.method, 'url.scheme': url.protocol.slice(0, -1), ...serverAttributes(url) };
+    const attributes = () => {
+      const url = new URL(request.url);
+      return { 'http.request.method': request.method, 'url.scheme': url.protocol.slice(0, -1), ...serverAttributes(url) };
+    };
     return withClientSpan(request.method, attributes, async (trace, span) => {
       for (const name of TRACE_HEADER_NAMES) request.headers.delete(name);
       for (const [name, value] of Object.entries(trace)) request.headers.set(name, value);
