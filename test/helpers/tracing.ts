@@ -49,11 +49,11 @@ export function installTestTracing(): TestTracing {
 export const ATTEMPT_SPAN = 'test attempt';
 
 /**
- * The local runner, each attempt inside an active {@link ATTEMPT_SPAN} span: in the real worker,
- * the task attempt's span is the active one while the task's code runs.
+ * `runner` (the local runner unless given), each attempt inside an active {@link ATTEMPT_SPAN}
+ * span: in the real worker, the task attempt's span is the active one while the task runs.
  */
-export function tracedRunner(tracing: TestTracing): Runner {
-  return { run: (definition, input, ctx) => tracing.inSpan(ATTEMPT_SPAN, () => localRunner.run(definition, input, ctx)) };
+export function tracedRunner(tracing: TestTracing, runner: Runner = localRunner): Runner {
+  return { run: (definition, input, ctx, options) => tracing.inSpan(ATTEMPT_SPAN, () => runner.run(definition, input, ctx, options)) };
 }
 
 /** The `traceparent` a receiver sees for a call made in `span`: its trace and, as parent, `span`. */

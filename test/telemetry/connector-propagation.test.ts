@@ -10,7 +10,9 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createServerlessRunner } from '../../src/runners/index.js';
 import { startEngine, task, workflow, type Engine } from '../helpers/engine.js';
+import { startFunctionServer, type FunctionServer } from '../peers/functions.js';
 import {
   readKafkaTopic,
   startCountingProxy,
@@ -32,13 +34,23 @@ import { ATTEMPT_SPAN, installTestTracing, parentSpanId, traceparentOf, tracedRu
 
 const tracing = installTestTracing();
 let engine: Engine;
+let functions: FunctionServer;
+/** The headers of the last call of the `echo` function. */
+let functionHeaders: IncomingHttpHeaders = {};
 
 beforeAll(async () => {
-  engine = await startEngine({ runners: { local: tracedRunner(tracing) } });
+  functions = await startFunctionServer();
+  functions.register('echo', (_payload, { headers }) => {
+    functionHeaders = headers;
+    return { body: { ok: true } };
+  });
+  const serverless = createServerlessRunner({ functions: { echo: functions.functionUrl('echo') } });
+  engine = await startEngine({ runners: { local: tracedRunner(tracing), serverless: tracedRunner(tracing, serverless) } });
 });
 
 afterAll(async () => {
   await engine?.close();
+  await functions?.close();
 });
 
 beforeEach(() => tracing.reset());
@@ -290,5 +302,15 @@ describe('SIG (connectors/sig.ingest)', () => {
   it("sends the client span's traceparent with each batch", async () => {
     await runOne('connectors/sig.ingest@0.1.0', `{ endpoint: "${sig.url}", items: [{ id: a, payload: { n: 1 } }] }`);
     expect(sig.batches.at(-1)?.traceparent).toBe(traceparentOf(clientSpan('POST')));
+  });
+});
+
+describe('serverless runner (tasks/function.invoke over HTTP)', () => {
+  it("sends the client span's traceparent to the function", async () => {
+    const state = await engine.run(workflow('    - id: call\n      uses: tasks/function.invoke@0.1.0\n      runsOn: serverless\n      with: { function: echo, payload: {} }'));
+    expect(task(state, 'call').status).toBe('SUCCEEDED');
+    const span = clientSpan('POST');
+    expect(span.attributes).toMatchObject({ 'http.request.method': 'POST', 'server.address': '127.0.0.1', 'http.response.status_code': 200 });
+    expect(functionHeaders.traceparent).toBe(traceparentOf(span));
   });
 });
