@@ -44,7 +44,10 @@ beforeAll(async () => {
     functionHeaders = headers;
     return { body: { ok: true } };
   });
-  const serverless = createServerlessRunner({ functions: { echo: functions.functionUrl('echo') } });
+  const serverless = createServerlessRunner({
+    functions: { echo: functions.functionUrl('echo'), 'echo-lambda': 'lambda:echo' },
+    lambda: { endpoint: functions.url, region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } },
+  });
   engine = await startEngine({ runners: { local: tracedRunner(tracing), serverless: tracedRunner(tracing, serverless) } });
 });
 
@@ -312,5 +315,14 @@ describe('serverless runner (tasks/function.invoke over HTTP)', () => {
     const span = clientSpan('POST');
     expect(span.attributes).toMatchObject({ 'http.request.method': 'POST', 'server.address': '127.0.0.1', 'http.response.status_code': 200 });
     expect(functionHeaders.traceparent).toBe(traceparentOf(span));
+  });
+
+  it("sends the Lambda invocation's span in the client context's custom fields", async () => {
+    const state = await engine.run(workflow('    - id: call\n      uses: tasks/function.invoke@0.1.0\n      runsOn: serverless\n      with: { function: echo-lambda, payload: {} }'));
+    expect(task(state, 'call').status).toBe('SUCCEEDED');
+    const span = clientSpan('Lambda.Invoke');
+    expect(span.attributes).toMatchObject({ 'rpc.service': 'Lambda', 'faas.invoked_name': 'echo' });
+    const clientContext = JSON.parse(Buffer.from(String(functionHeaders['x-amz-client-context']), 'base64').toString('utf8')) as { custom: Record<string, string> };
+    expect(clientContext.custom.traceparent).toBe(traceparentOf(span));
   });
 });

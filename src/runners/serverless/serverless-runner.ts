@@ -212,20 +212,25 @@ export function createServerlessRunner(options: ServerlessRunnerOptions = {}): S
 
   async function invokeLambda(functionName: string, payload: unknown, key: string, ctx: TaskContext, signal: AbortSignal): Promise<FunctionResult> {
     const { client, InvokeCommand } = await lambdaClient(ctx);
-    const clientContext = Buffer.from(
-      JSON.stringify({ custom: { idempotencyKey: key, runId: ctx.runId, taskId: ctx.taskId, attempt: String(ctx.attempt) } }),
-    ).toString('base64');
+    const attributes = { 'rpc.system': 'aws-api', 'rpc.service': 'Lambda', 'rpc.method': 'Invoke', 'faas.invoked_name': functionName, 'faas.invoked_provider': 'aws' };
     let output;
     try {
-      output = await client.send(
-        new InvokeCommand({
-          FunctionName: functionName,
-          InvocationType: 'RequestResponse',
-          ClientContext: clientContext,
-          Payload: new TextEncoder().encode(JSON.stringify(payload ?? null)),
-        }),
-        { abortSignal: signal },
-      );
+      // The trace context goes in the client context's `custom`, where Lambda hands it to the
+      // function (and where OpenTelemetry's Lambda instrumentation looks for it).
+      output = await withClientSpan('Lambda.Invoke', attributes, (trace) => {
+        const clientContext = Buffer.from(
+          JSON.stringify({ custom: { idempotencyKey: key, runId: ctx.runId, taskId: ctx.taskId, attempt: String(ctx.attempt), ...trace } }),
+        ).toString('base64');
+        return client.send(
+          new InvokeCommand({
+            FunctionName: functionName,
+            InvocationType: 'RequestResponse',
+            ClientContext: clientContext,
+            Payload: new TextEncoder().encode(JSON.stringify(payload ?? null)),
+          }),
+          { abortSignal: signal },
+        );
+      });
     } catch (error) {
       if (signal.aborted || isMaestroError(error)) throw error;
       const refused = egressRefusalOf(error);
