@@ -12,6 +12,8 @@
  * - `sdk`: what the task SDK and runner path add per call over the client library alone, for
  *   `tasks/http.request` and `connectors/nats.publish` (bench/sdk.ts);
  * - `egress`: the egress guard's cost per connection against plain `net.connect` (bench/egress.ts);
+ * - `connector-trace`: a connector call's client span and trace headers, with no OTel SDK and with
+ *   one, against the same `fetch` without them (bench/connector-trace.ts);
  * - `console`: the operator console in headless Chromium, the runs list with 1,000 runs and a
  *   1,000-node DAG (bench/console.ts);
  * - `expressions`: CEL's cost meter per evaluation against unmetered @bufbuild/cel, and JSONata on
@@ -42,6 +44,7 @@ import { apiLoadReport, runApiLoadBenchmark } from './api-load.js';
 import { benchCompile, chainManifest, layeredManifest, type CompilerResult } from './compiler-bench.js';
 import { benchConsole, consoleReport } from './console.js';
 import { benchContainer, containerBenchReport } from './container.js';
+import { benchConnectorTrace, connectorTraceMarkdown } from './connector-trace.js';
 import { benchEgress, egressMarkdown } from './egress.js';
 import { benchExpressions, expressionsMarkdown } from './expressions.js';
 import { TUNED_DYNAMIC_CONFIG, startBenchEngine } from './engine.js';
@@ -274,6 +277,10 @@ ${apiLoadReport(sustained)}`, json: { issueRate, sustained } };
   egress: async () => {
     const result = await benchEgress();
     return { markdown: `## Egress guard: TCP connection set-up to loopback\n\n${egressMarkdown(result)}`, json: result };
+  },
+  'connector-trace': async () => {
+    const result = await benchConnectorTrace();
+    return { markdown: `## Connector client spans and trace headers (HTTP to loopback)\n\n${connectorTraceMarkdown(result)}`, json: result };
   },
   console: async () => {
     const result = await benchConsole();

@@ -2,6 +2,8 @@ import pg from 'pg';
 import type { EgressGuard } from '../egress/index.js';
 import { parseDuration } from '../ir/index.js';
 import { defineTask, TaskError, type TaskLogger } from '../sdk/index.js';
+import type { Attributes } from '@opentelemetry/api';
+import { serverAttributes, withClientSpan, type TraceHeaders } from '../telemetry/index.js';
 import { durationSchema } from './schemas.js';
 import { untilAborted } from './shared/abort.js';
 import { destinationHost } from './shared/destination.js';
@@ -127,7 +129,7 @@ export const dbQuery = defineTask<DbQueryInput, DbQueryOutput>({
         async () => {
           await client.connect();
           connected = true;
-          const results = await runStatements(client, statements, maxRows, ctx.logger);
+          const results = await runStatements(client, statements, maxRows, ctx.logger, dbAttributes(connectionString));
           ctx.logger.info('queries run', { statements: statements.length, rowCounts: results.map((r) => r.rowCount) });
           const last = results[results.length - 1] as DbStatementResult;
           return { ...last, results };
@@ -143,13 +145,16 @@ export const dbQuery = defineTask<DbQueryInput, DbQueryOutput>({
   },
 });
 
-async function runStatements(client: pg.Client, statements: DbStatement[], maxRows: number, logger: TaskLogger): Promise<DbStatementResult[]> {
+async function runStatements(client: pg.Client, statements: DbStatement[], maxRows: number, logger: TaskLogger, attributes: Attributes): Promise<DbStatementResult[]> {
   const transaction = statements.length > 1;
   if (transaction) await client.query('BEGIN');
   try {
     const results: DbStatementResult[] = [];
     for (const [index, { sql, params = [] }] of statements.entries()) {
-      const result = await client.query({ text: sql, values: params.map(toParam), queryMode: 'extended' } as pg.QueryConfig);
+      const operation = operationOf(sql);
+      const result = await withClientSpan(operation ?? 'postgresql', { ...attributes, ...(operation ? { 'db.operation.name': operation } : {}) }, (trace) =>
+        client.query({ text: tracedSql(sql, trace), values: params.map(toParam), queryMode: 'extended' } as pg.QueryConfig),
+      );
       if (result.rows.length > maxRows) {
         throw new TaskError(`statement ${index} returned ${result.rows.length} rows, more than maxRows (${maxRows})`, {
           code: 'TASK_FAILED',
@@ -167,6 +172,29 @@ async function runStatements(client: pg.Client, statements: DbStatement[], maxRo
     if (transaction) await client.query('ROLLBACK').catch((rollback: unknown) => logger.warn('rollback failed', { error: String(rollback) }));
     throw error;
   }
+}
+
+/**
+ * `sql` behind a sqlcommenter-style block comment, `traceparent='…'`, naming the statement's client
+ * span, so the server's statement log and `pg_stat_activity` tie it to the trace. Prepended, so no
+ * text of the task's can open or close it around ours; the value is checked hex and dashes, so it
+ * cannot end the comment. `tracestate` is left out: it is the run's callers' vendor data, and
+ * statement logs are read widely. An unnamed statement through the extended protocol: a comment
+ * that changes each call costs no prepared statement, and `$n` placeholders bind as before.
+ */
+function tracedSql(sql: string, { traceparent }: TraceHeaders): string {
+  return traceparent === undefined ? sql : `/*traceparent='${traceparent}'*/ ${sql}`;
+}
+
+/** The statement's leading keyword (`SELECT`, `INSERT`…), as the span's name; none for a comment or odd text. */
+function operationOf(sql: string): string | undefined {
+  return /^\s*([A-Za-z]{2,16})\b/.exec(sql)?.[1]?.toUpperCase();
+}
+
+/** The OTel database attributes of a connection: server, port, database name; never the user or password. */
+function dbAttributes(connectionString: string): Attributes {
+  const database = URL.canParse(connectionString) ? new URL(connectionString).pathname.slice(1) : '';
+  return { 'db.system.name': 'postgresql', ...serverAttributes(connectionString, 5432), ...(database ? { 'db.namespace': database } : {}) };
 }
 
 /**

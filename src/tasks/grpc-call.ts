@@ -5,6 +5,7 @@ import { parseDuration } from '../ir/index.js';
 import { defineTask, TaskError, type TaskContext } from '../sdk/index.js';
 import { packageDefinition, unaryMethod } from './grpc/definitions.js';
 import { reflectedDefinition } from './grpc/reflection.js';
+import { isTraceHeader, serverAttributes, withClientSpan } from '../telemetry/index.js';
 import { durationSchema } from './schemas.js';
 import { invalidInput } from './shared/failures.js';
 import { stringMapSchema } from './shared/schemas.js';
@@ -92,24 +93,34 @@ export const grpcCall = defineTask<GrpcCallInput, GrpcCallOutput>({
     const timeoutMs = parseDuration(input.timeout ?? '30s') ?? 30_000;
     const deadline = Date.now() + timeoutMs;
     const metadata = new Metadata();
-    for (const [name, value] of Object.entries(input.metadata ?? {})) metadata.set(name, value);
+    // The call's trace context is the engine's alone (set per call below).
+    for (const [name, value] of Object.entries(input.metadata ?? {})) if (!isTraceHeader(name)) metadata.set(name, value);
     ctx.signal.throwIfAborted();
     const client = await dialChecked(address, tls, ctx);
     const exchange = `${service}/${method} at ${address}`;
     try {
       const described = source ? packageDefinition(source) : await reflectedDefinition(service, { client, metadata, deadline, signal: ctx.signal });
       const definition = unaryMethod(described, service, method);
-      const response = await new Promise<object>((resolveCall, reject) => {
-        const call = client.makeUnaryRequest(
-          definition.path,
-          definition.requestSerialize,
-          definition.responseDeserialize,
-          request,
-          metadata,
-          { deadline },
-          (error: ServiceError | null, value?: object) => (error ? reject(error) : resolveCall(value ?? {})),
-        );
-        ctx.signal.addEventListener('abort', () => call.cancel(), { once: true });
+      const attributes = { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method, ...serverAttributes(address) };
+      const response = await withClientSpan(`${service}/${method}`, attributes, (trace, span) => {
+        const traced = metadata.clone();
+        for (const [name, value] of Object.entries(trace)) traced.set(name, value);
+        return new Promise<object>((resolveCall, reject) => {
+          const call = client.makeUnaryRequest(
+            definition.path,
+            definition.requestSerialize,
+            definition.responseDeserialize,
+            request,
+            traced,
+            { deadline },
+            (error: ServiceError | null, value?: object) => {
+              span.setAttribute('rpc.grpc.status_code', error ? error.code : status.OK);
+              if (error) reject(error);
+              else resolveCall(value ?? {});
+            },
+          );
+          ctx.signal.addEventListener('abort', () => call.cancel(), { once: true });
+        });
       });
       ctx.logger.info('grpc call succeeded', { service, method, address });
       return { response: response as Record<string, unknown> };

@@ -100,6 +100,15 @@ describe('tasks/http.request', () => {
     });
   });
 
+  it('drops a traceparent and tracestate the author set when nothing traces (no OTel SDK here)', async () => {
+    const forged = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const output = await send({ url: `${base}/echo`, headers: { TraceParent: forged, tracestate: 'a=1', 'x-request-id': 'r2' } });
+    const { headers } = output.body as { headers: Record<string, string> };
+    expect(headers['x-request-id']).toBe('r2');
+    expect(headers).not.toHaveProperty('traceparent');
+    expect(headers).not.toHaveProperty('tracestate');
+  });
+
   it('sends a string body as is', async () => {
     const output = await send({ url: `${base}/echo`, method: 'PUT', headers: { 'content-type': 'text/csv' }, body: 'a,b\n1,2' });
     expect(output.body).toMatchObject({ headers: { 'content-type': 'text/csv' }, body: 'a,b\n1,2' });

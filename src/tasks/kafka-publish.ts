@@ -2,7 +2,9 @@ import kafkajs, { type ISocketFactory, type Producer, type SASLOptions } from 'k
 import type { EgressGuard } from '../egress/index.js';
 import { parseDuration } from '../ir/index.js';
 import { defineTask, type TaskContext, type TaskLogger } from '../sdk/index.js';
+import { withClientSpan, withTraceContext } from '../telemetry/index.js';
 import { durationSchema } from './schemas.js';
+import { messagingAttributes } from './shared/messaging.js';
 import { untilAborted } from './shared/abort.js';
 import { destinationHost } from './shared/destination.js';
 import { connectorFailure, invalidInput } from './shared/failures.js';
@@ -152,26 +154,30 @@ export const kafkaPublish = defineTask<KafkaPublishInput, KafkaPublishOutput>({
     try {
       return await untilAborted(
         ctx,
-        async () => {
-          await producer.connect();
-          const metadata = await producer.send({
-            topic,
-            acks,
-            timeout: timeoutMs,
-            compression: compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
-            messages: messages.map((m) => ({
-              key: m.key ?? null,
-              value: typeof m.value === 'string' ? m.value : JSON.stringify(m.value),
-              ...(m.headers ? { headers: m.headers } : {}),
-              ...(m.partition === undefined ? {} : { partition: m.partition }),
-            })),
-          });
-          ctx.logger.info('published', { topic, count: messages.length });
-          return {
-            count: messages.length,
-            offsets: metadata.map((m) => ({ partition: m.partition, baseOffset: m.baseOffset ?? '-1' })),
-          };
-        },
+        () =>
+          withClientSpan(`send ${topic}`, messagingAttributes('kafka', topic, messages.length, brokers), async (trace) => {
+            await producer.connect();
+            const metadata = await producer.send({
+              topic,
+              acks,
+              timeout: timeoutMs,
+              compression: compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+              messages: messages.map((m) => {
+                const headers = withTraceContext(m.headers, trace);
+                return {
+                  key: m.key ?? null,
+                  value: typeof m.value === 'string' ? m.value : JSON.stringify(m.value),
+                  ...(headers ? { headers } : {}),
+                  ...(m.partition === undefined ? {} : { partition: m.partition }),
+                };
+              }),
+            });
+            ctx.logger.info('published', { topic, count: messages.length });
+            return {
+              count: messages.length,
+              offsets: metadata.map((m) => ({ partition: m.partition, baseOffset: m.baseOffset ?? '-1' })),
+            };
+          }, { kind: 'producer' }),
         () => producer.disconnect(),
       );
     } catch (error) {

@@ -3,7 +3,9 @@ import { isIPv6 } from 'node:net';
 import type { EgressGuard } from '../egress/index.js';
 import { parseDuration } from '../ir/index.js';
 import { defineTask, TaskError } from '../sdk/index.js';
+import { withClientSpan, withTraceContext, type TraceHeaders } from '../telemetry/index.js';
 import { durationSchema } from './schemas.js';
+import { messagingAttributes } from './shared/messaging.js';
 import { untilAborted } from './shared/abort.js';
 import { destinationHost } from './shared/destination.js';
 import { connectorFailure, invalidInput } from './shared/failures.js';
@@ -138,7 +140,13 @@ export const natsPublish = defineTask<NatsPublishInput, NatsPublishOutput>({
             maxReconnectAttempts: 0,
             ...(token ? { token } : {}),
           });
-          const output = jetstream ? await publishJetStream(nc, subject, messages, timeoutMs) : await publishCore(nc, subject, messages);
+          const connection = nc;
+          const output = await withClientSpan(
+            `send ${subject}`,
+            messagingAttributes('nats', subject, messages.length, servers),
+            (trace) => (jetstream ? publishJetStream(connection, subject, messages, timeoutMs, trace) : publishCore(connection, subject, messages, trace)),
+            { kind: 'producer' },
+          );
           ctx.logger.info('published', { subject, count: output.count, jetstream });
           return output;
         },
@@ -168,16 +176,18 @@ export async function checkedNatsServers(servers: readonly string[], egress: Egr
   );
 }
 
-function messageHeaders(message: NatsMessage) {
-  if (!message.headers) return undefined;
+/** The message's headers, its trace context the engine's (see `withTraceContext`). */
+function messageHeaders(message: NatsMessage, trace: TraceHeaders) {
+  const headers = withTraceContext(message.headers, trace);
+  if (!headers) return undefined;
   const h = natsHeaders();
-  for (const [name, value] of Object.entries(message.headers)) h.set(name, value);
+  for (const [name, value] of Object.entries(headers)) h.set(name, value);
   return h;
 }
 
-async function publishCore(nc: NatsConnection, subject: string, messages: NatsMessage[]): Promise<NatsPublishOutput> {
+async function publishCore(nc: NatsConnection, subject: string, messages: NatsMessage[], trace: TraceHeaders): Promise<NatsPublishOutput> {
   for (const message of messages) {
-    const headers = messageHeaders(message);
+    const headers = messageHeaders(message, trace);
     nc.publish(subject, payloadBytes(message.data), headers ? { headers } : {});
   }
   // A flush is a round trip: when it returns, the server has processed every publish before it.
@@ -185,11 +195,11 @@ async function publishCore(nc: NatsConnection, subject: string, messages: NatsMe
   return { count: messages.length };
 }
 
-async function publishJetStream(nc: NatsConnection, subject: string, messages: NatsMessage[], timeout: number): Promise<NatsPublishOutput> {
+async function publishJetStream(nc: NatsConnection, subject: string, messages: NatsMessage[], timeout: number, trace: TraceHeaders): Promise<NatsPublishOutput> {
   const js = nc.jetstream({ timeout });
   const acks: NonNullable<NatsPublishOutput['acks']> = [];
   for (const message of messages) {
-    const headers = messageHeaders(message);
+    const headers = messageHeaders(message, trace);
     try {
       const ack = await js.publish(subject, payloadBytes(message.data), {
         ...(headers ? { headers } : {}),

@@ -7,16 +7,20 @@ export interface CountingProxy {
   port: number;
   /** Connections accepted so far. */
   readonly connections: number;
+  /** With `record`: what clients sent through the proxy so far, as latin1 text (the requests of a plaintext protocol). */
+  sent(): string;
   stop(): Promise<void>;
 }
 
 /**
  * Starts a TCP proxy on a free loopback port forwarding every connection to `target` and counting
  * them: the observation of whether a task reached a peer at all (refused before connecting means
- * zero connections).
+ * zero connections). With `record`, it also keeps what the clients sent, to read the requests a
+ * peer does not show.
  */
-export async function startCountingProxy(target: { host?: string; port: number }): Promise<CountingProxy> {
+export async function startCountingProxy(target: { host?: string; port: number }, { record = false }: { record?: boolean } = {}): Promise<CountingProxy> {
   let connections = 0;
+  const chunks: Buffer[] = [];
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
     connections += 1;
@@ -27,6 +31,7 @@ export async function startCountingProxy(target: { host?: string; port: number }
       // A reset on either side ends the pair; the error is the peer's, not the test's.
       socket.on('error', () => undefined);
     }
+    if (record) client.on('data', (chunk: Buffer) => chunks.push(chunk));
     client.pipe(upstream).pipe(client);
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
@@ -39,6 +44,7 @@ export async function startCountingProxy(target: { host?: string; port: number }
     get connections() {
       return connections;
     },
+    sent: () => Buffer.concat(chunks).toString('latin1'),
     stop: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

@@ -15,6 +15,8 @@ export interface GrpcPeer {
   calls: Map<string, number>;
   /** Calls whose client went away before the answer (cancelled). */
   cancelled(): number;
+  /** The metadata of the last Greeter call received (names in lower case). */
+  lastMetadata(): Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -37,14 +39,18 @@ export async function startGrpcPeer({ reflection = true }: GrpcPeerOptions = {})
   if (!service || 'format' in service) throw new Error(`${GREETER_PROTO} defines no maestro.test.Greeter service`);
   const calls = new Map<string, number>();
   let cancelled = 0;
-  const count = (method: string): void => void calls.set(method, (calls.get(method) ?? 0) + 1);
+  let lastMetadata: Record<string, string> = {};
+  const count = (method: string, call: ServerUnaryCall<unknown, unknown>): void => {
+    calls.set(method, (calls.get(method) ?? 0) + 1);
+    lastMetadata = Object.fromEntries(Object.entries(call.metadata.getMap()).map(([name, value]) => [name, String(value)]));
+  };
   const implementation: UntypedServiceImplementation = {
     SayHello(call: ServerUnaryCall<{ name: string }, unknown>, callback: sendUnaryData<unknown>) {
-      count('SayHello');
+      count('SayHello', call);
       callback(null, { message: `Hello, ${call.request.name}!`, served_at: Date.now() });
     },
     SlowHello(call: ServerUnaryCall<{ name: string; delay_ms: number }, unknown>, callback: sendUnaryData<unknown>) {
-      count('SlowHello');
+      count('SlowHello', call);
       const timer = setTimeout(() => callback(null, { message: `Hello, ${call.request.name}!`, served_at: Date.now() }), call.request.delay_ms);
       call.on('cancelled', () => {
         cancelled++;
@@ -52,7 +58,7 @@ export async function startGrpcPeer({ reflection = true }: GrpcPeerOptions = {})
       });
     },
     Fail(call: ServerUnaryCall<{ code: number; message: string }, unknown>, callback: sendUnaryData<unknown>) {
-      count('Fail');
+      count('Fail', call);
       callback({ code: call.request.code as status, details: call.request.message }, null);
     },
   };
@@ -68,6 +74,7 @@ export async function startGrpcPeer({ reflection = true }: GrpcPeerOptions = {})
     protoSource: readFileSync(GREETER_PROTO, 'utf8'),
     calls,
     cancelled: () => cancelled,
+    lastMetadata: () => lastMetadata,
     stop: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
   };
 }

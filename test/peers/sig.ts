@@ -15,6 +15,8 @@ export interface SigBatch {
   items: { id: string; payload: unknown }[];
   /** The `Authorization` header it came with, if any. */
   authorization?: string;
+  /** The `traceparent` header it came with, if any. */
+  traceparent?: string;
 }
 
 /** One claim the stub registered (`Claim` of the contract, its id assigned when the client sent none). */
@@ -111,7 +113,8 @@ export async function startSigStub(): Promise<SigPeer> {
       if (!validators.batch(body)) return problem(res, 400, 'request does not match IngestBatchRequest', JSON.stringify(validators.batch.errors));
       const batch = body as { items: SigBatch['items'] };
       const jobId = `job-${randomUUID()}`;
-      batches.push({ jobId, items: batch.items, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
+      const { authorization, traceparent } = req.headers;
+      batches.push({ jobId, items: batch.items, ...(authorization ? { authorization } : {}), ...(typeof traceparent === 'string' ? { traceparent } : {}) });
       for (const item of batch.items) items.set(item.id, item.payload);
       const receipts = batch.items.map((item) => ({ id: item.id, hash: corrupt ? hashOf({ tampered: item.payload }) : hashOf(item.payload) }));
       res.writeHead(200, { 'content-type': 'application/json' });

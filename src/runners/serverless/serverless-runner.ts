@@ -3,6 +3,7 @@ import type { ResourceClassSetting } from '../../config/index.js';
 import { createEgressAgent, egressRefusalOf } from '../../egress/index.js';
 import { TaskError, isMaestroError } from '../../errors/index.js';
 import type { TaskContext } from '../../sdk/index.js';
+import { markFailed, serverAttributes, withClientSpan } from '../../telemetry/index.js';
 import { DEFAULT_RESOURCE_CLASSES, resolveResourceClass } from '../resources.js';
 import { RunnerError, classTimeout } from '../runner-error.js';
 import type { RunnableTask, Runner } from '../runner.js';
@@ -148,20 +149,27 @@ export function createServerlessRunner(options: ServerlessRunnerOptions = {}): S
         signal.throwIfAborted();
         let response: Response;
         try {
-          response = await fetch(url, {
-            method: 'POST',
-            headers: {
-              'content-type': 'application/json',
-              accept: 'application/json',
-              'idempotency-key': key,
-              'x-maestro-run-id': ctx.runId,
-              'x-maestro-task-id': ctx.taskId,
-              'x-maestro-attempt': String(ctx.attempt),
-            },
-            body,
-            signal,
-            dispatcher,
-          } as RequestInit);
+          // Each send (a re-send too) is a client span of its own, as OTel's HTTP conventions ask.
+          response = await withClientSpan('POST', () => ({ 'http.request.method': 'POST', ...serverAttributes(url) }), async (trace, span) => {
+            const answer = await fetch(url, {
+              method: 'POST',
+              headers: {
+                'content-type': 'application/json',
+                accept: 'application/json',
+                'idempotency-key': key,
+                'x-maestro-run-id': ctx.runId,
+                'x-maestro-task-id': ctx.taskId,
+                'x-maestro-attempt': String(ctx.attempt),
+                ...trace,
+              },
+              body,
+              signal,
+              dispatcher,
+            } as RequestInit);
+            span.setAttribute('http.response.status_code', answer.status);
+            if (answer.status >= 400) markFailed(span, String(answer.status));
+            return answer;
+          });
         } catch (error) {
           if (signal.aborted) throw error;
           const refused = egressRefusalOf(error);
@@ -204,20 +212,25 @@ export function createServerlessRunner(options: ServerlessRunnerOptions = {}): S
 
   async function invokeLambda(functionName: string, payload: unknown, key: string, ctx: TaskContext, signal: AbortSignal): Promise<FunctionResult> {
     const { client, InvokeCommand } = await lambdaClient(ctx);
-    const clientContext = Buffer.from(
-      JSON.stringify({ custom: { idempotencyKey: key, runId: ctx.runId, taskId: ctx.taskId, attempt: String(ctx.attempt) } }),
-    ).toString('base64');
+    const attributes = { 'rpc.system': 'aws-api', 'rpc.service': 'Lambda', 'rpc.method': 'Invoke', 'faas.invoked_name': functionName, 'faas.invoked_provider': 'aws' };
     let output;
     try {
-      output = await client.send(
-        new InvokeCommand({
-          FunctionName: functionName,
-          InvocationType: 'RequestResponse',
-          ClientContext: clientContext,
-          Payload: new TextEncoder().encode(JSON.stringify(payload ?? null)),
-        }),
-        { abortSignal: signal },
-      );
+      // The trace context goes in the client context's `custom`, where Lambda hands it to the
+      // function (and where OpenTelemetry's Lambda instrumentation looks for it).
+      output = await withClientSpan('Lambda.Invoke', attributes, (trace) => {
+        const clientContext = Buffer.from(
+          JSON.stringify({ custom: { idempotencyKey: key, runId: ctx.runId, taskId: ctx.taskId, attempt: String(ctx.attempt), ...trace } }),
+        ).toString('base64');
+        return client.send(
+          new InvokeCommand({
+            FunctionName: functionName,
+            InvocationType: 'RequestResponse',
+            ClientContext: clientContext,
+            Payload: new TextEncoder().encode(JSON.stringify(payload ?? null)),
+          }),
+          { abortSignal: signal },
+        );
+      });
     } catch (error) {
       if (signal.aborted || isMaestroError(error)) throw error;
       const refused = egressRefusalOf(error);

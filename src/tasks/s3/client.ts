@@ -1,5 +1,6 @@
 import { S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import type { JsonSchema, TaskContext } from '../../sdk/index.js';
+import { serverAttributes, withClientSpan } from '../../telemetry/index.js';
 import { destinationHost } from '../shared/destination.js';
 import { connectorFailure } from '../shared/failures.js';
 import { secretNameSchema } from '../shared/schemas.js';
@@ -50,7 +51,7 @@ export async function s3Client(input: S3ConnectionInput, ctx: TaskContext): Prom
         secretAccessKey: await ctx.secrets(input.credentials.secretAccessKeySecret, { host }),
       }
     : undefined;
-  return new S3Client({
+  const client = new S3Client({
     region,
     forcePathStyle,
     maxAttempts: 1,
@@ -59,6 +60,37 @@ export async function s3Client(input: S3ConnectionInput, ctx: TaskContext): Prom
     ...(endpoint ? { endpoint } : {}),
     ...(credentials ? { credentials } : {}),
   });
+  traceRequests(client, input, host);
+  return client;
+}
+
+/**
+ * Makes each command a client span (`S3.GetObject`: the bucket, never the key, which may name
+ * private data, nor the query of a presigned URL) and sends its trace context as request headers.
+ * Added at the build step, before signing: the headers are signed with the rest.
+ */
+function traceRequests(client: S3Client, { bucket, endpoint }: S3ConnectionInput, host: string): void {
+  const server = serverAttributes(endpoint ?? `https://${host}`);
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      const operation = context.commandName?.replace(/Command$/, '') ?? 'request';
+      const attributes = { 'rpc.system': 'aws-api', 'rpc.service': 'S3', 'rpc.method': operation, 'aws.s3.bucket': bucket, ...server };
+      return withClientSpan(`S3.${operation}`, attributes, async (trace, span) => {
+        const request = args.request as { headers?: Record<string, string> };
+        if (request.headers) Object.assign(request.headers, trace);
+        try {
+          const result = await next(args);
+          const status = (result.response as { statusCode?: number }).statusCode;
+          if (status !== undefined) span.setAttribute('http.response.status_code', status);
+          return result;
+        } catch (error) {
+          if (error instanceof S3ServiceException && error.$metadata.httpStatusCode !== undefined) span.setAttribute('http.response.status_code', error.$metadata.httpStatusCode);
+          throw error;
+        }
+      });
+    },
+    { step: 'build', name: 'maestroTraceContext' },
+  );
 }
 
 /**
