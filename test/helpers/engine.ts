@@ -13,6 +13,7 @@ import { compileWorkflow } from '../../src/compiler/index.js';
 import { parsePayloadKeys } from '../../src/config/index.js';
 import type { ApprovalRequest, CompiledWorkflow, Principal, RunState, TaskState } from '../../src/ir/index.js';
 import { checkParams, parseManifest, type Manifest, type WorkflowManifest } from '../../src/manifest/index.js';
+import type { Runners } from '../../src/runners/index.js';
 import type { SecretResolver } from '../../src/secrets/index.js';
 import { loadApprovalKey, signApproval } from '../../src/provenance/index.js';
 import { bundleInterpreter, createWorker } from '../../src/worker/index.js';
@@ -63,12 +64,14 @@ export interface EngineOptions {
   catalog?: Catalog;
   /** How the worker resolves task secrets. @default the worker's: `MAESTRO_SECRET_<NAME>`, undeclared */
   secrets?: SecretResolver;
+  /** The worker's runners. @default { local: localRunner } */
+  runners?: Runners;
 }
 
 export { TEST_EGRESS_ALLOW } from './egress.js';
 
 /** Starts an {@link Engine}; call `close()` in `afterAll`. */
-export async function startEngine({ worker: withWorker = true, largeOutputBytes, catalog, secrets }: EngineOptions = {}): Promise<Engine> {
+export async function startEngine({ worker: withWorker = true, largeOutputBytes, catalog, secrets, runners }: EngineOptions = {}): Promise<Engine> {
   const address = inject('temporalAddress');
   const taskQueue = `test-${randomUUID()}`;
   const artifactDir = await mkdtemp(join(tmpdir(), 'maestro-artifacts-'));
@@ -94,6 +97,7 @@ export async function startEngine({ worker: withWorker = true, largeOutputBytes,
       payloadCodec,
       ...(largeOutputBytes === undefined ? {} : { largeOutputBytes }),
       ...(secrets === undefined ? {} : { secrets }),
+      ...(runners === undefined ? {} : { runners }),
     });
     const running = worker.run();
     let stopped = false;
