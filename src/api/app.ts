@@ -129,7 +129,9 @@ export function createApp(deps: ApiDeps): Express {
   const bodyLimit = resolved.config.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   for (const operation of documented) {
     const handler = ROUTE_HANDLERS[operation.operationId as keyof typeof ROUTE_HANDLERS];
-    app[operation.method](operation.routePath, timing(resolved, operation.path), traced(operation.path), bodyParser(operation, bodyLimit), route(operation, handler, resolved));
+    // Traced after the body is read: the body parser calls on from the socket's events, outside
+    // whatever context was active before it.
+    app[operation.method](operation.routePath, timing(resolved, operation.path), bodyParser(operation, bodyLimit), traced(operation.path), route(operation, handler, resolved));
   }
   app.use('/console', consoleRouter(resolved));
   app.use((req: Request) => {
