@@ -20,7 +20,9 @@
  *   `tasks/transform.map`'s thread pool per row against the calling thread (bench/expressions.ts);
  * - `triggers`: event → first task for a webhook, a NATS message and a schedule fire against
  *   `POST /runs` of the same workflow, and 1,000 NATS messages with a worker crash: runs,
- *   duplicates, consumer lag (bench/triggers.ts).
+ *   duplicates, consumer lag (bench/triggers.ts);
+ * - `tracing`: one trace per run, on (exported to a local Jaeger) against off, and the span
+ *   helpers' cost with no exporter (bench/tracing.ts).
  *
  * Environment:
  * - `BENCH_SUITES` comma-separated suites to run (default all, in the order above);
@@ -52,10 +54,11 @@ import { medianProfile, profileHistories, type HistoryProfile } from './history.
 import { benchPolicy, policyMarkdown } from './policy.js';
 import { benchReceipt, type ReceiptBenchResult } from './receipt.js';
 import { benchSdk, sdkMarkdown } from './sdk.js';
+import { benchTracing, tracingMarkdown } from './tracing.js';
 import { benchTriggers, triggersReport } from './triggers.js';
 import { checkTargets, markdownReport, rounded, type ShapeResult } from './report.js';
 import { SHAPES, taskCount, type Shape } from './shapes.js';
-import { bootstrapMedianRatio, ms, pairedMedianRatio, summarize, type Summary } from './stats.js';
+import { bootstrapMedianRatio, ms, pairedMedianRatio, positiveInt, summarize, type Summary } from './stats.js';
 import { VARIANTS, variantRunners, type Sample, type VariantId } from './variants.js';
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
@@ -63,14 +66,6 @@ const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const MIN_ITERATIONS = 10;
 /** Most the receipt may add to the 10-task run (issue 6): 2%. */
 const RECEIPT_SHARE_TARGET = 0.02;
-
-function positiveInt(name: string, fallback: number, minimum = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < minimum) throw new Error(`${name} must be an integer ≥ ${minimum}, got "${raw}"`);
-  return value;
-}
 
 function serverProfile(): 'tuned' | 'stock' {
   const raw = process.env.BENCH_SERVER ?? 'tuned';
@@ -293,6 +288,10 @@ ${apiLoadReport(sustained)}`, json: { issueRate, sustained } };
   triggers: async () => {
     const result = await benchTriggers();
     return { markdown: triggersReport(result), json: result };
+  },
+  tracing: async () => {
+    const result = await benchTracing();
+    return { markdown: tracingMarkdown(result), json: result };
   },
 };
 

@@ -79,3 +79,12 @@ export const ms = (value: number): string => (Number.isFinite(value) ? value.toF
 
 /** A ratio with two decimals. */
 export const ratio = (value: number): string => (Number.isFinite(value) ? value.toFixed(2) : '–');
+
+/** The integer environment variable `name` (≥ `minimum`), or `fallback` when it is unset or empty. */
+export function positiveInt(name: string, fallback: number, minimum = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < minimum) throw new Error(`${name} must be an integer ≥ ${minimum}, got "${raw}"`);
+  return value;
+}

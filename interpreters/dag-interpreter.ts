@@ -66,6 +66,7 @@ import {
   type RunState,
   type Principal,
   type RunTaskInput,
+  type RunTrace,
   type TaskPolicyContext,
   type TaskErrorInfo,
   type TaskNode,
@@ -142,6 +143,11 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
   }
   const namespace = input.namespace ?? 'default';
   const { principal, traceId, cache: cacheMode } = input;
+  /** The run's trace, for the worker's spans (attempts, the run's, the receipt's): plain data, no span work here. */
+  const runTrace: RunTrace | undefined =
+    traceId === undefined
+      ? undefined
+      : { traceId, ...(input.traceParent === undefined ? {} : { parent: input.traceParent }), ...(input.parent === undefined ? {} : { parentRunId: input.parent.runId }) };
   /**
    * Whether the run records history format 2 (see `InterpreterInput.historyFormat`): every patch
    * below applies without its marker. A run an older worker began (it recorded the cost-limit
@@ -417,6 +423,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
       ...(input.startedBy === undefined ? {} : { startedBy: input.startedBy }),
       ...(principal === undefined ? {} : { principal }),
       ...(traceId === undefined ? {} : { traceId }),
+      ...(input.traceParent === undefined ? {} : { traceParent: input.traceParent }),
       ...(cacheMode === undefined ? {} : { cache: cacheMode }),
       ...(format2 ? { historyFormat: 2 as const } : {}),
     };
@@ -491,6 +498,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
       ...(node.cache === undefined ? {} : { cache: node.cache }),
       ...(cacheMode === undefined ? {} : { cacheMode }),
       ...(secretValues.length === 0 ? {} : { redact: secretValues }),
+      ...(runTrace === undefined ? {} : { trace: runTrace }),
     };
   }
 
@@ -559,7 +567,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
     // A sub-workflow's run hands its receipt's digest to its parent: a sink returns nothing, so
     // such a run writes it through the local activity, whose result is the digest.
     if (format2 && input.parent === undefined) {
-      proxySinks<ReceiptSinks>().maestroReceipts.write({ runId: run.runId, ir, digest: input.digest, params, state: run, namespace });
+      proxySinks<ReceiptSinks>().maestroReceipts.write({ runId: run.runId, ir, digest: input.digest, params, state: run, namespace, ...(runTrace === undefined ? {} : { trace: runTrace }) });
       return undefined;
     }
     return applies(RECEIPT_PATCH) ? writeReceiptByActivity() : undefined;
@@ -569,7 +577,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
   async function writeReceiptByActivity(): Promise<void> {
     const { writeReceipt: write } = proxyLocalActivities<Activities>({ startToCloseTimeout: '60s', retry: INFRA_RETRY });
     try {
-      const written = await write({ runId: run.runId, ir, digest: input.digest, params, state: run, namespace });
+      const written = await write({ runId: run.runId, ir, digest: input.digest, params, state: run, namespace, ...(runTrace === undefined ? {} : { trace: runTrace }) });
       // A sub-workflow's run hands its receipt's digest to its parent, which records it.
       if (input.parent !== undefined) run.receiptDigest = written.digest;
     } catch (error) {

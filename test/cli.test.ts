@@ -127,6 +127,7 @@ describe('maestro run', () => {
     const result = await maestro('run', 'examples/workflows/hello.yaml');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^run run-[0-9a-f-]+ started \(hello@1\.0\.0\)$/m);
+    expect(result.stdout).toMatch(/^trace: [0-9a-f]{32}$/m);
     expect(result.stdout).toMatch(/✓ shout SUCCEEDED/);
     expect(result.stdout).toMatch(/^run run-[0-9a-f-]+ SUCCEEDED$/m);
   });

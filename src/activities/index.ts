@@ -7,6 +7,7 @@ import { MaestroError } from '../errors/index.js';
 import type { ApprovalRequest, SignalRequest } from '../ir/index.js';
 import { verifyApproval, verifySignal, type WriteReceiptInput } from '../provenance/index.js';
 import { signalPayloadProblems } from '../tasks/index.js';
+import { inReceiptSpan, recordRunSpan, type RunSpanInput } from '../telemetry/index.js';
 import { probeRuns } from './probe-runs.js';
 import { createRunTask, type ActivityDeps } from './run-task.js';
 import { createAuthorizeSubWorkflow } from './sub-workflow.js';
@@ -19,7 +20,7 @@ export { createAttemptLog, type AttemptLog, type AttemptLogOptions, type Attempt
 export function createActivities(deps: ActivityDeps) {
   return {
     runTask: createRunTask(deps),
-    writeReceipt: deps.writeReceipt,
+    writeReceipt: withRunSpans(deps.writeReceipt),
     verifyApproval: createVerifyApproval(deps),
     verifySignal: createVerifySignal(deps),
     authorizeSubWorkflow: createAuthorizeSubWorkflow(deps),
@@ -108,21 +109,46 @@ export function receiptSink(
     maestroReceipts: {
       write: {
         async fn(_info, input) {
-          for (let attempt = 1; ; attempt += 1) {
-            try {
-              await write(input);
-              return;
-            } catch (error) {
-              if (attempt >= RECEIPT_ATTEMPTS) {
-                log('the run receipt could not be written', { runId: input.runId, error: String(error) });
+          const run = runSpanInput(input);
+          try {
+            for (let attempt = 1; ; attempt += 1) {
+              try {
+                await inReceiptSpan(run, () => write(input));
                 return;
+              } catch (error) {
+                if (attempt >= RECEIPT_ATTEMPTS) {
+                  log('the run receipt could not be written', { runId: input.runId, error: String(error) });
+                  return;
+                }
+                await new Promise((resolve) => setTimeout(resolve, RECEIPT_RETRY_MS * 2 ** (attempt - 1)));
               }
-              await new Promise((resolve) => setTimeout(resolve, RECEIPT_RETRY_MS * 2 ** (attempt - 1)));
             }
+          } finally {
+            recordRunSpan(run);
           }
         },
         callDuringReplay: false,
       },
     },
+  };
+}
+
+/** What the run's span and the receipt's say of a run ending, from its receipt's input. */
+function runSpanInput({ runId, ir, state, namespace, trace }: WriteReceiptInput): RunSpanInput {
+  return { runId, workflow: ir.name, state, ...(namespace === undefined ? {} : { namespace }), ...(trace === undefined ? {} : { trace }) };
+}
+
+/**
+ * The `writeReceipt` activity (a sub-workflow's run, or a run recorded before the receipt sink):
+ * the receipt written in its span, then the run's span emitted (see `recordRunSpan`).
+ */
+function withRunSpans(write: ActivityDeps['writeReceipt']): ActivityDeps['writeReceipt'] {
+  return async (input) => {
+    const run = runSpanInput(input);
+    try {
+      return await inReceiptSpan(run, () => write(input));
+    } finally {
+      recordRunSpan(run);
+    }
   };
 }

@@ -10,6 +10,7 @@ import { runCached, type TaskCache } from '../cache/index.js';
 import type { WriteReceiptInput, WriteReceiptResult } from '../provenance/index.js';
 import { selectRunner, type Runners } from '../runners/index.js';
 import type { SecretResolver } from '../secrets/index.js';
+import { inAttemptSpan, inPolicySpan, noteCacheHit } from '../telemetry/index.js';
 import {
   isBuiltinTask,
   validateTaskInput,
@@ -66,7 +67,10 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
   const { catalog, artifacts, runners, secrets, policy, taskCache, taskLog, taskLogOptions, taskCodeDigests = {}, largeOutputBytes = 256 * 1024, heartbeatIntervalMs = 1000 } = deps;
   const initialised = new Map<ExecutableTaskDefinition, Promise<void>>();
 
-  return async function runTask(input: RunTaskInput): Promise<RunTaskResult> {
+  // Each attempt runs in its span (a child of the run's), when this worker exports traces.
+  return (input) => inAttemptSpan(input, () => runTask(input));
+
+  async function runTask(input: RunTaskInput): Promise<RunTaskResult> {
     const activity = Context.current();
     const timeout = input.timeoutMs === undefined ? undefined : AbortSignal.timeout(input.timeoutMs);
     const signal = timeout ? AbortSignal.any([activity.cancellationSignal, timeout]) : activity.cancellationSignal;
@@ -74,7 +78,7 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
     const log = createAttemptLog({ runId: input.runId, taskId: input.taskId, attempt: input.attempt, processLog: activity.log, secrets: (name, use) => secrets(name, { ...use, namespace: input.namespace, signal }), ...(input.redact === undefined ? {} : { redact: input.redact }), ...(taskLog === undefined ? {} : { taskLog }) }, taskLogOptions);
     try {
       // Before anything else: a denied task has no side effect, not even reading its inputs.
-      const admission = policy ? await policy.admit(taskPolicyInput(input)) : undefined;
+      const admission = policy ? await inPolicySpan(() => policy.admit(taskPolicyInput(input))) : undefined;
       const decision = admission?.decision;
       if (decision) {
         const { purpose = '', authority = '', license = '' } = { ...input.policy?.context, ...input.policy?.overrides };
@@ -111,6 +115,7 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
         },
         async () => offloadLargeFields((await selectRunner(runners, input.runsOn).run(definition, taskInput, ctx, { ...decision?.obligations })) ?? null, artifacts, largeOutputBytes),
       );
+      noteCacheHit(cached);
       return { outputs, ...(cached ? { cached: true } : {}) };
     } catch (error) {
       if (activity.cancellationSignal.aborted) throw new CancelledFailure('the run was cancelled', [], redactedError(asError(error), log.redact));
@@ -120,7 +125,7 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
       if (beat) clearInterval(beat);
       await log.close();
     }
-  };
+  }
 }
 
 function executable(catalog: Catalog, uses: string): ExecutableTaskDefinition {

@@ -17,6 +17,7 @@ import { createRequestValidators, operations, type Operation } from './openapi/i
 import { problemMiddleware } from './problem.js';
 import { codecCors } from './routes/codec.js';
 import { ROUTE_HANDLERS } from './routes/index.js';
+import { requestSpan } from '../telemetry/index.js';
 import { STREAM_LIMIT_DEFAULTS, StreamSlots } from './stream-slots.js';
 
 /** Media types accepted as YAML, all read as `application/yaml`. */
@@ -79,6 +80,20 @@ function timing(deps: ResolvedDeps, template: string): RequestHandler {
 }
 
 /**
+ * Handles the request in its server span when this process exports traces (see `requestSpan`):
+ * the caller's valid `traceparent` is its parent, and the runs it starts are its children.
+ */
+function traced(template: string): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const span = requestSpan({ method: req.method, traceparent: req.headers.traceparent }, template);
+    if (span === undefined) return next();
+    // `close` comes after `finish`, and also when the client goes away before the response is sent.
+    res.once('close', () => span.end(res.statusCode));
+    span.run(next);
+  };
+}
+
+/**
  * Builds the API. Fails at once if an operation of the document has no handler or a handler has
  * no operation, so the document and the code cannot drift apart.
  *
@@ -114,7 +129,9 @@ export function createApp(deps: ApiDeps): Express {
   const bodyLimit = resolved.config.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   for (const operation of documented) {
     const handler = ROUTE_HANDLERS[operation.operationId as keyof typeof ROUTE_HANDLERS];
-    app[operation.method](operation.routePath, timing(resolved, operation.path), bodyParser(operation, bodyLimit), route(operation, handler, resolved));
+    // Traced after the body is read: the body parser calls on from the socket's events, outside
+    // whatever context was active before it.
+    app[operation.method](operation.routePath, timing(resolved, operation.path), bodyParser(operation, bodyLimit), traced(operation.path), route(operation, handler, resolved));
   }
   app.use('/console', consoleRouter(resolved));
   app.use((req: Request) => {

@@ -15,6 +15,7 @@ import type { AuditLog, Store, TaskLog } from '../store/index.js';
 import type { AuthenticatedPrincipal, Authenticator } from './auth/index.js';
 import type { ApiMetrics } from './metrics.js';
 import type { StreamSlots } from './stream-slots.js';
+import { activeTraceparent, formatTraceparent, parseTraceparent } from '../telemetry/index.js';
 
 /** The dependencies of {@link createApp}. */
 export interface ApiDeps {
@@ -121,15 +122,23 @@ export function stringParam(values: Record<string, unknown>, name: string): stri
   return value;
 }
 
-/** W3C Trace Context `traceparent`: version, trace id, parent id, flags. */
-const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
+/**
+ * The span a run started by this request is a child of, as a `traceparent`: the request's own
+ * server span when this process exports traces, else the caller's valid `traceparent` (so the
+ * worker's spans still join the caller's trace), else none.
+ */
+export function requestTraceParent(context: Pick<RouteContext, 'req'>): string | undefined {
+  const own = activeTraceparent();
+  if (own !== undefined) return own;
+  const caller = parseTraceparent(context.req.get('traceparent'));
+  return caller === undefined ? undefined : formatTraceparent(caller);
+}
 
 /**
- * The trace id a run started by this request carries into its policy decisions and task
- * attempts: the trace id of the caller's `traceparent` header when it is valid (not all zeros),
- * else a new random one, so every run's records correlate either way.
+ * The trace id a run started by this request carries into its policy decisions, task attempts and
+ * spans: that of {@link requestTraceParent} (the caller's when its `traceparent` is valid), else a
+ * new random one, so every run's records correlate either way.
  */
 export function requestTraceId(context: Pick<RouteContext, 'req'>): string {
-  const traceId = TRACEPARENT.exec(context.req.get('traceparent')?.trim() ?? '')?.[1];
-  return traceId !== undefined && !/^0+$/.test(traceId) ? traceId : randomBytes(16).toString('hex');
+  return parseTraceparent(requestTraceParent(context))?.traceId ?? randomBytes(16).toString('hex');
 }

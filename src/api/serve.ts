@@ -2,6 +2,7 @@
  * Running the API as (part of) a process: local dev authentication, and `maestro api`.
  */
 import { extendConfig, type Config } from '../config/index.js';
+import { startTracing } from '../telemetry/index.js';
 import { authConfigured, ensureDevToken } from './auth/index.js';
 import { startApi, type RunningApi, type StartApiOptions } from './server.js';
 
@@ -28,12 +29,15 @@ export function startLocalApi(config: Config, options: StartApiOptions = {}): Pr
  * `maestro api`: the API alone until SIGINT or SIGTERM, which drain in-flight requests and exit 0.
  */
 export async function serveApi(config: Config): Promise<void> {
+  // First, so every request's span goes through it; nothing at all without an OTEL_* exporter.
+  const tracing = startTracing('maestro-api');
   const api = await startLocalApi(config);
   console.log(`Maestro API on ${api.url} (Temporal ${config.temporalAddress ?? 'localhost:7233'}, task queue ${config.taskQueue})`);
   const stop = (signal: NodeJS.Signals): void => {
     console.error(`maestro: ${signal}, draining the API...`);
+    // Drained requests first, then their spans are exported.
     api.stop().then(
-      () => process.exit(0),
+      () => tracing.shutdown().then(() => process.exit(0)),
       (error: unknown) => {
         console.error('maestro: API shutdown failed:', error);
         process.exit(1);

@@ -106,10 +106,11 @@ export function addApiCommands(program: Command): void {
     .argument('<runId>')
     .option('--json', 'print JSON')
     .action(async (runId: string, options: { json?: boolean }) => {
-      const run = await api().request<RunRow & { tasks: { id: string; status: string; attempts: number; error?: { code: string; message: string }; signal?: { name: string } }[] }>('GET', `/runs/${encodeURIComponent(runId)}`);
+      const run = await api().request<RunRow & { traceId?: string; traceUrl?: string; tasks: { id: string; status: string; attempts: number; error?: { code: string; message: string }; signal?: { name: string } }[] }>('GET', `/runs/${encodeURIComponent(runId)}`);
       const waitsFor = (t: (typeof run.tasks)[number]): string => (t.status === 'WAITING' && t.signal ? ` for signal ${t.signal.name}` : '');
+      const trace = run.traceId === undefined ? [] : [`trace: ${run.traceId}${run.traceUrl === undefined ? '' : ` ${run.traceUrl}`}`];
       print(run, options.json ?? false, () =>
-        [`${run.runId} ${run.status} (${run.workflowRef}, namespace ${run.namespace})`, ...run.tasks.map((t) => `  ${t.id} ${t.status}${waitsFor(t)}${t.attempts > 1 ? ` (attempt ${t.attempts})` : ''}${t.error ? `: ${t.error.code}: ${t.error.message}` : ''}`)].join('\n'),
+        [`${run.runId} ${run.status} (${run.workflowRef}, namespace ${run.namespace})`, ...trace, ...run.tasks.map((t) => `  ${t.id} ${t.status}${waitsFor(t)}${t.attempts > 1 ? ` (attempt ${t.attempts})` : ''}${t.error ? `: ${t.error.code}: ${t.error.message}` : ''}`)].join('\n'),
       );
     });
 

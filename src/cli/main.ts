@@ -73,10 +73,11 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('dev')
     .description('start Maestro locally: Temporal dev server (SQLite under .maestro/, Web UI), the worker and the HTTP API')
-    .action(async () => {
+    .option('--traces', 'also start a local Jaeger (built on first use), export traces to it and print its UI URL')
+    .action(async (options: { traces?: boolean }) => {
       const { runWorker } = await import('../worker/index.js');
       const { startLocalApi } = await import('../api/index.js');
-      await runDev({ config: loadConfig(), startWorker: runWorker, startApi: (config) => startLocalApi(config), dynamicConfig: PRIORITY_DYNAMIC_CONFIG });
+      await runDev({ config: loadConfig(), startWorker: runWorker, startApi: (config) => startLocalApi(config), dynamicConfig: PRIORITY_DYNAMIC_CONFIG, traces: options.traces === true });
     });
 
   addApiCommands(program);

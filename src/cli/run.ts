@@ -3,6 +3,7 @@
  * policy's run-start decision and its audit record, the namespace's admission limit — the same
  * store and audit log the API uses) and follows it to the end.
  */
+import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { waitForRun } from '../client/index.js';
 import { MaestroError, NotFoundError, isMaestroError } from '../errors/index.js';
@@ -37,13 +38,15 @@ export function runWorkflow(options: RunCommandOptions): Promise<number> {
   return withLaunchContext(config, async (context) => {
     const { client } = context;
     const principal = localPrincipal();
-    const { runId, status } = await launchRun(context, { compiled, params, namespace, principal, startedBy: principal.subject });
+    // Chosen here, so that it can be printed: the run's spans, decisions and audit records carry it.
+    const traceId = randomBytes(16).toString('hex');
+    const { runId, status } = await launchRun(context, { compiled, params, namespace, principal, startedBy: principal.subject, traceId });
     // A queued run starts when the API's admission loop gives it a slot: nothing to follow yet.
     if (noWait || status === 'QUEUED') {
       out.write(json ? `${JSON.stringify({ runId, status })}\n` : status === 'QUEUED' ? `run ${runId} QUEUED in namespace ${namespace}\n` : `${runId}\n`);
       return 0;
     }
-    if (!json) out.write(`run ${runId} started (${compiled.ir.name}@${compiled.ir.version})\n`);
+    if (!json) out.write(`run ${runId} started (${compiled.ir.name}@${compiled.ir.version})\ntrace: ${traceId}\n`);
     const printed = new Map<string, string>();
     const show = (state: RunState): void => {
       if (json) return;

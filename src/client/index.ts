@@ -46,6 +46,8 @@ export interface StartRunOptions {
   principal?: Principal;
   /** Trace id correlating the run with its caller. */
   traceId?: string;
+  /** See {@link InterpreterInput.traceParent}. @default undefined — the run's span is a root */
+  traceParent?: string;
   /** `bypass` runs every task afresh and leaves the cache alone (replay). @default 'use' */
   cache?: CacheMode;
   /** See {@link InterpreterInput.historyEventLimit}. */
@@ -84,6 +86,7 @@ export async function startRun(client: Client, options: StartRunOptions): Promis
     ...(options.startedBy === undefined ? {} : { startedBy: options.startedBy }),
     ...(options.principal === undefined ? {} : { principal: options.principal }),
     ...(options.traceId === undefined ? {} : { traceId: options.traceId }),
+    ...(options.traceParent === undefined ? {} : { traceParent: options.traceParent }),
     ...(options.cache === undefined ? {} : { cache: options.cache }),
     ...(options.historyEventLimit === undefined ? {} : { historyEventLimit: options.historyEventLimit }),
     ...(options.carried === undefined ? {} : { carried: options.carried }),

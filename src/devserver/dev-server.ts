@@ -133,7 +133,8 @@ const CLI_ATTRIBUTE_TYPES: Record<SearchAttributeType, string> = {
 
 const OUTPUT_LINES_KEPT = 40;
 
-async function listenOnce(ip: string, port: number): Promise<number> {
+/** Binds `ip:port` (0: any free port) and releases it; returns the port. */
+export async function listenOnce(ip: string, port: number): Promise<number> {
   const server = createServer();
   server.listen(port, ip);
   await once(server, 'listening');

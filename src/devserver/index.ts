@@ -5,4 +5,5 @@
  */
 export { resolveTemporalBin, TOOLS_TEMPORAL_BIN } from './temporal-bin.js';
 export { startDevServer, DEFAULT_SQLITE_PRAGMAS, type DevServer, type DevServerOptions } from './dev-server.js';
+export { resolveJaegerBin, startJaeger, type JaegerOptions, type RunningJaeger } from './jaeger.js';
 export { runDev, type RunDevOptions, type DevSession, type RunningWorker, type StartWorker } from './run-dev.js';

@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import { extendConfig, hasTemporalCredentials, loadConfig, type Config } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
+import { startTracing, type Tracing } from '../telemetry/index.js';
 import { startDevServer, type DevServer } from './dev-server.js';
+import { resolveJaegerBin, startJaeger, type RunningJaeger } from './jaeger.js';
 import { resolveTemporalBin } from './temporal-bin.js';
 
 /** A started worker, as `runWorker` in src/worker returns it. */
@@ -49,6 +51,13 @@ export interface RunDevOptions {
    * @default loadConfig()
    */
   config?: Config;
+  /**
+   * Start a local Jaeger (installed on first use, see `resolveJaegerBin`), export this process's
+   * traces to it (unless `OTEL_EXPORTER_OTLP_ENDPOINT` names another collector) and link run
+   * details to its UI (unless `MAESTRO_TRACE_UI_URL` is set).
+   * @default false — traces only as the OTEL_* variables configure them
+   */
+  traces?: boolean;
 }
 
 /** What {@link runDev} started. */
@@ -68,7 +77,7 @@ const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
  */
 const SAME_REQUEST_MS = 1000;
 
-function banner(config: Config, server: DevServer | undefined, dbFile: string, api: RunningApiServer | undefined): string {
+function banner(config: Config, server: DevServer | undefined, dbFile: string, api: RunningApiServer | undefined, jaeger: RunningJaeger | undefined): string {
   const rows: [string, string][] = [
     ...(api
       ? ([
@@ -81,6 +90,7 @@ function banner(config: Config, server: DevServer | undefined, dbFile: string, a
     ['Namespace', config.temporalNamespace],
     ['Task queue', config.taskQueue],
     ['Data dir', config.dataDir],
+    ...(jaeger ? ([['Traces', `${jaeger.uiUrl} (Jaeger, in memory)`]] as [string, string][]) : []),
   ];
   const recovered =
     server?.stoppedLeftover === undefined
@@ -112,6 +122,8 @@ export async function runDev(options: RunDevOptions): Promise<DevSession> {
   let server: DevServer | undefined;
   let worker: RunningWorker | undefined;
   let api: RunningApiServer | undefined;
+  let jaeger: RunningJaeger | undefined;
+  let tracing: Tracing | undefined;
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -122,6 +134,9 @@ export async function runDev(options: RunDevOptions): Promise<DevSession> {
         // this same tick, before the Temporal SDK's own signal handler starts shutting the worker down.
         await Promise.all([api?.stop(), worker?.shutdown()]);
       } finally {
+        // The last runs' spans are exported before the collector goes.
+        await tracing?.shutdown();
+        await jaeger?.stop();
         await server?.stop();
         // Only now: a signal while draining is someone who will not wait (see onSignal).
         for (const signal of SHUTDOWN_SIGNALS) process.off(signal, onSignal);
@@ -177,10 +192,17 @@ export async function runDev(options: RunDevOptions): Promise<DevSession> {
       });
       server.process.once('close', onServerExit);
     }
-    const config = server ? extendConfig(baseConfig, { temporalAddress: server.address }) : baseConfig;
+    let config = server ? extendConfig(baseConfig, { temporalAddress: server.address }) : baseConfig;
+    if (options.traces === true) {
+      jaeger = await startJaeger({ bin: resolveJaegerBin(config.jaegerBin, { install: true }) });
+      process.env.OTEL_EXPORTER_OTLP_ENDPOINT ??= jaeger.otlpUrl;
+      if (config.traceUiUrl === undefined) config = extendConfig(config, { traceUiUrl: `${jaeger.uiUrl}/trace/{traceId}` });
+    }
+    // Before the worker and the API: their spans go through it (nothing without an exporter).
+    tracing = startTracing('maestro');
     worker = await options.startWorker(config);
     api = await options.startApi?.(config);
-    console.log(banner(config, server, dbFile, api));
+    console.log(banner(config, server, dbFile, api, jaeger));
     return { config, server, stop };
   } catch (error) {
     await stop();

@@ -375,6 +375,19 @@ export interface TaskPolicyContext {
   traceId?: string;
 }
 
+/**
+ * Where a run sits in its trace, carried to the worker's spans (task attempts, the run's own span,
+ * the receipt's); built by the interpreter from its input.
+ */
+export interface RunTrace {
+  /** The run's trace id ({@link InterpreterInput.traceId}). */
+  traceId: string;
+  /** {@link InterpreterInput.traceParent}. @default undefined — the run's span is the root */
+  parent?: string;
+  /** A sub-workflow's run: the parent run, whose span is this run's parent. @default undefined */
+  parentRunId?: string;
+}
+
 /** Input of the interpreter workflow. */
 export interface InterpreterInput {
   ir: WorkflowIR;
@@ -388,6 +401,12 @@ export interface InterpreterInput {
   principal?: Principal;
   /** Trace id correlating the run with its caller (decision log, telemetry). */
   traceId?: string;
+  /**
+   * W3C `traceparent` of the span that started the run (the API request's, or its caller's): the
+   * parent of the run's span. Only the worker's spans read it, outside the sandbox.
+   * @default undefined — the run's span is its trace's root
+   */
+  traceParent?: string;
   /** @default 'use' */
   cache?: CacheMode;
   /**
@@ -519,6 +538,8 @@ export interface RunTaskInput {
    * codec. @default undefined — none
    */
   redact?: string[];
+  /** The run's trace: the attempt's span is a child of the run's. @default undefined — no span */
+  trace?: RunTrace;
 }
 
 /** Whether a run reads and fills the task cache (`use`) or bypasses it (`bypass`, for replay). */

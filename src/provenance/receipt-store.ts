@@ -3,7 +3,7 @@
  * of every run, and the reader behind `GET /runs/{runId}/receipt` and `maestro receipt`.
  */
 import type { KeyObject } from 'node:crypto';
-import type { RunState, WorkflowIR } from '../ir/index.js';
+import type { RunState, RunTrace, WorkflowIR } from '../ir/index.js';
 import { MaestroError, NotFoundError } from '../errors/index.js';
 import { isRecord } from '../ir/index.js';
 import type { BlobStore } from '../store/index.js';
@@ -104,6 +104,8 @@ export interface WriteReceiptInput {
   state: RunState;
   /** Maestro namespace. @default undefined — not recorded */
   namespace?: string;
+  /** The run's trace: the worker emits the run's span and the receipt's. @default undefined — no spans */
+  trace?: RunTrace;
 }
 
 /** Result of the `writeReceipt` activity. */

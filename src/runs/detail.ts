@@ -37,6 +37,22 @@ export interface RunDetail {
   scheduleId?: string;
   /** A run a schedule started: the time it was scheduled for (RFC 3339), not when it fired. */
   scheduledTime?: string;
+  /** The run's trace id (W3C, 32 hex digits): its spans, its policy decisions and audit records. */
+  traceId?: string;
+  /** The run's trace in the configured trace UI (`MAESTRO_TRACE_UI_URL`). */
+  traceUrl?: string;
+}
+
+/** Options of {@link runDetail}. */
+export interface RunDetailOptions {
+  /** The trace UI's URL of a trace, `{traceId}` standing for its id. @default undefined — no `traceUrl` */
+  traceUiUrl?: string;
+}
+
+/** The run's trace id, and its link when a trace UI is configured. */
+function traceView(traceId: string | undefined, { traceUiUrl }: RunDetailOptions): Pick<RunDetail, 'traceId' | 'traceUrl'> {
+  if (traceId === undefined) return {};
+  return { traceId, ...(traceUiUrl === undefined ? {} : { traceUrl: traceUiUrl.replaceAll('{traceId}', encodeURIComponent(traceId)) }) };
 }
 
 function pending(ir: WorkflowIR): TaskState[] {
@@ -64,7 +80,7 @@ export function namespaceOf(location: RunLocation): string {
 }
 
 /** The detail of a located run. */
-export async function runDetail(client: Client, location: RunLocation): Promise<RunDetail> {
+export async function runDetail(client: Client, location: RunLocation, options: RunDetailOptions = {}): Promise<RunDetail> {
   if (location.kind === 'queued') {
     const { request } = location;
     const { ir, digest } = request.compiled;
@@ -80,11 +96,12 @@ export async function runDetail(client: Client, location: RunLocation): Promise<
       policy: runPolicyView(ir, request.principal),
       tasks: pending(ir),
       ...(request.schedule === undefined ? {} : { scheduleId: request.schedule.scheduleId, scheduledTime: request.schedule.scheduledTime }),
+      ...traceView(request.traceId, options),
     };
   }
   const { execution } = location;
   const [input, state] = await Promise.all([runInput(client, execution.runId), runState(client, execution)]);
-  const detail = detailOf(execution, input, state);
+  const detail = { ...detailOf(execution, input, state), ...traceView(input.traceId, options) };
   if (state.concurrency === undefined) return detail;
   const concurrency = detail.status === 'QUEUED' ? await concurrencyView(client, execution.runId, state.concurrency) : { key: state.concurrency.key };
   return { ...detail, concurrency };

@@ -6,7 +6,7 @@
  * namespace's admission limit, and the Temporal start itself (run id = workflow id, so a start is
  * idempotent by construction), counted by `onStarted` (the API's run-start metric).
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { cancelOnTemporal, startRun } from '../client/index.js';
 import { MaestroError } from '../errors/index.js';
@@ -14,6 +14,7 @@ import { openValue, sealValue, type AesGcmPayloadCodec } from '../codec/index.js
 import type { CacheMode, CompiledWorkflow, Principal, ScheduledBy, TaskState } from '../ir/index.js';
 import { checkRunStart, runStartDenial, type PolicyGate } from '../policy/index.js';
 import type { AuditLog, Store } from '../store/index.js';
+import { activeTraceparent, parseTraceparent } from '../telemetry/index.js';
 import { recordBeforeActing } from './record.js';
 import { acquireConcurrencyKey } from './concurrency.js';
 import { describeRun, type ApiRunStatus } from './temporal.js';
@@ -38,6 +39,11 @@ export interface LaunchRequest {
   carried?: TaskState[];
   /** Correlates the run's policy decisions and task attempts with the request that started it. */
   traceId?: string;
+  /**
+   * `traceparent` of the span that started the run (see `InterpreterInput.traceParent`).
+   * @default the active span's (the API request's), when its trace is the run's
+   */
+  traceParent?: string;
   /**
    * `bypass` runs every task afresh and leaves the cache alone (a replay).
    * @default undefined — the interpreter's default, `use`
@@ -123,6 +129,17 @@ export function openSecretParams(codec: AesGcmPayloadCodec, request: LaunchReque
   return { ...request, params: Object.fromEntries(Object.entries(request.params).map(([name, value]) => [name, opened(name, value)])) };
 }
 
+/**
+ * The run's trace id and parent span: as given, else the active span's (a run started while an API
+ * request is handled is its child), else a new trace — a schedule's or a message trigger's fire.
+ */
+function runTrace({ traceId, traceParent }: Pick<LaunchRequest, 'traceId' | 'traceParent'>): Pick<LaunchRequest, 'traceId' | 'traceParent'> {
+  const parent = traceParent ?? activeTraceparent();
+  const parentTraceId = parseTraceparent(parent)?.traceId;
+  const id = traceId ?? parentTraceId ?? randomBytes(16).toString('hex');
+  return { traceId: id, ...(parent !== undefined && parentTraceId === id ? { traceParent: parent } : {}) };
+}
+
 /** A fresh run id. */
 export function newRunId(): string {
   return `run-${randomUUID()}`;
@@ -149,6 +166,7 @@ export async function startOnTemporal(context: LaunchContext, request: LaunchReq
       ...(request.priority === undefined ? {} : { priority: request.priority }),
       ...(request.carried === undefined ? {} : { carried: request.carried }),
       ...(request.traceId === undefined ? {} : { traceId: request.traceId }),
+      ...(request.traceParent === undefined ? {} : { traceParent: request.traceParent }),
       ...(request.cache === undefined ? {} : { cache: request.cache }),
       ...(concurrency === undefined ? {} : { concurrency }),
       ...(request.schedule === undefined ? {} : { schedule: request.schedule }),
@@ -234,7 +252,7 @@ export async function launchRun(
 ): Promise<LaunchResult> {
   const fresh = request.runId ?? newRunId();
   const runId = idempotencyKey === undefined ? fresh : await context.store.claimIdempotencyKey(request.namespace, idempotencyKey, fresh);
-  const full: LaunchRequest = { ...request, runId };
+  const full: LaunchRequest = { ...request, ...runTrace(request), runId };
   if (context.policy !== undefined) await authorizeRunStart(context.policy, full);
   if (full.origin !== undefined) await recordOrigin(context.auditLog, full, full.origin);
   if (runId !== fresh && full.compiled.ir.concurrency !== undefined) {

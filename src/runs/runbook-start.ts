@@ -35,6 +35,8 @@ export interface RunbookStartRequest {
   /** @default a fresh `run-<uuid>` */
   runId?: string;
   traceId?: string;
+  /** See {@link LaunchRequest.traceParent}. */
+  traceParent?: string;
   /** 1 (highest) to 5. @default undefined — Temporal's default */
   priority?: number;
 }
@@ -109,6 +111,7 @@ export async function launchRunbook(context: RunbookStartContext, plan: RunbookP
     principal: request.principal,
     ...(request.runId === undefined ? {} : { runId: request.runId }),
     ...(request.traceId === undefined ? {} : { traceId: request.traceId }),
+    ...(request.traceParent === undefined ? {} : { traceParent: request.traceParent }),
     ...(request.priority === undefined ? {} : { priority: request.priority }),
   };
   return { ...(await launchRun(context, launch, request.idempotencyKey)), plan };

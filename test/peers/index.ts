@@ -7,6 +7,7 @@ export { startBlackHole, closedPort, type BlackHolePeer } from './black-hole.js'
 export { startCountingProxy, type CountingProxy } from './counting-proxy.js';
 export { startGrpcPeer, GREETER_PROTO, type GrpcPeer } from './grpc.js';
 export { PeerInstallError } from './install.js';
+export { startJaegerPeer, type JaegerPeer, type JaegerSpan } from './jaeger.js';
 export { readKafkaTopic, startKafka, KAFKA_VERSION, type KafkaPeer, type KafkaRecord } from './kafka.js';
 export { startNats, type NatsPeer } from './nats.js';
 export { freePort } from './ports.js';

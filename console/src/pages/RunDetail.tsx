@@ -163,6 +163,20 @@ export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask
           <dd>{formatTime(detail.endedAt)}</dd>
           <dt>Duration</dt>
           <dd>{formatDuration(durationMs(detail.startedAt, detail.endedAt, now))}</dd>
+          {detail.traceId !== undefined ? (
+            <>
+              <dt>Trace</dt>
+              <dd data-testid="run-trace" className="mono">
+                {detail.traceUrl !== undefined && /^https?:\/\//.test(detail.traceUrl) ? (
+                  <a href={detail.traceUrl} target="_blank" rel="noreferrer noopener">
+                    {detail.traceId}
+                  </a>
+                ) : (
+                  detail.traceId
+                )}
+              </dd>
+            </>
+          ) : null}
           {detail.priority !== undefined ? (
             <>
               <dt>Priority</dt>

@@ -5,7 +5,7 @@ import { MaestroError } from '../../errors/index.js';
 import type { Principal } from '../../ir/index.js';
 import type { LaunchContext, LaunchRequest } from '../../runs/index.js';
 import { inNamespace, type AuthenticatedPrincipal } from '../auth/index.js';
-import { requestTraceId, type ResolvedDeps, type RouteContext } from '../context.js';
+import { requestTraceId, requestTraceParent, type ResolvedDeps, type RouteContext } from '../context.js';
 
 /** The namespace runs go to when a request names none. */
 export const DEFAULT_NAMESPACE = 'default';
@@ -58,7 +58,8 @@ export function runPrincipal(principal: AuthenticatedPrincipal): Principal {
   return { subject: principal.subject, roles: [...principal.roles], namespaces: [...principal.namespaces] };
 }
 
-/** Who a run this request starts acts for: the caller (name and principal), with the request's trace id. */
-export function startedByCaller(context: Pick<RouteContext, 'req'>, principal: AuthenticatedPrincipal): Pick<LaunchRequest, 'startedBy' | 'principal' | 'traceId'> {
-  return { startedBy: principal.subject, principal: runPrincipal(principal), traceId: requestTraceId(context) };
+/** Who a run this request starts acts for: the caller (name and principal), with the request's trace id and span. */
+export function startedByCaller(context: Pick<RouteContext, 'req'>, principal: AuthenticatedPrincipal): Pick<LaunchRequest, 'startedBy' | 'principal' | 'traceId' | 'traceParent'> {
+  const traceParent = requestTraceParent(context);
+  return { startedBy: principal.subject, principal: runPrincipal(principal), traceId: requestTraceId(context), ...(traceParent === undefined ? {} : { traceParent }) };
 }

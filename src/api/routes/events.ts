@@ -37,7 +37,7 @@ export const streamRunEvents: RouteHandler = async (context) => {
   const runId = stringParam(context.path, 'runId');
   const first = await locateRun(deps.client, deps.store, runId);
   assertNamespace(caller(context), namespaceOf(first));
-  let detail = await runDetail(deps.client, first);
+  let detail = await runDetail(deps.client, first, deps.config);
   return serveEventStream(context, `event stream of ${runId}`, async (stream) => {
     const seen = new Map<string, string>();
     for (;;) {
@@ -46,7 +46,7 @@ export const streamRunEvents: RouteHandler = async (context) => {
       if (FINAL.has(detail.status) || stream.closed) break;
       await stream.pause(POLL_MS);
       if (stream.closed) break;
-      detail = await runDetail(deps.client, await locateRun(deps.client, deps.store, runId));
+      detail = await runDetail(deps.client, await locateRun(deps.client, deps.store, runId), deps.config);
     }
     if (!stream.closed) stream.send('end', { runId, status: detail.status });
   });

@@ -124,7 +124,7 @@ export async function ownRun(context: RouteContext): Promise<RunLocation> {
 }
 
 /** `GET /runs/{runId}`. */
-export const getRun: RouteHandler = async (context) => ({ status: 200, body: await runDetail(context.deps.client, await ownRun(context)) });
+export const getRun: RouteHandler = async (context) => ({ status: 200, body: await runDetail(context.deps.client, await ownRun(context), context.deps.config) });
 
 /**
  * Appends what the caller is about to do to a run to the audit log, before it is done: an action

@@ -12,6 +12,7 @@ import { imagesSection, runnersSection, type ImagesSettings, type RunnersSetting
 import { secretsSection, type SecretsSettings } from './secrets.js';
 import { logsSection, storeSection, tasksSection, type LogsSettings, type StoreSettings, type TasksSettings } from './state.js';
 import { devServerSection, temporalSection, type DevServerSettings, type TemporalSettings } from './temporal.js';
+import { tracingSection, type TracingSettings } from './tracing.js';
 
 export * from './api.js';
 export * from './codec.js';
@@ -23,6 +24,7 @@ export * from './runners.js';
 export * from './secrets.js';
 export * from './state.js';
 export * from './temporal.js';
+export * from './tracing.js';
 
 /** The sections, in load order. */
 export const SECTIONS = [
@@ -44,6 +46,7 @@ export const SECTIONS = [
   policySection,
   provenanceSection,
   messageTriggersSection,
+  tracingSection,
 ] as const;
 
 /**
@@ -68,4 +71,5 @@ export type Config = TemporalSettings &
   CodecSettings &
   PolicySettings &
   ProvenanceSettings &
-  MessageTriggersSettings;
+  MessageTriggersSettings &
+  TracingSettings;
