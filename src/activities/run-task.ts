@@ -16,10 +16,10 @@ import {
   type ExecutableTaskDefinition,
   type TaskContext,
 } from '../sdk/index.js';
-import { offloadLargeFields, resolveArtifactRefs, type ArtifactStore, type TaskLog } from '../store/index.js';
+import { attemptCost, offloadLargeFields, resolveArtifactRefs, type ArtifactStore, type TaskLog } from '../store/index.js';
 import { createAttemptLog, type AttemptLog, type AttemptLogOptions } from './attempt-log.js';
 import type { SubWorkflowDeps } from './sub-workflow.js';
-import { recordAttempt, type AttemptEnding, type UsageDeps } from './usage.js';
+import { createBudgetGuard, recordAttempt, type AttemptEnding, type UsageDeps } from './usage.js';
 
 /** What the activities need from the worker (the sub-workflow start's settings included). */
 export interface ActivityDeps extends SubWorkflowDeps {
@@ -71,6 +71,7 @@ export interface ActivityDeps extends SubWorkflowDeps {
 export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Promise<RunTaskResult> {
   const { catalog, artifacts, runners, secrets, policy, taskCache, taskLog, taskLogOptions, usage, taskCodeDigests = {}, largeOutputBytes = 256 * 1024, heartbeatIntervalMs = 1000 } = deps;
   const initialised = new Map<ExecutableTaskDefinition, Promise<void>>();
+  const budgets = usage?.budgets === undefined || Object.keys(usage.budgets).length === 0 ? undefined : createBudgetGuard(usage, (message, meta) => Context.current().log.error(message, meta));
 
   return async function runTask(input: RunTaskInput): Promise<RunTaskResult> {
     const startedMs = Date.now();
@@ -93,6 +94,8 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
           ...decision.obligations,
         });
       }
+      // A spent budget stops the attempt before it reads its inputs (or pauses the run and waits).
+      await budgets?.beforeAttempt(input, activity.cancellationSignal, () => activity.heartbeat());
       const definition = executable(catalog, input.uses);
       const taskInput = (await resolveArtifactRefs(input.input, artifacts)) as Record<string, unknown>;
       validateTaskInput(definition, taskInput);
@@ -121,6 +124,7 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
         async () => offloadLargeFields((await selectRunner(runners, input.runsOn).run(definition, taskInput, ctx, { ...decision?.obligations })) ?? null, artifacts, largeOutputBytes),
       );
       ending.outcome = cached ? 'cached' : 'succeeded';
+      await budgets?.afterAttempt(input, attemptCost(usage?.costModel ?? {}, { resourceClass: input.runsOn, durationMs: Date.now() - startedMs, connectorCalls: egress.connections, ran: !cached }));
       return { outputs, ...(cached ? { cached: true } : {}) };
     } catch (error) {
       if (activity.cancellationSignal.aborted) {

@@ -53,6 +53,9 @@
  *
  * A namespace's usage over [from, to) is the cost of the attempts that ended in it plus the run
  * prices of the runs accepted in it ({@link UsageLedger.usageTotal}).
+ *
+ * Table `budget_alerts` — the budget warnings sent: (namespace, period_start, threshold 80 | 100,
+ * sent_at); its primary key makes each one go out once per namespace and period.
  */
 import type { SqlDriver, SqlExecutor, SqlRow, SqlValue } from './sql/driver.js';
 
@@ -196,6 +199,11 @@ export interface UsageLedger {
   /** A run's attempt rows, by task id then attempt. */
   listTaskAttempts(runId: string): Promise<TaskAttemptRecord[]>;
   getRunRecord(runId: string): Promise<RunRecord | undefined>;
+  /**
+   * Claims the warning at `threshold` percent of a namespace's budget for the period starting at
+   * `periodStart`: true for the one caller (of any process) that claimed it first.
+   */
+  claimBudgetAlert(namespace: string, periodStart: string, threshold: number): Promise<boolean>;
   /**
    * Deletes attempts that ended before `before` and runs that ended before it; returns how many
    * rows went. Running runs stay.
@@ -431,6 +439,14 @@ export function createUsageLedger(db: SqlDriver): UsageLedger {
       return row === undefined ? undefined : runFromRow(row);
     },
 
+    async claimBudgetAlert(namespace, periodStart, threshold) {
+      const inserted = await db.run(
+        'INSERT INTO budget_alerts (namespace, period_start, threshold, sent_at) VALUES ($1, $2, $3, $4) ON CONFLICT (namespace, period_start, threshold) DO NOTHING',
+        [namespace, periodStart, threshold, new Date().toISOString()],
+      );
+      return inserted > 0;
+    },
+
     async pruneUsage(before) {
       // In batches, each its own statement, as the task log prunes (SQLite runs on one thread).
       const cutoff = before.toISOString();
@@ -446,6 +462,8 @@ export function createUsageLedger(db: SqlDriver): UsageLedger {
           await new Promise((resolve) => setImmediate(resolve));
         }
       }
+      // Warnings of periods that began before the cutoff (they end at most a month later).
+      deleted += await db.run('DELETE FROM budget_alerts WHERE period_start < $1', [new Date(before.getTime() - 31 * 86_400_000).toISOString()]);
       return deleted;
     },
   };
