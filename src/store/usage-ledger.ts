@@ -29,7 +29,7 @@
  * | error_code | the failure's code (`TASK_FAILED`, `POLICY_DENIED`, `BUDGET_EXCEEDED` …), NULL on success |
  * | cache_hit | 1 when the outputs came from the task cache, else 0 |
  * | cost | duration × price per second of the resource class + connector_calls × price per call (0 for denied and cached attempts' run time) |
- * | connector_calls | connections the attempt opened through the egress guard (HTTP, gRPC, Kafka, NATS, S3, SQL …) |
+ * | connector_calls | connections the attempt opened through the egress guard (HTTP, gRPC, Kafka, NATS, S3, SQL …); a pooled keep-alive connection another attempt opened is not counted again |
  *
  * Table `run_records` — one row per run: inserted when `launchRun` accepts it (status `RUNNING`,
  * `ended_at` NULL: its per-run price counts against the budget from then on), completed by the
