@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Catalog } from '../catalog/index.js';
-import { EgressGuard } from '../egress/index.js';
+import { EgressGuard, connectionCounter, type ConnectionCount } from '../egress/index.js';
 import { MaestroError, TaskError, isMaestroError } from '../errors/index.js';
 import type { RunTaskInput, RunTaskResult, TaskFailureDetails } from '../ir/index.js';
 import { taskPolicyInput, type PolicyGate } from '../policy/index.js';
@@ -17,9 +17,10 @@ import {
   type ExecutableTaskDefinition,
   type TaskContext,
 } from '../sdk/index.js';
-import { offloadLargeFields, resolveArtifactRefs, type ArtifactStore, type TaskLog } from '../store/index.js';
+import { attemptCost, offloadLargeFields, resolveArtifactRefs, type ArtifactStore, type TaskLog } from '../store/index.js';
 import { createAttemptLog, type AttemptLog, type AttemptLogOptions } from './attempt-log.js';
 import type { SubWorkflowDeps } from './sub-workflow.js';
+import { createBudgetGuard, recordAttempt, type AttemptEnding, type UsageDeps } from './usage.js';
 
 /** What the activities need from the worker (the sub-workflow start's settings included). */
 export interface ActivityDeps extends SubWorkflowDeps {
@@ -54,6 +55,11 @@ export interface ActivityDeps extends SubWorkflowDeps {
    * @default undefined — every approval is refused
    */
   approvalKey?: KeyObject;
+  /**
+   * The usage ledger each attempt's row goes to, and the cost model that prices it.
+   * @default undefined — no usage recorded
+   */
+  usage?: UsageDeps;
   /** The `writeReceipt` activity: signs and stores a run's provenance receipt. */
   writeReceipt: (input: WriteReceiptInput) => Promise<WriteReceiptResult>;
 }
@@ -64,14 +70,22 @@ export interface ActivityDeps extends SubWorkflowDeps {
  * details say whether the interpreter may retry; Temporal itself only retries infrastructure loss.
  */
 export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Promise<RunTaskResult> {
-  const { catalog, artifacts, runners, secrets, policy, taskCache, taskLog, taskLogOptions, taskCodeDigests = {}, largeOutputBytes = 256 * 1024, heartbeatIntervalMs = 1000 } = deps;
+  const { catalog, artifacts, runners, secrets, policy, taskCache, taskLog, taskLogOptions, usage, taskCodeDigests = {}, largeOutputBytes = 256 * 1024, heartbeatIntervalMs = 1000 } = deps;
   const initialised = new Map<ExecutableTaskDefinition, Promise<void>>();
+  const budgets = usage?.budgets === undefined || Object.keys(usage.budgets).length === 0 ? undefined : createBudgetGuard(usage, (message, meta) => Context.current().log.error(message, meta));
 
-  // Each attempt runs in its span (a child of the run's), when this worker exports traces.
-  return (input) => inAttemptSpan(input, () => runTask(input));
+  // Each attempt runs in its span (a child of the run's) when this worker exports traces, and the
+  // connections its connectors open are counted wherever they are checked (see `connectionCounter`).
+  return (input) =>
+    inAttemptSpan(input, () => {
+      const calls: ConnectionCount = { connections: 0 };
+      return connectionCounter.run(calls, () => runAttempt(input, calls));
+    });
 
-  async function runTask(input: RunTaskInput): Promise<RunTaskResult> {
+  async function runAttempt(input: RunTaskInput, calls: ConnectionCount): Promise<RunTaskResult> {
+    const startedMs = Date.now();
     const activity = Context.current();
+    const ending: AttemptEnding = { startedMs, scheduledMs: activity.info.currentAttemptScheduledTimestampMs, outcome: 'failed', connectorCalls: 0 };
     const timeout = input.timeoutMs === undefined ? undefined : AbortSignal.timeout(input.timeoutMs);
     const signal = timeout ? AbortSignal.any([activity.cancellationSignal, timeout]) : activity.cancellationSignal;
     const beat = activity.info.isLocal ? undefined : setInterval(() => activity.heartbeat(), heartbeatIntervalMs);
@@ -88,6 +102,8 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
           ...decision.obligations,
         });
       }
+      // A spent budget stops the attempt before it reads its inputs (or pauses the run and waits).
+      await budgets?.beforeAttempt(input, activity.cancellationSignal, () => activity.heartbeat());
       const definition = executable(catalog, input.uses);
       const taskInput = (await resolveArtifactRefs(input.input, artifacts)) as Record<string, unknown>;
       validateTaskInput(definition, taskInput);
@@ -116,14 +132,23 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
         async () => offloadLargeFields((await selectRunner(runners, input.runsOn).run(definition, taskInput, ctx, { ...decision?.obligations })) ?? null, artifacts, largeOutputBytes),
       );
       noteCacheHit(cached);
+      ending.outcome = cached ? 'cached' : 'succeeded';
+      await budgets?.afterAttempt(input, attemptCost(usage?.costModel ?? {}, { resourceClass: input.runsOn, durationMs: Date.now() - startedMs, connectorCalls: calls.connections, ran: !cached }));
       return { outputs, ...(cached ? { cached: true } : {}) };
     } catch (error) {
-      if (activity.cancellationSignal.aborted) throw new CancelledFailure('the run was cancelled', [], redactedError(asError(error), log.redact));
-      if (timeout?.aborted) throw toFailure(new TaskError(`timed out after ${input.timeoutMs} ms`, { code: 'TASK_TIMEOUT', cause: error }), log.redact);
-      throw toFailure(error, log.redact);
+      if (activity.cancellationSignal.aborted) {
+        ending.outcome = 'cancelled';
+        throw new CancelledFailure('the run was cancelled', [], redactedError(asError(error), log.redact));
+      }
+      const failure = timeout?.aborted ? toFailure(new TaskError(`timed out after ${input.timeoutMs} ms`, { code: 'TASK_TIMEOUT', cause: error }), log.redact) : toFailure(error, log.redact);
+      ending.outcome = failure.type === 'POLICY_DENIED' ? 'denied' : 'failed';
+      ending.errorCode = failure.type ?? 'TASK_FAILED';
+      throw failure;
     } finally {
       if (beat) clearInterval(beat);
-      await log.close();
+      ending.connectorCalls = calls.connections;
+      // Beside the task log's flush: the row adds no wait of its own to the attempt's end.
+      await Promise.all([log.close(), usage && recordAttempt(usage, input, ending, (message, meta) => activity.log.error(message, meta))]);
     }
   }
 }

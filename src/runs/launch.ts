@@ -3,8 +3,9 @@
  * retries), the CLI (`maestro run`), a replay (API or CLI), and later schedules and triggers —
  * starts through {@link launchRun}, so each gets the same: idempotency key, the policy's run-start
  * decision (recorded in the audit log before anything starts), a replay's audit record, the
- * namespace's admission limit, and the Temporal start itself (run id = workflow id, so a start is
- * idempotent by construction), counted by `onStarted` (the API's run-start metric).
+ * namespace's budget (the run's price charged, or the start refused), the namespace's admission
+ * limit, and the Temporal start itself (run id = workflow id, so a start is idempotent by
+ * construction), counted by `onStarted` (the API's run-start metric).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
@@ -13,7 +14,9 @@ import { MaestroError } from '../errors/index.js';
 import { openValue, sealValue, type AesGcmPayloadCodec } from '../codec/index.js';
 import type { CacheMode, CompiledWorkflow, Principal, ScheduledBy, TaskState } from '../ir/index.js';
 import { checkRunStart, runStartDenial, type PolicyGate } from '../policy/index.js';
+import type { Budget, CostModel } from '../config/index.js';
 import type { AuditLog, Store } from '../store/index.js';
+import { chargeRun } from './budget.js';
 import { activeTraceparent, parseTraceparent } from '../telemetry/index.js';
 import { recordBeforeActing } from './record.js';
 import { acquireConcurrencyKey } from './concurrency.js';
@@ -93,6 +96,16 @@ export interface LaunchContext {
    * @default undefined — runs start unchecked (the workers' task gate still decides every task)
    */
   policy?: PolicyGate;
+  /**
+   * Prices the run charges when it is accepted (its row in the usage ledger).
+   * @default {} — runs cost nothing
+   */
+  costModel?: CostModel;
+  /**
+   * Budget of each namespace that has one: a start that would exceed it is refused (`BUDGET_EXCEEDED`).
+   * @default {} — no budgets
+   */
+  budgets?: Readonly<Record<string, Budget>>;
   /**
    * Called with each run started on Temporal (the run-start metric).
    * @default undefined
@@ -255,6 +268,7 @@ export async function launchRun(
   const full: LaunchRequest = { ...request, ...runTrace(request), runId };
   if (context.policy !== undefined) await authorizeRunStart(context.policy, full);
   if (full.origin !== undefined) await recordOrigin(context.auditLog, full, full.origin);
+  await chargeRun(context, full);
   if (runId !== fresh && full.compiled.ir.concurrency !== undefined) {
     // A repeated request gets its run back without asking for the key again: a run that has
     // finished must not take (or be refused) the key a second time.
@@ -275,6 +289,8 @@ export async function launchRun(
   } catch (error) {
     // Refused by its concurrency key: the namespace slot it was admitted to is free again.
     if (limit !== undefined && error instanceof MaestroError && error.code === 'CONCURRENCY_LIMIT') await context.store.releaseRun(runId);
+    // A run that did not start is not charged (a repeated request charges it again).
+    await context.store.releaseRunCharge(runId);
     throw error;
   }
   if (started !== 'exists' || runId === fresh) return { runId, status: started === 'queued' ? 'QUEUED' : 'RUNNING', created: runId === fresh };

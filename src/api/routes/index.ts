@@ -12,6 +12,7 @@ import { backfillSchedule, createSchedule, deleteSchedule, getScheduleRoute, lis
 import { approveRunTask, cancelRun, getRun, listRuns, pauseRun, resumeRun, retryRun, signalRun, startRun } from './runs.js';
 import { createTrigger, deleteTrigger, getTrigger, listTriggers, pauseTrigger, putTrigger, unpauseTrigger } from './triggers.js';
 import { deliverWebhook } from './hooks.js';
+import { getUsage } from './usage.js';
 import { getWorkflow, listWorkflows, registerWorkflow } from './workflows.js';
 
 /** Handlers by operationId; `createApp` checks the set equals the document's operations. */
@@ -55,6 +56,7 @@ export const ROUTE_HANDLERS = {
   unpauseTrigger,
   deliverWebhook,
   listAudit,
+  getUsage,
   health,
   readiness,
   metrics,

@@ -3,6 +3,7 @@
  * computed default may read settings of earlier sections (`artifactDir` follows `dataDir`).
  */
 import { authSection, clientSection, runsSection, serverSection, streamsSection, type AuthSettings, type ClientSettings, type RunsSettings, type ServerSettings, type StreamsSettings } from './api.js';
+import { budgetsSection, type BudgetsSettings } from './budgets.js';
 import { codecSection, type CodecSettings } from './codec.js';
 import { egressSection, type EgressSettings } from './egress.js';
 import { messageTriggersSection, type MessageTriggersSettings } from './message-triggers.js';
@@ -15,6 +16,7 @@ import { devServerSection, temporalSection, type DevServerSettings, type Tempora
 import { tracingSection, type TracingSettings } from './tracing.js';
 
 export * from './api.js';
+export * from './budgets.js';
 export * from './codec.js';
 export * from './egress.js';
 export * from './message-triggers.js';
@@ -47,6 +49,7 @@ export const SECTIONS = [
   provenanceSection,
   messageTriggersSection,
   tracingSection,
+  budgetsSection,
 ] as const;
 
 /**
@@ -72,4 +75,5 @@ export type Config = TemporalSettings &
   PolicySettings &
   ProvenanceSettings &
   MessageTriggersSettings &
-  TracingSettings;
+  TracingSettings &
+  BudgetsSettings;
