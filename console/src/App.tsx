@@ -6,6 +6,7 @@ import { useEffect, useId, useRef, useState, useSyncExternalStore } from 'react'
 import { getToken, setToken, TOKEN_EVENT } from './api/index.js';
 import { preloadDag } from './components/Dag.js';
 import { prefetch, useConsoleConfig } from './hooks.js';
+import { Operations } from './pages/Operations.js';
 import { RunDetail, runPath } from './pages/RunDetail.js';
 import { RunsList, runsPath } from './pages/RunsList.js';
 import { ScheduleList, ScheduleView } from './pages/Schedules.js';
@@ -29,6 +30,7 @@ type Route =
   | { page: 'trigger'; namespace: string; name: string }
   | { page: 'triggers' }
   | { page: 'runs' }
+  | { page: 'operations' }
   | { page: 'not-found' };
 
 function routeOf(path: string): Route {
@@ -43,6 +45,7 @@ function routeOf(path: string): Route {
   const trigger = match('/triggers/:namespace/:name', path);
   if (trigger?.namespace && trigger.name) return { page: 'trigger', namespace: trigger.namespace, name: trigger.name };
   if (match('/triggers', path)) return { page: 'triggers' };
+  if (match('/operations', path)) return { page: 'operations' };
   if (path === '/' || path === '') return { page: 'runs' };
   return { page: 'not-found' };
 }
@@ -74,6 +77,7 @@ function Page() {
   if (route.page === 'trigger') return <TriggerDetail key={path} namespace={route.namespace} name={route.name} />;
   if (route.page === 'triggers') return <TriggerList />;
   if (route.page === 'runs') return <RunsList query={query} />;
+  if (route.page === 'operations') return <Operations query={query} />;
   return (
     <section>
       <h1>Not found</h1>
@@ -139,6 +143,7 @@ export function App() {
           <Link to="/workflows">Workflows</Link>
           <Link to="/schedules">Schedules</Link>
           <Link to="/triggers">Triggers</Link>
+          <Link to="/operations">Operations</Link>
         </nav>
         <div className="header-tools">
           <button type="button" onClick={() => setSettings(true)}>

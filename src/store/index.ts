@@ -19,6 +19,23 @@ export type * from './types.js';
 export { TRIGGER_RECENT_RUNS } from './types.js';
 export { resolveSubWorkflows } from './sub-workflows.js';
 export {
+  OPERATIONS_MAX_BUCKETS,
+  OPERATIONS_MAX_WINDOW_MS,
+  bucketStarts,
+  resolveOperationsWindow,
+  successRate,
+  type FailingTask,
+  type OperationsQuery,
+  type OperationsReport,
+  type OperationsWindow,
+  type Percentiles,
+  type Recovery,
+  type RunCounts,
+  type SeriesBucket,
+  type TaskFigures,
+  type WorkflowFigures,
+} from './operations.js';
+export {
   GENESIS_HASH,
   auditRecordHash,
   auditRecordId,

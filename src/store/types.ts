@@ -5,6 +5,7 @@
  */
 import type { Principal, WorkflowIR } from '../ir/index.js';
 import type { RunbookManifest } from '../manifest/index.js';
+import type { OperationsQuery, OperationsReport } from './operations.js';
 
 /** A registered workflow version. */
 export interface WorkflowRecord {
@@ -183,6 +184,12 @@ export interface Store {
    * every API replica and consumer shares the count. Windows before `window` are dropped.
    */
   countTriggerEvents(namespace: string, trigger: string, window: string, count: number): Promise<number>;
+
+  /**
+   * The operations view of a namespace over a window: SQL aggregates over the usage ledger and
+   * the admission queue (see `readOperations`); never another namespace's rows.
+   */
+  readOperations(query: OperationsQuery): Promise<OperationsReport>;
 
   /** Checks the database answers. */
   ping(): Promise<void>;
