@@ -14,6 +14,7 @@ import { createAuthorizeSubWorkflow } from './sub-workflow.js';
 export type { ActivityDeps } from './run-task.js';
 export type { SubWorkflowDeps } from './sub-workflow.js';
 export { createAttemptLog, type AttemptLog, type AttemptLogOptions, type AttemptLogTarget } from './attempt-log.js';
+export { withRunRecord, type UsageDeps } from './usage.js';
 
 /** Builds every activity Maestro registers. */
 export function createActivities(deps: ActivityDeps) {

@@ -19,6 +19,7 @@ import {
 import { offloadLargeFields, resolveArtifactRefs, type ArtifactStore, type TaskLog } from '../store/index.js';
 import { createAttemptLog, type AttemptLog, type AttemptLogOptions } from './attempt-log.js';
 import type { SubWorkflowDeps } from './sub-workflow.js';
+import { recordAttempt, type AttemptEnding, type UsageDeps } from './usage.js';
 
 /** What the activities need from the worker (the sub-workflow start's settings included). */
 export interface ActivityDeps extends SubWorkflowDeps {
@@ -53,6 +54,11 @@ export interface ActivityDeps extends SubWorkflowDeps {
    * @default undefined — every approval is refused
    */
   approvalKey?: KeyObject;
+  /**
+   * The usage ledger each attempt's row goes to, and the cost model that prices it.
+   * @default undefined — no usage recorded
+   */
+  usage?: UsageDeps;
   /** The `writeReceipt` activity: signs and stores a run's provenance receipt. */
   writeReceipt: (input: WriteReceiptInput) => Promise<WriteReceiptResult>;
 }
@@ -63,11 +69,14 @@ export interface ActivityDeps extends SubWorkflowDeps {
  * details say whether the interpreter may retry; Temporal itself only retries infrastructure loss.
  */
 export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Promise<RunTaskResult> {
-  const { catalog, artifacts, runners, secrets, policy, taskCache, taskLog, taskLogOptions, taskCodeDigests = {}, largeOutputBytes = 256 * 1024, heartbeatIntervalMs = 1000 } = deps;
+  const { catalog, artifacts, runners, secrets, policy, taskCache, taskLog, taskLogOptions, usage, taskCodeDigests = {}, largeOutputBytes = 256 * 1024, heartbeatIntervalMs = 1000 } = deps;
   const initialised = new Map<ExecutableTaskDefinition, Promise<void>>();
 
   return async function runTask(input: RunTaskInput): Promise<RunTaskResult> {
+    const startedMs = Date.now();
     const activity = Context.current();
+    const egress = new EgressGuard(catalog.egress, input.namespace);
+    const ending: AttemptEnding = { startedMs, scheduledMs: activity.info.currentAttemptScheduledTimestampMs, outcome: 'failed', connectorCalls: 0 };
     const timeout = input.timeoutMs === undefined ? undefined : AbortSignal.timeout(input.timeoutMs);
     const signal = timeout ? AbortSignal.any([activity.cancellationSignal, timeout]) : activity.cancellationSignal;
     const beat = activity.info.isLocal ? undefined : setInterval(() => activity.heartbeat(), heartbeatIntervalMs);
@@ -96,7 +105,7 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
         initialised.set(definition, init);
         await init;
       }
-      const ctx = taskContext(catalog, input, activity, signal, log);
+      const ctx = taskContext(input, activity, signal, log, egress);
       const codeDigest = taskCodeDigests[input.uses];
       // A task whose code cannot be digested is never cached: its key could not tell versions apart.
       const { outputs, cached } = await runCached(
@@ -111,14 +120,22 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
         },
         async () => offloadLargeFields((await selectRunner(runners, input.runsOn).run(definition, taskInput, ctx, { ...decision?.obligations })) ?? null, artifacts, largeOutputBytes),
       );
+      ending.outcome = cached ? 'cached' : 'succeeded';
       return { outputs, ...(cached ? { cached: true } : {}) };
     } catch (error) {
-      if (activity.cancellationSignal.aborted) throw new CancelledFailure('the run was cancelled', [], redactedError(asError(error), log.redact));
-      if (timeout?.aborted) throw toFailure(new TaskError(`timed out after ${input.timeoutMs} ms`, { code: 'TASK_TIMEOUT', cause: error }), log.redact);
-      throw toFailure(error, log.redact);
+      if (activity.cancellationSignal.aborted) {
+        ending.outcome = 'cancelled';
+        throw new CancelledFailure('the run was cancelled', [], redactedError(asError(error), log.redact));
+      }
+      const failure = timeout?.aborted ? toFailure(new TaskError(`timed out after ${input.timeoutMs} ms`, { code: 'TASK_TIMEOUT', cause: error }), log.redact) : toFailure(error, log.redact);
+      ending.outcome = failure.type === 'POLICY_DENIED' ? 'denied' : 'failed';
+      ending.errorCode = failure.type ?? 'TASK_FAILED';
+      throw failure;
     } finally {
       if (beat) clearInterval(beat);
-      await log.close();
+      ending.connectorCalls = egress.connections;
+      // Beside the task log's flush: the row adds no wait of its own to the attempt's end.
+      await Promise.all([log.close(), usage && recordAttempt(usage, input, ending, (message, meta) => activity.log.error(message, meta))]);
     }
   };
 }
@@ -131,13 +148,13 @@ function executable(catalog: Catalog, uses: string): ExecutableTaskDefinition {
   return definition;
 }
 
-function taskContext(catalog: Catalog, input: RunTaskInput, activity: Context, signal: AbortSignal, { logger, secrets }: AttemptLog): TaskContext {
+function taskContext(input: RunTaskInput, activity: Context, signal: AbortSignal, { logger, secrets }: AttemptLog, egress: EgressGuard): TaskContext {
   return {
     runId: input.runId,
     taskId: input.taskId,
     attempt: input.attempt,
     namespace: input.namespace,
-    egress: new EgressGuard(catalog.egress, input.namespace),
+    egress,
     signal,
     logger,
     heartbeat: (details) => activity.heartbeat(details),

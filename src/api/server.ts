@@ -105,21 +105,22 @@ async function closeAll(owned: readonly { close(): Promise<void> }[]): Promise<v
   for (const resource of [...owned].reverse()) await resource.close();
 }
 
-/** How often the API deletes task log lines older than `taskLogRetentionMs`. */
+/** How often the API deletes task log lines older than `taskLogRetentionMs` (and usage rows older than `usageRetentionMs`). */
 const PRUNE_INTERVAL_MS = 3_600_000;
 
 /**
- * Deletes task log lines older than `retentionMs` now and every {@link PRUNE_INTERVAL_MS}; a
- * no-op without a retention. A failed pass is logged and the next one tries again.
+ * Deletes what `prune` deletes older than `retentionMs` (the task log's lines, the usage ledger's
+ * rows) now and every {@link PRUNE_INTERVAL_MS}; a no-op without a retention. A failed pass is
+ * logged and the next one tries again.
  */
-function pruneTaskLog(taskLog: TaskLog, retentionMs: number | undefined): { stop(): Promise<void> } {
+function pruneOlder(what: string, prune: (before: Date) => Promise<number>, retentionMs: number | undefined): { stop(): Promise<void> } {
   if (retentionMs === undefined) return { stop: () => Promise.resolve() };
   let pass: Promise<unknown> = Promise.resolve();
-  const prune = (): void => {
-    pass = pass.then(() => taskLog.prune(new Date(Date.now() - retentionMs))).catch((error: unknown) => console.error('maestro api: pruning the task log failed:', error));
+  const prunePass = (): void => {
+    pass = pass.then(() => prune(new Date(Date.now() - retentionMs))).catch((error: unknown) => console.error(`maestro api: pruning ${what} failed:`, error));
   };
-  prune();
-  const timer = setInterval(prune, PRUNE_INTERVAL_MS).unref();
+  prunePass();
+  const timer = setInterval(prunePass, PRUNE_INTERVAL_MS).unref();
   return {
     async stop() {
       clearInterval(timer);
@@ -186,7 +187,8 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
   };
   const admission = startAdmissionLoop(launchContext(deps), { intervalMs: pollMs });
   const watcher = watchFinishedRuns(client, metrics, { intervalMs: pollMs * 4 });
-  const retention = pruneTaskLog(taskLog, config.taskLogRetentionMs);
+  const retention = pruneOlder('the task log', (before) => taskLog.prune(before), config.taskLogRetentionMs);
+  const usageRetention = pruneOlder('the usage ledger', (before) => store.pruneUsage(before), config.usageRetentionMs);
   const app = createApp(deps);
   const server = createServer(app);
   // An idle keep-alive connection stays open longer than clients and proxies keep theirs (Node's
@@ -207,7 +209,7 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
       const timer = setTimeout(() => server.closeAllConnections(), drainMs);
       await closed;
       clearTimeout(timer);
-      await Promise.all([admission.stop(), watcher.stop(), retention.stop()]);
+      await Promise.all([admission.stop(), watcher.stop(), retention.stop(), usageRetention.stop()]);
       await metrics.shutdown();
       await closeAll(owned);
       await connection.close();

@@ -39,6 +39,8 @@ describe('loadConfig', () => {
       secrets: {},
       secretsSource: 'env',
       subWorkflowMaxDepth: 5,
+      costModel: {},
+      budgets: {},
     });
   });
 

@@ -66,6 +66,8 @@ async function resolveAll(host: string): Promise<string[]> {
 export class EgressGuard {
   /** The first refusal of this guard: what a client that wraps socket errors without their cause (kafkajs) really met. */
   private firstRefusal: EgressDeniedError | undefined;
+  /** Connections this guard permitted: the attempt's connector calls in the usage ledger. */
+  private permitted = 0;
 
   constructor(
     readonly policy: EgressPolicy,
@@ -84,12 +86,20 @@ export class EgressGuard {
     let refusal: EgressDeniedError | undefined;
     for (const address of addresses) {
       const decision = this.policy.check(this.namespace, address, port, name);
-      if (decision.allowed) return { address, ...(isIP(name) === 0 ? { servername: name } : {}) };
+      if (decision.allowed) {
+        this.permitted += 1;
+        return { address, ...(isIP(name) === 0 ? { servername: name } : {}) };
+      }
       refusal ??= new EgressDeniedError(name, address, this.namespace, decision.label, port);
     }
     const denied = refusal ?? new EgressDeniedError(name, name, this.namespace, 'unresolved', port);
     this.firstRefusal ??= denied;
     throw denied;
+  }
+
+  /** How many connections this guard permitted so far. */
+  get connections(): number {
+    return this.permitted;
   }
 
   /** The first connection this guard refused, if any. */

@@ -13,7 +13,8 @@ import { MaestroError } from '../errors/index.js';
 import { openValue, sealValue, type AesGcmPayloadCodec } from '../codec/index.js';
 import type { CacheMode, CompiledWorkflow, Principal, ScheduledBy, TaskState } from '../ir/index.js';
 import { checkRunStart, runStartDenial, type PolicyGate } from '../policy/index.js';
-import type { AuditLog, Store } from '../store/index.js';
+import type { CostModel } from '../config/index.js';
+import { runPrice, type AuditLog, type Store } from '../store/index.js';
 import { recordBeforeActing } from './record.js';
 import { acquireConcurrencyKey } from './concurrency.js';
 import { describeRun, type ApiRunStatus } from './temporal.js';
@@ -87,6 +88,11 @@ export interface LaunchContext {
    * @default undefined — runs start unchecked (the workers' task gate still decides every task)
    */
   policy?: PolicyGate;
+  /**
+   * Prices the run charges when it is accepted (its row in the usage ledger).
+   * @default {} — runs cost nothing
+   */
+  costModel?: CostModel;
   /**
    * Called with each run started on Temporal (the run-start metric).
    * @default undefined
@@ -237,6 +243,15 @@ export async function launchRun(
   const full: LaunchRequest = { ...request, runId };
   if (context.policy !== undefined) await authorizeRunStart(context.policy, full);
   if (full.origin !== undefined) await recordOrigin(context.auditLog, full, full.origin);
+  await context.store.chargeRunStart({
+    namespace: full.namespace,
+    runId,
+    workflow: full.compiled.ir.name,
+    workflowVersion: full.compiled.ir.version,
+    startedBy: full.startedBy,
+    createdAt: new Date().toISOString(),
+    runPrice: runPrice(context.costModel ?? {}),
+  });
   if (runId !== fresh && full.compiled.ir.concurrency !== undefined) {
     // A repeated request gets its run back without asking for the key again: a run that has
     // finished must not take (or be refused) the key a second time.
@@ -257,6 +272,8 @@ export async function launchRun(
   } catch (error) {
     // Refused by its concurrency key: the namespace slot it was admitted to is free again.
     if (limit !== undefined && error instanceof MaestroError && error.code === 'CONCURRENCY_LIMIT') await context.store.releaseRun(runId);
+    // A run that did not start is not charged (a repeated request charges it again).
+    await context.store.releaseRunCharge(runId);
     throw error;
   }
   if (started !== 'exists' || runId === fresh) return { runId, status: started === 'queued' ? 'QUEUED' : 'RUNNING', created: runId === fresh };

@@ -5,7 +5,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { payloadCodec } from '../codec/index.js';
-import type { CodecSettings, PolicySettings, RunsSettings, StoreSettings, TemporalSettings } from '../config/index.js';
+import type { BudgetsSettings, CodecSettings, PolicySettings, RunsSettings, StoreSettings, TemporalSettings } from '../config/index.js';
 import { createPdp, createPolicyGate } from '../policy/index.js';
 import { openAuditLog, openStore, type AuditLog, type Store } from '../store/index.js';
 import type { LaunchContext } from './launch.js';
@@ -17,7 +17,7 @@ export interface OpenLaunchContext extends LaunchContext {
 }
 
 /** The settings a launch context is opened with: the store, admission, the PDP, the payload codec, the task queue. */
-export type LaunchContextSettings = Pick<StoreSettings, 'dataDir' | 'databaseUrl'> & RunsSettings & PolicySettings & CodecSettings & Pick<TemporalSettings, 'taskQueue'>;
+export type LaunchContextSettings = Pick<StoreSettings, 'dataDir' | 'databaseUrl'> & RunsSettings & PolicySettings & CodecSettings & Pick<TemporalSettings, 'taskQueue'> & Pick<BudgetsSettings, 'costModel' | 'budgets'>;
 
 /**
  * Opens the store, the audit log and the policy decision point `config` names (embedded, or the
@@ -44,6 +44,7 @@ export async function openLaunchContext(config: LaunchContextSettings, client: C
       runLimits: config.namespaceRunLimits ?? {},
       payloadCodec: payloadCodec(config),
       policy: createPolicyGate({ pdp, log: auditLog }),
+      costModel: config.costModel,
       close,
     };
   } catch (error) {

@@ -1,6 +1,6 @@
 /**
  * Storage: the artifact store that keeps large outputs out of workflow history, and the control
- * plane's store (registry, idempotency keys, admission queue), audit log and task log on SQLite or
+ * plane's store (registry, idempotency keys, admission queue, usage ledger), audit log and task log on SQLite or
  * PostgreSQL.
  */
 export {
@@ -18,6 +18,20 @@ export type { SqlDriver } from './sql/driver.js';
 export type * from './types.js';
 export { TRIGGER_RECENT_RUNS } from './types.js';
 export { resolveSubWorkflows } from './sub-workflows.js';
+export { attemptCost, budgetPeriod, runPrice, type AttemptUsage, type PeriodWindow } from './budget.js';
+export {
+  createUsageLedger,
+  type AttemptOutcome,
+  type BudgetWindow,
+  type RunCharge,
+  type RunEndRecord,
+  type RunRecord,
+  type RunStartRecord,
+  type TaskAttemptRecord,
+  type UsageLedger,
+  type UsageReport,
+  type UsageSums,
+} from './usage-ledger.js';
 export {
   OPERATIONS_MAX_BUCKETS,
   OPERATIONS_MAX_WINDOW_MS,

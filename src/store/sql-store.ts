@@ -9,6 +9,7 @@ import type { Principal, WorkflowIR } from '../ir/index.js';
 import type { RunbookManifest } from '../manifest/index.js';
 import { readOperations } from './operations.js';
 import type { SqlDriver, SqlExecutor, SqlRow } from './sql/driver.js';
+import { createUsageLedger } from './usage-ledger.js';
 import { TRIGGER_RECENT_RUNS, type AdmissionEntry, type PutOutcome, type RunbookEntry, type RunbookRecord, type Store, type TriggerRecord, type WorkflowEntry, type WorkflowRecord } from './types.js';
 
 function sha256(text: string): string {
@@ -96,6 +97,7 @@ export function createSqlStore(db: SqlDriver): Store {
   const workflows = new Map<string, WorkflowEntry>();
   return {
     backend: db.dialect,
+    ...createUsageLedger(db),
 
     putWorkflow(entry: WorkflowEntry): Promise<PutOutcome> {
       return db.transaction(async (tx) => {

@@ -6,6 +6,7 @@
 import type { Principal, WorkflowIR } from '../ir/index.js';
 import type { RunbookManifest } from '../manifest/index.js';
 import type { OperationsQuery, OperationsReport } from './operations.js';
+import type { UsageLedger } from './usage-ledger.js';
 
 /** A registered workflow version. */
 export interface WorkflowRecord {
@@ -93,8 +94,11 @@ export interface TriggerKeyClaim {
   fresh: boolean;
 }
 
-/** The control plane's store; one implementation over SQLite and PostgreSQL ({@link openStore}). */
-export interface Store {
+/**
+ * The control plane's store; one implementation over SQLite and PostgreSQL ({@link openStore}).
+ * It holds the usage ledger too ({@link UsageLedger}).
+ */
+export interface Store extends UsageLedger {
   /** `sqlite` or `postgres`. */
   readonly backend: 'sqlite' | 'postgres';
 

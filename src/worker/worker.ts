@@ -10,7 +10,7 @@ import type { KeyObject } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { createActivities, receiptSink, type ActivityDeps } from '../activities/index.js';
+import { createActivities, receiptSink, withRunRecord, type ActivityDeps, type UsageDeps } from '../activities/index.js';
 import type { Catalog } from '../catalog/index.js';
 import { builtinCatalog, disclosureProvenance, loadCatalog } from '../tasks/index.js';
 import { maestroDataConverter, payloadCodec, type AesGcmPayloadCodec } from '../codec/index.js';
@@ -64,6 +64,11 @@ export interface WorkerOptions {
    * @default the dev approval key beside the artifacts (`<artifactDir>/keys/approval-signing.key`, created on first use)
    */
   approvalKey?: KeyObject;
+  /**
+   * The usage ledger (a row per task attempt and per run) and the cost model pricing it.
+   * @default undefined — no usage recorded
+   */
+  usage?: UsageDeps;
   /** How deep sub-workflows may nest (`MAESTRO_SUBWORKFLOW_MAX_DEPTH`). @default 5 */
   subWorkflowMaxDepth?: number;
   /** A prebuilt interpreter bundle (see {@link bundleInterpreter}); bundled here when absent. */
@@ -106,6 +111,9 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
   const provenanceSettings = { dataDir: artifactDir, temporalNamespace: namespace, taskQueue };
   const provenance = options.provenance ?? (await createWorkerProvenance({ config: provenanceSettings, catalog, taskModules: catalog.modules }));
   const approvalKey = options.approvalKey ?? (await loadApprovalKey({ dataDir: artifactDir })).publicKey;
+  const logError = (message: string, meta: Record<string, unknown>): void => Runtime.instance().logger.error(message, meta);
+  // The run's ledger row is completed where its receipt is written (the sink, or the activity).
+  const writeRunEnd = withRunRecord(provenance.writeReceipt, options.usage, logError);
   const activities = createActivities({
     catalog,
     artifacts: new FsArtifactStore({ root: artifactDir }),
@@ -113,7 +121,8 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     secrets,
     ...(policy === undefined ? {} : { policy }),
     ...(taskLog === undefined ? {} : { taskLog }),
-    writeReceipt: provenance.writeReceipt,
+    writeReceipt: writeRunEnd,
+    ...(options.usage === undefined ? {} : { usage: options.usage }),
     approvalKey,
     taskCodeDigests: provenance.taskCodeDigests,
     ...(provenance.taskCache === undefined ? {} : { taskCache: provenance.taskCache }),
@@ -127,7 +136,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     taskQueue,
     activities: { ...activities, ...schedules },
     workflowBundle: options.workflowBundle ?? (await bundleInterpreter()),
-    sinks: receiptSink(provenance.writeReceipt, (message, meta) => Runtime.instance().logger.error(message, meta)),
+    sinks: receiptSink(writeRunEnd, logError),
     ...(options.payloadCodec === undefined ? {} : { dataConverter: maestroDataConverter(options.payloadCodec) }),
     // Many small tasks per run: let one worker keep many activities and workflow tasks in flight.
     maxConcurrentActivityTaskExecutions: 200,
@@ -169,6 +178,7 @@ export async function runWorker(config: Config): Promise<{ shutdown(): Promise<v
     runLimits: config.namespaceRunLimits ?? {},
     payloadCodec: codec,
     policy,
+    costModel: config.costModel,
   };
   const worker = await createWorker({
     connection,
@@ -185,6 +195,7 @@ export async function runWorker(config: Config): Promise<{ shutdown(): Promise<v
     approvalKey: (await loadApprovalKey(config)).publicKey,
     payloadCodec: codec,
     subWorkflowMaxDepth: config.subWorkflowMaxDepth,
+    usage: { ledger: store, costModel: config.costModel },
     launch,
   });
   const sweeper = startContainerSweep(config);

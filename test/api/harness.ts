@@ -172,6 +172,7 @@ async function startTestWorker(
     workflowBundle: await bundle,
     payloadCodec: codec,
     subWorkflowMaxDepth: config.subWorkflowMaxDepth,
+    usage: { ledger: store, costModel: config.costModel },
     launch: {
       client: launch.client,
       store,
@@ -180,6 +181,7 @@ async function startTestWorker(
       runLimits: config.namespaceRunLimits ?? {},
       payloadCodec: codec,
       ...(policy === undefined ? {} : { policy }),
+      costModel: config.costModel,
     },
   });
   const running = worker.run();

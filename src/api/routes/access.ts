@@ -45,6 +45,7 @@ export function launchContext(deps: Pick<ResolvedDeps, 'client' | 'store' | 'aud
     taskQueue: deps.config.taskQueue,
     runLimits: deps.config.namespaceRunLimits ?? {},
     payloadCodec: deps.payloadCodec,
+    costModel: deps.config.costModel,
     onStarted: (request) => deps.metrics.runStarted(request.compiled.ir.name),
     ...(deps.policy === undefined ? {} : { policy: deps.policy }),
   };

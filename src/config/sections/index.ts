@@ -3,6 +3,7 @@
  * computed default may read settings of earlier sections (`artifactDir` follows `dataDir`).
  */
 import { authSection, clientSection, runsSection, serverSection, streamsSection, type AuthSettings, type ClientSettings, type RunsSettings, type ServerSettings, type StreamsSettings } from './api.js';
+import { budgetsSection, type BudgetsSettings } from './budgets.js';
 import { codecSection, type CodecSettings } from './codec.js';
 import { egressSection, type EgressSettings } from './egress.js';
 import { messageTriggersSection, type MessageTriggersSettings } from './message-triggers.js';
@@ -14,6 +15,7 @@ import { logsSection, storeSection, tasksSection, type LogsSettings, type StoreS
 import { devServerSection, temporalSection, type DevServerSettings, type TemporalSettings } from './temporal.js';
 
 export * from './api.js';
+export * from './budgets.js';
 export * from './codec.js';
 export * from './egress.js';
 export * from './message-triggers.js';
@@ -44,6 +46,7 @@ export const SECTIONS = [
   policySection,
   provenanceSection,
   messageTriggersSection,
+  budgetsSection,
 ] as const;
 
 /**
@@ -68,4 +71,5 @@ export type Config = TemporalSettings &
   CodecSettings &
   PolicySettings &
   ProvenanceSettings &
-  MessageTriggersSettings;
+  MessageTriggersSettings &
+  BudgetsSettings;

@@ -96,6 +96,39 @@ export const MIGRATIONS: readonly Migration[] = [
          PRIMARY KEY (namespace, trigger_name, window_start))`,
     ],
   },
+  {
+    version: 4,
+    name: 'usage ledger: task attempts and run records',
+    // The columns, their units and who writes them are documented in `src/store/usage-ledger.ts`.
+    // Times are ISO 8601 UTC text (`toISOString`), so text order is time order on both engines;
+    // durations are integer milliseconds (BIGINT: a run may last longer than 24 days); costs are DOUBLE PRECISION (REAL on SQLite), in the cost model's unit.
+    statements: [
+      // The primary key makes a retried activity (a worker killed after the write) record once.
+      `CREATE TABLE task_attempts (
+         run_id TEXT NOT NULL, task_id TEXT NOT NULL, attempt INTEGER NOT NULL,
+         namespace TEXT NOT NULL, workflow TEXT NOT NULL, workflow_version TEXT NOT NULL,
+         uses TEXT NOT NULL, runner TEXT NOT NULL, resource_class TEXT NOT NULL,
+         queued_at TEXT, started_at TEXT NOT NULL, ended_at TEXT NOT NULL, duration_ms BIGINT NOT NULL,
+         outcome TEXT NOT NULL, error_code TEXT, cache_hit INTEGER NOT NULL,
+         cost DOUBLE PRECISION NOT NULL, connector_calls INTEGER NOT NULL,
+         PRIMARY KEY (run_id, task_id, attempt))`,
+      `CREATE INDEX task_attempts_by_time ON task_attempts (namespace, ended_at)`,
+      `CREATE INDEX task_attempts_by_workflow ON task_attempts (namespace, workflow, ended_at)`,
+      `CREATE INDEX task_attempts_by_end ON task_attempts (ended_at)`,
+      // A row is written when the run is accepted (ended_at NULL, status RUNNING) and completed
+      // when it ends, so the per-run price counts against the budget from the start.
+      `CREATE TABLE run_records (
+         run_id TEXT PRIMARY KEY, namespace TEXT NOT NULL,
+         workflow TEXT NOT NULL, workflow_version TEXT NOT NULL,
+         status TEXT NOT NULL, started_by TEXT,
+         created_at TEXT NOT NULL, started_at TEXT, ended_at TEXT,
+         duration_ms BIGINT, queue_ms BIGINT, error_code TEXT,
+         run_price DOUBLE PRECISION NOT NULL, cost DOUBLE PRECISION NOT NULL)`,
+      `CREATE INDEX run_records_by_time ON run_records (namespace, created_at)`,
+      `CREATE INDEX run_records_by_end ON run_records (namespace, ended_at)`,
+      `CREATE INDEX run_records_by_workflow ON run_records (namespace, workflow, ended_at)`,
+    ],
+  },
 ];
 
 /**
