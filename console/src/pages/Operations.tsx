@@ -146,7 +146,8 @@ const PERCENTILES = [
 function Report({ report }: { report: OperationsReport }) {
   const starts = report.series.map((bucket) => bucket.start);
   const formatStart = startFormatter(report.bucketSeconds);
-  const formatCount = (value: number): string => String(Math.round(value));
+  // An axis's middle tick may fall between whole numbers (2.5 of 5).
+  const formatCount = (value: number): string => (Number.isInteger(value) ? String(value) : value.toFixed(1));
   const bucket = formatDuration(report.bucketSeconds * 1000);
   const recovered = report.workflows.filter((workflow) => workflow.mttrMs !== null);
   return (
