@@ -230,7 +230,7 @@ function groupedPercentiles(query: GroupedQuery): string {
   const keys = query.keys.map((key, index) => `${key} AS k${index}`).join(', ');
   const partition = query.keys.map((_, index) => `k${index}`).join(', ');
   return `WITH base AS (
-      SELECT ${keys}, ${query.value} AS v, t.* FROM ${query.table} t
+      SELECT ${keys}, ${query.value} AS v, t.${query.table === 'run_records' ? 'status' : 'outcome'} FROM ${query.table} t
       WHERE t.namespace = $1 AND t.ended_at >= $2 AND t.ended_at < $3),
     ranked AS (
       SELECT base.*,
@@ -349,10 +349,11 @@ export async function readOperations(db: SqlDriver, { namespace, from, to, bucke
 
 /**
  * The tasks with the most failed attempts (at most {@link OPERATIONS_TOP_FAILING}), one row per
- * task and error code of its failed attempts.
+ * task and error code of its failed attempts. `MATERIALIZED`: SQLite would otherwise evaluate
+ * the top tasks again for every attempt it joins (minutes over 100,000 attempts).
  */
 function failingTasksSql(failedAttempt: string): string {
-  return `WITH failing AS (
+  return `WITH failing AS MATERIALIZED (
       SELECT workflow, task_id, COUNT(*) AS attempts, SUM(${failedAttempt}) AS failures
       FROM task_attempts WHERE namespace = $1 AND ended_at >= $2 AND ended_at < $3
       GROUP BY workflow, task_id HAVING SUM(${failedAttempt}) > 0
