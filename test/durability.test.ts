@@ -1,6 +1,7 @@
 /**
  * A run survives its worker: the worker process is killed mid-run (SIGKILL) and a new one started;
- * the run completes and tasks that had completed are not executed again.
+ * the run completes, tasks that had completed are not executed again, and the usage ledger
+ * records each attempt once.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -8,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cancelOnTemporal } from '../src/client/index.js';
+import { openStore } from '../src/store/index.js';
 import { TEST_EGRESS_ALLOW, startEngine, task, waitForState, workflow, type Engine } from './helpers/engine.js';
 import { startHttpPeer, type HttpPeer } from './helpers/http-peer.js';
 
@@ -61,6 +63,23 @@ it('completes a run whose worker was killed mid-task, without re-running complet
   expect(peer.hits.get('/ok/first')).toBe(1);
   expect(peer.hits.get('/slow/middle')).toBe(2);
   expect(peer.hits.get('/ok/last')).toBe(1);
+  // The usage ledger holds each attempt once: the killed worker's attempt of `slow` never ended
+  // there, and Temporal's retry of it (same attempt number) wrote the one row. `first` and the
+  // retried `slow` each opened a connection on their worker; `last` may reuse `slow`'s (keep-alive).
+  const store = await openStore({ dataDir });
+  try {
+    const rows = await store.listTaskAttempts(runId);
+    expect(rows.map((row) => [row.taskId, row.attempt, row.outcome])).toEqual([
+      ['first', 1, 'succeeded'],
+      ['last', 1, 'succeeded'],
+      ['slow', 1, 'succeeded'],
+    ]);
+    expect(rows.map((row) => row.connectorCalls)).toEqual([1, expect.any(Number), 1]);
+    expect(rows[1]?.connectorCalls).toBeLessThanOrEqual(1);
+    expect(await store.getRunRecord(runId)).toMatchObject({ runId, status: 'SUCCEEDED' });
+  } finally {
+    await store.close();
+  }
 }, 120_000);
 
 it('answers state queries on finished runs from a freshly started worker', async () => {

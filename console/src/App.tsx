@@ -12,6 +12,7 @@ import { RunsList, runsPath } from './pages/RunsList.js';
 import { ScheduleList, ScheduleView } from './pages/Schedules.js';
 import { SignIn } from './pages/SignIn.js';
 import { TriggerDetail, TriggerList } from './pages/Triggers.js';
+import { Usage } from './pages/Usage.js';
 import { WorkflowList, WorkflowVersion, workflowPath } from './pages/Workflows.js';
 import { currentLocation, Link, match, useLocation } from './router.js';
 
@@ -29,6 +30,7 @@ type Route =
   | { page: 'schedules' }
   | { page: 'trigger'; namespace: string; name: string }
   | { page: 'triggers' }
+  | { page: 'usage' }
   | { page: 'runs' }
   | { page: 'operations' }
   | { page: 'not-found' };
@@ -46,6 +48,7 @@ function routeOf(path: string): Route {
   if (trigger?.namespace && trigger.name) return { page: 'trigger', namespace: trigger.namespace, name: trigger.name };
   if (match('/triggers', path)) return { page: 'triggers' };
   if (match('/operations', path)) return { page: 'operations' };
+  if (match('/usage', path)) return { page: 'usage' };
   if (path === '/' || path === '') return { page: 'runs' };
   return { page: 'not-found' };
 }
@@ -76,6 +79,7 @@ function Page() {
   if (route.page === 'schedules') return <ScheduleList />;
   if (route.page === 'trigger') return <TriggerDetail key={path} namespace={route.namespace} name={route.name} />;
   if (route.page === 'triggers') return <TriggerList />;
+  if (route.page === 'usage') return <Usage key={path + query.toString()} namespace={query.get('namespace') ?? undefined} />;
   if (route.page === 'runs') return <RunsList query={query} />;
   if (route.page === 'operations') return <Operations query={query} />;
   return (
@@ -144,6 +148,7 @@ export function App() {
           <Link to="/schedules">Schedules</Link>
           <Link to="/triggers">Triggers</Link>
           <Link to="/operations">Operations</Link>
+          <Link to="/usage">Usage</Link>
         </nav>
         <div className="header-tools">
           <button type="button" onClick={() => setSettings(true)}>

@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Catalog } from '../catalog/index.js';
-import { EgressGuard } from '../egress/index.js';
+import { EgressGuard, connectionCounter, type ConnectionCount } from '../egress/index.js';
 import { MaestroError, TaskError, isMaestroError } from '../errors/index.js';
 import type { RunTaskInput, RunTaskResult, TaskFailureDetails } from '../ir/index.js';
 import { taskPolicyInput, type PolicyGate } from '../policy/index.js';
@@ -16,10 +16,10 @@ import {
   type ExecutableTaskDefinition,
   type TaskContext,
 } from '../sdk/index.js';
-import { offloadLargeFields, resolveArtifactRefs, type ArtifactStore, type TaskLog } from '../store/index.js';
+import { attemptCost, offloadLargeFields, resolveArtifactRefs, type ArtifactStore, type TaskLog } from '../store/index.js';
 import { createAttemptLog, type AttemptLog, type AttemptLogOptions } from './attempt-log.js';
 import type { SubWorkflowDeps } from './sub-workflow.js';
-import { recordAttempt, type AttemptEnding, type UsageDeps } from './usage.js';
+import { createBudgetGuard, recordAttempt, type AttemptEnding, type UsageDeps } from './usage.js';
 
 /** What the activities need from the worker (the sub-workflow start's settings included). */
 export interface ActivityDeps extends SubWorkflowDeps {
@@ -71,11 +71,17 @@ export interface ActivityDeps extends SubWorkflowDeps {
 export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Promise<RunTaskResult> {
   const { catalog, artifacts, runners, secrets, policy, taskCache, taskLog, taskLogOptions, usage, taskCodeDigests = {}, largeOutputBytes = 256 * 1024, heartbeatIntervalMs = 1000 } = deps;
   const initialised = new Map<ExecutableTaskDefinition, Promise<void>>();
+  const budgets = usage?.budgets === undefined || Object.keys(usage.budgets).length === 0 ? undefined : createBudgetGuard(usage, (message, meta) => Context.current().log.error(message, meta));
 
-  return async function runTask(input: RunTaskInput): Promise<RunTaskResult> {
+  // The connections the attempt's connectors open, counted wherever they are checked (see `connectionCounter`).
+  return function runTask(input: RunTaskInput): Promise<RunTaskResult> {
+    const calls: ConnectionCount = { connections: 0 };
+    return connectionCounter.run(calls, () => runAttempt(input, calls));
+  };
+
+  async function runAttempt(input: RunTaskInput, calls: ConnectionCount): Promise<RunTaskResult> {
     const startedMs = Date.now();
     const activity = Context.current();
-    const egress = new EgressGuard(catalog.egress, input.namespace);
     const ending: AttemptEnding = { startedMs, scheduledMs: activity.info.currentAttemptScheduledTimestampMs, outcome: 'failed', connectorCalls: 0 };
     const timeout = input.timeoutMs === undefined ? undefined : AbortSignal.timeout(input.timeoutMs);
     const signal = timeout ? AbortSignal.any([activity.cancellationSignal, timeout]) : activity.cancellationSignal;
@@ -93,6 +99,8 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
           ...decision.obligations,
         });
       }
+      // A spent budget stops the attempt before it reads its inputs (or pauses the run and waits).
+      await budgets?.beforeAttempt(input, activity.cancellationSignal, () => activity.heartbeat());
       const definition = executable(catalog, input.uses);
       const taskInput = (await resolveArtifactRefs(input.input, artifacts)) as Record<string, unknown>;
       validateTaskInput(definition, taskInput);
@@ -105,7 +113,7 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
         initialised.set(definition, init);
         await init;
       }
-      const ctx = taskContext(input, activity, signal, log, egress);
+      const ctx = taskContext(catalog, input, activity, signal, log);
       const codeDigest = taskCodeDigests[input.uses];
       // A task whose code cannot be digested is never cached: its key could not tell versions apart.
       const { outputs, cached } = await runCached(
@@ -121,6 +129,7 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
         async () => offloadLargeFields((await selectRunner(runners, input.runsOn).run(definition, taskInput, ctx, { ...decision?.obligations })) ?? null, artifacts, largeOutputBytes),
       );
       ending.outcome = cached ? 'cached' : 'succeeded';
+      await budgets?.afterAttempt(input, attemptCost(usage?.costModel ?? {}, { resourceClass: input.runsOn, durationMs: Date.now() - startedMs, connectorCalls: calls.connections, ran: !cached }));
       return { outputs, ...(cached ? { cached: true } : {}) };
     } catch (error) {
       if (activity.cancellationSignal.aborted) {
@@ -133,11 +142,11 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
       throw failure;
     } finally {
       if (beat) clearInterval(beat);
-      ending.connectorCalls = egress.connections;
+      ending.connectorCalls = calls.connections;
       // Beside the task log's flush: the row adds no wait of its own to the attempt's end.
       await Promise.all([log.close(), usage && recordAttempt(usage, input, ending, (message, meta) => activity.log.error(message, meta))]);
     }
-  };
+  }
 }
 
 function executable(catalog: Catalog, uses: string): ExecutableTaskDefinition {
@@ -148,13 +157,13 @@ function executable(catalog: Catalog, uses: string): ExecutableTaskDefinition {
   return definition;
 }
 
-function taskContext(input: RunTaskInput, activity: Context, signal: AbortSignal, { logger, secrets }: AttemptLog, egress: EgressGuard): TaskContext {
+function taskContext(catalog: Catalog, input: RunTaskInput, activity: Context, signal: AbortSignal, { logger, secrets }: AttemptLog): TaskContext {
   return {
     runId: input.runId,
     taskId: input.taskId,
     attempt: input.attempt,
     namespace: input.namespace,
-    egress,
+    egress: new EgressGuard(catalog.egress, input.namespace),
     signal,
     logger,
     heartbeat: (details) => activity.heartbeat(details),

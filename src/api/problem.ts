@@ -25,9 +25,15 @@ export interface Problem {
   decisions?: { taskId?: string; decisionId: string; reasons: string[] }[];
   /** The runs holding a concurrency key that refused a start (`CONCURRENCY_LIMIT`). */
   holders?: string[];
+  /** `BUDGET_EXCEEDED`: the namespace, its budget's period and limit, and its usage so far in the period. */
+  namespace?: string;
+  period?: string;
+  limit?: number;
+  usage?: number;
 }
 
 const TITLES: Partial<Record<ErrorCode, string>> = {
+  BUDGET_EXCEEDED: 'The namespace\'s budget is spent',
   MANIFEST_INVALID: 'The manifest is invalid',
   PARAMS_INVALID: 'The parameters are invalid',
   BAD_REQUEST: 'The request is invalid',
@@ -91,6 +97,17 @@ function policyFields(error: MaestroError): Pick<Problem, 'reasons' | 'decisionI
   return { reasons: [...error.reasons], decisionId: error.decisionId, ...(Array.isArray(decisions) ? { decisions: decisions as Problem['decisions'] } : {}) };
 }
 
+/** A refused start's budget figures (`BUDGET_EXCEEDED`), from the error's details. */
+function budgetFields(error: MaestroError): Pick<Problem, 'namespace' | 'period' | 'limit' | 'usage'> {
+  const { namespace, period, limit, usage } = error.details ?? {};
+  return {
+    ...(typeof namespace === 'string' ? { namespace } : {}),
+    ...(typeof period === 'string' ? { period } : {}),
+    ...(typeof limit === 'number' ? { limit } : {}),
+    ...(typeof usage === 'number' ? { usage } : {}),
+  };
+}
+
 /** The problem document for an error; unexpected errors become `INTERNAL` without their message. */
 export function toProblem(error: unknown, instance: string): Problem {
   const maestro = error instanceof MaestroError ? error : fromBodyParser(error);
@@ -108,6 +125,7 @@ export function toProblem(error: unknown, instance: string): Problem {
     ...(errors ? { errors } : {}),
     ...policyFields(maestro),
     ...(maestro.code === 'CONCURRENCY_LIMIT' && Array.isArray(maestro.details?.holders) ? { holders: maestro.details.holders as string[] } : {}),
+    ...(maestro.code === 'BUDGET_EXCEEDED' ? budgetFields(maestro) : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 /**
  * CLI commands that drive a running Maestro through its HTTP API: `runs list|get|logs|cancel|retry`,
- * `runs signal RUN NAME --payload JSON`, `runs pause|resume RUN`, `approve RUN TASK`, `runbooks trigger NAME -i key=value`, and `api` (the API alone).
+ * `runs signal RUN NAME --payload JSON`, `runs pause|resume RUN`, `approve RUN TASK`, `runbooks trigger NAME -i key=value`,
+ * `usage [--namespace] [--from] [--to]`, and `api` (the API alone).
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
@@ -25,6 +26,34 @@ interface LogLine {
   level: string;
   message: string;
   fields?: Record<string, unknown>;
+}
+
+interface UsageReport {
+  namespace: string;
+  from: string;
+  to: string;
+  total: number;
+  runs: { count: number; cost: number };
+  attempts: { cost: number; attempts: number };
+  byWorkflow: { workflow: string; cost: number; attempts: number; runs: number; runCost: number }[];
+  byResourceClass: { resourceClass: string; cost: number; attempts: number }[];
+  budget?: { period: string; limit: number; onExceed: string; usage: number; usedRatio: number };
+}
+
+/** Costs with up to 6 decimals, trailing zeros dropped. */
+function cost(value: number): string {
+  return String(Number(value.toFixed(6)));
+}
+
+/** `maestro usage` as text: totals, the budget line, then by workflow and by resource class. */
+function usageText(usage: UsageReport): string {
+  const { budget } = usage;
+  return [
+    `${usage.namespace} from ${usage.from} to ${usage.to}: total ${cost(usage.total)} (${usage.attempts.attempts} attempts ${cost(usage.attempts.cost)}, ${usage.runs.count} runs ${cost(usage.runs.cost)})`,
+    ...(budget ? [`budget: ${cost(budget.usage)} of ${cost(budget.limit)} this ${budget.period} (${Math.round(budget.usedRatio * 100)}%), on exceeding: ${budget.onExceed}`] : []),
+    ...usage.byWorkflow.map((w) => `  workflow ${w.workflow}: ${cost(w.cost + w.runCost)} (${w.attempts} attempts, ${w.runs} runs)`),
+    ...usage.byResourceClass.map((r) => `  ${r.resourceClass}: ${cost(r.cost)} (${r.attempts} attempts)`),
+  ].join('\n');
 }
 
 const FINAL_STATUSES: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
@@ -217,6 +246,23 @@ export function addApiCommands(program: Command): void {
         ...(options.dryRun ? { dryRun: true } : {}),
       });
       print(result, options.json ?? result.dryRun === true, () => result.runId ?? '');
+    });
+
+  program
+    .command('usage')
+    .description("a namespace's usage (totals, by workflow, task and resource class) and budget through the API; the window defaults to the budget's current period")
+    .option('--namespace <namespace>', 'whose usage (default `default`)')
+    .option('--from <datetime>', 'start of the window')
+    .option('--to <datetime>', 'end of the window (with --from alone, now)')
+    .option('--json', 'print JSON')
+    .action(async (options: { namespace?: string; from?: string; to?: string; json?: boolean }) => {
+      const query = new URLSearchParams();
+      for (const key of ['namespace', 'from', 'to'] as const) {
+        const value = options[key];
+        if (value !== undefined) query.set(key, value);
+      }
+      const usage = await api().request<UsageReport>('GET', `/usage?${query}`);
+      print(usage, options.json ?? false, () => usageText(usage));
     });
 
   program

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { lookup } from 'node:dns/promises';
 import { Agent as HttpAgent, type AgentOptions } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
@@ -36,6 +37,19 @@ export function egressRefusalOf(error: unknown): EgressDeniedError | undefined {
   return undefined;
 }
 
+/** What {@link connectionCounter} counts in: the connections permitted so far. */
+export interface ConnectionCount {
+  connections: number;
+}
+
+/**
+ * Counts the connections every guard permits inside `run(count, …)` — a task attempt's, whichever
+ * guard its connector uses (its own `ctx.egress`, or a worker's pooled HTTP agent): the usage
+ * ledger's connector calls. A pooled keep-alive connection reused by a later attempt is not
+ * counted again.
+ */
+export const connectionCounter = new AsyncLocalStorage<ConnectionCount>();
+
 /** The host `net.connect` is given so that it asks the guard's lookup, even for an IP literal (see `checkedConnect`). */
 const CHECKED_HOST = 'egress-checked.invalid';
 
@@ -66,8 +80,6 @@ async function resolveAll(host: string): Promise<string[]> {
 export class EgressGuard {
   /** The first refusal of this guard: what a client that wraps socket errors without their cause (kafkajs) really met. */
   private firstRefusal: EgressDeniedError | undefined;
-  /** Connections this guard permitted: the attempt's connector calls in the usage ledger. */
-  private permitted = 0;
 
   constructor(
     readonly policy: EgressPolicy,
@@ -87,7 +99,8 @@ export class EgressGuard {
     for (const address of addresses) {
       const decision = this.policy.check(this.namespace, address, port, name);
       if (decision.allowed) {
-        this.permitted += 1;
+        const counter = connectionCounter.getStore();
+        if (counter !== undefined) counter.connections += 1;
         return { address, ...(isIP(name) === 0 ? { servername: name } : {}) };
       }
       refusal ??= new EgressDeniedError(name, address, this.namespace, decision.label, port);
@@ -95,11 +108,6 @@ export class EgressGuard {
     const denied = refusal ?? new EgressDeniedError(name, name, this.namespace, 'unresolved', port);
     this.firstRefusal ??= denied;
     throw denied;
-  }
-
-  /** How many connections this guard permitted so far. */
-  get connections(): number {
-    return this.permitted;
   }
 
   /** The first connection this guard refused, if any. */

@@ -4,7 +4,7 @@
  * own endpoints, and made to the checked address. Imports only `src/errors` and Node, so tasks,
  * runners and the catalog can all use it.
  */
-export { EgressGuard, egressRefusalOf, type CheckedTarget, type GuardedSocketOptions } from './guard.js';
+export { EgressGuard, connectionCounter, egressRefusalOf, type CheckedTarget, type ConnectionCount, type GuardedSocketOptions } from './guard.js';
 export { maestroEndpoints, type MaestroEndpointSettings } from './endpoints.js';
 export {
   ContainerNetworkDeniedError,

@@ -67,6 +67,11 @@ export const ERROR_CODES = {
   SUBWORKFLOW_DEPTH_EXCEEDED: { http: 400, exit: 1, retryable: false },
   /** A sub-workflow resolved in another namespace than its run's, or not embedded in its parent: refused before it starts. */
   SUBWORKFLOW_FORBIDDEN: { http: 403, exit: 1, retryable: false },
+  /**
+   * A namespace's budget for the period is spent: a run start that would exceed it is refused
+   * (nothing starts), and a task attempt that crosses it fails, not retried (or its run pauses).
+   */
+  BUDGET_EXCEEDED: { http: 403, exit: 1, retryable: false },
   INTERNAL: { http: 500, exit: 1, retryable: false },
 } as const satisfies Record<string, { http: number; exit: number; retryable: boolean }>;
 

@@ -12,9 +12,10 @@ export interface AuditEvent {
    * `replay`: a replay of the run was started (its id in `details.replayRunId`); `signal`: a signal
    * was sent (its name in `details.name`); `pause`: the run was paused or resumed; `schedule`: a
    * schedule was created, changed, deleted, paused, unpaused, triggered, backfilled, fired or
-   * refused a fire (under `runId` `schedule:<namespace>:<id>`).
+   * refused a fire (under `runId` `schedule:<namespace>:<id>`); `budget`: a start refused, or a
+   * task failed or its run paused, by the namespace's budget.
    */
-  kind: 'approval' | 'cancellation' | 'retry' | 'replay' | 'signal' | 'pause' | 'schedule';
+  kind: 'approval' | 'cancellation' | 'retry' | 'replay' | 'signal' | 'pause' | 'schedule' | 'budget';
   runId: string;
   namespace: string;
   /** The task concerned (approvals). */

@@ -55,6 +55,7 @@ async function start(context: LaunchContext, request: LaunchRequest, log: Log): 
     if (!(error instanceof MaestroError && error.code === 'CONCURRENCY_LIMIT')) throw error;
     log(`maestro api: run ${request.runId} left the admission queue without starting:`, error);
     await context.store.releaseRun(request.runId);
+    await context.store.releaseRunCharge(request.runId);
   }
 }
 

@@ -3,8 +3,9 @@
  * retries), the CLI (`maestro run`), a replay (API or CLI), and later schedules and triggers —
  * starts through {@link launchRun}, so each gets the same: idempotency key, the policy's run-start
  * decision (recorded in the audit log before anything starts), a replay's audit record, the
- * namespace's admission limit, and the Temporal start itself (run id = workflow id, so a start is
- * idempotent by construction), counted by `onStarted` (the API's run-start metric).
+ * namespace's budget (the run's price charged, or the start refused), the namespace's admission
+ * limit, and the Temporal start itself (run id = workflow id, so a start is idempotent by
+ * construction), counted by `onStarted` (the API's run-start metric).
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
@@ -13,8 +14,9 @@ import { MaestroError } from '../errors/index.js';
 import { openValue, sealValue, type AesGcmPayloadCodec } from '../codec/index.js';
 import type { CacheMode, CompiledWorkflow, Principal, ScheduledBy, TaskState } from '../ir/index.js';
 import { checkRunStart, runStartDenial, type PolicyGate } from '../policy/index.js';
-import type { CostModel } from '../config/index.js';
-import { runPrice, type AuditLog, type Store } from '../store/index.js';
+import type { Budget, CostModel } from '../config/index.js';
+import type { AuditLog, Store } from '../store/index.js';
+import { chargeRun } from './budget.js';
 import { recordBeforeActing } from './record.js';
 import { acquireConcurrencyKey } from './concurrency.js';
 import { describeRun, type ApiRunStatus } from './temporal.js';
@@ -93,6 +95,11 @@ export interface LaunchContext {
    * @default {} — runs cost nothing
    */
   costModel?: CostModel;
+  /**
+   * Budget of each namespace that has one: a start that would exceed it is refused (`BUDGET_EXCEEDED`).
+   * @default {} — no budgets
+   */
+  budgets?: Readonly<Record<string, Budget>>;
   /**
    * Called with each run started on Temporal (the run-start metric).
    * @default undefined
@@ -243,15 +250,7 @@ export async function launchRun(
   const full: LaunchRequest = { ...request, runId };
   if (context.policy !== undefined) await authorizeRunStart(context.policy, full);
   if (full.origin !== undefined) await recordOrigin(context.auditLog, full, full.origin);
-  await context.store.chargeRunStart({
-    namespace: full.namespace,
-    runId,
-    workflow: full.compiled.ir.name,
-    workflowVersion: full.compiled.ir.version,
-    startedBy: full.startedBy,
-    createdAt: new Date().toISOString(),
-    runPrice: runPrice(context.costModel ?? {}),
-  });
+  await chargeRun(context, full);
   if (runId !== fresh && full.compiled.ir.concurrency !== undefined) {
     // A repeated request gets its run back without asking for the key again: a run that has
     // finished must not take (or be refused) the key a second time.

@@ -45,6 +45,7 @@ export async function openLaunchContext(config: LaunchContextSettings, client: C
       payloadCodec: payloadCodec(config),
       policy: createPolicyGate({ pdp, log: auditLog }),
       costModel: config.costModel,
+      budgets: config.budgets,
       close,
     };
   } catch (error) {

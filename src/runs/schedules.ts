@@ -386,6 +386,7 @@ export function createScheduleActivities(context: ScheduleFireContext | undefine
       });
       if (queued) {
         await launch.store.releaseRun(runId);
+        await launch.store.releaseRunCharge(runId);
         return;
       }
       try {

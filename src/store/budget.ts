@@ -1,8 +1,12 @@
 /**
- * Pricing and budget periods: pure functions over the cost model and a namespace's budget, shared
- * by the run-start path (`launchRun`), the worker's attempt checks and `GET /usage`.
+ * Pricing and budget periods (pure functions over the cost model and a namespace's budget), and
+ * the budget warnings; shared by the run-start path (`launchRun`), the worker's attempt checks and
+ * `GET /usage`.
  */
+import { metrics } from '@opentelemetry/api';
 import type { Budget, CostModel } from '../config/index.js';
+import { auditRecordId, type AuditLog } from './audit-log.js';
+import type { UsageLedger } from './usage-ledger.js';
 
 /** A budget period's bounds, ISO 8601 UTC: [from, to). */
 export interface PeriodWindow {
@@ -56,4 +60,68 @@ export function attemptCost(model: CostModel, usage: AttemptUsage): number {
 /** The price charged when a run is accepted. */
 export function runPrice(model: CostModel): number {
   return model.perRun ?? 0;
+}
+
+/** A namespace's budget and its usage in the current period. */
+export interface BudgetStatus {
+  namespace: string;
+  budget: Budget;
+  window: PeriodWindow;
+  /** Usage so far in the period. */
+  usage: number;
+}
+
+/** The percentages of a budget at which a warning goes out, once per namespace and period. */
+export const BUDGET_WARNINGS = [80, 100] as const;
+
+/** Audit `kind` of budget records: warnings (`warning`), refused starts (`refused`), tasks stopped (`fail`, `pause`). */
+export const BUDGET_AUDIT_KIND = 'budget';
+
+/** The latest ratio seen per namespace with a budget (bounded: only configured namespaces get one). */
+const ratios = new Map<string, number>();
+metrics
+  .getMeter('maestro')
+  .createObservableGauge('maestro_budget_used_ratio', { description: 'Usage of each namespace\u2019s budget in its current period, as a fraction of the limit (1 = spent).' })
+  .addCallback((result) => {
+    for (const [namespace, ratio] of ratios) result.observe(ratio, { namespace });
+  });
+
+/** The figures of a budget record or a refusal: namespace, period and its bounds, limit, usage. */
+export function budgetFigures({ namespace, budget, window, usage }: BudgetStatus): Record<string, string | number> {
+  return { namespace, period: budget.period, from: window.from, to: window.to, limit: budget.limit, usage };
+}
+
+/**
+ * Notes a namespace's usage: sets its `maestro_budget_used_ratio` and, the first time in the
+ * period it reaches 80% and 100% of the limit, appends one warning each to the audit log (the
+ * store decides which process sends it). A warning that cannot be recorded is reported through
+ * `log`, never a reason to refuse or fail anything.
+ */
+export async function noteBudgetUsage(
+  ledger: Pick<UsageLedger, 'claimBudgetAlert'>,
+  auditLog: Pick<AuditLog, 'append'> | undefined,
+  status: BudgetStatus,
+  log: (message: string, meta: Record<string, unknown>) => void,
+): Promise<void> {
+  const ratio = status.budget.limit > 0 ? status.usage / status.budget.limit : status.usage > 0 ? Number.POSITIVE_INFINITY : 0;
+  ratios.set(status.namespace, ratio);
+  if (auditLog === undefined) return;
+  try {
+    for (const threshold of BUDGET_WARNINGS) {
+      if (ratio * 100 < threshold) break;
+      if (!(await ledger.claimBudgetAlert(status.namespace, status.window.from, threshold))) continue;
+      await auditLog.append({
+        kind: BUDGET_AUDIT_KIND,
+        id: auditRecordId(),
+        time: new Date().toISOString(),
+        namespace: status.namespace,
+        actor: 'maestro',
+        result: 'warning',
+        reasons: [`namespace ${status.namespace} has used ${threshold}% of its ${status.budget.period}ly budget (${status.usage} of ${status.budget.limit})`],
+        details: { ...budgetFigures(status), threshold },
+      });
+    }
+  } catch (error) {
+    log('a budget warning could not be recorded', { namespace: status.namespace, error: String(error) });
+  }
 }

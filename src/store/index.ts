@@ -18,7 +18,18 @@ export type { SqlDriver } from './sql/driver.js';
 export type * from './types.js';
 export { TRIGGER_RECENT_RUNS } from './types.js';
 export { resolveSubWorkflows } from './sub-workflows.js';
-export { attemptCost, budgetPeriod, runPrice, type AttemptUsage, type PeriodWindow } from './budget.js';
+export {
+  BUDGET_AUDIT_KIND,
+  BUDGET_WARNINGS,
+  attemptCost,
+  budgetFigures,
+  budgetPeriod,
+  noteBudgetUsage,
+  runPrice,
+  type AttemptUsage,
+  type BudgetStatus,
+  type PeriodWindow,
+} from './budget.js';
 export {
   createUsageLedger,
   type AttemptOutcome,

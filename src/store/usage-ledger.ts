@@ -29,7 +29,7 @@
  * | error_code | the failure's code (`TASK_FAILED`, `POLICY_DENIED`, `BUDGET_EXCEEDED` …), NULL on success |
  * | cache_hit | 1 when the outputs came from the task cache, else 0 |
  * | cost | duration × price per second of the resource class + connector_calls × price per call (0 for denied and cached attempts' run time) |
- * | connector_calls | connections the attempt opened through the egress guard (HTTP, gRPC, Kafka, NATS, S3, SQL …) |
+ * | connector_calls | connections the attempt opened through the egress guard (HTTP, gRPC, Kafka, NATS, S3, SQL …); a pooled keep-alive connection another attempt opened is not counted again |
  *
  * Table `run_records` — one row per run: inserted when `launchRun` accepts it (status `RUNNING`,
  * `ended_at` NULL: its per-run price counts against the budget from then on), completed by the
@@ -53,6 +53,13 @@
  *
  * A namespace's usage over [from, to) is the cost of the attempts that ended in it plus the run
  * prices of the runs accepted in it ({@link UsageLedger.usageTotal}).
+ *
+ * Table `usage_daily` — each namespace's usage per UTC day (namespace, day `2026-12-06`, cost):
+ * the same sums as the rows above, kept in their transactions, so a budget's period (whole UTC
+ * days) is summed from at most 31 rows however many attempts it had.
+ *
+ * Table `budget_alerts` — the budget warnings sent: (namespace, period_start, threshold 80 | 100,
+ * sent_at); its primary key makes each one go out once per namespace and period.
  */
 import type { SqlDriver, SqlExecutor, SqlRow, SqlValue } from './sql/driver.js';
 
@@ -197,6 +204,11 @@ export interface UsageLedger {
   listTaskAttempts(runId: string): Promise<TaskAttemptRecord[]>;
   getRunRecord(runId: string): Promise<RunRecord | undefined>;
   /**
+   * Claims the warning at `threshold` percent of a namespace's budget for the period starting at
+   * `periodStart`: true for the one caller (of any process) that claimed it first.
+   */
+  claimBudgetAlert(namespace: string, periodStart: string, threshold: number): Promise<boolean>;
+  /**
    * Deletes attempts that ended before `before` and runs that ended before it; returns how many
    * rows went. Running runs stay.
    */
@@ -288,7 +300,32 @@ function sums(row: SqlRow): UsageSums {
 
 const SUMS = 'COALESCE(SUM(cost), 0) AS cost, COUNT(*) AS attempts, COALESCE(SUM(duration_ms), 0) AS duration_ms, COALESCE(SUM(connector_calls), 0) AS connector_calls';
 
+/** The UTC day (`2026-12-06`) of an ISO 8601 UTC time. */
+function dayOf(time: string): string {
+  return new Date(time).toISOString().slice(0, 10);
+}
+
+/** Whether an ISO time is a UTC midnight: the bound of a window {@link usage_daily} can sum. */
+function isMidnight(time: string): boolean {
+  return new Date(time).toISOString().endsWith('T00:00:00.000Z');
+}
+
+/** Adds `cost` (negative: takes it back) to a namespace's usage of the day of `time`. */
+async function addDaily(tx: SqlExecutor, namespace: string, time: string, cost: number): Promise<void> {
+  if (cost === 0) return;
+  await tx.run(
+    `INSERT INTO usage_daily (namespace, day, cost) VALUES ($1, $2, $3)
+       ON CONFLICT (namespace, day) DO UPDATE SET cost = usage_daily.cost + excluded.cost`,
+    [namespace, dayOf(time), cost],
+  );
+}
+
 async function usageIn(db: SqlExecutor, namespace: string, from: string, to: string): Promise<number> {
+  if (isMidnight(from) && isMidnight(to)) {
+    // Budget periods are whole UTC days: their usage is the daily totals', a few rows however busy.
+    const [daily] = await db.all('SELECT COALESCE(SUM(cost), 0) AS usage FROM usage_daily WHERE namespace = $1 AND day >= $2 AND day < $3', [namespace, dayOf(from), dayOf(to)]);
+    return Number(daily?.usage ?? 0);
+  }
   const [row] = await db.all(
     `SELECT (SELECT COALESCE(SUM(cost), 0) FROM task_attempts WHERE namespace = $1 AND ended_at >= $2 AND ended_at < $3)
           + (SELECT COALESCE(SUM(run_price), 0) FROM run_records WHERE namespace = $1 AND created_at >= $2 AND created_at < $3) AS usage`,
@@ -322,11 +359,17 @@ export function createUsageLedger(db: SqlDriver): UsageLedger {
         record.connectorCalls,
       ];
       const updates = ATTEMPT_COLUMNS.slice(3).map((column) => `${column} = excluded.${column}`);
-      await db.run(
-        `INSERT INTO task_attempts (${ATTEMPT_COLUMNS.join(', ')}) VALUES (${values.map((_, index) => `$${index + 1}`).join(', ')})
-           ON CONFLICT (run_id, task_id, attempt) DO UPDATE SET ${updates.join(', ')}`,
-        values,
-      );
+      await db.transaction(async (tx) => {
+        // A row written again (a retried activity) replaces its cost in the daily totals.
+        const [before] = await tx.all('SELECT namespace, ended_at, cost FROM task_attempts WHERE run_id = $1 AND task_id = $2 AND attempt = $3', [record.runId, record.taskId, record.attempt]);
+        await tx.run(
+          `INSERT INTO task_attempts (${ATTEMPT_COLUMNS.join(', ')}) VALUES (${values.map((_, index) => `$${index + 1}`).join(', ')})
+             ON CONFLICT (run_id, task_id, attempt) DO UPDATE SET ${updates.join(', ')}`,
+          values,
+        );
+        if (before !== undefined) await addDaily(tx, String(before.namespace ?? record.namespace), String(before.ended_at), -Number(before.cost));
+        await addDaily(tx, record.namespace, record.endedAt, record.cost);
+      });
     },
 
     chargeRunStart(record, budget) {
@@ -341,12 +384,16 @@ export function createUsageLedger(db: SqlDriver): UsageLedger {
              VALUES ($1, $2, $3, $4, 'RUNNING', $5, $6, $7, $7)`,
           [record.runId, record.namespace, record.workflow, record.workflowVersion, record.startedBy, record.createdAt, record.runPrice],
         );
+        await addDaily(tx, record.namespace, record.createdAt, record.runPrice);
         return { charged: true, usage };
       });
     },
 
-    async releaseRunCharge(runId) {
-      await db.run('DELETE FROM run_records WHERE run_id = $1 AND ended_at IS NULL', [runId]);
+    releaseRunCharge(runId) {
+      return db.transaction(async (tx) => {
+        const [row] = await tx.all('DELETE FROM run_records WHERE run_id = $1 AND ended_at IS NULL RETURNING namespace, created_at, run_price', [runId]);
+        if (row !== undefined) await addDaily(tx, String(row.namespace), String(row.created_at), -Number(row.run_price));
+      });
     },
 
     recordRunEnd(record) {
@@ -355,6 +402,8 @@ export function createUsageLedger(db: SqlDriver): UsageLedger {
         const [attempts] = await tx.all('SELECT MIN(started_at) AS started_at, COALESCE(SUM(cost), 0) AS cost FROM task_attempts WHERE run_id = $1', [record.runId]);
         const createdAt = existing === undefined ? record.workflowStartedAt : String(existing.created_at);
         const runPrice = existing === undefined ? record.runPrice : Number(existing.run_price);
+        // A run `launchRun` did not charge (a sub-workflow's) is charged its price now.
+        if (existing === undefined) await addDaily(tx, record.namespace, createdAt, runPrice);
         const startedAt = optionalText(attempts?.started_at);
         const cost = runPrice + Number(attempts?.cost ?? 0);
         const durationMs = Math.max(0, Date.parse(record.endedAt) - Date.parse(createdAt));
@@ -431,6 +480,14 @@ export function createUsageLedger(db: SqlDriver): UsageLedger {
       return row === undefined ? undefined : runFromRow(row);
     },
 
+    async claimBudgetAlert(namespace, periodStart, threshold) {
+      const inserted = await db.run(
+        'INSERT INTO budget_alerts (namespace, period_start, threshold, sent_at) VALUES ($1, $2, $3, $4) ON CONFLICT (namespace, period_start, threshold) DO NOTHING',
+        [namespace, periodStart, threshold, new Date().toISOString()],
+      );
+      return inserted > 0;
+    },
+
     async pruneUsage(before) {
       // In batches, each its own statement, as the task log prunes (SQLite runs on one thread).
       const cutoff = before.toISOString();
@@ -446,6 +503,11 @@ export function createUsageLedger(db: SqlDriver): UsageLedger {
           await new Promise((resolve) => setImmediate(resolve));
         }
       }
+      // Bookkeeping, not counted: the daily totals and warnings of periods that began before the
+      // cutoff (a period ends at most 31 days after it began).
+      const periodCutoff = new Date(before.getTime() - 31 * 86_400_000).toISOString();
+      await db.run('DELETE FROM budget_alerts WHERE period_start < $1', [periodCutoff]);
+      await db.run('DELETE FROM usage_daily WHERE day < $1', [dayOf(periodCutoff)]);
       return deleted;
     },
   };

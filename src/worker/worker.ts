@@ -9,6 +9,7 @@
 import type { KeyObject } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
+import { pauseOnTemporal } from '../client/index.js';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities, receiptSink, withRunRecord, type ActivityDeps, type UsageDeps } from '../activities/index.js';
 import type { Catalog } from '../catalog/index.js';
@@ -179,6 +180,7 @@ export async function runWorker(config: Config): Promise<{ shutdown(): Promise<v
     payloadCodec: codec,
     policy,
     costModel: config.costModel,
+    budgets: config.budgets,
   };
   const worker = await createWorker({
     connection,
@@ -195,7 +197,13 @@ export async function runWorker(config: Config): Promise<{ shutdown(): Promise<v
     approvalKey: (await loadApprovalKey(config)).publicKey,
     payloadCodec: codec,
     subWorkflowMaxDepth: config.subWorkflowMaxDepth,
-    usage: { ledger: store, costModel: config.costModel },
+    usage: {
+      ledger: store,
+      costModel: config.costModel,
+      budgets: config.budgets,
+      auditLog,
+      pauseRun: async (runId) => void (await pauseOnTemporal(launch.client, runId, true)),
+    },
     launch,
   });
   const sweeper = startContainerSweep(config);

@@ -14,6 +14,7 @@ import { expect, inject, vi } from 'vitest';
 import { parseDocument } from 'yaml';
 import { createAuthenticator, operations, responseValidator, startApi, tokenEntriesVerifier, type RunningApi, type TokenEntry } from '../../src/api/index.js';
 import { loadCatalog } from '../../src/tasks/index.js';
+import { pauseOnTemporal } from '../../src/client/index.js';
 import { maestroDataConverter, payloadCodec, type AesGcmPayloadCodec } from '../../src/codec/index.js';
 import { main } from '../../src/cli/main.js';
 import { extendConfig, loadConfig, type Config, type ConfigInput } from '../../src/config/index.js';
@@ -172,7 +173,13 @@ async function startTestWorker(
     workflowBundle: await bundle,
     payloadCodec: codec,
     subWorkflowMaxDepth: config.subWorkflowMaxDepth,
-    usage: { ledger: store, costModel: config.costModel },
+    usage: {
+      ledger: store,
+      costModel: config.costModel,
+      budgets: config.budgets,
+      auditLog: launch.auditLog,
+      pauseRun: async (runId) => void (await pauseOnTemporal(launch.client, runId, true)),
+    },
     launch: {
       client: launch.client,
       store,
@@ -182,6 +189,7 @@ async function startTestWorker(
       payloadCodec: codec,
       ...(policy === undefined ? {} : { policy }),
       costModel: config.costModel,
+      budgets: config.budgets,
     },
   });
   const running = worker.run();

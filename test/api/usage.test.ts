@@ -13,7 +13,7 @@ const COST_MODEL = { perSecond: { local: 1 }, perConnectorCall: 0.5, perRun: 0.2
 describe('usage ledger', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ config: { taskModules: [FLAKY_TASK_MODULE], costModel: COST_MODEL } });
+    h = await startHarness({ config: (namespace) => ({ taskModules: [FLAKY_TASK_MODULE], costModel: COST_MODEL, namespaceRunLimits: { [`${namespace}-queued`]: 1 } }) });
   }, 120_000);
   afterAll(async () => {
     await h?.close();
@@ -63,5 +63,21 @@ describe('usage ledger', () => {
     expect(record?.cost).toBeCloseTo(0.25 + attemptsCost, 9);
     expect(record?.startedAt).toBe(rows.map((row) => row.startedAt).sort()[0]);
     expect(record?.queueMs).toBe(Date.parse(record?.startedAt ?? '') - Date.parse(record?.createdAt ?? ''));
+  });
+
+  it('charges a queued run when accepted and takes the charge back when it is cancelled before it starts', async () => {
+    const queuedNamespace = `${h.namespace}-queued`;
+    const wf = await h.register(manifest('    - { id: nap, uses: tasks/wait.sleep@0.1.0, with: { duration: 1h } }'), queuedNamespace);
+    const start = () => h.call('POST', '/runs', { json: { workflowRef: `${wf.name}@${wf.version}`, namespace: queuedNamespace } });
+    const running = (await start()).body.runId as string;
+    const queued = await start();
+    expect(queued.body.status).toBe('QUEUED');
+    const queuedId = queued.body.runId as string;
+    expect(await h.store.getRunRecord(queuedId)).toMatchObject({ status: 'RUNNING', runPrice: 0.25, startedBy: 'admin' });
+    expect((await h.call('POST', `/runs/${queuedId}/cancel`, { json: {} })).status).toBe(202);
+    expect(await h.store.getRunRecord(queuedId)).toBeUndefined();
+    expect((await h.call('POST', `/runs/${running}/cancel`, { json: {} })).status).toBe(202);
+    await h.waitRun(running, (r) => r.status === 'CANCELLED');
+    await expect.poll(async () => (await h.store.getRunRecord(running))?.status).toBe('CANCELLED');
   });
 });

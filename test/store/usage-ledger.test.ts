@@ -102,6 +102,23 @@ describe.each([sqliteDatabase('maestro-usage-'), postgresDatabase()])('usage led
     expect(await store.usageTotal('team-b', '2026-12-01T00:00:00.000Z', '2027-01-01T00:00:00.000Z')).toBeCloseTo(100);
   });
 
+  it('keeps the daily totals a budget period sums equal to the rows, through rewrites and released charges', async () => {
+    const ns = 'team-d';
+    const day = { from: '2026-09-01T00:00:00.000Z', to: '2026-10-01T00:00:00.000Z' };
+    await store.recordTaskAttempt(attempt({ namespace: ns, runId: 'd-1', cost: 2, endedAt: '2026-09-10T10:00:00.000Z' }));
+    // A retried activity writes the row again, with another end and cost: only the last counts.
+    await store.recordTaskAttempt(attempt({ namespace: ns, runId: 'd-1', cost: 3, endedAt: '2026-09-11T10:00:00.000Z' }));
+    await store.chargeRunStart({ ...start, namespace: ns, runId: 'd-1', createdAt: '2026-09-10T09:59:00.000Z', runPrice: 0.5 });
+    await store.chargeRunStart({ ...start, namespace: ns, runId: 'd-2', createdAt: '2026-09-12T00:00:00.000Z', runPrice: 0.5 });
+    await store.releaseRunCharge('d-2');
+    await store.recordRunEnd({ namespace: ns, runId: 'd-3', workflow: 'child', workflowVersion: '1.0.0', status: 'SUCCEEDED', workflowStartedAt: '2026-09-30T23:59:59.000Z', endedAt: '2026-10-01T00:00:01.000Z', runPrice: 0.25 });
+    // Whole days read the daily totals; any other window scans the rows: both say the same.
+    expect(await store.usageTotal(ns, day.from, day.to)).toBeCloseTo(3.75, 9);
+    expect(await store.usageTotal(ns, '2026-09-01T00:00:00.001Z', day.to)).toBeCloseTo(3.75, 9);
+    expect(await store.usageTotal(ns, '2026-09-11T00:00:00.000Z', '2026-09-12T00:00:00.000Z')).toBeCloseTo(3, 9);
+    expect(await store.usageTotal(ns, '2026-09-10T00:00:00.000Z', '2026-09-11T00:00:00.000Z')).toBeCloseTo(0.5, 9);
+  });
+
   it('charges concurrent starts one by one, never past the budget', async () => {
     const budget = { limit: 10, from: '2026-10-01T00:00:00.000Z', to: '2026-11-01T00:00:00.000Z' };
     const results = await Promise.all(

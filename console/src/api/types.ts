@@ -78,3 +78,6 @@ export interface ConsoleConfig {
   /** The Temporal namespace runs live in (for Web UI links). */
   temporalNamespace: string;
 }
+
+/** `GET /usage`: a namespace's usage over a window, and its budget. */
+export type Usage = Schemas['Usage'];

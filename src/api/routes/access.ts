@@ -46,6 +46,7 @@ export function launchContext(deps: Pick<ResolvedDeps, 'client' | 'store' | 'aud
     runLimits: deps.config.namespaceRunLimits ?? {},
     payloadCodec: deps.payloadCodec,
     costModel: deps.config.costModel,
+    budgets: deps.config.budgets,
     onStarted: (request) => deps.metrics.runStarted(request.compiled.ir.name),
     ...(deps.policy === undefined ? {} : { policy: deps.policy }),
   };

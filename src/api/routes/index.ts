@@ -13,6 +13,7 @@ import { backfillSchedule, createSchedule, deleteSchedule, getScheduleRoute, lis
 import { approveRunTask, cancelRun, getRun, listRuns, pauseRun, resumeRun, retryRun, signalRun, startRun } from './runs.js';
 import { createTrigger, deleteTrigger, getTrigger, listTriggers, pauseTrigger, putTrigger, unpauseTrigger } from './triggers.js';
 import { deliverWebhook } from './hooks.js';
+import { getUsage } from './usage.js';
 import { getWorkflow, listWorkflows, registerWorkflow } from './workflows.js';
 
 /** Handlers by operationId; `createApp` checks the set equals the document's operations. */
@@ -57,6 +58,7 @@ export const ROUTE_HANDLERS = {
   deliverWebhook,
   listAudit,
   getOperations,
+  getUsage,
   health,
   readiness,
   metrics,

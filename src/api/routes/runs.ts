@@ -150,6 +150,8 @@ export const cancelRun: RouteHandler = async (context) => {
   if (location.kind === 'queued') {
     await cancelled(location.request.runId, true);
     await context.deps.store.releaseRun(location.request.runId);
+    // It never started: its price is not charged (its usage ledger row goes).
+    await context.deps.store.releaseRunCharge(location.request.runId);
     return { status: 202, body: { runId: location.request.runId } };
   }
   const { execution } = location;

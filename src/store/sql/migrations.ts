@@ -98,7 +98,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 4,
-    name: 'usage ledger: task attempts and run records',
+    name: 'usage ledger: task attempts, run records, daily usage and budget warnings sent',
     // The columns, their units and who writes them are documented in `src/store/usage-ledger.ts`.
     // Times are ISO 8601 UTC text (`toISOString`), so text order is time order on both engines;
     // durations are integer milliseconds (BIGINT: a run may last longer than 24 days); costs are DOUBLE PRECISION (REAL on SQLite), in the cost model's unit.
@@ -127,6 +127,16 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX run_records_by_time ON run_records (namespace, created_at)`,
       `CREATE INDEX run_records_by_end ON run_records (namespace, ended_at)`,
       `CREATE INDEX run_records_by_workflow ON run_records (namespace, workflow, ended_at)`,
+      // Each namespace's usage per UTC day (attempts by ended_at, run prices by created_at), kept
+      // with the rows above in their transactions: a budget's period sums at most 31 rows.
+      `CREATE TABLE usage_daily (
+         namespace TEXT NOT NULL, day TEXT NOT NULL, cost DOUBLE PRECISION NOT NULL,
+         PRIMARY KEY (namespace, day))`,
+      // One row per budget warning sent (80 and 100 percent) per namespace and period: the primary
+      // key makes every API replica and worker send each one once.
+      `CREATE TABLE budget_alerts (
+         namespace TEXT NOT NULL, period_start TEXT NOT NULL, threshold INTEGER NOT NULL, sent_at TEXT NOT NULL,
+         PRIMARY KEY (namespace, period_start, threshold))`,
     ],
   },
 ];
