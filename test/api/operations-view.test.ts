@@ -63,6 +63,21 @@ describe('GET /operations', () => {
     expect(report.series.find((bucket: { start: string }) => bucket.start === new Date(failedBucket).toISOString()).failed).toBe(1);
   });
 
+  it('prints the headline figures with maestro ops', async () => {
+    const printed = await h.cli('viewer', 'ops', '--namespace', h.namespace, '--since', '1h');
+    expect(printed.code, printed.err).toBe(0);
+    expect(printed.out).toContain(`${h.namespace}, last 1h (`);
+    expect(printed.out).toContain('5 runs ended, 4 succeeded, 1 failed, 0 cancelled');
+    expect(printed.out).toContain('success rate 80.0%; MTTR ');
+    expect(printed.out).toContain('(1 of 1 incidents recovered)');
+    expect(printed.out).toContain(`  ${runs.names.recovering}/deploy: 3 of 4 attempts failed (TASK_FAILED × 3)`);
+    expect(JSON.parse((await h.cli('viewer', 'ops', '--namespace', h.namespace, '--json')).out).runs.runs).toBe(5);
+    const refused = await h.cli('viewer', 'ops', '--namespace', h.namespace, '--since', '40d');
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain('at most 31');
+    expect((await h.cli('viewer', 'ops', '--since', 'soon')).code).toBe(2);
+  });
+
   it('counts runs waiting in the admission queue now as the backlog of their namespace', async () => {
     const start = () => h.call('POST', '/runs', { json: { workflowRef: 'napper@1.0.0', namespace: limited }, token: 'operator' });
     const first = await start();
