@@ -286,22 +286,37 @@ function recovery(incidents: number, recovered: number, repairMs: number): Recov
   return { incidents, recovered, mttrMs: recovered === 0 ? null : Math.round(repairMs / recovered) };
 }
 
+/**
+ * Runs the queries: at once on PostgreSQL (each on a pooled connection); one after the other on
+ * SQLite, yielding to the event loop between them, because better-sqlite3 runs a statement on the
+ * API's one thread — other requests are served between the queries of a long report.
+ */
+async function allQueries<T extends (() => Promise<SqlRow[]>)[]>(db: SqlDriver, queries: [...T]): Promise<{ [K in keyof T]: SqlRow[] }> {
+  if (db.dialect === 'postgres') return (await Promise.all(queries.map((query) => query()))) as { [K in keyof T]: SqlRow[] };
+  const results: SqlRow[][] = [];
+  for (const query of queries) {
+    results.push(await query());
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return results as { [K in keyof T]: SqlRow[] };
+}
+
 /** The figures of one namespace and window, from `db` (the store's database, its migrations applied). */
 export async function readOperations(db: SqlDriver, { namespace, from, to, bucketMs, now = new Date() }: OperationsQuery): Promise<OperationsReport> {
   const window: SqlValue[] = [namespace, from.toISOString(), to.toISOString()];
   const failedAttempt = `CASE WHEN outcome IN ${ATTEMPT_FAILED} THEN 1 ELSE 0 END`;
-  const [totals, queueRows, workflowRows, recoveryRows, taskRows, failingRows, seriesRows, backlogRows] = await Promise.all([
-    db.all(groupedPercentiles({ table: 'run_records', keys: ['1'], value: 't.duration_ms', aggregates: RUN_COUNTS }), window),
-    db.all(groupedPercentiles({ table: 'run_records', keys: ['1'], value: 't.queue_ms', aggregates: ['COUNT(*) AS runs'] }), window),
-    db.all(groupedPercentiles({ table: 'run_records', keys: ['t.workflow'], value: 't.duration_ms', aggregates: RUN_COUNTS, order: 'runs DESC, k0', limit: OPERATIONS_TOP_WORKFLOWS }), window),
-    db.all(recoverySql(db), window),
-    db.all(
+  const [totals, queueRows, workflowRows, recoveryRows, taskRows, failingRows, seriesRows, backlogRows] = await allQueries(db, [
+    () => db.all(groupedPercentiles({ table: 'run_records', keys: ['1'], value: 't.duration_ms', aggregates: RUN_COUNTS }), window),
+    () => db.all(groupedPercentiles({ table: 'run_records', keys: ['1'], value: 't.queue_ms', aggregates: ['COUNT(*) AS runs'] }), window),
+    () => db.all(groupedPercentiles({ table: 'run_records', keys: ['t.workflow'], value: 't.duration_ms', aggregates: RUN_COUNTS, order: 'runs DESC, k0', limit: OPERATIONS_TOP_WORKFLOWS }), window),
+    () => db.all(recoverySql(db), window),
+    () => db.all(
       groupedPercentiles({ table: 'task_attempts', keys: ['t.workflow', 't.task_id'], value: 't.duration_ms', aggregates: ['COUNT(*) AS attempts', `SUM(${failedAttempt}) AS failures`], order: 'attempts DESC, k0, k1', limit: OPERATIONS_TOP_TASKS }),
       window,
     ),
-    db.all(failingTasksSql(failedAttempt), window),
-    db.all(groupedPercentiles({ table: 'run_records', keys: [bucketOf(db, 't.ended_at', bucketMs)], value: 't.queue_ms', aggregates: RUN_COUNTS }), window),
-    db.all(`SELECT COUNT(*) AS backlog, MIN(enqueued_at) AS oldest FROM admissions WHERE namespace = $1 AND state = 'queued'`, [namespace]),
+    () => db.all(failingTasksSql(failedAttempt), window),
+    () => db.all(groupedPercentiles({ table: 'run_records', keys: [bucketOf(db, 't.ended_at', bucketMs)], value: 't.queue_ms', aggregates: RUN_COUNTS }), window),
+    () => db.all(`SELECT COUNT(*) AS backlog, MIN(enqueued_at) AS oldest FROM admissions WHERE namespace = $1 AND state = 'queued'`, [namespace]),
   ]);
   const byWorkflow = new Map(recoveryRows.map((row) => [String(row.workflow), row]));
   let incidents = 0;

@@ -102,6 +102,21 @@ describe('GET /operations', () => {
     expect((await h.call('GET', `/operations?namespace=${h.namespace}`, { token: null })).status).toBe(401);
   });
 
+  it('computes two reports at a time and answers a flood beyond with 429 and Retry-After', async () => {
+    const from31 = new Date(Date.now() - 31 * 86_400_000 + 60_000).toISOString();
+    const answers = await Promise.all(Array.from({ length: 20 }, () => h.call('GET', `/operations?namespace=${h.namespace}&from=${from31}`, { token: 'viewer' })));
+    const statuses = answers.map((res) => res.status);
+    expect(statuses.filter((status) => status !== 200 && status !== 429)).toEqual([]);
+    expect(statuses).toContain(200);
+    expect(statuses).toContain(429);
+    for (const res of answers.filter((answer) => answer.status === 429)) {
+      expect(res.body.code).toBe('RATE_LIMITED');
+      expect(res.headers.get('retry-after')).toBe('1');
+    }
+    // Nothing stays counted: the next request is computed.
+    expect((await h.call('GET', `/operations?namespace=${h.namespace}`, { token: 'viewer' })).status).toBe(200);
+  });
+
   it('answers a bad window with a problem', async () => {
     const now = Date.now();
     const iso = (ms: number): string => new Date(ms).toISOString();
