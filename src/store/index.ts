@@ -44,8 +44,6 @@ export {
   type UsageSums,
 } from './usage-ledger.js';
 export {
-  OPERATIONS_MAX_BUCKETS,
-  OPERATIONS_MAX_WINDOW_MS,
   bucketStarts,
   resolveOperationsWindow,
   successRate,
