@@ -77,6 +77,14 @@ export const BUDGET_WARNINGS = [80, 100] as const;
 /** Audit `kind` of budget records: warnings (`warning`), refused starts (`refused`), tasks stopped (`fail`, `pause`). */
 export const BUDGET_AUDIT_KIND = 'budget';
 
+/**
+ * Warnings this process has seen claimed (`namespace period threshold`): once a warning is sent,
+ * the following attempts of the period do not ask the store again. Cleared when it grows past a
+ * few periods' worth.
+ */
+const claimed = new Set<string>();
+const CLAIMED_MAX = 10_000;
+
 /** The latest ratio seen per namespace with a budget (bounded: only configured namespaces get one). */
 const ratios = new Map<string, number>();
 metrics
@@ -109,7 +117,12 @@ export async function noteBudgetUsage(
   try {
     for (const threshold of BUDGET_WARNINGS) {
       if (ratio * 100 < threshold) break;
-      if (!(await ledger.claimBudgetAlert(status.namespace, status.window.from, threshold))) continue;
+      const key = `${status.namespace} ${status.window.from} ${threshold}`;
+      if (claimed.has(key)) continue;
+      const fresh = await ledger.claimBudgetAlert(status.namespace, status.window.from, threshold);
+      if (claimed.size >= CLAIMED_MAX) claimed.clear();
+      claimed.add(key);
+      if (!fresh) continue;
       await auditLog.append({
         kind: BUDGET_AUDIT_KIND,
         id: auditRecordId(),
