@@ -6,6 +6,7 @@ import { useEffect, useId, useRef, useState, useSyncExternalStore } from 'react'
 import { getToken, setToken, TOKEN_EVENT } from './api/index.js';
 import { preloadDag } from './components/Dag.js';
 import { prefetch, useConsoleConfig } from './hooks.js';
+import { Operations } from './pages/Operations.js';
 import { RunDetail, runPath } from './pages/RunDetail.js';
 import { RunsList, runsPath } from './pages/RunsList.js';
 import { ScheduleList, ScheduleView } from './pages/Schedules.js';
@@ -31,6 +32,7 @@ type Route =
   | { page: 'triggers' }
   | { page: 'usage' }
   | { page: 'runs' }
+  | { page: 'operations' }
   | { page: 'not-found' };
 
 function routeOf(path: string): Route {
@@ -45,6 +47,7 @@ function routeOf(path: string): Route {
   const trigger = match('/triggers/:namespace/:name', path);
   if (trigger?.namespace && trigger.name) return { page: 'trigger', namespace: trigger.namespace, name: trigger.name };
   if (match('/triggers', path)) return { page: 'triggers' };
+  if (match('/operations', path)) return { page: 'operations' };
   if (match('/usage', path)) return { page: 'usage' };
   if (path === '/' || path === '') return { page: 'runs' };
   return { page: 'not-found' };
@@ -78,6 +81,7 @@ function Page() {
   if (route.page === 'triggers') return <TriggerList />;
   if (route.page === 'usage') return <Usage key={path + query.toString()} namespace={query.get('namespace') ?? undefined} />;
   if (route.page === 'runs') return <RunsList query={query} />;
+  if (route.page === 'operations') return <Operations query={query} />;
   return (
     <section>
       <h1>Not found</h1>
@@ -143,6 +147,7 @@ export function App() {
           <Link to="/workflows">Workflows</Link>
           <Link to="/schedules">Schedules</Link>
           <Link to="/triggers">Triggers</Link>
+          <Link to="/operations">Operations</Link>
           <Link to="/usage">Usage</Link>
         </nav>
         <div className="header-tools">

@@ -1,12 +1,14 @@
 /**
  * CLI commands that drive a running Maestro through its HTTP API: `runs list|get|logs|cancel|retry`,
  * `runs signal RUN NAME --payload JSON`, `runs pause|resume RUN`, `approve RUN TASK`, `runbooks trigger NAME -i key=value`,
- * `usage [--namespace] [--from] [--to]`, and `api` (the API alone).
+ * `usage [--namespace] [--from] [--to]`, `ops [--namespace] [--since 24h]`, and `api` (the API alone).
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
-import { ParamsError } from '../errors/index.js';
+import { MaestroError, ParamsError } from '../errors/index.js';
+import { parseDuration } from '../ir/index.js';
+import type { OperationsReport } from '../store/index.js';
 import { createApiClient } from './api-client.js';
 
 interface RunRow {
@@ -53,6 +55,24 @@ function usageText(usage: UsageReport): string {
     ...(budget ? [`budget: ${cost(budget.usage)} of ${cost(budget.limit)} this ${budget.period} (${Math.round(budget.usedRatio * 100)}%), on exceeding: ${budget.onExceed}`] : []),
     ...usage.byWorkflow.map((w) => `  workflow ${w.workflow}: ${cost(w.cost + w.runCost)} (${w.attempts} attempts, ${w.runs} runs)`),
     ...usage.byResourceClass.map((r) => `  ${r.resourceClass}: ${cost(r.cost)} (${r.attempts} attempts)`),
+  ].join('\n');
+}
+
+/** `850 ms`, `12.3 s`; `–` when unknown. */
+function millis(ms: number | null): string {
+  if (ms === null) return '–';
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** `maestro ops` as text: the headline figures, then the most failing tasks. */
+function operationsText(report: OperationsReport, since: string): string {
+  const { runs, queue } = report;
+  return [
+    `${report.namespace}, last ${since} (${report.from} to ${report.to}): ${runs.runs} runs ended, ${runs.succeeded} succeeded, ${runs.failed} failed, ${runs.cancelled} cancelled`,
+    `success rate ${runs.successRate === null ? '–' : `${(runs.successRate * 100).toFixed(1)}%`}; MTTR ${millis(runs.mttrMs)} (${runs.recovered} of ${runs.incidents} incidents recovered)`,
+    `backlog ${queue.backlog} queued${queue.oldestWaitMs === null ? '' : `, oldest ${millis(queue.oldestWaitMs)}`}; queue time p50 ${millis(queue.p50Ms)}, p95 ${millis(queue.p95Ms)}; run duration p50 ${millis(runs.p50Ms)}, p95 ${millis(runs.p95Ms)}`,
+    ...(report.failingTasks.length > 0 ? ['most failing tasks:'] : []),
+    ...report.failingTasks.map((task) => `  ${task.workflow}/${task.taskId}: ${task.failures} of ${task.attempts} attempts failed (${task.codes.map((code) => `${code.code} × ${code.count}`).join(', ')})`),
   ].join('\n');
 }
 
@@ -264,6 +284,21 @@ export function addApiCommands(program: Command): void {
       }
       const usage = await api().request<UsageReport>('GET', `/usage?${query}`);
       print(usage, options.json ?? false, () => usageText(usage));
+    });
+
+  program
+    .command('ops')
+    .description("a namespace's operations figures through the API: success rate, MTTR, backlog, queue time, durations, most failing tasks")
+    .option('--namespace <namespace>', 'whose figures (default `default`)')
+    .option('--since <duration>', 'the window: runs that ended this long ago until now, at most 31d', '24h')
+    .option('--json', 'print JSON')
+    .action(async (options: { namespace?: string; since: string; json?: boolean }) => {
+      const spanMs = parseDuration(options.since);
+      if (spanMs === undefined || spanMs <= 0) throw new MaestroError('BAD_REQUEST', `--since "${options.since}" is not a duration such as 1h, 24h or 7d`);
+      const query = new URLSearchParams({ from: new Date(Date.now() - spanMs).toISOString() });
+      if (options.namespace !== undefined) query.set('namespace', options.namespace);
+      const report = await api().request<OperationsReport>('GET', `/operations?${query}`);
+      print(report, options.json ?? false, () => operationsText(report, options.since));
     });
 
   program

@@ -44,6 +44,21 @@ export {
   type UsageSums,
 } from './usage-ledger.js';
 export {
+  bucketStarts,
+  resolveOperationsWindow,
+  successRate,
+  type FailingTask,
+  type OperationsQuery,
+  type OperationsReport,
+  type OperationsWindow,
+  type Percentiles,
+  type Recovery,
+  type RunCounts,
+  type SeriesBucket,
+  type TaskFigures,
+  type WorkflowFigures,
+} from './operations.js';
+export {
   GENESIS_HASH,
   auditRecordHash,
   auditRecordId,

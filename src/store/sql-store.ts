@@ -7,6 +7,7 @@ import { canonicalJson } from '../canonical/index.js';
 import { MaestroError } from '../errors/index.js';
 import type { Principal, WorkflowIR } from '../ir/index.js';
 import type { RunbookManifest } from '../manifest/index.js';
+import { readOperations } from './operations.js';
 import type { SqlDriver, SqlExecutor, SqlRow } from './sql/driver.js';
 import { createUsageLedger } from './usage-ledger.js';
 import { TRIGGER_RECENT_RUNS, type AdmissionEntry, type PutOutcome, type RunbookEntry, type RunbookRecord, type Store, type TriggerRecord, type WorkflowEntry, type WorkflowRecord } from './types.js';
@@ -367,6 +368,8 @@ export function createSqlStore(db: SqlDriver): Store {
       const where = clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '';
       return (await db.all(`SELECT * FROM admissions ${where} ORDER BY namespace, seq`, params)).map(admission);
     },
+
+    readOperations: (query) => readOperations(db, query),
 
     async ping() {
       await db.all('SELECT 1 AS ok');

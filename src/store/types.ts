@@ -5,6 +5,7 @@
  */
 import type { Principal, WorkflowIR } from '../ir/index.js';
 import type { RunbookManifest } from '../manifest/index.js';
+import type { OperationsQuery, OperationsReport } from './operations.js';
 import type { UsageLedger } from './usage-ledger.js';
 
 /** A registered workflow version. */
@@ -187,6 +188,12 @@ export interface Store extends UsageLedger {
    * every API replica and consumer shares the count. Windows before `window` are dropped.
    */
   countTriggerEvents(namespace: string, trigger: string, window: string, count: number): Promise<number>;
+
+  /**
+   * The operations view of a namespace over a window: SQL aggregates over the usage ledger and
+   * the admission queue (see `readOperations`); never another namespace's rows.
+   */
+  readOperations(query: OperationsQuery): Promise<OperationsReport>;
 
   /** Checks the database answers. */
   ping(): Promise<void>;

@@ -62,6 +62,9 @@ export type ScheduleDetail = Schemas['ScheduleDetail'];
 /** `GET /triggers/{name}`, one item of `GET /triggers`. */
 export type Trigger = Schemas['Trigger'];
 
+/** `GET /operations`: the operations view of a namespace over a window. */
+export type OperationsReport = Schemas['OperationsReport'];
+
 /** An RFC 9457 problem as the API sends it. */
 export type Problem = Schemas['Problem'];
 

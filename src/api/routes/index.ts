@@ -6,6 +6,7 @@ import { codecDecode, codecEncode } from './codec.js';
 import { streamRunEvents } from './events.js';
 import { getRunLogs } from './logs.js';
 import { health, metrics, readiness } from './operations.js';
+import { getOperations } from './operations-report.js';
 import { getRunReceipt, getRunReplay, startRunReplay } from './provenance.js';
 import { listRunbooks, registerRunbook, triggerRunbook } from './runbooks.js';
 import { backfillSchedule, createSchedule, deleteSchedule, getScheduleRoute, listSchedules, pauseSchedule, putSchedule, triggerSchedule, unpauseSchedule, updateSchedule } from './schedules.js';
@@ -56,6 +57,7 @@ export const ROUTE_HANDLERS = {
   unpauseTrigger,
   deliverWebhook,
   listAudit,
+  getOperations,
   getUsage,
   health,
   readiness,
