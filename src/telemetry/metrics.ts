@@ -55,6 +55,7 @@ export const INSTRUMENTS = {
   maestro_task_attempt_duration_seconds: { kind: 'histogram', labels: ['namespace', 'workflow', 'task', 'runner', 'outcome'], description: 'Duration of one task attempt in the worker', buckets: TASK_BUCKETS },
   maestro_task_cache_hits: { kind: 'counter', labels: ['namespace', 'workflow', 'task'], description: 'Task attempts answered from the task cache' },
   maestro_policy_denials: { kind: 'counter', labels: ['namespace', 'workflow', 'stage'], description: 'Policy denials, by stage (run_start, task_attempt)' },
+  maestro_runner_queue_seconds: { kind: 'histogram', labels: ['runner'], description: 'Time a task attempt waited for its runner to run it: a Kubernetes Job\'s pod waiting for a node and its image', buckets: TASK_BUCKETS },
   maestro_task_schedule_to_start_seconds: { kind: 'histogram', labels: ['task_queue'], description: 'Time a task attempt waited on its Temporal task queue for a worker (activity scheduled → started)', buckets: FAST_BUCKETS },
   maestro_trigger_consumer_lag: { kind: 'gauge', labels: ['trigger', 'source'], description: 'Messages waiting for a message trigger: not yet delivered, or delivered and not acknowledged' },
   maestro_trigger_messages: { kind: 'counter', labels: ['trigger', 'outcome'], description: 'Messages settled by message triggers, by outcome (started, duplicate, ignored, refused, poison, retry)' },
