@@ -10,7 +10,7 @@ import { runCached, type TaskCache } from '../cache/index.js';
 import type { WriteReceiptInput, WriteReceiptResult } from '../provenance/index.js';
 import { selectRunner, type Runners } from '../runners/index.js';
 import type { SecretResolver } from '../secrets/index.js';
-import { inAttemptSpan, inPolicySpan, noteCacheHit } from '../telemetry/index.js';
+import { errorCodeLabel, inAttemptSpan, inPolicySpan, noteCacheHit, processMetrics, taskLabel, type ProcessMetrics } from '../telemetry/index.js';
 import {
   isBuiltinTask,
   validateTaskInput,
@@ -62,6 +62,12 @@ export interface ActivityDeps extends SubWorkflowDeps {
   usage?: UsageDeps;
   /** The `writeReceipt` activity: signs and stores a run's provenance receipt. */
   writeReceipt: (input: WriteReceiptInput) => Promise<WriteReceiptResult>;
+  /**
+   * Where each attempt is counted (outcome, code, duration, cache hit, policy denial) and its
+   * schedule-to-start latency recorded.
+   * @default processMetrics() — this process's metrics
+   */
+  metrics?: ProcessMetrics;
 }
 
 /**
@@ -70,7 +76,7 @@ export interface ActivityDeps extends SubWorkflowDeps {
  * details say whether the interpreter may retry; Temporal itself only retries infrastructure loss.
  */
 export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Promise<RunTaskResult> {
-  const { catalog, artifacts, runners, secrets, policy, taskCache, taskLog, taskLogOptions, usage, taskCodeDigests = {}, largeOutputBytes = 256 * 1024, heartbeatIntervalMs = 1000 } = deps;
+  const { catalog, artifacts, runners, secrets, policy, taskCache, taskLog, taskLogOptions, usage, taskCodeDigests = {}, largeOutputBytes = 256 * 1024, heartbeatIntervalMs = 1000, metrics = processMetrics() } = deps;
   const initialised = new Map<ExecutableTaskDefinition, Promise<void>>();
   const budgets = usage?.budgets === undefined || Object.keys(usage.budgets).length === 0 ? undefined : createBudgetGuard(usage, (message, meta) => Context.current().log.error(message, meta));
 
@@ -85,7 +91,11 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
   async function runAttempt(input: RunTaskInput, calls: ConnectionCount): Promise<RunTaskResult> {
     const startedMs = Date.now();
     const activity = Context.current();
-    const ending: AttemptEnding = { startedMs, scheduledMs: activity.info.currentAttemptScheduledTimestampMs, outcome: 'failed', connectorCalls: 0 };
+    const began = performance.now();
+    if (!activity.info.isLocal) {
+      metrics.record('maestro_task_schedule_to_start_seconds', Math.max(0, startedMs - activity.info.currentAttemptScheduledTimestampMs) / 1000, { task_queue: activity.info.taskQueue });
+    }
+    const ending: AttemptEnding = { startedMs, scheduledMs: activity.info.currentAttemptScheduledTimestampMs, outcome: 'failed', errorCode: 'INTERNAL', connectorCalls: 0 };
     const timeout = input.timeoutMs === undefined ? undefined : AbortSignal.timeout(input.timeoutMs);
     const signal = timeout ? AbortSignal.any([activity.cancellationSignal, timeout]) : activity.cancellationSignal;
     const beat = activity.info.isLocal ? undefined : setInterval(() => activity.heartbeat(), heartbeatIntervalMs);
@@ -133,11 +143,13 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
       );
       noteCacheHit(cached);
       ending.outcome = cached ? 'cached' : 'succeeded';
+      delete ending.errorCode;
       await budgets?.afterAttempt(input, attemptCost(usage?.costModel ?? {}, { resourceClass: input.runsOn, durationMs: Date.now() - startedMs, connectorCalls: calls.connections, ran: !cached }));
       return { outputs, ...(cached ? { cached: true } : {}) };
     } catch (error) {
       if (activity.cancellationSignal.aborted) {
         ending.outcome = 'cancelled';
+        delete ending.errorCode;
         throw new CancelledFailure('the run was cancelled', [], redactedError(asError(error), log.redact));
       }
       const failure = timeout?.aborted ? toFailure(new TaskError(`timed out after ${input.timeoutMs} ms`, { code: 'TASK_TIMEOUT', cause: error }), log.redact) : toFailure(error, log.redact);
@@ -147,10 +159,23 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
     } finally {
       if (beat) clearInterval(beat);
       ending.connectorCalls = calls.connections;
+      countAttempt(metrics, input, ending, (performance.now() - began) / 1000);
       // Beside the task log's flush: the row adds no wait of its own to the attempt's end.
       await Promise.all([log.close(), usage && recordAttempt(usage, input, ending, (message, meta) => activity.log.error(message, meta))]);
     }
   }
+}
+
+/**
+ * Counts one attempt in the metrics. The workflow comes from the attempt's policy context (a run
+ * started without a principal has none: `''`); a forEach item counts under its task's id.
+ */
+function countAttempt(metrics: ProcessMetrics, input: RunTaskInput, { outcome, errorCode }: AttemptEnding, seconds: number): void {
+  const scope = { namespace: input.namespace, workflow: input.policy?.workflow.name ?? '', task: taskLabel(input.taskId) };
+  metrics.add('maestro_task_attempts', 1, { ...scope, uses: input.uses, runner: input.runsOn, outcome, code: errorCode === undefined ? '' : errorCodeLabel(errorCode) });
+  metrics.record('maestro_task_attempt_duration_seconds', seconds, { ...scope, runner: input.runsOn, outcome });
+  if (outcome === 'cached') metrics.add('maestro_task_cache_hits', 1, scope);
+  if (outcome === 'denied') metrics.add('maestro_policy_denials', 1, { namespace: scope.namespace, workflow: scope.workflow, stage: 'task_attempt' });
 }
 
 function executable(catalog: Catalog, uses: string): ExecutableTaskDefinition {

@@ -41,6 +41,11 @@ describe('loadConfig', () => {
       subWorkflowMaxDepth: 5,
       costModel: {},
       budgets: {},
+      workerMetricsPort: 9464,
+      workerMetricsHost: '127.0.0.1',
+      metricsMaxWorkflows: 500,
+      metricsMaxTasks: 2000,
+      metricsMaxLabelValues: 200,
     });
   });
 

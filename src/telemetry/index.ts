@@ -5,3 +5,4 @@
 export { configuredTraceExporters, createTracerProvider, registerTracing, startTracing, tracingActive, type Tracing } from './tracing.js';
 export { activeTraceparent, formatTraceparent, inAttemptSpan, inPolicySpan, inReceiptSpan, noteCacheHit, parseTraceparent, recordRunSpan, requestSpan, runSpanId, SPAN_ATTRIBUTES, type AttemptSpanInput, type RequestSpan, type RunSpanInput, type TraceParent } from './spans.js';
 export { TRACE_HEADER_NAMES, isTraceHeader, markFailed, serverAttributes, traceHeaders, withClientSpan, withTraceContext, type ClientSpanOptions, type TraceHeaders } from './propagation.js';
+export { createProcessMetrics, errorCodeLabel, FOLDED, INSTRUMENTS, LabelGuard, metricsOptions, otlpMetricReader, processMetrics, taskLabel, type GaugeReading, type InstrumentName, type LabelCaps, type LabelsOf, type ProcessMetrics, type ProcessMetricsOptions } from './metrics.js';

@@ -47,7 +47,7 @@ export function launchContext(deps: Pick<ResolvedDeps, 'client' | 'store' | 'aud
     payloadCodec: deps.payloadCodec,
     costModel: deps.config.costModel,
     budgets: deps.config.budgets,
-    onStarted: (request) => deps.metrics.runStarted(request.compiled.ir.name),
+    metrics: deps.metrics.process,
     ...(deps.policy === undefined ? {} : { policy: deps.policy }),
   };
 }

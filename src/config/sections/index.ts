@@ -7,6 +7,7 @@ import { budgetsSection, type BudgetsSettings } from './budgets.js';
 import { codecSection, type CodecSettings } from './codec.js';
 import { egressSection, type EgressSettings } from './egress.js';
 import { messageTriggersSection, type MessageTriggersSettings } from './message-triggers.js';
+import { metricsSection, type MetricsSettings } from './metrics.js';
 import { policySection, type PolicySettings } from './policy.js';
 import { provenanceSection, type ProvenanceSettings } from './provenance.js';
 import { imagesSection, runnersSection, type ImagesSettings, type RunnersSettings } from './runners.js';
@@ -20,6 +21,7 @@ export * from './budgets.js';
 export * from './codec.js';
 export * from './egress.js';
 export * from './message-triggers.js';
+export * from './metrics.js';
 export * from './policy.js';
 export * from './provenance.js';
 export * from './runners.js';
@@ -50,6 +52,7 @@ export const SECTIONS = [
   messageTriggersSection,
   tracingSection,
   budgetsSection,
+  metricsSection,
 ] as const;
 
 /**
@@ -76,4 +79,5 @@ export type Config = TemporalSettings &
   ProvenanceSettings &
   MessageTriggersSettings &
   TracingSettings &
-  BudgetsSettings;
+  BudgetsSettings &
+  MetricsSettings;
