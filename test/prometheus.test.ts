@@ -1,10 +1,11 @@
 /**
- * deploy/prometheus/ against a real Prometheus (issue 23, SLOs and alerts): Maestro (`maestro dev`
- * on the test run's Temporal: its API and its worker, each with its own `/metrics`) is scraped by
+ * deploy/prometheus/ against a real Prometheus (issue 23, SLOs and alerts): Maestro (`maestro api`
+ * and a worker process on the test run's Temporal, each with its own `/metrics`) is scraped by
  * Prometheus 3 built from its Go module, with the shipped `prometheus.yml` (targets and token file
  * replaced) and the shipped rules (evaluated every second, `for:` dropped, so alerts fire within the
  * test). After runs that succeed and runs that fail, Prometheus' HTTP API shows both targets up, the
- * recorded ratios those runs imply, and the alerts they should raise.
+ * recorded ratios those runs imply (run starts: no error; task attempts: about half failed), and the
+ * alerts they should raise (a dead target, a high failure ratio).
  * Also: every alert has a severity and a runbook section that exists in docs/operations.md, and the
  * Grafana dashboard (deploy/grafana/) is built on the recorded series, each query valid PromQL.
  */
@@ -17,8 +18,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { anchors } from './helpers/markdown.js';
-import { callApi, killAll, maestroEnv, startMaestro, stopMaestro, type MaestroProcess } from './helpers/maestro-process.js';
+import { maestroEnv } from './helpers/maestro-process.js';
 import { closedPort, freePort, startPrometheus, type PromAlert, type PrometheusPeer } from './peers/index.js';
+import { spawnPeer, type SpawnedPeer } from './peers/spawn-peer.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const DEPLOY = join(ROOT, 'deploy', 'prometheus');
@@ -147,8 +149,10 @@ function scrapeConfig(api: string, workers: string[]): Record<string, unknown> {
 
 describe('a real Prometheus scraping a running Maestro', () => {
   let dir: string;
-  let maestro: MaestroProcess;
+  let api: SpawnedPeer | undefined;
+  let worker: SpawnedPeer | undefined;
   let prometheus: PrometheusPeer;
+  let apiUrl: string;
   let apiTarget: string;
   let workerTarget: string;
   let deadWorker: string;
@@ -156,19 +160,32 @@ describe('a real Prometheus scraping a running Maestro', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'maestro-prometheus-test-'));
     const [apiPort, workerPort] = [await freePort(), await freePort()];
-    maestro = await startMaestro(
-      maestroEnv({
-        TEMPORAL_ADDRESS: inject('temporalAddress'),
-        MAESTRO_DATA_DIR: dir,
-        MAESTRO_PORT: String(apiPort),
-        MAESTRO_WORKER_METRICS_PORT: String(workerPort),
-        MAESTRO_TASK_QUEUE: `prometheus-${randomUUID()}`,
-        MAESTRO_DEV_TOKEN: TOKEN,
-        MAESTRO_LOG_LEVEL: 'warn',
-      }),
-    );
+    // The API and a worker as production runs them: two processes on one data directory (one
+    // process, as `maestro dev`, serves the same metrics on both endpoints).
+    const env = maestroEnv({
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      MAESTRO_DATA_DIR: dir,
+      MAESTRO_PORT: String(apiPort),
+      MAESTRO_WORKER_METRICS_PORT: String(workerPort),
+      MAESTRO_TASK_QUEUE: `prometheus-${randomUUID()}`,
+      MAESTRO_DEV_TOKEN: TOKEN,
+      MAESTRO_LOG_LEVEL: 'warn',
+    }) as Record<string, string>;
+    apiUrl = `http://127.0.0.1:${apiPort}`;
     apiTarget = `127.0.0.1:${apiPort}`;
     workerTarget = `127.0.0.1:${workerPort}`;
+    const serves = (url: string) => async (): Promise<boolean> => {
+      try {
+        return (await fetch(url, { headers: { authorization: `Bearer ${TOKEN}` } })).status === 200;
+      } catch {
+        // Not listening yet.
+        return false;
+      }
+    };
+    [api, worker] = await Promise.all([
+      spawnPeer({ name: 'maestro api', command: process.execPath, args: ['--import', 'tsx', 'src/cli/main.ts', 'api'], cwd: ROOT, env, ready: serves(`${apiUrl}/healthz`), startTimeoutMs: 120_000 }),
+      spawnPeer({ name: 'maestro worker', command: process.execPath, args: ['--import', 'tsx', 'workers/worker.ts'], cwd: ROOT, env, ready: serves(`http://${workerTarget}/metrics`), startTimeoutMs: 120_000 }),
+    ]);
     // A second worker target that nothing serves: a scrape that fails.
     deadWorker = `127.0.0.1:${await closedPort()}`;
     prometheus = await startPrometheus({
@@ -179,12 +196,17 @@ describe('a real Prometheus scraping a running Maestro', () => {
 
   afterAll(async () => {
     await prometheus?.stop();
-    if (maestro) {
-      killAll([maestro]);
-      await stopMaestro(maestro);
-    }
+    await Promise.all([api?.stop(), worker?.stop()]);
     await rm(dir, { recursive: true, force: true });
   });
+
+  /** Calls the API as the dev token; returns the JSON body, throwing with it on a non-2xx answer. */
+  async function callApi(path: string, init: RequestInit = {}): Promise<Record<string, unknown>> {
+    const response = await fetch(`${apiUrl}${path}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, ...init.headers } });
+    const body = (await response.json()) as Record<string, unknown>;
+    if (!response.ok) throw new Error(`${init.method ?? 'GET'} ${path}: ${response.status} ${JSON.stringify(body)}`);
+    return body;
+  }
 
   /** Polls `expr` until `accept` holds for its samples; returns them. */
   async function until(expr: string, accept: (samples: { metric: Record<string, string>; value: number }[]) => boolean, timeoutMs = 60_000) {
@@ -199,13 +221,13 @@ describe('a real Prometheus scraping a running Maestro', () => {
 
   /** Starts a run of the workflow and waits for it to end; returns its status. */
   async function run(pass: boolean): Promise<string> {
-    const { runId } = await callApi(maestro, TOKEN, '/runs', {
+    const { runId } = await callApi('/runs', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ workflowRef: `${WORKFLOW}@1.0.0`, params: { pass } }),
     });
     for (;;) {
-      const { status } = await callApi(maestro, TOKEN, `/runs/${String(runId)}`);
+      const { status } = await callApi(`/runs/${String(runId)}`);
       if (!['QUEUED', 'RUNNING', 'PENDING'].includes(String(status))) return String(status);
       await sleep(200);
     }
@@ -242,11 +264,12 @@ describe('a real Prometheus scraping a running Maestro', () => {
   });
 
   it('records the run-start SLI of real runs: no start failed, and the slow ratio is a ratio', async () => {
-    await callApi(maestro, TOKEN, '/workflows', { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: MANIFEST });
+    await callApi('/workflows', { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: MANIFEST });
     // Prometheus counts a counter's increase from the first scrape that saw it: let it see the
     // series of both outcomes before the runs whose rates the rules compute.
     expect([await run(true), await run(false)]).toEqual(['SUCCEEDED', 'FAILED']);
     await until('maestro_http_request_duration_seconds_count{method="POST",route="/runs"}', (samples) => samples.length > 0);
+    await until(`maestro_task_attempts_total{workflow="${WORKFLOW}",outcome=~"succeeded|failed"}`, (samples) => samples.length === 2);
     const statuses = [];
     for (let i = 0; i < 3; i += 1) statuses.push(await run(false), await run(true));
     expect(statuses).toEqual(['FAILED', 'SUCCEEDED', 'FAILED', 'SUCCEEDED', 'FAILED', 'SUCCEEDED']);
@@ -259,6 +282,25 @@ describe('a real Prometheus scraping a running Maestro', () => {
     expect(slow?.value).toBeLessThanOrEqual(1);
     expect(named(await prometheus.alerts(), 'MaestroRunStartErrorBudgetBurn')).toEqual([]);
   }, 180_000);
+
+  it("records the task failure ratio of the runs' attempts, and alerts on it", async () => {
+    await until(`sum(maestro_task_attempts_total{workflow="${WORKFLOW}"})`, (samples) => samples[0]?.value === 8);
+    // 3 failed and 3 succeeded attempts since the series were first scraped: about half (rate()
+    // extrapolates each series over its own samples, so not exactly).
+    const [ratio] = await until(`maestro:task_failures:ratio_rate5m{workflow="${WORKFLOW}"}`, (samples) => samples.length === 1 && samples[0]!.value > 0.3);
+    expect(ratio?.metric.namespace).toBe('default');
+    expect(ratio?.value).toBeLessThan(0.7);
+    const alerts = await alertsWhen((active) => named(active, 'MaestroTaskFailureRatioHigh').length > 0);
+    expect(named(alerts, 'MaestroTaskFailureRatioHigh')).toEqual([
+      expect.objectContaining({
+        state: 'firing',
+        labels: expect.objectContaining({ namespace: 'default', workflow: WORKFLOW, severity: 'warning' }),
+        annotations: expect.objectContaining({ summary: `Tasks of default/${WORKFLOW} fail often.`, runbook_url: 'docs/operations.md#maestrotaskfailureratiohigh' }),
+      }),
+    ]);
+    const failing = await prometheus.query('maestro:task_failures:increase1h');
+    expect(failing.map(({ metric }) => metric)).toEqual([{ __name__: 'maestro:task_failures:increase1h', namespace: 'default', workflow: WORKFLOW, task: 'check', code: 'TASK_FAILED' }]);
+  }, 120_000);
 
   it('answers every query of the Grafana dashboard', async () => {
     for (const panel of DASHBOARD.panels) for (const target of panel.targets) await prometheus.query(target.expr);

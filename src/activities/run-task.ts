@@ -10,6 +10,7 @@ import { runCached, type TaskCache } from '../cache/index.js';
 import type { WriteReceiptInput, WriteReceiptResult } from '../provenance/index.js';
 import { selectRunner, type Runners } from '../runners/index.js';
 import type { SecretResolver } from '../secrets/index.js';
+import { errorCodeLabel, processMetrics, taskLabel, type ProcessMetrics } from '../telemetry/index.js';
 import {
   isBuiltinTask,
   validateTaskInput,
@@ -55,6 +56,12 @@ export interface ActivityDeps extends SubWorkflowDeps {
   approvalKey?: KeyObject;
   /** The `writeReceipt` activity: signs and stores a run's provenance receipt. */
   writeReceipt: (input: WriteReceiptInput) => Promise<WriteReceiptResult>;
+  /**
+   * Where each attempt is counted (outcome, code, duration, cache hit, policy denial) and its
+   * schedule-to-start latency recorded.
+   * @default processMetrics() — this process's metrics
+   */
+  metrics?: ProcessMetrics;
 }
 
 /**
@@ -63,11 +70,16 @@ export interface ActivityDeps extends SubWorkflowDeps {
  * details say whether the interpreter may retry; Temporal itself only retries infrastructure loss.
  */
 export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Promise<RunTaskResult> {
-  const { catalog, artifacts, runners, secrets, policy, taskCache, taskLog, taskLogOptions, taskCodeDigests = {}, largeOutputBytes = 256 * 1024, heartbeatIntervalMs = 1000 } = deps;
+  const { catalog, artifacts, runners, secrets, policy, taskCache, taskLog, taskLogOptions, taskCodeDigests = {}, largeOutputBytes = 256 * 1024, heartbeatIntervalMs = 1000, metrics = processMetrics() } = deps;
   const initialised = new Map<ExecutableTaskDefinition, Promise<void>>();
 
   return async function runTask(input: RunTaskInput): Promise<RunTaskResult> {
     const activity = Context.current();
+    const began = performance.now();
+    if (!activity.info.isLocal) {
+      metrics.record('maestro_task_schedule_to_start_seconds', Math.max(0, Date.now() - activity.info.currentAttemptScheduledTimestampMs) / 1000, { task_queue: activity.info.taskQueue });
+    }
+    let ending: AttemptEnding = { outcome: 'failed', code: 'INTERNAL' };
     const timeout = input.timeoutMs === undefined ? undefined : AbortSignal.timeout(input.timeoutMs);
     const signal = timeout ? AbortSignal.any([activity.cancellationSignal, timeout]) : activity.cancellationSignal;
     const beat = activity.info.isLocal ? undefined : setInterval(() => activity.heartbeat(), heartbeatIntervalMs);
@@ -111,16 +123,42 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
         },
         async () => offloadLargeFields((await selectRunner(runners, input.runsOn).run(definition, taskInput, ctx, { ...decision?.obligations })) ?? null, artifacts, largeOutputBytes),
       );
+      ending = { outcome: cached ? 'cached' : 'succeeded', code: '' };
       return { outputs, ...(cached ? { cached: true } : {}) };
     } catch (error) {
-      if (activity.cancellationSignal.aborted) throw new CancelledFailure('the run was cancelled', [], redactedError(asError(error), log.redact));
-      if (timeout?.aborted) throw toFailure(new TaskError(`timed out after ${input.timeoutMs} ms`, { code: 'TASK_TIMEOUT', cause: error }), log.redact);
-      throw toFailure(error, log.redact);
+      if (activity.cancellationSignal.aborted) {
+        ending = { outcome: 'cancelled', code: '' };
+        throw new CancelledFailure('the run was cancelled', [], redactedError(asError(error), log.redact));
+      }
+      const failure = timeout?.aborted ? new TaskError(`timed out after ${input.timeoutMs} ms`, { code: 'TASK_TIMEOUT', cause: error }) : error;
+      const code = isMaestroError(failure) ? failure.code : 'TASK_FAILED';
+      ending = { outcome: code === 'POLICY_DENIED' ? 'denied' : 'failed', code };
+      throw toFailure(failure, log.redact);
     } finally {
       if (beat) clearInterval(beat);
+      recordAttempt(metrics, input, ending, (performance.now() - began) / 1000);
       await log.close();
     }
   };
+}
+
+/** How an attempt ended, for the metrics. */
+interface AttemptEnding {
+  outcome: 'succeeded' | 'failed' | 'cancelled' | 'denied' | 'cached';
+  /** The error code; empty when it succeeded. */
+  code: string;
+}
+
+/**
+ * Counts one attempt. The workflow comes from the attempt's policy context (a run started
+ * without a principal has none: `''`); a forEach item counts under its task's id.
+ */
+function recordAttempt(metrics: ProcessMetrics, input: RunTaskInput, { outcome, code }: AttemptEnding, seconds: number): void {
+  const scope = { namespace: input.namespace, workflow: input.policy?.workflow.name ?? '', task: taskLabel(input.taskId) };
+  metrics.add('maestro_task_attempts', 1, { ...scope, uses: input.uses, runner: input.runsOn, outcome, code: code === '' ? '' : errorCodeLabel(code) });
+  metrics.record('maestro_task_attempt_duration_seconds', seconds, { ...scope, runner: input.runsOn, outcome });
+  if (outcome === 'cached') metrics.add('maestro_task_cache_hits', 1, scope);
+  if (outcome === 'denied') metrics.add('maestro_policy_denials', 1, { namespace: scope.namespace, workflow: scope.workflow, stage: 'task_attempt' });
 }
 
 function executable(catalog: Catalog, uses: string): ExecutableTaskDefinition {

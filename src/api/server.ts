@@ -15,6 +15,7 @@ import { startAdmissionLoop, watchFinishedRuns } from '../runs/index.js';
 import { createPdp, createPolicyGate, type PolicyDecisionPoint } from '../policy/index.js';
 import { loadApprovalKey, type SigningKey } from '../provenance/index.js';
 import { openAuditLog, openStore, openTaskLog, type AuditLog, type Store, type TaskLog } from '../store/index.js';
+import { metricsOptions, processMetrics } from '../telemetry/index.js';
 import { createApp } from './app.js';
 import { authenticatorFromConfig, type Authenticator } from './auth/index.js';
 import { createApiMetrics } from './metrics.js';
@@ -166,7 +167,7 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
     throw error;
   }
   const client = new Client({ connection, namespace: config.temporalNamespace, dataConverter: maestroDataConverter(payloadCodec) });
-  const metrics = createApiMetrics();
+  const metrics = createApiMetrics(processMetrics({ ...metricsOptions(config), serviceName: 'maestro-api' }));
   const shutdown = new AbortController();
   const deps = {
     config,
@@ -185,7 +186,13 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
     ...(options.approvalWaitMs === undefined ? {} : { approvalWaitMs: options.approvalWaitMs }),
   };
   const admission = startAdmissionLoop(launchContext(deps), { intervalMs: pollMs });
-  const watcher = watchFinishedRuns(client, metrics, { intervalMs: pollMs * 4 });
+  // Only namespaces with a run limit have a queue: the label is bounded by the settings.
+  const limited = Object.keys(config.namespaceRunLimits ?? {});
+  const stopObservingQueue = metrics.process.observe('maestro_admission_queue_depth', async () => {
+    const queued = limited.length === 0 ? {} : await store.countQueuedRuns();
+    return limited.map((namespace) => [queued[namespace] ?? 0, { namespace }] as const);
+  });
+  const watcher = watchFinishedRuns(client, metrics.process, { intervalMs: pollMs * 4 });
   const retention = pruneTaskLog(taskLog, config.taskLogRetentionMs);
   const app = createApp(deps);
   const server = createServer(app);
@@ -208,7 +215,8 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
       await closed;
       clearTimeout(timer);
       await Promise.all([admission.stop(), watcher.stop(), retention.stop()]);
-      await metrics.shutdown();
+      stopObservingQueue();
+      await metrics.process.flush();
       await closeAll(owned);
       await connection.close();
     })();

@@ -39,6 +39,11 @@ describe('loadConfig', () => {
       secrets: {},
       secretsSource: 'env',
       subWorkflowMaxDepth: 5,
+      workerMetricsPort: 9464,
+      workerMetricsHost: '127.0.0.1',
+      metricsMaxWorkflows: 500,
+      metricsMaxTasks: 2000,
+      metricsMaxLabelValues: 200,
     });
   });
 

@@ -36,11 +36,11 @@ export interface AdmissionLoop {
 async function admitNamespace(context: LaunchContext, namespace: string, limit: number, log: Log): Promise<void> {
   for (const entry of await context.store.listAdmissions({ namespace, state: 'admitted' })) {
     const execution = await describeRun(context.client, entry.runId);
-    if (!execution) await start(context, entry.request as LaunchRequest, log);
+    if (!execution) await start(context, entry.request as LaunchRequest, log, entry.enqueuedAt);
     else if (execution.closed) await context.store.releaseRun(entry.runId);
   }
   for (const entry of await context.store.admitQueuedRuns(namespace, limit)) {
-    await start(context, entry.request as LaunchRequest, log);
+    await start(context, entry.request as LaunchRequest, log, entry.enqueuedAt);
   }
 }
 
@@ -48,9 +48,9 @@ async function admitNamespace(context: LaunchContext, namespace: string, limit: 
  * Starts an admitted run. One whose concurrency key refuses it (`onConflict: reject`) never starts:
  * it leaves the namespace's queue, and the refusal is logged (its caller was answered QUEUED long ago).
  */
-async function start(context: LaunchContext, request: LaunchRequest, log: Log): Promise<void> {
+async function start(context: LaunchContext, request: LaunchRequest, log: Log, enqueuedAt: string): Promise<void> {
   try {
-    await startOnTemporal(context, openSecretParams(context.payloadCodec, request));
+    await startOnTemporal(context, openSecretParams(context.payloadCodec, request), enqueuedAt);
   } catch (error) {
     if (!(error instanceof MaestroError && error.code === 'CONCURRENCY_LIMIT')) throw error;
     log(`maestro api: run ${request.runId} left the admission queue without starting:`, error);

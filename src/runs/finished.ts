@@ -1,20 +1,17 @@
 /**
  * Watches Temporal visibility for runs that finish and feeds the run and task metrics: runs
- * finished by workflow and status, and the duration of each of their tasks (from the run's final
- * state, read from its close event). Counts runs that finish after the watcher starts.
+ * finished by namespace, workflow and status, the duration of each of their tasks (from the run's
+ * final state, read from its close event), and, for a run that succeeds right after a failed run of
+ * its workflow, the time from that failure to this success (`maestro_workflow_recovery_seconds`,
+ * MTTR). The previous run is read from visibility, not remembered, so the figure survives a
+ * restart of the API; every API replica watches, so each counts every run (query one replica, or
+ * `max` over them). Counts runs that finish after the watcher starts.
  */
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { waitForRun } from '../client/index.js';
 import type { RunState } from '../ir/index.js';
+import { taskLabel, type ProcessMetrics } from '../telemetry/index.js';
 import { listFromTemporal, visibilityQuery, type RunSummary } from './list.js';
-
-/** Where {@link watchFinishedRuns} counts what it sees: the API's run and task metrics. */
-export interface FinishedRunMetrics {
-  /** A run that finished (SUCCEEDED, FAILED, CANCELLED). */
-  runFinished(workflow: string, status: string): void;
-  /** A task of a finished run, with its duration. */
-  taskFinished(workflow: string, task: string, status: string, seconds: number): void;
-}
 
 /** Options of {@link watchFinishedRuns}. */
 export interface FinishedRunsOptions {
@@ -39,15 +36,26 @@ const PAGE_SIZE = 500;
  */
 const LOOKBACK_MS = 15_000;
 
-function recordTasks(metrics: FinishedRunMetrics, state: RunState): void {
+function recordTasks(metrics: ProcessMetrics, namespace: string, state: RunState): void {
   for (const task of state.tasks) {
     if (task.startedAt === undefined || task.endedAt === undefined) continue;
-    metrics.taskFinished(state.workflow, task.id, task.status, (Date.parse(task.endedAt) - Date.parse(task.startedAt)) / 1000);
+    const seconds = (Date.parse(task.endedAt) - Date.parse(task.startedAt)) / 1000;
+    metrics.record('maestro_task_duration_seconds', seconds, { namespace, workflow: state.workflow, task: taskLabel(task.id), status: task.status });
   }
 }
 
+/**
+ * The run of `run`'s workflow (same namespace) that closed last before it: SQL visibility lists
+ * closed runs newest close first, so the first one closed before `run` is it.
+ */
+async function previousFinished(client: Client, run: RunSummary, workflow: string, endedAt: string): Promise<RunSummary | undefined> {
+  const query = `${visibilityQuery({ namespaces: [run.namespace], workflowRef: workflow })} AND ExecutionStatus != 'Running' AND CloseTime < '${endedAt}'`;
+  const page = await listFromTemporal(client, {}, { limit: 1 }, query);
+  return page.items[0];
+}
+
 /** Starts watching; `stop()` ends it after the current pass. */
-export function watchFinishedRuns(client: Client, metrics: FinishedRunMetrics, { intervalMs = 2_000, log = console.error }: FinishedRunsOptions = {}): { stop(): Promise<void> } {
+export function watchFinishedRuns(client: Client, metrics: ProcessMetrics, { intervalMs = 2_000, log = console.error }: FinishedRunsOptions = {}): { stop(): Promise<void> } {
   const since = Date.now();
   const seen = new Map<string, number>();
   /** The newest close time seen (ms). */
@@ -55,7 +63,14 @@ export function watchFinishedRuns(client: Client, metrics: FinishedRunMetrics, {
   let stopped = false;
 
   async function record(run: RunSummary): Promise<void> {
-    metrics.runFinished(run.workflowRef.split('@')[0] ?? '', run.status);
+    const workflow = run.workflowRef.split('@')[0] ?? '';
+    metrics.add('maestro_runs_finished', 1, { namespace: run.namespace, workflow, status: run.status });
+    if (run.status === 'SUCCEEDED' && run.endedAt !== undefined) {
+      const previous = await previousFinished(client, run, workflow, run.endedAt);
+      if (previous?.status === 'FAILED' && previous.endedAt !== undefined) {
+        metrics.record('maestro_workflow_recovery_seconds', (Date.parse(run.endedAt) - Date.parse(previous.endedAt)) / 1000, { namespace: run.namespace, workflow });
+      }
+    }
     // A cancelled run's final state needs a query (a worker); its task durations are not worth that.
     if (run.status !== 'SUCCEEDED' && run.status !== 'FAILED') return;
     const state = await waitForRun(client, run.runId).catch((error: unknown) => {
@@ -63,7 +78,7 @@ export function watchFinishedRuns(client: Client, metrics: FinishedRunMetrics, {
       if (error instanceof WorkflowFailedError) return undefined;
       throw error;
     });
-    if (state !== undefined) recordTasks(metrics, state);
+    if (state !== undefined) recordTasks(metrics, run.namespace, state);
   }
 
   async function pass(): Promise<void> {

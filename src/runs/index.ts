@@ -14,7 +14,7 @@ export { compareOutputs, replayReport, type ReplayReport, type ReplayVerdict, ty
 export { describeRun, executionStatusName, runInput, runState, runStatusOf, type ApiRunStatus, type RunExecution } from './temporal.js';
 export { instantOf, listFromTemporal, visibilityQuery, type RunFilter, type RunPage, type RunSummary } from './list.js';
 export { locateRun, namespaceOf, runDetail, type RunDetail, type RunLocation } from './detail.js';
-export { watchFinishedRuns, type FinishedRunMetrics, type FinishedRunsOptions } from './finished.js';
+export { watchFinishedRuns, type FinishedRunsOptions } from './finished.js';
 export { PRIORITY_DYNAMIC_CONFIG } from './priority.js';
 export { decisionView, planDecisions, runPolicyView, type DecisionView, type RunPolicyView } from './policy.js';
 export {

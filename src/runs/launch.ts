@@ -4,7 +4,7 @@
  * starts through {@link launchRun}, so each gets the same: idempotency key, the policy's run-start
  * decision (recorded in the audit log before anything starts), a replay's audit record, the
  * namespace's admission limit, and the Temporal start itself (run id = workflow id, so a start is
- * idempotent by construction), counted by `onStarted` (the API's run-start metric).
+ * idempotent by construction), counted in `maestro_runs_started` by whichever process starts it.
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
@@ -14,6 +14,7 @@ import { openValue, sealValue, type AesGcmPayloadCodec } from '../codec/index.js
 import type { CacheMode, CompiledWorkflow, Principal, ScheduledBy, TaskState } from '../ir/index.js';
 import { checkRunStart, runStartDenial, type PolicyGate } from '../policy/index.js';
 import type { AuditLog, Store } from '../store/index.js';
+import { processMetrics, type ProcessMetrics } from '../telemetry/index.js';
 import { recordBeforeActing } from './record.js';
 import { acquireConcurrencyKey } from './concurrency.js';
 import { describeRun, type ApiRunStatus } from './temporal.js';
@@ -88,10 +89,20 @@ export interface LaunchContext {
    */
   policy?: PolicyGate;
   /**
-   * Called with each run started on Temporal (the run-start metric).
-   * @default undefined
+   * Where runs started, their admission-queue waits and run-start denials are counted.
+   * @default processMetrics() — this process's metrics
    */
-  onStarted?: (request: LaunchRequest) => void;
+  metrics?: ProcessMetrics;
+}
+
+/**
+ * The `started_by_kind` label of a run: a retry or replay of another run, a schedule's fire, a
+ * trigger's (webhook or message), or a user's start (API, CLI). Never the principal itself.
+ */
+export function startedByKind(request: Pick<LaunchRequest, 'origin' | 'schedule' | 'startedBy'>): string {
+  if (request.origin !== undefined) return request.origin.kind;
+  if (request.schedule !== undefined) return 'schedule';
+  return request.startedBy.startsWith('trigger:') ? 'trigger' : 'user';
 }
 
 /** The key of the one-field object that replaces a sealed param's value in the admission queue. */
@@ -131,10 +142,11 @@ export function newRunId(): string {
 /**
  * Starts the run on Temporal unless a run with its id exists already; a workflow with
  * `spec.concurrency` first acquires its key (see `acquireConcurrencyKey`).
+ * @param enqueuedAt when the run entered its namespace's admission queue (its wait is recorded)
  * @returns `started` when this call started it (`queued`: started, waiting for its key), else `exists`.
  * @throws MaestroError `CONCURRENCY_LIMIT` when the key is taken and `onConflict` is `reject`.
  */
-export async function startOnTemporal(context: LaunchContext, request: LaunchRequest): Promise<'started' | 'queued' | 'exists'> {
+export async function startOnTemporal(context: LaunchContext, request: LaunchRequest, enqueuedAt?: string): Promise<'started' | 'queued' | 'exists'> {
   const acquired = await acquireConcurrencyKey(context.client, context.taskQueue, request);
   const concurrency = acquired && { key: acquired.key, lockId: acquired.lockId, granted: acquired.granted };
   try {
@@ -157,7 +169,10 @@ export async function startOnTemporal(context: LaunchContext, request: LaunchReq
     if (error instanceof WorkflowExecutionAlreadyStartedError) return 'exists';
     throw error;
   }
-  context.onStarted?.(request);
+  const metrics = context.metrics ?? processMetrics();
+  const workflow = request.compiled.ir.name;
+  metrics.add('maestro_runs_started', 1, { namespace: request.namespace, workflow, started_by_kind: startedByKind(request) });
+  if (enqueuedAt !== undefined) metrics.record('maestro_run_queue_seconds', Math.max(0, Date.now() - Date.parse(enqueuedAt)) / 1000, { namespace: request.namespace });
   for (const holder of acquired?.cancel ?? []) await cancelHolder(context, request, holder);
   return concurrency?.granted === false ? 'queued' : 'started';
 }
@@ -190,14 +205,22 @@ async function cancelHolder(context: LaunchContext, request: LaunchRequest, hold
  * `PolicyDeniedError`. {@link launchRun} asks it for every run; the worker asks it for a
  * sub-workflow's run before the interpreter starts it as a child workflow.
  */
-export async function authorizeRunStart(gate: PolicyGate, request: Pick<LaunchRequest, 'runId' | 'principal' | 'compiled' | 'namespace' | 'traceId' | 'carried'>): Promise<void> {
+export async function authorizeRunStart(
+  gate: PolicyGate,
+  request: Pick<LaunchRequest, 'runId' | 'principal' | 'compiled' | 'namespace' | 'traceId' | 'carried'>,
+  metrics: ProcessMetrics = processMetrics(),
+): Promise<void> {
   const result = await checkRunStart(gate, {
     principal: request.principal,
     compiled: request.compiled,
     run: { runId: request.runId, namespace: request.namespace, ...(request.traceId === undefined ? {} : { traceId: request.traceId }) },
     ...(request.carried === undefined ? {} : { skip: request.carried.map((task) => task.id) }),
   });
-  if (!result.allow) throw runStartDenial(result);
+  if (!result.allow) {
+    const denial = runStartDenial(result);
+    if (denial.code === 'POLICY_DENIED') metrics.add('maestro_policy_denials', 1, { namespace: request.namespace, workflow: request.compiled.ir.name, stage: 'run_start' });
+    throw denial;
+  }
 }
 
 /**
@@ -235,7 +258,7 @@ export async function launchRun(
   const fresh = request.runId ?? newRunId();
   const runId = idempotencyKey === undefined ? fresh : await context.store.claimIdempotencyKey(request.namespace, idempotencyKey, fresh);
   const full: LaunchRequest = { ...request, runId };
-  if (context.policy !== undefined) await authorizeRunStart(context.policy, full);
+  if (context.policy !== undefined) await authorizeRunStart(context.policy, full, context.metrics);
   if (full.origin !== undefined) await recordOrigin(context.auditLog, full, full.origin);
   if (runId !== fresh && full.compiled.ir.concurrency !== undefined) {
     // A repeated request gets its run back without asking for the key again: a run that has
@@ -244,16 +267,14 @@ export async function launchRun(
     if (existing) return { runId, status: existing.status, created: false };
   }
   const limit = context.runLimits[request.namespace];
+  const enqueuedAt = limit === undefined ? undefined : new Date().toISOString();
   if (limit !== undefined) {
-    const state = await context.store.enqueueRun(
-      { runId, namespace: request.namespace, enqueuedAt: new Date().toISOString(), request: sealSecretParams(context.payloadCodec, full) },
-      limit,
-    );
+    const state = await context.store.enqueueRun({ runId, namespace: request.namespace, enqueuedAt: enqueuedAt ?? '', request: sealSecretParams(context.payloadCodec, full) }, limit);
     if (state === 'queued') return { runId, status: 'QUEUED', created: runId === fresh };
   }
   let started;
   try {
-    started = await startOnTemporal(context, full);
+    started = await startOnTemporal(context, full, enqueuedAt);
   } catch (error) {
     // Refused by its concurrency key: the namespace slot it was admitted to is free again.
     if (limit !== undefined && error instanceof MaestroError && error.code === 'CONCURRENCY_LIMIT') await context.store.releaseRun(runId);

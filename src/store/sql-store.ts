@@ -366,6 +366,11 @@ export function createSqlStore(db: SqlDriver): Store {
       return (await db.all(`SELECT * FROM admissions ${where} ORDER BY namespace, seq`, params)).map(admission);
     },
 
+    async countQueuedRuns() {
+      const rows = await db.all(`SELECT namespace, COUNT(*) AS n FROM admissions WHERE state = 'queued' GROUP BY namespace`);
+      return Object.fromEntries(rows.map((row) => [text(row, 'namespace'), Number(row.n)]));
+    },
+
     async ping() {
       await db.all('SELECT 1 AS ok');
     },

@@ -150,6 +150,8 @@ export interface Store {
   getAdmission(runId: string): Promise<AdmissionEntry | undefined>;
   /** Entries of the admission queue, oldest first, optionally of one namespace or state. */
   listAdmissions(filter?: { namespace?: string; state?: AdmissionEntry['state'] }): Promise<AdmissionEntry[]>;
+  /** Runs waiting (`queued`) in each namespace's admission queue; namespaces with none are absent. */
+  countQueuedRuns(): Promise<Record<string, number>>;
 
   /**
    * Creates or replaces a trigger. `create` refuses a name taken in the namespace.

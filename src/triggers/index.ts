@@ -11,4 +11,4 @@ export { fireTrigger, triggerActor, triggerOf, type FireOutcome, type FireResult
 export { hmacSha256Hex, verifySignature } from './signature.js';
 export { listMessageTriggers, saveTrigger, type RegistryContext, type SaveTriggerRequest, type SavedTrigger } from './registry.js';
 export { runMessageTriggers, triggerMessageHandler, type RunMessageTriggersOptions, type RunningMessageTriggers } from './message-triggers.js';
-export { startMessageConsumers, createConsumerMetrics, type MessageConsumers, type MessageHandler, type MessageTriggerRef } from './consumers/index.js';
+export { startMessageConsumers, consumerMetrics, type MessageConsumers, type MessageHandler, type MessageTriggerRef } from './consumers/index.js';

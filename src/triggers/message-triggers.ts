@@ -3,7 +3,7 @@
  * (the one trigger path: filter, inputs, dedup on the message id or `dedupKey`, rate limit, audit,
  * `startRunbook`), run by the worker (`workers/worker.ts`, and `maestro dev`'s) with the store,
  * audit log, policy decision point and Temporal client of the same settings as the API, the egress
- * policy of tasks, and the worker's `/metrics` endpoint.
+ * policy of tasks; their lag and messages are metrics of the process (the worker's `/metrics`).
  */
 import { Client, Connection } from '@temporalio/client';
 import { maestroDataConverter, payloadCodec } from '../codec/index.js';
@@ -11,7 +11,7 @@ import { temporalConnectOptions, type Config } from '../config/index.js';
 import { openLaunchContext } from '../runs/index.js';
 import { egressPolicyOf, loadCatalog } from '../tasks/index.js';
 import { recordTriggerEvent } from './audit.js';
-import { createConsumerMetrics, RetryLater, startMessageConsumers, type ConsumerLog, type MessageHandler, type MessageSource } from './consumers/index.js';
+import { consumerMetrics, RetryLater, startMessageConsumers, type ConsumerLog, type MessageHandler, type MessageSource } from './consumers/index.js';
 import { fireTrigger, triggerActor, type TriggerContext } from './fire.js';
 import { listMessageTriggers } from './registry.js';
 
@@ -56,20 +56,13 @@ export function triggerMessageHandler(context: TriggerContext): MessageHandler {
 
 /** Options of {@link runMessageTriggers}. */
 export interface RunMessageTriggersOptions {
-  /**
-   * Port of `GET /metrics`; 0 picks a free one.
-   * @default config.workerMetricsPort, else none
-   */
-  metricsPort?: number;
   /** @default the console */
   log?: ConsumerLog;
 }
 
 /** Running message triggers. */
 export interface RunningMessageTriggers {
-  /** `http://host:port` of `GET /metrics`, when served. */
-  readonly metricsUrl: string | undefined;
-  /** Stops the consumers (messages in flight after 10 s stay unacknowledged), the endpoint, and closes what it opened. */
+  /** Stops the consumers (messages in flight after 10 s stay unacknowledged) and closes what it opened. */
   stop(): Promise<void>;
 }
 
@@ -88,21 +81,16 @@ export async function runMessageTriggers(config: Config, options: RunMessageTrig
     const launch = await openLaunchContext(config, client);
     closing.push(() => launch.close());
     const context: TriggerContext = { ...launch, catalog: await loadCatalog(config) };
-    const metrics = createConsumerMetrics();
-    closing.push(() => metrics.shutdown());
-    const port = options.metricsPort ?? config.workerMetricsPort;
-    const endpoint = port === undefined ? undefined : await metrics.listen(config.workerMetricsHost ?? '127.0.0.1', port);
-    if (endpoint) closing.push(() => endpoint.close());
     const consumers = await startMessageConsumers({
       list: async () => (await listMessageTriggers(launch.store)).map((record) => ({ namespace: record.namespace, name: record.name, source: (record.definition as { source: MessageSource }).source })),
       handler: triggerMessageHandler(context),
       egress: egressPolicyOf(config),
       settings: config,
-      metrics,
+      metrics: consumerMetrics(),
       ...(options.log === undefined ? {} : { log: options.log }),
     });
     closing.push(() => consumers.stop());
-    return { metricsUrl: endpoint?.url, stop: close };
+    return { stop: close };
   } catch (error) {
     await close();
     throw error;

@@ -3,4 +3,5 @@
  * policy gate, provenance, task log, secrets) and the bundled interpreter workflow. `workers/worker.ts`
  * is its process entry point; `maestro dev`, the tests and the benchmarks use it in process.
  */
-export { bundleInterpreter, createWorker, runWorker, type WorkerOptions } from './worker.js';
+export { bundleInterpreter, createWorker, runWorker, type RunningWorker, type WorkerOptions } from './worker.js';
+export { installTemporalRuntime, type RuntimeLogLevel } from './runtime.js';

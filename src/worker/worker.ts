@@ -9,7 +9,7 @@
 import type { KeyObject } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities, receiptSink, type ActivityDeps } from '../activities/index.js';
 import type { Catalog } from '../catalog/index.js';
 import { builtinCatalog, disclosureProvenance, loadCatalog } from '../tasks/index.js';
@@ -21,7 +21,9 @@ import { createRunners, localRunner, startContainerSweep, type Runners } from '.
 import { createScheduleActivities, type LaunchContext } from '../runs/index.js';
 import { createSecretResolver } from '../secrets/index.js';
 import { FsArtifactStore, openAuditLog, openStore, openTaskLog, type TaskLog } from '../store/index.js';
+import { metricsOptions, processMetrics, type ProcessMetrics } from '../telemetry/index.js';
 import { runMessageTriggers } from '../triggers/index.js';
+import { installTemporalRuntime } from './runtime.js';
 
 const INTERPRETER_PATH = fileURLToPath(new URL('../../interpreters/dag-interpreter.ts', import.meta.url));
 const IR_PATH = fileURLToPath(new URL('../ir/index.ts', import.meta.url));
@@ -80,6 +82,12 @@ export interface WorkerOptions {
    * @default undefined — schedules' fires fail, saying the worker cannot start runs
    */
   launch?: LaunchContext;
+  /**
+   * Where task attempts, their durations, cache hits, policy denials and schedule-to-start
+   * latencies are counted.
+   * @default processMetrics() — this process's metrics
+   */
+  metrics?: ProcessMetrics;
 }
 
 /** Bundles the interpreter once; pass the result to several workers to skip re-bundling. */
@@ -119,6 +127,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     ...(provenance.taskCache === undefined ? {} : { taskCache: provenance.taskCache }),
     ...(largeOutputBytes === undefined ? {} : { largeOutputBytes }),
     ...(options.subWorkflowMaxDepth === undefined ? {} : { subWorkflowMaxDepth: options.subWorkflowMaxDepth }),
+    ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
   });
   const schedules = createScheduleActivities(options.launch && { ...options.launch, catalog });
   return Worker.create({
@@ -139,14 +148,27 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
   });
 }
 
+/** A worker {@link runWorker} runs. */
+export interface RunningWorker {
+  /** `http://host:port` of the worker's `GET /metrics`; undefined when its port was taken. */
+  readonly metricsUrl: string | undefined;
+  shutdown(): Promise<void>;
+}
+
 /**
  * Connects to Temporal with `config` and runs a worker until `shutdown()`, with the message
  * triggers' consumers (unless `MAESTRO_TRIGGER_CONSUMERS=false`) and the metrics endpoint of
- * `MAESTRO_WORKER_METRICS_PORT`. Installs the process's Temporal runtime logger at
- * `config.logLevel`, so call it once per process.
+ * `MAESTRO_WORKER_METRICS_PORT` (Maestro's and Temporal's metrics). Installs the process's
+ * Temporal runtime (logger at `config.logLevel`, Core's metrics), so call it once per process.
  */
-export async function runWorker(config: Config): Promise<{ shutdown(): Promise<void> }> {
-  Runtime.install({ logger: new DefaultLogger(LOG_LEVELS[config.logLevel]) });
+export async function runWorker(config: Config): Promise<RunningWorker> {
+  const metrics = processMetrics({ ...metricsOptions(config), serviceName: 'maestro-worker' });
+  await installTemporalRuntime(LOG_LEVELS[config.logLevel]);
+  const endpoint = await metrics.listen(config.workerMetricsHost, config.workerMetricsPort).catch((error: unknown) => {
+    // A second worker on the same host: it runs, unscraped, rather than not at all.
+    console.warn(`maestro worker: serving metrics on ${config.workerMetricsHost}:${config.workerMetricsPort} failed; running without /metrics:`, String(error));
+    return undefined;
+  });
   const pdp = await createPdp(config);
   // The API's database: `maestro dev` and a shared volume or PostgreSQL let the API read what tasks log.
   const database = { ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }), dataDir: config.dataDir };
@@ -195,10 +217,12 @@ export async function runWorker(config: Config): Promise<{ shutdown(): Promise<v
   } catch (error) {
     worker.shutdown();
     await running;
+    await endpoint?.close();
     throw error;
   }
-  if (triggers?.metricsUrl !== undefined) console.info(`worker metrics on ${triggers.metricsUrl}/metrics`);
+  if (endpoint !== undefined) console.info(`worker metrics on ${endpoint.url}/metrics`);
   return {
+    metricsUrl: endpoint?.url,
     async shutdown() {
       // No new message starts a run once the worker stops: what is in flight is redelivered later.
       await triggers?.stop();
@@ -212,6 +236,8 @@ export async function runWorker(config: Config): Promise<{ shutdown(): Promise<v
       await pdp.close();
       await auditLog.close();
       await taskLog.close();
+      await endpoint?.close();
+      await metrics.flush();
     },
   };
 }

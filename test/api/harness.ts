@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { NativeConnection, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { expect, inject, vi } from 'vitest';
 import { parseDocument } from 'yaml';
 import { createAuthenticator, operations, responseValidator, startApi, tokenEntriesVerifier, type RunningApi, type TokenEntry } from '../../src/api/index.js';
@@ -20,7 +20,7 @@ import { extendConfig, loadConfig, type Config, type ConfigInput } from '../../s
 import { createPdp, createPolicyGate, type PolicyDecisionPoint, type PolicyGate } from '../../src/policy/index.js';
 import { createWorkerProvenance, loadApprovalKey } from '../../src/provenance/index.js';
 import { openAuditLog, openStore, openTaskLog, type AuditLog, type Store, type TaskLog } from '../../src/store/index.js';
-import { bundleInterpreter, createWorker } from '../../src/worker/index.js';
+import { bundleInterpreter, createWorker, installTemporalRuntime } from '../../src/worker/index.js';
 
 /** Tokens every harness knows, by name. */
 export const TOKENS = {
@@ -101,7 +101,6 @@ export interface Harness {
 }
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-let runtimeInstalled = false;
 
 function tokenEntries(namespace: string): TokenEntry[] {
   return [
@@ -139,10 +138,8 @@ function checkContract(method: string, path: string, response: ApiResponse): voi
 }
 
 /** Installs the Temporal runtime once per test process, logging errors only (workers log per state change otherwise). */
-function quietRuntime(): void {
-  if (runtimeInstalled) return;
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-  runtimeInstalled = true;
+function quietRuntime(): Promise<void> {
+  return installTemporalRuntime('ERROR');
 }
 
 /** A worker for the harness's task queue, keeping artifacts and provenance where the API's config says, as `maestro dev` does. */
@@ -154,7 +151,7 @@ async function startTestWorker(
   codec: AesGcmPayloadCodec,
   launch: { client: Client; auditLog: AuditLog },
 ): Promise<{ stop(): Promise<void> }> {
-  quietRuntime();
+  await quietRuntime();
   bundle ??= bundleInterpreter();
   const connection = await NativeConnection.connect({ address });
   const catalog = await loadCatalog(config);
@@ -195,7 +192,7 @@ async function startTestWorker(
 
 /** Starts a harness; call `close()` in `afterAll`. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  quietRuntime();
+  await quietRuntime();
   const address = options.address ?? inject('temporalAddress');
   const namespace = `t-${randomUUID().slice(0, 8)}`;
   const extra = typeof options.config === 'function' ? options.config(namespace) : options.config;
@@ -351,6 +348,19 @@ export function manifest(tasks: string, { name = `wf-${randomUUID().slice(0, 8)}
     ...(parameters ? ['  parameters:', parameters] : []),
     '  tasks:',
     tasks,
+  ].join('\n');
+}
+
+/** A workflow of namespace `default` under the repository policy's `testing` purpose, acting under `authority`, with these task lines. */
+export function policyWorkflow(name: string, authority: string, tasks: string[]): string {
+  return [
+    'apiVersion: maestro/v1',
+    'kind: Workflow',
+    `metadata: { name: ${name}, version: 1.0.0, namespace: default }`,
+    'spec:',
+    `  policy: { purpose: testing, authority: ${authority}, license: internal }`,
+    '  tasks:',
+    ...tasks.map((task) => `    - ${task}`),
   ].join('\n');
 }
 

@@ -76,15 +76,15 @@ describe('GET /metrics', () => {
     await h.waitRun(started.body.runId, (r) => r.status === 'SUCCEEDED');
     let text = '';
     // The watcher sees every run that finishes on the dev server, other test files' too: wait for this one's tasks.
-    for (let tries = 0; tries < 150 && !text.includes('maestro_task_duration_seconds_count{workflow="metered"'); tries += 1) {
+    for (let tries = 0; tries < 150 && !/maestro_task_duration_seconds_count\{[^}]*workflow="metered"/.test(text); tries += 1) {
       await new Promise((resolve) => setTimeout(resolve, 200));
       text = (await h.call('GET', '/metrics', { token: 'viewer' })).text;
     }
     expect(text).toContain('# TYPE maestro_http_request_duration_seconds histogram');
     expect(text).toMatch(/maestro_http_request_duration_seconds_count\{method="POST",route="\/runs",status="201"[^}]*\} \d+/);
-    expect(text).toMatch(/maestro_runs_started_total\{workflow="metered"[^}]*\} 1/);
-    expect(text).toMatch(/maestro_runs_finished_total\{workflow="metered",status="SUCCEEDED"[^}]*\} 1/);
-    expect(text).toMatch(/maestro_task_duration_seconds_count\{workflow="metered",task="b",status="SUCCEEDED"[^}]*\} 1/);
+    expect(text).toMatch(new RegExp(`maestro_runs_started_total\\{namespace="${h.namespace}",workflow="metered",started_by_kind="user"[^}]*\\} 1`));
+    expect(text).toMatch(new RegExp(`maestro_runs_finished_total\\{namespace="${h.namespace}",workflow="metered",status="SUCCEEDED"[^}]*\\} 1`));
+    expect(text).toMatch(new RegExp(`maestro_task_duration_seconds_count\\{namespace="${h.namespace}",workflow="metered",task="b",status="SUCCEEDED"[^}]*\\} 1`));
 
     const open = await startApi(extendConfig(h.config, { metricsPublic: true }), { port: 0, store: h.store, authenticator: createAuthenticator([]) });
     try {

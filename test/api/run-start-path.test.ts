@@ -65,7 +65,8 @@ const audit = async (query: string): Promise<ApiResponse['body'][]> => (await h.
 
 async function runsStarted(workflow: string): Promise<number> {
   const text = (await h.call('GET', '/metrics')).text;
-  return Number(new RegExp(`maestro_runs_started_total\\{workflow="${workflow}"[^}]*\\} (\\d+)`).exec(text)?.[1] ?? 0);
+  // One series per started_by_kind (user, replay, retry …): their sum.
+  return [...text.matchAll(new RegExp(`maestro_runs_started_total\\{[^}]*workflow="${workflow}"[^}]*\\} (\\d+)`, 'g'))].reduce((sum, match) => sum + Number(match[1]), 0);
 }
 
 /** Runs the CLI in this process against the harness's Temporal, store, audit log and run limits. */

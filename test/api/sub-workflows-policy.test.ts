@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type ApiResponse, type Harness } from './harness.js';
+import { policyWorkflow as workflow, startHarness, type ApiResponse, type Harness } from './harness.js';
 
 const PEOPLE = {
   alice: { name: 'alice', token: 'alice-child-token-0123456789', roles: ['operator'], namespaces: ['default'] },
@@ -18,18 +18,6 @@ beforeAll(async () => {
   h = await startHarness({ policy: true, tokens: Object.values(PEOPLE) });
 });
 afterAll(() => h?.close());
-
-function workflow(name: string, authority: string, tasks: string[]): string {
-  return [
-    'apiVersion: maestro/v1',
-    'kind: Workflow',
-    `metadata: { name: ${name}, version: 1.0.0, namespace: default }`,
-    'spec:',
-    `  policy: { purpose: testing, authority: ${authority}, license: internal }`,
-    '  tasks:',
-    ...tasks.map((task) => `    - ${task}`),
-  ].join('\n');
-}
 
 const audit = async (query: string): Promise<ApiResponse['body'][]> => (await h.call('GET', `/audit?${query}`, as('audrey'))).body.items;
 

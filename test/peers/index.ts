@@ -9,6 +9,7 @@ export { startGrpcPeer, GREETER_PROTO, type GrpcPeer } from './grpc.js';
 export { PeerInstallError } from './install.js';
 export { readKafkaTopic, startKafka, KAFKA_VERSION, type KafkaPeer, type KafkaRecord } from './kafka.js';
 export { startNats, type NatsPeer } from './nats.js';
+export { startOtlpReceiver, type OtlpExport, type OtlpReceiver } from './otlp-receiver.js';
 export { freePort } from './ports.js';
 export { startPostgres, type PostgresPeer } from './postgres.js';
 export { startS3, type S3Peer } from './s3.js';

@@ -177,12 +177,14 @@ describe.each([sqliteDatabase('maestro-store-'), postgresDatabase()])('store on 
     expect(await enqueue('q3')).toBe('queued');
     expect(await enqueue('q4')).toBe('queued');
     expect(await enqueue('q3')).toBe('queued');
+    expect(await store.countQueuedRuns()).toEqual({ limited: 2 });
     expect(await store.admitQueuedRuns('limited', 2)).toEqual([]);
     expect(await store.releaseRun('q1')).toBe(true);
     expect(await store.releaseRun('q1')).toBe(false);
     const admitted = await store.admitQueuedRuns('limited', 2);
     expect(admitted.map((a) => [a.runId, a.state, a.request])).toEqual([['q3', 'admitted', { runId: 'q3' }]]);
     expect((await store.getAdmission('q4'))?.state).toBe('queued');
+    expect(await store.countQueuedRuns()).toEqual({ limited: 1 });
     expect((await store.listAdmissions({ namespace: 'limited', state: 'admitted' })).map((a) => a.runId)).toEqual(['q2', 'q3']);
     expect(await store.getAdmission('nope')).toBeUndefined();
   });

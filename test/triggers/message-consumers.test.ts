@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import kafkajs from 'kafkajs';
 import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
 import { EgressPolicy } from '../../src/egress/index.js';
+import { createProcessMetrics } from '../../src/telemetry/index.js';
 import {
-  createConsumerMetrics,
+  consumerMetrics,
   startMessageConsumers,
   type MessageConsumers,
   type MessageEvent,
@@ -104,15 +105,15 @@ describe('NATS JetStream message triggers', () => {
   it('hands a message to the trigger path once, with its Nats-Msg-Id as id and its headers, and acknowledges it', async () => {
     const trigger = await natsTrigger();
     const handler = new RecordingHandler();
-    const metrics = createConsumerMetrics();
-    const running = await consumers(() => [trigger], handler, { metrics });
+    const process = createProcessMetrics();
+    const running = await consumers(() => [trigger], handler, { metrics: consumerMetrics(process) });
     try {
       await publish(trigger, JSON.stringify({ order: 42 }), 'order-42');
       await until(() => handler.events.length === 1);
       expect(handler.events[0]).toMatchObject({ id: 'nats:S1:order-42', body: { order: 42 }, headers: { 'x-tenant': 'acme', 'nats-msg-id': 'order-42' } });
       await until(async () => (await running.consumer('default/orders-1')?.lag()) === 0);
       await running.reconcile();
-      const text = await metrics.text();
+      const text = await process.text();
       expect(text).toMatch(/maestro_trigger_consumer_lag\{trigger="default\/orders-1",source="nats"[^}]*\} 0/);
       expect(text).toMatch(/maestro_trigger_messages_total\{trigger="default\/orders-1",outcome="started"[^}]*\} 1/);
       // Acknowledged: nothing comes again after the ack wait.
@@ -120,7 +121,7 @@ describe('NATS JetStream message triggers', () => {
       expect(handler.events).toHaveLength(1);
     } finally {
       await running.stop();
-      await metrics.shutdown();
+      await process.shutdown();
     }
   });
 

@@ -13,6 +13,7 @@ import { egressPolicyOf } from '../../src/tasks/index.js';
 import { runMessageTriggers, saveTrigger, startMessageConsumers, triggerMessageHandler, type MessageHandler, type MessageTriggerRef, type RunningMessageTriggers, type TriggerContext } from '../../src/triggers/index.js';
 import { startKafka, startNats, type KafkaPeer, type NatsPeer } from '../peers/index.js';
 import { manifest, startHarness, type Harness } from '../api/harness.js';
+import { processMetrics } from '../../src/telemetry/index.js';
 
 let h: Harness;
 let nats: NatsPeer;
@@ -107,7 +108,8 @@ describe('NATS JetStream', () => {
   it('starts one run per message for the recorded principal, and acknowledges a message the filter ignores without a run', async () => {
     await (await nc.jetstreamManager()).streams.add({ name: 'ORDERS', subjects: ['orders.>'] });
     await messageTrigger(`nats-orders-${SUFFIX}`, { nats: { url: nats.url, stream: 'ORDERS', subject: 'orders.created', durable: 'maestro-orders' } });
-    const running: RunningMessageTriggers = await runMessageTriggers(h.config, { log: QUIET, metricsPort: 0 });
+    const running: RunningMessageTriggers = await runMessageTriggers(h.config, { log: QUIET });
+    const endpoint = await processMetrics().listen('127.0.0.1', 0);
     try {
       const js = nc.jetstream();
       await js.publish('orders.created', JSON.stringify({ kind: 'order', order: 42 }), { msgID: 'order-42' });
@@ -119,11 +121,11 @@ describe('NATS JetStream', () => {
       const detail = await h.waitRun(run?.runId ?? '', (r) => r.status === 'SUCCEEDED');
       expect(detail.params).toEqual({ order: 42 });
       // Both acknowledged: nothing waits, and the ignored one started nothing.
-      const metricsUrl = running.metricsUrl ?? '';
+      const metricsUrl = endpoint.url;
       await until(async () => /maestro_trigger_consumer_lag\{[^}]*trigger="[^"]*nats-orders-[^"]*"[^}]*\} 0/.test(await (await fetch(`${metricsUrl}/metrics`)).text()));
       const text = await (await fetch(`${metricsUrl}/metrics`)).text();
-      expect(text).toMatch(/maestro_trigger_messages_total\{[^}]*outcome="started"[^}]*\} 1/);
-      expect(text).toMatch(/maestro_trigger_messages_total\{[^}]*outcome="ignored"[^}]*\} 1/);
+      expect(text).toMatch(/maestro_trigger_messages_total\{[^}]*nats-orders-[^}]*outcome="started"[^}]*\} 1/);
+      expect(text).toMatch(/maestro_trigger_messages_total\{[^}]*nats-orders-[^}]*outcome="ignored"[^}]*\} 1/);
       expect(await runsOf(`nats-orders-${SUFFIX}`)).toHaveLength(1);
       const audit = await h.call('GET', '/audit?limit=100', { token: 'admin' });
       expect(audit.status).toBe(200);
@@ -131,6 +133,7 @@ describe('NATS JetStream', () => {
       expect(records.filter((r) => r.kind === 'trigger' && r.details?.trigger === `nats-orders-${SUFFIX}`).map((r) => r.result)).toEqual(['create', 'fire']);
     } finally {
       await running.stop();
+      await endpoint.close();
     }
   });
 

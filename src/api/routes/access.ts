@@ -45,7 +45,7 @@ export function launchContext(deps: Pick<ResolvedDeps, 'client' | 'store' | 'aud
     taskQueue: deps.config.taskQueue,
     runLimits: deps.config.namespaceRunLimits ?? {},
     payloadCodec: deps.payloadCodec,
-    onStarted: (request) => deps.metrics.runStarted(request.compiled.ir.name),
+    metrics: deps.metrics.process,
     ...(deps.policy === undefined ? {} : { policy: deps.policy }),
   };
 }

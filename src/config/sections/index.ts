@@ -6,6 +6,7 @@ import { authSection, clientSection, runsSection, serverSection, streamsSection,
 import { codecSection, type CodecSettings } from './codec.js';
 import { egressSection, type EgressSettings } from './egress.js';
 import { messageTriggersSection, type MessageTriggersSettings } from './message-triggers.js';
+import { metricsSection, type MetricsSettings } from './metrics.js';
 import { policySection, type PolicySettings } from './policy.js';
 import { provenanceSection, type ProvenanceSettings } from './provenance.js';
 import { imagesSection, runnersSection, type ImagesSettings, type RunnersSettings } from './runners.js';
@@ -17,6 +18,7 @@ export * from './api.js';
 export * from './codec.js';
 export * from './egress.js';
 export * from './message-triggers.js';
+export * from './metrics.js';
 export * from './policy.js';
 export * from './provenance.js';
 export * from './runners.js';
@@ -44,6 +46,7 @@ export const SECTIONS = [
   policySection,
   provenanceSection,
   messageTriggersSection,
+  metricsSection,
 ] as const;
 
 /**
@@ -68,4 +71,5 @@ export type Config = TemporalSettings &
   CodecSettings &
   PolicySettings &
   ProvenanceSettings &
-  MessageTriggersSettings;
+  MessageTriggersSettings &
+  MetricsSettings;

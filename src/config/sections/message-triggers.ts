@@ -1,13 +1,13 @@
 /**
  * Settings of the message triggers' consumers (NATS JetStream, Kafka), which run in the worker: how
  * many messages each trigger handles at once, how large one may be, how often the trigger store is
- * read; and the worker's metrics endpoint, where their lag is served.
+ * read (their lag and messages are metrics of the worker: see `metrics.ts`).
  */
 import { Type } from '@sinclair/typebox';
 import { optional, section, type SettingsOf } from '../setting.js';
 
 /** The message triggers' consumers. */
-export const messageTriggersSection = section('message-triggers', 'Message triggers: the NATS JetStream and Kafka consumers the worker runs, starting a runbook per message; the worker\'s metrics endpoint.', {
+export const messageTriggersSection = section('message-triggers', 'Message triggers: the NATS JetStream and Kafka consumers the worker runs, starting a runbook per message.', {
   triggerConsumers: optional(Type.Boolean(), {
     env: 'MAESTRO_TRIGGER_CONSUMERS',
     unset: 'true',
@@ -37,16 +37,6 @@ export const messageTriggersSection = section('message-triggers', 'Message trigg
     env: 'MAESTRO_TRIGGER_MAX_CONSUMERS',
     unset: '100',
     description: 'Most message triggers one process consumes; more are logged and left alone (this also bounds the metrics\' trigger label).',
-  }),
-  workerMetricsPort: optional(Type.Integer({ minimum: 0, maximum: 65_535 }), {
-    env: 'MAESTRO_WORKER_METRICS_PORT',
-    unset: 'none: the worker serves no metrics',
-    description: 'Port of the worker\'s `GET /metrics` (Prometheus text, no token: bind it where only your scraper reaches it): the message triggers\' consumer lag and messages. 0 picks a free port.',
-  }),
-  workerMetricsHost: optional(Type.String({ minLength: 1 }), {
-    env: 'MAESTRO_WORKER_METRICS_HOST',
-    unset: '127.0.0.1',
-    description: 'Address the worker\'s metrics endpoint binds.',
   }),
 });
 

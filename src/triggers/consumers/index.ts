@@ -4,7 +4,7 @@
  * acknowledged only once its run has started (or it was deliberately ignored or refused).
  */
 export { startMessageConsumers, type ConsumerLog, type MessageConsumers, type MessageConsumersOptions } from './supervisor.js';
-export { createConsumerMetrics, type ConsumerMetrics } from './metrics.js';
+export { consumerMetrics, type ConsumerMetrics } from './metrics.js';
 export type { RunningConsumer } from './nats.js';
 export {
   decodeMessage,
