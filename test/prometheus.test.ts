@@ -10,7 +10,7 @@
  * Grafana dashboard (deploy/grafana/) is built on the recorded series, each query valid PromQL.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,7 +104,15 @@ describe('deploy/grafana dashboard', () => {
   });
 });
 
+/** The admin who registers and starts runs, and the principal Prometheus scrapes as: no namespace. */
 const TOKEN = `prometheus-test-${randomUUID()}`;
+const SCRAPE_TOKEN = `prometheus-scrape-${randomUUID()}`;
+const TOKENS_FILE = stringify({
+  tokens: [
+    { name: 'admin', token: TOKEN, roles: ['admin'], namespaces: ['*'] },
+    { name: 'prometheus', token: SCRAPE_TOKEN, roles: ['viewer'], namespaces: [] },
+  ],
+});
 const WORKFLOW = 'slo-check';
 /** One task that fails unless `pass` is true: runs succeed or fail by their params alone. */
 const MANIFEST = `apiVersion: maestro/v1
@@ -160,6 +168,7 @@ describe('a real Prometheus scraping a running Maestro', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'maestro-prometheus-test-'));
     const [apiPort, workerPort] = [await freePort(), await freePort()];
+    await writeFile(join(dir, 'tokens.yaml'), TOKENS_FILE, { mode: 0o600 });
     // The API and a worker as production runs them: two processes on one data directory (one
     // process, as `maestro dev`, serves the same metrics on both endpoints).
     const env = maestroEnv({
@@ -168,7 +177,7 @@ describe('a real Prometheus scraping a running Maestro', () => {
       MAESTRO_PORT: String(apiPort),
       MAESTRO_WORKER_METRICS_PORT: String(workerPort),
       MAESTRO_TASK_QUEUE: `prometheus-${randomUUID()}`,
-      MAESTRO_DEV_TOKEN: TOKEN,
+      MAESTRO_AUTH_FILE: join(dir, 'tokens.yaml'),
       MAESTRO_LOG_LEVEL: 'warn',
     }) as Record<string, string>;
     apiUrl = `http://127.0.0.1:${apiPort}`;
@@ -190,7 +199,7 @@ describe('a real Prometheus scraping a running Maestro', () => {
     deadWorker = `127.0.0.1:${await closedPort()}`;
     prometheus = await startPrometheus({
       config: scrapeConfig(apiTarget, [workerTarget, deadWorker]),
-      files: { 'maestro-token': TOKEN, ...Object.fromEntries(RULE_FILES.map((name) => [name, fastRules(name)])) },
+      files: { 'maestro-token': SCRAPE_TOKEN, ...Object.fromEntries(RULE_FILES.map((name) => [name, fastRules(name)])) },
     });
   }, 900_000);
 
@@ -247,7 +256,11 @@ describe('a real Prometheus scraping a running Maestro', () => {
   /** The active alerts named `name`. */
   const named = (alerts: PromAlert[], name: string): PromAlert[] => alerts.filter((alert) => alert.labels.alertname === name);
 
-  it('scrapes the API (with its token) and the worker; a target that does not answer raises MaestroScrapeFailing', async () => {
+  it('scrapes the API (as a principal of no namespace) and the worker; a target that does not answer raises MaestroScrapeFailing', async () => {
+    // That principal reads /metrics and nothing of any namespace.
+    const asScraper = (path: string) => fetch(`${apiUrl}${path}`, { headers: { authorization: `Bearer ${SCRAPE_TOKEN}` } });
+    expect((await asScraper('/metrics')).status).toBe(200);
+    expect((await asScraper('/runs?namespace=default')).status).toBe(403);
     const up = await until('up', (samples) => samples.length === 3);
     expect(Object.fromEntries(up.map(({ metric, value }) => [metric.instance, [metric.job, value]]))).toEqual({
       [apiTarget]: ['maestro-api', 1],
