@@ -6,8 +6,9 @@
  *   node scripts/prometheus.mjs install   ensure both binaries (the scrape test's set-up)
  *   node scripts/prometheus.mjs test      install, then `promtool check rules` and `promtool test rules`  (npm test)
  *
- * Binary lookup, for each of the two: `<name>` on PATH if it reports Prometheus 3.x; else
- * `<repo>/.tools/bin/<name>` if it reports the pinned version. Otherwise both are built with
+ * Binaries: `<repo>/.tools/bin/{prometheus,promtool}` when they report the pinned version (not a
+ * copy on PATH: the scrape test's peer starts this one, and the rule tests need a known promtool).
+ * Otherwise both are built with
  * `go install github.com/prometheus/prometheus/cmd/{prometheus,promtool}@v<MODULE_VERSION>` into
  * `<repo>/.tools/bin` (git-ignored). The module's go.mod has no replace directive, so `go install
  * pkg@version` works. Built with the `remove_all_sd` tag (only static, file and HTTP service
@@ -21,7 +22,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { REPO_ROOT, TOOLS_DIR, lastLines, onPath, run } from './lib/tools.mjs';
+import { REPO_ROOT, TOOLS_DIR, lastLines, run } from './lib/tools.mjs';
 
 /** The Prometheus release, and its Go module version (Prometheus 3.Y.Z is module v0.3YY.Z). */
 export const PROMETHEUS_VERSION = '3.16.0';
@@ -46,7 +47,7 @@ function versionOf(bin) {
 /** Builds both binaries with one `go install` into a temporary folder, then renames them into place. */
 function installWithGo() {
   if (!run('go', ['version']).ok) {
-    fail(`Prometheus ${PROMETHEUS_VERSION} is missing and cannot be built: install Go >= 1.26 (https://go.dev/dl), or put prometheus and promtool 3.x on PATH.`);
+    fail(`Prometheus ${PROMETHEUS_VERSION} is missing from .tools/bin and cannot be built: install Go >= 1.26 (https://go.dev/dl).`);
   }
   mkdirSync(BIN_DIR, { recursive: true });
   const dir = mkdtempSync(join(TOOLS_DIR, 'install-prometheus-'));
@@ -73,8 +74,6 @@ function installWithGo() {
 
 /** The binary to use for `tool`, or undefined when it must be installed. */
 function find(tool) {
-  const fromPath = onPath(tool);
-  if (fromPath && versionOf(fromPath)?.startsWith('3.')) return fromPath;
   const installed = join(BIN_DIR, tool);
   if (existsSync(installed)) {
     if (versionOf(installed) === PROMETHEUS_VERSION) return installed;
