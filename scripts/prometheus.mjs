@@ -12,9 +12,9 @@
  * `go install github.com/prometheus/prometheus/cmd/{prometheus,promtool}@v<MODULE_VERSION>` into
  * `<repo>/.tools/bin` (git-ignored). The module's go.mod has no replace directive, so `go install
  * pkg@version` works. Built with the `remove_all_sd` tag (only static, file and HTTP service
- * discovery: the others would triple the build) and without the web UI's assets (not needed to
- * scrape, evaluate rules or answer the HTTP API); the version is stamped as the release build does,
- * so `--version` reports it. No registry package ships the official binaries (Debian's `prometheus`
+ * discovery: the others bring every cloud provider's SDK into the build) and without the web UI's
+ * assets (not needed to scrape, evaluate rules or answer the HTTP API); the version is stamped as
+ * the release build does, so `--version` reports it. No registry package ships the official binaries (Debian's `prometheus`
  * is 2.42, rebuilt by Debian).
  * Writes nothing outside `<repo>/.tools/`.
  */
