@@ -20,11 +20,11 @@ describe('LabelGuard', () => {
     expect(folds).toEqual(['m.uses']);
   });
 
-  it('counts task ids per workflow, so one workflow cannot take another\'s room', () => {
+  it('counts a task id with its namespace and workflow, against one cap for the whole metric', () => {
     const guard = new LabelGuard({ maxTasks: 3, maxWorkflows: 10 });
     for (const task of ['a', 'b', 'c', 'd']) guard.bound('m', { namespace: 'n', workflow: 'noisy', task });
     expect(guard.bound('m', { namespace: 'n', workflow: 'noisy', task: 'e' }).task).toBe(FOLDED);
-    // Same task id in another workflow is another value: it has no room either once the cap is reached.
+    // The same task id in another workflow is another value: no room for it once the cap is reached.
     expect(guard.bound('m', { namespace: 'n', workflow: 'quiet', task: 'a' }).task).toBe(FOLDED);
     expect(guard.bound('m', { namespace: 'n', workflow: 'noisy', task: 'a' }).task).toBe('a');
   });

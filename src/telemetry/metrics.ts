@@ -55,6 +55,7 @@ export const INSTRUMENTS = {
   maestro_task_attempt_duration_seconds: { kind: 'histogram', labels: ['namespace', 'workflow', 'task', 'runner', 'outcome'], description: 'Duration of one task attempt in the worker', buckets: TASK_BUCKETS },
   maestro_task_cache_hits: { kind: 'counter', labels: ['namespace', 'workflow', 'task'], description: 'Task attempts answered from the task cache' },
   maestro_policy_denials: { kind: 'counter', labels: ['namespace', 'workflow', 'stage'], description: 'Policy denials, by stage (run_start, task_attempt)' },
+  maestro_runner_queue_seconds: { kind: 'histogram', labels: ['runner'], description: 'Time a task attempt waited for its runner to run it: a Kubernetes Job\'s pod waiting for a node and its image', buckets: TASK_BUCKETS },
   maestro_task_schedule_to_start_seconds: { kind: 'histogram', labels: ['task_queue'], description: 'Time a task attempt waited on its Temporal task queue for a worker (activity scheduled → started)', buckets: FAST_BUCKETS },
   maestro_trigger_consumer_lag: { kind: 'gauge', labels: ['trigger', 'source'], description: 'Messages waiting for a message trigger: not yet delivered, or delivered and not acknowledged' },
   maestro_trigger_messages: { kind: 'counter', labels: ['trigger', 'outcome'], description: 'Messages settled by message triggers, by outcome (started, duplicate, ignored, refused, poison, retry)' },
@@ -70,12 +71,12 @@ export type LabelsOf<N extends keyof Instruments> = Record<Instruments[N]['label
 /** Caps of {@link LabelGuard}. */
 export interface LabelCaps {
   /**
-   * Distinct `workflow` values (per namespace value) one instrument keeps.
+   * Distinct workflows (namespace and name) one instrument keeps.
    * @default 500
    */
   maxWorkflows?: number;
   /**
-   * Distinct `task` values (per namespace and workflow value) one instrument keeps.
+   * Distinct tasks (namespace, workflow and task id) one instrument keeps.
    * @default 2000
    */
   maxTasks?: number;
@@ -90,18 +91,16 @@ export interface LabelCaps {
 export const FOLDED = 'other';
 /** Longest label value kept; a longer one is cut (ids are far shorter; this bounds a hostile one). */
 const MAX_VALUE_LENGTH = 128;
-/** Labels whose distinct values count within the values of others: a task id is counted per workflow. */
-const SCOPES: Readonly<Record<string, readonly string[]>> = { workflow: ['namespace'], task: ['namespace', 'workflow'] };
 
 /**
  * Bounds the distinct values of each label of each instrument. A value seen before passes; a new
- * one passes while the label has room, else becomes {@link FOLDED} and `onFold` is told. `task`
- * values count per (namespace, workflow), `workflow` values per namespace, so the series of one
- * instrument stay under the product of the caps of its labels.
+ * one passes while the label has room, else becomes {@link FOLDED} and `onFold` is told. A `task`
+ * value counts with its namespace and workflow, a `workflow` value with its namespace, so the cap
+ * of `task` bounds the (namespace, workflow, task) combinations of the whole instrument.
  */
 export class LabelGuard {
-  /** Values admitted, by instrument and label (`metric\0label`), each kept with its scope. */
-  private readonly admitted = new Map<string, Set<string>>();
+  /** Values admitted, by instrument and label, each kept with its scope. */
+  private readonly admitted = new Map<string, Map<string, Set<string>>>();
   private readonly caps: Required<LabelCaps>;
 
   constructor(
@@ -113,25 +112,33 @@ export class LabelGuard {
 
   /** The labels to record for `metric`: each value admitted, cut, or folded. */
   bound(metric: string, labels: Readonly<Record<string, string>>): Attributes {
+    let slots = this.admitted.get(metric);
+    if (slots === undefined) this.admitted.set(metric, (slots = new Map()));
     const out: Record<string, string> = {};
     // Scoping labels first, so a task is counted within the workflow value actually recorded.
-    const names = Object.keys(labels).sort((a, b) => rank(a) - rank(b));
-    for (const label of names) {
-      const value = (labels[label] ?? '').slice(0, MAX_VALUE_LENGTH);
-      const key = `${(SCOPES[label] ?? []).map((scope) => out[scope] ?? '').join('\0')}\0${value}`;
-      const slot = `${metric}\0${label}`;
-      let values = this.admitted.get(slot);
-      if (values === undefined) this.admitted.set(slot, (values = new Set()));
-      if (values.has(key) || value === FOLDED) out[label] = value;
-      else if (values.size < this.cap(label)) {
-        values.add(key);
-        out[label] = value;
-      } else {
-        out[label] = FOLDED;
-        this.onFold(metric, label);
-      }
+    if (labels.namespace !== undefined) out.namespace = this.admit(metric, slots, 'namespace', '', labels.namespace);
+    if (labels.workflow !== undefined) out.workflow = this.admit(metric, slots, 'workflow', out.namespace ?? '', labels.workflow);
+    for (const label in labels) {
+      if (label === 'namespace' || label === 'workflow') continue;
+      const scope = label === 'task' ? `${out.namespace ?? ''}\0${out.workflow ?? ''}` : '';
+      out[label] = this.admit(metric, slots, label, scope, labels[label] ?? '');
     }
     return out;
+  }
+
+  private admit(metric: string, slots: Map<string, Set<string>>, label: string, scope: string, raw: string): string {
+    const value = raw.length > MAX_VALUE_LENGTH ? raw.slice(0, MAX_VALUE_LENGTH) : raw;
+    if (value === FOLDED) return value;
+    let values = slots.get(label);
+    if (values === undefined) slots.set(label, (values = new Set()));
+    const key = scope === '' ? value : `${scope}\0${value}`;
+    if (values.has(key)) return value;
+    if (values.size < this.cap(label)) {
+      values.add(key);
+      return value;
+    }
+    this.onFold(metric, label);
+    return FOLDED;
   }
 
   private cap(label: string): number {
@@ -139,10 +146,6 @@ export class LabelGuard {
     if (label === 'task') return this.caps.maxTasks;
     return this.caps.maxLabelValues;
   }
-}
-
-function rank(label: string): number {
-  return label === 'namespace' ? 0 : label === 'workflow' ? 1 : 2;
 }
 
 /**

@@ -15,9 +15,12 @@ export interface MaestroProcess {
   readonly url: string;
 }
 
-/** The environment of the test process without any `TEMPORAL_*` variable, plus `extra`. */
+/**
+ * The environment of the test process without any `TEMPORAL_*` variable, plus `extra`; the
+ * worker's metrics on a free port (processes of parallel test files would contend for 9464).
+ */
 export function maestroEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  return { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TEMPORAL_'))), ...extra };
+  return { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('TEMPORAL_'))), MAESTRO_WORKER_METRICS_PORT: '0', ...extra };
 }
 
 /**

@@ -243,6 +243,9 @@ export async function startK8sApiServer({ namespaces = ['maestro-default'] }: { 
   }
 
   /** Sets the task container's state, among init containers when the pod has them. */
+  /** A container status as {@link setTaskState} writes it. */
+  type TaskStatus = { name: string; state: { running?: { startedAt: string } } };
+
   function setTaskState(pod: KubeObject, state: Record<string, unknown>, message?: string): void {
     const status = [{ name: 'task', ready: state['running'] !== undefined, restartCount: 0, state }];
     if (message !== undefined) (status[0]?.state['terminated'] as Record<string, unknown>)['message'] = message;
@@ -301,8 +304,11 @@ export async function startK8sApiServer({ namespaces = ['maestro-default'] }: { 
     const now = new Date().toISOString();
     let collectorExit = 0;
     if (pod) {
+      // A terminated container keeps the time it started, as the kubelet reports it.
+      const statuses = [...((pod.status?.['initContainerStatuses'] ?? []) as TaskStatus[]), ...((pod.status?.['containerStatuses'] ?? []) as TaskStatus[])];
+      const startedAt = statuses.find((status) => status.name === 'task')?.state.running?.startedAt;
       pod.status = { phase: exitCode === 0 ? 'Succeeded' : 'Failed' };
-      setTaskState(pod, { terminated: { exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', finishedAt: now } }, message);
+      setTaskState(pod, { terminated: { ...(startedAt === undefined ? {} : { startedAt }), exitCode, reason: exitCode === 0 ? 'Completed' : 'Error', finishedAt: now } }, message);
       if (exitCode === 0 && reason === undefined) collectorExit = runCollector(pod);
       if (collectorExit !== 0) pod.status['phase'] = 'Failed';
       put('pods', pod, 'MODIFIED');

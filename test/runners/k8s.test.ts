@@ -13,6 +13,7 @@ import { createK8sRunner, jobName, type ContainerWorkload, type K8sRunner } from
 import { createTestContext, type TestTaskContext } from '../../src/sdk/index.js';
 import { FsArtifactStore } from '../../src/store/index.js';
 import { startK8sApiServer, type K8sApiServer, type KubeObject } from '../peers/k8s-api.js';
+import { processMetrics } from '../../src/telemetry/index.js';
 
 const MIB = 1024 * 1024;
 const NS = 'maestro-default';
@@ -81,6 +82,8 @@ describe('Kubernetes Jobs runner (in-process API server)', () => {
     const result = await attempt;
 
     expect(result).toEqual({ exitCode: 0, logs: 'migrating\nconnected with [redacted]\ndone', outputs: { applied: 3 }, artifacts: [] });
+    // The wait from the Job's creation to the task container's start.
+    expect(await processMetrics().text()).toMatch(/^maestro_runner_queue_seconds_count\{runner="k8s"[^}]*\} [1-9]/m);
     expect(ctx.logs.filter((record) => record.fields?.['stream']).map((record) => record.message)).toEqual(['migrating', 'connected with [redacted]', 'done']);
     expect(ctx.heartbeats).toContainEqual(expect.objectContaining({ runner: 'k8s', job: job.metadata.name, namespace: NS }));
 

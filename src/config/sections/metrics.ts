@@ -21,12 +21,12 @@ export const metricsSection = section('metrics', 'Metrics: the worker\'s Prometh
   metricsMaxWorkflows: setting(Type.Integer({ minimum: 1, maximum: 100_000 }), {
     env: 'MAESTRO_METRICS_MAX_WORKFLOWS',
     default: 500,
-    description: 'Most distinct `workflow` label values (per namespace) one metric keeps; further workflows are counted as `other` (see `maestro_metric_labels_folded`).',
+    description: 'Most distinct workflows (namespace and name) one metric keeps; further workflows are counted as `other` (see `maestro_metric_labels_folded`).',
   }),
   metricsMaxTasks: setting(Type.Integer({ minimum: 1, maximum: 1_000_000 }), {
     env: 'MAESTRO_METRICS_MAX_TASKS',
     default: 2000,
-    description: 'Most distinct `task` label values (per namespace and workflow) one metric keeps; further task ids are counted as `other`.',
+    description: 'Most distinct tasks (namespace, workflow and task id) one metric keeps; further task ids are counted as `other`.',
   }),
   metricsMaxLabelValues: setting(Type.Integer({ minimum: 1, maximum: 100_000 }), {
     env: 'MAESTRO_METRICS_MAX_LABEL_VALUES',

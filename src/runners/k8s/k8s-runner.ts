@@ -7,6 +7,7 @@ import type { ResourceClassSetting } from '../../config/index.js';
 import { TaskError, isMaestroError } from '../../errors/index.js';
 import type { TaskContext } from '../../sdk/index.js';
 import type { ArtifactStore } from '../../store/index.js';
+import { processMetrics } from '../../telemetry/index.js';
 import { LogLines } from '../log-lines.js';
 import { DEFAULT_RESOURCE_CLASSES, resolveResourceClass, type ResourceClass } from '../resources.js';
 import { RunnerError, classTimeout } from '../runner-error.js';
@@ -147,6 +148,7 @@ export function createK8sRunner(options: K8sRunnerOptions = {}): K8sRunner {
       log.flush();
       const pod = await jobPod(api.core, namespace, name);
       const terminated = containerStatus(pod, CONTAINER_NAME)?.state?.terminated;
+      recordQueueTime(live, terminated?.startedAt);
       const exitCode = terminated?.exitCode ?? (outcome.succeeded ? 0 : -1);
       if (!outcome.succeeded) throw jobFailure(outcome, exitCode, log, resources, containerStatus(pod, COLLECTOR_NAME)?.state?.terminated?.exitCode);
       const result: ContainerResult = { exitCode, logs: log.tail(), artifacts: [] };
@@ -170,6 +172,18 @@ export function createK8sRunner(options: K8sRunnerOptions = {}): K8sRunner {
   }
 
   return { run, kubeConfig: async () => (await client()).kc };
+}
+
+/**
+ * `maestro_runner_queue_seconds{runner="k8s"}`: from the Job's creation to its task container's
+ * start — the pod waiting for a node with room, and for its image. An adopted Job (an earlier
+ * execution of the attempt made it) counts from its own creation.
+ */
+function recordQueueTime(job: V1Job, startedAt: Date | string | undefined): void {
+  const created = job.metadata?.creationTimestamp;
+  if (created === undefined || startedAt === undefined) return;
+  const seconds = (new Date(startedAt).getTime() - new Date(created).getTime()) / 1000;
+  if (Number.isFinite(seconds)) processMetrics().record('maestro_runner_queue_seconds', Math.max(0, seconds), { runner: RUNNER });
 }
 
 /** Where the runner's Kubernetes credentials come from, found without loading the client. */
