@@ -4,7 +4,7 @@
  * recording and alerting rules under deploy/prometheus/. Idempotent, and fast when nothing is missing.
  *
  *   node scripts/prometheus.mjs install   ensure both binaries (the scrape test's set-up)
- *   node scripts/prometheus.mjs test      install, then `promtool check rules` and `promtool test rules`  (npm test)
+ *   node scripts/prometheus.mjs test      install, then `promtool check config`, `check rules` and `test rules`  (npm test)
  *
  * Binaries: `<repo>/.tools/bin/{prometheus,promtool}` when they report the pinned version (not a
  * copy on PATH: the scrape test's peer starts this one, and the rule tests need a known promtool).
@@ -97,9 +97,13 @@ function ymlFiles(dir) {
     .map((name) => join(dir, name).slice(REPO_ROOT.length + 1));
 }
 
-/** `promtool check rules` then `promtool test rules` over deploy/prometheus/. */
+/**
+ * Over deploy/prometheus/: `promtool check config --syntax-only` (the token file it names exists
+ * only where Prometheus runs), `promtool check rules`, then `promtool test rules`.
+ */
 function test(promtool) {
   for (const args of [
+    ['check', 'config', '--syntax-only', 'deploy/prometheus/prometheus.yml'],
     ['check', 'rules', ...ymlFiles(RULES_DIR)],
     ['test', 'rules', ...ymlFiles(TESTS_DIR)],
   ]) {
