@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { builtinCatalog } from '../src/tasks/index.js';
 import { compileWorkflow } from '../src/compiler/index.js';
 import { parseManifest, parseScheduleManifest } from '../src/manifest/index.js';
+import { anchors } from './helpers/markdown.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const PAGES = ['README.md', 'runbooks/README.md', 'policies/README.md', ...readdirSync(join(ROOT, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
@@ -16,19 +17,6 @@ const PAGES = ['README.md', 'runbooks/README.md', 'policies/README.md', ...readd
 /** The fenced blocks of `text` in `language`. */
 function blocks(text: string, language: string): string[] {
   return [...text.matchAll(new RegExp(`^\`\`\`${language}\\n([\\s\\S]*?)^\`\`\``, 'gm'))].map((match) => match[1] ?? '');
-}
-
-/** The anchors GitHub gives a page's headings: lower case, punctuation dropped, spaces as `-`. */
-function anchors(text: string): Set<string> {
-  const outside = text.replace(/^```[\s\S]*?^```/gm, '');
-  return new Set(
-    [...outside.matchAll(/^#{1,6} (.+)$/gm)].map((match) =>
-      (match[1] ?? '')
-        .toLowerCase()
-        .replace(/[^\p{L}\p{N}\s_-]/gu, '')
-        .replace(/ /g, '-'),
-    ),
-  );
 }
 
 const manifests = PAGES.flatMap((page) =>

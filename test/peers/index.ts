@@ -19,3 +19,4 @@ export { startSigStub, type SigBatch, type SigPeer } from './sig.js';
 export { startSlackWebhook, type SlackPeer } from './slack.js';
 export { PeerStartError } from './spawn-peer.js';
 export { startDeployApi, type DeployApiPeer, type DeployCall } from './deploy-api.js';
+export { startPrometheus, type PrometheusPeer, type PromAlert, type PromSample } from './prometheus.js';
