@@ -2,17 +2,17 @@
  * The worker's side of the usage ledger: one row per task attempt when it ends (written by
  * `runTask` beside the task log's flush, so it adds no wait of its own to the attempt), and the
  * run's row completed when the run ends (beside its receipt). A ledger write that fails is logged
- * and counted (`maestro_usage_write_failures_total`), never a reason to fail the task or the run.
+ * and counted (`maestro_usage_write_failures`), never a reason to fail the task or the run.
  *
  * And the namespaces' budgets ({@link createBudgetGuard}), checked at each attempt's start and
  * end against the ledger's usage (read at most every {@link BUDGET_CACHE_MS} per namespace).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { metrics } from '@opentelemetry/api';
 import type { Budget, CostModel } from '../config/index.js';
 import { MaestroError } from '../errors/index.js';
 import type { RunTaskInput } from '../ir/index.js';
 import type { WriteReceiptInput } from '../provenance/index.js';
+import { processMetrics } from '../telemetry/index.js';
 import {
   BUDGET_AUDIT_KIND,
   attemptCost,
@@ -47,10 +47,6 @@ export interface UsageDeps {
 /** Where a failed ledger write is told. */
 export type UsageLog = (message: string, meta: Record<string, unknown>) => void;
 
-const meter = metrics.getMeter('maestro');
-const writeFailures = meter.createCounter('maestro_usage_write_failures_total', {
-  description: 'Usage ledger rows (task attempts, runs) the worker could not write.',
-});
 
 /** How one attempt went, as `runTask` saw it. */
 export interface AttemptEnding {
@@ -92,7 +88,7 @@ export async function recordAttempt({ ledger, costModel = {} }: UsageDeps, input
       connectorCalls: ending.connectorCalls,
     });
   } catch (error) {
-    writeFailures.add(1, { table: 'task_attempts' });
+    processMetrics().add('maestro_usage_write_failures', 1, { table: 'task_attempts' });
     log('the usage ledger could not record the task attempt', { runId: input.runId, taskId: input.taskId, attempt: input.attempt, error: String(error) });
   }
 }
@@ -120,7 +116,7 @@ export async function recordRunEnd({ ledger, costModel = {} }: UsageDeps, input:
       runPrice: runPrice(costModel),
     });
   } catch (error) {
-    writeFailures.add(1, { table: 'run_records' });
+    processMetrics().add('maestro_usage_write_failures', 1, { table: 'run_records' });
     log('the usage ledger could not record the run', { runId: input.runId, error: String(error) });
   }
 }

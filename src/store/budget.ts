@@ -3,8 +3,8 @@
  * the budget warnings; shared by the run-start path (`launchRun`), the worker's attempt checks and
  * `GET /usage`.
  */
-import { metrics } from '@opentelemetry/api';
 import type { Budget, CostModel } from '../config/index.js';
+import { processMetrics } from '../telemetry/index.js';
 import { auditRecordId, type AuditLog } from './audit-log.js';
 import type { UsageLedger } from './usage-ledger.js';
 
@@ -87,12 +87,8 @@ const CLAIMED_MAX = 10_000;
 
 /** The latest ratio seen per namespace with a budget (bounded: only configured namespaces get one). */
 const ratios = new Map<string, number>();
-metrics
-  .getMeter('maestro')
-  .createObservableGauge('maestro_budget_used_ratio', { description: 'Usage of each namespace\u2019s budget in its current period, as a fraction of the limit (1 = spent).' })
-  .addCallback((result) => {
-    for (const [namespace, ratio] of ratios) result.observe(ratio, { namespace });
-  });
+/** Whether the gauge reads {@link ratios}: from the first usage noted, once the process has set its metrics up. */
+let observing = false;
 
 /** The figures of a budget record or a refusal: namespace, period and its bounds, limit, usage. */
 export function budgetFigures({ namespace, budget, window, usage }: BudgetStatus): Record<string, string | number> {
@@ -113,6 +109,10 @@ export async function noteBudgetUsage(
 ): Promise<void> {
   const ratio = status.budget.limit > 0 ? status.usage / status.budget.limit : status.usage > 0 ? Number.POSITIVE_INFINITY : 0;
   ratios.set(status.namespace, ratio);
+  if (!observing) {
+    observing = true;
+    processMetrics().observe('maestro_budget_used_ratio', () => [...ratios].map(([namespace, value]) => [value, { namespace }] as const));
+  }
   if (auditLog === undefined) return;
   try {
     for (const threshold of BUDGET_WARNINGS) {

@@ -59,6 +59,8 @@ export const INSTRUMENTS = {
   maestro_task_schedule_to_start_seconds: { kind: 'histogram', labels: ['task_queue'], description: 'Time a task attempt waited on its Temporal task queue for a worker (activity scheduled → started)', buckets: FAST_BUCKETS },
   maestro_trigger_consumer_lag: { kind: 'gauge', labels: ['trigger', 'source'], description: 'Messages waiting for a message trigger: not yet delivered, or delivered and not acknowledged' },
   maestro_trigger_messages: { kind: 'counter', labels: ['trigger', 'outcome'], description: 'Messages settled by message triggers, by outcome (started, duplicate, ignored, refused, poison, retry)' },
+  maestro_usage_write_failures: { kind: 'counter', labels: ['table'], description: 'Usage ledger rows (task attempts, runs) the worker could not write' },
+  maestro_budget_used_ratio: { kind: 'gauge', labels: ['namespace'], description: 'Usage of each namespace\'s budget in its current period, as a fraction of the limit (1 = spent)' },
   maestro_metric_labels_folded: { kind: 'counter', labels: ['metric', 'label'], description: 'Label values folded into `other` because the label reached its cap of distinct values' },
 } as const satisfies Record<string, InstrumentSpec>;
 
