@@ -19,6 +19,7 @@ import {
   auditRecordId,
   budgetFigures,
   budgetPeriod,
+  budgetUsedText,
   noteBudgetUsage,
   runPrice,
   type AttemptOutcome,
@@ -177,7 +178,7 @@ export function createBudgetGuard(usage: UsageDeps, log: UsageLog): BudgetGuard 
   /** Records that the budget stopped an attempt, then fails it or pauses its run. */
   async function act(input: RunTaskInput, current: BudgetStatus, when: 'start' | 'end'): Promise<'paused' | never> {
     const pause = current.budget.onExceed === 'pause' && pauseRun !== undefined;
-    const message = `namespace ${input.namespace} has used ${current.usage} of its ${current.budget.period}ly budget of ${current.budget.limit}`;
+    const message = budgetUsedText(input.namespace, current.budget, current.usage);
     try {
       await auditLog?.append({
         kind: BUDGET_AUDIT_KIND,

@@ -9,7 +9,7 @@
 import type { Budget, CostModel } from '../config/index.js';
 import { MaestroError } from '../errors/index.js';
 import type { CompiledWorkflow } from '../ir/index.js';
-import { BUDGET_AUDIT_KIND, budgetFigures, budgetPeriod, noteBudgetUsage, runPrice, type AuditLog, type BudgetStatus, type Store } from '../store/index.js';
+import { BUDGET_AUDIT_KIND, amountText, budgetFigures, budgetPeriod, budgetUsedText, noteBudgetUsage, runPrice, type AuditLog, type BudgetStatus, type Store } from '../store/index.js';
 import { recordBeforeActing } from './record.js';
 
 /** What {@link chargeRun} needs of the launch context. */
@@ -55,7 +55,7 @@ export async function chargeRun(context: ChargeContext, request: ChargeRequest):
   const status: BudgetStatus = { namespace: request.namespace, budget, window, usage: charge.charged ? charge.usage + price : charge.usage };
   await noteBudgetUsage(context.store, context.auditLog, status, (message, meta) => console.warn(`maestro: ${message}`, meta));
   if (charge.charged) return;
-  const message = `namespace ${request.namespace} has used ${charge.usage} of its ${budget.period}ly budget of ${budget.limit}; a run costs ${price}: nothing started`;
+  const message = `${budgetUsedText(request.namespace, budget, charge.usage)}; a run costs ${amountText(price)}: nothing started`;
   await recordBeforeActing(context.auditLog, {
     kind: BUDGET_AUDIT_KIND,
     runId: request.runId,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attemptCost, budgetPeriod, runPrice } from './budget.js';
+import { amountText, attemptCost, budgetPeriod, budgetUsedText, runPrice } from './budget.js';
 
 describe('budgetPeriod', () => {
   it('gives the UTC day, ISO week (from Monday) and month holding a time', () => {
@@ -28,5 +28,13 @@ describe('attemptCost', () => {
     expect(attemptCost({}, { resourceClass: 'local', durationMs: 10_000, connectorCalls: 5, ran: true })).toBe(0);
     expect(runPrice({})).toBe(0);
     expect(runPrice(model)).toBe(0.3);
+  });
+});
+
+describe('budgetUsedText', () => {
+  it('names the period as a word and rounds the binary fractions of summed prices', () => {
+    expect(budgetUsedText('team-a', { period: 'day', limit: 0.0025 }, 0.0020118000000000002)).toBe('namespace team-a has used 0.0020118 of its daily budget of 0.0025');
+    expect(budgetUsedText('b', { period: 'month', limit: 100 }, 0.1 + 0.2)).toBe('namespace b has used 0.3 of its monthly budget of 100');
+    expect(amountText(123456789.5)).toBe('123456789.5');
   });
 });

@@ -90,6 +90,24 @@ const ratios = new Map<string, number>();
 /** Whether the gauge reads {@link ratios}: from the first usage noted, once the process has set its metrics up. */
 let observing = false;
 
+const PERIOD_WORDS: Readonly<Record<Budget['period'], string>> = { day: 'daily', week: 'weekly', month: 'monthly' };
+
+/**
+ * How much of a budget a namespace has used, in words for messages: amounts to 12 significant
+ * digits (sums of prices are binary fractions: 0.0020118000000000002 reads 0.0020118).
+ * @example
+ * budgetUsedText('team-a', { period: 'day', limit: 0.0025 }, 0.0020118000000000002)
+ * // 'namespace team-a has used 0.0020118 of its daily budget of 0.0025'
+ */
+export function budgetUsedText(namespace: string, budget: Pick<Budget, 'period' | 'limit'>, usage: number): string {
+  return `namespace ${namespace} has used ${amountText(usage)} of its ${PERIOD_WORDS[budget.period]} budget of ${amountText(budget.limit)}`;
+}
+
+/** An amount of the cost model's unit to 12 significant digits: exact figures, without the noise of binary fractions. */
+export function amountText(amount: number): string {
+  return String(Number(amount.toPrecision(12)));
+}
+
 /** The figures of a budget record or a refusal: namespace, period and its bounds, limit, usage. */
 export function budgetFigures({ namespace, budget, window, usage }: BudgetStatus): Record<string, string | number> {
   return { namespace, period: budget.period, from: window.from, to: window.to, limit: budget.limit, usage };
@@ -130,7 +148,7 @@ export async function noteBudgetUsage(
         namespace: status.namespace,
         actor: 'maestro',
         result: 'warning',
-        reasons: [`namespace ${status.namespace} has used ${threshold}% of its ${status.budget.period}ly budget (${status.usage} of ${status.budget.limit})`],
+        reasons: [`${budgetUsedText(status.namespace, status.budget, status.usage)} (${threshold}%)`],
         details: { ...budgetFigures(status), threshold },
       });
     }
