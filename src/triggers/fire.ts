@@ -40,6 +40,8 @@ export interface TriggerEvent {
   id?: string;
   /** @default a fresh random trace id */
   traceId?: string;
+  /** The span the event's runs are children of (a webhook's request span or its caller's), as a `traceparent` of `traceId`. @default none */
+  traceParent?: string;
 }
 
 /** What happened to an event (or to one of its items). */
@@ -187,9 +189,10 @@ async function planItem(trigger: Trigger, bindings: ExpressionBindings, event: T
 }
 
 /** Starts (or finds) the run of one item that passed the filter. */
-async function fireItem(context: TriggerContext, trigger: Trigger, principal: Principal, item: PlannedItem, traceId: string, now: Date): Promise<FiredItem> {
+async function fireItem(context: TriggerContext, trigger: Trigger, principal: Principal, item: PlannedItem, trace: { traceId: string; traceParent?: string }, now: Date): Promise<FiredItem> {
+  const { traceId } = trace;
   const actor = triggerActor(trigger);
-  const start = { namespace: trigger.namespace, runbook: trigger.runbook, inputs: item.inputs, principal, startedBy: actor, traceId };
+  const start = { namespace: trigger.namespace, runbook: trigger.runbook, inputs: item.inputs, principal, startedBy: actor, ...trace };
   // Planned (runbook found, allow-list and inputs checked) while the key is claimed and the fire
   // recorded: only reads, so nothing happens if the item turns out a duplicate.
   const planning = planRunbook(context, start);
@@ -264,7 +267,7 @@ export async function fireTrigger(context: TriggerContext, record: TriggerRecord
   }
   const items: FiredItem[] = [];
   // One item after the other: a payload's runs start in its order, and never more at once than one event's worth.
-  for (const item of planned) items.push(item.pass ? await fireItem(context, trigger, record.principal, item, traceId, now) : { outcome: 'ignored' });
+  for (const item of planned) items.push(item.pass ? await fireItem(context, trigger, record.principal, item, { traceId, ...(event.traceParent === undefined ? {} : { traceParent: event.traceParent }) }, now) : { outcome: 'ignored' });
   const runIds = items.flatMap((item) => (item.runId !== undefined && item.outcome !== 'refused' ? [item.runId] : []));
   if (runIds.length > 0) await context.store.markTriggerFired(trigger.namespace, trigger.name, now.toISOString(), runIds);
   return { outcome: overall(items), runIds, items };

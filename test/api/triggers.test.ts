@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runInput } from '../../src/runs/index.js';
 import { hmacSha256Hex } from '../../src/triggers/index.js';
 import { inNamespace, manifest, startHarness, type ApiResponse, type Harness } from './harness.js';
 
@@ -105,6 +106,16 @@ describe('POST /hooks/{namespace}/{name} (GitHub-style X-Hub-Signature-256 push)
     const trigger = await h.call('GET', `/triggers/github-push?namespace=${h.namespace}`);
     expect(trigger.body.recentRuns.filter((r: { runId: string }) => r.runId === runId).length).toBeGreaterThanOrEqual(1);
     expect((await auditOf('github-push')).filter((r) => r.result === 'fire' && r.runId === runId)).toHaveLength(1);
+  });
+
+  it('a caller\'s traceparent parents the runs it starts, even when the API itself does not trace', async () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const delivery = push('refs/heads/main', randomUUID());
+    const fired = await deliver('github-push', delivery.body, { headers: { ...delivery.headers, traceparent } });
+    const [runId] = fired.body.runIds as string[];
+    // The run carries the caller's trace, and its span (emitted by the worker) is the caller's span's child.
+    const input = await runInput(h.client, runId as string);
+    expect([input.traceId, input.traceParent]).toEqual(['4bf92f3577b34da6a3ce929d0e0e4736', traceparent]);
   });
 
   it('a bad or missing signature is 401 problem+json, audited without the body, and starts nothing', async () => {

@@ -9,7 +9,7 @@ import type { SecretResolver } from '../../secrets/index.js';
 import type { TriggerRecord } from '../../store/index.js';
 import { fireTrigger, recordTriggerEvent, triggerOf, verifySignature, type FireResult } from '../../triggers/index.js';
 import { parseJsonText } from '../json-body.js';
-import { requestTraceId, stringParam, type RouteContext, type RouteHandler } from '../context.js';
+import { requestTraceId, requestTraceParent, stringParam, type RouteContext, type RouteHandler } from '../context.js';
 import { launchContext } from './access.js';
 
 /** Request headers an expression may read: every one but the caller's credentials. */
@@ -104,6 +104,8 @@ export const deliverWebhook: RouteHandler = async (context) => {
     throw unauthenticated(namespace, name);
   }
   const body = bytes.length === 0 ? null : parseJsonText(bytes);
-  const result = await fireTrigger({ ...launchContext(context.deps), catalog: context.deps.catalog, clock: context.deps.clock }, record, { body, headers: eventHeaders(context), traceId });
+  const traceParent = requestTraceParent(context);
+  const event = { body, headers: eventHeaders(context), traceId, ...(traceParent === undefined ? {} : { traceParent }) };
+  const result = await fireTrigger({ ...launchContext(context.deps), catalog: context.deps.catalog, clock: context.deps.clock }, record, event);
   return answer(result);
 };
