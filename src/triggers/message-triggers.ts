@@ -10,6 +10,7 @@ import { maestroDataConverter, payloadCodec } from '../codec/index.js';
 import { temporalConnectOptions, type Config } from '../config/index.js';
 import { openLaunchContext } from '../runs/index.js';
 import { egressPolicyOf, loadCatalog } from '../tasks/index.js';
+import { formatTraceparent, parseTraceparent } from '../telemetry/index.js';
 import { recordTriggerEvent } from './audit.js';
 import { consumerMetrics, RetryLater, startMessageConsumers, type ConsumerLog, type MessageHandler, type MessageSource } from './consumers/index.js';
 import { fireTrigger, triggerActor, type TriggerContext } from './fire.js';
@@ -26,7 +27,10 @@ export function triggerMessageHandler(context: TriggerContext): MessageHandler {
     async onMessage(ref, event) {
       const record = await context.store.getTrigger(ref.namespace, ref.name);
       if (record === undefined || record.paused || !record.message) return { outcome: 'ignored', reason: 'the trigger was deleted or paused' };
-      const result = await fireTrigger(context, record, { body: event.body, headers: event.headers, id: event.id });
+      // A producer's trace context (our connectors send it) parents the runs; a malformed one is ignored.
+      const parent = parseTraceparent(event.headers.traceparent);
+      const trace = parent === undefined ? {} : { traceId: parent.traceId, traceParent: formatTraceparent(parent) };
+      const result = await fireTrigger(context, record, { body: event.body, headers: event.headers, id: event.id, ...trace });
       switch (result.outcome) {
         case 'rate-limited':
           throw new RetryLater(`trigger ${ref.namespace}/${ref.name} is over its rate limit`, (result.retryAfterSeconds ?? 1) * 1000);

@@ -7,13 +7,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import kafkajs from 'kafkajs';
-import { connect, type NatsConnection } from 'nats';
+import { connect, headers, type NatsConnection } from 'nats';
 import { loadCatalog } from '../../src/tasks/index.js';
 import { egressPolicyOf } from '../../src/tasks/index.js';
 import { runMessageTriggers, saveTrigger, startMessageConsumers, triggerMessageHandler, type MessageHandler, type MessageTriggerRef, type RunningMessageTriggers, type TriggerContext } from '../../src/triggers/index.js';
 import { startKafka, startNats, type KafkaPeer, type NatsPeer } from '../peers/index.js';
 import { manifest, startHarness, type Harness } from '../api/harness.js';
 import { processMetrics } from '../../src/telemetry/index.js';
+import { runInput } from '../../src/runs/index.js';
 
 let h: Harness;
 let nats: NatsPeer;
@@ -112,7 +113,10 @@ describe('NATS JetStream', () => {
     const endpoint = await processMetrics().listen('127.0.0.1', 0);
     try {
       const js = nc.jetstream();
-      await js.publish('orders.created', JSON.stringify({ kind: 'order', order: 42 }), { msgID: 'order-42' });
+      // The producer's trace context (as Maestro's own nats.publish sends it) parents the run.
+      const traced = headers();
+      traced.set('traceparent', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');
+      await js.publish('orders.created', JSON.stringify({ kind: 'order', order: 42 }), { msgID: 'order-42', headers: traced });
       await js.publish('orders.created', JSON.stringify({ kind: 'refund', order: 43 }));
       const [run] = await until(async () => {
         const runs = await runsOf(`nats-orders-${SUFFIX}`);
@@ -120,6 +124,8 @@ describe('NATS JetStream', () => {
       });
       const detail = await h.waitRun(run?.runId ?? '', (r) => r.status === 'SUCCEEDED');
       expect(detail.params).toEqual({ order: 42 });
+      const input = await runInput(h.client, run?.runId ?? '');
+      expect([input.traceId, input.traceParent]).toEqual(['4bf92f3577b34da6a3ce929d0e0e4736', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01']);
       // Both acknowledged: nothing waits, and the ignored one started nothing.
       const metricsUrl = endpoint.url;
       await until(async () => /maestro_trigger_consumer_lag\{[^}]*trigger="[^"]*nats-orders-[^"]*"[^}]*\} 0/.test(await (await fetch(`${metricsUrl}/metrics`)).text()));
