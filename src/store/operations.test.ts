@@ -25,6 +25,8 @@ describe('resolveOperationsWindow', () => {
   it('picks the smallest bucket giving at most 60 buckets', () => {
     const at = (spanMs: number): number => resolveOperationsWindow({ from: new Date(NOW.getTime() - spanMs), to: NOW }, NOW).bucketMs;
     expect(at(HOUR)).toBe(60_000);
+    // `from` alone: `to` is the server's now, a little later than the caller's.
+    expect(at(HOUR + 250)).toBe(60_000);
     expect(at(2 * HOUR)).toBe(300_000);
     expect(at(7 * 24 * HOUR)).toBe(3 * HOUR);
     expect(at(31 * 24 * HOUR)).toBe(24 * HOUR);

@@ -143,7 +143,8 @@ export interface OperationsWindow {
 
 /**
  * Resolves and checks a window: `to` defaults to `now`, `from` to 24 hours before `to`, and the
- * bucket to the smallest of 1 m, 5 m, 15 m, 1 h, 3 h, 6 h, 1 d giving at most 60 buckets.
+ * bucket to the smallest of 1 m, 5 m, 15 m, 1 h, 3 h, 6 h, 1 d giving about 60 buckets at most (the
+ * span over the bucket, rounded, at most 60).
  *
  * @throws MaestroError `BAD_REQUEST` for `from` not before `to`, a window longer than 31 days, a
  *   bucket shorter than a minute or not whole seconds, or more than {@link OPERATIONS_MAX_BUCKETS} buckets.
@@ -155,7 +156,9 @@ export function resolveOperationsWindow(input: { from?: Date; to?: Date; bucketS
   if (!(span > 0)) throw new MaestroError('BAD_REQUEST', `the window's from (${from.toISOString()}) must be before its to (${to.toISOString()})`);
   if (span > OPERATIONS_MAX_WINDOW_MS) throw new MaestroError('BAD_REQUEST', `the window spans ${Math.ceil(span / 86_400_000)} days; at most 31 are allowed`);
   if (input.bucketSeconds === undefined) {
-    const bucketMs = BUCKET_LADDER_MS.find((size) => Math.ceil(span / size) <= DEFAULT_BUCKETS) ?? DAY_MS;
+    // Rounded: a window a few milliseconds over an hour (`from` only, `to` = the server's now) keeps
+    // the hour's 1-minute buckets instead of jumping to 5 minutes.
+    const bucketMs = BUCKET_LADDER_MS.find((size) => Math.round(span / size) <= DEFAULT_BUCKETS) ?? DAY_MS;
     return { from, to, bucketMs };
   }
   const bucketMs = input.bucketSeconds * 1000;

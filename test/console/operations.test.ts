@@ -54,7 +54,9 @@ describe('the Operations page', () => {
     expect(await steadyRow.textContent()).toContain('100 %');
 
     // The charts: the page's own API answer says how many bars and points each must draw.
-    const report = (await h.call('GET', `/operations?namespace=${h.namespace}&from=${new Date(Date.now() - 3_600_000).toISOString()}`, { token: 'viewer' })).body as {
+    const now = Date.now();
+    const window = `from=${new Date(now - 3_600_000).toISOString()}&to=${new Date(now).toISOString()}`;
+    const report = (await h.call('GET', `/operations?namespace=${h.namespace}&${window}`, { token: 'viewer' })).body as {
       series: { succeeded: number; failed: number; cancelled: number; queueP50Ms: number | null; queueP95Ms: number | null }[];
     };
     const outcomeBars = report.series.reduce((sum, bucket) => sum + [bucket.succeeded, bucket.failed, bucket.cancelled].filter((n) => n > 0).length, 0);
