@@ -110,7 +110,7 @@ const SCRAPE_TOKEN = `prometheus-scrape-${randomUUID()}`;
 const TOKENS_FILE = stringify({
   tokens: [
     { name: 'admin', token: TOKEN, roles: ['admin'], namespaces: ['*'] },
-    { name: 'prometheus', token: SCRAPE_TOKEN, roles: ['viewer'], namespaces: [] },
+    { name: 'prometheus', token: SCRAPE_TOKEN, roles: ['metrics'], namespaces: [] },
   ],
 });
 const WORKFLOW = 'slo-check';

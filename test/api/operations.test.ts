@@ -69,8 +69,11 @@ describe('keep-alive connections', () => {
 });
 
 describe('GET /metrics', () => {
-  it('needs a token unless configured public, and exposes request latency and runs by workflow in Prometheus text', async () => {
+  it('needs the metrics role unless configured public, and exposes request latency and runs by workflow in Prometheus text', async () => {
     expect((await h.call('GET', '/metrics', { token: null })).status).toBe(401);
+    // Figures of every namespace: a namespace's own principals do not read them.
+    expect((await h.call('GET', '/metrics', { token: 'viewer' })).status).toBe(403);
+    expect((await h.call('GET', '/metrics', { token: 'operator' })).status).toBe(403);
     const { name } = await h.register(manifest(THREE_TASKS, { name: 'metered' }));
     const started = await h.call('POST', '/runs', { json: { workflowRef: `${name}@1.0.0`, namespace: h.namespace } });
     await h.waitRun(started.body.runId, (r) => r.status === 'SUCCEEDED');
@@ -78,7 +81,7 @@ describe('GET /metrics', () => {
     // The watcher sees every run that finishes on the dev server, other test files' too: wait for this one's tasks.
     for (let tries = 0; tries < 150 && !/maestro_task_duration_seconds_count\{[^}]*workflow="metered"/.test(text); tries += 1) {
       await new Promise((resolve) => setTimeout(resolve, 200));
-      text = (await h.call('GET', '/metrics', { token: 'viewer' })).text;
+      text = (await h.call('GET', '/metrics', { token: 'admin' })).text;
     }
     expect(text).toContain('# TYPE maestro_http_request_duration_seconds histogram');
     expect(text).toMatch(/maestro_http_request_duration_seconds_count\{method="POST",route="\/runs",status="201"[^}]*\} \d+/);

@@ -23,8 +23,8 @@ export const serverSection = section('server', 'Where the HTTP API listens and h
   }),
   metricsPublic: optional(Type.Boolean(), {
     env: 'MAESTRO_METRICS_PUBLIC',
-    unset: 'false: a token is required',
-    description: 'Serve `GET /metrics` without a token (true | false).',
+    unset: 'false: a token with the `metrics` role (or `admin`) is required',
+    description: 'Serve `GET /metrics` without a token (true | false). Its figures cover every namespace: open it only where workflow authors cannot reach it.',
   }),
 });
 
