@@ -4,13 +4,19 @@
  *   (the engine suite's), seq-10 and fan-100; `on` runs carry a trace (every span sampled, exported
  *   over OTLP http/protobuf to a local Jaeger in its own process), `off` runs carry none — the
  *   same worker, so only the spans differ. Target: on ≤ 1.03 × off.
+ * - CPU per run, `on` against `off`: this process's CPU time (the worker, its span processing and
+ *   the OTLP export, the client) over blocks of runs, an `on` block then an `off` block, the
+ *   spans of the `on` block flushed to Jaeger inside it, so its export is counted where it belongs.
+ *   CPU time hardly moves with the machine's load, where latency does: the figure that still
+ *   says what tracing costs on a busy machine. Jaeger's own CPU (the backend) is not counted.
  * - No exporter: before the SDK is registered, the span helpers an attempt goes through
  *   (`inAttemptSpan`, `inPolicySpan`, `noteCacheHit`) against the bare call, per attempt, and that
  *   times the 10 attempts of seq-10 as a share of its `off` median. Target ≤ 0.5 %. The same
  *   helpers with the SDK registered say what tracing costs in this process, apart from the export.
  *
  * Environment: `BENCH_ITERATIONS` (default 30), `BENCH_WARMUP` (default 3), `BENCH_TIME_BUDGET`
- * (seconds, default 210) as the engine suite reads them.
+ * (seconds, default 210) as the engine suite reads them; `BENCH_TRACING_CPU_BLOCKS` block pairs per
+ * shape for the CPU figure (default 8, 3 runs a block; 0 skips it).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { startRun, waitForRun } from '../src/client/index.js';
@@ -25,6 +31,8 @@ import { compileShape } from './variants.js';
 const SHAPE_NAMES = ['seq-10', 'fan-100'];
 const PRINCIPAL: Principal = { subject: 'bench', roles: ['operator'], namespaces: ['default'] };
 const ON_TARGET = 1.03;
+/** Runs per block of the CPU figure. */
+const CPU_BLOCK_RUNS = 3;
 const NO_EXPORTER_TARGET = 0.005;
 
 /** One shape's figures. */
@@ -35,6 +43,8 @@ export interface TracingShapeResult {
   on: Summary;
   /** Median of the per-iteration on/off ratios, with its bootstrap 95% interval. */
   onOverOff: { median: number; interval: [number, number] };
+  /** CPU ms per run of this process, per block (see the file's comment); empty when not measured. */
+  cpu: { off: Summary; on: Summary; onOverOff: { median: number; interval: [number, number] } } | undefined;
 }
 
 /** The suite's result. */
@@ -124,9 +134,34 @@ export async function benchTracing(): Promise<TracingBenchResult> {
       const wouldEnd = performance.now() + (performance.now() - iterationStart);
       if (budgetMs > 0 && measured >= 10 && measured < iterations && wouldEnd - began > budgetMs) break;
     }
+    const cpuBlocks = positiveInt('BENCH_TRACING_CPU_BLOCKS', 8, 0);
+    const cpu = new Map(shapes.map((shape) => [shape.name, { off: [] as number[], on: [] as number[] }]));
+    /** CPU ms per run of a block of runs of `shape`, an `on` block's spans exported within it. */
+    const cpuBlock = async (shape: string, traced: boolean): Promise<number> => {
+      const before = process.cpuUsage();
+      for (let run = 0; run < CPU_BLOCK_RUNS; run += 1) await runOnce(shape, traced);
+      if (traced) await tracing.flush();
+      const used = process.cpuUsage(before);
+      return (used.user + used.system) / 1000 / CPU_BLOCK_RUNS;
+    };
+    for (let block = 0; block < cpuBlocks; block += 1) {
+      for (const shape of shapes) {
+        const order = block % 2 === 0 ? [true, false] : [false, true];
+        for (const traced of order) cpu.get(shape.name)?.[traced ? 'on' : 'off'].push(await cpuBlock(shape.name, traced));
+      }
+      console.error(`tracing: CPU block ${block + 1}/${cpuBlocks}`);
+    }
     const results = shapes.map((shape): TracingShapeResult => {
       const { off, on } = samples.get(shape.name) as { off: number[]; on: number[] };
-      return { shape: shape.name, tasks: taskCount(shape), off: summarize(off), on: summarize(on), onOverOff: pairedMedianRatio(on, off) };
+      const used = cpu.get(shape.name) as { off: number[]; on: number[] };
+      return {
+        shape: shape.name,
+        tasks: taskCount(shape),
+        off: summarize(off),
+        on: summarize(on),
+        onOverOff: pairedMedianRatio(on, off),
+        cpu: used.on.length === 0 ? undefined : { off: summarize(used.off), on: summarize(used.on), onOverOff: pairedMedianRatio(used.on, used.off) },
+      };
     });
     const seq10 = results.find((r) => r.shape === 'seq-10');
     const noExporterShareOfSeq10 = seq10 === undefined ? Number.NaN : (noExporterNsPerAttempt * 10) / 1e6 / seq10.off.median;
@@ -142,6 +177,11 @@ export async function benchTracing(): Promise<TracingBenchResult> {
 /** The suite's markdown section. */
 export function tracingMarkdown(result: TracingBenchResult): string {
   const pass = (ok: boolean): string => (ok ? '**PASS**' : '**FAIL**');
+  const cpuRows = result.shapes.flatMap((r) =>
+    r.cpu === undefined
+      ? []
+      : [`| ${r.shape} | ${ms(r.cpu.off.median)} | ${ms(r.cpu.on.median)} | ${r.cpu.onOverOff.median.toFixed(3)} [${r.cpu.onOverOff.interval.map((x) => x.toFixed(3)).join(', ')}] | ${pass(r.cpu.onOverOff.median <= ON_TARGET)} |`],
+  );
   const rows = result.shapes.map(
     (r) =>
       `| ${r.shape} | ${r.tasks} | ${ms(r.off.median)} | ${ms(r.on.median)} | ${r.onOverOff.median.toFixed(3)} [${r.onOverOff.interval.map((x) => x.toFixed(3)).join(', ')}] | ${pass(r.onOverOff.median <= ON_TARGET)} |`,
@@ -155,6 +195,16 @@ export function tracingMarkdown(result: TracingBenchResult): string {
     '| --- | --: | --: | --: | --: | --- |',
     ...rows,
     '',
+    ...(cpuRows.length === 0
+      ? []
+      : [
+          `CPU per run of this process (worker, span processing and OTLP export, client; not Jaeger's nor the Temporal server's), blocks of ${CPU_BLOCK_RUNS} runs, an \`on\` block's spans flushed within it; medians in ms:`,
+          '',
+          '| shape | off CPU | on CPU | on/off (paired by block, 95% CI) | ≤ 1.03 |',
+          '| --- | --: | --: | --: | --- |',
+          ...cpuRows,
+          '',
+        ]),
     `Tracing on, in this process: the span helpers add ${(result.onNsPerAttempt / 1000).toFixed(1)} µs per attempt (its span and its policy decision's, made and queued for export); the export itself runs in batches, and Jaeger shares this machine's cores.`,
     '',
     `No exporter (no SDK registered): the span helpers add ${result.noExporterNsPerAttempt.toFixed(0)} ns per attempt; seq-10's 10 attempts: ${(result.noExporterShareOfSeq10 * 100).toFixed(4)}% of its median (target ≤ 0.5%): ${pass(result.noExporterShareOfSeq10 <= NO_EXPORTER_TARGET)}`,

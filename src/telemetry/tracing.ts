@@ -117,6 +117,8 @@ function otlpExporter(env: NodeJS.ProcessEnv): SpanExporter {
 export interface Tracing {
   /** False when nothing is exported: no SDK registered, every span the API's no-op. */
   readonly enabled: boolean;
+  /** Exports the spans buffered so far and waits for the export; resolves at once when not enabled. */
+  flush(): Promise<void>;
   /** Exports the spans still buffered and stops the SDK; resolves at once when not enabled. */
   shutdown(): Promise<void>;
 }
@@ -124,7 +126,7 @@ export interface Tracing {
 /** The SDK this process registered, so that a second start (API and worker in one process) reuses it. */
 let started: Tracing | undefined;
 
-const DISABLED: Tracing = { enabled: false, shutdown: () => Promise.resolve() };
+const DISABLED: Tracing = { enabled: false, flush: () => Promise.resolve(), shutdown: () => Promise.resolve() };
 
 /**
  * Whether this process registered a trace SDK: Maestro's span helpers make no span at all when
@@ -145,6 +147,7 @@ export function registerTracing(provider: NodeTracerProvider): Tracing {
   provider.register({ propagator: new W3CTraceContextPropagator() });
   const tracing: Tracing = {
     enabled: true,
+    flush: () => provider.forceFlush(),
     async shutdown() {
       if (started !== tracing) return;
       started = undefined;
