@@ -18,12 +18,14 @@ export interface TriggerAuth {
   /**
    * `hmac-sha256`: the header carries the hex HMAC-SHA256 of the raw body under the secret (GitHub,
    * most webhook senders); `token`: the header carries the secret itself (Alertmanager's
-   * `http_config.authorization`). Both are compared in constant time.
+   * `http_config.authorization`); `standard-webhooks`: the Standard Webhooks headers `webhook-id`,
+   * `webhook-timestamp` and `webhook-signature` (HMAC-SHA256 of id, time and body; a delivery more
+   * than 5 minutes old is refused and the id deduplicates). Each is compared in constant time.
    */
-  scheme: 'hmac-sha256' | 'token';
-  /** Lower-cased header name. @default `x-maestro-signature` (hmac-sha256), `authorization` (token) */
+  scheme: 'hmac-sha256' | 'token' | 'standard-webhooks';
+  /** Lower-cased header name. @default `x-maestro-signature` (hmac-sha256), `authorization` (token), `webhook-signature` (standard-webhooks, which reads its fixed headers) */
   header: string;
-  /** Text before the signature or token in the header. @default `sha256=` (hmac-sha256), `Bearer ` (token) */
+  /** Text before the signature or token in the header. @default `sha256=` (hmac-sha256), `Bearer ` (token), empty (standard-webhooks) */
   prefix: string;
 }
 
@@ -74,6 +76,7 @@ const DEFAULTS = { dedupWindow: '24h', rateLimit: { perMinute: 60 }, paused: fal
 const AUTH_DEFAULTS: Record<TriggerAuth['scheme'], Pick<TriggerAuth, 'header' | 'prefix'>> = {
   'hmac-sha256': { header: 'x-maestro-signature', prefix: 'sha256=' },
   token: { header: 'authorization', prefix: 'Bearer ' },
+  'standard-webhooks': { header: 'webhook-signature', prefix: '' },
 };
 
 /** A problem with a definition, at a JSON path. */
@@ -116,6 +119,9 @@ export function normalizeTrigger(body: Readonly<Record<string, unknown>>): Trigg
   const windowMs = parseDuration(dedupWindow);
   if (windowMs === undefined || windowMs <= 0 || windowMs > MAX_DEDUP_WINDOW_MS) issues.push({ path: 'dedupWindow', message: 'must be a duration from 1ms to 30d (e.g. 10m, 24h)' });
   if (given.source === undefined && given.auth === undefined) issues.push({ path: 'auth', message: 'is required for a webhook (a trigger without source)' });
+  if (given.auth?.scheme === 'standard-webhooks' && (given.auth.header !== undefined || given.auth.prefix !== undefined)) {
+    issues.push({ path: 'auth', message: 'header and prefix do not apply to standard-webhooks, which reads webhook-id, webhook-timestamp and webhook-signature' });
+  }
   if (issues.length > 0) throw new MaestroError('BAD_REQUEST', issues.map((issue) => `${issue.path} ${issue.message}`).join('; '), { details: { errors: issues } });
   const auth = given.auth;
   const scheme = auth?.scheme ?? 'hmac-sha256';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runInput } from '../../src/runs/index.js';
-import { hmacSha256Hex } from '../../src/triggers/index.js';
+import { hmacSha256Hex, standardWebhookSignature } from '../../src/triggers/index.js';
 import { inNamespace, manifest, startHarness, type ApiResponse, type Harness } from './harness.js';
 
 const SECRET = `hook-secret-${randomUUID()}`;
@@ -174,6 +174,51 @@ describe('POST /hooks/{namespace}/{name} (GitHub-style X-Hub-Signature-256 push)
     const deep = `${'['.repeat(100)}${']'.repeat(100)}`;
     const tooDeep = await deliver('github-push', deep);
     expect(tooDeep.status).toBe(400);
+  });
+});
+
+describe('POST /hooks/{namespace}/{name} (Standard Webhooks: id and time signed with the body)', () => {
+  /** A Standard Webhooks delivery signed at `seconds` (default now). */
+  const signed = (body: string, id: string, seconds = Math.floor(Date.now() / 1000)) => ({
+    signature: null,
+    headers: { 'webhook-id': id, 'webhook-timestamp': String(seconds), 'webhook-signature': standardWebhookSignature(SECRET, id, seconds, Buffer.from(body)) },
+  });
+
+  beforeAll(async () => {
+    const res = await createTrigger({ name: 'std-hooks', auth: { secret: 'hook-key', scheme: 'standard-webhooks' }, inputs: { service: 'body.service' } });
+    expect(res.status, res.text).toBe(201);
+    expect(res.body.trigger.auth).toEqual({ secret: 'hook-key', scheme: 'standard-webhooks', header: 'webhook-signature', prefix: '' });
+  });
+
+  it('starts one run; the same delivery sent again (within the 5 minutes) is a duplicate without any dedupKey', async () => {
+    const body = JSON.stringify({ service: 'api' });
+    const delivery = signed(body, `msg_${randomUUID()}`);
+    const first = await deliver('std-hooks', body, delivery);
+    expect(first.status, first.text).toBe(202);
+    expect(first.body).toMatchObject({ outcome: 'started', runIds: [expect.any(String)] });
+    const replay = await deliver('std-hooks', body, delivery);
+    expect(replay.body).toMatchObject({ outcome: 'duplicate', runIds: first.body.runIds });
+  });
+
+  it('a captured delivery sent again after the tolerance is 401 and audited; a re-signed id or body is 401', async () => {
+    const body = JSON.stringify({ service: 'api' });
+    const id = `msg_${randomUUID()}`;
+    const stale = await deliver('std-hooks', body, signed(body, id, Math.floor(Date.now() / 1000) - 600));
+    expect(stale.status).toBe(401);
+    expect(stale.type).toBe('application/problem+json');
+    const moved = signed(body, id);
+    const tampered = await deliver('std-hooks', body.replace('api', 'evil'), moved);
+    const otherId = await deliver('std-hooks', body, { ...moved, headers: { ...moved.headers, 'webhook-id': `msg_${randomUUID()}` } });
+    expect([tampered.status, otherId.status]).toEqual([401, 401]);
+    const refusals = (await auditOf('std-hooks')).filter((r) => r.result === 'refused');
+    expect(refusals.map((r) => r.reasons[0])).toEqual(expect.arrayContaining([expect.stringContaining("from the server's clock"), 'missing or invalid signature']));
+    expect((await h.call('GET', `/triggers/std-hooks?namespace=${h.namespace}`)).body.recentRuns.every((r: { params?: unknown }) => JSON.stringify(r).indexOf('evil') < 0)).toBe(true);
+  });
+
+  it('refuses header or prefix beside standard-webhooks at registration', async () => {
+    const res = await createTrigger({ name: 'std-hooks-bad', auth: { secret: 'hook-key', scheme: 'standard-webhooks', header: 'X-Signature' } });
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('header and prefix do not apply to standard-webhooks');
   });
 });
 

@@ -7,7 +7,7 @@
 import { MaestroError } from '../../errors/index.js';
 import type { SecretResolver } from '../../secrets/index.js';
 import type { TriggerRecord } from '../../store/index.js';
-import { fireTrigger, recordTriggerEvent, triggerOf, verifySignature, type FireResult } from '../../triggers/index.js';
+import { fireTrigger, recordTriggerEvent, triggerOf, verifyDelivery, type FireResult } from '../../triggers/index.js';
 import { parseJsonText } from '../json-body.js';
 import { requestTraceId, requestTraceParent, stringParam, type RouteContext, type RouteHandler } from '../context.js';
 import { launchContext } from './access.js';
@@ -97,15 +97,19 @@ export const deliverWebhook: RouteHandler = async (context) => {
     if (error instanceof MaestroError) return error;
     throw error;
   });
-  const header = context.req.headers[auth.header];
-  if (secret instanceof MaestroError || !verifySignature(auth, secret, bytes, Array.isArray(header) ? header[0] : header)) {
-    const reason = secret instanceof MaestroError ? `the trigger's secret cannot be resolved in namespace ${namespace}: ${secret.message}` : 'missing or invalid signature';
-    await auditRefusal(context, record, traceId, reason, { code: secret instanceof MaestroError ? secret.code : 'SIGNATURE_INVALID', bytes: bytes.length });
+  const check =
+    secret instanceof MaestroError
+      ? { valid: false as const, reason: `the trigger's secret cannot be resolved in namespace ${namespace}: ${secret.message}` }
+      : verifyDelivery(auth, secret, bytes, context.req.headers, context.deps.clock());
+  if (!check.valid) {
+    await auditRefusal(context, record, traceId, check.reason, { code: secret instanceof MaestroError ? secret.code : 'SIGNATURE_INVALID', bytes: bytes.length });
     throw unauthenticated(namespace, name);
   }
   const body = bytes.length === 0 ? null : parseJsonText(bytes);
   const traceParent = requestTraceParent(context);
-  const event = { body, headers: eventHeaders(context), traceId, ...(traceParent === undefined ? {} : { traceParent }) };
+  // A signed delivery id (standard-webhooks) is the key of a trigger without `dedupKey`: a replay within the tolerance is a duplicate.
+  const id = check.deliveryId === undefined ? {} : { id: `webhook:${check.deliveryId}` };
+  const event = { body, headers: eventHeaders(context), traceId, ...id, ...(traceParent === undefined ? {} : { traceParent }) };
   const result = await fireTrigger({ ...launchContext(context.deps), catalog: context.deps.catalog, clock: context.deps.clock }, record, event);
   return answer(result);
 };
