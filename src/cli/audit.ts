@@ -9,12 +9,12 @@ import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, type StoreSettings } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
-import { anchorAuditLog, checkAuditAnchor, describeAnchorCheck, describeChainReport } from '../policy/index.js';
-import { openProvenance, trustedKeysFromConfig, type ProvenanceConfig } from '../provenance/index.js';
-import { openAuditLog, type AuditLog } from '../store/index.js';
+import type { ProvenanceConfig } from '../provenance/index.js';
+import type { AuditLog } from '../store/index.js';
 
 async function withLog<T>(work: (log: AuditLog, config: ProvenanceConfig) => Promise<T>): Promise<T> {
   const config = loadConfig();
+  const { openAuditLog } = await import('../store/index.js');
   const log = await openAuditLog({ ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }), dataDir: config.dataDir });
   try {
     return await work(log, config);
@@ -43,6 +43,7 @@ export function registerAuditCommands(program: Command, setExitCode: (code: numb
     .option('--anchor <file>', 'signed checkpoint of `audit anchor` to check (default <dataDir>/audit-anchor.json, when it exists)')
     .option('--json', 'print the report as JSON')
     .action(async (options: { anchor?: string; json?: boolean }) => {
+      const [{ checkAuditAnchor, describeAnchorCheck, describeChainReport }, { trustedKeysFromConfig }] = await Promise.all([import('../policy/index.js'), import('../provenance/index.js')]);
       const { report, anchor } = await withLog(async (log, config) => {
         const file = options.anchor ?? defaultAnchorFile(config);
         if (options.anchor === undefined && !existsSync(file)) return { report: await log.verify(), anchor: undefined };
@@ -61,6 +62,7 @@ export function registerAuditCommands(program: Command, setExitCode: (code: numb
     .description('verify the chain, then write a signed checkpoint of its head (sequence and hash) for `audit verify` to check; keep a copy elsewhere')
     .option('--out <file>', 'where to write the checkpoint (default <dataDir>/audit-anchor.json)')
     .action(async (options: { out?: string }) => {
+      const [{ anchorAuditLog }, { openProvenance }] = await Promise.all([import('../policy/index.js'), import('../provenance/index.js')]);
       const { checkpoint, file } = await withLog(async (log, config) => {
         const anchored = await anchorAuditLog(log, (await openProvenance(config)).signer);
         const out = options.out ?? defaultAnchorFile(config);

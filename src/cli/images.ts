@@ -7,15 +7,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
 import { ConfigError, NotFoundError } from '../errors/index.js';
-import { loadSigningKey, readPublicKeys } from '../provenance/index.js';
-import {
-  createContainerRunner,
-  createImageSignatureVerifier,
-  imageSignaturesDirOf,
-  signImage,
-  type ImageVerificationRequest,
-  type SignableImage,
-} from '../runners/index.js';
+import type { ImageVerificationRequest, SignableImage } from '../runners/index.js';
 
 /**
  * Adds `images sign` and `images verify`. Exit codes: 0 signed / verified, 1 not verified, 2 bad
@@ -35,6 +27,7 @@ export function registerImageCommands(program: Command, setExitCode: (code: numb
     .option('--json', 'print {file, keyId, imageId} as JSON')
     .action(async (image: string, options: { key: string; dir?: string; json?: boolean }) => {
       const config = loadConfig();
+      const [{ loadSigningKey }, { imageSignaturesDirOf, signImage }] = await Promise.all([import('../provenance/index.js'), import('../runners/index.js')]);
       const target = await inspectImage(config.dockerHost, image);
       const key = await loadSigningKey(options.key);
       const signed = await signImage(target, key, options.dir ?? imageSignaturesDirOf(config));
@@ -54,6 +47,7 @@ export function registerImageCommands(program: Command, setExitCode: (code: numb
       const config = loadConfig();
       const keyFiles = options.key.length > 0 ? options.key : [...(config.imageKeys ?? [])];
       if (keyFiles.length === 0) throw new ConfigError('no trusted image keys: pass --key <public key PEM> or set MAESTRO_IMAGE_KEYS');
+      const [{ readPublicKeys }, { createImageSignatureVerifier, imageSignaturesDirOf }] = await Promise.all([import('../provenance/index.js'), import('../runners/index.js')]);
       const target = await inspectImage(config.dockerHost, image);
       const keys = await readPublicKeys(keyFiles);
       const verifier = createImageSignatureVerifier({ signaturesDir: options.dir ?? imageSignaturesDirOf(config), trustedKeys: async () => keys });
@@ -72,6 +66,7 @@ export function registerImageCommands(program: Command, setExitCode: (code: numb
 
 /** The image's id and registry digests, from the engine. @throws NotFoundError when the engine lacks it. */
 async function inspectImage(dockerHost: string | undefined, image: string): Promise<SignableImage> {
+  const { createContainerRunner } = await import('../runners/index.js');
   const docker = await createContainerRunner(dockerHost === undefined ? {} : { dockerHost }).docker();
   try {
     const info = await docker.getImage(image).inspect();

@@ -7,7 +7,6 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
 import { MaestroError } from '../errors/index.js';
 import { parseDuration } from '../ir/index.js';
-import { openTaskLog } from '../store/index.js';
 
 /**
  * Adds `logs prune`.
@@ -26,6 +25,7 @@ export function registerLogCommands(program: Command, setExitCode: (code: number
       if (ageMs === undefined || ageMs <= 0) throw new MaestroError('BAD_REQUEST', `--older-than "${options.olderThan}" is not a duration such as 30d, 12h or 90m`);
       const config = loadConfig();
       const before = new Date(Date.now() - ageMs);
+      const { openTaskLog } = await import('../store/index.js');
       const taskLog = await openTaskLog({ ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }), dataDir: config.dataDir });
       try {
         const deleted = await taskLog.prune(before);

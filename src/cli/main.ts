@@ -5,15 +5,8 @@
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import type { Catalog } from '../catalog/index.js';
-import { loadCatalog } from '../tasks/index.js';
-import { compileWorkflow } from '../compiler/index.js';
 import { loadConfig } from '../config/index.js';
-import { runDev } from '../devserver/index.js';
-import { ManifestError, ParamsError, formatIssue, isMaestroError, type ManifestIssue } from '../errors/index.js';
-import type { CompiledWorkflow, ParameterSpec } from '../ir/index.js';
-import { checkParams, loadManifestFile, parseManifestDocuments, parseParamText, readManifestText, splitDocuments, subWorkflowUses, type Manifest, type SubWorkflows } from '../manifest/index.js';
-import { openStore, resolveSubWorkflows } from '../store/index.js';
-import { PRIORITY_DYNAMIC_CONFIG } from '../runs/index.js';
+import { ManifestError, formatIssue, isMaestroError } from '../errors/index.js';
 import { registerAuditCommands } from './audit.js';
 import { registerConfigCommands } from './config.js';
 import { registerImageCommands } from './images.js';
@@ -25,7 +18,6 @@ import { registerTaskCommands } from './tasks.js';
 import { addApiCommands } from './api-commands.js';
 import { registerApplyCommand } from './apply.js';
 import { registerTriggerCommands } from './triggers.js';
-import { runWorkflow } from './run.js';
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -41,7 +33,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<files...>', 'manifest files (YAML or JSON)')
     .option('--json', 'print a JSON report')
     .action(async (files: string[], options: { json?: boolean }) => {
-      const catalog = await configuredCatalog();
+      const [catalog, { validateFile }] = await Promise.all([configuredCatalog(), import('./manifest-files.js')]);
       const report = await Promise.all(files.map((file) => validateFile(file, catalog)));
       if (options.json) console.log(JSON.stringify(report, null, 2));
       else for (const entry of report) console.log(entry.valid ? `${entry.file}: valid` : entry.errors.map(formatIssue).join('\n'));
@@ -53,7 +45,8 @@ export async function main(argv: string[]): Promise<number> {
     .description('compile a workflow manifest; prints {digest, ir} as JSON')
     .argument('<file>')
     .action(async (file: string) => {
-      console.log(JSON.stringify(await compileFile(file), null, 2));
+      const { compileFile } = await import('./manifest-files.js');
+      console.log(JSON.stringify(await compileFile(file, await configuredCatalog()), null, 2));
     });
 
   program
@@ -65,7 +58,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--no-wait', 'print the run id and return at once')
     .option('--json', 'print {runId, status, tasks} as JSON')
     .action(async (file: string, options: { param: string[]; namespace: string; wait: boolean; json?: boolean }) => {
-      const compiled = await compileFile(file, options.namespace);
+      const [{ compileFile, parseParams }, { checkParams }, { runWorkflow }] = await Promise.all([import('./manifest-files.js'), import('../manifest/index.js'), import('./run.js')]);
+      const compiled = await compileFile(file, await configuredCatalog(), options.namespace);
       const params = checkParams(compiled.ir.parameters, parseParams(compiled.ir.parameters, options.param));
       exitCode = await runWorkflow({ compiled, params, config: loadConfig(), namespace: options.namespace, noWait: !options.wait, json: options.json ?? false });
     });
@@ -75,8 +69,12 @@ export async function main(argv: string[]): Promise<number> {
     .description('start Maestro locally: Temporal dev server (SQLite under .maestro/, Web UI), the worker and the HTTP API')
     .option('--traces', 'also start a local Jaeger (built on first use), export traces to it and print its UI URL')
     .action(async (options: { traces?: boolean }) => {
-      const { runWorker } = await import('../worker/index.js');
-      const { startLocalApi } = await import('../api/index.js');
+      const [{ runDev }, { runWorker }, { startLocalApi }, { PRIORITY_DYNAMIC_CONFIG }] = await Promise.all([
+        import('../devserver/index.js'),
+        import('../worker/index.js'),
+        import('../api/index.js'),
+        import('../runs/index.js'),
+      ]);
       await runDev({ config: loadConfig(), startWorker: runWorker, startApi: (config) => startLocalApi(config), dynamicConfig: PRIORITY_DYNAMIC_CONFIG, traces: options.traces === true });
     });
 
@@ -101,65 +99,14 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** The catalog manifests are checked against: the built-in tasks and those of `MAESTRO_TASK_MODULES`. */
-function configuredCatalog(): Promise<Catalog> {
-  return loadCatalog(loadConfig());
-}
-
-async function validateFile(file: string, catalog: Catalog): Promise<{ file: string; valid: boolean; errors: ManifestIssue[] }> {
-  try {
-    // A file of several documents (as `maestro apply` reads) is checked document by document; its
-    // workflows' sub-workflow references are checked where it is applied.
-    const text = await readManifestText(file);
-    if (splitDocuments(text).length > 1) parseManifestDocuments(text, file, { catalog });
-    else await loadWithSubWorkflows(file, catalog);
-    return { file, valid: true, errors: [] };
-  } catch (error) {
-    if (error instanceof ManifestError) return { file, valid: false, errors: error.issues };
-    throw error;
-  }
-}
-
 /**
- * Loads a manifest; a workflow's `uses: workflow/…` are resolved in the registry the API uses
- * (`MAESTRO_DATA_DIR` / `MAESTRO_DATABASE_URL`), in `namespace` (default its `metadata.namespace`),
- * and checked as registering it would.
+ * The catalog manifests are checked against: the built-in tasks and those of `MAESTRO_TASK_MODULES`.
+ * Imported on first use: defining the built-in tasks compiles their schemas, which commands that
+ * only call the API (most of them) never need.
  */
-async function loadWithSubWorkflows(file: string, catalog: Catalog, namespace?: string): Promise<{ manifest: Manifest; workflows?: SubWorkflows }> {
-  const manifest = await loadManifestFile(file, { catalog });
-  const uses = manifest.kind === 'Workflow' ? subWorkflowUses(manifest.spec.tasks) : [];
-  if (uses.length === 0) return { manifest };
-  const config = loadConfig();
-  const store = await openStore({ dataDir: config.dataDir, ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }) });
-  try {
-    const workflows = await resolveSubWorkflows(store, namespace ?? manifest.metadata.namespace ?? 'default', uses);
-    return { manifest: await loadManifestFile(file, { catalog, workflows }), workflows };
-  } finally {
-    await store.close();
-  }
-}
-
-async function compileFile(file: string, namespace?: string): Promise<CompiledWorkflow> {
-  const catalog = await configuredCatalog();
-  const { manifest, workflows } = await loadWithSubWorkflows(file, catalog, namespace);
-  if (manifest.kind !== 'Workflow') {
-    throw new ManifestError([
-      { file, line: 1, column: 1, path: 'kind', message: `a ${manifest.kind} is triggered through the API, not compiled or run directly; run its workflow` },
-    ]);
-  }
-  return compileWorkflow(manifest, { catalog, ...(workflows === undefined ? {} : { workflows }) });
-}
-
-function parseParams(specs: ParameterSpec[], pairs: string[]): Record<string, unknown> {
-  const values: Record<string, unknown> = {};
-  for (const pair of pairs) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new ParamsError([{ name: pair, message: 'expected name=value' }]);
-    const name = pair.slice(0, eq);
-    const spec = specs.find((candidate) => candidate.name === name);
-    values[name] = spec ? parseParamText(spec, pair.slice(eq + 1)) : pair.slice(eq + 1);
-  }
-  return values;
+async function configuredCatalog(): Promise<Catalog> {
+  const { loadCatalog } = await import('../tasks/index.js');
+  return loadCatalog(loadConfig());
 }
 
 function collect(value: string, previous: string[]): string[] {

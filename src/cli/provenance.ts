@@ -11,21 +11,10 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
 import { ConfigError, MaestroError } from '../errors/index.js';
 import type { RunState } from '../ir/index.js';
-import {
-  auditDecisionLog,
-  openProvenance,
-  packDisclosure,
-  readPublicKeys,
-  readSubjectFiles,
-  receiptStoreFromConfig,
-  trustedKeysFromConfig,
-  verifyDisclosure,
-  verifyReceipt,
-  type Verification,
-} from '../provenance/index.js';
-import { replayRun } from '../runs/index.js';
-import { FsArtifactStore, openAuditLog } from '../store/index.js';
-import { localPrincipal, withLaunchContext } from './temporal.js';
+import type { Verification } from '../provenance/index.js';
+
+/** The provenance module, loaded by the commands that use it: Sigstore and the store are not every command's to load. */
+const provenanceModule = () => import('../provenance/index.js');
 
 /**
  * Adds the provenance commands. Exit codes: 0 verified / hash-equal, 1 verification failed or
@@ -45,6 +34,7 @@ export function registerProvenanceCommands(program: Command, setExitCode: (code:
     .option('--files <dir>', "check each subject named by a relative path against that file under <dir> (release attestations)")
     .option('--json', 'print {ok, code, reason, ...} as JSON')
     .action(async (file: string, options: { key: string[]; runState?: string; files?: string; json?: boolean }) => {
+      const { readSubjectFiles, verifyReceipt } = await provenanceModule();
       const publicKeys = await trustedKeys(options.key);
       const bundle = await readFile(file);
       const run = options.runState === undefined ? undefined : await readRunState(options.runState);
@@ -68,6 +58,7 @@ export function registerProvenanceCommands(program: Command, setExitCode: (code:
     .description("print a run's stored receipt (the Sigstore bundle JSON)")
     .argument('<runId>')
     .action(async (runId: string) => {
+      const { receiptStoreFromConfig } = await provenanceModule();
       process.stdout.write(Buffer.from((await receiptStoreFromConfig(loadConfig()).read(runId)).bytes));
       setExitCode(0);
     });
@@ -78,6 +69,7 @@ export function registerProvenanceCommands(program: Command, setExitCode: (code:
     .argument('<runId>')
     .option('--json', 'print the report as JSON')
     .action(async (runId: string, options: { json?: boolean }) => {
+      const [{ receiptStoreFromConfig }, { replayRun }, { localPrincipal, withLaunchContext }] = await Promise.all([provenanceModule(), import('../runs/index.js'), import('./temporal.js')]);
       const config = loadConfig();
       const publicKeys = await trustedKeys([]);
       const principal = localPrincipal();
@@ -107,6 +99,7 @@ export function registerProvenanceCommands(program: Command, setExitCode: (code:
     .action(async (runIds: string[], options: { out: string; file: string[]; root: string[]; maxBytes: string; json?: boolean }) => {
       const maxBytes = Number(options.maxBytes);
       if (!Number.isInteger(maxBytes) || maxBytes <= 0) throw new MaestroError('BAD_REQUEST', '--max-bytes must be a positive integer');
+      const [{ auditDecisionLog, openProvenance, packDisclosure }, { FsArtifactStore, openAuditLog }] = await Promise.all([provenanceModule(), import('../store/index.js')]);
       const config = loadConfig();
       const provenance = await openProvenance(config);
       const log = await openAuditLog({ ...(config.databaseUrl === undefined ? {} : { databaseUrl: config.databaseUrl }), dataDir: config.dataDir });
@@ -138,6 +131,7 @@ export function registerProvenanceCommands(program: Command, setExitCode: (code:
     .option('--max-bytes <n>', 'refuse bundles whose content is larger', '1073741824')
     .option('--json', 'print the result as JSON')
     .action(async (zip: string, options: { key: string[]; maxBytes: string; json?: boolean }) => {
+      const { verifyDisclosure } = await provenanceModule();
       const result = await verifyDisclosure(zip, { publicKeys: await trustedKeys(options.key), maxBytes: Number(options.maxBytes) || 1024 ** 3 });
       print(options.json, result, () =>
         result.ok
@@ -149,6 +143,7 @@ export function registerProvenanceCommands(program: Command, setExitCode: (code:
 }
 
 async function trustedKeys(keyFiles: string[]): Promise<KeyObject[]> {
+  const { readPublicKeys, trustedKeysFromConfig } = await provenanceModule();
   const keys = keyFiles.length > 0 ? await readPublicKeys(keyFiles) : await trustedKeysFromConfig(loadConfig());
   if (keys.length === 0) {
     throw new ConfigError('no trusted keys: pass --key <public key PEM>, set MAESTRO_TRUSTED_KEYS_DIR, or create the signing key (npm start)');

@@ -4,7 +4,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
 import type { RunsOn } from '../ir/index.js';
-import { checkRunners } from '../runners/index.js';
 
 const RUNNERS: readonly RunsOn[] = ['local', 'container', 'k8s', 'serverless'];
 
@@ -27,6 +26,7 @@ export function registerRunnerCommands(program: Command, setExitCode: (code: num
         setExitCode(2);
         return;
       }
+      const { checkRunners } = await import('../runners/index.js');
       const report = await checkRunners(loadConfig());
       if (options.json) console.log(JSON.stringify(report, null, 2));
       else for (const check of report) console.log(`${check.runner.padEnd(10)} ${check.reachable ? 'reachable  ' : 'unreachable'}  ${check.detail}`);
