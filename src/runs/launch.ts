@@ -20,7 +20,7 @@ import { chargeRun } from './budget.js';
 import { activeTraceparent, parseTraceparent, processMetrics, type ProcessMetrics } from '../telemetry/index.js';
 import { recordBeforeActing } from './record.js';
 import { acquireConcurrencyKey } from './concurrency.js';
-import { describeRun, type ApiRunStatus } from './temporal.js';
+import { describeRun, missingSearchAttribute, type ApiRunStatus } from './temporal.js';
 
 /**
  * Everything needed to start a run; stored while the run waits in the admission queue, its
@@ -197,7 +197,7 @@ export async function startOnTemporal(context: LaunchContext, request: LaunchReq
     });
   } catch (error) {
     if (error instanceof WorkflowExecutionAlreadyStartedError) return 'exists';
-    throw error;
+    throw missingSearchAttribute(error, context.client.options.namespace) ?? error;
   }
   const metrics = context.metrics ?? processMetrics();
   const workflow = request.compiled.ir.name;

@@ -8,7 +8,7 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { MaestroError } from '../errors/index.js';
 import { INTERPRETER_WORKFLOW, MAESTRO_DIGEST, MAESTRO_NAMESPACE, MAESTRO_STATUS, MAESTRO_VERSION, MAESTRO_WORKFLOW } from '../ir/index.js';
-import { executionStatusName, runStatusOf, type ApiRunStatus } from './temporal.js';
+import { executionStatusName, missingSearchAttribute, runStatusOf, type ApiRunStatus } from './temporal.js';
 
 /** Filters of a run listing (already validated against the OpenAPI schema). */
 export interface RunFilter {
@@ -157,14 +157,18 @@ const LIST_DEADLINE_MS = 10_000;
  */
 export async function listFromTemporal(client: Client, filter: RunFilter, page: { limit: number; pageToken?: string }, query = visibilityQuery(filter)): Promise<RunPage> {
   const nextPageToken = page.pageToken === undefined ? undefined : decodeToken(query, page.pageToken);
-  const response = await client.connection.withDeadline(Date.now() + LIST_DEADLINE_MS, () =>
-    client.workflowService.listWorkflowExecutions({
-      namespace: client.options.namespace,
-      pageSize: page.limit,
-      query,
-      ...(nextPageToken === undefined ? {} : { nextPageToken }),
-    }),
-  );
+  const response = await client.connection
+    .withDeadline(Date.now() + LIST_DEADLINE_MS, () =>
+      client.workflowService.listWorkflowExecutions({
+        namespace: client.options.namespace,
+        pageSize: page.limit,
+        query,
+        ...(nextPageToken === undefined ? {} : { nextPageToken }),
+      }),
+    )
+    .catch((error: unknown) => {
+      throw missingSearchAttribute(error, client.options.namespace) ?? error;
+    });
   const next = response.nextPageToken && response.nextPageToken.length > 0 ? encodeToken(query, response.nextPageToken) : undefined;
   return { items: (response.executions ?? []).map(summaryOf), ...(next ? { nextPageToken: next } : {}) };
 }

@@ -38,6 +38,26 @@ export interface RunExecution {
   priority?: number;
 }
 
+/**
+ * Temporal's refusal of a start or a list because its namespace does not define a search attribute
+ * Maestro uses (a cluster set up without Maestro's: `SEARCH_ATTRIBUTES`), as what the operator must
+ * do — `UNAVAILABLE` (503, retryable once they did) rather than an internal error; else undefined.
+ */
+export function missingSearchAttribute(error: unknown, temporalNamespace: string): MaestroError | undefined {
+  const grpc = error instanceof ServiceError ? error.cause : error;
+  if (!isGrpcServiceError(grpc) || grpc.code !== grpcStatus.INVALID_ARGUMENT) return undefined;
+  // A start: "no mapping defined for search attribute X"; a visibility query: "column name 'X' is not a valid search attribute".
+  const name = /no mapping defined for search attribute (\w+)|column name '(\w+)' is not a valid search attribute/.exec(grpc.details);
+  const missing = name?.[1] ?? name?.[2];
+  if (missing === undefined) return undefined;
+  const names = [MAESTRO_WORKFLOW, MAESTRO_VERSION, MAESTRO_DIGEST, MAESTRO_NAMESPACE, MAESTRO_STATUS].map((key) => `--name ${key.name}`).join(' ');
+  return new MaestroError(
+    'UNAVAILABLE',
+    `Temporal namespace ${temporalNamespace} does not define the search attribute ${missing} that Maestro's runs carry; an operator must register Maestro's search attributes once: temporal operator search-attribute create --namespace ${temporalNamespace} --type Keyword ${names}`,
+    { cause: error },
+  );
+}
+
 /** Temporal execution status names as describe reports them. */
 type ExecutionStatusName = 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'TERMINATED' | 'CONTINUED_AS_NEW' | 'TIMED_OUT' | 'PAUSED' | 'UNKNOWN' | 'UNSPECIFIED';
 
