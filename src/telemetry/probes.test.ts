@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { passes, readinessReport, serveProbe } from './probes.js';
+import { passes, readinessReport, serveProbe, sharedReadiness } from './probes.js';
 
 describe('readinessReport', () => {
   it('is 200 ready when every check passed, else 503 naming the failed checks in order, with nothing but ok per check', () => {
@@ -20,6 +20,18 @@ describe('passes', () => {
     const began = Date.now();
     expect(await passes(() => new Promise(() => undefined), 50)).toBe(false);
     expect(Date.now() - began).toBeLessThan(1_000);
+  });
+});
+
+describe('sharedReadiness', () => {
+  it('runs the checks once for the probes of the same second, and again after it', async () => {
+    let rounds = 0;
+    const read = sharedReadiness(() => Promise.resolve({ store: (rounds += 1) > 0 }), 200);
+    await Promise.all(Array.from({ length: 100 }, () => read()));
+    expect(rounds).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    await read();
+    expect(rounds).toBe(2);
   });
 });
 

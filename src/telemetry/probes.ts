@@ -51,6 +51,23 @@ export async function passes(probe: () => Promise<unknown>, timeoutMs: number = 
   }
 }
 
+/** How long one readiness answer is reused. */
+const READINESS_REUSE_MS = 1_000;
+
+/**
+ * `read`, called at most once per `reuseMs`: probes that come together (several load balancers,
+ * or anyone hammering an open `/readyz`) share one round of checks instead of each costing calls
+ * to Temporal, the store and OPA.
+ */
+export function sharedReadiness(read: () => Promise<ReadinessChecks>, reuseMs: number = READINESS_REUSE_MS): () => Promise<ReadinessChecks> {
+  let last: { at: number; checks: Promise<ReadinessChecks> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (last === undefined || now - last.at >= reuseMs) last = { at: now, checks: read() };
+    return last.checks;
+  };
+}
+
 /** The probes of a process; see {@link serveProbe}. */
 export interface Probes {
   /** Runs the readiness checks; must not throw (a check that fails is false). */

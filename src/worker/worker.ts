@@ -22,7 +22,7 @@ import { createRunners, localRunner, startContainerSweep, type Runners } from '.
 import { createScheduleActivities, type LaunchContext } from '../runs/index.js';
 import { createSecretResolver } from '../secrets/index.js';
 import { FsArtifactStore, openAuditLog, openStore, openTaskLog, type TaskLog } from '../store/index.js';
-import { CHECK_TIMEOUT_MS, metricsOptions, passes, processMetrics, type ProcessMetrics, type ReadinessChecks } from '../telemetry/index.js';
+import { CHECK_TIMEOUT_MS, metricsOptions, passes, processMetrics, sharedReadiness, type ProcessMetrics, type ReadinessChecks } from '../telemetry/index.js';
 import { runMessageTriggers } from '../triggers/index.js';
 import { installTemporalRuntime } from './runtime.js';
 
@@ -192,20 +192,28 @@ interface WorkerReadiness {
   draining: boolean;
 }
 
-/**
- * The worker's readiness: Temporal answers, the store answers, the policy is loaded, and the worker
- * polls its task queue (`polling`: false while it starts and while it drains). A failed check says
- * only its name.
- */
-async function workerReadiness(config: Config, parts: WorkerReadiness | undefined): Promise<ReadinessChecks> {
-  if (parts === undefined) return { temporal: false, store: false, policy: false, polling: false };
-  const { connection, store, worker } = parts;
+/** The worker's dependencies: Temporal and the store answer, the policy is loaded. A failed check says only its name. */
+async function dependencyChecks(config: Config, parts: WorkerReadiness): Promise<ReadinessChecks> {
+  const { connection, store } = parts;
   const [temporal, stored, policy] = await Promise.all([
     passes(() => connection.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () => connection.workflowService.getSystemInfo({}))),
     passes(() => store.ping()),
     policyReady(config),
   ]);
-  return { temporal, store: stored, policy, polling: !parts.draining && worker.getState() === 'RUNNING' };
+  return { temporal, store: stored, policy };
+}
+
+/**
+ * The worker's readiness: its dependencies (shared by probes within a second) and whether it polls
+ * its task queue (`polling`: false while it starts and, at once, while it drains).
+ */
+function workerReadiness(config: Config, started: { parts?: WorkerReadiness }): () => Promise<ReadinessChecks> {
+  const dependencies = sharedReadiness(() => (started.parts === undefined ? Promise.resolve({}) : dependencyChecks(config, started.parts)));
+  return async (): Promise<ReadinessChecks> => {
+    const { parts } = started;
+    if (parts === undefined) return { temporal: false, store: false, policy: false, polling: false };
+    return { ...(await dependencies()), polling: !parts.draining && parts.worker.getState() === 'RUNNING' };
+  };
 }
 
 /**
@@ -220,7 +228,7 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
   await installTemporalRuntime(LOG_LEVELS[config.logLevel]);
   // Filled in once the worker exists; until then `/readyz` says it is starting.
   const started: { parts?: WorkerReadiness } = {};
-  const probes = { readiness: () => workerReadiness(config, started.parts) };
+  const probes = { readiness: workerReadiness(config, started) };
   const endpoint = await metrics.listen(config.workerMetricsHost, config.workerMetricsPort, probes).catch((error: unknown) => {
     // A second worker on the same host: it runs, unscraped, rather than not at all.
     console.warn(`maestro worker: serving metrics on ${config.workerMetricsHost}:${config.workerMetricsPort} failed; running without /metrics:`, String(error));

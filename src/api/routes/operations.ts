@@ -3,7 +3,7 @@
  */
 import proto from '@temporalio/proto';
 import { policyReady } from '../../policy/index.js';
-import { CHECK_TIMEOUT_MS, passes, readinessReport } from '../../telemetry/index.js';
+import { CHECK_TIMEOUT_MS, passes, readinessReport, sharedReadiness, type ReadinessChecks } from '../../telemetry/index.js';
 import type { ResolvedDeps, RouteHandler } from '../context.js';
 
 /** A readiness check of a Temporal call, bounded by a gRPC deadline too (so that a late answer is not waited for). */
@@ -29,12 +29,11 @@ async function workerPolling(deps: ResolvedDeps): Promise<void> {
 /** `GET /healthz`: the process is up. */
 export const health: RouteHandler = () => Promise.resolve({ status: 200, body: { status: 'ok' } });
 
-/**
- * `GET /readyz`: 200 when every check passes, else 503 naming what is missing (and nothing more:
- * it is open to anyone who reaches the port). 503 at once while the API drains.
- */
-export const readiness: RouteHandler = async ({ deps }) => {
-  if (deps.draining.aborted) return readinessReport({ accepting: false });
+/** The dependency checks of an API, shared by the probes of the same second (see `sharedReadiness`). */
+const dependencyChecks = new WeakMap<ResolvedDeps, () => Promise<ReadinessChecks>>();
+
+/** Temporal answers, the namespace exists, the store answers, a worker polls, the policy is loaded. */
+async function checkDependencies(deps: ResolvedDeps): Promise<ReadinessChecks> {
   const namespace = deps.client.options.namespace;
   const [temporal, namespaceExists, store, worker, policy] = await Promise.all([
     temporalPasses(deps, () => deps.client.workflowService.getSystemInfo({})),
@@ -43,7 +42,19 @@ export const readiness: RouteHandler = async ({ deps }) => {
     temporalPasses(deps, () => workerPolling(deps)),
     deps.policy === undefined ? true : policyReady(deps.config),
   ]);
-  return readinessReport({ temporal, namespace: namespaceExists, store, worker, ...(deps.policy === undefined ? {} : { policy }), accepting: !deps.draining.aborted });
+  return { temporal, namespace: namespaceExists, store, worker, ...(deps.policy === undefined ? {} : { policy }) };
+}
+
+/**
+ * `GET /readyz`: 200 when every check passes, else 503 naming what is missing (and nothing more:
+ * it is open to anyone who reaches the port, and its checks run at most once a second however
+ * often it is asked). 503 at once while the API drains.
+ */
+export const readiness: RouteHandler = async ({ deps }) => {
+  if (deps.draining.aborted) return readinessReport({ accepting: false });
+  let checks = dependencyChecks.get(deps);
+  if (checks === undefined) dependencyChecks.set(deps, (checks = sharedReadiness(() => checkDependencies(deps))));
+  return readinessReport({ ...(await checks()), accepting: !deps.draining.aborted });
 };
 
 /** `GET /metrics`: the Prometheus text exposition. */
