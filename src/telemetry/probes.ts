@@ -104,22 +104,29 @@ export function serveProbe(req: IncomingMessage, res: ServerResponse, probes: Pr
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 /**
+ * A signal this soon after the first is the same request come by another path (npx and tsx pass
+ * on the signal they get, and Ctrl-C reaches every process of the terminal's group), not a second one.
+ */
+const SAME_REQUEST_MS = 1000;
+
+/**
  * On the first SIGTERM or SIGINT, calls `drain` and exits 0 once it resolved (1 when it failed);
- * a second signal meanwhile exits at once with 128 + its number (143, 130), as a shell reports a
- * killed process: an operator who cannot wait is not made to.
+ * a second signal meanwhile (a second or more after the first) exits at once with 128 + its
+ * number (143, 130), as a shell reports a killed process: an operator who cannot wait is not made to.
  *
  * @param name the process, in the lines logged (`worker`, `API`)
  * @example
  * exitAfterDrain('worker', () => worker.shutdown());
  */
 export function exitAfterDrain(name: string, drain: () => Promise<void>, log: (line: string) => void = console.error): void {
-  let draining = false;
+  let signalledAt: number | undefined;
   const onSignal = (signal: (typeof STOP_SIGNALS)[number]): void => {
-    if (draining) {
+    if (signalledAt !== undefined) {
+      if (Date.now() - signalledAt < SAME_REQUEST_MS) return;
       log(`maestro: ${signal} again, stopping the ${name} without draining`);
       process.exit(128 + constants.signals[signal]);
     }
-    draining = true;
+    signalledAt = Date.now();
     log(`maestro: ${signal}, draining the ${name} (${signal} again stops it at once)...`);
     drain().then(
       () => process.exit(0),
