@@ -31,10 +31,10 @@ let worker: MaestroCommand;
 type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- tests read fields freely
 
 /** Calls `api` as the admin dev token. */
-async function call(api: MaestroCommand, method: string, path: string, body?: unknown, type = 'application/json'): Promise<{ status: number; body: Body }> {
+async function call(api: MaestroCommand, method: string, path: string, body?: unknown, type = 'application/json', headers: Record<string, string> = {}): Promise<{ status: number; body: Body }> {
   const res = await fetch(`${api.url}${path}`, {
     method,
-    headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': type }) },
+    headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': type }), ...headers },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   const text = await res.text();
@@ -85,14 +85,19 @@ afterAll(async () => {
 });
 
 describe('two API replicas on one Temporal and one PostgreSQL', () => {
-  it('the same idempotency key through API A then API B returns the same run', async () => {
+  it('the same Idempotency-Key through API A then API B returns the same run', async () => {
     await register(apiA, workflowYaml(`idem-${RUN}`, 'default', '    - { id: nap, uses: tasks/wait.sleep@0.1.0, with: { duration: 1ms } }'));
     const key = `deploy-${randomUUID()}`;
-    const first = await call(apiA, 'POST', '/runs', { workflowRef: `idem-${RUN}@1.0.0`, idempotencyKey: key });
+    const start = { workflowRef: `idem-${RUN}@1.0.0` };
+    const first = await call(apiA, 'POST', '/runs', start, 'application/json', { 'idempotency-key': key });
     expect(first.status, JSON.stringify(first.body)).toBe(201);
-    const again = await call(apiB, 'POST', '/runs', { workflowRef: `idem-${RUN}@1.0.0`, idempotencyKey: key });
+    const again = await call(apiB, 'POST', '/runs', start, 'application/json', { 'idempotency-key': key });
     expect(again.status, JSON.stringify(again.body)).toBe(200);
     expect(again.body.runId).toBe(first.body.runId);
+    // The body's field is the same key; a header and a field that differ are refused.
+    expect((await call(apiB, 'POST', '/runs', { ...start, idempotencyKey: key })).body.runId).toBe(first.body.runId);
+    const both = await call(apiA, 'POST', '/runs', { ...start, idempotencyKey: key }, 'application/json', { 'idempotency-key': `${key}-other` });
+    expect([both.status, both.body.code]).toEqual([400, 'BAD_REQUEST']);
     await expect.poll(async () => (await call(apiB, 'GET', `/runs/${first.body.runId}`)).body.status, { timeout: 60_000 }).toBe('SUCCEEDED');
   });
 
