@@ -38,12 +38,22 @@ interface StartRunBody {
   idempotencyKey?: string;
 }
 
-/** `POST /runs`: 201 with the new run, 200 with the run an idempotency key already started. */
+/**
+ * The idempotency key of a start: the `Idempotency-Key` header or the body's `idempotencyKey`.
+ * @throws MaestroError `BAD_REQUEST` when both are given and differ.
+ */
+function idempotencyKeyOf(header: string | undefined, field: string | undefined): string | undefined {
+  if (header !== undefined && field !== undefined && header !== field) throw new MaestroError('BAD_REQUEST', 'the Idempotency-Key header and the body\'s idempotencyKey differ; give one, or the same');
+  return field ?? header;
+}
+
+/** `POST /runs`: 201 with the new run, 200 with the run an idempotency key (header or body) already started. */
 export const startRun: RouteHandler = async (context) => {
   const principal = caller(context);
   const body = context.body as StartRunBody;
   const namespace = body.namespace ?? DEFAULT_NAMESPACE;
   assertNamespace(principal, namespace);
+  const idempotencyKey = idempotencyKeyOf(context.req.get('idempotency-key'), body.idempotencyKey);
   const [name = '', version = ''] = body.workflowRef.split('@');
   const entry = await context.deps.store.getWorkflow(namespace, name, version);
   if (!entry) throw new NotFoundError(`workflow ${body.workflowRef} is not registered in namespace ${namespace}`);
@@ -57,7 +67,7 @@ export const startRun: RouteHandler = async (context) => {
       ...startedByCaller(context, principal),
       ...(body.priority === undefined ? {} : { priority: body.priority }),
     },
-    body.idempotencyKey,
+    idempotencyKey,
   );
   return {
     status: result.created ? 201 : 200,
