@@ -7,6 +7,7 @@
  *   node scripts/helm.mjs test      install, then for the default values and deploy/helm/values-production.yaml:
  *                                   `helm lint --strict`, `helm template`, and every rendered object
  *                                   validated against the Kubernetes JSON schemas  (npm test)
+ *   node scripts/helm.mjs validate FILE…   validate rendered manifests (`helm template` output) the same way
  *
  * helm: `<repo>/.tools/bin/helm` when it reports the pinned version. Otherwise it is built with
  * `go install helm.sh/helm/v4/cmd/helm@v<HELM_VERSION>` (CGO off) into `<repo>/.tools/bin`, the
@@ -22,7 +23,7 @@
  * Writes nothing outside `<repo>/.tools/` (and a temporary folder it removes).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -149,12 +150,24 @@ function test({ helm, validator }) {
   }
 }
 
+/** Validates each file of rendered manifests; fails naming every invalid object. */
+function validate({ validator }, files) {
+  if (files.length === 0) fail('validate needs the files to validate');
+  for (const file of files) {
+    const { failures, unvalidated } = validateManifests(validator, readFileSync(file, 'utf8'));
+    if (failures.length > 0) fail(`${file} does not match the Kubernetes schemas:\n${failures.join('\n')}`);
+    const skipped = unvalidated.length > 0 ? `; not validated (CRD): ${unvalidated.join(', ')}` : '';
+    console.log(`maestro helm: ${file}: valid against Kubernetes ${KUBERNETES_VERSIONS.join(' and ')}${skipped}`);
+  }
+}
+
 function main() {
-  const command = process.argv[2] ?? 'test';
-  if (!['install', 'test'].includes(command)) fail(`unknown command "${command}" (install | test)`);
+  const [command = 'test', ...files] = process.argv.slice(2);
+  if (!['install', 'test', 'validate'].includes(command)) fail(`unknown command "${command}" (install | test | validate FILE…)`);
   const tools = ensureHelm();
   console.log(`maestro helm: helm = ${tools.helm} (${HELM_VERSION}), kubernetes-validate = ${tools.validator} (${KUBERNETES_VALIDATE_VERSION})`);
   if (command === 'test') test(tools);
+  if (command === 'validate') validate(tools, files);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main();
