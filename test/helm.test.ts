@@ -355,7 +355,25 @@ describe('the Helm chart', () => {
     expect(admits(policy, history, frontend, 6933)).toBe(true);
     // Disabled (Temporal Cloud, another enforcement), there is none.
     const off = render(valuesFile({ temporal: { networkPolicy: { enabled: false } } })).objects;
-    expect(all(off, 'NetworkPolicy')).toEqual([]);
+    expect(all(off, 'NetworkPolicy').map((object) => object.metadata.name)).toEqual(['maestro-worker']);
+  });
+
+  it("lets only the scraper's namespace reach the worker, and only on its metrics port", () => {
+    const { objects } = render();
+    const policy = one<NetworkPolicy>(objects, 'NetworkPolicy', 'maestro-worker');
+    const worker: Pod = { namespace: RELEASE_NAMESPACE, labels: one<Deployment>(objects, 'Deployment', 'maestro-worker').spec.template.metadata.labels };
+    const api: Pod = { namespace: RELEASE_NAMESPACE, labels: one<Deployment>(objects, 'Deployment', 'maestro-api').spec.template.metadata.labels };
+    const prometheus: Pod = { namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'prometheus' } };
+    expect(admits(policy, prometheus, worker, 9464)).toBe(true);
+    expect(admits(policy, prometheus, worker, 8080)).toBe(false);
+    expect(admits(policy, api, worker, 9464)).toBe(false);
+    expect(admits(policy, { namespace: 'maestro-jobs-ops', labels: {} }, worker, 9464)).toBe(false);
+    // The API's pods are not this policy's: users reach the API.
+    expect(admits(policy, { namespace: 'anywhere', labels: {} }, api, 8080)).toBe(true);
+    // No scraper listed: nothing but the node (the kubelet's probes) reaches the worker.
+    const closed = one<NetworkPolicy>(render(valuesFile({ metrics: { networkPolicy: { enabled: true, from: [] } } })).objects, 'NetworkPolicy', 'maestro-worker');
+    expect(closed.spec).toMatchObject({ policyTypes: ['Ingress'], ingress: [] });
+    expect(admits(closed, prometheus, worker, 9464)).toBe(false);
   });
 
   it('takes every credential from a Secret by reference: no Secret object, no value inline', () => {
