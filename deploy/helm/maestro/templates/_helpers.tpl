@@ -48,11 +48,13 @@ never as a value here.
 {{- if .Values.temporal.tls.enabled }}
 - name: TEMPORAL_TLS
   value: "true"
-{{- if .Values.temporal.tls.secretName }}
+{{- if and .Values.temporal.tls.secretName .Values.temporal.tls.clientCertificate }}
 - name: TEMPORAL_TLS_CLIENT_CERT_PATH
   value: /etc/maestro/temporal-tls/tls.crt
 - name: TEMPORAL_TLS_CLIENT_KEY_PATH
   value: /etc/maestro/temporal-tls/tls.key
+{{- end }}
+{{- if and .Values.temporal.tls.secretName .Values.temporal.tls.serverCa }}
 - name: TEMPORAL_TLS_SERVER_CA_CERT_PATH
   value: /etc/maestro/temporal-tls/ca.crt
 {{- end }}
