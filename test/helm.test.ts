@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { settingsReference } from '../src/config/index.js';
 import { createK8sRunner, jobName } from '../src/runners/index.js';
 import { createTestContext, type TestTaskContext } from '../src/sdk/index.js';
 import { containerRun } from '../src/tasks/index.js';
@@ -398,11 +399,24 @@ describe('the Helm chart', () => {
     expect(text).not.toContain('kind: Secret\n');
   });
 
+  it('sets only declared settings, and refuses every secret setting as plain config', () => {
+    const declared = new Set(settingsReference().flatMap((setting) => [setting.env, ...(setting.deprecatedEnv ? [setting.deprecatedEnv] : [])]));
+    const { objects } = render(PRODUCTION, valuesFile({ temporal: { apiKey: { name: 'temporal-cloud', key: 'api-key' } }, secrets: { apiTokens: { name: 'maestro-api-tokens', key: 'tokens.yaml' } } }));
+    const names = all<Deployment>(objects, 'Deployment').flatMap((deployment) => containers(deployment.spec.template.spec).flatMap((container) => (container.env ?? []).map((variable) => variable.name)));
+    expect(names.filter((name) => !declared.has(name) && !name.startsWith('OTEL_'))).toEqual([]);
+    // Every setting the config declares secret, whatever section it joins later.
+    const secret = settingsReference().filter((setting) => setting.secret);
+    expect(secret.length).toBeGreaterThan(0);
+    const lint = helm(['lint', '--strict', CHART, '-f', valuesFile({ config: Object.fromEntries(secret.map((setting) => [setting.env, 'inline-value'])) })]);
+    expect(lint.ok).toBe(false);
+    for (const setting of secret) expect(lint.output).toMatch(new RegExp(`'/config/${setting.env}': false schema|invalid propertyName '${setting.env}'`));
+  });
+
   it.each([
     ['a negative replica count', { worker: { replicaCount: -1 } }, "at '/worker/replicaCount': minimum: got -1, want 0"],
     ['an unknown key', { api: { replicas: 3 } }, "additional properties 'replicas' not allowed"],
-    ['a credential as plain config', { config: { MAESTRO_DATABASE_URL: 'postgres://maestro:hunter2@db/maestro' } }, "invalid propertyName 'MAESTRO_DATABASE_URL'"],
-    ['a task secret as plain config', { config: { MAESTRO_SECRET_DEPLOY_TOKEN: 'tok' } }, "invalid propertyName 'MAESTRO_SECRET_DEPLOY_TOKEN'"],
+    ['a credential as plain config', { config: { MAESTRO_DATABASE_URL: 'postgres://maestro:hunter2@db/maestro' } }, "at '/config/MAESTRO_DATABASE_URL': false schema"],
+    ['a task secret as plain config', { config: { MAESTRO_SECRET_DEPLOY_TOKEN: 'tok' } }, "at '/config/MAESTRO_SECRET_DEPLOY_TOKEN': false schema"],
     ['both minAvailable and maxUnavailable', { api: { podDisruptionBudget: { enabled: true, minAvailable: 1, maxUnavailable: 1 } } }, "at '/api/podDisruptionBudget': 'not' failed"],
     ['the Jobs runner without a namespace', { k8sRunner: { enabled: true } }, "at '/k8sRunner/namespaces': minProperties: got 0, want 1"],
     ['a Temporal address without a port', { temporal: { address: 'temporal.example.com' } }, "at '/temporal/address'"],
