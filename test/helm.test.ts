@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { settingsReference } from '../src/config/index.js';
+import { loadConfig, settingsReference } from '../src/config/index.js';
 import { createK8sRunner, jobName } from '../src/runners/index.js';
 import { createTestContext, type TestTaskContext } from '../src/sdk/index.js';
 import { containerRun } from '../src/tasks/index.js';
@@ -404,6 +404,14 @@ describe('the Helm chart', () => {
     const { objects } = render(PRODUCTION, valuesFile({ temporal: { apiKey: { name: 'temporal-cloud', key: 'api-key' } }, secrets: { apiTokens: { name: 'maestro-api-tokens', key: 'tokens.yaml' } } }));
     const names = all<Deployment>(objects, 'Deployment').flatMap((deployment) => containers(deployment.spec.template.spec).flatMap((container) => (container.env ?? []).map((variable) => variable.name)));
     expect(names.filter((name) => !declared.has(name) && !name.startsWith('OTEL_'))).toEqual([]);
+    // And Maestro accepts their values (the Secrets' values stand in as placeholders).
+    const placeholders: Record<string, string> = { MAESTRO_DATABASE_URL: 'postgres://maestro:pw@db:5432/maestro', TEMPORAL_API_KEY: 'api-key' };
+    for (const deployment of all<Deployment>(objects, 'Deployment')) {
+      for (const container of containers(deployment.spec.template.spec)) {
+        const env = Object.fromEntries((container.env ?? []).map((variable) => [variable.name, variable.value ?? placeholders[variable.name] ?? '']));
+        expect(() => loadConfig(env), `${deployment.metadata.name}/${container.name}`).not.toThrow();
+      }
+    }
     // Every setting the config declares secret, whatever section it joins later.
     const secret = settingsReference().filter((setting) => setting.secret);
     expect(secret.length).toBeGreaterThan(0);
