@@ -157,6 +157,13 @@ function admits(policy: NetworkPolicy, from: Pod, to: Pod, port: number): boolea
   });
 }
 
+/** The paths of the null values in a rendered object. */
+function nullPaths(value: unknown, path: string): string[] {
+  if (value === null) return [path];
+  if (typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, child]) => nullPaths(child, `${path}.${key}`));
+}
+
 /** Every container of a pod spec, init containers included. */
 function containers(spec: PodSpec): Container[] {
   return [...(spec.initContainers ?? []), ...spec.containers];
@@ -197,6 +204,8 @@ describe('the Helm chart', () => {
       const validation = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts', 'helm.mjs'), 'validate', rendered], { encoding: 'utf8' });
       expect(validation.status, `${validation.stdout}${validation.stderr}`).toBe(0);
       expect(validation.stdout).toContain('valid against Kubernetes 1.29.0 and 1.37.0');
+      // An empty block (`annotations:` with nothing under it) renders as null, which the schemas let through.
+      expect(render(...files).objects.flatMap((object) => nullPaths(object, `${object.kind}/${object.metadata.name}`))).toEqual([]);
     }
   });
 
