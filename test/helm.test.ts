@@ -437,6 +437,7 @@ describe('the Helm chart', () => {
     ['both minAvailable and maxUnavailable', { api: { podDisruptionBudget: { enabled: true, minAvailable: 1, maxUnavailable: 1 } } }, "at '/api/podDisruptionBudget': 'not' failed"],
     ['the Jobs runner without a namespace', { k8sRunner: { enabled: true } }, "at '/k8sRunner/namespaces': minProperties: got 0, want 1"],
     ['a Temporal address without a port', { temporal: { address: 'temporal.example.com' } }, "at '/temporal/address'"],
+    ['a Jobs namespace that is not a namespace name', { k8sRunner: { enabled: true, namespaces: { default: 'jobs.example' } } }, "at '/k8sRunner/namespaces/default'"],
   ])('refuses %s in lint and template, naming the value', (_what, values, message) => {
     const path = valuesFile(values);
     const lint = helm(['lint', '--strict', CHART, '-f', path]);
