@@ -345,7 +345,8 @@ describe('the Helm chart', () => {
     expect(policy.metadata.namespace).toBe('temporal');
     expect(policy.spec.policyTypes).toEqual(['Ingress']);
     const labelsOf = (name: string): Record<string, string> => one<Deployment>(objects, 'Deployment', name).spec.template.metadata.labels;
-    const frontend: Pod = { namespace: 'temporal', labels: { 'app.kubernetes.io/name': 'temporal', 'app.kubernetes.io/component': 'frontend' } };
+    const temporal = { 'app.kubernetes.io/name': 'temporal', 'app.kubernetes.io/instance': 'temporal' };
+    const frontend: Pod = { namespace: 'temporal', labels: { ...temporal, 'app.kubernetes.io/component': 'frontend' } };
     const worker: Pod = { namespace: RELEASE_NAMESPACE, labels: labelsOf('maestro-worker') };
     const api: Pod = { namespace: RELEASE_NAMESPACE, labels: labelsOf('maestro-api') };
     expect(admits(policy, worker, frontend, 7233)).toBe(true);
@@ -361,8 +362,14 @@ describe('the Helm chart', () => {
     ];
     for (const stranger of strangers) expect(admits(policy, stranger, frontend, 7233), JSON.stringify(stranger)).toBe(false);
     // Temporal's own services keep their membership and gRPC ports.
-    const history: Pod = { namespace: 'temporal', labels: { 'app.kubernetes.io/name': 'temporal', 'app.kubernetes.io/component': 'history' } };
+    const history: Pod = { namespace: 'temporal', labels: { ...temporal, 'app.kubernetes.io/component': 'history' } };
     expect(admits(policy, history, frontend, 6933)).toBe(true);
+    // A selector of one's own replaces the default whole: merged, it would select no pod and protect nothing.
+    expect(policy.spec.podSelector).toEqual({ matchLabels: { 'app.kubernetes.io/instance': 'temporal', 'app.kubernetes.io/component': 'frontend' } });
+    const defaults = one<NetworkPolicy>(render().objects, 'NetworkPolicy', 'maestro-temporal-frontend');
+    expect(defaults.spec.podSelector).toEqual({ matchLabels: { 'app.kubernetes.io/name': 'temporal', 'app.kubernetes.io/component': 'frontend' } });
+    expect(admits(defaults, worker, frontend, 7233)).toBe(true);
+    expect(admits(defaults, strangers[1] as Pod, frontend, 7233)).toBe(false);
     // Disabled (Temporal Cloud, another enforcement), there is none.
     const off = render(valuesFile({ temporal: { networkPolicy: { enabled: false } } })).objects;
     expect(all(off, 'NetworkPolicy').map((object) => object.metadata.name)).toEqual(['maestro-worker']);
