@@ -30,17 +30,17 @@ import { fileURLToPath } from 'node:url';
 import { REPO_ROOT, TOOLS_DIR, lastLines, run } from './lib/tools.mjs';
 
 /** The Helm release, and its Go module. */
-export const HELM_VERSION = '4.3.2';
+const HELM_VERSION = '4.3.2';
 const HELM_PACKAGE = 'helm.sh/helm/v4/cmd/helm';
 /** The PyPI release of kubernetes-validate, and the Kubernetes releases whose schemas the chart must pass. */
-export const KUBERNETES_VALIDATE_VERSION = '1.37.0';
-export const KUBERNETES_VERSIONS = ['1.29.0', '1.37.0'];
+const KUBERNETES_VALIDATE_VERSION = '1.37.0';
+const KUBERNETES_VERSIONS = ['1.29.0', '1.37.0'];
 /** Kinds from CRDs the chart may render, which the Kubernetes schemas do not cover. */
 const CRD_KINDS = new Set(['monitoring.coreos.com/v1 ServiceMonitor']);
 
 const BIN_DIR = join(TOOLS_DIR, 'bin');
 /** The chart, and the values files `test` renders it with (none: the chart's defaults). */
-export const CHART_DIR = join(REPO_ROOT, 'deploy', 'helm', 'maestro');
+const CHART_DIR = join(REPO_ROOT, 'deploy', 'helm', 'maestro');
 const VALUES_EXAMPLES = [[], [join(REPO_ROOT, 'deploy', 'helm', 'values-production.yaml')]];
 
 function fail(message) {
@@ -90,7 +90,7 @@ function findHelm() {
 }
 
 /** Finds or installs helm and kubernetes-validate; returns their paths. */
-export function ensureHelm() {
+function ensureHelm() {
   const helm = findHelm() ?? (installWithGo(), findHelm()) ?? fail('helm is still missing after the install');
   const venv = spawnSync(
     'bash',
@@ -112,7 +112,7 @@ function valuesArgs(files) {
  * {@link KUBERNETES_VERSIONS}. Returns the failures, one line each (empty: every object is valid),
  * and the CRD kinds left unvalidated.
  */
-export function validateManifests(validator, manifests) {
+function validateManifests(validator, manifests) {
   const dir = mkdtempSync(join(tmpdir(), 'maestro-helm-'));
   try {
     const file = join(dir, 'rendered.yaml');
