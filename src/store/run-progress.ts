@@ -17,7 +17,7 @@
  * | execution | the Temporal run id of the execution that published it (a continue-as-new starts another) |
  * | seq | the publication's number within its execution: a row is only replaced by a later one |
  * | status | the run's status in `state` |
- * | state | the interpreter's {@link RunState} (JSON) |
+ * | state | the interpreter's `RunState`, sealed with the payload codec (as Temporal's payloads are), or its JSON for a worker without one |
  * | updated_at | when the worker wrote it (ISO 8601 UTC) |
  * | ended_at | when the worker wrote the run's final state; NULL while it runs |
  *
@@ -25,7 +25,6 @@
  * reaches every API replica; on SQLite, the processes of this one (the dev server's API and
  * worker).
  */
-import type { RunState } from '../ir/index.js';
 import type { SqlDriver, SqlRow } from './sql/driver.js';
 
 /** The notification channel of run progress; the payload is the run id. */
@@ -42,7 +41,10 @@ export interface RunProgress {
   execution: string;
   /** Its number within that execution (later publications have larger numbers). */
   seq: number;
-  state: RunState;
+  /** The run's status (`RUNNING` … `SUCCEEDED`), in clear: a finished run's row is pruned by it. */
+  status: string;
+  /** The run's state: sealed with the payload codec (`sealValue`), or JSON for a worker without a codec. */
+  state: string;
   /** When it was written (ISO 8601 UTC); set by the store. */
   updatedAt?: string;
 }
@@ -69,7 +71,8 @@ function progressOf(row: SqlRow): RunProgress {
     namespace: String(row.namespace),
     execution: String(row.execution),
     seq: Number(row.seq),
-    state: JSON.parse(String(row.state)) as RunState,
+    status: String(row.status),
+    state: String(row.state),
     updatedAt: String(row.updated_at),
   };
 }
@@ -83,23 +86,23 @@ export function createRunProgressStore(db: SqlDriver): RunProgressStore {
     for (const onChange of watchers.get(runId) ?? []) onChange();
   };
   return {
-    async publishRunProgress({ runId, namespace, execution, seq, state }) {
+    async publishRunProgress({ runId, namespace, execution, seq, status, state }) {
       const now = new Date().toISOString();
-      const ended = FINAL.has(state.status) ? now : null;
+      const ended = FINAL.has(status) ? now : null;
       const changed = await db.run(
         `INSERT INTO run_progress (run_id, namespace, execution, seq, status, state, updated_at, ended_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (run_id) DO UPDATE SET namespace = excluded.namespace, execution = excluded.execution, seq = excluded.seq,
            status = excluded.status, state = excluded.state, updated_at = excluded.updated_at, ended_at = excluded.ended_at
          WHERE run_progress.execution <> excluded.execution OR run_progress.seq < excluded.seq`,
-        [runId, namespace, execution, seq, state.status, JSON.stringify(state), now, ended],
+        [runId, namespace, execution, seq, status, state, now, ended],
       );
       if (changed === 0) return;
       await db.notify(RUN_PROGRESS_CHANNEL, runId);
       if (ended !== null) await db.run('DELETE FROM run_progress WHERE ended_at < $1', [new Date(Date.now() - FINISHED_KEEP_MS).toISOString()]);
     },
     async getRunProgress(runId) {
-      const [row] = await db.all('SELECT run_id, namespace, execution, seq, state, updated_at FROM run_progress WHERE run_id = $1', [runId]);
+      const [row] = await db.all('SELECT run_id, namespace, execution, seq, status, state, updated_at FROM run_progress WHERE run_id = $1', [runId]);
       return row === undefined ? undefined : progressOf(row);
     },
     watchRunProgress(runId, onChange) {

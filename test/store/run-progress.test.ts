@@ -9,8 +9,9 @@ import type { RunState } from '../../src/ir/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { postgresDatabase, sqliteDatabase } from './databases.js';
 
-function state(status: RunState['status'], tasks: RunState['tasks'] = []): RunState {
-  return { runId: 'run-p', workflow: 'etl', version: '1.0.0', digest: 'sha256:00', status, startedAt: '2026-12-06T10:00:00.000Z', tasks };
+/** A publication's status and state (as a worker without a payload codec writes it: JSON). */
+function state(status: RunState['status'], tasks: RunState['tasks'] = []): { status: string; state: string } {
+  return { status, state: JSON.stringify({ runId: 'run-p', workflow: 'etl', version: '1.0.0', digest: 'sha256:00', status, startedAt: '2026-12-06T10:00:00.000Z', tasks }) };
 }
 
 /** Resolves after `count` calls of the returned callback, or rejects after 5 s. */
@@ -40,12 +41,12 @@ describe.each([sqliteDatabase('maestro-progress-'), postgresDatabase()])('run pr
 
   it('keeps the latest publication of an execution, and a later execution replaces it', async () => {
     const running = state('RUNNING', [{ id: 'a', status: 'RUNNING', attempts: 1 }]);
-    await store.publishRunProgress({ runId: 'run-p', namespace: 'team-a', execution: 'e1', seq: 2, state: running });
+    await store.publishRunProgress({ runId: 'run-p', namespace: 'team-a', execution: 'e1', seq: 2, ...running });
     // A publication that arrives late (an older number of the same execution) changes nothing.
-    await store.publishRunProgress({ runId: 'run-p', namespace: 'team-a', execution: 'e1', seq: 1, state: state('RUNNING') });
-    expect(await store.getRunProgress('run-p')).toMatchObject({ runId: 'run-p', namespace: 'team-a', execution: 'e1', seq: 2, state: running });
-    await store.publishRunProgress({ runId: 'run-p', namespace: 'team-a', execution: 'e2', seq: 1, state: state('SUCCEEDED') });
-    expect(await replica.getRunProgress('run-p')).toMatchObject({ execution: 'e2', seq: 1, state: { status: 'SUCCEEDED' } });
+    await store.publishRunProgress({ runId: 'run-p', namespace: 'team-a', execution: 'e1', seq: 1, ...state('RUNNING') });
+    expect(await store.getRunProgress('run-p')).toMatchObject({ runId: 'run-p', namespace: 'team-a', execution: 'e1', seq: 2, ...running });
+    await store.publishRunProgress({ runId: 'run-p', namespace: 'team-a', execution: 'e2', seq: 1, ...state('SUCCEEDED') });
+    expect(await replica.getRunProgress('run-p')).toMatchObject({ execution: 'e2', seq: 1, ...state('SUCCEEDED') });
     expect(await store.getRunProgress('run-other')).toBeUndefined();
   });
 
@@ -58,8 +59,8 @@ describe.each([sqliteDatabase('maestro-progress-'), postgresDatabase()])('run pr
     const unwatchOther = replica.watchRunProgress('run-x', () => void (otherRun += 1));
     // PostgreSQL's LISTEN connection opens with the first watcher.
     if (backend.name === 'postgres') await new Promise((resolve) => setTimeout(resolve, 500));
-    await store.publishRunProgress({ runId: 'run-w', namespace: 'team-a', execution: 'e1', seq: 1, state: state('RUNNING') });
-    await store.publishRunProgress({ runId: 'run-w', namespace: 'team-a', execution: 'e1', seq: 2, state: state('RUNNING') });
+    await store.publishRunProgress({ runId: 'run-w', namespace: 'team-a', execution: 'e1', seq: 1, ...state('RUNNING') });
+    await store.publishRunProgress({ runId: 'run-w', namespace: 'team-a', execution: 'e1', seq: 2, ...state('RUNNING') });
     await Promise.all([here.done, there.done]);
     expect(otherRun).toBe(0);
     unwatchHere();
@@ -68,7 +69,7 @@ describe.each([sqliteDatabase('maestro-progress-'), postgresDatabase()])('run pr
     let after = 0;
     const unwatch = store.watchRunProgress('run-y', () => void (after += 1));
     unwatch();
-    await store.publishRunProgress({ runId: 'run-y', namespace: 'team-a', execution: 'e1', seq: 1, state: state('RUNNING') });
+    await store.publishRunProgress({ runId: 'run-y', namespace: 'team-a', execution: 'e1', seq: 1, ...state('RUNNING') });
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(after).toBe(0);
   });
