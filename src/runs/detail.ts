@@ -150,11 +150,14 @@ async function latestState({ client, store, payloadCodec }: RunReader, execution
 
 /**
  * Waits until the run ends, at most until `until` (ms since the epoch) or until `signal` aborts:
- * a long-poll on the run's history (its close event), no polling.
+ * a long-poll on the run's history (its close event), no polling. Meanwhile the run's start input
+ * is read, so that the detail answered at the end does not wait for it.
  * @returns the run's final state, or undefined when the wait ended first (or Temporal ended the run
  *   itself: terminated, timed out — a read then tells).
  */
 export async function awaitRunEnd(client: Client, runId: string, until: number, signal: AbortSignal): Promise<RunState | undefined> {
+  // A failed read is not kept (see cachedRunInput): the detail reads it again and reports it.
+  cachedRunInput(client, runId).catch(() => undefined);
   try {
     return await client.connection.withAbortSignal(signal, () => client.connection.withDeadline(until, () => waitForRun(client, runId)));
   } catch (error) {
