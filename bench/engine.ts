@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
-import { createActivities } from '../src/activities/index.js';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../src/activities/index.js';
 import { builtinCatalog } from '../src/tasks/index.js';
 import { maestroDataConverter, payloadCodec } from '../src/codec/index.js';
 import { loadConfig } from '../src/config/index.js';
@@ -103,6 +103,35 @@ export const TUNED_DYNAMIC_CONFIG: Readonly<Record<string, unknown>> = Object.fr
   'history.transferProcessorMaxPollRPS': 1000,
 });
 
+/**
+ * A worker serving the hand-written workflows of ./baseline-workflows.ts on {@link BASELINE_QUEUE},
+ * with the `runTask` activity built from the same dependencies `createWorker` gives Maestro's.
+ */
+export async function createBaselineWorker(options: {
+  connection: NativeConnection;
+  artifactDir: string;
+  writeReceipt: ActivityDeps['writeReceipt'];
+  /** @default the bundle of ./baseline-workflows.ts, made now */
+  workflowBundle?: WorkflowBundleWithSourceMap;
+}): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    taskQueue: BASELINE_QUEUE,
+    workflowBundle: options.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: BASELINE_WORKFLOWS, logger: quietBundler })),
+    activities: createActivities({
+      catalog: builtinCatalog,
+      artifacts: new FsArtifactStore({ root: options.artifactDir }),
+      runners: { local: localRunner },
+      secrets: createSecretResolver(loadConfig()),
+      writeReceipt: options.writeReceipt,
+    }),
+    // The same concurrency limits as createWorker, so neither side is throttled differently.
+    maxConcurrentActivityTaskExecutions: 200,
+    maxConcurrentLocalActivityExecutions: 200,
+    maxConcurrentWorkflowTaskExecutions: 40,
+  });
+}
+
 /** Options of {@link startBenchEngine}. */
 export interface BenchEngineOptions {
   /** Extra dev server dynamic config (`--dynamic-config-value`). @default {} */
@@ -175,24 +204,7 @@ export async function startBenchEngine({ dynamicConfig = {} }: BenchEngineOption
       payloadCodec: codec,
     });
     run(maestroPolicy);
-    const baseline = await Worker.create({
-      connection: nativeConnection,
-      taskQueue: BASELINE_QUEUE,
-      workflowBundle: baselineBundle,
-      // The same dependencies createWorker gives Maestro's runTask.
-      activities: createActivities({
-        catalog: builtinCatalog,
-        artifacts: new FsArtifactStore({ root: artifactDir }),
-        runners: { local: localRunner },
-        secrets: createSecretResolver(loadConfig()),
-        writeReceipt: provenance.writeReceipt,
-      }),
-      // The same concurrency limits as createWorker, so neither side is throttled differently.
-      maxConcurrentActivityTaskExecutions: 200,
-      maxConcurrentLocalActivityExecutions: 200,
-      maxConcurrentWorkflowTaskExecutions: 40,
-    });
-    run(baseline);
+    run(await createBaselineWorker({ connection: nativeConnection, artifactDir, workflowBundle: baselineBundle, writeReceipt: provenance.writeReceipt }));
 
     const connection = await Connection.connect({ address: server.address });
     cleanups.push(() => connection.close());

@@ -22,7 +22,12 @@
  *   `POST /runs` of the same workflow, and 1,000 NATS messages with a worker crash: runs,
  *   duplicates, consumer lag (bench/triggers.ts);
  * - `tracing`: one trace per run, on (exported to a local Jaeger) against off, and the span
- *   helpers' cost with no exporter (bench/tracing.ts).
+ *   helpers' cost with no exporter (bench/tracing.ts);
+ * - `reads`: `GET /runs/{runId}` p50/p95 while a run's task runs 2 s (as a local activity and as an
+ *   activity) against `describe` of the same workflow (bench/read-latency.ts);
+ * - `user-latency`: `POST /runs` → SUCCEEDED seen by the client (the `?wait=` long-poll) for a
+ *   3-step pure workflow against the raw client and a hand-written local-activity workflow
+ *   (bench/user-latency.ts).
  *
  * Environment:
  * - `BENCH_SUITES` comma-separated suites to run (default all, in the order above);
@@ -54,7 +59,9 @@ import { medianProfile, profileHistories, type HistoryProfile } from './history.
 import { benchPolicy, policyMarkdown } from './policy.js';
 import { benchReceipt, type ReceiptBenchResult } from './receipt.js';
 import { benchSdk, sdkMarkdown } from './sdk.js';
+import { benchReadLatency, readLatencyReport } from './read-latency.js';
 import { benchTracing, tracingMarkdown } from './tracing.js';
+import { benchUserLatency, userLatencyReport } from './user-latency.js';
 import { benchTriggers, triggersReport } from './triggers.js';
 import { checkTargets, markdownReport, rounded, type ShapeResult } from './report.js';
 import { SHAPES, taskCount, type Shape } from './shapes.js';
@@ -292,6 +299,14 @@ ${apiLoadReport(sustained)}`, json: { issueRate, sustained } };
   tracing: async () => {
     const result = await benchTracing();
     return { markdown: tracingMarkdown(result), json: result };
+  },
+  reads: async () => {
+    const result = await benchReadLatency();
+    return { markdown: readLatencyReport(result), json: result };
+  },
+  'user-latency': async () => {
+    const result = await benchUserLatency();
+    return { markdown: userLatencyReport(result), json: result };
   },
 };
 

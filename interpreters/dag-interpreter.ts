@@ -35,7 +35,7 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities, ReceiptSinks } from '../src/activities/index.js';
+import type { Activities, ProgressSinks, ReceiptSinks } from '../src/activities/index.js';
 import {
   CEL_COST_LIMIT,
   ExpressionError,
@@ -219,6 +219,25 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
   const signalWaits = new Map<string, PendingSignal>();
 
   setHandler(stateQuery, () => run);
+  /**
+   * Publications of the run's state so far, and whether one is due at the end of this activation.
+   * The worker's progress sink writes the state where the API reads it without waiting on this
+   * workflow task (a query waits for it, local activities included). A sink is not history: old
+   * histories replay unchanged, and a replay publishes nothing.
+   */
+  const progress = { seq: 0, due: false, sink: proxySinks<ProgressSinks>().maestroProgress };
+  /** Publishes the run's state once the current activation's events have all been applied. */
+  function publishProgress(): void {
+    if (progress.due) return;
+    progress.due = true;
+    // One microtask per activation that changed the run: it runs after the activation's other
+    // reactions, so the state published is the activation's last.
+    void Promise.resolve().then(() => {
+      progress.due = false;
+      progress.seq += 1;
+      progress.sink.publish({ namespace, seq: progress.seq, state: run });
+    });
+  }
   setHandler(
     approveUpdate,
     async (request) => {
@@ -284,6 +303,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
 
   /** Executes the scheduler's commands in order; a unit's first attempt starts in its scope. */
   function execute(commands: Command[]): void {
+    publishProgress();
     for (const command of commands) {
       switch (command.kind) {
         case 'publishStatus':
@@ -414,6 +434,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
     });
     const subWorkflow = { runId: childRunId, workflowRef: `${ref.name}@${ref.version}` };
     state.subWorkflow = subWorkflow;
+    publishProgress();
     const childInput: InterpreterInput = {
       ir: child,
       digest: ref.digest,

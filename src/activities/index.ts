@@ -16,6 +16,7 @@ export type { ActivityDeps } from './run-task.js';
 export type { SubWorkflowDeps } from './sub-workflow.js';
 export { createAttemptLog, type AttemptLog, type AttemptLogOptions, type AttemptLogTarget } from './attempt-log.js';
 export { withRunRecord, type UsageDeps } from './usage.js';
+export { progressSink, type InjectedProgressSinks, type ProgressPublication, type ProgressSinks } from './run-progress.js';
 
 /** Builds every activity Maestro registers. */
 export function createActivities(deps: ActivityDeps) {

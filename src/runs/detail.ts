@@ -1,14 +1,23 @@
 /**
  * `GET /runs/{runId}`: one run as the user sees it — status, params (secrets redacted), timings,
  * and every task — from Temporal, or from the admission queue while the run waits there.
+ *
+ * Where a live run's state comes from, so that a read never waits on the run's workflow task
+ * (Temporal holds a query until the task, local activities included, is done): the latest state its
+ * interpreter published to the store (`run_progress`, after every activation that changed it); the
+ * run's IR with every task pending while its first workflow task is the only one and nothing has
+ * been published; the interpreter's query only for a run that never published (one an older worker
+ * ran). A closed run's state is its close event.
  */
-import type { Client } from '@temporalio/client';
-import { NotFoundError } from '../errors/index.js';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { MaestroError, NotFoundError } from '../errors/index.js';
 import { allTaskNodes, redactParams, type InterpreterInput, type ParentRun, type RunState, type TaskErrorInfo, type TaskState, type WorkflowIR } from '../ir/index.js';
 import type { Store } from '../store/index.js';
 import { concurrencyView, type ConcurrencyView } from './concurrency.js';
 import type { LaunchRequest } from './launch.js';
 import { runPolicyView, type RunPolicyView } from './policy.js';
+import { waitForRun } from '../client/index.js';
+import { openValue, type AesGcmPayloadCodec } from '../codec/index.js';
 import { describeRun, runInput, runState, type ApiRunStatus, type RunExecution } from './temporal.js';
 
 /** The detail of a run. */
@@ -79,8 +88,90 @@ export function namespaceOf(location: RunLocation): string {
   return location.kind === 'temporal' ? location.execution.namespace : location.request.namespace;
 }
 
-/** The detail of a located run. */
-export async function runDetail(client: Client, location: RunLocation, options: RunDetailOptions = {}): Promise<RunDetail> {
+/** What reading a run needs: Temporal, and the store (the admission queue, the published progress). */
+export interface RunReader {
+  client: Client;
+  store: Pick<Store, 'getAdmission' | 'getRunProgress'>;
+  /** Opens the published states the worker sealed. @default undefined — only JSON states are read */
+  payloadCodec?: AesGcmPayloadCodec;
+}
+
+/** Start inputs read lately, by run id, oldest first: a run's IR and params never change. */
+const inputs = new Map<string, Promise<InterpreterInput>>();
+/** How many start inputs are kept (an IR can be large). */
+const INPUTS_KEPT = 64;
+
+/** The run's start input, read from its history once and then kept among the last {@link INPUTS_KEPT}. */
+function cachedRunInput(client: Client, runId: string): Promise<InterpreterInput> {
+  let input = inputs.get(runId);
+  if (input !== undefined) {
+    inputs.delete(runId);
+    inputs.set(runId, input);
+    return input;
+  }
+  input = runInput(client, runId);
+  inputs.set(runId, input);
+  // A failed read is not kept: the next one tries again.
+  input.catch(() => inputs.get(runId) === input && inputs.delete(runId));
+  if (inputs.size > INPUTS_KEPT) inputs.delete(inputs.keys().next().value as string);
+  return input;
+}
+
+/**
+ * A published state: JSON from a worker without a payload codec, else sealed.
+ * @throws MaestroError `PAYLOAD_UNDECRYPTABLE` for a sealed state this process has no key for.
+ */
+function openState(state: string, codec: AesGcmPayloadCodec | undefined): RunState {
+  if (state.startsWith('{')) return JSON.parse(state) as RunState;
+  if (codec === undefined) throw new MaestroError('PAYLOAD_UNDECRYPTABLE', 'the run\'s published state is encrypted and this process has no payload key');
+  return openValue(codec, state) as RunState;
+}
+
+/** A run's state before anything of it settled: every task pending. */
+function firstState(execution: RunExecution, { ir }: InterpreterInput): RunState {
+  return { runId: execution.runId, workflow: ir.name, version: ir.version, digest: execution.digest, status: execution.status, startedAt: execution.startedAt, tasks: pending(ir) };
+}
+
+/** A live run's latest known state (see the file's header); a closed run's final state. */
+async function latestState({ client, store, payloadCodec }: RunReader, execution: RunExecution, input: Promise<InterpreterInput>): Promise<RunState> {
+  if (execution.closed) return runState(client, execution);
+  const progress = await store.getRunProgress(execution.runId);
+  if (progress !== undefined) return openState(progress.state, payloadCodec);
+  if (execution.firstTask === true) {
+    try {
+      return firstState(execution, await input);
+    } catch (error) {
+      // An IR whose tasks cannot even be listed fails the interpreter too: the query says how.
+      if (!(error instanceof TypeError)) throw error;
+    }
+  }
+  return runState(client, execution);
+}
+
+/**
+ * Waits until the run ends, at most until `until` (ms since the epoch) or until `signal` aborts:
+ * a long-poll on the run's history (its close event), no polling. Meanwhile the run's start input
+ * is read, so that the detail answered at the end does not wait for it.
+ * @returns the run's final state, or undefined when the wait ended first (or Temporal ended the run
+ *   itself: terminated, timed out — a read then tells).
+ */
+export async function awaitRunEnd(client: Client, runId: string, until: number, signal: AbortSignal): Promise<RunState | undefined> {
+  // A failed read is not kept (see cachedRunInput): the detail reads it again and reports it.
+  cachedRunInput(client, runId).catch(() => undefined);
+  try {
+    return await client.connection.withAbortSignal(signal, () => client.connection.withDeadline(until, () => waitForRun(client, runId)));
+  } catch (error) {
+    if (error instanceof WorkflowFailedError || signal.aborted || Date.now() >= until) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The detail of a located run.
+ * @param ended the run's final state when the caller has it already (a wait that saw the run end).
+ */
+export async function runDetail(reader: RunReader, location: RunLocation, options: RunDetailOptions = {}, ended?: RunState): Promise<RunDetail> {
+  const { client } = reader;
   if (location.kind === 'queued') {
     const { request } = location;
     const { ir, digest } = request.compiled;
@@ -99,8 +190,9 @@ export async function runDetail(client: Client, location: RunLocation, options: 
       ...traceView(request.traceId, options),
     };
   }
-  const { execution } = location;
-  const [input, state] = await Promise.all([runInput(client, execution.runId), runState(client, execution)]);
+  const execution = ended === undefined ? location.execution : { ...location.execution, closed: true, status: ended.status, ...(ended.endedAt === undefined ? {} : { endedAt: ended.endedAt }) };
+  const reading = cachedRunInput(client, execution.runId);
+  const [input, state] = await Promise.all([reading, ended ?? latestState(reader, execution, reading)]);
   const detail = { ...detailOf(execution, input, state), ...traceView(input.traceId, options) };
   if (state.concurrency === undefined) return detail;
   const concurrency = detail.status === 'QUEUED' ? await concurrencyView(client, execution.runId, state.concurrency) : { key: state.concurrency.key };

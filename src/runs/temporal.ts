@@ -36,6 +36,12 @@ export interface RunExecution {
   startedAt: string;
   endedAt?: string;
   priority?: number;
+  /**
+   * No workflow task of the run has completed yet and a worker holds its first: nothing has
+   * settled, every task is still to run (what a run's first read sees before its interpreter
+   * published anything).
+   */
+  firstTask?: boolean;
 }
 
 /**
@@ -57,6 +63,9 @@ export function missingSearchAttribute(error: unknown, temporalNamespace: string
     { cause: error },
   );
 }
+
+/** Events of a run whose first workflow task a worker holds: started, task scheduled, task started. */
+const FIRST_TASK_EVENTS = 3;
 
 /** Temporal execution status names as describe reports them. */
 type ExecutionStatusName = 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'TERMINATED' | 'CONTINUED_AS_NEW' | 'TIMED_OUT' | 'PAUSED' | 'UNKNOWN' | 'UNSPECIFIED';
@@ -107,6 +116,10 @@ export async function describeRun(client: Client, runId: string): Promise<RunExe
     startedAt: description.startTime.toISOString(),
     ...(description.closeTime ? { endedAt: description.closeTime.toISOString() } : {}),
     ...(description.priority?.priorityKey ? { priority: description.priority.priorityKey } : {}),
+    ...(description.historyLength <= FIRST_TASK_EVENTS &&
+    description.raw.pendingWorkflowTask?.state === proto.temporal.api.enums.v1.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED
+      ? { firstTask: true }
+      : {}),
   };
 }
 

@@ -9,6 +9,7 @@ import type { Principal, WorkflowIR } from '../ir/index.js';
 import type { RunbookManifest } from '../manifest/index.js';
 import { readOperations } from './operations.js';
 import type { SqlDriver, SqlExecutor, SqlRow } from './sql/driver.js';
+import { createRunProgressStore } from './run-progress.js';
 import { createUsageLedger } from './usage-ledger.js';
 import { TRIGGER_RECENT_RUNS, type AdmissionEntry, type PutOutcome, type RunbookEntry, type RunbookRecord, type Store, type TriggerRecord, type WorkflowEntry, type WorkflowRecord } from './types.js';
 
@@ -98,6 +99,7 @@ export function createSqlStore(db: SqlDriver): Store {
   return {
     backend: db.dialect,
     ...createUsageLedger(db),
+    ...createRunProgressStore(db),
 
     putWorkflow(entry: WorkflowEntry): Promise<PutOutcome> {
       return db.transaction(async (tx) => {

@@ -6,6 +6,7 @@
 import type { Principal, WorkflowIR } from '../ir/index.js';
 import type { RunbookManifest } from '../manifest/index.js';
 import type { OperationsQuery, OperationsReport } from './operations.js';
+import type { RunProgressStore } from './run-progress.js';
 import type { UsageLedger } from './usage-ledger.js';
 
 /** A registered workflow version. */
@@ -98,7 +99,7 @@ export interface TriggerKeyClaim {
  * The control plane's store; one implementation over SQLite and PostgreSQL ({@link openStore}).
  * It holds the usage ledger too ({@link UsageLedger}).
  */
-export interface Store extends UsageLedger {
+export interface Store extends UsageLedger, RunProgressStore {
   /** `sqlite` or `postgres`. */
   readonly backend: 'sqlite' | 'postgres';
 

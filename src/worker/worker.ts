@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
 import { pauseOnTemporal } from '../client/index.js';
 import { NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { createActivities, receiptSink, withRunRecord, type ActivityDeps, type UsageDeps } from '../activities/index.js';
+import { createActivities, progressSink, receiptSink, withRunRecord, type ActivityDeps, type UsageDeps } from '../activities/index.js';
 import type { Catalog } from '../catalog/index.js';
 import { builtinCatalog, disclosureProvenance, loadCatalog } from '../tasks/index.js';
 import { maestroDataConverter, payloadCodec, type AesGcmPayloadCodec } from '../codec/index.js';
@@ -21,7 +21,7 @@ import { auditDecisionLog, createWorkerProvenance, loadApprovalKey, type WorkerP
 import { createRunners, localRunner, startContainerSweep, type Runners } from '../runners/index.js';
 import { createScheduleActivities, type LaunchContext } from '../runs/index.js';
 import { createSecretResolver } from '../secrets/index.js';
-import { FsArtifactStore, openAuditLog, openStore, openTaskLog, type TaskLog } from '../store/index.js';
+import { FsArtifactStore, openAuditLog, openStore, openTaskLog, type RunProgressStore, type TaskLog } from '../store/index.js';
 import { CHECK_TIMEOUT_MS, metricsOptions, passes, processMetrics, sharedReadiness, type ProcessMetrics, type ReadinessChecks } from '../telemetry/index.js';
 import { runMessageTriggers } from '../triggers/index.js';
 import { installTemporalRuntime } from './runtime.js';
@@ -72,6 +72,12 @@ export interface WorkerOptions {
    * @default undefined — no usage recorded
    */
   usage?: UsageDeps;
+  /**
+   * Where running runs' states are published for the API to read without waiting on their
+   * workflow tasks (the store's `run_progress`).
+   * @default undefined — not published (the API then falls back to the interpreter's query)
+   */
+  progress?: Pick<RunProgressStore, 'publishRunProgress'>;
   /** How deep sub-workflows may nest (`MAESTRO_SUBWORKFLOW_MAX_DEPTH`). @default 5 */
   subWorkflowMaxDepth?: number;
   /** A prebuilt interpreter bundle (see {@link bundleInterpreter}); bundled here when absent. */
@@ -158,7 +164,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     taskQueue,
     activities: { ...activities, ...schedules },
     workflowBundle: options.workflowBundle ?? (await bundleInterpreter()),
-    sinks: receiptSink(writeRunEnd, logError),
+    sinks: { ...receiptSink(writeRunEnd, logError), ...progressSink(options.progress, logError, options.payloadCodec) },
     ...(options.payloadCodec === undefined ? {} : { dataConverter: maestroDataConverter(options.payloadCodec) }),
     // Many small tasks per run: let one worker keep many activities and workflow tasks in flight.
     maxConcurrentActivityTaskExecutions: 200,
@@ -281,6 +287,7 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
       auditLog,
       pauseRun: async (runId) => void (await pauseOnTemporal(launch.client, runId, true)),
     },
+    progress: store,
     launch,
     drainTimeoutMs: config.workerDrainTimeoutMs,
   });

@@ -177,6 +177,7 @@ async function startTestWorker(
       auditLog: launch.auditLog,
       pauseRun: async (runId) => void (await pauseOnTemporal(launch.client, runId, true)),
     },
+    progress: store,
     launch: {
       client: launch.client,
       store,

@@ -29,8 +29,11 @@ export interface EventStream {
    * that reads nothing for the stall limit is disconnected: the stream closes and this resolves.
    */
   drained(): Promise<void>;
-  /** Waits `ms`, or less when the stream closes meanwhile. */
-  pause(ms: number): Promise<void>;
+  /**
+   * Waits `ms`, or less when the stream closes meanwhile or `subscribe`'s callback is called (it
+   * subscribes to a change and returns how to unsubscribe).
+   */
+  pause(ms: number, subscribe?: (wake: () => void) => () => void): Promise<void>;
 }
 
 /**
@@ -102,7 +105,7 @@ export async function serveEventStream(context: RouteContext, label: string, pro
             },
           )
         : Promise.resolve(),
-    pause: (ms) => waitFor(ms, () => () => undefined),
+    pause: (ms, subscribe = () => () => undefined) => waitFor(ms, subscribe),
   };
   try {
     await produce(stream);

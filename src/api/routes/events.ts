@@ -1,14 +1,17 @@
 /**
- * `GET /runs/{runId}/events`: a run's progress as Server-Sent Events, from the interpreter's state
- * query polled while the run is live.
+ * `GET /runs/{runId}/events`: a run's progress as Server-Sent Events, pushed as it happens: the
+ * stream re-reads the run when the store tells that its interpreter published a new state
+ * (PostgreSQL NOTIFY from any worker; on SQLite, from a worker in this process), and at the
+ * latest every {@link RESYNC_MS} (a run Temporal ended itself, a notification lost while the
+ * database connection was re-made, a worker in another process on SQLite).
  */
 import { caller, stringParam, type RouteHandler } from '../context.js';
 import { locateRun, namespaceOf, runDetail, type RunDetail } from '../../runs/index.js';
 import { assertNamespace } from './access.js';
 import { serveEventStream, type EventStream } from './event-stream.js';
 
-/** How often a live run's state is read. */
-const POLL_MS = 500;
+/** How long a live run's stream waits for a notification before it reads the run anyway. */
+const RESYNC_MS = 1_000;
 const FINAL: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 
 /** The run-level fields of a detail (status, timings, error), without tasks and params. */
@@ -37,16 +40,32 @@ export const streamRunEvents: RouteHandler = async (context) => {
   const runId = stringParam(context.path, 'runId');
   const first = await locateRun(deps.client, deps.store, runId);
   assertNamespace(caller(context), namespaceOf(first));
-  let detail = await runDetail(deps.client, first, deps.config);
+  let detail = await runDetail(deps, first, deps.config);
   return serveEventStream(context, `event stream of ${runId}`, async (stream) => {
     const seen = new Map<string, string>();
-    for (;;) {
-      sendChanges(stream, detail, seen);
-      await stream.drained();
-      if (FINAL.has(detail.status) || stream.closed) break;
-      await stream.pause(POLL_MS);
-      if (stream.closed) break;
-      detail = await runDetail(deps.client, await locateRun(deps.client, deps.store, runId), deps.config);
+    // A change told while the run was being read is not lost: the next wait returns at once.
+    const change = { told: false, wake: undefined as (() => void) | undefined };
+    const unwatch = deps.store.watchRunProgress(runId, () => {
+      change.told = true;
+      change.wake?.();
+    });
+    try {
+      for (;;) {
+        sendChanges(stream, detail, seen);
+        await stream.drained();
+        if (FINAL.has(detail.status) || stream.closed) break;
+        if (!change.told) {
+          await stream.pause(RESYNC_MS, (wake) => {
+            change.wake = wake;
+            return () => void (change.wake = undefined);
+          });
+        }
+        change.told = false;
+        if (stream.closed) break;
+        detail = await runDetail(deps, await locateRun(deps.client, deps.store, runId), deps.config);
+      }
+    } finally {
+      unwatch();
     }
     if (!stream.closed) stream.send('end', { runId, status: detail.status });
   });

@@ -11,6 +11,7 @@ import type { AdmissionEntry } from '../../store/index.js';
 import { signalPayloadProblems } from '../../tasks/index.js';
 import { caller, stringParam, type RouteContext, type RouteHandler } from '../context.js';
 import {
+  awaitRunEnd,
   instantOf,
   launchRun,
   listFromTemporal,
@@ -133,8 +134,46 @@ export async function ownRun(context: RouteContext): Promise<RunLocation> {
   return location;
 }
 
-/** `GET /runs/{runId}`. */
-export const getRun: RouteHandler = async (context) => ({ status: 200, body: await runDetail(context.deps.client, await ownRun(context), context.deps.config) });
+/** The longest `wait` of `GET /runs/{runId}`: a long-poll past it goes through proxies' idle timeouts badly. */
+const MAX_WAIT_MS = 60_000;
+
+/**
+ * The `wait` of `GET /runs/{runId}` (`250ms`, `30s`) in milliseconds; 0 when absent.
+ * @throws MaestroError `BAD_REQUEST` past {@link MAX_WAIT_MS}.
+ */
+function waitMs(value: unknown): number {
+  if (typeof value !== 'string') return 0;
+  const [, amount = '0', unit] = /^([0-9]+)(ms|s)$/.exec(value) ?? [];
+  const ms = Number(amount) * (unit === 's' ? 1000 : 1);
+  if (ms > MAX_WAIT_MS) throw new MaestroError('BAD_REQUEST', `wait may be at most ${MAX_WAIT_MS / 1000}s`, { details: { errors: [{ path: 'query.wait', message: `is longer than ${MAX_WAIT_MS / 1000}s` }] } });
+  return ms;
+}
+
+/**
+ * `GET /runs/{runId}`; with `wait`, a long-poll: answers once the run has ended or the wait is
+ * over, whichever comes first. A wait holds one of the caller's stream slots (as an event stream
+ * does) and ends when the client goes away.
+ */
+export const getRun: RouteHandler = async (context) => {
+  const { deps, res } = context;
+  const location = await ownRun(context);
+  const wait = waitMs(context.query.wait);
+  if (wait === 0 || location.kind !== 'temporal' || location.execution.closed) return { status: 200, body: await runDetail(deps, location, deps.config) };
+  const release = deps.streams.acquire(caller(context).subject);
+  const gone = new AbortController();
+  const abort = (): void => gone.abort();
+  res.once('close', abort);
+  let ended;
+  try {
+    ended = await awaitRunEnd(deps.client, location.execution.runId, Date.now() + wait, AbortSignal.any([gone.signal, deps.shutdown]));
+  } finally {
+    res.off('close', abort);
+    release();
+  }
+  // Still running (or ended by Temporal itself): read it as it is now.
+  const now = ended === undefined ? await locateRun(deps.client, deps.store, location.execution.runId) : location;
+  return { status: 200, body: await runDetail(deps, now, deps.config, ended) };
+};
 
 /**
  * Appends what the caller is about to do to a run to the audit log, before it is done: an action

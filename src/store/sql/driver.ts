@@ -33,6 +33,18 @@ export interface SqlDriver extends SqlExecutor {
   readonly dialect: 'sqlite' | 'postgres';
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (tx: SqlTransaction) => Promise<T>): Promise<T>;
+  /**
+   * Tells every listener of `channel` that something changed, with a short `payload` (an id):
+   * listeners in any process on PostgreSQL (`NOTIFY`), in this process on SQLite (a file's
+   * handles in one process share its connection; another process is not told).
+   */
+  notify(channel: string, payload: string): Promise<void>;
+  /**
+   * Calls `onNotify` with the payload of each notification on `channel` until the returned
+   * function is called. On PostgreSQL one connection of its own listens for the whole driver; a
+   * notification sent while it reconnects is lost, so listeners also re-read now and then.
+   */
+  listen(channel: string, onNotify: (payload: string) => void): () => void;
   /** Closes the connection(s); in-flight statements finish first. */
   close(): Promise<void>;
 }

@@ -139,6 +139,19 @@ export const MIGRATIONS: readonly Migration[] = [
          PRIMARY KEY (namespace, period_start, threshold))`,
     ],
   },
+  {
+    version: 5,
+    name: 'run progress: the latest state each running run published',
+    // The columns and who writes them are documented in `src/store/run-progress.ts`.
+    statements: [
+      `CREATE TABLE run_progress (
+         run_id TEXT PRIMARY KEY, namespace TEXT NOT NULL,
+         execution TEXT NOT NULL, seq BIGINT NOT NULL,
+         status TEXT NOT NULL, state TEXT NOT NULL,
+         updated_at TEXT NOT NULL, ended_at TEXT)`,
+      `CREATE INDEX run_progress_by_end ON run_progress (ended_at)`,
+    ],
+  },
 ];
 
 /**

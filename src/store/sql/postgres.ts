@@ -46,10 +46,15 @@ export function openPostgres({ url, maxConnections = 10 }: PostgresOptions): Sql
   // drops that client and the next query opens a new one.
   pool.on('error', (error) => console.error('maestro: PostgreSQL connection lost:', error.message));
   const { all, run } = executor(pool);
+  const listener = new Listener(url);
   return {
     dialect: 'postgres',
     all,
     run,
+    async notify(channel, payload) {
+      await pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
+    },
+    listen: (channel, onNotify) => listener.listen(channel, onNotify),
     async transaction(work) {
       const client = await pool.connect();
       try {
@@ -64,6 +69,100 @@ export function openPostgres({ url, maxConnections = 10 }: PostgresOptions): Sql
         client.release();
       }
     },
-    close: () => pool.end(),
+    async close() {
+      await listener.close();
+      await pool.end();
+    },
   };
+}
+
+/** How long the listening connection waits before it connects again after losing its connection. */
+const RELISTEN_MS = 1_000;
+
+/**
+ * The one connection of a driver that `LISTEN`s, opened with the first listener and closed with
+ * the last; a lost connection is opened again (after {@link RELISTEN_MS}) while anyone listens.
+ */
+class Listener {
+  /** Callbacks by channel; a channel leaves the map with its last callback. */
+  private readonly channels = new Map<string, Set<(payload: string) => void>>();
+  /** The connection while one is open or opening. */
+  private client: Promise<pg.Client> | undefined;
+  private closed = false;
+  /** The LISTEN and UNLISTEN commands sent so far, in order. */
+  private commands: Promise<void> = Promise.resolve();
+
+  constructor(private readonly url: string) {}
+
+  listen(channel: string, onNotify: (payload: string) => void): () => void {
+    let callbacks = this.channels.get(channel);
+    if (!callbacks) {
+      callbacks = new Set();
+      this.channels.set(channel, callbacks);
+      void this.command(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    }
+    callbacks.add(onNotify);
+    return () => {
+      const current = this.channels.get(channel);
+      if (!current?.delete(onNotify) || current.size > 0) return;
+      this.channels.delete(channel);
+      void this.command(`UNLISTEN ${pg.escapeIdentifier(channel)}`);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const client = this.client;
+    this.client = undefined;
+    if (client) await (await client.catch(() => undefined))?.end();
+  }
+
+  /**
+   * Sends a LISTEN or UNLISTEN on the connection (opening it first), after the ones sent before (a
+   * client runs one query at a time); a failure is logged, and the reconnect listens again.
+   */
+  private command(sql: string): Promise<void> {
+    this.commands = this.commands.then(async () => {
+      if (this.closed) return;
+      try {
+        await (await this.connection()).query(sql);
+      } catch (error) {
+        console.error('maestro: PostgreSQL LISTEN failed:', error instanceof Error ? error.message : String(error));
+      }
+    });
+    return this.commands;
+  }
+
+  private connection(): Promise<pg.Client> {
+    this.client ??= this.connect();
+    return this.client;
+  }
+
+  private async connect(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: this.url });
+    client.on('notification', ({ channel, payload }) => {
+      for (const onNotify of this.channels.get(channel) ?? []) onNotify(payload ?? '');
+    });
+    const lost = (): void => {
+      if (this.closed || this.client === undefined) return;
+      this.client = undefined;
+      // Listen again on a new connection while anyone listens.
+      setTimeout(() => {
+        if (this.closed || this.channels.size === 0) return;
+        for (const channel of this.channels.keys()) void this.command(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      }, RELISTEN_MS).unref();
+    };
+    client.on('error', (error) => {
+      console.error('maestro: PostgreSQL listening connection lost:', error.message);
+      lost();
+    });
+    client.on('end', lost);
+    try {
+      await client.connect();
+    } catch (error) {
+      this.client = undefined;
+      throw error;
+    }
+    return client;
+  }
 }

@@ -3,6 +3,7 @@
  * one transaction at a time, because an `await` inside a transaction would otherwise let another
  * request's statements into it.
  */
+import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -118,8 +119,19 @@ function connect(file: string): SqlDriver {
     return result;
   };
 
+  // Notifications reach the listeners of this connection, that is every handle on the file in this
+  // process; as many streams as the API serves may listen to one channel.
+  const notifications = new EventEmitter().setMaxListeners(0);
   return {
     dialect: 'sqlite',
+    notify(channel, payload) {
+      notifications.emit(channel, payload);
+      return Promise.resolve();
+    },
+    listen(channel, onNotify) {
+      notifications.on(channel, onNotify);
+      return () => void notifications.off(channel, onNotify);
+    },
     all: (sql, params) => enqueue(() => direct.all(sql, params)),
     run: (sql, params) => enqueue(() => direct.run(sql, params)),
     transaction: (work) =>
