@@ -103,6 +103,46 @@ export const TUNED_DYNAMIC_CONFIG: Readonly<Record<string, unknown>> = Object.fr
   'history.transferProcessorMaxPollRPS': 1000,
 });
 
+/** Bundles the hand-written workflows of bench/baseline-workflows.ts. */
+export function bundleBaselineWorkflows(): ReturnType<typeof bundleWorkflowCode> {
+  return bundleWorkflowCode({ workflowsPath: BASELINE_WORKFLOWS, logger: quietBundler });
+}
+
+/** What {@link createBaselineWorker} needs. */
+export interface BaselineWorkerOptions {
+  connection: NativeConnection;
+  taskQueue: string;
+  /** From {@link bundleBaselineWorkflows}. */
+  workflowBundle: Awaited<ReturnType<typeof bundleWorkflowCode>>;
+  /** Where large task outputs go, as Maestro's worker's. */
+  artifactDir: string;
+  /** The receipt sink `runTask` is given (the hand-written workflows never call it). */
+  writeReceipt: Parameters<typeof createActivities>[0]['writeReceipt'];
+}
+
+/**
+ * Creates (does not run) the hand-written workflows' worker: `runTask` built by `createActivities`
+ * from the same dependencies `createWorker` gives Maestro's, and the same concurrency limits, so
+ * neither side is throttled differently.
+ */
+export function createBaselineWorker({ connection, taskQueue, workflowBundle, artifactDir, writeReceipt }: BaselineWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection,
+    taskQueue,
+    workflowBundle,
+    activities: createActivities({
+      catalog: builtinCatalog,
+      artifacts: new FsArtifactStore({ root: artifactDir }),
+      runners: { local: localRunner },
+      secrets: createSecretResolver(loadConfig()),
+      writeReceipt,
+    }),
+    maxConcurrentActivityTaskExecutions: 200,
+    maxConcurrentLocalActivityExecutions: 200,
+    maxConcurrentWorkflowTaskExecutions: 40,
+  });
+}
+
 /** Options of {@link startBenchEngine}. */
 export interface BenchEngineOptions {
   /** Extra dev server dynamic config (`--dynamic-config-value`). @default {} */
@@ -142,7 +182,7 @@ export async function startBenchEngine({ dynamicConfig = {} }: BenchEngineOption
   try {
     const [maestroBundle, baselineBundle] = await Promise.all([
       bundleInterpreter(),
-      bundleWorkflowCode({ workflowsPath: BASELINE_WORKFLOWS, logger: quietBundler }),
+      bundleBaselineWorkflows(),
     ]);
     const nativeConnection = await NativeConnection.connect({ address: server.address });
     cleanups.push(() => nativeConnection.close());
@@ -175,24 +215,7 @@ export async function startBenchEngine({ dynamicConfig = {} }: BenchEngineOption
       payloadCodec: codec,
     });
     run(maestroPolicy);
-    const baseline = await Worker.create({
-      connection: nativeConnection,
-      taskQueue: BASELINE_QUEUE,
-      workflowBundle: baselineBundle,
-      // The same dependencies createWorker gives Maestro's runTask.
-      activities: createActivities({
-        catalog: builtinCatalog,
-        artifacts: new FsArtifactStore({ root: artifactDir }),
-        runners: { local: localRunner },
-        secrets: createSecretResolver(loadConfig()),
-        writeReceipt: provenance.writeReceipt,
-      }),
-      // The same concurrency limits as createWorker, so neither side is throttled differently.
-      maxConcurrentActivityTaskExecutions: 200,
-      maxConcurrentLocalActivityExecutions: 200,
-      maxConcurrentWorkflowTaskExecutions: 40,
-    });
-    run(baseline);
+    run(await createBaselineWorker({ connection: nativeConnection, taskQueue: BASELINE_QUEUE, workflowBundle: baselineBundle, artifactDir, writeReceipt: provenance.writeReceipt }));
 
     const connection = await Connection.connect({ address: server.address });
     cleanups.push(() => connection.close());
