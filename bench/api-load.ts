@@ -27,10 +27,16 @@ import { compileWorkflow } from '../src/compiler/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { resolveTemporalBin, startDevServer } from '../src/devserver/index.js';
 import { parseManifest, type WorkflowManifest } from '../src/manifest/index.js';
+import { procStatCpuSeconds } from './capacity-stats.js';
 import { TUNED_DYNAMIC_CONFIG } from './engine.js';
+import { BENCH_TASK, BRANCH_EXPRESSION, LOAD_MAP_ID, SEQ_FIRST_ROWS } from './shapes.js';
 import { quantile, summarize, type Summary } from './stats.js';
 
-/** The 3-task workflow: a durable timer first (its TimerStarted event marks "first task scheduled"). */
+/**
+ * The 3-task workflow: a durable timer first (its TimerStarted event marks "first task scheduled").
+ * The map's cache is off, so every run maps its rows, as the hand-written twin (`apiLoad` in
+ * bench/baseline-workflows.ts) does, rather than answering from the task cache after the first run.
+ */
 export const LOAD_MANIFEST = `apiVersion: maestro/v1
 kind: Workflow
 metadata: { name: api-load, version: 1.0.0 }
@@ -38,8 +44,8 @@ spec:
   policy: { purpose: benchmark, authority: maestro-bench, license: internal }
   tasks:
     - { id: first, uses: tasks/wait.sleep@0.1.0, with: { duration: 1ms } }
-    - { id: second, uses: tasks/transform.map@0.1.0, needs: [first], with: { rows: [1, 2, 3], expression: "$ * 2" } }
-    - { id: third, uses: tasks/wait.sleep@0.1.0, needs: [second], with: { duration: 1ms } }
+    - { id: ${LOAD_MAP_ID}, uses: ${BENCH_TASK}, needs: [first], with: { rows: ${JSON.stringify(SEQ_FIRST_ROWS)}, expression: "${BRANCH_EXPRESSION}" }, cache: { enabled: false } }
+    - { id: third, uses: tasks/wait.sleep@0.1.0, needs: [${LOAD_MAP_ID}], with: { duration: 1ms } }
 `;
 
 /** Options of {@link runApiLoadBenchmark}. */
@@ -107,14 +113,28 @@ const TOKEN = 'bench-api-load-token-0123456789';
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const TASK_QUEUE = 'bench-api-load';
 
-/** Starts `tsx <script> args` with `env`; resolves once its output contains `ready` (also for bench/triggers.ts). */
-export async function child(script: string, args: string[], env: Record<string, string>, ready: string): Promise<{ process: ChildProcess; output(): string }> {
-  const process_ = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `tsx <script> args` with `env` (and Node's `nodeArgs`, e.g. `--cpu-prof`); resolves once
+ * its output contains `ready`, within `readyWithinMs` (also for bench/triggers.ts and
+ * bench/capacity.ts). With `ipc`, the child has a message channel (`process.send`).
+ */
+export async function child(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  ready: string,
+  { nodeArgs = [], ipc = false, readyWithinMs = 120_000 }: { nodeArgs?: readonly string[]; ipc?: boolean; readyWithinMs?: number } = {},
+): Promise<{ process: ChildProcess; output(): string }> {
+  const process_ = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...args], {
+    cwd: REPO,
+    env: { ...process.env, ...env },
+    stdio: ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const onData = (chunk: Buffer): void => void (output += chunk.toString('utf8'));
   process_.stdout?.on('data', onData);
   process_.stderr?.on('data', onData);
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + readyWithinMs;
   while (!output.includes(ready)) {
     if (process_.exitCode !== null || Date.now() > deadline) {
       process_.kill('SIGKILL');
@@ -132,7 +152,17 @@ export async function stopChild(process_: ChildProcess): Promise<void> {
   await once(process_, 'exit');
 }
 
-function latency(samples: readonly number[]): LatencySummary {
+/** Stops what a load benchmark started, last started first: its HTTP agent, child processes, connection, dev server, and temp folder. */
+export async function tearDown(started: { agent: Agent; children: ChildProcess[]; connection: Connection; server: { stop(): Promise<void> }; dir: string }): Promise<void> {
+  started.agent.destroy();
+  for (const process_ of started.children.reverse()) await stopChild(process_);
+  await started.connection.close();
+  await started.server.stop();
+  await rm(started.dir, { recursive: true, force: true });
+}
+
+/** {@link summarize} with p99. */
+export function latency(samples: readonly number[]): LatencySummary {
   return { ...summarize(samples), p99: quantile([...samples].sort((a, b) => a - b), 0.99) };
 }
 
@@ -154,12 +184,39 @@ export function post(agent: Agent, url: string, headers: Record<string, string>,
   });
 }
 
+/** One call of {@link openLoop}: when it was sent (epoch ms), how long it took (ms), its run or its error. */
+export interface LoadCall {
+  sentAt: number;
+  took: number;
+  runId?: string;
+  error?: string;
+}
+
+/**
+ * Registers {@link LOAD_MANIFEST} with the `maestro api` whose start-up `output` names its URL, and
+ * returns a sender for {@link openLoop}: one `POST /runs` of it, as the dev token `token`.
+ */
+export async function loadThroughApi(agent: Agent, output: string, token: string): Promise<() => Promise<{ runId: string }>> {
+  const url = /Maestro API on (http:\/\/\S+)/.exec(output)?.[1];
+  if (!url) throw new Error(`maestro api printed no URL:\n${output}`);
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const registered = await post(agent, `${url}/workflows`, { ...headers, 'content-type': 'application/yaml' }, LOAD_MANIFEST);
+  if (registered.status !== 201) throw new Error(`registering the workflow failed: ${registered.status} ${registered.text}`);
+  const body = JSON.stringify({ workflowRef: 'api-load@1.0.0', params: {} });
+  return async () => {
+    const res = await post(agent, `${url}/runs`, headers, body);
+    const json = JSON.parse(res.text) as { runId: string; detail?: string };
+    if (res.status !== 201) throw new Error(`HTTP ${res.status}: ${json.detail ?? ''}`);
+    return json;
+  };
+}
+
 /** Fires `send` open-loop: at fixed intervals, whether or not earlier calls have returned. */
-async function openLoop(rate: number, seconds: number, send: () => Promise<{ runId: string }>): Promise<{ sentAt: number; took: number; runId?: string; error?: string }[]> {
+export async function openLoop(rate: number, seconds: number, send: () => Promise<{ runId: string }>): Promise<LoadCall[]> {
   const total = rate * seconds;
   const interval = 1000 / rate;
   const begin = performance.now();
-  const calls: Promise<{ sentAt: number; took: number; runId?: string; error?: string }>[] = [];
+  const calls: Promise<LoadCall>[] = [];
   for (let i = 0; i < total; i += 1) {
     const wait = begin + i * interval - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
@@ -187,7 +244,7 @@ export async function firstTaskScheduled(client: Client, runId: string): Promise
 const DRAIN_MS = 300_000;
 
 /** First-task times of `runIds` (from server timestamps), polling in rounds until all have one or {@link DRAIN_MS} passes. */
-async function scheduledTimes(client: Client, runIds: readonly string[]): Promise<Map<string, number>> {
+export async function scheduledTimes(client: Client, runIds: readonly string[]): Promise<Map<string, number>> {
   const found = new Map<string, number>();
   const deadline = Date.now() + DRAIN_MS;
   for (;;) {
@@ -226,12 +283,9 @@ const CLOCK_TICKS = (() => {
 })();
 
 /** Seconds of CPU a process has used, all its threads (/proc/PID/stat utime + stime); NaN without /proc. */
-function processCpuSeconds(pid: number | undefined): number {
+export function processCpuSeconds(pid: number | undefined): number {
   try {
-    // The command name (field 2) is in parentheses and may hold spaces: count the fields after it.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    return procStatCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'), CLOCK_TICKS);
   } catch {
     return Number.NaN;
   }
@@ -340,20 +394,9 @@ export async function runApiLoadBenchmark(options: ApiLoadOptions = {}): Promise
     const api = await child('src/cli/main.ts', ['api'], env, 'Maestro API on ');
     children.push(api.process);
     const measured: Measured = { temporal: server.process, worker, api: api.process };
-    const url = /Maestro API on (http:\/\/\S+)/.exec(api.output())?.[1];
-    if (!url) throw new Error(`maestro api printed no URL:\n${api.output()}`);
     const client = new Client({ connection });
     const compiled = compileWorkflow(parseManifest(LOAD_MANIFEST, 'api-load.yaml', { catalog: builtinCatalog }) as WorkflowManifest, { catalog: builtinCatalog });
-    const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
-    const registered = await post(agent, `${url}/workflows`, { ...headers, 'content-type': 'application/yaml' }, LOAD_MANIFEST);
-    if (registered.status !== 201) throw new Error(`registering the workflow failed: ${registered.status} ${registered.text}`);
-    const body = JSON.stringify({ workflowRef: 'api-load@1.0.0', params: {} });
-    const viaApi = async (): Promise<{ runId: string }> => {
-      const res = await post(agent, `${url}/runs`, headers, body);
-      const json = JSON.parse(res.text) as { runId: string; detail?: string };
-      if (res.status !== 201) throw new Error(`HTTP ${res.status}: ${json.detail ?? ''}`);
-      return json;
-    };
+    const viaApi = await loadThroughApi(agent, api.output(), TOKEN);
     const viaRaw = async (): Promise<{ runId: string }> => ({ runId: await startRun(client, { compiled, params: {}, taskQueue: TASK_QUEUE }) });
     // Warm both paths (connections, JIT, the worker's workflow cache) outside the measurement.
     await block(client, 20, 1, viaApi, emptySamples());
@@ -375,11 +418,7 @@ export async function runApiLoadBenchmark(options: ApiLoadOptions = {}): Promise
     ];
     return { rate, seconds, api: apiResult, raw: rawResult, overhead, targets };
   } finally {
-    agent.destroy();
-    for (const process_ of children.reverse()) await stopChild(process_);
-    await connection.close();
-    await server.stop();
-    await rm(dir, { recursive: true, force: true });
+    await tearDown({ agent, children, connection, server, dir });
   }
 }
 
@@ -394,21 +433,29 @@ function cpuLines(result: ApiLoadResult): string[] {
   return [...line('API', result.api.cpu), ...line('raw', result.raw.cpu)];
 }
 
-/** A markdown report of a result. */
-export function apiLoadReport(result: ApiLoadResult): string {
+/** The markdown table of the start call's and the decision's latency, API against raw, then the errors line (also for bench/capacity.ts). */
+export function latencyLines(api: Pick<PhaseResult, 'sent' | 'errors' | 'errorSamples' | 'start' | 'decision'>, raw: typeof api): string[] {
   const f = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
   const row = (name: string, s: LatencySummary) => `| ${name} | ${s.n} | ${f(s.median)} | ${f(s.p95)} | ${f(s.p99)} | ${f(s.max)} |`;
+  const errors = (phase: typeof api) => `${phase.errors}/${phase.sent}${phase.errorSamples.length ? ` (${phase.errorSamples.join('; ')})` : ''}`;
+  return [
+    '| measure | n | p50 ms | p95 ms | p99 ms | max ms |',
+    '| --- | --- | --- | --- | --- | --- |',
+    row('POST /runs latency', api.start),
+    row('raw start latency (client.workflow.start)', raw.start),
+    row('decision via API (sent → first task scheduled)', api.decision),
+    row('decision via raw start', raw.decision),
+    '',
+    `errors: API ${errors(api)}, raw ${errors(raw)}`,
+  ];
+}
+
+/** A markdown report of a result. */
+export function apiLoadReport(result: ApiLoadResult): string {
   return [
     `## API load: ${result.rate} starts/s for ${result.seconds} s per phase (open loop)`,
     '',
-    '| measure | n | p50 ms | p95 ms | p99 ms | max ms |',
-    '| --- | --- | --- | --- | --- | --- |',
-    row('POST /runs latency', result.api.start),
-    row('raw start latency (client.workflow.start)', result.raw.start),
-    row('decision via API (sent → first task scheduled)', result.api.decision),
-    row('decision via raw start', result.raw.decision),
-    '',
-    `errors: API ${result.api.errors}/${result.api.sent}${result.api.errorSamples.length ? ` (${result.api.errorSamples.join('; ')})` : ''}, raw ${result.raw.errors}/${result.raw.sent}${result.raw.errorSamples.length ? ` (${result.raw.errorSamples.join('; ')})` : ''}`,
+    ...latencyLines(result.api, result.raw),
     `overhead (p95 API / raw): start ${result.overhead.start.toFixed(2)}×, decision ${result.overhead.decision.toFixed(2)}×`,
     ...cpuLines(result),
     '',

@@ -10,7 +10,7 @@
  *
  * Workflow code: imports values only from `@temporalio/workflow` and the type-free ./shapes.ts.
  */
-import { ApplicationFailure, executeChild, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, proxyActivities, proxyLocalActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../src/activities/index.js';
 import type { RunTaskResult } from '../src/ir/index.js';
 import {
@@ -21,6 +21,7 @@ import {
   compensationId,
   JOIN_EXPRESSION,
   JOIN_ID,
+  LOAD_MAP_ID,
   SEQ_EXPRESSION,
   SEQ_FIRST_ROWS,
   benchTaskInput,
@@ -141,4 +142,15 @@ export function children(args: BaselineArgs): Promise<unknown[]> {
 /** {@link children} with local activities. */
 export function childrenLocal(args: BaselineArgs): Promise<unknown[]> {
   return parent(childTaskLocal, args);
+}
+
+/**
+ * The API load benchmark's workflow (bench/api-load.ts `LOAD_MANIFEST`) by hand: a 1 ms durable
+ * timer, one map as a local activity (as Maestro runs `tasks/transform.map`), a 1 ms timer.
+ */
+export async function apiLoad(args: BaselineArgs): Promise<unknown> {
+  await sleep(1);
+  const { outputs } = await local.runTask(benchTaskInput(workflowInfo().workflowId, LOAD_MAP_ID, args, { rows: SEQ_FIRST_ROWS, expression: BRANCH_EXPRESSION }));
+  await sleep(1);
+  return outputs;
 }

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from '../src/activities/index.js';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { createActivities } from '../src/activities/index.js';
 import { builtinCatalog } from '../src/tasks/index.js';
 import { maestroDataConverter, payloadCodec } from '../src/codec/index.js';
 import { loadConfig } from '../src/config/index.js';
@@ -103,29 +103,40 @@ export const TUNED_DYNAMIC_CONFIG: Readonly<Record<string, unknown>> = Object.fr
   'history.transferProcessorMaxPollRPS': 1000,
 });
 
-/**
- * A worker serving the hand-written workflows of ./baseline-workflows.ts on {@link BASELINE_QUEUE},
- * with the `runTask` activity built from the same dependencies `createWorker` gives Maestro's.
- */
-export async function createBaselineWorker(options: {
+/** Bundles the hand-written workflows of bench/baseline-workflows.ts. */
+export function bundleBaselineWorkflows(): ReturnType<typeof bundleWorkflowCode> {
+  return bundleWorkflowCode({ workflowsPath: BASELINE_WORKFLOWS, logger: quietBundler });
+}
+
+/** What {@link createBaselineWorker} needs. */
+export interface BaselineWorkerOptions {
   connection: NativeConnection;
+  taskQueue: string;
+  /** From {@link bundleBaselineWorkflows}. */
+  workflowBundle: Awaited<ReturnType<typeof bundleWorkflowCode>>;
+  /** Where large task outputs go, as Maestro's worker's. */
   artifactDir: string;
-  writeReceipt: ActivityDeps['writeReceipt'];
-  /** @default the bundle of ./baseline-workflows.ts, made now */
-  workflowBundle?: WorkflowBundleWithSourceMap;
-}): Promise<Worker> {
+  /** The receipt sink `runTask` is given (the hand-written workflows never call it). */
+  writeReceipt: Parameters<typeof createActivities>[0]['writeReceipt'];
+}
+
+/**
+ * Creates (does not run) the hand-written workflows' worker: `runTask` built by `createActivities`
+ * from the same dependencies `createWorker` gives Maestro's, and the same concurrency limits, so
+ * neither side is throttled differently.
+ */
+export function createBaselineWorker({ connection, taskQueue, workflowBundle, artifactDir, writeReceipt }: BaselineWorkerOptions): Promise<Worker> {
   return Worker.create({
-    connection: options.connection,
-    taskQueue: BASELINE_QUEUE,
-    workflowBundle: options.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: BASELINE_WORKFLOWS, logger: quietBundler })),
+    connection,
+    taskQueue,
+    workflowBundle,
     activities: createActivities({
       catalog: builtinCatalog,
-      artifacts: new FsArtifactStore({ root: options.artifactDir }),
+      artifacts: new FsArtifactStore({ root: artifactDir }),
       runners: { local: localRunner },
       secrets: createSecretResolver(loadConfig()),
-      writeReceipt: options.writeReceipt,
+      writeReceipt,
     }),
-    // The same concurrency limits as createWorker, so neither side is throttled differently.
     maxConcurrentActivityTaskExecutions: 200,
     maxConcurrentLocalActivityExecutions: 200,
     maxConcurrentWorkflowTaskExecutions: 40,
@@ -171,7 +182,7 @@ export async function startBenchEngine({ dynamicConfig = {} }: BenchEngineOption
   try {
     const [maestroBundle, baselineBundle] = await Promise.all([
       bundleInterpreter(),
-      bundleWorkflowCode({ workflowsPath: BASELINE_WORKFLOWS, logger: quietBundler }),
+      bundleBaselineWorkflows(),
     ]);
     const nativeConnection = await NativeConnection.connect({ address: server.address });
     cleanups.push(() => nativeConnection.close());
@@ -204,7 +215,7 @@ export async function startBenchEngine({ dynamicConfig = {} }: BenchEngineOption
       payloadCodec: codec,
     });
     run(maestroPolicy);
-    run(await createBaselineWorker({ connection: nativeConnection, artifactDir, workflowBundle: baselineBundle, writeReceipt: provenance.writeReceipt }));
+    run(await createBaselineWorker({ connection: nativeConnection, taskQueue: BASELINE_QUEUE, workflowBundle: baselineBundle, artifactDir, writeReceipt: provenance.writeReceipt }));
 
     const connection = await Connection.connect({ address: server.address });
     cleanups.push(() => connection.close());

@@ -8,6 +8,10 @@
  *   run measured by `engine` (bench/receipt.ts);
  * - `api`: open-loop `POST /runs` load against raw `client.workflow.start` (bench/api-load.ts), at
  *   the issue's 100/s and at a rate this machine sustains (`BENCH_API_SUSTAINED_RATE`, default 20/s);
+ * - `capacity`: CPU per run of Maestro's API and worker against raw `client.workflow.start` and a
+ *   hand-written worker running the same tasks, each in a process of its own, and the latency of
+ *   both at the highest rate where raw starts keep p95 < 50 ms (bench/capacity.ts;
+ *   `BENCH_CAPACITY_RATES`, `BENCH_CAPACITY_SECONDS`, `BENCH_CPU_PROF`);
  * - `container`: a no-op container through the container runner against `podman run` (bench/container.ts);
  * - `sdk`: what the task SDK and runner path add per call over the client library alone, for
  *   `tasks/http.request` and `connectors/nats.publish` (bench/sdk.ts);
@@ -48,6 +52,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { apiLoadReport, runApiLoadBenchmark } from './api-load.js';
+import { capacityOptionsFromEnv, capacityReport, runCapacityBenchmark } from './capacity.js';
 import { benchCompile, chainManifest, layeredManifest, type CompilerResult } from './compiler-bench.js';
 import { benchConsole, consoleReport } from './console.js';
 import { benchContainer, containerBenchReport } from './container.js';
@@ -267,6 +272,10 @@ const SUITES: Readonly<Record<string, (seq10MedianMs: number | undefined) => Pro
     return { markdown: `${apiLoadReport(issueRate)}
 
 ${apiLoadReport(sustained)}`, json: { issueRate, sustained } };
+  },
+  capacity: async () => {
+    const result = await runCapacityBenchmark(capacityOptionsFromEnv());
+    return { markdown: capacityReport(result), json: result };
   },
   container: async () => {
     const result = await benchContainer();

@@ -96,6 +96,8 @@ export const COMPENSATE_EXPRESSION = '$ - 1';
 export const stepId = (index: number): string => `step${index + 1}`;
 export const branchId = (index: number): string => `branch${index}`;
 export const JOIN_ID = 'join';
+/** The map task of the API load benchmark's workflow (bench/api-load.ts). */
+export const LOAD_MAP_ID = 'second';
 export const compensationId = (index: number): string => `${stepId(index)}.compensate`;
 
 /** The Maestro manifest of a shape. `maxParallel` is the branch count, so no branch waits for a slot. */

@@ -15,7 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { NativeConnection } from '@temporalio/worker';
-import { BASELINE_QUEUE, createBaselineWorker } from './engine.js';
+import { BASELINE_QUEUE, bundleBaselineWorkflows, createBaselineWorker } from './engine.js';
 import { startBenchStack } from './read-latency.js';
 import { BENCH_TASK } from './shapes.js';
 import { positiveInt, summarize, type Summary } from './stats.js';
@@ -58,6 +58,8 @@ export async function benchUserLatency(): Promise<UserLatencyResult> {
   const connection = await NativeConnection.connect({ address: stack.address });
   const worker = await createBaselineWorker({
     connection,
+    taskQueue: BASELINE_QUEUE,
+    workflowBundle: await bundleBaselineWorkflows(),
     artifactDir: stack.dataDir,
     writeReceipt: () => Promise.resolve({ receiptUri: '', digest: '', statementDigest: '' }),
   });

@@ -44,12 +44,15 @@ describe('run metrics', () => {
     expect(value(text, 'maestro_run_queue_seconds_sum', { namespace: h.namespace })).toBeGreaterThan(1);
   });
 
-  it('records the time from a failed run to the next successful run of its workflow', async () => {
+  it('records the time from a failed run to the next successful run of its workflow, also after an earlier success', async () => {
     const { name } = await h.register(
       manifest('    - { id: compute, uses: tasks/transform.map@0.1.0, with: { rows: [1], expression: "${params.expression}" } }', {
         parameters: '    - { name: expression, type: string, required: true }',
       }),
     );
+    // A success first: the watcher then reads the previous run of a later success only after a failure.
+    const earlier = await start(`${name}@1.0.0`, { expression: '$ + 2' });
+    await h.waitRun(earlier.runId, (r) => r.status === 'SUCCEEDED');
     const failed = await start(`${name}@1.0.0`, { expression: '$now()' });
     await h.waitRun(failed.runId, (r) => r.status === 'FAILED');
     const fixed = await start(`${name}@1.0.0`, { expression: '$ + 1' });
@@ -64,5 +67,6 @@ describe('run metrics', () => {
     const expected = (endedAt(fixed.runId) - endedAt(failed.runId)) / 1000;
     expect(value(text, 'maestro_workflow_recovery_seconds_sum', { namespace: h.namespace, workflow: name })).toBeCloseTo(expected, 2);
     expect(value(text, 'maestro_runs_finished_total', { namespace: h.namespace, workflow: name, status: 'FAILED' })).toBe(1);
+    expect(value(text, 'maestro_runs_finished_total', { namespace: h.namespace, workflow: name, status: 'SUCCEEDED' })).toBe(2);
   });
 });
