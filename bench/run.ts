@@ -22,7 +22,9 @@
  *   `POST /runs` of the same workflow, and 1,000 NATS messages with a worker crash: runs,
  *   duplicates, consumer lag (bench/triggers.ts);
  * - `tracing`: one trace per run, on (exported to a local Jaeger) against off, and the span
- *   helpers' cost with no exporter (bench/tracing.ts).
+ *   helpers' cost with no exporter (bench/tracing.ts);
+ * - `cluster`: run throughput and latency with 1 worker against 2 at the same offered load, on a
+ *   real Temporal cluster on PostgreSQL with two APIs (bench/cluster.ts).
  *
  * Environment:
  * - `BENCH_SUITES` comma-separated suites to run (default all, in the order above);
@@ -44,6 +46,7 @@ import { cpus, loadavg, platform, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { apiLoadReport, runApiLoadBenchmark } from './api-load.js';
 import { benchCompile, chainManifest, layeredManifest, type CompilerResult } from './compiler-bench.js';
+import { benchCluster, clusterReport } from './cluster.js';
 import { benchConsole, consoleReport } from './console.js';
 import { benchContainer, containerBenchReport } from './container.js';
 import { benchConnectorTrace, connectorTraceMarkdown } from './connector-trace.js';
@@ -292,6 +295,10 @@ ${apiLoadReport(sustained)}`, json: { issueRate, sustained } };
   tracing: async () => {
     const result = await benchTracing();
     return { markdown: tracingMarkdown(result), json: result };
+  },
+  cluster: async () => {
+    const result = await benchCluster();
+    return { markdown: clusterReport(result), json: result };
   },
 };
 

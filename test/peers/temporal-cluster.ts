@@ -99,7 +99,8 @@ function serverConfig(options: {
       defaultStore: 'default',
       visibilityStore: 'visibility',
       numHistoryShards: options.numHistoryShards,
-      datastores: { default: sql('temporal', 20), visibility: sql('temporal_visibility', 10) },
+      // Per process: four processes hold up to 4 × (16 + 4) connections.
+      datastores: { default: sql('temporal', 16), visibility: sql('temporal_visibility', 4) },
     },
     global: { membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' } },
     services: Object.fromEntries(
@@ -175,7 +176,9 @@ const CLI_TYPES: Record<string, string> = { KEYWORD: 'Keyword', TEXT: 'Text', IN
 export async function startTemporalCluster(options: TemporalClusterOptions = {}): Promise<TemporalClusterPeer> {
   const { numHistoryShards = 4 } = options;
   await runScript(process.execPath, [join(REPO_ROOT, 'scripts', 'temporal-cluster.mjs'), 'install']);
-  const postgres = await startPostgres();
+  // Each service process holds its own pools (see serverConfig), and the Maestro processes sharing
+  // the server theirs: more than PostgreSQL's default 100 connections.
+  const postgres = await startPostgres({ settings: { max_connections: '400' } });
   const dir = await mkdtemp(join(tmpdir(), 'maestro-temporal-cluster-'));
   const services: Partial<Record<TemporalService, SpawnedPeer>> = {};
   const logFile = (service: TemporalService): string => join(dir, `${service}.log`);
