@@ -22,5 +22,5 @@ COPY . .
 COPY --from=build /app/dist/policy dist/policy
 COPY --from=build /app/console/dist console/dist
 USER node
-# The compose file picks the command: the worker, or `src/cli/main.ts api`.
-CMD ["npx", "tsx", "workers/worker.ts"]
+# `maestro worker` by default; the compose file and the chart pick `worker` or `api`.
+CMD ["npx", "tsx", "src/cli/main.ts", "worker"]

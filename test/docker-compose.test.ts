@@ -1,7 +1,9 @@
 /**
  * docker-compose.temporal.yml cannot run here (no container engine), so its structure is checked:
  * the services exist, references between them resolve, images are pinned, only the Maestro API is
- * published (never Temporal's frontend or Web UI), and Maestro's search attributes are the ones registered.
+ * published (never Temporal's frontend or Web UI), Maestro's search attributes are the ones
+ * registered, and the worker and API run as `maestro worker` / `maestro api` on PostgreSQL, probed
+ * on `/readyz`, with time to drain.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +21,7 @@ interface Service {
   network_mode?: string;
   healthcheck?: { test: string[] };
   volumes?: string[];
+  stop_grace_period?: string;
 }
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -41,7 +44,7 @@ const entries = Object.entries(services);
 describe('docker-compose.temporal.yml', () => {
   it('has PostgreSQL, Temporal, its set-up jobs, the UI, and the Maestro worker and API', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['maestro-api', 'maestro-worker', 'postgresql', 'temporal', 'temporal-schema', 'temporal-setup', 'temporal-ui'].sort(),
+      ['maestro-api', 'maestro-db-setup', 'maestro-worker', 'postgresql', 'temporal', 'temporal-schema', 'temporal-setup', 'temporal-ui'].sort(),
     );
     expect(services.postgresql?.image).toMatch(/^postgres:16(\.|$)/);
     expect(services.temporal?.environment?.DB).toBe('postgres12');
@@ -94,8 +97,33 @@ describe('docker-compose.temporal.yml', () => {
   });
 
   it('runs the worker and the API commands from the repo', () => {
-    expect(services['maestro-worker']?.command).toEqual(['npx', 'tsx', 'workers/worker.ts']);
+    expect(services['maestro-worker']?.command).toEqual(['npx', 'tsx', 'src/cli/main.ts', 'worker']);
     expect(services['maestro-api']?.command).toEqual(['npx', 'tsx', 'src/cli/main.ts', 'api']);
+    expect(readFileSync(`${repoRoot}Dockerfile`, 'utf8')).toContain('CMD ["npx", "tsx", "src/cli/main.ts", "worker"]');
+  });
+
+  it("keeps Maestro's store in its own database on the PostgreSQL service, created before the worker and API start", () => {
+    for (const name of ['maestro-worker', 'maestro-api']) {
+      const url = new URL(services[name]?.environment?.MAESTRO_DATABASE_URL ?? '');
+      expect(url.protocol).toBe('postgres:');
+      expect(services, `${name}: MAESTRO_DATABASE_URL host`).toHaveProperty([url.hostname]);
+      expect(url.pathname).toBe('/maestro');
+      expect(services[name]?.depends_on?.['maestro-db-setup']?.condition).toBe('service_completed_successfully');
+    }
+    const script = services['maestro-db-setup']?.command?.join('\n') ?? '';
+    expect(script).toContain('CREATE ROLE maestro');
+    expect(script).toContain('CREATE DATABASE maestro OWNER maestro');
+  });
+
+  it('probes the worker and the API on /readyz of their own ports, and gives each longer than its drain to stop', () => {
+    const seconds = (duration: string | undefined): number => Number(/^(\d+)s$/.exec(duration ?? '')?.[1] ?? Number.NaN);
+    const worker = services['maestro-worker'];
+    const api = services['maestro-api'];
+    expect(worker?.healthcheck?.test.join(' ')).toContain(`http://127.0.0.1:9464/readyz`);
+    expect(worker?.environment?.MAESTRO_WORKER_METRICS_HOST).toBe('0.0.0.0');
+    expect(api?.healthcheck?.test.join(' ')).toContain(`http://127.0.0.1:${api?.environment?.MAESTRO_PORT}/readyz`);
+    expect(seconds(worker?.stop_grace_period) * 1000).toBeGreaterThan(Number(worker?.environment?.MAESTRO_WORKER_DRAIN_TIMEOUT_MS));
+    expect(seconds(api?.stop_grace_period) * 1000).toBeGreaterThan(Number(api?.environment?.MAESTRO_API_DRAIN_TIMEOUT_MS));
   });
 
   it("registers exactly Maestro's custom search attributes, as Keyword", () => {

@@ -111,6 +111,7 @@ export function createApp(deps: ApiDeps): Express {
     clock: () => new Date(),
     metrics: createApiMetrics(),
     shutdown: new AbortController().signal,
+    draining: new AbortController().signal,
     streams,
     approvalWaitMs: 5_000,
     ...deps,

@@ -74,6 +74,12 @@ export interface ApiDeps {
    */
   shutdown?: AbortSignal;
   /**
+   * Aborted when the API begins to drain (before `shutdown`): `/readyz` answers 503 from then on,
+   * so that a load balancer stops sending while in-flight requests finish.
+   * @default a signal that is never aborted
+   */
+  draining?: AbortSignal;
+  /**
    * The event streams this API holds open, per principal and in total.
    * @default slots limited by `config.streamsPerPrincipal` and `config.streamsTotal`
    */

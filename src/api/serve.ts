@@ -2,7 +2,7 @@
  * Running the API as (part of) a process: local dev authentication, and `maestro api`.
  */
 import { extendConfig, type Config } from '../config/index.js';
-import { startTracing } from '../telemetry/index.js';
+import { exitAfterDrain, startTracing } from '../telemetry/index.js';
 import { authConfigured, ensureDevToken } from './auth/index.js';
 import { startApi, type RunningApi, type StartApiOptions } from './server.js';
 
@@ -26,24 +26,17 @@ export function startLocalApi(config: Config, options: StartApiOptions = {}): Pr
 }
 
 /**
- * `maestro api`: the API alone until SIGINT or SIGTERM, which drain in-flight requests and exit 0.
+ * `maestro api`: the API alone until SIGTERM or SIGINT, which drains it (`/readyz` 503 at once,
+ * in-flight requests finish; see {@link RunningApi.stop}) and exits 0; a second signal exits at once.
  */
 export async function serveApi(config: Config): Promise<void> {
   // First, so every request's span goes through it; nothing at all without an OTEL_* exporter.
   const tracing = startTracing('maestro-api');
   const api = await startLocalApi(config);
   console.log(`Maestro API on ${api.url} (Temporal ${config.temporalAddress ?? 'localhost:7233'}, task queue ${config.taskQueue})`);
-  const stop = (signal: NodeJS.Signals): void => {
-    console.error(`maestro: ${signal}, draining the API...`);
+  exitAfterDrain('API', async () => {
     // Drained requests first, then their spans are exported.
-    api.stop().then(
-      () => tracing.shutdown().then(() => process.exit(0)),
-      (error: unknown) => {
-        console.error('maestro: API shutdown failed:', error);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+    await api.stop();
+    await tracing.shutdown();
+  });
 }

@@ -37,8 +37,14 @@ export interface StartApiOptions {
    */
   host?: string;
   /**
-   * How long `stop()` lets in-flight requests finish before closing their connections.
-   * @default 10_000
+   * How long `stop()` keeps accepting connections, `/readyz` answering 503, before it stops
+   * listening (so that a load balancer takes the API out of rotation first).
+   * @default config.apiDrainDelayMs (`MAESTRO_API_DRAIN_DELAY_MS`, 0)
+   */
+  drainDelayMs?: number;
+  /**
+   * How long `stop()` lets in-flight requests finish, once it stopped listening, before closing their connections.
+   * @default config.apiDrainTimeoutMs (`MAESTRO_API_DRAIN_TIMEOUT_MS`, 10 s)
    */
   drainMs?: number;
   /**
@@ -91,7 +97,11 @@ export interface RunningApi {
   readonly url: string;
   readonly port: number;
   readonly server: Server;
-  /** Stops accepting connections, drains in-flight requests, then stops the loops and closes connections. Idempotent. */
+  /**
+   * Drains and stops: `/readyz` answers 503 at once; after `drainDelayMs` the API stops accepting
+   * connections and ends its event streams; in-flight requests finish (within `drainMs`); then the
+   * loops stop and connections close. Idempotent.
+   */
   stop(): Promise<void>;
 }
 
@@ -139,7 +149,7 @@ function pruneOlder(what: string, prune: (before: Date) => Promise<number>, rete
  * console.log(`API on ${api.url}`);
  */
 export async function startApi(config: Config, options: StartApiOptions = {}): Promise<RunningApi> {
-  const { port = config.port, host = config.host, drainMs = 10_000, pollMs = 500 } = options;
+  const { port = config.port, host = config.host, drainDelayMs = config.apiDrainDelayMs, drainMs = config.apiDrainTimeoutMs, pollMs = 500 } = options;
   const authenticator = options.authenticator ?? authenticatorFromConfig(config);
   const payloadCodec = options.payloadCodec ?? codecFromConfig(config);
   const temporal = temporalConnectOptions(config);
@@ -170,6 +180,7 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
   const client = new Client({ connection, namespace: config.temporalNamespace, dataConverter: maestroDataConverter(payloadCodec) });
   const metrics = createApiMetrics(processMetrics({ ...metricsOptions(config), serviceName: 'maestro-api' }));
   const shutdown = new AbortController();
+  const draining = new AbortController();
   const deps = {
     config,
     catalog,
@@ -184,6 +195,7 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
     metrics,
     clock: () => new Date(),
     shutdown: shutdown.signal,
+    draining: draining.signal,
     ...(options.approvalWaitMs === undefined ? {} : { approvalWaitMs: options.approvalWaitMs }),
   };
   const admission = startAdmissionLoop(launchContext(deps), { intervalMs: pollMs });
@@ -197,7 +209,12 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
   const retention = pruneOlder('the task log', (before) => taskLog.prune(before), config.taskLogRetentionMs);
   const usageRetention = pruneOlder('the usage ledger', (before) => store.pruneUsage(before), config.usageRetentionMs);
   const app = createApp(deps);
-  const server = createServer(app);
+  const server = createServer((req, res) => {
+    // A draining API closes each connection after its response: the client's next request opens
+    // a new one, which the load balancer sends to another replica.
+    if (draining.signal.aborted) res.setHeader('connection', 'close');
+    app(req, res);
+  });
   // An idle keep-alive connection stays open longer than clients and proxies keep theirs (Node's
   // default closes it after 5 s; load balancers commonly keep theirs 60 s): a connection the server
   // closes just as a client reuses it fails that request ("socket hang up", or a proxy's 502).
@@ -210,6 +227,8 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      draining.abort();
+      if (drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, drainDelayMs));
       shutdown.abort();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

@@ -80,6 +80,14 @@ export async function main(argv: string[]): Promise<number> {
       await runDev({ config: loadConfig(), startWorker: runWorker, startApi: (config) => startLocalApi(config), dynamicConfig: PRIORITY_DYNAMIC_CONFIG, traces: options.traces === true });
     });
 
+  program
+    .command('worker')
+    .description('start a worker alone, against TEMPORAL_ADDRESS (default localhost:7233): /metrics, /healthz and /readyz on MAESTRO_WORKER_METRICS_HOST:PORT; SIGTERM drains it')
+    .action(async () => {
+      const { serveWorker } = await import('../worker/index.js');
+      await serveWorker(loadConfig());
+    });
+
   addApiCommands(program);
   registerApplyCommand(program, configuredCatalog, (code) => (exitCode = code));
   registerScheduleCommands(program);

@@ -9,6 +9,7 @@ export type { TaskPolicyContext } from '../ir/index.js';
 export { createEmbeddedPdp, type EmbeddedPdpOptions } from './embedded-pdp.js';
 export { createRemotePdp, type RemotePdpOptions } from './remote-pdp.js';
 export { createPdp, type PdpConfig } from './create-pdp.js';
+export { policyReady } from './readiness.js';
 export { DECISION_ENTRYPOINT } from './decision.js';
 export { readWasmBundle, type WasmBundle } from './bundle.js';
 export { defaultBundlePath, defaultServerBundlePath, resolveOpaBin } from './paths.js';

@@ -24,6 +24,7 @@ import { defaultResource, detectResources, envDetector, resourceFromAttributes }
 import { MeterProvider, PeriodicExportingMetricReader, type IMetricReader } from '@opentelemetry/sdk-metrics';
 import type { MetricsSettings } from '../config/index.js';
 import { ConfigError, isErrorCode } from '../errors/index.js';
+import { serveProbe, type Probes } from './probes.js';
 
 /** Latency buckets (seconds) from 1 ms to 10 s: API calls and queue hand-overs are meant to be milliseconds. */
 const FAST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -192,8 +193,11 @@ export interface ProcessMetrics {
   text(): Promise<string>;
   /** Answers a `GET /metrics` with {@link ProcessMetrics.text}. */
   serve(req: IncomingMessage, res: ServerResponse): void;
-  /** Serves `GET /metrics` on `host:port` (0: any free port); no token: bind it where only the scraper reaches it. */
-  listen(host: string, port: number): Promise<{ url: string; close(): Promise<void> }>;
+  /**
+   * Serves `GET /metrics` on `host:port` (0: any free port), and `GET /healthz` and `/readyz` with
+   * `probes` when given; no token: bind it where only the scraper and the orchestrator reach it.
+   */
+  listen(host: string, port: number, probes?: Probes): Promise<{ url: string; close(): Promise<void> }>;
   /** Exports what OTLP has not sent yet (before a process ends). */
   flush(): Promise<void>;
   shutdown(): Promise<void>;
@@ -309,10 +313,10 @@ export function createProcessMetrics(options: ProcessMetricsOptions = {}): Proce
     },
     text,
     serve,
-    listen: async (host, port) => {
+    listen: async (host, port, probes) => {
       const server: Server = createServer((req, res) => {
         if (req.method === 'GET' && req.url?.split('?')[0] === '/metrics') serve(req, res);
-        else {
+        else if (probes === undefined || !serveProbe(req, res, probes)) {
           res.statusCode = 404;
           res.end();
         }

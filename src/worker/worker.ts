@@ -1,6 +1,6 @@
 /**
  * The Maestro worker: registers the activities and the one interpreter workflow on the task queue.
- * The process entry point is `workers/worker.ts` (`tsx workers/worker.ts`, config from MAESTRO_* /
+ * The process is `maestro worker` (or `tsx workers/worker.ts`; config from MAESTRO_* /
  * TEMPORAL_ADDRESS); `maestro dev` / `npm start` run it in process through {@link runWorker}.
  *
  * The interpreter is bundled from its file (`interpreters/dag-interpreter.ts`) by Temporal's
@@ -16,13 +16,13 @@ import type { Catalog } from '../catalog/index.js';
 import { builtinCatalog, disclosureProvenance, loadCatalog } from '../tasks/index.js';
 import { maestroDataConverter, payloadCodec, type AesGcmPayloadCodec } from '../codec/index.js';
 import { temporalConnectOptions, type Config } from '../config/index.js';
-import { createPdp, createPolicyGate, type PolicyGate } from '../policy/index.js';
+import { createPdp, createPolicyGate, policyReady, type PolicyGate } from '../policy/index.js';
 import { auditDecisionLog, createWorkerProvenance, loadApprovalKey, type WorkerProvenance } from '../provenance/index.js';
 import { createRunners, localRunner, startContainerSweep, type Runners } from '../runners/index.js';
 import { createScheduleActivities, type LaunchContext } from '../runs/index.js';
 import { createSecretResolver } from '../secrets/index.js';
 import { FsArtifactStore, openAuditLog, openStore, openTaskLog, type TaskLog } from '../store/index.js';
-import { metricsOptions, processMetrics, type ProcessMetrics } from '../telemetry/index.js';
+import { CHECK_TIMEOUT_MS, metricsOptions, passes, processMetrics, sharedReadiness, type ProcessMetrics, type ReadinessChecks } from '../telemetry/index.js';
 import { runMessageTriggers } from '../triggers/index.js';
 import { installTemporalRuntime } from './runtime.js';
 
@@ -94,7 +94,19 @@ export interface WorkerOptions {
    * @default processMetrics() — this process's metrics
    */
   metrics?: ProcessMetrics;
+  /**
+   * How long `shutdown()` lets in-flight activities run after polling stopped; an activity still
+   * running then is cancelled, reported failed, and retried by Temporal on another worker.
+   * @default 0 — cancelled at once (the SDK's default)
+   */
+  drainTimeoutMs?: number;
 }
+
+/**
+ * How long past the drain timeout a worker whose activities ignore their cancellation is given
+ * before it is abandoned (`GracefulShutdownPeriodExpiredError`) rather than left hanging.
+ */
+const FORCE_AFTER_DRAIN_MS = 15_000;
 
 /** Bundles the interpreter once; pass the result to several workers to skip re-bundling. */
 export function bundleInterpreter(): Promise<WorkflowBundleWithSourceMap> {
@@ -155,26 +167,69 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     // Heartbeats carry cancellation to running tasks: send them often enough that a cancelled run
     // stops its containers and jobs within about a second, not at the 80% mark of the timeout.
     maxHeartbeatThrottleInterval: '1s',
+    ...(options.drainTimeoutMs === undefined ? {} : { shutdownGraceTime: options.drainTimeoutMs, shutdownForceTime: options.drainTimeoutMs + FORCE_AFTER_DRAIN_MS }),
   });
 }
 
 /** A worker {@link runWorker} runs. */
 export interface RunningWorker {
-  /** `http://host:port` of the worker's `GET /metrics`; undefined when its port was taken. */
+  /** `http://host:port` of the worker's `GET /metrics`, `/healthz` and `/readyz`; undefined when its port was taken. */
   readonly metricsUrl: string | undefined;
+  /**
+   * Drains and stops: `/readyz` answers 503 at once, message triggers stop, polling stops, in-flight
+   * activities and workflow tasks finish (activities within `MAESTRO_WORKER_DRAIN_TIMEOUT_MS`, then
+   * handed back to Temporal), then connections close and metrics are flushed.
+   */
   shutdown(): Promise<void>;
+}
+
+/** What the worker's `/readyz` checks, once they exist (before that, the worker is starting: not ready). */
+interface WorkerReadiness {
+  connection: NativeConnection;
+  store: { ping(): Promise<void> };
+  worker: Worker;
+  /** Set when `shutdown()` begins, before the worker itself stops polling. */
+  draining: boolean;
+}
+
+/** The worker's dependencies: Temporal and the store answer, the policy is loaded. A failed check says only its name. */
+async function dependencyChecks(config: Config, parts: WorkerReadiness): Promise<ReadinessChecks> {
+  const { connection, store } = parts;
+  const [temporal, stored, policy] = await Promise.all([
+    passes(() => connection.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () => connection.workflowService.getSystemInfo({}))),
+    passes(() => store.ping()),
+    policyReady(config),
+  ]);
+  return { temporal, store: stored, policy };
+}
+
+/**
+ * The worker's readiness: its dependencies (shared by probes within a second) and whether it polls
+ * its task queue (`polling`: false while it starts and, at once, while it drains).
+ */
+function workerReadiness(config: Config, started: { parts?: WorkerReadiness }): () => Promise<ReadinessChecks> {
+  const dependencies = sharedReadiness(() => (started.parts === undefined ? Promise.resolve({}) : dependencyChecks(config, started.parts)));
+  return async (): Promise<ReadinessChecks> => {
+    const { parts } = started;
+    if (parts === undefined) return { temporal: false, store: false, policy: false, polling: false };
+    return { ...(await dependencies()), polling: !parts.draining && parts.worker.getState() === 'RUNNING' };
+  };
 }
 
 /**
  * Connects to Temporal with `config` and runs a worker until `shutdown()`, with the message
- * triggers' consumers (unless `MAESTRO_TRIGGER_CONSUMERS=false`) and the metrics endpoint of
- * `MAESTRO_WORKER_METRICS_PORT` (Maestro's and Temporal's metrics). Installs the process's
- * Temporal runtime (logger at `config.logLevel`, Core's metrics), so call it once per process.
+ * triggers' consumers (unless `MAESTRO_TRIGGER_CONSUMERS=false`) and the endpoint of
+ * `MAESTRO_WORKER_METRICS_PORT`: `/metrics` (Maestro's and Temporal's metrics), `/healthz` and
+ * `/readyz`. Installs the process's Temporal runtime (logger at `config.logLevel`, Core's
+ * metrics), so call it once per process.
  */
 export async function runWorker(config: Config): Promise<RunningWorker> {
   const metrics = processMetrics({ ...metricsOptions(config), serviceName: 'maestro-worker' });
   await installTemporalRuntime(LOG_LEVELS[config.logLevel]);
-  const endpoint = await metrics.listen(config.workerMetricsHost, config.workerMetricsPort).catch((error: unknown) => {
+  // Filled in once the worker exists; until then `/readyz` says it is starting.
+  const started: { parts?: WorkerReadiness } = {};
+  const probes = { readiness: workerReadiness(config, started) };
+  const endpoint = await metrics.listen(config.workerMetricsHost, config.workerMetricsPort, probes).catch((error: unknown) => {
     // A second worker on the same host: it runs, unscraped, rather than not at all.
     console.warn(`maestro worker: serving metrics on ${config.workerMetricsHost}:${config.workerMetricsPort} failed; running without /metrics:`, String(error));
     return undefined;
@@ -227,7 +282,10 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
       pauseRun: async (runId) => void (await pauseOnTemporal(launch.client, runId, true)),
     },
     launch,
+    drainTimeoutMs: config.workerDrainTimeoutMs,
   });
+  const ready: WorkerReadiness = { connection, store, worker, draining: false };
+  started.parts = ready;
   const sweeper = startContainerSweep(config);
   const running = worker.run();
   let triggers;
@@ -243,6 +301,8 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
   return {
     metricsUrl: endpoint?.url,
     async shutdown() {
+      // Not ready first, so an orchestrator stops counting on this worker while it drains.
+      ready.draining = true;
       // No new message starts a run once the worker stops: what is in flight is redelivered later.
       await triggers?.stop();
       // On SIGINT/SIGTERM the SDK's runtime has begun draining the worker already: shutting it

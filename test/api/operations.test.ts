@@ -26,7 +26,7 @@ describe('GET /healthz and /readyz', () => {
     const res = await h.call('GET', '/readyz', { token: null });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: 'ready', missing: [] });
-    expect(Object.keys(res.body.checks).sort()).toEqual(['namespace', 'store', 'temporal', 'worker']);
+    expect(Object.keys(res.body.checks).sort()).toEqual(['accepting', 'namespace', 'store', 'temporal', 'worker']);
   });
 
   it('readyz is 503 naming the worker when nobody polls the task queue, and the namespace when it is absent', async () => {
@@ -35,14 +35,30 @@ describe('GET /healthz and /readyz', () => {
     try {
       const res = await fetch(`${api.url}/readyz`);
       expect(res.status).toBe(503);
-      const body = (await res.json()) as { status: string; missing: string[]; checks: Record<string, { ok: boolean; detail: string }> };
+      const body = (await res.json()) as { status: string; missing: string[]; checks: Record<string, { ok: boolean }> };
       expect(body.status).toBe('not-ready');
       expect(body.missing).toEqual(['namespace', 'worker']);
-      expect(body.checks.temporal?.ok).toBe(true);
-      expect(body.checks.store?.ok).toBe(true);
+      // Open to anyone who reaches the port: which check failed, never why (no address, no peer, no version).
+      expect(body.checks).toEqual({ temporal: { ok: true }, namespace: { ok: false }, store: { ok: true }, worker: { ok: false }, policy: { ok: true }, accepting: { ok: true } });
     } finally {
       await api.stop();
     }
+  });
+
+  it('readyz is 503 at once while the API drains, and the API still serves until it stops listening', async () => {
+    const api = await startApi(h.config, { port: 0, store: h.store, authenticator: createAuthenticator([]), pdp: false, drainDelayMs: 1_500 });
+    const stopped = api.stop();
+    try {
+      const ready = await fetch(`${api.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toEqual({ status: 'not-ready', missing: ['accepting'], checks: { accepting: { ok: false } } });
+      const health = await fetch(`${api.url}/healthz`);
+      expect(health.status).toBe(200);
+      expect(health.headers.get('connection')).toBe('close');
+    } finally {
+      await stopped;
+    }
+    await expect(fetch(`${api.url}/healthz`)).rejects.toThrow();
   });
 });
 

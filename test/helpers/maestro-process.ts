@@ -1,10 +1,13 @@
 /**
  * Maestro as a user runs it: `npm start`, or `maestro dev` (the command `npm start` ends in, without
- * its build steps), as a child process in its own process group, and calls to its HTTP API.
+ * its build steps), as a child process in its own process group, and calls to its HTTP API; or the
+ * processes a platform team deploys, `maestro api` and `maestro worker`, each on its own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../peers/ports.js';
+import { spawnPeer, type SpawnedPeer } from '../peers/spawn-peer.js';
 
 /** A started Maestro. */
 export interface MaestroProcess {
@@ -76,4 +79,37 @@ export function killAll(maestros: readonly MaestroProcess[]): void {
   for (const { child } of maestros) {
     if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(-child.pid, 'SIGKILL');
   }
+}
+
+/** A `maestro api` or `maestro worker` running as its own process (see {@link startMaestroCommand}). */
+export interface MaestroCommand extends SpawnedPeer {
+  /** The API's base URL, or the worker's probes and metrics endpoint. */
+  readonly url: string;
+  /** Resolves with the exit code (null when a signal ended it) once the process has exited. */
+  readonly exited: Promise<number | null>;
+}
+
+/**
+ * Starts `maestro api` or `maestro worker` (`node --import tsx src/cli/main.ts <command>`) with
+ * `env` on a free port (the API's, or the worker's probes), and resolves once it serves: the
+ * API's `/healthz`, the worker's `/readyz` (it polls its task queue).
+ */
+export async function startMaestroCommand(command: 'api' | 'worker', env: Record<string, string>): Promise<MaestroCommand> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const own: Record<string, string> = command === 'api' ? { MAESTRO_PORT: String(port), MAESTRO_HOST: '127.0.0.1' } : { MAESTRO_WORKER_METRICS_PORT: String(port), MAESTRO_WORKER_METRICS_HOST: '127.0.0.1' };
+  const probe = `${url}/${command === 'api' ? 'healthz' : 'readyz'}`;
+  const peer = await spawnPeer({
+    name: `maestro ${command}`,
+    command: process.execPath,
+    args: ['--import', 'tsx', 'src/cli/main.ts', command],
+    env: { ...env, ...own },
+    ready: () => fetch(probe).then((res) => res.ok, () => false),
+    startTimeoutMs: 240_000,
+  });
+  const exited = new Promise<number | null>((resolve) => {
+    if (peer.child.exitCode !== null || peer.child.signalCode !== null) resolve(peer.child.exitCode);
+    else peer.child.once('exit', (code) => resolve(code));
+  });
+  return { ...peer, url, exited };
 }

@@ -2,32 +2,17 @@
  * `/healthz`, `/readyz`, `/metrics`.
  */
 import proto from '@temporalio/proto';
-import type { ResolvedDeps } from '../context.js';
-import type { RouteHandler } from '../context.js';
+import { policyReady } from '../../policy/index.js';
+import { CHECK_TIMEOUT_MS, passes, readinessReport, sharedReadiness, type ReadinessChecks } from '../../telemetry/index.js';
+import type { ResolvedDeps, RouteHandler } from '../context.js';
 
-/** How long one readiness check may take before it counts as failed. */
-const CHECK_TIMEOUT_MS = 2_000;
-
-/** One readiness check's outcome. */
-interface Check {
-  ok: boolean;
-  detail?: string;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-async function check(deps: ResolvedDeps, probe: () => Promise<Check>): Promise<Check> {
-  try {
-    return await deps.client.connection.withDeadline(Date.now() + CHECK_TIMEOUT_MS, probe);
-  } catch (error) {
-    return { ok: false, detail: describe(error) };
-  }
+/** A readiness check of a Temporal call, bounded by a gRPC deadline too (so that a late answer is not waited for). */
+function temporalPasses(deps: ResolvedDeps, call: () => Promise<unknown>): Promise<boolean> {
+  return passes(() => deps.client.connection.withDeadline(Date.now() + CHECK_TIMEOUT_MS, call));
 }
 
 /** Whether a worker polls the task queue for workflow tasks and for activity tasks. */
-async function workerPolling(deps: ResolvedDeps): Promise<Check> {
+async function workerPolling(deps: ResolvedDeps): Promise<void> {
   const { TaskQueueType, TaskQueueKind } = proto.temporal.api.enums.v1;
   const namespace = deps.client.options.namespace;
   const name = deps.config.taskQueue;
@@ -38,35 +23,38 @@ async function workerPolling(deps: ResolvedDeps): Promise<Check> {
       return response.pollers?.length ?? 0;
     }),
   );
-  return pollers.every((count) => count > 0)
-    ? { ok: true, detail: `task queue ${name}: ${pollers[0]} workflow and ${pollers[1]} activity pollers` }
-    : { ok: false, detail: `no worker polls task queue ${name} (workflow pollers: ${pollers[0]}, activity pollers: ${pollers[1]})` };
+  if (!pollers.every((count) => count > 0)) throw new Error('no worker polls the task queue');
 }
 
 /** `GET /healthz`: the process is up. */
 export const health: RouteHandler = () => Promise.resolve({ status: 200, body: { status: 'ok' } });
 
-/** `GET /readyz`: 200 when every check passes, else 503 naming what is missing. */
-export const readiness: RouteHandler = async ({ deps }) => {
+/** The dependency checks of an API, shared by the probes of the same second (see `sharedReadiness`). */
+const dependencyChecks = new WeakMap<ResolvedDeps, () => Promise<ReadinessChecks>>();
+
+/** Temporal answers, the namespace exists, the store answers, a worker polls, the policy is loaded. */
+async function checkDependencies(deps: ResolvedDeps): Promise<ReadinessChecks> {
   const namespace = deps.client.options.namespace;
-  const [temporalCheck, namespaceCheck, store, worker] = await Promise.all([
-    check(deps, async () => {
-      await deps.client.workflowService.getSystemInfo({});
-      return { ok: true, detail: `reachable at ${deps.config.temporalAddress ?? 'the default address'}` };
-    }),
-    check(deps, async () => {
-      await deps.client.workflowService.describeNamespace({ namespace });
-      return { ok: true, detail: `namespace ${namespace} exists` };
-    }),
-    deps.store.ping().then(
-      (): Check => ({ ok: true, detail: `${deps.store.backend} store open` }),
-      (error: unknown): Check => ({ ok: false, detail: describe(error) }),
-    ),
-    check(deps, () => workerPolling(deps)),
+  const [temporal, namespaceExists, store, worker, policy] = await Promise.all([
+    temporalPasses(deps, () => deps.client.workflowService.getSystemInfo({})),
+    temporalPasses(deps, () => deps.client.workflowService.describeNamespace({ namespace })),
+    passes(() => deps.store.ping()),
+    temporalPasses(deps, () => workerPolling(deps)),
+    deps.policy === undefined ? true : policyReady(deps.config),
   ]);
-  const checks = { temporal: temporalCheck, namespace: namespaceCheck, store, worker };
-  const missing = Object.entries(checks).filter(([, result]) => !result.ok).map(([name]) => name);
-  return { status: missing.length === 0 ? 200 : 503, body: { status: missing.length === 0 ? 'ready' : 'not-ready', missing, checks } };
+  return { temporal, namespace: namespaceExists, store, worker, ...(deps.policy === undefined ? {} : { policy }) };
+}
+
+/**
+ * `GET /readyz`: 200 when every check passes, else 503 naming what is missing (and nothing more:
+ * it is open to anyone who reaches the port, and its checks run at most once a second however
+ * often it is asked). 503 at once while the API drains.
+ */
+export const readiness: RouteHandler = async ({ deps }) => {
+  if (deps.draining.aborted) return readinessReport({ accepting: false });
+  let checks = dependencyChecks.get(deps);
+  if (checks === undefined) dependencyChecks.set(deps, (checks = sharedReadiness(() => checkDependencies(deps))));
+  return readinessReport({ ...(await checks()), accepting: !deps.draining.aborted });
 };
 
 /** `GET /metrics`: the Prometheus text exposition. */

@@ -9,6 +9,7 @@ import { egressSection, type EgressSettings } from './egress.js';
 import { messageTriggersSection, type MessageTriggersSettings } from './message-triggers.js';
 import { metricsSection, type MetricsSettings } from './metrics.js';
 import { policySection, type PolicySettings } from './policy.js';
+import { processesSection, type ProcessesSettings } from './processes.js';
 import { provenanceSection, type ProvenanceSettings } from './provenance.js';
 import { imagesSection, runnersSection, type ImagesSettings, type RunnersSettings } from './runners.js';
 import { secretsSection, type SecretsSettings } from './secrets.js';
@@ -23,6 +24,7 @@ export * from './egress.js';
 export * from './message-triggers.js';
 export * from './metrics.js';
 export * from './policy.js';
+export * from './processes.js';
 export * from './provenance.js';
 export * from './runners.js';
 export * from './secrets.js';
@@ -53,6 +55,7 @@ export const SECTIONS = [
   tracingSection,
   budgetsSection,
   metricsSection,
+  processesSection,
 ] as const;
 
 /**
@@ -80,4 +83,5 @@ export type Config = TemporalSettings &
   MessageTriggersSettings &
   TracingSettings &
   BudgetsSettings &
-  MetricsSettings;
+  MetricsSettings &
+  ProcessesSettings;
