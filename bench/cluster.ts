@@ -115,7 +115,7 @@ export async function benchCluster(): Promise<ClusterBenchResult> {
     const rounds: ClusterRound[] = [];
     for (const count of [1, 2]) {
       const workers: TopologyProcess[] = [];
-      for (let i = 0; i < count; i += 1) workers.push(await startWorkerProcess(settings, client));
+      for (let i = 0; i < count; i += 1) workers.push(await startWorkerProcess(settings));
       processes.push(...workers);
       // Unmeasured: new processes compile and warm their caches on their first runs.
       console.error(`cluster: ${count} worker(s), warm-up…`);
@@ -135,7 +135,7 @@ export async function benchCluster(): Promise<ClusterBenchResult> {
         latency: summarize(completed.map((d) => d.closedAt - d.sentAt)),
         loadAverage: [load, loadavg()[0] ?? Number.NaN],
       });
-      await Promise.all(workers.map((worker) => worker.stop()));
+      await Promise.all(workers.map((worker) => worker.drain()));
     }
     const [one, two] = rounds as [ClusterRound, ClusterRound];
     return {

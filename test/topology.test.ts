@@ -61,8 +61,8 @@ beforeAll(async () => {
   client = new Client({ connection, namespace: cluster.namespace });
   settings = topologySettings({ temporalAddress: cluster.address, databaseUrl: cluster.postgres.url, dataDir });
   // One first: it migrates the store and creates the keys in the shared data directory that the others then read.
-  workers.push(await startWorkerProcess(settings, client));
-  const [worker, ...both] = await Promise.all([startWorkerProcess(settings, client), startApiProcess(settings), startApiProcess(settings)]);
+  workers.push(await startWorkerProcess(settings));
+  const [worker, ...both] = await Promise.all([startWorkerProcess(settings), startApiProcess(settings), startApiProcess(settings)]);
   workers.push(worker);
   apis.push(...both);
   processes.push(...workers, ...apis);
@@ -177,17 +177,17 @@ it('completes runs sent through both APIs on both workers; a SIGKILL of a worker
 it('finishes every run across a rolling restart of the workers onto a new build, which replays their histories', async () => {
   const [, oldWorker] = workers as [TopologyProcess, TopologyProcess];
   // Back to two workers on the old build, then replace each in turn with the new build.
-  const otherOld = await startWorkerProcess(settings, client);
+  const otherOld = await startWorkerProcess(settings);
   processes.push(otherOld);
   const old = [oldWorker, otherOld];
   const fresh: TopologyProcess[] = [];
   let restarted = Number.POSITIVE_INFINITY;
   const load = offerLoad('roll', 1, () => Date.now() > restarted + 2_000, new Map());
   for (const previous of old) {
-    const next = await startWorkerProcess(settings, client, { root: newBuild });
+    const next = await startWorkerProcess(settings, { root: newBuild });
     processes.push(next);
     fresh.push(next);
-    await previous.stop();
+    await previous.drain();
   }
   restarted = Date.now();
   const { runIds } = await load;

@@ -1,6 +1,6 @@
 /**
  * Maestro's production topology as separate processes, for the topology test and the cluster
- * benchmark: workers (`workers/worker.ts`) and APIs (`maestro api`) sharing one Temporal, one
+ * benchmark: workers (`maestro worker`) and APIs (`maestro api`) sharing one Temporal, one
  * PostgreSQL store, one data directory and one payload key, each started from a source tree (this
  * repository, or a copy of it: a new build) and stopped or killed on its own.
  */
@@ -9,14 +9,9 @@ import { appendFile, cp, mkdtemp, symlink } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client } from '@temporalio/client';
-import proto from '@temporalio/proto';
 import { REPO_ROOT } from '../peers/install.js';
-import { freePort } from '../peers/ports.js';
-import { spawnPeer, type SpawnedPeer } from '../peers/spawn-peer.js';
 import { TEST_EGRESS_ALLOW } from './egress.js';
-
-const { TaskQueueType } = proto.temporal.api.enums.v1;
+import { startMaestroCommand, type MaestroCommand } from './maestro-process.js';
 
 /** What every process of one topology shares. */
 export interface TopologySettings {
@@ -40,20 +35,20 @@ export function topologySettings(settings: Omit<TopologySettings, 'token' | 'pay
 }
 
 /** A started worker or API process. */
-export interface TopologyProcess extends SpawnedPeer {
+export interface TopologyProcess extends MaestroCommand {
   kind: 'worker' | 'api';
   pid: number;
   /** The identity Temporal records for its calls (the SDK's default, `<pid>@<host>`): who polled, who ran an attempt. */
   identity: string;
   /** The source tree it runs from. */
   root: string;
-  /** The API's base URL (APIs only). */
-  url: string;
+  /** SIGTERM, as an orchestrator stops it: resolves once it has drained and exited (the process bounds its drain). */
+  drain(): Promise<void>;
   /** SIGKILL: no drain, no clean-up; resolves once it has exited. */
   kill(): Promise<void>;
 }
 
-function environment(settings: TopologySettings, extra: Record<string, string>): Record<string, string> {
+function environment(settings: TopologySettings): Record<string, string> {
   return {
     TEMPORAL_ADDRESS: settings.temporalAddress,
     MAESTRO_DATABASE_URL: settings.databaseUrl,
@@ -63,77 +58,31 @@ function environment(settings: TopologySettings, extra: Record<string, string>):
     MAESTRO_TASK_QUEUE: settings.taskQueue ?? 'maestro',
     MAESTRO_EGRESS_ALLOW: JSON.stringify(TEST_EGRESS_ALLOW),
     MAESTRO_LOG_LEVEL: 'warn',
-    // Several processes on one host: each its own metrics port, no message consumers.
-    MAESTRO_WORKER_METRICS_PORT: '0',
+    // Several workers on one host: no message consumers competing.
     MAESTRO_TRIGGER_CONSUMERS: 'false',
-    ...extra,
   };
 }
 
-/** The identity the Temporal SDK gives a worker by default: `<pid>@<host>`. */
-function identityOf(pid: number | undefined): string {
-  return `${pid ?? 0}@${hostname()}`;
-}
-
-function asTopologyProcess(kind: 'worker' | 'api', peer: SpawnedPeer, root: string, url = ''): TopologyProcess {
-  const pid = peer.child.pid ?? 0;
-  return {
-    ...peer,
-    kind,
-    pid,
-    identity: identityOf(pid),
-    root,
-    url,
-    async kill() {
-      if (peer.child.exitCode !== null || peer.child.signalCode !== null) return;
-      const exited = new Promise((resolve) => peer.child.once('exit', resolve));
-      peer.child.kill('SIGKILL');
-      await exited;
-    },
+/** Starts `maestro <kind>` from `root` (default this repository); resolves once it is ready (its probe). */
+async function startTopologyProcess(kind: 'worker' | 'api', settings: TopologySettings, root = REPO_ROOT): Promise<TopologyProcess> {
+  const started = await startMaestroCommand(kind, environment(settings), { cwd: root });
+  const { child } = started;
+  const pid = child.pid ?? 0;
+  const signal = async (name: NodeJS.Signals): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(name);
+    await started.exited;
   };
+  return { ...started, kind, pid, identity: `${pid}@${hostname()}`, root, drain: () => signal('SIGTERM'), kill: () => signal('SIGKILL') };
 }
 
-/** Whether `identity` polls the task queue for both workflow and activity tasks. */
-async function polling(client: Client, taskQueue: string, identity: string): Promise<boolean> {
-  for (const taskQueueType of [TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY]) {
-    const { pollers } = await client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: taskQueue }, taskQueueType });
-    if (!pollers.some((poller) => poller.identity === identity)) return false;
-  }
-  return true;
-}
-
-/**
- * Starts `workers/worker.ts` of `root` (default this repository) and resolves once Temporal sees
- * it polling the task queue for workflow and activity tasks.
- */
-export async function startWorkerProcess(settings: TopologySettings, client: Client, { root = REPO_ROOT }: { root?: string } = {}): Promise<TopologyProcess> {
-  const peer = await spawnPeer({
-    name: 'maestro worker',
-    command: process.execPath,
-    args: ['--import', 'tsx', 'workers/worker.ts'],
-    cwd: root,
-    env: environment(settings, {}),
-    ready: (_output, child) => polling(client, settings.taskQueue ?? 'maestro', identityOf(child.pid)),
-    startTimeoutMs: 120_000,
-    // A drain waits for the attempts in flight (seconds), not for runs.
-    stopTimeoutMs: 60_000,
-  });
-  return asTopologyProcess('worker', peer, root);
+/** Starts `maestro worker` of `root` (default this repository); resolves once its `/readyz` says it polls. */
+export function startWorkerProcess(settings: TopologySettings, { root = REPO_ROOT }: { root?: string } = {}): Promise<TopologyProcess> {
+  return startTopologyProcess('worker', settings, root);
 }
 
 /** Starts `maestro api` of `root` (default this repository) on a free port; resolves once it serves. */
-export async function startApiProcess(settings: TopologySettings, { root = REPO_ROOT }: { root?: string } = {}): Promise<TopologyProcess> {
-  const port = await freePort();
-  const peer = await spawnPeer({
-    name: 'maestro api',
-    command: process.execPath,
-    args: ['--import', 'tsx', 'src/cli/main.ts', 'api'],
-    cwd: root,
-    env: environment(settings, { MAESTRO_PORT: String(port) }),
-    ready: (output) => output.includes('Maestro API on '),
-    startTimeoutMs: 120_000,
-  });
-  return asTopologyProcess('api', peer, root, `http://127.0.0.1:${port}`);
+export function startApiProcess(settings: TopologySettings, { root = REPO_ROOT }: { root?: string } = {}): Promise<TopologyProcess> {
+  return startTopologyProcess('api', settings, root);
 }
 
 /** What a worker and the API run from: copied into a new build, the rest of the tree is not needed. */

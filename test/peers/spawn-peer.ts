@@ -10,8 +10,8 @@ export interface SpawnPeerOptions {
   cwd?: string;
   /** Added to the parent's environment. @default {} */
   env?: Record<string, string>;
-  /** Resolves true once the peer serves (given its output so far and the process); polled until it does. */
-  ready: (output: string, child: ChildProcess) => Promise<boolean> | boolean;
+  /** Resolves true once the peer serves; polled until it does. */
+  ready: (output: string) => Promise<boolean> | boolean;
   /** @default 60000 */
   startTimeoutMs?: number;
   /** How long `stop()` waits after SIGTERM before SIGKILL. @default 10000 */
@@ -76,7 +76,7 @@ export async function spawnPeer(options: SpawnPeerOptions): Promise<SpawnedPeer>
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new PeerStartError(name, `it exited (${child.exitCode ?? child.signalCode}) before it was ready`, output);
     }
-    if (await ready(output, child)) return { child, output: () => output, stop };
+    if (await ready(output)) return { child, output: () => output, stop };
     if (Date.now() > deadline) {
       await stop();
       throw new PeerStartError(name, `not ready after ${startTimeoutMs} ms`, output);
