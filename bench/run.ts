@@ -31,7 +31,9 @@
  *   activity) against `describe` of the same workflow (bench/read-latency.ts);
  * - `user-latency`: `POST /runs` → SUCCEEDED seen by the client (the `?wait=` long-poll) for a
  *   3-step pure workflow against the raw client and a hand-written local-activity workflow
- *   (bench/user-latency.ts).
+ *   (bench/user-latency.ts);
+ * - `cluster`: run throughput and latency with 1 worker against 2 at the same offered load, on a
+ *   real Temporal cluster on PostgreSQL with two APIs (bench/cluster.ts).
  *
  * Environment:
  * - `BENCH_SUITES` comma-separated suites to run (default all, in the order above);
@@ -54,6 +56,7 @@ import { fileURLToPath } from 'node:url';
 import { apiLoadReport, runApiLoadBenchmark } from './api-load.js';
 import { capacityOptionsFromEnv, capacityReport, runCapacityBenchmark } from './capacity.js';
 import { benchCompile, chainManifest, layeredManifest, type CompilerResult } from './compiler-bench.js';
+import { benchCluster, clusterReport } from './cluster.js';
 import { benchConsole, consoleReport } from './console.js';
 import { benchContainer, containerBenchReport } from './container.js';
 import { benchConnectorTrace, connectorTraceMarkdown } from './connector-trace.js';
@@ -316,6 +319,10 @@ ${apiLoadReport(sustained)}`, json: { issueRate, sustained } };
   'user-latency': async () => {
     const result = await benchUserLatency();
     return { markdown: userLatencyReport(result), json: result };
+  },
+  cluster: async () => {
+    const result = await benchCluster();
+    return { markdown: clusterReport(result), json: result };
   },
 };
 

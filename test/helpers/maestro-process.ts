@@ -93,8 +93,10 @@ export interface MaestroCommand extends SpawnedPeer {
  * Starts `maestro api` or `maestro worker` (`node --import tsx src/cli/main.ts <command>`) with
  * `env` on a free port (the API's, or the worker's probes), and resolves once it serves: the
  * API's `/healthz`, the worker's `/readyz` (it polls its task queue).
+ *
+ * @param options.cwd the source tree to run (e.g. a copy: another build). @default the working directory
  */
-export async function startMaestroCommand(command: 'api' | 'worker', env: Record<string, string>): Promise<MaestroCommand> {
+export async function startMaestroCommand(command: 'api' | 'worker', env: Record<string, string>, options: { cwd?: string } = {}): Promise<MaestroCommand> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const own: Record<string, string> = command === 'api' ? { MAESTRO_PORT: String(port), MAESTRO_HOST: '127.0.0.1' } : { MAESTRO_WORKER_METRICS_PORT: String(port), MAESTRO_WORKER_METRICS_HOST: '127.0.0.1' };
@@ -103,6 +105,7 @@ export async function startMaestroCommand(command: 'api' | 'worker', env: Record
     name: `maestro ${command}`,
     command: process.execPath,
     args: ['--import', 'tsx', 'src/cli/main.ts', command],
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     env: { ...env, ...own },
     ready: () => fetch(probe).then((res) => res.ok, () => false),
     startTimeoutMs: 240_000,

@@ -17,6 +17,12 @@ export interface PostgresPeer {
   stop(): Promise<void>;
 }
 
+/** Options of {@link startPostgres}. */
+export interface PostgresOptions {
+  /** More server settings (`-c name=value`), e.g. `{ max_connections: '300' }`. @default {} */
+  settings?: Record<string, string>;
+}
+
 /** Debian installs each major version's server under /usr/lib/postgresql/<major>/bin; the newest wins. */
 function serverBinDir(): string | undefined {
   const root = '/usr/lib/postgresql';
@@ -47,7 +53,7 @@ function postgresIds(): { uid: number; gid: number } {
  * const pg = await startPostgres();
  * const store = await openStore({ databaseUrl: pg.url });
  */
-export async function startPostgres(): Promise<PostgresPeer> {
+export async function startPostgres({ settings = {} }: PostgresOptions = {}): Promise<PostgresPeer> {
   if (!serverBinDir()) await runInstaller('install-postgres.sh');
   const bin = serverBinDir();
   if (!bin) throw new Error('PostgreSQL was installed but no server binary is under /usr/lib/postgresql/<version>/bin');
@@ -63,6 +69,7 @@ export async function startPostgres(): Promise<PostgresPeer> {
   const server = asServerUser(join(bin, 'postgres'), [
     '-D', data, '-p', String(port), '-k', dir,
     '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
+    ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
   ]);
   const peer = await spawnPeer({
     name: 'postgres',

@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+/**
+ * A Temporal cluster's server for Maestro (the topology test, `docs/operations.md` "A Temporal
+ * cluster on PostgreSQL"): installs `temporal-server` and `temporal-sql-tool` on first use and the
+ * PostgreSQL schemas they set up, and prints where they are. Idempotent, and instant when they are there.
+ *
+ *   node scripts/temporal-cluster.mjs [install]   ensure both binaries and the schemas, print their paths
+ *
+ * Binaries: `<repo>/.tools/bin/{temporal-server,temporal-sql-tool}` when they report the pinned
+ * version (not copies on PATH: the test starts a known server). Otherwise both are built with
+ * `CGO_ENABLED=0 go install go.temporal.io/server/cmd/server@v<VERSION>
+ * go.temporal.io/server/cmd/tools/sql@v<VERSION>` (the release's go.mod has no replace directive, so
+ * `go install pkg@version` works; it needs Go >= 1.25) into a temporary folder, then renamed into
+ * `<repo>/.tools/bin` under the names Temporal's release archives use. The schema files
+ * (`schema/postgresql/v12/{temporal,visibility}`) ship in the same module: they are copied from
+ * Go's module cache to `<repo>/.tools/temporal-schema/<VERSION>/`, so starting a cluster needs no Go.
+ * Writes nothing outside `<repo>/.tools/` (and Go's own caches).
+ */
+import { cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TOOLS_DIR, lastLines, run } from './lib/tools.mjs';
+
+/** The Temporal server release, and its Go module. */
+export const TEMPORAL_SERVER_VERSION = '1.29.1';
+const MODULE = 'go.temporal.io/server';
+/** Installed name → package of the module it is built from. */
+const TOOLS = { 'temporal-server': 'cmd/server', 'temporal-sql-tool': 'cmd/tools/sql' };
+const BIN_DIR = join(TOOLS_DIR, 'bin');
+/** `<repo>/.tools/temporal-schema/<version>`: holds `postgresql/v12/{temporal,visibility}`. */
+const SCHEMA_DIR = join(TOOLS_DIR, 'temporal-schema', TEMPORAL_SERVER_VERSION);
+
+function fail(message) {
+  console.error(`maestro temporal-cluster: ${message}`);
+  process.exit(1);
+}
+
+/** The version `<bin> --version` reports (`temporal version 1.29.1`), or undefined. */
+function versionOf(bin) {
+  const result = run(bin, ['--version']);
+  if (!result.ok) return undefined;
+  return / version (\S+)/.exec(result.output)?.[1];
+}
+
+function requireGo() {
+  if (!run('go', ['version']).ok) {
+    fail(`Temporal server ${TEMPORAL_SERVER_VERSION} is missing from .tools and cannot be built: install Go >= 1.25 (https://go.dev/dl).`);
+  }
+}
+
+/** Builds both binaries with one `go install` into a temporary folder, then renames them into place. */
+function installWithGo() {
+  requireGo();
+  mkdirSync(BIN_DIR, { recursive: true });
+  const dir = mkdtempSync(join(TOOLS_DIR, 'install-temporal-server-'));
+  try {
+    console.log(`maestro temporal-cluster: building Temporal server ${TEMPORAL_SERVER_VERSION} and temporal-sql-tool with go install (minutes, once)…`);
+    const started = Date.now();
+    const packages = Object.values(TOOLS).map((pkg) => `${MODULE}/${pkg}@v${TEMPORAL_SERVER_VERSION}`);
+    const result = run('go', ['install', ...packages], { env: { ...process.env, GOBIN: dir, CGO_ENABLED: '0' } });
+    if (!result.ok) fail(`go install ${packages.join(' ')} failed:\n${lastLines(result.output)}`);
+    for (const [tool, pkg] of Object.entries(TOOLS)) {
+      // go install names a binary after its package's folder: `server`, `sql`.
+      const built = join(dir, pkg.split('/').at(-1));
+      const version = versionOf(built);
+      if (version !== TEMPORAL_SERVER_VERSION) fail(`the ${tool} built by go install reports version ${version ?? '(none)'}, not ${TEMPORAL_SERVER_VERSION}`);
+      renameSync(built, join(BIN_DIR, tool));
+    }
+    console.log(`maestro temporal-cluster: built in ${Math.round((Date.now() - started) / 1000)} s`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Copies the module's PostgreSQL schemas (from Go's module cache, downloading the module if needed). */
+function installSchema() {
+  requireGo();
+  const download = run('go', ['mod', 'download', '-json', `${MODULE}@v${TEMPORAL_SERVER_VERSION}`]);
+  if (!download.ok) fail(`go mod download ${MODULE}@v${TEMPORAL_SERVER_VERSION} failed:\n${lastLines(download.output)}`);
+  const moduleDir = JSON.parse(download.output).Dir;
+  const source = join(moduleDir, 'schema', 'postgresql', 'v12');
+  if (!existsSync(source)) fail(`${source} is missing from the module`);
+  const staging = `${SCHEMA_DIR}.partial`;
+  rmSync(staging, { recursive: true, force: true });
+  cpSync(source, join(staging, 'postgresql', 'v12'), { recursive: true });
+  // Go's module cache is read-only: let a later install remove the copy.
+  run('chmod', ['-R', 'u+w', staging]);
+  rmSync(SCHEMA_DIR, { recursive: true, force: true });
+  renameSync(staging, SCHEMA_DIR);
+}
+
+/** The binary to use for `tool`, or undefined when it must be installed. */
+function find(tool) {
+  const installed = join(BIN_DIR, tool);
+  if (existsSync(installed)) {
+    if (versionOf(installed) === TEMPORAL_SERVER_VERSION) return installed;
+    console.error(`maestro temporal-cluster: ${installed} is not version ${TEMPORAL_SERVER_VERSION}; reinstalling.`);
+  }
+  return undefined;
+}
+
+/** Finds or installs the server, the SQL tool and the schemas; returns their paths. */
+export function ensureTemporalCluster() {
+  if (Object.keys(TOOLS).some((tool) => find(tool) === undefined)) installWithGo();
+  if (!existsSync(join(SCHEMA_DIR, 'postgresql', 'v12', 'visibility', 'versioned'))) installSchema();
+  const [server, sqlTool] = Object.keys(TOOLS).map((tool) => find(tool) ?? fail(`${tool} is still missing after the install`));
+  return { server, sqlTool, schemaDir: join(SCHEMA_DIR, 'postgresql', 'v12') };
+}
+
+function main() {
+  const command = process.argv[2] ?? 'install';
+  if (command !== 'install') fail(`unknown command "${command}" (install)`);
+  const { server, sqlTool, schemaDir } = ensureTemporalCluster();
+  console.log(`maestro temporal-cluster: temporal-server = ${server}, temporal-sql-tool = ${sqlTool}, schemas in ${schemaDir} (${TEMPORAL_SERVER_VERSION})`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main();
