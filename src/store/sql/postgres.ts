@@ -3,6 +3,7 @@
  * database: migrations and admission take advisory locks so they stay correct side by side.
  */
 import pg from 'pg';
+import { MaestroError } from '../../errors/index.js';
 import type { SqlDriver, SqlRow, SqlTransaction, SqlValue } from './driver.js';
 
 /** Options of {@link openPostgres}. */
@@ -20,16 +21,42 @@ interface Queryable {
   query(text: string, values?: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null }>;
 }
 
+/** Socket errors of a server that cannot be reached. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+
+/**
+ * Why PostgreSQL cannot serve now, or undefined for any other error: SQLSTATE class 08
+ * (connection exception), 53300 (too many connections), 57P01-57P03 (shutting down, starting),
+ * a socket error, or the client's own "connection terminated" / "timeout".
+ */
+function outage(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === '53300') return 'it takes no more connections';
+  if (typeof code === 'string' && (code.startsWith('08') || /^57P0[123]$/.test(code) || UNREACHABLE.has(code))) return 'it cannot be reached';
+  if (error instanceof Error && /^Connection terminated|timeout exceeded when trying to connect/i.test(error.message)) return 'it cannot be reached';
+  return undefined;
+}
+
+/**
+ * A PostgreSQL outage as `UNAVAILABLE` (503, retryable), any other error as it is. The message
+ * names neither host nor port: it reaches API callers; the cause keeps the driver's error for logs.
+ */
+function storeError(error: unknown): unknown {
+  const why = outage(error);
+  return why === undefined ? error : new MaestroError('UNAVAILABLE', `the store's PostgreSQL is unavailable: ${why}; retry shortly`, { cause: error });
+}
+
 function executor(target: Queryable): SqlTransaction {
+  const query = (sql: string, params: readonly SqlValue[]) => target.query(sql, [...params]).catch((error: unknown) => Promise.reject(storeError(error)));
   return {
     async all<T extends SqlRow>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
-      return (await target.query(sql, [...params])).rows as T[];
+      return (await query(sql, params)).rows as T[];
     },
     async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
-      return (await target.query(sql, [...params])).rowCount ?? 0;
+      return (await query(sql, params)).rowCount ?? 0;
     },
     async lock(name: string): Promise<void> {
-      await target.query('SELECT pg_advisory_xact_lock(hashtext($1))', [name]);
+      await query('SELECT pg_advisory_xact_lock(hashtext($1))', [name]);
     },
   };
 }
@@ -52,21 +79,25 @@ export function openPostgres({ url, maxConnections = 10 }: PostgresOptions): Sql
     all,
     run,
     async notify(channel, payload) {
-      await pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
+      await pool.query('SELECT pg_notify($1, $2)', [channel, payload]).catch((error: unknown) => Promise.reject(storeError(error)));
     },
     listen: (channel, onNotify) => listener.listen(channel, onNotify),
     async transaction(work) {
-      const client = await pool.connect();
+      const client = await pool.connect().catch((error: unknown) => Promise.reject(storeError(error)));
+      const statements = executor(client);
+      let broken = false;
       try {
-        await client.query('BEGIN');
-        const result = await work(executor(client));
-        await client.query('COMMIT');
+        await statements.run('BEGIN');
+        const result = await work(statements);
+        await statements.run('COMMIT');
         return result;
       } catch (error) {
-        await client.query('ROLLBACK');
-        throw error;
+        // On a lost connection the rollback fails too: the work's error is the one to report.
+        await client.query('ROLLBACK').catch(() => (broken = true));
+        throw storeError(error);
       } finally {
-        client.release();
+        // A connection that could not roll back is not handed to the next transaction.
+        client.release(broken);
       }
     },
     async close() {
