@@ -1,0 +1,87 @@
+/**
+ * Operating from the console, in headless Chromium against the real API, worker and Temporal dev
+ * server: an operator starts a run from a workflow's form (a value only the API can refuse comes
+ * back on its field, then the run opens).
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LAPTOP_VIEWPORT, launchChromium, prepareConsoleBrowser } from './browser.js';
+import { manifest, startHarness, TOKENS, type Harness } from '../api/harness.js';
+
+/** How long the UI may take to reflect a change. */
+const UI_TIMEOUT = 20_000;
+
+let h: Harness;
+let browser: Browser;
+const refs = { params: '' };
+
+beforeAll(async () => {
+  await prepareConsoleBrowser();
+  h = await startHarness();
+  const params = await h.register(
+    manifest('    - { id: nap, uses: tasks/wait.sleep@0.1.0, with: { duration: 1ms } }', {
+      name: 'console-params',
+      parameters: [
+        '    - { name: count, type: integer, required: true }',
+        '    - { name: env, type: string, enum: [dev, prod], default: dev }',
+        '    - { name: when, type: datetime }',
+        '    - { name: tags, type: array, default: [a] }',
+        '    - { name: token, type: string, secret: true }',
+      ].join('\n'),
+    }),
+  );
+  refs.params = `${params.name}@${params.version}`;
+  browser = await launchChromium();
+}, 600_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await h?.close();
+});
+
+/** A page signed in as `who` at console path `path`. */
+async function signedIn(who: keyof typeof TOKENS, path: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: LAPTOP_VIEWPORT });
+  await page.goto(`${h.api.url}/console${path}`);
+  await page.getByLabel('API token').fill(TOKENS[who]);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  return page;
+}
+
+describe('starting a run from the console', () => {
+  it('checks the form, shows the API’s 400 on its field, then opens the new run with the secret redacted', async () => {
+    const [name, version] = refs.params.split('@') as [string, string];
+    const page = await signedIn('operator', `/workflows/${name}/versions/${version}?namespace=${h.namespace}`);
+    await page.getByText('Start a run').click();
+    const form = page.getByRole('form', { name: `Start a run of ${refs.params}` });
+    await expect.poll(() => form.getByLabel('env').inputValue(), { timeout: UI_TIMEOUT }).toBe('"dev"');
+    expect(await form.getByLabel('tags').inputValue()).toContain('"a"');
+    expect(await form.getByLabel('token').getAttribute('type')).toBe('password');
+    // The browser's own checks: a required field, and an integer that is not one.
+    await form.getByRole('button', { name: 'Start run' }).click();
+    await expect.poll(() => page.getByTestId('error-count').textContent(), { timeout: UI_TIMEOUT }).toContain('is required');
+    await form.getByLabel('count').fill('2.5');
+    await form.getByRole('button', { name: 'Start run' }).click();
+    await expect.poll(() => page.getByTestId('error-count').textContent(), { timeout: UI_TIMEOUT }).toContain('whole number');
+    // Only the API tells a date-time: its 400 lands on the field it names.
+    await form.getByLabel('count').fill('3');
+    await form.getByLabel('when').fill('next tuesday');
+    await form.getByLabel('token').fill('s3cret-value');
+    await form.getByRole('button', { name: 'Start run' }).click();
+    await expect.poll(() => page.getByTestId('error-when').textContent(), { timeout: UI_TIMEOUT }).toContain('RFC 3339');
+    expect(await page.getByTestId('error-count').count()).toBe(0);
+    expect(await form.getByLabel('when').getAttribute('aria-invalid')).toBe('true');
+    await form.getByLabel('when').fill('2026-01-31T09:30:00Z');
+    await form.getByLabel('env').selectOption('"prod"');
+    await form.getByLabel('Priority').selectOption('2');
+    await form.getByRole('button', { name: 'Start run' }).click();
+    await expect.poll(() => page.url(), { timeout: UI_TIMEOUT }).toMatch(/\/console\/runs\/[^/?]+$/);
+    const runId = decodeURIComponent(page.url().split('/').pop() ?? '');
+    const run = await h.waitRun(runId, (detail) => detail.status === 'SUCCEEDED');
+    expect(run.params).toMatchObject({ count: 3, env: 'prod', when: '2026-01-31T09:30:00Z', tags: ['a'], token: '[redacted]' });
+    expect(run.priority).toBe(2);
+    await expect.poll(() => page.getByTestId('run-detail').textContent(), { timeout: UI_TIMEOUT }).toContain('[redacted]');
+    expect(await page.content()).not.toContain('s3cret-value');
+    await page.close();
+  });
+});
