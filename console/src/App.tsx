@@ -7,6 +7,7 @@ import { getToken, setToken, TOKEN_EVENT } from './api/index.js';
 import { preloadDag } from './components/Dag.js';
 import { prefetch, useConsoleConfig } from './hooks.js';
 import { Operations } from './pages/Operations.js';
+import { RunbookList, RunbookTrigger } from './pages/Runbooks.js';
 import { RunDetail, runPath } from './pages/RunDetail.js';
 import { RunsList, runsPath } from './pages/RunsList.js';
 import { ScheduleList, ScheduleView } from './pages/Schedules.js';
@@ -30,6 +31,8 @@ type Route =
   | { page: 'schedules' }
   | { page: 'trigger'; namespace: string; name: string }
   | { page: 'triggers' }
+  | { page: 'runbook'; namespace: string; name: string }
+  | { page: 'runbooks' }
   | { page: 'usage' }
   | { page: 'runs' }
   | { page: 'operations' }
@@ -47,6 +50,9 @@ function routeOf(path: string): Route {
   const trigger = match('/triggers/:namespace/:name', path);
   if (trigger?.namespace && trigger.name) return { page: 'trigger', namespace: trigger.namespace, name: trigger.name };
   if (match('/triggers', path)) return { page: 'triggers' };
+  const runbook = match('/runbooks/:namespace/:name', path);
+  if (runbook?.namespace && runbook.name) return { page: 'runbook', namespace: runbook.namespace, name: runbook.name };
+  if (match('/runbooks', path)) return { page: 'runbooks' };
   if (match('/operations', path)) return { page: 'operations' };
   if (match('/usage', path)) return { page: 'usage' };
   if (path === '/' || path === '') return { page: 'runs' };
@@ -79,6 +85,8 @@ function Page() {
   if (route.page === 'schedules') return <ScheduleList />;
   if (route.page === 'trigger') return <TriggerDetail key={path} namespace={route.namespace} name={route.name} />;
   if (route.page === 'triggers') return <TriggerList />;
+  if (route.page === 'runbook') return <RunbookTrigger key={path + query.toString()} namespace={route.namespace} name={route.name} version={query.get('version') ?? undefined} />;
+  if (route.page === 'runbooks') return <RunbookList />;
   if (route.page === 'usage') return <Usage key={path + query.toString()} namespace={query.get('namespace') ?? undefined} />;
   if (route.page === 'runs') return <RunsList query={query} />;
   if (route.page === 'operations') return <Operations query={query} />;
@@ -145,6 +153,7 @@ export function App() {
         <nav aria-label="Main">
           <Link to="/">Runs</Link>
           <Link to="/workflows">Workflows</Link>
+          <Link to="/runbooks">Runbooks</Link>
           <Link to="/schedules">Schedules</Link>
           <Link to="/triggers">Triggers</Link>
           <Link to="/operations">Operations</Link>

@@ -5,7 +5,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LAPTOP_VIEWPORT, launchChromium, prepareConsoleBrowser } from './browser.js';
+import { launchChromium, openSignedIn, prepareConsoleBrowser } from './browser.js';
 import { manifest, startHarness, TOKENS, type Harness } from '../api/harness.js';
 
 /** How long the UI may take to reflect a change. */
@@ -40,12 +40,8 @@ afterAll(async () => {
 });
 
 /** A page signed in as `who` at console path `path`. */
-async function signedIn(who: keyof typeof TOKENS, path: string): Promise<Page> {
-  const page = await browser.newPage({ viewport: LAPTOP_VIEWPORT });
-  await page.goto(`${h.api.url}/console${path}`);
-  await page.getByLabel('API token').fill(TOKENS[who]);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  return page;
+function signedIn(who: keyof typeof TOKENS, path: string): Promise<Page> {
+  return openSignedIn(browser, h.api.url, TOKENS[who], path);
 }
 
 describe('starting a run from the console', () => {

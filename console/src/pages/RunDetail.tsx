@@ -7,11 +7,12 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import { FINAL_STATUSES, request, requestJson, type RunCreated, type RunDetail as Run, type RunEvent, type TaskNode, type TaskState, type WorkflowDetail } from '../api/index.js';
 import { ConfirmDialog } from '../components/ConfirmDialog.js';
 import { Dag, preloadDag } from '../components/Dag.js';
+import { ParamValues } from '../components/ParamValues.js';
 import { ProblemNotice } from '../components/ProblemNotice.js';
 import { StatusBadge } from '../components/StatusBadge.js';
 import { TaskRows } from '../components/TaskRows.js';
 import { dagTasks } from '../dag-tasks.js';
-import { durationMs, formatDuration, formatTime, formatValue } from '../format.js';
+import { durationMs, formatDuration, formatTime } from '../format.js';
 import { useConsoleConfig, useResource, useRunEvents } from '../hooks.js';
 import { Link, navigate } from '../router.js';
 import { workflowLink, workflowPath } from './Workflows.js';
@@ -255,18 +256,7 @@ export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask
       <ProblemNotice error={actionError} onDismiss={() => setActionError(undefined)} />
 
       <h2>Parameters</h2>
-      {Object.keys(detail.params).length === 0 ? (
-        <p>None.</p>
-      ) : (
-        <dl className="facts params">
-          {Object.entries(detail.params).map(([key, value]) => (
-            <div key={key}>
-              <dt className="mono">{key}</dt>
-              <dd className="mono">{formatValue(value)}</dd>
-            </div>
-          ))}
-        </dl>
-      )}
+      <ParamValues params={detail.params} />
 
       <h2>DAG</h2>
       <ProblemNotice error={workflow.error} />
