@@ -6,6 +6,7 @@ import { useEffect, useId, useRef, useState, useSyncExternalStore } from 'react'
 import { getToken, setToken, TOKEN_EVENT } from './api/index.js';
 import { preloadDag } from './components/Dag.js';
 import { prefetch, useConsoleConfig } from './hooks.js';
+import { Approvals, ApprovalsLink } from './pages/Approvals.js';
 import { Operations } from './pages/Operations.js';
 import { RunbookList, RunbookTrigger } from './pages/Runbooks.js';
 import { RunDetail, runPath } from './pages/RunDetail.js';
@@ -33,6 +34,7 @@ type Route =
   | { page: 'triggers' }
   | { page: 'runbook'; namespace: string; name: string }
   | { page: 'runbooks' }
+  | { page: 'approvals' }
   | { page: 'usage' }
   | { page: 'runs' }
   | { page: 'operations' }
@@ -53,6 +55,7 @@ function routeOf(path: string): Route {
   const runbook = match('/runbooks/:namespace/:name', path);
   if (runbook?.namespace && runbook.name) return { page: 'runbook', namespace: runbook.namespace, name: runbook.name };
   if (match('/runbooks', path)) return { page: 'runbooks' };
+  if (match('/approvals', path)) return { page: 'approvals' };
   if (match('/operations', path)) return { page: 'operations' };
   if (match('/usage', path)) return { page: 'usage' };
   if (path === '/' || path === '') return { page: 'runs' };
@@ -87,6 +90,7 @@ function Page() {
   if (route.page === 'triggers') return <TriggerList />;
   if (route.page === 'runbook') return <RunbookTrigger key={path + query.toString()} namespace={route.namespace} name={route.name} version={query.get('version') ?? undefined} />;
   if (route.page === 'runbooks') return <RunbookList />;
+  if (route.page === 'approvals') return <Approvals />;
   if (route.page === 'usage') return <Usage key={path + query.toString()} namespace={query.get('namespace') ?? undefined} />;
   if (route.page === 'runs') return <RunsList query={query} />;
   if (route.page === 'operations') return <Operations query={query} />;
@@ -154,6 +158,7 @@ export function App() {
           <Link to="/">Runs</Link>
           <Link to="/workflows">Workflows</Link>
           <Link to="/runbooks">Runbooks</Link>
+          {token ? <ApprovalsLink key={token} /> : <Link to="/approvals">Approvals</Link>}
           <Link to="/schedules">Schedules</Link>
           <Link to="/triggers">Triggers</Link>
           <Link to="/operations">Operations</Link>

@@ -1,7 +1,8 @@
 /**
  * Operating from the console, in headless Chromium against the real API, worker and Temporal dev
  * server: an operator starts a run from a workflow's form (a value only the API can refuse comes
- * back on its field, then the run opens).
+ * back on its field, then the run opens); an approver decides a gate from their inbox, which
+ * leaves a second approver's inbox as it was, and the run page shows who decided what.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +14,7 @@ const UI_TIMEOUT = 20_000;
 
 let h: Harness;
 let browser: Browser;
-const refs = { params: '' };
+const refs = { params: '', gated: '' };
 
 beforeAll(async () => {
   await prepareConsoleBrowser();
@@ -31,6 +32,8 @@ beforeAll(async () => {
     }),
   );
   refs.params = `${params.name}@${params.version}`;
+  const gated = await h.register(manifest('    - { id: gate, uses: ops/approval.gate@0.1.0, with: { approvers: [sre-oncall, data-lead], minApprovals: 2, message: Promote the release? } }', { name: 'console-inbox' }));
+  refs.gated = `${gated.name}@${gated.version}`;
   browser = await launchChromium();
 }, 600_000);
 
@@ -79,5 +82,37 @@ describe('starting a run from the console', () => {
     await expect.poll(() => page.getByTestId('run-detail').textContent(), { timeout: UI_TIMEOUT }).toContain('[redacted]');
     expect(await page.content()).not.toContain('s3cret-value');
     await page.close();
+  });
+});
+
+describe('the approvals inbox', () => {
+  it('approves from one approver’s inbox, leaves the other’s unchanged, and the run page shows who decided what', async () => {
+    const started = await h.call('POST', '/runs', { token: 'operator', json: { workflowRef: refs.gated, namespace: h.namespace } });
+    const runId = started.body.runId as string;
+    await h.waitRun(runId, (run) => run.status === 'WAITING');
+    const sre = await signedIn('sre', '/approvals');
+    await expect.poll(() => sre.getByTestId('approvals-count').textContent(), { timeout: UI_TIMEOUT }).toBe('1');
+    const row = sre.getByTestId('approvals').locator(`tr[data-run-id="${runId}"]`);
+    expect(await row.textContent()).toContain('Promote the release?');
+    expect(await row.textContent()).toContain('0 of 2 approvals');
+    await row.getByRole('button', { name: `Approve gate of run ${runId}` }).click();
+    const dialog = sre.getByTestId('confirm-dialog');
+    await dialog.getByLabel('Comment').fill('release notes checked');
+    await dialog.getByRole('button', { name: 'Approve' }).click();
+    await expect.poll(() => sre.getByTestId('approval-result').textContent(), { timeout: UI_TIMEOUT }).toContain(`Approved gate of run ${runId}`);
+    await expect.poll(() => sre.getByTestId('approvals-empty').isVisible(), { timeout: UI_TIMEOUT }).toBe(true);
+    await expect.poll(() => sre.getByTestId('approvals-count').count(), { timeout: UI_TIMEOUT }).toBe(0);
+    // The second approver still has the gate, now with one approval of two.
+    const lead = await signedIn('lead', '/approvals');
+    const leadRow = lead.getByTestId('approvals').locator(`tr[data-run-id="${runId}"]`);
+    await expect.poll(() => leadRow.textContent(), { timeout: UI_TIMEOUT }).toContain('1 of 2 approvals');
+    expect(await lead.getByTestId('approvals-count').textContent()).toBe('1');
+    await leadRow.getByRole('link', { name: runId }).click();
+    const decisions = lead.getByTestId('run-approvals');
+    await expect.poll(() => decisions.textContent(), { timeout: UI_TIMEOUT }).toContain('sre');
+    expect(await decisions.textContent()).toContain('approved');
+    expect(await decisions.textContent()).toContain('release notes checked');
+    await sre.close();
+    await lead.close();
   });
 });

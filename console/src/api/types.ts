@@ -90,3 +90,6 @@ export type RunbookPlan = Schemas['Plan'];
 
 /** One decision of the policy. */
 export type PolicyDecision = Schemas['PolicyDecision'];
+
+/** One gate of `GET /approvals`: waiting in a run, and the caller may decide it. */
+export type PendingApproval = Schemas['PendingApproval'];

@@ -132,6 +132,8 @@ export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask
   const order = workflow.data ? workflow.data.ir.tasks.map((task) => task.id) : detail.tasks.map((task) => task.id);
   const uiUrl = config.temporalUiUrl ? `${config.temporalUiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(config.temporalNamespace)}/workflows/${encodeURIComponent(runId)}` : undefined;
   const canRetryFailed = detail.status === 'FAILED' || detail.status === 'CANCELLED';
+  // Who decided what, across the run's gates, in the order the decisions arrived.
+  const decisions = detail.tasks.flatMap((task) => (task.approvals ?? []).map((approval) => ({ taskId: task.id, ...approval }))).sort((a, b) => a.at.localeCompare(b.at));
 
   return (
     <section aria-labelledby="run-title" data-testid="run-detail" data-status={detail.status}>
@@ -257,6 +259,34 @@ export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask
 
       <h2>Parameters</h2>
       <ParamValues params={detail.params} />
+
+      {decisions.length > 0 ? (
+        <>
+          <h2>Approvals</h2>
+          <table className="table" data-testid="run-approvals">
+            <thead>
+              <tr>
+                <th scope="col">Gate</th>
+                <th scope="col">Who</th>
+                <th scope="col">Decision</th>
+                <th scope="col">Comment</th>
+                <th scope="col">When</th>
+              </tr>
+            </thead>
+            <tbody>
+              {decisions.map((decision) => (
+                <tr key={`${decision.taskId}/${decision.approver}/${decision.at}`}>
+                  <td className="mono">{decision.taskId}</td>
+                  <td>{decision.approver}</td>
+                  <td>{decision.decision === 'approve' ? 'approved' : 'rejected'}</td>
+                  <td>{decision.comment ?? '–'}</td>
+                  <td>{formatTime(decision.at)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      ) : null}
 
       <h2>DAG</h2>
       <ProblemNotice error={workflow.error} />

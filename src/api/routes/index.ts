@@ -1,6 +1,7 @@
 /**
  * The handler of every operation of `contracts/openapi.yaml`, by `operationId`.
  */
+import { listApprovals } from './approvals.js';
 import { listAudit } from './audit.js';
 import { codecDecode, codecEncode } from './codec.js';
 import { streamRunEvents } from './events.js';
@@ -29,6 +30,7 @@ export const ROUTE_HANDLERS = {
   cancelRun,
   retryRun,
   approveRunTask,
+  listApprovals,
   signalRun,
   pauseRun,
   resumeRun,
