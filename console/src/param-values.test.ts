@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { collectParams, fieldErrors, initialTexts, type ParamField } from './param-values.js';
+import { collectParams, fieldErrors, initialTexts, schemaFields, type ParamField } from './param-values.js';
 
 const FIELDS: ParamField[] = [
   { name: 'count', type: 'integer', required: true },
@@ -34,5 +34,18 @@ describe('param form values', () => {
       byField: { count: 'is required' },
       rest: [{ path: 'params.other', message: 'unknown parameter' }, { path: 'body.priority', message: 'too big' }],
     });
+  });
+});
+
+describe('signal payload fields', () => {
+  it('come from an object schema of simple properties, and not from anything else', () => {
+    expect(schemaFields({ type: 'object', properties: { ok: { type: 'boolean' }, at: { type: 'string', format: 'date-time', description: 'when' }, mode: { type: 'string', enum: ['a', 'b'] } }, required: ['ok'] })).toEqual([
+      { name: 'ok', type: 'boolean', required: true },
+      { name: 'at', type: 'datetime', required: false, description: 'when' },
+      { name: 'mode', type: 'string', required: false, enum: ['a', 'b'] },
+    ]);
+    expect(schemaFields({ type: 'object', properties: { any: { anyOf: [{ type: 'string' }] } } })).toBeUndefined();
+    expect(schemaFields({ type: 'array' })).toBeUndefined();
+    expect(schemaFields(undefined)).toBeUndefined();
   });
 });

@@ -115,3 +115,30 @@ export function fieldErrors(fields: readonly ParamField[], errors: readonly { pa
   }
   return { byField, rest };
 }
+
+const SIMPLE_TYPES: ReadonlySet<string> = new Set(['string', 'number', 'integer', 'boolean', 'object', 'array']);
+
+/**
+ * The fields of a JSON Schema of an object whose properties each have one simple `type` (a signal's
+ * payload schema); undefined when the schema is anything else, and the payload is edited as JSON.
+ * @example schemaFields({ type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] }) // [{ name: 'ok', type: 'boolean', required: true }]
+ */
+export function schemaFields(schema: Record<string, unknown> | undefined): ParamField[] | undefined {
+  const properties = schema?.properties;
+  if (schema?.type !== 'object' || typeof properties !== 'object' || properties === null) return undefined;
+  const required = Array.isArray(schema.required) ? schema.required : [];
+  const fields: ParamField[] = [];
+  for (const [name, property] of Object.entries(properties as Record<string, Record<string, unknown>>)) {
+    const type = property.type;
+    if (typeof type !== 'string' || !SIMPLE_TYPES.has(type)) return undefined;
+    fields.push({
+      name,
+      type: type === 'string' && property.format === 'date-time' ? 'datetime' : (type as ParamField['type']),
+      required: required.includes(name),
+      ...(property.default === undefined ? {} : { default: property.default }),
+      ...(Array.isArray(property.enum) ? { enum: property.enum } : {}),
+      ...(typeof property.description === 'string' ? { description: property.description } : {}),
+    });
+  }
+  return fields;
+}

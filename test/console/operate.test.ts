@@ -2,7 +2,8 @@
  * Operating from the console, in headless Chromium against the real API, worker and Temporal dev
  * server: an operator starts a run from a workflow's form (a value only the API can refuse comes
  * back on its field, then the run opens); an approver decides a gate from their inbox, which
- * leaves a second approver's inbox as it was, and the run page shows who decided what.
+ * leaves a second approver's inbox as it was, and the run page shows who decided what; an operator
+ * pauses and resumes a run and sends it a signal from a payload form generated from the wait's schema.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +15,7 @@ const UI_TIMEOUT = 20_000;
 
 let h: Harness;
 let browser: Browser;
-const refs = { params: '', gated: '' };
+const refs = { params: '', gated: '', signalled: '' };
 
 beforeAll(async () => {
   await prepareConsoleBrowser();
@@ -34,6 +35,16 @@ beforeAll(async () => {
   refs.params = `${params.name}@${params.version}`;
   const gated = await h.register(manifest('    - { id: gate, uses: ops/approval.gate@0.1.0, with: { approvers: [sre-oncall, data-lead], minApprovals: 2, message: Promote the release? } }', { name: 'console-inbox' }));
   refs.gated = `${gated.name}@${gated.version}`;
+  const signalled = await h.register(
+    manifest(
+      [
+        '    - { id: release, uses: ops/wait.signal@0.1.0, with: { name: release-approved, timeout: 10m, schema: { type: object, properties: { version: { type: string }, canary: { type: integer, minimum: 1 } }, required: [version] } } }',
+        '    - { id: after, uses: tasks/wait.sleep@0.1.0, needs: [release], with: { duration: 1ms } }',
+      ].join('\n'),
+      { name: 'console-signalled' },
+    ),
+  );
+  refs.signalled = `${signalled.name}@${signalled.version}`;
   browser = await launchChromium();
 }, 600_000);
 
@@ -114,5 +125,38 @@ describe('the approvals inbox', () => {
     expect(await decisions.textContent()).toContain('release notes checked');
     await sre.close();
     await lead.close();
+  });
+});
+
+describe('run controls', () => {
+  it('pause and resume behind a confirmation, and send a signal from a form of its schema', async () => {
+    const started = await h.call('POST', '/runs', { token: 'operator', json: { workflowRef: refs.signalled, namespace: h.namespace } });
+    const runId = started.body.runId as string;
+    await h.waitRun(runId, (run) => run.status === 'WAITING');
+    const page = await signedIn('operator', `/runs/${runId}`);
+    const detail = page.getByTestId('run-detail');
+    const dialog = page.getByTestId('confirm-dialog');
+    await page.getByRole('button', { name: 'Pause run' }).click({ timeout: UI_TIMEOUT });
+    expect(await dialog.textContent()).toContain('No new task starts until the run is resumed');
+    await dialog.getByRole('button', { name: 'Pause run' }).click();
+    await expect.poll(() => detail.getAttribute('data-status'), { timeout: UI_TIMEOUT }).toBe('PAUSED');
+    await page.getByRole('button', { name: 'Resume run' }).click();
+    await dialog.getByRole('button', { name: 'Resume run' }).click();
+    await expect.poll(() => detail.getAttribute('data-status'), { timeout: UI_TIMEOUT }).toBe('WAITING');
+    await page.getByRole('button', { name: 'Send signal release-approved' }).click();
+    expect(await dialog.textContent()).toContain('(release) takes the payload');
+    await dialog.getByLabel('version').fill('v2');
+    await dialog.getByLabel('canary').fill('0');
+    await dialog.getByRole('button', { name: 'Send signal' }).click();
+    // The schema's minimum is the API's to enforce: its 400 stays in the dialog, the task keeps waiting.
+    await expect.poll(() => dialog.getByTestId('problem').textContent(), { timeout: UI_TIMEOUT }).toContain('SIGNAL_PAYLOAD_INVALID');
+    await dialog.getByLabel('canary').fill('2');
+    await dialog.getByRole('button', { name: 'Send signal' }).click();
+    await expect.poll(() => page.getByTestId('action-result').textContent(), { timeout: UI_TIMEOUT }).toContain('Signal "release-approved" delivered to release');
+    const run = await h.waitRun(runId, (state) => state.status === 'SUCCEEDED');
+    expect(run.tasks.find((task: { id: string }) => task.id === 'release').outputs).toEqual({ version: 'v2', canary: 2 });
+    const audit = await h.auditLog.list({ runId });
+    expect(audit.map((record) => record.kind)).toEqual(expect.arrayContaining(['pause', 'signal']));
+    await page.close();
   });
 });
