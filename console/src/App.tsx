@@ -13,6 +13,7 @@ import { RunDetail, runPath } from './pages/RunDetail.js';
 import { RunsList, runsPath } from './pages/RunsList.js';
 import { ScheduleList, ScheduleView } from './pages/Schedules.js';
 import { SignIn } from './pages/SignIn.js';
+import { TaskList, TaskView } from './pages/Tasks.js';
 import { TriggerDetail, TriggerList } from './pages/Triggers.js';
 import { Usage } from './pages/Usage.js';
 import { WorkflowList, WorkflowVersion, workflowPath } from './pages/Workflows.js';
@@ -35,6 +36,8 @@ type Route =
   | { page: 'runbook'; namespace: string; name: string }
   | { page: 'runbooks' }
   | { page: 'approvals' }
+  | { page: 'task'; name: string }
+  | { page: 'tasks' }
   | { page: 'usage' }
   | { page: 'runs' }
   | { page: 'operations' }
@@ -56,6 +59,9 @@ function routeOf(path: string): Route {
   if (runbook?.namespace && runbook.name) return { page: 'runbook', namespace: runbook.namespace, name: runbook.name };
   if (match('/runbooks', path)) return { page: 'runbooks' };
   if (match('/approvals', path)) return { page: 'approvals' };
+  const task = match('/tasks/:group/:name', path);
+  if (task?.group && task.name) return { page: 'task', name: `${task.group}/${task.name}` };
+  if (match('/tasks', path)) return { page: 'tasks' };
   if (match('/operations', path)) return { page: 'operations' };
   if (match('/usage', path)) return { page: 'usage' };
   if (path === '/' || path === '') return { page: 'runs' };
@@ -91,6 +97,8 @@ function Page() {
   if (route.page === 'runbook') return <RunbookTrigger key={path + query.toString()} namespace={route.namespace} name={route.name} version={query.get('version') ?? undefined} />;
   if (route.page === 'runbooks') return <RunbookList />;
   if (route.page === 'approvals') return <Approvals />;
+  if (route.page === 'task') return <TaskView key={path + query.toString()} name={route.name} version={query.get('version') ?? undefined} />;
+  if (route.page === 'tasks') return <TaskList />;
   if (route.page === 'usage') return <Usage key={path + query.toString()} namespace={query.get('namespace') ?? undefined} />;
   if (route.page === 'runs') return <RunsList query={query} />;
   if (route.page === 'operations') return <Operations query={query} />;
@@ -158,6 +166,7 @@ export function App() {
           <Link to="/">Runs</Link>
           <Link to="/workflows">Workflows</Link>
           <Link to="/runbooks">Runbooks</Link>
+          <Link to="/tasks">Tasks</Link>
           {token ? <ApprovalsLink key={token} /> : <Link to="/approvals">Approvals</Link>}
           <Link to="/schedules">Schedules</Link>
           <Link to="/triggers">Triggers</Link>

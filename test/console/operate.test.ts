@@ -3,7 +3,8 @@
  * server: an operator starts a run from a workflow's form (a value only the API can refuse comes
  * back on its field, then the run opens); an approver decides a gate from their inbox, which
  * leaves a second approver's inbox as it was, and the run page shows who decided what; an operator
- * pauses and resumes a run and sends it a signal from a payload form generated from the wait's schema.
+ * pauses and resumes a run and sends it a signal from a payload form generated from the wait's schema;
+ * the catalog page of a built-in task shows its schemas, an example and the workflows using it.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -157,6 +158,28 @@ describe('run controls', () => {
     expect(run.tasks.find((task: { id: string }) => task.id === 'release').outputs).toEqual({ version: 'v2', canary: 2 });
     const audit = await h.auditLog.list({ runId });
     expect(audit.map((record) => record.kind)).toEqual(expect.arrayContaining(['pause', 'signal']));
+    await page.close();
+  });
+});
+
+describe('the task catalog', () => {
+  it('shows a built-in task’s versions, input schema, a uses: example and the workflows that use it', async () => {
+    const page = await signedIn('viewer', '/tasks');
+    const row = page.getByTestId('tasks').getByRole('row', { name: /ops\/approval\.gate/ });
+    await expect.poll(() => row.textContent(), { timeout: UI_TIMEOUT }).toContain('0.1.0');
+    await row.getByRole('link', { name: 'ops/approval.gate' }).click();
+    const snippet = page.getByTestId('uses-snippet');
+    await expect.poll(() => snippet.textContent(), { timeout: UI_TIMEOUT }).toContain('uses: ops/approval.gate@0.1.0');
+    expect(await snippet.textContent()).toContain('approvers: <array of string>');
+    const input = page.getByTestId('task-input');
+    expect(await input.getByRole('row', { name: /^approvers/ }).textContent()).toContain('yes');
+    expect(await input.getByRole('row', { name: /^allowSelfApproval/ }).textContent()).toContain('false');
+    expect(await page.getByTestId('task-output').textContent()).toContain('approvals');
+    expect(await page.getByTestId('task-view').textContent()).toContain('built into Maestro');
+    const usedBy = page.getByTestId('task-used-by');
+    expect(await usedBy.textContent()).toContain(refs.gated);
+    await usedBy.getByRole('link', { name: refs.gated }).click();
+    await expect.poll(() => page.url()).toContain(`/console/workflows/${refs.gated.replace('@', '/versions/')}`);
     await page.close();
   });
 });

@@ -93,3 +93,6 @@ export type PolicyDecision = Schemas['PolicyDecision'];
 
 /** One gate of `GET /approvals`: waiting in a run, and the caller may decide it. */
 export type PendingApproval = Schemas['PendingApproval'];
+
+/** One task version of `GET /tasks`. */
+export type CatalogTask = Schemas['CatalogTask'];
