@@ -16,9 +16,12 @@ const DECIDED_EVENT = 'maestro:approvals';
 /** How often the header's count is read again. */
 const COUNT_REFRESH_MS = 30_000;
 
-/** The inbox, read again after each decision made in this tab. */
-function useInbox() {
-  const inbox = useResource<{ items: PendingApproval[]; truncated?: boolean }>('/approvals');
+/** How long the header waits before its first read, so that the page's own data comes first. */
+const COUNT_DELAY_MS = 1500;
+
+/** The inbox (read once `active`), read again after each decision made in this tab. */
+function useInbox(active = true) {
+  const inbox = useResource<{ items: PendingApproval[]; truncated?: boolean }>(active ? '/approvals' : undefined);
   const { reload } = inbox;
   useEffect(() => {
     window.addEventListener(DECIDED_EVENT, reload);
@@ -29,11 +32,16 @@ function useInbox() {
 
 /** The header's link to the inbox, with how many gates wait for the caller. */
 export function ApprovalsLink() {
-  const inbox = useInbox();
+  const [active, setActive] = useState(false);
+  const inbox = useInbox(active);
   const { reload } = inbox;
   useEffect(() => {
+    const start = setTimeout(() => setActive(true), COUNT_DELAY_MS);
     const timer = setInterval(reload, COUNT_REFRESH_MS);
-    return () => clearInterval(timer);
+    return () => {
+      clearTimeout(start);
+      clearInterval(timer);
+    };
   }, [reload]);
   const count = inbox.data?.items.length ?? 0;
   return (
