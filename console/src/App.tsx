@@ -6,11 +6,14 @@ import { useEffect, useId, useRef, useState, useSyncExternalStore } from 'react'
 import { getToken, setToken, TOKEN_EVENT } from './api/index.js';
 import { preloadDag } from './components/Dag.js';
 import { prefetch, useConsoleConfig } from './hooks.js';
+import { Approvals, ApprovalsLink } from './pages/Approvals.js';
 import { Operations } from './pages/Operations.js';
+import { RunbookList, RunbookTrigger } from './pages/Runbooks.js';
 import { RunDetail, runPath } from './pages/RunDetail.js';
 import { RunsList, runsPath } from './pages/RunsList.js';
 import { ScheduleList, ScheduleView } from './pages/Schedules.js';
 import { SignIn } from './pages/SignIn.js';
+import { TaskList, TaskView } from './pages/Tasks.js';
 import { TriggerDetail, TriggerList } from './pages/Triggers.js';
 import { Usage } from './pages/Usage.js';
 import { WorkflowList, WorkflowVersion, workflowPath } from './pages/Workflows.js';
@@ -30,6 +33,11 @@ type Route =
   | { page: 'schedules' }
   | { page: 'trigger'; namespace: string; name: string }
   | { page: 'triggers' }
+  | { page: 'runbook'; namespace: string; name: string }
+  | { page: 'runbooks' }
+  | { page: 'approvals' }
+  | { page: 'task'; name: string }
+  | { page: 'tasks' }
   | { page: 'usage' }
   | { page: 'runs' }
   | { page: 'operations' }
@@ -47,6 +55,13 @@ function routeOf(path: string): Route {
   const trigger = match('/triggers/:namespace/:name', path);
   if (trigger?.namespace && trigger.name) return { page: 'trigger', namespace: trigger.namespace, name: trigger.name };
   if (match('/triggers', path)) return { page: 'triggers' };
+  const runbook = match('/runbooks/:namespace/:name', path);
+  if (runbook?.namespace && runbook.name) return { page: 'runbook', namespace: runbook.namespace, name: runbook.name };
+  if (match('/runbooks', path)) return { page: 'runbooks' };
+  if (match('/approvals', path)) return { page: 'approvals' };
+  const task = match('/tasks/:group/:name', path);
+  if (task?.group && task.name) return { page: 'task', name: `${task.group}/${task.name}` };
+  if (match('/tasks', path)) return { page: 'tasks' };
   if (match('/operations', path)) return { page: 'operations' };
   if (match('/usage', path)) return { page: 'usage' };
   if (path === '/' || path === '') return { page: 'runs' };
@@ -79,6 +94,11 @@ function Page() {
   if (route.page === 'schedules') return <ScheduleList />;
   if (route.page === 'trigger') return <TriggerDetail key={path} namespace={route.namespace} name={route.name} />;
   if (route.page === 'triggers') return <TriggerList />;
+  if (route.page === 'runbook') return <RunbookTrigger key={path + query.toString()} namespace={route.namespace} name={route.name} version={query.get('version') ?? undefined} />;
+  if (route.page === 'runbooks') return <RunbookList />;
+  if (route.page === 'approvals') return <Approvals />;
+  if (route.page === 'task') return <TaskView key={path + query.toString()} name={route.name} version={query.get('version') ?? undefined} />;
+  if (route.page === 'tasks') return <TaskList />;
   if (route.page === 'usage') return <Usage key={path + query.toString()} namespace={query.get('namespace') ?? undefined} />;
   if (route.page === 'runs') return <RunsList query={query} />;
   if (route.page === 'operations') return <Operations query={query} />;
@@ -145,6 +165,9 @@ export function App() {
         <nav aria-label="Main">
           <Link to="/">Runs</Link>
           <Link to="/workflows">Workflows</Link>
+          <Link to="/runbooks">Runbooks</Link>
+          <Link to="/tasks">Tasks</Link>
+          {token ? <ApprovalsLink key={token} /> : <Link to="/approvals">Approvals</Link>}
           <Link to="/schedules">Schedules</Link>
           <Link to="/triggers">Triggers</Link>
           <Link to="/operations">Operations</Link>

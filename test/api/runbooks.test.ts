@@ -132,4 +132,16 @@ describe('POST and GET /runbooks', () => {
     const list = await h.call('GET', '/runbooks', { token: 'viewer' });
     expect(list.body.items).toContainEqual(expect.objectContaining({ name: runbookName, version: '1.0.0', workflowRef: 'backfill-target@1.0.0', createdBy: 'admin' }));
   });
+
+  it('lists each runbook with its inputs, the roles that may trigger it and whether the caller may, never a secret input’s default', async () => {
+    const name = `rb-secret-${h.namespace}`;
+    const text = runbook(name, 'backfill-target@1.0.0').replace('    - { name: until, type: datetime }', '    - { name: until, type: datetime }\n    - { name: key, type: string, secret: true, default: hidden-default-value }');
+    expect((await h.call('POST', '/runbooks', { yaml: text })).status).toBe(201);
+    const mine = (token: 'sre' | 'viewer') => h.call('GET', `/runbooks?namespace=${h.namespace}`, { token }).then((res) => res.body.items.find((item: { name: string }) => item.name === name));
+    const forSre = await mine('sre');
+    expect(forSre).toMatchObject({ allowedRoles: ['sre'], mayTrigger: true, approvers: ['sre-oncall', 'data-lead'], inputs: [{ name: 'since', type: 'datetime', required: true }, { name: 'until', type: 'datetime' }, { name: 'key', secret: true }] });
+    expect(forSre.inputs[2]).not.toHaveProperty('default');
+    expect(JSON.stringify(forSre)).not.toContain('hidden-default-value');
+    expect(await mine('viewer')).toMatchObject({ allowedRoles: ['sre'], mayTrigger: false });
+  });
 });

@@ -171,3 +171,12 @@ export function dagWorkflowManifest(name: string, tasks: readonly { id: string; 
     ...tasks.map(({ id, needs }) => `    - { id: ${id}, uses: tasks/wait.sleep@0.1.0, needs: [${needs.join(', ')}], with: { duration: 1ms } }`),
   ].join('\n');
 }
+
+/** Opens the console at `path` (e.g. `/runbooks`) of the API at `apiUrl` in a new laptop-sized page, signed in with `token`. */
+export async function openSignedIn(browser: Browser, apiUrl: string, token: string, path: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: LAPTOP_VIEWPORT });
+  await page.goto(`${apiUrl}/console${path}`);
+  await page.getByLabel('API token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  return page;
+}

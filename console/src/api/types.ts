@@ -81,3 +81,18 @@ export interface ConsoleConfig {
 
 /** `GET /usage`: a namespace's usage over a window, and its budget. */
 export type Usage = Schemas['Usage'];
+
+/** One row of `GET /runbooks`: a version, its inputs and who may trigger it. */
+export type RunbookSummary = Schemas['RunbookSummary'];
+
+/** A dry run's answer from `POST /runbooks/trigger`: the plan and the policy's decisions; nothing started. */
+export type RunbookPlan = Schemas['Plan'];
+
+/** One decision of the policy. */
+export type PolicyDecision = Schemas['PolicyDecision'];
+
+/** One gate of `GET /approvals`: waiting in a run, and the caller may decide it. */
+export type PendingApproval = Schemas['PendingApproval'];
+
+/** One task version of `GET /tasks`. */
+export type CatalogTask = Schemas['CatalogTask'];

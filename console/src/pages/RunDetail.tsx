@@ -6,18 +6,20 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { FINAL_STATUSES, request, requestJson, type RunCreated, type RunDetail as Run, type RunEvent, type TaskNode, type TaskState, type WorkflowDetail } from '../api/index.js';
 import { ConfirmDialog } from '../components/ConfirmDialog.js';
+import { SignalDialog } from '../components/SignalDialog.js';
 import { Dag, preloadDag } from '../components/Dag.js';
+import { ParamValues } from '../components/ParamValues.js';
 import { ProblemNotice } from '../components/ProblemNotice.js';
 import { StatusBadge } from '../components/StatusBadge.js';
 import { TaskRows } from '../components/TaskRows.js';
 import { dagTasks } from '../dag-tasks.js';
-import { durationMs, formatDuration, formatTime, formatValue } from '../format.js';
+import { durationMs, formatDuration, formatTime } from '../format.js';
 import { useConsoleConfig, useResource, useRunEvents } from '../hooks.js';
 import { Link, navigate } from '../router.js';
 import { workflowLink, workflowPath } from './Workflows.js';
 
 /** An action waiting for the user's confirmation. */
-type Pending = { kind: 'cancel' } | { kind: 'retry'; from: 'start' | 'failed' } | { kind: 'approval'; taskId: string; decision: 'approve' | 'reject' };
+type Pending = { kind: 'cancel' } | { kind: 'pause' } | { kind: 'resume' } | { kind: 'retry'; from: 'start' | 'failed' } | { kind: 'approval'; taskId: string; decision: 'approve' | 'reject' };
 
 /** What the last action did, for the status line. */
 interface Outcome {
@@ -50,6 +52,7 @@ export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask
   useEffect(preloadDag, []);
   const config = useConsoleConfig();
   const [pending, setPending] = useState<Pending>();
+  const [signalling, setSignalling] = useState<string>();
   const [outcome, setOutcome] = useState<Outcome>();
   const [actionError, setActionError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
@@ -87,6 +90,9 @@ export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask
       if (action.kind === 'cancel') {
         await request('POST', `${base}/cancel`, { json: comment ? { reason: comment } : {} });
         setOutcome({ message: 'Cancellation requested: running tasks are being cancelled.' });
+      } else if (action.kind === 'pause' || action.kind === 'resume') {
+        const answer = await requestJson<{ status: string }>('POST', `${base}/${action.kind}`, { json: comment ? { reason: comment } : {} });
+        setOutcome({ message: `${action.kind === 'pause' ? 'Paused' : 'Resumed'}: the run is ${answer.status}.` });
       } else if (action.kind === 'retry') {
         const created = await requestJson<RunCreated>('POST', `${base}/retry`, { json: { from: action.from, ...(comment ? { reason: comment } : {}) } });
         setOutcome({ message: `Retry from ${action.from} started as run ${created.runId} (${created.status}).`, runId: created.runId });
@@ -131,6 +137,17 @@ export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask
   const order = workflow.data ? workflow.data.ir.tasks.map((task) => task.id) : detail.tasks.map((task) => task.id);
   const uiUrl = config.temporalUiUrl ? `${config.temporalUiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(config.temporalNamespace)}/workflows/${encodeURIComponent(runId)}` : undefined;
   const canRetryFailed = detail.status === 'FAILED' || detail.status === 'CANCELLED';
+  // The signals the run waits for now, each with the tasks (or forEach items) waiting and its schema.
+  const signals = new Map<string, { schema: Record<string, unknown> | undefined; taskIds: string[] }>();
+  for (const task of detail.tasks.flatMap((state) => [state, ...(state.items ?? [])])) {
+    if (task.status !== 'WAITING' || !task.signal) continue;
+    const entry = signals.get(task.signal.name) ?? { schema: task.signal.schema as Record<string, unknown> | undefined, taskIds: [] };
+    entry.taskIds.push(task.id);
+    signals.set(task.signal.name, entry);
+  }
+  const signalled = signalling === undefined ? undefined : signals.get(signalling);
+  // Who decided what, across the run's gates, in the order the decisions arrived.
+  const decisions = detail.tasks.flatMap((task) => (task.approvals ?? []).map((approval) => ({ taskId: task.id, ...approval }))).sort((a, b) => a.at.localeCompare(b.at));
 
   return (
     <section aria-labelledby="run-title" data-testid="run-detail" data-status={detail.status}>
@@ -244,6 +261,20 @@ export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask
         <button type="button" disabled={!canRetryFailed || busy} onClick={() => setPending({ kind: 'retry', from: 'failed' })}>
           Retry failed tasks
         </button>
+        {detail.status === 'PAUSED' ? (
+          <button type="button" disabled={busy} onClick={() => setPending({ kind: 'resume' })}>
+            Resume run
+          </button>
+        ) : (
+          <button type="button" disabled={finished || detail.status === 'QUEUED' || busy} onClick={() => setPending({ kind: 'pause' })}>
+            Pause run
+          </button>
+        )}
+        {[...signals.keys()].map((signal) => (
+          <button key={signal} type="button" disabled={busy} onClick={() => setSignalling(signal)}>
+            Send signal {signal}
+          </button>
+        ))}
       </div>
       <div aria-live="polite" data-testid="action-result">
         {outcome ? (
@@ -255,18 +286,35 @@ export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask
       <ProblemNotice error={actionError} onDismiss={() => setActionError(undefined)} />
 
       <h2>Parameters</h2>
-      {Object.keys(detail.params).length === 0 ? (
-        <p>None.</p>
-      ) : (
-        <dl className="facts params">
-          {Object.entries(detail.params).map(([key, value]) => (
-            <div key={key}>
-              <dt className="mono">{key}</dt>
-              <dd className="mono">{formatValue(value)}</dd>
-            </div>
-          ))}
-        </dl>
-      )}
+      <ParamValues params={detail.params} />
+
+      {decisions.length > 0 ? (
+        <>
+          <h2>Approvals</h2>
+          <table className="table" data-testid="run-approvals">
+            <thead>
+              <tr>
+                <th scope="col">Gate</th>
+                <th scope="col">Who</th>
+                <th scope="col">Decision</th>
+                <th scope="col">Comment</th>
+                <th scope="col">When</th>
+              </tr>
+            </thead>
+            <tbody>
+              {decisions.map((decision) => (
+                <tr key={`${decision.taskId}/${decision.approver}/${decision.at}`}>
+                  <td className="mono">{decision.taskId}</td>
+                  <td>{decision.approver}</td>
+                  <td>{decision.decision === 'approve' ? 'approved' : 'rejected'}</td>
+                  <td>{decision.comment ?? '–'}</td>
+                  <td>{formatTime(decision.at)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      ) : null}
 
       <h2>DAG</h2>
       <ProblemNotice error={workflow.error} />
@@ -307,16 +355,32 @@ export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask
         </tbody>
       </table>
 
+      {signalling !== undefined && signalled ? (
+        <SignalDialog
+          runId={runId}
+          name={signalling}
+          schema={signalled.schema}
+          taskIds={signalled.taskIds}
+          onCancel={() => setSignalling(undefined)}
+          onSent={(message) => {
+            setSignalling(undefined);
+            setOutcome({ message });
+            reload();
+          }}
+        />
+      ) : null}
       {pending ? (
         <ConfirmDialog
           title={
             pending.kind === 'cancel'
               ? `Cancel run ${runId}?`
-              : pending.kind === 'retry'
+              : pending.kind === 'pause' || pending.kind === 'resume'
+                ? `${pending.kind === 'pause' ? 'Pause' : 'Resume'} run ${runId}?`
+                : pending.kind === 'retry'
                 ? `Retry run ${runId} ${pending.from === 'start' ? 'from the start' : 'from its failed tasks'}?`
                 : `${pending.decision === 'approve' ? 'Approve' : 'Reject'} ${pending.taskId}?`
           }
-          confirmLabel={pending.kind === 'cancel' ? 'Cancel run' : pending.kind === 'retry' ? 'Start retry' : pending.decision === 'approve' ? 'Approve' : 'Reject'}
+          confirmLabel={pending.kind === 'cancel' ? 'Cancel run' : pending.kind === 'pause' ? 'Pause run' : pending.kind === 'resume' ? 'Resume run' : pending.kind === 'retry' ? 'Start retry' : pending.decision === 'approve' ? 'Approve' : 'Reject'}
           commentLabel={pending.kind === 'approval' ? 'Comment' : 'Reason (optional)'}
           danger={pending.kind === 'cancel' || (pending.kind === 'approval' && pending.decision === 'reject')}
           onConfirm={(comment) => void perform(pending, comment)}
@@ -325,7 +389,11 @@ export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask
           <p>
             {pending.kind === 'cancel'
               ? 'Running tasks are cancelled and the run ends CANCELLED.'
-              : pending.kind === 'retry'
+              : pending.kind === 'pause'
+                ? 'No new task starts until the run is resumed; tasks already running finish. Recorded in the audit log with your name.'
+                : pending.kind === 'resume'
+                  ? 'The run goes on: the tasks that are ready start again. Recorded in the audit log with your name.'
+                  : pending.kind === 'retry'
                 ? pending.from === 'start'
                   ? 'A new run executes every task again with the same workflow and parameters.'
                   : 'A new run keeps the outputs of the tasks that succeeded and runs the rest.'

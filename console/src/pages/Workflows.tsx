@@ -1,10 +1,12 @@
 /**
- * Registered workflows: the list of versions, and one version's DAG, tasks and manifest (no run).
+ * Registered workflows: the list of versions, and one version's DAG, tasks and manifest, with a
+ * form that starts a run of it.
  */
 import { useDeferredValue, useEffect, useMemo } from 'react';
-import type { TaskNode, WorkflowDetail, WorkflowSummary } from '../api/index.js';
+import { requestJson, type RunCreated, type TaskNode, type WorkflowDetail, type WorkflowSummary } from '../api/index.js';
 import { Dag, useDagSettled } from '../components/Dag.js';
 import { ProblemNotice } from '../components/ProblemNotice.js';
+import { StartForm } from '../components/StartForm.js';
 import { dagTasks } from '../dag-tasks.js';
 import { formatTime } from '../format.js';
 import { useResource } from '../hooks.js';
@@ -105,6 +107,24 @@ export function WorkflowVersion({ name, version, namespace, selectedTask }: { na
           <p className="links">
             <Link to={`/?workflowRef=${encodeURIComponent(`${name}@${version}`)}`}>Runs of this version</Link>
           </p>
+          <details className="start-run" data-testid="start-run">
+            <summary>Start a run</summary>
+            <StartForm
+              title={`Start a run of ${name}@${version}`}
+              fields={detail.ir.parameters}
+              namespace={detail.namespace}
+              actions={[
+                {
+                  label: 'Start run',
+                  primary: true,
+                  run: async ({ params, namespace: target, priority }) => {
+                    const created = await requestJson<RunCreated>('POST', '/runs', { json: { workflowRef: `${name}@${version}`, params, namespace: target, ...(priority === undefined ? {} : { priority }) } });
+                    navigate(`/runs/${encodeURIComponent(created.runId)}`);
+                  },
+                },
+              ]}
+            />
+          </details>
           <h2>DAG</h2>
           <Dag tasks={graph ?? []} height={520} onSelectTask={(id) => navigate(workflowLink(name, version, detail.namespace, id), { replace: true })} />
           <h2>Tasks</h2>

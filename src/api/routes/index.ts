@@ -1,6 +1,7 @@
 /**
  * The handler of every operation of `contracts/openapi.yaml`, by `operationId`.
  */
+import { listApprovals } from './approvals.js';
 import { listAudit } from './audit.js';
 import { codecDecode, codecEncode } from './codec.js';
 import { streamRunEvents } from './events.js';
@@ -11,6 +12,7 @@ import { getRunReceipt, getRunReplay, startRunReplay } from './provenance.js';
 import { listRunbooks, registerRunbook, triggerRunbook } from './runbooks.js';
 import { backfillSchedule, createSchedule, deleteSchedule, getScheduleRoute, listSchedules, pauseSchedule, putSchedule, triggerSchedule, unpauseSchedule, updateSchedule } from './schedules.js';
 import { approveRunTask, cancelRun, getRun, listRuns, pauseRun, resumeRun, retryRun, signalRun, startRun } from './runs.js';
+import { listTasks } from './tasks.js';
 import { createTrigger, deleteTrigger, getTrigger, listTriggers, pauseTrigger, putTrigger, unpauseTrigger } from './triggers.js';
 import { deliverWebhook } from './hooks.js';
 import { getUsage } from './usage.js';
@@ -29,6 +31,7 @@ export const ROUTE_HANDLERS = {
   cancelRun,
   retryRun,
   approveRunTask,
+  listApprovals,
   signalRun,
   pauseRun,
   resumeRun,
@@ -59,6 +62,7 @@ export const ROUTE_HANDLERS = {
   listAudit,
   getOperations,
   getUsage,
+  listTasks,
   health,
   readiness,
   metrics,

@@ -33,10 +33,33 @@ export const registerRunbook: RouteHandler = async (context) => {
   return { status: outcome === 'created' ? 201 : 200, body: { namespace, name, version, digest } };
 };
 
-/** `GET /runbooks[?namespace=]`: the versions registered in the caller's namespaces (or the one named). */
+/**
+ * `GET /runbooks[?namespace=]`: the versions registered in the caller's namespaces (or the one
+ * named), each with what a trigger form needs (its inputs, a secret input's default left out), the
+ * roles that may trigger it, and whether the caller holds one (`mayTrigger`: the check
+ * `POST /runbooks/trigger` makes first).
+ */
 export const listRunbooks: RouteHandler = async (context) => {
-  const namespaces = visibleNamespaces(caller(context), (context.query as { namespace?: string }).namespace);
-  return { status: 200, body: { items: await context.deps.store.listRunbooks(namespaces) } };
+  const principal = caller(context);
+  const namespaces = visibleNamespaces(principal, (context.query as { namespace?: string }).namespace);
+  const records = await context.deps.store.listRunbooks(namespaces);
+  const items = await Promise.all(
+    records.map(async (record) => {
+      const document = (await context.deps.store.getRunbook(record.namespace, record.name, record.version))?.document;
+      if (document === undefined) return record;
+      const allowedRoles = document.metadata.allowList?.roles ?? [];
+      const approvers = document.metadata.approvals?.required ? document.metadata.approvals.approvers : undefined;
+      return {
+        ...record,
+        ...(document.metadata.description === undefined ? {} : { description: document.metadata.description }),
+        inputs: document.spec.inputs.map(({ default: value, ...input }) => (input.secret || value === undefined ? input : { ...input, default: value })),
+        allowedRoles,
+        mayTrigger: principal.roles.some((role) => allowedRoles.includes(role)),
+        ...(approvers === undefined ? {} : { approvers }),
+      };
+    }),
+  );
+  return { status: 200, body: { items } };
 };
 
 interface TriggerBody {

@@ -1,0 +1,98 @@
+/**
+ * `GET /approvals`: the approval gates waiting across runs that the caller may decide — an inbox.
+ * Filtered here by what `POST /runs/{runId}/approvals` (and the run itself) would accept: a run of
+ * a namespace the caller may touch, a gate listing one of the caller's roles, not the caller's own
+ * run unless the gate allows self-approval, and not a gate the caller has decided already.
+ */
+import type { Principal, TaskState, WorkflowIR } from '../../ir/index.js';
+import { describeRun, listFromTemporal, runInput, runState, type RunSummary } from '../../runs/index.js';
+import { caller, type RouteContext, type RouteHandler } from '../context.js';
+import { visibleNamespaces } from './access.js';
+
+/** How many waiting runs one request reads (each costs a history read and a query). */
+const MAX_WAITING_RUNS = 200;
+/** How many runs are read at once. */
+const READ_PARALLELISM = 8;
+
+/** One gate in the inbox. */
+export interface PendingApproval {
+  runId: string;
+  namespace: string;
+  workflowRef: string;
+  taskId: string;
+  startedBy?: string;
+  /** When the gate started waiting. */
+  waitingSince?: string;
+  /** What the approvers are asked (the gate's `message`, when it is literal text). */
+  message?: string;
+  /** The roles that may decide; absent when the gate computes them at run time (`${...}`), so only the run can tell. */
+  approvers?: string[];
+  minApprovals?: number;
+  /** The decisions so far. */
+  approvals: NonNullable<TaskState['approvals']>;
+}
+
+/** A literal (expression-free) value of a gate's input, else undefined. */
+function literal(value: unknown): unknown {
+  return JSON.stringify(value ?? null).includes('${') ? undefined : value;
+}
+
+/**
+ * The gates of one run that `principal` may decide now: WAITING approval tasks whose approver roles
+ * (when literal) include one of the principal's, excluding the run's starter unless the gate sets
+ * `allowSelfApproval: true`, and gates the principal has decided already.
+ */
+export function decidableGates(ir: WorkflowIR, tasks: readonly TaskState[], startedBy: string | undefined, principal: Pick<Principal, 'subject' | 'roles'>): Omit<PendingApproval, 'runId' | 'namespace' | 'workflowRef' | 'startedBy'>[] {
+  const states = new Map(tasks.map((task) => [task.id, task]));
+  return ir.tasks.flatMap((node) => {
+    const state = states.get(node.id);
+    if (node.execution !== 'approval' || state?.status !== 'WAITING') return [];
+    const approvers = literal(node.with.approvers);
+    const roles = Array.isArray(approvers) && approvers.every((role) => typeof role === 'string') ? (approvers as string[]) : undefined;
+    if (roles !== undefined && !principal.roles.some((role) => roles.includes(role))) return [];
+    if (startedBy === principal.subject && literal(node.with.allowSelfApproval) !== true) return [];
+    const approvals = state.approvals ?? [];
+    if (approvals.some((approval) => approval.approver === principal.subject)) return [];
+    const message = literal(node.with.message);
+    const minApprovals = literal(node.with.minApprovals);
+    return [
+      {
+        taskId: node.id,
+        ...(state.startedAt === undefined ? {} : { waitingSince: state.startedAt }),
+        ...(typeof message === 'string' ? { message } : {}),
+        ...(roles === undefined ? {} : { approvers: roles }),
+        minApprovals: typeof minApprovals === 'number' ? minApprovals : 1,
+        approvals,
+      },
+    ];
+  });
+}
+
+/** The decidable gates of one waiting run; none when it stopped waiting meanwhile. */
+async function gatesOf(context: RouteContext, run: RunSummary, principal: Principal): Promise<PendingApproval[]> {
+  const execution = await describeRun(context.deps.client, run.runId);
+  if (!execution || execution.closed) return [];
+  const [input, state] = await Promise.all([runInput(context.deps.client, run.runId), runState(context.deps.client, execution)]);
+  return decidableGates(input.ir, state.tasks, input.startedBy, principal).map((gate) => ({
+    runId: run.runId,
+    namespace: run.namespace,
+    workflowRef: run.workflowRef,
+    ...(input.startedBy === undefined ? {} : { startedBy: input.startedBy }),
+    ...gate,
+  }));
+}
+
+/** `GET /approvals[?namespace=]`: the gates the caller may decide, oldest waiting first. */
+export const listApprovals: RouteHandler = async (context) => {
+  const principal = caller(context);
+  const namespaces = visibleNamespaces(principal, (context.query as { namespace?: string }).namespace);
+  if (namespaces?.length === 0) return { status: 200, body: { items: [] } };
+  const page = await listFromTemporal(context.deps.client, { status: 'WAITING', ...(namespaces === undefined ? {} : { namespaces }) }, { limit: MAX_WAITING_RUNS });
+  const items: PendingApproval[] = [];
+  for (let start = 0; start < page.items.length; start += READ_PARALLELISM) {
+    const batch = await Promise.all(page.items.slice(start, start + READ_PARALLELISM).map((run) => gatesOf(context, run, principal)));
+    items.push(...batch.flat());
+  }
+  items.sort((a, b) => (a.waitingSince ?? '').localeCompare(b.waitingSince ?? ''));
+  return { status: 200, body: { items, ...(page.nextPageToken === undefined ? {} : { truncated: true }) } };
+};
