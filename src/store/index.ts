@@ -64,6 +64,7 @@ export {
   GENESIS_HASH,
   auditRecordHash,
   auditRecordId,
+  DECISION_REUSE_KIND,
   canonicalMembers,
   createAuditLog,
   openAuditLog,
