@@ -129,6 +129,12 @@ describe('with the default maximum age', () => {
     const rows = (await h.call('GET', `/audit?runId=${runId}`, { bearer: AUDREY.token })).body.items as AuditRow[];
     const prepStart = rows.find((row) => row.kind === 'decision' && row.taskId === 'prep')?.id;
     expect(await receiptTask(h, runId, 'prep')).toMatchObject({ policyDecisionIds: [prepStart], reusedPolicyDecisionIds: [prepStart] });
+    const reuses = await h.call('GET', `/audit?runId=${runId}&kind=decision-reuse`, { bearer: AUDREY.token });
+    expect(reuses.status, reuses.text).toBe(200);
+    expect(reuses.body.items.map((row: AuditRow) => [row.taskId, row.details])).toEqual([
+      ['prep', { attempt: 1, decisionId: prepStart }],
+      ['tail', { attempt: 1, decisionId: rows.find((row) => row.kind === 'decision' && row.taskId === 'tail')?.id }],
+    ]);
   });
 
   it('decides again on a retry: the second attempt of a task that failed once asks the PDP', async () => {
