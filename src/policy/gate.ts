@@ -114,13 +114,13 @@ function decisionEntry(input: PolicyInput, decision: PolicyDecision, time: Date)
  * Only the audit log's own record is trusted: an id carried in the workflow input that names no
  * record, another run's or task's, a denial, or a decision on another input is not acted on.
  */
-function reusable(record: AuditRecord | undefined, input: PolicyInput, revision: string | undefined, maxAgeMs: number, now: Date): PolicyDecision | string {
+function reusable(record: AuditRecord | undefined, input: PolicyInput, revision: string, maxAgeMs: number, now: Date): PolicyDecision | string {
   if (record === undefined || record.kind !== 'decision') return 'the run-start decision is not in the audit log';
   if (record.runId !== input.run.runId || record.taskId !== input.task?.id) return `decision ${record.id} was made for another run or task`;
   if (record.result !== 'allow') return `decision ${record.id} is not an allow`;
   const details = record.details ?? {};
   if (details['fallback'] !== undefined) return `decision ${record.id} was made by the fallback, not the policy`;
-  if (revision === undefined || record.bundleRevision !== revision) return `decision ${record.id} was made under policy bundle ${record.bundleRevision ?? '(none)'}, not the current ${revision ?? '(unknown to this PDP)'}`;
+  if (record.bundleRevision !== revision) return `decision ${record.id} was made under policy bundle ${record.bundleRevision ?? '(none)'}, not the current ${revision}`;
   const digest = canonicalInput(input).digest;
   if (record.inputDigest !== digest) return `decision ${record.id} was made on another policy input (${record.inputDigest ?? '(none)'}, not ${digest})`;
   const ageMs = now.getTime() - Date.parse(record.time);
@@ -186,9 +186,17 @@ export function createPolicyGate({ pdp, log, now = () => new Date(), reuseMaxAge
     checkAll,
     async admit(input: PolicyInput, offer?: StartDecisionOffer): Promise<Admission> {
       let decidedAgain: string | undefined;
-      if (offer !== undefined && reuseMaxAgeMs > 0) {
+      // A PDP whose revision is not known without asking (an OPA server) decides every attempt.
+      const revision = pdp.revision;
+      if (offer !== undefined && reuseMaxAgeMs > 0 && revision !== undefined) {
         const time = now();
-        const reused = reusable(await log.find(offer.decisionId), input, pdp.revision, reuseMaxAgeMs, time);
+        // A log that cannot be read now cannot vouch for the decision: the PDP decides, and its
+        // record then meets the same log (UNAVAILABLE, retryable, when it refuses that too).
+        const found = await log.find(offer.decisionId).then(
+          (record) => ({ record }),
+          (error: unknown) => ({ problem: `the run-start decision could not be read from the audit log: ${(error as Error).message}` }),
+        );
+        const reused = 'problem' in found ? found.problem : reusable(found.record, input, revision, reuseMaxAgeMs, time);
         if (typeof reused !== 'string') {
           const recorded = log.append(reuseEntry(input, reused, offer.attempt, time)).then(
             () => undefined,
