@@ -48,6 +48,11 @@ export interface BenchEngine {
    * what the check added to the task's path.
    */
   gateMs: ReadonlyMap<string, number>;
+  /**
+   * The run-start side of the gate (the API's, on the same PDP and audit log): it decides each
+   * gated run and its tasks before the start, and those decisions go to the tasks' first attempts.
+   */
+  runStartGate: PolicyGate;
   close(): Promise<void>;
 }
 
@@ -55,14 +60,15 @@ export interface BenchEngine {
 function timedGate(gate: PolicyGate, spent: Map<string, number>): PolicyGate {
   return {
     ...gate,
-    async admit(input) {
+    async admit(input, offer) {
       const add = (since: number): void => {
         spent.set(input.run.runId, (spent.get(input.run.runId) ?? 0) + performance.now() - since);
       };
       const start = performance.now();
       try {
-        const { decision, recorded } = await gate.admit(input);
+        const { decision, recorded, ...how } = await gate.admit(input, offer);
         return {
+          ...how,
           decision,
           // `await` calls then(): the task's wait starts there and ends when the record is written.
           recorded: {
@@ -205,13 +211,16 @@ export async function startBenchEngine({ dynamicConfig = {} }: BenchEngineOption
     cleanups.push(() => pdp.close());
     const auditLog = await openAuditLog({ dataDir: join(dir, 'audit') });
     cleanups.push(() => auditLog.close());
+    // MAESTRO_POLICY_REUSE_MAX_AGE_MS=0 measures the gate deciding every attempt again.
+    const { policyReuseMaxAgeMs } = loadConfig();
+    const runStartGate = createPolicyGate({ pdp, log: auditLog });
     const maestroPolicy = await createWorker({
       connection: nativeConnection,
       taskQueue: MAESTRO_POLICY_QUEUE,
       artifactDir,
       workflowBundle: maestroBundle,
       provenance: await createWorkerProvenance({ config, catalog: builtinCatalog, policyDecisions: auditDecisionLog(auditLog).decisionIds }),
-      policy: timedGate(createPolicyGate({ pdp, log: auditLog }), gateMs),
+      policy: timedGate(createPolicyGate({ pdp, log: auditLog, ...(policyReuseMaxAgeMs === undefined ? {} : { reuseMaxAgeMs: policyReuseMaxAgeMs }) }), gateMs),
       payloadCodec: codec,
     });
     run(maestroPolicy);
@@ -229,6 +238,7 @@ export async function startBenchEngine({ dynamicConfig = {} }: BenchEngineOption
       dbFile,
       sqlitePragmas: DEFAULT_SQLITE_PRAGMAS,
       gateMs,
+      runStartGate,
       close,
     };
   } catch (error) {

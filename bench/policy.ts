@@ -36,6 +36,11 @@ export interface PolicyBenchResult {
   remote: PolicyLatency;
   /** `gate.admit()` with the embedded PDP, until its record is written: decision plus append to the SQLite audit log. */
   embeddedGateSqlite: PolicyLatency;
+  /**
+   * `gate.admit()` of a task's first attempt that acts on its run-start decision (decided and
+   * recorded beforehand, unmeasured): the record's lookup plus the append of the reuse, until written.
+   */
+  embeddedGateReused: PolicyLatency;
   targets: { embeddedP99Under1ms: boolean };
   /** 1-minute load average before and after: tail latencies on a shared 2-core machine follow it. */
   loadAverage: { start: number; end: number };
@@ -78,6 +83,11 @@ function input(i: number): PolicyInput {
   return { ...TYPICAL_INPUT, run: { ...TYPICAL_INPUT.run, runId: `bench-${i}` } };
 }
 
+/** {@link input} for the runs whose start decisions the attempts act on (run ids of their own). */
+function startInput(i: number): PolicyInput {
+  return { ...TYPICAL_INPUT, run: { ...TYPICAL_INPUT.run, runId: `bench-start-${i}` } };
+}
+
 /**
  * Runs the policy benchmark: starts an OPA server on a free port, measures, stops it.
  *
@@ -100,12 +110,25 @@ export async function benchPolicy({ decisions = 10_000, warmup = 2000 }: PolicyB
     const log = await openAuditLog({ dataDir: dir });
     const gate = createPolicyGate({ pdp: embeddedPdp, log });
     const gateLatency = await measure(decisions, warmup, async (i) => (await gate.admit(input(i))).recorded);
+    // Each sample's run-start decision, recorded first as the API records them (ids by sample).
+    const startDecisions: string[] = [];
+    for (let i = 0; i < warmup + decisions; i += 500) {
+      const inputs = Array.from({ length: Math.min(500, warmup + decisions - i) }, (_, j) => startInput(i + j));
+      startDecisions.push(...(await gate.checkAll(inputs)).map((decision) => decision.decisionId));
+    }
+    const reusedLatency = await measure(decisions, warmup, async (i) => {
+      const sample = i < warmup ? i : warmup + i;
+      const admission = await gate.admit(startInput(sample), { decisionId: startDecisions[sample] ?? '', attempt: 1 });
+      if (!admission.reused) throw new Error(`bench policy: the run-start decision was not acted on: ${admission.decidedAgain ?? 'no reason'}`);
+      return admission.recorded;
+    });
     await log.close();
     return {
       decisions,
       embedded: embeddedLatency,
       remote: remoteLatency,
       embeddedGateSqlite: gateLatency,
+      embeddedGateReused: reusedLatency,
       targets: { embeddedP99Under1ms: embeddedLatency.p99 < 1 },
       loadAverage: { start: loadStart, end: loadavg()[0] ?? Number.NaN },
     };
@@ -129,6 +152,7 @@ export function policyMarkdown(result: PolicyBenchResult): string {
     row('embedded (wasm, in-process)', result.embedded),
     row('remote (OPA server, loopback)', result.remote),
     row('gate: embedded + SQLite audit append', result.embeddedGateSqlite),
+    row('gate: first attempt acting on its run-start decision', result.embeddedGateReused),
     '',
     `embedded p99 < 1 ms: ${result.targets.embeddedP99Under1ms ? 'yes' : 'NO'} (load average ${result.loadAverage.start.toFixed(1)} → ${result.loadAverage.end.toFixed(1)})`,
   ].join('\n');

@@ -137,7 +137,7 @@ async function engineSuite(): Promise<EngineSuiteResult> {
   const engine = await startBenchEngine({ dynamicConfig: server === 'tuned' ? TUNED_DYNAMIC_CONFIG : {} });
   try {
     console.error(`dev server: ${engine.serverCommand.join(' ')}`);
-    const run = variantRunners({ maestro: engine.maestroClient, baseline: engine.client }, shapes);
+    const run = variantRunners({ maestro: engine.maestroClient, baseline: engine.client }, shapes, engine.runStartGate);
     const samples = new Map(shapes.map((shape) => [shape.name, perVariant<Sample[]>(() => [])]));
     const began = performance.now();
     let measured = 0;

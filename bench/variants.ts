@@ -11,6 +11,8 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { builtinCatalog } from '../src/tasks/index.js';
 import { startRun, waitForRun } from '../src/client/index.js';
+import type { PolicyGate } from '../src/policy/index.js';
+import { authorizeRunStart } from '../src/runs/index.js';
 import { compileWorkflow } from '../src/compiler/index.js';
 import type { CompiledWorkflow, Principal } from '../src/ir/index.js';
 import { parseManifest, type SubWorkflows } from '../src/manifest/index.js';
@@ -62,21 +64,26 @@ export function compileShape(shape: Shape): CompiledWorkflow {
 
 /**
  * The run functions of every variant: Maestro's through `clients.maestro` (with the payload codec,
- * as the API and CLI start runs), the hand-written ones through `clients.baseline` (none).
+ * as the API and CLI start runs), the hand-written ones through `clients.baseline` (none). The
+ * gated variant's runs are first decided by `runStartGate`, as the API decides a start, and carry
+ * those decisions to their tasks' first attempts; that check is the API's and stays outside the
+ * timing, as it was before attempts could act on it.
  */
-export function variantRunners(clients: { maestro: Client; baseline: Client }, shapes: readonly Shape[]): Record<VariantId, RunOnce> {
+export function variantRunners(clients: { maestro: Client; baseline: Client }, shapes: readonly Shape[], runStartGate: PolicyGate): Record<VariantId, RunOnce> {
   const compiled = new Map(shapes.map((shape) => [shape.name, compileShape(shape)]));
   const baselineArgs = (shape: Shape): BaselineArgs => ({ n: shape.n, uses: BENCH_TASK, namespace: 'default' });
 
   const interpreted =
-    (letter: string, taskQueue: string): RunOnce =>
+    (letter: string, taskQueue: string, gate?: PolicyGate): RunOnce =>
     async (shape) => {
       const workflowId = `bench-${letter}-${shape.name}-${randomUUID()}`;
+      const workflow = compiled.get(shape.name) as CompiledWorkflow;
+      const taskDecisions = gate && (await authorizeRunStart(gate, { runId: workflowId, principal: BENCH_PRINCIPAL, compiled: workflow, namespace: 'default' }));
       const t0 = performance.now();
       // `cache: 'bypass'`: every task runs, as in the hand-written variants. transform.map is
       // deterministic, so its outputs are cached by default and every run after the first would be
       // answered from the task cache instead of running its tasks.
-      await startRun(clients.maestro, { compiled: compiled.get(shape.name) as CompiledWorkflow, params: {}, taskQueue, runId: workflowId, principal: BENCH_PRINCIPAL, cache: 'bypass' });
+      await startRun(clients.maestro, { compiled: workflow, params: {}, taskQueue, runId: workflowId, principal: BENCH_PRINCIPAL, cache: 'bypass', ...(taskDecisions ? { taskDecisions } : {}) });
       const t1 = performance.now();
       const state = await waitForRun(clients.maestro, workflowId);
       const t2 = performance.now();
@@ -106,7 +113,7 @@ export function variantRunners(clients: { maestro: Client; baseline: Client }, s
 
   return {
     maestro: interpreted('a', MAESTRO_QUEUE),
-    maestroPolicy: interpreted('d', MAESTRO_POLICY_QUEUE),
+    maestroPolicy: interpreted('d', MAESTRO_POLICY_QUEUE, runStartGate),
     baseline: handWritten('b', { sequential: 'sequential', fanOutIn: 'fanOutIn', children: 'children', saga: 'sagaRemote' }),
     baselineLocal: handWritten('c', { sequential: 'sequentialLocal', fanOutIn: 'fanOutInLocal', children: 'childrenLocal', saga: 'sagaLocal' }),
   };

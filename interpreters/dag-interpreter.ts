@@ -515,7 +515,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
       namespace,
       runsOn: node.runsOn,
       ...(node.timeoutMs === undefined ? {} : { timeoutMs: node.timeoutMs }),
-      ...(principal === undefined ? {} : { policy: policyContext(node, principal) }),
+      ...(principal === undefined ? {} : { policy: policyContext(node, principal, state) }),
       ...(node.cache === undefined ? {} : { cache: node.cache }),
       ...(cacheMode === undefined ? {} : { cacheMode }),
       ...(secretValues.length === 0 ? {} : { redact: secretValues }),
@@ -523,7 +523,10 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
     };
   }
 
-  function policyContext(node: TaskNode, acting: Principal): TaskPolicyContext {
+  function policyContext(node: TaskNode, acting: Principal, state: TaskState): TaskPolicyContext {
+    // The run-start decision is offered to the task's first attempt only (a forEach item's id is
+    // not the task's: the decision was made on the task's input, not the item's).
+    const startDecisionId = state.attempts === 1 && state.id === node.id ? input.taskDecisions?.[node.id] : undefined;
     return {
       principal: acting,
       workflow: { name: ir.name, version: ir.version, digest: input.digest },
@@ -531,6 +534,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
       ...(node.policy === undefined ? {} : { overrides: node.policy }),
       ...(node.labels === undefined ? {} : { labels: node.labels }),
       ...(traceId === undefined ? {} : { traceId }),
+      ...(startDecisionId === undefined ? {} : { startDecisionId }),
     };
   }
 

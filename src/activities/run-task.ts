@@ -102,13 +102,19 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
     const log = createAttemptLog({ runId: input.runId, taskId: input.taskId, attempt: input.attempt, processLog: activity.log, secrets: (name, use) => secrets(name, { ...use, namespace: input.namespace, signal }), ...(input.redact === undefined ? {} : { redact: input.redact }), ...(taskLog === undefined ? {} : { taskLog }) }, taskLogOptions);
     try {
       // Before anything else: a denied task has no side effect, not even reading its inputs.
-      const admission = policy ? await inPolicySpan(() => policy.admit(taskPolicyInput(input))) : undefined;
+      // The first attempt may act on its run-start decision (the gate checks it in the audit log);
+      // a retry — the interpreter's or Temporal's after a lost worker — is always decided again.
+      const startDecisionId = input.attempt === 1 && activity.info.attempt === 1 ? input.policy?.startDecisionId : undefined;
+      const offer = startDecisionId === undefined ? undefined : { decisionId: startDecisionId, attempt: input.attempt };
+      const admission = policy ? await inPolicySpan(() => policy.admit(taskPolicyInput(input), offer)) : undefined;
       const decision = admission?.decision;
       if (decision) {
         const { purpose = '', authority = '', license = '' } = { ...input.policy?.context, ...input.policy?.overrides };
         const obliged = decision.obligations?.requireSignedImage ? ', signed image required' : '';
-        log.logger.info(`policy allowed (purpose ${purpose}, authority ${authority}, license ${license}${obliged}) decision ${decision.decisionId}`, {
+        const how = admission.reused ? ' (reused from the run start)' : admission.decidedAgain === undefined ? '' : ` (decided again: ${admission.decidedAgain})`;
+        log.logger.info(`policy allowed (purpose ${purpose}, authority ${authority}, license ${license}${obliged}) decision ${decision.decisionId}${how}`, {
           decisionId: decision.decisionId,
+          ...(admission.reused ? { reused: true } : {}),
           ...decision.obligations,
         });
       }

@@ -48,6 +48,8 @@ export interface StartRunOptions {
   traceId?: string;
   /** See {@link InterpreterInput.traceParent}. @default undefined — the run's span is a root */
   traceParent?: string;
+  /** See {@link InterpreterInput.taskDecisions}. @default undefined — every attempt is decided again */
+  taskDecisions?: InterpreterInput['taskDecisions'];
   /** `bypass` runs every task afresh and leaves the cache alone (replay). @default 'use' */
   cache?: CacheMode;
   /** See {@link InterpreterInput.historyEventLimit}. */
@@ -87,6 +89,7 @@ export async function startRun(client: Client, options: StartRunOptions): Promis
     ...(options.principal === undefined ? {} : { principal: options.principal }),
     ...(options.traceId === undefined ? {} : { traceId: options.traceId }),
     ...(options.traceParent === undefined ? {} : { traceParent: options.traceParent }),
+    ...(options.taskDecisions === undefined ? {} : { taskDecisions: options.taskDecisions }),
     ...(options.cache === undefined ? {} : { cache: options.cache }),
     ...(options.historyEventLimit === undefined ? {} : { historyEventLimit: options.historyEventLimit }),
     ...(options.carried === undefined ? {} : { carried: options.carried }),

@@ -373,6 +373,12 @@ export interface TaskPolicyContext {
   /** The task's labels (`TaskNode.labels`). */
   labels?: Record<string, string>;
   traceId?: string;
+  /**
+   * The decision made for this task when the run started ({@link InterpreterInput.taskDecisions}):
+   * the attempt's gate may act on it instead of asking the PDP again, once it has checked it in
+   * the audit log. @default undefined — decided at the attempt
+   */
+  startDecisionId?: string;
 }
 
 /**
@@ -401,6 +407,12 @@ export interface InterpreterInput {
   principal?: Principal;
   /** Trace id correlating the run with its caller (decision log, telemetry). */
   traceId?: string;
+  /**
+   * The policy decision made for each task at run start, by task id: passed to the task's first
+   * attempt ({@link TaskPolicyContext.startDecisionId}). Not trusted as such: the worker acts on a
+   * decision only as the audit log holds it. @default undefined — every attempt is decided again
+   */
+  taskDecisions?: Readonly<Record<string, string>>;
   /**
    * W3C `traceparent` of the span that started the run (the API request's, or its caller's): the
    * parent of the run's span. Only the worker's spans read it, outside the sandbox.

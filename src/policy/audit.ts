@@ -61,7 +61,7 @@ export const AUDITOR_ROLE = 'auditor';
 /** Query of {@link listAuditRecords} (the query string of `GET /audit`). */
 export interface AuditListQuery {
   runId?: string;
-  /** `decision`, `approval`, `cancellation`, `retry`. */
+  /** `decision`, `decision-reuse`, `approval`, `cancellation`, `retry`, … */
   kind?: string;
   /** Records after this `seq` (the previous page's `next`). @default 0 */
   after?: number;

@@ -42,6 +42,7 @@ export async function createEmbeddedPdp({ bundle }: EmbeddedPdpOptions): Promise
 
   return {
     mode: 'embedded',
+    revision: bundleRevision,
     decide(input: PolicyInput): Promise<PolicyDecision> {
       const { json, digest } = canonicalInput(input);
       const base = { decisionId: auditRecordId(), bundleRevision, inputDigest: digest };

@@ -4,7 +4,7 @@
  */
 import { MaestroError, PolicyDeniedError } from '../errors/index.js';
 import { canonicalJson } from '../canonical/index.js';
-import { canonicalMembers, type AuditLog } from '../store/index.js';
+import { DECISION_REUSE_KIND, auditRecordId, canonicalMembers, type AuditEntry, type AuditLog, type AuditRecord } from '../store/index.js';
 import { canonicalInput } from './input.js';
 import type { PolicyDecision, PolicyDecisionPoint, PolicyInput } from './types.js';
 
@@ -15,6 +15,20 @@ export interface PolicyGateOptions {
   log: AuditLog;
   /** @default () => new Date() */
   now?: () => Date;
+  /**
+   * How old a run-start decision may be for a task attempt to act on it instead of asking the PDP
+   * again (see {@link PolicyGate.admit}); 0: every attempt is decided again.
+   * @default 600000 (10 minutes)
+   */
+  reuseMaxAgeMs?: number;
+}
+
+/** The run-start decision a task attempt offers to act on (see {@link PolicyGate.admit}). */
+export interface StartDecisionOffer {
+  /** The id of the decision made for the task at run start (`TaskPolicyContext.startDecisionId`). */
+  decisionId: string;
+  /** The attempt, recorded with the reuse. */
+  attempt: number;
 }
 
 /** Decides and records. */
@@ -36,8 +50,15 @@ export interface PolicyGate {
    * on a denial, once it is recorded: `POLICY_DENIED` with the policy's reasons, or
    * `POLICY_UNAVAILABLE` (retryable) when the PDP could not answer and the namespace fails closed.
    * Call it before anything else, and await `recorded` before any side effect.
+   *
+   * With `offer` (a task's first attempt), the decision made for the task at run start is acted on
+   * instead of asking the PDP, when the audit log holds it as an allowing decision for this run and
+   * task, made on this very input (same `inputDigest`: the canonical JSON of everything the policy
+   * reads), under the PDP's current bundle revision, no longer than `reuseMaxAgeMs` ago, and not by
+   * a fallback. The attempt's use of it is recorded (`decision-reuse`, `recorded`); anything else
+   * decides again, and {@link Admission.decidedAgain} says why.
    */
-  admit(input: PolicyInput): Promise<Admission>;
+  admit(input: PolicyInput, offer?: StartDecisionOffer): Promise<Admission>;
 }
 
 /** An allowed decision, and its record under way. */
@@ -50,19 +71,30 @@ export interface Admission {
    * write where it waits on a network (PostgreSQL); SQLite writes at once, in this thread.
    */
   recorded: PromiseLike<void>;
+  /** True when `decision` is the run-start decision, acted on again (see {@link PolicyGate.admit}). */
+  reused?: true;
+  /** Why an offered run-start decision was not acted on: the PDP decided again. */
+  decidedAgain?: string;
 }
 
-/** The decision as an audit entry: who asked what, the answer, and the input it was made on. */
-function decisionEntry(input: PolicyInput, decision: PolicyDecision, time: Date): Parameters<AuditLog['append']>[0] {
+/** When, where and for whom: the members every record the gate writes shares. */
+function askedAt(input: PolicyInput, time: Date): Pick<AuditEntry, 'time' | 'namespace' | 'runId' | 'taskId' | 'traceId' | 'actor'> {
   return {
-    kind: 'decision',
-    id: decision.decisionId,
     time: time.toISOString(),
     namespace: input.run.namespace,
     runId: input.run.runId,
     ...(input.task ? { taskId: input.task.id } : {}),
     ...(input.run.traceId === undefined ? {} : { traceId: input.run.traceId }),
     actor: input.principal.subject,
+  };
+}
+
+/** The decision as an audit entry: who asked what, the answer, and the input it was made on. */
+function decisionEntry(input: PolicyInput, decision: PolicyDecision, time: Date): AuditEntry {
+  return {
+    kind: 'decision',
+    id: decision.decisionId,
+    ...askedAt(input, time),
     result: decision.allow ? 'allow' : 'deny',
     reasons: decision.reasons,
     inputDigest: decision.inputDigest,
@@ -78,6 +110,42 @@ function decisionEntry(input: PolicyInput, decision: PolicyDecision, time: Date)
 }
 
 /**
+ * The decision `record` stands for when a task attempt on `input` may act on it, else why not.
+ * Only the audit log's own record is trusted: an id carried in the workflow input that names no
+ * record, another run's or task's, a denial, or a decision on another input is not acted on.
+ */
+function reusable(record: AuditRecord | undefined, input: PolicyInput, revision: string, maxAgeMs: number, now: Date): PolicyDecision | string {
+  if (record === undefined || record.kind !== 'decision') return 'the run-start decision is not in the audit log';
+  if (record.runId !== input.run.runId || record.taskId !== input.task?.id) return `decision ${record.id} was made for another run or task`;
+  if (record.result !== 'allow') return `decision ${record.id} is not an allow`;
+  const details = record.details ?? {};
+  if (details['fallback'] !== undefined) return `decision ${record.id} was made by the fallback, not the policy`;
+  if (record.bundleRevision !== revision) return `decision ${record.id} was made under policy bundle ${record.bundleRevision ?? '(none)'}, not the current ${revision}`;
+  const digest = canonicalInput(input).digest;
+  if (record.inputDigest !== digest) return `decision ${record.id} was made on another policy input (${record.inputDigest ?? '(none)'}, not ${digest})`;
+  const ageMs = now.getTime() - Date.parse(record.time);
+  if (!(ageMs <= maxAgeMs)) return `decision ${record.id} is ${ageMs} ms old, more than the ${maxAgeMs} ms it may be acted on for`;
+  // The obligations the decision attached bind the attempt that acts on it, as they bound it then.
+  const obligations = details['obligations'];
+  const requireSignedImage = obligations !== null && typeof obligations === 'object' && (obligations as { requireSignedImage?: unknown }).requireSignedImage === true;
+  return { allow: true, reasons: [], decisionId: record.id, bundleRevision: revision, inputDigest: digest, ...(requireSignedImage ? { obligations: { requireSignedImage } } : {}) };
+}
+
+/** The audit entry of an attempt acting on its run-start decision: which decision, which attempt. */
+function reuseEntry(input: PolicyInput, decision: PolicyDecision, attempt: number, time: Date): AuditEntry {
+  return {
+    kind: DECISION_REUSE_KIND,
+    id: auditRecordId(time.getTime()),
+    ...askedAt(input, time),
+    result: 'allow',
+    reasons: [],
+    inputDigest: decision.inputDigest,
+    bundleRevision: decision.bundleRevision,
+    detailsJson: canonicalMembers({ attempt: String(attempt), decisionId: JSON.stringify(decision.decisionId) }),
+  };
+}
+
+/**
  * A gate over a PDP and an audit log. A decision that cannot be recorded is not acted on: `check`
  * and `checkAll` fail with `UNAVAILABLE` (retryable), and so does the `recorded` of `admit`, which
  * its caller awaits before anything runs.
@@ -88,7 +156,7 @@ function decisionEntry(input: PolicyInput, decision: PolicyDecision, time: Date)
  * // … read and check the task's input …
  * await recorded; // before the task's code runs
  */
-export function createPolicyGate({ pdp, log, now = () => new Date() }: PolicyGateOptions): PolicyGate {
+export function createPolicyGate({ pdp, log, now = () => new Date(), reuseMaxAgeMs = 600_000 }: PolicyGateOptions): PolicyGate {
   /** Appends the decisions in one write; a failure is `UNAVAILABLE`, naming them. */
   async function record(decided: readonly { input: PolicyInput; decision: PolicyDecision }[]): Promise<void> {
     const time = now();
@@ -116,7 +184,31 @@ export function createPolicyGate({ pdp, log, now = () => new Date() }: PolicyGat
       return decision;
     },
     checkAll,
-    async admit(input: PolicyInput): Promise<Admission> {
+    async admit(input: PolicyInput, offer?: StartDecisionOffer): Promise<Admission> {
+      let decidedAgain: string | undefined;
+      // A PDP whose revision is not known without asking (an OPA server) decides every attempt.
+      const revision = pdp.revision;
+      if (offer !== undefined && reuseMaxAgeMs > 0 && revision !== undefined) {
+        const time = now();
+        // A log that cannot be read now cannot vouch for the decision: the PDP decides, and its
+        // record then meets the same log (UNAVAILABLE, retryable, when it refuses that too).
+        const found = await log.find(offer.decisionId).then(
+          (record) => ({ record }),
+          (error: unknown) => ({ problem: `the run-start decision could not be read from the audit log: ${(error as Error).message}` }),
+        );
+        const reused = 'problem' in found ? found.problem : reusable(found.record, input, revision, reuseMaxAgeMs, time);
+        if (typeof reused !== 'string') {
+          const recorded = log.append(reuseEntry(input, reused, offer.attempt, time)).then(
+            () => undefined,
+            (error: unknown) => {
+              throw new MaestroError('UNAVAILABLE', `the reuse of policy decision ${reused.decisionId} could not be recorded in the audit log, so it is not acted on: ${(error as Error).message}`, { cause: error, retryable: true });
+            },
+          );
+          recorded.catch(() => undefined);
+          return { decision: reused, recorded, reused: true };
+        }
+        decidedAgain = reused;
+      }
       const decision = await pdp.decide(input);
       const recorded = record([{ input, decision }]);
       if (!decision.allow) {
@@ -129,7 +221,7 @@ export function createPolicyGate({ pdp, log, now = () => new Date() }: PolicyGat
       // Handled here as well as by the caller's await: should the caller fail before it awaits
       // (an invalid input), the attempt has done nothing, and a record that then fails is no loss.
       recorded.catch(() => undefined);
-      return { decision, recorded };
+      return { decision, recorded, ...(decidedAgain === undefined ? {} : { decidedAgain }) };
     },
   };
 }

@@ -13,8 +13,8 @@ export { policyReady } from './readiness.js';
 export { DECISION_ENTRYPOINT } from './decision.js';
 export { readWasmBundle, type WasmBundle } from './bundle.js';
 export { defaultBundlePath, defaultServerBundlePath, resolveOpaBin } from './paths.js';
-export { createPolicyGate, type Admission, type PolicyGate, type PolicyGateOptions } from './gate.js';
-export { checkRunStart, runStartDenial, runStartInputs, type RunStartDecision, type RunStartSource, type TaskStartDecision } from './run-start.js';
+export { createPolicyGate, type Admission, type PolicyGate, type PolicyGateOptions, type StartDecisionOffer } from './gate.js';
+export { checkRunStart, runStartDenial, runStartInputs, taskDecisionIds, type RunStartDecision, type RunStartSource, type TaskStartDecision } from './run-start.js';
 export {
   AUDITOR_ROLE,
   appendAuditEvent,

@@ -74,6 +74,14 @@ export async function checkRunStart(gate: PolicyGate, source: RunStartSource): P
 }
 
 /**
+ * The id of each task's allowing run-start decision, by task id: what the run carries to its
+ * tasks' first attempts (`InterpreterInput.taskDecisions`), which may act on them again.
+ */
+export function taskDecisionIds(result: RunStartDecision): Record<string, string> {
+  return Object.fromEntries(result.tasks.filter(({ decision }) => decision.allow && decision.fallback === undefined).map(({ taskId, decision }) => [taskId, decision.decisionId]));
+}
+
+/**
  * The error a denied run start ends with: `POLICY_UNAVAILABLE` when the PDP could not answer and
  * the namespace fails closed, else `POLICY_DENIED`; the reasons of every denial (each once), the
  * first denial's id, and every denial in `details.decisions` (`taskId` absent for the run's own).

@@ -61,6 +61,14 @@ export interface PolicyObligations {
 /** A policy decision point: embedded (wasm, in-process) or remote (an OPA server). */
 export interface PolicyDecisionPoint {
   readonly mode: 'embedded' | 'remote';
+  /**
+   * The bundle revision every decision of this PDP is made under, when it is known without asking
+   * (the embedded PDP's, loaded once). A task attempt acts on its run-start decision only when that
+   * decision was made under this revision.
+   * @default undefined — not known without asking (an OPA server may load a new bundle at any
+   *   time): every attempt is decided again
+   */
+  readonly revision?: string;
   /** Decides; never throws for a denial or an unreachable OPA (those are decisions too). */
   decide(input: PolicyInput): Promise<PolicyDecision>;
   /** Releases connections or memory. */

@@ -12,7 +12,7 @@ const PAGE = 1000;
 
 /** A {@link DecisionLog} over the audit log, plus the policy decision ids of a run. */
 export interface AuditDecisionLog extends DecisionLog {
-  /** Ids of the run's `decision` records: run-level ones and per task id. */
+  /** Ids of the run's `decision` records: run-level ones and per task id, and the ones attempts reused. */
   decisionIds(runId: string): Promise<PolicyDecisionIds>;
 }
 
@@ -34,9 +34,11 @@ export function auditDecisionLog(log: Pick<AuditLog, 'list' | 'decisionRefs'>): 
   return {
     excerpt: async (runId) => (await records(runId)).map((record): DecisionRecord => ({ ...record })),
     decisionIds: async (runId) => {
-      const ids: Required<PolicyDecisionIds> = { run: [], tasks: {} };
-      for (const { id, taskId } of await log.decisionRefs(runId)) {
+      const ids: Required<Omit<PolicyDecisionIds, 'reused'>> & Pick<PolicyDecisionIds, 'reused'> = { run: [], tasks: {} };
+      for (const { id, taskId, reused } of await log.decisionRefs(runId)) {
         if (taskId === undefined) ids.run.push(id);
+        // An attempt that acted on its run-start decision: that decision is listed already.
+        else if (reused) ((ids.reused ??= {})[taskId] ??= []).push(id);
         else (ids.tasks[taskId] ??= []).push(id);
       }
       return ids;

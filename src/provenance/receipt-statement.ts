@@ -24,6 +24,11 @@ export interface PolicyDecisionIds {
   run?: string[];
   /** Decisions per task id (or forEach item id `task[i]`). */
   tasks?: Record<string, string[]>;
+  /**
+   * Per task id, the run-start decisions (listed in `tasks` too) an attempt acted on again instead
+   * of asking the policy anew (the receipt's `reusedPolicyDecisionIds`).
+   */
+  reused?: Record<string, string[]>;
 }
 
 /** Input of {@link buildReceipt}. */
@@ -142,7 +147,7 @@ export function buildReceipt(input: BuildReceiptInput): ProvenanceStatement {
   ];
   for (const task of run.tasks) {
     const node = nodes.get(task.id);
-    byproducts.push(taskByproduct(run.runId, task, node, inputs, policyDecisionIds.tasks ?? {}));
+    byproducts.push(taskByproduct(run.runId, task, node, inputs, policyDecisionIds));
   }
 
   return {
@@ -179,7 +184,7 @@ function taskByproduct(
   task: RecordedTask,
   node: TaskNode | undefined,
   inputs: ResolvedInputs,
-  decisions: Record<string, string[]>,
+  decisions: PolicyDecisionIds,
 ): ResourceDescriptor {
   const annotations = taskAnnotations(task, node, inputs, decisions);
   if (task.items) {
@@ -197,11 +202,12 @@ function taskAnnotations(
   task: RecordedTask,
   node: TaskNode | undefined,
   inputs: ResolvedInputs,
-  decisions: Record<string, string[]>,
+  decisions: PolicyDecisionIds,
   itemIndex?: number,
 ): Record<string, unknown> {
   const inputDigest = node ? inputs.digest(node, task, itemIndex) : undefined;
-  const policy = decisions[task.id];
+  const policy = decisions.tasks?.[task.id];
+  const reused = decisions.reused?.[task.id];
   return {
     id: task.id,
     ...(itemIndex === undefined && node ? { uses: node.uses } : {}),
@@ -215,6 +221,7 @@ function taskAnnotations(
     ...(task.error ? { error: inputs.scrub(task.error) } : {}),
     ...(task.approvals?.length ? { approvals: inputs.scrub(task.approvals) } : {}),
     ...(policy?.length ? { policyDecisionIds: policy } : {}),
+    ...(reused?.length ? { reusedPolicyDecisionIds: reused } : {}),
     ...(task.subWorkflow === undefined ? {} : { subWorkflow: task.subWorkflow }),
   };
 }

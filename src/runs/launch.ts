@@ -13,7 +13,7 @@ import { cancelOnTemporal, startRun } from '../client/index.js';
 import { MaestroError } from '../errors/index.js';
 import { openValue, sealValue, type AesGcmPayloadCodec } from '../codec/index.js';
 import type { CacheMode, CompiledWorkflow, Principal, ScheduledBy, TaskState } from '../ir/index.js';
-import { checkRunStart, runStartDenial, type PolicyGate } from '../policy/index.js';
+import { checkRunStart, runStartDenial, taskDecisionIds, type PolicyGate } from '../policy/index.js';
 import type { Budget, CostModel } from '../config/index.js';
 import type { AuditLog, Store } from '../store/index.js';
 import { chargeRun } from './budget.js';
@@ -47,6 +47,12 @@ export interface LaunchRequest {
    * @default the active span's (the API request's), when its trace is the run's
    */
   traceParent?: string;
+  /**
+   * The run-start decision of each task, by task id, set by {@link launchRun} once the policy
+   * allowed the start (see `InterpreterInput.taskDecisions`).
+   * @default undefined — every task attempt is decided again
+   */
+  taskDecisions?: Record<string, string>;
   /**
    * `bypass` runs every task afresh and leaves the cache alone (a replay).
    * @default undefined — the interpreter's default, `use`
@@ -191,6 +197,7 @@ export async function startOnTemporal(context: LaunchContext, request: LaunchReq
       ...(request.carried === undefined ? {} : { carried: request.carried }),
       ...(request.traceId === undefined ? {} : { traceId: request.traceId }),
       ...(request.traceParent === undefined ? {} : { traceParent: request.traceParent }),
+      ...(request.taskDecisions === undefined ? {} : { taskDecisions: request.taskDecisions }),
       ...(request.cache === undefined ? {} : { cache: request.cache }),
       ...(concurrency === undefined ? {} : { concurrency }),
       ...(request.schedule === undefined ? {} : { schedule: request.schedule }),
@@ -234,12 +241,13 @@ async function cancelHolder(context: LaunchContext, request: LaunchRequest, hold
  * The policy's run-start decision on a request: every decision is recorded; a denial throws
  * `PolicyDeniedError`. {@link launchRun} asks it for every run; the worker asks it for a
  * sub-workflow's run before the interpreter starts it as a child workflow.
+ * @returns the id of each task's decision, by task id (see {@link LaunchRequest.taskDecisions})
  */
 export async function authorizeRunStart(
   gate: PolicyGate,
   request: Pick<LaunchRequest, 'runId' | 'principal' | 'compiled' | 'namespace' | 'traceId' | 'carried'>,
   metrics: ProcessMetrics = processMetrics(),
-): Promise<void> {
+): Promise<Record<string, string>> {
   const result = await checkRunStart(gate, {
     principal: request.principal,
     compiled: request.compiled,
@@ -251,6 +259,7 @@ export async function authorizeRunStart(
     if (denial.code === 'POLICY_DENIED') metrics.add('maestro_policy_denials', 1, { namespace: request.namespace, workflow: request.compiled.ir.name, stage: 'run_start' });
     throw denial;
   }
+  return taskDecisionIds(result);
 }
 
 /**
@@ -287,8 +296,9 @@ export async function launchRun(
 ): Promise<LaunchResult> {
   const fresh = request.runId ?? newRunId();
   const runId = idempotencyKey === undefined ? fresh : await context.store.claimIdempotencyKey(request.namespace, idempotencyKey, fresh);
-  const full: LaunchRequest = { ...request, ...runTrace(request), runId };
-  if (context.policy !== undefined) await authorizeRunStart(context.policy, full, context.metrics);
+  const traced: LaunchRequest = { ...request, ...runTrace(request), runId };
+  const taskDecisions = context.policy === undefined ? undefined : await authorizeRunStart(context.policy, traced, context.metrics);
+  const full: LaunchRequest = taskDecisions === undefined ? traced : { ...traced, taskDecisions };
   if (full.origin !== undefined) await recordOrigin(context.auditLog, full, full.origin);
   await chargeRun(context, full);
   if (runId !== fresh && full.compiled.ir.concurrency !== undefined) {

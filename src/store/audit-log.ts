@@ -38,6 +38,12 @@ export function auditRecordId(now = Date.now()): string {
 /** The time part of the ids of the last millisecond an id was made in (ids come in bursts). */
 const idTime = { ms: -1, prefix: '' };
 
+/**
+ * Kind of the record a task attempt appends when it acts on the decision made for it at run start
+ * instead of asking the PDP again: `details.decisionId` is the decision it acted on.
+ */
+export const DECISION_REUSE_KIND = 'decision-reuse';
+
 /** What is appended: a policy decision, or an event a person caused (approval, cancellation, retry). */
 export interface AuditEntry {
   /** `decision`, `approval`, `cancellation`, `retry`, … */
@@ -122,11 +128,14 @@ export interface AuditLog {
   appendAll(entries: readonly AuditEntry[]): Promise<AuditRecord[]>;
   /** Records in append order. */
   list(query?: AuditQuery): Promise<AuditRecord[]>;
+  /** The record with this id, if there is one. */
+  find(id: string): Promise<AuditRecord | undefined>;
   /**
    * The ids of a run's `decision` records (and the task each was for), in append order: what the
-   * run's receipt lists, read without the records' bodies.
+   * run's receipt lists, read without the records' bodies. An attempt that acted on its run-start
+   * decision ({@link DECISION_REUSE_KIND}) comes as that decision's id with `reused: true`.
    */
-  decisionRefs(runId: string): Promise<{ id: string; taskId?: string }[]>;
+  decisionRefs(runId: string): Promise<{ id: string; taskId?: string; reused?: true }[]>;
   /** Walks the whole chain, recomputing every hash, and checks that the database still refuses changes to it. */
   verify(): Promise<ChainReport>;
   close(): Promise<void>;
@@ -502,11 +511,20 @@ export async function createAuditLog(db: SqlDriver, { ownsDb = false }: { ownsDb
       return rows.map(fromRow);
     },
 
-    async decisionRefs(runId: string): Promise<{ id: string; taskId?: string }[]> {
-      const rows = await db.all(`SELECT id, task_id FROM audit_log WHERE run_id = $1 AND kind = 'decision' ORDER BY seq`, [runId]);
+    async find(id: string): Promise<AuditRecord | undefined> {
+      const [row] = await db.all(`SELECT ${COLUMNS} FROM audit_log WHERE id = $1`, [id]);
+      return row === undefined ? undefined : fromRow(row);
+    },
+
+    async decisionRefs(runId: string): Promise<{ id: string; taskId?: string; reused?: true }[]> {
+      const rows = await db.all(`SELECT id, kind, task_id, details FROM audit_log WHERE run_id = $1 AND kind IN ('decision', '${DECISION_REUSE_KIND}') ORDER BY seq`, [runId]);
       return rows.map((row) => {
         const taskId = optionalText(row, 'task_id');
-        return { id: requiredText(row, 'id'), ...(taskId === undefined ? {} : { taskId }) };
+        const task = taskId === undefined ? {} : { taskId };
+        if (row.kind !== DECISION_REUSE_KIND) return { id: requiredText(row, 'id'), ...task };
+        // The decision acted on, from the record's details (written by the policy gate).
+        const { decisionId } = JSON.parse(requiredText(row, 'details')) as { decisionId?: unknown };
+        return { id: typeof decisionId === 'string' ? decisionId : requiredText(row, 'id'), ...task, reused: true };
       });
     },
 

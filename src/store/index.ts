@@ -65,6 +65,7 @@ export {
   GENESIS_HASH,
   auditRecordHash,
   auditRecordId,
+  DECISION_REUSE_KIND,
   canonicalMembers,
   createAuditLog,
   openAuditLog,

@@ -251,7 +251,7 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
   const connection = await NativeConnection.connect(temporalConnectOptions(config));
   const codec = payloadCodec(config);
   const store = await openStore(database);
-  const policy = createPolicyGate({ pdp, log: auditLog });
+  const policy = createPolicyGate({ pdp, log: auditLog, ...(config.policyReuseMaxAgeMs === undefined ? {} : { reuseMaxAgeMs: config.policyReuseMaxAgeMs }) });
   const launch: LaunchContext = {
     // Schedules' fires and message triggers start runs as the API does: a client with the same
     // codec and store, over the worker's own connection (a NativeConnection serves a Client too).

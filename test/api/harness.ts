@@ -19,7 +19,7 @@ import { maestroDataConverter, payloadCodec, type AesGcmPayloadCodec } from '../
 import { main } from '../../src/cli/main.js';
 import { extendConfig, loadConfig, type Config, type ConfigInput } from '../../src/config/index.js';
 import { createPdp, createPolicyGate, type PolicyDecisionPoint, type PolicyGate } from '../../src/policy/index.js';
-import { createWorkerProvenance, loadApprovalKey } from '../../src/provenance/index.js';
+import { auditDecisionLog, createWorkerProvenance, loadApprovalKey } from '../../src/provenance/index.js';
 import { openAuditLog, openStore, openTaskLog, type AuditLog, type Store, type TaskLog } from '../../src/store/index.js';
 import { bundleInterpreter, createWorker, installTemporalRuntime } from '../../src/worker/index.js';
 
@@ -57,6 +57,11 @@ export interface HarnessOptions {
    * @default false — runs start unchecked and every task may run
    */
   policy?: boolean;
+  /**
+   * With `policy`: settings of the worker's PDP that differ from the API's (a policy bundle the
+   * workers were given and the API not yet). @default {} — the API's PDP serves the worker too
+   */
+  workerPolicy?: ConfigInput;
   /** Tokens besides {@link TOKENS}' (send them with `call(..., { bearer })`). @default [] */
   tokens?: TokenEntry[];
   /** How long an approval decision is valid for its run to take (`StartApiOptions.approvalWaitMs`). @default the API's */
@@ -163,7 +168,8 @@ async function startTestWorker(
     taskQueue: config.taskQueue,
     artifactDir: config.artifactDir,
     catalog,
-    provenance: await createWorkerProvenance({ config, catalog, taskModules: catalog.modules }),
+    // With the policy on, the receipt lists the run's decisions, as the worker's does.
+    provenance: await createWorkerProvenance({ config, catalog, taskModules: catalog.modules, ...(policy === undefined ? {} : { policyDecisions: auditDecisionLog(launch.auditLog).decisionIds }) }),
     approvalKey: (await loadApprovalKey(config)).publicKey,
     ...(policy === undefined ? {} : { policy }),
     taskLog,
@@ -218,12 +224,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const auditLog = await openAuditLog({ dataDir: dir });
   const taskLog = await openTaskLog({ dataDir: dir });
   const pdp: PolicyDecisionPoint | undefined = options.policy ? await createPdp(config) : undefined;
-  const gate = pdp === undefined ? undefined : createPolicyGate({ pdp, log: auditLog });
+  const reuse = config.policyReuseMaxAgeMs === undefined ? {} : { reuseMaxAgeMs: config.policyReuseMaxAgeMs };
+  const gate = pdp === undefined ? undefined : createPolicyGate({ pdp, log: auditLog, ...reuse });
+  const workerPdp = gate === undefined || options.workerPolicy === undefined ? undefined : await createPdp(extendConfig(config, options.workerPolicy));
+  const workerGate = workerPdp === undefined ? gate : createPolicyGate({ pdp: workerPdp, log: auditLog, ...reuse });
   const authenticator = createAuthenticator([tokenEntriesVerifier([...tokenEntries(namespace), ...(options.tokens ?? [])])]);
   const codec = payloadCodec(config);
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, dataConverter: maestroDataConverter(codec) });
-  let worker = options.worker === false ? undefined : await startTestWorker(address, config, gate, taskLog, codec, { client, auditLog });
+  let worker = options.worker === false ? undefined : await startTestWorker(address, config, workerGate, taskLog, codec, { client, auditLog });
   const start = () =>
     startApi(config, {
       port: 0,
@@ -323,13 +332,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       worker = undefined;
     },
     async startWorker() {
-      worker ??= await startTestWorker(address, config, gate, taskLog, codec, { client, auditLog });
+      worker ??= await startTestWorker(address, config, workerGate, taskLog, codec, { client, auditLog });
     },
     async close() {
       await api.stop();
       await worker?.stop();
       await store.close();
       await pdp?.close();
+      await workerPdp?.close();
       await auditLog.close();
       await taskLog.close();
       await connection.close();

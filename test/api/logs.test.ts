@@ -60,7 +60,7 @@ describe('GET /runs/{runId}/logs', () => {
     const items = res.body.items as { seq: number; taskId: string; attempt: number; level: string; message: string; fields?: Record<string, unknown> }[];
     expect(items.map((line) => line.seq)).toEqual(items.map((_, index) => index + 1));
     expect(items.map((line) => `${line.taskId}#${line.attempt} ${line.level} ${line.message}`)).toEqual([
-      expect.stringMatching(/^first#1 info policy allowed \(purpose testing, authority tests, license internal\) decision \S+$/),
+      expect.stringMatching(/^first#1 info policy allowed \(purpose testing, authority tests, license internal\) decision \S+ \(reused from the run start\)$/),
       'first#1 warn connecting with [redacted]',
       'first#1 info line 1 of 3',
       'first#1 info line 2 of 3',

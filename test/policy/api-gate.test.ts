@@ -195,7 +195,7 @@ describe.each([
   });
 
   /** Starts a one-task run as alice, waits for it, and returns its audit rows as the auditor reads them. */
-  async function auditedRun(headers: Record<string, string> = {}): Promise<{ kind: string; runId: string; taskId?: string; result: string; actor: string; traceId?: string; details: { stage: string } }[]> {
+  async function auditedRun(headers: Record<string, string> = {}): Promise<{ kind: string; runId: string; taskId?: string; result: string; actor: string; traceId?: string; details: { stage?: string } }[]> {
     const { name, version } = await h.register(workflow(TESTING, [PREP]), 'default');
     const res = await h.call('POST', '/runs', { ...as('alice'), headers, json: { workflowRef: `${name}@${version}`, namespace: 'default' } });
     expect(res.status, res.text).toBe(201);
@@ -206,12 +206,16 @@ describe.each([
     return page.body.items as Awaited<ReturnType<typeof auditedRun>>;
   }
 
+  // The embedded PDP's worker acts on the run-start decision (same bundle revision, same input);
+  // a remote PDP's revision is not known without asking, so its worker decides again.
+  const attemptStage = mode === 'embedded' ? 'reused' : 'task';
+
   it('records the start decisions and the task gate decisions under the run, readable by an auditor', async () => {
     const records = await auditedRun();
-    expect(records.map((r) => [r.details.stage, r.taskId ?? '-', r.result, r.actor])).toEqual([
+    expect(records.map((r) => [r.details.stage ?? (r.kind === 'decision-reuse' ? 'reused' : r.kind), r.taskId ?? '-', r.result, r.actor])).toEqual([
       ['run', '-', 'allow', 'alice'], // the API, before the start
       ['task', 'prep', 'allow', 'alice'],
-      ['task', 'prep', 'allow', 'alice'], // the worker, before the attempt
+      [attemptStage, 'prep', 'allow', 'alice'], // the worker, before the attempt
     ]);
     // No traceparent: the API gives the run a trace id of its own, the same in every record.
     expect(records[0]?.traceId).toMatch(/^[0-9a-f]{32}$/);
@@ -225,10 +229,10 @@ describe.each([
   it("correlates every decision of a run with the caller's W3C traceparent", async () => {
     const traceId = randomUUID().replaceAll('-', '');
     const records = await auditedRun({ traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
-    expect(records.map((r) => [r.details.stage, r.traceId])).toEqual([
+    expect(records.map((r) => [r.details.stage ?? (r.kind === 'decision-reuse' ? 'reused' : r.kind), r.traceId])).toEqual([
       ['run', traceId],
       ['task', traceId],
-      ['task', traceId], // the worker's, carried through the run's input
+      [attemptStage, traceId], // the worker's, carried through the run's input
     ]);
   });
 

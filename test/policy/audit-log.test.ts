@@ -13,6 +13,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAuditEvent, auditRoutes, describeChainReport, listAuditRecords } from '../../src/policy/index.js';
 import {
+  DECISION_REUSE_KIND,
   GENESIS_HASH,
   auditLogMigrations,
   auditRecordHash,
@@ -210,6 +211,18 @@ describe.each([sqlite(), postgres()])('audit log on $name', (backend) => {
     const second = await log.append(decision('run-refs', { taskId: 'other' }));
     expect(await log.decisionRefs('run-refs')).toEqual([{ id: runStart.id }, { id: first.id, taskId: 'greet' }, { id: second.id, taskId: 'other' }]);
     expect(await log.decisionRefs('run-none')).toEqual([]);
+  });
+
+  it('finds a record by id, and lists an attempt that acted on its run-start decision as that decision, reused', async () => {
+    const start = await log.append(decision('run-reuse'));
+    const reuse = await log.append({ ...decision('run-reuse'), kind: DECISION_REUSE_KIND, id: auditRecordId(), details: { attempt: 1, decisionId: start.id } });
+    expect(await log.find(start.id)).toEqual(start);
+    expect(await log.find(reuse.id)).toMatchObject({ kind: DECISION_REUSE_KIND, details: { attempt: 1, decisionId: start.id } });
+    expect(await log.find(randomUUID())).toBeUndefined();
+    expect(await log.decisionRefs('run-reuse')).toEqual([
+      { id: start.id, taskId: 'greet' },
+      { id: start.id, taskId: 'greet', reused: true },
+    ]);
   });
 
   it('serves auditors only, and only their namespaces', async () => {

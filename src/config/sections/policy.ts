@@ -34,6 +34,12 @@ export const policySection = section('policy', 'The policy decision point: OPA i
     unset: 'closed in every namespace',
     description: 'Per namespace, what a decision is when the PDP cannot answer: `namespace=open|closed,…`; in the file, a mapping. `open` lets work run (and logs it); keep it for namespaces that must not stop when OPA does.',
   }),
+  policyReuseMaxAgeMs: optional(Type.Integer({ minimum: 0, maximum: 86_400_000 }), {
+    env: 'MAESTRO_POLICY_REUSE_MAX_AGE_MS',
+    unset: '600000 (10 minutes)',
+    description:
+      'How old (ms) the decision made for a task at run start may be for the task\'s first attempt to act on it instead of asking the PDP again — only under the same policy bundle revision and on the same policy input; retries always ask. 0: every attempt asks. A new policy bundle reaches a running run\'s attempts at once either way (a decision of another revision is never reused); what this bounds is how long a decision outlives what the policy reads besides its input and bundle (the clock, say).',
+  }),
   opaBin: optional(text, { env: 'MAESTRO_OPA_BIN', path: true, unset: '`opa` on PATH, then `.tools/bin/opa`', description: 'OPA binary for the policy scripts and tests.' }),
 });
 
