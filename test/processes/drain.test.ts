@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_EGRESS_ALLOW, startEngine, task, waitForState, workflow, type Engine } from '../helpers/engine.js';
 import { startHttpPeer, type HttpPeer } from '../helpers/http-peer.js';
 import { startMaestroCommand, type MaestroCommand } from '../helpers/maestro-process.js';
@@ -29,6 +29,15 @@ afterAll(async () => {
   await engine?.close();
   await peer?.close();
   await rm(dataDir, { recursive: true, force: true });
+});
+
+// Each test's processes end with it: a worker left polling the task queue would take the next
+// test's task, and the worker that test drains would have nothing in flight.
+afterEach(async () => {
+  for (const command of started.splice(0)) {
+    command.child.kill('SIGKILL');
+    await command.exited.catch(() => undefined);
+  }
 });
 
 /** The settings of a worker or API on the engine's Temporal, task queue and payload key. */
