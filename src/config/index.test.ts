@@ -46,6 +46,9 @@ describe('loadConfig', () => {
       metricsMaxWorkflows: 500,
       metricsMaxTasks: 2000,
       metricsMaxLabelValues: 200,
+      workerDrainTimeoutMs: 30_000,
+      apiDrainDelayMs: 0,
+      apiDrainTimeoutMs: 10_000,
     });
   });
 
