@@ -257,6 +257,8 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
         at: now(),
       });
       scheduler.approvalRecorded();
+      // An approval short of the gate's minimum changes no task's status, so no command follows: publish it here.
+      publishProgress();
       return state;
     },
     { validator: (request) => validateApproval(request, approval) },
