@@ -128,8 +128,18 @@ function openState(state: string, codec: AesGcmPayloadCodec | undefined): RunSta
 }
 
 /** A run's state before anything of it settled: every task pending. */
-function firstState(execution: RunExecution, { ir }: InterpreterInput): RunState {
-  return { runId: execution.runId, workflow: ir.name, version: ir.version, digest: execution.digest, status: execution.status, startedAt: execution.startedAt, tasks: pending(ir) };
+function firstState(execution: RunExecution, { ir, concurrency }: InterpreterInput): RunState {
+  return {
+    runId: execution.runId,
+    workflow: ir.name,
+    version: ir.version,
+    digest: execution.digest,
+    status: execution.status,
+    startedAt: execution.startedAt,
+    tasks: pending(ir),
+    // As the interpreter's first activation records it: a run waiting for its key shows the key.
+    ...(ir.concurrency === undefined || concurrency === undefined ? {} : { concurrency: { key: concurrency.key, lockId: concurrency.lockId } }),
+  };
 }
 
 /** A live run's latest known state (see the file's header); a closed run's final state. */
