@@ -4,6 +4,7 @@
  * a namespace the caller may touch, a gate listing one of the caller's roles, not the caller's own
  * run unless the gate allows self-approval, and not a gate the caller has decided already.
  */
+import { MaestroError } from '../../errors/index.js';
 import type { Principal, TaskState, WorkflowIR } from '../../ir/index.js';
 import { describeRun, listFromTemporal, runInput, runState, type RunSummary } from '../../runs/index.js';
 import { caller, type RouteContext, type RouteHandler } from '../context.js';
@@ -82,6 +83,21 @@ async function gatesOf(context: RouteContext, run: RunSummary, principal: Princi
   }));
 }
 
+/**
+ * {@link gatesOf}, except that a run this API cannot read — its payloads sealed with a key it does
+ * not hold (another deployment's, or one rotated out) — is left out and logged instead of failing
+ * the whole inbox: nobody could decide its gates through this API anyway.
+ */
+async function readableGatesOf(context: RouteContext, run: RunSummary, principal: Principal): Promise<PendingApproval[]> {
+  try {
+    return await gatesOf(context, run, principal);
+  } catch (error) {
+    if (!(error instanceof MaestroError) || error.code !== 'PAYLOAD_UNDECRYPTABLE') throw error;
+    console.error(`maestro api: GET /approvals left out run ${run.runId}: ${error.message}`);
+    return [];
+  }
+}
+
 /** `GET /approvals[?namespace=]`: the gates the caller may decide, oldest waiting first. */
 export const listApprovals: RouteHandler = async (context) => {
   const principal = caller(context);
@@ -90,7 +106,7 @@ export const listApprovals: RouteHandler = async (context) => {
   const page = await listFromTemporal(context.deps.client, { status: 'WAITING', ...(namespaces === undefined ? {} : { namespaces }) }, { limit: MAX_WAITING_RUNS });
   const items: PendingApproval[] = [];
   for (let start = 0; start < page.items.length; start += READ_PARALLELISM) {
-    const batch = await Promise.all(page.items.slice(start, start + READ_PARALLELISM).map((run) => gatesOf(context, run, principal)));
+    const batch = await Promise.all(page.items.slice(start, start + READ_PARALLELISM).map((run) => readableGatesOf(context, run, principal)));
     items.push(...batch.flat());
   }
   items.sort((a, b) => (a.waitingSince ?? '').localeCompare(b.waitingSince ?? ''));
