@@ -23,11 +23,11 @@
  * Writes nothing outside `<repo>/.tools/` (and a temporary folder it removes).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { REPO_ROOT, TOOLS_DIR, lastLines, run } from './lib/tools.mjs';
+import { REPO_ROOT, TOOLS_DIR, fail as failWith, findTool, goInstall, lastLines, run } from './lib/tools.mjs';
 
 /** The Helm release, and its Go module. */
 const HELM_VERSION = '4.3.2';
@@ -38,15 +38,12 @@ const KUBERNETES_VERSIONS = ['1.29.0', '1.37.0'];
 /** Kinds from CRDs the chart may render, which the Kubernetes schemas do not cover. */
 const CRD_KINDS = new Set(['monitoring.coreos.com/v1 ServiceMonitor']);
 
-const BIN_DIR = join(TOOLS_DIR, 'bin');
 /** The chart, and the values files `test` renders it with (none: the chart's defaults). */
 const CHART_DIR = join(REPO_ROOT, 'deploy', 'helm', 'maestro');
 const VALUES_EXAMPLES = [[], [join(REPO_ROOT, 'deploy', 'helm', 'values-production.yaml')]];
 
-function fail(message) {
-  console.error(`maestro helm: ${message}`);
-  process.exit(1);
-}
+const LABEL = 'maestro helm';
+const fail = (message) => failWith(LABEL, message);
 
 /** The version `helm version` reports (`v4.3.2`), or undefined. */
 function versionOf(bin) {
@@ -54,44 +51,23 @@ function versionOf(bin) {
   return result.ok ? result.output : undefined;
 }
 
-/** Builds helm with `go install` into a temporary folder, then renames it into place. */
-function installWithGo() {
-  if (!run('go', ['version']).ok) {
-    fail(`helm ${HELM_VERSION} is missing from .tools/bin and cannot be built: install Go >= 1.25 (https://go.dev/dl).`);
-  }
-  mkdirSync(BIN_DIR, { recursive: true });
-  const dir = mkdtempSync(join(TOOLS_DIR, 'install-helm-'));
-  try {
-    console.log(`maestro helm: building helm ${HELM_VERSION} with go install (minutes, once)…`);
-    const started = Date.now();
-    const ldflags = `-s -w -X helm.sh/helm/v4/internal/version.version=v${HELM_VERSION}`;
-    const result = run('go', ['install', `-ldflags=${ldflags}`, `${HELM_PACKAGE}@v${HELM_VERSION}`], {
-      env: { ...process.env, GOBIN: dir, CGO_ENABLED: '0' },
-    });
-    if (!result.ok) fail(`go install ${HELM_PACKAGE}@v${HELM_VERSION} failed:\n${lastLines(result.output)}`);
-    const built = join(dir, 'helm');
-    const version = versionOf(built);
-    if (version !== `v${HELM_VERSION}`) fail(`the helm built by go install reports version ${version ?? '(none)'}, not v${HELM_VERSION}`);
-    renameSync(built, join(BIN_DIR, 'helm'));
-    console.log(`maestro helm: built in ${Math.round((Date.now() - started) / 1000)} s`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** `.tools/bin/helm` when it is the pinned version, else undefined. */
-function findHelm() {
-  const installed = join(BIN_DIR, 'helm');
-  if (existsSync(installed)) {
-    if (versionOf(installed) === `v${HELM_VERSION}`) return installed;
-    console.error(`maestro helm: ${installed} is not version ${HELM_VERSION}; reinstalling.`);
-  }
-  return undefined;
-}
+const isWanted = (bin) => versionOf(bin) === `v${HELM_VERSION}`;
 
 /** Finds or installs helm and kubernetes-validate; returns their paths. */
 function ensureHelm() {
-  const helm = findHelm() ?? (installWithGo(), findHelm()) ?? fail('helm is still missing after the install');
+  let helm = findTool(LABEL, 'helm', isWanted);
+  if (!helm) {
+    goInstall({
+      label: LABEL,
+      what: `helm ${HELM_VERSION}`,
+      tools: { helm: `${HELM_PACKAGE}@v${HELM_VERSION}` },
+      // A plain go install would report only `v4.3`: stamp the version as Helm's Makefile does.
+      flags: [`-ldflags=-s -w -X helm.sh/helm/v4/internal/version.version=v${HELM_VERSION}`],
+      isWanted,
+      minGo: '1.25',
+    });
+    helm = findTool(LABEL, 'helm', isWanted) ?? fail('helm is still missing after the install');
+  }
   const venv = spawnSync(
     'bash',
     [join(REPO_ROOT, 'scripts', 'peers', 'pip-venv.sh'), 'kubernetes-validate', `kubernetes-validate==${KUBERNETES_VALIDATE_VERSION}`, KUBERNETES_VALIDATE_VERSION, 'kubernetes-validate', '3.9'],

@@ -25,12 +25,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { REPO_ROOT, TOOLS_DIR, filesRevision, isExecutable, lastLines, onPath, run } from './lib/tools.mjs';
+import { REPO_ROOT, TOOLS_BIN_DIR, fail as failWith, filesRevision, findTool, goInstall, isExecutable, onPath, run } from './lib/tools.mjs';
 
 export const OPA_VERSION = '1.22.2';
-const TOOLS_BIN = join(TOOLS_DIR, 'bin', 'opa');
+const TOOLS_BIN = join(TOOLS_BIN_DIR, 'opa');
 const POLICY_DIR = join(REPO_ROOT, 'policies');
 const OUT_DIR = join(REPO_ROOT, 'dist', 'policy');
 const ENTRYPOINTS = ['maestro/decision', 'maestro/allow'];
@@ -42,32 +42,8 @@ function opaVersion(bin) {
   return /^Version:\s*(\S+)/m.exec(result.output)?.[1];
 }
 
-function fail(message) {
-  console.error(`maestro opa: ${message}`);
-  process.exit(1);
-}
-
-/** Builds OPA with `go install` into a temporary folder, then renames it into place. */
-function installWithGo() {
-  if (!run('go', ['version']).ok) {
-    fail(`OPA ${OPA_VERSION} is missing and cannot be built: install Go >= 1.26 (https://go.dev/dl), or put opa 1.x on PATH, or set MAESTRO_OPA_BIN.`);
-  }
-  mkdirSync(dirname(TOOLS_BIN), { recursive: true });
-  const dir = mkdtempSync(join(TOOLS_DIR, 'install-opa-'));
-  try {
-    console.log(`maestro opa: building OPA ${OPA_VERSION} with go install (a few minutes, once)…`);
-    const result = run('go', ['install', `github.com/open-policy-agent/opa@v${OPA_VERSION}`], {
-      env: { ...process.env, GOBIN: dir, CGO_ENABLED: '0' },
-    });
-    if (!result.ok) fail(`go install github.com/open-policy-agent/opa@v${OPA_VERSION} failed:\n${lastLines(result.output)}`);
-    const built = join(dir, 'opa');
-    const version = opaVersion(built);
-    if (version !== OPA_VERSION) fail(`the OPA built by go install reports version ${version ?? '(none)'}, not ${OPA_VERSION}`);
-    renameSync(built, TOOLS_BIN);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+const LABEL = 'maestro opa';
+const fail = (message) => failWith(LABEL, message);
 
 /** Finds or installs `opa`; returns its path. */
 export function ensureOpa() {
@@ -78,11 +54,10 @@ export function ensureOpa() {
   }
   const fromPath = onPath('opa');
   if (fromPath && opaVersion(fromPath)?.startsWith('1.')) return fromPath;
-  if (existsSync(TOOLS_BIN)) {
-    if (opaVersion(TOOLS_BIN) === OPA_VERSION) return TOOLS_BIN;
-    console.error(`maestro opa: ${TOOLS_BIN} is not OPA ${OPA_VERSION}; reinstalling.`);
-  }
-  installWithGo();
+  const isWanted = (bin) => opaVersion(bin) === OPA_VERSION;
+  const installed = findTool(LABEL, 'opa', isWanted);
+  if (installed) return installed;
+  goInstall({ label: LABEL, what: `OPA ${OPA_VERSION}`, tools: { opa: `github.com/open-policy-agent/opa@v${OPA_VERSION}` }, isWanted });
   return TOOLS_BIN;
 }
 

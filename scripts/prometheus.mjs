@@ -19,23 +19,20 @@
  * Writes nothing outside `<repo>/.tools/`.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { REPO_ROOT, TOOLS_DIR, lastLines, run } from './lib/tools.mjs';
+import { REPO_ROOT, fail as failWith, findTool, goInstall, run } from './lib/tools.mjs';
 
 /** The Prometheus release, and its Go module version (Prometheus 3.Y.Z is module v0.3YY.Z). */
 export const PROMETHEUS_VERSION = '3.16.0';
 const MODULE_VERSION = '0.316.0';
 const TOOLS = ['prometheus', 'promtool'];
-const BIN_DIR = join(TOOLS_DIR, 'bin');
 const RULES_DIR = join(REPO_ROOT, 'deploy', 'prometheus', 'rules');
 const TESTS_DIR = join(REPO_ROOT, 'deploy', 'prometheus', 'tests');
 
-function fail(message) {
-  console.error(`maestro prometheus: ${message}`);
-  process.exit(1);
-}
+const LABEL = 'maestro prometheus';
+const fail = (message) => failWith(LABEL, message);
 
 /** The version `<bin> --version` reports (`prometheus, version 3.16.0 (…)`), or undefined. */
 function versionOf(bin) {
@@ -44,47 +41,21 @@ function versionOf(bin) {
   return /, version (\S+)/.exec(result.output)?.[1];
 }
 
-/** Builds both binaries with one `go install` into a temporary folder, then renames them into place. */
-function installWithGo() {
-  if (!run('go', ['version']).ok) {
-    fail(`Prometheus ${PROMETHEUS_VERSION} is missing from .tools/bin and cannot be built: install Go >= 1.26 (https://go.dev/dl).`);
-  }
-  mkdirSync(BIN_DIR, { recursive: true });
-  const dir = mkdtempSync(join(TOOLS_DIR, 'install-prometheus-'));
-  try {
-    console.log(`maestro prometheus: building Prometheus ${PROMETHEUS_VERSION} and promtool with go install (minutes, once)…`);
-    const started = Date.now();
-    const ldflags = `-s -w -X github.com/prometheus/common/version.Version=${PROMETHEUS_VERSION}`;
-    const packages = TOOLS.map((tool) => `github.com/prometheus/prometheus/cmd/${tool}@v${MODULE_VERSION}`);
-    const result = run('go', ['install', '-tags', 'remove_all_sd', `-ldflags=${ldflags}`, ...packages], {
-      env: { ...process.env, GOBIN: dir, CGO_ENABLED: '0' },
-    });
-    if (!result.ok) fail(`go install ${packages.join(' ')} failed:\n${lastLines(result.output)}`);
-    for (const tool of TOOLS) {
-      const built = join(dir, tool);
-      const version = versionOf(built);
-      if (version !== PROMETHEUS_VERSION) fail(`the ${tool} built by go install reports version ${version ?? '(none)'}, not ${PROMETHEUS_VERSION}`);
-      renameSync(built, join(BIN_DIR, tool));
-    }
-    console.log(`maestro prometheus: built in ${Math.round((Date.now() - started) / 1000)} s`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
+const isWanted = (bin) => versionOf(bin) === PROMETHEUS_VERSION;
 /** The binary to use for `tool`, or undefined when it must be installed. */
-function find(tool) {
-  const installed = join(BIN_DIR, tool);
-  if (existsSync(installed)) {
-    if (versionOf(installed) === PROMETHEUS_VERSION) return installed;
-    console.error(`maestro prometheus: ${installed} is not version ${PROMETHEUS_VERSION}; reinstalling.`);
-  }
-  return undefined;
-}
+const find = (tool) => findTool(LABEL, tool, isWanted);
 
 /** Finds or installs `prometheus` and `promtool`; returns their paths. */
 export function ensurePrometheus() {
-  if (TOOLS.some((tool) => find(tool) === undefined)) installWithGo();
+  if (TOOLS.some((tool) => find(tool) === undefined)) {
+    goInstall({
+      label: LABEL,
+      what: `Prometheus ${PROMETHEUS_VERSION} and promtool`,
+      tools: Object.fromEntries(TOOLS.map((tool) => [tool, `github.com/prometheus/prometheus/cmd/${tool}@v${MODULE_VERSION}`])),
+      flags: ['-tags', 'remove_all_sd', `-ldflags=-s -w -X github.com/prometheus/common/version.Version=${PROMETHEUS_VERSION}`],
+      isWanted,
+    });
+  }
   const [prometheus, promtool] = TOOLS.map((tool) => find(tool) ?? fail(`${tool} is still missing after the install`));
   return { prometheus, promtool };
 }

@@ -16,24 +16,21 @@
  * Go's module cache to `<repo>/.tools/temporal-schema/<VERSION>/`, so starting a cluster needs no Go.
  * Writes nothing outside `<repo>/.tools/` (and Go's own caches).
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TOOLS_DIR, lastLines, run } from './lib/tools.mjs';
+import { TOOLS_DIR, fail as failWith, findTool, goInstall, lastLines, run } from './lib/tools.mjs';
 
 /** The Temporal server release, and its Go module. */
 export const TEMPORAL_SERVER_VERSION = '1.29.1';
 const MODULE = 'go.temporal.io/server';
 /** Installed name → package of the module it is built from. */
 const TOOLS = { 'temporal-server': 'cmd/server', 'temporal-sql-tool': 'cmd/tools/sql' };
-const BIN_DIR = join(TOOLS_DIR, 'bin');
 /** `<repo>/.tools/temporal-schema/<version>`: holds `postgresql/v12/{temporal,visibility}`. */
 const SCHEMA_DIR = join(TOOLS_DIR, 'temporal-schema', TEMPORAL_SERVER_VERSION);
 
-function fail(message) {
-  console.error(`maestro temporal-cluster: ${message}`);
-  process.exit(1);
-}
+const LABEL = 'maestro temporal-cluster';
+const fail = (message) => failWith(LABEL, message);
 
 /** The version `<bin> --version` reports (`temporal version 1.29.1`), or undefined. */
 function versionOf(bin) {
@@ -48,29 +45,7 @@ function requireGo() {
   }
 }
 
-/** Builds both binaries with one `go install` into a temporary folder, then renames them into place. */
-function installWithGo() {
-  requireGo();
-  mkdirSync(BIN_DIR, { recursive: true });
-  const dir = mkdtempSync(join(TOOLS_DIR, 'install-temporal-server-'));
-  try {
-    console.log(`maestro temporal-cluster: building Temporal server ${TEMPORAL_SERVER_VERSION} and temporal-sql-tool with go install (minutes, once)…`);
-    const started = Date.now();
-    const packages = Object.values(TOOLS).map((pkg) => `${MODULE}/${pkg}@v${TEMPORAL_SERVER_VERSION}`);
-    const result = run('go', ['install', ...packages], { env: { ...process.env, GOBIN: dir, CGO_ENABLED: '0' } });
-    if (!result.ok) fail(`go install ${packages.join(' ')} failed:\n${lastLines(result.output)}`);
-    for (const [tool, pkg] of Object.entries(TOOLS)) {
-      // go install names a binary after its package's folder: `server`, `sql`.
-      const built = join(dir, pkg.split('/').at(-1));
-      const version = versionOf(built);
-      if (version !== TEMPORAL_SERVER_VERSION) fail(`the ${tool} built by go install reports version ${version ?? '(none)'}, not ${TEMPORAL_SERVER_VERSION}`);
-      renameSync(built, join(BIN_DIR, tool));
-    }
-    console.log(`maestro temporal-cluster: built in ${Math.round((Date.now() - started) / 1000)} s`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+const isWanted = (bin) => versionOf(bin) === TEMPORAL_SERVER_VERSION;
 
 /** Copies the module's PostgreSQL schemas (from Go's module cache, downloading the module if needed). */
 function installSchema() {
@@ -90,18 +65,19 @@ function installSchema() {
 }
 
 /** The binary to use for `tool`, or undefined when it must be installed. */
-function find(tool) {
-  const installed = join(BIN_DIR, tool);
-  if (existsSync(installed)) {
-    if (versionOf(installed) === TEMPORAL_SERVER_VERSION) return installed;
-    console.error(`maestro temporal-cluster: ${installed} is not version ${TEMPORAL_SERVER_VERSION}; reinstalling.`);
-  }
-  return undefined;
-}
+const find = (tool) => findTool(LABEL, tool, isWanted);
 
 /** Finds or installs the server, the SQL tool and the schemas; returns their paths. */
 export function ensureTemporalCluster() {
-  if (Object.keys(TOOLS).some((tool) => find(tool) === undefined)) installWithGo();
+  if (Object.keys(TOOLS).some((tool) => find(tool) === undefined)) {
+    goInstall({
+      label: LABEL,
+      what: `Temporal server ${TEMPORAL_SERVER_VERSION} and temporal-sql-tool`,
+      tools: Object.fromEntries(Object.entries(TOOLS).map(([tool, pkg]) => [tool, `${MODULE}/${pkg}@v${TEMPORAL_SERVER_VERSION}`])),
+      isWanted,
+      minGo: '1.25',
+    });
+  }
   if (!existsSync(join(SCHEMA_DIR, 'postgresql', 'v12', 'visibility', 'versioned'))) installSchema();
   const [server, sqlTool] = Object.keys(TOOLS).map((tool) => find(tool) ?? fail(`${tool} is still missing after the install`));
   return { server, sqlTool, schemaDir: join(SCHEMA_DIR, 'postgresql', 'v12') };
