@@ -276,12 +276,20 @@ async function recordOrigin(log: AuditLog, request: LaunchRequest, origin: RunOr
   );
 }
 
+/** The run a repeated request's key is bound to, when it was started or queued. */
+async function existingRun(context: LaunchContext, runId: string): Promise<LaunchResult | undefined> {
+  const started = await describeRun(context.client, runId);
+  if (started) return { runId, status: started.status, created: false };
+  return (await context.store.getAdmission(runId))?.state === 'queued' ? { runId, status: 'QUEUED', created: false } : undefined;
+}
+
 /**
  * Starts (or queues) a run. With an idempotency key, the first request binds the key to its run id
- * and every later one gets that run back (`created: false`); a request that died between binding
- * the key and starting is completed by the next one, because the start is idempotent by run id.
- * `context.policy` decides every request, a repeated one too: an idempotency key bound by a
- * refused request starts its run once a later request with that key is allowed.
+ * and every later one gets that run back (`created: false`) as it is, started or queued, without
+ * a second policy decision, audit record or charge; a request that died between binding the key
+ * and starting (or was refused) is completed by the next one, decided afresh, because the start is
+ * idempotent by run id: an idempotency key bound by a refused request starts its run once a later
+ * request with that key is allowed.
  * A replay or a retry (`origin`) is recorded in the audit log after that decision and before it
  * starts; when the record cannot be written, nothing starts (`AUDIT_UNAVAILABLE`).
  * In a namespace with a run limit, the run takes a slot or waits in the store's admission queue,
@@ -296,17 +304,17 @@ export async function launchRun(
 ): Promise<LaunchResult> {
   const fresh = request.runId ?? newRunId();
   const runId = idempotencyKey === undefined ? fresh : await context.store.claimIdempotencyKey(request.namespace, idempotencyKey, fresh);
+  if (runId !== fresh) {
+    // A repeated request: the run its key is bound to answers it. (A finished run must not take,
+    // or be refused, its concurrency key a second time either.)
+    const existing = await existingRun(context, runId);
+    if (existing) return existing;
+  }
   const traced: LaunchRequest = { ...request, ...runTrace(request), runId };
   const taskDecisions = context.policy === undefined ? undefined : await authorizeRunStart(context.policy, traced, context.metrics);
   const full: LaunchRequest = taskDecisions === undefined ? traced : { ...traced, taskDecisions };
   if (full.origin !== undefined) await recordOrigin(context.auditLog, full, full.origin);
   await chargeRun(context, full);
-  if (runId !== fresh && full.compiled.ir.concurrency !== undefined) {
-    // A repeated request gets its run back without asking for the key again: a run that has
-    // finished must not take (or be refused) the key a second time.
-    const existing = await describeRun(context.client, runId);
-    if (existing) return { runId, status: existing.status, created: false };
-  }
   const limit = context.runLimits[request.namespace];
   const enqueuedAt = limit === undefined ? undefined : new Date().toISOString();
   if (limit !== undefined) {

@@ -129,6 +129,25 @@ describe('one run-start path', () => {
     expect(runs.map((r: { runId: string }) => r.runId)).toEqual([runId]);
   });
 
+  it('a repeated request with the same idempotency key gets its run back, decided, audited and counted once', async () => {
+    const { name, version } = await h.register(workflow(QUICK));
+    const body = { workflowRef: `${name}@${version}`, namespace: 'default', idempotencyKey: `deploy-${randomUUID()}` };
+    const first = await h.call('POST', '/runs', { ...as('alice'), json: body });
+    expect(first.status, first.text).toBe(201);
+    const runId = first.body.runId as string;
+    const again = await h.call('POST', '/runs', { ...as('rita'), json: body });
+    expect(again.status, again.text).toBe(200);
+    expect(again.body.runId).toBe(runId);
+    await h.waitRun(runId, (r) => r.status === 'SUCCEEDED', 60_000);
+    const after = await h.call('POST', '/runs', { ...as('alice'), json: body });
+    expect(after.status, after.text).toBe(200);
+    expect(after.body).toMatchObject({ runId, status: 'SUCCEEDED' });
+    const decisions = (await audit(`runId=${runId}&kind=decision`)).filter((d: { details: { stage: string } }) => d.details.stage === 'run');
+    expect(decisions).toHaveLength(1);
+    expect(decisions[0]).toMatchObject({ result: 'allow', actor: 'alice' });
+    expect(await runsStarted(name)).toBe(1);
+  });
+
   it('a CLI-started run and a replay take the admission queue like API runs, with a run-start decision', async () => {
     const { runId: done } = await finishedRun(workflow(QUICK), 'alice');
     const { name, version } = await h.register(workflow(['{ id: nap, uses: tasks/wait.sleep@0.1.0, with: { duration: 1h } }']));
