@@ -202,6 +202,7 @@ function render(dir, { helm, chart }) {
 /** checkov's failed checks in `dir`: `{id, name, target, resource, key}`, key = `<target>:<resource>`. */
 function scan(checkov, dir, config) {
   const args = ['--directory', dir, '--framework', ...config.frameworks, '--output', 'json', '--compact', '--quiet', '--skip-download'];
+  for (const skip of config.skipChecks ?? []) if (!/^CKV2?_[A-Z0-9_]+$/.test(skip?.id ?? '') || !skip.reason?.trim()) fail(`security/cis.yaml: each skipChecks entry needs a check id and a reason, got ${JSON.stringify(skip)}`);
   const skipped = (config.skipChecks ?? []).map((skip) => skip.id);
   if (skipped.length) args.push('--skip-check', skipped.join(','));
   // Exit 1 means "found something"; anything else, or output that is not JSON, is a failed scan.
