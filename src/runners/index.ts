@@ -31,7 +31,15 @@ export {
   type SecretMount,
 } from './workload.js';
 export { LogLines, secretRedactor, type LogLinesOptions } from './log-lines.js';
-export { createContainerRunner, type ContainerRunner, type ContainerRunnerOptions } from './container/container-runner.js';
+export {
+  CONTAINER_RUNNER_DEFAULTS,
+  containerSpec,
+  createContainerRunner,
+  type ContainerRunner,
+  type ContainerRunnerOptions,
+  type AttemptDirs,
+  type SpecInput,
+} from './container/container-runner.js';
 export { DEFAULT_DOCKER_SOCKET, dockerOptions } from './container/docker-host.js';
 export type { ImagePolicy, ImageVerdict, ImageVerificationRequest, ImageVerifier } from './container/image-policy.js';
 export {

@@ -72,6 +72,10 @@ export interface ContainerRunner extends Runner {
 }
 
 const RUNNER = 'container';
+
+/** The runtime settings {@link createContainerRunner} uses when its options leave them out. */
+export const CONTAINER_RUNNER_DEFAULTS = { networkMode: 'bridge', pidsLimit: 1024, tmpSize: '64m' } as const;
+
 /** Where the per-attempt Maestro directory is mounted; `$MAESTRO_OUTPUTS` lives there. */
 const MAESTRO_DIR = '/maestro';
 const OUTPUTS_FILE = `${MAESTRO_DIR}/outputs.json`;
@@ -100,15 +104,15 @@ export function createContainerRunner(options: ContainerRunnerOptions = {}): Con
     resourceClasses = DEFAULT_RESOURCE_CLASSES,
     artifacts,
     imagePolicy = {},
-    networkMode = 'bridge',
+    networkMode = CONTAINER_RUNNER_DEFAULTS.networkMode,
     scratchDir = tmpdir(),
     secretsDir = existsSync('/dev/shm') ? '/dev/shm' : tmpdir(),
     tailLines = 50,
     maxArtifactBytes = 512 * 1024 * 1024,
     maxOutputsBytes = 1024 * 1024,
     heartbeatIntervalMs = 5000,
-    pidsLimit = 1024,
-    tmpSize = '64m',
+    pidsLimit = CONTAINER_RUNNER_DEFAULTS.pidsLimit,
+    tmpSize = CONTAINER_RUNNER_DEFAULTS.tmpSize,
     temporalNamespace = 'default',
   } = options;
   let client: Promise<Dockerode> | undefined = options.docker ? Promise.resolve(options.docker) : undefined;
@@ -200,7 +204,8 @@ export function createContainerRunner(options: ContainerRunnerOptions = {}): Con
   };
 }
 
-interface AttemptDirs {
+/** The host folders of one attempt, bind-mounted into its container. */
+export interface AttemptDirs {
   /** Removed after the attempt. */
   root: string;
   /** Mounted at `/maestro`. */
@@ -226,7 +231,8 @@ async function attemptDirs(scratchDir: string, secretsDir: string, workload: Con
   return dirs;
 }
 
-interface SpecInput {
+/** What {@link containerSpec} builds an attempt's container from. */
+export interface SpecInput {
   workload: ContainerWorkload;
   ctx: TaskContext;
   resources: ResourceClass;
@@ -239,7 +245,13 @@ interface SpecInput {
   temporalNamespace: string;
 }
 
-async function containerSpec(input: SpecInput): Promise<ContainerCreateOptions> {
+/**
+ * The container-create request of one attempt: every runtime setting the runner asks the engine for
+ * (user-visible hardening: no privilege, no capability, read-only root, limits). Exported so that
+ * `scripts/cis.mjs` renders and scans exactly what the runner sends. Writes the attempt's file
+ * secrets into `dirs.secrets`; no other I/O.
+ */
+export async function containerSpec(input: SpecInput): Promise<ContainerCreateOptions> {
   const { workload, ctx, resources, imageId, dirs, secretValues, networkMode, pidsLimit, tmpSize, temporalNamespace } = input;
   const env: Record<string, string> = {
     ...workload.env,
