@@ -50,6 +50,12 @@ export interface ImagePolicy {
   resolveDigest?: (image: string) => Promise<string | undefined>;
 }
 
+/** Whether `request` needs a verified signature: `required` (workload, runner) or the policy says so. */
+export function signatureRequired(policy: ImagePolicy, request: ImageVerificationRequest, required: boolean): boolean {
+  const { requireSignature } = policy;
+  return required || (typeof requireSignature === 'function' ? requireSignature(request) : requireSignature === true);
+}
+
 /**
  * Applies the policy to one image: when a signature is required (by the policy, or `required`
  * from the workload or runner), asks the verifier and throws `IMAGE_NOT_VERIFIED` (not retryable)
@@ -58,8 +64,7 @@ export interface ImagePolicy {
  * @throws RunnerError with code `IMAGE_NOT_VERIFIED`, details `{ image, imageId, reason }`.
  */
 export async function checkImage(runner: string, policy: ImagePolicy, request: ImageVerificationRequest, required: boolean): Promise<ImageVerdict | undefined> {
-  const requireSignature = policy.requireSignature;
-  if (!(required || (typeof requireSignature === 'function' ? requireSignature(request) : requireSignature === true))) return undefined;
+  if (!signatureRequired(policy, request, required)) return undefined;
   const verdict: ImageVerdict = policy.verifier
     ? await policy.verifier(request)
     : { verified: false, reason: 'a signature is required but no image verifier is configured', code: 'NO_VERIFIER' };

@@ -14,7 +14,7 @@ import { RunnerError, classTimeout } from '../runner-error.js';
 import type { RunnableTask, Runner } from '../runner.js';
 import { containerWorkloadOf, type CollectedArtifact, type ContainerResult } from '../workload.js';
 import { artifactEntry, checkArtifactsSize } from '../container/artifacts.js';
-import { checkImage, type ImagePolicy, type ImageVerificationRequest } from '../container/image-policy.js';
+import { checkImage, signatureRequired, type ImagePolicy, type ImageVerificationRequest } from '../container/image-policy.js';
 import { parseImageReference, pinnedReference } from '../registry/reference.js';
 import { COLLECTOR_NAME, CONTAINER_NAME, JOB_LABEL, buildJob, buildSecret, jobName, k8sNamespaceFor, parseCollectorLog } from './job.js';
 
@@ -191,8 +191,7 @@ export function createK8sRunner(options: K8sRunnerOptions = {}): K8sRunner {
    */
   async function verifiedImage(image: string, required: boolean, ctx: TaskContext): Promise<string> {
     const request: ImageVerificationRequest = { image, imageId: image, repoDigests: [], namespace: ctx.namespace, runId: ctx.runId, taskId: ctx.taskId };
-    const needed = required || (typeof imagePolicy.requireSignature === 'function' ? imagePolicy.requireSignature(request) : imagePolicy.requireSignature === true);
-    if (!needed) return image;
+    if (!signatureRequired(imagePolicy, request, required)) return image;
     const reference = parseImageReference(image);
     const digest = reference.digest ?? (await imagePolicy.resolveDigest?.(image));
     if (digest === undefined) {
