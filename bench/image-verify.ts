@@ -114,7 +114,8 @@ export async function benchImageVerify({ iterations = 20, warmup = 3 }: ImageVer
       pass: Math.max(verifierCached.median, verifierUncached.median) <= IMAGE_VERIFY_TARGET_MS,
     };
   } finally {
-    await podman.podman(['untag', image]).catch(() => undefined);
+    // Only this name: a bare `untag IMAGE` would strip the shared test image's own name too.
+    await podman.podman(['untag', image, image]).catch(() => undefined);
     await Promise.all([podman.stop(), registry.stop()]);
   }
 }

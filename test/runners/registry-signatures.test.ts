@@ -208,7 +208,8 @@ describe('container runner with registry signatures (podman)', () => {
   });
 
   afterAll(async () => {
-    for (const tag of tags) await podman?.podman(['untag', tag]).catch(() => undefined);
+    // `untag IMAGE NAME` removes that name only (a bare `untag IMAGE` would strip the shared test image's own name too).
+    for (const tag of tags) await podman?.podman(['untag', tag, tag]).catch(() => undefined);
     await podman?.stop();
   });
 
