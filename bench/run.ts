@@ -13,6 +13,8 @@
  *   both at the highest rate where raw starts keep p95 < 50 ms (bench/capacity.ts;
  *   `BENCH_CAPACITY_RATES`, `BENCH_CAPACITY_SECONDS`, `BENCH_CPU_PROF`);
  * - `container`: a no-op container through the container runner against `podman run` (bench/container.ts);
+ * - `image-verify`: a container start with its image's cosign signature verified from an OCI
+ *   registry (cache on and off) against the same start unverified (bench/image-verify.ts);
  * - `sdk`: what the task SDK and runner path add per call over the client library alone, for
  *   `tasks/http.request` and `connectors/nats.publish` (bench/sdk.ts);
  * - `egress`: the egress guard's cost per connection against plain `net.connect` (bench/egress.ts);
@@ -59,6 +61,7 @@ import { benchCompile, chainManifest, layeredManifest, type CompilerResult } fro
 import { benchCluster, clusterReport } from './cluster.js';
 import { benchConsole, consoleReport } from './console.js';
 import { benchContainer, containerBenchReport } from './container.js';
+import { benchImageVerify, imageVerifyReport } from './image-verify.js';
 import { benchConnectorTrace, connectorTraceMarkdown } from './connector-trace.js';
 import { benchEgress, egressMarkdown } from './egress.js';
 import { benchExpressions, expressionsMarkdown } from './expressions.js';
@@ -283,6 +286,10 @@ ${apiLoadReport(sustained)}`, json: { issueRate, sustained } };
   container: async () => {
     const result = await benchContainer();
     return { markdown: containerBenchReport(result), json: result };
+  },
+  'image-verify': async () => {
+    const result = await benchImageVerify();
+    return { markdown: imageVerifyReport(result), json: result };
   },
   sdk: async () => {
     const result = await benchSdk();

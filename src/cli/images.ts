@@ -1,8 +1,10 @@
 /**
- * `maestro images sign IMAGE --key KEY` and `maestro images verify IMAGE`: image signatures kept in
- * the signatures folder (`MAESTRO_IMAGE_SIGNATURES_DIR`, default `<dataDir>/image-signatures`),
- * the ones the container runner checks before it starts a container that must run a signed image.
- * The image is looked up through the Docker API of `DOCKER_HOST`, as the runner does.
+ * `maestro images sign IMAGE --key KEY` and `maestro images verify IMAGE`: image signatures where
+ * the runners look for them. An image in a registry (`host[:port]/repo[:tag]`) is signed there,
+ * cosign-style (the tag `sha256-<digest>.sig` beside it); a local image (or `--to folder`) gets a
+ * Sigstore bundle in the signatures folder (`MAESTRO_IMAGE_SIGNATURES_DIR`, default
+ * `<dataDir>/image-signatures`), for air-gapped hosts. A local image is looked up through the
+ * Docker API of `DOCKER_HOST`, as the container runner does.
  */
 import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
@@ -16,21 +18,30 @@ import type { ImageVerificationRequest, SignableImage } from '../runners/index.j
  * @param setExitCode receives the command's exit code.
  */
 export function registerImageCommands(program: Command, setExitCode: (code: number) => void): void {
-  const images = program.command('images').description('container image signatures (Sigstore bundles in MAESTRO_IMAGE_SIGNATURES_DIR)');
+  const images = program.command('images').description('container image signatures (cosign signatures in the registry, or Sigstore bundles in MAESTRO_IMAGE_SIGNATURES_DIR)');
 
   images
     .command('sign')
-    .description("sign a local image's content digests with a key; writes sha256-<image id>.sigstore.json")
-    .argument('<image>', 'image reference known to the engine at DOCKER_HOST')
+    .description("sign an image: in its registry (cosign's sha256-<digest>.sig tag) or, for a local image or --to folder, as a bundle in the signatures folder")
+    .argument('<image>', 'registry reference (host[:port]/repo[:tag|@digest]) or an image known to the engine at DOCKER_HOST')
     .requiredOption('-k, --key <pem>', 'PKCS#8 PEM private key (ECDSA P-256 or Ed25519)')
+    .option('--to <store>', 'registry | folder (default: registry for a registry reference, else folder)')
     .option('--dir <dir>', 'signatures folder (default: MAESTRO_IMAGE_SIGNATURES_DIR or <dataDir>/image-signatures)')
-    .option('--json', 'print {file, keyId, imageId} as JSON')
-    .action(async (image: string, options: { key: string; dir?: string; json?: boolean }) => {
+    .option('--json', 'print what was signed as JSON')
+    .action(async (image: string, options: { key: string; to?: string; dir?: string; json?: boolean }) => {
       const config = loadConfig();
-      const [{ loadSigningKey }, { imageSignaturesDirOf, signImage }] = await Promise.all([import('../provenance/index.js'), import('../runners/index.js')]);
-      const target = await inspectImage(config.dockerHost, image);
+      const [{ loadSigningKey }, runners] = await Promise.all([import('../provenance/index.js'), import('../runners/index.js')]);
+      const store = options.to ?? (runners.namesRegistry(image) ? 'registry' : 'folder');
+      if (store !== 'registry' && store !== 'folder') throw new ConfigError(`--to ${store}: expected registry or folder`);
       const key = await loadSigningKey(options.key);
-      const signed = await signImage(target, key, options.dir ?? imageSignaturesDirOf(config));
+      if (store === 'registry') {
+        const signed = await runners.signImageInRegistry(runners.registryClientFrom(config), image, key);
+        console.log(options.json ? JSON.stringify(signed, null, 2) : `${image} (${signed.digest}) signed by key ${signed.keyId}: ${signed.signatureTag}`);
+        setExitCode(0);
+        return;
+      }
+      const target = await inspectImage(config.dockerHost, image);
+      const signed = await runners.signImage(target, key, options.dir ?? runners.imageSignaturesDirOf(config));
       const result = { file: signed.file, keyId: signed.keyId, imageId: target.imageId };
       console.log(options.json ? JSON.stringify(result, null, 2) : `${image} (${target.imageId}) signed by key ${signed.keyId}: ${signed.file}`);
       setExitCode(0);
@@ -38,8 +49,8 @@ export function registerImageCommands(program: Command, setExitCode: (code: numb
 
   images
     .command('verify')
-    .description('check an image the way the container runner does; exit 0 verified, 1 not, with the reason')
-    .argument('<image>', 'image reference known to the engine at DOCKER_HOST')
+    .description('check an image the way the runners do (stores of MAESTRO_IMAGE_SIGNATURE_STORES); exit 0 verified, 1 not, with the reason')
+    .argument('<image>', 'registry reference or an image known to the engine at DOCKER_HOST')
     .option('-k, --key <pem>', 'trusted public key file (repeatable); default: MAESTRO_IMAGE_KEYS', collect, [])
     .option('--dir <dir>', 'signatures folder (default: MAESTRO_IMAGE_SIGNATURES_DIR or <dataDir>/image-signatures)')
     .option('--json', 'print the verdict as JSON')
@@ -47,18 +58,27 @@ export function registerImageCommands(program: Command, setExitCode: (code: numb
       const config = loadConfig();
       const keyFiles = options.key.length > 0 ? options.key : [...(config.imageKeys ?? [])];
       if (keyFiles.length === 0) throw new ConfigError('no trusted image keys: pass --key <public key PEM> or set MAESTRO_IMAGE_KEYS');
-      const [{ readPublicKeys }, { createImageSignatureVerifier, imageSignaturesDirOf }] = await Promise.all([import('../provenance/index.js'), import('../runners/index.js')]);
-      const target = await inspectImage(config.dockerHost, image);
-      const keys = await readPublicKeys(keyFiles);
-      const verifier = createImageSignatureVerifier({ signaturesDir: options.dir ?? imageSignaturesDirOf(config), trustedKeys: async () => keys });
-      const request: ImageVerificationRequest = { image, imageId: target.imageId, repoDigests: [...(target.repoDigests ?? [])], namespace: '', runId: '', taskId: '' };
+      const runners = await import('../runners/index.js');
+      const settings = { ...config, imageKeys: keyFiles, ...(options.dir === undefined ? {} : { imageSignaturesDir: options.dir }) };
+      const verifier = runners.imageVerifierFrom(settings);
+      let request: ImageVerificationRequest;
+      if ((config.imageSignatureStores ?? []).includes('registry') && runners.namesRegistry(image)) {
+        // As the Kubernetes runner does: the registry says which digest the reference names now.
+        const reference = runners.parseImageReference(image);
+        const digest = reference.digest ?? (await runners.registryClientFrom(config).manifest(reference))?.digest;
+        if (digest === undefined) throw new NotFoundError(`${image} is not in its registry`);
+        request = { image, imageId: digest, repoDigests: [runners.pinnedReference(reference, digest)], digest, namespace: '', runId: '', taskId: '' };
+      } else {
+        const target = await inspectImage(config.dockerHost, image);
+        request = { image, imageId: target.imageId, repoDigests: [...(target.repoDigests ?? [])], namespace: '', runId: '', taskId: '' };
+      }
       const verdict = await verifier(request);
       console.log(
         options.json
-          ? JSON.stringify({ image, imageId: target.imageId, ...verdict }, null, 2)
+          ? JSON.stringify({ image, imageId: request.imageId, ...verdict }, null, 2)
           : verdict.verified
-            ? `${image} (${target.imageId}): verified (${verdict.signer ?? 'trusted key'})`
-            : `${image} (${target.imageId}): NOT verified (${verdict.code ?? 'refused'}): ${verdict.reason}`,
+            ? `${image} (${request.imageId}): verified (${verdict.signer ?? 'trusted key'})`
+            : `${image} (${request.imageId}): NOT verified (${verdict.code ?? 'refused'}): ${verdict.reason}`,
       );
       setExitCode(verdict.verified ? 0 : 1);
     });

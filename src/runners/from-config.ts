@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection, WorkflowClient } from '@temporalio/client';
 import { temporalConnectOptions, type ImagesSettings, type RunnersSettings, type StoreSettings, type TemporalSettings } from '../config/index.js';
+import { ConfigError } from '../errors/index.js';
 import { readPublicKeys } from '../provenance/index.js';
 import type { ArtifactStore } from '../store/index.js';
 import { createContainerRunner } from './container/container-runner.js';
@@ -9,6 +11,9 @@ import { createImageSignatureVerifier } from './container/image-signatures.js';
 import { dockerOptions, dockerSocketPresent } from './container/docker-host.js';
 import { startOrphanSweep, temporalRunLiveness, type OrphanSweepOptions, type OrphanSweeper, type RunLiveness } from './container/orphans.js';
 import { createK8sRunner } from './k8s/k8s-runner.js';
+import { createRegistryClient, type RegistryClient, type RegistryCredentials } from './registry/client.js';
+import { createRegistrySignatureVerifier } from './registry/cosign.js';
+import { parseImageReference } from './registry/reference.js';
 import { resourceClassesFrom } from './resources.js';
 import { localRunner, type Runners } from './runner.js';
 import { createServerlessRunner } from './serverless/serverless-runner.js';
@@ -43,7 +48,13 @@ export function createRunners(config: RunnersSettings & ImagesSettings & Pick<St
       temporalNamespace: config.temporalNamespace,
       imagePolicy: imagePolicyFrom(config, options.imageVerifier ?? imageVerifierFrom(config)),
     }),
-    k8s: createK8sRunner({ kubeconfig: config.kubeconfig, namespaces: config.k8sNamespaces, resourceClasses, artifacts: options.artifacts }),
+    k8s: createK8sRunner({
+      kubeconfig: config.kubeconfig,
+      namespaces: config.k8sNamespaces,
+      resourceClasses,
+      artifacts: options.artifacts,
+      imagePolicy: { ...imagePolicyFrom(config, options.imageVerifier ?? imageVerifierFrom(config)), resolveDigest: digestResolverFrom(config) },
+    }),
     serverless: createServerlessRunner({
       functions: config.functions,
       lambda: { endpoint: config.lambdaEndpoint, region: config.lambdaRegion },
@@ -57,12 +68,79 @@ export function imageSignaturesDirOf(config: Pick<ImagesSettings, 'imageSignatur
   return config.imageSignaturesDir ?? join(config.dataDir, 'image-signatures');
 }
 
+/** The image settings {@link imageVerifierFrom} reads. */
+export type ImageVerifierSettings = Pick<ImagesSettings, 'imageSignaturesDir' | 'imageKeys' | 'imageSignatureStores' | 'imageRegistryInsecure' | 'imageRegistryAuthFile'> &
+  Pick<StoreSettings, 'dataDir'>;
+
 /**
- * The configured image verifier: bundles from {@link imageSignaturesDirOf}, trusted keys from
- * `MAESTRO_IMAGE_KEYS` (read at every verification; none configured refuses every image).
+ * The configured image verifier: the stores of `MAESTRO_IMAGE_SIGNATURE_STORES` in order (cosign
+ * signatures in the image's registry, Sigstore bundles in {@link imageSignaturesDirOf}), trusted
+ * keys from `MAESTRO_IMAGE_KEYS` (read at every verification; none configured refuses every image).
  */
-export function imageVerifierFrom(config: Pick<ImagesSettings, 'imageSignaturesDir' | 'imageKeys'> & Pick<StoreSettings, 'dataDir'>): ImageVerifier {
-  return createImageSignatureVerifier({ signaturesDir: imageSignaturesDirOf(config), trustedKeys: () => readPublicKeys(config.imageKeys ?? []) });
+export function imageVerifierFrom(config: ImageVerifierSettings): ImageVerifier {
+  const trustedKeys = () => readPublicKeys(config.imageKeys ?? []);
+  const stores = (config.imageSignatureStores ?? ['folder']).map((store) =>
+    store === 'registry'
+      ? createRegistrySignatureVerifier({ client: registryClientFrom(config), trustedKeys })
+      : createImageSignatureVerifier({ signaturesDir: imageSignaturesDirOf(config), trustedKeys }),
+  );
+  return firstVerified(stores);
+}
+
+/**
+ * A verifier asking each of `stores` in order until one verifies. When none does, the refusal
+ * carries every store's reason, and the first code that says more than "no signature here".
+ */
+export function firstVerified(stores: readonly ImageVerifier[]): ImageVerifier {
+  if (stores.length === 1 && stores[0] !== undefined) return stores[0];
+  return async (request) => {
+    const refusals: { reason: string; code?: string }[] = [];
+    for (const store of stores) {
+      const verdict = await store(request);
+      if (verdict.verified) return verdict;
+      refusals.push(verdict);
+    }
+    const code = refusals.find((refusal) => refusal.code !== 'NO_SIGNATURE')?.code ?? refusals[0]?.code;
+    return { verified: false, reason: refusals.map((refusal) => refusal.reason).join('; '), ...(code === undefined ? {} : { code }) };
+  };
+}
+
+/** A registry client from the image settings (insecure registries, basic-auth file). */
+export function registryClientFrom(config: Pick<ImagesSettings, 'imageRegistryInsecure' | 'imageRegistryAuthFile'>): RegistryClient {
+  const file = config.imageRegistryAuthFile;
+  let auths: Map<string, RegistryCredentials> | undefined;
+  return createRegistryClient({
+    insecureRegistries: config.imageRegistryInsecure ?? [],
+    ...(file === undefined ? {} : { credentials: (registry: string) => (auths ??= readRegistryAuths(file)).get(registry) }),
+  });
+}
+
+/** Resolves a registry reference to its manifest digest through {@link registryClientFrom}. */
+function digestResolverFrom(config: Pick<ImagesSettings, 'imageRegistryInsecure' | 'imageRegistryAuthFile'>): (image: string) => Promise<string | undefined> {
+  const client = registryClientFrom(config);
+  return async (image) => {
+    const reference = parseImageReference(image);
+    return reference.digest ?? (await client.manifest(reference))?.digest;
+  };
+}
+
+/** `auths.<registry>.auth` (base64 `user:password`) of a Docker config.json. @throws ConfigError when unreadable. */
+function readRegistryAuths(file: string): Map<string, RegistryCredentials> {
+  const auths = new Map<string, RegistryCredentials>();
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8').slice(0, 1024 * 1024));
+    const entries = (parsed as { auths?: unknown }).auths;
+    for (const [registry, entry] of Object.entries(entries !== null && typeof entries === 'object' ? entries : {})) {
+      const auth = (entry as { auth?: unknown } | null)?.auth;
+      if (typeof auth !== 'string') continue;
+      const decoded = Buffer.from(auth, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      if (colon > 0) auths.set(registry.replace(/^https?:\/\//, '').replace(/\/.*$/, ''), { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) });
+    }
+  } catch (error) {
+    throw new ConfigError(`MAESTRO_IMAGE_REGISTRY_AUTH_FILE ${file} is not a readable Docker config.json: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  return auths;
 }
 
 /**

@@ -41,7 +41,19 @@ export {
   type SpecInput,
 } from './container/container-runner.js';
 export { DEFAULT_DOCKER_SOCKET, dockerOptions } from './container/docker-host.js';
-export type { ImagePolicy, ImageVerdict, ImageVerificationRequest, ImageVerifier } from './container/image-policy.js';
+export { checkImage, type ImagePolicy, type ImageVerdict, type ImageVerificationRequest, type ImageVerifier } from './container/image-policy.js';
+export { createRegistryClient, type FetchedManifest, type RegistryClient, type RegistryClientOptions, type RegistryCredentials } from './registry/client.js';
+export {
+  SIGNATURE_ANNOTATION,
+  SIMPLE_SIGNING_MEDIA_TYPE,
+  createRegistrySignatureVerifier,
+  signImageInRegistry,
+  signatureTagOf,
+  simpleSigningPayload,
+  type RegistrySignature,
+  type RegistrySignatureVerifierOptions,
+} from './registry/cosign.js';
+export { namesRegistry, parseImageReference, pinnedReference, type ImageReference } from './registry/reference.js';
 export {
   IMAGE_SIGNATURE_PREDICATE,
   createImageSignatureVerifier,
@@ -57,7 +69,17 @@ export {
 export { createK8sRunner, type K8sRunner, type K8sRunnerOptions } from './k8s/k8s-runner.js';
 export { buildJob, jobName, k8sNamespaceFor, type JobSpecInput } from './k8s/job.js';
 export { createServerlessRunner, idempotencyKey, type ServerlessRunner, type ServerlessRunnerOptions } from './serverless/serverless-runner.js';
-export { createRunners, imagePolicyFrom, imageSignaturesDirOf, imageVerifierFrom, startContainerSweep, type CreateRunnersOptions } from './from-config.js';
+export {
+  createRunners,
+  firstVerified,
+  imagePolicyFrom,
+  imageSignaturesDirOf,
+  imageVerifierFrom,
+  registryClientFrom,
+  startContainerSweep,
+  type CreateRunnersOptions,
+  type ImageVerifierSettings,
+} from './from-config.js';
 export {
   TEMPORAL_NAMESPACE_LABEL,
   startOrphanSweep,

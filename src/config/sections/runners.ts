@@ -4,7 +4,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { parseDuration } from '../../ir/index.js';
-import { namespaceList, pathList, stringMap } from '../decode.js';
+import { checkedList, namespaceList, pathList, stringMap } from '../decode.js';
 import { SettingValueError, optional, section, type SettingsOf } from '../setting.js';
 
 const text = Type.String({ minLength: 1 });
@@ -132,7 +132,26 @@ export const imagesSection = section('images', 'Which container images may run: 
     env: 'MAESTRO_IMAGE_SIGNATURES_DIR',
     path: true,
     unset: '`<dataDir>/image-signatures`',
-    description: 'Folder of image signatures, one Sigstore bundle per image digest, `sha256-<hex>.sigstore.json`; written by `maestro images sign`.',
+    description: 'Folder of image signatures, one Sigstore bundle per image digest, `sha256-<hex>.sigstore.json`; written by `maestro images sign --to folder`.',
+  }),
+  imageSignatureStores: optional(Type.Array(Type.Union([Type.Literal('registry'), Type.Literal('folder')]), { minItems: 1, maxItems: 2, uniqueItems: true }), {
+    env: 'MAESTRO_IMAGE_SIGNATURE_STORES',
+    decode: checkedList('signature store', (item) => item === 'registry' || item === 'folder', (item) => `has an unknown signature store "${item}" (registry | folder)`),
+    unset: '`folder`',
+    description:
+      "Where image signatures are looked up, in order, the first that verifies winning: `registry` (cosign's `sha256-<hex>.sig` tag beside the image in its registry), `folder` (`MAESTRO_IMAGE_SIGNATURES_DIR`, for air-gapped hosts), e.g. `registry,folder`; in the file, a list.",
+  }),
+  imageRegistryInsecure: optional(Type.Array(text, { minItems: 1 }), {
+    env: 'MAESTRO_IMAGE_REGISTRY_INSECURE',
+    decode: checkedList('registry', (item) => /^[a-zA-Z0-9.-]+(?::\d{1,5})?$/.test(item), (item) => `has an invalid registry "${item}" (host[:port])`),
+    unset: 'none: every registry over HTTPS',
+    description: 'Registries (`host[:port]`) whose signatures are read over plain HTTP, e.g. a test registry `127.0.0.1:5000`; in the file, a list.',
+  }),
+  imageRegistryAuthFile: optional(text, {
+    env: 'MAESTRO_IMAGE_REGISTRY_AUTH_FILE',
+    path: true,
+    unset: 'no credentials: anonymous reads',
+    description: 'A Docker `config.json`-style file whose `auths.<registry>.auth` (base64 `user:password`) is sent as basic auth to that registry.',
   }),
 });
 

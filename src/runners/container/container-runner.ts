@@ -25,7 +25,7 @@ import {
 } from '../workload.js';
 import { collectArtifacts } from './artifacts.js';
 import { describeDockerHost, dockerOptions } from './docker-host.js';
-import type { ImagePolicy, ImageVerdict, ImageVerificationRequest } from './image-policy.js';
+import { checkImage, type ImagePolicy, type ImageVerificationRequest } from './image-policy.js';
 import { workerLabels } from './orphans.js';
 
 /** Options of {@link createContainerRunner}. */
@@ -177,22 +177,8 @@ export function createContainerRunner(options: ContainerRunnerOptions = {}): Con
         runId: context.runId,
         taskId: context.taskId,
       };
-      const required =
-        signedImageRequired ||
-        (typeof imagePolicy.requireSignature === 'function' ? imagePolicy.requireSignature(request) : imagePolicy.requireSignature === true);
-      if (required) {
-        const verdict: ImageVerdict = imagePolicy.verifier
-          ? await imagePolicy.verifier(request)
-          : { verified: false, reason: 'a signature is required but no image verifier is configured', code: 'NO_VERIFIER' };
-        if (!verdict.verified) {
-          throw new RunnerError(RUNNER, `image ${image} (${info.Id}) was not verified: ${verdict.reason}`, {
-            code: 'IMAGE_NOT_VERIFIED',
-            retryable: false,
-            details: { image, imageId: info.Id, ...(verdict.code === undefined ? {} : { reason: verdict.code }) },
-          });
-        }
-        context.logger.info('image verified', { runner: RUNNER, image, imageId: info.Id, signer: verdict.signer });
-      }
+      const verdict = await checkImage(RUNNER, imagePolicy, request, signedImageRequired);
+      if (verdict?.verified) context.logger.info('image verified', { runner: RUNNER, image, imageId: info.Id, signer: verdict.signer });
       return info.Id;
     }
   }

@@ -111,6 +111,8 @@ export type ImageVerificationFailureCode =
   | 'NO_TRUSTED_KEYS'
   /** No bundle for any of the image's digests. */
   | 'NO_SIGNATURE'
+  /** The local image is not what the reference names in its registry now (the tag moved). */
+  | 'DIGEST_MISMATCH'
   /** A bundle names the image's digest, but is signed for another image or is not an image signature. */
   | 'SUBJECT_MISMATCH'
   /** From {@link verifyBundle}: malformed, untrusted key, bad signature, bad payload. */

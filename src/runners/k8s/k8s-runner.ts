@@ -14,6 +14,8 @@ import { RunnerError, classTimeout } from '../runner-error.js';
 import type { RunnableTask, Runner } from '../runner.js';
 import { containerWorkloadOf, type CollectedArtifact, type ContainerResult } from '../workload.js';
 import { artifactEntry, checkArtifactsSize } from '../container/artifacts.js';
+import { checkImage, signatureRequired, type ImagePolicy, type ImageVerificationRequest } from '../container/image-policy.js';
+import { parseImageReference, pinnedReference } from '../registry/reference.js';
 import { COLLECTOR_NAME, CONTAINER_NAME, JOB_LABEL, buildJob, buildSecret, jobName, k8sNamespaceFor, parseCollectorLog } from './job.js';
 
 /** Options of {@link createK8sRunner}. */
@@ -50,6 +52,15 @@ export interface K8sRunnerOptions {
   maxArtifactBytes?: number;
   /** Image of the artifacts collector (`sh`, `find`, `sort`, `wc`, `base64`). @default {@link DEFAULT_COLLECTOR_IMAGE} */
   collectorImage?: string;
+  /**
+   * Which images need a verified signature and who verifies them. A task image that must be
+   * verified is resolved to its registry digest first (`resolveDigest`), verified for that
+   * digest, and the Job runs it pinned, `registry/repository@sha256:…`, so what the kubelet
+   * pulls is what was verified. @default no signature required
+   */
+  imagePolicy?: ImagePolicy;
+  /** Require a verified image for every task, as a workload's `requireSignedImage` does. @default false */
+  requireSignedImage?: boolean;
 }
 
 /** The Kubernetes runner. */
@@ -97,6 +108,7 @@ export function createK8sRunner(options: K8sRunnerOptions = {}): K8sRunner {
     artifacts,
     maxArtifactBytes = 5 * 1024 * 1024,
     collectorImage,
+    imagePolicy = {},
   } = options;
   let loaded: Promise<{ k8s: K8s; kc: KubeConfig; batch: BatchV1Api; core: CoreV1Api }> | undefined;
   const client = () =>
@@ -118,6 +130,8 @@ export function createK8sRunner(options: K8sRunnerOptions = {}): K8sRunner {
     const api = await client().catch((error: unknown) => {
       throw isMaestroError(error) ? error : new RunnerError(RUNNER, `cannot load Kubernetes credentials: ${messageOf(error)}`, { cause: error, retryable: false });
     });
+    // Before anything exists or any secret is read: an image that is not verified starts nothing.
+    const image = await verifiedImage(workload.image, workload.requireSignedImage === true || options.requireSignedImage === true, ctx);
     const secretValues = await Promise.all((workload.secrets ?? []).map((secret) => ctx.secrets(secret.name)));
     const log = new LogLines({ logger: ctx.logger, fields: { runner: RUNNER, job: name }, redact: secretValues, tailLines });
     const beat = setInterval(() => ctx.heartbeat({ runner: RUNNER, namespace, job: name }), heartbeatIntervalMs);
@@ -126,7 +140,7 @@ export function createK8sRunner(options: K8sRunnerOptions = {}): K8sRunner {
     const stopLogs = new AbortController();
     try {
       const job = buildJob({
-        workload,
+        workload: image === workload.image ? workload : { ...workload, image },
         resources,
         attempt,
         k8sNamespace: namespace,
@@ -169,6 +183,28 @@ export function createK8sRunner(options: K8sRunnerOptions = {}): K8sRunner {
       // A cancelled or timed-out attempt leaves nothing running: the Job goes, its pod and Secret with it.
       if (created && !finished) await deleteJob(api.batch, namespace, name, ctx);
     }
+  }
+
+  /**
+   * The image the Job runs: as written when no signature is required; else resolved to its
+   * registry digest, verified for it, and pinned to it.
+   */
+  async function verifiedImage(image: string, required: boolean, ctx: TaskContext): Promise<string> {
+    const request: ImageVerificationRequest = { image, imageId: image, repoDigests: [], namespace: ctx.namespace, runId: ctx.runId, taskId: ctx.taskId };
+    if (!signatureRequired(imagePolicy, request, required)) return image;
+    const reference = parseImageReference(image);
+    const digest = reference.digest ?? (await imagePolicy.resolveDigest?.(image));
+    if (digest === undefined) {
+      throw new RunnerError(RUNNER, `image ${image} was not verified: it cannot be resolved to a registry digest`, {
+        code: 'IMAGE_NOT_VERIFIED',
+        retryable: false,
+        details: { image, reason: 'NO_DIGEST' },
+      });
+    }
+    const pinned = pinnedReference(reference, digest);
+    const verdict = await checkImage(RUNNER, imagePolicy, { ...request, imageId: digest, repoDigests: [pinned], digest }, true);
+    ctx.logger.info('image verified', { runner: RUNNER, image, digest, signer: verdict?.verified ? verdict.signer : undefined });
+    return pinned;
   }
 
   return { run, kubeConfig: async () => (await client()).kc };
