@@ -1,0 +1,131 @@
+/**
+ * The Python worker (sdk/python, `maestro-py worker`) on the real Temporal dev server: a tiny
+ * workflow standing in for the interpreter's dispatch calls `maestro.task:<name>@<version>` on the
+ * Python task queue through Maestro's data converter (payloads encrypted by the TypeScript codec,
+ * decrypted by the Python one, and back).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import type { Payload } from '@temporalio/common';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { AesGcmPayloadCodec, maestroDataConverter } from '../../src/codec/index.js';
+import { parsePayloadKeys } from '../../src/config/index.js';
+import type { PythonTaskOutcome } from '../fixtures/python-task-workflow.js';
+import { PYTHON_TEST_TASKS_DIR, startPythonWorker, type PythonWorker } from './python-worker.js';
+
+const payloadKey = `py=${randomBytes(32).toString('base64')}`;
+const codec = new AesGcmPayloadCodec(parsePayloadKeys(payloadKey, 'test'));
+
+describe('the Python worker', () => {
+  const address = inject('temporalAddress');
+  const workflowQueue = `py-wf-${randomUUID()}`;
+  const pythonQueue = `py-${randomUUID()}`;
+  let connection: Connection;
+  let client: Client;
+  let worker: Worker;
+  let running: Promise<void>;
+  let python: PythonWorker;
+
+  const startWorker = (taskQueue: string, env: Record<string, string> = {}): Promise<PythonWorker> =>
+    startPythonWorker({ temporalAddress: address, namespace: 'default', taskQueue, payloadKey, module: 'tasks_sample', pythonPath: [PYTHON_TEST_TASKS_DIR], env });
+
+  const call = (activity: string, input: unknown, { taskQueue = pythonQueue, heartbeatTimeoutMs = 30_000, maximumAttempts = 1 } = {}) =>
+    client.workflow.start('callPythonTask', {
+      taskQueue: workflowQueue,
+      workflowId: `py-${randomUUID()}`,
+      args: [{ activity, taskQueue, heartbeatTimeoutMs, maximumAttempts, arg: { input, context: { runId: 'run-1', taskId: 'greet', attempt: 1, namespace: 'default', grant: 'g' } } }],
+    });
+  const outcome = async (activity: string, input: unknown, options = {}): Promise<PythonTaskOutcome> => (await call(activity, input, options)).result() as Promise<PythonTaskOutcome>;
+
+  beforeAll(async () => {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    connection = await Connection.connect({ address });
+    client = new Client({ connection, dataConverter: maestroDataConverter(codec) });
+    worker = await Worker.create({
+      connection: await NativeConnection.connect({ address }),
+      taskQueue: workflowQueue,
+      workflowBundle: await bundleWorkflowCode({ workflowsPath: new URL('../fixtures/python-task-workflow.ts', import.meta.url).pathname, logger: new DefaultLogger('ERROR') }),
+      dataConverter: maestroDataConverter(codec),
+    });
+    running = worker.run();
+    python = await startWorker(pythonQueue);
+  }, 300_000);
+
+  afterAll(async () => {
+    await python?.stop();
+    worker?.shutdown();
+    await running;
+    await connection?.close();
+  });
+
+  it('runs a task: its output, logs and events come back through both codecs', async () => {
+    const result = await outcome('maestro.task:py/hello@0.1.0', { name: 'Ada' });
+    expect(result).toMatchObject({ ok: true, result: { output: { greeting: 'Hello, Ada!' }, events: [{ type: 'greeted', name: 'Ada' }] } });
+    const logs = (result as { result: { logs: unknown[] } }).result.logs;
+    expect(logs).toEqual([{ ts: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/), level: 'info', message: 'greeting', fields: { name: 'Ada', attempt: 1 } }]);
+  });
+
+  it('fails with the TaskError code, non-retryable, and the logs in details[0]', async () => {
+    expect(await outcome('maestro.task:py/hello@0.1.0', { name: 'fail' })).toMatchObject({
+      ok: false,
+      type: 'GREETING_REFUSED',
+      nonRetryable: true,
+      message: 'asked to fail',
+      details: [{ message: 'asked to fail', logs: [{ message: 'greeting' }], events: [{ type: 'greeted' }] }],
+    });
+    // Any other exception is a retryable TASK_FAILED: the second attempt runs too (its log says attempt… 1: the context is Maestro's).
+    expect(await outcome('maestro.task:py/hello@0.1.0', { name: 'crash' }, { maximumAttempts: 2 })).toMatchObject({ ok: false, type: 'TASK_FAILED', nonRetryable: false, message: 'RuntimeError: boom' });
+  });
+
+  it('refuses bad input before the code runs (INVALID_INPUT, non-retryable)', async () => {
+    const result = await outcome('maestro.task:py/hello@0.1.0', { name: 42 }, { maximumAttempts: 3 });
+    expect(result).toMatchObject({ ok: false, type: 'INVALID_INPUT', nonRetryable: true, details: [{ logs: [], events: [] }] });
+  });
+
+  it('heartbeats, and a cancellation reaches the Python task within seconds', async () => {
+    const handle = await call('maestro.task:py/wait@0.1.0', { seconds: 120 });
+    // The task heartbeats its progress (ctx.heartbeat); the details reach history encrypted.
+    let details: Payload | undefined;
+    for (let tries = 0; tries < 100 && !details; tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      details = ((await handle.describe()).raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0] as Payload | undefined) ?? undefined;
+    }
+    expect(Buffer.from(details?.metadata?.encoding ?? []).toString()).toBe('binary/encrypted');
+    const [plain] = await codec.decode([details!]);
+    expect(JSON.parse(Buffer.from(plain?.data ?? []).toString())).toEqual({ step: expect.any(Number) });
+    const cancelledAt = Date.now();
+    await handle.cancel();
+    await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+    // The workflow waits for the activity to acknowledge the cancellation (WAIT_CANCELLATION_COMPLETED).
+    expect(Date.now() - cancelledAt).toBeLessThan(10_000);
+  }, 60_000);
+
+  it('drains on SIGTERM: a task in flight finishes before the worker exits', async () => {
+    const queue = `py-drain-${randomUUID()}`;
+    const draining = await startWorker(queue);
+    const handle = await call('maestro.task:py/wait@0.1.0', { seconds: 3 }, { taskQueue: queue });
+    for (let tries = 0; tries < 100 && !(await handle.describe()).raw.pendingActivities?.[0]?.lastStartedTime; tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await draining.stop();
+    expect(await handle.result()).toMatchObject({ ok: true, result: { output: { cancelled: false } } });
+    expect(draining.output()).toContain('maestro-py: draining');
+  }, 60_000);
+
+  it('a task of a killed worker is retried on another once its heartbeat is lost', async () => {
+    const queue = `py-kill-${randomUUID()}`;
+    const doomed = await startWorker(queue);
+    const handle = await call('maestro.task:py/wait@0.1.0', { seconds: 4 }, { taskQueue: queue, heartbeatTimeoutMs: 3_000, maximumAttempts: 2 });
+    for (let tries = 0; tries < 100 && !(await handle.describe()).raw.pendingActivities?.[0]?.lastStartedTime; tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await doomed.kill();
+    const rescuer = await startWorker(queue);
+    try {
+      expect(await handle.result()).toMatchObject({ ok: true, result: { output: { cancelled: false } } });
+    } finally {
+      await rescuer.stop();
+    }
+  }, 90_000);
+});
