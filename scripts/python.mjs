@@ -11,8 +11,8 @@
  * DuckDB, pyarrow and boto3), then the SDK itself, editable (`pip install --no-deps
  * --no-build-isolation -e sdk/python`: the venv's own setuptools builds it, so its sources are used
  * as they are and a change to them needs no reinstall). The venv is stamped with a revision of the
- * requirements and pyproject.toml; a venv of another revision, or half made (an install killed
- * midway), is made again from scratch. Needs python3 (3.10+) with venv, and PyPI.
+ * requirements and pyproject.toml's `[project]` (not its tools' settings); a venv of another
+ * revision, or half made (an install killed midway), is made again from scratch. Needs python3 (3.10+) with venv, and PyPI.
  * Writes nothing outside `<repo>/.tools/python-sdk`.
  */
 import { spawnSync } from 'node:child_process';
@@ -37,8 +37,10 @@ export function ensurePythonSdk() {
   const venv = venvDir();
   const python = join(venv, 'bin', 'python');
   const stampFile = join(venv, 'maestro.revision');
-  // The SDK's folder too: the install is editable, and worktrees may share one `.tools`.
-  const revision = filesRevision([REQUIREMENTS, join(SDK_DIR, 'pyproject.toml')], REPO_ROOT, [SDK_DIR]);
+  // pyproject.toml up to its tools' settings (a lint setting needs no reinstall); the SDK's folder
+  // too: the install is editable, and worktrees may share one `.tools`.
+  const project = readFileSync(join(SDK_DIR, 'pyproject.toml'), 'utf8').split(/^\[tool\./m)[0];
+  const revision = filesRevision([REQUIREMENTS], REPO_ROOT, [project, SDK_DIR]);
   const stamp = existsSync(stampFile) ? readFileSync(stampFile, 'utf8').trim() : '';
   if (stamp !== revision || !run(python, ['-c', 'import maestro_sdk']).ok) {
     const system = onPath('python3') ?? fail('python3 (3.10+) with venv is needed to set up the Python SDK: install it and re-run.');
@@ -63,9 +65,11 @@ export function ensurePythonSdk() {
 function test(python) {
   const sources = ['sdk/python', 'examples/python'];
   for (const args of [
-    ['-m', 'ruff', 'check', ...sources],
-    ['-m', 'ruff', 'format', '--check', ...sources],
-    ['-m', 'mypy', '--strict', '--config-file', 'sdk/python/pyproject.toml', 'sdk/python/src', 'sdk/python/tests', 'examples/python'],
+    ['-m', 'ruff', 'check', '--config', 'sdk/python/pyproject.toml', ...sources],
+    ['-m', 'ruff', 'format', '--check', '--config', 'sdk/python/pyproject.toml', ...sources],
+    // Twice: each folder has its own tests' conftest.py, which mypy would take for one module.
+    ['-m', 'mypy', '--strict', '--config-file', 'sdk/python/pyproject.toml', 'sdk/python/src', 'sdk/python/tests'],
+    ['-m', 'mypy', '--strict', '--config-file', 'sdk/python/pyproject.toml', 'examples/python'],
     ['-m', 'pytest', '-q', '-c', 'sdk/python/pyproject.toml', '--rootdir', 'sdk/python'],
   ]) {
     const result = spawnSync(python, args, { stdio: 'inherit', cwd: REPO_ROOT });

@@ -2,9 +2,8 @@
 
 import asyncio
 
-from pydantic import BaseModel, Field
-
 from maestro_sdk import TaskContext, TaskError, task
+from pydantic import BaseModel, Field
 
 
 class Greet(BaseModel):

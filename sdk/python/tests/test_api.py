@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 import tasks_sample
-
 from maestro_sdk import api, definition_of
 from maestro_sdk.errors import TaskError
 from maestro_sdk.worker import WorkerSettings, register

@@ -4,8 +4,6 @@ import json
 from pathlib import Path
 
 import pytest
-from temporalio.api.common.v1 import Payload
-
 from maestro_sdk.codec import (
     AesGcmPayloadCodec,
     PayloadKeyError,
@@ -13,6 +11,7 @@ from maestro_sdk.codec import (
     parse_payload_keys,
     payload_keys_from_env,
 )
+from temporalio.api.common.v1 import Payload
 
 VECTOR = json.loads((Path(__file__).parent / "vectors" / "ts-payload.json").read_text())
 KEY = base64.b64encode(bytes(range(32))).decode()

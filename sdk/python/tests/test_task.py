@@ -5,10 +5,9 @@ from pathlib import Path
 
 import pytest
 import tasks_sample
-from pydantic import BaseModel
-
 from maestro_sdk import TaskContext, definition_of, task, tasks_of
 from maestro_sdk.task import code_digest
+from pydantic import BaseModel
 
 
 def test_a_task_carries_its_schemas_and_registration() -> None:

@@ -2,7 +2,6 @@ import asyncio
 
 import pytest
 import tasks_sample
-
 from maestro_sdk.context import MAX_LOG_BYTES, MAX_LOG_LINES
 from maestro_sdk.testing import TaskFailure, run_task, start_task
 
