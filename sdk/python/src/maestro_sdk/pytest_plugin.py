@@ -17,6 +17,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -98,8 +99,8 @@ def maestro_worker() -> Iterator[Callable[..., StartedWorker]]:
     """A function starting workers (see :func:`start_worker`); each is stopped when the test ends."""
     started: list[StartedWorker] = []
 
-    def start(module: str, **options: object) -> StartedWorker:
-        worker = start_worker(module, **options)  # type: ignore[arg-type]
+    def start(module: str, **options: Any) -> StartedWorker:
+        worker = start_worker(module, **options)
         started.append(worker)
         return worker
 
