@@ -4,7 +4,9 @@
  * Python task queue through Maestro's data converter (payloads encrypted by the TypeScript codec,
  * decrypted by the Python one, and back).
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
@@ -12,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AesGcmPayloadCodec, maestroDataConverter } from '../../src/codec/index.js';
 import { parsePayloadKeys } from '../../src/config/index.js';
 import type { PythonTaskOutcome } from '../fixtures/python-task-workflow.js';
+import { REPO_ROOT } from './install.js';
 import { PYTHON_TEST_TASKS_DIR, startPythonWorker, type PythonWorker } from './python-worker.js';
 
 const payloadKey = `py=${randomBytes(32).toString('base64')}`;
@@ -128,4 +131,11 @@ describe('the Python worker', () => {
       await rescuer.stop();
     }
   }, 90_000);
+
+  it("gives pytest a maestro_worker fixture serving a module's tasks (sdk/python/tests/test_worker_fixture.py)", () => {
+    const python = join(REPO_ROOT, '.tools', 'python-sdk', 'bin', 'python');
+    const args = ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', '-c', 'sdk/python/pyproject.toml', '--rootdir', 'sdk/python', 'sdk/python/tests/test_worker_fixture.py'];
+    const result = spawnSync(python, args, { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, MAESTRO_TEST_TEMPORAL_ADDRESS: address }, timeout: 120_000 });
+    expect(result.stdout + result.stderr).toMatch(/1 passed/);
+  }, 150_000);
 });
