@@ -6,6 +6,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
@@ -138,4 +140,68 @@ describe('the Python worker', () => {
     const result = spawnSync(python, args, { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, MAESTRO_TEST_TEMPORAL_ADDRESS: address }, timeout: 120_000 });
     expect(result.stdout + result.stderr).toMatch(/1 passed/);
   }, 150_000);
+
+  describe('with a Maestro API (a local stand-in for POST /tasks and POST /tasks/secrets)', () => {
+    let server: Server;
+    let url: string;
+    const registrations: Record<string, unknown>[] = [];
+    let conflict = false;
+
+    beforeAll(async () => {
+      server = createServer((request, response) => {
+        let body = '';
+        request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+        request.on('end', () => {
+          const parsed = JSON.parse(body) as Record<string, unknown>;
+          const answer = (status: number, value: unknown): void => {
+            response.writeHead(status, { 'content-type': status < 300 ? 'application/json' : 'application/problem+json' });
+            response.end(JSON.stringify(value));
+          };
+          if (request.url === '/tasks') {
+            registrations.push({ ...parsed, authorization: request.headers.authorization });
+            if (conflict) return answer(409, { status: 409, code: 'TASK_VERSION_CONFLICT', detail: 'registered with other content' });
+            return answer(201, parsed);
+          }
+          if (request.headers.authorization !== 'Bearer worker-token' || parsed.grant !== 'g') return answer(401, { status: 401, code: 'GRANT_EXPIRED' });
+          if (parsed.name === 'db') return answer(200, { value: 'hunter2' });
+          return answer(404, { status: 404, code: 'SECRET_NOT_FOUND' });
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    it('registers every task, resolves secrets with the grant, and redacts their values', async () => {
+      const queue = `py-api-${randomUUID()}`;
+      const registered = await startPythonWorker({ temporalAddress: address, namespace: 'default', taskQueue: queue, payloadKey, maestroUrl: url, token: 'worker-token', module: 'tasks_sample', pythonPath: [PYTHON_TEST_TASKS_DIR] });
+      try {
+        expect(registrations.map((body) => `${String(body.name)}@${String(body.version)}`).sort()).toEqual(['py/bad-output@1.0.0', 'py/hello@0.1.0', 'py/secret@0.1.0', 'py/wait@0.1.0']);
+        expect(registrations.find((body) => body.name === 'py/hello')).toMatchObject({
+          namespace: 'default',
+          language: 'python',
+          taskQueue: queue,
+          deterministic: true,
+          timeoutMs: 600_000,
+          codeDigest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+          inputSchema: { type: 'object', required: ['name'] },
+          outputSchema: { type: 'object', required: ['greeting'] },
+          authorization: 'Bearer worker-token',
+        });
+        const result = await outcome('maestro.task:py/secret@0.1.0', { secret: 'db', lines: 2 }, { taskQueue: queue });
+        expect(result).toMatchObject({ ok: true, result: { output: { length: 7 }, events: [{ type: 'used', value: '[REDACTED]' }] } });
+        expect(JSON.stringify(result)).not.toContain('hunter2');
+        expect(JSON.stringify(result)).toContain('using [REDACTED]');
+        expect(await outcome('maestro.task:py/secret@0.1.0', { secret: 'missing' }, { taskQueue: queue })).toMatchObject({ ok: false, type: 'SECRET_NOT_FOUND', nonRetryable: true });
+        expect(registered.output()).not.toContain('hunter2');
+      } finally {
+        await registered.stop();
+      }
+    }, 120_000);
+
+    it('refuses to start when a task is registered with other content (409)', async () => {
+      conflict = true;
+      await expect(startPythonWorker({ temporalAddress: address, namespace: 'default', taskQueue: `py-409-${randomUUID()}`, payloadKey, maestroUrl: url, token: 't', module: 'tasks_sample', pythonPath: [PYTHON_TEST_TASKS_DIR] })).rejects.toThrow(/already registered in Maestro with other content: bump the version \(TASK_VERSION_CONFLICT/);
+    }, 60_000);
+  });
 });
