@@ -29,7 +29,9 @@ describe('example manifests', () => {
   const taskModules = [...filesUnder('examples/tasks', /\.ts$/), ...filesUnder('examples/connectors', /\.ts$/)];
 
   // examples/gitops holds several kinds, several documents per file: test/api/apply.test.ts applies it.
-  const workflowFiles = filesUnder('examples', /\.ya?ml$/).filter((file) => !file.startsWith(join(ROOT, 'examples', 'gitops')));
+  // examples/python's workflow uses a Python task, which the catalog knows only once a worker
+  // registered it (POST /tasks); the sample's pytest tests run the task itself.
+  const workflowFiles = filesUnder('examples', /\.ya?ml$/).filter((file) => !file.startsWith(join(ROOT, 'examples', 'gitops')) && !file.startsWith(join(ROOT, 'examples', 'python')));
   it.each(workflowFiles.map((file) => [file.slice(ROOT.length + 1), file]))('%s compiles', async (_, file) => {
     const catalog = await loadCatalog({ taskModules });
     const manifest = await loadManifestFile(file, { catalog });
