@@ -74,6 +74,8 @@ export interface SigPeer {
   exports: Map<string, SigExport>;
   /** Requests received on /export, accepted or not. */
   exportRequests(): number;
+  /** Record the next `count` exports but answer 500, as a SIG whose answer is lost would. */
+  loseExportAnswers(count: number): void;
   /** The bodies `POST /policy/evaluate` received, in order, and their `Authorization` headers. */
   evaluations: { body: Record<string, unknown>; authorization?: string }[];
   /**
@@ -148,6 +150,7 @@ export async function startSigStub(): Promise<SigPeer> {
   const exports = new Map<string, SigExport>();
   const evaluations: SigPeer['evaluations'] = [];
   let exportRequests = 0;
+  let lostExportAnswers = 0;
   let policy = defaultPolicy;
   const batches: SigBatch[] = [];
   const items = new Map<string, unknown>();
@@ -223,6 +226,10 @@ export async function startSigStub(): Promise<SigPeer> {
     const before = exports.get(sent.exportId);
     if (before !== undefined && canonicalize(before) !== canonicalize(sent)) return problem(res, 409, 'export id already recorded for different content', sent.exportId);
     exports.set(sent.exportId, sent);
+    if (lostExportAnswers > 0) {
+      lostExportAnswers--;
+      return problem(res, 500, 'the export was recorded, but the answer is lost');
+    }
     res.writeHead(before === undefined ? 201 : 200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ exportId: sent.exportId, status: before === undefined ? 'created' : 'unchanged', receiptDigest: sent.receipt.digest }));
   };
@@ -275,6 +282,7 @@ export async function startSigStub(): Promise<SigPeer> {
     urlFor: (version) => `http://127.0.0.1:${port}/v${version}`,
     exports,
     exportRequests: () => exportRequests,
+    loseExportAnswers: (count) => (lostExportAnswers = count),
     evaluations,
     setPolicy: (answer) => (policy = answer),
     batches,
