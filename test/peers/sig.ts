@@ -98,8 +98,8 @@ export interface SigPeer {
   stop(): Promise<void>;
 }
 
-/** The contract file of one version. */
-function contractFile(version: SigApiVersion): string {
+/** The contract file of one SIG API version. */
+export function sigContractFile(version: SigApiVersion): string {
   return version === SIG_API_VERSIONS[0] ? join(REPO_ROOT, 'contracts', 'sig.openapi.yaml') : join(REPO_ROOT, 'contracts', 'sig', `${version}.openapi.yaml`);
 }
 
@@ -114,7 +114,7 @@ function contractValidators(): Map<SigApiVersion, Map<string, ValidateFunction>>
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   return new Map(
     SIG_API_VERSIONS.map((version) => {
-      const file = contractFile(version);
+      const file = sigContractFile(version);
       const document = parse(readFileSync(file, 'utf8')) as OpenApiDocument;
       if (document.info.version !== version) throw new Error(`${file} is version ${document.info.version}, not ${version}`);
       ajv.addSchema({ $id: `sig-${version}`, components: document.components });
