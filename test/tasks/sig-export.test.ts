@@ -7,6 +7,7 @@ import { createSigExportTask, egressPolicyOf, HttpClient } from '../../src/tasks
 import { createTestContext } from '../../src/sdk/index.js';
 import { peerContext, TEST_EGRESS } from '../helpers/egress.js';
 import { closedPort, startSigStub, type SigPeer } from '../peers/index.js';
+import { startEngine, task as taskOf, workflow } from '../helpers/engine.js';
 import { runTask, taskFailure } from './helpers.js';
 
 let sig: SigPeer;
@@ -107,5 +108,26 @@ describe('connectors/sig.export', () => {
     const error = await taskFailure(runTask(guarded, { endpoint: sig.url, receipt, outputs: 1 }, ctx(newRun())));
     expect(error.code).toBe('EGRESS_DENIED');
     expect(sig.exportRequests()).toBe(before);
+  });
+});
+
+describe('connectors/sig.export on the real engine', () => {
+  it('records one export when SIG records the first attempt but its answer is lost: Temporal retries, SIG says unchanged', async () => {
+    const engine = await startEngine();
+    try {
+      const requests = sig.exportRequests();
+      const exports = sig.exports.size;
+      sig.loseExportAnswers(1);
+      const state = await engine.run(
+        workflow(`    - id: export\n      uses: connectors/sig.export@0.1.0\n      retry: { maxAttempts: 3, initialInterval: 50ms }\n      with: { endpoint: "${sig.url}", receipt: { runId: run-source-1, digest: "${receipt.digest}" }, outputs: { rows: 1 } }`),
+      );
+      expect(state.status).toBe('SUCCEEDED');
+      expect(taskOf(state, 'export')).toMatchObject({ status: 'SUCCEEDED', attempts: 2, outputs: { status: 'unchanged', receiptDigest: receipt.digest } });
+      expect(sig.exportRequests() - requests).toBe(2);
+      expect(sig.exports.size - exports).toBe(1);
+      expect([...sig.exports.values()].at(-1)).toMatchObject({ runId: state.runId, taskId: 'export' });
+    } finally {
+      await engine.close();
+    }
   });
 });
