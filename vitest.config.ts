@@ -8,11 +8,31 @@ export default defineConfig({
     alias: { '@summit/maestro/sdk': fileURLToPath(new URL('./src/sdk/index.ts', import.meta.url)) },
   },
   test: {
-    include: ['src/**/*.test.ts', 'interpreters/**/*.test.ts', 'test/**/*.test.ts', 'console/src/**/*.test.ts'],
-    globalSetup: ['test/setup/temporal.ts'],
     testTimeout: 60_000,
     hookTimeout: 180_000,
     // Integration files share one Temporal dev server; two cores do not gain from more forks.
     maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'maestro',
+          include: ['src/**/*.test.ts', 'interpreters/**/*.test.ts', 'test/**/*.test.ts', 'console/src/**/*.test.ts'],
+          globalSetup: ['test/setup/temporal.ts'],
+        },
+      },
+      {
+        // The seed's contract tests, kept as the seed wrote them: vitest globals (describe, it,
+        // expect), and `new Ajv()` (draft-07) over our 2020-12 schemas, so `ajv` here means Ajv2020.
+        // (Their CommonJS `require` works as is: vitest gives every module one.)
+        extends: true,
+        resolve: { alias: [{ find: /^ajv$/, replacement: 'ajv/dist/2020.js' }] },
+        test: {
+          name: 'contract',
+          include: ['tests/contract/**/*.test.ts'],
+          globals: true,
+        },
+      },
+    ],
   },
 });

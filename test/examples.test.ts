@@ -38,6 +38,15 @@ describe('example manifests', () => {
     if (manifest.kind !== 'Workflow') throw new Error(`${file} is a ${manifest.kind}`);
     expect(compileWorkflow(manifest, { catalog }).digest).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
+
+  it("examples/runbooks/backfill-entity-resolver.json (the seed's) is a Runbook pinning a workflow runbooks/ ships", async () => {
+    const catalog = await loadCatalog();
+    const runbook = await loadManifestFile(join(ROOT, 'examples', 'runbooks', 'backfill-entity-resolver.json'), { catalog });
+    if (runbook.kind !== 'Runbook') throw new Error(`the seed's runbook is a ${runbook.kind}`);
+    const workflow = await loadManifestFile(join(ROOT, 'runbooks', 'workflows', 'ingest-enrich-handoff.yaml'), { catalog });
+    if (workflow.kind !== 'Workflow') throw new Error(`the pinned workflow is a ${workflow.kind}`);
+    expect(runbook.spec.workflowRef).toBe(`${workflow.metadata.name}@${workflow.metadata.version}`);
+  });
 });
 
 describe('examples/tasks/hello.ts', () => {

@@ -1,7 +1,22 @@
 /**
- * What both PDPs share: the entrypoint, and reading OPA's answer into a decision.
+ * What the PDPs share: the entrypoint, reading OPA's answer into a decision, and the fallback.
  */
 import type { PolicyDecision } from './types.js';
+
+/**
+ * The decision when a PDP server (`where`, e.g. `OPA at http://opa:8181`) could not answer:
+ * the namespace's fallback in `onUnavailable`, closed unless set `open`, with a reason naming why.
+ */
+export function fallbackDecision(
+  where: string,
+  error: Error,
+  { namespace, timeoutMs, onUnavailable }: { namespace: string; timeoutMs: number; onUnavailable: Readonly<Record<string, string>> },
+): Pick<PolicyDecision, 'allow' | 'reasons' | 'fallback' | 'bundleRevision'> {
+  const open = onUnavailable[namespace] === 'open';
+  const cause = error.name === 'TimeoutError' || error.name === 'AbortError' ? `no answer within ${timeoutMs} ms` : error.message;
+  const reason = `${where} could not decide (${cause}); namespace "${namespace}" fails ${open ? 'open: allowed without a policy decision' : 'closed'}`;
+  return { allow: open, reasons: [reason], bundleRevision: 'unavailable', fallback: open ? 'open' : 'closed' };
+}
 
 /** The rule Maestro asks: `data.maestro.decision`, an object `{allow, reasons, obligations?}`. */
 export const DECISION_ENTRYPOINT = 'maestro/decision';

@@ -6,7 +6,7 @@
 import { Pool } from 'undici';
 import { ConfigError } from '../errors/index.js';
 import { auditRecordId } from '../store/index.js';
-import { DECISION_ENTRYPOINT, readDecision } from './decision.js';
+import { DECISION_ENTRYPOINT, fallbackDecision, readDecision } from './decision.js';
 import { canonicalInput } from './input.js';
 import type { PolicyDecision, PolicyDecisionPoint, PolicyInput } from './types.js';
 
@@ -82,11 +82,7 @@ export function createRemotePdp(options: RemotePdpOptions): PolicyDecisionPoint 
       try {
         response = await ask(json);
       } catch (error) {
-        const namespace = input.run.namespace;
-        const open = onUnavailable[namespace] === 'open';
-        const cause = (error as Error).name === 'TimeoutError' || (error as Error).name === 'AbortError' ? `no answer within ${timeoutMs} ms` : (error as Error).message;
-        const reason = `${where} could not decide (${cause}); namespace "${namespace}" fails ${open ? 'open: allowed without a policy decision' : 'closed'}`;
-        return { allow: open, reasons: [reason], decisionId, bundleRevision: 'unavailable', inputDigest: digest, fallback: open ? 'open' : 'closed' };
+        return { ...fallbackDecision(where, error as Error, { namespace: input.run.namespace, timeoutMs, onUnavailable }), decisionId, inputDigest: digest };
       }
       const bundleRevision = revisionOf(response);
       const answer = readDecision(response.result);

@@ -58,9 +58,9 @@ export interface PolicyObligations {
   requireSignedImage?: boolean;
 }
 
-/** A policy decision point: embedded (wasm, in-process) or remote (an OPA server). */
+/** A policy decision point: embedded (wasm, in-process), remote (an OPA server) or SIG's. */
 export interface PolicyDecisionPoint {
-  readonly mode: 'embedded' | 'remote';
+  readonly mode: 'embedded' | 'remote' | 'sig';
   /**
    * The bundle revision every decision of this PDP is made under, when it is known without asking
    * (the embedded PDP's, loaded once). A task attempt acts on its run-start decision only when that

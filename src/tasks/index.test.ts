@@ -36,6 +36,7 @@ describe('builtinCatalog', () => {
       'tasks/notify.slack': 'activity',
       'connectors/sig.ingest': 'activity',
       'connectors/sig.claims': 'activity',
+      'connectors/sig.export': 'activity',
       'ops/disclosure.package': 'activity',
     });
   });

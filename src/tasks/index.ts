@@ -20,6 +20,7 @@ import { createNotifySlackTask, notifySlack } from './notify-slack.js';
 import { s3Get } from './s3-get.js';
 import { s3Put } from './s3-put.js';
 import { createSigClaimsTask, sigClaims } from './sig-claims.js';
+import { createSigExportTask, sigExport } from './sig-export.js';
 import { createSigIngestTask, sigIngest } from './sig-ingest.js';
 import { schemaValidate } from './schema-validate.js';
 import { transformMap } from './transform-map.js';
@@ -31,8 +32,8 @@ export { loadTaskModules, type TaskModules } from './task-modules.js';
 export { approvalGate, httpRequest, schemaValidate, transformMap, waitSignal, waitSleep };
 export { signalPayloadProblems };
 export { containerRun, functionInvoke };
-export { dbQuery, disclosurePackage, grpcCall, kafkaPublish, natsPublish, notifySlack, s3Get, s3Put, sigClaims, sigIngest };
-export { createDisclosurePackageTask, disclosureProvenance, createHttpRequestTask, createNotifySlackTask, createSigClaimsTask, createSigIngestTask };
+export { dbQuery, disclosurePackage, grpcCall, kafkaPublish, natsPublish, notifySlack, s3Get, s3Put, sigClaims, sigExport, sigIngest };
+export { createDisclosurePackageTask, disclosureProvenance, createHttpRequestTask, createNotifySlackTask, createSigClaimsTask, createSigExportTask, createSigIngestTask };
 export { HttpClient } from './http/send.js';
 // The egress adapters of the NATS and Kafka clients, which message triggers' consumers use too.
 export { checkedNatsServers } from './nats-publish.js';
@@ -48,6 +49,7 @@ export type { NotifySlackInput, NotifySlackOutput } from './notify-slack.js';
 export type { S3GetInput, S3GetOutput } from './s3-get.js';
 export type { S3PutInput, S3PutOutput } from './s3-put.js';
 export type { SigClaimInput, SigClaimRecord, SigClaimsInput, SigClaimsOutput, SigReceiptLink } from './sig-claims.js';
+export type { SigBundleInput, SigExportInput, SigExportOutput } from './sig-export.js';
 export type { SigIngestInput, SigIngestOutput } from './sig-ingest.js';
 export type { ContainerRunInput, ContainerRunOutput } from './container-run.js';
 export type { FunctionInvokeInput, FunctionInvokeOutput } from './function-invoke.js';
@@ -74,6 +76,7 @@ export const builtinTasks: TaskDefinition[] = [
   notifySlack,
   sigIngest,
   sigClaims,
+  sigExport,
   disclosurePackage,
 ];
 
@@ -117,6 +120,7 @@ export function createBuiltinTasks(options: CatalogOptions = {}, egress: EgressP
     createNotifySlackTask({ http }),
     createSigIngestTask({ http }),
     createSigClaimsTask({ http }),
+    createSigExportTask({ http }),
     createDisclosurePackageTask({ fileRoots, ...(provenance === undefined ? {} : { provenance }) }),
   ];
   const names = new Set(configured.map((task) => task.name));

@@ -2,11 +2,8 @@ import { parseDuration } from '../ir/index.js';
 import { defineTask, TaskError } from '../sdk/index.js';
 import { HttpClient } from './http/send.js';
 import type { HttpTaskOptions } from './http-request.js';
-import { durationSchema } from './schemas.js';
-import { destinationHost } from './shared/destination.js';
 import { invalidInput } from './shared/failures.js';
-import { secretNameSchema } from './shared/schemas.js';
-import { sigPost } from './sig/client.js';
+import { sigConnection, sigConnectionProperties, sigPost, type SigConnectionInput } from './sig/client.js';
 import { receiptHash } from './sig/receipts.js';
 
 /** A link from a claim to the signed Maestro run receipt that backs it (`ReceiptLink` of the contract). */
@@ -28,21 +25,11 @@ export interface SigClaimInput {
   receipt?: SigReceiptLink;
 }
 
-/** Input of `connectors/sig.claims`. */
-export interface SigClaimsInput {
+/** Input of `connectors/sig.claims` (the endpoint, token, re-sends and timeout as {@link SigConnectionInput}). */
+export interface SigClaimsInput extends SigConnectionInput {
   claims: SigClaimInput[];
   /** Receipt linked to every claim that names none of its own. @default none */
   receipt?: SigReceiptLink;
-  /** SIG's base URL. @default the value of the secret `endpointSecret` */
-  endpoint?: string;
-  /** @default 'SIG_URL' */
-  endpointSecret?: string;
-  /** Name of the secret holding a bearer token. */
-  tokenSecret?: string;
-  /** Times the request is re-sent after a busy answer (429/503). @default 5 */
-  maxBusyRetries?: number;
-  /** Limit on the request. @default '30s' */
-  timeout?: string;
 }
 
 /** SIG's record of one registered claim (`ClaimRecord` of the contract). */
@@ -121,11 +108,7 @@ export function createSigClaimsTask({ http = new HttpClient() }: HttpTaskOptions
           },
         },
         receipt: { ...receiptLinkSchema, description: 'Receipt linked to every claim that names none of its own.' },
-        endpoint: { type: 'string', pattern: '^https?://', description: 'SIG base URL; from the secret endpointSecret when absent.' },
-        endpointSecret: secretNameSchema('Name of the secret holding the SIG base URL. Default SIG_URL.'),
-        tokenSecret: secretNameSchema('Name of the secret holding a bearer token.'),
-        maxBusyRetries: { type: 'integer', minimum: 0, maximum: 50, default: 5, description: 'Re-sends after 429/503.' },
-        timeout: durationSchema('Limit on the request. Default 30s.'),
+        ...sigConnectionProperties('SIG_URL'),
       },
       required: ['claims'],
       additionalProperties: false,
@@ -162,8 +145,7 @@ export function createSigClaimsTask({ http = new HttpClient() }: HttpTaskOptions
     },
     async execute(input, ctx) {
       const claims = claimsToSend(input);
-      const base = input.endpoint ?? (await ctx.secrets(input.endpointSecret ?? 'SIG_URL', { host: destinationHost }));
-      const token = input.tokenSecret === undefined ? undefined : await ctx.secrets(input.tokenSecret, { host: destinationHost(base) });
+      const { base, token } = await sigConnection(input, 'SIG_URL', ctx);
       const body = await sigPost(
         {
           http,

@@ -15,7 +15,7 @@ export { freePort } from './ports.js';
 export { startPostgres, type PostgresPeer } from './postgres.js';
 export { startS3, type S3Peer } from './s3.js';
 export { startSecretsManager, type SecretsManagerOptions, type SecretsManagerPeer } from './secrets-manager.js';
-export { startSigStub, type SigBatch, type SigPeer } from './sig.js';
+export { SIG_API_VERSIONS, sigContractFile, startSigStub, type SigApiVersion, type SigBatch, type SigExport, type SigPeer, type SigPolicyAnswer } from './sig.js';
 export { startSlackWebhook, type SlackPeer } from './slack.js';
 export { PeerStartError } from './spawn-peer.js';
 export { startDeployApi, type DeployApiPeer, type DeployCall } from './deploy-api.js';

@@ -28,15 +28,61 @@ export interface SigClaim {
   receipt?: { runId: string; digest: string; uri?: string };
 }
 
-/** The SIG stub: `contracts/sig.openapi.yaml` 1.1 (`Sig-Api-Version: 1`), in process. */
+/** One export the stub recorded (`ExportRequest` of the contract, 1.2.0). */
+export interface SigExport {
+  exportId: string;
+  namespace: string;
+  runId: string;
+  taskId: string;
+  kind: 'outputs' | 'disclosure';
+  outputs?: unknown;
+  bundle?: { digest: string; size: number; uri?: string };
+  receipt: { runId: string; digest: string; uri?: string };
+}
+
+/** What the stub's `POST /policy/evaluate` answers: a status and the body's text, as sent. */
+export interface SigPolicyAnswer {
+  status: number;
+  body: string;
+}
+
+/**
+ * The SIG API versions the stub serves: N (`contracts/sig.openapi.yaml`) and its two predecessors
+ * (`contracts/sig/<version>.openapi.yaml`), newest first.
+ */
+export const SIG_API_VERSIONS = ['1.2.0', '1.1.0', '1.0.0'] as const;
+/** One of {@link SIG_API_VERSIONS}. */
+export type SigApiVersion = (typeof SIG_API_VERSIONS)[number];
+
+/**
+ * The SIG stub, in process: `contracts/sig.openapi.yaml` (1.2.0, `Sig-Api-Version: 1`) at `url`,
+ * and each version of {@link SIG_API_VERSIONS} under its own path prefix (`urlFor`), answering
+ * only the operations that version's contract has, validated against that version's schemas.
+ */
 export interface SigPeer {
+  /** The newest version (N). */
   url: string;
+  /** The base URL of one API version: `<url>/v<version>`. */
+  urlFor(version: SigApiVersion): string;
   /** Accepted batches, in arrival order. */
   batches: SigBatch[];
   /** Every accepted item's payload, by id (re-sent items overwrite: ingestion is idempotent). */
   items: Map<string, unknown>;
   /** Claims registered by `POST /claims`, by claim id. */
   claims: Map<string, SigClaim>;
+  /** Exports recorded by `POST /export`, by export id. */
+  exports: Map<string, SigExport>;
+  /** Requests received on /export, accepted or not. */
+  exportRequests(): number;
+  /** Record the next `count` exports but answer 500, as a SIG whose answer is lost would. */
+  loseExportAnswers(count: number): void;
+  /** The bodies `POST /policy/evaluate` received, in order, and their `Authorization` headers. */
+  evaluations: { body: Record<string, unknown>; authorization?: string }[];
+  /**
+   * How `POST /policy/evaluate` answers from now on: a function of the request body. The default
+   * denies `purpose: marketing` and allows anything else, under `policyVersion: sig-policy-7`.
+   */
+  setPolicy(answer: (body: Record<string, unknown>) => SigPolicyAnswer): void;
   /** Requests received on /ingest/batch, accepted or not. */
   requests(): number;
   /** Requests received on /claims, accepted or not. */
@@ -52,33 +98,60 @@ export interface SigPeer {
   stop(): Promise<void>;
 }
 
-type Validators = { batch: ValidateFunction; claims: ValidateFunction };
-
-/** The request schemas of the contract, compiled once. */
-function contractValidators(): Validators {
-  const document = parse(readFileSync(join(REPO_ROOT, 'contracts', 'sig.openapi.yaml'), 'utf8')) as { components: Record<string, unknown> };
-  const ajv = new Ajv2020({ strict: false, allErrors: true });
-  ajv.addSchema({ $id: 'sig', components: document.components });
-  const get = (name: string): ValidateFunction => {
-    const validate = ajv.getSchema(`sig#/components/schemas/${name}`);
-    if (!validate) throw new Error(`contracts/sig.openapi.yaml has no schema ${name}`);
-    return validate;
-  };
-  return { batch: get('IngestBatchRequest'), claims: get('ClaimsRequest') };
+/** The contract file of one SIG API version. */
+export function sigContractFile(version: SigApiVersion): string {
+  return version === SIG_API_VERSIONS[0] ? join(REPO_ROOT, 'contracts', 'sig.openapi.yaml') : join(REPO_ROOT, 'contracts', 'sig', `${version}.openapi.yaml`);
 }
+
+interface OpenApiDocument {
+  info: { version: string };
+  paths: Record<string, { post?: { requestBody?: { content?: { 'application/json'?: { schema?: { $ref?: string } } } } } }>;
+  components: Record<string, unknown>;
+}
+
+/** Per version, the request validator of each POST path its contract has, compiled once. */
+function contractValidators(): Map<SigApiVersion, Map<string, ValidateFunction>> {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  return new Map(
+    SIG_API_VERSIONS.map((version) => {
+      const file = sigContractFile(version);
+      const document = parse(readFileSync(file, 'utf8')) as OpenApiDocument;
+      if (document.info.version !== version) throw new Error(`${file} is version ${document.info.version}, not ${version}`);
+      ajv.addSchema({ $id: `sig-${version}`, components: document.components });
+      const routes = Object.entries(document.paths).map(([path, item]): [string, ValidateFunction] => {
+        const ref = item.post?.requestBody?.content?.['application/json']?.schema?.$ref;
+        const validate = ref === undefined ? undefined : ajv.getSchema(`sig-${version}${ref}`);
+        if (!validate) throw new Error(`${file}: POST ${path} has no request schema`);
+        return [path, validate];
+      });
+      return [version, new Map(routes)];
+    }),
+  );
+}
+
+const defaultPolicy = (body: Record<string, unknown>): SigPolicyAnswer =>
+  body['purpose'] === 'marketing'
+    ? { status: 200, body: JSON.stringify({ decision: 'deny', reason: 'SIG: purpose "marketing" is not permitted', policyVersion: 'sig-policy-7' }) }
+    : { status: 200, body: JSON.stringify({ decision: 'allow', reason: 'ok', policyVersion: 'sig-policy-7' }) };
 
 function hashOf(payload: unknown): string {
   return `sha256:${createHash('sha256').update(canonicalize(payload) ?? 'null').digest('hex')}`;
 }
 
 /**
- * Starts the SIG stub on 127.0.0.1: validates every request against the contract (400
- * problem+json when it does not conform, or without `Sig-Api-Version: 1`), answers receipts with
- * the canonical payload hashes, registers claims idempotently per claim id, and can be made busy
- * (429 + Retry-After) or slow for back-pressure and cancellation tests.
+ * Starts the SIG stub on 127.0.0.1: validates every request against its version's contract (400
+ * problem+json when it does not conform, or without `Sig-Api-Version: 1`; 404 for an operation the
+ * version does not have), answers receipts with the canonical payload hashes, registers claims and
+ * exports idempotently per id, decides policy questions, and can be made busy (429 + Retry-After)
+ * or slow for back-pressure and cancellation tests.
  */
 export async function startSigStub(): Promise<SigPeer> {
   const validators = contractValidators();
+  const exports = new Map<string, SigExport>();
+  const evaluations: SigPeer['evaluations'] = [];
+  let exportRequests = 0;
+  let lostExportAnswers = 0;
+  let policy = defaultPolicy;
   const batches: SigBatch[] = [];
   const items = new Map<string, unknown>();
   const claims = new Map<string, SigClaim>();
@@ -104,13 +177,13 @@ export async function startSigStub(): Promise<SigPeer> {
     return true;
   };
 
-  const ingest = async (req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> => {
+  const ingest = async (req: IncomingMessage, res: ServerResponse, body: unknown, validate: ValidateFunction): Promise<void> => {
     requests++;
     inFlight++;
     maxConcurrent = Math.max(maxConcurrent, inFlight);
     try {
       if (await delayOrBusy(res)) return;
-      if (!validators.batch(body)) return problem(res, 400, 'request does not match IngestBatchRequest', JSON.stringify(validators.batch.errors));
+      if (!validate(body)) return problem(res, 400, 'request does not match IngestBatchRequest', JSON.stringify(validate.errors));
       const batch = body as { items: SigBatch['items'] };
       const jobId = `job-${randomUUID()}`;
       const { authorization, traceparent } = req.headers;
@@ -124,11 +197,14 @@ export async function startSigStub(): Promise<SigPeer> {
     }
   };
 
-  /** Registers every claim or none: idempotent per claim id, 409 when an id names a different claim. */
-  const registerClaims = async (res: ServerResponse, body: unknown): Promise<void> => {
+  /**
+   * Registers every claim or none: idempotent per claim id, 409 when an id names a different claim.
+   * 1.0.0 answers only how many it accepted (its claims have no client ids or receipt links).
+   */
+  const registerClaims = async (res: ServerResponse, body: unknown, validate: ValidateFunction, version: SigApiVersion): Promise<void> => {
     claimRequests++;
     if (await delayOrBusy(res)) return;
-    if (!validators.claims(body)) return problem(res, 400, 'request does not match ClaimsRequest', JSON.stringify(validators.claims.errors));
+    if (!validate(body)) return problem(res, 400, 'request does not match ClaimsRequest', JSON.stringify(validate.errors));
     const sent = (body as { claims: (Omit<SigClaim, 'id'> & { id?: string })[] }).claims.map((claim) => ({ ...claim, id: claim.id ?? `claim-${randomUUID()}` }));
     const conflict = sent.find((claim) => claims.has(claim.id) && canonicalize(claims.get(claim.id)) !== canonicalize(claim));
     if (conflict) return problem(res, 409, 'claim id already registered for a different claim', conflict.id);
@@ -138,7 +214,41 @@ export async function startSigStub(): Promise<SigPeer> {
       return { id: claim.id, itemId: claim.itemId, status, ...(claim.receipt ? { receiptDigest: claim.receipt.digest } : {}) };
     });
     res.writeHead(202, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ accepted: records.length, claims: records }));
+    res.end(JSON.stringify(version === '1.0.0' ? { accepted: records.length } : { accepted: records.length, claims: records }));
+  };
+
+  /** Records an export: idempotent per export id, 409 when the id names different content. */
+  const recordExport = async (res: ServerResponse, body: unknown, validate: ValidateFunction): Promise<void> => {
+    exportRequests++;
+    if (await delayOrBusy(res)) return;
+    if (!validate(body)) return problem(res, 400, 'request does not match ExportRequest', JSON.stringify(validate.errors));
+    const sent = body as SigExport;
+    const before = exports.get(sent.exportId);
+    if (before !== undefined && canonicalize(before) !== canonicalize(sent)) return problem(res, 409, 'export id already recorded for different content', sent.exportId);
+    exports.set(sent.exportId, sent);
+    if (lostExportAnswers > 0) {
+      lostExportAnswers--;
+      return problem(res, 500, 'the export was recorded, but the answer is lost');
+    }
+    res.writeHead(before === undefined ? 201 : 200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ exportId: sent.exportId, status: before === undefined ? 'created' : 'unchanged', receiptDigest: sent.receipt.digest }));
+  };
+
+  const evaluate = async (req: IncomingMessage, res: ServerResponse, body: unknown, validate: ValidateFunction): Promise<void> => {
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    if (!validate(body)) return problem(res, 400, 'request does not match PolicyEvaluateRequest', JSON.stringify(validate.errors));
+    const { authorization } = req.headers;
+    evaluations.push({ body: body as Record<string, unknown>, ...(authorization ? { authorization } : {}) });
+    const answer = policy(body as Record<string, unknown>);
+    res.writeHead(answer.status, { 'content-type': 'application/json' });
+    res.end(answer.body);
+  };
+
+  /** The version and the path below it: `/v1.0.0/claims` is 1.0.0's `/claims`; no prefix is N. */
+  const route = (url: string): { version: SigApiVersion; path: string } => {
+    const prefixed = /^\/v(\d+\.\d+\.\d+)(\/.*)$/.exec(url);
+    const version = SIG_API_VERSIONS.find((v) => v === prefixed?.[1]);
+    return version === undefined || prefixed === null ? { version: SIG_API_VERSIONS[0], path: url } : { version, path: prefixed[2] as string };
   };
 
   const server = createServer((req, res) => {
@@ -154,8 +264,13 @@ export async function startSigStub(): Promise<SigPeer> {
         if (!(error instanceof SyntaxError)) throw error;
         return problem(res, 400, 'body is not JSON', error.message);
       }
-      if (req.url === '/ingest/batch') return void ingest(req, res, body);
-      if (req.url === '/claims') return void registerClaims(res, body);
+      const { version, path } = route(req.url ?? '/');
+      const validate = validators.get(version)?.get(path);
+      if (validate === undefined) return problem(res, 404, 'no such route', `SIG API ${version} has no POST ${path}`);
+      if (path === '/ingest/batch') return void ingest(req, res, body, validate);
+      if (path === '/claims') return void registerClaims(res, body, validate, version);
+      if (path === '/export') return void recordExport(res, body, validate);
+      if (path === '/policy/evaluate') return void evaluate(req, res, body, validate);
       return problem(res, 404, 'no such route');
     });
   });
@@ -164,6 +279,12 @@ export async function startSigStub(): Promise<SigPeer> {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    urlFor: (version) => `http://127.0.0.1:${port}/v${version}`,
+    exports,
+    exportRequests: () => exportRequests,
+    loseExportAnswers: (count) => (lostExportAnswers = count),
+    evaluations,
+    setPolicy: (answer) => (policy = answer),
     batches,
     items,
     claims,

@@ -38,6 +38,7 @@ const CASES: [string, () => string][] = [
   ['tasks/notify.slack', () => `{ text: hi, webhookSecret: DOWN_WEBHOOK }`],
   ['connectors/sig.ingest', () => `{ endpoint: "http://127.0.0.1:${port}", items: [{ id: a, payload: 1 }] }`],
   ['connectors/sig.claims', () => `{ endpoint: "http://127.0.0.1:${port}", claims: [{ itemId: a, statement: s }] }`],
+  ['connectors/sig.export', () => `{ endpoint: "http://127.0.0.1:${port}", receipt: { runId: r, digest: "sha256:${'ab'.repeat(32)}" }, outputs: 1 }`],
 ];
 
 describe('a connector whose peer is down', () => {

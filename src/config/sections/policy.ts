@@ -5,12 +5,13 @@ import { optional, section, type SettingsOf } from '../setting.js';
 
 const text = Type.String({ minLength: 1 });
 
-/** The PDP: embedded (OPA compiled to WebAssembly) or an OPA server. */
-export const policySection = section('policy', 'The policy decision point: OPA in-process (WebAssembly) or an OPA server, and what a decision is when it cannot answer.', {
-  policyMode: optional(Type.Union([Type.Literal('embedded'), Type.Literal('remote')]), {
+/** The PDP: embedded (OPA compiled to WebAssembly), an OPA server, or SIG's policy service. */
+export const policySection = section('policy', "The policy decision point: OPA in-process (WebAssembly), an OPA server or SIG's policy service, and what a decision is when it cannot answer.", {
+  policyMode: optional(Type.Union([Type.Literal('embedded'), Type.Literal('remote'), Type.Literal('sig')]), {
     env: 'MAESTRO_POLICY_MODE',
     unset: 'embedded',
-    description: 'Policy decision point: `embedded` evaluates the policy compiled to WebAssembly in-process; `remote` asks an OPA server at MAESTRO_OPA_URL.',
+    description:
+      "Policy decision point: `embedded` evaluates the policy compiled to WebAssembly in-process; `remote` asks an OPA server at MAESTRO_OPA_URL; `sig` asks SIG's `POST /policy/evaluate` at MAESTRO_SIG_POLICY_URL.",
   }),
   policyBundle: optional(text, {
     env: 'MAESTRO_POLICY_BUNDLE',
@@ -23,10 +24,21 @@ export const policySection = section('policy', 'The policy decision point: OPA i
     unset: 'http://127.0.0.1:8181',
     description: 'Base URL of the OPA server of the remote PDP; Maestro posts to `<url>/v1/data/maestro/decision`.',
   }),
+  sigPolicyUrl: optional(Type.String({ format: 'url' }), {
+    env: 'MAESTRO_SIG_POLICY_URL',
+    unset: 'none: required with MAESTRO_POLICY_MODE=sig',
+    description: "Base URL of SIG for the `sig` PDP; Maestro posts `{purpose, authority, license, …}` to `<url>/policy/evaluate` and acts on `{decision, reason}`.",
+  }),
+  sigPolicyTokenFile: optional(text, {
+    env: 'MAESTRO_SIG_POLICY_TOKEN_FILE',
+    path: true,
+    unset: 'none: no Authorization header',
+    description: 'A file holding the bearer token the `sig` PDP presents to SIG, read once at start.',
+  }),
   policyTimeoutMs: optional(Type.Integer({ minimum: 1, maximum: 60_000 }), {
     env: 'MAESTRO_POLICY_TIMEOUT_MS',
     unset: '500',
-    description: 'Milliseconds the remote PDP waits for OPA before the decision falls back to MAESTRO_POLICY_ON_UNAVAILABLE.',
+    description: 'Milliseconds the remote or `sig` PDP waits for OPA or SIG before the decision falls back to MAESTRO_POLICY_ON_UNAVAILABLE.',
   }),
   policyOnUnavailable: optional(Type.Record(Type.String(), Type.Union([Type.Literal('open'), Type.Literal('closed')])), {
     env: 'MAESTRO_POLICY_ON_UNAVAILABLE',

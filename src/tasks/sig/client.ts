@@ -2,7 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TaskError, type TaskContext } from '../../sdk/index.js';
 import { postJson, retryableStatus } from '../http/post-json.js';
 import type { HttpClient } from '../http/send.js';
+import { durationSchema } from '../schemas.js';
+import { destinationHost } from '../shared/destination.js';
 import { invalidInput } from '../shared/failures.js';
+import { secretNameSchema } from '../shared/schemas.js';
 
 /** The `Sig-Api-Version` every request of `contracts/sig.openapi.yaml` carries. */
 const API_VERSION = '1';
@@ -19,14 +22,49 @@ export interface SigPostOptions {
   /** Bearer token. @default none */
   token?: string;
   body: unknown;
-  /** The status that means success (200 for ingest, 202 for claims). */
-  success: number;
+  /** The status(es) that mean success (200 for ingest, 202 for claims, 201 or 200 for export). */
+  success: number | readonly number[];
   /** Limit on each request. */
   timeoutMs: number;
   /** Times the request is re-sent after a busy answer (429/503). */
   maxBusyRetries: number;
   /** What the request is, for errors and logs (no secrets), e.g. `batch 3, 100 items`. */
   what: string;
+}
+
+/** How a one-request SIG connector reaches SIG (its input fields beside the payload). */
+export interface SigConnectionInput {
+  /** SIG's base URL. @default the value of the secret `endpointSecret` */
+  endpoint?: string;
+  /** @default the connector's own, e.g. 'SIG_URL' */
+  endpointSecret?: string;
+  /** Name of the secret holding a bearer token. */
+  tokenSecret?: string;
+  /** Times the request is re-sent after a busy answer (429/503). @default 5 */
+  maxBusyRetries?: number;
+  /** Limit on the request. @default '30s' */
+  timeout?: string;
+}
+
+/** The JSON Schema properties of {@link SigConnectionInput}, the endpoint secret defaulting to `defaultSecret`. */
+export function sigConnectionProperties(defaultSecret: string) {
+  return {
+    endpoint: { type: 'string', pattern: '^https?://', description: 'SIG base URL; from the secret endpointSecret when absent.' },
+    endpointSecret: secretNameSchema(`Name of the secret holding the SIG base URL. Default ${defaultSecret}.`),
+    tokenSecret: secretNameSchema('Name of the secret holding a bearer token.'),
+    maxBusyRetries: { type: 'integer', minimum: 0, maximum: 50, default: 5, description: 'Re-sends after 429/503.' },
+    timeout: durationSchema('Limit on the request. Default 30s.'),
+  };
+}
+
+/**
+ * SIG's base URL (the input's, else its endpoint secret's) and bearer token (its token secret,
+ * scoped to SIG's host), read only inside the attempt.
+ */
+export async function sigConnection(input: SigConnectionInput, defaultSecret: string, ctx: TaskContext): Promise<{ base: string; token: string | undefined }> {
+  const base = input.endpoint ?? (await ctx.secrets(input.endpointSecret ?? defaultSecret, { host: destinationHost }));
+  const token = input.tokenSecret === undefined ? undefined : await ctx.secrets(input.tokenSecret, { host: destinationHost(base) });
+  return { base, token };
 }
 
 /**
@@ -52,7 +90,7 @@ export async function sigPost(options: SigPostOptions, ctx: TaskContext): Promis
   const headers: Record<string, string> = { 'sig-api-version': API_VERSION, ...(token ? { authorization: `Bearer ${token}` } : {}) };
   for (let busy = 0; ; busy++) {
     const response = await postJson({ http, url, body, headers, timeoutMs, exchange }, ctx);
-    if (response.status === success) return parseJson(response.text, exchange);
+    if (typeof success === 'number' ? response.status === success : success.includes(response.status)) return parseJson(response.text, exchange);
     const isBusy = response.status === 429 || response.status === 503;
     if (isBusy && busy < maxBusyRetries) {
       const waitMs = retryAfterMs(response.headers.get('retry-after'), busy);
