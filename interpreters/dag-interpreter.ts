@@ -526,7 +526,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
         outcome = { result: await execute(prepared.request) };
       } catch (error) {
         if (isCancellation(error)) throw error;
-        const lost = error instanceof ActivityFailure && error.cause instanceof TimeoutFailure && error.cause.timeoutType === 'HEARTBEAT';
+        const lost = error instanceof ActivityFailure && isWorkerLoss(error.cause);
         if (lost && dispatch < INFRA_RETRY.maximumAttempts) await sleep(Math.min(30_000, 1_000 * 2 ** (dispatch - 1)));
         else outcome = { failure: remoteFailure(error) };
       }
@@ -918,6 +918,14 @@ function childRunState(error: unknown): RunState | undefined {
 }
 
 /** Code, message and retryability of a failed attempt; anything unexpected is a bug and fails the workflow task. */
+/**
+ * A remote task's worker went away mid-attempt: killed (its heartbeats stopped) or shut down (the
+ * SDK fails the attempt with `WorkerShutdown`). The attempt did not fail: it is dispatched again.
+ */
+function isWorkerLoss(cause: Error | undefined): boolean {
+  return (cause instanceof TimeoutFailure && cause.timeoutType === 'HEARTBEAT') || (cause instanceof ApplicationFailure && cause.type === 'WorkerShutdown');
+}
+
 /**
  * How a remote task's activity failed: its `ApplicationFailure` (type = code, retryable unless
  * non-retryable, `details[0]` the lines and events it logged — see `docs/python-tasks.md`), or a

@@ -93,4 +93,18 @@ describe('remote tasks', () => {
     expect(remote.cancelled).toContain('nap');
     expect(Date.now() - cancelledAt).toBeLessThan(10_000);
   });
+
+  it('completes the run when the remote worker is stopped mid-task and started again', async () => {
+    const workflowRef = await ref(manifest('    - { id: nap, uses: py/slow@^0.1, with: { ms: 3000 } }'));
+    const runId = await start(workflowRef);
+    const deadline = Date.now() + 30_000;
+    while (!remote.calls.includes('py/slow@0.1.0 nap') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    // A shutdown abandons the attempt as a killed worker would: no more heartbeats.
+    await remote.stop();
+    remote = await startRemoteTaskWorker({ temporalAddress: inject('temporalAddress'), taskQueue, payloadCodec: h.payloadCodec });
+    const run = await h.waitRun(runId, (r) => r.status !== 'RUNNING' && r.status !== 'PENDING', 90_000);
+    expect(run.status, JSON.stringify(run.tasks)).toBe('SUCCEEDED');
+    expect(run.tasks[0]).toMatchObject({ attempts: 1, outputs: { slept: true } });
+    expect(remote.calls).toContain('py/slow@0.1.0 nap');
+  }, 120_000);
 });
