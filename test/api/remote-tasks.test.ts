@@ -33,6 +33,16 @@ const start = async (workflowRef: string, params: Record<string, unknown> = {}):
   expect(res.status, res.text).toBe(201);
   return res.body.runId as string;
 };
+/** The run's signed receipt statement (written as the run ends). */
+async function receipt(runId: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any -- tests read fields freely
+  let res = await h.call('GET', `/runs/${runId}/receipt`);
+  for (let i = 0; res.status === 404 && i < 50; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    res = await h.call('GET', `/runs/${runId}/receipt`);
+  }
+  expect(res.status, res.text).toBe(200);
+  return JSON.parse(Buffer.from(res.body.dsseEnvelope.payload, 'base64').toString());
+}
 const ref = async (yaml: string): Promise<string> => {
   const { name, version } = await h.register(yaml);
   return `${name}@${version}`;
@@ -60,10 +70,15 @@ describe('remote tasks', () => {
     expect(logs.text).toContain('dispatching to task queue');
 
     const calls = remote.calls.length;
-    const again = await h.waitRun(await start(workflowRef, { who }), (r) => r.status !== 'RUNNING' && r.status !== 'PENDING', 60_000);
+    const againId = await start(workflowRef, { who });
+    const again = await h.waitRun(againId, (r) => r.status !== 'RUNNING' && r.status !== 'PENDING', 60_000);
     expect(again.status).toBe('SUCCEEDED');
     expect(again.tasks[0]).toMatchObject({ status: 'SUCCEEDED', cached: true, outputs: { echo: { name: who } } });
     expect(remote.calls).toHaveLength(calls);
+    // The receipt names the registered code digest, and says the result came from the cache.
+    const statement = await receipt(againId);
+    expect(statement.predicate.buildDefinition.resolvedDependencies).toContainEqual(expect.objectContaining({ name: 'py/noop@0.1.0', digest: { sha256: '5'.repeat(64) } }));
+    expect(statement.predicate.runDetails.byproducts.find((b: { name: string }) => b.name === 'task/greet')).toMatchObject({ annotations: expect.objectContaining({ cached: true }) });
   });
 
   it('fails bad input before the remote code runs', async () => {
