@@ -77,6 +77,13 @@ describe('registered tasks in the catalog', () => {
     expect(outsider.body.items.some((task: { name: string }) => task.name === 'py/hello')).toBe(false);
   });
 
+  it('lists registered tasks beside the built-in ones in `maestro tasks list --api`', async () => {
+    const { code, out, err } = await h.cli('operator', 'tasks', 'list', '--api', '--namespace', h.namespace);
+    expect(code, err).toBe(0);
+    expect(out).toMatch(new RegExp(`py/hello@0\\.1\\.0 +remote +Greets +\\[${h.namespace}, queue maestro-py-default\\]`));
+    expect(out).toMatch(/tasks\/schema\.validate@0\.1\.0/);
+  });
+
   it('compiles a workflow against the namespace’s registered tasks and pins the registration in the IR', async () => {
     const yaml = manifest(['    - { id: greet, uses: py/hello@^0.1, with: { name: Ada } }', '    - { id: check, uses: tasks/schema.validate@^0.1, needs: [greet], with: { data: "${tasks.greet.outputs}", schema: { type: object } } }'].join('\n'));
     const { name, version } = await h.register(yaml);
