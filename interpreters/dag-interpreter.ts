@@ -73,6 +73,14 @@ import {
   type TaskState,
   type TaskFailureDetails,
   type SubWorkflowRef,
+  type RemoteAttemptInput,
+  type RemoteFailure,
+  type RemoteFinishInput,
+  type RemoteLogLine,
+  type RemoteTaskRequest,
+  type RemoteTaskResult,
+  type RunTaskResult,
+  remoteActivityType,
 } from '../src/ir/index.js';
 import { Scheduler, isTerminal, type AttemptFailure, type Command, type Unit } from './scheduler.js';
 
@@ -123,6 +131,8 @@ const DEFAULT_ATTEMPT_MS = 24 * 3_600_000;
 const DEFAULT_LOCAL_ATTEMPT_MS = 60_000;
 /** Infrastructure retries (worker lost, backstop timeout); task failures are never retried by Temporal. */
 const INFRA_RETRY = { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
+/** A remote (e.g. Python) task's worker heartbeats every 5 s: three missed beats and it counts as lost. */
+const REMOTE_HEARTBEAT_TIMEOUT_MS = 30_000;
 
 type RunTask = Activities['runTask'];
 
@@ -393,6 +403,9 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
       case 'workflow':
         outcome = runSubWorkflow(unit, taskInput);
         break;
+      case 'remote':
+        outcome = runRemoteTask(node, attemptInput(node, state, taskInput));
+        break;
     }
     outcome.then(
       (result) => report(unit, scheduler.attemptSucceeded(unit, result.outputs, result.cached === true, now())),
@@ -483,6 +496,42 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
     // nothing is scheduled any more: the cancel path settles what is left, as it always has.
     // Compensations and finally tasks go on after a cancellation: they are what runs after it.
     if (unitsScope && (!workflowScope.consideredCancelled || scheduler.phase !== 'tasks')) execute(scheduler.pass(now(), !tooLong()));
+  }
+
+  /**
+   * One attempt of a `remote` task (registered by an external worker, e.g. Python): the
+   * `prepareRemoteTask` local activity decides, checks and looks up the cache; the activity
+   * `maestro.task:<name>@<version>` runs on the registered task queue, without Temporal retries
+   * (the scheduler counts attempts) but dispatched again when its worker was lost (no heartbeat);
+   * `finishRemoteTask` checks and records what it returned, or raises its failure typed by its code.
+   */
+  async function runRemoteTask(node: TaskNode, attempt: RunTaskInput): Promise<RunTaskResult> {
+    const { remote } = node;
+    if (remote === undefined) throw ApplicationFailure.nonRetryable(`task ${node.id} runs remotely but its IR names no registration`, 'TASK_NOT_FOUND');
+    const input: RemoteAttemptInput = { ...attempt, remote };
+    const { prepareRemoteTask, finishRemoteTask } = proxyLocalActivities<Activities>({ startToCloseTimeout: '60s', retry: INFRA_RETRY });
+    const prepared = await prepareRemoteTask(input);
+    if (prepared.cached) return { outputs: prepared.outputs, cached: true };
+    const execute = proxyActivities<Record<string, (request: RemoteTaskRequest) => Promise<RemoteTaskResult>>>({
+      taskQueue: remote.taskQueue,
+      startToCloseTimeout: node.timeoutMs ?? remote.timeoutMs,
+      heartbeatTimeout: REMOTE_HEARTBEAT_TIMEOUT_MS,
+      retry: { maximumAttempts: 1 },
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    })[remoteActivityType(node.uses)];
+    if (execute === undefined) throw ApplicationFailure.nonRetryable(`no activity for ${node.uses}`, 'INTERNAL');
+    let outcome: Pick<RemoteFinishInput, 'result' | 'failure'> | undefined;
+    for (let dispatch = 1; outcome === undefined; dispatch += 1) {
+      try {
+        outcome = { result: await execute(prepared.request) };
+      } catch (error) {
+        if (isCancellation(error)) throw error;
+        const lost = error instanceof ActivityFailure && isWorkerLoss(error.cause);
+        if (lost && dispatch < INFRA_RETRY.maximumAttempts) await sleep(Math.min(30_000, 1_000 * 2 ** (dispatch - 1)));
+        else outcome = { failure: remoteFailure(error) };
+      }
+    }
+    return finishRemoteTask({ attempt: input, startedMs: prepared.startedMs, ...outcome });
   }
 
   /** The `runTask` proxy for a node's kind and timeout. */
@@ -869,6 +918,32 @@ function childRunState(error: unknown): RunState | undefined {
 }
 
 /** Code, message and retryability of a failed attempt; anything unexpected is a bug and fails the workflow task. */
+/**
+ * A remote task's worker went away mid-attempt: killed (its heartbeats stopped) or shut down (the
+ * SDK fails the attempt with `WorkerShutdown`). The attempt did not fail: it is dispatched again.
+ */
+function isWorkerLoss(cause: Error | undefined): boolean {
+  return (cause instanceof TimeoutFailure && cause.timeoutType === 'HEARTBEAT') || (cause instanceof ApplicationFailure && cause.type === 'WorkerShutdown');
+}
+
+/**
+ * How a remote task's activity failed: its `ApplicationFailure` (type = code, retryable unless
+ * non-retryable, `details[0]` the lines and events it logged — see `docs/python-tasks.md`), or a
+ * timeout or other loss as `runTask`'s would count.
+ */
+function remoteFailure(error: unknown): RemoteFailure {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  if (cause instanceof ApplicationFailure) {
+    const details: unknown = cause.details?.[0];
+    const logs = isRecord(details) && Array.isArray(details.logs) ? (details.logs as RemoteLogLine[]) : undefined;
+    const events = isRecord(details) && Array.isArray(details.events) ? (details.events as RemoteFailure['events']) : undefined;
+    const message = isRecord(details) && typeof details.message === 'string' ? details.message : cause.message;
+    return { code: cause.type ?? 'TASK_FAILED', message, retryable: !cause.nonRetryable, ...(logs === undefined ? {} : { logs }), ...(events === undefined ? {} : { events }) };
+  }
+  if (cause instanceof TimeoutFailure) return { code: 'TASK_TIMEOUT', message: cause.message, retryable: true };
+  return { code: 'TASK_FAILED', message: error instanceof Error ? error.message : String(error), retryable: true };
+}
+
 function describeFailure(error: unknown): AttemptFailure {
   if (error instanceof ChildWorkflowFailure) {
     const childRun = error.execution?.workflowId ?? 'the sub-workflow';

@@ -9,19 +9,22 @@ import { verifyApproval, verifySignal, type WriteReceiptInput } from '../provena
 import { signalPayloadProblems } from '../tasks/index.js';
 import { inReceiptSpan, recordRunSpan, type RunSpanInput } from '../telemetry/index.js';
 import { probeRuns } from './probe-runs.js';
+import { createRemoteTaskActivities, type RemoteTaskDeps } from './remote-task.js';
 import { createRunTask, type ActivityDeps } from './run-task.js';
 import { createAuthorizeSubWorkflow } from './sub-workflow.js';
 
 export type { ActivityDeps } from './run-task.js';
+export type { RemoteTaskDeps } from './remote-task.js';
 export type { SubWorkflowDeps } from './sub-workflow.js';
 export { createAttemptLog, type AttemptLog, type AttemptLogOptions, type AttemptLogTarget } from './attempt-log.js';
 export { withRunRecord, type UsageDeps } from './usage.js';
 export { progressSink, type InjectedProgressSinks, type ProgressPublication, type ProgressSinks } from './run-progress.js';
 
 /** Builds every activity Maestro registers. */
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(deps: RemoteTaskDeps) {
   return {
     runTask: createRunTask(deps),
+    ...createRemoteTaskActivities(deps),
     writeReceipt: withRunSpans(deps.writeReceipt),
     verifyApproval: createVerifyApproval(deps),
     verifySignal: createVerifySignal(deps),

@@ -5,7 +5,7 @@ import type { Catalog } from '../catalog/index.js';
 import { EgressGuard, connectionCounter, type ConnectionCount } from '../egress/index.js';
 import { MaestroError, TaskError, isMaestroError } from '../errors/index.js';
 import type { RunTaskInput, RunTaskResult, TaskFailureDetails } from '../ir/index.js';
-import { taskPolicyInput, type PolicyGate } from '../policy/index.js';
+import { taskPolicyInput, type Admission, type PolicyGate } from '../policy/index.js';
 import { runCached, type TaskCache } from '../cache/index.js';
 import type { WriteReceiptInput, WriteReceiptResult } from '../provenance/index.js';
 import { selectRunner, type Runners } from '../runners/index.js';
@@ -102,22 +102,8 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
     const log = createAttemptLog({ runId: input.runId, taskId: input.taskId, attempt: input.attempt, processLog: activity.log, secrets: (name, use) => secrets(name, { ...use, namespace: input.namespace, signal }), ...(input.redact === undefined ? {} : { redact: input.redact }), ...(taskLog === undefined ? {} : { taskLog }) }, taskLogOptions);
     try {
       // Before anything else: a denied task has no side effect, not even reading its inputs.
-      // The first attempt may act on its run-start decision (the gate checks it in the audit log);
-      // a retry — the interpreter's or Temporal's after a lost worker — is always decided again.
-      const startDecisionId = input.attempt === 1 && activity.info.attempt === 1 ? input.policy?.startDecisionId : undefined;
-      const offer = startDecisionId === undefined ? undefined : { decisionId: startDecisionId, attempt: input.attempt };
-      const admission = policy ? await inPolicySpan(() => policy.admit(taskPolicyInput(input), offer)) : undefined;
+      const admission = await admitAttempt(policy, input, activity, log);
       const decision = admission?.decision;
-      if (decision) {
-        const { purpose = '', authority = '', license = '' } = { ...input.policy?.context, ...input.policy?.overrides };
-        const obliged = decision.obligations?.requireSignedImage ? ', signed image required' : '';
-        const how = admission.reused ? ' (reused from the run start)' : admission.decidedAgain === undefined ? '' : ` (decided again: ${admission.decidedAgain})`;
-        log.logger.info(`policy allowed (purpose ${purpose}, authority ${authority}, license ${license}${obliged}) decision ${decision.decisionId}${how}`, {
-          decisionId: decision.decisionId,
-          ...(admission.reused ? { reused: true } : {}),
-          ...decision.obligations,
-        });
-      }
       // A spent budget stops the attempt before it reads its inputs (or pauses the run and waits).
       await budgets?.beforeAttempt(input, activity.cancellationSignal, () => activity.heartbeat());
       const definition = executable(catalog, input.uses);
@@ -173,10 +159,35 @@ export function createRunTask(deps: ActivityDeps): (input: RunTaskInput) => Prom
 }
 
 /**
+ * Decides an attempt with the policy (when there is one) and logs the decision in the attempt's
+ * log; a denial throws. The first attempt may act on its run-start decision (the gate checks it in
+ * the audit log); a retry — the interpreter's or Temporal's after a lost worker — is always decided
+ * again. Await the result's `recorded` before the task's code runs or its cached outputs are used.
+ */
+export async function admitAttempt(policy: PolicyGate | undefined, input: RunTaskInput, activity: Context, log: AttemptLog): Promise<Admission | undefined> {
+  if (!policy) return undefined;
+  const startDecisionId = input.attempt === 1 && activity.info.attempt === 1 ? input.policy?.startDecisionId : undefined;
+  const offer = startDecisionId === undefined ? undefined : { decisionId: startDecisionId, attempt: input.attempt };
+  const admission = await inPolicySpan(() => policy.admit(taskPolicyInput(input), offer));
+  const { decision } = admission;
+  if (decision) {
+    const { purpose = '', authority = '', license = '' } = { ...input.policy?.context, ...input.policy?.overrides };
+    const obliged = decision.obligations?.requireSignedImage ? ', signed image required' : '';
+    const how = admission.reused ? ' (reused from the run start)' : admission.decidedAgain === undefined ? '' : ` (decided again: ${admission.decidedAgain})`;
+    log.logger.info(`policy allowed (purpose ${purpose}, authority ${authority}, license ${license}${obliged}) decision ${decision.decisionId}${how}`, {
+      decisionId: decision.decisionId,
+      ...(admission.reused ? { reused: true } : {}),
+      ...decision.obligations,
+    });
+  }
+  return admission;
+}
+
+/**
  * Counts one attempt in the metrics. The workflow comes from the attempt's policy context (a run
  * started without a principal has none: `''`); a forEach item counts under its task's id.
  */
-function countAttempt(metrics: ProcessMetrics, input: RunTaskInput, { outcome, errorCode }: AttemptEnding, seconds: number): void {
+export function countAttempt(metrics: ProcessMetrics, input: RunTaskInput, { outcome, errorCode }: AttemptEnding, seconds: number): void {
   const scope = { namespace: input.namespace, workflow: input.policy?.workflow.name ?? '', task: taskLabel(input.taskId) };
   metrics.add('maestro_task_attempts', 1, { ...scope, uses: input.uses, runner: input.runsOn, outcome, code: errorCode === undefined ? '' : errorCodeLabel(errorCode) });
   metrics.record('maestro_task_attempt_duration_seconds', seconds, { ...scope, runner: input.runsOn, outcome });
@@ -189,6 +200,7 @@ function executable(catalog: Catalog, uses: string): ExecutableTaskDefinition {
   if (!resolved.ok) throw new MaestroError('TASK_NOT_FOUND', resolved.message, { retryable: false });
   const { definition } = resolved;
   if (isBuiltinTask(definition)) throw new MaestroError('INTERNAL', `${uses} is carried out by the interpreter, not by an activity`);
+  if (definition.execution === 'remote') throw new MaestroError('INTERNAL', `${uses} runs on its registered task queue (${definition.remote.taskQueue}), not in runTask`);
   return definition;
 }
 
@@ -212,7 +224,7 @@ function taskContext(catalog: Catalog, input: RunTaskInput, activity: Context, s
  * Messages and stacks (the cause's too) go through `redact`: a failure's message and stack are not
  * payloads, so the codec does not encrypt them in history, and the API shows them to the user.
  */
-function toFailure(error: unknown, redact: (text: string) => string): ApplicationFailure {
+export function toFailure(error: unknown, redact: (text: string) => string): ApplicationFailure {
   const maestro = isMaestroError(error) ? error : new TaskError(asError(error).message, { cause: error });
   const details: TaskFailureDetails = { retryable: maestro.retryable };
   const failure = ApplicationFailure.create({

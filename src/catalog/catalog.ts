@@ -55,6 +55,14 @@ export class Catalog {
     return { ok: true, definition };
   }
 
+  /**
+   * This catalog with `definitions` added: a namespace's view, with the tasks its external workers
+   * registered (`POST /tasks`). Same modules and egress policy.
+   */
+  with(definitions: Iterable<TaskDefinition>): Catalog {
+    return new Catalog([...this.list(), ...definitions], this.modules, this.egress);
+  }
+
   /** Every definition, sorted by name then version (newest first). */
   list(): TaskDefinition[] {
     return [...this.byName.keys()].sort().flatMap((name) => this.byName.get(name) ?? []);

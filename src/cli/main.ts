@@ -15,6 +15,7 @@ import { registerRunnerCommands } from './runners.js';
 import { registerScheduleCommands } from './schedules.js';
 import { registerProvenanceCommands } from './provenance.js';
 import { registerTaskCommands } from './tasks.js';
+import { createApiClient } from './api-client.js';
 import { addApiCommands } from './api-commands.js';
 import { registerApplyCommand } from './apply.js';
 import { registerTriggerCommands } from './triggers.js';
@@ -97,7 +98,7 @@ export async function main(argv: string[]): Promise<number> {
   registerImageCommands(program, (code) => (exitCode = code));
   registerLogCommands(program, (code) => (exitCode = code));
   registerProvenanceCommands(program, (code) => (exitCode = code));
-  registerTaskCommands(program, configuredCatalog);
+  registerTaskCommands(program, configuredCatalog, () => createApiClient(loadConfig()));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

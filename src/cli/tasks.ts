@@ -5,18 +5,47 @@ import type { Command } from 'commander';
 import type { Catalog } from '../catalog/index.js';
 import { NotFoundError } from '../errors/index.js';
 import type { TaskDefinition } from '../sdk/index.js';
+import type { ApiClient } from './api-client.js';
+
+/** A task as `GET /tasks` lists it: built-in, or registered by an external worker (with its namespace and queue). */
+interface ListedTask {
+  name: string;
+  version: string;
+  execution: string;
+  description: string;
+  namespace?: string;
+  taskQueue?: string;
+}
 
 /**
- * Adds `tasks list [--json]` and `tasks describe NAME[@range] [--json]` over the catalog `catalog`
- * loads (the built-in tasks and the configured task modules).
+ * Adds `tasks list [--json] [--api [--namespace NS]]` and `tasks describe NAME[@range] [--json]`
+ * over the catalog `catalog` loads (the built-in tasks and the configured task modules) or, with
+ * `--api`, the API's catalog: those and the tasks external (e.g. Python) workers registered in the
+ * caller's namespaces.
  */
-export function registerTaskCommands(program: Command, catalog: () => Promise<Catalog>): void {
+export function registerTaskCommands(program: Command, catalog: () => Promise<Catalog>, api: () => ApiClient): void {
   const tasks = program.command('tasks').description('the task catalog: what `uses:` can name');
   tasks
     .command('list')
     .description('every task: name@version, how it runs, what it does')
     .option('--json', 'print the catalog as JSON, schemas included')
-    .action(async (options: { json?: boolean }) => {
+    .option('--api', "list the API's catalog: built-in tasks and those registered in your namespaces (POST /tasks)")
+    .option('--namespace <namespace>', 'with --api: the registered tasks of this namespace only')
+    .action(async (options: { json?: boolean; api?: boolean; namespace?: string }) => {
+      if (options.api) {
+        const query = options.namespace === undefined ? '' : `?namespace=${encodeURIComponent(options.namespace)}`;
+        const { items } = await api().request<{ items: ListedTask[] }>('GET', `/tasks${query}`);
+        if (options.json) {
+          console.log(JSON.stringify(items, null, 2));
+          return;
+        }
+        const width = Math.max(...items.map((t) => `${t.name}@${t.version}`.length));
+        for (const t of items) {
+          const where = t.namespace === undefined ? '' : `  [${t.namespace}, queue ${t.taskQueue ?? ''}]`;
+          console.log(`${`${t.name}@${t.version}`.padEnd(width)}  ${t.execution.padEnd(14)}  ${t.description}${where}`);
+        }
+        return;
+      }
       const definitions = (await catalog()).list();
       if (options.json) {
         console.log(JSON.stringify(definitions.map(describe), null, 2));

@@ -130,6 +130,8 @@ function compileTask(task: TaskManifest, manifest: WorkflowManifest, catalog: Ca
     ...(task.policy === undefined ? {} : { policy: { ...task.policy } }),
     ...(task.labels === undefined ? {} : { labels: { ...task.labels } }),
     ...(task.compensate === undefined ? {} : { compensate: compileCompensate(task, manifest, catalog) }),
+    // A registered task is pinned to what it resolved to: the run carries the code digest it executes.
+    ...(definition.execution === 'remote' ? { remote: { ...definition.remote } } : {}),
   };
 }
 

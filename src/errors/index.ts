@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   NOT_FOUND: { http: 404, exit: 2, retryable: false },
   TASK_NOT_FOUND: { http: 404, exit: 2, retryable: false },
   CONFLICT: { http: 409, exit: 1, retryable: false },
+  /** `POST /tasks` of a task `name@version` the namespace has registered with other content (schemas, code digest, queue): register a new version. */
+  TASK_VERSION_CONFLICT: { http: 409, exit: 1, retryable: false },
   /** `POST /schedules` with an id the namespace has a schedule under already (`PUT` replaces it). */
   SCHEDULE_EXISTS: { http: 409, exit: 1, retryable: false },
   /** A signal for a name no task of the run waits for (yet, or any more): nothing was delivered; send it again once a task waits. */

@@ -129,9 +129,31 @@ export interface RetryPolicy {
  * - `timer`: a durable workflow timer (`tasks/wait.sleep`);
  * - `approval`: a human gate (`ops/approval.gate`) answered through the `approve` update;
  * - `signal`: a wait for a named payload (`ops/wait.signal`) delivered through the `signal` update (irVersion 3);
- * - `workflow`: a registered workflow run as a Temporal child workflow (`uses: workflow/<name>@…`, irVersion 3).
+ * - `workflow`: a registered workflow run as a Temporal child workflow (`uses: workflow/<name>@…`, irVersion 3);
+ * - `remote`: a task an external worker (e.g. Python) registered with `POST /tasks`, run as the
+ *   activity `maestro.task:<name>@<version>` on its task queue ({@link TaskNode.remote}).
  */
-export type TaskExecution = 'activity' | 'local-activity' | 'timer' | 'approval' | 'signal' | 'workflow';
+export type TaskExecution = 'activity' | 'local-activity' | 'timer' | 'approval' | 'signal' | 'workflow' | 'remote';
+
+/**
+ * What a `remote` task resolved to when its workflow was compiled: the registration of the
+ * namespace, pinned, so a run carries exactly the code it executed (and its receipt names it).
+ */
+export interface RemoteTaskRef {
+  /** The namespace the task is registered in: the workflow's; a run in any other namespace refuses it. */
+  namespace: string;
+  /** The language of its code, e.g. `python`. */
+  language: string;
+  /** The Temporal task queue its worker serves it on. */
+  taskQueue: string;
+  /** `sha256:<64 hex>` of its code, as its worker registered it: part of its cache key. */
+  codeDigest: string;
+  /** Start-to-close timeout of one attempt, milliseconds, as registered. */
+  timeoutMs: number;
+}
+
+/** The Temporal activity type a `remote` task is served as: `maestro.task:py/hello@0.1.0`. */
+export const remoteActivityType = (uses: string): string => `maestro.task:${uses}`;
 
 /**
  * The registered workflow a sub-workflow task runs, pinned when the parent was registered: the
@@ -181,6 +203,8 @@ export interface TaskNode {
   labels?: Record<string, string>;
   /** The workflow a `workflow` task runs (its `with` are the child run's params). Since irVersion 3. */
   workflow?: SubWorkflowRef;
+  /** The registration a `remote` task resolved to (present exactly for `execution: remote`). */
+  remote?: RemoteTaskRef;
   /**
    * What undoes this task when the run fails, is cancelled or times out after it SUCCEEDED (saga):
    * a node of its own, id `<id>.compensate`, without needs. Since irVersion 3.
@@ -562,6 +586,57 @@ export interface RunTaskResult {
   outputs: unknown;
   /** The outputs came from the task cache. */
   cached?: boolean;
+}
+
+/** Input of the `prepareRemoteTask` and `finishRemoteTask` local activities: an attempt of a `remote` task. */
+export interface RemoteAttemptInput extends RunTaskInput {
+  /** The registration the task node pinned. */
+  remote: RemoteTaskRef;
+}
+
+/**
+ * The one argument of a remote task's activity (`maestro.task:<name>@<version>`), the wire
+ * contract with external workers (`docs/python-tasks.md`): the checked input and the attempt's context.
+ */
+export interface RemoteTaskRequest {
+  input: Record<string, unknown>;
+  context: { runId: string; taskId: string; attempt: number; namespace: string; grant: string };
+}
+
+/** One line a remote task logged (`docs/python-tasks.md`). */
+export interface RemoteLogLine {
+  ts: string;
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  fields?: Record<string, unknown>;
+}
+
+/** What a remote task's activity returns. */
+export interface RemoteTaskResult {
+  output: unknown;
+  logs?: RemoteLogLine[];
+  events?: { type: string; [key: string]: unknown }[];
+}
+
+/** Result of `prepareRemoteTask`: the cached outputs, or the request to dispatch. */
+export type RemotePreparation = { startedMs: number } & ({ cached: true; outputs: unknown } | { cached: false; request: RemoteTaskRequest });
+
+/** How a remote task's attempt failed, as the interpreter saw it (the failure's type, message and details). */
+export interface RemoteFailure {
+  code: string;
+  message: string;
+  retryable: boolean;
+  logs?: RemoteLogLine[];
+  events?: { type: string; [key: string]: unknown }[];
+}
+
+/** Input of `finishRemoteTask`: the attempt, when its dispatch started, and its result or failure. */
+export interface RemoteFinishInput {
+  attempt: RemoteAttemptInput;
+  /** When `prepareRemoteTask` began (ms since the epoch, from the activity): the usage row's start. */
+  startedMs: number;
+  result?: RemoteTaskResult;
+  failure?: RemoteFailure;
 }
 
 /** Details attached to a task failure raised by `runTask` (the failure's `type` is the code). */

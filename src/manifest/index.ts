@@ -3,7 +3,7 @@
  * checks, and checking run parameters. Every manifest problem is a {@link ManifestError} issue
  * with file, line, column and JSON path.
  */
-export { MAX_MANIFEST_BYTES, parseManifest, type ParseManifestOptions } from './parse.js';
+export { MAX_MANIFEST_BYTES, parseManifest, parseWith, type ParseManifestOptions } from './parse.js';
 export { loadManifestFile, readManifestText } from './load.js';
 export { MAX_DOCUMENTS_PER_FILE, parseManifestDocuments, splitDocuments, type ManifestDocument, type ManifestDocumentText } from './documents.js';
 export { checkParams, parseParamText } from './param-values.js';

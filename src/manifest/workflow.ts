@@ -1,7 +1,7 @@
 /**
  * Semantic checks of a Workflow manifest: what its schema cannot say.
  */
-import { parseDuration } from '../ir/index.js';
+import { isRecord, parseDuration } from '../ir/index.js';
 import type { Catalog } from '../catalog/index.js';
 import { compileJsonSchema, type JsonSchema, type TaskDefinition } from '../sdk/index.js';
 import { checkCompensateExpressions, checkConcurrencyKey, checkOutputs, checkTaskExpressions, type ExpressionScope } from './expressions.js';
@@ -77,8 +77,10 @@ function checkTasks(
       if (resolution) checkSubWorkflowTask(task, path, subWorkflows.parent, resolution, reporter);
       subWorkflowTasks.push({ task, path });
     } else {
-      const execution = checkUses(task, path, catalog, reporter)?.execution;
+      const definition = checkUses(task, path, catalog, reporter);
+      const execution = definition?.execution;
       if (execution === 'approval') checkApprovalGate(task, path, reporter);
+      if (definition?.execution === 'remote') checkLiteralInput(task, path, definition.input, reporter);
       if (execution === 'signal') checkSignalWait(task, path, reporter);
     }
     checkRetry(task, path, reporter);
@@ -178,6 +180,28 @@ function checkApprovalGate(task: TaskManifest, path: Path, reporter: Reporter): 
   if (allowSelfApproval !== undefined && !isTemplate(allowSelfApproval) && typeof allowSelfApproval !== 'boolean') {
     reporter.report(at('allowSelfApproval'), `must be true or false, got ${JSON.stringify(allowSelfApproval)}`);
   }
+}
+
+/**
+ * The inputs of a registered task written out in the manifest (no `${...}` inside) are checked
+ * against its schema's `properties` here, each with its own line; a missing required input is
+ * reported unless `with` has expressions that could still supply it. Values with expressions are
+ * checked by the attempt once evaluated. A property schema that does not compile on its own (it
+ * refers elsewhere with `$ref`, say) is left to the attempt.
+ */
+function checkLiteralInput(task: TaskManifest, path: Path, schema: JsonSchema, reporter: Reporter): void {
+  const input: Record<string, unknown> = task.with ?? {};
+  const properties = isRecord(schema.properties) ? schema.properties : {};
+  for (const [key, value] of Object.entries(input)) {
+    const property = properties[key];
+    if (!isRecord(property) || JSON.stringify(value).includes('${')) continue;
+    const compiled = compileJsonSchema(property as JsonSchema, { strict: false });
+    if (!compiled.ok) continue;
+    for (const problem of compiled.check(value)) reporter.report([...path, 'with', key], `${problem.path === '(root)' ? '' : `${problem.path}: `}${problem.message}`);
+  }
+  const required = Array.isArray(schema.required) ? schema.required.filter((name): name is string => typeof name === 'string') : [];
+  if (JSON.stringify(input).includes('${')) return;
+  for (const name of required) if (!Object.hasOwn(input, name)) reporter.report([...path, 'with'], `missing required input "${name}" of ${task.uses}`);
 }
 
 /**

@@ -125,8 +125,10 @@ export function buildReceipt(input: BuildReceiptInput): ProvenanceStatement {
   ];
   // A sub-workflow's code is its IR: the digest the parent pinned at registration.
   const subWorkflowDigests = new Map(ir.tasks.flatMap((task) => (task.workflow === undefined ? [] : [[task.uses, task.workflow.digest] as const])));
+  // A registered (e.g. Python) task's code is what its registration digested, pinned in the IR.
+  const remoteDigests = new Map(allTaskNodes(ir).flatMap((task) => (task.remote === undefined ? [] : [[task.uses, task.remote.codeDigest] as const])));
   for (const uses of [...new Set(allTaskNodes(ir).map((task) => task.uses))].sort()) {
-    const codeDigest = subWorkflowDigests.get(uses) ?? taskCodeDigests[uses];
+    const codeDigest = subWorkflowDigests.get(uses) ?? remoteDigests.get(uses) ?? taskCodeDigests[uses];
     dependencies.push({
       name: uses,
       uri: `urn:maestro:task:${uses}`,

@@ -53,5 +53,6 @@ export {
   type ScheduleRunView,
   type ScheduleSummaryView,
 } from './schedules.js';
+export { namespaceCatalog, remoteDefinition } from './task-catalog.js';
 export { launchRunbook, planRunbook, startRunbook, type RunbookPlan, type RunbookStartContext, type RunbookStartRequest } from './runbook-start.js';
 export { RUNBOOK_APPROVAL_TASK, RUNBOOK_PARAMS_TIMEOUT_MS, inputSpecs, runbookParams, runbookWorkflow } from './runbook-plan.js';

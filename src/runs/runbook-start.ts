@@ -6,6 +6,7 @@
  * it references compiled (with the approval gate when the runbook requires approvals), then the
  * one run-start path, {@link launchRun}, which asks the policy.
  */
+import { namespaceCatalog } from './task-catalog.js';
 import type { Catalog } from '../catalog/index.js';
 import { MaestroError, NotFoundError } from '../errors/index.js';
 import type { CompiledWorkflow, Principal } from '../ir/index.js';
@@ -81,7 +82,7 @@ export async function planRunbook(context: Pick<RunbookStartContext, 'store' | '
   const workflow = await context.store.getWorkflow(namespace, workflowName, workflowVersion);
   if (!workflow) throw new NotFoundError(`workflow ${runbook.spec.workflowRef}, which runbook ${entry.name}@${entry.version} runs, is not registered in namespace ${namespace}`);
   const params = checkParams(workflow.ir.parameters, await runbookParams(runbook, inputs));
-  return { entry, compiled: runbookWorkflow(runbook, workflow, context.catalog), params };
+  return { entry, compiled: runbookWorkflow(runbook, workflow, await namespaceCatalog(context.store, context.catalog, namespace)), params };
 }
 
 /**

@@ -3,7 +3,7 @@
  * (`TaskContext`).
  */
 import type { EgressGuard } from '../egress/index.js';
-import type { TaskExecution } from '../ir/types.js';
+import type { RemoteTaskRef, TaskExecution } from '../ir/types.js';
 
 /**
  * A JSON Schema object describing a task's input or output: 2020-12 unless its `$schema` names
@@ -112,8 +112,17 @@ export interface BuiltinTaskDefinition extends TaskDefinitionBase {
   execution: Extract<TaskExecution, 'timer' | 'approval' | 'signal'>;
 }
 
+/**
+ * A task an external worker (e.g. Python) registered with `POST /tasks` in one namespace: its code
+ * runs on that worker, as the activity `maestro.task:<name>@<version>` on {@link RemoteTaskRef.taskQueue}.
+ */
+export interface RemoteTaskDefinition extends TaskDefinitionBase {
+  execution: 'remote';
+  remote: RemoteTaskRef;
+}
+
 /** Any catalog entry. */
 // The catalog holds tasks of every input and output type; `runTask` checks each input against its
 // task's JSON Schema before `execute` sees it, so the erased types are restored at run time.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type TaskDefinition = ExecutableTaskDefinition<any, any> | BuiltinTaskDefinition;
+export type TaskDefinition = ExecutableTaskDefinition<any, any> | BuiltinTaskDefinition | RemoteTaskDefinition;

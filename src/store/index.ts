@@ -32,6 +32,7 @@ export {
   type BudgetStatus,
   type PeriodWindow,
 } from './budget.js';
+export type { RegisteredTask, RegisteredTaskStore } from './registered-tasks.js';
 export { RUN_PROGRESS_CHANNEL, createRunProgressStore, type RunProgress, type RunProgressStore } from './run-progress.js';
 export {
   createUsageLedger,

@@ -9,6 +9,8 @@ import type { Principal, WorkflowIR } from '../ir/index.js';
 import type { RunbookManifest } from '../manifest/index.js';
 import { readOperations } from './operations.js';
 import type { SqlDriver, SqlExecutor, SqlRow } from './sql/driver.js';
+import { namespaceClause } from './sql/namespace-clause.js';
+import { createRegisteredTaskStore } from './registered-tasks.js';
 import { createRunProgressStore } from './run-progress.js';
 import { createUsageLedger } from './usage-ledger.js';
 import { TRIGGER_RECENT_RUNS, type AdmissionEntry, type PutOutcome, type RunbookEntry, type RunbookRecord, type Store, type TriggerRecord, type WorkflowEntry, type WorkflowRecord } from './types.js';
@@ -78,14 +80,6 @@ function triggerRecord(row: SqlRow): TriggerRecord {
 /** How many registered workflows a store keeps in memory (each with its manifest and IR). */
 const WORKFLOW_CACHE_SIZE = 64;
 
-/** `WHERE namespace IN (…)` for `namespaces` from `$first` on, or nothing when every namespace is wanted. */
-function namespaceClause(namespaces: readonly string[] | undefined, column: string): { where: string; params: string[] } {
-  if (namespaces === undefined) return { where: '', params: [] };
-  // An empty list matches nothing (`IN ()` is not valid SQL).
-  if (namespaces.length === 0) return { where: 'WHERE 1 = 0', params: [] };
-  return { where: `WHERE ${column} IN (${namespaces.map((_, index) => `$${index + 1}`).join(', ')})`, params: [...namespaces] };
-}
-
 async function putContent(tx: SqlExecutor, table: 'manifests' | 'irs', digest: string, column: 'source' | 'ir', content: string): Promise<void> {
   await tx.run(`INSERT INTO ${table} (digest, ${column}) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING`, [digest, content]);
 }
@@ -100,6 +94,7 @@ export function createSqlStore(db: SqlDriver): Store {
     backend: db.dialect,
     ...createUsageLedger(db),
     ...createRunProgressStore(db),
+    ...createRegisteredTaskStore(db),
 
     putWorkflow(entry: WorkflowEntry): Promise<PutOutcome> {
       return db.transaction(async (tx) => {

@@ -6,6 +6,7 @@
 import type { Principal, WorkflowIR } from '../ir/index.js';
 import type { RunbookManifest } from '../manifest/index.js';
 import type { OperationsQuery, OperationsReport } from './operations.js';
+import type { RegisteredTaskStore } from './registered-tasks.js';
 import type { RunProgressStore } from './run-progress.js';
 import type { UsageLedger } from './usage-ledger.js';
 
@@ -97,9 +98,9 @@ export interface TriggerKeyClaim {
 
 /**
  * The control plane's store; one implementation over SQLite and PostgreSQL ({@link openStore}).
- * It holds the usage ledger too ({@link UsageLedger}).
+ * It holds the usage ledger too ({@link UsageLedger}), and the tasks external workers registered ({@link RegisteredTaskStore}).
  */
-export interface Store extends UsageLedger, RunProgressStore {
+export interface Store extends UsageLedger, RunProgressStore, RegisteredTaskStore {
   /** `sqlite` or `postgres`. */
   readonly backend: 'sqlite' | 'postgres';
 

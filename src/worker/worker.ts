@@ -156,6 +156,8 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     ...(largeOutputBytes === undefined ? {} : { largeOutputBytes }),
     ...(options.subWorkflowMaxDepth === undefined ? {} : { subWorkflowMaxDepth: options.subWorkflowMaxDepth }),
     ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+    // Registered (e.g. Python) tasks are read from the store the launches use.
+    ...(options.launch === undefined ? {} : { registeredTasks: options.launch.store }),
   });
   const schedules = createScheduleActivities(options.launch && { ...options.launch, catalog });
   return Worker.create({

@@ -12,7 +12,7 @@ import { getRunReceipt, getRunReplay, startRunReplay } from './provenance.js';
 import { listRunbooks, registerRunbook, triggerRunbook } from './runbooks.js';
 import { backfillSchedule, createSchedule, deleteSchedule, getScheduleRoute, listSchedules, pauseSchedule, putSchedule, triggerSchedule, unpauseSchedule, updateSchedule } from './schedules.js';
 import { approveRunTask, cancelRun, getRun, listRuns, pauseRun, resumeRun, retryRun, signalRun, startRun } from './runs.js';
-import { listTasks } from './tasks.js';
+import { listTasks, registerTask } from './tasks.js';
 import { createTrigger, deleteTrigger, getTrigger, listTriggers, pauseTrigger, putTrigger, unpauseTrigger } from './triggers.js';
 import { deliverWebhook } from './hooks.js';
 import { getUsage } from './usage.js';
@@ -63,6 +63,7 @@ export const ROUTE_HANDLERS = {
   getOperations,
   getUsage,
   listTasks,
+  registerTask,
   health,
   readiness,
   metrics,

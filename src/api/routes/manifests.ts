@@ -2,17 +2,36 @@
  * Manifests in request bodies: parsed and validated with positions, and checked to be of the kind
  * the route registers.
  */
+import type { Catalog } from '../../catalog/index.js';
 import { ManifestError, MaestroError } from '../../errors/index.js';
-import { parseManifest, scheduleBody, type Manifest, type ParsedSchedule, type RunbookManifest, type SubWorkflows, type TriggerManifest, type WorkflowManifest } from '../../manifest/index.js';
+import { isRecord } from '../../ir/index.js';
+import { parseManifest, parseWith, scheduleBody, type Manifest, type ParsedSchedule, type RunbookManifest, type SubWorkflows, type TriggerManifest, type WorkflowManifest } from '../../manifest/index.js';
 import type { RouteContext } from '../context.js';
 
 /** Name issues are reported under (the API has no file). */
 const SOURCE_NAME = 'request body';
 
-function parseBody(context: Pick<RouteContext, 'rawBody' | 'deps'>, workflows?: SubWorkflows): { manifest: Manifest; text: string } {
+function bodyText(context: Pick<RouteContext, 'rawBody'>): string {
   const text = context.rawBody;
   if (text === undefined) throw new MaestroError('BAD_REQUEST', 'the manifest must be sent as application/yaml or application/json text');
-  return { manifest: parseManifest(text, SOURCE_NAME, { catalog: context.deps.catalog, ...(workflows === undefined ? {} : { workflows }) }), text };
+  return text;
+}
+
+function parseBody(context: Pick<RouteContext, 'rawBody' | 'deps'>, workflows?: SubWorkflows, catalog: Catalog = context.deps.catalog): { manifest: Manifest; text: string } {
+  const text = bodyText(context);
+  return { manifest: parseManifest(text, SOURCE_NAME, { catalog, ...(workflows === undefined ? {} : { workflows }) }), text };
+}
+
+/**
+ * The `metadata.namespace` the request's manifest declares (`undefined` when it names none), read
+ * before the manifest is checked: its tasks resolve against that namespace's registered tasks.
+ * @throws ManifestError for text that is not YAML (or too large, deep, …), as the full parse would.
+ */
+export function declaredNamespace(context: Pick<RouteContext, 'rawBody'>): string | undefined {
+  return parseWith(bodyText(context), SOURCE_NAME, (data) => {
+    const metadata = isRecord(data) ? data.metadata : undefined;
+    return { namespace: isRecord(metadata) && typeof metadata.namespace === 'string' ? metadata.namespace : undefined };
+  }).namespace;
 }
 
 function wrongKind(manifest: Manifest, expected: string): ManifestError {
@@ -24,9 +43,10 @@ function wrongKind(manifest: Manifest, expected: string): ManifestError {
 /**
  * The request's workflow manifest and its text. @throws ManifestError (400) listing every issue.
  * @param workflows what its `workflow/…` references resolved to; absent: they are not checked
+ * @param catalog what its tasks resolve to @default the API's (built-in tasks and task modules)
  */
-export function workflowFromBody(context: RouteContext, workflows?: SubWorkflows): { manifest: WorkflowManifest; text: string } {
-  const { manifest, text } = parseBody(context, workflows);
+export function workflowFromBody(context: RouteContext, workflows?: SubWorkflows, catalog?: Catalog): { manifest: WorkflowManifest; text: string } {
+  const { manifest, text } = parseBody(context, workflows, catalog);
   if (manifest.kind !== 'Workflow') throw wrongKind(manifest, 'Workflow');
   return { manifest, text };
 }

@@ -6,10 +6,11 @@
 import { compileWorkflow } from '../../compiler/index.js';
 import { NotFoundError } from '../../errors/index.js';
 import { subWorkflowUses } from '../../manifest/index.js';
+import { namespaceCatalog } from '../../runs/index.js';
 import { resolveSubWorkflows } from '../../store/index.js';
 import { caller, stringParam, type RouteHandler } from '../context.js';
 import { requestNamespace, visibleNamespaces } from './access.js';
-import { workflowFromBody } from './manifests.js';
+import { declaredNamespace, workflowFromBody } from './manifests.js';
 
 /**
  * `POST /workflows`: 201 when new, 200 when the identical workflow is there, 409 when it differs.
@@ -18,11 +19,13 @@ import { workflowFromBody } from './manifests.js';
  */
 export const registerWorkflow: RouteHandler = async (context) => {
   const principal = caller(context);
-  const first = workflowFromBody(context);
-  const namespace = requestNamespace(principal, first.manifest.metadata.namespace);
+  // Its tasks resolve against its namespace's registered tasks too, so the namespace is read first.
+  const namespace = requestNamespace(principal, declaredNamespace(context));
+  const catalog = await namespaceCatalog(context.deps.store, context.deps.catalog, namespace);
+  const first = workflowFromBody(context, undefined, catalog);
   const workflows = await resolveSubWorkflows(context.deps.store, namespace, subWorkflowUses(first.manifest.spec.tasks));
-  const { manifest, text } = workflows.size === 0 ? first : workflowFromBody(context, workflows);
-  const { ir, digest } = compileWorkflow(manifest, { catalog: context.deps.catalog, workflows });
+  const { manifest, text } = workflows.size === 0 ? first : workflowFromBody(context, workflows, catalog);
+  const { ir, digest } = compileWorkflow(manifest, { catalog, workflows });
   const outcome = await context.deps.store.putWorkflow({
     namespace,
     name: ir.name,

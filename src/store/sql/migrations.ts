@@ -152,6 +152,18 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX run_progress_by_end ON run_progress (ended_at)`,
     ],
   },
+  {
+    version: 6,
+    name: 'registered tasks: tasks served by external (e.g. Python) workers, per namespace',
+    // The columns and who writes them are documented in `src/store/registered-tasks.ts`.
+    statements: [
+      `CREATE TABLE registered_tasks (
+         namespace TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL,
+         content_digest TEXT NOT NULL, definition TEXT NOT NULL,
+         registered_at TEXT NOT NULL, registered_by TEXT NOT NULL,
+         PRIMARY KEY (namespace, name, version))`,
+    ],
+  },
 ];
 
 /**

@@ -1,0 +1,112 @@
+/**
+ * Tasks registered by external (e.g. Python) workers, against the real API: `POST /tasks`
+ * (operator of the namespace; 201, 200 for the same content, 409 `TASK_VERSION_CONFLICT` for other
+ * content; built-in names, bad schemas and oversized bodies refused), `GET /tasks` listing them beside
+ * the built-in tasks for their namespace only, and `POST /workflows` resolving `uses:` against
+ * them — bad input caught at compile time with its line — and pinning the registration in the IR.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inNamespace, manifest, startHarness, type Harness } from './harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ worker: false });
+});
+afterAll(() => h?.close());
+
+const DIGEST = `sha256:${'c'.repeat(64)}`;
+
+function registration(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    namespace: h.namespace,
+    name: 'py/hello',
+    version: '0.1.0',
+    description: 'Greets',
+    language: 'python',
+    inputSchema: { $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object', properties: { name: { type: 'string' } }, required: ['name'], additionalProperties: false },
+    outputSchema: { type: 'object', properties: { greeting: { type: 'string' } }, required: ['greeting'] },
+    deterministic: true,
+    codeDigest: DIGEST,
+    taskQueue: 'maestro-py-default',
+    timeoutMs: 60_000,
+    ...overrides,
+  };
+}
+
+describe('POST /tasks', () => {
+  it('registers a task once: 201, then 200 with the stored record, then 409 for other content under the same version', async () => {
+    const created = await h.call('POST', '/tasks', { token: 'operator', json: registration() });
+    expect(created.status, created.text).toBe(201);
+    expect(created.body).toMatchObject({ namespace: h.namespace, name: 'py/hello', version: '0.1.0', codeDigest: DIGEST, registeredBy: 'operator', timeoutMs: 60_000 });
+    const again = await h.call('POST', '/tasks', { token: 'operator', json: registration({ description: 'restarted worker' }) });
+    expect(again.status, again.text).toBe(200);
+    expect(again.body).toMatchObject({ description: 'Greets', registeredAt: created.body.registeredAt });
+    const changed = await h.call('POST', '/tasks', { token: 'operator', json: registration({ outputSchema: { type: 'object', properties: { greeting: { type: 'integer' } } } }) });
+    expect(changed.status).toBe(409);
+    expect(changed.type).toBe('application/problem+json');
+    expect(changed.body.code).toBe('TASK_VERSION_CONFLICT');
+  });
+
+  it('refuses a caller without the operator role or the namespace, a built-in name, a schema that does not compile and an oversized body', async () => {
+    expect((await h.call('POST', '/tasks', { token: 'viewer', json: registration({ version: '0.9.0' }) })).body.code).toBe('FORBIDDEN');
+    expect((await h.call('POST', '/tasks', { token: 'outsider', json: registration({ version: '0.9.0' }) })).body.code).toBe('FORBIDDEN');
+    const builtin = await h.call('POST', '/tasks', { token: 'operator', json: registration({ name: 'tasks/schema.validate' }) });
+    expect(builtin.status).toBe(400);
+    expect(builtin.body.detail).toMatch(/built-in/);
+    const bad = await h.call('POST', '/tasks', { token: 'operator', json: registration({ version: '0.9.1', inputSchema: { type: 'no-such-type' } }) });
+    expect(bad.status).toBe(400);
+    expect(bad.body.detail).toMatch(/inputSchema does not compile/);
+    const big = await h.call('POST', '/tasks', { token: 'operator', json: registration({ version: '0.9.2', description: 'x'.repeat(4000), inputSchema: { type: 'object', description: 'y'.repeat(300 * 1024) } }) });
+    expect(big.status).toBe(413);
+    const deep = await h.call('POST', '/tasks', { token: 'operator', json: registration({ version: '0.9.3', inputSchema: JSON.parse(`${'{"not":'.repeat(70)}{}${'}'.repeat(70)}`) as unknown }) });
+    expect(deep.status).toBe(400);
+    const notSemver = await h.call('POST', '/tasks', { token: 'operator', json: registration({ version: '^0.1' }) });
+    expect(notSemver.status).toBe(400);
+  });
+});
+
+describe('registered tasks in the catalog', () => {
+  it('lists a registered task beside the built-in ones, for its namespace only, with the workflows using it', async () => {
+    const { name, version } = await h.register(manifest('    - { id: greet, uses: py/hello@^0.1, with: { name: Ada } }'));
+    const res = await h.call('GET', '/tasks', { token: 'viewer' });
+    expect(res.status, res.text).toBe(200);
+    const hello = res.body.items.find((task: { name: string }) => task.name === 'py/hello');
+    expect(hello).toMatchObject({ execution: 'remote', builtin: false, language: 'python', taskQueue: 'maestro-py-default', codeDigest: DIGEST, namespace: h.namespace, usedBy: [{ namespace: h.namespace, workflowRef: `${name}@${version}` }] });
+    expect(res.body.items.some((task: { name: string }) => task.name === 'tasks/schema.validate')).toBe(true);
+    const outsider = await h.call('GET', '/tasks', { token: 'outsider' });
+    expect(outsider.body.items.some((task: { name: string }) => task.name === 'py/hello')).toBe(false);
+  });
+
+  it('lists registered tasks beside the built-in ones in `maestro tasks list --api`', async () => {
+    const { code, out, err } = await h.cli('operator', 'tasks', 'list', '--api', '--namespace', h.namespace);
+    expect(code, err).toBe(0);
+    expect(out).toMatch(new RegExp(`py/hello@0\\.1\\.0 +remote +Greets +\\[${h.namespace}, queue maestro-py-default\\]`));
+    expect(out).toMatch(/tasks\/schema\.validate@0\.1\.0/);
+  });
+
+  it('compiles a workflow against the namespace’s registered tasks and pins the registration in the IR', async () => {
+    const yaml = manifest(['    - { id: greet, uses: py/hello@^0.1, with: { name: Ada } }', '    - { id: check, uses: tasks/schema.validate@^0.1, needs: [greet], with: { data: "${tasks.greet.outputs}", schema: { type: object } } }'].join('\n'));
+    const { name, version } = await h.register(yaml);
+    const entry = await h.call('GET', `/workflows/${name}/versions/${version}?namespace=${h.namespace}`, { token: 'viewer' });
+    expect(entry.status, entry.text).toBe(200);
+    expect(entry.body.ir.tasks[0]).toMatchObject({
+      uses: 'py/hello@0.1.0',
+      execution: 'remote',
+      cache: { enabled: true },
+      remote: { namespace: h.namespace, language: 'python', taskQueue: 'maestro-py-default', codeDigest: DIGEST, timeoutMs: 60_000 },
+    });
+  });
+
+  it('refuses bad input for a registered task at compile time with its line, and the task in another namespace', async () => {
+    const bad = await h.call('POST', '/workflows', { token: 'operator', yaml: inNamespace(manifest('    - { id: greet, uses: py/hello@^0.1, with: { name: 42 } }'), h.namespace) });
+    expect(bad.status, bad.text).toBe(400);
+    expect(bad.body.code).toBe('MANIFEST_INVALID');
+    expect(bad.body.errors).toContainEqual(expect.objectContaining({ line: 10, column: 55, path: 'spec.tasks[0].with.name', message: 'must be string' }));
+    const missing = await h.call('POST', '/workflows', { token: 'operator', yaml: inNamespace(manifest('    - { id: greet, uses: py/hello@^0.1, with: {} }'), h.namespace) });
+    expect(missing.status, missing.text).toBe(400);
+    expect(missing.text).toMatch(/missing required input \\"name\\"/);
+    const elsewhere = await h.call('POST', '/workflows', { token: 'outsider', yaml: inNamespace(manifest('    - { id: greet, uses: py/hello@^0.1, with: { name: Ada } }'), 'elsewhere') });
+    expect(elsewhere.status).toBe(400);
+    expect(elsewhere.text).toMatch(/unknown task \\"py\/hello\\"/);
+  });
+});
