@@ -71,7 +71,7 @@ describe('registered tasks in the catalog', () => {
     const res = await h.call('GET', '/tasks', { token: 'viewer' });
     expect(res.status, res.text).toBe(200);
     const hello = res.body.items.find((task: { name: string }) => task.name === 'py/hello');
-    expect(hello).toMatchObject({ execution: 'remote', builtin: false, language: 'python', taskQueue: 'maestro-py-default', codeDigest: DIGEST, namespace: h.namespace, usedBy: [{ namespace: h.namespace, workflowRef: `${name}@${version}` }] });
+    expect(hello).toMatchObject({ execution: 'activity', builtin: false, language: 'python', taskQueue: 'maestro-py-default', codeDigest: DIGEST, namespace: h.namespace, usedBy: [{ namespace: h.namespace, workflowRef: `${name}@${version}` }] });
     expect(res.body.items.some((task: { name: string }) => task.name === 'tasks/schema.validate')).toBe(true);
     const outsider = await h.call('GET', '/tasks', { token: 'outsider' });
     expect(outsider.body.items.some((task: { name: string }) => task.name === 'py/hello')).toBe(false);
@@ -91,7 +91,7 @@ describe('registered tasks in the catalog', () => {
     expect(entry.status, entry.text).toBe(200);
     expect(entry.body.ir.tasks[0]).toMatchObject({
       uses: 'py/hello@0.1.0',
-      execution: 'remote',
+      execution: 'activity',
       cache: { enabled: true },
       remote: { namespace: h.namespace, language: 'python', taskQueue: 'maestro-py-default', codeDigest: DIGEST, timeoutMs: 60_000 },
     });

@@ -70,7 +70,8 @@ export const listTasks: RouteHandler = async (context) => {
     name: task.name,
     version: task.version,
     description: task.description,
-    execution: 'remote',
+    // An activity, on its worker's task queue: the value clients of earlier releases know (N-2).
+    execution: 'activity',
     deterministic: task.deterministic,
     builtin: false,
     input: task.inputSchema,
