@@ -22,6 +22,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { ConfigError } from '../errors/index.js';
 import { isRecord } from '../ir/index.js';
+import type { SigningKey } from '../provenance/index.js';
 
 const run = promisify(execFile);
 const BIG = { maxBuffer: 256 * 1024 * 1024 };
@@ -91,7 +92,7 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
  * registry with cosign-format signatures) plugs its signing function in here; until then the
  * release records the digest in its attestation and signs nothing else.
  */
-export type ImageSigner = (imageDigest: string, key: import('../provenance/index.js').SigningKey) => Promise<void>;
+export type ImageSigner = (imageDigest: string, key: SigningKey) => Promise<void>;
 
 async function podman(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   try {
