@@ -80,7 +80,8 @@ afterAll(async () => {
 describe('npm run release', () => {
   it('builds the tarball, image archive, both SBOMs and the record, each named by the signed attestation', () => {
     const names = first.statement.subject.map((subject) => subject.name);
-    expect(names).toEqual(['maestro-0.1.0.oci.tar', 'release.json', 'sbom.image.cdx.json', 'sbom.npm.cdx.json', 'summit-maestro-0.1.0.tgz']);
+    const { version } = first.record;
+    expect(names).toEqual([`maestro-${version}.oci.tar`, 'release.json', 'sbom.image.cdx.json', 'sbom.npm.cdx.json', `summit-maestro-${version}.tgz`]);
     expect(first.record.image.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     const byproduct = first.statement.predicate.runDetails.byproducts?.[0];
     expect(byproduct?.digest?.['sha256']).toBe(first.record.image.digest.slice('sha256:'.length));
