@@ -6,13 +6,13 @@
  * extra file fails naming it, and `sbom search` finds a locked dependency by its exact version.
  */
 import { execFile } from 'node:child_process';
-import { open, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey, localBundleSigner, type SigningKey } from '../src/provenance/index.js';
-import { ATTESTATION_FILE, buildRelease, parseSbomQuery, searchSboms, verifyRelease, type BuiltRelease } from '../src/release/index.js';
+import { ATTESTATION_FILE, buildRelease, parseSbomQuery, searchSboms, verifyRelease, type BuildReleaseOptions, type BuiltRelease } from '../src/release/index.js';
 import { REPO_ROOT, TOOLS_BIN, runInstaller, runScript } from './peers/install.js';
 
 const run = promisify(execFile);
@@ -22,6 +22,7 @@ let key: SigningKey;
 let first: BuiltRelease;
 let second: BuiltRelease;
 let releasesDir: string;
+let options: Omit<BuildReleaseOptions, 'out'>;
 
 /** The statement bytes a Sigstore bundle signs (its DSSE payload). */
 async function signedPayload(dir: string): Promise<string> {
@@ -59,7 +60,7 @@ beforeAll(async () => {
     const match = /^([A-Z_]+)=(.*)$/.exec(line);
     if (match?.[1] && match[2] !== undefined) env[match[1]] = match[2];
   }
-  const options = {
+  options = {
     root: REPO_ROOT,
     signer: localBundleSigner(key),
     signingKey: key,
@@ -116,6 +117,14 @@ describe('npm run release', () => {
     await rm(join(second.dir, 'extra.bin'));
     await rm(join(second.dir, 'sbom.npm.cdx.json'));
     expect(await verifyRelease(second.dir, { publicKeys: [key.publicKeyPem] })).toMatchObject({ ok: false, file: 'sbom.npm.cdx.json' });
+  });
+
+  it('refuses to build into a folder that is neither empty nor an earlier release', async () => {
+    const folder = join(work, 'not-a-release');
+    await mkdir(folder);
+    await writeFile(join(folder, 'keep.txt'), 'mine');
+    await expect(buildRelease({ ...options, out: folder })).rejects.toThrow(/not empty and holds no release\.json/);
+    expect(await readFile(join(folder, 'keep.txt'), 'utf8')).toBe('mine');
   });
 
   it('sbom search finds a locked dependency at its exact version, and says when a range matches nothing', async () => {

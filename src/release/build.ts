@@ -9,7 +9,7 @@
  * aside when the key is ECDSA, whose signatures are randomised; the signed statement is the same).
  */
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { ConfigError } from '../errors/index.js';
@@ -106,8 +106,7 @@ export async function buildRelease(options: BuildReleaseOptions): Promise<BuiltR
   if (!isRecord(manifest) || typeof manifest['name'] !== 'string' || typeof manifest['version'] !== 'string') throw new ConfigError(`${root}/package.json has no name or version`);
   const { name, version } = { name: manifest['name'], version: manifest['version'] };
 
-  await rm(out, { recursive: true, force: true });
-  await mkdir(out, { recursive: true });
+  await emptyReleaseFolder(out);
   const tarball = await step('npm pack', () => npmPack(root, out));
   const archive = `maestro-${version}.oci.tar`;
   const tag = `localhost/maestro:${version}`;
@@ -152,6 +151,17 @@ export async function buildRelease(options: BuildReleaseOptions): Promise<BuiltR
     files.push({ name: file, bytes: (await stat(join(out, file))).size, sha256: await fileSha256(join(out, file)) });
   }
   return { record, dir: out, statement, files, timings };
+}
+
+/**
+ * Makes `out` an empty folder. A folder that is neither empty nor an earlier release (it has no
+ * `release.json`) is refused, so `--out .` or a mistyped path never deletes anything else.
+ */
+async function emptyReleaseFolder(out: string): Promise<void> {
+  const entries: string[] = await readdir(out).catch((error: unknown) => (isRecord(error) && error['code'] === 'ENOENT' ? [] : Promise.reject(error)));
+  if (entries.length > 0 && !entries.includes(RELEASE_FILE)) throw new ConfigError(`${out} is not empty and holds no ${RELEASE_FILE}: choose an empty folder or an earlier release's`);
+  await rm(out, { recursive: true, force: true });
+  await mkdir(out, { recursive: true });
 }
 
 /** Copies a release's record, attestation and SBOMs (not its large artefacts) into `dir`. */
