@@ -75,9 +75,15 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
       'CMD ["node", "--import", "tsx", "src/cli/main.ts", "worker"]',
     );
     await writeFile(join(context, 'Containerfile'), `${lines.join('\n')}\n`);
-    await podman(['build', '--pull=never', '--timestamp', String(sourceDateEpoch), '-t', tag, '-f', join(context, 'Containerfile'), context], env);
+    // No intermediate images (--layers=false) and the image removed once saved: the archive is
+    // the release, and the storage (often shared with tests) keeps nothing per build.
+    await podman(['build', '--pull=never', '--layers=false', '--timestamp', String(sourceDateEpoch), '-t', tag, '-f', join(context, 'Containerfile'), context], env);
     const layout = join(context, 'oci');
-    await podman(['save', '--format', 'oci-dir', '-o', layout, tag], env);
+    try {
+      await podman(['save', '--format', 'oci-dir', '-o', layout, tag], env);
+    } finally {
+      await podman(['rmi', tag], env);
+    }
     // Entries named without `./`: syft refuses `./` as a path traversal.
     await deterministicTar(layout, (await readdir(layout)).sort(), out, sourceDateEpoch);
     return { digest: await manifestDigest(layout), tag };
