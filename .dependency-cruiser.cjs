@@ -18,8 +18,8 @@ const LAYERS = [
   { name: 'manifest', folders: ['manifest', 'compiler'] },
   // Registry, audit log, task log, artifacts, blobs; the Temporal client calls.
   { name: 'storage', folders: ['store', 'client'] },
-  // Receipts, signing, verification; the task cache.
-  { name: 'provenance', folders: ['provenance', 'cache'] },
+  // Receipts, signing, verification; the task cache; releases (artefacts, SBOMs, attestation).
+  { name: 'provenance', folders: ['provenance', 'cache', 'release'] },
   // Where an attempt executes; the PDP and decision log.
   { name: 'execution', folders: ['runners', 'policy'] },
   // The built-in tasks and connectors.

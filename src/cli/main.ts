@@ -14,6 +14,7 @@ import { registerLogCommands } from './logs.js';
 import { registerRunnerCommands } from './runners.js';
 import { registerScheduleCommands } from './schedules.js';
 import { registerProvenanceCommands } from './provenance.js';
+import { registerReleaseCommands } from './release.js';
 import { registerTaskCommands } from './tasks.js';
 import { createApiClient } from './api-client.js';
 import { addApiCommands } from './api-commands.js';
@@ -98,6 +99,7 @@ export async function main(argv: string[]): Promise<number> {
   registerImageCommands(program, (code) => (exitCode = code));
   registerLogCommands(program, (code) => (exitCode = code));
   registerProvenanceCommands(program, (code) => (exitCode = code));
+  registerReleaseCommands(program, (code) => (exitCode = code));
   registerTaskCommands(program, configuredCatalog, () => createApiClient(loadConfig()));
 
   try {

@@ -142,7 +142,13 @@ export function registerProvenanceCommands(program: Command, setExitCode: (code:
     });
 }
 
-async function trustedKeys(keyFiles: string[]): Promise<KeyObject[]> {
+/**
+ * The keys verification trusts: the `--key` files when given, else the signing key's public key and
+ * `MAESTRO_TRUSTED_KEYS_DIR`.
+ *
+ * @throws ConfigError when there is none.
+ */
+export async function trustedKeys(keyFiles: string[]): Promise<KeyObject[]> {
   const { readPublicKeys, trustedKeysFromConfig } = await provenanceModule();
   const keys = keyFiles.length > 0 ? await readPublicKeys(keyFiles) : await trustedKeysFromConfig(loadConfig());
   if (keys.length === 0) {
@@ -169,6 +175,7 @@ function print(json: boolean | undefined, value: unknown, text: () => string): v
   console.log(json ? JSON.stringify(value, null, 2) : text());
 }
 
-function collect(value: string, previous: string[]): string[] {
+/** Commander's accumulator for a repeatable option. */
+export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }

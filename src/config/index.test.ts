@@ -29,6 +29,7 @@ describe('loadConfig', () => {
       taskQueue: 'maestro',
       dataDir: resolve('.maestro'),
       artifactDir: resolve('.maestro', 'artifacts'),
+      releasesDir: resolve('.maestro', 'releases'),
       port: 8080,
       host: '127.0.0.1',
       uiPort: 8233,

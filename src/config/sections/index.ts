@@ -11,6 +11,7 @@ import { metricsSection, type MetricsSettings } from './metrics.js';
 import { policySection, type PolicySettings } from './policy.js';
 import { processesSection, type ProcessesSettings } from './processes.js';
 import { provenanceSection, type ProvenanceSettings } from './provenance.js';
+import { releaseSection, type ReleaseSettings } from './release.js';
 import { imagesSection, runnersSection, type ImagesSettings, type RunnersSettings } from './runners.js';
 import { secretsSection, type SecretsSettings } from './secrets.js';
 import { logsSection, storeSection, tasksSection, type LogsSettings, type StoreSettings, type TasksSettings } from './state.js';
@@ -26,6 +27,7 @@ export * from './metrics.js';
 export * from './policy.js';
 export * from './processes.js';
 export * from './provenance.js';
+export * from './release.js';
 export * from './runners.js';
 export * from './secrets.js';
 export * from './state.js';
@@ -51,6 +53,7 @@ export const SECTIONS = [
   codecSection,
   policySection,
   provenanceSection,
+  releaseSection,
   messageTriggersSection,
   tracingSection,
   budgetsSection,
@@ -80,6 +83,7 @@ export type Config = TemporalSettings &
   CodecSettings &
   PolicySettings &
   ProvenanceSettings &
+  ReleaseSettings &
   MessageTriggersSettings &
   TracingSettings &
   BudgetsSettings &
