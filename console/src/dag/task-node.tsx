@@ -23,11 +23,13 @@ function TaskNodeView({ data }: NodeProps<TaskNode>) {
       <Handle type="target" position={Position.Left} isConnectable={false} />
       <span className="dag-node__head">
         <span className="dag-node__id">{task.id}</span>
-        {task.runIf ? <span className="dag-node__run-if">{RUN_IF_LABELS[task.runIf]}</span> : null}
-        {critical ? <span className="dag-node__critical">critical</span> : null}
+        {/* Spaces between the words: the visible text (and the accessible name) must read as words. */}
+        {task.runIf ? <> <span className="dag-node__run-if">{RUN_IF_LABELS[task.runIf]}</span></> : null}
+        {critical ? <> <span className="dag-node__critical">critical</span></> : null}
       </span>
       <span className="dag-node__status" style={{ color: look.colour }}>
-        <span aria-hidden="true">{look.icon}</span> {look.label}
+        {/* The icon is drawn by CSS from data-icon: as text it would count in the visible text the node's accessible name must contain. */}
+        <span aria-hidden="true" className="dag-node__icon" data-icon={look.icon} /> {look.label}
         {took === undefined ? null : ` · ${took}`}
       </span>
       <Handle type="source" position={Position.Right} isConnectable={false} />
