@@ -2,8 +2,9 @@
  * The console's receipts, Audit page and accessibility, in headless Chromium against the real API,
  * worker and Temporal dev server: a finished run's page shows its receipt verified by the API (and
  * not verified once the stored receipt is tampered with) and downloads it byte for byte; an
- * auditor filters the audit log and sees the chain verified; and axe-core finds no serious or
- * critical violation on any page of the console.
+ * auditor filters the audit log and sees the chain verified; the runs list renders only the rows
+ * in view and moves between rows with the arrow keys; and axe-core finds no serious or critical
+ * violation on any page of the console.
  * Screenshots go to test-results/console/.
  */
 import { mkdir, readFile } from 'node:fs/promises';
@@ -117,6 +118,32 @@ describe('the Audit page', () => {
     const operator = await openSignedIn(browser, h.api.url, TOKENS.operator, '/audit');
     await expect.poll(() => operator.getByTestId('problem').first().textContent(), { timeout: UI_TIMEOUT }).toContain('403');
     await operator.close();
+    await page.close();
+  });
+});
+
+describe('the runs list', () => {
+  it('renders only the rows in view of a long page, and moves between rows with the arrow keys, Home and End', async () => {
+    const started = await Promise.all(Array.from({ length: 80 }, () => startRun(refs.quick)));
+    const page = await openSignedIn(browser, h.api.url, TOKENS.operator, `/?namespace=${h.namespace}&limit=100&sort=run&order=asc`);
+    const table = page.getByTestId('runs-table');
+    // Every run of the namespace (this test's and the earlier tests'), and the header row.
+    await expect.poll(async () => Number(await table.getAttribute('aria-rowcount')), { timeout: UI_TIMEOUT }).toBeGreaterThan(started.length);
+    const runs = Number(await table.getAttribute('aria-rowcount')) - 1;
+    const rendered = await table.locator('tbody tr[data-run-id]').count();
+    expect(rendered).toBeGreaterThan(10);
+    expect(rendered).toBeLessThan(60);
+
+    const first = table.locator('tbody tr[data-row-index="0"] a').first();
+    await first.focus();
+    await page.keyboard.press('ArrowDown');
+    expect(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { closest(s: string): { getAttribute(n: string): string | null } | null } } }).document.activeElement.closest('tr')?.getAttribute('data-row-index'))).toBe('1');
+    await page.keyboard.press('End');
+    const last = String(runs - 1);
+    await expect.poll(() => page.evaluate(() => (globalThis as unknown as { document: { activeElement: { closest(s: string): { getAttribute(n: string): string | null } | null } } }).document.activeElement.closest('tr')?.getAttribute('data-row-index'))).toBe(last);
+    // Enter opens the focused run.
+    await page.keyboard.press('Enter');
+    await page.getByTestId('run-detail').waitFor({ timeout: UI_TIMEOUT });
     await page.close();
   });
 });
