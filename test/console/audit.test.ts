@@ -145,6 +145,7 @@ describe('the runs list', () => {
     await page.keyboard.press('Enter');
     await page.getByTestId('run-detail').waitFor({ timeout: UI_TIMEOUT });
     await page.close();
+    await Promise.all(started.map((runId) => h.waitRun(runId, (run) => run.status === 'SUCCEEDED')));
   });
 });
 
