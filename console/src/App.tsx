@@ -7,6 +7,7 @@ import { getToken, setToken, TOKEN_EVENT } from './api/index.js';
 import { preloadDag } from './components/Dag.js';
 import { prefetch, useConsoleConfig } from './hooks.js';
 import { Approvals, ApprovalsLink } from './pages/Approvals.js';
+import { Audit } from './pages/Audit.js';
 import { Operations } from './pages/Operations.js';
 import { RunbookList, RunbookTrigger } from './pages/Runbooks.js';
 import { RunDetail, runPath } from './pages/RunDetail.js';
@@ -41,6 +42,7 @@ type Route =
   | { page: 'usage' }
   | { page: 'runs' }
   | { page: 'operations' }
+  | { page: 'audit' }
   | { page: 'not-found' };
 
 function routeOf(path: string): Route {
@@ -64,6 +66,7 @@ function routeOf(path: string): Route {
   if (match('/tasks', path)) return { page: 'tasks' };
   if (match('/operations', path)) return { page: 'operations' };
   if (match('/usage', path)) return { page: 'usage' };
+  if (match('/audit', path)) return { page: 'audit' };
   if (path === '/' || path === '') return { page: 'runs' };
   return { page: 'not-found' };
 }
@@ -102,6 +105,7 @@ function Page() {
   if (route.page === 'usage') return <Usage key={path + query.toString()} namespace={query.get('namespace') ?? undefined} />;
   if (route.page === 'runs') return <RunsList query={query} />;
   if (route.page === 'operations') return <Operations query={query} />;
+  if (route.page === 'audit') return <Audit query={query} />;
   return (
     <section>
       <h1>Not found</h1>
@@ -172,6 +176,7 @@ export function App() {
           <Link to="/triggers">Triggers</Link>
           <Link to="/operations">Operations</Link>
           <Link to="/usage">Usage</Link>
+          <Link to="/audit">Audit</Link>
         </nav>
         <div className="header-tools">
           <button type="button" onClick={() => setSettings(true)}>

@@ -65,6 +65,10 @@ export interface AuditListQuery {
   kind?: string;
   /** Records after this `seq` (the previous page's `next`). @default 0 */
   after?: number;
+  /** Records at or after this time. @default undefined — no lower bound */
+  from?: Date;
+  /** Records before this time. @default undefined — no upper bound */
+  to?: Date;
   /** @default 100, at most 1000 */
   limit?: number;
 }
@@ -76,19 +80,26 @@ export interface AuditListQuery {
  * @throws MaestroError `FORBIDDEN` unless the reader holds `auditor` or `admin`.
  */
 export async function listAuditRecords(log: AuditLog, reader: Principal, query: AuditListQuery = {}): Promise<{ items: AuditRecord[]; next?: number }> {
-  if (!reader.roles.includes(AUDITOR_ROLE) && !reader.roles.includes('admin')) {
-    throw new MaestroError('FORBIDDEN', `reading the audit log needs the ${AUDITOR_ROLE} role; ${reader.subject} holds ${reader.roles.join(', ') || 'none'}`);
-  }
+  requireAuditor(reader);
   const limit = Math.min(Math.max(1, query.limit ?? 100), 1000);
   const items = await log.list({
     ...(query.runId === undefined ? {} : { runId: query.runId }),
     ...(query.kind === undefined ? {} : { kind: query.kind }),
+    ...(query.from === undefined ? {} : { from: query.from.toISOString() }),
+    ...(query.to === undefined ? {} : { to: query.to.toISOString() }),
     namespaces: reader.namespaces,
     after: query.after ?? 0,
     limit,
   });
   const last = items.at(-1);
   return { items, ...(items.length === limit && last ? { next: last.seq } : {}) };
+}
+
+/** @throws MaestroError `FORBIDDEN` unless `reader` holds `auditor` or `admin`. */
+function requireAuditor(reader: Principal): void {
+  if (!reader.roles.includes(AUDITOR_ROLE) && !reader.roles.includes('admin')) {
+    throw new MaestroError('FORBIDDEN', `reading the audit log needs the ${AUDITOR_ROLE} role; ${reader.subject} holds ${reader.roles.join(', ') || 'none'}`);
+  }
 }
 
 /**
@@ -115,32 +126,61 @@ export interface AuditRouteContext {
 
 /**
  * The audit log's API operations, by OpenAPI `operationId`: `listAudit` serves
- * `GET /audit?runId=&kind=&after=&limit=` (auditor role) as `200 {items, next?}`.
+ * `GET /audit?runId=&kind=&from=&to=&after=&limit=` (auditor role) as `200 {items, next?}`, and
+ * `verifyAuditChain` serves `GET /audit/verification` (auditor role) as `200` {@link ChainReport}.
+ * A chain walk reads every record, so concurrent requests share the one walk under way.
  *
  * @example
- * const { listAudit } = auditRoutes({ log });
+ * const { listAudit, verifyAuditChain } = auditRoutes({ log });
  * // ROUTE_HANDLERS.listAudit = (context) => listAudit(context)
  */
-export function auditRoutes({ log }: { log: AuditLog }): { listAudit(context: AuditRouteContext): Promise<{ status: number; body: unknown }> } {
+export function auditRoutes({ log }: { log: AuditLog }): Record<'listAudit' | 'verifyAuditChain', (context: AuditRouteContext) => Promise<{ status: number; body: unknown }>> {
   const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
   const count = (value: unknown): number | undefined => {
     const number = typeof value === 'string' ? Number(value) : value;
     return typeof number === 'number' && Number.isInteger(number) && number >= 0 ? number : undefined;
   };
+  const time = (value: unknown, name: string): Date | undefined => {
+    const given = text(value);
+    if (given === undefined) return undefined;
+    const date = new Date(given);
+    if (Number.isNaN(date.getTime())) throw new MaestroError('BAD_REQUEST', `${name} "${given}" is not a date-time`);
+    return date;
+  };
+  const signedIn = (principal: Principal | undefined): Principal => {
+    if (!principal) throw new MaestroError('UNAUTHENTICATED', 'reading the audit log needs a bearer token');
+    return principal;
+  };
   return {
     async listAudit({ principal, query }) {
-      if (!principal) throw new MaestroError('UNAUTHENTICATED', 'reading the audit log needs a bearer token');
+      const reader = signedIn(principal);
       const runId = text(query.runId);
       const kind = text(query.kind);
       const after = count(query.after);
       const limit = count(query.limit);
-      const page = await listAuditRecords(log, principal, {
+      const from = time(query.from, 'from');
+      const to = time(query.to, 'to');
+      const page = await listAuditRecords(log, reader, {
         ...(runId === undefined ? {} : { runId }),
         ...(kind === undefined ? {} : { kind }),
+        ...(from === undefined ? {} : { from }),
+        ...(to === undefined ? {} : { to }),
         ...(after === undefined ? {} : { after }),
         ...(limit === undefined ? {} : { limit }),
       });
       return { status: 200, body: page };
     },
+    async verifyAuditChain({ principal }) {
+      requireAuditor(signedIn(principal));
+      let walk = walks.get(log);
+      if (walk === undefined) {
+        walk = log.verify().finally(() => walks.delete(log));
+        walks.set(log, walk);
+      }
+      return { status: 200, body: await walk };
+    },
   };
 }
+
+/** Each log's chain walk under way, shared by the requests that come meanwhile (see {@link auditRoutes}). */
+const walks = new WeakMap<AuditLog, Promise<ChainReport>>();

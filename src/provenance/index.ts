@@ -59,10 +59,13 @@ export {
 export { CodeDigester, catalogCodeDigests, taskCodeDigest, type CatalogCodeDigestOptions, type CodeDigesterOptions } from './code-digest.js';
 export {
   ReceiptStore,
+  checkReceipt,
   createReceiptWriter,
+  receiptDecisionIds,
   receiptOutputDigests,
   verifiedReceipt,
   type ReceiptTrust,
+  type ReceiptVerification,
   type ReceiptWriterDeps,
   type StoredReceipt,
   type WriteReceiptInput,

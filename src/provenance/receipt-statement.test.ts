@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ARTIFACT, TOKEN, compiledFixture, fixtureReceipt, receiptInput, runFixture } from '../../test/provenance/fixtures.js';
 import { canonicalJson, canonicalSha256, outputsSha256 } from '../canonical/index.js';
 import { paramsSha256 } from './receipt-statement.js';
+import { receiptDecisionIds } from './receipt-store.js';
 import { IN_TOTO_STATEMENT_TYPE, MAESTRO_RUN_BUILD_TYPE, SLSA_PROVENANCE_V1, statementProblem } from './statement.js';
 
 type Annotations = Record<string, unknown>;
@@ -71,6 +72,17 @@ describe('buildReceipt', () => {
     const never = byproduct(receipt, 'task/never');
     expect(never).toMatchObject({ status: 'SKIPPED', attempts: 0, error: { code: 'WHEN_FALSE' } });
     expect(never).not.toHaveProperty('inputDigest');
+  });
+
+  it('lists its policy decision ids by task, run-level ones without a task, reused ones marked', () => {
+    const receipt = fixtureReceipt({ policyDecisionIds: { run: ['d-start'], tasks: { fetch: ['d-egress', 'd-start-fetch'], 'each[1]': ['d-item'] }, reused: { fetch: ['d-start-fetch'] } } });
+    expect(receiptDecisionIds(receipt)).toEqual([
+      { id: 'd-start' },
+      { id: 'd-item', taskId: 'each[1]' },
+      { id: 'd-egress', taskId: 'fetch' },
+      { id: 'd-start-fetch', taskId: 'fetch' },
+      { id: 'd-start-fetch', taskId: 'fetch', reused: true },
+    ]);
   });
 
   it('recomputes task inputs from params and upstream outputs: an upstream change changes the input digest', () => {

@@ -11,7 +11,7 @@ import { sha256Hex } from '../canonical/index.js';
 import { buildReceipt, type PolicyDecisionIds } from './receipt-statement.js';
 import { statementPayload, type BundleSigner, type SerializedBundle } from './signing.js';
 import { IN_TOTO_PAYLOAD_TYPE, type ProvenanceStatement } from './statement.js';
-import { verifyReceipt } from './verify.js';
+import { verifyReceipt, type VerificationFailureCode } from './verify.js';
 
 /** A stored receipt, exactly as written. */
 export interface StoredReceipt {
@@ -170,6 +170,65 @@ export async function verifiedReceipt(runId: string, options: ReceiptTrust): Pro
   const verified = verifyReceipt(stored.bundle, { publicKeys: options.publicKeys });
   if (!verified.ok) throw new MaestroError('BAD_REQUEST', `the receipt of run "${runId}" does not verify (${verified.code}): ${verified.reason}`);
   return verified.statement;
+}
+
+/** A run's receipt as the API checked it, offline, against the configured keys (`GET /runs/{runId}/receipt/verification`). */
+export interface ReceiptVerification {
+  runId: string;
+  /** The signature verifies with a trusted key, and the statement is this run's SLSA provenance. */
+  verified: boolean;
+  /** `sha256:<hex>` of the stored bundle's bytes (the download's ETag). */
+  digest: string;
+  /** Why not verified: a {@link VerificationFailureCode}, or `OTHER_RUN` for another run's receipt. */
+  code?: VerificationFailureCode | 'OTHER_RUN';
+  reason?: string;
+  /** Id of the trusted key that signed (verified local-key receipts only). */
+  keyId?: string;
+  /** The statement's subjects (only once verified: an unverified payload claims nothing). */
+  subjects: { name: string; sha256: string }[];
+  /** The policy decision ids the receipt lists, run-level ones without `taskId` (verified only). */
+  policyDecisionIds: { id: string; taskId?: string; reused?: true }[];
+}
+
+/**
+ * Verifies the stored receipt of `runId` for a person to read: the signature against the trusted
+ * keys, the statement's shape, and that it is this run's (a receipt copied over another run's
+ * verifies, but names another invocation). Never throws for a bad receipt: the result says why.
+ * @throws NotFoundError when the run has no receipt.
+ */
+export async function checkReceipt(runId: string, options: ReceiptTrust): Promise<ReceiptVerification> {
+  const stored = await options.receipts.read(runId);
+  const verified = verifyReceipt(stored.bytes, { publicKeys: options.publicKeys });
+  const base = { runId, digest: stored.digest, subjects: [], policyDecisionIds: [] };
+  if (!verified.ok) return { ...base, verified: false, code: verified.code, reason: verified.reason };
+  const { statement } = verified;
+  const invocation = statement.predicate.runDetails.metadata?.invocationId;
+  if (invocation !== runId) return { ...base, verified: false, code: 'OTHER_RUN', reason: `the receipt is signed for run "${String(invocation)}", not "${runId}"` };
+  return {
+    ...base,
+    verified: true,
+    ...(verified.keyId === undefined ? {} : { keyId: verified.keyId }),
+    subjects: statement.subject.map((subject) => ({ name: subject.name, sha256: subject.digest['sha256'] ?? '' })),
+    policyDecisionIds: receiptDecisionIds(statement),
+  };
+}
+
+/** The policy decision ids of a receipt's run and task (and item) byproducts, in receipt order. */
+export function receiptDecisionIds(receipt: ProvenanceStatement): { id: string; taskId?: string; reused?: true }[] {
+  const ids: { id: string; taskId?: string; reused?: true }[] = [];
+  const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []);
+  const visit = (annotations: unknown, taskId: string | undefined): void => {
+    if (!isRecord(annotations)) return;
+    const id = typeof annotations['id'] === 'string' ? annotations['id'] : taskId;
+    for (const decision of strings(annotations['policyDecisionIds'])) ids.push({ id: decision, ...(id === undefined ? {} : { taskId: id }) });
+    for (const decision of strings(annotations['reusedPolicyDecisionIds'])) ids.push({ id: decision, ...(id === undefined ? {} : { taskId: id }), reused: true });
+    if (Array.isArray(annotations['items'])) for (const item of annotations['items']) visit(item, undefined);
+  };
+  for (const byproduct of receipt.predicate.runDetails.byproducts ?? []) {
+    if (byproduct.name === 'run') visit(byproduct.annotations, undefined);
+    else if (byproduct.name?.startsWith('task/')) visit(byproduct.annotations, byproduct.name.slice('task/'.length));
+  }
+  return ids;
 }
 
 /** `outputDigest` of every task and item byproduct of a receipt, by id, in receipt order. */

@@ -96,6 +96,10 @@ export interface AuditQuery {
   namespaces?: readonly string[];
   /** Records with `seq` greater than this (paging). @default 0 */
   after?: number;
+  /** Records at or after this ISO 8601 time (UTC, as `toISOString()` writes it). @default undefined — no lower bound */
+  from?: string;
+  /** Records before this ISO 8601 time (UTC, as `toISOString()` writes it). @default undefined — no upper bound */
+  to?: string;
   /** @default 100, at most 1000 */
   limit?: number;
 }
@@ -498,11 +502,14 @@ export async function createAuditLog(db: SqlDriver, { ownsDb = false }: { ownsDb
     appendAll,
 
     async list(query: AuditQuery = {}): Promise<AuditRecord[]> {
-      const { runId, kind, namespaces, after = 0, limit = 100 } = query;
+      const { runId, kind, namespaces, after = 0, from, to, limit = 100 } = query;
       const where = ['seq > $1'];
       const params: SqlValue[] = [after];
       if (runId !== undefined) where.push(`run_id = $${params.push(runId)}`);
       if (kind !== undefined) where.push(`kind = $${params.push(kind)}`);
+      // Times are stored as toISOString() writes them (checkEntry), so text order is time order.
+      if (from !== undefined) where.push(`time >= $${params.push(from)}`);
+      if (to !== undefined) where.push(`time < $${params.push(to)}`);
       if (namespaces !== undefined && !namespaces.includes('*')) {
         if (namespaces.length === 0) return [];
         where.push(`namespace IN (${namespaces.map((namespace) => `$${params.push(namespace)}`).join(', ')})`);

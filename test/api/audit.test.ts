@@ -180,4 +180,47 @@ describe('GET /audit', () => {
     expect((await h.call('GET', '/audit', { token: null })).status).toBe(401);
     expect((await h.call('GET', '/audit?kind=nonsense', { token: 'auditor' })).status).toBe(400);
   });
+
+  it('filters by time range, [from, to)', async () => {
+    const cancelled = async (): Promise<Row> => {
+      const runId = await start(gated);
+      expect((await h.call('POST', `/runs/${runId}/cancel`, { token: 'operator' })).status).toBe(202);
+      const [record] = await audit(`runId=${runId}`);
+      return record as Row;
+    };
+    const first = await cancelled();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = await cancelled();
+    const since = (query: string) => audit(`kind=cancellation&${query}`).then((rows) => rows.map((r) => r.runId));
+    expect(await since(`from=${encodeURIComponent(first.time)}`)).toEqual([first.runId, second.runId]);
+    expect(await since(`from=${encodeURIComponent(first.time)}&to=${encodeURIComponent(second.time)}`)).toEqual([first.runId]);
+    expect(await since(`from=${encodeURIComponent(new Date(Date.parse(second.time) + 1).toISOString())}`)).toEqual([]);
+    expect((await h.call('GET', '/audit?from=yesterday', { token: 'auditor' })).status).toBe(400);
+  });
+
+  it('reports the chain verified to auditors, and broken once a record is changed behind the triggers', async () => {
+    const ok = await h.call('GET', '/audit/verification', { token: 'auditor' });
+    expect(ok.status, ok.text).toBe(200);
+    expect(ok.body).toMatchObject({ ok: true, records: expect.any(Number), head: expect.stringMatching(/^sha256:/) });
+    expect(ok.body.records).toBeGreaterThan(0);
+    expect((await h.call('GET', '/audit/verification', { token: 'operator' })).status).toBe(403);
+    expect((await h.call('GET', '/audit/verification', { token: null })).status).toBe(401);
+
+    // A record rewritten by someone who switched the update trigger off (then put it all back).
+    const db = new Database(join(h.config.dataDir, 'registry.db'));
+    const trigger = db.prepare(`SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'audit_log_refuses_update'`).get() as { sql: string };
+    const victim = db.prepare('SELECT seq, result FROM audit_log ORDER BY seq LIMIT 1').get() as { seq: number; result: string };
+    db.exec('DROP TRIGGER audit_log_refuses_update');
+    try {
+      db.prepare('UPDATE audit_log SET result = ? WHERE seq = ?').run('forged', victim.seq);
+      const broken = await h.call('GET', '/audit/verification', { token: 'auditor' });
+      expect(broken.body).toMatchObject({ ok: false, firstBroken: { seq: victim.seq } });
+      expect(broken.body.unguarded).toEqual([expect.stringContaining('audit_log_refuses_update')]);
+    } finally {
+      db.prepare('UPDATE audit_log SET result = ? WHERE seq = ?').run(victim.result, victim.seq);
+      db.exec(trigger.sql);
+      db.close();
+    }
+    expect((await h.call('GET', '/audit/verification', { token: 'auditor' })).body.ok).toBe(true);
+  });
 });

@@ -3,6 +3,8 @@
  * (bench/console.ts): Debian's `chromium` (installed by scripts/peers/chromium.sh) driven by
  * playwright-core, plus the page measurements both report.
  */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { runInstaller, runScript } from '../peers/install.js';
 
@@ -180,3 +182,30 @@ export async function openSignedIn(browser: Browser, apiUrl: string, token: stri
   await page.getByRole('button', { name: 'Sign in' }).click();
   return page;
 }
+
+/** An accessibility violation axe-core reports: its rule, impact and the elements it found. */
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  targets: string[];
+}
+
+/**
+ * Runs axe-core (`node_modules/axe-core/axe.min.js`, injected through the DevTools protocol, so
+ * the console's Content-Security-Policy does not apply to it) on the page as it is now, and returns
+ * its serious and critical violations (WCAG 2.x A and AA rules, and axe's best practices).
+ */
+export async function seriousAxeViolations(page: Page): Promise<AxeViolation[]> {
+  axeSource ??= await readFile(fileURLToPath(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url)), 'utf8');
+  await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const axe = (globalThis as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[]; html: string }[] }[] }> } }).axe;
+    const result = await axe.run((globalThis as unknown as { document: unknown }).document, { resultTypes: ['violations'] });
+    return result.violations.map((violation) => ({ id: violation.id, impact: violation.impact, help: violation.help, targets: violation.nodes.map((node) => `${node.target.join(' ')}: ${node.html.slice(0, 400)}`) }));
+  });
+  return violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+}
+
+/** axe-core's script, read once. */
+let axeSource: string | undefined;

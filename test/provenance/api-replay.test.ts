@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { sha256Hex } from '../../src/canonical/index.js';
-import { defaultSigningKeyFile, publicKeyFileOf } from '../../src/provenance/index.js';
+import { defaultSigningKeyFile, publicKeyFileOf, receiptStoreFromConfig } from '../../src/provenance/index.js';
 import { manifest, startHarness, type ApiResponse, type Harness } from '../api/harness.js';
 import { TEST_EGRESS_ALLOW } from '../helpers/engine.js';
 import { startHttpPeer, type HttpPeer } from '../helpers/http-peer.js';
@@ -124,6 +124,36 @@ describe('GET /runs/{runId}/receipt', () => {
     expect((await h.call('GET', `/runs/${runId}/receipt`, { token: 'outsider' })).status).toBe(403);
     expect((await h.call('GET', '/runs/run-that-never-was/receipt')).status).toBe(404);
     expect((await h.call('POST', `/runs/${runId}/cancel`, { token: 'operator' })).status).toBe(202);
+  });
+});
+
+describe('GET /runs/{runId}/receipt/verification', () => {
+  it('verifies the stored receipt offline with its key id and subjects; a changed byte or another run\'s receipt is not verified', async () => {
+    const runId = await finishedRun(DETERMINISTIC);
+    const download = await receipt(runId);
+    const res = await h.call('GET', `/runs/${runId}/receipt/verification`);
+    expect(res.status, res.text).toBe(200);
+    expect(res.body).toMatchObject({ runId, verified: true, digest: JSON.parse(download.headers.get('etag') ?? '""'), keyId: expect.any(String) });
+    expect(res.body.subjects).toContainEqual({ name: `run/${runId}`, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    // This harness runs without a policy, so the receipt lists no decision (see receipt-statement.test.ts).
+    expect(res.body.policyDecisionIds).toEqual([]);
+
+    // A flipped byte of the signed payload, in the store itself.
+    const store = receiptStoreFromConfig(h.config);
+    const stored = await store.read(runId);
+    const envelope = stored.bundle.dsseEnvelope;
+    if (!envelope) throw new Error('the receipt holds no DSSE envelope');
+    const { payload } = envelope;
+    await store.write(runId, { ...stored.bundle, dsseEnvelope: { ...envelope, payload: `${payload.slice(0, 40)}${payload[40] === 'A' ? 'B' : 'A'}${payload.slice(41)}` } });
+    const tampered = await h.call('GET', `/runs/${runId}/receipt/verification`);
+    expect(tampered.body).toMatchObject({ verified: false, code: 'BAD_SIGNATURE', subjects: [], policyDecisionIds: [] });
+
+    // Another run's genuine receipt put in its place verifies, but names the other run.
+    const other = await finishedRun(DETERMINISTIC);
+    await receipt(other);
+    await store.write(runId, (await store.read(other)).bundle);
+    expect((await h.call('GET', `/runs/${runId}/receipt/verification`)).body).toMatchObject({ verified: false, code: 'OTHER_RUN', reason: expect.stringContaining(other) });
+    expect((await h.call('GET', `/runs/${runId}/receipt/verification`, { token: 'outsider' })).status).toBe(403);
   });
 });
 

@@ -96,3 +96,15 @@ export type PendingApproval = Schemas['PendingApproval'];
 
 /** One task version of `GET /tasks`. */
 export type CatalogTask = Schemas['CatalogTask'];
+
+/** `GET /runs/{runId}/receipt/verification`: the receipt as the API verified it, offline. */
+export type ReceiptVerification = Schemas['ReceiptVerification'];
+
+/** `GET /audit`: one page of the audit log. */
+export type AuditPage = Schemas['AuditPage'];
+
+/** One record of the audit log. */
+export type AuditRecord = Schemas['AuditRecord'];
+
+/** `GET /audit/verification`: the hash chain, walked. */
+export type AuditChainReport = Schemas['AuditChainReport'];

@@ -159,7 +159,7 @@ describe('fromElkLayout', () => {
         ['deploy', 'deploy', 'PENDING', 'true'],
       ]));
     expect(byId.get('lint')?.data).toMatchObject({ status: 'CACHED', critical: false });
-    expect(byId.get('build')?.ariaLabel).toBe('build: Running, on the critical path');
+    expect(byId.get('build')?.ariaLabel).toBe('build critical: Running');
     expect(byId.get('lint')?.ariaLabel).toBe('lint: Cached');
   });
 

@@ -4,6 +4,7 @@
  */
 import { MarkerType, Position, type Edge, type Node, type NodeHandle } from '@xyflow/react';
 import type { ElkNode, LayoutOptions } from 'elkjs/lib/elk-api.js';
+import { durationMs, formatDuration } from '../format.js';
 import { depths, topologicalOrder } from './graph.js';
 import { displayStatus, STATUS_LOOKS, taskStatus, type DisplayStatus } from './status.js';
 import type { DagTask } from './types.js';
@@ -173,7 +174,7 @@ export function fromElkLayout(layout: ElkNode, tasks: readonly DagTask[], critic
       connectable: false,
       data: { task, status, critical: isCritical },
       ariaRole: 'button',
-      ariaLabel: `${task.id}: ${STATUS_LOOKS[status].label}${isCritical ? ', on the critical path' : ''}`,
+      ariaLabel: nodeLabel(task, status, isCritical),
       domAttributes: {
         'data-task-id': task.id,
         'data-status': taskStatus(task),
@@ -202,4 +203,26 @@ export function fromElkLayout(layout: ElkNode, tasks: readonly DagTask[], critic
     }),
   );
   return { nodes, edges };
+}
+
+/** How a node shows its task's run condition. */
+export const RUN_IF_LABELS = { failure: 'on failure', always: 'always' } as const;
+
+/** How long an ended task took, as a node shows it (a running task's node is not redrawn every second). */
+export function nodeDuration(task: DagTask): string | undefined {
+  const took = task.endedAt ? durationMs(task.startedAt, task.endedAt) : undefined;
+  return took === undefined ? undefined : formatDuration(took);
+}
+
+/**
+ * A node's accessible name: its visible text in the order it is drawn (id, run condition,
+ * "critical", status, duration), so that what a screen reader says and what a voice-control user
+ * reads on screen agree (WCAG 2.5.3, axe's label-content-name-mismatch).
+ *
+ * @example
+ * nodeLabel(build, 'RUNNING', true) // 'build critical: Running'
+ */
+export function nodeLabel(task: DagTask, status: DisplayStatus, critical: boolean): string {
+  const took = nodeDuration(task);
+  return `${task.id}${task.runIf ? ` ${RUN_IF_LABELS[task.runIf]}` : ''}${critical ? ' critical' : ''}: ${STATUS_LOOKS[status].label}${took === undefined ? '' : ` · ${took}`}`;
 }

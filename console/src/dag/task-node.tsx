@@ -4,8 +4,7 @@
  */
 import { Handle, Position, type NodeProps } from '@xyflow/react';
 import { memo } from 'react';
-import { durationMs, formatDuration } from '../format.js';
-import type { TaskNode } from './layout.js';
+import { nodeDuration, RUN_IF_LABELS, type TaskNode } from './layout.js';
 import { STATUS_LOOKS } from './status.js';
 
 /** How a run condition reads in a node's tooltip. */
@@ -14,8 +13,7 @@ const RUN_IF_WORDS = { failure: 'when a need failed', always: 'once its needs en
 function TaskNodeView({ data }: NodeProps<TaskNode>) {
   const { task, status, critical } = data;
   const look = STATUS_LOOKS[status];
-  // Only for ended tasks: a running task's node is not redrawn every second.
-  const took = task.endedAt ? durationMs(task.startedAt, task.endedAt) : undefined;
+  const took = nodeDuration(task);
   return (
     <div
       className={critical ? 'dag-node dag-node--critical' : 'dag-node'}
@@ -25,12 +23,14 @@ function TaskNodeView({ data }: NodeProps<TaskNode>) {
       <Handle type="target" position={Position.Left} isConnectable={false} />
       <span className="dag-node__head">
         <span className="dag-node__id">{task.id}</span>
-        {task.runIf ? <span className="dag-node__run-if">{task.runIf === 'failure' ? 'on failure' : 'always'}</span> : null}
-        {critical ? <span className="dag-node__critical">critical</span> : null}
+        {/* Spaces between the words: the visible text (and the accessible name) must read as words. */}
+        {task.runIf ? <> <span className="dag-node__run-if">{RUN_IF_LABELS[task.runIf]}</span></> : null}
+        {critical ? <> <span className="dag-node__critical">critical</span></> : null}
       </span>
       <span className="dag-node__status" style={{ color: look.colour }}>
-        <span aria-hidden="true">{look.icon}</span> {look.label}
-        {took === undefined ? null : ` · ${formatDuration(took)}`}
+        {/* The icon is drawn by CSS from data-icon: as text it would count in the visible text the node's accessible name must contain. */}
+        <span aria-hidden="true" className="dag-node__icon" data-icon={look.icon} /> {look.label}
+        {took === undefined ? null : ` · ${took}`}
       </span>
       <Handle type="source" position={Position.Right} isConnectable={false} />
     </div>

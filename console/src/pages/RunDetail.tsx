@@ -3,13 +3,14 @@
  * may take (cancel, retry, approve or reject), the DAG and the tasks (each with its logs), kept
  * live by the run's event stream.
  */
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useDeferredValue, useEffect, useMemo, useState } from 'react';
 import { FINAL_STATUSES, request, requestJson, type RunCreated, type RunDetail as Run, type RunEvent, type TaskNode, type TaskState, type WorkflowDetail } from '../api/index.js';
 import { ConfirmDialog } from '../components/ConfirmDialog.js';
 import { SignalDialog } from '../components/SignalDialog.js';
-import { Dag, preloadDag } from '../components/Dag.js';
+import { Dag, preloadDag, useDagSettled } from '../components/Dag.js';
 import { ParamValues } from '../components/ParamValues.js';
 import { ProblemNotice } from '../components/ProblemNotice.js';
+import { ReceiptPanel } from '../components/ReceiptPanel.js';
 import { StatusBadge } from '../components/StatusBadge.js';
 import { TaskRows } from '../components/TaskRows.js';
 import { dagTasks } from '../dag-tasks.js';
@@ -39,6 +40,9 @@ function useNow(active: boolean): number {
   return now;
 }
 
+/** No task ids (one array, so the deferred task table sees no change while it waits). */
+const NO_IDS: readonly string[] = [];
+
 /** The API path of a run. */
 export function runPath(runId: string): string {
   return `/runs/${encodeURIComponent(runId)}`;
@@ -56,7 +60,6 @@ export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask
   const [outcome, setOutcome] = useState<Outcome>();
   const [actionError, setActionError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
-  const [receiptError, setReceiptError] = useState<unknown>();
   const finished = run.data !== undefined && FINAL_STATUSES.includes(run.data.status);
   const now = useNow(run.data !== undefined && !finished);
 
@@ -76,9 +79,14 @@ export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask
   // Memoised: the page re-renders every second while the run is live, the DAG only when tasks change.
   const graph = useMemo(() => (workflow.data ? dagTasks(workflow.data.ir, run.data?.tasks) : undefined), [workflow.data, run.data?.tasks]);
   const select = useCallback((taskId: string) => navigate(`/runs/${encodeURIComponent(runId)}?task=${encodeURIComponent(taskId)}`, { replace: true }), [runId]);
+  // The task table fills in a render of its own once the DAG's code is there, as on the workflow
+  // page: its rows would otherwise hold back the DAG's first drawing.
+  const order = useMemo(() => (workflow.data ? workflow.data.ir.tasks.map((task) => task.id) : (run.data?.tasks.map((task) => task.id) ?? NO_IDS)), [workflow.data, run.data?.tasks]);
+  const dagSettled = useDagSettled();
+  const rows = useDeferredValue(dagSettled ? order : NO_IDS, NO_IDS);
   useEffect(() => {
     if (selectedTask) document.getElementById(`task-${selectedTask}`)?.scrollIntoView({ block: 'nearest' });
-  }, [selectedTask]);
+  }, [selectedTask, rows]);
 
   const perform = async (action: Pending, comment: string): Promise<void> => {
     setPending(undefined);
@@ -110,19 +118,6 @@ export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask
     }
   };
 
-  const downloadReceipt = async (): Promise<void> => {
-    setReceiptError(undefined);
-    try {
-      const res = await request('GET', `/runs/${encodeURIComponent(runId)}/receipt`);
-      const url = URL.createObjectURL(await res.blob());
-      const anchor = Object.assign(document.createElement('a'), { href: url, download: `receipt-${runId}.json` });
-      anchor.click();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
-    } catch (error) {
-      setReceiptError(error);
-    }
-  };
-
   if (!run.data) {
     return (
       <section>
@@ -134,7 +129,6 @@ export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask
   const detail = run.data;
   const nodes = new Map<string, TaskNode>((workflow.data?.ir.tasks ?? []).map((task) => [task.id, task]));
   const states = new Map(detail.tasks.map((task) => [task.id, task]));
-  const order = workflow.data ? workflow.data.ir.tasks.map((task) => task.id) : detail.tasks.map((task) => task.id);
   const uiUrl = config.temporalUiUrl ? `${config.temporalUiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(config.temporalNamespace)}/workflows/${encodeURIComponent(runId)}` : undefined;
   const canRetryFailed = detail.status === 'FAILED' || detail.status === 'CANCELLED';
   // The signals the run waits for now, each with the tasks (or forEach items) waiting and its schema.
@@ -244,11 +238,7 @@ export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask
           ) : (
             <span>Temporal Web UI: set its address in Settings</span>
           )}
-          <button type="button" className="link-button" onClick={() => void downloadReceipt()} disabled={!finished} title={finished ? undefined : 'A receipt is written when the run ends'}>
-            Download receipt
-          </button>
         </p>
-        <ProblemNotice error={receiptError} onDismiss={() => setReceiptError(undefined)} />
       </header>
 
       <div className="actions" role="group" aria-label="Run actions">
@@ -334,7 +324,7 @@ export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask
           </tr>
         </thead>
         <tbody>
-          {order.map((id) => {
+          {rows.map((id) => {
             const state = states.get(id) ?? { id, status: 'PENDING' as const, attempts: 0 };
             const node = nodes.get(id);
             const isGate = node ? node.execution === 'approval' : state.status === 'WAITING';
@@ -354,6 +344,8 @@ export function RunDetail({ runId, selectedTask }: { runId: string; selectedTask
           })}
         </tbody>
       </table>
+
+      <ReceiptPanel key={String(finished)} runId={runId} finished={finished} />
 
       {signalling !== undefined && signalled ? (
         <SignalDialog

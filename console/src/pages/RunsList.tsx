@@ -3,10 +3,11 @@
  * sortable columns, and live updates (the page is re-read every few seconds and the live runs on it
  * follow their event streams).
  */
-import { useCallback, useEffect, useId, useMemo, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useId, useMemo, useRef, useState, type FormEvent } from 'react';
 import { RUN_STATUSES, withQuery, type RunEvent, type RunList, type RunStatus, type RunSummary, type WorkflowSummary } from '../api/index.js';
 import { ProblemNotice } from '../components/ProblemNotice.js';
 import { StatusBadge } from '../components/StatusBadge.js';
+import { useRowKeys, useRowWindow } from '../components/virtual-rows.js';
 import { durationMs, formatDuration, formatTime, isoToLocalInput, localInputToIso } from '../format.js';
 import { useResource, useRunEvents } from '../hooks.js';
 import { Link, navigate } from '../router.js';
@@ -33,6 +34,8 @@ const REFRESH_MS = 3000;
 /** Event streams held open at most (browsers allow six connections per host). */
 const MAX_STREAMS = 3;
 const PAGE_SIZES = [25, 50, 100, 250, 1000];
+/** Height of a row of the table in pixels (`.runs-table tbody tr` in styles.css): the window of rows rendered depends on it. */
+const ROW_HEIGHT = 37;
 
 /** Follows one live run's stream, reporting its run events; renders nothing. */
 function LiveRun({ runId, onRun }: { runId: string; onRun: (event: RunEvent) => void }) {
@@ -157,6 +160,11 @@ export function RunsList({ query }: { query: URLSearchParams }) {
     return order === 'asc' ? sorted : sorted.reverse();
   }, [runs.data, sort, order]);
   const streamed = live ? items.filter((run) => LIVE.has(run.status)).slice(0, MAX_STREAMS) : [];
+  // Only the rows in view are rendered (a page holds up to 1,000 runs).
+  const scroller = useRef<HTMLDivElement>(null);
+  const rowWindow = useRowWindow(scroller, items.length, ROW_HEIGHT);
+  const scrollToRow = useCallback((index: number) => scroller.current?.scrollTo({ top: index * ROW_HEIGHT }), []);
+  const onRowKey = useRowKeys(items.length, scrollToRow);
 
   const sortBy = (key: SortKey): void => navigate(queryOf(query, { sort: key, order: sort === key && order === 'desc' ? 'asc' : 'desc' }), { replace: true });
   const apply = (values: Record<Filter, string>): void => {
@@ -172,10 +180,11 @@ export function RunsList({ query }: { query: URLSearchParams }) {
         <LiveRun key={run.runId} runId={run.runId} onRun={onRun} />
       ))}
       <ProblemNotice error={runs.error} />
-      <table className="table" data-testid="runs-table" aria-busy={runs.loading && !runs.data}>
+      <div className="table-scroll" ref={scroller}>
+      <table className="table runs-table" data-testid="runs-table" aria-busy={runs.loading && !runs.data} aria-rowcount={items.length + 1}>
         <caption className="visually-hidden">Runs{pageToken ? ', a later page' : ''}, sorted by {sort} {order === 'asc' ? 'ascending' : 'descending'}</caption>
         <thead>
-          <tr>
+          <tr aria-rowindex={1}>
             {(
               [
                 ['run', 'Run'],
@@ -195,11 +204,13 @@ export function RunsList({ query }: { query: URLSearchParams }) {
             ))}
           </tr>
         </thead>
-        <tbody>
-          {items.map((run) => {
+        <tbody onKeyDown={onRowKey}>
+          {rowWindow.before > 0 ? <tr aria-hidden="true" style={{ height: rowWindow.before }} /> : null}
+          {items.slice(rowWindow.start, rowWindow.end).map((run, offset) => {
             const [name, version] = run.workflowRef.split('@');
+            const index = rowWindow.start + offset;
             return (
-              <tr key={run.runId} data-run-id={run.runId} data-status={run.status}>
+              <tr key={run.runId} data-run-id={run.runId} data-status={run.status} data-row-index={index} aria-rowindex={index + 2}>
                 <td>
                   <Link to={`/runs/${encodeURIComponent(run.runId)}`} className="mono">
                     {run.runId}
@@ -215,6 +226,7 @@ export function RunsList({ query }: { query: URLSearchParams }) {
               </tr>
             );
           })}
+          {rowWindow.after > 0 ? <tr aria-hidden="true" style={{ height: rowWindow.after }} /> : null}
           {runs.data && items.length === 0 ? (
             <tr>
               <td colSpan={6}>No runs match these filters.</td>
@@ -222,6 +234,7 @@ export function RunsList({ query }: { query: URLSearchParams }) {
           ) : null}
         </tbody>
       </table>
+      </div>
       <nav className="pager" aria-label="Pages">
         <button
           type="button"

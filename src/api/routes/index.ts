@@ -2,13 +2,13 @@
  * The handler of every operation of `contracts/openapi.yaml`, by `operationId`.
  */
 import { listApprovals } from './approvals.js';
-import { listAudit } from './audit.js';
+import { listAudit, verifyAuditChain } from './audit.js';
 import { codecDecode, codecEncode } from './codec.js';
 import { streamRunEvents } from './events.js';
 import { getRunLogs } from './logs.js';
 import { health, metrics, readiness } from './operations.js';
 import { getOperations } from './operations-report.js';
-import { getRunReceipt, getRunReplay, startRunReplay } from './provenance.js';
+import { getRunReceipt, getRunReplay, startRunReplay, verifyRunReceipt } from './provenance.js';
 import { listRunbooks, registerRunbook, triggerRunbook } from './runbooks.js';
 import { backfillSchedule, createSchedule, deleteSchedule, getScheduleRoute, listSchedules, pauseSchedule, putSchedule, triggerSchedule, unpauseSchedule, updateSchedule } from './schedules.js';
 import { approveRunTask, cancelRun, getRun, listRuns, pauseRun, resumeRun, retryRun, signalRun, startRun } from './runs.js';
@@ -36,6 +36,7 @@ export const ROUTE_HANDLERS = {
   pauseRun,
   resumeRun,
   getRunReceipt,
+  verifyRunReceipt,
   startRunReplay,
   getRunReplay,
   registerRunbook,
@@ -60,6 +61,7 @@ export const ROUTE_HANDLERS = {
   unpauseTrigger,
   deliverWebhook,
   listAudit,
+  verifyAuditChain,
   getOperations,
   getUsage,
   listTasks,

@@ -1,10 +1,10 @@
 /**
  * Provenance of runs over the API: `GET /runs/{runId}/receipt` (the signed receipt, as a
- * download), `POST /runs/{runId}/replay` (re-execute with the cache bypassed) and
+ * download), `GET /runs/{runId}/receipt/verification` (its offline verification), `POST /runs/{runId}/replay` (re-execute with the cache bypassed) and
  * `GET /runs/{runId}/replays/{replayRunId}` (the per-task comparison once the replay finished).
  */
 import { MaestroError, NotFoundError } from '../../errors/index.js';
-import { receiptStoreFromConfig, trustedKeysFromConfig, type ReceiptTrust } from '../../provenance/index.js';
+import { checkReceipt, receiptStoreFromConfig, trustedKeysFromConfig, type ReceiptTrust } from '../../provenance/index.js';
 import { describeRun, replayReport, startReplay, type RunExecution } from '../../runs/index.js';
 import { caller, stringParam, type RouteContext, type RouteHandler } from '../context.js';
 import { launchContext, startedByCaller } from './access.js';
@@ -40,6 +40,17 @@ export const getRunReceipt: RouteHandler = async (context) => {
     .set('ETag', `"${receipt.digest}"`)
     .send(Buffer.from(receipt.bytes));
   return undefined;
+};
+
+/**
+ * `GET /runs/{runId}/receipt/verification`: the stored receipt verified here, offline, against the
+ * configured keys — verified or why not, the signer's key id, subjects and policy decision ids.
+ * 200 either way (a receipt that does not verify is an answer, not an error); 404 while it has none.
+ */
+export const verifyRunReceipt: RouteHandler = async (context) => {
+  const location = await ownRun(context);
+  const runId = location.kind === 'temporal' ? location.execution.runId : location.request.runId;
+  return { status: 200, body: await checkReceipt(runId, await receiptsAndKeys(context)) };
 };
 
 /**
