@@ -30,7 +30,7 @@ import { dagWorkflowManifest, LAPTOP_VIEWPORT, launchChromium, measurePaint, pre
 import { bundleInterpreter, createWorker } from '../src/worker/index.js';
 import { ms, summarize, type Summary } from './stats.js';
 
-const TOKEN = 'bench-console-token-0123456789';
+const TOKEN = 'bench-console-token-0123456789abcdef';
 const NAMESPACE = 'bench-console';
 /** Runs started at once while filling Temporal. */
 const START_BATCH = 16;
@@ -140,9 +140,11 @@ export async function benchConsole({ runs = 1000, samples = 5, dag = { layers: 5
   let browser: Browser | undefined;
   try {
     const base = running.url;
-    await api(base, 'POST', '/workflows', { yaml: dagWorkflowManifest('bench-console-run', [{ id: 'nap', needs: [] }]) });
+    // Workflows are registered per namespace: the runs start in NAMESPACE.
+    const inBenchNamespace = (yaml: string): string => yaml.replace('metadata: { name:', `metadata: { namespace: ${NAMESPACE}, name:`);
+    await api(base, 'POST', '/workflows', { yaml: inBenchNamespace(dagWorkflowManifest('bench-console-run', [{ id: 'nap', needs: [] }])) });
     const large = layeredDag(dag.layers, dag.width);
-    await api(base, 'POST', '/workflows', { yaml: dagWorkflowManifest('bench-console-dag', large) });
+    await api(base, 'POST', '/workflows', { yaml: inBenchNamespace(dagWorkflowManifest('bench-console-dag', large)) });
     await finishedRuns(base, 'bench-console-run@1.0.0', runs);
     worker.shutdown();
     await working;
@@ -151,7 +153,7 @@ export async function benchConsole({ runs = 1000, samples = 5, dag = { layers: 5
     // (its aria-rowcount, with the header) and its first rows drawn.
     const shown = Math.min(runs, 1000);
     const runsList = await measurePage(browser, `${base}/console/?namespace=${NAMESPACE}&limit=1000`, `[data-testid="runs-table"][aria-rowcount="${shown + 1}"] tr[data-run-id]`, Math.min(shown, 10), samples);
-    const dagUrl = `${base}/console/workflows/bench-console-dag/versions/1.0.0`;
+    const dagUrl = `${base}/console/workflows/bench-console-dag/versions/1.0.0?namespace=${NAMESPACE}`;
     const dagDrawn = await measurePage(browser, dagUrl, '[data-testid="dag-view"] [data-task-id]', 1, samples);
     const dagPage = await measurePage(browser, dagUrl, '[data-testid="dag-view"][data-layout="done"] [data-task-id]', 1, samples);
     return { runs, dagTasks: large.length, runsList, dagDrawn, dag: dagPage };
