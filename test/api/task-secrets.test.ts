@@ -161,7 +161,7 @@ describe('a remote task resolving its secret with its grant', () => {
     expect(payloads).toContain('"grant":"g1.');
     expect(payloads).not.toContain(VALUES.TEAM);
     expect(JSON.stringify(history)).not.toContain(VALUES.TEAM);
-    const audit = await h.call('GET', `/audit?runId=${runId}`, { token: 'admin' });
+    const audit = await h.call('GET', `/audit?runId=${runId}&kind=secret`, { token: 'auditor' });
     expect(audit.body.items).toContainEqual(expect.objectContaining({ kind: 'secret', result: 'allow', taskId: 'fetch' }));
   }, 90_000);
 
