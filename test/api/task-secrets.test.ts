@@ -2,9 +2,10 @@
  * `POST /tasks/secrets` through the real API: a remote task attempt's grant resolves the secrets
  * of its run's namespace, under that namespace's scopes and host bindings, and nothing else — a
  * grant used for another namespace's secret, an expired, forged or foreign-key grant, a caller
- * without the `worker` role or without the grant's namespace, and a secret bound to another host
- * are each refused with problem+json. End to end, the stand-in remote worker resolves a secret
- * with the grant its attempt carried, and the value is neither in the task log nor in the history.
+ * without the `worker` role or without the grant's namespace, a secret bound to another host, and
+ * a grant of a run that is not running are each refused with problem+json. End to end, the
+ * stand-in remote worker resolves a secret with the grant its attempt carried, and the value is
+ * neither in the task log nor in the history.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -21,6 +22,8 @@ let h: Harness;
 let key: Buffer;
 let remote: RemoteTaskWorker;
 const taskQueue = `maestro-py-${randomUUID().slice(0, 8)}`;
+/** A run of this namespace kept running while the route's tests use grants of it. */
+let runningId: string;
 
 beforeAll(async () => {
   process.env.MAESTRO_SECRET_GRANT_TEAM = VALUES.TEAM;
@@ -42,55 +45,62 @@ beforeAll(async () => {
   });
   [key] = taskGrantKeys(h.config.taskGrantKey, payloadKeys(h.config)) as [Buffer];
   remote = await startRemoteTaskWorker({ temporalAddress: inject('temporalAddress'), taskQueue, payloadCodec: h.payloadCodec, apiUrl: h.api.url, workerToken: WORKER });
-  const task = REMOTE_TASKS.find((t) => t.name === 'py/secret');
-  const res = await h.call('POST', '/tasks', { token: 'operator', json: { ...task, namespace: h.namespace, taskQueue, timeoutMs: 60_000 } });
+  for (const task of REMOTE_TASKS.filter((t) => t.name === 'py/secret' || t.name === 'py/slow')) {
+    const res = await h.call('POST', '/tasks', { token: 'operator', json: { ...task, namespace: h.namespace, taskQueue, timeoutMs: 60_000 } });
+    expect(res.status, res.text).toBe(201);
+  }
+  const { name, version } = await h.register(manifest('    - { id: nap, uses: py/slow@^0.1, with: { ms: 120000 } }'));
+  const res = await h.call('POST', '/runs', { token: 'operator', json: { workflowRef: `${name}@${version}`, namespace: h.namespace } });
   expect(res.status, res.text).toBe(201);
+  runningId = res.body.runId as string;
 }, 120_000);
 afterAll(async () => {
+  if (runningId !== undefined) await h.call('POST', `/runs/${runningId}/cancel`, { token: 'operator' });
   await remote?.stop();
   await h?.close();
   process.env = saved;
 });
 
-const claims = (over: Partial<TaskGrantClaims> = {}): TaskGrantClaims => ({ runId: `run-${randomUUID()}`, taskId: 'fetch', attempt: 1, namespace: h.namespace, task: 'py/secret@0.1.0', exp: Date.now() + 60_000, ...over });
+const claims = (over: Partial<TaskGrantClaims> = {}): TaskGrantClaims => ({ runId: runningId, taskId: 'fetch', attempt: 1, namespace: h.namespace, task: 'py/secret@0.1.0', exp: Date.now() + 60_000, ...over });
 const ask = (grant: string, name: string, extra: { host?: string; bearer?: string } = {}) =>
   h.call('POST', '/tasks/secrets', { bearer: extra.bearer ?? WORKER, json: { grant, name, ...(extra.host === undefined ? {} : { host: extra.host }) } });
 
 describe('POST /tasks/secrets', () => {
   it('resolves a secret of the grant’s namespace, and audits it without the value', async () => {
-    const grant = claims();
+    const grant = claims({ taskId: 'first' });
     const res = await ask(mintTaskGrant(key, grant), 'grant-team');
     expect(res.status, res.text).toBe(200);
     expect(res.body).toEqual({ value: VALUES.TEAM });
-    const audit = await h.call('GET', `/audit?runId=${grant.runId}`, { token: 'admin' });
+    const audit = await h.call('GET', `/audit?runId=${grant.runId}&kind=secret`, { token: 'admin' });
     expect(audit.status, audit.text).toBe(200);
-    expect(audit.body.items).toEqual([expect.objectContaining({ kind: 'secret', result: 'allow', actor: 'py-worker', namespace: h.namespace, taskId: 'fetch', details: expect.objectContaining({ secret: 'grant-team', task: 'py/secret@0.1.0' }) })]);
+    expect(audit.body.items.filter((r: { taskId?: string }) => r.taskId === 'first')).toEqual([expect.objectContaining({ kind: 'secret', result: 'allow', actor: 'py-worker', namespace: h.namespace, taskId: 'first', details: expect.objectContaining({ secret: 'grant-team', task: 'py/secret@0.1.0' }) })]);
     expect(audit.text).not.toContain(VALUES.TEAM);
   });
 
   it('refuses a secret another namespace may use with 403 SECRET_FORBIDDEN, and audits the refusal', async () => {
-    const grant = claims();
+    const grant = claims({ taskId: 'second' });
     const res = await ask(mintTaskGrant(key, grant), 'grant-other');
     expect(res.status).toBe(403);
     expect(res.type).toContain('application/problem+json');
     expect(res.body).toMatchObject({ code: 'SECRET_FORBIDDEN' });
     expect(res.text).not.toContain(VALUES.OTHER);
-    const audit = await h.call('GET', `/audit?runId=${grant.runId}`, { token: 'admin' });
-    expect(audit.body.items).toEqual([expect.objectContaining({ kind: 'secret', result: 'deny' })]);
+    const audit = await h.call('GET', `/audit?runId=${grant.runId}&kind=secret`, { token: 'admin' });
+    expect(audit.body.items.filter((r: { taskId?: string }) => r.taskId === 'second')).toEqual([expect.objectContaining({ kind: 'secret', result: 'deny' })]);
   });
 
-  it('serves a worker whose token is for namespace "elsewhere" only grants of "elsewhere"', async () => {
-    expect((await ask(mintTaskGrant(key, claims({ namespace: 'elsewhere' })), 'grant-other', { bearer: ELSEWHERE_WORKER })).body).toEqual({ value: VALUES.OTHER });
+  it('refuses a worker whose token is for namespace "elsewhere" a grant of this namespace', async () => {
     const res = await ask(mintTaskGrant(key, claims()), 'grant-team', { bearer: ELSEWHERE_WORKER });
     expect(res.status).toBe(403);
     expect(res.body).toMatchObject({ code: 'FORBIDDEN' });
     expect(res.text).not.toContain(VALUES.TEAM);
   });
 
-  it('refuses an expired grant with 401 GRANT_EXPIRED', async () => {
-    const res = await ask(mintTaskGrant(key, claims({ exp: Date.now() - 1 })), 'grant-team');
-    expect(res.status).toBe(401);
-    expect(res.body).toMatchObject({ code: 'GRANT_EXPIRED' });
+  it('refuses an expired grant, and one of a run that is not running (or not in its namespace), with 401 GRANT_EXPIRED', async () => {
+    for (const grant of [claims({ exp: Date.now() - 1 }), claims({ runId: `run-${randomUUID()}` }), claims({ namespace: 'elsewhere' })]) {
+      const res = await ask(mintTaskGrant(key, grant), 'grant-other');
+      expect(res.status, JSON.stringify(grant)).toBe(401);
+      expect(res.body).toMatchObject({ code: 'GRANT_EXPIRED' });
+    }
   });
 
   it('refuses a modified, forged or foreign-key grant with 401 GRANT_INVALID', async () => {
@@ -163,6 +173,10 @@ describe('a remote task resolving its secret with its grant', () => {
     expect(JSON.stringify(history)).not.toContain(VALUES.TEAM);
     const audit = await h.call('GET', `/audit?runId=${runId}&kind=secret`, { token: 'auditor' });
     expect(audit.body.items).toContainEqual(expect.objectContaining({ kind: 'secret', result: 'allow', taskId: 'fetch' }));
+    // The run has ended: its grant, though not expired, resolves nothing more.
+    const late = await ask(mintTaskGrant(key, claims({ runId, taskId: 'fetch' })), 'grant-team');
+    expect(late.status).toBe(401);
+    expect(late.body).toMatchObject({ code: 'GRANT_EXPIRED' });
   }, 90_000);
 
   it('is refused a secret of another namespace, and the run fails with SECRET_FORBIDDEN', async () => {

@@ -3,9 +3,10 @@
  * caller is its worker (role `worker`); what it may read is decided by the attempt's grant, which
  * the Maestro worker minted when it dispatched the attempt (`prepareRemoteTask`): only the grant's
  * namespace's secrets, under that namespace's `MAESTRO_SECRETS` scopes and host bindings, until the
- * grant expires. Each resolution, given or refused, is in the audit log, never the value.
+ * grant expires or its run ends. Each resolution, given or refused, is in the audit log, never the value.
  */
 import { MaestroError } from '../../errors/index.js';
+import { describeRun } from '../../runs/index.js';
 import { verifyTaskGrant, type TaskGrantClaims } from '../../secrets/index.js';
 import { auditRecordId } from '../../store/index.js';
 import { caller, type RouteContext, type RouteHandler } from '../context.js';
@@ -46,6 +47,11 @@ export const resolveTaskSecret: RouteHandler = async (context) => {
   const claims = verifyTaskGrant(context.deps.taskGrantKeys, body.grant, context.deps.clock().getTime());
   // A worker token for some namespaces serves only their attempts, whatever grant it holds.
   assertNamespace(caller(context), claims.namespace);
+  // A grant outlives its run only until its expiry; a run that ended (or never was, in this namespace) grants nothing more.
+  const run = await describeRun(context.deps.client, claims.runId);
+  if (run === undefined || run.closed || run.namespace !== claims.namespace) {
+    throw new MaestroError('GRANT_EXPIRED', `the grant's run ${claims.runId} is not running in namespace ${claims.namespace}`);
+  }
   let value: string;
   try {
     value = await context.deps.secrets(body.name, { namespace: claims.namespace, ...(body.host === undefined ? {} : { host: body.host }) });
