@@ -17,6 +17,7 @@ import { cacheKey } from '../cache/index.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { MaestroError } from '../errors/index.js';
 import type { RemoteAttemptInput, RemoteFinishInput, RemoteLogLine, RemotePreparation, RunTaskResult, TaskFailureDetails } from '../ir/index.js';
+import { mintTaskGrant } from '../secrets/index.js';
 import { validateTaskInput, validateTaskOutput, type TaskDefinition } from '../sdk/index.js';
 import { attemptCost, offloadLargeFields, resolveArtifactRefs, type RegisteredTask, type Store } from '../store/index.js';
 import { noteCacheHit, processMetrics } from '../telemetry/index.js';
@@ -31,6 +32,11 @@ export interface RemoteTaskDeps extends ActivityDeps {
    * @default undefined — every remote task attempt fails with `TASK_NOT_FOUND`
    */
   registeredTasks?: Pick<Store, 'getRegisteredTask'>;
+  /**
+   * Keys of the attempts' secret grants ({@link taskGrantKeys}; the first signs), shared with the API's `POST /tasks/secrets`.
+   * @default undefined — attempts get an empty grant, and their secret requests are refused
+   */
+  taskGrantKeys?: readonly Buffer[];
 }
 
 /** The catalog view of a registration, for the SDK's schema checks. */
@@ -40,7 +46,7 @@ function definitionOf(task: RegisteredTask): TaskDefinition {
 
 /** Builds `prepareRemoteTask` and `finishRemoteTask`. */
 export function createRemoteTaskActivities(deps: RemoteTaskDeps) {
-  const { artifacts, policy, taskCache, taskLog, taskLogOptions, usage, registeredTasks, largeOutputBytes = 256 * 1024, metrics = processMetrics() } = deps;
+  const { artifacts, policy, taskCache, taskLog, taskLogOptions, usage, registeredTasks, taskGrantKeys: grantKeys, largeOutputBytes = 256 * 1024, metrics = processMetrics() } = deps;
   const budgets = usage?.budgets === undefined || Object.keys(usage.budgets).length === 0 ? undefined : createBudgetGuard(usage, (message, meta) => Context.current().log.error(message, meta));
 
   function attemptLog(input: RemoteAttemptInput): AttemptLog {
@@ -108,7 +114,10 @@ export function createRemoteTaskActivities(deps: RemoteTaskDeps) {
       }
       log.logger.info(`dispatching to task queue ${input.remote.taskQueue} (${input.remote.language}, code ${input.remote.codeDigest})`);
       dispatched = true;
-      const context = { runId: input.runId, taskId: input.taskId, attempt: input.attempt, namespace: input.namespace, grant: '' };
+      // The grant the remote worker resolves secrets with: this attempt, this namespace, for as long as the attempt may run.
+      const claims = { runId: input.runId, taskId: input.taskId, attempt: input.attempt, namespace: input.namespace, task: input.uses, exp: Date.now() + input.remote.timeoutMs };
+      const grant = grantKeys?.[0] === undefined ? '' : mintTaskGrant(grantKeys[0], claims);
+      const context = { runId: input.runId, taskId: input.taskId, attempt: input.attempt, namespace: input.namespace, grant };
       return { startedMs, cached: false, request: { input: taskInput, context } };
     } catch (error) {
       const failure = toFailure(error, log.redact);

@@ -53,6 +53,11 @@ export interface ApiDeps {
    */
   secrets?: SecretResolver;
   /**
+   * Keys `POST /tasks/secrets` verifies remote task attempts' grants with (the workers mint them).
+   * @default taskGrantKeys(config.taskGrantKey, payloadKeys(config))
+   */
+  taskGrantKeys?: readonly Buffer[];
+  /**
    * The tasks manifests are checked and compiled against: the built-in ones and those of
    * `MAESTRO_TASK_MODULES`, as the workers serve them.
    * @default builtinCatalog

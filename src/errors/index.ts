@@ -22,6 +22,12 @@ export const ERROR_CODES = {
    * bound to: refused before anything is sent.
    */
   SECRET_FORBIDDEN: { http: 403, exit: 1, retryable: false },
+  /** `POST /tasks/secrets`: a secret the run's namespace may use, but that is not set in the secrets source. */
+  SECRET_NOT_FOUND: { http: 404, exit: 1, retryable: false },
+  /** `POST /tasks/secrets` with a task attempt's grant that is past its expiry (the attempt's timeout). */
+  GRANT_EXPIRED: { http: 401, exit: 1, retryable: false },
+  /** `POST /tasks/secrets` with a grant Maestro did not mint: malformed, modified, or signed with another key. */
+  GRANT_INVALID: { http: 401, exit: 1, retryable: false },
   RUNBOOK_NOT_ALLOWED: { http: 403, exit: 2, retryable: false },
   NOT_FOUND: { http: 404, exit: 2, retryable: false },
   TASK_NOT_FOUND: { http: 404, exit: 2, retryable: false },

@@ -14,6 +14,7 @@ import { scopedSecrets, type SecretResolver } from './scoped.js';
 export { awsSource, type AwsSourceOptions } from './aws-source.js';
 export { dirSource } from './dir-source.js';
 export { envSource } from './env-source.js';
+export { MAX_GRANT_LENGTH, mintTaskGrant, taskGrantKeys, verifyTaskGrant, type TaskGrantClaims } from './grant.js';
 export { SECRET_NAME, scopedSecrets, type SecretRequest, type SecretResolver, type SecretSource } from './scoped.js';
 
 /** The settings secrets are resolved with. */

@@ -14,13 +14,13 @@ import { NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBun
 import { createActivities, progressSink, receiptSink, withRunRecord, type ActivityDeps, type UsageDeps } from '../activities/index.js';
 import type { Catalog } from '../catalog/index.js';
 import { builtinCatalog, disclosureProvenance, loadCatalog } from '../tasks/index.js';
-import { maestroDataConverter, payloadCodec, type AesGcmPayloadCodec } from '../codec/index.js';
+import { maestroDataConverter, payloadCodec, payloadKeys, type AesGcmPayloadCodec } from '../codec/index.js';
 import { temporalConnectOptions, type Config } from '../config/index.js';
 import { createPdp, createPolicyGate, policyReady, type PolicyGate } from '../policy/index.js';
 import { auditDecisionLog, createWorkerProvenance, loadApprovalKey, type WorkerProvenance } from '../provenance/index.js';
 import { createRunners, localRunner, startContainerSweep, type Runners } from '../runners/index.js';
 import { createScheduleActivities, type LaunchContext } from '../runs/index.js';
-import { createSecretResolver } from '../secrets/index.js';
+import { createSecretResolver, taskGrantKeys } from '../secrets/index.js';
 import { FsArtifactStore, openAuditLog, openStore, openTaskLog, type RunProgressStore, type TaskLog } from '../store/index.js';
 import { CHECK_TIMEOUT_MS, metricsOptions, passes, processMetrics, sharedReadiness, type ProcessMetrics, type ReadinessChecks } from '../telemetry/index.js';
 import { runMessageTriggers } from '../triggers/index.js';
@@ -67,6 +67,11 @@ export interface WorkerOptions {
    * @default the dev approval key beside the artifacts (`<artifactDir>/keys/approval-signing.key`, created on first use)
    */
   approvalKey?: KeyObject;
+  /**
+   * Keys of remote task attempts' secret grants (the API's, for `POST /tasks/secrets`).
+   * @default those of the payload key beside the artifacts (`<artifactDir>/payload-key`, created on first use)
+   */
+  taskGrantKeys?: readonly Buffer[];
   /**
    * The usage ledger (a row per task attempt and per run) and the cost model pricing it.
    * @default undefined — no usage recorded
@@ -151,6 +156,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     writeReceipt: writeRunEnd,
     ...(options.usage === undefined ? {} : { usage: options.usage }),
     approvalKey,
+    taskGrantKeys: options.taskGrantKeys ?? taskGrantKeys(undefined, payloadKeys({ dataDir: artifactDir })),
     taskCodeDigests: provenance.taskCodeDigests,
     ...(provenance.taskCache === undefined ? {} : { taskCache: provenance.taskCache }),
     ...(largeOutputBytes === undefined ? {} : { largeOutputBytes }),
@@ -280,6 +286,7 @@ export async function runWorker(config: Config): Promise<RunningWorker> {
     taskLog,
     secrets: createSecretResolver(config),
     approvalKey: (await loadApprovalKey(config)).publicKey,
+    taskGrantKeys: taskGrantKeys(config.taskGrantKey, payloadKeys(config)),
     payloadCodec: codec,
     subWorkflowMaxDepth: config.subWorkflowMaxDepth,
     usage: {

@@ -15,13 +15,14 @@ import { parseDocument } from 'yaml';
 import { createAuthenticator, operations, responseValidator, startApi, tokenEntriesVerifier, type RunningApi, type TokenEntry } from '../../src/api/index.js';
 import { loadCatalog } from '../../src/tasks/index.js';
 import { pauseOnTemporal } from '../../src/client/index.js';
-import { maestroDataConverter, payloadCodec, type AesGcmPayloadCodec } from '../../src/codec/index.js';
+import { maestroDataConverter, payloadCodec, payloadKeys, type AesGcmPayloadCodec } from '../../src/codec/index.js';
 import { main } from '../../src/cli/main.js';
 import { extendConfig, loadConfig, type Config, type ConfigInput } from '../../src/config/index.js';
 import { createPdp, createPolicyGate, type PolicyDecisionPoint, type PolicyGate } from '../../src/policy/index.js';
 import { auditDecisionLog, createWorkerProvenance, loadApprovalKey } from '../../src/provenance/index.js';
 import { openAuditLog, openStore, openTaskLog, type AuditLog, type Store, type TaskLog } from '../../src/store/index.js';
 import { bundleInterpreter, createWorker, installTemporalRuntime } from '../../src/worker/index.js';
+import { taskGrantKeys } from '../../src/secrets/index.js';
 
 /** Tokens every harness knows, by name. */
 export const TOKENS = {
@@ -171,6 +172,7 @@ async function startTestWorker(
     // With the policy on, the receipt lists the run's decisions, as the worker's does.
     provenance: await createWorkerProvenance({ config, catalog, taskModules: catalog.modules, ...(policy === undefined ? {} : { policyDecisions: auditDecisionLog(launch.auditLog).decisionIds }) }),
     approvalKey: (await loadApprovalKey(config)).publicKey,
+    taskGrantKeys: taskGrantKeys(config.taskGrantKey, payloadKeys(config)),
     ...(policy === undefined ? {} : { policy }),
     taskLog,
     workflowBundle: await bundle,

@@ -7,7 +7,10 @@
  * Its tasks (register them with {@link REMOTE_TASKS}):
  * - `py/noop@0.1.0`: returns its input as `{ echo }`, logging one line and emitting one event;
  * - `py/slow@0.1.0`: heartbeats every 200 ms for `input.ms`, ending early (cancelled) when the run is;
- * - `py/fail@0.1.0`: fails with code `input.code` (default `BAD_THING`), retryable when `input.retryable`.
+ * - `py/fail@0.1.0`: fails with code `input.code` (default `BAD_THING`), retryable when `input.retryable`;
+ * - `py/secret@0.1.0`: resolves secret `input.name` (for `input.host`) with its attempt's grant through
+ *   `POST /tasks/secrets` of `apiUrl` as `workerToken`, as `ctx.secrets()` does; returns the value's length
+ *   and fails with the problem's code when refused. It never logs the value.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
@@ -23,6 +26,10 @@ export interface RemoteTaskWorkerOptions {
   taskQueue: string;
   /** The payload codec of Maestro's worker and API (the same keys as `MAESTRO_PAYLOAD_KEY`). */
   payloadCodec: AesGcmPayloadCodec;
+  /** The Maestro API `py/secret` calls (`MAESTRO_URL`). */
+  apiUrl?: string;
+  /** Bearer token of role `worker` `py/secret` calls with (`MAESTRO_TOKEN`). */
+  workerToken?: string;
 }
 
 /** A running stand-in worker, and what its tasks saw. */
@@ -40,10 +47,11 @@ export const REMOTE_TASKS = [
   { name: 'py/noop', version: '0.1.0', deterministic: true, inputSchema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] }, outputSchema: { type: 'object', required: ['echo'] } },
   { name: 'py/slow', version: '0.1.0', deterministic: false, inputSchema: { type: 'object', properties: { ms: { type: 'integer' } } }, outputSchema: object },
   { name: 'py/fail', version: '0.1.0', deterministic: false, inputSchema: { type: 'object', properties: { code: { type: 'string' }, retryable: { type: 'boolean' } } }, outputSchema: object },
+  { name: 'py/secret', version: '0.1.0', deterministic: false, inputSchema: { type: 'object', properties: { name: { type: 'string' }, host: { type: 'string' } }, required: ['name'] }, outputSchema: object },
 ].map((task) => ({ ...task, description: `stand-in ${task.name}`, language: 'python', codeDigest: `sha256:${'5'.repeat(64)}` }));
 
 /** Starts the stand-in worker; `stop()` shuts it down (its running attempts are abandoned, as a killed worker's). */
-export async function startRemoteTaskWorker({ temporalAddress, namespace = 'default', taskQueue, payloadCodec }: RemoteTaskWorkerOptions): Promise<RemoteTaskWorker> {
+export async function startRemoteTaskWorker({ temporalAddress, namespace = 'default', taskQueue, payloadCodec, apiUrl, workerToken }: RemoteTaskWorkerOptions): Promise<RemoteTaskWorker> {
   const calls: string[] = [];
   const cancelled: string[] = [];
   const seen = (uses: string, request: RemoteTaskRequest): void => void calls.push(`${uses} ${request.context.taskId}`);
@@ -72,6 +80,18 @@ export async function startRemoteTaskWorker({ temporalAddress, namespace = 'defa
       seen('py/fail@0.1.0', request);
       const code = typeof request.input.code === 'string' ? request.input.code : 'BAD_THING';
       throw ApplicationFailure.create({ message: `failed with ${code}`, type: code, nonRetryable: request.input.retryable !== true, details: [{ message: `failed with ${code}`, logs: log('about to fail'), events: [] }] });
+    },
+    'maestro.task:py/secret@0.1.0': async (request: RemoteTaskRequest): Promise<RemoteTaskResult> => {
+      seen('py/secret@0.1.0', request);
+      const { name, host } = request.input as { name: string; host?: string };
+      const res = await fetch(`${apiUrl ?? ''}/tasks/secrets`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${workerToken ?? ''}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ grant: request.context.grant, name, ...(host === undefined ? {} : { host }) }),
+      });
+      const body = (await res.json()) as { value?: string; code?: string; detail?: string };
+      if (res.status !== 200) throw ApplicationFailure.create({ message: body.detail ?? `HTTP ${res.status}`, type: body.code ?? 'TASK_FAILED', nonRetryable: true, details: [{ message: body.detail ?? '', logs: log(`secret ${name} refused`), events: [] }] });
+      return { output: { length: body.value?.length ?? 0 }, logs: log(`resolved secret ${name}`) };
     },
   };
   const connection = await NativeConnection.connect({ address: temporalAddress });

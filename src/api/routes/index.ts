@@ -12,6 +12,7 @@ import { getRunReceipt, getRunReplay, startRunReplay, verifyRunReceipt } from '.
 import { listRunbooks, registerRunbook, triggerRunbook } from './runbooks.js';
 import { backfillSchedule, createSchedule, deleteSchedule, getScheduleRoute, listSchedules, pauseSchedule, putSchedule, triggerSchedule, unpauseSchedule, updateSchedule } from './schedules.js';
 import { approveRunTask, cancelRun, getRun, listRuns, pauseRun, resumeRun, retryRun, signalRun, startRun } from './runs.js';
+import { resolveTaskSecret } from './task-secrets.js';
 import { listTasks, registerTask } from './tasks.js';
 import { createTrigger, deleteTrigger, getTrigger, listTriggers, pauseTrigger, putTrigger, unpauseTrigger } from './triggers.js';
 import { deliverWebhook } from './hooks.js';
@@ -66,6 +67,7 @@ export const ROUTE_HANDLERS = {
   getUsage,
   listTasks,
   registerTask,
+  resolveTaskSecret,
   health,
   readiness,
   metrics,

@@ -60,6 +60,13 @@ export const secretsSection = section('secrets', 'Task secrets: which namespaces
     description:
       'Which namespaces may use each secret and, optionally, which hosts its value may be sent to (JSON; in the file, a mapping), e.g. `{"s3-key":{"namespaces":["ops"],"hosts":["s3.internal","*.amazonaws.com"]}}`. `"*"` in `namespaces` is every namespace; a host `*.example.com` is any name under `example.com`. A secret not declared here may be used by namespace `default` only, bound to no host.',
   }),
+  taskGrantKey: optional(text, {
+    env: 'MAESTRO_TASK_GRANT_KEY',
+    secret: true,
+    unset: "derived from the payload codec's keys (MAESTRO_PAYLOAD_KEY, its file, or `<dataDir>/payload-key`)",
+    description:
+      'HMAC keys (comma-separated, at least 32 characters each; the first signs, every one verifies) of the grants a remote (e.g. Python) task attempt presents to `POST /tasks/secrets`. The API and every worker must share them. Never shown.',
+  }),
   secretsSource: setting(Type.Union([Type.Literal('env'), Type.Literal('dir'), Type.Literal('aws')]), {
     env: 'MAESTRO_SECRETS_SOURCE',
     default: 'env',
