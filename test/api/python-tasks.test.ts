@@ -5,7 +5,7 @@
  * (the receipt says so); bad input fails before the Python code runs; a cancelled run's
  * cancellation reaches a long Python task within seconds; a worker SIGKILLed mid-task and started
  * again completes the run (the heartbeat timeout); a schema change under a registered version is
- * refused and the worker exits 2.
+ * refused and the worker exits 2; a Python task the policy denies never runs.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { REPO_ROOT } from '../peers/install.js';
 import { PYTHON_TEST_TASKS_DIR, startPythonWorker, type PythonWorker } from '../peers/python-worker.js';
-import { TOKENS, manifest, startHarness, type Harness } from './harness.js';
+import { launchRun, newRunId } from '../../src/runs/index.js';
+import { TOKENS, manifest, policyWorkflow, startHarness, type Harness } from './harness.js';
 
 const payloadKey = `py=${randomBytes(32).toString('base64')}`;
 const taskQueue = `maestro-py-${randomUUID().slice(0, 8)}`;
@@ -21,14 +22,14 @@ const taskQueue = `maestro-py-${randomUUID().slice(0, 8)}`;
 let h: Harness;
 let python: PythonWorker;
 
-const startWorker = (namespace = h.namespace): Promise<PythonWorker> =>
+const startWorker = ({ harness = h, namespace = h.namespace, queue = taskQueue, token = TOKENS.operator as string } = {}): Promise<PythonWorker> =>
   startPythonWorker({
     temporalAddress: inject('temporalAddress'),
     namespace,
-    taskQueue,
+    taskQueue: queue,
     payloadKey,
-    maestroUrl: h.api.url,
-    token: TOKENS.operator,
+    maestroUrl: harness.api.url,
+    token,
     module: 'tasks_sample',
     pythonPath: [PYTHON_TEST_TASKS_DIR],
   });
@@ -110,7 +111,7 @@ describe('Python tasks on the real Python worker', () => {
     expect(run.tasks[0].error).toMatchObject({ code: 'TASK_INPUT_INVALID' });
     // py/hello logs `greeting` first thing: no line means its code never ran.
     const logs = await h.call('GET', `/runs/${runId}/logs`, { token: 'operator' });
-    expect(logs.text).not.toContain('"greeting"');
+    expect(logs.text).not.toContain('greeting');
   });
 
   it('carries a cancelled run’s cancellation to a long Python task within seconds', async () => {
@@ -159,4 +160,38 @@ describe('Python tasks on the real Python worker', () => {
     expect(exit.code, exit.stderr).toBe(2);
     expect(exit.stderr).toMatch(/TASK_VERSION_CONFLICT|409|version/i);
   }, 90_000);
+});
+
+describe('a Python task denied by policy', () => {
+  const ALICE = { name: 'alice', token: 'alice-python-token-0123456789', roles: ['operator'], namespaces: ['default'] };
+  let gated: Harness;
+  let worker: PythonWorker;
+
+  beforeAll(async () => {
+    gated = await startHarness({ policy: true, tokens: [ALICE], config: { payloadKey } });
+    worker = await startWorker({ harness: gated, namespace: 'default', queue: `${taskQueue}-gated`, token: ALICE.token });
+  }, 300_000);
+  afterAll(async () => {
+    await worker?.stop();
+    await gated?.close();
+  });
+
+  it('fails with POLICY_DENIED and never reaches the Python code', async () => {
+    const name = `gated-${randomUUID().slice(0, 8)}`;
+    await gated.register(policyWorkflow(name, 'release-management', ['{ id: greet, uses: py/hello@^0.1, with: { name: Ada } }']), 'default');
+    // Started without the run-start check (a launch context with no policy): the worker's gate decides the attempt.
+    const compiled = (await gated.store.getWorkflow('default', name, '1.0.0'))!;
+    expect(compiled.ir.tasks[0]).toMatchObject({ execution: 'remote', remote: { taskQueue: `${taskQueue}-gated` } });
+    const runId = newRunId();
+    await launchRun(
+      { client: gated.client, store: gated.store, auditLog: gated.auditLog, taskQueue: gated.config.taskQueue, runLimits: {}, payloadCodec: gated.payloadCodec },
+      { runId, compiled, params: {}, namespace: 'default', startedBy: 'alice', principal: { subject: 'alice', roles: ['operator'], namespaces: ['default'] } },
+    );
+    const denied = await gated.waitRun(runId, (r) => r.status === 'FAILED' || r.status === 'SUCCEEDED', 60_000);
+    expect(denied.status).toBe('FAILED');
+    expect(denied.tasks[0].error.code).toBe('POLICY_DENIED');
+    // py/hello logs `greeting` first thing: no line means its code never ran.
+    const logs = await gated.call('GET', `/runs/${runId}/logs`);
+    expect(logs.text).not.toContain('greeting');
+  });
 });
