@@ -9,6 +9,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { REPO_ROOT } from '../peers/install.js';
@@ -22,7 +23,7 @@ const taskQueue = `maestro-py-${randomUUID().slice(0, 8)}`;
 let h: Harness;
 let python: PythonWorker;
 
-const startWorker = ({ harness = h, namespace = h.namespace, queue = taskQueue, token = TOKENS.operator as string } = {}): Promise<PythonWorker> =>
+const startWorker = ({ harness = h, namespace = h.namespace, queue = taskQueue, token = TOKENS.operator as string, module = 'tasks_sample', dir = PYTHON_TEST_TASKS_DIR } = {}): Promise<PythonWorker> =>
   startPythonWorker({
     temporalAddress: inject('temporalAddress'),
     namespace,
@@ -30,8 +31,8 @@ const startWorker = ({ harness = h, namespace = h.namespace, queue = taskQueue, 
     payloadKey,
     maestroUrl: harness.api.url,
     token,
-    module: 'tasks_sample',
-    pythonPath: [PYTHON_TEST_TASKS_DIR],
+    module,
+    pythonPath: [dir],
   });
 
 beforeAll(async () => {
@@ -135,6 +136,18 @@ describe('Python tasks on the real Python worker', () => {
     expect(run.status, JSON.stringify(run.tasks)).toBe('SUCCEEDED');
     expect(run.tasks[0]).toMatchObject({ outputs: { cancelled: false } });
   }, 180_000);
+
+  it('compiles the sample examples/python against the task its worker registered', async () => {
+    // The sample's run needs POST /tasks/secrets (its S3 credentials), which this branch has not.
+    const etl = await startWorker({ queue: `${taskQueue}-etl`, module: 'etl_tasks', dir: join(REPO_ROOT, 'examples', 'python') });
+    try {
+      const { name, version } = await h.register(readFileSync(join(REPO_ROOT, 'examples', 'python', 'etl-workflow.yaml'), 'utf8'));
+      const compiled = (await h.store.getWorkflow(h.namespace, name, version))!;
+      expect(compiled.ir.tasks.find((task) => task.id === 'aggregate')).toMatchObject({ execution: 'remote', remote: { taskQueue: `${taskQueue}-etl` } });
+    } finally {
+      await etl.stop();
+    }
+  }, 120_000);
 
   it('refuses a schema change under a registered version: the worker exits 2 on the 409', async () => {
     const limited = `${h.namespace}-limited`;
