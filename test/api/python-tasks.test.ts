@@ -121,6 +121,8 @@ describe('Python tasks on the real Python worker', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const cancelledAt = Date.now();
     expect((await h.call('POST', `/runs/${runId}/cancel`, { token: 'operator' })).status).toBe(202);
+    // The dispatch waits for the activity to acknowledge its cancellation (WAIT_CANCELLATION_COMPLETED),
+    // and a lost one would take the 30 s heartbeat timeout: CANCELLED within 10 s is the Python task's answer.
     await h.waitRun(runId, (r) => r.status === 'CANCELLED', 30_000);
     expect(Date.now() - cancelledAt).toBeLessThan(10_000);
   }, 60_000);
