@@ -15,6 +15,8 @@
  * - `container`: a no-op container through the container runner against `podman run` (bench/container.ts);
  * - `image-verify`: a container start with its image's cosign signature verified from an OCI
  *   registry (cache on and off) against the same start unverified (bench/image-verify.ts);
+ * - `python-tasks`: a no-op Python task through the real Python worker against the same no-op as a
+ *   TypeScript activity, per call (`BENCH_PYTHON_CALLS`, default 1,000) (bench/python-tasks.ts);
  * - `sdk`: what the task SDK and runner path add per call over the client library alone, for
  *   `tasks/http.request` and `connectors/nats.publish` (bench/sdk.ts);
  * - `egress`: the egress guard's cost per connection against plain `net.connect` (bench/egress.ts);
@@ -69,6 +71,7 @@ import { TUNED_DYNAMIC_CONFIG, startBenchEngine } from './engine.js';
 import { medianProfile, profileHistories, type HistoryProfile } from './history.js';
 import { benchPolicy, policyMarkdown } from './policy.js';
 import { benchReceipt, type ReceiptBenchResult } from './receipt.js';
+import { benchPythonTasks, pythonTasksReport } from './python-tasks.js';
 import { benchSdk, sdkMarkdown } from './sdk.js';
 import { benchReadLatency, readLatencyReport } from './read-latency.js';
 import { benchTracing, tracingMarkdown } from './tracing.js';
@@ -290,6 +293,10 @@ ${apiLoadReport(sustained)}`, json: { issueRate, sustained } };
   'image-verify': async () => {
     const result = await benchImageVerify();
     return { markdown: imageVerifyReport(result), json: result };
+  },
+  'python-tasks': async () => {
+    const result = await benchPythonTasks({ calls: positiveInt('BENCH_PYTHON_CALLS', 1000) });
+    return { markdown: pythonTasksReport(result), json: result };
   },
   sdk: async () => {
     const result = await benchSdk();

@@ -1,0 +1,14 @@
+"""The Python side of bench/python-tasks.ts: a task that does nothing, to time the per-call overhead."""
+
+from maestro_sdk import TaskContext, task
+from pydantic import BaseModel
+
+
+class Value(BaseModel):
+    n: int
+
+
+@task(name="bench/noop", version="0.1.0")
+async def noop(inp: Value, ctx: TaskContext) -> Value:
+    """Returns its input."""
+    return inp
