@@ -80,7 +80,7 @@ describe('registered tasks in the catalog', () => {
   it('lists registered tasks beside the built-in ones in `maestro tasks list --api`', async () => {
     const { code, out, err } = await h.cli('operator', 'tasks', 'list', '--api', '--namespace', h.namespace);
     expect(code, err).toBe(0);
-    expect(out).toMatch(new RegExp(`py/hello@0\\.1\\.0 +remote +Greets +\\[${h.namespace}, queue maestro-py-default\\]`));
+    expect(out).toMatch(new RegExp(`py/hello@0\\.1\\.0 +activity +Greets +\\[${h.namespace}, queue maestro-py-default\\]`));
     expect(out).toMatch(/tasks\/schema\.validate@0\.1\.0/);
   });
 
@@ -91,7 +91,7 @@ describe('registered tasks in the catalog', () => {
     expect(entry.status, entry.text).toBe(200);
     expect(entry.body.ir.tasks[0]).toMatchObject({
       uses: 'py/hello@0.1.0',
-      execution: 'activity',
+      execution: 'remote',
       cache: { enabled: true },
       remote: { namespace: h.namespace, language: 'python', taskQueue: 'maestro-py-default', codeDigest: DIGEST, timeoutMs: 60_000 },
     });
