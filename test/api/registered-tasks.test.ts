@@ -62,6 +62,11 @@ describe('POST /tasks', () => {
     expect(deep.status).toBe(400);
     const notSemver = await h.call('POST', '/tasks', { token: 'operator', json: registration({ version: '^0.1' }) });
     expect(notSemver.status).toBe(400);
+    // Found by Schemathesis: the OpenAPI pattern admits leading zeros, which would have broken every compile of the namespace.
+    const zeros = await h.call('POST', '/tasks', { token: 'operator', json: registration({ version: '0.0.00' }) });
+    expect(zeros.status).toBe(400);
+    expect(zeros.body.errors).toEqual([{ path: 'version', message: 'is not a semantic version' }]);
+    expect((await h.call('POST', '/workflows', { token: 'operator', yaml: manifest('    - { id: greet, uses: py/hello@^0.1, with: { name: Ada } }') })).status).toBeLessThan(500);
   });
 });
 

@@ -5,6 +5,7 @@
  * runs, its input and output JSON Schemas, and which workflow versions of the caller's namespaces
  * use it.
  */
+import semver from 'semver';
 import type { Catalog } from '../../catalog/index.js';
 import { MaestroError } from '../../errors/index.js';
 import { allTaskNodes } from '../../ir/index.js';
@@ -105,6 +106,11 @@ export const registerTask: RouteHandler = async (context) => {
     throw new MaestroError('BAD_REQUEST', `task name ${body.name} is a built-in task's; choose another group, e.g. py/${body.name.split('/')[1] ?? 'task'}`, {
       details: { errors: [{ path: 'name', message: 'is a built-in task name' }] },
     });
+  }
+  // The pattern admits leading zeros (`0.0.00`), which semver does not: such a version would
+  // break every compile of the namespace, which sorts its tasks' versions.
+  if (semver.valid(body.version) !== body.version) {
+    throw new MaestroError('BAD_REQUEST', `version ${body.version} is not a semantic version (no leading zeros)`, { details: { errors: [{ path: 'version', message: 'is not a semantic version' }] } });
   }
   const errors = (['inputSchema', 'outputSchema'] as const).flatMap((field) => {
     const compiled = compileJsonSchema(body[field] as JsonSchema, { strict: false });
