@@ -19,7 +19,7 @@ describe('policy settings', () => {
   });
 
   it('refuse values that would silently weaken the gate', () => {
-    expect(() => loadConfig({ MAESTRO_POLICY_MODE: 'off' })).toThrow(/MAESTRO_POLICY_MODE must be embedded or remote/);
+    expect(() => loadConfig({ MAESTRO_POLICY_MODE: 'off' })).toThrow(/MAESTRO_POLICY_MODE must be embedded, remote or sig/);
     expect(() => loadConfig({ MAESTRO_POLICY_ON_UNAVAILABLE: 'sandbox=allow' })).toThrow(/MAESTRO_POLICY_ON_UNAVAILABLE/);
   });
 });
