@@ -298,11 +298,13 @@ describe('a real Prometheus scraping a running Maestro', () => {
 
   it("records the task failure ratio of the runs' attempts, and alerts on it", async () => {
     await until(`sum(maestro_task_attempts_total{workflow="${WORKFLOW}"})`, (samples) => samples[0]?.value === 8);
-    // 3 failed and 3 succeeded attempts since the series were first scraped: about half (rate()
-    // extrapolates each series over its own samples, so not exactly).
+    // 3 failed and 3 succeeded attempts since the series were first scraped: about half, but rate()
+    // extrapolates each series over its own samples, and on a loaded machine the two outcomes'
+    // scrapes fall unevenly (0.74 seen in CI). What must hold: the successes count against the
+    // failures (below 1), and the failures count (above 0). promtool's unit tests pin the arithmetic.
     const [ratio] = await until(`maestro:task_failures:ratio_rate5m{workflow="${WORKFLOW}"}`, (samples) => samples.length === 1 && samples[0]!.value > 0.3);
     expect(ratio?.metric.namespace).toBe('default');
-    expect(ratio?.value).toBeLessThan(0.7);
+    expect(ratio?.value).toBeLessThan(1);
     const alerts = await alertsWhen((active) => named(active, 'MaestroTaskFailureRatioHigh').length > 0);
     expect(named(alerts, 'MaestroTaskFailureRatioHigh')).toEqual([
       expect.objectContaining({
