@@ -1,5 +1,6 @@
-import { expect } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { peerContext } from '../helpers/egress.js';
+import { startSigStub, type SigPeer } from '../peers/index.js';
 import { TaskError, validateTaskInput, type ExecutableTaskDefinition, type TestTaskContext } from '../../src/sdk/index.js';
 
 /**
@@ -36,4 +37,31 @@ export async function expectCancelled(
   setTimeout(() => ctx.abort(reason), afterMs);
   await expect(start(ctx)).rejects.toBe(reason);
   expect(performance.now() - started).toBeLessThan(afterMs + withinMs);
+}
+
+/**
+ * The SIG stub of a connector test file: started once before its tests (its URL written into
+ * `secrets[urlSecret]`, where the connector reads its endpoint), stopped after them, and its faults
+ * (delay, busy answers, lost export answers, corrupt receipts) cleared before each test. Returns the
+ * stub; call it inside tests and hooks, once the file's `beforeAll` has run.
+ */
+export function useSigStub(secrets: Record<string, string>, urlSecret = 'SIG_URL'): () => SigPeer {
+  let sig: SigPeer | undefined;
+  beforeAll(async () => {
+    sig = await startSigStub();
+    secrets[urlSecret] = sig.url;
+  });
+  afterAll(async () => {
+    await sig?.stop();
+  });
+  beforeEach(() => {
+    sig?.setDelay(0);
+    sig?.busyNext(0);
+    sig?.loseExportAnswers(0);
+    sig?.corruptReceipts(false);
+  });
+  return () => {
+    if (!sig) throw new Error('useSigStub: the SIG stub is read before the file’s beforeAll ran');
+    return sig;
+  };
 }
