@@ -11,7 +11,7 @@ import { createImageSignatureVerifier } from './container/image-signatures.js';
 import { dockerOptions, dockerSocketPresent } from './container/docker-host.js';
 import { startOrphanSweep, temporalRunLiveness, type OrphanSweepOptions, type OrphanSweeper, type RunLiveness } from './container/orphans.js';
 import { createK8sRunner } from './k8s/k8s-runner.js';
-import { createRegistryClient, type RegistryClient, type RegistryCredentials } from './registry/client.js';
+import { createRegistryClient, type RegistryClient, type RegistryClientOptions, type RegistryCredentials } from './registry/client.js';
 import { createRegistrySignatureVerifier } from './registry/cosign.js';
 import { parseImageReference } from './registry/reference.js';
 import { resourceClassesFrom } from './resources.js';
@@ -105,11 +105,12 @@ export function firstVerified(stores: readonly ImageVerifier[]): ImageVerifier {
   };
 }
 
-/** A registry client from the image settings (insecure registries, basic-auth file). */
-export function registryClientFrom(config: Pick<ImagesSettings, 'imageRegistryInsecure' | 'imageRegistryAuthFile'>): RegistryClient {
+/** A registry client from the image settings (insecure registries, basic-auth file), through `options.dispatcher` when given (a task's egress agent). */
+export function registryClientFrom(config: Pick<ImagesSettings, 'imageRegistryInsecure' | 'imageRegistryAuthFile'>, options: Pick<RegistryClientOptions, 'dispatcher'> = {}): RegistryClient {
   const file = config.imageRegistryAuthFile;
   let auths: Map<string, RegistryCredentials> | undefined;
   return createRegistryClient({
+    ...options,
     insecureRegistries: config.imageRegistryInsecure ?? [],
     ...(file === undefined ? {} : { credentials: (registry: string) => (auths ??= readRegistryAuths(file)).get(registry) }),
   });

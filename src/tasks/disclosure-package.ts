@@ -1,11 +1,11 @@
-import { realpath } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import { basename } from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { isMaestroError, type ErrorCode } from '../errors/index.js';
 import { openProvenance, packDisclosure, type PackDisclosureOptions, type ProvenanceConfig } from '../provenance/index.js';
 import { defineTask, TaskError } from '../sdk/index.js';
 import { FsArtifactStore } from '../store/index.js';
 import { untilAborted } from './shared/abort.js';
+import { realRoots } from './shared/file-roots.js';
 
 /** What the task packs and signs with: the worker's receipts, artifacts, signer, trusted keys and decision log. */
 export type DisclosureProvenance = Pick<PackDisclosureOptions, 'receipts' | 'artifacts' | 'signer' | 'publicKeys' | 'decisionLog'>;
@@ -161,12 +161,6 @@ export async function disclosureProvenance(config: ProvenanceConfig & { readonly
 /** The default {@link FileTaskOptions.provenance}, for a catalog built without settings: the MAESTRO_* ones. */
 function provenanceFromSettings(): Promise<DisclosureProvenance> {
   return disclosureProvenance(loadConfig());
-}
-
-/** The real paths of the roots; roots that do not exist are left out. */
-async function realRoots(roots: readonly string[]): Promise<string[]> {
-  const found = await Promise.all(roots.map((root) => realpath(resolve(root)).then((real) => real, () => undefined)));
-  return found.filter((root): root is string => root !== undefined);
 }
 
 /** A packer refusal as a task failure, never retried: the same input would be refused again. */

@@ -26,6 +26,8 @@ describe('builtinCatalog', () => {
       'tasks/schema.validate': 'local-activity',
       'tasks/http.request': 'activity',
       'tasks/container.run': 'activity',
+      'tasks/image.build': 'activity',
+      'tasks/image.sign': 'activity',
       'tasks/function.invoke': 'activity',
       'tasks/grpc.call': 'activity',
       'connectors/kafka.publish': 'activity',

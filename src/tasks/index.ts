@@ -13,6 +13,8 @@ import { createDisclosurePackageTask, disclosurePackage, disclosureProvenance, t
 import { dbQuery } from './db-query.js';
 import { grpcCall } from './grpc-call.js';
 import { HttpClient } from './http/send.js';
+import { createImageBuildTask, imageBuild, type ImageBuildOptions } from './image-build.js';
+import { createImageSignTask, imageSign } from './image-sign.js';
 import { createHttpRequestTask, httpRequest } from './http-request.js';
 import { kafkaPublish } from './kafka-publish.js';
 import { natsPublish } from './nats-publish.js';
@@ -31,7 +33,10 @@ import { addTasks, loadTaskModules } from './task-modules.js';
 export { loadTaskModules, type TaskModules } from './task-modules.js';
 export { approvalGate, httpRequest, schemaValidate, transformMap, waitSignal, waitSleep };
 export { signalPayloadProblems };
-export { containerRun, functionInvoke };
+export { containerRun, functionInvoke, imageBuild, imageSign };
+export { createImageBuildTask, createImageSignTask };
+export type { ImageBuildInput, ImageBuildOptions, ImageBuildOutput } from './image-build.js';
+export type { ImageSignInput, ImageSignOptions, ImageSignOutput } from './image-sign.js';
 export { dbQuery, disclosurePackage, grpcCall, kafkaPublish, natsPublish, notifySlack, s3Get, s3Put, sigClaims, sigExport, sigIngest };
 export { createDisclosurePackageTask, disclosureProvenance, createHttpRequestTask, createNotifySlackTask, createSigClaimsTask, createSigExportTask, createSigIngestTask };
 export { HttpClient } from './http/send.js';
@@ -66,6 +71,8 @@ export const builtinTasks: TaskDefinition[] = [
   schemaValidate,
   httpRequest,
   containerRun,
+  imageBuild,
+  imageSign,
   functionInvoke,
   grpcCall,
   kafkaPublish,
@@ -85,7 +92,7 @@ export const builtinTasks: TaskDefinition[] = [
  * Maestro's own endpoints they never reach), file roots, and, for disclosure bundles, provenance.
  * The config object itself fits.
  */
-export interface CatalogOptions extends FileTaskOptions, MaestroEndpointSettings {
+export interface CatalogOptions extends FileTaskOptions, MaestroEndpointSettings, Omit<ImageBuildOptions, 'fileRoots'> {
   /**
    * Non-public ranges and exact endpoints each namespace's tasks may reach, whatever opens the
    * connection (HTTP, gRPC, Kafka, NATS, S3, PostgreSQL, functions): config `egressAllow`
@@ -122,6 +129,8 @@ export function createBuiltinTasks(options: CatalogOptions = {}, egress: EgressP
     createSigClaimsTask({ http }),
     createSigExportTask({ http }),
     createDisclosurePackageTask({ fileRoots, ...(provenance === undefined ? {} : { provenance }) }),
+    createImageBuildTask(options),
+    createImageSignTask(options),
   ];
   const names = new Set(configured.map((task) => task.name));
   return [...builtinTasks.filter((task) => !names.has(task.name)), ...configured];

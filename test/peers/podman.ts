@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +50,16 @@ function ping(socketPath: string): Promise<boolean> {
   });
 }
 
+/** Options of {@link startPodman}. */
+export interface PodmanOptions {
+  /**
+   * Registries (`host:port`) podman reaches over plain HTTP, as an operator lists a private
+   * registry in `registries.conf` (pushes and pulls through the Docker API then work).
+   * @default [] — the host's registries.conf
+   */
+  insecureRegistries?: readonly string[];
+}
+
 /**
  * Starts Podman's Docker-compatible API on a fresh unix socket. `scripts/peers/podman.sh setup`
  * runs first: it installs Debian's podman, runc and busybox-static when missing, writes the
@@ -61,7 +71,7 @@ function ping(socketPath: string): Promise<boolean> {
  * const podman = await startPodman();
  * const runner = createContainerRunner({ dockerHost: podman.dockerHost });
  */
-export async function startPodman(): Promise<PodmanPeer> {
+export async function startPodman({ insecureRegistries = [] }: PodmanOptions = {}): Promise<PodmanPeer> {
   await runInstaller('podman.sh');
   const env = parseEnv((await run('bash', [SCRIPT, 'env'], { cwd: REPO_ROOT })).stdout);
   const image = env.MAESTRO_PODMAN_TEST_IMAGE;
@@ -69,6 +79,11 @@ export async function startPodman(): Promise<PodmanPeer> {
     throw new Error(`scripts/peers/podman.sh env printed no configuration: ${JSON.stringify(env)}`);
   }
   const dir = await mkdtemp(join(tmpdir(), 'maestro-podman-'));
+  if (insecureRegistries.length > 0) {
+    const registries = join(dir, 'registries.conf');
+    await writeFile(registries, insecureRegistries.map((location) => `[[registry]]\nlocation = "${location}"\ninsecure = true\n`).join('\n'));
+    env.CONTAINERS_REGISTRIES_CONF = registries;
+  }
   const socketPath = join(dir, 'podman.sock');
   const service = await spawnPeer({
     name: 'podman system service',

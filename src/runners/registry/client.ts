@@ -12,6 +12,7 @@
  * token auth (Docker Hub, GHCR) is not spoken.
  */
 import { createHash } from 'node:crypto';
+import type { Dispatcher } from 'undici';
 import { RunnerError } from '../runner-error.js';
 import type { ImageReference } from './reference.js';
 
@@ -39,6 +40,12 @@ export interface RegistryClientOptions {
   maxManifestBytes?: number;
   /** Timeout of one request. @default 10000 */
   timeoutMs?: number;
+  /**
+   * The undici dispatcher every request goes through: a task's egress agent (`createEgressAgent`),
+   * so a registry a workflow names is reached only where its namespace may connect.
+   * @default fetch's global dispatcher (the worker's own registries, from its config)
+   */
+  dispatcher?: Dispatcher;
 }
 
 /** A manifest as the registry serves it. */
@@ -77,7 +84,7 @@ export function sha256Digest(bytes: Buffer): string {
  * const manifest = await client.manifest(parseImageReference('127.0.0.1:5000/tool:1'));
  */
 export function createRegistryClient(options: RegistryClientOptions = {}): RegistryClient {
-  const { insecureRegistries = [], credentials, maxManifestBytes = 4 * 1024 * 1024, timeoutMs = 10_000 } = options;
+  const { insecureRegistries = [], credentials, maxManifestBytes = 4 * 1024 * 1024, timeoutMs = 10_000, dispatcher } = options;
   const insecure = new Set(insecureRegistries);
 
   function baseOf(reference: ImageReference): URL {
@@ -95,7 +102,10 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
     for (let hop = 0; hop < 4; hop += 1) {
       let response: Response;
       try {
-        response = await fetch(url, { method: init.method, headers, body: init.body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+        // Node's fetch takes an undici dispatcher; the option is not in lib.dom's RequestInit.
+        const request: RequestInit & { dispatcher?: Dispatcher } = { method: init.method, headers, body: init.body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) };
+        if (dispatcher !== undefined) request.dispatcher = dispatcher;
+        response = await fetch(url, request);
       } catch (error) {
         throw new RunnerError(RUNNER, `registry ${reference.registry} cannot be reached: ${error instanceof Error ? error.message : String(error)}`, { cause: error, retryable: true });
       }

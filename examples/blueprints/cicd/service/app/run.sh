@@ -1,0 +1,3 @@
+#!/bin/sh
+# The service: answers its version.
+cat /app/VERSION
