@@ -119,6 +119,15 @@ export interface RunEndRecord {
   runPrice: number;
 }
 
+/**
+ * What {@link UsageLedger.recordRunEnd} saw besides writing: for a run that succeeded, the run of its
+ * workflow (same namespace) that ended last before it, whose failure makes this success a recovery.
+ */
+export interface RunEndRecorded {
+  /** @default undefined — the run did not succeed, or its workflow has no earlier finished run */
+  previous?: { runId: string; status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; endedAt: string };
+}
+
 /** One row of `run_records` (see the file's header for each column). */
 export interface RunRecord {
   namespace: string;
@@ -194,8 +203,12 @@ export interface UsageLedger {
   chargeRunStart(record: RunStartRecord, budget?: BudgetWindow): Promise<RunCharge>;
   /** Takes back the charge of a run that did not start (its row, while it has not ended). */
   releaseRunCharge(runId: string): Promise<void>;
-  /** Completes a run's row at its end (inserts it for a run without one); idempotent. */
-  recordRunEnd(record: RunEndRecord): Promise<void>;
+  /**
+   * Completes a run's row at its end (inserts it for a run without one); idempotent. For a run that
+   * succeeded, also reads the run of its workflow that ended last before it (index
+   * `run_records_by_workflow`), in the same transaction.
+   */
+  recordRunEnd(record: RunEndRecord): Promise<RunEndRecorded>;
   /** A namespace's usage in [from, to): attempts that ended in it plus run prices charged in it. */
   usageTotal(namespace: string, from: string, to: string): Promise<number>;
   /** Sums of a namespace's usage in [from, to). */
@@ -430,6 +443,14 @@ export function createUsageLedger(db: SqlDriver): UsageLedger {
                duration_ms = excluded.duration_ms, queue_ms = excluded.queue_ms, error_code = excluded.error_code, cost = excluded.cost`,
           values,
         );
+        if (record.status !== 'SUCCEEDED') return {};
+        const [previous] = await tx.all(
+          `SELECT run_id, status, ended_at FROM run_records
+             WHERE namespace = $1 AND workflow = $2 AND ended_at IS NOT NULL AND ended_at < $3 AND run_id <> $4
+             ORDER BY ended_at DESC LIMIT 1`,
+          [record.namespace, record.workflow, record.endedAt, record.runId],
+        );
+        return previous === undefined ? {} : { previous: { runId: String(previous.run_id), status: String(previous.status) as 'SUCCEEDED' | 'FAILED' | 'CANCELLED', endedAt: String(previous.ended_at) } };
       });
     },
 

@@ -71,6 +71,19 @@ describe.each([sqliteDatabase('maestro-usage-'), postgresDatabase()])('usage led
     });
   });
 
+  it('hands a successful run the run of its workflow that ended last before it: the recovery a failure made', async () => {
+    const end = { namespace: 'team-r', workflow: 'etl', workflowVersion: '1.0.0', workflowStartedAt: '2026-12-06T10:00:00.000Z', runPrice: 0 } as const;
+    expect(await store.recordRunEnd({ ...end, runId: 'r-1', status: 'SUCCEEDED', endedAt: '2026-12-06T10:00:01.000Z' })).toEqual({});
+    expect(await store.recordRunEnd({ ...end, runId: 'r-2', status: 'FAILED', endedAt: '2026-12-06T10:00:02.000Z', errorCode: 'TASK_FAILED' })).toEqual({});
+    // Another workflow's and another namespace's runs are not its previous run.
+    await store.recordRunEnd({ ...end, runId: 'r-x', workflow: 'other', status: 'SUCCEEDED', endedAt: '2026-12-06T10:00:03.000Z' });
+    await store.recordRunEnd({ ...end, runId: 'r-y', namespace: 'team-s', status: 'SUCCEEDED', endedAt: '2026-12-06T10:00:03.500Z' });
+    const fixed = { ...end, runId: 'r-3', status: 'SUCCEEDED', endedAt: '2026-12-06T10:00:04.000Z' } as const;
+    expect(await store.recordRunEnd(fixed)).toEqual({ previous: { runId: 'r-2', status: 'FAILED', endedAt: '2026-12-06T10:00:02.000Z' } });
+    // Recorded again (a retried receipt): the same answer, never itself.
+    expect(await store.recordRunEnd(fixed)).toEqual({ previous: { runId: 'r-2', status: 'FAILED', endedAt: '2026-12-06T10:00:02.000Z' } });
+  });
+
   it('records a run launchRun never charged (a sub-workflow\u2019s) at its end', async () => {
     await store.recordRunEnd({ namespace: 'team-a', runId: 'child-1', workflow: 'child', workflowVersion: '2.0.0', status: 'SUCCEEDED', workflowStartedAt: '2026-12-06T10:00:00.000Z', endedAt: '2026-12-06T10:00:01.500Z', runPrice: 0.25 });
     expect(await store.getRunRecord('child-1')).toEqual({ namespace: 'team-a', runId: 'child-1', workflow: 'child', workflowVersion: '2.0.0', status: 'SUCCEEDED', createdAt: '2026-12-06T10:00:00.000Z', endedAt: '2026-12-06T10:00:01.500Z', durationMs: 1500, runPrice: 0.25, cost: 0.25 });
