@@ -11,8 +11,10 @@
  *   workflow: the time between their ends, the previous run read from the usage ledger in the
  *   transaction that records this run's end (so it survives restarts and holds across workers).
  *
- * Each run is counted once, by one worker: sum over the workers' series. A run Temporal ends itself
- * (terminated, execution timeout) writes no receipt, so it is not counted here.
+ * Each run is counted by one worker: sum over the workers' series (counted again only when the
+ * workflow task that ended it is retried after this ran, as its receipt is written again: a worker
+ * lost in between). A run Temporal ends itself (terminated, execution timeout) writes no receipt,
+ * so it is not counted here.
  */
 import type { WriteReceiptInput } from '../provenance/index.js';
 import type { RunEndRecorded } from '../store/index.js';
