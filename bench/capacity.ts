@@ -64,7 +64,7 @@ export interface CapacityOptions {
   blocks?: number;
   /**
    * Runs a second while CPU per run is measured: high enough that each process's cost per second
-   * (pollers, timers, the API's watchers) weighs little on each run, low enough for a busy machine.
+   * (pollers, timers, the API's admission loop) weighs little on each run, low enough for a busy machine.
    * @default 10
    */
   cpuRate?: number;

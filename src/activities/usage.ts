@@ -12,7 +12,8 @@ import type { Budget, CostModel } from '../config/index.js';
 import { MaestroError } from '../errors/index.js';
 import type { RunTaskInput } from '../ir/index.js';
 import type { WriteReceiptInput } from '../provenance/index.js';
-import { processMetrics } from '../telemetry/index.js';
+import { processMetrics, type ProcessMetrics } from '../telemetry/index.js';
+import { recordRunMetrics } from './run-metrics.js';
 import {
   BUDGET_AUDIT_KIND,
   attemptCost,
@@ -25,6 +26,7 @@ import {
   type AttemptOutcome,
   type AuditLog,
   type BudgetStatus,
+  type RunEndRecorded,
   type UsageLedger,
 } from '../store/index.js';
 
@@ -101,11 +103,11 @@ const ENDED = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
  * Completes a run's ledger row from what its receipt is written from; resolves when it is written
  * or its failure logged (never rejects).
  */
-export async function recordRunEnd({ ledger, costModel = {} }: UsageDeps, input: WriteReceiptInput, log: UsageLog): Promise<void> {
+export async function recordRunEnd({ ledger, costModel = {} }: UsageDeps, input: WriteReceiptInput, log: UsageLog): Promise<RunEndRecorded> {
   const { state } = input;
-  if (!ENDED.has(state.status)) return;
+  if (!ENDED.has(state.status)) return {};
   try {
-    await ledger.recordRunEnd({
+    return await ledger.recordRunEnd({
       namespace: input.namespace ?? 'default',
       runId: input.runId,
       workflow: input.ir.name,
@@ -119,21 +121,22 @@ export async function recordRunEnd({ ledger, costModel = {} }: UsageDeps, input:
   } catch (error) {
     processMetrics().add('maestro_usage_write_failures', 1, { table: 'run_records' });
     log('the usage ledger could not record the run', { runId: input.runId, error: String(error) });
+    return {};
   }
 }
 
 /**
- * `writeReceipt` that also completes the run's ledger row, both at once: what the receipt sink and
- * the `writeReceipt` activity call at a run's end.
+ * `writeReceipt` that also completes the run's ledger row (with `usage`), both at once, then
+ * records the run's metrics (see `recordRunMetrics`): what the receipt sink and the `writeReceipt`
+ * activity call at a run's end.
  */
-export function withRunRecord<R>(writeReceipt: (input: WriteReceiptInput) => Promise<R>, usage: UsageDeps | undefined, log: UsageLog): (input: WriteReceiptInput) => Promise<R> {
-  if (usage === undefined) return writeReceipt;
+export function withRunRecord<R>(writeReceipt: (input: WriteReceiptInput) => Promise<R>, usage: UsageDeps | undefined, metrics: ProcessMetrics, log: UsageLog): (input: WriteReceiptInput) => Promise<R> {
   return async (input) => {
-    const recorded = recordRunEnd(usage, input, log);
+    const recorded = usage === undefined ? Promise.resolve({}) : recordRunEnd(usage, input, log);
     try {
       return await writeReceipt(input);
     } finally {
-      await recorded;
+      recordRunMetrics(metrics, input, await recorded);
     }
   };
 }

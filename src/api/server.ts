@@ -11,7 +11,7 @@ import { loadCatalog } from '../tasks/index.js';
 import { maestroDataConverter, payloadCodec as codecFromConfig, type AesGcmPayloadCodec } from '../codec/index.js';
 import { temporalConnectOptions, type Config } from '../config/index.js';
 import { MaestroError } from '../errors/index.js';
-import { startAdmissionLoop, watchFinishedRuns } from '../runs/index.js';
+import { startAdmissionLoop } from '../runs/index.js';
 import { createPdp, createPolicyGate, type PolicyDecisionPoint } from '../policy/index.js';
 import { loadApprovalKey, type SigningKey } from '../provenance/index.js';
 import { openAuditLog, openStore, openTaskLog, type AuditLog, type Store, type TaskLog } from '../store/index.js';
@@ -79,7 +79,7 @@ export interface StartApiOptions {
    */
   approvalWaitMs?: number;
   /**
-   * Pause between passes of the admission loop and of the finished-runs watcher.
+   * Pause between passes of the admission loop.
    * @default 500
    */
   pollMs?: number;
@@ -205,7 +205,6 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
     const queued = limited.length === 0 ? {} : await store.countQueuedRuns();
     return limited.map((namespace) => [queued[namespace] ?? 0, { namespace }] as const);
   });
-  const watcher = watchFinishedRuns(client, metrics.process, { intervalMs: pollMs * 4 });
   const retention = pruneOlder('the task log', (before) => taskLog.prune(before), config.taskLogRetentionMs);
   const usageRetention = pruneOlder('the usage ledger', (before) => store.pruneUsage(before), config.usageRetentionMs);
   const app = createApp(deps);
@@ -235,7 +234,7 @@ export async function startApi(config: Config, options: StartApiOptions = {}): P
       const timer = setTimeout(() => server.closeAllConnections(), drainMs);
       await closed;
       clearTimeout(timer);
-      await Promise.all([admission.stop(), watcher.stop(), retention.stop(), usageRetention.stop()]);
+      await Promise.all([admission.stop(), retention.stop(), usageRetention.stop()]);
       stopObservingQueue();
       await metrics.process.flush();
       await closeAll(owned);

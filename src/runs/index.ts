@@ -2,7 +2,7 @@
  * Runs: the one run-start path every way of starting a run goes through (API, CLI, retries,
  * replays, runbook starts for triggers and schedules) — idempotency, the policy's run-start decision, audit,
  * admission and metrics — the reads of runs from Temporal and the admission queue, replay
- * reports, the watcher that counts finished runs, and the Temporal setting run priorities need.
+ * reports, and the Temporal setting run priorities need.
  */
 export { authorizeRunStart, launchRun, newRunId, startOnTemporal, type LaunchContext, type LaunchRequest, type LaunchResult } from './launch.js';
 export { recordBeforeActing } from './record.js';
@@ -14,7 +14,6 @@ export { compareOutputs, replayReport, type ReplayReport, type ReplayVerdict, ty
 export { describeRun, executionStatusName, runInput, runState, runStatusOf, type ApiRunStatus, type RunExecution } from './temporal.js';
 export { instantOf, listFromTemporal, visibilityQuery, type RunFilter, type RunPage, type RunSummary } from './list.js';
 export { awaitRunEnd, locateRun, namespaceOf, runDetail, type RunDetail, type RunDetailOptions, type RunLocation, type RunReader } from './detail.js';
-export { watchFinishedRuns, type FinishedRunsOptions } from './finished.js';
 export { PRIORITY_DYNAMIC_CONFIG } from './priority.js';
 export { decisionView, planDecisions, runPolicyView, type DecisionView, type RunPolicyView } from './policy.js';
 export {

@@ -40,6 +40,7 @@ export {
   type BudgetWindow,
   type RunCharge,
   type RunEndRecord,
+  type RunEndRecorded,
   type RunRecord,
   type RunStartRecord,
   type TaskAttemptRecord,

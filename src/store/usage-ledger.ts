@@ -119,6 +119,15 @@ export interface RunEndRecord {
   runPrice: number;
 }
 
+/**
+ * What {@link UsageLedger.recordRunEnd} saw besides writing: for a run that succeeded, the run of its
+ * workflow (same namespace) that ended last before it, whose failure makes this success a recovery.
+ */
+export interface RunEndRecorded {
+  /** @default undefined — the run did not succeed, or its workflow has no earlier finished run */
+  previous?: { runId: string; status: 'SUCCEEDED' | 'FAILED' | 'CANCELLED'; endedAt: string };
+}
+
 /** One row of `run_records` (see the file's header for each column). */
 export interface RunRecord {
   namespace: string;
@@ -194,8 +203,12 @@ export interface UsageLedger {
   chargeRunStart(record: RunStartRecord, budget?: BudgetWindow): Promise<RunCharge>;
   /** Takes back the charge of a run that did not start (its row, while it has not ended). */
   releaseRunCharge(runId: string): Promise<void>;
-  /** Completes a run's row at its end (inserts it for a run without one); idempotent. */
-  recordRunEnd(record: RunEndRecord): Promise<void>;
+  /**
+   * Completes a run's row at its end (inserts it for a run without one); idempotent. For a run that
+   * succeeded, also reads the run of its workflow that ended last before it (index
+   * `run_records_by_workflow`), in the same transaction.
+   */
+  recordRunEnd(record: RunEndRecord): Promise<RunEndRecorded>;
   /** A namespace's usage in [from, to): attempts that ended in it plus run prices charged in it. */
   usageTotal(namespace: string, from: string, to: string): Promise<number>;
   /** Sums of a namespace's usage in [from, to). */
@@ -358,12 +371,19 @@ export function createUsageLedger(db: SqlDriver): UsageLedger {
         record.cost,
         record.connectorCalls,
       ];
+      const placeholders = values.map((_, index) => `$${index + 1}`).join(', ');
+      // The common case — a first write of an attempt that costs nothing — is one statement: the
+      // daily totals do not change. A row written again, or one with a cost, takes the transaction.
+      if (record.cost === 0) {
+        const inserted = await db.run(`INSERT INTO task_attempts (${ATTEMPT_COLUMNS.join(', ')}) VALUES (${placeholders}) ON CONFLICT (run_id, task_id, attempt) DO NOTHING`, values);
+        if (inserted === 1) return;
+      }
       const updates = ATTEMPT_COLUMNS.slice(3).map((column) => `${column} = excluded.${column}`);
       await db.transaction(async (tx) => {
         // A row written again (a retried activity) replaces its cost in the daily totals.
         const [before] = await tx.all('SELECT namespace, ended_at, cost FROM task_attempts WHERE run_id = $1 AND task_id = $2 AND attempt = $3', [record.runId, record.taskId, record.attempt]);
         await tx.run(
-          `INSERT INTO task_attempts (${ATTEMPT_COLUMNS.join(', ')}) VALUES (${values.map((_, index) => `$${index + 1}`).join(', ')})
+          `INSERT INTO task_attempts (${ATTEMPT_COLUMNS.join(', ')}) VALUES (${placeholders})
              ON CONFLICT (run_id, task_id, attempt) DO UPDATE SET ${updates.join(', ')}`,
           values,
         );
@@ -372,7 +392,17 @@ export function createUsageLedger(db: SqlDriver): UsageLedger {
       });
     },
 
-    chargeRunStart(record, budget) {
+    async chargeRunStart(record, budget) {
+      // Nothing to read and nothing to add to the daily totals (no budget, a free run): one
+      // statement instead of a transaction of three, on every run start of such a namespace.
+      if (budget === undefined && record.runPrice === 0) {
+        await db.run(
+          `INSERT INTO run_records (run_id, namespace, workflow, workflow_version, status, started_by, created_at, run_price, cost)
+             VALUES ($1, $2, $3, $4, 'RUNNING', $5, $6, 0, 0) ON CONFLICT (run_id) DO NOTHING`,
+          [record.runId, record.namespace, record.workflow, record.workflowVersion, record.startedBy, record.createdAt],
+        );
+        return { charged: true, usage: 0 };
+      }
       return db.transaction(async (tx) => {
         if (budget !== undefined) await tx.lock(`maestro_budget:${record.namespace}`);
         const existing = await tx.all('SELECT run_id FROM run_records WHERE run_id = $1', [record.runId]);
@@ -430,6 +460,14 @@ export function createUsageLedger(db: SqlDriver): UsageLedger {
                duration_ms = excluded.duration_ms, queue_ms = excluded.queue_ms, error_code = excluded.error_code, cost = excluded.cost`,
           values,
         );
+        if (record.status !== 'SUCCEEDED') return {};
+        const [previous] = await tx.all(
+          `SELECT run_id, status, ended_at FROM run_records
+             WHERE namespace = $1 AND workflow = $2 AND ended_at IS NOT NULL AND ended_at < $3 AND run_id <> $4
+             ORDER BY ended_at DESC LIMIT 1`,
+          [record.namespace, record.workflow, record.endedAt, record.runId],
+        );
+        return previous === undefined ? {} : { previous: { runId: String(previous.run_id), status: String(previous.status) as 'SUCCEEDED' | 'FAILED' | 'CANCELLED', endedAt: String(previous.ended_at) } };
       });
     },
 

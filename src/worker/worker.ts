@@ -144,8 +144,8 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
   const provenance = options.provenance ?? (await createWorkerProvenance({ config: provenanceSettings, catalog, taskModules: catalog.modules }));
   const approvalKey = options.approvalKey ?? (await loadApprovalKey({ dataDir: artifactDir })).publicKey;
   const logError = (message: string, meta: Record<string, unknown>): void => Runtime.instance().logger.error(message, meta);
-  // The run's ledger row is completed where its receipt is written (the sink, or the activity).
-  const writeRunEnd = withRunRecord(provenance.writeReceipt, options.usage, logError);
+  // The run's ledger row is completed, and its metrics recorded, where its receipt is written (the sink, or the activity).
+  const writeRunEnd = withRunRecord(provenance.writeReceipt, options.usage, options.metrics ?? processMetrics(), logError);
   const activities = createActivities({
     catalog,
     artifacts: new FsArtifactStore({ root: artifactDir }),

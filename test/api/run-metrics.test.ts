@@ -50,7 +50,7 @@ describe('run metrics', () => {
         parameters: '    - { name: expression, type: string, required: true }',
       }),
     );
-    // A success first: the watcher then reads the previous run of a later success only after a failure.
+    // A success first: the recovery is measured from the failure, not from the earlier success.
     const earlier = await start(`${name}@1.0.0`, { expression: '$ + 2' });
     await h.waitRun(earlier.runId, (r) => r.status === 'SUCCEEDED');
     const failed = await start(`${name}@1.0.0`, { expression: '$now()' });
@@ -61,10 +61,9 @@ describe('run metrics', () => {
     await expect
       .poll(async () => value((text = await metrics()), 'maestro_workflow_recovery_seconds_count', { namespace: h.namespace, workflow: name }), { timeout: 20_000, interval: 300 })
       .toBe(1);
-    // Measured between the runs' close times in Temporal visibility, as `GET /runs` lists them.
-    const listed = (await h.call('GET', `/runs?namespace=${h.namespace}&workflowRef=${name}`)).body.items as { runId: string; endedAt: string }[];
-    const endedAt = (runId: string) => Date.parse(listed.find((run) => run.runId === runId)?.endedAt ?? '');
-    const expected = (endedAt(fixed.runId) - endedAt(failed.runId)) / 1000;
+    // Measured between the runs' ends as each run's own record says them (`GET /runs/{runId}`).
+    const endedAt = async (runId: string) => Date.parse((await h.call('GET', `/runs/${runId}`)).body.endedAt as string);
+    const expected = ((await endedAt(fixed.runId)) - (await endedAt(failed.runId))) / 1000;
     expect(value(text, 'maestro_workflow_recovery_seconds_sum', { namespace: h.namespace, workflow: name })).toBeCloseTo(expected, 2);
     expect(value(text, 'maestro_runs_finished_total', { namespace: h.namespace, workflow: name, status: 'FAILED' })).toBe(1);
     expect(value(text, 'maestro_runs_finished_total', { namespace: h.namespace, workflow: name, status: 'SUCCEEDED' })).toBe(2);

@@ -71,6 +71,28 @@ describe.each([sqliteDatabase('maestro-usage-'), postgresDatabase()])('usage led
     });
   });
 
+  it('charges a free run in a namespace without a budget once, however often it is started', async () => {
+    const free = { ...start, namespace: 'team-f', runId: 'free-1', runPrice: 0 };
+    expect(await store.chargeRunStart(free)).toEqual({ charged: true, usage: 0 });
+    expect(await store.chargeRunStart({ ...free, createdAt: '2026-12-06T11:00:00.000Z', startedBy: 'bob' })).toEqual({ charged: true, usage: 0 });
+    expect(await store.getRunRecord('free-1')).toEqual({ ...free, status: 'RUNNING', cost: 0 });
+    await store.releaseRunCharge('free-1');
+    expect(await store.getRunRecord('free-1')).toBeUndefined();
+  });
+
+  it('hands a successful run the run of its workflow that ended last before it: the recovery a failure made', async () => {
+    const end = { namespace: 'team-r', workflow: 'etl', workflowVersion: '1.0.0', workflowStartedAt: '2026-12-06T10:00:00.000Z', runPrice: 0 } as const;
+    expect(await store.recordRunEnd({ ...end, runId: 'r-1', status: 'SUCCEEDED', endedAt: '2026-12-06T10:00:01.000Z' })).toEqual({});
+    expect(await store.recordRunEnd({ ...end, runId: 'r-2', status: 'FAILED', endedAt: '2026-12-06T10:00:02.000Z', errorCode: 'TASK_FAILED' })).toEqual({});
+    // Another workflow's and another namespace's runs are not its previous run.
+    await store.recordRunEnd({ ...end, runId: 'r-x', workflow: 'other', status: 'SUCCEEDED', endedAt: '2026-12-06T10:00:03.000Z' });
+    await store.recordRunEnd({ ...end, runId: 'r-y', namespace: 'team-s', status: 'SUCCEEDED', endedAt: '2026-12-06T10:00:03.500Z' });
+    const fixed = { ...end, runId: 'r-3', status: 'SUCCEEDED', endedAt: '2026-12-06T10:00:04.000Z' } as const;
+    expect(await store.recordRunEnd(fixed)).toEqual({ previous: { runId: 'r-2', status: 'FAILED', endedAt: '2026-12-06T10:00:02.000Z' } });
+    // Recorded again (a retried receipt): the same answer, never itself.
+    expect(await store.recordRunEnd(fixed)).toEqual({ previous: { runId: 'r-2', status: 'FAILED', endedAt: '2026-12-06T10:00:02.000Z' } });
+  });
+
   it('records a run launchRun never charged (a sub-workflow\u2019s) at its end', async () => {
     await store.recordRunEnd({ namespace: 'team-a', runId: 'child-1', workflow: 'child', workflowVersion: '2.0.0', status: 'SUCCEEDED', workflowStartedAt: '2026-12-06T10:00:00.000Z', endedAt: '2026-12-06T10:00:01.500Z', runPrice: 0.25 });
     expect(await store.getRunRecord('child-1')).toEqual({ namespace: 'team-a', runId: 'child-1', workflow: 'child', workflowVersion: '2.0.0', status: 'SUCCEEDED', createdAt: '2026-12-06T10:00:00.000Z', endedAt: '2026-12-06T10:00:01.500Z', durationMs: 1500, runPrice: 0.25, cost: 0.25 });
@@ -108,6 +130,11 @@ describe.each([sqliteDatabase('maestro-usage-'), postgresDatabase()])('usage led
     await store.recordTaskAttempt(attempt({ namespace: ns, runId: 'd-1', cost: 2, endedAt: '2026-09-10T10:00:00.000Z' }));
     // A retried activity writes the row again, with another end and cost: only the last counts.
     await store.recordTaskAttempt(attempt({ namespace: ns, runId: 'd-1', cost: 3, endedAt: '2026-09-11T10:00:00.000Z' }));
+    // A free attempt written once, then again with a cost, then free again: it ends costing nothing.
+    await store.recordTaskAttempt(attempt({ namespace: ns, runId: 'd-4', cost: 0, endedAt: '2026-09-13T10:00:00.000Z' }));
+    await store.recordTaskAttempt(attempt({ namespace: ns, runId: 'd-4', cost: 7, endedAt: '2026-09-13T10:00:00.000Z' }));
+    await store.recordTaskAttempt(attempt({ namespace: ns, runId: 'd-4', cost: 0, endedAt: '2026-09-14T10:00:00.000Z' }));
+    expect((await store.listTaskAttempts('d-4')).map((row) => [row.cost, row.endedAt])).toEqual([[0, '2026-09-14T10:00:00.000Z']]);
     await store.chargeRunStart({ ...start, namespace: ns, runId: 'd-1', createdAt: '2026-09-10T09:59:00.000Z', runPrice: 0.5 });
     await store.chargeRunStart({ ...start, namespace: ns, runId: 'd-2', createdAt: '2026-09-12T00:00:00.000Z', runPrice: 0.5 });
     await store.releaseRunCharge('d-2');
