@@ -82,6 +82,7 @@ import {
   type RunTaskResult,
   remoteActivityType,
 } from '../src/ir/index.js';
+import { atActivationEnd } from './activation-end.js';
 import { Scheduler, isTerminal, type AttemptFailure, type Command, type Unit } from './scheduler.js';
 
 /** The per-key lock of concurrency keys: bundled with the interpreter, registered by the same worker. */
@@ -236,17 +237,20 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
    * histories replay unchanged, and a replay publishes nothing.
    */
   const progress = { seq: 0, due: false, sink: proxySinks<ProgressSinks>().maestroProgress };
-  /** Publishes the run's state once the current activation's events have all been applied. */
+  const publish = (): void => {
+    progress.due = false;
+    progress.seq += 1;
+    progress.sink.publish({ namespace, seq: progress.seq, state: run });
+  };
+  /**
+   * Publishes the run's state once the current activation's events have all been applied, so that
+   * the state published is the activation's last: when it concludes (no promise), or, in a bundle
+   * without that hook, in a microtask after the activation's other reactions.
+   */
   function publishProgress(): void {
     if (progress.due) return;
     progress.due = true;
-    // One microtask per activation that changed the run: it runs after the activation's other
-    // reactions, so the state published is the activation's last.
-    void Promise.resolve().then(() => {
-      progress.due = false;
-      progress.seq += 1;
-      progress.sink.publish({ namespace, seq: progress.seq, state: run });
-    });
+    if (!atActivationEnd(publish)) void Promise.resolve().then(publish);
   }
   setHandler(
     approveUpdate,

@@ -28,6 +28,7 @@ import { installTemporalRuntime } from './runtime.js';
 
 const INTERPRETER_PATH = fileURLToPath(new URL('../../interpreters/dag-interpreter.ts', import.meta.url));
 const IR_PATH = fileURLToPath(new URL('../ir/index.ts', import.meta.url));
+const ACTIVATION_END_PATH = fileURLToPath(new URL('../../interpreters/activation-end.ts', import.meta.url));
 
 /** Options of {@link createWorker}. */
 export interface WorkerOptions {
@@ -123,7 +124,8 @@ const FORCE_AFTER_DRAIN_MS = 15_000;
 export function bundleInterpreter(): Promise<WorkflowBundleWithSourceMap> {
   // Preloaded once per worker instead of re-run for every workflow: the IR helpers and CEL with its
   // protobuf descriptors cost ~11 ms of CPU per run otherwise. They hold no per-run state.
-  return bundleWorkflowCode({ workflowsPath: INTERPRETER_PATH, preloadModules: [IR_PATH], logger: quietBundlerLogger });
+  // The activation-end hook publishes a run's state without a promise (interpreters/activation-end.ts).
+  return bundleWorkflowCode({ workflowsPath: INTERPRETER_PATH, workflowInterceptorModules: [ACTIVATION_END_PATH], preloadModules: [IR_PATH], logger: quietBundlerLogger });
 }
 
 /** Creates (does not start) a worker serving the interpreter and the catalog's tasks. */
