@@ -16,7 +16,8 @@
  * - `image-verify`: a container start with its image's cosign signature verified from an OCI
  *   registry (cache on and off) against the same start unverified (bench/image-verify.ts);
  * - `python-tasks`: a no-op Python task through the real Python worker against the same no-op as a
- *   TypeScript activity, per call (`BENCH_PYTHON_CALLS`, default 1,000) (bench/python-tasks.ts);
+ *   TypeScript activity, per call (`BENCH_PYTHON_CALLS`, default 1,000), and the sample ETL's rows/s
+ *   (`BENCH_PYTHON_ETL_ROWS`, default 1,000,000) (bench/python-tasks.ts);
  * - `sdk`: what the task SDK and runner path add per call over the client library alone, for
  *   `tasks/http.request` and `connectors/nats.publish` (bench/sdk.ts);
  * - `egress`: the egress guard's cost per connection against plain `net.connect` (bench/egress.ts);
@@ -295,7 +296,7 @@ ${apiLoadReport(sustained)}`, json: { issueRate, sustained } };
     return { markdown: imageVerifyReport(result), json: result };
   },
   'python-tasks': async () => {
-    const result = await benchPythonTasks({ calls: positiveInt('BENCH_PYTHON_CALLS', 1000) });
+    const result = await benchPythonTasks({ calls: positiveInt('BENCH_PYTHON_CALLS', 1000), etlRows: positiveInt('BENCH_PYTHON_ETL_ROWS', 1_000_000) });
     return { markdown: pythonTasksReport(result), json: result };
   },
   sdk: async () => {

@@ -30,7 +30,7 @@ describe('example manifests', () => {
 
   // examples/gitops holds several kinds, several documents per file: test/api/apply.test.ts applies it.
   // examples/python's workflow uses a Python task, which the catalog knows only once a worker
-  // registered it (POST /tasks): test/api/python-tasks.test.ts compiles it against the real
+  // registered it (POST /tasks): test/api/python-tasks.test.ts runs it end to end with the real
   // worker's registration; the sample's pytest tests run the task itself.
   const workflowFiles = filesUnder('examples', /\.ya?ml$/).filter((file) => !file.startsWith(join(ROOT, 'examples', 'gitops')) && !file.startsWith(join(ROOT, 'examples', 'python')));
   it.each(workflowFiles.map((file) => [file.slice(ROOT.length + 1), file]))('%s compiles', async (_, file) => {

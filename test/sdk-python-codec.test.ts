@@ -12,8 +12,9 @@ import { AesGcmPayloadCodec } from '../src/codec/index.js';
 import { parsePayloadKeys } from '../src/config/index.js';
 import { MaestroError } from '../src/errors/index.js';
 import { REPO_ROOT, runScript } from './peers/install.js';
+import { PYTHON_SDK_BIN } from './peers/python-worker.js';
 
-const PYTHON = join(REPO_ROOT, '.tools', 'python-sdk', 'bin', 'python');
+const PYTHON = join(PYTHON_SDK_BIN, 'python');
 /** Reads `{keys, op, payload}` on stdin, encrypts or decrypts with the Python codec, prints the payload (or the error). */
 const SCRIPT = `
 import base64, json, sys

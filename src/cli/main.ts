@@ -34,8 +34,9 @@ export async function main(argv: string[]): Promise<number> {
     .description('check manifests; prints file:line:col: path: message for each problem')
     .argument('<files...>', 'manifest files (YAML or JSON)')
     .option('--json', 'print a JSON report')
-    .action(async (files: string[], options: { json?: boolean }) => {
-      const [catalog, { validateFile }] = await Promise.all([configuredCatalog(), import('./manifest-files.js')]);
+    .option('--namespace <namespace>', "with MAESTRO_URL: the namespace whose registered tasks `uses:` may name (default: the token's namespaces)")
+    .action(async (files: string[], options: { json?: boolean; namespace?: string }) => {
+      const [catalog, { validateFile }] = await Promise.all([configuredCatalog(options.namespace), import('./manifest-files.js')]);
       const report = await Promise.all(files.map((file) => validateFile(file, catalog)));
       if (options.json) console.log(JSON.stringify(report, null, 2));
       else for (const entry of report) console.log(entry.valid ? `${entry.file}: valid` : entry.errors.map(formatIssue).join('\n'));
@@ -46,9 +47,10 @@ export async function main(argv: string[]): Promise<number> {
     .command('compile')
     .description('compile a workflow manifest; prints {digest, ir} as JSON')
     .argument('<file>')
-    .action(async (file: string) => {
+    .option('--namespace <namespace>', 'the namespace its sub-workflows and, with MAESTRO_URL, its registered tasks resolve in (default: its metadata.namespace, else default)')
+    .action(async (file: string, options: { namespace?: string }) => {
       const { compileFile } = await import('./manifest-files.js');
-      console.log(JSON.stringify(await compileFile(file, await configuredCatalog()), null, 2));
+      console.log(JSON.stringify(await compileFile(file, await configuredCatalog(options.namespace), options.namespace), null, 2));
     });
 
   program
@@ -61,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print {runId, status, tasks} as JSON')
     .action(async (file: string, options: { param: string[]; namespace: string; wait: boolean; json?: boolean }) => {
       const [{ compileFile, parseParams }, { checkParams }, { runWorkflow }] = await Promise.all([import('./manifest-files.js'), import('../manifest/index.js'), import('./run.js')]);
-      const compiled = await compileFile(file, await configuredCatalog(), options.namespace);
+      const compiled = await compileFile(file, await configuredCatalog(options.namespace), options.namespace);
       const params = checkParams(compiled.ir.parameters, parseParams(compiled.ir.parameters, options.param));
       exitCode = await runWorkflow({ compiled, params, config: loadConfig(), namespace: options.namespace, noWait: !options.wait, json: options.json ?? false });
     });
@@ -100,7 +102,7 @@ export async function main(argv: string[]): Promise<number> {
   registerLogCommands(program, (code) => (exitCode = code));
   registerProvenanceCommands(program, (code) => (exitCode = code));
   registerReleaseCommands(program, (code) => (exitCode = code));
-  registerTaskCommands(program, configuredCatalog, () => createApiClient(loadConfig()));
+  registerTaskCommands(program, localCatalog, () => createApiClient(loadConfig()));
 
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -111,13 +113,26 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /**
- * The catalog manifests are checked against: the built-in tasks and those of `MAESTRO_TASK_MODULES`.
- * Imported on first use: defining the built-in tasks compiles their schemas, which commands that
- * only call the API (most of them) never need.
+ * The built-in tasks and those of `MAESTRO_TASK_MODULES`. Imported on first use: defining the
+ * built-in tasks compiles their schemas, which commands that only call the API (most of them)
+ * never need.
  */
-async function configuredCatalog(): Promise<Catalog> {
+async function localCatalog(): Promise<Catalog> {
   const { loadCatalog } = await import('../tasks/index.js');
   return loadCatalog(loadConfig());
+}
+
+/**
+ * The catalog manifests are checked against: {@link localCatalog}, and with an API configured
+ * (`MAESTRO_URL`) the tasks external workers registered with it (`GET /tasks`) in `namespace`
+ * (else in the token's namespaces), so that a manifest compiles here as the API would compile it.
+ */
+async function configuredCatalog(namespace?: string): Promise<Catalog> {
+  const config = loadConfig();
+  const catalog = await localCatalog();
+  if (config.apiUrl === undefined) return catalog;
+  const { withRegisteredTasks } = await import('./manifest-files.js');
+  return withRegisteredTasks(catalog, createApiClient(config), namespace);
 }
 
 function collect(value: string, previous: string[]): string[] {

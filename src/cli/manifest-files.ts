@@ -1,7 +1,8 @@
 /**
  * The `maestro validate`, `compile` and `run` side of the CLI: manifest files read, checked and
- * compiled against the catalog (sub-workflows resolved in the registry). Loaded only by those
- * commands, so the others start without the compiler, the store or the task catalog.
+ * compiled against the catalog (sub-workflows resolved in the registry, registered tasks listed by
+ * the API). Loaded only by those commands, so the others start without the compiler, the store or
+ * the task catalog.
  */
 import type { Catalog } from '../catalog/index.js';
 import { compileWorkflow } from '../compiler/index.js';
@@ -9,7 +10,10 @@ import { loadConfig } from '../config/index.js';
 import { ManifestError, ParamsError, type ManifestIssue } from '../errors/index.js';
 import type { CompiledWorkflow, ParameterSpec } from '../ir/index.js';
 import { loadManifestFile, parseManifestDocuments, parseParamText, readManifestText, splitDocuments, subWorkflowUses, type Manifest, type SubWorkflows } from '../manifest/index.js';
+import { remoteDefinition } from '../runs/index.js';
 import { openStore, resolveSubWorkflows } from '../store/index.js';
+import type { ApiClient } from './api-client.js';
+import type { ListedTask } from './tasks.js';
 
 /** Checks one manifest file; its problems as issues, or valid. */
 export async function validateFile(file: string, catalog: Catalog): Promise<{ file: string; valid: boolean; errors: ManifestIssue[] }> {
@@ -67,4 +71,23 @@ export function parseParams(specs: ParameterSpec[], pairs: string[]): Record<str
     values[name] = spec ? parseParamText(spec, pair.slice(eq + 1)) : pair.slice(eq + 1);
   }
   return values;
+}
+
+/** A task listed with its registration: one an external worker registered. */
+type RegisteredListedTask = ListedTask & Required<Pick<ListedTask, 'namespace' | 'language' | 'taskQueue' | 'codeDigest' | 'timeoutMs'>>;
+
+/**
+ * `catalog` with the tasks registered with the API (`GET /tasks`) in `namespace`, or in every
+ * namespace of the caller when none is named: what `maestro validate`, `compile`, `run` and
+ * `apply` check manifests against when `MAESTRO_URL` is set, as the API itself would.
+ *
+ * @throws MaestroError when the API cannot be reached or refuses the caller (401, 403 for a
+ * namespace the token lacks).
+ */
+export async function withRegisteredTasks(catalog: Catalog, api: ApiClient, namespace?: string): Promise<Catalog> {
+  const query = namespace === undefined ? '' : `?namespace=${encodeURIComponent(namespace)}`;
+  const { items } = await api.request<{ items: ListedTask[] }>('GET', `/tasks${query}`);
+  const registered = items.filter((task): task is RegisteredListedTask => task.namespace !== undefined && (namespace === undefined || task.namespace === namespace));
+  if (registered.length === 0) return catalog;
+  return catalog.with(registered.map((task) => remoteDefinition({ ...task, inputSchema: task.input, outputSchema: task.output })));
 }

@@ -7,14 +7,20 @@ import { NotFoundError } from '../errors/index.js';
 import type { TaskDefinition } from '../sdk/index.js';
 import type { ApiClient } from './api-client.js';
 
-/** A task as `GET /tasks` lists it: built-in, or registered by an external worker (with its namespace and queue). */
-interface ListedTask {
+/** A task as `GET /tasks` lists it: built-in, or registered by an external worker (with its namespace, queue and the rest of its registration). */
+export interface ListedTask {
   name: string;
   version: string;
   execution: string;
   description: string;
+  deterministic: boolean;
+  input: Record<string, unknown>;
+  output: Record<string, unknown>;
   namespace?: string;
+  language?: string;
   taskQueue?: string;
+  codeDigest?: string;
+  timeoutMs?: number;
 }
 
 /**

@@ -8,8 +8,8 @@ import type { Catalog } from '../catalog/index.js';
 import type { RemoteTaskDefinition } from '../sdk/index.js';
 import type { RegisteredTask, Store } from '../store/index.js';
 
-/** The catalog entry of a registered task: a `remote` task pinned to its registration. */
-export function remoteDefinition(task: RegisteredTask): RemoteTaskDefinition {
+/** The catalog entry of a registered task: a `remote` task pinned to its registration (who registered it and when aside). */
+export function remoteDefinition(task: Omit<RegisteredTask, 'registeredAt' | 'registeredBy'>): RemoteTaskDefinition {
   return {
     name: task.name,
     version: task.version,

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
+import type { Payload } from '@temporalio/common';
 import { NativeConnection, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { expect, inject, vi } from 'vitest';
 import { parseDocument } from 'yaml';
@@ -22,7 +23,7 @@ import { createPdp, createPolicyGate, type PolicyDecisionPoint, type PolicyGate 
 import { auditDecisionLog, createWorkerProvenance, loadApprovalKey } from '../../src/provenance/index.js';
 import { openAuditLog, openStore, openTaskLog, type AuditLog, type Store, type TaskLog } from '../../src/store/index.js';
 import { bundleInterpreter, createWorker, installTemporalRuntime } from '../../src/worker/index.js';
-import { taskGrantKeys } from '../../src/secrets/index.js';
+import { createSecretResolver, taskGrantKeys } from '../../src/secrets/index.js';
 
 /** Tokens every harness knows, by name. */
 export const TOKENS = {
@@ -97,6 +98,8 @@ export interface Harness {
    * @param namespace @default the harness's namespace
    */
   register(yaml: string, namespace?: string): Promise<{ name: string; version: string; digest: string }>;
+  /** The run's history as text, every payload decoded with the codec (to show what it does not hold). */
+  decodedHistory(runId: string): Promise<string>;
   /** Polls GET /runs/{runId} until `predicate` holds. */
   waitRun(runId: string, predicate: (run: any) => boolean, timeoutMs?: number): Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   restartApi(): Promise<void>;
@@ -173,6 +176,8 @@ async function startTestWorker(
     provenance: await createWorkerProvenance({ config, catalog, taskModules: catalog.modules, ...(policy === undefined ? {} : { policyDecisions: auditDecisionLog(launch.auditLog).decisionIds }) }),
     approvalKey: (await loadApprovalKey(config)).publicKey,
     taskGrantKeys: taskGrantKeys(config.taskGrantKey, payloadKeys(config)),
+    // The config's secret scopes (MAESTRO_SECRETS), as the worker of `maestro dev` has them.
+    secrets: createSecretResolver(config),
     ...(policy === undefined ? {} : { policy }),
     taskLog,
     workflowBundle: await bundle,
@@ -302,6 +307,18 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       const res = await call('POST', '/workflows', { yaml: inNamespace(yaml, into) });
       expect([200, 201], JSON.stringify(res.body)).toContain(res.status);
       return res.body as { name: string; version: string; digest: string };
+    },
+    async decodedHistory(runId) {
+      const history = await client.workflow.getHandle(runId).fetchHistory();
+      const found: Payload[] = [];
+      const walk = (node: unknown): void => {
+        if (node === null || typeof node !== 'object') return;
+        if ('metadata' in node && 'data' in node && node.data instanceof Uint8Array) found.push(node as Payload);
+        else for (const child of Object.values(node)) walk(child);
+      };
+      walk(history);
+      const decoded = await codec.decode(found);
+      return [JSON.stringify(history), ...decoded.map((p) => Buffer.from(p.data ?? []).toString('utf8'))].join('\n');
     },
     async waitRun(runId, predicate, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;

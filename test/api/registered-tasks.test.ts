@@ -3,16 +3,24 @@
  * (operator of the namespace; 201, 200 for the same content, 409 `TASK_VERSION_CONFLICT` for other
  * content; built-in names, bad schemas and oversized bodies refused), `GET /tasks` listing them beside
  * the built-in tasks for their namespace only, and `POST /workflows` resolving `uses:` against
- * them — bad input caught at compile time with its line — and pinning the registration in the IR.
+ * them — bad input caught at compile time with its line — and pinning the registration in the IR;
+ * `maestro validate` and `compile` with `MAESTRO_URL` checking against them as the API does.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inNamespace, manifest, startHarness, type Harness } from './harness.js';
 
 let h: Harness;
+let dir: string;
 beforeAll(async () => {
-  h = await startHarness({ worker: false });
+  [h, dir] = await Promise.all([startHarness({ worker: false }), mkdtemp(join(tmpdir(), 'maestro-registered-'))]);
 });
-afterAll(() => h?.close());
+afterAll(async () => {
+  await h?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
 
 const DIGEST = `sha256:${'c'.repeat(64)}`;
 
@@ -113,5 +121,33 @@ describe('registered tasks in the catalog', () => {
     const elsewhere = await h.call('POST', '/workflows', { token: 'outsider', yaml: inNamespace(manifest('    - { id: greet, uses: py/hello@^0.1, with: { name: Ada } }'), 'elsewhere') });
     expect(elsewhere.status).toBe(400);
     expect(elsewhere.text).toMatch(/unknown task \\"py\/hello\\"/);
+  });
+});
+
+describe('maestro validate and compile with MAESTRO_URL', () => {
+  it('check a manifest against the namespace’s registered tasks as the API does, problems at file:line:col', async () => {
+    const good = join(dir, 'good.yaml');
+    const bad = join(dir, 'bad.yaml');
+    const yaml = inNamespace(manifest('    - { id: greet, uses: py/hello@^0.1, with: { name: Ada } }'), h.namespace);
+    await writeFile(good, yaml);
+    await writeFile(bad, inNamespace(manifest('    - { id: greet, uses: py/hello@^0.1, with: { name: 42 } }'), h.namespace));
+
+    const checked = await h.cli('operator', 'validate', '--namespace', h.namespace, good, bad);
+    expect(checked.code, checked.err).toBe(1);
+    expect(checked.out).toContain(`${good}: valid`);
+    expect(checked.out).toContain(`${bad}:10:55: spec.tasks[0].with.name: must be string`);
+
+    const compiled = await h.cli('operator', 'compile', '--namespace', h.namespace, good);
+    expect(compiled.code, compiled.err).toBe(0);
+    const { digest, ir } = JSON.parse(compiled.out) as { digest: string; ir: { tasks: unknown[] } };
+    expect(ir.tasks[0]).toMatchObject({ execution: 'remote', remote: { namespace: h.namespace, taskQueue: 'maestro-py-default', codeDigest: DIGEST, timeoutMs: 60_000 } });
+    // The same IR the API compiles: registering it gives the digest `maestro compile` printed.
+    expect((await h.register(yaml)).digest).toBe(digest);
+
+    // Another namespace's operator sees none of them: the task is unknown, at its line.
+    const outsider = await h.cli('outsider', 'validate', good);
+    expect(outsider.code).toBe(1);
+    expect(outsider.out).toContain(`${good}:10:`);
+    expect(outsider.out).toMatch(/spec\.tasks\[0\]\.uses: unknown task "py\/hello"/);
   });
 });

@@ -17,7 +17,7 @@ import { AesGcmPayloadCodec, maestroDataConverter } from '../../src/codec/index.
 import { parsePayloadKeys } from '../../src/config/index.js';
 import type { PythonTaskOutcome } from '../fixtures/python-task-workflow.js';
 import { REPO_ROOT } from './install.js';
-import { PYTHON_TEST_TASKS_DIR, startPythonWorker, type PythonWorker } from './python-worker.js';
+import { PYTHON_SDK_BIN, PYTHON_TEST_TASKS_DIR, startPythonWorker, type PythonWorker } from './python-worker.js';
 
 const payloadKey = `py=${randomBytes(32).toString('base64')}`;
 const codec = new AesGcmPayloadCodec(parsePayloadKeys(payloadKey, 'test'));
@@ -135,7 +135,7 @@ describe('the Python worker', () => {
   }, 90_000);
 
   it("gives pytest a maestro_worker fixture serving a module's tasks (sdk/python/tests/test_worker_fixture.py)", () => {
-    const python = join(REPO_ROOT, '.tools', 'python-sdk', 'bin', 'python');
+    const python = join(PYTHON_SDK_BIN, 'python');
     const args = ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', '-c', 'sdk/python/pyproject.toml', '--rootdir', 'sdk/python', 'sdk/python/tests/test_worker_fixture.py'];
     const result = spawnSync(python, args, { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, MAESTRO_TEST_TEMPORAL_ADDRESS: address }, timeout: 120_000 });
     expect(result.stdout + result.stderr).toMatch(/1 passed/);

@@ -34,6 +34,9 @@ export interface PythonWorker {
   output(): string;
 }
 
+/** The bin folder of the venv `node scripts/python.mjs install` makes: `python`, `maestro-py`. */
+export const PYTHON_SDK_BIN = join(REPO_ROOT, '.tools', 'python-sdk', 'bin');
+
 /** The Python SDK's checks fixture tasks (`py/hello`, `py/wait`, `py/secret`, …): add it to `pythonPath`. */
 export const PYTHON_TEST_TASKS_DIR = join(REPO_ROOT, 'sdk', 'python', 'tests');
 
@@ -48,7 +51,7 @@ export async function startPythonWorker(options: PythonWorkerOptions): Promise<P
   const { temporalAddress, temporalNamespace = 'default', namespace, taskQueue, payloadKey, maestroUrl, token = '', module, pythonPath = [], env = {} } = options;
   const peer = await spawnPeer({
     name: 'maestro-py worker',
-    command: join(REPO_ROOT, '.tools', 'python-sdk', 'bin', 'maestro-py'),
+    command: join(PYTHON_SDK_BIN, 'maestro-py'),
     args: ['worker', '--module', module, '--namespace', namespace, '--task-queue', taskQueue, ...(maestroUrl ? [] : ['--no-register'])],
     env: {
       TEMPORAL_ADDRESS: temporalAddress,

@@ -81,6 +81,7 @@ export const listTasks: RouteHandler = async (context) => {
     language: task.language,
     taskQueue: task.taskQueue,
     codeDigest: task.codeDigest,
+    timeoutMs: task.timeoutMs,
     usedBy: users.get(registeredKey(task.namespace, `${task.name}@${task.version}`)) ?? [],
   }));
   return { status: 200, body: { items: [...builtin, ...remote], ...(records.length > MAX_WORKFLOWS ? { usedByTruncated: true } : {}) } };

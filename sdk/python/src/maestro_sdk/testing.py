@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from pydantic import BaseModel
 
@@ -21,7 +21,25 @@ from .errors import TaskError
 from .runtime import TaskFailure, run_attempt
 from .task import definition_of
 
-__all__ = ["RunningTask", "TaskFailure", "TaskResult", "run_task", "start_task"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["AttemptOptions", "RunningTask", "TaskFailure", "TaskResult", "run_task", "start_task"]
+
+
+class AttemptOptions(TypedDict, total=False):
+    """The attempt :func:`start_task` and :func:`run_task` run, all optional.
+
+    ``secrets`` maps a secret's name (or ``name@host`` for a host-bound one) to its value (default
+    none); ``run_id`` (``"test-run"``), ``task_id`` (``"test-task"``), ``attempt`` (1) and
+    ``namespace`` (``"default"``) are what ``ctx`` says.
+    """
+
+    secrets: Mapping[str, str] | None
+    run_id: str
+    task_id: str
+    attempt: int
+    namespace: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,22 +72,15 @@ class RunningTask:
 
 
 def start_task(
-    fn: Callable[..., Any],
-    input: BaseModel | Mapping[str, Any],
-    *,
-    secrets: Mapping[str, str] | None = None,
-    run_id: str = "test-run",
-    task_id: str = "test-task",
-    attempt: int = 1,
-    namespace: str = "default",
+    fn: Callable[..., Any], input: BaseModel | Mapping[str, Any], **options: Unpack[AttemptOptions]
 ) -> RunningTask:
     """Starts the task ``fn`` (decorated with ``@task``) on ``input`` in the running event loop.
 
-    ``secrets`` maps a secret's name (or ``name@host`` for a host-bound one) to its value; a name
-    not in it fails the attempt with ``SECRET_NOT_FOUND``, as Maestro would.
+    A secret not in ``options["secrets"]`` fails the attempt with ``SECRET_NOT_FOUND``, as Maestro
+    would (see :class:`AttemptOptions`).
     """
     definition = definition_of(fn)
-    known = dict(secrets or {})
+    known = dict(options.get("secrets") or {})
     heartbeats: list[Any] = []
     running: list[RunningTask] = []
 
@@ -86,7 +97,13 @@ def start_task(
     plain = input.model_dump(mode="json") if isinstance(input, BaseModel) else dict(input)
     arg = {
         "input": plain,
-        "context": {"runId": run_id, "taskId": task_id, "attempt": attempt, "namespace": namespace, "grant": "test"},
+        "context": {
+            "runId": options.get("run_id", "test-run"),
+            "taskId": options.get("task_id", "test-task"),
+            "attempt": options.get("attempt", 1),
+            "namespace": options.get("namespace", "default"),
+            "grant": "test",
+        },
     }
     handle = RunningTask(asyncio.get_running_loop().create_task(run_attempt(definition, arg, runtime_for)), heartbeats)
     running.append(handle)
@@ -94,21 +111,11 @@ def start_task(
 
 
 async def run_task(
-    fn: Callable[..., Any],
-    input: BaseModel | Mapping[str, Any],
-    *,
-    secrets: Mapping[str, str] | None = None,
-    run_id: str = "test-run",
-    task_id: str = "test-task",
-    attempt: int = 1,
-    namespace: str = "default",
+    fn: Callable[..., Any], input: BaseModel | Mapping[str, Any], **options: Unpack[AttemptOptions]
 ) -> TaskResult:
     """Runs the task ``fn`` on ``input`` to its end (see :func:`start_task`).
 
     Raises:
         TaskFailure: as the worker would fail the attempt (``code``, ``retryable``, ``message``, ``logs``).
     """
-    running = start_task(
-        fn, input, secrets=secrets, run_id=run_id, task_id=task_id, attempt=attempt, namespace=namespace
-    )
-    return await running.result()
+    return await start_task(fn, input, **options).result()
