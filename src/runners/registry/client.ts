@@ -12,6 +12,9 @@
  * token auth (Docker Hub, GHCR) is not spoken.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { RunnerError } from '../runner-error.js';
 import type { ImageReference } from './reference.js';
 
@@ -39,6 +42,8 @@ export interface RegistryClientOptions {
   maxManifestBytes?: number;
   /** Timeout of one request. @default 10000 */
   timeoutMs?: number;
+  /** Timeout of one streamed blob upload ({@link RegistryClient.pushBlobFile}). @default 600000 */
+  uploadTimeoutMs?: number;
 }
 
 /** A manifest as the registry serves it. */
@@ -57,6 +62,11 @@ export interface RegistryClient {
   blob(reference: ImageReference, digest: string, maxBytes: number): Promise<Buffer>;
   /** Uploads a blob (monolithic POST then PUT); a blob the registry already has is not sent again. */
   pushBlob(reference: ImageReference, bytes: Buffer): Promise<string>;
+  /**
+   * Uploads the file at `path` as the blob `digest`, streamed (image layers are hundreds of MB);
+   * the registry checks the digest. A blob the registry already has is not sent again.
+   */
+  pushBlobFile(reference: ImageReference, digest: string, path: string): Promise<void>;
   /** Puts a manifest under a tag; returns its digest. */
   pushManifest(reference: ImageReference, tag: string, mediaType: string, bytes: Buffer): Promise<string>;
 }
@@ -77,7 +87,7 @@ export function sha256Digest(bytes: Buffer): string {
  * const manifest = await client.manifest(parseImageReference('127.0.0.1:5000/tool:1'));
  */
 export function createRegistryClient(options: RegistryClientOptions = {}): RegistryClient {
-  const { insecureRegistries = [], credentials, maxManifestBytes = 4 * 1024 * 1024, timeoutMs = 10_000 } = options;
+  const { insecureRegistries = [], credentials, maxManifestBytes = 4 * 1024 * 1024, timeoutMs = 10_000, uploadTimeoutMs = 600_000 } = options;
   const insecure = new Set(insecureRegistries);
 
   function baseOf(reference: ImageReference): URL {
@@ -86,7 +96,7 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
   }
 
   /** One request, following same-origin redirects only (at most 3). */
-  async function send(reference: ImageReference, path: string, init: { method: string; headers?: Record<string, string>; body?: Buffer }): Promise<Response> {
+  async function send(reference: ImageReference, path: string, init: { method: string; headers?: Record<string, string>; body?: Buffer | ReadableStream<Uint8Array> }): Promise<Response> {
     let url = new URL(path, baseOf(reference));
     const origin = url.origin;
     const headers: Record<string, string> = { ...init.headers };
@@ -95,7 +105,9 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
     for (let hop = 0; hop < 4; hop += 1) {
       let response: Response;
       try {
-        response = await fetch(url, { method: init.method, headers, body: init.body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+        // A stream body is sent as it is read (`duplex: 'half'`, what fetch requires for one).
+        const body = init.body instanceof ReadableStream ? { body: init.body, duplex: 'half' as const } : { body: init.body };
+        response = await fetch(url, { method: init.method, headers, ...body, redirect: 'manual', signal: AbortSignal.timeout(init.body instanceof ReadableStream ? uploadTimeoutMs : timeoutMs) });
       } catch (error) {
         throw new RunnerError(RUNNER, `registry ${reference.registry} cannot be reached: ${error instanceof Error ? error.message : String(error)}`, { cause: error, retryable: true });
       }
@@ -116,6 +128,23 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
     return new RunnerError(RUNNER, `registry ${reference.registry}: ${what} answered ${response.status}${text ? `: ${text.slice(0, 300)}` : ''}`, {
       retryable: response.status >= 500 || response.status === 429,
     });
+  }
+
+  /** A monolithic upload (POST, then PUT with `?digest=`), skipped when the registry has the blob. */
+  async function upload(reference: ImageReference, digest: string, headers: Record<string, string>, body: () => Buffer | ReadableStream<Uint8Array>): Promise<void> {
+    const head = await send(reference, `blobs/${digest}`, { method: 'HEAD' });
+    if (head.ok) return;
+    const started = await send(reference, 'blobs/uploads/', { method: 'POST', headers: { 'content-length': '0' } });
+    if (started.status !== 202) throw await failure(reference, 'POST blob upload', started);
+    await started.body?.cancel();
+    const location = started.headers.get('location');
+    if (location === null) throw new RunnerError(RUNNER, `registry ${reference.registry} started an upload without a Location`, { retryable: true });
+    const target = new URL(location, baseOf(reference));
+    if (target.origin !== baseOf(reference).origin) throw new RunnerError(RUNNER, `registry ${reference.registry} asked for an upload to another origin (${target.origin})`, { retryable: false });
+    target.searchParams.set('digest', digest);
+    const put = await send(reference, target.href, { method: 'PUT', headers, body: body() });
+    if (put.status !== 201) throw await failure(reference, `PUT blob ${digest}`, put);
+    await put.body?.cancel();
   }
 
   return {
@@ -146,20 +175,13 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
 
     async pushBlob(reference, bytes) {
       const digest = sha256Digest(bytes);
-      const head = await send(reference, `blobs/${digest}`, { method: 'HEAD' });
-      if (head.ok) return digest;
-      const started = await send(reference, 'blobs/uploads/', { method: 'POST', headers: { 'content-length': '0' } });
-      if (started.status !== 202) throw await failure(reference, 'POST blob upload', started);
-      await started.body?.cancel();
-      const location = started.headers.get('location');
-      if (location === null) throw new RunnerError(RUNNER, `registry ${reference.registry} started an upload without a Location`, { retryable: true });
-      const target = new URL(location, baseOf(reference));
-      if (target.origin !== baseOf(reference).origin) throw new RunnerError(RUNNER, `registry ${reference.registry} asked for an upload to another origin (${target.origin})`, { retryable: false });
-      target.searchParams.set('digest', digest);
-      const put = await send(reference, target.href, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
-      if (put.status !== 201) throw await failure(reference, `PUT blob ${digest}`, put);
-      await put.body?.cancel();
+      await upload(reference, digest, { 'content-type': 'application/octet-stream' }, () => bytes);
       return digest;
+    },
+
+    async pushBlobFile(reference, digest, path) {
+      const { size } = await stat(path);
+      await upload(reference, digest, { 'content-type': 'application/octet-stream', 'content-length': String(size) }, () => Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>);
     },
 
     async pushManifest(reference, tag, mediaType, bytes) {
