@@ -22,7 +22,6 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { ConfigError } from '../errors/index.js';
 import { isRecord } from '../ir/index.js';
-import type { SigningKey } from '../provenance/index.js';
 
 const run = promisify(execFile);
 const BIG = { maxBuffer: 256 * 1024 * 1024 };
@@ -91,14 +90,6 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
     await rm(context, { recursive: true, force: true });
   }
 }
-
-/**
- * The seam where the release signs its image: given the image's manifest digest and the signing
- * key, it stores a signature where the runners look for one. The image-signature work (an OCI
- * registry with cosign-format signatures) plugs its signing function in here; until then the
- * release records the digest in its attestation and signs nothing else.
- */
-export type ImageSigner = (imageDigest: string, key: SigningKey) => Promise<void>;
 
 async function podman(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   try {
