@@ -16,7 +16,7 @@ export function registerReleaseCommands(program: Command, setExitCode: (code: nu
   const release = program.command('release').description('signed releases: npm package, container image, SBOMs, SLSA attestation (npm run release builds one)');
   release
     .command('verify')
-    .description('verify a release folder offline: the attestation signature, every file against its digest, no file unaccounted for; exit 0 valid, 1 invalid naming the file')
+    .description('verify a release folder offline: the attestation signature, every file against its digest, no file unaccounted for, the image and its signature; exit 0 valid, 1 invalid naming the file')
     .argument('<dir>', 'the release folder (release/<version>/ by default)')
     .option('-k, --key <pem>', 'trusted public key file (repeatable); default: the configured keys', collect, [])
     .option('--json', 'print {ok, file, reason, ...} as JSON')
@@ -24,7 +24,10 @@ export function registerReleaseCommands(program: Command, setExitCode: (code: nu
       const { verifyRelease } = await import('../release/index.js');
       const result = await verifyRelease(dir, { publicKeys: await trustedKeys(options.key) });
       if (options.json) console.log(JSON.stringify(result, null, 2));
-      else if (result.ok) console.log(`${dir}: verified (key ${result.keyId ?? 'keyless'}; commit ${result.revision}; ${result.files.length + 1} files: ${result.files.join(', ')}, attestation)`);
+      else if (result.ok) {
+        const image = `image ${result.image.digest} ${result.image.signedBy === undefined ? 'unsigned (keyless release)' : `signed by key ${result.image.signedBy}`}`;
+        console.log(`${dir}: verified (key ${result.keyId ?? 'keyless'}; commit ${result.revision}; ${image}; ${result.files.length + 1} files: ${result.files.join(', ')}, attestation)`);
+      }
       else console.log(`${dir}: NOT verified: ${result.file}: ${result.reason}`);
       setExitCode(result.ok ? 0 : 1);
     });

@@ -98,5 +98,14 @@ export {
   type VerifyDisclosureOptions,
 } from './disclosure.js';
 export { buildSourceAttestation, readSubjectFiles, type SourceAttestationOptions } from './attest.js';
+export {
+  COSIGN_SIGNATURE_TYPE,
+  SIGNATURE_ANNOTATION,
+  SIMPLE_SIGNING_MEDIA_TYPE,
+  signSimplePayload,
+  signedDigestOf,
+  simpleSigningPayload,
+  verifiesSimplePayload,
+} from './simple-signing.js';
 export { auditDecisionLog, type AuditDecisionLog } from './decisions.js';
 export { APPROVAL_PROOF_MAX_AGE_MS, defaultApprovalKeyFile, loadApprovalKey, signApproval, signSignal, verifyApproval, verifySignal, type SignApprovalOptions } from './approval-proof.js';

@@ -1,28 +1,32 @@
 /**
- * The release's container image, built by podman without a registry: `FROM scratch` plus three
- * layers the build makes itself as deterministic tars (GNU tar: sorted names, every mtime the
- * commit time, owner 0) —
- *   1. the runtime: this machine's `node` and the shared libraries it links, `/etc/os-release`,
- *      `/etc/passwd` with the `node` user (1000);
+ * The release's container image, built by podman without a registry pull: a base image the build
+ * imports locally (`podman import` of a rootfs tar), and a Containerfile `FROM` it adding the
+ * application. Every tar is made by the build itself, deterministic (GNU tar: sorted names, every
+ * mtime the commit time, owner 0) —
+ *   1. the base, `localhost/maestro-base:<sha256 of its tar>`: this machine's `node` and the shared
+ *      libraries it links, `/etc/os-release`, `/etc/passwd` with the `node` user (1000); the tar's
+ *      own mtime is set to the commit time, which `podman import` takes as the base's creation time;
  *   2. the source tree at the commit (`git archive`, so uncommitted files never ship) under `/app`;
  *   3. the production packages of `package-lock.json` from `node_modules` under `/app/node_modules`
  *      (what `npm ci --omit=dev` installs; no registry is reachable to install them afresh).
- * `podman build --timestamp <commit time>` fixes the image's own dates, and the image is saved as
- * an OCI layout re-packed as a deterministic tar, so the same commit on the same machine gives a
- * byte-identical archive and the same image digest.
+ * `podman build --pull=never --timestamp <commit time>` fixes the image's dates (the base's
+ * history entry included), the base is named by its content (the manifest's
+ * `org.opencontainers.image.base.name` annotation), and the image is saved as an OCI layout
+ * re-packed as a deterministic tar, so the same commit on the same machine gives a byte-identical
+ * archive and the same image digest.
  *
  * The repository's Dockerfile pulls `golang` and `node` images and runs `npm ci`, none of which
  * this offline build can do; the policy bundle and console (`dist/`) are build outputs it leaves out.
  */
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, realpath, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, realpath, rm, utimes, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { ConfigError } from '../errors/index.js';
 import { isRecord } from '../ir/index.js';
-import type { SigningKey } from '../provenance/index.js';
+import { fileSha256 } from './digest.js';
 
 const run = promisify(execFile);
 const BIG = { maxBuffer: 256 * 1024 * 1024 };
@@ -61,28 +65,32 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   const { root, commit, sourceDateEpoch, tag, out, env = process.env, packages = true } = options;
   const context = await mkdtemp(join(tmpdir(), 'maestro-release-image-'));
   try {
-    await runtimeLayer(join(context, 'runtime.tar'), sourceDateEpoch);
-    await run('git', ['archive', '--format=tar', '--prefix=app/', '-o', join(context, 'app.tar'), commit], { cwd: root });
-    const lines = ['FROM scratch', 'ADD runtime.tar /', 'ADD app.tar /'];
-    if (packages) {
-      await packagesLayer(root, join(context, 'packages.tar'), sourceDateEpoch);
-      lines.push('ADD packages.tar /app/');
-    }
-    lines.push(
-      'WORKDIR /app',
-      'ENV NODE_ENV=production PATH=/usr/bin:/bin',
-      'USER node',
-      'CMD ["node", "--import", "tsx", "src/cli/main.ts", "worker"]',
-    );
-    await writeFile(join(context, 'Containerfile'), `${lines.join('\n')}\n`);
-    // No intermediate images (--layers=false) and the image removed once saved: the archive is
-    // the release, and the storage (often shared with tests) keeps nothing per build.
-    await podman(['build', '--pull=never', '--layers=false', '--timestamp', String(sourceDateEpoch), '-t', tag, '-f', join(context, 'Containerfile'), context], env);
+    const base = await importBase(context, sourceDateEpoch, env);
     const layout = join(context, 'oci');
     try {
-      await podman(['save', '--format', 'oci-dir', '-o', layout, tag], env);
+      await run('git', ['archive', '--format=tar', '--prefix=app/', '-o', join(context, 'app.tar'), commit], { cwd: root });
+      const lines = [`FROM ${base}`, 'ADD app.tar /'];
+      if (packages) {
+        await packagesLayer(root, join(context, 'packages.tar'), sourceDateEpoch);
+        lines.push('ADD packages.tar /app/');
+      }
+      lines.push(
+        'WORKDIR /app',
+        'ENV NODE_ENV=production PATH=/usr/bin:/bin',
+        'USER node',
+        'CMD ["node", "--import", "tsx", "src/cli/main.ts", "worker"]',
+      );
+      await writeFile(join(context, 'Containerfile'), `${lines.join('\n')}\n`);
+      // No intermediate images (--layers=false), and the image and its base removed once saved:
+      // the archive is the release, and the storage (often shared with tests) keeps nothing per build.
+      await podman(['build', '--pull=never', '--layers=false', '--timestamp', String(sourceDateEpoch), '-t', tag, '-f', join(context, 'Containerfile'), context], env);
+      try {
+        await podman(['save', '--format', 'oci-dir', '-o', layout, tag], env);
+      } finally {
+        await podman(['rmi', tag], env);
+      }
     } finally {
-      await podman(['rmi', tag], env);
+      await podman(['rmi', base], env);
     }
     // Entries named without `./`: syft refuses `./` as a path traversal.
     await deterministicTar(layout, (await readdir(layout)).sort(), out, sourceDateEpoch);
@@ -92,14 +100,6 @@ export async function buildImage(options: BuildImageOptions): Promise<BuiltImage
   }
 }
 
-/**
- * The seam where the release signs its image: given the image's manifest digest and the signing
- * key, it stores a signature where the runners look for one. The image-signature work (an OCI
- * registry with cosign-format signatures) plugs its signing function in here; until then the
- * release records the digest in its attestation and signs nothing else.
- */
-export type ImageSigner = (imageDigest: string, key: SigningKey) => Promise<void>;
-
 async function podman(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   try {
     return (await run('podman', args, { env, ...BIG })).stdout;
@@ -107,6 +107,20 @@ async function podman(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
     const detail = isRecord(error) && typeof error['stderr'] === 'string' ? error['stderr'].trim().split('\n').slice(-6).join('\n') : String(error);
     throw new ConfigError(`podman ${args[0] ?? ''} failed: ${detail}`, { cause: error, ...(isMissing(error) ? { code: 'TOOL_MISSING' } : {}) });
   }
+}
+
+/**
+ * Imports the base image (the runtime, {@link runtimeLayer}) into podman's storage, named by the
+ * sha256 of its tar; returns its name. The tar's mtime is the commit time: `podman import` dates
+ * the image by it.
+ */
+async function importBase(context: string, epoch: number, env: NodeJS.ProcessEnv): Promise<string> {
+  const tar = join(context, 'base.tar');
+  await runtimeLayer(tar, epoch);
+  await utimes(tar, epoch, epoch);
+  const name = `localhost/maestro-base:${(await fileSha256(tar)).slice(0, 16)}`;
+  await podman(['import', '--quiet', tar, name], env);
+  return name;
 }
 
 /** `node`, its shared libraries, and the few files a process expects in `/etc`. */

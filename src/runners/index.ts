@@ -44,15 +44,14 @@ export { DEFAULT_DOCKER_SOCKET, dockerOptions } from './container/docker-host.js
 export { checkImage, type ImagePolicy, type ImageVerdict, type ImageVerificationRequest, type ImageVerifier } from './container/image-policy.js';
 export { createRegistryClient, type FetchedManifest, type RegistryClient, type RegistryClientOptions, type RegistryCredentials } from './registry/client.js';
 export {
-  SIGNATURE_ANNOTATION,
-  SIMPLE_SIGNING_MEDIA_TYPE,
   createRegistrySignatureVerifier,
   signImageInRegistry,
   signatureTagOf,
-  simpleSigningPayload,
+  storeSignatureInRegistry,
   type RegistrySignature,
   type RegistrySignatureVerifierOptions,
 } from './registry/cosign.js';
+export { pushOciLayout, type PushedImage } from './registry/push.js';
 export { namesRegistry, parseImageReference, pinnedReference, type ImageReference } from './registry/reference.js';
 export {
   IMAGE_SIGNATURE_PREDICATE,

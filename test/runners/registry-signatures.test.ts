@@ -10,10 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { loadConfig } from '../../src/config/index.js';
-import { generateSigningKey, type SigningKey } from '../../src/provenance/index.js';
+import { SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE, generateSigningKey, type SigningKey } from '../../src/provenance/index.js';
 import {
-  SIGNATURE_ANNOTATION,
-  SIMPLE_SIGNING_MEDIA_TYPE,
   createContainerRunner,
   createK8sRunner,
   createRegistryClient,

@@ -12,6 +12,9 @@
  * token auth (Docker Hub, GHCR) is not spoken.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { RunnerError } from '../runner-error.js';
 import type { ImageReference } from './reference.js';
@@ -46,6 +49,8 @@ export interface RegistryClientOptions {
    * @default fetch's global dispatcher (the worker's own registries, from its config)
    */
   dispatcher?: Dispatcher;
+  /** Timeout of one streamed blob upload ({@link RegistryClient.pushBlobFile}). @default 600000 */
+  uploadTimeoutMs?: number;
 }
 
 /** A manifest as the registry serves it. */
@@ -64,6 +69,11 @@ export interface RegistryClient {
   blob(reference: ImageReference, digest: string, maxBytes: number): Promise<Buffer>;
   /** Uploads a blob (monolithic POST then PUT); a blob the registry already has is not sent again. */
   pushBlob(reference: ImageReference, bytes: Buffer): Promise<string>;
+  /**
+   * Uploads the file at `path` as the blob `digest`, streamed (image layers are hundreds of MB);
+   * the registry checks the digest. A blob the registry already has is not sent again.
+   */
+  pushBlobFile(reference: ImageReference, digest: string, path: string): Promise<void>;
   /** Puts a manifest under a tag; returns its digest. */
   pushManifest(reference: ImageReference, tag: string, mediaType: string, bytes: Buffer): Promise<string>;
 }
@@ -84,7 +94,7 @@ export function sha256Digest(bytes: Buffer): string {
  * const manifest = await client.manifest(parseImageReference('127.0.0.1:5000/tool:1'));
  */
 export function createRegistryClient(options: RegistryClientOptions = {}): RegistryClient {
-  const { insecureRegistries = [], credentials, maxManifestBytes = 4 * 1024 * 1024, timeoutMs = 10_000, dispatcher } = options;
+  const { insecureRegistries = [], credentials, maxManifestBytes = 4 * 1024 * 1024, timeoutMs = 10_000, uploadTimeoutMs = 600_000, dispatcher } = options;
   const insecure = new Set(insecureRegistries);
 
   function baseOf(reference: ImageReference): URL {
@@ -93,7 +103,7 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
   }
 
   /** One request, following same-origin redirects only (at most 3). */
-  async function send(reference: ImageReference, path: string, init: { method: string; headers?: Record<string, string>; body?: Buffer }): Promise<Response> {
+  async function send(reference: ImageReference, path: string, init: { method: string; headers?: Record<string, string>; body?: Buffer | ReadableStream<Uint8Array> }): Promise<Response> {
     let url = new URL(path, baseOf(reference));
     const origin = url.origin;
     const headers: Record<string, string> = { ...init.headers };
@@ -102,8 +112,11 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
     for (let hop = 0; hop < 4; hop += 1) {
       let response: Response;
       try {
-        // Node's fetch takes an undici dispatcher; the option is not in lib.dom's RequestInit.
-        const request: RequestInit & { dispatcher?: Dispatcher } = { method: init.method, headers, body: init.body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) };
+        // Node's fetch takes an undici dispatcher; the option is not in lib.dom's RequestInit. A
+        // stream body is sent as it is read (`duplex: 'half'`, what fetch requires for one).
+        const streamed = init.body instanceof ReadableStream;
+        const request: RequestInit & { dispatcher?: Dispatcher; duplex?: 'half' } = { method: init.method, headers, body: init.body, redirect: 'manual', signal: AbortSignal.timeout(streamed ? uploadTimeoutMs : timeoutMs) };
+        if (streamed) request.duplex = 'half';
         if (dispatcher !== undefined) request.dispatcher = dispatcher;
         response = await fetch(url, request);
       } catch (error) {
@@ -126,6 +139,23 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
     return new RunnerError(RUNNER, `registry ${reference.registry}: ${what} answered ${response.status}${text ? `: ${text.slice(0, 300)}` : ''}`, {
       retryable: response.status >= 500 || response.status === 429,
     });
+  }
+
+  /** A monolithic upload (POST, then PUT with `?digest=`), skipped when the registry has the blob. */
+  async function upload(reference: ImageReference, digest: string, headers: Record<string, string>, body: () => Buffer | ReadableStream<Uint8Array>): Promise<void> {
+    const head = await send(reference, `blobs/${digest}`, { method: 'HEAD' });
+    if (head.ok) return;
+    const started = await send(reference, 'blobs/uploads/', { method: 'POST', headers: { 'content-length': '0' } });
+    if (started.status !== 202) throw await failure(reference, 'POST blob upload', started);
+    await started.body?.cancel();
+    const location = started.headers.get('location');
+    if (location === null) throw new RunnerError(RUNNER, `registry ${reference.registry} started an upload without a Location`, { retryable: true });
+    const target = new URL(location, baseOf(reference));
+    if (target.origin !== baseOf(reference).origin) throw new RunnerError(RUNNER, `registry ${reference.registry} asked for an upload to another origin (${target.origin})`, { retryable: false });
+    target.searchParams.set('digest', digest);
+    const put = await send(reference, target.href, { method: 'PUT', headers, body: body() });
+    if (put.status !== 201) throw await failure(reference, `PUT blob ${digest}`, put);
+    await put.body?.cancel();
   }
 
   return {
@@ -156,20 +186,13 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
 
     async pushBlob(reference, bytes) {
       const digest = sha256Digest(bytes);
-      const head = await send(reference, `blobs/${digest}`, { method: 'HEAD' });
-      if (head.ok) return digest;
-      const started = await send(reference, 'blobs/uploads/', { method: 'POST', headers: { 'content-length': '0' } });
-      if (started.status !== 202) throw await failure(reference, 'POST blob upload', started);
-      await started.body?.cancel();
-      const location = started.headers.get('location');
-      if (location === null) throw new RunnerError(RUNNER, `registry ${reference.registry} started an upload without a Location`, { retryable: true });
-      const target = new URL(location, baseOf(reference));
-      if (target.origin !== baseOf(reference).origin) throw new RunnerError(RUNNER, `registry ${reference.registry} asked for an upload to another origin (${target.origin})`, { retryable: false });
-      target.searchParams.set('digest', digest);
-      const put = await send(reference, target.href, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
-      if (put.status !== 201) throw await failure(reference, `PUT blob ${digest}`, put);
-      await put.body?.cancel();
+      await upload(reference, digest, { 'content-type': 'application/octet-stream' }, () => bytes);
       return digest;
+    },
+
+    async pushBlobFile(reference, digest, path) {
+      const { size } = await stat(path);
+      await upload(reference, digest, { 'content-type': 'application/octet-stream', 'content-length': String(size) }, () => Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>);
     },
 
     async pushManifest(reference, tag, mediaType, bytes) {

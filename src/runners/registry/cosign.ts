@@ -11,20 +11,22 @@
  * What is verified is the manifest digest: a tag is resolved to its digest first, and the
  * signature must name that digest, so a tag moved after signing points at an unsigned digest.
  */
-import { verify as verifySignature, sign as signPayload, type KeyObject } from 'node:crypto';
-import { keyIdOf, type SigningKey } from '../../provenance/index.js';
+import type { KeyObject } from 'node:crypto';
+import {
+  SIGNATURE_ANNOTATION,
+  SIMPLE_SIGNING_MEDIA_TYPE,
+  keyIdOf,
+  signSimplePayload,
+  signedDigestOf,
+  simpleSigningPayload,
+  verifiesSimplePayload,
+  type SigningKey,
+} from '../../provenance/index.js';
 import type { ImageVerdict, ImageVerifier } from '../container/image-policy.js';
 import { sha256Of, type ImageVerificationFailureCode } from '../container/image-signatures.js';
 import { RunnerError } from '../runner-error.js';
 import type { RegistryClient } from './client.js';
 import { namesRegistry, parseImageReference, pinnedReference, type ImageReference } from './reference.js';
-
-/** Media type of a cosign simple-signing payload layer. */
-export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
-/** The layer annotation holding the base64 signature. */
-export const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
-/** `critical.type` of a cosign image signature payload. */
-export const COSIGN_SIGNATURE_TYPE = 'cosign container image signature';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
@@ -39,16 +41,6 @@ export function signatureTagOf(digest: string): string {
   const hex = sha256Of(digest);
   if (hex === undefined) throw new RunnerError('container', `"${digest}" is not a sha256 digest`, { code: 'TASK_INPUT_INVALID', retryable: false });
   return `sha256-${hex}.sig`;
-}
-
-/** The simple-signing payload for a manifest digest in a repository (cosign's byte layout). */
-export function simpleSigningPayload(reference: ImageReference, digest: string): Buffer {
-  return Buffer.from(
-    JSON.stringify({
-      critical: { identity: { 'docker-reference': `${reference.registry}/${reference.repository}` }, image: { 'docker-manifest-digest': digest }, type: COSIGN_SIGNATURE_TYPE },
-      optional: null,
-    }),
-  );
 }
 
 interface SignatureLayer {
@@ -82,8 +74,20 @@ export async function signImageInRegistry(client: RegistryClient, image: string,
   const manifest = await client.manifest(reference);
   if (manifest === undefined) throw new RunnerError('container', `${image} is not in its registry`, { code: 'TASK_INPUT_INVALID', retryable: false });
   const { digest } = manifest;
-  const payload = simpleSigningPayload(reference, digest);
-  const signature = signPayload(key.algorithm === 'ed25519' ? null : 'sha256', payload, key.privateKey).toString('base64');
+  const payload = simpleSigningPayload(`${reference.registry}/${reference.repository}`, digest);
+  const signatureTag = await storeSignatureInRegistry(client, reference, payload, signSimplePayload(payload, key));
+  return { image: pinnedReference(reference, digest), digest, signatureTag, keyId: key.keyId };
+}
+
+/**
+ * Adds a signature made elsewhere (a release's) to the `.sig` manifest of the digest its payload
+ * names, in `reference`'s repository, beside the signatures already there; returns the tag.
+ *
+ * @throws RunnerError when the payload names no digest, or the registry refuses a push.
+ */
+export async function storeSignatureInRegistry(client: RegistryClient, reference: ImageReference, payload: Buffer, signature: string): Promise<string> {
+  const digest = signedDigestOf(payload);
+  if (digest === undefined) throw new RunnerError('container', 'the payload is no cosign image signature', { code: 'TASK_INPUT_INVALID', retryable: false });
   const signatureTag = signatureTagOf(digest);
   const existing = await client.manifest(reference, signatureTag);
   const layers = (existing === undefined ? [] : signatureLayersOf(existing.bytes)).filter((layer) => layer.annotations?.[SIGNATURE_ANNOTATION] !== signature);
@@ -104,7 +108,7 @@ export async function signImageInRegistry(client: RegistryClient, image: string,
     JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: OCI_CONFIG, size: config.length, digest: configDigest }, layers }),
   );
   await client.pushManifest(reference, signatureTag, OCI_MANIFEST, signatureManifest);
-  return { image: pinnedReference(reference, digest), digest, signatureTag, keyId: key.keyId };
+  return signatureTag;
 }
 
 /** Options of {@link createRegistrySignatureVerifier}. */
@@ -181,12 +185,12 @@ async function verifyDigest(client: RegistryClient, reference: ImageReference, d
       continue;
     }
     const payload = await client.blob(reference, layer.digest, MAX_PAYLOAD_BYTES);
-    const signer = keys.find((key) => verifies(key, payload, signature));
+    const signer = keys.find((key) => verifiesSimplePayload(key, payload, signature));
     if (signer === undefined) {
       problems.push(refused('UNTRUSTED_KEY', `${where}: no trusted key made its signature`));
       continue;
     }
-    const named = namedDigestOf(payload);
+    const named = signedDigestOf(payload);
     if (named !== digest) {
       problems.push(refused('SUBJECT_MISMATCH', `${where}: a trusted key signed ${named ?? 'a payload that is no cosign image signature'}, not ${digest}`));
       continue;
@@ -194,28 +198,6 @@ async function verifyDigest(client: RegistryClient, reference: ImageReference, d
     return { verified: true, signer: `key ${keyIdOf(signer)}`, digest };
   }
   return problems.find((problem) => !problem.verified && problem.code === 'SUBJECT_MISMATCH') ?? problems[0] ?? refused('NO_SIGNATURE', `${where} holds no cosign signature layer`);
-}
-
-function verifies(key: KeyObject, payload: Buffer, signature: string): boolean {
-  try {
-    return verifySignature(key.asymmetricKeyType === 'ed25519' ? null : 'sha256', payload, key, Buffer.from(signature, 'base64'));
-  } catch {
-    // A key of another type, or bytes that are no signature: not made by this key.
-    return false;
-  }
-}
-
-/** The `docker-manifest-digest` a cosign payload names, or undefined when it is none. */
-function namedDigestOf(payload: Buffer): string | undefined {
-  try {
-    const parsed: unknown = JSON.parse(payload.toString('utf8'));
-    const critical = (parsed as { critical?: { type?: unknown; image?: { 'docker-manifest-digest'?: unknown } } }).critical;
-    const named = critical?.image?.['docker-manifest-digest'];
-    return critical?.type === COSIGN_SIGNATURE_TYPE && typeof named === 'string' ? named : undefined;
-  } catch {
-    // Not JSON: no digest named.
-    return undefined;
-  }
 }
 
 /** The layers of a signature manifest, shape-checked. @throws Error when it is no such manifest. */
