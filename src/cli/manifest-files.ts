@@ -7,7 +7,7 @@
 import type { Catalog } from '../catalog/index.js';
 import { compileWorkflow } from '../compiler/index.js';
 import { loadConfig } from '../config/index.js';
-import { ManifestError, ParamsError, type ManifestIssue } from '../errors/index.js';
+import { MaestroError, ManifestError, ParamsError, type ManifestIssue } from '../errors/index.js';
 import type { CompiledWorkflow, ParameterSpec } from '../ir/index.js';
 import { loadManifestFile, parseManifestDocuments, parseParamText, readManifestText, splitDocuments, subWorkflowUses, type Manifest, type SubWorkflows } from '../manifest/index.js';
 import { remoteDefinition } from '../runs/index.js';
@@ -89,5 +89,16 @@ export async function withRegisteredTasks(catalog: Catalog, api: ApiClient, name
   const { items } = await api.request<{ items: ListedTask[] }>('GET', `/tasks${query}`);
   const registered = items.filter((task): task is RegisteredListedTask => task.namespace !== undefined && (namespace === undefined || task.namespace === namespace));
   if (registered.length === 0) return catalog;
+  // Without a namespace, one name@version registered differently in two namespaces has no one
+  // answer: compiling against either could print a digest the API would not give. Ask for one.
+  const seen = new Map<string, RegisteredListedTask>();
+  for (const task of registered) {
+    const key = `${task.name}@${task.version}`;
+    const first = seen.get(key);
+    if (first !== undefined && (first.codeDigest !== task.codeDigest || first.taskQueue !== task.taskQueue)) {
+      throw new MaestroError('BAD_REQUEST', `${key} is registered differently in namespaces ${first.namespace} and ${task.namespace}: name one with --namespace`);
+    }
+    seen.set(key, task);
+  }
   return catalog.with(registered.map((task) => remoteDefinition({ ...task, inputSchema: task.input, outputSchema: task.output })));
 }

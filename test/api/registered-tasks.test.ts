@@ -150,4 +150,19 @@ describe('maestro validate and compile with MAESTRO_URL', () => {
     expect(outsider.out).toContain(`${good}:10:`);
     expect(outsider.out).toMatch(/spec\.tasks\[0\]\.uses: unknown task "py\/hello"/);
   });
+
+  it('ask for a namespace when the caller’s namespaces register one task version differently', async () => {
+    const other = `${h.namespace}-limited`;
+    const created = await h.call('POST', '/tasks', { token: 'operator', json: registration({ namespace: other, codeDigest: `sha256:${'d'.repeat(64)}` }) });
+    expect(created.status, created.text).toBe(201);
+    const file = join(dir, 'either.yaml');
+    await writeFile(file, manifest('    - { id: greet, uses: py/hello@^0.1, with: { name: Ada } }'));
+    const ambiguous = await h.cli('operator', 'compile', file);
+    expect(ambiguous.code).toBe(2);
+    const pair = [h.namespace, other].map((ns) => ns.replace(/[-]/g, '\\-'));
+    expect(ambiguous.err).toMatch(new RegExp(`py/hello@0\\.1\\.0 is registered differently in namespaces (${pair.join(' and ')}|${[...pair].reverse().join(' and ')}): name one with --namespace`));
+    const named = await h.cli('operator', 'compile', '--namespace', other, file);
+    expect(named.code, named.err).toBe(0);
+    expect(JSON.parse(named.out).ir.tasks[0].remote).toMatchObject({ namespace: other, codeDigest: `sha256:${'d'.repeat(64)}` });
+  });
 });
