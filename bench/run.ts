@@ -24,6 +24,8 @@
  *   one, against the same `fetch` without them (bench/connector-trace.ts);
  * - `console`: the operator console in headless Chromium, the runs list with 1,000 runs and a
  *   1,000-node DAG (bench/console.ts);
+ * - `approvals`: `GET /approvals` with 50 waiting runs read from their published state against
+ *   reading each from Temporal (bench/approvals-inbox.ts);
  * - `expressions`: CEL's cost meter per evaluation against unmetered @bufbuild/cel, and JSONata on
  *   `tasks/transform.map`'s thread pool per row against the calling thread (bench/expressions.ts);
  * - `triggers`: event → first task for a webhook, a NATS message and a schedule fire against
@@ -58,6 +60,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { apiLoadReport, runApiLoadBenchmark } from './api-load.js';
+import { approvalsInboxReport, benchApprovalsInbox } from './approvals-inbox.js';
 import { capacityOptionsFromEnv, capacityReport, runCapacityBenchmark } from './capacity.js';
 import { benchCompile, chainManifest, layeredManifest, type CompilerResult } from './compiler-bench.js';
 import { benchCluster, clusterReport } from './cluster.js';
@@ -313,6 +316,10 @@ ${apiLoadReport(sustained)}`, json: { issueRate, sustained } };
   console: async () => {
     const result = await benchConsole();
     return { markdown: consoleReport(result), json: result };
+  },
+  approvals: async () => {
+    const result = await benchApprovalsInbox();
+    return { markdown: approvalsInboxReport(result), json: result };
   },
   expressions: async () => {
     const result = await benchExpressions();
