@@ -23,8 +23,11 @@
  * - `egress`: the egress guard's cost per connection against plain `net.connect` (bench/egress.ts);
  * - `connector-trace`: a connector call's client span and trace headers, with no OTel SDK and with
  *   one, against the same `fetch` without them (bench/connector-trace.ts);
- * - `console`: the operator console in headless Chromium, the runs list with 1,000 runs and a
- *   1,000-node DAG (bench/console.ts);
+ * - `console`: the operator console in headless Chromium, the runs list with 1,000, 3,000 and
+ *   10,000 runs (`BENCH_CONSOLE_RUNS`) beside the bare API call, and a 1,000-node DAG
+ *   (bench/console.ts);
+ * - `approvals`: `GET /approvals` with 50 waiting runs read from their published state against
+ *   reading each from Temporal (bench/approvals-inbox.ts);
  * - `expressions`: CEL's cost meter per evaluation against unmetered @bufbuild/cel, and JSONata on
  *   `tasks/transform.map`'s thread pool per row against the calling thread (bench/expressions.ts);
  * - `triggers`: event → first task for a webhook, a NATS message and a schedule fire against
@@ -59,10 +62,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { apiLoadReport, runApiLoadBenchmark } from './api-load.js';
+import { approvalsInboxReport, benchApprovalsInbox } from './approvals-inbox.js';
 import { capacityOptionsFromEnv, capacityReport, runCapacityBenchmark } from './capacity.js';
 import { benchCompile, chainManifest, layeredManifest, type CompilerResult } from './compiler-bench.js';
 import { benchCluster, clusterReport } from './cluster.js';
-import { benchConsole, consoleReport } from './console.js';
+import { benchConsole, consoleOptionsFromEnv, consoleReport } from './console.js';
 import { benchContainer, containerBenchReport } from './container.js';
 import { benchImageVerify, imageVerifyReport } from './image-verify.js';
 import { benchConnectorTrace, connectorTraceMarkdown } from './connector-trace.js';
@@ -312,8 +316,12 @@ ${apiLoadReport(sustained)}`, json: { issueRate, sustained } };
     return { markdown: `## Connector client spans and trace headers (HTTP to loopback)\n\n${connectorTraceMarkdown(result)}`, json: result };
   },
   console: async () => {
-    const result = await benchConsole();
+    const result = await benchConsole(consoleOptionsFromEnv());
     return { markdown: consoleReport(result), json: result };
+  },
+  approvals: async () => {
+    const result = await benchApprovalsInbox();
+    return { markdown: approvalsInboxReport(result), json: result };
   },
   expressions: async () => {
     const result = await benchExpressions();

@@ -5,6 +5,7 @@
 import { useEffect, useId, useRef, useState, useSyncExternalStore } from 'react';
 import { getToken, setToken, TOKEN_EVENT } from './api/index.js';
 import { preloadDag } from './components/Dag.js';
+import { useModal } from './components/modal.js';
 import { prefetch, useConsoleConfig } from './hooks.js';
 import { Approvals, ApprovalsLink } from './pages/Approvals.js';
 import { Audit } from './pages/Audit.js';
@@ -122,7 +123,7 @@ function Settings({ onClose }: { onClose: () => void }) {
   const [url, setUrl] = useState(config.temporalUiUrl ?? '');
   const ref = useRef<HTMLDialogElement>(null);
   const id = useId();
-  useEffect(() => ref.current?.showModal(), []);
+  useModal(ref);
   return (
     <dialog ref={ref} className="dialog" aria-labelledby={`${id}-title`} onCancel={onClose}>
       <form

@@ -102,7 +102,7 @@ const inputs = new Map<string, Promise<InterpreterInput>>();
 const INPUTS_KEPT = 64;
 
 /** The run's start input, read from its history once and then kept among the last {@link INPUTS_KEPT}. */
-function cachedRunInput(client: Client, runId: string): Promise<InterpreterInput> {
+export function cachedRunInput(client: Client, runId: string): Promise<InterpreterInput> {
   let input = inputs.get(runId);
   if (input !== undefined) {
     inputs.delete(runId);
@@ -121,7 +121,7 @@ function cachedRunInput(client: Client, runId: string): Promise<InterpreterInput
  * A published state: JSON from a worker without a payload codec, else sealed.
  * @throws MaestroError `PAYLOAD_UNDECRYPTABLE` for a sealed state this process has no key for.
  */
-function openState(state: string, codec: AesGcmPayloadCodec | undefined): RunState {
+export function openState(state: string, codec: AesGcmPayloadCodec | undefined): RunState {
   if (state.startsWith('{')) return JSON.parse(state) as RunState;
   if (codec === undefined) throw new MaestroError('PAYLOAD_UNDECRYPTABLE', 'the run\'s published state is encrypted and this process has no payload key');
   return openValue(codec, state) as RunState;

@@ -31,6 +31,8 @@ import type { SqlDriver, SqlRow } from './sql/driver.js';
 export const RUN_PROGRESS_CHANNEL = 'maestro_run_progress';
 /** How long a finished run's row is kept before a later run's end prunes it. */
 const FINISHED_KEEP_MS = 3_600_000;
+/** Run ids one {@link RunProgressStore.listRunProgress} reads at most. */
+export const MAX_PROGRESS_READ = 500;
 const FINAL: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 
 /** One publication of a run's state. */
@@ -58,6 +60,8 @@ export interface RunProgressStore {
   publishRunProgress(progress: RunProgress): Promise<void>;
   /** The run's latest recorded state, if its interpreter published any. */
   getRunProgress(runId: string): Promise<RunProgress | undefined>;
+  /** The latest recorded states of those of `runIds` (at most {@link MAX_PROGRESS_READ}) whose interpreters published any, in no order. */
+  listRunProgress(runIds: readonly string[]): Promise<RunProgress[]>;
   /**
    * Calls `onChange` whenever a state of `runId` is recorded (by any worker on PostgreSQL; by this
    * process's on SQLite) until the returned function is called.
@@ -104,6 +108,13 @@ export function createRunProgressStore(db: SqlDriver): RunProgressStore {
     async getRunProgress(runId) {
       const [row] = await db.all('SELECT run_id, namespace, execution, seq, status, state, updated_at FROM run_progress WHERE run_id = $1', [runId]);
       return row === undefined ? undefined : progressOf(row);
+    },
+    async listRunProgress(runIds) {
+      if (runIds.length > MAX_PROGRESS_READ) throw new RangeError(`listRunProgress reads at most ${MAX_PROGRESS_READ} runs, not ${runIds.length}`);
+      if (runIds.length === 0) return [];
+      const marks = runIds.map((_, index) => `$${index + 1}`).join(', ');
+      const rows = await db.all(`SELECT run_id, namespace, execution, seq, status, state, updated_at FROM run_progress WHERE run_id IN (${marks})`, [...runIds]);
+      return rows.map(progressOf);
     },
     watchRunProgress(runId, onChange) {
       let callbacks = watchers.get(runId);

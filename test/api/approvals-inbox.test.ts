@@ -1,9 +1,13 @@
 /**
  * `GET /approvals` against the real API, worker and Temporal dev server: the gates waiting across
  * runs, filtered by what the caller may decide (namespace, the gate's approver roles, the
- * self-approval rule, a decision already made).
+ * self-approval rule, a decision already made), read from the state the runs' interpreters
+ * published; a run whose published state is sealed with a key the API lacks is left out and logged.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { AesGcmPayloadCodec, sealValue } from '../../src/codec/index.js';
+import { parsePayloadKeys } from '../../src/config/index.js';
 import { manifest, startHarness, TOKENS, type Harness } from './harness.js';
 
 /** An on-call operator: starts runs, and approves gates for sre-oncall — not their own. */
@@ -56,6 +60,22 @@ describe('GET /approvals', () => {
     expect(await inbox('sre')).toEqual([runs.ownRun]);
     expect(await inbox('oncall')).toEqual([runs.sreGate]);
     expect(await inbox('lead')).toEqual([runs.leadGate]);
+  });
+
+  it('reads the gates from the published state, and leaves out a run sealed with a key the API lacks', async () => {
+    const published = await h.store.getRunProgress(runs.leadGate);
+    expect(published?.status).toBe('WAITING');
+    // Another deployment's worker (another payload key) published the run's latest state.
+    const elsewhere = new AesGcmPayloadCodec(parsePayloadKeys(`elsewhere=${randomBytes(32).toString('base64')}`, 'test'));
+    const state = { runId: runs.leadGate, workflow: 'w', version: '1.0.0', digest: 'sha256:00', status: 'WAITING', startedAt: new Date().toISOString(), tasks: [{ id: 'gate', status: 'WAITING', attempts: 1 }] };
+    await h.store.publishRunProgress({ ...(published as NonNullable<typeof published>), seq: (published?.seq ?? 0) + 1_000_000, state: sealValue(elsewhere, state) });
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      expect(await inbox('lead')).toEqual([]);
+      expect(error.mock.calls.map(([line]) => String(line)).join('\n')).toContain(`GET /approvals left out run ${runs.leadGate}`);
+    } finally {
+      error.mockRestore();
+    }
   });
 
   it('refuses a namespace the caller has no access to', async () => {

@@ -50,6 +50,17 @@ describe.each([sqliteDatabase('maestro-progress-'), postgresDatabase()])('run pr
     expect(await store.getRunProgress('run-other')).toBeUndefined();
   });
 
+  it('reads the latest states of many runs at once, leaving out runs that published none', async () => {
+    await store.publishRunProgress({ runId: 'run-q', namespace: 'team-b', execution: 'e1', seq: 1, ...state('WAITING') });
+    const read = await replica.listRunProgress(['run-p', 'run-q', 'run-never']);
+    expect(read.map((progress) => [progress.runId, progress.namespace, progress.status]).sort()).toEqual([
+      ['run-p', 'team-a', 'SUCCEEDED'],
+      ['run-q', 'team-b', 'WAITING'],
+    ]);
+    expect(await store.listRunProgress([])).toEqual([]);
+    await expect(store.listRunProgress(Array.from({ length: 501 }, (_, index) => `run-${index}`))).rejects.toThrow(RangeError);
+  });
+
   it("tells a run's watchers, in this store and another on the same database, of each write until they unwatch", async () => {
     const here = calls(2);
     const there = calls(2);

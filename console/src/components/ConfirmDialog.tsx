@@ -1,8 +1,9 @@
 /**
- * A modal confirmation (the native `<dialog>`: focus is trapped and Escape cancels), with an
- * optional comment field.
+ * A modal confirmation (the native `<dialog>`, see `modal.ts`: focus is trapped, Escape cancels,
+ * and the focus returns to the opener), with an optional comment field.
  */
-import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
+import { useId, useRef, useState, type ReactNode } from 'react';
+import { useModal } from './modal.js';
 
 /** Props of {@link ConfirmDialog}. */
 export interface ConfirmDialogProps {
@@ -27,10 +28,7 @@ export function ConfirmDialog({ title, children, confirmLabel, commentLabel, dan
   const [comment, setComment] = useState('');
   const titleId = useId();
   const commentId = useId();
-  useEffect(() => {
-    const dialog = ref.current;
-    if (dialog && !dialog.open) dialog.showModal();
-  }, []);
+  useModal(ref);
   return (
     <dialog ref={ref} aria-labelledby={titleId} className="dialog" onCancel={onCancel} data-testid="confirm-dialog">
       <form

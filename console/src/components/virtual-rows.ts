@@ -1,7 +1,8 @@
 /**
  * A window of a long table's rows: with a fixed row height, only the rows in view (and a few
  * either side) are in the DOM, and two spacer rows keep the scroll height of all of them. A page of
- * 1,000 runs then renders ~40 rows instead of 1,000. Also arrow-key navigation between rows.
+ * 1,000 runs then renders ~40 rows instead of 1,000. Also the keyboard navigation between rows that
+ * every page's primary table uses (virtualised or not): {@link useRowKeys}.
  */
 import { useCallback, useEffect, useState, type KeyboardEvent, type RefObject } from 'react';
 
@@ -48,10 +49,13 @@ export function rowWindow(count: number, rowHeight: number, scrollTop: number, v
 
 /**
  * `onKeyDown` for a table body: ArrowUp/ArrowDown (Home/End) move the focus to the first link or
- * button of the row above/below (first/last), scrolling it into view; Enter then follows it.
- * Rows carry `data-row-index`; `scrollToRow` brings a row not rendered yet into the window.
+ * button of the row above/below (first/last) — or to the row itself when it has none (e.g. a
+ * runbook the caller may not trigger) — scrolling it into view; Enter then follows the link.
+ * Rows carry `data-row-index` (0 to `count` − 1); `scrollToRow`, for a virtualised table, brings a
+ * row not rendered yet into the window.
+ * @param scrollToRow @default undefined — every row is rendered
  */
-export function useRowKeys(count: number, scrollToRow: (index: number) => void): (event: KeyboardEvent<HTMLElement>) => void {
+export function useRowKeys(count: number, scrollToRow?: (index: number) => void): (event: KeyboardEvent<HTMLElement>) => void {
   return useCallback(
     (event: KeyboardEvent<HTMLElement>) => {
       const keys: Record<string, number | undefined> = { ArrowDown: 1, ArrowUp: -1 };
@@ -64,12 +68,15 @@ export function useRowKeys(count: number, scrollToRow: (index: number) => void):
       event.preventDefault();
       const body = event.currentTarget;
       const focus = (): boolean => {
-        const target = body.querySelector<HTMLElement>(`[data-row-index="${next}"] a, [data-row-index="${next}"] button`);
-        target?.focus();
-        target?.scrollIntoView({ block: 'nearest' });
-        return target !== null;
+        const target = body.querySelector<HTMLElement>(`[data-row-index="${next}"]`);
+        if (!target) return false;
+        const control = target.querySelector<HTMLElement>('a, button');
+        if (!control) target.tabIndex = -1;
+        (control ?? target).focus();
+        target.scrollIntoView({ block: 'nearest' });
+        return true;
       };
-      if (!focus()) {
+      if (!focus() && scrollToRow) {
         // Rendered once the scroll has moved the window: a few frames later.
         scrollToRow(next);
         let frames = 0;

@@ -7,6 +7,7 @@ import { useEffect, useState } from 'react';
 import { requestJson, type PendingApproval } from '../api/index.js';
 import { ConfirmDialog } from '../components/ConfirmDialog.js';
 import { ProblemNotice } from '../components/ProblemNotice.js';
+import { useRowKeys } from '../components/virtual-rows.js';
 import { formatTime } from '../format.js';
 import { useResource } from '../hooks.js';
 import { Link } from '../router.js';
@@ -81,6 +82,7 @@ export function Approvals() {
     window.dispatchEvent(new Event(DECIDED_EVENT));
   };
   const items = inbox.data?.items ?? [];
+  const onRowKey = useRowKeys(items.length);
   return (
     <section aria-labelledby="approvals-title">
       <h1 id="approvals-title">Approvals</h1>
@@ -105,11 +107,11 @@ export function Approvals() {
               <th scope="col">Decide</th>
             </tr>
           </thead>
-          <tbody>
-            {items.map((gate) => {
+          <tbody onKeyDown={onRowKey}>
+            {items.map((gate, index) => {
               const approved = gate.approvals.filter((approval) => approval.decision === 'approve').length;
               return (
-                <tr key={`${gate.runId}/${gate.taskId}`} data-run-id={gate.runId}>
+                <tr key={`${gate.runId}/${gate.taskId}`} data-run-id={gate.runId} data-row-index={index}>
                   <td>
                     <Link to={`/runs/${encodeURIComponent(gate.runId)}?task=${encodeURIComponent(gate.taskId)}`} className="mono">
                       {gate.runId}

@@ -6,6 +6,7 @@
 import { useId, useState, type FormEvent } from 'react';
 import { withQuery, type AuditChainReport, type AuditPage } from '../api/index.js';
 import { ProblemNotice } from '../components/ProblemNotice.js';
+import { useRowKeys } from '../components/virtual-rows.js';
 import { formatTime, isoToLocalInput, localInputToIso } from '../format.js';
 import { useResource } from '../hooks.js';
 import { Link, navigate } from '../router.js';
@@ -111,6 +112,7 @@ export function Audit({ query }: { query: URLSearchParams }) {
   const page = useResource<AuditPage>(withQuery('/audit', { ...filters, after, limit: PAGE_SIZE }));
   const apply = (values: Record<Filter, string>): void => navigate(withQuery('/audit', values), { replace: true });
   const items = page.data?.items ?? [];
+  const onRowKey = useRowKeys(items.length);
   return (
     <section aria-labelledby="audit-title">
       <h1 id="audit-title">Audit log</h1>
@@ -131,19 +133,24 @@ export function Audit({ query }: { query: URLSearchParams }) {
             <th scope="col">Reasons</th>
           </tr>
         </thead>
-        <tbody>
-          {items.map((record) => (
-            <tr key={record.seq} data-seq={record.seq} data-kind={record.kind} data-run-id={record.runId}>
-              <td>{record.seq}</td>
-              <td>{formatTime(record.time)}</td>
-              <td>{record.kind}</td>
-              <td>{record.runId && !record.runId.startsWith('schedule:') ? <Link to={`/runs/${encodeURIComponent(record.runId)}`} className="mono">{record.runId}</Link> : <span className="mono">{record.runId ?? '–'}</span>}</td>
-              <td className="mono">{record.taskId ?? '–'}</td>
-              <td>{record.actor ?? '–'}</td>
-              <td>{record.result}</td>
-              <td>{record.reasons.join('; ') || '–'}</td>
-            </tr>
-          ))}
+        <tbody onKeyDown={onRowKey}>
+          {items.map((record, index) => {
+            // A schedule's records name it as their run: no run page to open.
+            const runId = record.runId && !record.runId.startsWith('schedule:') ? record.runId : undefined;
+            return (
+              // A first row without a link is the table's Tab stop; the arrow keys go on from it.
+              <tr key={record.seq} data-seq={record.seq} data-kind={record.kind} data-run-id={record.runId} data-row-index={index} tabIndex={index === 0 && runId === undefined ? 0 : undefined}>
+                <td>{record.seq}</td>
+                <td>{formatTime(record.time)}</td>
+                <td>{record.kind}</td>
+                <td>{runId !== undefined ? <Link to={`/runs/${encodeURIComponent(runId)}`} className="mono">{runId}</Link> : <span className="mono">{record.runId ?? '–'}</span>}</td>
+                <td className="mono">{record.taskId ?? '–'}</td>
+                <td>{record.actor ?? '–'}</td>
+                <td>{record.result}</td>
+                <td>{record.reasons.join('; ') || '–'}</td>
+              </tr>
+            );
+          })}
           {page.data && items.length === 0 ? (
             <tr>
               <td colSpan={8}>No records match these filters.</td>

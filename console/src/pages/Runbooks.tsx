@@ -7,6 +7,7 @@ import { useState } from 'react';
 import { requestJson, type PolicyDecision, type RunbookPlan, type RunbookSummary, type RunCreated } from '../api/index.js';
 import { ParamValues } from '../components/ParamValues.js';
 import { ProblemNotice } from '../components/ProblemNotice.js';
+import { useRowKeys } from '../components/virtual-rows.js';
 import { StartForm } from '../components/StartForm.js';
 import { formatTime } from '../format.js';
 import { useResource } from '../hooks.js';
@@ -20,6 +21,8 @@ export function runbookLink(namespace: string, name: string, version: string): s
 /** Every runbook version of the caller's namespaces (`GET /runbooks`). */
 export function RunbookList() {
   const runbooks = useResource<{ items: RunbookSummary[] }>('/runbooks');
+  const items = runbooks.data?.items ?? [];
+  const onRowKey = useRowKeys(items.length);
   return (
     <section aria-labelledby="runbooks-title">
       <h1 id="runbooks-title">Runbooks</h1>
@@ -34,12 +37,12 @@ export function RunbookList() {
             <th scope="col">Registered</th>
           </tr>
         </thead>
-        <tbody>
-          {(runbooks.data?.items ?? []).map((runbook) => {
+        <tbody onKeyDown={onRowKey}>
+          {items.map((runbook, index) => {
             const label = `${runbook.name}@${runbook.version}`;
             const roles = runbook.allowedRoles?.join(', ') || 'no role';
             return (
-              <tr key={`${runbook.namespace}/${label}`} className={runbook.mayTrigger ? undefined : 'greyed'} data-may-trigger={runbook.mayTrigger ? 'true' : 'false'}>
+              <tr key={`${runbook.namespace}/${label}`} className={runbook.mayTrigger ? undefined : 'greyed'} data-may-trigger={runbook.mayTrigger ? 'true' : 'false'} data-row-index={index} tabIndex={index === 0 && !runbook.mayTrigger ? 0 : undefined}>
                 <td>
                   {runbook.mayTrigger ? <Link to={runbookLink(runbook.namespace, runbook.name, runbook.version)}>{label}</Link> : <span aria-disabled="true">{label}</span>}
                   {runbook.description ? <div className="hint">{runbook.description}</div> : null}

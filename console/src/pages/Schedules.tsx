@@ -6,6 +6,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { requestJson, withQuery, type ScheduleDetail, type ScheduleSummary } from '../api/index.js';
 import { ProblemNotice } from '../components/ProblemNotice.js';
+import { useRowKeys } from '../components/virtual-rows.js';
 import { StatusBadge } from '../components/StatusBadge.js';
 import { formatTime } from '../format.js';
 import { useResource } from '../hooks.js';
@@ -24,6 +25,8 @@ export function schedulePath(id: string, namespace: string | undefined, suffix =
 /** The schedules of the caller's namespaces (`GET /schedules`). */
 export function ScheduleList() {
   const schedules = useResource<{ items: ScheduleSummary[] }>('/schedules');
+  const items = schedules.data?.items ?? [];
+  const onRowKey = useRowKeys(items.length);
   return (
     <section aria-labelledby="schedules-title">
       <h1 id="schedules-title">Schedules</h1>
@@ -38,9 +41,9 @@ export function ScheduleList() {
             <th scope="col">Note</th>
           </tr>
         </thead>
-        <tbody>
-          {(schedules.data?.items ?? []).map((item) => (
-            <tr key={`${item.namespace}/${item.id}`}>
+        <tbody onKeyDown={onRowKey}>
+          {items.map((item, index) => (
+            <tr key={`${item.namespace}/${item.id}`} data-row-index={index}>
               <td>
                 <Link to={scheduleLink(item.id, item.namespace)}>{item.id}</Link>
               </td>

@@ -5,6 +5,7 @@
  */
 import type { CatalogTask } from '../api/index.js';
 import { ProblemNotice } from '../components/ProblemNotice.js';
+import { useRowKeys } from '../components/virtual-rows.js';
 import { useResource } from '../hooks.js';
 import { Link } from '../router.js';
 import { workflowLink } from './Workflows.js';
@@ -107,6 +108,7 @@ export function TaskList() {
   const tasks = useResource<{ items: CatalogTask[] }>('/tasks');
   const byName = new Map<string, CatalogTask[]>();
   for (const task of tasks.data?.items ?? []) byName.set(task.name, [...(byName.get(task.name) ?? []), task]);
+  const onRowKey = useRowKeys(byName.size);
   return (
     <section aria-labelledby="tasks-title">
       <h1 id="tasks-title">Tasks</h1>
@@ -121,11 +123,11 @@ export function TaskList() {
             <th scope="col">Used by</th>
           </tr>
         </thead>
-        <tbody>
-          {[...byName.entries()].map(([name, versions]) => {
+        <tbody onKeyDown={onRowKey}>
+          {[...byName.entries()].map(([name, versions], index) => {
             const newest = versions[0] as CatalogTask;
             return (
-              <tr key={name}>
+              <tr key={name} data-row-index={index}>
                 <td>
                   <Link to={taskLink(name)} className="mono">
                     {name}

@@ -5,6 +5,7 @@
 import { useState } from 'react';
 import { request, type Trigger } from '../api/index.js';
 import { ProblemNotice } from '../components/ProblemNotice.js';
+import { useRowKeys } from '../components/virtual-rows.js';
 import { formatTime } from '../format.js';
 import { useResource } from '../hooks.js';
 import { Link } from '../router.js';
@@ -24,6 +25,8 @@ function sourceOf(trigger: Trigger): string {
 /** Every trigger of the caller's namespaces (`GET /triggers`). */
 export function TriggerList() {
   const triggers = useResource<{ items: Trigger[] }>('/triggers');
+  const items = triggers.data?.items ?? [];
+  const onRowKey = useRowKeys(items.length);
   return (
     <section aria-labelledby="triggers-title">
       <h1 id="triggers-title">Triggers</h1>
@@ -39,9 +42,9 @@ export function TriggerList() {
             <th scope="col">Last fired</th>
           </tr>
         </thead>
-        <tbody>
-          {(triggers.data?.items ?? []).map((trigger) => (
-            <tr key={`${trigger.namespace}/${trigger.name}`}>
+        <tbody onKeyDown={onRowKey}>
+          {items.map((trigger, index) => (
+            <tr key={`${trigger.namespace}/${trigger.name}`} data-row-index={index}>
               <td>
                 <Link to={triggerLink(trigger.namespace, trigger.name)}>{trigger.name}</Link>
               </td>

@@ -6,6 +6,7 @@ import { useDeferredValue, useEffect, useMemo } from 'react';
 import { requestJson, type RunCreated, type TaskNode, type WorkflowDetail, type WorkflowSummary } from '../api/index.js';
 import { Dag, useDagSettled } from '../components/Dag.js';
 import { ProblemNotice } from '../components/ProblemNotice.js';
+import { useRowKeys } from '../components/virtual-rows.js';
 import { StartForm } from '../components/StartForm.js';
 import { dagTasks } from '../dag-tasks.js';
 import { formatTime } from '../format.js';
@@ -23,11 +24,13 @@ export function workflowLink(name: string, version: string, namespace: string, t
 /** Every workflow version registered in the caller's namespaces (`GET /workflows`). */
 export function WorkflowList() {
   const workflows = useResource<{ items: WorkflowSummary[] }>('/workflows');
+  const items = workflows.data?.items ?? [];
+  const onRowKey = useRowKeys(items.length);
   return (
     <section aria-labelledby="workflows-title">
       <h1 id="workflows-title">Workflows</h1>
       <ProblemNotice error={workflows.error} />
-      <table className="table">
+      <table className="table" data-testid="workflows">
         <thead>
           <tr>
             <th scope="col">Workflow</th>
@@ -37,9 +40,9 @@ export function WorkflowList() {
             <th scope="col">By</th>
           </tr>
         </thead>
-        <tbody>
-          {(workflows.data?.items ?? []).map((item) => (
-            <tr key={`${item.namespace}/${item.name}@${item.version}`}>
+        <tbody onKeyDown={onRowKey}>
+          {items.map((item, index) => (
+            <tr key={`${item.namespace}/${item.name}@${item.version}`} data-row-index={index}>
               <td>
                 <Link to={workflowLink(item.name, item.version, item.namespace)}>
                   {item.name}@{item.version}
