@@ -6,13 +6,20 @@
  *   trigger) and `POST /runs` of the same workflow, interleaved in rotating order in the same run
  *   (so load drifts hit all alike), one at a time; then a schedule fire against `POST /runs` (the
  *   schedule helper's `bench/schedule-fire.ts`, same API and worker). Both ends of each sample are
- *   read on this machine's clock (`startedAt` is the worker's).
+ *   read on this machine's clock to a microsecond: the send from this process's monotonic clock
+ *   tied to the wall clock at the tick of a millisecond (see {@link wallClock}), the first task's
+ *   start from its run's history — the start time of the workflow task that started it, which the
+ *   run's `startedAt` shows rounded to the millisecond — as the Temporal server recorded it. At
+ *   ~10 ms a sample, a millisecond is a tenth of it: whole milliseconds at both ends could move a
+ *   ratio by 0.1 on their own. Besides the ratio of medians, the report gives the median of the
+ *   per-round ratios (each round's kinds ran back to back) with its 95% bootstrap interval: how
+ *   much of the difference is noise.
  * - **flood**: 1,000 NATS messages published open-loop at `BENCH_TRIGGER_NATS_RATE`/s (default 10),
  *   the worker SIGKILLed at the 500th and restarted (messages it was handling are redelivered):
  *   runs started, duplicates (runs beyond one per message: must be 0), the consumer lag (the
  *   worker's `/metrics`, sampled every second) at its peak and once drained.
  *
- * Environment: `BENCH_TRIGGER_SAMPLES` latency samples per kind (default 30),
+ * Environment: `BENCH_TRIGGER_SAMPLES` latency samples per kind (default 60),
  * `BENCH_TRIGGER_MESSAGES` (default 1000), `BENCH_TRIGGER_NATS_RATE` (default 10).
  */
 import { createHmac } from 'node:crypto';
@@ -22,12 +29,13 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { connect, type NatsConnection } from 'nats';
 import { Client, Connection } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import { maestroDataConverter, payloadCodec } from '../src/codec/index.js';
 import { runInput } from '../src/runs/index.js';
 import { freePort, startNats } from '../test/peers/index.js';
 import { child, startBenchTemporal, stopChild } from './api-load.js';
 import { benchScheduleFire, scheduleFireReport, type ScheduleFireResult } from './schedule-fire.js';
-import { summarize, type Summary } from './stats.js';
+import { ms, pairedMedianRatio, positiveInt, ratio, summarize, type Summary } from './stats.js';
 
 const TOKEN = 'bench-triggers-token-0123456789abcdef';
 const HOOK_SECRET = 'bench-hook-secret-0123456789';
@@ -55,7 +63,15 @@ spec:
 
 /** What the suite measured. */
 export interface TriggersBenchResult {
-  latency: { webhook: Summary; nats: Summary; api: Summary; ratios: { webhook: number; nats: number }; p95Ratios: { webhook: number; nats: number } };
+  latency: {
+    webhook: Summary;
+    nats: Summary;
+    api: Summary;
+    ratios: { webhook: number; nats: number };
+    p95Ratios: { webhook: number; nats: number };
+    /** The median of each round's own ratio to its `POST /runs` sample, with its 95% bootstrap interval. */
+    paired: { webhook: { median: number; interval: [number, number] }; nats: { median: number; interval: [number, number] } };
+  };
   schedule?: ScheduleFireResult;
   scheduleError?: string;
   flood: {
@@ -73,18 +89,38 @@ export interface TriggersBenchResult {
   targets: { name: string; value: number; limit: number; pass: boolean }[];
 }
 
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  const value = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
-  return value;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * This machine's wall clock in milliseconds to a microsecond: `Date.now()` ticks in whole
+ * milliseconds, so the monotonic clock is tied to it at the moment it ticks (a spin of at most a
+ * millisecond), and `tie()` ties it again, so that a slew of the wall clock during the run does
+ * not build up.
+ */
+export function wallClock(): { now: () => number; tie: () => void } {
+  let offset = 0;
+  const tie = () => {
+    const before = Date.now();
+    let tick = before;
+    let at = performance.now();
+    while (tick === before) {
+      at = performance.now();
+      tick = Date.now();
+    }
+    offset = tick - at;
+  };
+  tie();
+  return { now: () => offset + performance.now(), tie };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A protobuf timestamp in milliseconds since the epoch, to the nanosecond it holds. */
+function timestampMs(time: { seconds?: { toString(): string } | number | null; nanos?: number | null } | null | undefined): number {
+  return Number(time?.seconds ?? 0) * 1000 + (time?.nanos ?? 0) / 1e6;
+}
 
 /** Runs the suite: starts and stops everything it uses. */
 export async function benchTriggers(): Promise<TriggersBenchResult> {
-  const samples = positiveInt('BENCH_TRIGGER_SAMPLES', 30);
+  const samples = positiveInt('BENCH_TRIGGER_SAMPLES', 60);
   const messages = positiveInt('BENCH_TRIGGER_MESSAGES', 1000);
   const rate = positiveInt('BENCH_TRIGGER_NATS_RATE', 10);
   const dir = await mkdtemp(join(tmpdir(), 'maestro-bench-triggers-'));
@@ -109,6 +145,8 @@ export async function benchTriggers(): Promise<TriggersBenchResult> {
   const children: ChildProcess[] = [];
   let nc: NatsConnection | undefined;
   let worker: ChildProcess | undefined;
+  // Reads the runs' histories: the first task's start to the microsecond, the flood's params.
+  const client = new Client({ connection: await Connection.connect({ address: server.address }), dataConverter: maestroDataConverter(payloadCodec({ dataDir: dir })) });
   try {
     worker = await startWorker();
     const api = await child('src/cli/main.ts', ['api'], env, 'Maestro API on ');
@@ -136,11 +174,19 @@ export async function benchTriggers(): Promise<TriggersBenchResult> {
     await call('PUT', `/triggers/latency?namespace=${NAMESPACE}`, { runbook: 'trigger-bench', inputs: { n: 'body.n' }, rateLimit, source: { nats: { url: nats.url, stream: 'BENCH', subject: 'bench.latency', durable: 'latency' } } });
     const js = nc.jetstream();
 
+    const { EventType } = proto.temporal.api.enums.v1;
+    /** When the run's first task started: its workflow task's start in the history, else the run's `startedAt` (whole milliseconds). */
     const firstTaskStarted = async (runId: string): Promise<number> => {
       for (;;) {
         const run = await call<{ tasks: { startedAt?: string }[] }>('GET', `/runs/${runId}`);
         const started = run.tasks[0]?.startedAt;
-        if (started !== undefined) return Date.parse(started);
+        if (started !== undefined) {
+          const rounded = Date.parse(started);
+          const { events } = await client.workflow.getHandle(runId).fetchHistory();
+          const starts = (events ?? []).filter((event) => event.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED).map((event) => timestampMs(event.eventTime));
+          const nearest = starts.reduce((best, at) => (Math.abs(at - rounded) < Math.abs(best - rounded) ? at : best), Number.POSITIVE_INFINITY);
+          return Math.abs(nearest - rounded) < 1 ? nearest : rounded;
+        }
         await sleep(20);
       }
     };
@@ -157,16 +203,17 @@ export async function benchTriggers(): Promise<TriggersBenchResult> {
       }
     };
     // The consumer starts within a poll of the trigger's creation; the first message also warms it.
+    const clock = wallClock();
     const kinds = {
       api: async (n: number) => {
-        const sent = Date.now();
+        const sent = clock.now();
         const { runId } = await call<{ runId: string }>('POST', '/runs', { workflowRef: 'trigger-bench@1.0.0', namespace: NAMESPACE, params: { n } });
         return (await firstTaskStarted(runId)) - sent;
       },
       webhook: async (n: number) => {
         const body = JSON.stringify({ n });
         const signature = `sha256=${createHmac('sha256', HOOK_SECRET).update(body).digest('hex')}`;
-        const sent = Date.now();
+        const sent = clock.now();
         const res = await fetch(`${url}/hooks/${NAMESPACE}/hook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-maestro-signature': signature }, body });
         const answer = (await res.json()) as { runIds?: string[]; detail?: string };
         const runId = answer.runIds?.[0];
@@ -174,7 +221,7 @@ export async function benchTriggers(): Promise<TriggersBenchResult> {
         return (await firstTaskStarted(runId)) - sent;
       },
       nats: async (n: number) => {
-        const sent = Date.now();
+        const sent = clock.now();
         await js.publish('bench.latency', JSON.stringify({ n }));
         return (await firstTaskStarted(await nextTriggerRun('latency'))) - sent;
       },
@@ -183,6 +230,7 @@ export async function benchTriggers(): Promise<TriggersBenchResult> {
     const measured = { api: [] as number[], webhook: [] as number[], nats: [] as number[] };
     const warmup = 3;
     for (let i = 0; i < warmup + samples; i += 1) {
+      clock.tie();
       for (let k = 0; k < order.length; k += 1) {
         const kind = order[(i + k) % order.length] as (typeof order)[number];
         const ms = await kinds[kind](i);
@@ -262,25 +310,21 @@ export async function benchTriggers(): Promise<TriggersBenchResult> {
     } while (pageToken);
     // Each run's params and starter from its history's start event: no worker query, so a busy
     // worker (or 1,000 replays of finished runs) does not time the reads out.
-    const client = new Client({ connection: await Connection.connect({ address: server.address }), dataConverter: maestroDataConverter(payloadCodec({ dataDir: dir })) });
-    try {
-      for (let i = 0; i < runIds.length; i += 8) {
-        const inputs = await Promise.all(runIds.slice(i, i + 8).map(async (id) => ({ id, input: await runInput(client, id) })));
-        for (const { id, input } of inputs) {
-          if (input.startedBy !== `trigger:${NAMESPACE}/flood`) continue;
-          const n = Number(input.params.n);
-          flood.set(n, [...(flood.get(n) ?? []), id]);
-        }
+    for (let i = 0; i < runIds.length; i += 8) {
+      const inputs = await Promise.all(runIds.slice(i, i + 8).map(async (id) => ({ id, input: await runInput(client, id) })));
+      for (const { id, input } of inputs) {
+        if (input.startedBy !== `trigger:${NAMESPACE}/flood`) continue;
+        const n = Number(input.params.n);
+        flood.set(n, [...(flood.get(n) ?? []), id]);
       }
-    } finally {
-      await client.connection.close();
     }
     const runsStarted = [...flood.values()].reduce((sum, ids) => sum + ids.length, 0);
     const ratios = { webhook: latency.webhook.median / latency.api.median, nats: latency.nats.median / latency.api.median };
     const p95Ratios = { webhook: latency.webhook.p95 / latency.api.p95, nats: latency.nats.p95 / latency.api.p95 };
+    const paired = { webhook: pairedMedianRatio(measured.webhook, measured.api), nats: pairedMedianRatio(measured.nats, measured.api) };
     const duplicates = runsStarted - flood.size;
     return {
-      latency: { ...latency, ratios, p95Ratios },
+      latency: { ...latency, ratios, p95Ratios, paired },
       ...(schedule ? { schedule } : {}),
       ...(scheduleError ? { scheduleError } : {}),
       flood: { messages, rate, runsStarted, distinctMessages: flood.size, duplicates, lagPeak, lagAfterDrain, drainSeconds, workerKilledAt: killAt },
@@ -292,6 +336,7 @@ export async function benchTriggers(): Promise<TriggersBenchResult> {
       ],
     };
   } finally {
+    await client.connection.close();
     await nc?.close();
     for (const process_ of children.reverse()) await stopChild(process_);
     if (worker) await stopChild(worker);
@@ -303,8 +348,7 @@ export async function benchTriggers(): Promise<TriggersBenchResult> {
 
 /** A markdown report of a result. */
 export function triggersReport(result: TriggersBenchResult): string {
-  const f = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '–');
-  const row = (name: string, s: Summary) => `| ${name} | ${s.n} | ${f(s.median)} | ${f(s.p95)} | ${f(s.max)} |`;
+  const row = (name: string, s: Summary) => `| ${name} | ${s.n} | ${ms(s.median)} | ${ms(s.p95)} | ${ms(s.max)} |`;
   const { latency, flood } = result;
   return [
     '## Triggers: event sent → first task started (same workflow, same run, interleaved)',
@@ -315,7 +359,8 @@ export function triggersReport(result: TriggersBenchResult): string {
     row('webhook POST /hooks (HMAC)', latency.webhook),
     row('NATS JetStream message', latency.nats),
     '',
-    `Ratios to POST /runs: webhook ${latency.ratios.webhook.toFixed(2)} (p50), ${latency.p95Ratios.webhook.toFixed(2)} (p95); NATS ${latency.ratios.nats.toFixed(2)} (p50), ${latency.p95Ratios.nats.toFixed(2)} (p95).`,
+    `Ratios to POST /runs: webhook ${ratio(latency.ratios.webhook)} (p50), ${ratio(latency.p95Ratios.webhook)} (p95); NATS ${ratio(latency.ratios.nats)} (p50), ${ratio(latency.p95Ratios.nats)} (p95).`,
+    `Median of the rounds' own ratios (95% bootstrap interval): webhook ${ratio(latency.paired.webhook.median)} (${latency.paired.webhook.interval.map(ratio).join('–')}), NATS ${ratio(latency.paired.nats.median)} (${latency.paired.nats.interval.map(ratio).join('–')}).`,
     '',
     result.schedule ? `Schedule fires (bench/schedule-fire.ts, against its own POST /runs in the same run):\n\n${scheduleFireReport(result.schedule)}` : `Schedule fires: not measured (${result.scheduleError ?? 'no schedules'}).`,
     '',
