@@ -40,16 +40,17 @@ export const streamRunEvents: RouteHandler = async (context) => {
   const runId = stringParam(context.path, 'runId');
   const first = await locateRun(deps.client, deps.store, runId);
   assertNamespace(caller(context), namespaceOf(first));
-  let detail = await runDetail(deps, first, deps.config);
-  return serveEventStream(context, `event stream of ${runId}`, async (stream) => {
-    const seen = new Map<string, string>();
-    // A change told while the run was being read is not lost: the next wait returns at once.
-    const change = { told: false, wake: undefined as (() => void) | undefined };
-    const unwatch = deps.store.watchRunProgress(runId, () => {
-      change.told = true;
-      change.wake?.();
-    });
-    try {
+  // Watch before the first read: a state published while the run is read (a task's RUNNING, say)
+  // wakes the stream's first wait instead of being lost until the next resync.
+  const change = { told: false, wake: undefined as (() => void) | undefined };
+  const unwatch = deps.store.watchRunProgress(runId, () => {
+    change.told = true;
+    change.wake?.();
+  });
+  try {
+    let detail = await runDetail(deps, first, deps.config);
+    return await serveEventStream(context, `event stream of ${runId}`, async (stream) => {
+      const seen = new Map<string, string>();
       for (;;) {
         sendChanges(stream, detail, seen);
         await stream.drained();
@@ -64,9 +65,9 @@ export const streamRunEvents: RouteHandler = async (context) => {
         if (stream.closed) break;
         detail = await runDetail(deps, await locateRun(deps.client, deps.store, runId), deps.config);
       }
-    } finally {
-      unwatch();
-    }
-    if (!stream.closed) stream.send('end', { runId, status: detail.status });
-  });
+      if (!stream.closed) stream.send('end', { runId, status: detail.status });
+    });
+  } finally {
+    unwatch();
+  }
 };
