@@ -37,7 +37,7 @@
  *   helpers' cost with no exporter (bench/tracing.ts);
  * - `reads`: `GET /runs/{runId}` p50/p95 while a run's task runs 2 s (as a local activity and as an
  *   activity) against `describe` of the same workflow (bench/read-latency.ts);
- * - `user-latency`: `POST /runs` → SUCCEEDED seen by the client (the `?wait=` long-poll) for a
+ * - `user-latency`: `POST /runs` → SUCCEEDED seen by the client (the `?wait=` long-poll, and `POST /runs?wait=`) for a
  *   3-step pure workflow against the raw client and a hand-written local-activity workflow
  *   (bench/user-latency.ts);
  * - `cluster`: run throughput and latency with 1 worker against 2 at the same offered load, on a

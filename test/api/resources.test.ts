@@ -61,6 +61,14 @@ describe('event streams', () => {
       expect(third.type).toBe('application/problem+json');
       expect(third.body).toMatchObject({ status: 429, code: 'TOO_MANY_STREAMS' });
       expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
+      // A start that would wait for its run takes a slot too, before anything starts: refused, no run.
+      const key = `wait-${randomUUID()}`;
+      const waiting = await h.call('POST', '/runs?wait=5s', { token: 'operator', headers: { 'idempotency-key': key }, json: { workflowRef: sleeper, namespace: h.namespace } });
+      expect(waiting.status).toBe(429);
+      expect(waiting.body).toMatchObject({ status: 429, code: 'TOO_MANY_STREAMS' });
+      const unbound = await h.call('POST', '/runs', { token: 'operator', headers: { 'idempotency-key': key }, json: { workflowRef: sleeper, namespace: h.namespace } });
+      expect(unbound.status, 'the refused start bound no run to its key').toBe(201);
+      await h.call('POST', `/runs/${unbound.body.runId}/cancel`, { json: {} });
 
       // Another principal still gets one (3 open: the total), then nobody does.
       const viewers = await openStream(`/runs/${runId}/events`, 'viewer');

@@ -146,6 +146,47 @@ describe('GET /runs/{runId}?wait=', () => {
   });
 });
 
+describe('POST /runs?wait=', () => {
+  it('answers once the run has ended, with its detail; a wait that is over answers the live run', async () => {
+    const began = performance.now();
+    const done = await h.call('POST', '/runs?wait=30s', { token: 'operator', json: { workflowRef: steps, namespace: h.namespace } });
+    const ms = performance.now() - began;
+    expect(done.status, done.text).toBe(201);
+    expect(done.body).toMatchObject({ workflowRef: steps, namespace: h.namespace, status: 'SUCCEEDED', run: { runId: done.body.runId, status: 'SUCCEEDED', endedAt: expect.any(String) } });
+    expect(done.body.run.tasks.map((task: { id: string; status: string }) => `${task.id}:${task.status}`)).toEqual(['a:SUCCEEDED', 'b:SUCCEEDED', 'c:SUCCEEDED']);
+    // Three tasks of 300 ms in a row: the answer waited for them.
+    expect(ms).toBeGreaterThanOrEqual(850);
+    // What GET answers for the run afterwards is what the start answered.
+    expect((await h.call('GET', `/runs/${done.body.runId}`)).body).toEqual(done.body.run);
+
+    const short = await h.call('POST', '/runs?wait=200ms', { token: 'operator', json: { workflowRef: napping, namespace: h.namespace } });
+    expect(short.status).toBe(201);
+    expect(short.body).toMatchObject({ status: 'RUNNING', run: { status: 'RUNNING' } });
+  });
+
+  it('answers the run an idempotency key started, waited for too; a bad wait starts nothing', async () => {
+    const key = `wait-${performance.now()}`;
+    const first = await h.call('POST', '/runs', { token: 'operator', headers: { 'idempotency-key': key }, json: { workflowRef: steps, namespace: h.namespace } });
+    expect(first.status).toBe(201);
+    const again = await h.call('POST', '/runs?wait=30s', { token: 'operator', headers: { 'idempotency-key': key }, json: { workflowRef: steps, namespace: h.namespace } });
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ runId: first.body.runId, status: 'SUCCEEDED', run: { status: 'SUCCEEDED' } });
+
+    const badKey = `bad-wait-${performance.now()}`;
+    const bad = await h.call('POST', '/runs?wait=61s', { token: 'operator', headers: { 'idempotency-key': badKey }, json: { workflowRef: steps, namespace: h.namespace } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors).toEqual([{ path: 'query.wait', message: 'is longer than 60s' }]);
+    const fresh = await h.call('POST', '/runs', { token: 'operator', headers: { 'idempotency-key': badKey }, json: { workflowRef: steps, namespace: h.namespace } });
+    expect(fresh.status, 'the refused start bound no run to its key').toBe(201);
+  });
+
+  it('keeps a caller of another namespace from starting (and waiting on) a run there', async () => {
+    const res = await h.call('POST', '/runs?wait=5s', { token: 'outsider', json: { workflowRef: steps, namespace: h.namespace } });
+    expect(res.status).toBe(403);
+    expect(res.text).not.toContain('"tasks"');
+  });
+});
+
 describe('namespaces', () => {
   it('keeps a caller of another namespace out of a run on every read path, with nothing of the run in the answer', async () => {
     const runId = await start(napping);

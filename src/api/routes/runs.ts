@@ -25,6 +25,7 @@ import {
   type ApiRunStatus,
   type LaunchRequest,
   type RunExecution,
+  type RunDetail,
   type RunFilter,
   type RunLocation,
   type RunSummary,
@@ -48,32 +49,45 @@ function idempotencyKeyOf(header: string | undefined, field: string | undefined)
   return field ?? header;
 }
 
-/** `POST /runs`: 201 with the new run, 200 with the run an idempotency key (header or body) already started. */
+/**
+ * `POST /runs`: 201 with the new run, 200 with the run an idempotency key (header or body) already
+ * started. With `wait`, the answer also waits for the run to end, as `GET /runs/{runId}?wait=`
+ * does, and carries its detail (`run`): one call for a caller that wants the outcome. The wait's
+ * stream slot is taken before anything starts, so a refused wait (429) starts nothing.
+ */
 export const startRun: RouteHandler = async (context) => {
   const principal = caller(context);
   const body = context.body as StartRunBody;
   const namespace = body.namespace ?? DEFAULT_NAMESPACE;
   assertNamespace(principal, namespace);
   const idempotencyKey = idempotencyKeyOf(context.req.get('idempotency-key'), body.idempotencyKey);
+  const wait = waitMs(context.query.wait);
   const [name = '', version = ''] = body.workflowRef.split('@');
   const entry = await context.deps.store.getWorkflow(namespace, name, version);
   if (!entry) throw new NotFoundError(`workflow ${body.workflowRef} is not registered in namespace ${namespace}`);
   const params = checkParams(entry.ir.parameters, body.params);
-  const result = await launchRun(
-    launchContext(context.deps),
-    {
-      compiled: { ir: entry.ir, digest: entry.digest },
-      params,
-      namespace,
-      ...startedByCaller(context, principal),
-      ...(body.priority === undefined ? {} : { priority: body.priority }),
-    },
-    idempotencyKey,
-  );
-  return {
-    status: result.created ? 201 : 200,
-    body: { runId: result.runId, status: result.status, workflowRef: body.workflowRef, namespace },
-  };
+  const release = wait === 0 ? undefined : context.deps.streams.acquire(principal.subject);
+  try {
+    const result = await launchRun(
+      launchContext(context.deps),
+      {
+        compiled: { ir: entry.ir, digest: entry.digest },
+        params,
+        namespace,
+        ...startedByCaller(context, principal),
+        ...(body.priority === undefined ? {} : { priority: body.priority }),
+      },
+      idempotencyKey,
+    );
+    const created = { runId: result.runId, status: result.status, workflowRef: body.workflowRef, namespace };
+    const status = result.created ? 201 : 200;
+    if (wait === 0 || result.status === 'QUEUED') return { status, body: created };
+    // Read while the run goes on: the detail at its end does not wait for it.
+    const run = await waitedDetail(context, result.runId, wait, locateRun(context.deps.client, context.deps.store, result.runId));
+    return { status, body: { ...created, status: run.status, run } };
+  } finally {
+    release?.();
+  }
 };
 
 function queuedSummary(entry: AdmissionEntry): RunSummary {
@@ -155,25 +169,40 @@ function waitMs(value: unknown): number {
  * does) and ends when the client goes away.
  */
 export const getRun: RouteHandler = async (context) => {
-  const { deps, res } = context;
+  const { deps } = context;
   const location = await ownRun(context);
   const wait = waitMs(context.query.wait);
   if (wait === 0 || location.kind !== 'temporal' || location.execution.closed) return { status: 200, body: await runDetail(deps, location, deps.config) };
   const release = deps.streams.acquire(caller(context).subject);
+  try {
+    return { status: 200, body: await waitedDetail(context, location.execution.runId, wait, Promise.resolve(location)) };
+  } finally {
+    release();
+  }
+};
+
+/**
+ * The detail of a run on Temporal once it has ended, or as it is when `wait` ms are over, the
+ * client went away or the API shuts down, whichever comes first. The caller holds a stream slot.
+ * @param located the run as located before or during the wait.
+ */
+async function waitedDetail(context: RouteContext, runId: string, wait: number, located: Promise<RunLocation>): Promise<RunDetail> {
+  const { deps, res } = context;
+  // Awaited below either way; a rejection before then is not unhandled.
+  located.catch(() => undefined);
   const gone = new AbortController();
   const abort = (): void => gone.abort();
   res.once('close', abort);
   let ended;
   try {
-    ended = await awaitRunEnd(deps.client, location.execution.runId, Date.now() + wait, AbortSignal.any([gone.signal, deps.shutdown]));
+    ended = await awaitRunEnd(deps.client, runId, Date.now() + wait, AbortSignal.any([gone.signal, deps.shutdown]));
   } finally {
     res.off('close', abort);
-    release();
   }
   // Still running (or ended by Temporal itself): read it as it is now.
-  const now = ended === undefined ? await locateRun(deps.client, deps.store, location.execution.runId) : location;
-  return { status: 200, body: await runDetail(deps, now, deps.config, ended) };
-};
+  const now = ended === undefined ? await locateRun(deps.client, deps.store, runId) : await located;
+  return runDetail(deps, now, deps.config, ended);
+}
 
 /**
  * Appends what the caller is about to do to a run to the audit log, before it is done: an action
