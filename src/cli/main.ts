@@ -17,7 +17,7 @@ import { registerProvenanceCommands } from './provenance.js';
 import { registerReleaseCommands } from './release.js';
 import { registerTaskCommands } from './tasks.js';
 import { createApiClient } from './api-client.js';
-import { addApiCommands } from './api-commands.js';
+import { addApiCommands, collect } from './api-commands.js';
 import { registerApplyCommand } from './apply.js';
 import type { ManifestCatalogs } from './manifest-files.js';
 import { registerTriggerCommands } from './triggers.js';
@@ -135,10 +135,6 @@ async function configuredCatalogs(): Promise<ManifestCatalogs> {
   const config = loadConfig();
   const { manifestCatalogs } = await import('./manifest-files.js');
   return manifestCatalogs(localCatalog, config.apiUrl === undefined ? undefined : createApiClient(config));
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 function report(error: unknown): number {
