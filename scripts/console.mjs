@@ -6,7 +6,8 @@
  * fails when the console and the contract drift apart. Both steps are idempotent: the types are
  * regenerated only when the contract (or the generator's version) changed, and the build is skipped
  * when `console/dist/revision` names the current revision — `sha256:` of the console's sources, the
- * contract, the IR types they import (src/ir) and the versions of the build's packages — so
+ * contract, the IR types they import (src/ir), the versions of the build's packages and how it is
+ * built (always for production, whatever the caller's NODE_ENV) — so
  * `npm start` and `npm test` pay ~0.1 s once it is built.
  *
  *   node scripts/console.mjs            generate the API types and build, each if stale
@@ -37,6 +38,11 @@ const API_TYPES_OPTIONS = { emptyObjectsUnknown: true };
 const SOURCES = [CONSOLE_DIR, join(REPO_ROOT, 'src', 'ir')];
 /** Packages whose versions change the bundle. */
 const PACKAGES = ['vite', '@vitejs/plugin-react', 'react', 'react-dom', '@xyflow/react', 'elkjs'];
+/**
+ * How the bundle is built, part of its revision. `NODE_ENV=production`: see {@link buildConsole};
+ * a build stamped before it may hold React's development build, and is built again.
+ */
+const BUILD_RECIPE = ['NODE_ENV=production'];
 
 /** Files under `dir`, sorted, without the build output, dependencies and tests. */
 function sourceFiles(dir) {
@@ -57,7 +63,7 @@ function versionOf(name) {
 /** `sha256:` over each source's path and content (the contract's too) and each build package's version. */
 export function consoleRevision() {
   const versions = PACKAGES.map((name) => `${name}@${versionOf(name)}`);
-  return filesRevision([...SOURCES.flatMap((dir) => sourceFiles(dir)), CONTRACT], REPO_ROOT, versions);
+  return filesRevision([...SOURCES.flatMap((dir) => sourceFiles(dir)), CONTRACT], REPO_ROOT, [...versions, ...BUILD_RECIPE]);
 }
 
 /**
@@ -87,6 +93,11 @@ export async function buildConsole({ force = false } = {}) {
     return false;
   }
   const started = Date.now();
+  // The production bundle, whoever builds it: Vite takes an existing NODE_ENV over the build's
+  // mode, and vitest sets it to `test` — a console first built by a test (prepareConsoleBrowser)
+  // bundled React's development build, ~2.8× the main-thread time to draw a 1,000-node DAG, and
+  // `npm start` and the bench then served that build as up to date.
+  process.env.NODE_ENV = 'production';
   // Imported here: the up-to-date check above must not pay for loading Vite.
   const { build } = await import('vite');
   await build({ root: CONSOLE_DIR, logLevel: 'warn', configFile: join(CONSOLE_DIR, 'vite.config.ts') });

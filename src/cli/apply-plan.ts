@@ -7,7 +7,7 @@
 import semver from 'semver';
 import { ManifestError, type ManifestIssue } from '../errors/index.js';
 import { isRecord } from '../ir/index.js';
-import { parseSubWorkflowUses, subWorkflowUses, type ManifestDocument } from '../manifest/index.js';
+import { DEFAULT_NAMESPACE, parseSubWorkflowUses, subWorkflowUses, type ManifestDocument } from '../manifest/index.js';
 
 /** A validated manifest document (its text is sent as is) and the file it came from. */
 export interface ApplyDocument extends ManifestDocument {
@@ -75,9 +75,6 @@ function referencesOf(manifest: ApplyDocument['manifest'], route: KindRoute): Re
   }
   return references;
 }
-
-/** The namespace of a document that names none (the API's default). */
-const DEFAULT_NAMESPACE = 'default';
 
 /** One document in the plan, with the request that applies it. */
 export interface ApplyItem extends ApplyDocument {

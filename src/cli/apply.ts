@@ -7,13 +7,13 @@
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { Command } from 'commander';
-import type { Catalog } from '../catalog/index.js';
 import { loadConfig } from '../config/index.js';
 import { MaestroError, ManifestError, ParamsError, type ManifestIssue } from '../errors/index.js';
-import { MAX_MANIFEST_BYTES, parseManifestDocuments } from '../manifest/index.js';
+import { DEFAULT_NAMESPACE, MAX_MANIFEST_BYTES, parseManifestDocuments, type ParseDocumentsOptions } from '../manifest/index.js';
 import { createApiClient, type ApiClient, type ProblemIssue } from './api-client.js';
 import { collect } from './api-commands.js';
 import { itemLabel, planApply, type ApplyDocument, type ApplyItem } from './apply-plan.js';
+import type { ManifestCatalogs } from './manifest-files.js';
 
 /** Most files one apply reads (each is validated before anything is sent). */
 export const MAX_APPLY_FILES = 500;
@@ -84,11 +84,12 @@ export async function manifestFiles(paths: readonly string[]): Promise<string[]>
 }
 
 /**
- * Reads and validates every document of `files`.
+ * Reads and validates every document of `files`, each against `catalog` or, given a function,
+ * against the catalog of the namespace it declares.
  * @throws ManifestError with the issues of every invalid document of every file.
  * @throws MaestroError `PAYLOAD_TOO_LARGE` past a file's, a file's documents' or the apply's limits.
  */
-export async function readDocuments(files: readonly string[], catalog: Catalog): Promise<ApplyDocument[]> {
+export async function readDocuments(files: readonly string[], catalog: ParseDocumentsOptions['catalog']): Promise<ApplyDocument[]> {
   const documents: ApplyDocument[] = [];
   const issues: ManifestIssue[] = [];
   let bytes = 0;
@@ -179,8 +180,11 @@ function summaryOf(results: readonly ApplyResult[]): Record<ApplyOutcome, number
   return summary;
 }
 
-/** Adds `maestro apply` to `program`. */
-export function registerApplyCommand(program: Command, catalog: () => Promise<Catalog>, setExitCode: (code: number) => void): void {
+/**
+ * Adds `maestro apply` to `program`.
+ * @param catalogs what each document is checked against: the catalog of its namespace, as the API checks it
+ */
+export function registerApplyCommand(program: Command, catalogs: () => Promise<ManifestCatalogs>, setExitCode: (code: number) => void): void {
   program
     .command('apply')
     .description(
@@ -197,7 +201,9 @@ export function registerApplyCommand(program: Command, catalog: () => Promise<Ca
       const json = options.output === 'json';
       let plan: ApplyItem[];
       try {
-        plan = planApply(await readDocuments(await manifestFiles(options.filename), await catalog()));
+        const files = await manifestFiles(options.filename);
+        const catalogOf = await (await catalogs()).byNamespace();
+        plan = planApply(await readDocuments(files, (declared) => catalogOf(declared ?? DEFAULT_NAMESPACE)));
       } catch (error) {
         if (!(json && error instanceof ManifestError)) throw error;
         // A CI job reading JSON gets the refusal as JSON too; nothing was sent.

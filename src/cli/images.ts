@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
 import { ConfigError, NotFoundError } from '../errors/index.js';
 import type { ImageVerificationRequest, SignableImage } from '../runners/index.js';
+import { collect } from './api-commands.js';
 
 /**
  * Adds `images sign` and `images verify`. Exit codes: 0 signed / verified, 1 not verified, 2 bad
@@ -97,6 +98,3 @@ async function inspectImage(dockerHost: string | undefined, image: string): Prom
   }
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}

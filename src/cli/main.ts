@@ -17,9 +17,13 @@ import { registerProvenanceCommands } from './provenance.js';
 import { registerReleaseCommands } from './release.js';
 import { registerTaskCommands } from './tasks.js';
 import { createApiClient } from './api-client.js';
-import { addApiCommands } from './api-commands.js';
+import { addApiCommands, collect } from './api-commands.js';
 import { registerApplyCommand } from './apply.js';
+import type { ManifestCatalogs } from './manifest-files.js';
 import { registerTriggerCommands } from './triggers.js';
+
+/** How `--namespace` reads for the commands that take a manifest file. */
+const NAMESPACE_HELP = "the manifest's namespace (default: its metadata.namespace, else default; one it names must match)";
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -34,10 +38,10 @@ export async function main(argv: string[]): Promise<number> {
     .description('check manifests; prints file:line:col: path: message for each problem')
     .argument('<files...>', 'manifest files (YAML or JSON)')
     .option('--json', 'print a JSON report')
-    .option('--namespace <namespace>', "with MAESTRO_URL: the namespace whose registered tasks `uses:` may name (default: the token's namespaces)")
+    .option('--namespace <namespace>', `${NAMESPACE_HELP}, whose registered tasks (with MAESTRO_URL) \`uses:\` may name`)
     .action(async (files: string[], options: { json?: boolean; namespace?: string }) => {
-      const [catalog, { validateFile }] = await Promise.all([configuredCatalog(options.namespace), import('./manifest-files.js')]);
-      const report = await Promise.all(files.map((file) => validateFile(file, catalog)));
+      const [catalogs, { validateFile }] = await Promise.all([configuredCatalogs(), import('./manifest-files.js')]);
+      const report = await Promise.all(files.map((file) => validateFile(file, catalogs, options.namespace)));
       if (options.json) console.log(JSON.stringify(report, null, 2));
       else for (const entry of report) console.log(entry.valid ? `${entry.file}: valid` : entry.errors.map(formatIssue).join('\n'));
       exitCode = report.every((entry) => entry.valid) ? 0 : 1;
@@ -47,10 +51,10 @@ export async function main(argv: string[]): Promise<number> {
     .command('compile')
     .description('compile a workflow manifest; prints {digest, ir} as JSON')
     .argument('<file>')
-    .option('--namespace <namespace>', 'the namespace its sub-workflows and, with MAESTRO_URL, its registered tasks resolve in (default: its metadata.namespace, else default)')
+    .option('--namespace <namespace>', `${NAMESPACE_HELP}, where its sub-workflows and (with MAESTRO_URL) registered tasks resolve`)
     .action(async (file: string, options: { namespace?: string }) => {
-      const { compileFile } = await import('./manifest-files.js');
-      console.log(JSON.stringify(await compileFile(file, await configuredCatalog(options.namespace), options.namespace), null, 2));
+      const [catalogs, { compileFile }] = await Promise.all([configuredCatalogs(), import('./manifest-files.js')]);
+      console.log(JSON.stringify((await compileFile(file, catalogs, options.namespace)).compiled, null, 2));
     });
 
   program
@@ -58,14 +62,14 @@ export async function main(argv: string[]): Promise<number> {
     .description('run a workflow on Temporal (TEMPORAL_ADDRESS, default localhost:7233), checked by the policy and recorded like an API start, and show its progress')
     .argument('<file>')
     .option('-p, --param <name=value>', 'a parameter (repeatable)', collect, [])
-    .option('--namespace <namespace>', 'Maestro namespace of the run', 'default')
+    .option('--namespace <namespace>', `${NAMESPACE_HELP}, where the run starts`)
     .option('--no-wait', 'print the run id and return at once')
     .option('--json', 'print {runId, status, tasks} as JSON')
-    .action(async (file: string, options: { param: string[]; namespace: string; wait: boolean; json?: boolean }) => {
-      const [{ compileFile, parseParams }, { checkParams }, { runWorkflow }] = await Promise.all([import('./manifest-files.js'), import('../manifest/index.js'), import('./run.js')]);
-      const compiled = await compileFile(file, await configuredCatalog(options.namespace), options.namespace);
+    .action(async (file: string, options: { param: string[]; namespace?: string; wait: boolean; json?: boolean }) => {
+      const [catalogs, { compileFile, parseParams }, { checkParams }, { runWorkflow }] = await Promise.all([configuredCatalogs(), import('./manifest-files.js'), import('../manifest/index.js'), import('./run.js')]);
+      const { compiled, namespace } = await compileFile(file, catalogs, options.namespace);
       const params = checkParams(compiled.ir.parameters, parseParams(compiled.ir.parameters, options.param));
-      exitCode = await runWorkflow({ compiled, params, config: loadConfig(), namespace: options.namespace, noWait: !options.wait, json: options.json ?? false });
+      exitCode = await runWorkflow({ compiled, params, config: loadConfig(), namespace, noWait: !options.wait, json: options.json ?? false });
     });
 
   program
@@ -91,7 +95,7 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   addApiCommands(program);
-  registerApplyCommand(program, configuredCatalog, (code) => (exitCode = code));
+  registerApplyCommand(program, configuredCatalogs, (code) => (exitCode = code));
   registerScheduleCommands(program);
   registerTriggerCommands(program);
 
@@ -123,20 +127,14 @@ async function localCatalog(): Promise<Catalog> {
 }
 
 /**
- * The catalog manifests are checked against: {@link localCatalog}, and with an API configured
- * (`MAESTRO_URL`) the tasks external workers registered with it (`GET /tasks`) in `namespace`
- * (else in the token's namespaces), so that a manifest compiles here as the API would compile it.
+ * The catalogs manifests are checked against, by namespace: {@link localCatalog}, and with an API
+ * configured (`MAESTRO_URL`) the tasks external workers registered with it (`GET /tasks`) in the
+ * manifest's namespace, so that a manifest compiles here as the API would compile it.
  */
-async function configuredCatalog(namespace?: string): Promise<Catalog> {
+async function configuredCatalogs(): Promise<ManifestCatalogs> {
   const config = loadConfig();
-  const catalog = await localCatalog();
-  if (config.apiUrl === undefined) return catalog;
-  const { withRegisteredTasks } = await import('./manifest-files.js');
-  return withRegisteredTasks(catalog, createApiClient(config), namespace);
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+  const { manifestCatalogs } = await import('./manifest-files.js');
+  return manifestCatalogs(localCatalog, config.apiUrl === undefined ? undefined : createApiClient(config));
 }
 
 function report(error: unknown): number {

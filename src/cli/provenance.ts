@@ -7,11 +7,12 @@
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { loadConfig } from '../config/index.js';
 import { ConfigError, MaestroError } from '../errors/index.js';
 import type { RunState } from '../ir/index.js';
 import type { Verification } from '../provenance/index.js';
+import { collect } from './api-commands.js';
 
 /** The provenance module, loaded by the commands that use it: Sigstore and the store are not every command's to load. */
 const provenanceModule = () => import('../provenance/index.js');
@@ -29,7 +30,7 @@ export function registerProvenanceCommands(program: Command, setExitCode: (code:
     .command('verify')
     .description('verify a receipt or attestation offline; exit 0 valid, 1 invalid with the reason')
     .argument('<file>', 'Sigstore bundle JSON (GET /runs/{runId}/receipt, or npm run attest)')
-    .option('-k, --key <pem>', 'trusted public key file (repeatable); default: the configured keys', collect, [])
+    .addOption(trustedKeysOption())
     .option('--run-state <file>', "check the run's task outputs and state (JSON of GET /runs/{runId}) against the subjects")
     .option('--files <dir>', "check each subject named by a relative path against that file under <dir> (release attestations)")
     .option('--json', 'print {ok, code, reason, ...} as JSON')
@@ -127,7 +128,7 @@ export function registerProvenanceCommands(program: Command, setExitCode: (code:
     .command('verify')
     .description('check every hash and signature of a bundle; exit 0 valid, 1 naming the first tampered, missing or extra file')
     .argument('<zip>')
-    .option('-k, --key <pem>', 'trusted public key file (repeatable); default: the configured keys', collect, [])
+    .addOption(trustedKeysOption())
     .option('--max-bytes <n>', 'refuse bundles whose content is larger', '1073741824')
     .option('--json', 'print the result as JSON')
     .action(async (zip: string, options: { key: string[]; maxBytes: string; json?: boolean }) => {
@@ -140,6 +141,14 @@ export function registerProvenanceCommands(program: Command, setExitCode: (code:
       );
       setExitCode(result.ok ? 0 : 1);
     });
+}
+
+/**
+ * `-k, --key <pem>` (repeatable): the public key files a verification trusts, read by
+ * {@link trustedKeys}; none given, the configured keys.
+ */
+export function trustedKeysOption(): Option {
+  return new Option('-k, --key <pem>', 'trusted public key file (repeatable); default: the configured keys').argParser(collect).default([]);
 }
 
 /**
@@ -173,9 +182,4 @@ async function readRunState(file: string): Promise<RunState> {
 
 function print(json: boolean | undefined, value: unknown, text: () => string): void {
   console.log(json ? JSON.stringify(value, null, 2) : text());
-}
-
-/** Commander's accumulator for a repeatable option. */
-export function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }

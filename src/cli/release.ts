@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
-import { collect, trustedKeys } from './provenance.js';
+import { trustedKeys, trustedKeysOption } from './provenance.js';
 
 /**
  * Adds the release commands. Exit codes: `release verify` 0 verified, 1 not; `sbom search` 0 found,
@@ -18,7 +18,7 @@ export function registerReleaseCommands(program: Command, setExitCode: (code: nu
     .command('verify')
     .description('verify a release folder offline: the attestation signature, every file against its digest, no file unaccounted for, the image and its signature; exit 0 valid, 1 invalid naming the file')
     .argument('<dir>', 'the release folder (release/<version>/ by default)')
-    .option('-k, --key <pem>', 'trusted public key file (repeatable); default: the configured keys', collect, [])
+    .addOption(trustedKeysOption())
     .option('--json', 'print {ok, file, reason, ...} as JSON')
     .action(async (dir: string, options: { key: string[]; json?: boolean }) => {
       const { verifyRelease } = await import('../release/index.js');

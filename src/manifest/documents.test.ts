@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Catalog } from '../catalog/index.js';
 import { ManifestError, MaestroError } from '../errors/index.js';
 import { builtinCatalog } from '../tasks/index.js';
 import { MAX_DOCUMENTS_PER_FILE, parseManifestDocuments, splitDocuments } from './index.js';
@@ -35,6 +36,28 @@ describe('parseManifestDocuments', () => {
       ['two', 8],
     ]);
     expect(documents[1]?.text.startsWith('---\napiVersion')).toBe(true);
+  });
+
+  it("checks each document against the catalog of the namespace it declares", () => {
+    const empty = new Catalog([]);
+    const asked: (string | undefined)[] = [];
+    const inTeam = workflow('two').replace('metadata: {', 'metadata: { namespace: team,');
+    const error = (() => {
+      try {
+        return parseManifestDocuments(`${workflow('one')}---\n${inTeam}`, 'two.yaml', {
+          catalog: (namespace) => {
+            asked.push(namespace);
+            return namespace === 'team' ? empty : builtinCatalog;
+          },
+        });
+      } catch (caught) {
+        return caught;
+      }
+    })();
+    expect(asked).toEqual([undefined, 'team']);
+    // The second document's task is not in its namespace's catalog; the first's is in its own.
+    expect(error).toBeInstanceOf(ManifestError);
+    expect((error as ManifestError).issues).toEqual([expect.objectContaining({ line: 15, path: 'spec.tasks[0].uses', message: expect.stringMatching(/^unknown task "tasks\/wait\.sleep"/) })]);
   });
 
   it('reports the issues of every invalid document at their lines in the file', () => {

@@ -3,8 +3,9 @@
  * document parsed and validated like a file of its own, its issues located in the whole file.
  */
 import { Parser } from 'yaml';
+import type { Catalog } from '../catalog/index.js';
 import { MaestroError, ManifestError, type ManifestIssue } from '../errors/index.js';
-import { MAX_MANIFEST_BYTES, parseManifest, type ParseManifestOptions } from './parse.js';
+import { declaredNamespace, MAX_MANIFEST_BYTES, parseManifest, type ParseManifestOptions } from './parse.js';
 import { MAX_MANIFEST_DEPTH, tooDeepAt } from './source.js';
 import type { Manifest } from './types.js';
 
@@ -53,6 +54,16 @@ function lineAt(source: string, offset: number): number {
   return line;
 }
 
+/** Options of {@link parseManifestDocuments}. */
+export interface ParseDocumentsOptions extends Omit<ParseManifestOptions, 'catalog'> {
+  /**
+   * What each document's tasks resolve to: one catalog for all, or the catalog of the namespace a
+   * document declares (its `metadata.namespace`, `undefined` when it names none) — a file may hold
+   * documents of several namespaces, each checked against its own namespace's registered tasks.
+   */
+  catalog: Catalog | ((namespace: string | undefined) => Catalog);
+}
+
 /**
  * Parses and validates every document of a file (see `parseManifest`), each issue located in the
  * file: a document starting on line 40 reports its second line as line 41.
@@ -61,7 +72,7 @@ function lineAt(source: string, offset: number): number {
  * @throws MaestroError `PAYLOAD_TOO_LARGE` for a text over `MAX_MANIFEST_BYTES`, or with more than
  *   {@link MAX_DOCUMENTS_PER_FILE} documents.
  */
-export function parseManifestDocuments(source: string, file: string, options: ParseManifestOptions): ManifestDocument[] {
+export function parseManifestDocuments(source: string, file: string, { catalog, ...options }: ParseDocumentsOptions): ManifestDocument[] {
   const bytes = Buffer.byteLength(source);
   if (bytes > MAX_MANIFEST_BYTES) throw new MaestroError('PAYLOAD_TOO_LARGE', `${file}: the file takes ${bytes} bytes, more than the limit of ${MAX_MANIFEST_BYTES}`);
   const texts = splitDocuments(source);
@@ -73,7 +84,9 @@ export function parseManifestDocuments(source: string, file: string, options: Pa
   for (const { text, line } of texts) {
     try {
       // Blank lines in front keep the parser's lines those of the file (never longer than the file).
-      documents.push({ text, line, manifest: parseManifest(`${'\n'.repeat(line - 1)}${text}`, file, options) });
+      const located = `${'\n'.repeat(line - 1)}${text}`;
+      const resolving = typeof catalog === 'function' ? catalog(declaredNamespace(located, file)) : catalog;
+      documents.push({ text, line, manifest: parseManifest(located, file, { ...options, catalog: resolving }) });
     } catch (error) {
       if (!(error instanceof ManifestError)) throw error;
       issues.push(...error.issues);

@@ -64,6 +64,21 @@ export function parseWith<T>(source: string, file: string, check: (data: unknown
   throw new ManifestError(issues);
 }
 
+/** The namespace a manifest belongs to when its `metadata.namespace` names none. */
+export const DEFAULT_NAMESPACE = 'default';
+
+/**
+ * The `metadata.namespace` a manifest's text declares (`undefined` when it names none), read
+ * before the manifest is checked: its tasks resolve against that namespace's registered tasks.
+ * @throws ManifestError for text that is not YAML (or too large, deep, …), as the full parse would.
+ */
+export function declaredNamespace(source: string, file: string): string | undefined {
+  return parseWith(source, file, (data) => {
+    const metadata = isRecord(data) ? data.metadata : undefined;
+    return { namespace: isRecord(metadata) && typeof metadata.namespace === 'string' ? metadata.namespace : undefined };
+  }).namespace;
+}
+
 /** Validates the data against the schema of its kind and runs that kind's semantic checks. */
 function validate(data: unknown, catalog: Catalog, reporter: Reporter, workflows: SubWorkflows | undefined): Manifest | undefined {
   if (data === undefined || data === null) {

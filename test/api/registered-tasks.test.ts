@@ -144,25 +144,57 @@ describe('maestro validate and compile with MAESTRO_URL', () => {
     // The same IR the API compiles: registering it gives the digest `maestro compile` printed.
     expect((await h.register(yaml)).digest).toBe(digest);
 
-    // Another namespace's operator sees none of them: the task is unknown, at its line.
+    // Another namespace's operator is refused the namespace, as the API refuses to register it there.
     const outsider = await h.cli('outsider', 'validate', good);
-    expect(outsider.code).toBe(1);
-    expect(outsider.out).toContain(`${good}:10:`);
-    expect(outsider.out).toMatch(/spec\.tasks\[0\]\.uses: unknown task "py\/hello"/);
+    expect(outsider.code).toBe(2);
+    expect(outsider.err).toContain(`outsider has no access to namespace "${h.namespace}"`);
+    expect((await h.call('POST', '/workflows', { token: 'outsider', yaml })).body.code).toBe('FORBIDDEN');
   });
 
-  it('ask for a namespace when the caller’s namespaces register one task version differently', async () => {
+  it('check a manifest in its own namespace, as the API does, not in every namespace of the caller', async () => {
+    // Registered in the caller's other namespace only.
     const other = `${h.namespace}-limited`;
-    const created = await h.call('POST', '/tasks', { token: 'operator', json: registration({ namespace: other, codeDigest: `sha256:${'d'.repeat(64)}` }) });
+    const created = await h.call('POST', '/tasks', { token: 'operator', json: registration({ namespace: other, name: 'py/limited', codeDigest: `sha256:${'d'.repeat(64)}` }) });
     expect(created.status, created.text).toBe(201);
-    const file = join(dir, 'either.yaml');
-    await writeFile(file, manifest('    - { id: greet, uses: py/hello@^0.1, with: { name: Ada } }'));
-    const ambiguous = await h.cli('operator', 'compile', file);
-    expect(ambiguous.code).toBe(2);
-    const pair = [h.namespace, other].map((ns) => ns.replace(/[-]/g, '\\-'));
-    expect(ambiguous.err).toMatch(new RegExp(`py/hello@0\\.1\\.0 is registered differently in namespaces (${pair.join(' and ')}|${[...pair].reverse().join(' and ')}): name one with --namespace`));
-    const named = await h.cli('operator', 'compile', '--namespace', other, file);
-    expect(named.code, named.err).toBe(0);
-    expect(JSON.parse(named.out).ir.tasks[0].remote).toMatchObject({ namespace: other, codeDigest: `sha256:${'d'.repeat(64)}` });
+    const task = '    - { id: greet, uses: py/limited@^0.1, with: { name: Ada } }';
+
+    // In the caller's namespace A: the API refuses it, and so do validate and compile, with its message.
+    const inA = join(dir, 'in-a.yaml');
+    const yamlA = inNamespace(manifest(task), h.namespace);
+    await writeFile(inA, yamlA);
+    const refused = await h.call('POST', '/workflows', { token: 'operator', yaml: yamlA });
+    expect(refused.status, refused.text).toBe(400);
+    expect(refused.body.code).toBe('MANIFEST_INVALID');
+    const [problem] = refused.body.errors as { line: number; column: number; path: string; message: string }[];
+    expect(problem?.message).toMatch(/^unknown task "py\/limited"/);
+    const validated = await h.cli('operator', 'validate', inA);
+    expect(validated.code, validated.err).toBe(1);
+    expect(validated.out).toBe(`${inA}:${problem?.line}:${problem?.column}: ${problem?.path}: ${problem?.message}`);
+    const compiled = await h.cli('operator', 'compile', inA);
+    expect(compiled.code).toBe(2);
+    expect(compiled.err).toContain(`${inA}:${problem?.line}:${problem?.column}: ${problem?.path}: ${problem?.message}`);
+
+    // In namespace B it is valid, and compiles to the IR the API registers there.
+    const inB = join(dir, 'in-b.yaml');
+    const yamlB = inNamespace(manifest(task), other);
+    await writeFile(inB, yamlB);
+    expect(await h.cli('operator', 'validate', inB)).toMatchObject({ code: 0, out: `${inB}: valid` });
+    const inBCompiled = await h.cli('operator', 'compile', inB);
+    expect(inBCompiled.code, inBCompiled.err).toBe(0);
+    const { digest, ir } = JSON.parse(inBCompiled.out) as { digest: string; ir: { tasks: { remote?: unknown }[] } };
+    expect(ir.tasks[0]?.remote).toMatchObject({ namespace: other, codeDigest: `sha256:${'d'.repeat(64)}` });
+    expect((await h.register(yamlB, other)).digest).toBe(digest);
+
+    // --namespace names the namespace of a manifest naming none, and must agree with one that names it.
+    const unnamed = join(dir, 'unnamed.yaml');
+    await writeFile(unnamed, manifest(task));
+    // Without it, the manifest is of namespace default, which this caller lacks: refused as the API would.
+    const inDefault = await h.cli('operator', 'validate', unnamed);
+    expect(inDefault.code).toBe(2);
+    expect(inDefault.err).toContain('operator has no access to namespace "default"');
+    expect(await h.cli('operator', 'validate', '--namespace', other, unnamed)).toMatchObject({ code: 0, out: `${unnamed}: valid` });
+    const disagreeing = await h.cli('operator', 'validate', '--namespace', other, inA);
+    expect(disagreeing.code).toBe(2);
+    expect(disagreeing.err).toBe(`maestro: the manifest's namespace ${h.namespace} is not --namespace ${other}: its tasks resolve in ${h.namespace}, as the API registers it`);
   });
 });

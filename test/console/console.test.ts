@@ -109,6 +109,16 @@ describe('the operator console', () => {
     await page.close();
   });
 
+  it("runs React's production build, though the tests build it with NODE_ENV=test", async () => {
+    expect(process.env.NODE_ENV).toBe('test');
+    const html = await (await fetch(`${h.api.url}/console/`)).text();
+    const [, script] = /<script type="module"[^>]* src="([^"]+\.js)"/.exec(html) ?? [];
+    expect(script, html).toBeDefined();
+    // The source map the API serves beside the bundle names the modules bundled.
+    const { sources } = (await (await fetch(`${h.api.url}${script}.map`)).json()) as { sources: string[] };
+    expect(sources.filter((source) => source.includes('react-dom-client.'))).toEqual([expect.stringMatching(/react-dom-client\.production\.js$/)]);
+  });
+
   it('shows a run progress in the list, opens it, approves its gate and highlights the critical path', async () => {
     const runId = await startRun(refs.gated);
     // A second operator keeps the list open throughout: it must show the outcome without a reload.

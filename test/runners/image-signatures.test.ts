@@ -28,6 +28,7 @@ import {
 } from '../../src/runners/index.js';
 import { createTestContext, type TestTaskContext } from '../../src/sdk/index.js';
 import { FsArtifactStore, openAuditLog } from '../../src/store/index.js';
+import { withPrintedLines, writeSigningKeyFiles } from '../helpers/image-signing.js';
 import { startPodman, type PodmanPeer } from '../peers/podman.js';
 
 let podman: PodmanPeer;
@@ -208,26 +209,16 @@ describe('image signatures as a policy obligation', () => {
 describe('maestro images sign / verify', () => {
   it('signs with a key file and verifies with the public key; another key is refused (exit 1)', async () => {
     const cliDir = join(dir, 'cli');
-    const keyFile = join(dir, 'release.key');
-    const pubFile = join(dir, 'release.pub');
-    const strangerPub = join(dir, 'stranger.pub');
-    await writeFile(keyFile, release.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 });
-    await writeFile(pubFile, release.publicKeyPem);
-    await writeFile(strangerPub, stranger.publicKeyPem);
+    const { keyFile, pubFile, strangerPub } = await writeSigningKeyFiles(dir, release, stranger);
     vi.stubEnv('DOCKER_HOST', podman.dockerHost);
     vi.stubEnv('MAESTRO_IMAGE_SIGNATURES_DIR', cliDir);
-    const printed: string[] = [];
-    const log = vi.spyOn(console, 'log').mockImplementation((line: string) => void printed.push(line));
-    try {
+    await withPrintedLines(async (printed) => {
       expect(await main(['images', 'sign', podman.image, '--key', keyFile, '--json'])).toBe(0);
       expect(JSON.parse(printed[0] ?? '{}')).toEqual({ file: imageSignatureFile(cliDir, image.imageId), keyId: release.keyId, imageId: image.imageId });
       expect(await main(['images', 'verify', podman.image, '--key', pubFile])).toBe(0);
       expect(printed[1]).toContain('verified');
       expect(await main(['images', 'verify', podman.image, '--key', strangerPub, '--json'])).toBe(1);
       expect(JSON.parse(printed[2] ?? '{}')).toMatchObject({ verified: false, code: 'UNTRUSTED_KEY' });
-    } finally {
-      log.mockRestore();
-      vi.unstubAllEnvs();
-    }
+    });
   });
 });

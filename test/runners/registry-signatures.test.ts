@@ -26,6 +26,7 @@ import {
 } from '../../src/runners/index.js';
 import { createTestContext, type TestTaskContext } from '../../src/sdk/index.js';
 import { containerRun } from '../../src/tasks/index.js';
+import { withPrintedLines, writeSigningKeyFiles } from '../helpers/image-signing.js';
 import { startK8sApiServer, type K8sApiServer } from '../peers/k8s-api.js';
 import { startPodman, type PodmanPeer } from '../peers/podman.js';
 import { startRegistry, type RegistryPeer } from '../peers/registry.js';
@@ -71,27 +72,17 @@ async function failure(promise: Promise<unknown>): Promise<{ code?: string; retr
 describe('maestro images sign (cosign format in the registry)', () => {
   it("stores an OCI manifest under sha256-<hex>.sig whose simple-signing layer names the digest, signed in the annotation", async () => {
     const digest = await registry.pushImage('tools/cli', '1', 'cli');
-    const keyFile = join(dir, 'release.key');
-    const pubFile = join(dir, 'release.pub');
-    const strangerPub = join(dir, 'stranger.pub');
-    await writeFile(keyFile, release.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 });
-    await writeFile(pubFile, release.publicKeyPem);
-    await writeFile(strangerPub, stranger.publicKeyPem);
+    const { keyFile, pubFile, strangerPub } = await writeSigningKeyFiles(dir, release, stranger);
     vi.stubEnv('MAESTRO_IMAGE_REGISTRY_INSECURE', registry.host);
     vi.stubEnv('MAESTRO_IMAGE_SIGNATURE_STORES', 'registry');
-    const printed: string[] = [];
-    const log = vi.spyOn(console, 'log').mockImplementation((line: string) => void printed.push(line));
-    try {
+    await withPrintedLines(async (printed) => {
       expect(await main(['images', 'sign', `${registry.host}/tools/cli:1`, '--key', keyFile, '--json'])).toBe(0);
       expect(JSON.parse(printed[0] ?? '{}')).toEqual({ image: `${registry.host}/tools/cli@${digest}`, digest, signatureTag: `sha256-${digest.slice(7)}.sig`, keyId: release.keyId });
       expect(await main(['images', 'verify', `${registry.host}/tools/cli:1`, '--key', pubFile])).toBe(0);
       expect(printed[1]).toContain(`verified (key ${release.keyId})`);
       expect(await main(['images', 'verify', `${registry.host}/tools/cli:1`, '--key', strangerPub, '--json'])).toBe(1);
       expect(JSON.parse(printed[2] ?? '{}')).toMatchObject({ verified: false, code: 'UNTRUSTED_KEY' });
-    } finally {
-      log.mockRestore();
-      vi.unstubAllEnvs();
-    }
+    });
     // Read back with crane, not our client: the layout is cosign's.
     const manifest = JSON.parse(await registry.crane(['manifest', `${registry.host}/tools/cli:sha256-${digest.slice(7)}.sig`])) as {
       mediaType: string;

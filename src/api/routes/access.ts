@@ -3,12 +3,10 @@
  */
 import { MaestroError } from '../../errors/index.js';
 import type { Principal } from '../../ir/index.js';
+import { DEFAULT_NAMESPACE } from '../../manifest/index.js';
 import type { LaunchContext, LaunchRequest } from '../../runs/index.js';
 import { inNamespace, type AuthenticatedPrincipal } from '../auth/index.js';
 import { requestTraceId, requestTraceParent, type ResolvedDeps, type RouteContext } from '../context.js';
-
-/** The namespace runs go to when a request names none. */
-export const DEFAULT_NAMESPACE = 'default';
 
 /** @throws MaestroError `FORBIDDEN` unless the principal may touch runs of `namespace`. */
 export function assertNamespace(principal: Principal, namespace: string): void {

@@ -4,8 +4,7 @@
  */
 import type { Catalog } from '../../catalog/index.js';
 import { ManifestError, MaestroError } from '../../errors/index.js';
-import { isRecord } from '../../ir/index.js';
-import { parseManifest, parseWith, scheduleBody, type Manifest, type ParsedSchedule, type RunbookManifest, type SubWorkflows, type TriggerManifest, type WorkflowManifest } from '../../manifest/index.js';
+import { declaredNamespace, parseManifest, scheduleBody, type Manifest, type ParsedSchedule, type RunbookManifest, type SubWorkflows, type TriggerManifest, type WorkflowManifest } from '../../manifest/index.js';
 import type { RouteContext } from '../context.js';
 
 /** Name issues are reported under (the API has no file). */
@@ -27,11 +26,8 @@ function parseBody(context: Pick<RouteContext, 'rawBody' | 'deps'>, workflows?: 
  * before the manifest is checked: its tasks resolve against that namespace's registered tasks.
  * @throws ManifestError for text that is not YAML (or too large, deep, …), as the full parse would.
  */
-export function declaredNamespace(context: Pick<RouteContext, 'rawBody'>): string | undefined {
-  return parseWith(bodyText(context), SOURCE_NAME, (data) => {
-    const metadata = isRecord(data) ? data.metadata : undefined;
-    return { namespace: isRecord(metadata) && typeof metadata.namespace === 'string' ? metadata.namespace : undefined };
-  }).namespace;
+export function requestDeclaredNamespace(context: Pick<RouteContext, 'rawBody'>): string | undefined {
+  return declaredNamespace(bodyText(context), SOURCE_NAME);
 }
 
 function wrongKind(manifest: Manifest, expected: string): ManifestError {

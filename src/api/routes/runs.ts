@@ -4,7 +4,7 @@
 import { approveTask, cancelOnTemporal, pauseOnTemporal, sendSignal } from '../../client/index.js';
 import { MaestroError, NotFoundError } from '../../errors/index.js';
 import { COMPENSATE_SUFFIX, type ApiProof, type ApprovalRequest, type SignalRequest, type TaskState, type WorkflowIR } from '../../ir/index.js';
-import { checkParams } from '../../manifest/index.js';
+import { checkParams, DEFAULT_NAMESPACE } from '../../manifest/index.js';
 import type { AuditEvent } from '../../policy/index.js';
 import { signApproval, signSignal } from '../../provenance/index.js';
 import type { AdmissionEntry } from '../../store/index.js';
@@ -30,7 +30,7 @@ import {
   type RunLocation,
   type RunSummary,
 } from '../../runs/index.js';
-import { assertNamespace, DEFAULT_NAMESPACE, launchContext, startedByCaller } from './access.js';
+import { assertNamespace, launchContext, startedByCaller } from './access.js';
 
 interface StartRunBody {
   workflowRef: string;

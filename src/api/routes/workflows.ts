@@ -10,7 +10,7 @@ import { namespaceCatalog } from '../../runs/index.js';
 import { resolveSubWorkflows } from '../../store/index.js';
 import { caller, stringParam, type RouteHandler } from '../context.js';
 import { requestNamespace, visibleNamespaces } from './access.js';
-import { declaredNamespace, workflowFromBody } from './manifests.js';
+import { requestDeclaredNamespace, workflowFromBody } from './manifests.js';
 
 /**
  * `POST /workflows`: 201 when new, 200 when the identical workflow is there, 409 when it differs.
@@ -20,7 +20,7 @@ import { declaredNamespace, workflowFromBody } from './manifests.js';
 export const registerWorkflow: RouteHandler = async (context) => {
   const principal = caller(context);
   // Its tasks resolve against its namespace's registered tasks too, so the namespace is read first.
-  const namespace = requestNamespace(principal, declaredNamespace(context));
+  const namespace = requestNamespace(principal, requestDeclaredNamespace(context));
   const catalog = await namespaceCatalog(context.deps.store, context.deps.catalog, namespace);
   const first = workflowFromBody(context, undefined, catalog);
   const workflows = await resolveSubWorkflows(context.deps.store, namespace, subWorkflowUses(first.manifest.spec.tasks));
