@@ -244,13 +244,12 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
   };
   /**
    * Publishes the run's state once the current activation's events have all been applied, so that
-   * the state published is the activation's last: when it concludes (no promise), or, in a bundle
-   * without that hook, in a microtask after the activation's other reactions.
+   * the state published is the activation's last: when it concludes (no promise).
    */
   function publishProgress(): void {
     if (progress.due) return;
     progress.due = true;
-    if (!atActivationEnd(publish)) void Promise.resolve().then(publish);
+    atActivationEnd(publish);
   }
   setHandler(
     approveUpdate,
