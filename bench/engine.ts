@@ -1,10 +1,10 @@
 /**
  * The benchmark's own Temporal: a dev server on free ports with a SQLite file in a temp folder (no
- * Web UI), and three in-process workers on separate task queues — Maestro's (the interpreter, built
+ * Web UI), and four in-process workers on separate task queues — Maestro's (the interpreter, built
  * by `createWorker` exactly as production does), the same with the policy gate on (the embedded PDP
  * and the SQLite decision log, as `runWorker` wires them), and the baseline's
- * (bench/baseline-workflows.ts) — all serving the `runTask` activity built by `createActivities`
- * from the same dependencies.
+ * (bench/baseline-workflows.ts) twice, without a payload codec and with Maestro's — all serving the
+ * `runTask` activity built by `createActivities` from the same dependencies.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { createActivities } from '../src/activities/index.js';
 import { builtinCatalog } from '../src/tasks/index.js';
-import { maestroDataConverter, payloadCodec } from '../src/codec/index.js';
+import { maestroDataConverter, payloadCodec, type AesGcmPayloadCodec } from '../src/codec/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { createSecretResolver } from '../src/secrets/index.js';
 import { DEFAULT_SQLITE_PRAGMAS, resolveTemporalBin, startDevServer, type DevServer } from '../src/devserver/index.js';
@@ -26,16 +26,18 @@ import { bundleInterpreter, createWorker } from '../src/worker/index.js';
 
 const BASELINE_WORKFLOWS = fileURLToPath(new URL('./baseline-workflows.ts', import.meta.url));
 
-/** Task queues of the two workers. */
+/** Task queues of the workers. */
 export const MAESTRO_QUEUE = 'bench-maestro';
 export const MAESTRO_POLICY_QUEUE = 'bench-maestro-policy';
 export const BASELINE_QUEUE = 'bench-baseline';
+/** The hand-written workflows' worker with Maestro's payload codec: like for like with Maestro's. */
+export const BASELINE_CODEC_QUEUE = 'bench-baseline-codec';
 
 /** A running benchmark engine; `close()` stops workers, server and removes the temp folder. */
 export interface BenchEngine {
   /** A client without the payload codec: the hand-written baseline's, and raw history reads. */
   client: Client;
-  /** A client with the Maestro workers' payload codec, which starts and reads Maestro's runs. */
+  /** A client with the Maestro workers' payload codec, which starts and reads Maestro's runs and the codec baseline's. */
   maestroClient: Client;
   server: DevServer;
   /** The `temporal` command line the server runs with. */
@@ -124,6 +126,8 @@ export interface BaselineWorkerOptions {
   artifactDir: string;
   /** The receipt sink `runTask` is given (the hand-written workflows never call it). */
   writeReceipt: Parameters<typeof createActivities>[0]['writeReceipt'];
+  /** Encrypts every payload as Maestro's worker does. @default undefined — payloads in clear */
+  payloadCodec?: AesGcmPayloadCodec;
 }
 
 /**
@@ -131,11 +135,12 @@ export interface BaselineWorkerOptions {
  * from the same dependencies `createWorker` gives Maestro's, and the same concurrency limits, so
  * neither side is throttled differently.
  */
-export function createBaselineWorker({ connection, taskQueue, workflowBundle, artifactDir, writeReceipt }: BaselineWorkerOptions): Promise<Worker> {
+export function createBaselineWorker({ connection, taskQueue, workflowBundle, artifactDir, writeReceipt, payloadCodec: codec }: BaselineWorkerOptions): Promise<Worker> {
   return Worker.create({
     connection,
     taskQueue,
     workflowBundle,
+    ...(codec === undefined ? {} : { dataConverter: maestroDataConverter(codec) }),
     activities: createActivities({
       catalog: builtinCatalog,
       artifacts: new FsArtifactStore({ root: artifactDir }),
@@ -194,7 +199,8 @@ export async function startBenchEngine({ dynamicConfig = {} }: BenchEngineOption
     cleanups.push(() => nativeConnection.close());
 
     const config = loadConfig({ MAESTRO_DATA_DIR: artifactDir });
-    // Maestro encrypts every payload (as the API, CLI and worker do); the baseline does not.
+    // Maestro encrypts every payload (as the API, CLI and worker do); the baseline does not, its
+    // twin on BASELINE_CODEC_QUEUE does, with the same codec.
     const codec = payloadCodec(config);
     const provenance = await createWorkerProvenance({ config, catalog: builtinCatalog });
     const maestro = await createWorker({
@@ -224,7 +230,9 @@ export async function startBenchEngine({ dynamicConfig = {} }: BenchEngineOption
       payloadCodec: codec,
     });
     run(maestroPolicy);
-    run(await createBaselineWorker({ connection: nativeConnection, taskQueue: BASELINE_QUEUE, workflowBundle: baselineBundle, artifactDir, writeReceipt: provenance.writeReceipt }));
+    const baseline = { connection: nativeConnection, workflowBundle: baselineBundle, artifactDir, writeReceipt: provenance.writeReceipt };
+    run(await createBaselineWorker({ ...baseline, taskQueue: BASELINE_QUEUE }));
+    run(await createBaselineWorker({ ...baseline, taskQueue: BASELINE_CODEC_QUEUE, payloadCodec: codec }));
 
     const connection = await Connection.connect({ address: server.address });
     cleanups.push(() => connection.close());

@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: every benchmark suite in turn, each against a baseline measured in the same run.
  * - `engine`: Maestro's interpreter (with and without the policy gate) against hand-written Temporal
- *   workflows, on a dev server of its own, in one process, round-robin across variants so drift
- *   hits them all alike; with the gate, also each run's time spent in the gate, timed in the worker;
+ *   workflows (local ones with and without Maestro's payload codec), on a dev server of its own, in
+ *   one process, round-robin across variants so drift hits them all alike; with the gate, also each
+ *   run's time spent in the gate, timed in the worker;
  * - `policy`: decision latency, embedded wasm vs an OPA server (bench/policy.ts);
  * - `receipt`: receipt build + sign + write for 10 and 1,000 tasks, and its share of the 10-step
  *   run measured by `engine` (bench/receipt.ts);
@@ -197,6 +198,7 @@ async function engineSuite(): Promise<EngineSuiteResult> {
         ratios: {
           aOverB: latency.maestro.median / latency.baseline.median,
           aOverC: latency.maestro.median / latency.baselineLocal.median,
+          aOverE: latency.maestro.median / latency.baselineLocalCodec.median,
           cOverB: latency.baselineLocal.median / latency.baseline.median,
           dOverA: latency.maestroPolicy.median / latency.maestro.median,
         },

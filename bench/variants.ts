@@ -1,11 +1,14 @@
 /**
- * The three ways the benchmark runs a shape, each measured from the client's start call to the
- * run's result:
+ * The ways the benchmark runs a shape, each measured from the client's start call to the run's
+ * result:
  * - `maestro` (a): the compiled manifest, interpreted by `dagInterpreter` (transform.map → local activities);
  * - `maestroPolicy` (d): the same with the policy gate on: every task decided by the embedded PDP
  *   and its decision appended to the hash-chained SQLite log before it runs;
  * - `baseline` (b): hand-written workflow, regular activities;
- * - `baselineLocal` (c): hand-written workflow, local activities.
+ * - `baselineLocal` (c): hand-written workflow, local activities;
+ * - `baselineLocalCodec` (e): c with Maestro's payload codec on its worker and client, which a
+ *   pays for every payload: a/e is the interpreter's overhead like for like, a/c with the
+ *   encryption counted against Maestro.
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
@@ -16,10 +19,10 @@ import { authorizeRunStart } from '../src/runs/index.js';
 import { compileWorkflow } from '../src/compiler/index.js';
 import type { CompiledWorkflow, Principal } from '../src/ir/index.js';
 import { parseManifest, type SubWorkflows } from '../src/manifest/index.js';
-import { BASELINE_QUEUE, MAESTRO_POLICY_QUEUE, MAESTRO_QUEUE } from './engine.js';
+import { BASELINE_CODEC_QUEUE, BASELINE_QUEUE, MAESTRO_POLICY_QUEUE, MAESTRO_QUEUE } from './engine.js';
 import { BENCH_TASK, CHILD_WORKFLOW, childManifestYaml, expectedStatus, manifestYaml, type BaselineArgs, type Shape } from './shapes.js';
 
-export type VariantId = 'maestro' | 'maestroPolicy' | 'baseline' | 'baselineLocal';
+export type VariantId = 'maestro' | 'maestroPolicy' | 'baseline' | 'baselineLocal' | 'baselineLocalCodec';
 
 /** Variant ids in table order, with their letters from the issue. */
 export const VARIANTS: readonly { id: VariantId; letter: string; label: string }[] = [
@@ -27,6 +30,7 @@ export const VARIANTS: readonly { id: VariantId; letter: string; label: string }
   { id: 'baseline', letter: 'b', label: 'hand-written, proxyActivities' },
   { id: 'baselineLocal', letter: 'c', label: 'hand-written, proxyLocalActivities' },
   { id: 'maestroPolicy', letter: 'd', label: 'Maestro with the policy gate (embedded PDP + decision log)' },
+  { id: 'baselineLocalCodec', letter: 'e', label: "hand-written, proxyLocalActivities, with Maestro's payload codec (c like for like with a)" },
 ];
 
 /** Who the benchmark's runs act for: an operator, which the default policy lets act for `maestro-bench`. */
@@ -63,8 +67,9 @@ export function compileShape(shape: Shape): CompiledWorkflow {
 }
 
 /**
- * The run functions of every variant: Maestro's through `clients.maestro` (with the payload codec,
- * as the API and CLI start runs), the hand-written ones through `clients.baseline` (none). The
+ * The run functions of every variant: Maestro's and e's through `clients.maestro` (with the payload
+ * codec, as the API and CLI start runs), the other hand-written ones through `clients.baseline`
+ * (none). The
  * gated variant's runs are first decided by `runStartGate`, as the API decides a start, and carry
  * those decisions to their tasks' first attempts; that check is the API's and stays outside the
  * timing, as it was before attempts could act on it.
@@ -92,11 +97,11 @@ export function variantRunners(clients: { maestro: Client; baseline: Client }, s
     };
 
   const handWritten =
-    (letter: string, workflows: Record<Shape['kind'], string>): RunOnce =>
+    (letter: string, workflows: Record<Shape['kind'], string>, client = clients.baseline, taskQueue = BASELINE_QUEUE): RunOnce =>
     async (shape) => {
       const workflowId = `bench-${letter}-${shape.name}-${randomUUID()}`;
       const t0 = performance.now();
-      const handle = await clients.baseline.workflow.start(workflows[shape.kind], { workflowId, taskQueue: BASELINE_QUEUE, args: [baselineArgs(shape)] });
+      const handle = await client.workflow.start(workflows[shape.kind], { workflowId, taskQueue, args: [baselineArgs(shape)] });
       const t1 = performance.now();
       // A saga's workflow fails once its compensations ran, as Maestro's run does.
       const failed = await handle.result().then(
@@ -111,10 +116,12 @@ export function variantRunners(clients: { maestro: Client; baseline: Client }, s
       return { workflowId, totalMs: t2 - t0, startMs: t1 - t0 };
     };
 
+  const local = { sequential: 'sequentialLocal', fanOutIn: 'fanOutInLocal', children: 'childrenLocal', saga: 'sagaLocal' };
   return {
     maestro: interpreted('a', MAESTRO_QUEUE),
     maestroPolicy: interpreted('d', MAESTRO_POLICY_QUEUE, runStartGate),
     baseline: handWritten('b', { sequential: 'sequential', fanOutIn: 'fanOutIn', children: 'children', saga: 'sagaRemote' }),
-    baselineLocal: handWritten('c', { sequential: 'sequentialLocal', fanOutIn: 'fanOutInLocal', children: 'childrenLocal', saga: 'sagaLocal' }),
+    baselineLocal: handWritten('c', local),
+    baselineLocalCodec: handWritten('e', local, clients.maestro, BASELINE_CODEC_QUEUE),
   };
 }

@@ -64,7 +64,6 @@ import {
   type SignalWait,
   type ParentRun,
   type RunState,
-  type Principal,
   type RunTaskInput,
   type RunTrace,
   type TaskPolicyContext,
@@ -159,6 +158,9 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
     traceId === undefined
       ? undefined
       : { traceId, ...(input.traceParent === undefined ? {} : { parent: input.traceParent }), ...(input.parent === undefined ? {} : { parentRunId: input.parent.runId }) };
+  /** What every attempt's policy context shares: built once per run, not per attempt. */
+  const runPolicy: Pick<TaskPolicyContext, 'principal' | 'workflow' | 'context'> | undefined =
+    principal === undefined ? undefined : { principal, workflow: { name: ir.name, version: ir.version, digest: input.digest }, context: ir.policy };
   /**
    * Whether the run records history format 2 (see `InterpreterInput.historyFormat`): every patch
    * below applies without its marker. A run an older worker began (it recorded the cost-limit
@@ -244,13 +246,12 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
   };
   /**
    * Publishes the run's state once the current activation's events have all been applied, so that
-   * the state published is the activation's last: when it concludes (no promise), or, in a bundle
-   * without that hook, in a microtask after the activation's other reactions.
+   * the state published is the activation's last: when it concludes (no promise).
    */
   function publishProgress(): void {
     if (progress.due) return;
     progress.due = true;
-    if (!atActivationEnd(publish)) void Promise.resolve().then(publish);
+    atActivationEnd(publish);
   }
   setHandler(
     approveUpdate,
@@ -560,37 +561,32 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
     return runTask;
   }
 
+  /**
+   * The `runTask` input of an attempt. Built by assignment, not object spread: the workflow bundle
+   * is compiled to ES2017, where every spread is a helper call copying key by key, and this runs
+   * once per attempt.
+   */
   function attemptInput(node: TaskNode, state: TaskState, taskInput: Record<string, unknown>): RunTaskInput {
-    return {
-      runId: run.runId,
-      taskId: state.id,
-      uses: node.uses,
-      input: taskInput,
-      attempt: state.attempts,
-      namespace,
-      runsOn: node.runsOn,
-      ...(node.timeoutMs === undefined ? {} : { timeoutMs: node.timeoutMs }),
-      ...(principal === undefined ? {} : { policy: policyContext(node, principal, state) }),
-      ...(node.cache === undefined ? {} : { cache: node.cache }),
-      ...(cacheMode === undefined ? {} : { cacheMode }),
-      ...(secretValues.length === 0 ? {} : { redact: secretValues }),
-      ...(runTrace === undefined ? {} : { trace: runTrace }),
-    };
+    const attempt: RunTaskInput = { runId: run.runId, taskId: state.id, uses: node.uses, input: taskInput, attempt: state.attempts, namespace, runsOn: node.runsOn };
+    if (node.timeoutMs !== undefined) attempt.timeoutMs = node.timeoutMs;
+    if (runPolicy !== undefined) attempt.policy = policyContext(node, runPolicy, state);
+    if (node.cache !== undefined) attempt.cache = node.cache;
+    if (cacheMode !== undefined) attempt.cacheMode = cacheMode;
+    if (secretValues.length > 0) attempt.redact = secretValues;
+    if (runTrace !== undefined) attempt.trace = runTrace;
+    return attempt;
   }
 
-  function policyContext(node: TaskNode, acting: Principal, state: TaskState): TaskPolicyContext {
+  function policyContext(node: TaskNode, shared: Pick<TaskPolicyContext, 'principal' | 'workflow' | 'context'>, state: TaskState): TaskPolicyContext {
+    const policy: TaskPolicyContext = { principal: shared.principal, workflow: shared.workflow, context: shared.context };
+    if (node.policy !== undefined) policy.overrides = node.policy;
+    if (node.labels !== undefined) policy.labels = node.labels;
+    if (traceId !== undefined) policy.traceId = traceId;
     // The run-start decision is offered to the task's first attempt only (a forEach item's id is
     // not the task's: the decision was made on the task's input, not the item's).
     const startDecisionId = state.attempts === 1 && state.id === node.id ? input.taskDecisions?.[node.id] : undefined;
-    return {
-      principal: acting,
-      workflow: { name: ir.name, version: ir.version, digest: input.digest },
-      context: ir.policy,
-      ...(node.policy === undefined ? {} : { overrides: node.policy }),
-      ...(node.labels === undefined ? {} : { labels: node.labels }),
-      ...(traceId === undefined ? {} : { traceId }),
-      ...(startDecisionId === undefined ? {} : { startDecisionId }),
-    };
+    if (startDecisionId !== undefined) policy.startDecisionId = startDecisionId;
+    return policy;
   }
 
   async function awaitApproval(state: TaskState, gateInput: Record<string, unknown>): Promise<unknown> {

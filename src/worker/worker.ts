@@ -28,6 +28,7 @@ import { installTemporalRuntime } from './runtime.js';
 
 const INTERPRETER_PATH = fileURLToPath(new URL('../../interpreters/dag-interpreter.ts', import.meta.url));
 const IR_PATH = fileURLToPath(new URL('../ir/index.ts', import.meta.url));
+const SCHEDULER_PATH = fileURLToPath(new URL('../../interpreters/scheduler.ts', import.meta.url));
 const ACTIVATION_END_PATH = fileURLToPath(new URL('../../interpreters/activation-end.ts', import.meta.url));
 
 /** Options of {@link createWorker}. */
@@ -123,9 +124,16 @@ const FORCE_AFTER_DRAIN_MS = 15_000;
 /** Bundles the interpreter once; pass the result to several workers to skip re-bundling. */
 export function bundleInterpreter(): Promise<WorkflowBundleWithSourceMap> {
   // Preloaded once per worker instead of re-run for every workflow: the IR helpers and CEL with its
-  // protobuf descriptors cost ~11 ms of CPU per run otherwise. They hold no per-run state.
+  // protobuf descriptors cost ~11 ms of CPU per run otherwise, and the pure scheduler's class is
+  // then one class for every run (its instances share their shapes). They hold no per-run state;
+  // the interpreter itself does (its activation-end hook's): it is never preloaded.
   // The activation-end hook publishes a run's state without a promise (interpreters/activation-end.ts).
-  return bundleWorkflowCode({ workflowsPath: INTERPRETER_PATH, workflowInterceptorModules: [ACTIVATION_END_PATH], preloadModules: [IR_PATH], logger: quietBundlerLogger });
+  return bundleWorkflowCode({
+    workflowsPath: INTERPRETER_PATH,
+    workflowInterceptorModules: [ACTIVATION_END_PATH],
+    preloadModules: [IR_PATH, SCHEDULER_PATH],
+    logger: quietBundlerLogger,
+  });
 }
 
 /** Creates (does not start) a worker serving the interpreter and the catalog's tasks. */

@@ -3,11 +3,12 @@
  * an API restart), and run priority orders backlogged runs on Temporal's task queue.
  */
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PRIORITY_DYNAMIC_CONFIG } from '../../src/runs/index.js';
 import { maestroDataConverter } from '../../src/codec/index.js';
 import { resolveTemporalBin, startDevServer } from '../../src/devserver/index.js';
+import { bundleInterpreter } from '../../src/worker/index.js';
 import { manifest, startHarness, type Harness } from './harness.js';
 
 describe('per-namespace concurrent-run limit', () => {
@@ -76,7 +77,7 @@ describe('run priority', () => {
         const worker = await Worker.create({
           connection: await NativeConnection.connect({ address: server.address }),
           taskQueue: h.config.taskQueue,
-          workflowBundle: await bundleWorkflowCode({ workflowsPath: new URL('../../interpreters/dag-interpreter.ts', import.meta.url).pathname, logger: quiet }),
+          workflowBundle: await bundleInterpreter(),
           maxConcurrentWorkflowTaskExecutions: 2,
           maxCachedWorkflows: 0,
           dataConverter: maestroDataConverter(h.payloadCodec),
@@ -99,4 +100,3 @@ describe('run priority', () => {
   });
 });
 
-const quiet = { trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: console.error, log: () => undefined };
