@@ -58,6 +58,8 @@ interface Backend {
   tamper(sql: string): Promise<void>;
   /** Runs SQL as the database owner, triggers as they are. */
   exec(sql: string): Promise<void>;
+  /** How many records with this id another connection sees now (SQLite: read at the call, synchronously). */
+  committed(id: string): Promise<number>;
   /** The environment `maestro audit verify` needs to find this database. */
   env(): Record<string, string>;
   cleanup(): Promise<void>;
@@ -80,6 +82,14 @@ function sqlite(): Backend {
       const db = new Database(join(dir, 'registry.db'));
       try {
         db.exec(sql);
+      } finally {
+        db.close();
+      }
+    },
+    committed(id) {
+      const db = new Database(join(dir, 'registry.db'), { readonly: true });
+      try {
+        return Promise.resolve(Number((db.prepare('SELECT count(*) AS n FROM audit_log WHERE id = ?').get(id) as { n: number }).n));
       } finally {
         db.close();
       }
@@ -114,6 +124,15 @@ function postgres(): Backend {
         await client.end();
       }
     },
+    async committed(id) {
+      const client = new pg.Client({ connectionString: peer!.url });
+      await client.connect();
+      try {
+        return Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM audit_log WHERE id = $1', [id])).rows[0]?.n);
+      } finally {
+        await client.end();
+      }
+    },
     env: () => ({ MAESTRO_DATABASE_URL: peer!.url }),
     cleanup: async () => peer?.stop(),
   };
@@ -142,6 +161,28 @@ describe.each([sqlite(), postgres()])('audit log on $name', (backend) => {
     await Promise.all(Array.from({ length: 40 }, (_, i) => log.append(decision(`run-c${i % 4}`))));
     const report = await log.verify();
     expect(report).toMatchObject({ ok: true, records: 42 });
+  });
+
+  it('writes the appends of one turn together, answering each once its record is committed', async () => {
+    // As a worker's task attempts arrive: one callback each, a fan-out's in the same turn.
+    const entries = Array.from({ length: 30 }, (_, i) => decision('run-turn', { taskId: `fan${i}` }));
+    const answered = await Promise.all(
+      entries.map(
+        (entry) =>
+          new Promise<{ record: AuditRecord; seen: number }>((resolve, reject) => {
+            setImmediate(() => {
+              log.append(entry).then(async (record) => resolve({ record, seen: await backend.committed(record.id) }), reject);
+            });
+          }),
+      ),
+    );
+    expect(answered.map(({ seen }) => seen)).toEqual(entries.map(() => 1));
+    // In the order the calls were made, each on the one before.
+    const records = answered.map(({ record }) => record);
+    expect(records.map(({ taskId }) => taskId)).toEqual(entries.map(({ taskId }) => taskId));
+    records.slice(1).forEach((record, i) => expect(record).toMatchObject({ seq: records[i]!.seq + 1, prevHash: records[i]!.hash }));
+    expect(await log.list({ runId: 'run-turn' })).toEqual(records);
+    expect((await log.verify()).ok).toBe(true);
   });
 
   it('appends several entries in one write, all or none', async () => {
