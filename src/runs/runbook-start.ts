@@ -82,7 +82,10 @@ export async function planRunbook(context: Pick<RunbookStartContext, 'store' | '
   const workflow = await context.store.getWorkflow(namespace, workflowName, workflowVersion);
   if (!workflow) throw new NotFoundError(`workflow ${runbook.spec.workflowRef}, which runbook ${entry.name}@${entry.version} runs, is not registered in namespace ${namespace}`);
   const params = checkParams(workflow.ir.parameters, await runbookParams(runbook, inputs));
-  return { entry, compiled: runbookWorkflow(runbook, workflow, await namespaceCatalog(context.store, context.catalog, namespace)), params };
+  // Only an approval gate recompiles the workflow, against the namespace's tasks: the registered
+  // ones are read for that alone, not on every start.
+  const catalog = runbook.metadata.approvals?.required ? await namespaceCatalog(context.store, context.catalog, namespace) : context.catalog;
+  return { entry, compiled: runbookWorkflow(runbook, workflow, catalog), params };
 }
 
 /**
