@@ -4,8 +4,9 @@
  * - **latency**: event sent → the run's first task started, for a signed webhook
  *   (`POST /hooks/{namespace}/{name}`), a NATS JetStream message (consumed by the worker's message
  *   trigger) and `POST /runs` of the same workflow, interleaved in rotating order in the same run
- *   (so load drifts hit all alike), one at a time; then a schedule fire against `POST /runs` (the
- *   schedule helper's `bench/schedule-fire.ts`, same API and worker). Both ends of each sample are
+ *   (so load drifts hit all alike), one at a time, each sample's run ended before the next is
+ *   sent; then a schedule fire against `POST /runs` (the schedule helper's
+ *   `bench/schedule-fire.ts`, same API and worker). Both ends of each sample are
  *   read on this machine's clock to a microsecond: the send from this process's monotonic clock
  *   tied to the wall clock at the tick of a millisecond (see {@link wallClock}), the first task's
  *   start from its run's history — the start time of the workflow task that started it, which the
@@ -235,6 +236,10 @@ export async function benchTriggers(): Promise<TriggersBenchResult> {
       const quiet = sent + quietMs - clock.now();
       if (quiet > 0) await sleep(quiet);
       const { task, recorded } = await firstTaskStarted(id);
+      // The next sample starts once this run has ended: the rest of this one (its timer, its end,
+      // its receipt) is the worker's work, which a message trigger's fire, run by the same worker,
+      // would otherwise share its event loop with, and the API's fires would not.
+      await client.workflow.getHandle(id).result();
       return { total: task - sent, recorded: recorded - sent, dispatched: task - recorded };
     };
     const kinds = {
