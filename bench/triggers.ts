@@ -4,8 +4,9 @@
  * - **latency**: event sent → the run's first task started, for a signed webhook
  *   (`POST /hooks/{namespace}/{name}`), a NATS JetStream message (consumed by the worker's message
  *   trigger) and `POST /runs` of the same workflow, interleaved in rotating order in the same run
- *   (so load drifts hit all alike), one at a time; then a schedule fire against `POST /runs` (the
- *   schedule helper's `bench/schedule-fire.ts`, same API and worker). Both ends of each sample are
+ *   (so load drifts hit all alike), one at a time, each sample's run ended before the next is
+ *   sent; then a schedule fire against `POST /runs` (the schedule helper's
+ *   `bench/schedule-fire.ts`, same API and worker). Both ends of each sample are
  *   read on this machine's clock to a microsecond: the send from this process's monotonic clock
  *   tied to the wall clock at the tick of a millisecond (see {@link wallClock}), the first task's
  *   start from its run's history — the start time of the workflow task that started it, which the
@@ -20,6 +21,8 @@
  *   worker's `/metrics`, sampled every second) at its peak and once drained.
  *
  * Environment: `BENCH_TRIGGER_SAMPLES` latency samples per kind (default 60),
+ * `BENCH_TRIGGER_QUIET_MS` how long after its send a sample's run is first read (default 0: as soon
+ * as its id is known),
  * `BENCH_TRIGGER_MESSAGES` (default 1000), `BENCH_TRIGGER_NATS_RATE` (default 10).
  */
 import { createHmac } from 'node:crypto';
@@ -71,6 +74,14 @@ export interface TriggersBenchResult {
     p95Ratios: { webhook: number; nats: number };
     /** The median of each round's own ratio to its `POST /runs` sample, with its 95% bootstrap interval. */
     paired: { webhook: { median: number; interval: [number, number] }; nats: { median: number; interval: [number, number] } };
+    /**
+     * Each kind's samples split where the Temporal server recorded the run's start (its first
+     * event's time): `recorded`, send → recorded (the caller's and Maestro's path, and the start
+     * request's); `dispatched`, recorded → first task started (the server's persistence and matching).
+     */
+    split: Record<'api' | 'webhook' | 'nats', { recorded: Summary; dispatched: Summary }>;
+    /** How long after its send a sample's run is first read (`BENCH_TRIGGER_QUIET_MS`). */
+    quietMs: number;
   };
   schedule?: ScheduleFireResult;
   scheduleError?: string;
@@ -87,6 +98,13 @@ export interface TriggersBenchResult {
     workerKilledAt: number;
   };
   targets: { name: string; value: number; limit: number; pass: boolean }[];
+}
+
+/** One latency sample, in milliseconds from the send: to the first task, and to the server's record of the run's start; and the time between the two. */
+interface Sample {
+  total: number;
+  recorded: number;
+  dispatched: number;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -123,6 +141,7 @@ export async function benchTriggers(): Promise<TriggersBenchResult> {
   const samples = positiveInt('BENCH_TRIGGER_SAMPLES', 60);
   const messages = positiveInt('BENCH_TRIGGER_MESSAGES', 1000);
   const rate = positiveInt('BENCH_TRIGGER_NATS_RATE', 10);
+  const quietMs = positiveInt('BENCH_TRIGGER_QUIET_MS', 0, 0);
   const dir = await mkdtemp(join(tmpdir(), 'maestro-bench-triggers-'));
   const server = await startBenchTemporal(dir);
   const nats = await startNats();
@@ -175,8 +194,12 @@ export async function benchTriggers(): Promise<TriggersBenchResult> {
     const js = nc.jetstream();
 
     const { EventType } = proto.temporal.api.enums.v1;
-    /** When the run's first task started: its workflow task's start in the history, else the run's `startedAt` (whole milliseconds). */
-    const firstTaskStarted = async (runId: string): Promise<number> => {
+    /**
+     * When the run's first task started — its workflow task's start in the history, else the run's
+     * `startedAt` (whole milliseconds) — and when the Temporal server recorded the run's start
+     * (its first event): the sample split at the server's door.
+     */
+    const firstTaskStarted = async (runId: string): Promise<{ task: number; recorded: number }> => {
       for (;;) {
         const run = await call<{ tasks: { startedAt?: string }[] }>('GET', `/runs/${runId}`);
         const started = run.tasks[0]?.startedAt;
@@ -185,7 +208,8 @@ export async function benchTriggers(): Promise<TriggersBenchResult> {
           const { events } = await client.workflow.getHandle(runId).fetchHistory();
           const starts = (events ?? []).filter((event) => event.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED).map((event) => timestampMs(event.eventTime));
           const nearest = starts.reduce((best, at) => (Math.abs(at - rounded) < Math.abs(best - rounded) ? at : best), Number.POSITIVE_INFINITY);
-          return Math.abs(nearest - rounded) < 1 ? nearest : rounded;
+          const task = Math.abs(nearest - rounded) < 1 ? nearest : rounded;
+          return { task, recorded: timestampMs(events?.[0]?.eventTime) };
         }
         await sleep(20);
       }
@@ -204,11 +228,24 @@ export async function benchTriggers(): Promise<TriggersBenchResult> {
     };
     // The consumer starts within a poll of the trigger's creation; the first message also warms it.
     const clock = wallClock();
+    /** A sample: sent → first task, split where the server recorded the run's start. */
+    const sample = async (sent: number, runId: Promise<string>): Promise<Sample> => {
+      const id = await runId;
+      // Nothing asks how the run goes before the quiet time is over: the readers' requests would
+      // take the cores the sample is being timed on.
+      const quiet = sent + quietMs - clock.now();
+      if (quiet > 0) await sleep(quiet);
+      const { task, recorded } = await firstTaskStarted(id);
+      // The next sample starts once this run has ended: the rest of this one (its timer, its end,
+      // its receipt) is the worker's work, which a message trigger's fire, run by the same worker,
+      // would otherwise share its event loop with, and the API's fires would not.
+      await client.workflow.getHandle(id).result();
+      return { total: task - sent, recorded: recorded - sent, dispatched: task - recorded };
+    };
     const kinds = {
       api: async (n: number) => {
         const sent = clock.now();
-        const { runId } = await call<{ runId: string }>('POST', '/runs', { workflowRef: 'trigger-bench@1.0.0', namespace: NAMESPACE, params: { n } });
-        return (await firstTaskStarted(runId)) - sent;
+        return sample(sent, call<{ runId: string }>('POST', '/runs', { workflowRef: 'trigger-bench@1.0.0', namespace: NAMESPACE, params: { n } }).then((r) => r.runId));
       },
       webhook: async (n: number) => {
         const body = JSON.stringify({ n });
@@ -218,16 +255,18 @@ export async function benchTriggers(): Promise<TriggersBenchResult> {
         const answer = (await res.json()) as { runIds?: string[]; detail?: string };
         const runId = answer.runIds?.[0];
         if (res.status !== 202 || runId === undefined) throw new Error(`webhook: HTTP ${res.status} ${JSON.stringify(answer)}`);
-        return (await firstTaskStarted(runId)) - sent;
+        return sample(sent, Promise.resolve(runId));
       },
       nats: async (n: number) => {
         const sent = clock.now();
         await js.publish('bench.latency', JSON.stringify({ n }));
-        return (await firstTaskStarted(await nextTriggerRun('latency'))) - sent;
+        const quiet = sent + quietMs - clock.now();
+        if (quiet > 0) await sleep(quiet);
+        return sample(sent, nextTriggerRun('latency'));
       },
     } as const;
     const order = ['api', 'webhook', 'nats'] as const;
-    const measured = { api: [] as number[], webhook: [] as number[], nats: [] as number[] };
+    const measured = { api: [] as Sample[], webhook: [] as Sample[], nats: [] as Sample[] };
     const warmup = 3;
     for (let i = 0; i < warmup + samples; i += 1) {
       clock.tie();
@@ -238,7 +277,10 @@ export async function benchTriggers(): Promise<TriggersBenchResult> {
       }
       if ((i + 1) % 10 === 0) console.error(`triggers latency: ${i + 1}/${warmup + samples}`);
     }
-    const latency = { webhook: summarize(measured.webhook), nats: summarize(measured.nats), api: summarize(measured.api) };
+    const totals = (kind: keyof typeof measured) => measured[kind].map((s) => s.total);
+    const latency = { webhook: summarize(totals('webhook')), nats: summarize(totals('nats')), api: summarize(totals('api')) };
+    const splitOf = (kind: keyof typeof measured) => ({ recorded: summarize(measured[kind].map((s) => s.recorded)), dispatched: summarize(measured[kind].map((s) => s.dispatched)) });
+    const split = { api: splitOf('api'), webhook: splitOf('webhook'), nats: splitOf('nats') };
 
     let schedule: ScheduleFireResult | undefined;
     let scheduleError: string | undefined;
@@ -321,10 +363,10 @@ export async function benchTriggers(): Promise<TriggersBenchResult> {
     const runsStarted = [...flood.values()].reduce((sum, ids) => sum + ids.length, 0);
     const ratios = { webhook: latency.webhook.median / latency.api.median, nats: latency.nats.median / latency.api.median };
     const p95Ratios = { webhook: latency.webhook.p95 / latency.api.p95, nats: latency.nats.p95 / latency.api.p95 };
-    const paired = { webhook: pairedMedianRatio(measured.webhook, measured.api), nats: pairedMedianRatio(measured.nats, measured.api) };
+    const paired = { webhook: pairedMedianRatio(totals('webhook'), totals('api')), nats: pairedMedianRatio(totals('nats'), totals('api')) };
     const duplicates = runsStarted - flood.size;
     return {
-      latency: { ...latency, ratios, p95Ratios, paired },
+      latency: { ...latency, ratios, p95Ratios, paired, split, quietMs },
       ...(schedule ? { schedule } : {}),
       ...(scheduleError ? { scheduleError } : {}),
       flood: { messages, rate, runsStarted, distinctMessages: flood.size, duplicates, lagPeak, lagAfterDrain, drainSeconds, workerKilledAt: killAt },
@@ -361,6 +403,15 @@ export function triggersReport(result: TriggersBenchResult): string {
     '',
     `Ratios to POST /runs: webhook ${ratio(latency.ratios.webhook)} (p50), ${ratio(latency.p95Ratios.webhook)} (p95); NATS ${ratio(latency.ratios.nats)} (p50), ${ratio(latency.p95Ratios.nats)} (p95).`,
     `Median of the rounds' own ratios (95% bootstrap interval): webhook ${ratio(latency.paired.webhook.median)} (${latency.paired.webhook.interval.map(ratio).join('–')}), NATS ${ratio(latency.paired.nats.median)} (${latency.paired.nats.interval.map(ratio).join('–')}).`,
+    '',
+    `Split where the Temporal server recorded the run's start (its first event); runs first read ${latency.quietMs} ms after their send:`,
+    '',
+    '| start | send → start recorded p50 | p95 | start recorded → first task p50 | p95 |',
+    '| --- | --- | --- | --- | --- |',
+    ...(['api', 'webhook', 'nats'] as const).map((kind) => {
+      const { recorded, dispatched } = latency.split[kind];
+      return `| ${kind} | ${ms(recorded.median)} | ${ms(recorded.p95)} | ${ms(dispatched.median)} | ${ms(dispatched.p95)} |`;
+    }),
     '',
     result.schedule ? `Schedule fires (bench/schedule-fire.ts, against its own POST /runs in the same run):\n\n${scheduleFireReport(result.schedule)}` : `Schedule fires: not measured (${result.scheduleError ?? 'no schedules'}).`,
     '',

@@ -6,6 +6,7 @@
  */
 import { MaestroError, PolicyDeniedError } from '../errors/index.js';
 import { allTaskNodes, type CompiledWorkflow, type TaskExecution, type TaskNode } from '../ir/index.js';
+import type { AuditEntry } from '../store/index.js';
 import type { PolicyGate } from './gate.js';
 import { buildPolicyInput, type PolicyInputSource } from './input.js';
 import type { PolicyDecision, PolicyInput } from './types.js';
@@ -27,6 +28,12 @@ export interface RunStartSource {
    * @default [] — every task is checked
    */
   skip?: readonly string[];
+  /**
+   * Audit records of what led to the start (a trigger's fire), appended in the decisions' write,
+   * before them (see `PolicyGate.checkAll`).
+   * @default none
+   */
+  preceding?: readonly AuditEntry[];
 }
 
 /** The inputs of a run start: the run's, then one per gated task, in the IR's order. */
@@ -66,7 +73,7 @@ export interface RunStartDecision {
  */
 export async function checkRunStart(gate: PolicyGate, source: RunStartSource): Promise<RunStartDecision> {
   const inputs = runStartInputs(source);
-  const [run, ...decided] = await gate.checkAll([inputs.run, ...inputs.tasks]);
+  const [run, ...decided] = await gate.checkAll([inputs.run, ...inputs.tasks], source.preceding);
   if (!run) throw new MaestroError('INTERNAL', 'the policy gate decided nothing for the run start');
   const tasks: TaskStartDecision[] = decided.map((decision, index) => ({ taskId: inputs.tasks[index]?.task?.id ?? '', decision }));
   const allow = run.allow && tasks.every((task) => task.decision.allow);

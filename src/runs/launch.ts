@@ -15,7 +15,7 @@ import { openValue, sealValue, type AesGcmPayloadCodec } from '../codec/index.js
 import type { CacheMode, CompiledWorkflow, Principal, ScheduledBy, TaskState } from '../ir/index.js';
 import { checkRunStart, runStartDenial, taskDecisionIds, type PolicyGate } from '../policy/index.js';
 import type { Budget, CostModel } from '../config/index.js';
-import type { AuditLog, Store } from '../store/index.js';
+import type { AuditEntry, AuditLog, Store } from '../store/index.js';
 import { chargeRun } from './budget.js';
 import { activeTraceparent, parseTraceparent, processMetrics, type ProcessMetrics } from '../telemetry/index.js';
 import { recordBeforeActing } from './record.js';
@@ -238,8 +238,8 @@ async function cancelHolder(context: LaunchContext, request: LaunchRequest, hold
 }
 
 /**
- * The policy's run-start decision on a request: every decision is recorded; a denial throws
- * `PolicyDeniedError`. {@link launchRun} asks it for every run; the worker asks it for a
+ * The policy's run-start decision on a request: every decision is recorded (after `preceding`, in
+ * the same write); a denial throws `PolicyDeniedError`. {@link launchRun} asks it for every run; the worker asks it for a
  * sub-workflow's run before the interpreter starts it as a child workflow.
  * @returns the id of each task's decision, by task id (see {@link LaunchRequest.taskDecisions})
  */
@@ -247,12 +247,14 @@ export async function authorizeRunStart(
   gate: PolicyGate,
   request: Pick<LaunchRequest, 'runId' | 'principal' | 'compiled' | 'namespace' | 'traceId' | 'carried'>,
   metrics: ProcessMetrics = processMetrics(),
+  preceding: readonly AuditEntry[] = [],
 ): Promise<Record<string, string>> {
   const result = await checkRunStart(gate, {
     principal: request.principal,
     compiled: request.compiled,
     run: { runId: request.runId, namespace: request.namespace, ...(request.traceId === undefined ? {} : { traceId: request.traceId }) },
     ...(request.carried === undefined ? {} : { skip: request.carried.map((task) => task.id) }),
+    ...(preceding.length === 0 ? {} : { preceding }),
   });
   if (!result.allow) {
     const denial = runStartDenial(result);
@@ -276,6 +278,18 @@ async function recordOrigin(log: AuditLog, request: LaunchRequest, origin: RunOr
   );
 }
 
+/**
+ * Appends the records that precede a start decided without a policy gate.
+ * @throws MaestroError `AUDIT_UNAVAILABLE` (503) when the audit log refuses them.
+ */
+async function appendPreceding(log: AuditLog, preceding: readonly AuditEntry[]): Promise<void> {
+  try {
+    await log.appendAll(preceding);
+  } catch (error) {
+    throw new MaestroError('AUDIT_UNAVAILABLE', `the audit log cannot record what led to this run start (${preceding.map((entry) => entry.result).join(', ')}), so it was not done; try again later`, { cause: error });
+  }
+}
+
 /** The run a repeated request's key is bound to, when it was started or queued. */
 async function existingRun(context: LaunchContext, runId: string): Promise<LaunchResult | undefined> {
   const started = await describeRun(context.client, runId);
@@ -296,11 +310,17 @@ async function existingRun(context: LaunchContext, runId: string): Promise<Launc
  * which the admission loop drains as runs finish.
  *
  * @param request without `runId`, a fresh `run-<uuid>`
+ * @param preceding audit records of what led to this start (a trigger's fire), appended once the
+ *   start is decided and before anything is queued or started: in the policy decisions' write
+ *   when there is a policy gate (one write, not two), else on their own.
+ * @throws MaestroError `AUDIT_UNAVAILABLE` when there is no policy gate and `preceding` cannot be
+ *   recorded (with one, the gate's `UNAVAILABLE`); nothing started then.
  */
 export async function launchRun(
   context: LaunchContext,
   request: Omit<LaunchRequest, 'runId'> & { runId?: string },
   idempotencyKey?: string,
+  preceding: readonly AuditEntry[] = [],
 ): Promise<LaunchResult> {
   const fresh = request.runId ?? newRunId();
   const runId = idempotencyKey === undefined ? fresh : await context.store.claimIdempotencyKey(request.namespace, idempotencyKey, fresh);
@@ -311,7 +331,8 @@ export async function launchRun(
     if (existing) return existing;
   }
   const traced: LaunchRequest = { ...request, ...runTrace(request), runId };
-  const taskDecisions = context.policy === undefined ? undefined : await authorizeRunStart(context.policy, traced, context.metrics);
+  const taskDecisions = context.policy === undefined ? undefined : await authorizeRunStart(context.policy, traced, context.metrics, preceding);
+  if (context.policy === undefined && preceding.length > 0) await appendPreceding(context.auditLog, preceding);
   const full: LaunchRequest = taskDecisions === undefined ? traced : { ...traced, taskDecisions };
   if (full.origin !== undefined) await recordOrigin(context.auditLog, full, full.origin);
   await chargeRun(context, full);

@@ -12,7 +12,7 @@ import { MaestroError, NotFoundError } from '../errors/index.js';
 import type { CompiledWorkflow, Principal } from '../ir/index.js';
 import { checkParams } from '../manifest/index.js';
 import semver from 'semver';
-import type { RunbookEntry, Store } from '../store/index.js';
+import type { AuditEntry, RunbookEntry, Store } from '../store/index.js';
 import { launchRun, type LaunchContext, type LaunchRequest, type LaunchResult } from './launch.js';
 import { inputSpecs, runbookParams, runbookWorkflow } from './runbook-plan.js';
 
@@ -82,7 +82,10 @@ export async function planRunbook(context: Pick<RunbookStartContext, 'store' | '
   const workflow = await context.store.getWorkflow(namespace, workflowName, workflowVersion);
   if (!workflow) throw new NotFoundError(`workflow ${runbook.spec.workflowRef}, which runbook ${entry.name}@${entry.version} runs, is not registered in namespace ${namespace}`);
   const params = checkParams(workflow.ir.parameters, await runbookParams(runbook, inputs));
-  return { entry, compiled: runbookWorkflow(runbook, workflow, await namespaceCatalog(context.store, context.catalog, namespace)), params };
+  // Only an approval gate recompiles the workflow, against the namespace's tasks: the registered
+  // ones are read for that alone, not on every start.
+  const catalog = runbook.metadata.approvals?.required ? await namespaceCatalog(context.store, context.catalog, namespace) : context.catalog;
+  return { entry, compiled: runbookWorkflow(runbook, workflow, catalog), params };
 }
 
 /**
@@ -99,11 +102,12 @@ export async function startRunbook(context: RunbookStartContext, request: Runboo
 
 /**
  * Launches a {@link planRunbook} plan: the second half of {@link startRunbook}, for a caller that
- * plans while it does something else first (a trigger records its fire meanwhile).
+ * plans while it does something else first (a trigger claims its key meanwhile).
  *
+ * @param preceding audit records of what led to the start (a trigger's fire): see {@link launchRun}.
  * @throws what {@link launchRun} throws; nothing has started then.
  */
-export async function launchRunbook(context: RunbookStartContext, plan: RunbookPlan, request: RunbookStartRequest): Promise<LaunchResult & { plan: RunbookPlan }> {
+export async function launchRunbook(context: RunbookStartContext, plan: RunbookPlan, request: RunbookStartRequest, preceding: readonly AuditEntry[] = []): Promise<LaunchResult & { plan: RunbookPlan }> {
   const launch: Omit<LaunchRequest, 'runId'> & { runId?: string } = {
     compiled: plan.compiled,
     params: plan.params,
@@ -115,5 +119,5 @@ export async function launchRunbook(context: RunbookStartContext, plan: RunbookP
     ...(request.traceParent === undefined ? {} : { traceParent: request.traceParent }),
     ...(request.priority === undefined ? {} : { priority: request.priority }),
   };
-  return { ...(await launchRun(context, launch, request.idempotencyKey)), plan };
+  return { ...(await launchRun(context, launch, request.idempotencyKey, preceding)), plan };
 }

@@ -13,7 +13,7 @@ import { namespaceClause } from './sql/namespace-clause.js';
 import { createRegisteredTaskStore } from './registered-tasks.js';
 import { createRunProgressStore } from './run-progress.js';
 import { createUsageLedger } from './usage-ledger.js';
-import { TRIGGER_RECENT_RUNS, type AdmissionEntry, type PutOutcome, type RunbookEntry, type RunbookRecord, type Store, type TriggerRecord, type WorkflowEntry, type WorkflowRecord } from './types.js';
+import { TRIGGER_RECENT_RUNS, type AdmissionEntry, type PutOutcome, type RunbookEntry, type RunbookRecord, type Store, type TriggerKeyClaim, type TriggerKeyClaimRequest, type TriggerRecord, type WorkflowEntry, type WorkflowRecord } from './types.js';
 
 function sha256(text: string): string {
   return `sha256:${createHash('sha256').update(text).digest('hex')}`;
@@ -75,6 +75,36 @@ function triggerRecord(row: SqlRow): TriggerRecord {
     ...(typeof lastFiredAt === 'string' ? { lastFiredAt } : {}),
     recentRuns: JSON.parse(text(row, 'recent_runs')) as TriggerRecord['recentRuns'],
   };
+}
+
+/** See {@link Store.claimTriggerKey}: the claim, inside `tx`. */
+async function claimTriggerKeyIn(tx: SqlExecutor, { namespace, trigger, key, runId, now, expiresAt }: TriggerKeyClaimRequest): Promise<TriggerKeyClaim> {
+  // An expired binding goes first, so the key can bind again; the insert then conflicts only
+  // with a live binding, which every concurrent claim reads back.
+  await tx.run('DELETE FROM trigger_keys WHERE namespace = $1 AND trigger_name = $2 AND expires_at <= $3', [namespace, trigger, now]);
+  const inserted = await tx.run(
+    'INSERT INTO trigger_keys (namespace, trigger_name, key, run_id, expires_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (namespace, trigger_name, key) DO NOTHING',
+    [namespace, trigger, key, runId, expiresAt],
+  );
+  if (inserted > 0) return { runId, fresh: true };
+  const rows = await tx.all('SELECT run_id FROM trigger_keys WHERE namespace = $1 AND trigger_name = $2 AND key = $3', [namespace, trigger, key]);
+  const row = rows[0];
+  if (!row) throw new MaestroError('INTERNAL', `store: deduplication key of trigger ${namespace}/${trigger} vanished`);
+  return { runId: text(row, 'run_id'), fresh: false };
+}
+
+/** See {@link Store.countTriggerEvents}: the count, inside `tx`. */
+async function countTriggerEventsIn(tx: SqlExecutor, namespace: string, trigger: string, window: string, count: number): Promise<number> {
+  const rows = await tx.all(
+    `INSERT INTO trigger_windows (namespace, trigger_name, window_start, count) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (namespace, trigger_name, window_start) DO UPDATE SET count = trigger_windows.count + $4
+       RETURNING count`,
+    [namespace, trigger, window, count],
+  );
+  const total = Number(rows[0]?.count ?? count);
+  // The window's first events: the windows before it are over (one statement less on every other event).
+  if (total === count) await tx.run('DELETE FROM trigger_windows WHERE namespace = $1 AND trigger_name = $2 AND window_start < $3', [namespace, trigger, window]);
+  return total;
 }
 
 /** How many registered workflows a store keeps in memory (each with its manifest and IR). */
@@ -273,35 +303,18 @@ export function createSqlStore(db: SqlDriver): Store {
       });
     },
 
-    claimTriggerKey({ namespace, trigger, key, runId, now, expiresAt }) {
-      return db.transaction(async (tx) => {
-        // An expired binding goes first, so the key can bind again; the insert then conflicts only
-        // with a live binding, which every concurrent claim reads back.
-        await tx.run('DELETE FROM trigger_keys WHERE namespace = $1 AND trigger_name = $2 AND expires_at <= $3', [namespace, trigger, now]);
-        const inserted = await tx.run(
-          'INSERT INTO trigger_keys (namespace, trigger_name, key, run_id, expires_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (namespace, trigger_name, key) DO NOTHING',
-          [namespace, trigger, key, runId, expiresAt],
-        );
-        if (inserted > 0) return { runId, fresh: true };
-        const rows = await tx.all('SELECT run_id FROM trigger_keys WHERE namespace = $1 AND trigger_name = $2 AND key = $3', [namespace, trigger, key]);
-        const row = rows[0];
-        if (!row) throw new MaestroError('INTERNAL', `store: deduplication key of trigger ${namespace}/${trigger} vanished`);
-        return { runId: text(row, 'run_id'), fresh: false };
-      });
+    claimTriggerKey(claim) {
+      return db.transaction((tx) => claimTriggerKeyIn(tx, claim));
     },
 
     countTriggerEvents(namespace, trigger, window, count) {
+      return db.transaction((tx) => countTriggerEventsIn(tx, namespace, trigger, window, count));
+    },
+
+    countTriggerEventsAndClaim(window, count, limit, claim) {
       return db.transaction(async (tx) => {
-        const rows = await tx.all(
-          `INSERT INTO trigger_windows (namespace, trigger_name, window_start, count) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (namespace, trigger_name, window_start) DO UPDATE SET count = trigger_windows.count + $4
-             RETURNING count`,
-          [namespace, trigger, window, count],
-        );
-        const total = Number(rows[0]?.count ?? count);
-        // The window's first events: the windows before it are over (one statement less on every other event).
-        if (total === count) await tx.run('DELETE FROM trigger_windows WHERE namespace = $1 AND trigger_name = $2 AND window_start < $3', [namespace, trigger, window]);
-        return total;
+        const total = await countTriggerEventsIn(tx, claim.namespace, claim.trigger, window, count);
+        return total > limit ? { total } : { total, claim: await claimTriggerKeyIn(tx, claim) };
       });
     },
 

@@ -88,6 +88,19 @@ export interface TriggerRecord {
 /** How many recent runs a trigger record keeps. */
 export const TRIGGER_RECENT_RUNS = 20;
 
+/** A deduplication key to bind: see {@link Store.claimTriggerKey}. */
+export interface TriggerKeyClaimRequest {
+  namespace: string;
+  trigger: string;
+  key: string;
+  /** The run to bind it to. */
+  runId: string;
+  /** ISO time: bindings that expired by then are dropped first. */
+  now: string;
+  /** ISO time the binding expires. */
+  expiresAt: string;
+}
+
 /** Outcome of {@link Store.claimTriggerKey}. */
 export interface TriggerKeyClaim {
   /** The run the key is bound to: the one offered, or the one bound first within the window. */
@@ -185,13 +198,20 @@ export interface Store extends UsageLedger, RunProgressStore, RegisteredTaskStor
    * already and has not expired: a unique key in the database decides, so concurrent claims from
    * any number of API replicas or consumers bind it once.
    */
-  claimTriggerKey(claim: { namespace: string; trigger: string; key: string; runId: string; now: string; expiresAt: string }): Promise<TriggerKeyClaim>;
+  claimTriggerKey(claim: TriggerKeyClaimRequest): Promise<TriggerKeyClaim>;
   /**
    * Counts `count` events in a trigger's window (e.g. the current minute, `2026-12-06T13:41`) and
    * returns the window's total: one row per trigger and window, incremented in the database, so
    * every API replica and consumer shares the count. Windows before `window` are dropped.
    */
   countTriggerEvents(namespace: string, trigger: string, window: string, count: number): Promise<number>;
+  /**
+   * {@link Store.countTriggerEvents}, then — unless the window's total is over `limit` —
+   * {@link Store.claimTriggerKey} of `claim`, in one transaction: an event's rate check and its
+   * key's claim in one write.
+   * @returns the window's total, and the claim when it was made
+   */
+  countTriggerEventsAndClaim(window: string, count: number, limit: number, claim: TriggerKeyClaimRequest): Promise<{ total: number; claim?: TriggerKeyClaim }>;
 
   /**
    * The operations view of a namespace over a window: SQL aggregates over the usage ledger and

@@ -3,7 +3,7 @@
  * one each, appended before the action is taken (an action the audit log cannot record is not).
  */
 import { MaestroError } from '../errors/index.js';
-import { auditRecordId, type AuditLog } from '../store/index.js';
+import { auditRecordId, type AuditEntry, type AuditLog } from '../store/index.js';
 
 /** Audit `kind` of every trigger record. */
 export const TRIGGER_AUDIT_KIND = 'trigger';
@@ -26,6 +26,22 @@ export interface TriggerAuditEvent {
   details?: Record<string, unknown>;
 }
 
+/** The audit log's record of a trigger event: what {@link recordTriggerEvent} appends, or a run start appends with its decisions (a fire). */
+export function triggerAuditEntry(event: TriggerAuditEvent): AuditEntry {
+  return {
+    kind: TRIGGER_AUDIT_KIND,
+    id: auditRecordId(),
+    time: new Date().toISOString(),
+    namespace: event.namespace,
+    ...(event.runId === undefined ? {} : { runId: event.runId }),
+    ...(event.traceId === undefined ? {} : { traceId: event.traceId }),
+    actor: event.actor,
+    result: event.action,
+    reasons: event.reason === undefined ? [] : [event.reason],
+    details: { trigger: event.trigger, ...event.details },
+  };
+}
+
 /**
  * Appends a trigger event to the audit log, before the action it records is taken.
  *
@@ -33,18 +49,7 @@ export interface TriggerAuditEvent {
  */
 export async function recordTriggerEvent(log: AuditLog, event: TriggerAuditEvent): Promise<void> {
   try {
-    await log.append({
-      kind: TRIGGER_AUDIT_KIND,
-      id: auditRecordId(),
-      time: new Date().toISOString(),
-      namespace: event.namespace,
-      ...(event.runId === undefined ? {} : { runId: event.runId }),
-      ...(event.traceId === undefined ? {} : { traceId: event.traceId }),
-      actor: event.actor,
-      result: event.action,
-      reasons: event.reason === undefined ? [] : [event.reason],
-      details: { trigger: event.trigger, ...event.details },
-    });
+    await log.append(triggerAuditEntry(event));
   } catch (error) {
     throw new MaestroError('AUDIT_UNAVAILABLE', `the audit log cannot record this ${event.action} of trigger ${event.namespace}/${event.trigger}, so it was not done; try again later`, { cause: error });
   }

@@ -8,22 +8,24 @@
  *    evaluated on the CEL thread pool (never on the caller's event loop, each bounded by its cost).
  * 3. The items that pass the filter are counted in the trigger's rate window (in the store, so
  *    every replica shares it); over `rateLimit.perMinute`, nothing starts (`rate-limited`).
- * 4. Each item's key is claimed in the store with a fresh run id: a key bound within
- *    `dedupWindow` returns its run (`duplicate`) — unless that run never started (the process died
- *    between the claim and the start, or the start was refused), in which case this event starts
- *    it under the same id, so a run id is started at most once.
- * 5. The fire is recorded in the audit log, then the runbook starts as `startRunbook` starts it
- *    (`planRunbook`, done meanwhile, then `launchRunbook`: the one run-start path) for the
- *    principal recorded with the trigger; a refusal (allow-list role lost, policy denial, inputs
- *    that do not check) is recorded and starts nothing.
+ * 4. Each item's key is claimed in the store with a fresh run id (the first item's in the count's
+ *    transaction): a key bound within `dedupWindow` returns its run (`duplicate`) — unless that
+ *    run never started (the process died between the claim and the start, or the start was
+ *    refused), in which case this event starts it under the same id, so a run id is started at
+ *    most once.
+ * 5. The runbook starts as `startRunbook` starts it (`planRunbook`, done meanwhile, then
+ *    `launchRunbook`: the one run-start path) for the principal recorded with the trigger, the
+ *    fire recorded in the audit log before the start, in the same write as the start's policy
+ *    decisions; a refusal (allow-list role lost, policy denial, inputs that do not check) is
+ *    recorded after the fire and starts nothing.
  */
 import { randomBytes, createHash } from 'node:crypto';
 import { MaestroError, type ErrorCode } from '../errors/index.js';
 import type { ExpressionBindings, Principal } from '../ir/index.js';
 import { describeRun, launchRunbook, newRunId, planRunbook, type RunbookStartContext } from '../runs/index.js';
-import type { TriggerRecord } from '../store/index.js';
+import type { TriggerKeyClaim, TriggerKeyClaimRequest, TriggerRecord } from '../store/index.js';
 import { resolveTemplatesOffThread } from '../threads/index.js';
-import { recordTriggerEvent } from './audit.js';
+import { recordTriggerEvent, triggerAuditEntry, type TriggerAuditEvent } from './audit.js';
 import { dedupWindowMs, MAX_TRIGGER_ITEMS, type Trigger, type TriggerDefinition } from './definition.js';
 
 /** What {@link fireTrigger} needs: a runbook start's context (store, audit log, policy, Temporal, catalog). */
@@ -188,34 +190,57 @@ async function planItem(trigger: Trigger, bindings: ExpressionBindings, event: T
   return { pass: trigger.filter === undefined || filter === true, ...(key === undefined ? {} : { key: storedKey(key) }), inputs };
 }
 
-/** Starts (or finds) the run of one item that passed the filter. */
-async function fireItem(context: TriggerContext, trigger: Trigger, principal: Principal, item: PlannedItem, trace: { traceId: string; traceParent?: string }, now: Date): Promise<FiredItem> {
+/** The claim of an item's key, for a fresh run id. */
+function keyClaim(trigger: Trigger, key: string, now: Date): TriggerKeyClaimRequest {
+  return {
+    namespace: trigger.namespace,
+    trigger: trigger.name,
+    key,
+    runId: newRunId(),
+    now: now.toISOString(),
+    expiresAt: new Date(now.getTime() + dedupWindowMs(trigger)).toISOString(),
+  };
+}
+
+/**
+ * Starts (or finds) the run of one item that passed the filter.
+ * @param claimed its key's claim when made already (with the event's count), else it is claimed here
+ */
+async function fireItem(
+  context: TriggerContext,
+  trigger: Trigger,
+  principal: Principal,
+  item: PlannedItem,
+  trace: { traceId: string; traceParent?: string },
+  now: Date,
+  claimed?: TriggerKeyClaim,
+): Promise<FiredItem> {
   const { traceId } = trace;
   const actor = triggerActor(trigger);
   const start = { namespace: trigger.namespace, runbook: trigger.runbook, inputs: item.inputs, principal, startedBy: actor, ...trace };
-  // Planned (runbook found, allow-list and inputs checked) while the key is claimed and the fire
-  // recorded: only reads, so nothing happens if the item turns out a duplicate.
+  // Planned (runbook found, allow-list and inputs checked) while the key is claimed: only reads,
+  // so nothing happens if the item turns out a duplicate.
   const planning = planRunbook(context, start);
   planning.catch(() => undefined); // awaited below, where its refusal is handled
   let runId = newRunId();
   let fresh = true;
   if (item.key !== undefined) {
-    const claim = await context.store.claimTriggerKey({
-      namespace: trigger.namespace,
-      trigger: trigger.name,
-      key: item.key,
-      runId,
-      now: now.toISOString(),
-      expiresAt: new Date(now.getTime() + dedupWindowMs(trigger)).toISOString(),
-    });
+    const claim = claimed ?? (await context.store.claimTriggerKey(keyClaim(trigger, item.key, now)));
     runId = claim.runId;
     fresh = claim.fresh;
     if (!fresh && (await startedSoon(context, runId))) return { outcome: 'duplicate', runId, key: item.key };
   }
   const keyDetails = item.key === undefined ? {} : { key: item.key };
-  await recordTriggerEvent(context.auditLog, { namespace: trigger.namespace, trigger: trigger.name, actor, action: 'fire', runId, traceId, details: { runbook: trigger.runbook, ...keyDetails } });
+  const fire: TriggerAuditEvent = { namespace: trigger.namespace, trigger: trigger.name, actor, action: 'fire', runId, traceId, details: { runbook: trigger.runbook, ...keyDetails } };
   try {
-    const result = await launchRunbook(context, await planning, { ...start, runId });
+    const plan = await planning.catch(async (error: unknown) => {
+      // Refused before its start was decided (the runbook gone, a role lost, inputs that do not
+      // check): the fire is recorded on its own, before its refusal.
+      if (refusal(error) !== undefined) await recordTriggerEvent(context.auditLog, fire);
+      throw error;
+    });
+    // The fire is recorded in the same write as the start's policy decisions, before the start.
+    const result = await launchRunbook(context, plan, { ...start, runId }, [triggerAuditEntry(fire)]);
     // A key claimed before is the first delivery's run, whoever started it in the end.
     return { outcome: fresh && result.created ? 'started' : 'duplicate', runId: result.runId, ...keyDetails };
   } catch (error) {
@@ -261,13 +286,21 @@ export async function fireTrigger(context: TriggerContext, record: TriggerRecord
   const passing = planned.filter((item) => item.pass);
   if (passing.length === 0) return { outcome: 'ignored', runIds: [], items: planned.map(() => ({ outcome: 'ignored' })) };
   const window = now.toISOString().slice(0, 16);
-  const counted = await context.store.countTriggerEvents(trigger.namespace, trigger.name, window, passing.length);
-  if (counted > trigger.rateLimit.perMinute) {
+  const limit = trigger.rateLimit.perMinute;
+  // The first item's key is claimed in the count's transaction (one write, where most events have
+  // one item); the others' each before its own start, so a start that fails leaves theirs free.
+  const firstKey = passing[0]?.key;
+  const { total, claim } =
+    firstKey === undefined
+      ? { total: await context.store.countTriggerEvents(trigger.namespace, trigger.name, window, passing.length) }
+      : await context.store.countTriggerEventsAndClaim(window, passing.length, limit, keyClaim(trigger, firstKey, now));
+  if (total > limit) {
     return { outcome: 'rate-limited', runIds: [], items: [], retryAfterSeconds: Math.max(1, 60 - now.getUTCSeconds()) };
   }
+  const trace = { traceId, ...(event.traceParent === undefined ? {} : { traceParent: event.traceParent }) };
   const items: FiredItem[] = [];
   // One item after the other: a payload's runs start in its order, and never more at once than one event's worth.
-  for (const item of planned) items.push(item.pass ? await fireItem(context, trigger, record.principal, item, { traceId, ...(event.traceParent === undefined ? {} : { traceParent: event.traceParent }) }, now) : { outcome: 'ignored' });
+  for (const item of planned) items.push(item.pass ? await fireItem(context, trigger, record.principal, item, trace, now, item === passing[0] ? claim : undefined) : { outcome: 'ignored' });
   const runIds = items.flatMap((item) => (item.runId !== undefined && item.outcome !== 'refused' ? [item.runId] : []));
   if (runIds.length > 0) await context.store.markTriggerFired(trigger.namespace, trigger.name, now.toISOString(), runIds);
   return { outcome: overall(items), runIds, items };

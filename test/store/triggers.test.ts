@@ -58,4 +58,14 @@ describe.each([sqliteDatabase('maestro-triggers-'), postgresDatabase()])('trigge
     expect(await opened.store.countTriggerEvents('ops', 'rate', '2026-01-01T00:01', 2)).toBe(2);
     expect(await opened.store.countTriggerEvents('ops', 'other', '2026-01-01T00:01', 1)).toBe(1);
   });
+
+  it('counts an event and claims its key in one go, claiming nothing over the limit', async () => {
+    const claim = (runId: string) => ({ namespace: 'ops', trigger: 'both', key: 'msg-1', runId, now: '2026-01-01T00:00:00.000Z', expiresAt: '2026-01-01T00:01:00.000Z' });
+    expect(await opened.store.countTriggerEventsAndClaim('2026-01-01T00:00', 1, 2, claim('run-1'))).toEqual({ total: 1, claim: { runId: 'run-1', fresh: true } });
+    expect(await opened.store.countTriggerEventsAndClaim('2026-01-01T00:00', 1, 2, claim('run-2'))).toEqual({ total: 2, claim: { runId: 'run-1', fresh: false } });
+    // Over the limit: counted, and the key is left as it was.
+    expect(await opened.store.countTriggerEventsAndClaim('2026-01-01T00:00', 1, 2, { ...claim('run-3'), key: 'msg-2' })).toEqual({ total: 3 });
+    expect(await opened.store.claimTriggerKey({ ...claim('run-4'), key: 'msg-2' })).toEqual({ runId: 'run-4', fresh: true });
+    expect(await opened.store.countTriggerEvents('ops', 'both', '2026-01-01T00:00', 0)).toBe(3);
+  });
 });
