@@ -53,7 +53,8 @@ function idempotencyKeyOf(header: string | undefined, field: string | undefined)
  * `POST /runs`: 201 with the new run, 200 with the run an idempotency key (header or body) already
  * started. With `wait`, the answer also waits for the run to end, as `GET /runs/{runId}?wait=`
  * does, and carries its detail (`run`): one call for a caller that wants the outcome. The wait's
- * stream slot is taken before anything starts, so a refused wait (429) starts nothing.
+ * stream slot is taken before anything starts, so a refused wait (429) starts nothing; a wait that
+ * fails once the run started answers the start alone (its status not final, no `run`).
  */
 export const startRun: RouteHandler = async (context) => {
   const principal = caller(context);
@@ -82,9 +83,16 @@ export const startRun: RouteHandler = async (context) => {
     const created = { runId: result.runId, status: result.status, workflowRef: body.workflowRef, namespace };
     const status = result.created ? 201 : 200;
     if (wait === 0 || result.status === 'QUEUED') return { status, body: created };
-    // Read while the run goes on: the detail at its end does not wait for it.
-    const run = await waitedDetail(context, result.runId, wait, locateRun(context.deps.client, context.deps.store, result.runId));
-    return { status, body: { ...created, status: run.status, run } };
+    try {
+      // Read while the run goes on: the detail at its end does not wait for it.
+      const run = await waitedDetail(context, result.runId, wait, locateRun(context.deps.client, context.deps.store, result.runId));
+      return { status, body: { ...created, status: run.status, run } };
+    } catch (error) {
+      // The run started: an error here would read as a failed start, and a retry without an
+      // idempotency key would start a second run. The start's own answer says it is not over.
+      console.error(`maestro api: POST /runs waiting for ${result.runId} failed; answered the start alone:`, error);
+      return { status, body: created };
+    }
   } finally {
     release?.();
   }
