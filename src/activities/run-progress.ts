@@ -6,9 +6,10 @@
  *
  * A sink is not history: publishing changes no command and no event, so every recorded history
  * replays as before, and a replaying worker publishes nothing (`callDuringReplay: false`). The
- * worker awaits sinks before it completes an activation, so `publish` only hands the state over:
- * one store write per run is in flight at a time, and a state published meanwhile replaces the one
- * waiting (only the latest matters), sealed with the payload codec when it is written, as Temporal's
+ * worker awaits sinks before it completes an activation, so `publish` only hands the state over
+ * and the write happens on the event loop's next turn, after the completion has gone: one store
+ * write per run is in flight at a time, and a state published meanwhile replaces the one waiting
+ * (only the latest matters), sealed with the payload codec when it is written, as Temporal's
  * payloads are (task outputs are in it). A write that fails is logged; the next state is written anyway.
  */
 import { sealValue, type AesGcmPayloadCodec } from '../codec/index.js';
@@ -61,10 +62,9 @@ export function progressSink(
   const waiting = new Map<string, Waiting>();
   const write = ({ runId, execution, publication: { namespace, seq, state } }: Waiting): Promise<void> | undefined =>
     store?.publishRunProgress({ runId, namespace, execution, seq, status: state.status, state: codec === undefined ? JSON.stringify(state) : sealValue(codec, state) });
-  /** Runs with a write in flight. */
+  /** Runs with a write scheduled or in flight. */
   const writing = new Set<string>();
   const drain = async (runId: string): Promise<void> => {
-    writing.add(runId);
     try {
       for (let next = waiting.get(runId); next !== undefined; next = waiting.get(runId)) {
         waiting.delete(runId);
@@ -85,7 +85,12 @@ export function progressSink(
           if (store === undefined) return;
           const runId = info.workflowId;
           waiting.set(runId, { runId, execution: info.runId, publication });
-          if (!writing.has(runId)) void drain(runId);
+          if (writing.has(runId)) return;
+          // The write waits for the next turn of the event loop: the worker awaits this function
+          // before it sends the activation's completion, and sealing and writing the state (~0.5 ms)
+          // would hold the run's next step that long.
+          writing.add(runId);
+          setImmediate(() => void drain(runId));
         },
         callDuringReplay: false,
       },
