@@ -130,9 +130,11 @@ export interface CachedAttempt extends CacheKeyInput {
   defaultTtlMs?: number;
   /**
    * Called when the cache cannot be read or written (S3 down…): the attempt then executes, or
-   * keeps the outputs it computed, instead of failing on account of an optimisation. Pass the
-   * task's logger here.
-   * @default undefined — cache errors fail the attempt
+   * keeps the outputs it computed, instead of failing on account of an optimisation. With it, the
+   * outputs of a miss are also returned at once and stored on the event loop's next turn — after
+   * the attempt's result has gone to Temporal, not before (the store is an optimisation too); a
+   * store that fails is reported here then. Pass the task's logger here.
+   * @default undefined — cache errors fail the attempt, and a miss returns once its outputs are stored
    */
   onCacheError?: (error: unknown, operation: 'get' | 'put') => void;
 }
@@ -174,6 +176,8 @@ export async function runCached(cache: TaskCache | undefined, attempt: CachedAtt
   if (hit) return { outputs: hit.outputs, cached: true, cacheKey: key };
   const outputs = await execute();
   const ttlMs = attempt.cache.ttlMs ?? defaultTtlMs;
-  await guarded('put', () => cache.put({ key, uses: attempt.uses, outputs, ...(ttlMs === undefined ? {} : { ttlMs }) }));
+  const store = (): Promise<unknown> => cache.put({ key, uses: attempt.uses, outputs, ...(ttlMs === undefined ? {} : { ttlMs }) });
+  if (onCacheError) setImmediate(() => void guarded('put', store));
+  else await store();
   return { outputs, cached: false, cacheKey: key };
 }
