@@ -174,7 +174,7 @@ export async function admitAttempt(policy: PolicyGate | undefined, input: RunTas
     const { purpose = '', authority = '', license = '' } = { ...input.policy?.context, ...input.policy?.overrides };
     const obliged = decision.obligations?.requireSignedImage ? ', signed image required' : '';
     const how = admission.reused ? ' (reused from the run start)' : admission.decidedAgain === undefined ? '' : ` (decided again: ${admission.decidedAgain})`;
-    log.logger.info(`policy allowed (purpose ${purpose}, authority ${authority}, license ${license}${obliged}) decision ${decision.decisionId}${how}`, {
+    log.note(`policy allowed (purpose ${purpose}, authority ${authority}, license ${license}${obliged}) decision ${decision.decisionId}${how}`, {
       decisionId: decision.decisionId,
       ...(admission.reused ? { reused: true } : {}),
       ...decision.obligations,
