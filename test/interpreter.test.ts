@@ -221,6 +221,17 @@ describe('approval gates', () => {
     ]);
   });
 
+  it("answers Temporal's stack-trace query with where the run waits, a few frames deep", async () => {
+    const runId = await engine.start(gate());
+    await waitForState(engine, runId, (s) => task(s, 'approve').status === 'WAITING');
+    const trace = await engine.client.workflow.getHandle(runId).query<string>('__stack_trace');
+    // One stack per pending promise, blank-line separated; the sandbox keeps 6 frames, 2 of them the SDK's hook.
+    const stacks = trace.split(/\n\s*\n/).map((stack) => stack.split('\n').filter((line) => line.trim().startsWith('at ')));
+    expect(trace).toMatch(/awaitApproval/);
+    expect(Math.max(...stacks.map((frames) => frames.length))).toBeLessThanOrEqual(4);
+    await engine.client.workflow.getHandle(runId).cancel();
+  });
+
   it('a rejection fails the run with the approver and the reason', async () => {
     const runId = await engine.start(gate());
     await waitForState(engine, runId, (s) => s.status === 'WAITING');

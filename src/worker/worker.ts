@@ -30,6 +30,7 @@ const INTERPRETER_PATH = fileURLToPath(new URL('../../interpreters/dag-interpret
 const IR_PATH = fileURLToPath(new URL('../ir/index.ts', import.meta.url));
 const SCHEDULER_PATH = fileURLToPath(new URL('../../interpreters/scheduler.ts', import.meta.url));
 const ACTIVATION_END_PATH = fileURLToPath(new URL('../../interpreters/activation-end.ts', import.meta.url));
+const SANDBOX_PATH = fileURLToPath(new URL('../../interpreters/sandbox.ts', import.meta.url));
 
 /** Options of {@link createWorker}. */
 export interface WorkerOptions {
@@ -128,10 +129,11 @@ export function bundleInterpreter(): Promise<WorkflowBundleWithSourceMap> {
   // then one class for every run (its instances share their shapes). They hold no per-run state;
   // the interpreter itself does (its activation-end hook's): it is never preloaded.
   // The activation-end hook publishes a run's state without a promise (interpreters/activation-end.ts).
+  // The sandbox's settings (interpreters/sandbox.ts) go first: the SDK freezes its globals after the preload.
   return bundleWorkflowCode({
     workflowsPath: INTERPRETER_PATH,
     workflowInterceptorModules: [ACTIVATION_END_PATH],
-    preloadModules: [IR_PATH, SCHEDULER_PATH],
+    preloadModules: [SANDBOX_PATH, IR_PATH, SCHEDULER_PATH],
     logger: quietBundlerLogger,
   });
 }
