@@ -1,7 +1,7 @@
 import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, digestOf, outputsSha256, sha256Hex } from './index.js';
+import { canonicalJson, digestOf, outputsJson, outputsSha256, sha256Hex } from './index.js';
 
 /** What a call gives: its text, or that it threw. */
 function outcome(make: () => string | undefined): { text: string | undefined } | { threw: true } {
@@ -74,6 +74,15 @@ describe('canonicalJson', () => {
     for (const value of [{ at: new Date(Date.UTC(2026, 0, 1)) }, [1, , 3], { f: () => 1 }, [() => 1], { toJSON: () => ({ z: 1, a: 2 }) }, deep, new Map([['a', 1]])]) {
       expectSameAsPackage(value);
     }
+  });
+
+  it('writes an object whose canonical JSON is known as that text, without walking it again', () => {
+    const outputs = { rows: [3, 1], note: 'é' };
+    const run = { tasks: [{ id: 'a', outputs }], status: 'SUCCEEDED' };
+    const known = new Map<object, string>([[outputs, outputsJson(outputs)]]);
+    expect(canonicalJson(run, known)).toBe(canonicalJson(run));
+    // The text is used as given: only the canonical JSON of that very object may be passed.
+    expect(canonicalJson(run, new Map([[outputs, '"stand-in"']]))).toBe('{"status":"SUCCEEDED","tasks":[{"id":"a","outputs":"stand-in"}]}');
   });
 });
 

@@ -12,8 +12,14 @@ export function digestOf(value: unknown): string {
   return `sha256:${hash('sha256', canonicalJson(value))}`;
 }
 
-/** The RFC 8785 canonical JSON of a JSON value (what {@link digestOf} hashes). */
-export function canonicalJson(value: unknown): string {
+/**
+ * The RFC 8785 canonical JSON of a JSON value (what {@link digestOf} hashes).
+ *
+ * `known` holds the canonical JSON already made of some objects inside `value` (by identity), which
+ * is written as is rather than made again: a run's state holds its tasks' outputs, whose canonical
+ * JSON a receipt needs on its own too.
+ */
+export function canonicalJson(value: unknown, known?: ReadonlyMap<object, string>): string {
   // A string on its own (most of an audit record's members) is written as JSON.stringify writes it,
   // as RFC 8785 says; lone surrogates are refused, as for strings inside objects.
   if (typeof value === 'string') {
@@ -21,7 +27,7 @@ export function canonicalJson(value: unknown): string {
     return JSON.stringify(value);
   }
   try {
-    return plainJson(value, 0);
+    return plainJson(value, 0, known);
   } catch (error) {
     if (error !== NOT_PLAIN) throw error;
   }
@@ -48,7 +54,7 @@ const PLAIN_DEPTH = 1000;
  * undefined left out, undefined array items as null) without its per-character surrogate scan and
  * cycle set, which made it most of a receipt's cost. Throws {@link NOT_PLAIN} at anything else.
  */
-function plainJson(value: unknown, depth: number): string {
+function plainJson(value: unknown, depth: number, known: ReadonlyMap<object, string> | undefined): string {
   switch (typeof value) {
     case 'string':
       return plainString(value);
@@ -60,6 +66,8 @@ function plainJson(value: unknown, depth: number): string {
     case 'object': {
       if (value === null) return 'null';
       if (depth >= PLAIN_DEPTH || typeof (value as { toJSON?: unknown }).toJSON === 'function') throw NOT_PLAIN;
+      const made = known?.get(value);
+      if (made !== undefined) return made;
       if (Array.isArray(value)) {
         let out = '[';
         for (let index = 0; index < value.length; index += 1) {
@@ -70,7 +78,7 @@ function plainJson(value: unknown, depth: number): string {
             if (!(index in value)) throw NOT_PLAIN;
             out += 'null';
           } else {
-            out += plainJson(item, depth + 1);
+            out += plainJson(item, depth + 1, known);
           }
         }
         return `${out}]`;
@@ -81,7 +89,7 @@ function plainJson(value: unknown, depth: number): string {
         const item = record[key];
         if (item === undefined || typeof item === 'symbol') continue;
         if (out.length > 1) out += ',';
-        out += `${plainString(key)}:${plainJson(item, depth + 1)}`;
+        out += `${plainString(key)}:${plainJson(item, depth + 1, known)}`;
       }
       return `${out}}`;
     }
@@ -122,9 +130,17 @@ export function hexOf(digest: string): string {
 
 /**
  * sha256 (hex) of a task's outputs, as receipts record it and the task cache checks its entries:
- * the RFC 8785 canonical JSON of the outputs as the run records them, artifact references
- * included (they name their content by sha256, so the hash still commits to every byte).
+ * the sha256 of {@link outputsJson}.
  */
 export function outputsSha256(outputs: unknown): string {
-  return canonicalSha256(outputs ?? null);
+  return sha256Hex(outputsJson(outputs));
+}
+
+/**
+ * What {@link outputsSha256} hashes: the RFC 8785 canonical JSON of a task's outputs as the run
+ * records them (none: null), artifact references included (they name their content by sha256, so
+ * the hash still commits to every byte).
+ */
+export function outputsJson(outputs: unknown): string {
+  return canonicalJson(outputs ?? null);
 }
