@@ -1,8 +1,9 @@
 /**
  * Receipt cost per run: build the in-toto/SLSA statement (inputs recomputed through CEL, every
  * output hashed as canonical JSON), sign it (ECDSA P-256, DSSE in a Sigstore bundle) and store it
- * (filesystem, written and renamed into place) — for a 10-task and a 1,000-task chain, in
- * process. Run alone with `tsx bench/receipt.ts`; `bench/run.ts` may call {@link benchReceipt}.
+ * (filesystem, written and renamed into place) — for chains of 3, 10, 100 and 1,000 tasks, in
+ * process, in wall time and in the process's CPU time (every thread: the collector's too). Run
+ * alone with `tsx bench/receipt.ts`; `bench/run.ts` may call {@link benchReceipt}.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,13 +34,15 @@ export interface ReceiptBenchResult {
   sign: Summary;
   /** The whole `writeReceipt` activity body: build + sign + write, ms. */
   write: Summary;
+  /** CPU time of the process over each `writeReceipt`, ms: what a loaded machine cannot inflate much. */
+  writeCpu: Summary;
   /** Size of the stored bundle, bytes. */
   bundleBytes: number;
 }
 
 /** Options of {@link benchReceipt}. */
 export interface ReceiptBenchOptions {
-  /** @default [10, 1000] */
+  /** @default [3, 10, 100, 1000] */
   sizes?: readonly number[];
   /** @default 50 */
   iterations?: number;
@@ -74,18 +77,30 @@ function fixture(tasks: number): { compiled: CompiledWorkflow; state: RunState }
 }
 
 async function timed(iterations: number, warmup: number, work: () => unknown): Promise<Summary> {
-  const samples: number[] = [];
+  return (await timedWithCpu(iterations, warmup, work)).wall;
+}
+
+/** Wall and process CPU time of each call of `work`, ms. */
+async function timedWithCpu(iterations: number, warmup: number, work: () => unknown): Promise<{ wall: Summary; cpu: Summary }> {
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < warmup + iterations; i += 1) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     await work();
-    if (i >= warmup) samples.push(performance.now() - t0);
+    const t1 = performance.now();
+    const used = process.cpuUsage(c0);
+    if (i >= warmup) {
+      wall.push(t1 - t0);
+      cpu.push((used.user + used.system) / 1000);
+    }
   }
-  return summarize(samples);
+  return { wall: summarize(wall), cpu: summarize(cpu) };
 }
 
 /** Times receipt build, sign and write for each run size. */
 export async function benchReceipt(options: ReceiptBenchOptions = {}): Promise<ReceiptBenchResult[]> {
-  const { sizes = [10, 1000], iterations = 50, warmup = 5 } = options;
+  const { sizes = [3, 10, 100, 1000], iterations = 50, warmup = 5 } = options;
   const key = generateSigningKey();
   const signer = localBundleSigner(key);
   const dir = await mkdtemp(join(tmpdir(), 'maestro-bench-receipt-'));
@@ -102,11 +117,11 @@ export async function benchReceipt(options: ReceiptBenchOptions = {}): Promise<R
       const sign = await timed(iterations, warmup, () => signStatement(statement, signer));
       let runs = 0;
       // A new run id each time: the writer keeps an identical existing receipt, which would skip the signing.
-      const writeSummary = await timed(iterations, warmup, () =>
+      const written = await timedWithCpu(iterations, warmup, () =>
         write({ runId: `${state.runId}-${(runs += 1)}`, ir: compiled.ir, digest: compiled.digest, params: {}, state: { ...state, runId: `${state.runId}-${runs}` } }),
       );
       const stored = await receipts.read(`${state.runId}-${runs}`);
-      results.push({ tasks, build, sign, write: writeSummary, bundleBytes: stored.bytes.byteLength });
+      results.push({ tasks, build, sign, write: written.wall, writeCpu: written.cpu, bundleBytes: stored.bytes.byteLength });
     }
     return results;
   } finally {
@@ -118,6 +133,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const results = await benchReceipt();
   const ms = (s: Summary): string => `${s.median.toFixed(2)} ms (p95 ${s.p95.toFixed(2)})`;
   for (const r of results) {
-    console.log(`${r.tasks} tasks: build ${ms(r.build)}, sign ${ms(r.sign)}, build+sign+write ${ms(r.write)}, bundle ${r.bundleBytes} bytes`);
+    console.log(`${r.tasks} tasks: build ${ms(r.build)}, sign ${ms(r.sign)}, build+sign+write ${ms(r.write)}, its CPU ${ms(r.writeCpu)}, bundle ${r.bundleBytes} bytes`);
   }
 }

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ARTIFACT, TOKEN, compiledFixture, fixtureReceipt, receiptInput, runFixture } from '../../test/provenance/fixtures.js';
-import { canonicalJson, canonicalSha256, outputsSha256 } from '../canonical/index.js';
+import { canonicalJson, canonicalSha256, outputsSha256, sha256Hex } from '../canonical/index.js';
 import { paramsSha256 } from './receipt-statement.js';
 import { receiptDecisionIds } from './receipt-store.js';
+import { statementPayload } from './signing.js';
 import { IN_TOTO_STATEMENT_TYPE, MAESTRO_RUN_BUILD_TYPE, SLSA_PROVENANCE_V1, statementProblem } from './statement.js';
 
 type Annotations = Record<string, unknown>;
@@ -120,6 +121,21 @@ describe('buildReceipt', () => {
     Object.assign(run.tasks[3] ?? {}, { status: 'FAILED', error: { code: 'TASK_FAILED', message: `401 for Bearer ${TOKEN}` } });
     const fetch = byproduct(fixtureReceipt({ run }), 'task/fetch');
     expect(fetch.error).toEqual({ code: 'TASK_FAILED', message: '401 for Bearer [secret]' });
+  });
+
+  it('signs the very bytes receipts were signed as before they were made cheaper (digests of the earlier code\'s statements)', () => {
+    // A fixed IR digest, so that only the manifest and the receipt code decide these bytes.
+    const digest = `sha256:${'55'.repeat(32)}`;
+    const run = runFixture(digest);
+    Object.assign(run.tasks[0] ?? {}, { cached: true });
+    const decisions = { run: ['d-start'], tasks: { fetch: ['d-egress', 'd-start-fetch'], 'each[1]': ['d-item'] }, reused: { fetch: ['d-start-fetch'] } };
+    const succeeded = fixtureReceipt({ digest, run, namespace: 'team-a', policyDecisionIds: decisions });
+    expect(sha256Hex(statementPayload(succeeded))).toBe('ba4aaced5732088f28c0c3efb7015d091921e7cd97d6210b836aa49877d14f4b');
+    const failedRun = runFixture(digest);
+    failedRun.status = 'FAILED';
+    failedRun.error = { code: 'TASK_FAILED', message: `task "fetch" failed with ${TOKEN}` };
+    Object.assign(failedRun.tasks[3] ?? {}, { status: 'FAILED', outputs: undefined, error: { code: 'TASK_FAILED', message: `401 for Bearer ${TOKEN}` } });
+    expect(sha256Hex(statementPayload(fixtureReceipt({ digest, run: failedRun })))).toBe('2653ec6bcea46e3855347dbd38ccdac4a62355d570b6f76d3a8d8951203a915b');
   });
 
   it('is deterministic: the same run gives the same canonical statement', () => {

@@ -5,7 +5,7 @@
  */
 import { ExpressionError, allTaskNodes, evaluate, redactParams, resolveTemplates, type ExpressionBindings, type RunState, type TaskNode, type TaskState, type WorkflowIR } from '../ir/index.js';
 import { isArtifactRef } from '../store/index.js';
-import { canonicalSha256, digestOf, hexOf, outputsSha256 } from '../canonical/index.js';
+import { canonicalJson, canonicalSha256, digestOf, hexOf, outputsJson, outputsSha256, sha256Hex } from '../canonical/index.js';
 import {
   IN_TOTO_STATEMENT_TYPE,
   MAESTRO_RUN_BUILD_TYPE,
@@ -109,7 +109,7 @@ export function buildReceipt(input: BuildReceiptInput): ProvenanceStatement {
   const nodes = new Map(allTaskNodes(ir).map((task) => [task.id, task]));
   const inputs = new ResolvedInputs(ir, params, run);
 
-  const subjects: Statement['subject'] = [{ name: runSubjectName(run.runId), digest: { sha256: canonicalSha256(run) } }];
+  const subjects: Statement['subject'] = [{ name: runSubjectName(run.runId), digest: { sha256: inputs.runSha256() } }];
   const artifacts = new Map<string, number>();
   for (const task of run.tasks) {
     if (task.status !== 'SUCCEEDED' || task.outputs === undefined) continue;
@@ -250,8 +250,14 @@ class ResolvedInputs {
   private readonly secrets: { strings: string[]; others: string[] };
   private readonly forEachLists = new Map<string, unknown[] | undefined>();
   private readonly outputDigests = new WeakMap<TaskState, string>();
+  /** Canonical JSON of each task's and item's outputs object, made once for its digest and the run's. */
+  private readonly outputJson = new Map<object, string>();
 
-  constructor(ir: WorkflowIR, params: Record<string, unknown>, run: RunState) {
+  constructor(
+    ir: WorkflowIR,
+    params: Record<string, unknown>,
+    private readonly run: RunState,
+  ) {
     const tasks: ExpressionBindings['tasks'] = {};
     for (const task of run.tasks) tasks[task.id] = { status: task.status, outputs: task.outputs ?? null };
     // `finally` tasks read how the tasks ended (run.status, run.failedTasks), as the run kept it.
@@ -285,14 +291,30 @@ class ResolvedInputs {
     }
   }
 
-  /** {@link outputsSha256} of a task's outputs, computed once per task. */
+  /**
+   * {@link outputsSha256} of a task's outputs, computed once per task; their canonical JSON is
+   * kept for {@link runSha256}.
+   */
   outputs(task: TaskState): string {
     let digest = this.outputDigests.get(task);
     if (digest === undefined) {
-      digest = outputsSha256(task.outputs);
+      const json = outputsJson(task.outputs);
+      if (typeof task.outputs === 'object' && task.outputs !== null) this.outputJson.set(task.outputs, json);
+      digest = sha256Hex(json);
       this.outputDigests.set(task, digest);
     }
     return digest;
+  }
+
+  /**
+   * sha256 (hex) of the run state's canonical JSON, in which every task's and item's outputs are
+   * written as {@link outputs} made them rather than canonicalised a second time.
+   */
+  runSha256(): string {
+    for (const task of this.run.tasks) {
+      for (const state of [task, ...(task.items ?? [])]) if (state.outputs !== undefined) this.outputs(state);
+    }
+    return sha256Hex(canonicalJson(this.run, this.outputJson));
   }
 
   /** A copy of `value` with secret parameter values replaced by {@link SECRET_PLACEHOLDER}. */
