@@ -258,6 +258,27 @@ function fromRow(row: SqlRow): AuditRecord {
 }
 
 const COLUMNS = 'seq, id, kind, time, namespace, run_id, task_id, trace_id, actor, result, reasons, input_digest, bundle_revision, details, prev_hash, hash';
+const COLUMN_COUNT = COLUMNS.split(',').length;
+
+/**
+ * The most entries a lone call appends onto the cached head in one statement (see `writeWaiting`):
+ * a run start of up to 31 gated tasks; 512 values, far below SQLite's 32,766.
+ */
+const ROWS_ON_HEAD = 32;
+
+/** The INSERT statements of {@link insertRows}, by row count. */
+const insertTexts = new Map<number, string>();
+
+/** The INSERT of `count` records' rows (see {@link toRow}): `$1 … $16` for the first, and so on. */
+function insertRows(count: number): string {
+  let text = insertTexts.get(count);
+  if (text === undefined) {
+    const rows = Array.from({ length: count }, (_, row) => `(${Array.from({ length: COLUMN_COUNT }, (_, column) => `$${row * COLUMN_COUNT + column + 1}`).join(', ')})`);
+    text = `INSERT INTO audit_log (${COLUMNS}) VALUES ${rows.join(', ')}`;
+    insertTexts.set(count, text);
+  }
+  return text;
+}
 
 /** A record as the row's values; `json` holds its reasons and details as canonical JSON text. */
 function toRow(record: AuditRecord, json: { reasons: string; details: string | null }): SqlValue[] {
@@ -370,7 +391,7 @@ export async function createAuditLog(db: SqlDriver, { ownsDb = false }: { ownsDb
     const record = Object.assign(unhashed, { hash: auditRecordHash(unhashed, json.details ?? undefined) });
     return { record, row: toRow(record, json) };
   }
-  const INSERT = `INSERT INTO audit_log (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`;
+  const INSERT = insertRows(1);
 
   /** Extends the chain with `prepared`, in order, inside `tx`. */
   async function extend(tx: SqlTransaction, prepared: readonly Prepared[]): Promise<AuditRecord[]> {
@@ -390,20 +411,32 @@ export async function createAuditLog(db: SqlDriver, { ownsDb = false }: { ownsDb
     return records;
   }
 
-  /** Appends `prepared` onto the cached head in one statement; undefined when refused (see {@link head}). */
-  async function appendOnHead(prepared: Prepared, known: { seq: number; hash: string }): Promise<AuditRecord | undefined> {
-    const { record, row } = chained(prepared, known.seq + 1, known.hash);
+  /**
+   * Appends `prepared`, in order, onto the cached head in one statement (one row each: a statement
+   * is atomic, so either all of them or none are written); undefined when refused (see {@link head}).
+   */
+  async function appendOnHead(prepared: readonly Prepared[], known: { seq: number; hash: string }): Promise<AuditRecord[] | undefined> {
+    const records: AuditRecord[] = [];
+    const values: SqlValue[] = [];
+    let prevHash = known.hash;
+    for (const one of prepared) {
+      const { record, row } = chained(one, known.seq + records.length + 1, prevHash);
+      records.push(record);
+      values.push(...row);
+      prevHash = record.hash;
+    }
     try {
-      await db.run(INSERT, row);
+      await db.run(insertRows(prepared.length), values);
     } catch {
       return undefined;
     }
-    return record;
+    return records;
   }
 
   /**
-   * Writes the calls waiting. A lone entry, with no other write of this log under way, goes onto
-   * the head this log last wrote in one INSERT — no lock, no read of the head — and when another
+   * Writes the calls waiting. A lone call (up to {@link ROWS_ON_HEAD} entries: an API's run start
+   * and its tasks' decisions), with no other write of this log under way, goes onto the head this
+   * log last wrote in one INSERT — no transaction, no lock, no read of the head — and when another
    * writer has appended since (another process, or another log on this database) the `seq` primary
    * key refuses it: it is then written with the others, the careful way. On SQLite only: there the
    * careful way's transaction (BEGIN IMMEDIATE) keeps every other writer out between its read of the
@@ -414,14 +447,15 @@ export async function createAuditLog(db: SqlDriver, { ownsDb = false }: { ownsDb
     writing += 1;
     try {
       const [call] = waiting;
-      if (db.dialect === 'sqlite' && head !== undefined && writing === 1 && waiting.length === 1 && call?.prepared.length === 1) {
+      if (db.dialect === 'sqlite' && head !== undefined && writing === 1 && waiting.length === 1 && call !== undefined && call.prepared.length <= ROWS_ON_HEAD) {
         const known = head;
         head = undefined;
         waiting = [];
-        const record = await appendOnHead(call.prepared[0] as Prepared, known);
-        if (record !== undefined) {
-          head = { seq: record.seq, hash: record.hash };
-          call.resolve([record]);
+        const records = await appendOnHead(call.prepared, known);
+        const last = records?.at(-1);
+        if (records !== undefined && last !== undefined) {
+          head = { seq: last.seq, hash: last.hash };
+          call.resolve(records);
           return;
         }
         // Refused: another writer moved the head. Appended below, with calls that came meanwhile.

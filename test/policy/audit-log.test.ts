@@ -423,6 +423,28 @@ describe('audit logs on one SQLite file in one process (the worker and the API o
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('take turns appending several entries at once: all of a call, in order, onto the chain the other moved on', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'maestro-audit-turns-'));
+    const worker = await openAuditLog({ dataDir: dir });
+    const api = await openAuditLog({ dataDir: dir });
+    try {
+      // A run start's decisions go onto the head the log last wrote in one statement; after the
+      // other's append that head is stale, all of them are refused, and they go in under the lock.
+      const calls: AuditRecord[][] = [];
+      for (let i = 0; i < 8; i += 1) calls.push(await (i % 3 === 0 ? worker : api).appendAll(Array.from({ length: 1 + (i % 4) }, (_, task) => decision(`run-turns-${i}`, { taskId: `t${task}` }))));
+      const records = calls.flat();
+      expect(records.map((record) => record.seq)).toEqual(Array.from({ length: records.length }, (_, i) => i + 1));
+      records.slice(1).forEach((record, i) => expect(record.prevHash).toBe(records[i]?.hash));
+      calls.forEach((call, i) => expect(call.map((record) => record.taskId)).toEqual(Array.from({ length: 1 + (i % 4) }, (_, task) => `t${task}`)));
+      expect(await api.list({ after: 0, limit: 100 })).toEqual(records);
+      expect(await worker.verify()).toEqual({ ok: true, records: records.length, head: records.at(-1)?.hash });
+    } finally {
+      await worker.close();
+      await api.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe.each([sqliteDatabase('maestro-audit-v1-'), postgresDatabase()])('an audit log written before version 2 of its schema, on $name', (backend) => {
