@@ -200,6 +200,23 @@ describe.each([sqlite(), postgres()])('audit log on $name', (backend) => {
     expect(await log.verify()).toMatchObject({ ok: true, records: head!.seq + 2 });
   });
 
+  it('appends more entries than one statement holds, in order, all or none', async () => {
+    // 70 entries: three INSERTs of up to 32 rows, in one transaction.
+    const [head] = (await log.list({ after: 0, limit: 1000 })).slice(-1);
+    const entries = Array.from({ length: 70 }, (_, i) => decision('run-wide', { taskId: `task${i}` }));
+    const batch = await log.appendAll(entries);
+    expect(batch.map((record) => record.seq)).toEqual(entries.map((_, i) => head!.seq + 1 + i));
+    expect(batch.map((record) => record.id)).toEqual(entries.map((entry) => entry.id));
+    batch.slice(1).forEach((record, i) => expect(record.prevHash).toBe(batch[i]?.hash));
+    expect(await log.list({ runId: 'run-wide', limit: 100 })).toEqual(batch);
+
+    // An id taken in the third statement's rows: none of the 70 is appended.
+    const refused = Array.from({ length: 70 }, (_, i) => decision('run-wide-refused', i === 66 ? { id: batch[0]!.id } : {}));
+    await expect(log.appendAll(refused)).rejects.toThrow();
+    expect(await log.list({ runId: 'run-wide-refused' })).toEqual([]);
+    expect(await log.verify()).toMatchObject({ ok: true, records: head!.seq + 70 });
+  });
+
   it('fails only the call with a bad entry when calls made together are written together', async () => {
     const [taken] = await log.list({ after: 0, limit: 1 });
     const calls = [
