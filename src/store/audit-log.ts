@@ -9,7 +9,7 @@ import { hash, randomUUID } from 'node:crypto';
 import { canonicalJson } from '../canonical/index.js';
 import { MaestroError } from '../errors/index.js';
 import { auditLogGuardProblems, auditLogMigrations } from './migrations/policy-audit-log.js';
-import type { SqlDriver, SqlRow, SqlTransaction, SqlValue } from './sql/driver.js';
+import type { SqlDriver, SqlExecutor, SqlRow, SqlTransaction, SqlValue } from './sql/driver.js';
 import { migrate } from './sql/migrations.js';
 import { onOwnDatabase, type OpenStoreOptions } from './open-store.js';
 
@@ -258,6 +258,27 @@ function fromRow(row: SqlRow): AuditRecord {
 }
 
 const COLUMNS = 'seq, id, kind, time, namespace, run_id, task_id, trace_id, actor, result, reasons, input_digest, bundle_revision, details, prev_hash, hash';
+const COLUMN_COUNT = COLUMNS.split(',').length;
+
+/**
+ * The most records one INSERT writes (see `insertChained`): a run start of up to 31 gated tasks in
+ * one; 512 values, far below SQLite's 32,766 and PostgreSQL's 65,535.
+ */
+const ROWS_PER_INSERT = 32;
+
+/** The INSERT statements of {@link insertRows}, by row count. */
+const insertTexts = new Map<number, string>();
+
+/** The INSERT of `count` records' rows (see {@link toRow}): `$1 … $16` for the first, and so on. */
+function insertRows(count: number): string {
+  let text = insertTexts.get(count);
+  if (text === undefined) {
+    const rows = Array.from({ length: count }, (_, row) => `(${Array.from({ length: COLUMN_COUNT }, (_, column) => `$${row * COLUMN_COUNT + column + 1}`).join(', ')})`);
+    text = `INSERT INTO audit_log (${COLUMNS}) VALUES ${rows.join(', ')}`;
+    insertTexts.set(count, text);
+  }
+  return text;
+}
 
 /** A record as the row's values; `json` holds its reasons and details as canonical JSON text. */
 function toRow(record: AuditRecord, json: { reasons: string; details: string | null }): SqlValue[] {
@@ -370,40 +391,54 @@ export async function createAuditLog(db: SqlDriver, { ownsDb = false }: { ownsDb
     const record = Object.assign(unhashed, { hash: auditRecordHash(unhashed, json.details ?? undefined) });
     return { record, row: toRow(record, json) };
   }
-  const INSERT = `INSERT INTO audit_log (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`;
+
+  /**
+   * Writes `prepared`, in order, as the records after `head`, {@link ROWS_PER_INSERT} rows to a
+   * statement: one statement for a run start's decisions, a handful for a fan-out's group commit,
+   * where one each cost a statement (and on PostgreSQL a round trip) per record.
+   */
+  async function insertChained(executor: SqlExecutor, prepared: readonly Prepared[], head: { seq: number; hash: string }): Promise<AuditRecord[]> {
+    const records: AuditRecord[] = [];
+    let prevHash = head.hash;
+    for (let from = 0; from < prepared.length; from += ROWS_PER_INSERT) {
+      const values: SqlValue[] = [];
+      const chunk = prepared.slice(from, from + ROWS_PER_INSERT);
+      for (const one of chunk) {
+        const { record, row } = chained(one, head.seq + records.length + 1, prevHash);
+        records.push(record);
+        values.push(...row);
+        prevHash = record.hash;
+      }
+      await executor.run(insertRows(chunk.length), values);
+    }
+    return records;
+  }
 
   /** Extends the chain with `prepared`, in order, inside `tx`. */
   async function extend(tx: SqlTransaction, prepared: readonly Prepared[]): Promise<AuditRecord[]> {
     // One writer at a time extends the chain; `seq PRIMARY KEY` would refuse a fork anyway.
     await tx.lock('maestro_audit_log');
     const [last] = await tx.all('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
-    let seq = last ? Number(last.seq) : 0;
-    let prevHash = last ? requiredText(last, 'hash') : GENESIS_HASH;
-    const records: AuditRecord[] = [];
-    for (const one of prepared) {
-      seq += 1;
-      const { record, row } = chained(one, seq, prevHash);
-      await tx.run(INSERT, row);
-      records.push(record);
-      prevHash = record.hash;
-    }
-    return records;
-  }
-
-  /** Appends `prepared` onto the cached head in one statement; undefined when refused (see {@link head}). */
-  async function appendOnHead(prepared: Prepared, known: { seq: number; hash: string }): Promise<AuditRecord | undefined> {
-    const { record, row } = chained(prepared, known.seq + 1, known.hash);
-    try {
-      await db.run(INSERT, row);
-    } catch {
-      return undefined;
-    }
-    return record;
+    return insertChained(tx, prepared, last ? { seq: Number(last.seq), hash: requiredText(last, 'hash') } : { seq: 0, hash: GENESIS_HASH });
   }
 
   /**
-   * Writes the calls waiting. A lone entry, with no other write of this log under way, goes onto
-   * the head this log last wrote in one INSERT — no lock, no read of the head — and when another
+   * Appends `prepared` (at most {@link ROWS_PER_INSERT}), in order, onto the cached head in one
+   * statement: a statement is atomic, so all of them are written or none. Undefined when refused
+   * (see {@link head}).
+   */
+  async function appendOnHead(prepared: readonly Prepared[], known: { seq: number; hash: string }): Promise<AuditRecord[] | undefined> {
+    try {
+      return await insertChained(db, prepared, known);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Writes the calls waiting. A lone call (up to {@link ROWS_PER_INSERT} entries: an API's run start
+   * and its tasks' decisions), with no other write of this log under way, goes onto the head this
+   * log last wrote in one INSERT — no transaction, no lock, no read of the head — and when another
    * writer has appended since (another process, or another log on this database) the `seq` primary
    * key refuses it: it is then written with the others, the careful way. On SQLite only: there the
    * careful way's transaction (BEGIN IMMEDIATE) keeps every other writer out between its read of the
@@ -414,14 +449,15 @@ export async function createAuditLog(db: SqlDriver, { ownsDb = false }: { ownsDb
     writing += 1;
     try {
       const [call] = waiting;
-      if (db.dialect === 'sqlite' && head !== undefined && writing === 1 && waiting.length === 1 && call?.prepared.length === 1) {
+      if (db.dialect === 'sqlite' && head !== undefined && writing === 1 && waiting.length === 1 && call !== undefined && call.prepared.length <= ROWS_PER_INSERT) {
         const known = head;
         head = undefined;
         waiting = [];
-        const record = await appendOnHead(call.prepared[0] as Prepared, known);
-        if (record !== undefined) {
-          head = { seq: record.seq, hash: record.hash };
-          call.resolve([record]);
+        const records = await appendOnHead(call.prepared, known);
+        const last = records?.at(-1);
+        if (records !== undefined && last !== undefined) {
+          head = { seq: last.seq, hash: last.hash };
+          call.resolve(records);
           return;
         }
         // Refused: another writer moved the head. Appended below, with calls that came meanwhile.

@@ -200,6 +200,23 @@ describe.each([sqlite(), postgres()])('audit log on $name', (backend) => {
     expect(await log.verify()).toMatchObject({ ok: true, records: head!.seq + 2 });
   });
 
+  it('appends more entries than one statement holds, in order, all or none', async () => {
+    // 70 entries: three INSERTs of up to 32 rows, in one transaction.
+    const [head] = (await log.list({ after: 0, limit: 1000 })).slice(-1);
+    const entries = Array.from({ length: 70 }, (_, i) => decision('run-wide', { taskId: `task${i}` }));
+    const batch = await log.appendAll(entries);
+    expect(batch.map((record) => record.seq)).toEqual(entries.map((_, i) => head!.seq + 1 + i));
+    expect(batch.map((record) => record.id)).toEqual(entries.map((entry) => entry.id));
+    batch.slice(1).forEach((record, i) => expect(record.prevHash).toBe(batch[i]?.hash));
+    expect(await log.list({ runId: 'run-wide', limit: 100 })).toEqual(batch);
+
+    // An id taken in the third statement's rows: none of the 70 is appended.
+    const refused = Array.from({ length: 70 }, (_, i) => decision('run-wide-refused', i === 66 ? { id: batch[0]!.id } : {}));
+    await expect(log.appendAll(refused)).rejects.toThrow();
+    expect(await log.list({ runId: 'run-wide-refused' })).toEqual([]);
+    expect(await log.verify()).toMatchObject({ ok: true, records: head!.seq + 70 });
+  });
+
   it('fails only the call with a bad entry when calls made together are written together', async () => {
     const [taken] = await log.list({ after: 0, limit: 1 });
     const calls = [
@@ -417,6 +434,28 @@ describe('audit logs on one SQLite file in one process (the worker and the API o
       expect(records.map((record) => record.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
       records.slice(1).forEach((record, i) => expect(record.prevHash).toBe(records[i]?.hash));
       expect(await worker.verify()).toEqual({ ok: true, records: 12, head: records[11]?.hash });
+    } finally {
+      await worker.close();
+      await api.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('take turns appending several entries at once: all of a call, in order, onto the chain the other moved on', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'maestro-audit-turns-'));
+    const worker = await openAuditLog({ dataDir: dir });
+    const api = await openAuditLog({ dataDir: dir });
+    try {
+      // A run start's decisions go onto the head the log last wrote in one statement; after the
+      // other's append that head is stale, all of them are refused, and they go in under the lock.
+      const calls: AuditRecord[][] = [];
+      for (let i = 0; i < 8; i += 1) calls.push(await (i % 3 === 0 ? worker : api).appendAll(Array.from({ length: 1 + (i % 4) }, (_, task) => decision(`run-turns-${i}`, { taskId: `t${task}` }))));
+      const records = calls.flat();
+      expect(records.map((record) => record.seq)).toEqual(Array.from({ length: records.length }, (_, i) => i + 1));
+      records.slice(1).forEach((record, i) => expect(record.prevHash).toBe(records[i]?.hash));
+      calls.forEach((call, i) => expect(call.map((record) => record.taskId)).toEqual(Array.from({ length: 1 + (i % 4) }, (_, task) => `t${task}`)));
+      expect(await api.list({ after: 0, limit: 100 })).toEqual(records);
+      expect(await worker.verify()).toEqual({ ok: true, records: records.length, head: records.at(-1)?.hash });
     } finally {
       await worker.close();
       await api.close();
