@@ -97,6 +97,19 @@ describe('buildReceipt', () => {
     expect(after[1]?.inputDigest).not.toBe(before[1]?.inputDigest);
   });
 
+  it('recomputes an input that calls a method of the tasks map (tasks.size()) over every task, as the run did', () => {
+    /** The fixture with `fetch` sending a header made of `expression`. */
+    const fetchDigest = (expression: string): unknown => {
+      const { ir, digest } = compiledFixture();
+      const tasks = ir.tasks.map((node) => (node.id === 'fetch' ? { ...node, with: { ...node.with, headers: { 'x-count': expression } } } : node));
+      const items = byproduct(fixtureReceipt({ ir: { ...ir, tasks }, digest }), 'task/fetch');
+      return items.inputDigest;
+    };
+    const all = runFixture('d').tasks.length;
+    expect(fetchDigest('${string(tasks.size())}')).toBe(fetchDigest(String(all)));
+    expect(fetchDigest('${string(tasks.size())}')).not.toBe(fetchDigest('0'));
+  });
+
   it('marks tasks served from the cache', () => {
     const { digest } = compiledFixture();
     const run = runFixture(digest);

@@ -368,12 +368,14 @@ const TASK_REFERENCE = /\btasks\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*(?:'([^'
 
 /**
  * Ids of the tasks expressions in `source` name as `tasks.x` or `tasks['x']`; undefined when
- * `tasks` is used another way (then every task must stay visible).
+ * `tasks` is used another way (then every task must stay visible) — a method of the map itself,
+ * `tasks.size()` or `tasks.exists(t, …)`, among them: `size` there is no task.
  */
 function referencedTasks(source: string): string[] | undefined {
   const ids = new Set<string>();
   let uses = 0;
   for (const match of source.matchAll(TASK_REFERENCE)) {
+    if (match[1] !== undefined && /^\s*\(/.test(source.slice(match.index + match[0].length))) return undefined;
     uses += 1;
     const id = match[1] ?? match[2] ?? match[3] ?? match[4];
     if (id !== undefined) ids.add(id);
