@@ -364,7 +364,7 @@ class ResolvedInputs {
   }
 }
 
-const TASK_REFERENCE = /\btasks\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*(?:'([^']+)'|"([^"]+)"|\\"([^"\\]+)\\")\s*\])/g;
+const TASK_REFERENCE = /\btasks\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)(\s*\()?|\[\s*(?:'([^']+)'|"([^"]+)"|\\"([^"\\]+)\\")\s*\])/g;
 
 /**
  * Ids of the tasks expressions in `source` name as `tasks.x` or `tasks['x']`; undefined when
@@ -375,9 +375,10 @@ function referencedTasks(source: string): string[] | undefined {
   const ids = new Set<string>();
   let uses = 0;
   for (const match of source.matchAll(TASK_REFERENCE)) {
-    if (match[1] !== undefined && /^\s*\(/.test(source.slice(match.index + match[0].length))) return undefined;
+    // `tasks.size(`: a call of the map's own method, not a task.
+    if (match[2] !== undefined) return undefined;
     uses += 1;
-    const id = match[1] ?? match[2] ?? match[3] ?? match[4];
+    const id = match[1] ?? match[3] ?? match[4] ?? match[5];
     if (id !== undefined) ids.add(id);
   }
   const all = source.match(/\btasks\b/g)?.length ?? 0;
