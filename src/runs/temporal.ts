@@ -37,9 +37,9 @@ export interface RunExecution {
   endedAt?: string;
   priority?: number;
   /**
-   * No workflow task of the run has completed yet and a worker holds its first: nothing has
-   * settled, every task is still to run (what a run's first read sees before its interpreter
-   * published anything).
+   * No workflow task of the run has completed yet and its first is pending (scheduled, or held by
+   * a worker): nothing has settled, every task is still to run (what a run's first read sees before
+   * its interpreter published anything).
    */
   firstTask?: boolean;
 }
@@ -116,10 +116,9 @@ export async function describeRun(client: Client, runId: string): Promise<RunExe
     startedAt: description.startTime.toISOString(),
     ...(description.closeTime ? { endedAt: description.closeTime.toISOString() } : {}),
     ...(description.priority?.priorityKey ? { priority: description.priority.priorityKey } : {}),
-    ...(description.historyLength <= FIRST_TASK_EVENTS &&
-    description.raw.pendingWorkflowTask?.state === proto.temporal.api.enums.v1.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED
-      ? { firstTask: true }
-      : {}),
+    // Scheduled or started: either way no task has settled, and a query would be held until a
+    // worker completes that task (until one takes it, when none has yet).
+    ...(description.historyLength <= FIRST_TASK_EVENTS && description.raw.pendingWorkflowTask ? { firstTask: true } : {}),
   };
 }
 

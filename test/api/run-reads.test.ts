@@ -187,6 +187,23 @@ describe('POST /runs?wait=', () => {
   });
 });
 
+describe('GET /runs/{runId} before any worker has taken the run', () => {
+  it('answers at once with every task pending, not held until a worker comes', async () => {
+    await h.stopWorker();
+    let runId: string;
+    try {
+      runId = await start(napping);
+      const first = await timedGet(`/runs/${runId}`);
+      expect(first.status).toBe(200);
+      expect(first.ms).toBeLessThan(2_000);
+      expect(first.body.tasks.map((task: { id: string; status: string }) => `${task.id}:${task.status}`)).toEqual(['first:PENDING', 'nap:PENDING', 'after:PENDING']);
+    } finally {
+      await h.startWorker();
+    }
+    expect((await h.waitRun(runId, (run) => run.status === 'SUCCEEDED', 30_000)).status).toBe('SUCCEEDED');
+  });
+});
+
 describe('namespaces', () => {
   it('keeps a caller of another namespace out of a run on every read path, with nothing of the run in the answer', async () => {
     const runId = await start(napping);

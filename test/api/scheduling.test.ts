@@ -70,9 +70,11 @@ describe('run priority', () => {
           const res = await h.call('POST', '/runs', { token: 'operator', json: { workflowRef: `${name}@1.0.0`, namespace: h.namespace, priority } });
           order.push([res.body.runId, priority]);
         }
+        // No worker yet: the read answers at once, every task still to run.
         const noWorker = await h.call('GET', `/runs/${order[0]?.[0]}`);
-        expect(noWorker.status).toBe(503);
-        expect(noWorker.body.code).toBe('UNAVAILABLE');
+        expect(noWorker.status).toBe(200);
+        expect(noWorker.body.status).toBe('RUNNING');
+        expect(noWorker.body.tasks.map((task: { status: string }) => task.status)).toEqual(['PENDING']);
         // One workflow task at a time, no cache: the completion order is the dispatch order.
         const worker = await Worker.create({
           connection: await NativeConnection.connect({ address: server.address }),
