@@ -25,6 +25,7 @@ import { FsArtifactStore, openAuditLog, openStore, openTaskLog, type RunProgress
 import { CHECK_TIMEOUT_MS, metricsOptions, passes, processMetrics, sharedReadiness, type ProcessMetrics, type ReadinessChecks } from '../telemetry/index.js';
 import { runMessageTriggers } from '../triggers/index.js';
 import { installTemporalRuntime } from './runtime.js';
+import { MaestroWorker } from './workflow-vm.js';
 
 const INTERPRETER_PATH = fileURLToPath(new URL('../../interpreters/dag-interpreter.ts', import.meta.url));
 const IR_PATH = fileURLToPath(new URL('../ir/index.ts', import.meta.url));
@@ -178,7 +179,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     ...(options.launch === undefined ? {} : { registeredTasks: options.launch.store }),
   });
   const schedules = createScheduleActivities(options.launch && { ...options.launch, catalog });
-  return Worker.create({
+  return MaestroWorker.create({
     connection,
     namespace,
     taskQueue,
