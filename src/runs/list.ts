@@ -71,11 +71,29 @@ export function instantOf(name: string, value: string): string {
   return new Date(time).toISOString();
 }
 
+/**
+ * The clause of a status filter. An ended run's status is Temporal's (as {@link runStatusOf} reads
+ * it): a run Temporal ended itself (terminated, timed out) never published its own, so its
+ * `MaestroStatus` still says how it was going. A live run's is the interpreter's.
+ */
+function statusClause(status: ApiRunStatus): string {
+  switch (status) {
+    case 'SUCCEEDED':
+      return "ExecutionStatus = 'Completed'";
+    case 'FAILED':
+      return "ExecutionStatus IN ('Failed', 'Terminated', 'TimedOut')";
+    case 'CANCELLED':
+      return "ExecutionStatus = 'Canceled'";
+    default:
+      return `ExecutionStatus = 'Running' AND ${MAESTRO_STATUS.name} = ${literal(status)}`;
+  }
+}
+
 /** The visibility query for a filter. */
 export function visibilityQuery(filter: RunFilter): string {
   const clauses = [`WorkflowType = ${literal(INTERPRETER_WORKFLOW)}`, `ExecutionStatus != 'ContinuedAsNew'`];
   if (filter.namespaces !== undefined) clauses.push(`${MAESTRO_NAMESPACE.name} IN (${filter.namespaces.map(literal).join(', ')})`);
-  if (filter.status !== undefined) clauses.push(`${MAESTRO_STATUS.name} = ${literal(filter.status)}`);
+  if (filter.status !== undefined) clauses.push(statusClause(filter.status));
   if (filter.workflowRef !== undefined) {
     const [name = '', version] = filter.workflowRef.split('@');
     clauses.push(`${MAESTRO_WORKFLOW.name} = ${literal(name)}`);

@@ -1,7 +1,7 @@
 /**
  * `/runs` against the running API, a real worker and the real Temporal dev server.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startRun } from '../../src/client/index.js';
 import { manifest, startHarness, THREE_TASKS, type Harness } from './harness.js';
 
@@ -133,6 +133,21 @@ describe('GET /runs', () => {
     expect(until.body.items).toEqual([]);
     const running = await h.call('GET', `/runs?namespace=${h.namespace}&workflowRef=three&status=RUNNING`);
     expect(running.body.items).toEqual([]);
+  });
+
+  it('lists a run Temporal terminated under FAILED, as its detail says, and no longer under RUNNING', async () => {
+    const runId = (await start(slow)).body.runId;
+    const listed = async (status: string): Promise<boolean> => {
+      const res = await h.call('GET', `/runs?namespace=${h.namespace}&workflowRef=${slow}&status=${status}&limit=100`);
+      return res.body.items.some((run: { runId: string }) => run.runId === runId);
+    };
+    await h.waitRun(runId, (run) => run.tasks[0]?.status === 'RUNNING');
+    await vi.waitFor(async () => expect(await listed('RUNNING')).toBe(true), { timeout: 10_000, interval: 100 });
+    // As the Temporal Web UI or `temporal workflow terminate` does it: the interpreter never sees it.
+    await h.client.workflow.getHandle(runId).terminate('from the Temporal UI');
+    expect((await h.call('GET', `/runs/${runId}`)).body.status).toBe('FAILED');
+    await vi.waitFor(async () => expect(await listed('FAILED')).toBe(true), { timeout: 10_000, interval: 100 });
+    expect(await listed('RUNNING')).toBe(false);
   });
 
   it('shows a principal only its namespaces: 403 for another one named explicitly', async () => {
