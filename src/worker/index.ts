@@ -7,3 +7,4 @@
 export { bundleInterpreter, createWorker, runWorker, type RunningWorker, type WorkerOptions } from './worker.js';
 export { installTemporalRuntime, type RuntimeLogLevel } from './runtime.js';
 export { serveWorker } from './serve.js';
+export { MaestroWorker, STUCK_ACTIVATION_MS } from './workflow-vm.js';

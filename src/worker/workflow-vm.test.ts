@@ -9,7 +9,7 @@ type Options = Parameters<Creator['createWorkflow']>[0];
 function sandbox(slowMs: number): Creator {
   return {
     async createWorkflow(options) {
-      const runId = options.info.runId;
+      const runId = options.info.workflowId;
       return {
         async activate() {
           if (runId === 'slow') await sleep(slowMs);
@@ -23,7 +23,7 @@ function sandbox(slowMs: number): Creator {
   };
 }
 
-const optionsFor = (runId: string): Options => ({ info: { runId } }) as unknown as Options;
+const optionsFor = (runId: string): Options => ({ info: { workflowId: runId } }) as unknown as Options;
 
 describe('guardActivations', () => {
   it('tells of an activation left unanswered past the bound, naming its run, once', async () => {

@@ -35,7 +35,8 @@ export function guardActivations(creator: WorkflowCreator, onStuck: OnStuck, stu
   return {
     async createWorkflow(options) {
       const workflow = await creator.createWorkflow(options);
-      const { runId } = options.info;
+      // Maestro's run id is the workflow id (Temporal's run id names one execution of it).
+      const runId = options.info.workflowId;
       const guarded: Workflow = {
         activate(activation) {
           const timer = setTimeout(() => onStuck({ runId, waitedMs: stuckMs }), stuckMs);
@@ -63,9 +64,12 @@ function exitWhenStuck({ runId, waitedMs }: { runId: string; waitedMs: number })
  * activations guarded instead (see the file's header). Created like `Worker`: `MaestroWorker.create(options)`.
  */
 export class MaestroWorker extends Worker {
+  /** How long an activation may go unanswered before the worker exits (a subclass may say less). */
+  static readonly stuckActivationMs: number = STUCK_ACTIVATION_MS;
+
   protected static override async createWorkflowCreator(...[bundle, options, logger]: Parameters<CreateWorkflowCreator>): Promise<WorkflowCreator> {
     // Node's `vm` runs a call without a watchdog when its timeout is undefined.
     const creator = await super.createWorkflowCreator(bundle, { ...options, isolateExecutionTimeoutMs: undefined as unknown as number }, logger);
-    return guardActivations(creator, exitWhenStuck);
+    return guardActivations(creator, exitWhenStuck, this.stuckActivationMs);
   }
 }
