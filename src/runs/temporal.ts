@@ -3,7 +3,7 @@
  * event), and its final state. Temporal is the system of record; nothing here is cached.
  */
 import { isGrpcCancelledError, isGrpcDeadlineError, isGrpcServiceError, ServiceError, WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { Payload } from '@temporalio/common';
+import { TerminatedFailure, TimeoutFailure, type Payload } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { firstHistoryValue, getRunState, waitForRun } from '../client/index.js';
@@ -18,6 +18,7 @@ import {
   type InterpreterInput,
   type RunState,
   type RunStatus,
+  type TaskErrorInfo,
 } from '../ir/index.js';
 
 /** A run's status as the API shows it: QUEUED also for runs the admission queue holds. */
@@ -156,17 +157,21 @@ const QUERY_DEADLINE_MS = 5_000;
  * or while the run's workflow task is failing and Temporal refuses queries.
  */
 export async function runState(client: Client, execution: RunExecution): Promise<RunState> {
+  let endedByTemporal: TaskErrorInfo | undefined;
   if (execution.closed) {
     try {
       return await waitForRun(client, execution.runId);
     } catch (error) {
       // Terminated or timed out by Temporal: no result carries the state; the query (replayed by a worker) still does.
       if (!(error instanceof WorkflowFailedError)) throw error;
+      endedByTemporal = temporalEnding(error);
     }
   }
   const deadline = Date.now() + QUERY_DEADLINE_MS;
   try {
-    return await client.connection.withDeadline(deadline, () => getRunState(client, execution.runId));
+    const state = await client.connection.withDeadline(deadline, () => getRunState(client, execution.runId));
+    // The state as the interpreter last had it, which never saw the end: say how the run ended.
+    return endedByTemporal === undefined ? state : { ...state, status: 'FAILED', error: state.error ?? endedByTemporal };
   } catch (error) {
     // The run may have finished between describe and query: its close event has the state.
     if (!execution.closed && (await describeRun(client, execution.runId))?.closed) return runState(client, { ...execution, closed: true });
@@ -182,6 +187,13 @@ export async function runState(client: Client, execution: RunExecution): Promise
     }
     throw error;
   }
+}
+
+/** How Temporal itself ended a run (terminated, timed out), as the run's error; undefined otherwise. */
+function temporalEnding({ cause }: WorkflowFailedError): TaskErrorInfo | undefined {
+  if (cause instanceof TerminatedFailure) return { code: 'RUN_TERMINATED', message: `terminated on Temporal: ${cause.message}` };
+  if (cause instanceof TimeoutFailure) return { code: 'RUN_TIMEOUT', message: 'timed out on Temporal (the workflow execution timeout)' };
+  return undefined;
 }
 
 /** Temporal's numeric execution status (visibility rows) → the name describe uses. */

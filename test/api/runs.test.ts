@@ -135,7 +135,7 @@ describe('GET /runs', () => {
     expect(running.body.items).toEqual([]);
   });
 
-  it('lists a run Temporal terminated under FAILED, as its detail says, and no longer under RUNNING', async () => {
+  it('lists a run Temporal terminated under FAILED, its detail saying so and why, and no longer under RUNNING', async () => {
     const runId = (await start(slow)).body.runId;
     const listed = async (status: string): Promise<boolean> => {
       const res = await h.call('GET', `/runs?namespace=${h.namespace}&workflowRef=${slow}&status=${status}&limit=100`);
@@ -145,7 +145,10 @@ describe('GET /runs', () => {
     await vi.waitFor(async () => expect(await listed('RUNNING')).toBe(true), { timeout: 10_000, interval: 100 });
     // As the Temporal Web UI or `temporal workflow terminate` does it: the interpreter never sees it.
     await h.client.workflow.getHandle(runId).terminate('from the Temporal UI');
-    expect((await h.call('GET', `/runs/${runId}`)).body.status).toBe('FAILED');
+    // The detail says how it ended; the task stays as the run last saw it.
+    const detail = (await h.call('GET', `/runs/${runId}`)).body;
+    expect(detail).toMatchObject({ status: 'FAILED', error: { code: 'RUN_TERMINATED', message: 'terminated on Temporal: from the Temporal UI' } });
+    expect(detail.tasks[0]).toMatchObject({ id: 'nap', status: 'RUNNING' });
     await vi.waitFor(async () => expect(await listed('FAILED')).toBe(true), { timeout: 10_000, interval: 100 });
     expect(await listed('RUNNING')).toBe(false);
   });
