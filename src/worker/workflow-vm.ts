@@ -9,29 +9,61 @@
  * happens (CEL's cost limit, RE2 regular expressions, the manifest's size and depth limits), so the
  * per-entry timeout only guards against a bug of ours that never returns.
  *
- * That guard stays, at the activation's level and without a thread: an activation the sandbox has
- * not answered within {@link STUCK_ACTIVATION_MS} means the workflow thread is stuck in a loop that
- * nothing on that thread can break. Every run on it would wait behind it while the worker kept
- * taking their workflow tasks, so the worker says which run it was and exits; its supervisor starts
- * it again and Temporal hands the workflow tasks to the workers still running.
+ * That guard stays, without a thread: a sandbox given activations that answers none for
+ * {@link STUCK_ACTIVATION_MS} is stuck in a loop that nothing on its thread can break. Every run on
+ * it would wait behind it while the worker kept taking their workflow tasks, so the worker names the
+ * run of the oldest activation waiting and exits; its supervisor starts it again and Temporal hands
+ * the workflow tasks to the workers still running.
  */
 import { Worker } from '@temporalio/worker';
 
-/** An activation unanswered this long means the workflow thread is stuck (see the file's header). */
+/** A workflow thread that has answered no activation for this long while given some is stuck. */
 export const STUCK_ACTIVATION_MS = 30_000;
 
 type CreateWorkflowCreator = (typeof Worker)['createWorkflowCreator'];
 type WorkflowCreator = Awaited<ReturnType<CreateWorkflowCreator>>;
 type Workflow = Awaited<ReturnType<WorkflowCreator['createWorkflow']>>;
 
-/** What a stuck activation is told with: its run and how long it has been waiting. */
+/** What a stuck sandbox is told with: the run of the oldest activation waiting, and how long nothing was answered. */
 export type OnStuck = (stuck: { runId: string; waitedMs: number }) => void;
 
 /**
- * `creator`'s workflows, each activation of which calls `onStuck` once it has waited `stuckMs`
- * unanswered (a timer on the worker's main thread, cleared when the answer comes).
+ * `creator`'s workflows, their activations watched together: `onStuck` is called, once, when
+ * activations have been waiting and none was answered for `stuckMs`. Not per activation: the
+ * sandbox's thread answers them one after another, so on a busy worker an activation may queue
+ * longer than `stuckMs` behind others that each take little (the SDK's own timeout counted only
+ * the call's execution); a stuck thread answers none. The worker's one workflow thread (the SDK's
+ * default with a reused context) is watched exactly; with several, a stuck one among answering
+ * ones would not be told.
  */
 export function guardActivations(creator: WorkflowCreator, onStuck: OnStuck, stuckMs = STUCK_ACTIVATION_MS): WorkflowCreator {
+  /** Activations sent to the sandbox and not answered yet, oldest first, with their run. */
+  const waiting = new Map<object, string>();
+  /** When the sandbox last answered an activation, or was given one while it had none waiting. */
+  let progressAt = 0;
+  let told = false;
+  let watch: NodeJS.Timeout | undefined;
+  const check = (): void => {
+    const [oldest] = waiting.values();
+    const waitedMs = Date.now() - progressAt;
+    if (oldest === undefined || waitedMs < stuckMs || told) return;
+    told = true;
+    onStuck({ runId: oldest, waitedMs });
+  };
+  const sent = (runId: string): object => {
+    const token = {};
+    if (waiting.size === 0) progressAt = Date.now();
+    waiting.set(token, runId);
+    watch ??= setInterval(check, Math.max(10, Math.floor(stuckMs / 10))).unref();
+    return token;
+  };
+  const answered = (token: object): void => {
+    waiting.delete(token);
+    progressAt = Date.now();
+    if (waiting.size > 0) return;
+    clearInterval(watch);
+    watch = undefined;
+  };
   return {
     async createWorkflow(options) {
       const workflow = await creator.createWorkflow(options);
@@ -39,9 +71,8 @@ export function guardActivations(creator: WorkflowCreator, onStuck: OnStuck, stu
       const runId = options.info.workflowId;
       const guarded: Workflow = {
         activate(activation) {
-          const timer = setTimeout(() => onStuck({ runId, waitedMs: stuckMs }), stuckMs);
-          timer.unref();
-          return workflow.activate(activation).finally(() => clearTimeout(timer));
+          const token = sent(runId);
+          return workflow.activate(activation).finally(() => answered(token));
         },
         getAndResetSinkCalls: () => workflow.getAndResetSinkCalls(),
         dispose: () => workflow.dispose(),
@@ -55,7 +86,7 @@ export function guardActivations(creator: WorkflowCreator, onStuck: OnStuck, stu
 /** Logs the stuck run and exits the process (see the file's header). */
 function exitWhenStuck({ runId, waitedMs }: { runId: string; waitedMs: number }): void {
   // The runtime's logger goes through the stuck worker's own machinery: write straight to stderr.
-  process.stderr.write(`maestro worker: the workflow thread has not answered an activation of run ${runId} in ${waitedMs} ms; exiting so that the worker is started again\n`);
+  process.stderr.write(`maestro worker: the workflow thread has answered no activation for ${waitedMs} ms, the oldest waiting of run ${runId}; exiting so that the worker is started again\n`);
   process.exit(70);
 }
 
@@ -64,7 +95,7 @@ function exitWhenStuck({ runId, waitedMs }: { runId: string; waitedMs: number })
  * activations guarded instead (see the file's header). Created like `Worker`: `MaestroWorker.create(options)`.
  */
 export class MaestroWorker extends Worker {
-  /** How long an activation may go unanswered before the worker exits (a subclass may say less). */
+  /** How long the workflow thread may answer no activation it was given before the worker exits (a subclass may say less). */
   static readonly stuckActivationMs: number = STUCK_ACTIVATION_MS;
 
   protected static override async createWorkflowCreator(...[bundle, options, logger]: Parameters<CreateWorkflowCreator>): Promise<WorkflowCreator> {
