@@ -42,27 +42,23 @@ export function guardActivations(creator: WorkflowCreator, onStuck: OnStuck, stu
   /** When the sandbox last answered an activation, or was given one while it had none waiting. */
   let progressAt = 0;
   let told = false;
-  let watch: NodeJS.Timeout | undefined;
-  const check = (): void => {
+  // One check every tenth of the bound for the creator's life, not a timer per activation.
+  const watch = setInterval(() => {
     const [oldest] = waiting.values();
     const waitedMs = Date.now() - progressAt;
     if (oldest === undefined || waitedMs < stuckMs || told) return;
     told = true;
     onStuck({ runId: oldest, waitedMs });
-  };
+  }, Math.max(10, Math.floor(stuckMs / 10))).unref();
   const sent = (runId: string): object => {
     const token = {};
     if (waiting.size === 0) progressAt = Date.now();
     waiting.set(token, runId);
-    watch ??= setInterval(check, Math.max(10, Math.floor(stuckMs / 10))).unref();
     return token;
   };
   const answered = (token: object): void => {
     waiting.delete(token);
     progressAt = Date.now();
-    if (waiting.size > 0) return;
-    clearInterval(watch);
-    watch = undefined;
   };
   return {
     async createWorkflow(options) {
@@ -79,7 +75,10 @@ export function guardActivations(creator: WorkflowCreator, onStuck: OnStuck, stu
       };
       return guarded;
     },
-    destroy: () => creator.destroy(),
+    destroy: () => {
+      clearInterval(watch);
+      return creator.destroy();
+    },
   };
 }
 
