@@ -76,14 +76,20 @@ export interface StartRunOptions {
 
 /** Starts the interpreter on a compiled workflow; returns the run id. */
 export async function startRun(client: Client, options: StartRunOptions): Promise<string> {
-  const { compiled, params, taskQueue = 'maestro', namespace = 'default' } = options;
   const runId = options.runId ?? `run-${randomUUID()}`;
-  const input: InterpreterInput = {
+  await startInterpreter(client, runId, interpreterInput(options), options);
+  return runId;
+}
+
+/** What the interpreter of a run started with `options` takes: the start event's input. */
+export function interpreterInput(options: StartRunOptions): InterpreterInput {
+  const { compiled, params, namespace = 'default' } = options;
+  return {
     ir: compiled.ir,
     digest: compiled.digest,
     params,
     namespace,
-    // The first status is set below, with the other search attributes.
+    // The first status is set by startInterpreter, with the other search attributes.
     historyFormat: 2,
     ...(options.startedBy === undefined ? {} : { startedBy: options.startedBy }),
     ...(options.principal === undefined ? {} : { principal: options.principal }),
@@ -96,23 +102,26 @@ export async function startRun(client: Client, options: StartRunOptions): Promis
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.schedule === undefined ? {} : { schedule: options.schedule }),
   };
+}
+
+/** Starts the interpreter on `input` (see {@link interpreterInput}) as run `runId`. */
+export async function startInterpreter(client: Client, runId: string, input: InterpreterInput, { taskQueue = 'maestro', priority }: Pick<StartRunOptions, 'taskQueue' | 'priority'>): Promise<void> {
   await client.workflow.start(INTERPRETER_WORKFLOW, {
     workflowId: runId,
     // A run id names one run: starting it again fails with WorkflowExecutionAlreadyStartedError,
     // even once it has finished, which is what makes API starts idempotent.
     workflowIdReusePolicy: 'REJECT_DUPLICATE',
-    ...(options.priority === undefined ? {} : { priority: { priorityKey: options.priority } }),
+    ...(priority === undefined ? {} : { priority: { priorityKey: priority } }),
     taskQueue,
     args: [input],
     typedSearchAttributes: new TypedSearchAttributes([
-      { key: MAESTRO_WORKFLOW, value: compiled.ir.name },
-      { key: MAESTRO_VERSION, value: compiled.ir.version },
-      { key: MAESTRO_DIGEST, value: compiled.digest },
-      { key: MAESTRO_NAMESPACE, value: namespace },
-      { key: MAESTRO_STATUS, value: options.concurrency?.granted === false ? 'QUEUED' : 'RUNNING' },
+      { key: MAESTRO_WORKFLOW, value: input.ir.name },
+      { key: MAESTRO_VERSION, value: input.ir.version },
+      { key: MAESTRO_DIGEST, value: input.digest },
+      { key: MAESTRO_NAMESPACE, value: input.namespace ?? 'default' },
+      { key: MAESTRO_STATUS, value: input.concurrency?.granted === false ? 'QUEUED' : 'RUNNING' },
     ]),
   });
-  return runId;
 }
 
 /**

@@ -18,7 +18,8 @@ import type { LaunchRequest } from './launch.js';
 import { runPolicyView, type RunPolicyView } from './policy.js';
 import { waitForRun } from '../client/index.js';
 import { openValue, type AesGcmPayloadCodec } from '../codec/index.js';
-import { describeRun, runInput, runState, type ApiRunStatus, type RunExecution } from './temporal.js';
+import { cachedRunInput } from './run-inputs.js';
+import { describeRun, runState, type ApiRunStatus, type RunExecution } from './temporal.js';
 
 /** The detail of a run. */
 export interface RunDetail {
@@ -94,27 +95,6 @@ export interface RunReader {
   store: Pick<Store, 'getAdmission' | 'getRunProgress'>;
   /** Opens the published states the worker sealed. @default undefined — only JSON states are read */
   payloadCodec?: AesGcmPayloadCodec;
-}
-
-/** Start inputs read lately, by run id, oldest first: a run's IR and params never change. */
-const inputs = new Map<string, Promise<InterpreterInput>>();
-/** How many start inputs are kept (an IR can be large). */
-const INPUTS_KEPT = 64;
-
-/** The run's start input, read from its history once and then kept among the last {@link INPUTS_KEPT}. */
-export function cachedRunInput(client: Client, runId: string): Promise<InterpreterInput> {
-  let input = inputs.get(runId);
-  if (input !== undefined) {
-    inputs.delete(runId);
-    inputs.set(runId, input);
-    return input;
-  }
-  input = runInput(client, runId);
-  inputs.set(runId, input);
-  // A failed read is not kept: the next one tries again.
-  input.catch(() => inputs.get(runId) === input && inputs.delete(runId));
-  if (inputs.size > INPUTS_KEPT) inputs.delete(inputs.keys().next().value as string);
-  return input;
 }
 
 /**

@@ -9,7 +9,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { cancelOnTemporal, startRun } from '../client/index.js';
+import { cancelOnTemporal, interpreterInput, startInterpreter } from '../client/index.js';
 import { MaestroError } from '../errors/index.js';
 import { openValue, sealValue, type AesGcmPayloadCodec } from '../codec/index.js';
 import type { CacheMode, CompiledWorkflow, Principal, ScheduledBy, TaskState } from '../ir/index.js';
@@ -20,6 +20,7 @@ import { chargeRun } from './budget.js';
 import { activeTraceparent, parseTraceparent, processMetrics, type ProcessMetrics } from '../telemetry/index.js';
 import { recordBeforeActing } from './record.js';
 import { acquireConcurrencyKey } from './concurrency.js';
+import { rememberRunInput } from './run-inputs.js';
 import { describeRun, missingSearchAttribute, type ApiRunStatus } from './temporal.js';
 
 /**
@@ -184,28 +185,27 @@ export function newRunId(): string {
 export async function startOnTemporal(context: LaunchContext, request: LaunchRequest, enqueuedAt?: string): Promise<'started' | 'queued' | 'exists'> {
   const acquired = await acquireConcurrencyKey(context.client, context.taskQueue, request);
   const concurrency = acquired && { key: acquired.key, lockId: acquired.lockId, granted: acquired.granted };
+  const input = interpreterInput({
+    compiled: request.compiled,
+    params: request.params,
+    namespace: request.namespace,
+    startedBy: request.startedBy,
+    principal: request.principal,
+    ...(request.carried === undefined ? {} : { carried: request.carried }),
+    ...(request.traceId === undefined ? {} : { traceId: request.traceId }),
+    ...(request.traceParent === undefined ? {} : { traceParent: request.traceParent }),
+    ...(request.taskDecisions === undefined ? {} : { taskDecisions: request.taskDecisions }),
+    ...(request.cache === undefined ? {} : { cache: request.cache }),
+    ...(concurrency === undefined ? {} : { concurrency }),
+    ...(request.schedule === undefined ? {} : { schedule: request.schedule }),
+  });
   try {
-    await startRun(context.client, {
-      compiled: request.compiled,
-      params: request.params,
-      runId: request.runId,
-      namespace: request.namespace,
-      taskQueue: context.taskQueue,
-      startedBy: request.startedBy,
-      principal: request.principal,
-      ...(request.priority === undefined ? {} : { priority: request.priority }),
-      ...(request.carried === undefined ? {} : { carried: request.carried }),
-      ...(request.traceId === undefined ? {} : { traceId: request.traceId }),
-      ...(request.traceParent === undefined ? {} : { traceParent: request.traceParent }),
-      ...(request.taskDecisions === undefined ? {} : { taskDecisions: request.taskDecisions }),
-      ...(request.cache === undefined ? {} : { cache: request.cache }),
-      ...(concurrency === undefined ? {} : { concurrency }),
-      ...(request.schedule === undefined ? {} : { schedule: request.schedule }),
-    });
+    await startInterpreter(context.client, request.runId, input, { taskQueue: context.taskQueue, ...(request.priority === undefined ? {} : { priority: request.priority }) });
   } catch (error) {
     if (error instanceof WorkflowExecutionAlreadyStartedError) return 'exists';
     throw missingSearchAttribute(error, context.client.options.namespace) ?? error;
   }
+  rememberRunInput(request.runId, input);
   const metrics = context.metrics ?? processMetrics();
   const workflow = request.compiled.ir.name;
   metrics.add('maestro_runs_started', 1, { namespace: request.namespace, workflow, started_by_kind: startedByKind(request) });

@@ -6,7 +6,9 @@
  * out. Against the real API, worker and Temporal dev server.
  */
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { cachedRunInput, runInput } from '../../src/runs/index.js';
 import { manifest, startHarness, TOKENS, type Harness } from './harness.js';
 
 const NAP_TASK_MODULE = fileURLToPath(new URL('../fixtures/tasks/nap.ts', import.meta.url));
@@ -135,6 +137,20 @@ describe('GET /runs/{runId}?wait=', () => {
     expect(long.ms).toBeLessThan(10_000);
     // A finished run answers at once.
     expect((await timedGet(`/runs/${runId}?wait=30s`)).ms).toBeLessThan(5_000);
+  });
+
+  it('reads a run it started without reading the input back from its history: the input Temporal holds', async () => {
+    const started = await h.call('POST', '/runs', { token: 'operator', json: { workflowRef: steps, namespace: h.namespace } });
+    expect(started.status, started.text).toBe(201);
+    const { runId } = started.body;
+    // A client whose connection is closed reads no history: what answers is what the start kept.
+    const connection = await Connection.connect({ address: inject('temporalAddress') });
+    await connection.close();
+    const kept = await cachedRunInput(new Client({ connection }), runId);
+    expect(kept).toEqual(await runInput(h.client, runId));
+    expect(kept).toMatchObject({ namespace: h.namespace, params: {}, startedBy: expect.any(String) });
+    // A run it did not start is read from its history, which the closed client cannot do.
+    await expect(cachedRunInput(new Client({ connection }), 'run-started-elsewhere')).rejects.toThrow();
   });
 
   it('refuses a wait longer than 60 s or not a duration', async () => {
