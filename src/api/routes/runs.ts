@@ -84,8 +84,13 @@ export const startRun: RouteHandler = async (context) => {
     const status = result.created ? 201 : 200;
     if (wait === 0 || result.status === 'QUEUED') return { status, body: created };
     try {
-      // Read while the run goes on: the detail at its end does not wait for it.
-      const run = await waitedDetail(context, result.runId, wait, locateRun(context.deps.client, context.deps.store, result.runId));
+      // A run this request started is known without asking Temporal (the detail at its end takes
+      // its status and times from the run's final state); one an idempotency key named is read
+      // while it goes on, so the detail at its end does not wait for it.
+      const located: Promise<RunLocation> = result.created
+        ? Promise.resolve({ kind: 'temporal', execution: { runId: result.runId, workflow: entry.ir.name, version: entry.ir.version, digest: entry.digest, namespace, status: 'RUNNING', closed: false, startedAt: new Date().toISOString(), ...(body.priority === undefined ? {} : { priority: body.priority }) } })
+        : locateRun(context.deps.client, context.deps.store, result.runId);
+      const run = await waitedDetail(context, result.runId, wait, located);
       return { status, body: { ...created, status: run.status, run } };
     } catch (error) {
       // The run started: an error here would read as a failed start, and a retry without an
