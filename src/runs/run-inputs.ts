@@ -1,32 +1,42 @@
 /**
- * The start inputs (IR, params, principal …) of the runs this process read or started lately: a
- * run's input never changes, so it is read from its history once, or not at all when this
- * process started the run, and then kept among the last {@link INPUTS_KEPT}.
+ * The start inputs (IR, params, principal …) of runs this process read or started lately: a run's
+ * input never changes, so it is read from its history once, or not at all when this process
+ * started the run.
  */
 import type { Client } from '@temporalio/client';
 import type { InterpreterInput } from '../ir/index.js';
 import { runInput } from './temporal.js';
 
-/** Start inputs by run id, least lately used first. */
-const inputs = new Map<string, Promise<InterpreterInput>>();
-/** How many start inputs are kept (an IR can be large). */
+/** How many start inputs each of the two maps below keeps (an IR can be large). */
 const INPUTS_KEPT = 64;
+/** Inputs read lately, by run id, least lately used first. */
+const read = new Map<string, Promise<InterpreterInput>>();
+/**
+ * Inputs of the runs this process started lately, oldest first, until one is read (it moves to
+ * `read`): apart, so that a burst of starts does not push out the inputs of runs being read.
+ */
+const started = new Map<string, InterpreterInput>();
 
-function keep(runId: string, input: Promise<InterpreterInput>): Promise<InterpreterInput> {
-  inputs.delete(runId);
-  inputs.set(runId, input);
-  if (inputs.size > INPUTS_KEPT) inputs.delete(inputs.keys().next().value as string);
-  return input;
+function keep<T>(map: Map<string, T>, runId: string, value: T): T {
+  map.delete(runId);
+  map.set(runId, value);
+  if (map.size > INPUTS_KEPT) map.delete(map.keys().next().value as string);
+  return value;
 }
 
 /** The run's start input, read from its history unless kept. */
 export function cachedRunInput(client: Client, runId: string): Promise<InterpreterInput> {
-  const kept = inputs.get(runId);
-  if (kept !== undefined) return keep(runId, kept);
+  const kept = read.get(runId);
+  if (kept !== undefined) return keep(read, runId, kept);
+  const ours = started.get(runId);
+  if (ours !== undefined) {
+    started.delete(runId);
+    return keep(read, runId, Promise.resolve(ours));
+  }
   const input = runInput(client, runId);
   // A failed read is not kept: the next one tries again.
-  input.catch(() => inputs.get(runId) === input && inputs.delete(runId));
-  return keep(runId, input);
+  input.catch(() => read.get(runId) === input && read.delete(runId));
+  return keep(read, runId, input);
 }
 
 /**
@@ -36,5 +46,5 @@ export function cachedRunInput(client: Client, runId: string): Promise<Interpret
  * taken must not shadow that run's own input.
  */
 export function rememberRunInput(runId: string, input: InterpreterInput): void {
-  keep(runId, Promise.resolve(input));
+  keep(started, runId, input);
 }

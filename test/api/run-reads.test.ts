@@ -8,7 +8,7 @@
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { cachedRunInput, runInput } from '../../src/runs/index.js';
+import { cachedRunInput, rememberRunInput, runInput } from '../../src/runs/index.js';
 import { manifest, startHarness, TOKENS, type Harness } from './harness.js';
 
 const NAP_TASK_MODULE = fileURLToPath(new URL('../fixtures/tasks/nap.ts', import.meta.url));
@@ -151,6 +151,9 @@ describe('GET /runs/{runId}?wait=', () => {
     expect(kept).toMatchObject({ namespace: h.namespace, params: {}, startedBy: expect.any(String) });
     // A run it did not start is read from its history, which the closed client cannot do.
     await expect(cachedRunInput(new Client({ connection }), 'run-started-elsewhere')).rejects.toThrow();
+    // A burst of starts does not push out the input of a run being read.
+    for (let i = 0; i < 100; i += 1) rememberRunInput(`run-burst-${i}`, kept);
+    expect(await cachedRunInput(new Client({ connection }), runId)).toBe(kept);
   });
 
   it('refuses a wait longer than 60 s or not a duration', async () => {
