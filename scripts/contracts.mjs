@@ -21,7 +21,7 @@
  * under its release's schemas and validates and compiles on the current code.
  *
  * oasdiff: `<repo>/.tools/bin/oasdiff` when it reports the pinned version, otherwise built with
- * `go install github.com/oasdiff/oasdiff@v<OASDIFF_VERSION>` (CGO off) by the shared goInstall.
+ * `go install github.com/oasdiff/oasdiff@v<OASDIFF_VERSION>` (CGO off) by the shared ensureGoTools.
  * "Breaking" is oasdiff's ERR level (a removed route, a removed required response field, a new
  * required request field, a response enum value a client may not know, …); its WARN level
  * (potentially breaking) is printed and does not fail. External `$ref`s are refused, so a spec
@@ -31,7 +31,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { REPO_ROOT, fail as failWith, findTool, goInstall, lastLines, run } from './lib/tools.mjs';
+import { REPO_ROOT, ensureGoTools, fail as failWith, lastLines, run } from './lib/tools.mjs';
 
 /** The oasdiff release, and its Go module. */
 const OASDIFF_VERSION = '1.39.0';
@@ -55,10 +55,7 @@ const isWanted = (bin) => run(bin, ['--version']).output === `oasdiff version ${
 
 /** Finds or installs oasdiff; returns its path. */
 function ensureOasdiff() {
-  const found = findTool(LABEL, 'oasdiff', isWanted);
-  if (found) return found;
-  goInstall({ label: LABEL, what: `oasdiff ${OASDIFF_VERSION}`, tools: { oasdiff: `${OASDIFF_PACKAGE}@v${OASDIFF_VERSION}` }, isWanted, minGo: '1.25' });
-  return findTool(LABEL, 'oasdiff', isWanted) ?? fail('oasdiff is still missing after the install');
+  return ensureGoTools({ label: LABEL, what: `oasdiff ${OASDIFF_VERSION}`, tools: { oasdiff: `${OASDIFF_PACKAGE}@v${OASDIFF_VERSION}` }, isWanted, minGo: '1.25' }).oasdiff;
 }
 
 /** `[major, minor, patch]` of a plain `x.y.z` version, or undefined for anything else. */

@@ -8,11 +8,11 @@
  *
  * `<repo>/.tools/bin/crane` when it reports the pinned version; otherwise it is built with
  * `go install github.com/google/go-containerregistry/cmd/crane@v<CRANE_VERSION>` (CGO off) through
- * the shared `goInstall`, the version stamped the way the module's release build does. Writes
+ * the shared `ensureGoTools`, the version stamped the way the module's release build does. Writes
  * nothing outside `<repo>/.tools/`.
  */
 import { fileURLToPath } from 'node:url';
-import { fail as failWith, findTool, goInstall, run } from './lib/tools.mjs';
+import { ensureGoTools, fail as failWith, run } from './lib/tools.mjs';
 
 /** The go-containerregistry release, and crane's package in it. */
 export const CRANE_VERSION = '0.22.1';
@@ -28,9 +28,7 @@ const isWanted = (bin) => {
 
 /** Finds or installs crane; returns its path. */
 export function ensureCrane() {
-  const found = findTool(LABEL, 'crane', isWanted);
-  if (found) return found;
-  goInstall({
+  return ensureGoTools({
     label: LABEL,
     what: `crane ${CRANE_VERSION}`,
     tools: { crane: `${CRANE_PACKAGE}@v${CRANE_VERSION}` },
@@ -38,8 +36,7 @@ export function ensureCrane() {
     flags: [`-ldflags=-s -w -X github.com/google/go-containerregistry/cmd/crane/cmd.Version=v${CRANE_VERSION}`],
     isWanted,
     minGo: '1.24',
-  });
-  return findTool(LABEL, 'crane', isWanted) ?? failWith(LABEL, 'crane is still missing after the install');
+  }).crane;
 }
 
 function main() {

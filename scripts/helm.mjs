@@ -27,7 +27,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { REPO_ROOT, TOOLS_DIR, fail as failWith, findTool, goInstall, lastLines, run } from './lib/tools.mjs';
+import { REPO_ROOT, TOOLS_DIR, ensureGoTools, fail as failWith, lastLines, run } from './lib/tools.mjs';
 
 /** The Helm release, and its Go module. */
 const HELM_VERSION = '4.3.2';
@@ -51,23 +51,17 @@ function versionOf(bin) {
   return result.ok ? result.output : undefined;
 }
 
-const isWanted = (bin) => versionOf(bin) === `v${HELM_VERSION}`;
-
 /** Finds or installs helm and kubernetes-validate; returns their paths. */
 function ensureHelm() {
-  let helm = findTool(LABEL, 'helm', isWanted);
-  if (!helm) {
-    goInstall({
-      label: LABEL,
-      what: `helm ${HELM_VERSION}`,
-      tools: { helm: `${HELM_PACKAGE}@v${HELM_VERSION}` },
-      // A plain go install would report only `v4.3`: stamp the version as Helm's Makefile does.
-      flags: [`-ldflags=-s -w -X helm.sh/helm/v4/internal/version.version=v${HELM_VERSION}`],
-      isWanted,
-      minGo: '1.25',
-    });
-    helm = findTool(LABEL, 'helm', isWanted) ?? fail('helm is still missing after the install');
-  }
+  const { helm } = ensureGoTools({
+    label: LABEL,
+    what: `helm ${HELM_VERSION}`,
+    tools: { helm: `${HELM_PACKAGE}@v${HELM_VERSION}` },
+    // A plain go install would report only `v4.3`: stamp the version as Helm's Makefile does.
+    flags: [`-ldflags=-s -w -X helm.sh/helm/v4/internal/version.version=v${HELM_VERSION}`],
+    isWanted: (bin) => versionOf(bin) === `v${HELM_VERSION}`,
+    minGo: '1.25',
+  });
   const venv = spawnSync(
     'bash',
     [join(REPO_ROOT, 'scripts', 'peers', 'pip-venv.sh'), 'kubernetes-validate', `kubernetes-validate==${KUBERNETES_VALIDATE_VERSION}`, KUBERNETES_VALIDATE_VERSION, 'kubernetes-validate', '3.9'],

@@ -19,7 +19,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TOOLS_DIR, isExecutable, lastLines, onPath, run } from './lib/tools.mjs';
+import { TOOLS_DIR, installOnce, isExecutable, lastLines, onPath, run } from './lib/tools.mjs';
 
 export const JAEGER_VERSION = '1.75.0';
 const JAEGER_PACKAGE = 'github.com/jaegertracing/jaeger/cmd/jaeger';
@@ -66,9 +66,8 @@ export function ensureJaeger() {
   }
   const fromPath = onPath('jaeger');
   if (fromPath) return fromPath;
-  const stamped = existsSync(STAMP) && readFileSync(STAMP, 'utf8').trim() === JAEGER_VERSION;
-  if (stamped && isExecutable(TOOLS_BIN)) return TOOLS_BIN;
-  installWithGo();
+  const installed = () => existsSync(STAMP) && readFileSync(STAMP, 'utf8').trim() === JAEGER_VERSION && isExecutable(TOOLS_BIN);
+  installOnce({ label: 'maestro jaeger', name: 'jaeger', installed, install: installWithGo });
   return TOOLS_BIN;
 }
 

@@ -27,10 +27,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { REPO_ROOT, TOOLS_BIN_DIR, fail as failWith, filesRevision, findTool, goInstall, isExecutable, onPath, run } from './lib/tools.mjs';
+import { REPO_ROOT, ensureGoTools, fail as failWith, filesRevision, isExecutable, onPath, run } from './lib/tools.mjs';
 
 export const OPA_VERSION = '1.22.2';
-const TOOLS_BIN = join(TOOLS_BIN_DIR, 'opa');
 const POLICY_DIR = join(REPO_ROOT, 'policies');
 const OUT_DIR = join(REPO_ROOT, 'dist', 'policy');
 const ENTRYPOINTS = ['maestro/decision', 'maestro/allow'];
@@ -55,10 +54,7 @@ export function ensureOpa() {
   const fromPath = onPath('opa');
   if (fromPath && opaVersion(fromPath)?.startsWith('1.')) return fromPath;
   const isWanted = (bin) => opaVersion(bin) === OPA_VERSION;
-  const installed = findTool(LABEL, 'opa', isWanted);
-  if (installed) return installed;
-  goInstall({ label: LABEL, what: `OPA ${OPA_VERSION}`, tools: { opa: `github.com/open-policy-agent/opa@v${OPA_VERSION}` }, isWanted });
-  return TOOLS_BIN;
+  return ensureGoTools({ label: LABEL, what: `OPA ${OPA_VERSION}`, tools: { opa: `github.com/open-policy-agent/opa@v${OPA_VERSION}` }, isWanted }).opa;
 }
 
 /** Policy sources and data (tests and docs excluded), sorted by path. */

@@ -22,7 +22,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { REPO_ROOT, fail as failWith, findTool, goInstall, run } from './lib/tools.mjs';
+import { REPO_ROOT, ensureGoTools, fail as failWith, run } from './lib/tools.mjs';
 
 /** The Prometheus release, and its Go module version (Prometheus 3.Y.Z is module v0.3YY.Z). */
 export const PROMETHEUS_VERSION = '3.16.0';
@@ -41,23 +41,15 @@ function versionOf(bin) {
   return /, version (\S+)/.exec(result.output)?.[1];
 }
 
-const isWanted = (bin) => versionOf(bin) === PROMETHEUS_VERSION;
-/** The binary to use for `tool`, or undefined when it must be installed. */
-const find = (tool) => findTool(LABEL, tool, isWanted);
-
 /** Finds or installs `prometheus` and `promtool`; returns their paths. */
 export function ensurePrometheus() {
-  if (TOOLS.some((tool) => find(tool) === undefined)) {
-    goInstall({
-      label: LABEL,
-      what: `Prometheus ${PROMETHEUS_VERSION} and promtool`,
-      tools: Object.fromEntries(TOOLS.map((tool) => [tool, `github.com/prometheus/prometheus/cmd/${tool}@v${MODULE_VERSION}`])),
-      flags: ['-tags', 'remove_all_sd', `-ldflags=-s -w -X github.com/prometheus/common/version.Version=${PROMETHEUS_VERSION}`],
-      isWanted,
-    });
-  }
-  const [prometheus, promtool] = TOOLS.map((tool) => find(tool) ?? fail(`${tool} is still missing after the install`));
-  return { prometheus, promtool };
+  return ensureGoTools({
+    label: LABEL,
+    what: `Prometheus ${PROMETHEUS_VERSION} and promtool`,
+    tools: Object.fromEntries(TOOLS.map((tool) => [tool, `github.com/prometheus/prometheus/cmd/${tool}@v${MODULE_VERSION}`])),
+    flags: ['-tags', 'remove_all_sd', `-ldflags=-s -w -X github.com/prometheus/common/version.Version=${PROMETHEUS_VERSION}`],
+    isWanted: (bin) => versionOf(bin) === PROMETHEUS_VERSION,
+  });
 }
 
 /** The `.yml` files of `dir`, sorted, relative to the repository root. */

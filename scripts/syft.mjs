@@ -12,7 +12,7 @@
  * Writes nothing outside `<repo>/.tools/`.
  */
 import { fileURLToPath } from 'node:url';
-import { fail, findTool, goInstall, run } from './lib/tools.mjs';
+import { ensureGoTools, fail, run } from './lib/tools.mjs';
 
 /** The syft release (and Go module version) the release build uses. */
 export const SYFT_VERSION = '1.57.2';
@@ -28,16 +28,13 @@ const isWanted = (bin) => versionOf(bin) === SYFT_VERSION;
 
 /** Finds or installs `syft`; returns its path. */
 export function ensureSyft() {
-  if (findTool(LABEL, 'syft', isWanted) === undefined) {
-    goInstall({
-      label: LABEL,
-      what: `syft ${SYFT_VERSION}`,
-      tools: { syft: `github.com/anchore/syft/cmd/syft@v${SYFT_VERSION}` },
-      flags: [`-ldflags=-s -w -X main.version=${SYFT_VERSION}`],
-      isWanted,
-    });
-  }
-  return findTool(LABEL, 'syft', isWanted) ?? fail(LABEL, 'syft is still missing after the install');
+  return ensureGoTools({
+    label: LABEL,
+    what: `syft ${SYFT_VERSION}`,
+    tools: { syft: `github.com/anchore/syft/cmd/syft@v${SYFT_VERSION}` },
+    flags: [`-ldflags=-s -w -X main.version=${SYFT_VERSION}`],
+    isWanted,
+  }).syft;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

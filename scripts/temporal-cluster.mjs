@@ -19,7 +19,7 @@
 import { cpSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TOOLS_DIR, fail as failWith, findTool, goInstall, lastLines, run } from './lib/tools.mjs';
+import { TOOLS_DIR, ensureGoTools, fail as failWith, installOnce, lastLines, run } from './lib/tools.mjs';
 
 /** The Temporal server release, and its Go module. */
 export const TEMPORAL_SERVER_VERSION = '1.29.1';
@@ -45,7 +45,6 @@ function requireGo() {
   }
 }
 
-const isWanted = (bin) => versionOf(bin) === TEMPORAL_SERVER_VERSION;
 
 /** Copies the module's PostgreSQL schemas (from Go's module cache, downloading the module if needed). */
 function installSchema() {
@@ -64,22 +63,21 @@ function installSchema() {
   renameSync(staging, SCHEMA_DIR);
 }
 
-/** The binary to use for `tool`, or undefined when it must be installed. */
-const find = (tool) => findTool(LABEL, tool, isWanted);
-
 /** Finds or installs the server, the SQL tool and the schemas; returns their paths. */
 export function ensureTemporalCluster() {
-  if (Object.keys(TOOLS).some((tool) => find(tool) === undefined)) {
-    goInstall({
-      label: LABEL,
-      what: `Temporal server ${TEMPORAL_SERVER_VERSION} and temporal-sql-tool`,
-      tools: Object.fromEntries(Object.entries(TOOLS).map(([tool, pkg]) => [tool, `${MODULE}/${pkg}@v${TEMPORAL_SERVER_VERSION}`])),
-      isWanted,
-      minGo: '1.25',
-    });
-  }
-  if (!existsSync(join(SCHEMA_DIR, 'postgresql', 'v12', 'visibility', 'versioned'))) installSchema();
-  const [server, sqlTool] = Object.keys(TOOLS).map((tool) => find(tool) ?? fail(`${tool} is still missing after the install`));
+  const { 'temporal-server': server, 'temporal-sql-tool': sqlTool } = ensureGoTools({
+    label: LABEL,
+    what: `Temporal server ${TEMPORAL_SERVER_VERSION} and temporal-sql-tool`,
+    tools: Object.fromEntries(Object.entries(TOOLS).map(([tool, pkg]) => [tool, `${MODULE}/${pkg}@v${TEMPORAL_SERVER_VERSION}`])),
+    isWanted: (bin) => versionOf(bin) === TEMPORAL_SERVER_VERSION,
+    minGo: '1.25',
+  });
+  installOnce({
+    label: LABEL,
+    name: 'temporal-schema',
+    installed: () => existsSync(join(SCHEMA_DIR, 'postgresql', 'v12', 'visibility', 'versioned')),
+    install: installSchema,
+  });
   return { server, sqlTool, schemaDir: join(SCHEMA_DIR, 'postgresql', 'v12') };
 }
 

@@ -5,7 +5,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,6 +16,14 @@ export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..
 export const TOOLS_DIR = join(REPO_ROOT, '.tools');
 /** `<repo>/.tools/bin`: where Go-built tools go. */
 export const TOOLS_BIN_DIR = join(TOOLS_DIR, 'bin');
+
+/**
+ * Set to `1` by scripts/build-ahead.mjs for the installers it runs ahead of need: their builds are
+ * background work, which a caller that needs the tool now may take over ({@link installOnce}).
+ */
+export const BACKGROUND_ENV = 'MAESTRO_TOOLS_BACKGROUND';
+/** `<repo>/.tools/locks`: one lock file per tool while a process installs it. */
+const LOCKS_DIR = join(TOOLS_DIR, 'locks');
 
 /** Runs a command to completion; never throws (a missing command gives `ok: false`). */
 export function run(command, args, options = {}) {
@@ -85,11 +94,109 @@ export function findTool(label, tool, isWanted) {
   return undefined;
 }
 
+/** True while process `pid` exists. */
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else; ESRCH: it is gone.
+    return error.code === 'EPERM';
+  }
+}
+
+/** Blocks this (synchronous) script for `ms` milliseconds. */
+function sleep(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** The `{pid, background}` a lock file holds, or undefined while it is being written. */
+function lockHolder(file) {
+  try {
+    const holder = JSON.parse(readFileSync(file, 'utf8'));
+    return Number.isInteger(holder.pid) ? holder : undefined;
+  } catch {
+    // Created but not yet written (or already removed): look again shortly.
+    return undefined;
+  }
+}
+
 /**
- * Builds Go packages with one `go install` (CGO off) into a temporary folder, checks each binary
- * with `isWanted`, then renames them into `.tools/bin`: an interrupted build leaves nothing that
- * looks installed. Exits with a clear message when Go is missing, the build fails or a binary is
- * not the pinned version.
+ * A background build that this caller waits for becomes foreground work: its process group (the
+ * build-ahead starts each installer as a group leader) gets this process's CPU priority, or, where
+ * raising a priority is not allowed (not root), is stopped, so the caller builds the tool itself.
+ * Nothing compiled is lost either way: Go's build cache keeps every package a stopped build finished.
+ */
+function takeOver(label, holder) {
+  if (run('renice', ['-n', String(getPriority()), '-g', String(holder.pid)]).ok) return;
+  try {
+    process.kill(-holder.pid, 'SIGTERM');
+    console.log(`${label}: stopped the background build (pid ${holder.pid}) to build in the foreground`);
+  } catch (error) {
+    // ESRCH: it has just ended; EPERM: another user's, which can only be waited for.
+    if (error.code !== 'ESRCH' && error.code !== 'EPERM') throw error;
+  }
+}
+
+/**
+ * Installs a tool at most once at a time across processes: `installed()` says whether it is there,
+ * `install()` puts it there. Takes `.tools/locks/<name>.lock` for the install, so two test files
+ * (or a test and scripts/build-ahead.mjs) needing the same tool never build it side by side; a
+ * caller that finds the lock taken waits for the holder and then looks again. A lock whose holder
+ * died (an interrupted build) is taken over. Under {@link BACKGROUND_ENV} a lock held by anyone
+ * means someone else is on it: the background installer exits 0 and leaves it to them.
+ * @param {object} spec
+ * @param {string} spec.label prefix of messages, e.g. `maestro helm`
+ * @param {string} spec.name the lock's name, e.g. `helm`
+ * @param {() => boolean} spec.installed true when nothing needs installing
+ * @param {() => void} spec.install installs the tool (exits the process on failure)
+ */
+export function installOnce({ label, name, installed, install }) {
+  if (installed()) return;
+  mkdirSync(LOCKS_DIR, { recursive: true });
+  const file = join(LOCKS_DIR, `${name}.lock`);
+  const background = process.env[BACKGROUND_ENV] === '1';
+  let waitingFor;
+  for (;;) {
+    try {
+      writeFileSync(file, JSON.stringify({ pid: process.pid, background }), { flag: 'wx' });
+      break;
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw error;
+    }
+    const holder = lockHolder(file);
+    if (holder && !isAlive(holder.pid)) {
+      rmSync(file, { force: true });
+      continue;
+    }
+    if (holder && background) {
+      console.log(`${label}: pid ${holder.pid} is installing ${name}; leaving it to that process`);
+      process.exit(0);
+    }
+    if (holder && holder.pid !== waitingFor) {
+      waitingFor = holder.pid;
+      console.log(`${label}: waiting for pid ${holder.pid}, which is installing ${name}`);
+      if (holder.background) takeOver(label, holder);
+    }
+    sleep(250);
+  }
+  // process.exit (how the installers fail) skips finally blocks but not 'exit' listeners.
+  const release = () => rmSync(file, { force: true });
+  process.once('exit', release);
+  try {
+    if (!installed()) install();
+  } finally {
+    process.off('exit', release);
+    release();
+  }
+}
+
+/**
+ * Finds Go-built tools in `.tools/bin`, building them first when any is missing or not the pinned
+ * version: one `go install` (CGO off) into a folder of its own, each binary checked with `isWanted`,
+ * then renamed into `.tools/bin`, so an interrupted build leaves nothing that looks installed. The
+ * build runs under {@link installOnce}'s lock, named after the first tool. Exits with a clear
+ * message when Go is missing, the build fails or a binary is not the pinned version.
  * @param {object} spec
  * @param {string} spec.label prefix of messages, e.g. `maestro helm`
  * @param {string} spec.what what is built, for messages, e.g. `helm 4.3.2`
@@ -97,11 +204,24 @@ export function findTool(label, tool, isWanted) {
  * @param {string[]} [spec.flags] more `go install` flags (`-ldflags=…`, `-tags`, …)
  * @param {(bin: string) => boolean} spec.isWanted true when a built binary is the pinned version
  * @param {string} [spec.minGo] the Go version the module needs, for the message when Go is missing
+ * @returns {Record<string, string>} each tool's path, by its name
  */
-export function goInstall({ label, what, tools, flags = [], isWanted, minGo = '1.26' }) {
+export function ensureGoTools(spec) {
+  const { label, tools, isWanted } = spec;
+  const names = Object.keys(tools);
+  const find = (tool) => findTool(label, tool, isWanted);
+  installOnce({ label, name: names[0], installed: () => names.every((tool) => find(tool) !== undefined), install: () => goInstall(spec) });
+  return Object.fromEntries(names.map((tool) => [tool, find(tool) ?? fail(label, `${tool} is still missing after the install`)]));
+}
+
+/** The build behind {@link ensureGoTools}. */
+function goInstall({ label, what, tools, flags = [], isWanted, minGo = '1.26' }) {
   if (!run('go', ['version']).ok) fail(label, `${what} is missing from .tools/bin and cannot be built: install Go >= ${minGo} (https://go.dev/dl).`);
   mkdirSync(TOOLS_BIN_DIR, { recursive: true });
-  const dir = mkdtempSync(join(TOOLS_DIR, 'install-go-'));
+  // One folder per tool set, emptied first: a build stopped by a signal leaves nothing behind for long.
+  const dir = join(TOOLS_DIR, `install-go-${Object.keys(tools)[0]}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir);
   try {
     console.log(`${label}: building ${what} with go install (minutes, once)…`);
     const started = Date.now();

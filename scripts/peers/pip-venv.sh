@@ -10,7 +10,11 @@ set -euo pipefail
 
 NAME="$1" REQUIREMENT="$2" VERSION="$3" COMMAND="$4" MIN_PYTHON="$5"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-mkdir -p "$ROOT/.tools"
+mkdir -p "$ROOT/.tools/locks"
+# One install of a venv at a time: two test files, or a test and scripts/build-ahead.mjs, may ask at
+# once, and the second waits here, then finds the venv made.
+exec 9>"$ROOT/.tools/locks/venv-$NAME.flock"
+flock 9
 # The venv's scripts name its python by absolute path: use .tools' physical path, so a venv made
 # through a symlinked .tools (a git worktree sharing one) does not name a path that may go away.
 VENV="$(cd "$ROOT/.tools" && pwd -P)/$NAME"
