@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { beforeAll, expect, it } from 'vitest';
 import { progressSink, receiptSink } from '../src/activities/index.js';
-import { bundleInterpreter } from '../src/worker/index.js';
+import { interpreterBundle } from './helpers/interpreter-bundle.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/histories/', import.meta.url));
 const files = (await readdir(FIXTURES)).filter((name) => name.endsWith('.history.json')).sort();
@@ -17,7 +17,7 @@ const files = (await readdir(FIXTURES)).filter((name) => name.endsWith('.history
 let workflowBundle: WorkflowBundleWithSourceMap;
 
 beforeAll(async () => {
-  workflowBundle = await bundleInterpreter();
+  workflowBundle = await interpreterBundle();
 });
 
 it('has recorded histories to replay', () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
-import { NativeConnection, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
 import { expect, inject, vi } from 'vitest';
 import { parseDocument } from 'yaml';
 import { createAuthenticator, operations, responseValidator, startApi, tokenEntriesVerifier, type RunningApi, type TokenEntry } from '../../src/api/index.js';
@@ -22,7 +22,8 @@ import { extendConfig, loadConfig, type Config, type ConfigInput } from '../../s
 import { createPdp, createPolicyGate, type PolicyDecisionPoint, type PolicyGate } from '../../src/policy/index.js';
 import { auditDecisionLog, createWorkerProvenance, loadApprovalKey } from '../../src/provenance/index.js';
 import { openAuditLog, openStore, openTaskLog, type AuditLog, type Store, type TaskLog } from '../../src/store/index.js';
-import { bundleInterpreter, createWorker, installTemporalRuntime } from '../../src/worker/index.js';
+import { createWorker, installTemporalRuntime } from '../../src/worker/index.js';
+import { interpreterBundle } from '../helpers/interpreter-bundle.js';
 import { createSecretResolver, taskGrantKeys } from '../../src/secrets/index.js';
 
 /** Tokens every harness knows, by name. */
@@ -110,7 +111,6 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 function tokenEntries(namespace: string): TokenEntry[] {
   return [
@@ -162,7 +162,6 @@ async function startTestWorker(
   launch: { client: Client; auditLog: AuditLog },
 ): Promise<{ stop(): Promise<void> }> {
   await quietRuntime();
-  bundle ??= bundleInterpreter();
   const connection = await NativeConnection.connect({ address });
   const catalog = await loadCatalog(config);
   // Schedules' fires start runs from the worker, with its own store on the API's database.
@@ -180,7 +179,7 @@ async function startTestWorker(
     secrets: createSecretResolver(config),
     ...(policy === undefined ? {} : { policy }),
     taskLog,
-    workflowBundle: await bundle,
+    workflowBundle: await interpreterBundle(),
     payloadCodec: codec,
     subWorkflowMaxDepth: config.subWorkflowMaxDepth,
     usage: {

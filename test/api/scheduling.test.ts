@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PRIORITY_DYNAMIC_CONFIG } from '../../src/runs/index.js';
 import { maestroDataConverter } from '../../src/codec/index.js';
 import { resolveTemporalBin, startDevServer } from '../../src/devserver/index.js';
-import { bundleInterpreter } from '../../src/worker/index.js';
+import { interpreterBundle } from '../helpers/interpreter-bundle.js';
 import { manifest, startHarness, type Harness } from './harness.js';
 
 describe('per-namespace concurrent-run limit', () => {
@@ -79,7 +79,7 @@ describe('run priority', () => {
         const worker = await Worker.create({
           connection: await NativeConnection.connect({ address: server.address }),
           taskQueue: h.config.taskQueue,
-          workflowBundle: await bundleInterpreter(),
+          workflowBundle: await interpreterBundle(),
           maxConcurrentWorkflowTaskExecutions: 2,
           maxCachedWorkflows: 0,
           dataConverter: maestroDataConverter(h.payloadCodec),

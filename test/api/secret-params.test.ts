@@ -18,7 +18,7 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maestroDataConverter } from '../../src/codec/index.js';
 import { resolveTemporalBin } from '../../src/devserver/index.js';
-import { bundleInterpreter } from '../../src/worker/index.js';
+import { interpreterBundle } from '../helpers/interpreter-bundle.js';
 import { TOKENS, manifest, startHarness, type Harness } from './harness.js';
 
 /** A value no test fixture contains by chance. */
@@ -146,7 +146,7 @@ describe('a secret-typed param', () => {
 
   it('replays from its encrypted history with the codec', async () => {
     const history = await h.client.workflow.getHandle(runId).fetchHistory();
-    await expect(Worker.runReplayHistory({ workflowBundle: await bundleInterpreter(), dataConverter: maestroDataConverter(h.payloadCodec) }, history, runId)).resolves.toBeUndefined();
+    await expect(Worker.runReplayHistory({ workflowBundle: await interpreterBundle(), dataConverter: maestroDataConverter(h.payloadCodec) }, history, runId)).resolves.toBeUndefined();
   }, 60_000);
 
   describe('POST /codec/decode', () => {
@@ -226,7 +226,7 @@ describe('histories recorded before the codec', () => {
   const FIXTURES = fileURLToPath(new URL('../fixtures/histories/', import.meta.url));
 
   it('replay with the codec configured (unencrypted payloads pass through)', async () => {
-    const workflowBundle = await bundleInterpreter();
+    const workflowBundle = await interpreterBundle();
     const files = (await readdir(FIXTURES)).filter((name) => name.endsWith('.history.json'));
     expect(files.length).toBeGreaterThan(0);
     for (const file of files) {

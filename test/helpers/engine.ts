@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { inject } from 'vitest';
 import type { Catalog } from '../../src/catalog/index.js';
 import { builtinCatalog, createBuiltinCatalog } from '../../src/tasks/index.js';
@@ -16,10 +16,10 @@ import { checkParams, parseManifest, type Manifest, type WorkflowManifest } from
 import type { Runners } from '../../src/runners/index.js';
 import type { SecretResolver } from '../../src/secrets/index.js';
 import { loadApprovalKey, signApproval } from '../../src/provenance/index.js';
-import { bundleInterpreter, createWorker } from '../../src/worker/index.js';
+import { createWorker } from '../../src/worker/index.js';
+import { interpreterBundle } from './interpreter-bundle.js';
 import { TEST_EGRESS_ALLOW } from './egress.js';
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** The principal test runs act for: a tester in every namespace (tests' manifests use authority `tests`). */
 export const TEST_PRINCIPAL: Principal = { subject: 'test:engine', roles: ['tester'], namespaces: ['*'] };
@@ -86,13 +86,12 @@ export async function startEngine({ worker: withWorker = true, largeOutputBytes,
       Runtime.install({ logger: new DefaultLogger('ERROR') });
       runtimeInstalled = true;
     }
-    bundle ??= bundleInterpreter();
     const nativeConnection = await NativeConnection.connect({ address });
     const worker = await createWorker({
       connection: nativeConnection,
       taskQueue,
       artifactDir,
-      workflowBundle: await bundle,
+      workflowBundle: await interpreterBundle(),
       catalog: catalog ?? createBuiltinCatalog({ egressAllow: TEST_EGRESS_ALLOW, temporalAddress: address }),
       payloadCodec,
       ...(largeOutputBytes === undefined ? {} : { largeOutputBytes }),

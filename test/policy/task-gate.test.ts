@@ -34,7 +34,7 @@ import { createSecretResolver } from '../../src/secrets/index.js';
 import { createWorkerProvenance } from '../../src/provenance/index.js';
 import { localRunner } from '../../src/runners/index.js';
 import { FsArtifactStore, openAuditLog, type AuditLog } from '../../src/store/index.js';
-import { bundleInterpreter } from '../../src/worker/index.js';
+import { interpreterBundle } from '../helpers/interpreter-bundle.js';
 import { startHttpPeer, type HttpPeer } from '../helpers/http-peer.js';
 import { freePort } from '../peers/ports.js';
 import { startOpaServer, type OpaServer } from './opa-server.js';
@@ -100,7 +100,7 @@ beforeAll(async () => {
   worker = await Worker.create({
     connection: nativeConnection,
     taskQueue,
-    workflowBundle: await bundleInterpreter(),
+    workflowBundle: await interpreterBundle(),
     activities: {
       ...inner,
       // What runTask will do first: admit, and map a denial like runTask's toFailure does.

@@ -18,7 +18,8 @@ import { compileWorkflow } from '../../src/compiler/index.js';
 import { checkParams, parseManifest, type WorkflowManifest } from '../../src/manifest/index.js';
 import { createContainerRunner, createServerlessRunner, localRunner } from '../../src/runners/index.js';
 import { FsArtifactStore } from '../../src/store/index.js';
-import { bundleInterpreter, createWorker } from '../../src/worker/index.js';
+import { createWorker } from '../../src/worker/index.js';
+import { interpreterBundle } from '../helpers/interpreter-bundle.js';
 import { TEST_EGRESS_ALLOW } from '../helpers/egress.js';
 import { task, workflow } from '../helpers/engine.js';
 import { startFunctionServer, type FunctionServer } from '../peers/functions.js';
@@ -50,7 +51,7 @@ beforeAll(async () => {
     connection: nativeConnection,
     taskQueue,
     artifactDir,
-    workflowBundle: await bundleInterpreter(),
+    workflowBundle: await interpreterBundle(),
     // The function listens on loopback: allow-listed for the tests' namespace, as a user would.
     catalog: createBuiltinCatalog({ egressAllow: TEST_EGRESS_ALLOW, temporalAddress: address }),
     runners: {
