@@ -7,7 +7,6 @@ import { readdirSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadCatalog } from '../src/tasks/index.js';
 import { compileWorkflow } from '../src/compiler/index.js';
@@ -149,11 +148,6 @@ describe('examples/connectors/skeleton.ts', () => {
 });
 
 describe('examples/hello-task', () => {
-  beforeAll(() => {
-    // The worker's own lifecycle lines are noise here; failures still surface through the run.
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-  });
-
   it('runs the manifest with the hello task on a worker that serves it', async () => {
     const state = await runHelloTask({ address: inject('temporalAddress'), name: 'Ada', language: 'de' });
     expect(state.status).toBe('SUCCEEDED');

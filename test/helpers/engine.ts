@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { inject } from 'vitest';
 import type { Catalog } from '../../src/catalog/index.js';
 import { builtinCatalog, createBuiltinCatalog } from '../../src/tasks/index.js';
@@ -20,10 +20,8 @@ import { createWorker } from '../../src/worker/index.js';
 import { interpreterBundle } from './interpreter-bundle.js';
 import { TEST_EGRESS_ALLOW } from './egress.js';
 
-
 /** The principal test runs act for: a tester in every namespace (tests' manifests use authority `tests`). */
 export const TEST_PRINCIPAL: Principal = { subject: 'test:engine', roles: ['tester'], namespaces: ['*'] };
-let runtimeInstalled = false;
 
 /** A worker on its own task queue, on the test run's Temporal dev server, plus a client. */
 export interface Engine {
@@ -81,11 +79,6 @@ export async function startEngine({ worker: withWorker = true, largeOutputBytes,
   const client = new Client({ connection, dataConverter: maestroDataConverter(payloadCodec) });
   let stopWorker = async (): Promise<void> => undefined;
   if (withWorker) {
-    if (!runtimeInstalled) {
-      // Task failures are what these tests provoke; the worker's warnings about them are noise here.
-      Runtime.install({ logger: new DefaultLogger('ERROR') });
-      runtimeInstalled = true;
-    }
     const nativeConnection = await NativeConnection.connect({ address });
     const worker = await createWorker({
       connection: nativeConnection,

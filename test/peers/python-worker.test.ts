@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AesGcmPayloadCodec, maestroDataConverter } from '../../src/codec/index.js';
 import { parsePayloadKeys } from '../../src/config/index.js';
@@ -44,7 +44,6 @@ describe('the Python worker', () => {
   const outcome = async (activity: string, input: unknown, options = {}): Promise<PythonTaskOutcome> => (await call(activity, input, options)).result() as Promise<PythonTaskOutcome>;
 
   beforeAll(async () => {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
     connection = await Connection.connect({ address });
     client = new Client({ connection, dataConverter: maestroDataConverter(codec) });
     worker = await Worker.create({
