@@ -55,7 +55,10 @@ def aggregate_parquet(data: bytes, group_by: str, sum_column: str) -> tuple[int,
         TaskError: ``INVALID_DATA`` when the data is not Parquet or lacks a column.
     """
     try:
-        table = pq.read_table(io.BytesIO(data))
+        # Single-threaded: a threaded read of an in-memory file leaves clean-up work behind that
+        # aborts the interpreter at exit ("terminate called without an active exception",
+        # apache/arrow#33975); one object per attempt gains nothing from threads.
+        table = pq.read_table(io.BytesIO(data), use_threads=False)
     except pa.ArrowException as error:
         raise TaskError(f"the source is not Parquet: {error}", code="INVALID_DATA") from None
     missing = [column for column in (group_by, sum_column) if column not in table.column_names]
