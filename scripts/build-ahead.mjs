@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
  * Builds the Go-built tools `npm test` needs later, ahead of need, in the background at the lowest
- * CPU priority. On a fresh machine they cost tens of minutes of CPU (Jaeger, the Temporal server,
- * Prometheus, helm, syft, …), which otherwise ran in the foreground one after another, each when the
- * step or test file that needs it came up, while the CPU sat half idle in between (npm ci compiling
- * one C file, pip downloading, tests waiting on their servers). In the background they use that idle
- * CPU and give way to everything else.
+ * CPU priority (nice 19, of each process and of its scheduler autogroup). On a fresh machine they
+ * cost tens of minutes of CPU (Jaeger, the Temporal server, Prometheus, helm, syft, …), which
+ * otherwise ran in the foreground one after another, each when the step or test file that needs it
+ * came up, while the CPU sat half idle in between (npm ci compiling one C file, pip downloading,
+ * tests waiting on their servers). In the background they use that idle CPU and give way to
+ * everything else.
  *
  *   node scripts/build-ahead.mjs        start the background build and return at once (npm test's first step)
  *   node scripts/build-ahead.mjs run    the background build itself: each installer in turn
@@ -22,7 +23,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { constants, setPriority } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BACKGROUND_ENV, REPO_ROOT, TOOLS_DIR, fail } from './lib/tools.mjs';
+import { BACKGROUND_ENV, REPO_ROOT, TOOLS_DIR, fail, setAutogroupNice } from './lib/tools.mjs';
 
 /**
  * The installers, in the order `npm test` comes to need their tools. OPA is left out: it is the
@@ -31,6 +32,8 @@ import { BACKGROUND_ENV, REPO_ROOT, TOOLS_DIR, fail } from './lib/tools.mjs';
 const INSTALLERS = ['prometheus.mjs', 'helm.mjs', 'contracts.mjs', 'crane.mjs', 'syft.mjs', 'temporal-cluster.mjs', 'jaeger.mjs'];
 const LOG = join(TOOLS_DIR, 'build-ahead.log');
 const LABEL = 'maestro build-ahead';
+/** The lowest CPU priority, as a nice value. */
+const LOWEST_NICE = constants.priority.PRIORITY_LOW;
 
 /** Starts `run` as a process of its own (it outlives this one) and returns. */
 function start() {
@@ -42,10 +45,15 @@ function start() {
   console.log(`${LABEL}: building the tools tests need later in the background (pid ${child.pid}, output in ${LOG})`);
 }
 
-/** Runs each installer in turn at the lowest priority, each as a process group of its own. */
+/**
+ * Runs each installer in turn at the lowest priority, each as a process group (and session) of its
+ * own. Both nice values matter: each process's orders it within its autogroup (its session, where
+ * the kernel has autogroups), and the autogroup's orders that session against npm test's.
+ */
 async function runAll() {
   // Children inherit it: every compiler Go starts runs only on CPU nothing else wants.
-  setPriority(constants.priority.PRIORITY_LOW);
+  setPriority(LOWEST_NICE);
+  setAutogroupNice('self', LOWEST_NICE);
   for (const script of INSTALLERS) {
     const started = Date.now();
     // A group of its own, so that a step waiting for this tool can raise or stop exactly this build.
@@ -55,6 +63,9 @@ async function runAll() {
       stdio: ['ignore', 'inherit', 'inherit'],
       env: { ...process.env, [BACKGROUND_ENV]: '1' },
     });
+    // Detached is a session, so an autogroup, of its own: at nice 0 it would share the CPU with the
+    // tests' session half and half. (Spawn returns after exec, so the child's session is there.)
+    if (child.pid !== undefined) setAutogroupNice(child.pid, LOWEST_NICE);
     const status = await new Promise((resolve) => {
       child.once('error', (error) => resolve(String(error)));
       child.once('exit', (code, signal) => resolve(signal ?? `exit ${code}`));

@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,12 +105,62 @@ function isAlive(pid) {
   }
 }
 
+/**
+ * When process `pid` started (clock ticks after boot, /proc/<pid>/stat's 22nd field), or undefined
+ * without /proc: with its pid, it names a process for good, where a pid alone may be reused.
+ */
+function processStart(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The name in parentheses may hold spaces: count fields after its closing one (field 2).
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    // No /proc (not Linux) or the process is gone.
+    return undefined;
+  }
+}
+
+/** True while the process that wrote a lock runs: its pid is alive and was not handed to another. */
+function isHolderAlive(holder) {
+  if (!isAlive(holder.pid)) return false;
+  const start = processStart(holder.pid);
+  return holder.start === undefined || start === undefined || start === holder.start;
+}
+
+/**
+ * The nice value of process `pid`'s scheduler autogroup (`self` for this process), or undefined
+ * where the kernel has none. With autogroups on (Linux's default where the kernel has them) the CPU
+ * is shared between sessions first and by each process's nice only within one: a build started in a
+ * session of its own (`detached`) competes with the test run as an equal, however nice its
+ * processes, unless its autogroup is niced too.
+ */
+export function autogroupNice(pid) {
+  try {
+    const nice = /\bnice (-?\d+)/.exec(readFileSync(`/proc/${pid}/autogroup`, 'utf8'));
+    return nice ? Number(nice[1]) : undefined;
+  } catch {
+    // No autogroups in this kernel, or the process is gone.
+    return undefined;
+  }
+}
+
+/** Sets the nice value of process `pid`'s autogroup; false where there is none or it is not allowed. */
+export function setAutogroupNice(pid, nice) {
+  try {
+    writeFileSync(`/proc/${pid}/autogroup`, String(nice));
+    return true;
+  } catch {
+    // ENOENT: no autogroups; EACCES/EPERM: raising a priority needs CAP_SYS_NICE.
+    return false;
+  }
+}
+
 /** Blocks this (synchronous) script for `ms` milliseconds. */
 function sleep(ms) {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** The `{pid, background}` a lock file holds, or undefined while it is being written. */
+/** The `{pid, start, background}` a lock file holds, or undefined while it is being written. */
 function lockHolder(file) {
   try {
     const holder = JSON.parse(readFileSync(file, 'utf8'));
@@ -122,13 +172,42 @@ function lockHolder(file) {
 }
 
 /**
+ * Removes the lock of a holder that died, unless another waiter got there first and the lock is now
+ * its own: the check and the removal happen under `<lock>.break`, so of two waiters that find the
+ * same dead holder one removes its lock and the other then finds the first one's. False when another
+ * waiter is at it.
+ */
+function removeDeadLock(file, dead) {
+  const breaker = `${file}.break`;
+  try {
+    writeFileSync(breaker, String(process.pid), { flag: 'wx' });
+  } catch (error) {
+    if (error.code !== 'EEXIST') throw error;
+    // Another waiter is on it; one that died right there leaves a file this old behind.
+    if (Date.now() - (statSync(breaker, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 10_000) rmSync(breaker, { force: true });
+    return false;
+  }
+  try {
+    const holder = lockHolder(file);
+    if (holder && holder.pid === dead.pid && holder.start === dead.start) rmSync(file, { force: true });
+    return true;
+  } finally {
+    rmSync(breaker, { force: true });
+  }
+}
+
+/**
  * A background build that this caller waits for becomes foreground work: its process group (the
- * build-ahead starts each installer as a group leader) gets this process's CPU priority, or, where
- * raising a priority is not allowed (not root), is stopped, so the caller builds the tool itself.
- * Nothing compiled is lost either way: Go's build cache keeps every package a stopped build finished.
+ * build-ahead starts each installer as a group leader) and its autogroup get this process's CPU
+ * priority, or, where raising a priority is not allowed (not root), it is stopped, so the caller
+ * builds the tool itself. Nothing compiled is lost either way: Go's build cache keeps every package
+ * a stopped build finished.
  */
 function takeOver(label, holder) {
-  if (run('renice', ['-n', String(getPriority()), '-g', String(holder.pid)]).ok) return;
+  const raised =
+    run('renice', ['-n', String(getPriority()), '-g', String(holder.pid)]).ok &&
+    (autogroupNice(holder.pid) === undefined || setAutogroupNice(holder.pid, autogroupNice('self') ?? getPriority()));
+  if (raised) return;
   try {
     process.kill(-holder.pid, 'SIGTERM');
     console.log(`${label}: stopped the background build (pid ${holder.pid}) to build in the foreground`);
@@ -143,8 +222,9 @@ function takeOver(label, holder) {
  * `install()` puts it there. Takes `.tools/locks/<name>.lock` for the install, so two test files
  * (or a test and scripts/build-ahead.mjs) needing the same tool never build it side by side; a
  * caller that finds the lock taken waits for the holder and then looks again. A lock whose holder
- * died (an interrupted build) is taken over. Under {@link BACKGROUND_ENV} a lock held by anyone
- * means someone else is on it: the background installer exits 0 and leaves it to them.
+ * died (an interrupted build; its pid alone may since name another process) is taken over. Under
+ * {@link BACKGROUND_ENV} a lock held by anyone means someone else is on it: the background
+ * installer exits 0 and leaves it to them.
  * @param {object} spec
  * @param {string} spec.label prefix of messages, e.g. `maestro helm`
  * @param {string} spec.name the lock's name, e.g. `helm`
@@ -159,14 +239,14 @@ export function installOnce({ label, name, installed, install }) {
   let waitingFor;
   for (;;) {
     try {
-      writeFileSync(file, JSON.stringify({ pid: process.pid, background }), { flag: 'wx' });
+      writeFileSync(file, JSON.stringify({ pid: process.pid, start: processStart(process.pid), background }), { flag: 'wx' });
       break;
     } catch (error) {
       if (error.code !== 'EEXIST') throw error;
     }
     const holder = lockHolder(file);
-    if (holder && !isAlive(holder.pid)) {
-      rmSync(file, { force: true });
+    if (holder && !isHolderAlive(holder)) {
+      if (!removeDeadLock(file, holder)) sleep(250);
       continue;
     }
     if (holder && background) {
