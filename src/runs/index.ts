@@ -14,7 +14,7 @@ export { compareOutputs, replayReport, type ReplayReport, type ReplayVerdict, ty
 export { describeRun, executionStatusName, runInput, runState, runStatusOf, type ApiRunStatus, type RunExecution } from './temporal.js';
 export { instantOf, listFromTemporal, visibilityQuery, type RunFilter, type RunPage, type RunSummary } from './list.js';
 export { awaitRunEnd, locateRun, openState, namespaceOf, runDetail, type RunDetail, type RunDetailOptions, type RunLocation, type RunReader } from './detail.js';
-export { cachedRunInput, rememberRunInput } from './run-inputs.js';
+export { cachedRunInput, rememberStartedRun, startedExecution } from './run-inputs.js';
 export { PRIORITY_DYNAMIC_CONFIG } from './priority.js';
 export { decisionView, planDecisions, runPolicyView, type DecisionView, type RunPolicyView } from './policy.js';
 export {

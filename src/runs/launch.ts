@@ -20,7 +20,7 @@ import { chargeRun } from './budget.js';
 import { activeTraceparent, parseTraceparent, processMetrics, type ProcessMetrics } from '../telemetry/index.js';
 import { recordBeforeActing } from './record.js';
 import { acquireConcurrencyKey } from './concurrency.js';
-import { rememberRunInput } from './run-inputs.js';
+import { rememberStartedRun } from './run-inputs.js';
 import { describeRun, missingSearchAttribute, type ApiRunStatus } from './temporal.js';
 
 /**
@@ -205,7 +205,7 @@ export async function startOnTemporal(context: LaunchContext, request: LaunchReq
     if (error instanceof WorkflowExecutionAlreadyStartedError) return 'exists';
     throw missingSearchAttribute(error, context.client.options.namespace) ?? error;
   }
-  rememberRunInput(request.runId, input);
+  rememberStartedRun(request.runId, input, request.priority);
   const metrics = context.metrics ?? processMetrics();
   const workflow = request.compiled.ir.name;
   metrics.add('maestro_runs_started', 1, { namespace: request.namespace, workflow, started_by_kind: startedByKind(request) });

@@ -8,7 +8,7 @@
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { cachedRunInput, rememberRunInput, runInput } from '../../src/runs/index.js';
+import { cachedRunInput, rememberStartedRun, runInput, startedExecution } from '../../src/runs/index.js';
 import { manifest, startHarness, TOKENS, type Harness } from './harness.js';
 
 const NAP_TASK_MODULE = fileURLToPath(new URL('../fixtures/tasks/nap.ts', import.meta.url));
@@ -152,8 +152,24 @@ describe('GET /runs/{runId}?wait=', () => {
     // A run it did not start is read from its history, which the closed client cannot do.
     await expect(cachedRunInput(new Client({ connection }), 'run-started-elsewhere')).rejects.toThrow();
     // A burst of starts does not push out the input of a run being read.
-    for (let i = 0; i < 100; i += 1) rememberRunInput(`run-burst-${i}`, kept);
+    for (let i = 0; i < 100; i += 1) rememberStartedRun(`run-burst-${i}`, kept);
     expect(await cachedRunInput(new Client({ connection }), runId)).toBe(kept);
+  });
+
+  it('waits for a run it started as the start left it, answering what a read afterwards answers', async () => {
+    const started = await h.call('POST', '/runs', { token: 'operator', json: { workflowRef: steps, namespace: h.namespace, priority: 2 } });
+    expect(started.status, started.text).toBe(201);
+    const { runId } = started.body;
+    // What the wait starts from instead of describing the run on Temporal.
+    expect(startedExecution(runId)).toMatchObject({ runId, namespace: h.namespace, priority: 2, status: 'RUNNING', closed: false });
+    expect(startedExecution('run-started-elsewhere')).toBeUndefined();
+    const waited = await timedGet(`/runs/${runId}?wait=30s`);
+    expect(waited.status).toBe(200);
+    expect(waited.body).toMatchObject({ runId, status: 'SUCCEEDED', priority: 2, endedAt: expect.any(String) });
+    expect((await h.call('GET', `/runs/${runId}`)).body).toEqual(waited.body);
+    // A wait that is over before the end reads the run as it is then.
+    const napper = await start(napping);
+    expect((await timedGet(`/runs/${napper}?wait=200ms`)).body).toMatchObject({ runId: napper, status: 'RUNNING' });
   });
 
   it('refuses a wait longer than 60 s or not a duration', async () => {

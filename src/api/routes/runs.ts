@@ -22,6 +22,7 @@ import {
   runInput,
   runState,
   scheduledRunIdPrefix,
+  startedExecution,
   type ApiRunStatus,
   type LaunchRequest,
   type RunExecution,
@@ -87,9 +88,8 @@ export const startRun: RouteHandler = async (context) => {
       // A run this request started is known without asking Temporal (the detail at its end takes
       // its status and times from the run's final state); one an idempotency key named is read
       // while it goes on, so the detail at its end does not wait for it.
-      const located: Promise<RunLocation> = result.created
-        ? Promise.resolve({ kind: 'temporal', execution: { runId: result.runId, workflow: entry.ir.name, version: entry.ir.version, digest: entry.digest, namespace, status: 'RUNNING', closed: false, startedAt: new Date().toISOString(), ...(body.priority === undefined ? {} : { priority: body.priority }) } })
-        : locateRun(context.deps.client, context.deps.store, result.runId);
+      const started = result.created ? startedExecution(result.runId) : undefined;
+      const located: Promise<RunLocation> = started === undefined ? locateRun(context.deps.client, context.deps.store, result.runId) : Promise.resolve({ kind: 'temporal', execution: started });
       const run = await waitedDetail(context, result.runId, wait, located);
       return { status, body: { ...created, status: run.status, run } };
     } catch (error) {
@@ -183,8 +183,13 @@ function waitMs(value: unknown): number {
  */
 export const getRun: RouteHandler = async (context) => {
   const { deps } = context;
-  const location = await ownRun(context);
   const wait = waitMs(context.query.wait);
+  // A wait for a run this process started begins without describing the run on Temporal first (a
+  // round trip before the wait): the start says where it is and in which namespace; the wait learns
+  // its end, and a wait that is over without it reads the run afresh (see waitedDetail).
+  const started = wait === 0 ? undefined : startedExecution(stringParam(context.path, 'runId'));
+  if (started !== undefined) assertNamespace(caller(context), started.namespace);
+  const location: RunLocation = started === undefined ? await ownRun(context) : { kind: 'temporal', execution: started };
   if (wait === 0 || location.kind !== 'temporal' || location.execution.closed) return { status: 200, body: await runDetail(deps, location, deps.config) };
   const release = deps.streams.acquire(caller(context).subject);
   try {
