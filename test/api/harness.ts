@@ -22,7 +22,7 @@ import { extendConfig, loadConfig, type Config, type ConfigInput } from '../../s
 import { createPdp, createPolicyGate, type PolicyDecisionPoint, type PolicyGate } from '../../src/policy/index.js';
 import { auditDecisionLog, createWorkerProvenance, loadApprovalKey } from '../../src/provenance/index.js';
 import { openAuditLog, openStore, openTaskLog, type AuditLog, type Store, type TaskLog } from '../../src/store/index.js';
-import { createWorker, installTemporalRuntime } from '../../src/worker/index.js';
+import { createWorker } from '../../src/worker/index.js';
 import { interpreterBundle } from '../helpers/interpreter-bundle.js';
 import { createSecretResolver, taskGrantKeys } from '../../src/secrets/index.js';
 
@@ -147,11 +147,6 @@ function checkContract(method: string, path: string, response: ApiResponse): voi
   }
 }
 
-/** Installs the Temporal runtime once per test process, logging errors only (workers log per state change otherwise). */
-function quietRuntime(): Promise<void> {
-  return installTemporalRuntime('ERROR');
-}
-
 /** A worker for the harness's task queue, keeping artifacts and provenance where the API's config says, as `maestro dev` does. */
 async function startTestWorker(
   address: string,
@@ -161,7 +156,6 @@ async function startTestWorker(
   codec: AesGcmPayloadCodec,
   launch: { client: Client; auditLog: AuditLog },
 ): Promise<{ stop(): Promise<void> }> {
-  await quietRuntime();
   const connection = await NativeConnection.connect({ address });
   const catalog = await loadCatalog(config);
   // Schedules' fires start runs from the worker, with its own store on the API's database.
@@ -215,7 +209,6 @@ async function startTestWorker(
 
 /** Starts a harness; call `close()` in `afterAll`. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  await quietRuntime();
   const address = options.address ?? inject('temporalAddress');
   const namespace = `t-${randomUUID().slice(0, 8)}`;
   const extra = typeof options.config === 'function' ? options.config(namespace) : options.config;
