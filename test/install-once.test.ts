@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const TOOLS_MODULE = join(process.cwd(), 'scripts', 'lib', 'tools.mjs');
@@ -88,11 +89,8 @@ async function until(predicate: () => boolean, what: string): Promise<void> {
 const installs = (target: ReturnType<typeof tool>): string[] => (existsSync(target.log) ? readFileSync(target.log, 'utf8').trim().split('\n') : []);
 /** A process's nice value (/proc/<pid>/stat's 19th field). */
 const niceOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
-/** A process's autogroup's nice value, or undefined where the kernel has no autogroups. */
-const autogroupNiceOf = (pid: number): number | undefined => {
-  const match = existsSync(`/proc/${pid}/autogroup`) ? /nice (-?\d+)/.exec(readFileSync(`/proc/${pid}/autogroup`, 'utf8')) : null;
-  return match ? Number(match[1]) : undefined;
-};
+/** A process's autogroup's nice value, or undefined where the kernel has no autogroups (tools.mjs's own reader). */
+const { autogroupNice: autogroupNiceOf } = (await import(pathToFileURL(TOOLS_MODULE).href)) as { autogroupNice: (pid: number) => number | undefined };
 
 describe('installOnce across processes', () => {
   it('installs a tool once when six processes need it at the same moment, and leaves no lock', async () => {
