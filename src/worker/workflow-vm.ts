@@ -15,7 +15,9 @@
  * run of the oldest activation waiting and exits; its supervisor starts it again and Temporal hands
  * the workflow tasks to the workers still running.
  */
+import { Worker as NodeWorker } from 'node:worker_threads';
 import { Worker } from '@temporalio/worker';
+import { ThreadedVMWorkflowCreator, WorkerThreadClient } from '@temporalio/worker/lib/workflow/threaded-vm.js';
 
 /** A workflow thread that has answered no activation for this long while given some is stuck. */
 export const STUCK_ACTIVATION_MS = 30_000;
@@ -89,9 +91,14 @@ function exitWhenStuck({ runId, waitedMs }: { runId: string; waitedMs: number })
   process.exit(70);
 }
 
+/** The workflow threads' module: the SDK's, with a promise hook that formats stacks only when queried (see the file). */
+const WORKFLOW_THREAD = new URL('./workflow-thread.mjs', import.meta.url);
+
 /**
  * The SDK's worker, with its workflow sandbox entered without a per-call timeout and its
- * activations guarded instead (see the file's header). Created like `Worker`: `MaestroWorker.create(options)`.
+ * activations guarded instead (see the file's header), on workflow threads whose promise hook
+ * formats a promise's stack only when Temporal's stack-trace query asks (`workflow-thread.mjs`).
+ * Created like `Worker`: `MaestroWorker.create(options)`.
  */
 export class MaestroWorker extends Worker {
   /** How long the workflow thread may answer no activation it was given before the worker exits (a subclass may say less). */
@@ -99,7 +106,29 @@ export class MaestroWorker extends Worker {
 
   protected static override async createWorkflowCreator(...[bundle, options, logger]: Parameters<CreateWorkflowCreator>): Promise<WorkflowCreator> {
     // Node's `vm` runs a call without a watchdog when its timeout is undefined.
-    const creator = await super.createWorkflowCreator(bundle, { ...options, isolateExecutionTimeoutMs: undefined as unknown as number }, logger);
+    const isolateExecutionTimeoutMs = undefined as unknown as number;
+    // Debug mode runs workflows on this thread, where the SDK's hook is the only one.
+    if (options.debugMode) return guardActivations(await super.createWorkflowCreator(bundle, { ...options, isolateExecutionTimeoutMs }, logger), exitWhenStuck, this.stuckActivationMs);
+    // As `ThreadedVMWorkflowCreator.create` makes them, on Maestro's thread module.
+    const threads = Array.from({ length: options.workflowThreadPoolSize }, () => new WorkerThreadClient(new NodeWorker(WORKFLOW_THREAD), logger, options.patchActivationCallback));
+    const creator = new ThreadedVMWorkflowCreator(threads);
+    try {
+      await Promise.all(
+        threads.map((thread) =>
+          thread.send({
+            type: 'init',
+            workflowBundle: bundle,
+            isolateExecutionTimeoutMs,
+            reuseV8Context: options.reuseV8Context ?? true,
+            registeredActivityNames: new Set(options.activities.keys()),
+            hasPatchActivationCallback: options.patchActivationCallback !== undefined,
+          }),
+        ),
+      );
+    } catch (error) {
+      await creator.destroy();
+      throw error;
+    }
     return guardActivations(creator, exitWhenStuck, this.stuckActivationMs);
   }
 }
