@@ -42,6 +42,15 @@ describe('the Python worker', () => {
       args: [{ activity, taskQueue, heartbeatTimeoutMs, maximumAttempts, arg: { input, context: { runId: 'run-1', taskId: 'greet', attempt: 1, namespace: 'default', grant: 'g' } } }],
     });
   const outcome = async (activity: string, input: unknown, options = {}): Promise<PythonTaskOutcome> => (await call(activity, input, options)).result() as Promise<PythonTaskOutcome>;
+  /** The first heartbeat details of the call's task (encrypted), once its code runs and heartbeats; undefined after 20 s. */
+  const firstHeartbeat = async (handle: Awaited<ReturnType<typeof call>>): Promise<Payload | undefined> => {
+    for (let tries = 0; tries < 100; tries += 1) {
+      const details = (await handle.describe()).raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0] as Payload | undefined;
+      if (details) return details;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    return undefined;
+  };
 
   beforeAll(async () => {
     connection = await Connection.connect({ address });
@@ -90,11 +99,7 @@ describe('the Python worker', () => {
   it('heartbeats, and a cancellation reaches the Python task within seconds', async () => {
     const handle = await call('maestro.task:py/wait@0.1.0', { seconds: 120 });
     // The task heartbeats its progress (ctx.heartbeat); the details reach history encrypted.
-    let details: Payload | undefined;
-    for (let tries = 0; tries < 100 && !details; tries += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      details = ((await handle.describe()).raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0] as Payload | undefined) ?? undefined;
-    }
+    const details = await firstHeartbeat(handle);
     expect(Buffer.from(details?.metadata?.encoding ?? []).toString()).toBe('binary/encrypted');
     const [plain] = await codec.decode([details!]);
     expect(JSON.parse(Buffer.from(plain?.data ?? []).toString())).toEqual({ step: expect.any(Number) });
@@ -109,9 +114,8 @@ describe('the Python worker', () => {
     const queue = `py-drain-${randomUUID()}`;
     const draining = await startWorker(queue);
     const handle = await call('maestro.task:py/wait@0.1.0', { seconds: 3 }, { taskQueue: queue });
-    for (let tries = 0; tries < 100 && !(await handle.describe()).raw.pendingActivities?.[0]?.lastStartedTime; tries += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    // In flight: the task's code runs (it heartbeats), not only handed to the worker by the server.
+    await firstHeartbeat(handle);
     await draining.stop();
     expect(await handle.result()).toMatchObject({ ok: true, result: { output: { cancelled: false } } });
     expect(draining.output()).toContain('maestro-py: draining');
