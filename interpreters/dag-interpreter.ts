@@ -168,6 +168,8 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
    */
   const format2 = (input.historyFormat ?? 1) >= 2 && !(workflowInfo().unsafe.isReplaying && patched(CEL_COST_PATCH));
   const applies = (patch: string): boolean => format2 || patched(patch);
+  /** History format 3: a sub-workflow's run writes its receipt through the sink too (see {@link writeReceipt}). */
+  const format3 = format2 && (input.historyFormat ?? 1) >= 3;
   const expressionLimits = { costLimit: applies(CEL_COST_PATCH) ? CEL_COST_LIMIT : Number.POSITIVE_INFINITY };
   // Secret-typed params' values, for every attempt to redact from its logs and errors. Only the
   // activities' inputs change (replay does not compare them), so old histories replay as before.
@@ -466,7 +468,7 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
       ...(traceId === undefined ? {} : { traceId }),
       ...(input.traceParent === undefined ? {} : { traceParent: input.traceParent }),
       ...(cacheMode === undefined ? {} : { cache: cacheMode }),
-      ...(format2 ? { historyFormat: 2 as const } : {}),
+      ...(format3 ? { historyFormat: 3 as const } : format2 ? { historyFormat: 2 as const } : {}),
     };
     try {
       const ended = await executeChild(dagInterpreter, {
@@ -640,9 +642,11 @@ export async function dagInterpreter(input: InterpreterInput): Promise<RunState>
    * wait for.
    */
   function writeReceipt(): Promise<void> | undefined {
-    // A sub-workflow's run hands its receipt's digest to its parent: a sink returns nothing, so
-    // such a run writes it through the local activity, whose result is the digest.
-    if (format2 && input.parent === undefined) {
+    // In format 2 a sub-workflow's run writes through the local activity, whose result (the
+    // digest) its parent records; in format 3 through the sink too, and whoever shows the parent
+    // (its receipt, `GET /runs`) reads the child's digest from the receipt store: the child's
+    // receipt is stored before its end reaches Temporal, so before its parent can see the end.
+    if (format2 && (input.parent === undefined || format3)) {
       proxySinks<ReceiptSinks>().maestroReceipts.write({ runId: run.runId, ir, digest: input.digest, params, state: run, namespace, ...(runTrace === undefined ? {} : { trace: runTrace }) });
       return undefined;
     }

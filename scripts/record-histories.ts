@@ -89,6 +89,13 @@ await worker.runUntil(async () => {
     const { stdout } = await run(temporal, ['workflow', 'show', '--address', server.address, '--workflow-id', runId, '--output', 'json']);
     await writeFile(join(FIXTURES, `${name}.history.json`), stdout);
     console.log(`${name}: ${state.status}, ${(JSON.parse(stdout) as { events: unknown[] }).events.length} events`);
+    const child = state.tasks.find((task) => task.subWorkflow !== undefined)?.subWorkflow;
+    if (child) {
+      // The first child's run too: a sub-workflow's run records its own history (its receipt at the end).
+      const shown = await run(temporal, ['workflow', 'show', '--address', server.address, '--workflow-id', child.runId, '--output', 'json']);
+      await writeFile(join(FIXTURES, `${name}-child.history.json`), shown.stdout);
+      console.log(`${name}-child: ${(JSON.parse(shown.stdout) as { events: unknown[] }).events.length} events`);
+    }
     if (concurrency) {
       // The key's lock too (still running, idle): its history replays like the run's.
       await waitUntilIdle(concurrency.lockId);

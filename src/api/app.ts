@@ -6,6 +6,7 @@
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { builtinCatalog } from '../tasks/index.js';
 import { payloadKeys } from '../codec/index.js';
+import { receiptStoreFromConfig } from '../provenance/index.js';
 import { createSecretResolver, taskGrantKeys } from '../secrets/index.js';
 import { MaestroError, NotFoundError } from '../errors/index.js';
 import { MAX_MANIFEST_BYTES } from '../manifest/index.js';
@@ -117,6 +118,7 @@ export function createApp(deps: ApiDeps): Express {
     approvalWaitMs: 5_000,
     ...deps,
     secrets: deps.secrets ?? createSecretResolver(deps.config),
+    receipts: deps.receipts ?? receiptStoreFromConfig(deps.config),
     taskGrantKeys: deps.taskGrantKeys ?? taskGrantKeys(deps.config.taskGrantKey, payloadKeys(deps.config)),
   };
   const app = express();

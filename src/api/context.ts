@@ -9,7 +9,7 @@ import type { AesGcmPayloadCodec } from '../codec/index.js';
 import type { Config } from '../config/index.js';
 import { MaestroError } from '../errors/index.js';
 import type { PolicyGate } from '../policy/index.js';
-import type { SigningKey } from '../provenance/index.js';
+import type { ReceiptStore, SigningKey } from '../provenance/index.js';
 import type { SecretResolver } from '../secrets/index.js';
 import type { AuditLog, Store, TaskLog } from '../store/index.js';
 import type { AuthenticatedPrincipal, Authenticator } from './auth/index.js';
@@ -40,6 +40,11 @@ export interface ApiDeps {
   approvalWaitMs?: number;
   /** What tasks logged, as the workers append it: `GET /runs/{runId}/logs`. */
   taskLog: TaskLog;
+  /**
+   * Run receipts: `GET /runs/{runId}/receipt`, and the children's digests in a run's detail.
+   * @default receiptStoreFromConfig(config)
+   */
+  receipts?: ReceiptStore;
   /**
    * Decides every run start (`POST /runs`, runbook triggers, retries) before anything starts, and
    * answers dry runs with the decisions a trigger would get.

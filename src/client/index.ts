@@ -90,7 +90,7 @@ export function interpreterInput(options: StartRunOptions): InterpreterInput {
     params,
     namespace,
     // The first status is set by startInterpreter, with the other search attributes.
-    historyFormat: 2,
+    historyFormat: 3,
     ...(options.startedBy === undefined ? {} : { startedBy: options.startedBy }),
     ...(options.principal === undefined ? {} : { principal: options.principal }),
     ...(options.traceId === undefined ? {} : { traceId: options.traceId }),

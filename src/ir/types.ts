@@ -464,13 +464,16 @@ export interface InterpreterInput {
    */
   concurrency?: RunConcurrency & { granted: boolean };
   /**
-   * How the run records its history. 2 (what `startRun` sets): no patch markers — every change the
-   * interpreter made under a patch applies —, the first status is the search attribute set at
-   * start, and the receipt is written by the worker's sink, not a local activity. Absent (runs
-   * started before it, or by a client that does not set it): decided by patch markers, as then.
+   * How the run records its history. 2: no patch markers — every change the interpreter made
+   * under a patch applies —, the first status is the search attribute set at start, and the
+   * receipt is written by the worker's sink, not a local activity (a sub-workflow's run excepted).
+   * 3 (what `startRun` sets): as 2, and a sub-workflow's run writes its receipt through the sink
+   * too; its parent's state then carries no `subWorkflow.receiptDigest`, which the parent's
+   * receipt and `GET /runs/{runId}` read from the receipt store. Absent (runs started before
+   * formats, or by a client that does not set one): decided by patch markers, as then.
    * @default 1
    */
-  historyFormat?: 1 | 2;
+  historyFormat?: 1 | 2 | 3;
   /**
    * Set for a run a schedule started: the schedule and the time it was scheduled for (not when it
    * actually fired). The interpreter does not read it; `GET /runs/{runId}` shows it.

@@ -64,6 +64,7 @@ export {
   receiptDecisionIds,
   receiptOutputDigests,
   verifiedReceipt,
+  withChildReceipts,
   type ReceiptTrust,
   type ReceiptVerification,
   type ReceiptWriterDeps,

@@ -5,7 +5,7 @@ import { CODE_DIGESTS, PARAMS, compiledFixture, runFixture, tempDir, testKey } f
 import { MaestroError, NotFoundError } from '../errors/index.js';
 import { FsBlobStore } from '../store/index.js';
 import { sha256Hex } from '../canonical/index.js';
-import { ReceiptStore, createReceiptWriter } from './receipt-store.js';
+import { ReceiptStore, createReceiptWriter, withChildReceipts } from './receipt-store.js';
 import { localBundleSigner } from './signing.js';
 import { verifyReceipt } from './verify.js';
 
@@ -71,5 +71,44 @@ describe('createReceiptWriter', () => {
     await expect(receipts.read('run-unknown')).rejects.toThrow(NotFoundError);
     await expect(receipts.read('../etc/passwd')).rejects.toThrow(MaestroError);
     await expect(receipts.read('a/b')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+  });
+});
+
+describe('withChildReceipts', () => {
+  /** A run whose tasks and forEach items name children, as a run of history format 3 records them. */
+  function parent() {
+    const state = runFixture(compiledFixture().digest, 'run-parent');
+    const [shape, each] = state.tasks;
+    shape!.subWorkflow = { runId: 'run-child-a', workflowRef: 'child@1.0.0' };
+    each!.items![0]!.subWorkflow = { runId: 'run-child-b', workflowRef: 'child@1.0.0' };
+    each!.items![1]!.subWorkflow = { runId: 'run-child-c', workflowRef: 'child@1.0.0', receiptDigest: `sha256:${'cc'.repeat(32)}` };
+    return state;
+  }
+
+  it("fills each child's digest from the store, keeps those it carries, and leaves out a child with no receipt yet", async () => {
+    const write = writer();
+    const a = await write({ ...input(), runId: 'run-child-a', state: runFixture(compiledFixture().digest, 'run-child-a') });
+    const state = parent();
+    const filled = await withChildReceipts(state, receipts);
+    expect(filled.tasks[0]!.subWorkflow).toEqual({ runId: 'run-child-a', workflowRef: 'child@1.0.0', receiptDigest: a.digest });
+    expect(filled.tasks[1]!.items!.map((item) => item.subWorkflow)).toEqual([
+      { runId: 'run-child-b', workflowRef: 'child@1.0.0' },
+      { runId: 'run-child-c', workflowRef: 'child@1.0.0', receiptDigest: `sha256:${'cc'.repeat(32)}` },
+    ]);
+    expect(state.tasks[0]!.subWorkflow!.receiptDigest).toBeUndefined();
+    // The digest is the stored bytes' sha256, as GET /runs/{runId}/receipt serves them.
+    expect(a.digest).toBe(`sha256:${sha256Hex((await receipts.read('run-child-a')).bytes)}`);
+  });
+
+  it('returns the state itself when no child lacks its digest, and the parent receipt carries the filled digests', async () => {
+    const plain = runFixture(compiledFixture().digest);
+    expect(await withChildReceipts(plain, receipts)).toBe(plain);
+    const write = writer();
+    const b = await write({ ...input(), runId: 'run-child-b', state: runFixture(compiledFixture().digest, 'run-child-b') });
+    await write({ ...input(), runId: 'run-parent', state: parent() });
+    const verified = verifyReceipt((await receipts.read('run-parent')).bundle, { publicKeys: [testKey().publicKey] });
+    if (!verified.ok) throw new Error(verified.reason);
+    const byproduct = verified.statement.predicate.runDetails.byproducts?.find((entry) => entry.name === 'task/each');
+    expect((byproduct?.annotations?.items as { subWorkflow?: unknown }[] | undefined)?.[0]?.subWorkflow).toEqual({ runId: 'run-child-b', workflowRef: 'child@1.0.0', receiptDigest: b.digest });
   });
 });

@@ -3,7 +3,7 @@
  * of every run, and the reader behind `GET /runs/{runId}/receipt` and `maestro receipt`.
  */
 import type { KeyObject } from 'node:crypto';
-import type { RunState, RunTrace, WorkflowIR } from '../ir/index.js';
+import type { RunState, RunTrace, TaskState, WorkflowIR } from '../ir/index.js';
 import { MaestroError, NotFoundError } from '../errors/index.js';
 import { isRecord } from '../ir/index.js';
 import type { BlobStore } from '../store/index.js';
@@ -57,6 +57,12 @@ export class ReceiptStore {
     return { runId, bytes, bundle, digest: `sha256:${sha256Hex(bytes)}`, uri: this.store.uriOf(key) };
   }
 
+  /** `sha256:<hex>` of the receipt of `runId` as stored, or undefined when there is none yet. */
+  async digestOf(runId: string): Promise<string | undefined> {
+    const bytes = await this.store.get(this.key(runId));
+    return bytes ? `sha256:${sha256Hex(bytes)}` : undefined;
+  }
+
   /**
    * The receipt of `runId`, for `GET /runs/{runId}/receipt`: serve `bytes` as
    * `application/json` (a download), with `digest` as the ETag.
@@ -74,6 +80,30 @@ export class ReceiptStore {
     if (!RUN_ID.test(runId)) throw new MaestroError('BAD_REQUEST', `"${runId}" is not a run id`);
     return `${this.prefix}/${runId}.sigstore.json`;
   }
+}
+
+/**
+ * `state` with the receipt digest of each child run it names (`subWorkflow` of a task or a forEach
+ * item) that carries none, read from the store: a run of history format 3 does not record its
+ * children's digests (they write their receipts through the worker's sink, whose result no
+ * workflow sees). A child without a stored receipt (still running, or its receipt could not be
+ * written) keeps none. Returns `state` itself when no child lacks its digest.
+ */
+export async function withChildReceipts(state: RunState, receipts: Pick<ReceiptStore, 'digestOf'>): Promise<RunState> {
+  const lacking = (task: TaskState): boolean => (task.subWorkflow !== undefined && task.subWorkflow.receiptDigest === undefined) || (task.items?.some(lacking) ?? false);
+  if (!state.tasks.some(lacking)) return state;
+  const fill = async (task: TaskState): Promise<TaskState> => {
+    if (!lacking(task)) return task;
+    const items = task.items === undefined ? undefined : await Promise.all(task.items.map(fill));
+    const { subWorkflow } = task;
+    const receiptDigest = subWorkflow === undefined || subWorkflow.receiptDigest !== undefined ? undefined : await receipts.digestOf(subWorkflow.runId);
+    return {
+      ...task,
+      ...(items === undefined ? {} : { items }),
+      ...(subWorkflow === undefined || receiptDigest === undefined ? {} : { subWorkflow: { ...subWorkflow, receiptDigest } }),
+    };
+  };
+  return { ...state, tasks: await Promise.all(state.tasks.map(fill)) };
 }
 
 /** What the receipt writer needs from the worker. */
@@ -130,12 +160,12 @@ export function createReceiptWriter(deps: ReceiptWriterDeps): (input: WriteRecei
     // activity already wrote it), and the read waits on the file system or the network.
     const existingRead = receipts.find(input.runId);
     existingRead.catch(() => undefined);
-    const policyDecisionIds = policyDecisions ? await policyDecisions(input.runId) : undefined;
+    const [policyDecisionIds, run] = await Promise.all([policyDecisions?.(input.runId), withChildReceipts(input.state, receipts)]);
     const statement = buildReceipt({
       ir: input.ir,
       digest: input.digest,
       params: input.params,
-      run: input.state,
+      run,
       workerBuildId,
       builderId,
       taskCodeDigests,

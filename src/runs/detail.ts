@@ -18,6 +18,7 @@ import type { LaunchRequest } from './launch.js';
 import { runPolicyView, type RunPolicyView } from './policy.js';
 import { waitForRun } from '../client/index.js';
 import { openValue, type AesGcmPayloadCodec } from '../codec/index.js';
+import { withChildReceipts, type ReceiptStore } from '../provenance/index.js';
 import { cachedRunInput } from './run-inputs.js';
 import { describeRun, runState, type ApiRunStatus, type RunExecution } from './temporal.js';
 
@@ -95,6 +96,11 @@ export interface RunReader {
   store: Pick<Store, 'getAdmission' | 'getRunProgress'>;
   /** Opens the published states the worker sealed. @default undefined — only JSON states are read */
   payloadCodec?: AesGcmPayloadCodec;
+  /**
+   * Where the receipt digests of a run's children are read (see `withChildReceipts`).
+   * @default undefined — only the digests the run's state carries
+   */
+  receipts?: Pick<ReceiptStore, 'digestOf'>;
 }
 
 /**
@@ -182,11 +188,20 @@ export async function runDetail(reader: RunReader, location: RunLocation, option
   }
   const execution = ended === undefined ? location.execution : { ...location.execution, closed: true, status: ended.status, ...(ended.endedAt === undefined ? {} : { endedAt: ended.endedAt }) };
   const reading = cachedRunInput(client, execution.runId);
-  const [input, state] = await Promise.all([reading, ended ?? latestState(reader, execution, reading)]);
+  const [input, state] = await Promise.all([reading, withChildDigests(reader, ended ?? latestState(reader, execution, reading))]);
   const detail = { ...detailOf(execution, input, state), ...traceView(input.traceId, options) };
   if (state.concurrency === undefined) return detail;
   const concurrency = detail.status === 'QUEUED' ? await concurrencyView(client, execution.runId, state.concurrency) : { key: state.concurrency.key };
   return { ...detail, concurrency };
+}
+
+/**
+ * The state with its children's receipt digests, which runs of history format 3 do not record; a
+ * store that cannot be read leaves them out rather than failing the read.
+ */
+async function withChildDigests({ receipts }: RunReader, reading: RunState | Promise<RunState>): Promise<RunState> {
+  const state = await reading;
+  return receipts === undefined ? state : withChildReceipts(state, receipts).catch(() => state);
 }
 
 function detailOf(execution: RunExecution, { ir, params, startedBy, principal, parent, schedule }: InterpreterInput, state: RunState): RunDetail {

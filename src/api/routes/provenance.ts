@@ -4,7 +4,7 @@
  * `GET /runs/{runId}/replays/{replayRunId}` (the per-task comparison once the replay finished).
  */
 import { MaestroError, NotFoundError } from '../../errors/index.js';
-import { checkReceipt, receiptStoreFromConfig, trustedKeysFromConfig, type ReceiptTrust } from '../../provenance/index.js';
+import { checkReceipt, trustedKeysFromConfig, type ReceiptTrust } from '../../provenance/index.js';
 import { describeRun, replayReport, startReplay, type RunExecution } from '../../runs/index.js';
 import { caller, stringParam, type RouteContext, type RouteHandler } from '../context.js';
 import { launchContext, startedByCaller } from './access.js';
@@ -12,8 +12,8 @@ import { ownRun } from './runs.js';
 
 /** The configured receipt store and the keys a receipt must verify against before a comparison. */
 async function receiptsAndKeys(context: RouteContext): Promise<ReceiptTrust> {
-  const { config } = context.deps;
-  return { receipts: receiptStoreFromConfig(config), publicKeys: await trustedKeysFromConfig(config) };
+  const { config, receipts } = context.deps;
+  return { receipts, publicKeys: await trustedKeysFromConfig(config) };
 }
 
 /** The request's run, which must have finished (a receipt is written when a run ends). */
@@ -31,7 +31,7 @@ async function finishedRun(context: RouteContext, doing: string): Promise<RunExe
 export const getRunReceipt: RouteHandler = async (context) => {
   const location = await ownRun(context);
   const runId = location.kind === 'temporal' ? location.execution.runId : location.request.runId;
-  const receipt = await receiptStoreFromConfig(context.deps.config).find(runId);
+  const receipt = await context.deps.receipts.find(runId);
   if (!receipt) throw new NotFoundError(`run "${runId}" has no receipt yet: it is written when the run ends`);
   context.res
     .status(200)
