@@ -20,6 +20,8 @@ import { copyBuild, registerWorkflow, startApiProcess, startRunVia, startWorkerP
 import { startTemporalCluster, type TemporalClusterPeer } from './peers/temporal-cluster.js';
 
 type HistoryEvent = proto.temporal.api.history.v1.IHistoryEvent;
+/** `PENDING_ACTIVITY_STATE_STARTED`: a worker took the attempt. */
+const STARTED = 2;
 
 const WORKFLOW = `topology-${randomUUID().slice(0, 8)}`;
 /** Three effects on the peer, a slow one (attempts in flight when a worker dies) and a durable timer (runs in flight across a restart). */
@@ -129,6 +131,21 @@ function factsOf(events: HistoryEvent[]): { attemptsBy: string[]; retries: numbe
   };
 }
 
+/**
+ * Whether one of `runIds` has a task attempt in progress on the worker `identity` that began less
+ * than half of the slow task's second ago (Temporal's pending activities, as `describe` shows them).
+ */
+async function midAttemptOn(identity: string, runIds: string[]): Promise<boolean> {
+  const descriptions = await Promise.all(runIds.map((runId) => client.workflow.getHandle(runId).describe()));
+  const now = Date.now();
+  return descriptions.some(({ raw }) =>
+    (raw.pendingActivities ?? []).some((activity) => {
+      const startedMs = Number(activity.lastStartedTime?.seconds ?? 0) * 1000 + (activity.lastStartedTime?.nanos ?? 0) / 1e6;
+      return activity.activityType?.name === 'runTask' && activity.lastWorkerIdentity === identity && activity.state === STARTED && now - startedMs < 500;
+    }),
+  );
+}
+
 /** The runs Temporal's visibility holds for the test's workflow (each key must have started one). */
 async function runsInVisibility(): Promise<number> {
   return (await client.workflow.count(`MaestroWorkflow = '${WORKFLOW}'`)).count;
@@ -147,6 +164,8 @@ it('completes runs sent through both APIs on both workers; a SIGKILL of a worker
     return histories.some((events) => factsOf(events).attemptsBy.includes(doomedWorker.identity));
   };
   await expect.poll(completedOnDoomed, { timeout: 60_000, interval: 250 }).toBe(true);
+  // … and at a moment when it has a slow attempt started, far from its end: Temporal must retry it.
+  await expect.poll(() => midAttemptOn(doomedWorker.identity, [...started.values()].slice(-15)), { timeout: 60_000, interval: 50 }).toBe(true);
   await Promise.all([doomedWorker.kill(), doomedApi.kill()]);
   killedAt = Date.now();
   const { runIds, failedOver } = await load;
