@@ -82,14 +82,19 @@ describe('withChildReceipts', () => {
     shape!.subWorkflow = { runId: 'run-child-a', workflowRef: 'child@1.0.0' };
     each!.items![0]!.subWorkflow = { runId: 'run-child-b', workflowRef: 'child@1.0.0' };
     each!.items![1]!.subWorkflow = { runId: 'run-child-c', workflowRef: 'child@1.0.0', receiptDigest: `sha256:${'cc'.repeat(32)}` };
+    // A task whose child has not ended is not looked up, whatever the store holds.
+    state.tasks[2]!.status = 'RUNNING';
+    state.tasks[2]!.subWorkflow = { runId: 'run-child-d', workflowRef: 'child@1.0.0' };
     return state;
   }
 
   it("fills each child's digest from the store, keeps those it carries, and leaves out a child with no receipt yet", async () => {
     const write = writer();
     const a = await write({ ...input(), runId: 'run-child-a', state: runFixture(compiledFixture().digest, 'run-child-a') });
+    await write({ ...input(), runId: 'run-child-d', state: runFixture(compiledFixture().digest, 'run-child-d') });
     const state = parent();
     const filled = await withChildReceipts(state, receipts);
+    expect(filled.tasks[2]!.subWorkflow).toEqual({ runId: 'run-child-d', workflowRef: 'child@1.0.0' });
     expect(filled.tasks[0]!.subWorkflow).toEqual({ runId: 'run-child-a', workflowRef: 'child@1.0.0', receiptDigest: a.digest });
     expect(filled.tasks[1]!.items!.map((item) => item.subWorkflow)).toEqual([
       { runId: 'run-child-b', workflowRef: 'child@1.0.0' },
@@ -110,5 +115,25 @@ describe('withChildReceipts', () => {
     if (!verified.ok) throw new Error(verified.reason);
     const byproduct = verified.statement.predicate.runDetails.byproducts?.find((entry) => entry.name === 'task/each');
     expect((byproduct?.annotations?.items as { subWorkflow?: unknown }[] | undefined)?.[0]?.subWorkflow).toEqual({ runId: 'run-child-b', workflowRef: 'child@1.0.0', receiptDigest: b.digest });
+  });
+
+  it('reads each child receipt once: a digest once known is remembered', async () => {
+    const temp = await tempDir();
+    const blobs = new FsBlobStore(temp.dir);
+    const reads: string[] = [];
+    const counting = new ReceiptStore({
+      get: (key) => (reads.push(key), blobs.get(key)),
+      put: (key, data) => blobs.put(key, data),
+      delete: (key) => blobs.delete(key),
+      uriOf: (key) => blobs.uriOf(key),
+    });
+    const written = await new ReceiptStore(blobs).write('run-child-a', await localBundleSigner(testKey()).sign(Buffer.from('{}'), 'application/vnd.in-toto+json'));
+    const first = await withChildReceipts(parent(), counting);
+    expect(await withChildReceipts(parent(), counting)).toEqual(first);
+    expect(first.tasks[0]!.subWorkflow!.receiptDigest).toBe(written.digest);
+    // run-child-a read once; run-child-b, which has no receipt, each time it is asked for.
+    expect(reads.filter((key) => key.includes('run-child-a'))).toHaveLength(1);
+    expect(reads.filter((key) => key.includes('run-child-b'))).toHaveLength(2);
+    await temp.cleanup();
   });
 });

@@ -28,8 +28,14 @@ export interface StoredReceipt {
 /** Run ids that name a receipt: Temporal workflow ids without path separators. */
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,254}$/;
 
+/** How many receipt digests a {@link ReceiptStore} remembers (see `digestOf`). */
+const DIGESTS_KEPT = 10_000;
+
 /** Receipts by run id, in a {@link BlobStore} under `receipts/<runId>.sigstore.json`. */
 export class ReceiptStore {
+  /** Digests read or written, oldest first: a run's receipt is written once it ended, and stays. */
+  private readonly digests = new Map<string, string>();
+
   constructor(
     private readonly store: BlobStore,
     private readonly prefix = 'receipts',
@@ -40,7 +46,9 @@ export class ReceiptStore {
     const key = this.key(runId);
     const bytes = Buffer.from(`${JSON.stringify(bundle, null, 2)}\n`, 'utf8');
     await this.store.put(key, bytes);
-    return { runId, bytes, bundle, digest: `sha256:${sha256Hex(bytes)}`, uri: this.store.uriOf(key) };
+    const digest = `sha256:${sha256Hex(bytes)}`;
+    this.remember(runId, digest);
+    return { runId, bytes, bundle, digest, uri: this.store.uriOf(key) };
   }
 
   /** The receipt of `runId`, or undefined when there is none yet. */
@@ -57,10 +65,25 @@ export class ReceiptStore {
     return { runId, bytes, bundle, digest: `sha256:${sha256Hex(bytes)}`, uri: this.store.uriOf(key) };
   }
 
-  /** `sha256:<hex>` of the receipt of `runId` as stored, or undefined when there is none yet. */
+  /**
+   * `sha256:<hex>` of the receipt of `runId` as stored, or undefined when there is none yet. A
+   * digest once known is remembered (the last {@link DIGESTS_KEPT}): a run's detail that lists
+   * many children, read again and again (an event stream), reads each child's receipt once.
+   */
   async digestOf(runId: string): Promise<string | undefined> {
+    const known = this.digests.get(runId);
+    if (known !== undefined) return known;
     const bytes = await this.store.get(this.key(runId));
-    return bytes ? `sha256:${sha256Hex(bytes)}` : undefined;
+    if (!bytes) return undefined;
+    const digest = `sha256:${sha256Hex(bytes)}`;
+    this.remember(runId, digest);
+    return digest;
+  }
+
+  private remember(runId: string, digest: string): void {
+    this.digests.delete(runId);
+    this.digests.set(runId, digest);
+    if (this.digests.size > DIGESTS_KEPT) this.digests.delete(this.digests.keys().next().value as string);
   }
 
   /**
@@ -82,21 +105,26 @@ export class ReceiptStore {
   }
 }
 
+/** Task statuses after which a sub-workflow task's child has ended (and written its receipt). */
+const CHILD_ENDED: ReadonlySet<TaskState['status']> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+
 /**
  * `state` with the receipt digest of each child run it names (`subWorkflow` of a task or a forEach
- * item) that carries none, read from the store: a run of history format 3 does not record its
- * children's digests (they write their receipts through the worker's sink, whose result no
- * workflow sees). A child without a stored receipt (still running, or its receipt could not be
- * written) keeps none. Returns `state` itself when no child lacks its digest.
+ * item that ended) and that carries none, read from the store: a run of history format 3 does not
+ * record its children's digests (they write their receipts through the worker's sink, whose
+ * result no workflow sees). A task still running is not looked up; a child without a stored
+ * receipt (one could not be written) keeps none. Returns `state` itself when no child lacks its
+ * digest.
  */
 export async function withChildReceipts(state: RunState, receipts: Pick<ReceiptStore, 'digestOf'>): Promise<RunState> {
-  const lacking = (task: TaskState): boolean => (task.subWorkflow !== undefined && task.subWorkflow.receiptDigest === undefined) || (task.items?.some(lacking) ?? false);
+  const lacking = (task: TaskState): boolean =>
+    (task.subWorkflow !== undefined && task.subWorkflow.receiptDigest === undefined && CHILD_ENDED.has(task.status)) || (task.items?.some(lacking) ?? false);
   if (!state.tasks.some(lacking)) return state;
   const fill = async (task: TaskState): Promise<TaskState> => {
     if (!lacking(task)) return task;
     const items = task.items === undefined ? undefined : await Promise.all(task.items.map(fill));
     const { subWorkflow } = task;
-    const receiptDigest = subWorkflow === undefined || subWorkflow.receiptDigest !== undefined ? undefined : await receipts.digestOf(subWorkflow.runId);
+    const receiptDigest = subWorkflow === undefined || subWorkflow.receiptDigest !== undefined || !CHILD_ENDED.has(task.status) ? undefined : await receipts.digestOf(subWorkflow.runId);
     return {
       ...task,
       ...(items === undefined ? {} : { items }),
