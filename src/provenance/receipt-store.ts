@@ -3,7 +3,7 @@
  * of every run, and the reader behind `GET /runs/{runId}/receipt` and `maestro receipt`.
  */
 import type { KeyObject } from 'node:crypto';
-import type { RunState, RunTrace, TaskState, WorkflowIR } from '../ir/index.js';
+import type { RunState, RunTrace, SubWorkflowRun, TaskState, WorkflowIR } from '../ir/index.js';
 import { MaestroError, NotFoundError } from '../errors/index.js';
 import { isRecord } from '../ir/index.js';
 import type { BlobStore } from '../store/index.js';
@@ -28,6 +28,11 @@ export interface StoredReceipt {
 /** Run ids that name a receipt: Temporal workflow ids without path separators. */
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,254}$/;
 
+/** `sha256:<hex>` of a receipt's bytes as stored: what `GET /runs/{runId}/receipt` serves as its ETag. */
+function bytesDigest(bytes: Uint8Array): string {
+  return `sha256:${sha256Hex(bytes)}`;
+}
+
 /** How many receipt digests a {@link ReceiptStore} remembers (see `digestOf`). */
 const DIGESTS_KEPT = 10_000;
 
@@ -46,7 +51,7 @@ export class ReceiptStore {
     const key = this.key(runId);
     const bytes = Buffer.from(`${JSON.stringify(bundle, null, 2)}\n`, 'utf8');
     await this.store.put(key, bytes);
-    const digest = `sha256:${sha256Hex(bytes)}`;
+    const digest = bytesDigest(bytes);
     this.remember(runId, digest);
     return { runId, bytes, bundle, digest, uri: this.store.uriOf(key) };
   }
@@ -62,7 +67,7 @@ export class ReceiptStore {
     } catch (error) {
       throw new MaestroError('INTERNAL', `the stored receipt of run "${runId}" is not JSON (${this.store.uriOf(key)})`, { cause: error });
     }
-    return { runId, bytes, bundle, digest: `sha256:${sha256Hex(bytes)}`, uri: this.store.uriOf(key) };
+    return { runId, bytes, bundle, digest: bytesDigest(bytes), uri: this.store.uriOf(key) };
   }
 
   /**
@@ -75,7 +80,7 @@ export class ReceiptStore {
     if (known !== undefined) return known;
     const bytes = await this.store.get(this.key(runId));
     if (!bytes) return undefined;
-    const digest = `sha256:${sha256Hex(bytes)}`;
+    const digest = bytesDigest(bytes);
     this.remember(runId, digest);
     return digest;
   }
@@ -117,18 +122,19 @@ const CHILD_ENDED: ReadonlySet<TaskState['status']> = new Set(['SUCCEEDED', 'FAI
  * digest.
  */
 export async function withChildReceipts(state: RunState, receipts: Pick<ReceiptStore, 'digestOf'>): Promise<RunState> {
-  const lacking = (task: TaskState): boolean =>
-    (task.subWorkflow !== undefined && task.subWorkflow.receiptDigest === undefined && CHILD_ENDED.has(task.status)) || (task.items?.some(lacking) ?? false);
+  /** The ended child of this task or item itself, when its digest is missing. */
+  const ownChild = (task: TaskState): SubWorkflowRun | undefined =>
+    task.subWorkflow?.receiptDigest === undefined && CHILD_ENDED.has(task.status) ? task.subWorkflow : undefined;
+  const lacking = (task: TaskState): boolean => ownChild(task) !== undefined || (task.items?.some(lacking) ?? false);
   if (!state.tasks.some(lacking)) return state;
   const fill = async (task: TaskState): Promise<TaskState> => {
     if (!lacking(task)) return task;
-    const items = task.items === undefined ? undefined : await Promise.all(task.items.map(fill));
-    const { subWorkflow } = task;
-    const receiptDigest = subWorkflow === undefined || subWorkflow.receiptDigest !== undefined || !CHILD_ENDED.has(task.status) ? undefined : await receipts.digestOf(subWorkflow.runId);
+    const child = ownChild(task);
+    const [items, receiptDigest] = await Promise.all([task.items && Promise.all(task.items.map(fill)), child && receipts.digestOf(child.runId)]);
     return {
       ...task,
       ...(items === undefined ? {} : { items }),
-      ...(subWorkflow === undefined || receiptDigest === undefined ? {} : { subWorkflow: { ...subWorkflow, receiptDigest } }),
+      ...(child === undefined || receiptDigest === undefined ? {} : { subWorkflow: { ...child, receiptDigest } }),
     };
   };
   return { ...state, tasks: await Promise.all(state.tasks.map(fill)) };
